@@ -1,0 +1,146 @@
+# nym-c build.
+#
+#   make                  build everything into build/ (libnym.a, programs, tests)
+#   make check            build and run every test (unit, fuzz regression, integration)
+#   make SANITIZE=1 check the same under AddressSanitizer + UndefinedBehaviorSanitizer (build/san/)
+#   make fuzz             run every fuzz target for FUZZ_SECONDS (default 60) with libFuzzer
+#   make CC=clang O=build/clang   build with clang into its own tree
+#   make V=1              show the compiler command lines
+#
+# Sources are discovered, not listed: lib/<area>/*.c make up libnym.a, each program folder's
+# *.c make up one binary, tests/unit/test_*.c are Criterion suites, tests/fuzz/fuzz_*.c are
+# libFuzzer targets. Adding a module never means editing this file.
+
+ifeq ($(origin CC),default)
+CC := gcc
+endif
+SANITIZE ?= 0
+FUZZ_SECONDS ?= 60
+FUZZ_CC ?= clang
+
+ifeq ($(SANITIZE),1)
+O ?= build/san
+SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+else
+O ?= build
+SAN_FLAGS :=
+endif
+
+# Install the Debian packages first unless only cleaning (DESIGN.md: every target that needs
+# them calls scripts/deps.sh). Quiet and fast when everything is present.
+ifeq ($(filter clean help,$(MAKECMDGOALS)),)
+ifneq ($(shell scripts/deps.sh >&2 && echo ok),ok)
+$(error scripts/deps.sh failed: the build dependencies are not installed)
+endif
+endif
+
+PKGS := libsodium libcrypto liburing libmnl libnftnl yaml-0.1 jansson sqlite3 libmicrohttpd libcurl
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
+PKG_LIBS := $(shell pkg-config --libs $(PKGS)) -lpthread -lm
+CRITERION_LIBS := $(shell pkg-config --libs criterion)
+
+VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
+COMMIT := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+
+WARN := -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes -Wformat=2 \
+        -Wno-format-nonliteral
+CPPFLAGS += -D_GNU_SOURCE -Ilib -MMD -MP -DNYM_VERSION='"$(VERSION)"' -DNYM_COMMIT='"$(COMMIT)"'
+CFLAGS ?= -O2 -g
+CFLAGS += -std=gnu17 $(WARN) -fstack-protector-strong -fno-strict-aliasing $(SAN_FLAGS) $(PKG_CFLAGS)
+LDFLAGS += $(SAN_FLAGS)
+
+LIB_SRC := $(sort $(wildcard lib/*/*.c))
+LIB_OBJ := $(LIB_SRC:%.c=$(O)/obj/%.o)
+LIBNYM := $(O)/lib/libnym.a
+
+# program name : source folder
+PROGRAM_DIRS := nym-node:nodectl nym-vpnd:vpnd nym-vpnc:vpnc nym-ntm:ntm
+PROGRAMS :=
+define program_rule
+$(1)_SRC := $$(sort $$(wildcard $(2)/*.c))
+ifneq ($$($(1)_SRC),)
+$(1)_OBJ := $$($(1)_SRC:%.c=$(O)/obj/%.o)
+PROGRAMS += $(O)/bin/$(1)
+$(O)/bin/$(1): $$($(1)_OBJ) $(LIBNYM)
+	@mkdir -p $$(@D)
+	$$(say) LD $$@
+	$$(Q)$$(CC) $$(LDFLAGS) -o $$@ $$($(1)_OBJ) $(LIBNYM) $$(PKG_LIBS)
+endif
+endef
+$(foreach p,$(PROGRAM_DIRS),$(eval $(call program_rule,$(word 1,$(subst :, ,$(p))),$(word 2,$(subst :, ,$(p))))))
+
+UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(O)/tests/unit/%)
+TEST_SUPPORT_SRC := $(sort $(wildcard tests/support/*.c))
+TEST_SUPPORT_OBJ := $(TEST_SUPPORT_SRC:%.c=$(O)/obj/%.o)
+
+FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_NAMES := $(FUZZ_SRC:tests/fuzz/%.c=%)
+# Fuzz targets also build with the ordinary compiler against a replay driver, so `make check`
+# compiles every harness and re-runs its seed corpus.
+FUZZ_REPLAY_BIN := $(FUZZ_NAMES:%=$(O)/tests/fuzz/%)
+
+ifeq ($(V),1)
+Q :=
+say := @true
+else
+Q := @
+say := @printf '  %-7s %s\n'
+endif
+
+.PHONY: all check fuzz clean help demo
+.SECONDARY:
+all: $(LIBNYM) $(PROGRAMS) $(UNIT_BIN) $(FUZZ_REPLAY_BIN)
+
+help:
+	@sed -n '1,12p' Makefile
+
+$(O)/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(say) CC $<
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+# Library code must declare what it exports.
+$(LIB_OBJ): CFLAGS += -Wmissing-prototypes
+
+$(LIBNYM): $(LIB_OBJ)
+	@mkdir -p $(@D)
+	$(say) AR $@
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+
+$(O)/tests/unit/%: $(O)/obj/tests/unit/%.o $(TEST_SUPPORT_OBJ) $(LIBNYM)
+	@mkdir -p $(@D)
+	$(say) LD $@
+	$(Q)$(CC) $(LDFLAGS) -o $@ $< $(TEST_SUPPORT_OBJ) $(LIBNYM) $(PKG_LIBS) $(CRITERION_LIBS)
+
+$(O)/tests/fuzz/%: $(O)/obj/tests/fuzz/%.o $(O)/obj/tests/fuzz/replay_main.o $(LIBNYM)
+	@mkdir -p $(@D)
+	$(say) LD $@
+	$(Q)$(CC) $(LDFLAGS) -o $@ $< $(O)/obj/tests/fuzz/replay_main.o $(LIBNYM) $(PKG_LIBS)
+
+check: all
+	NYM_BUILD=$(O) tests/run.sh
+
+# libFuzzer: its own tree, built with clang, sanitizers on.
+FO := build/fuzz
+FUZZ_FLAGS := -std=gnu17 -O1 -g -D_GNU_SOURCE -Ilib $(PKG_CFLAGS) -fno-omit-frame-pointer \
+              -fsanitize=address,undefined -fno-sanitize-recover=all
+FUZZ_LIB_OBJ := $(LIB_SRC:%.c=$(FO)/obj/%.o)
+
+$(FO)/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(say) FUZZCC $<
+	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c -o $@ $<
+
+$(FO)/bin/%: $(FO)/obj/tests/fuzz/%.o $(FUZZ_LIB_OBJ)
+	@mkdir -p $(@D)
+	$(say) FUZZLD $@
+	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer -o $@ $^ $(PKG_LIBS)
+
+fuzz: $(FUZZ_NAMES:%=$(FO)/bin/%)
+	FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh $(FO) $(FUZZ_NAMES)
+
+clean:
+	rm -rf build
+
+-include $(shell find $(O)/obj $(FO)/obj -name '*.d' 2>/dev/null)

@@ -1,0 +1,37 @@
+#include "crypto/ed25519.h"
+
+#include <sodium.h>
+#include <string.h>
+
+#include "crypto/secret.h"
+
+void nym_ed25519_generate(struct nym_ed25519_keypair *kp)
+{
+	uint8_t seed[NYM_ED25519_SEED_LEN];
+	randombytes_buf(seed, sizeof(seed));
+	nym_ed25519_from_seed(kp, seed);
+	nym_memzero(seed, sizeof(seed));
+}
+
+void nym_ed25519_from_seed(struct nym_ed25519_keypair *kp, const uint8_t seed[NYM_ED25519_SEED_LEN])
+{
+	memcpy(kp->seed, seed, NYM_ED25519_SEED_LEN);
+	crypto_sign_seed_keypair(kp->public_key, kp->expanded, seed);
+}
+
+void nym_ed25519_sign(const struct nym_ed25519_keypair *kp, const void *msg, size_t len,
+		      uint8_t sig[NYM_ED25519_SIG_LEN])
+{
+	crypto_sign_detached(sig, NULL, msg, len, kp->expanded);
+}
+
+bool nym_ed25519_verify(const uint8_t pub[NYM_ED25519_PUBLIC_LEN], const void *msg, size_t len,
+			const uint8_t sig[NYM_ED25519_SIG_LEN])
+{
+	return crypto_sign_verify_detached(sig, msg, len, pub) == 0;
+}
+
+void nym_ed25519_keypair_clear(struct nym_ed25519_keypair *kp)
+{
+	nym_memzero(kp, sizeof(*kp));
+}

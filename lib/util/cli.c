@@ -1,0 +1,115 @@
+#include "util/cli.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+void cli_usage(FILE *out, const char *context, const struct cli_option *opts)
+{
+	fprintf(out, "usage: %s", context);
+	for (const struct cli_option *o = opts; o && o->name; o++)
+		fprintf(out, o->required ? " --%s" : " [--%s]", o->name);
+	fputc('\n', out);
+	for (const struct cli_option *o = opts; o && o->name; o++)
+		fprintf(out, "  --%-20s %s%s\n", o->name, o->help ? o->help : "",
+			o->type == CLI_LIST ? " (repeatable)" : "");
+}
+
+static int fail(const char *context, const struct cli_option *opts, const char *what,
+		const char *arg)
+{
+	fprintf(stderr, "%s: %s%s\n", context, what, arg ? arg : "");
+	cli_usage(stderr, context, opts);
+	return -EINVAL;
+}
+
+static int store(const char *context, struct cli_option *opts, struct cli_option *o,
+		 const char *value)
+{
+	char msg[160];
+	switch (o->type) {
+	case CLI_STRING:
+		*(const char **)o->dest = value;
+		return 0;
+	case CLI_U64: {
+		char *end;
+		errno = 0;
+		unsigned long long v = strtoull(value, &end, 10);
+		if (!*value || *end || errno || value[0] == '-') {
+			snprintf(msg, sizeof(msg), "--%s expects a non-negative integer, got ", o->name);
+			return fail(context, opts, msg, value);
+		}
+		*(uint64_t *)o->dest = v;
+		return 0;
+	}
+	case CLI_LIST: {
+		struct cli_list *l = o->dest;
+		if (l->count == CLI_LIST_MAX) {
+			snprintf(msg, sizeof(msg), "--%s given more than %d times", o->name, CLI_LIST_MAX);
+			return fail(context, opts, msg, NULL);
+		}
+		l->items[l->count++] = value;
+		return 0;
+	}
+	case CLI_FLAG:
+		break;
+	}
+	return -EINVAL;
+}
+
+int cli_parse(const char *context, int argc, char **argv, struct cli_option *opts,
+	      const char **positional, size_t max_positional, size_t *npositional)
+{
+	size_t npos = 0;
+	for (int i = 0; i < argc; i++) {
+		const char *arg = argv[i];
+		if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
+			cli_usage(stdout, context, opts);
+			return 1;
+		}
+		if (strncmp(arg, "--", 2) != 0) {
+			if (npos >= max_positional)
+				return fail(context, opts, "unexpected argument ", arg);
+			positional[npos++] = arg;
+			continue;
+		}
+		const char *name = arg + 2;
+		const char *eq = strchr(name, '=');
+		size_t name_len = eq ? (size_t)(eq - name) : strlen(name);
+		struct cli_option *o = opts;
+		for (; o->name; o++)
+			if (strlen(o->name) == name_len && strncmp(o->name, name, name_len) == 0)
+				break;
+		if (!o->name)
+			return fail(context, opts, "unknown option ", arg);
+		if (o->seen && o->type != CLI_LIST)
+			return fail(context, opts, "option given twice: ", arg);
+		o->seen = true;
+		if (o->type == CLI_FLAG) {
+			if (eq)
+				return fail(context, opts, "option takes no value: ", arg);
+			*(bool *)o->dest = true;
+			continue;
+		}
+		const char *value = eq ? eq + 1 : NULL;
+		if (!value) {
+			if (i + 1 >= argc)
+				return fail(context, opts, "missing value for ", arg);
+			value = argv[++i];
+		}
+		int rc = store(context, opts, o, value);
+		if (rc)
+			return rc;
+	}
+	for (struct cli_option *o = opts; o->name; o++) {
+		if (o->required && !o->seen) {
+			char msg[96];
+			snprintf(msg, sizeof(msg), "missing required option --%s", o->name);
+			return fail(context, opts, msg, NULL);
+		}
+	}
+	if (npositional)
+		*npositional = npos;
+	return 0;
+}

@@ -1,0 +1,29 @@
+/* Helpers shared by the unit suites: known-answer files and deterministic randomness. */
+#ifndef NYM_TESTS_TESTDATA_H
+#define NYM_TESTS_TESTDATA_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "crypto/secret.h"
+
+/* Loads tests/vectors/NAME (tests run from the repository root); aborts the test on error. */
+json_t *testdata_load(const char *name);
+
+/* Follows a dotted path ("fields.replay_tag.hex") to a string; aborts if absent. */
+const char *testdata_str(json_t *root, const char *path);
+
+/* Decodes hex into a fresh buffer; *len gets its length. The caller frees it. */
+uint8_t *testdata_hex(const char *hex, size_t *len);
+
+/* Deterministic random source: the ChaCha20 keystream of a 32-byte seed (the same stream as
+ * rand_chacha's ChaCha20Rng, which Nym's tests seed). */
+struct test_rng {
+	uint8_t key[32];
+	uint64_t offset;
+};
+void test_rng_init(struct test_rng *r, uint8_t seed_byte);
+struct nym_rng test_rng_source(struct test_rng *r);
+
+#endif
