@@ -9,6 +9,9 @@
 
 static const struct node_command commands[] = {
 	{ "debug", "keygen", cmd_debug_keygen, "print a fresh X25519 key pair (hex and base58)" },
+	{ "debug", "sphinx-create", cmd_debug_sphinx_create, "build a Sphinx packet for a route" },
+	{ "debug", "sphinx-process", cmd_debug_sphinx_process, "peel one Sphinx layer with a node key" },
+	{ "bench", "sphinx", cmd_bench_sphinx, "measure Sphinx create/process against X25519" },
 	{ 0 },
 };
 
