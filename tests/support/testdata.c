@@ -37,3 +37,15 @@ uint8_t *testdata_hex(const char *hex, size_t *len)
 		cr_assert_fail("bad hex in vector");
 	return out;
 }
+
+void test_rng_init(struct test_rng *r, uint8_t seed_byte)
+{
+	r->seed_byte = seed_byte;
+}
+
+struct nym_rng test_rng_source(struct test_rng *r)
+{
+	uint8_t seed[32];
+	memset(seed, r->seed_byte, sizeof(seed));
+	return nym_seeded_rng_init(&r->seeded, seed);
+}

@@ -18,4 +18,13 @@ const char *testdata_str(json_t *root, const char *path);
 uint8_t *testdata_hex(const char *hex, size_t *len);
 
 
+/* A reproducible random source: the library's seeded ChaCha20 stream, seeded with 32 copies
+ * of one byte (rand_chacha's convention in Nym's own tests). */
+struct test_rng {
+	struct nym_seeded_rng seeded;
+	uint8_t seed_byte;
+};
+void test_rng_init(struct test_rng *r, uint8_t seed_byte);
+struct nym_rng test_rng_source(struct test_rng *r);
+
 #endif
