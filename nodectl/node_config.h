@@ -41,6 +41,7 @@ struct node_config {
 		uint64_t packet_forwarding_maximum_backoff_ns;
 		uint64_t maximum_delayed_packets;
 		uint64_t maximum_connections;
+		uint64_t maximum_packet_memory;
 	} mixnet;
 	struct {
 		char bind_address[CONF_STR_MAX];

@@ -2,22 +2,33 @@
 
 #include <errno.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 int uring_loop_init(struct uring_loop *loop, unsigned entries)
 {
 	memset(loop, 0, sizeof(*loop));
 	struct io_uring_params p = { 0 };
-	p.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_COOP_TASKRUN | IORING_SETUP_CQSIZE;
+	p.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_COOP_TASKRUN | IORING_SETUP_CQSIZE |
+		  IORING_SETUP_R_DISABLED;
 	p.cq_entries = entries * 4;
 	int rc = io_uring_queue_init_params(entries, &loop->ring, &p);
 	if (rc == -EINVAL) {
 		/* Kernels before 6.0 lack SINGLE_ISSUER: run without it. */
 		memset(&p, 0, sizeof(p));
-		p.flags = IORING_SETUP_CQSIZE;
+		p.flags = IORING_SETUP_CQSIZE | IORING_SETUP_R_DISABLED;
 		p.cq_entries = entries * 4;
 		rc = io_uring_queue_init_params(entries, &loop->ring, &p);
 	}
 	return rc;
+}
+
+int uring_loop_enable(struct uring_loop *loop)
+{
+	/* liburing 2.3 (Debian 12) has no wrapper for this registration. */
+	if (syscall(__NR_io_uring_register, loop->ring.ring_fd, IORING_REGISTER_ENABLE_RINGS, NULL, 0) < 0)
+		return -errno;
+	return 0;
 }
 
 void uring_loop_fini(struct uring_loop *loop)

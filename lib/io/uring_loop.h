@@ -23,8 +23,12 @@ struct uring_loop {
 	unsigned pending; /* SQEs prepared since the last submit */
 };
 
-/* Returns 0 or a negative errno (io_uring unavailable, RLIMIT_MEMLOCK, ...). */
+/* Creates the ring, disabled: only the thread that enables it may submit (SINGLE_ISSUER), so
+ * a ring made by one thread for another is enabled by its owner with uring_loop_enable.
+ * Returns 0 or a negative errno (io_uring unavailable, RLIMIT_MEMLOCK, ...). */
 int uring_loop_init(struct uring_loop *loop, unsigned entries);
+/* Called once by the owning thread before its first submission. */
+int uring_loop_enable(struct uring_loop *loop);
 void uring_loop_fini(struct uring_loop *loop);
 
 /* A fresh SQE tied to op (submitting queued ones first if the ring is full). Never NULL. */

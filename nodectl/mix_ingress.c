@@ -1,0 +1,229 @@
+#include "mix_ingress.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "mix/mix_node_addr.h"
+#include "sphinx/sphinx_packet.h"
+#include "util/log.h"
+
+static void arm_recv(struct ingress_conn *c);
+
+static void conn_finalize(struct ingress_conn *c)
+{
+	struct mix_worker *w = c->w;
+	close(c->fd);
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		w->ingress = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	w->ingress_count--;
+	METRIC_SET(w->m, ingress_connections, w->ingress_count);
+	free(c);
+}
+
+static void conn_close(struct ingress_conn *c)
+{
+	if (!c->closing) {
+		c->closing = true;
+		/* Wakes the pending receive; the connection is freed when it completes. */
+		shutdown(c->fd, SHUT_RDWR);
+	}
+	if (c->ops == 0)
+		conn_finalize(c);
+}
+
+void mix_ingress_packet(struct mix_worker *w, const struct mix_frame *f)
+{
+	struct mix_shared *sh = w->shared;
+	struct worker_metrics *m = w->m;
+	if (f->header.type != MIX_PACKET_TYPE_MIX || mix_packet_size_is_outfox(f->header.size)) {
+		/* Outfox frames are recognised but not processed. */
+		METRIC_INC(m, ingress_malformed);
+		return;
+	}
+	const struct sphinx_keyring *kr = atomic_load_explicit(&sh->keyring, memory_order_acquire);
+	const struct sphinx_key *key = sphinx_keyring_select(kr, f->header.key_rotation);
+	if (!key) {
+		METRIC_INC(m, ingress_malformed);
+		log_ratelimited(NYM_LOG_INFO, "mixnet: packet for a Sphinx key no longer held (rotation byte %u)",
+				f->header.key_rotation);
+		return;
+	}
+	struct packet_slot *s = mix_slot_alloc(w, MIX_FRAME_HEADER_LEN + f->packet_len);
+	if (!s) {
+		METRIC_INC(m, ingress_forward_dropped);
+		log_ratelimited(NYM_LOG_WARN, "mixnet: packet memory budget exhausted, dropping");
+		return;
+	}
+	uint8_t *pkt = s->frame + MIX_FRAME_HEADER_LEN;
+	memcpy(pkt, f->packet, f->packet_len);
+
+	struct sphinx_hop_keys hk;
+	struct sphinx_processed out;
+	int rc = sphinx_packet_open(&hk, key->secret, pkt, f->packet_len);
+	if (rc) {
+		METRIC_INC(m, ingress_malformed);
+		log_ratelimited(NYM_LOG_INFO, "mixnet: dropping a packet that does not authenticate (%s)",
+				rc == -EBADMSG ? "MAC mismatch" : "bad header");
+		goto drop;
+	}
+	if (sh->replay_protection && key->replay &&
+	    replay_filter_check_and_insert(key->replay, hk.replay_tag)) {
+		METRIC_INC(m, ingress_replayed);
+		log_ratelimited(NYM_LOG_INFO, "mixnet: dropping a replayed packet");
+		goto drop;
+	}
+	rc = sphinx_packet_peel(pkt, f->packet_len, &hk, &out);
+	if (rc) {
+		METRIC_INC(m, ingress_malformed);
+		goto drop;
+	}
+	if (out.kind == SPHINX_HOP_FINAL) {
+		/* A mixnode is never a final hop; gateways take these (later roles). */
+		METRIC_INC(m, ingress_final_received);
+		METRIC_INC(m, ingress_final_dropped);
+		goto drop;
+	}
+	METRIC_INC(m, ingress_forward_received);
+	uint64_t delay = out.delay_ns;
+	if (delay > sh->max_delay_ns) {
+		delay = sh->max_delay_ns;
+		METRIC_INC(m, ingress_excessive_delay);
+	}
+	struct sock_addr next;
+	size_t consumed;
+	if (mix_node_addr_decode(out.address, sizeof(out.address), &next.ss, &next.len, &consumed)) {
+		METRIC_INC(m, ingress_malformed);
+		goto drop;
+	}
+	s->peer = mix_egress_peer(w, &next);
+	if (!s->peer) {
+		METRIC_INC(m, ingress_forward_dropped);
+		log_ratelimited(NYM_LOG_INFO, "mixnet: dropping a packet for a next hop outside the topology");
+		goto drop;
+	}
+	struct mix_frame_header h = { .version = MIX_FRAME_VERSION, .size = f->header.size,
+				      .type = MIX_PACKET_TYPE_MIX, .key_rotation = f->header.key_rotation };
+	size_t hlen;
+	mix_frame_header_encode(&h, s->frame, &hlen);
+	if (delay_queue_push(&w->delays, w->now_ns + delay, s) != 0) {
+		METRIC_INC(m, ingress_forward_dropped);
+		log_ratelimited(NYM_LOG_WARN, "mixnet: delay queue full, dropping");
+		goto drop;
+	}
+	sphinx_hop_keys_clear(&hk);
+	return;
+drop:
+	sphinx_hop_keys_clear(&hk);
+	mix_slot_free(w, s);
+}
+
+/* Feeds received bytes through the frame decoder. Returns false if the connection must go. */
+static bool consume_plain(struct ingress_conn *c, const uint8_t *data, size_t len)
+{
+	struct mix_frame f;
+	int rc = mix_frame_decoder_feed(&c->dec, data, len);
+	while (rc == 0 && (rc = mix_frame_decoder_next(&c->dec, &f)) == 0)
+		mix_ingress_packet(c->w, &f);
+	if (rc == -EAGAIN)
+		return true;
+	METRIC_INC(c->w->m, ingress_malformed);
+	log_ratelimited(NYM_LOG_INFO, "mixnet: closing a connection that sent a bad frame header (%s)",
+			strerror(-rc));
+	return false;
+}
+
+static void on_recv(struct uring_op *op, int res, uint32_t flags)
+{
+	(void)flags;
+	struct ingress_conn *c = container_of(op, struct ingress_conn, recv_op);
+	c->ops--;
+	if (c->closing || res <= 0) {
+		conn_close(c);
+		return;
+	}
+	c->last_activity_ns = c->w->now_ns;
+	if (c->proto == INGRESS_UNKNOWN) {
+		/* Plain NymCodec frames start with the packet version (7 or 8); Noise frames with
+		 * the Noise framing version 1. */
+		if (c->rbuf[0] == MIX_FRAME_VERSION || c->rbuf[0] == MIX_FRAME_VERSION_LEGACY) {
+			c->proto = INGRESS_PLAIN;
+		} else {
+			METRIC_INC(c->w->m, ingress_malformed);
+			log_ratelimited(NYM_LOG_INFO, "mixnet: closing a connection with an unknown protocol (first byte %u)",
+					c->rbuf[0]);
+			conn_close(c);
+			return;
+		}
+	}
+	if (!consume_plain(c, c->rbuf, (size_t)res)) {
+		conn_close(c);
+		return;
+	}
+	arm_recv(c);
+}
+
+static void arm_recv(struct ingress_conn *c)
+{
+	struct io_uring_sqe *sqe = uring_loop_sqe(&c->w->loop, &c->recv_op);
+	io_uring_prep_recv(sqe, c->fd, c->rbuf, sizeof(c->rbuf), 0);
+	c->ops++;
+}
+
+void mix_ingress_adopt(struct mix_worker *w, int fd)
+{
+	if (w->ingress_count >= w->shared->ingress_max) {
+		log_ratelimited(NYM_LOG_WARN, "mixnet: connection limit reached, refusing a connection");
+		close(fd);
+		return;
+	}
+	struct ingress_conn *c = malloc(sizeof(*c));
+	if (!c) {
+		close(fd);
+		return;
+	}
+	memset(c, 0, offsetof(struct ingress_conn, dec));
+	c->w = w;
+	c->fd = fd;
+	c->recv_op.cb = on_recv;
+	c->last_activity_ns = w->now_ns;
+	mix_frame_decoder_init(&c->dec);
+	sock_tcp_tune(fd);
+	c->next = w->ingress;
+	if (w->ingress)
+		w->ingress->prev = c;
+	w->ingress = c;
+	w->ingress_count++;
+	METRIC_SET(w->m, ingress_connections, w->ingress_count);
+	arm_recv(c);
+}
+
+void mix_ingress_housekeeping(struct mix_worker *w)
+{
+	uint64_t idle = w->shared->idle_ns;
+	if (!idle)
+		return;
+	for (struct ingress_conn *c = w->ingress, *next; c; c = next) {
+		next = c->next;
+		if (!c->closing && w->now_ns - c->last_activity_ns > idle) {
+			METRIC_INC(w->m, idle_closed_ingress);
+			log_debug("mixnet: closing an idle ingress connection");
+			conn_close(c);
+		}
+	}
+}
+
+void mix_ingress_close_all(struct mix_worker *w)
+{
+	while (w->ingress) {
+		struct ingress_conn *c = w->ingress;
+		c->ops = 0;
+		conn_finalize(c);
+	}
+}
