@@ -34,6 +34,11 @@ int cmd_keys_show(const char *context, int argc, char **argv)
 		fprintf(stderr, "%s: %s\n", context, err);
 		return EXIT_FAIL;
 	}
+	if (keys.sphinx_count == 0) {
+		fprintf(stderr, "%s: %s holds no Sphinx key yet; `nym-node run` creates it\n", context, data);
+		node_keys_clear(&keys);
+		return EXIT_FAIL;
+	}
 	/* The key in use now: this rotation's, or the newest older one if the node has not run
 	 * since (it rotates when it starts). */
 	struct rotation_schedule sched = { (int64_t)cfg.sphinx.genesis, cfg.sphinx.epoch_duration_ns / 1000000000ull,

@@ -25,7 +25,10 @@
 #include "util/cli.h"
 #include "util/log.h"
 
-#define RETIRE_GRACE_S 10
+/* Workers read a keyring for the few microseconds a packet takes; a replaced keyring is
+ * kept this long before what only it holds is freed. */
+#define RETIRE_GRACE_S 5
+#define RETIRED_MAX 8
 
 struct node {
 	const char *context;
@@ -37,9 +40,12 @@ struct node {
 	struct mix_shared mix;
 	struct node_metrics metrics;
 	struct node_http http;
-	/* A keyring replaced less than RETIRE_GRACE_S ago may still be read by a worker. */
-	struct sphinx_keyring *retired;
-	int64_t retired_at;
+	/* Keyrings replaced less than RETIRE_GRACE_S ago may still be read by a worker. */
+	struct {
+		struct sphinx_keyring *kr;
+		int64_t at;
+	} retired[RETIRED_MAX];
+	size_t nretired;
 	uint64_t next_save_ns;
 };
 
@@ -97,9 +103,60 @@ static const struct node_sphinx_key *find_key(const struct node *n, uint32_t rot
 	return NULL;
 }
 
-/* Makes sure the key files for `rotation` and the next one exist, prunes older ones and
- * reloads the key set. A previous key still in its overlap epoch lives on in the keyring. */
-static int ensure_keys(struct node *n, uint32_t rotation)
+static bool filter_referenced(const struct sphinx_keyring *kr, const struct replay_filter *f)
+{
+	for (size_t i = 0; kr && i < kr->count; i++)
+		if (kr->keys[i].replay == f)
+			return true;
+	return false;
+}
+
+/* Frees retired keyrings past their grace (all of them when `force`, once workers are
+ * stopped), and each replay filter that neither the live keyring nor a remaining retired one
+ * still holds. */
+static void reap_retired(struct node *n, int64_t now, bool force)
+{
+	const struct sphinx_keyring *live = atomic_load(&n->mix.keyring);
+	size_t kept = 0;
+	for (size_t i = 0; i < n->nretired; i++) {
+		struct sphinx_keyring *kr = n->retired[i].kr;
+		if (!force && now - n->retired[i].at < RETIRE_GRACE_S) {
+			n->retired[kept++] = n->retired[i];
+			continue;
+		}
+		for (size_t k = 0; k < kr->count; k++) {
+			struct replay_filter *f = kr->keys[k].replay;
+			bool held = filter_referenced(live, f);
+			for (size_t j = i + 1; j < n->nretired && !held; j++)
+				held = filter_referenced(n->retired[j].kr, f);
+			for (size_t j = 0; j < kept && !held; j++)
+				held = filter_referenced(n->retired[j].kr, f);
+			if (f && !held)
+				replay_filter_free(f);
+		}
+		nym_memzero(kr, sizeof(*kr));
+		free(kr);
+	}
+	n->nretired = kept;
+}
+
+static void retire(struct node *n, struct sphinx_keyring *kr, int64_t now)
+{
+	if (!kr)
+		return;
+	if (n->nretired == RETIRED_MAX) {
+		/* Rotations faster than the grace: the oldest has been out of use the longest. */
+		n->retired[0].at = INT64_MIN / 2;
+		reap_retired(n, now, false);
+	}
+	n->retired[n->nretired].kr = kr;
+	n->retired[n->nretired++].at = now;
+}
+
+/* Makes sure the key files for `rotation` and the next one exist, removes those no longer
+ * needed (the previous rotation's survives its overlap epoch, so a restart then keeps it)
+ * and reloads the key set. */
+static int ensure_keys(struct node *n, uint32_t rotation, bool overlap)
 {
 	for (uint32_t r = rotation; r <= rotation + 1; r++) {
 		if (find_key(n, r))
@@ -113,7 +170,14 @@ static int ensure_keys(struct node *n, uint32_t rotation)
 		}
 		log_info("generated the Sphinx key for rotation %u", r);
 	}
-	node_sphinx_keys_prune(n->data, rotation, rotation + 1);
+	uint32_t first = overlap ? rotation - 1 : rotation;
+	node_sphinx_keys_prune(n->data, first, rotation + 1);
+	/* A replay filter outlives its key only until the key is gone. */
+	for (uint32_t r = first > 3 ? first - 3 : 1; r < first; r++) {
+		char path[NODE_PATH_MAX + 32];
+		replay_path(n, r, path, sizeof(path));
+		unlink(path);
+	}
 	char err[512];
 	struct node_keys fresh;
 	int rc = node_keys_load(n->data, &fresh, err, sizeof(err));
@@ -126,89 +190,59 @@ static int ensure_keys(struct node *n, uint32_t rotation)
 	return 0;
 }
 
-/* Publishes the keys workers accept now: this rotation's, plus the previous one during the
- * overlap epoch. Returns 0 or a negative errno. */
+/* Publishes the keys workers accept now: this rotation's and the secondary one (previous in
+ * the overlap epoch, next otherwise), each with its replay filter (carried over from the
+ * live keyring, or loaded from disk, or new). Returns 0 or a negative errno. */
 static int publish_keyring(struct node *n, int64_t now)
 {
 	uint32_t rotation = rotation_id_at(&n->sched, now);
+	bool overlap = rotation_in_overlap(&n->sched, now);
 	struct sphinx_keyring *old = atomic_load(&n->mix.keyring);
-	const struct sphinx_key *prev_key = NULL;
-	if (old) {
-		/* Carry over the key (and its filter) of the rotation that just ended. */
-		for (size_t i = 0; i < old->count; i++)
-			if (old->keys[i].rotation_id + 1 == rotation && rotation_in_overlap(&n->sched, now))
-				prev_key = &old->keys[i];
-	}
-	int rc = ensure_keys(n, rotation);
+	int rc = ensure_keys(n, rotation, overlap);
 	if (rc)
 		return rc;
-	const struct node_sphinx_key *cur = find_key(n, rotation);
 	struct sphinx_keyring *kr = calloc(1, sizeof(*kr));
-	if (!kr || !cur)
+	if (!kr)
 		return -ENOMEM;
-	struct sphinx_key *k = &kr->keys[kr->count++];
-	k->rotation_id = rotation;
-	memcpy(k->secret, cur->kp.secret, 32);
-	memcpy(k->public_key, cur->kp.public_key, 32);
-	/* Reuse the live filter when this rotation's key was already published. */
-	for (size_t i = 0; old && i < old->count; i++)
-		if (old->keys[i].rotation_id == rotation)
-			k->replay = old->keys[i].replay;
-	if (!k->replay && n->mix.replay_protection && !(k->replay = open_filter(n, rotation))) {
+	uint32_t wanted[2] = { rotation, rotation_secondary_at(&n->sched, now) };
+	for (size_t w = 0; w < 2; w++) {
+		const struct node_sphinx_key *file = find_key(n, wanted[w]);
+		if (!file)
+			continue; /* the previous key of a node that did not exist then */
+		struct sphinx_key *k = &kr->keys[kr->count++];
+		k->rotation_id = wanted[w];
+		memcpy(k->secret, file->kp.secret, 32);
+		memcpy(k->public_key, file->kp.public_key, 32);
+		for (size_t i = 0; old && i < old->count; i++)
+			if (old->keys[i].rotation_id == wanted[w])
+				k->replay = old->keys[i].replay;
+		if (!k->replay && n->mix.replay_protection && !(k->replay = open_filter(n, wanted[w]))) {
+			free(kr);
+			return -ENOMEM;
+		}
+	}
+	if (kr->count == 0) {
 		free(kr);
-		return -ENOMEM;
+		return -ENOENT;
 	}
 	kr->primary = 0;
-	if (prev_key)
-		kr->keys[kr->count++] = *prev_key;
 	atomic_store_explicit(&n->mix.keyring, kr, memory_order_release);
 
-	/* Retire the old keyring; free filters no longer referenced once the grace is over. */
-	if (n->retired) {
-		nym_memzero(n->retired, sizeof(*n->retired));
-		free(n->retired);
-	}
-	n->retired = old;
-	n->retired_at = now;
+	retire(n, old, now);
 
 	pthread_mutex_lock(&n->http.lock);
 	n->http.sphinx_count = 0;
-	const struct node_sphinx_key *next = find_key(n, rotation + 1);
-	n->http.sphinx_rotation[0] = rotation;
-	memcpy(n->http.sphinx_public[0], cur->kp.public_key, 32);
-	n->http.sphinx_count = 1;
-	if (next) {
-		n->http.sphinx_rotation[1] = next->rotation_id;
-		memcpy(n->http.sphinx_public[1], next->kp.public_key, 32);
-		n->http.sphinx_count = 2;
+	for (uint32_t r = rotation; r <= rotation + 1; r++) {
+		const struct node_sphinx_key *k = find_key(n, r);
+		if (!k)
+			continue;
+		n->http.sphinx_rotation[n->http.sphinx_count] = r;
+		memcpy(n->http.sphinx_public[n->http.sphinx_count++], k->kp.public_key, 32);
 	}
 	pthread_mutex_unlock(&n->http.lock);
-	log_info("Sphinx keys live: rotation %u%s", rotation, prev_key ? " and the previous one (overlap)" : "");
+	log_info("Sphinx keys live: rotation %u and %u (%s)", rotation, kr->count > 1 ? kr->keys[1].rotation_id : 0,
+		 overlap ? "previous, overlap" : "next");
 	return 0;
-}
-
-/* Frees what the retired keyring alone holds once no worker can be reading it. */
-static void reap_retired(struct node *n, int64_t now, bool force)
-{
-	if (!n->retired || (!force && now - n->retired_at < RETIRE_GRACE_S))
-		return;
-	const struct sphinx_keyring *live = atomic_load(&n->mix.keyring);
-	for (size_t i = 0; i < n->retired->count; i++) {
-		struct replay_filter *f = n->retired->keys[i].replay;
-		bool shared = false;
-		for (size_t j = 0; live && j < live->count; j++)
-			shared |= live->keys[j].replay == f;
-		if (f && !shared) {
-			char path[NODE_PATH_MAX + 32];
-			replay_path(n, n->retired->keys[i].rotation_id, path, sizeof(path));
-			if (!force)
-				unlink(path); /* its key is gone for good */
-			replay_filter_free(f);
-		}
-	}
-	nym_memzero(n->retired, sizeof(*n->retired));
-	free(n->retired);
-	n->retired = NULL;
 }
 
 static void load_description(struct node *n)
@@ -375,7 +409,14 @@ int cmd_run(const char *context, int argc, char **argv)
 
 	n.next_save_ns = nym_now_ns() + n.cfg.mixnet.replay_save_interval_ns;
 	for (;;) {
-		struct timespec tick = { 1, 0 };
+		/* Wake at least every second, and right when the accepted keys change. */
+		struct timespec wall, tick = { 1, 0 };
+		clock_gettime(CLOCK_REALTIME, &wall);
+		int64_t change = rotation_next_change(&n.sched, wall.tv_sec);
+		if (change - wall.tv_sec <= 1) {
+			long ns = (long)((change - wall.tv_sec) * 1000000000ll - wall.tv_nsec) + 1000000;
+			tick = (struct timespec){ ns / 1000000000, ns % 1000000000 };
+		}
 		int sig = sigtimedwait(&sigs, NULL, &tick);
 		if (sig == SIGINT || sig == SIGTERM) {
 			log_info("signal %d: stopping", sig);
@@ -385,10 +426,8 @@ int cmd_run(const char *context, int argc, char **argv)
 			reload(&n, id, data_dir);
 		int64_t now = nym_unix_now();
 		const struct sphinx_keyring *kr = atomic_load(&n.mix.keyring);
-		bool overlap_over = kr->count > 1 && !rotation_in_overlap(&n.sched, now);
-		if (rotation_id_at(&n.sched, now) != kr->keys[kr->primary].rotation_id || overlap_over) {
-			if (n.retired)
-				reap_retired(&n, now, true);
+		if (rotation_id_at(&n.sched, now) != kr->keys[0].rotation_id ||
+		    kr->count < 2 || rotation_secondary_at(&n.sched, now) != kr->keys[1].rotation_id) {
 			if (publish_keyring(&n, now))
 				log_error("key rotation failed; keeping the current keys");
 		}

@@ -14,6 +14,7 @@ static const struct node_command commands[] = {
 	{ "debug", "keygen", cmd_debug_keygen, "print a fresh X25519 key pair (hex and base58)" },
 	{ "debug", "sphinx-create", cmd_debug_sphinx_create, "build a Sphinx packet for a route" },
 	{ "debug", "sphinx-process", cmd_debug_sphinx_process, "peel one Sphinx layer with a node key" },
+	{ "debug", "mix-sink", cmd_debug_mix_sink, "listen where a route ends and report arriving packets" },
 	{ "bench", "sphinx", cmd_bench_sphinx, "measure Sphinx create/process against X25519" },
 	{ 0 },
 };

@@ -86,7 +86,7 @@ static void enter_backoff(struct egress_peer *p)
 	p->backoff_ns = p->backoff_ns ? p->backoff_ns * 2 : sh->backoff_initial_ns;
 	if (p->backoff_ns > sh->backoff_max_ns)
 		p->backoff_ns = sh->backoff_max_ns;
-	p->backoff_until_ns = p->w->now_ns + p->backoff_ns;
+	p->backoff_until_ns = p->w->loop.now_ns + p->backoff_ns;
 	log_ratelimited(NYM_LOG_WARN, "mixnet: next hop %s unreachable, retrying in %llu s", p->name,
 			(unsigned long long)(p->backoff_ns / 1000000000ull));
 	drop_queue(p);
@@ -112,7 +112,7 @@ static void on_connect(struct uring_op *op, int res, uint32_t flags)
 	}
 	p->state = PEER_READY;
 	p->backoff_ns = 0;
-	p->last_send_ns = p->w->now_ns;
+	p->last_send_ns = p->w->loop.now_ns;
 	arm_recv(p);
 	start_send(p);
 }
@@ -187,7 +187,7 @@ static void on_send(struct uring_op *op, int res, uint32_t flags)
 		return;
 	}
 	p->osent += (size_t)res;
-	p->last_send_ns = w->now_ns;
+	p->last_send_ns = w->loop.now_ns;
 	p->consecutive_timeouts = 0;
 	start_send(p);
 }
@@ -272,7 +272,7 @@ void mix_egress_enqueue(struct mix_worker *w, struct packet_slot *s)
 {
 	struct egress_peer *p = s->peer;
 	if (p->q_len >= w->shared->peer_queue_max ||
-	    (p->state == PEER_IDLE && w->now_ns < p->backoff_until_ns)) {
+	    (p->state == PEER_IDLE && w->loop.now_ns < p->backoff_until_ns)) {
 		METRIC_INC(w->m, egress_forward_dropped);
 		mix_slot_free(w, s);
 		return;
@@ -295,7 +295,7 @@ void mix_egress_flush_dirty(struct mix_worker *w)
 		w->dirty = p->dirty_next;
 		p->dirty = false;
 		if (p->state == PEER_IDLE && p->q_len) {
-			if (w->now_ns < p->backoff_until_ns)
+			if (w->loop.now_ns < p->backoff_until_ns)
 				drop_queue(p);
 			else
 				start_connect(p);
@@ -311,7 +311,7 @@ void mix_egress_housekeeping(struct mix_worker *w)
 	for (size_t b = 0; b < PEER_BUCKETS; b++) {
 		for (struct egress_peer *p = w->peers[b]; p; p = p->hash_next) {
 			if (idle && p->state == PEER_READY && !p->q_len && p->osent == p->olen &&
-			    w->now_ns - p->last_send_ns > idle) {
+			    w->loop.now_ns - p->last_send_ns > idle) {
 				METRIC_INC(w->m, idle_closed_egress);
 				log_debug("mixnet: closing the idle connection to %s", p->name);
 				conn_close(p);

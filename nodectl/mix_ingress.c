@@ -112,7 +112,7 @@ void mix_ingress_packet(struct mix_worker *w, const struct mix_frame *f)
 				      .type = MIX_PACKET_TYPE_MIX, .key_rotation = f->header.key_rotation };
 	size_t hlen;
 	mix_frame_header_encode(&h, s->frame, &hlen);
-	if (delay_queue_push(&w->delays, w->now_ns + delay, s) != 0) {
+	if (delay_queue_push(&w->delays, w->loop.now_ns + delay, s) != 0) {
 		METRIC_INC(m, ingress_forward_dropped);
 		log_ratelimited(NYM_LOG_WARN, "mixnet: delay queue full, dropping");
 		goto drop;
@@ -148,7 +148,7 @@ static void on_recv(struct uring_op *op, int res, uint32_t flags)
 		conn_close(c);
 		return;
 	}
-	c->last_activity_ns = c->w->now_ns;
+	c->last_activity_ns = c->w->loop.now_ns;
 	if (c->proto == INGRESS_UNKNOWN) {
 		/* Plain NymCodec frames start with the packet version (7 or 8); Noise frames with
 		 * the Noise framing version 1. */
@@ -192,7 +192,7 @@ void mix_ingress_adopt(struct mix_worker *w, int fd)
 	c->w = w;
 	c->fd = fd;
 	c->recv_op.cb = on_recv;
-	c->last_activity_ns = w->now_ns;
+	c->last_activity_ns = w->loop.now_ns;
 	mix_frame_decoder_init(&c->dec);
 	sock_tcp_tune(fd);
 	c->next = w->ingress;
@@ -211,7 +211,7 @@ void mix_ingress_housekeeping(struct mix_worker *w)
 		return;
 	for (struct ingress_conn *c = w->ingress, *next; c; c = next) {
 		next = c->next;
-		if (!c->closing && w->now_ns - c->last_activity_ns > idle) {
+		if (!c->closing && w->loop.now_ns - c->last_activity_ns > idle) {
 			METRIC_INC(w->m, idle_closed_ingress);
 			log_debug("mixnet: closing an idle ingress connection");
 			conn_close(c);

@@ -132,7 +132,7 @@ static void on_accept(struct uring_op *op, int res, uint32_t flags)
 static void release_due(struct mix_worker *w)
 {
 	void *item;
-	while (delay_queue_pop_due(&w->delays, w->now_ns, &item))
+	while (delay_queue_pop_due(&w->delays, w->loop.now_ns, &item))
 		mix_egress_enqueue(w, item);
 }
 
@@ -142,7 +142,7 @@ static void housekeeping(struct mix_worker *w)
 	mix_egress_housekeeping(w);
 	METRIC_SET(w->m, being_delayed, delay_queue_len(&w->delays));
 	METRIC_SET(w->m, pending_delivery, w->pending_delivery);
-	w->next_housekeeping_ns = w->now_ns + HOUSEKEEPING_NS;
+	w->next_housekeeping_ns = w->loop.now_ns + HOUSEKEEPING_NS;
 }
 
 static void *worker_main(void *arg)
@@ -155,21 +155,20 @@ static void *worker_main(void *arg)
 	pthread_barrier_wait(&w->shared->rings_ready);
 	if (rc)
 		return NULL;
-	w->now_ns = nym_now_ns();
-	w->next_housekeeping_ns = w->now_ns + HOUSEKEEPING_NS;
+	w->loop.now_ns = nym_now_ns();
+	w->next_housekeeping_ns = w->loop.now_ns + HOUSEKEEPING_NS;
 	arm_wake(w);
 	if (w->index == 0)
 		arm_accept(w);
 	while (!atomic_load(&w->shared->stopping)) {
-		w->now_ns = nym_now_ns();
 		release_due(w);
 		mix_egress_flush_dirty(w);
-		if (w->now_ns >= w->next_housekeeping_ns)
+		if (w->loop.now_ns >= w->next_housekeeping_ns)
 			housekeeping(w);
 		uint64_t next = delay_queue_next_due(&w->delays);
 		if (next > w->next_housekeeping_ns)
 			next = w->next_housekeeping_ns;
-		uint64_t timeout = next > w->now_ns ? next - w->now_ns : 1;
+		uint64_t timeout = next > w->loop.now_ns ? next - w->loop.now_ns : 1;
 		rc = uring_loop_run_once(&w->loop, timeout);
 		if (rc < 0) {
 			log_error("mixnet worker %zu: io_uring failed: %s", w->index, strerror(-rc));

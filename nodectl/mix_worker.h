@@ -107,7 +107,6 @@ struct mix_worker {
 	pthread_t thread;
 	struct uring_loop loop;
 	struct worker_metrics *m;
-	uint64_t now_ns;
 	int wake_fd;
 	uint64_t wake_value;
 	struct uring_op wake_op, accept_op, handoff_op;

@@ -127,14 +127,11 @@ int node_keys_load(const char *data_dir, struct node_keys *keys, char *err, size
 		return rc;
 	nym_x25519_public(keys->noise.public_key, keys->noise.secret);
 
+	/* No Sphinx key is not an error: a running node creates the ones it needs. */
 	uint32_t ids[16];
 	size_t n = list_sphinx(data_dir, ids, 16);
-	if (n == 0) {
-		snprintf(err, err_len, "%s: no Sphinx key (x25519_sphinx_<rotation>)", data_dir);
-		return -ENOENT;
-	}
-	/* Keep the two newest; older ones are pruned by the running node. */
-	size_t first = n > 2 ? n - 2 : 0;
+	/* The newest ones; older files are pruned by the running node. */
+	size_t first = n > NODE_SPHINX_KEYS_MAX ? n - NODE_SPHINX_KEYS_MAX : 0;
 	for (size_t i = first; i < n; i++) {
 		char name[64];
 		struct node_sphinx_key *k = &keys->sphinx[keys->sphinx_count++];
@@ -148,12 +145,12 @@ int node_keys_load(const char *data_dir, struct node_keys *keys, char *err, size
 	return 0;
 }
 
-void node_sphinx_keys_prune(const char *data_dir, uint32_t keep_a, uint32_t keep_b)
+void node_sphinx_keys_prune(const char *data_dir, uint32_t first, uint32_t last)
 {
 	uint32_t ids[16];
 	size_t n = list_sphinx(data_dir, ids, 16);
 	for (size_t i = 0; i < n; i++) {
-		if (ids[i] == keep_a || ids[i] == keep_b)
+		if (ids[i] >= first && ids[i] <= last)
 			continue;
 		char path[4096];
 		snprintf(path, sizeof(path), "%s/x25519_sphinx_%u", data_dir, ids[i]);

@@ -2,8 +2,9 @@
  * line; private files are mode 0600:
  *   ed25519_identity(.pub)          identity (the secret is the 32-byte seed)
  *   x25519_noise(.pub)              Noise static key
- *   x25519_sphinx_<rotation>(.pub)  Sphinx keys, at most two: the current rotation's and the
- *                                   previous (during the overlap epoch) or the next one. */
+ *   x25519_sphinx_<rotation>(.pub)  Sphinx keys: the current rotation's, the next one
+ *                                   (announced ahead) and, during the overlap epoch, the
+ *                                   previous one. */
 #ifndef NYM_NODECTL_NODE_KEYS_H
 #define NYM_NODECTL_NODE_KEYS_H
 
@@ -12,6 +13,8 @@
 
 #include "crypto/ed25519.h"
 #include "crypto/x25519.h"
+
+#define NODE_SPHINX_KEYS_MAX 3
 
 struct node_sphinx_key {
 	uint32_t rotation_id;
@@ -22,20 +25,21 @@ struct node_keys {
 	struct nym_ed25519_keypair identity;
 	struct nym_x25519_keypair noise;
 	size_t sphinx_count;
-	struct node_sphinx_key sphinx[2]; /* ascending rotation ids */
+	struct node_sphinx_key sphinx[NODE_SPHINX_KEYS_MAX]; /* ascending rotation ids */
 };
 
 /* Creates identity, Noise and two Sphinx keys (rotations `rotation` and `rotation + 1`).
  * Refuses with -EEXIST if any key file exists. */
 int node_keys_create(const char *data_dir, uint32_t rotation);
 
-/* Loads every key. err explains a failure (missing or corrupt file). */
+/* Loads every key (sphinx_count may be 0: `run` creates them). err explains a failure
+ * (missing or corrupt file). */
 int node_keys_load(const char *data_dir, struct node_keys *keys, char *err, size_t err_len);
 
-/* Writes a new Sphinx key for a rotation (refuses to overwrite) and removes key files of
- * rotations other than `keep_a` and `keep_b`. */
+/* Writes a new Sphinx key for a rotation (refuses to overwrite). */
 int node_sphinx_key_add(const char *data_dir, uint32_t rotation, struct nym_x25519_keypair *out);
-void node_sphinx_keys_prune(const char *data_dir, uint32_t keep_a, uint32_t keep_b);
+/* Removes the key files of rotations outside [first, last]. */
+void node_sphinx_keys_prune(const char *data_dir, uint32_t first, uint32_t last);
 
 void node_keys_clear(struct node_keys *keys);
 

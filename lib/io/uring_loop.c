@@ -1,5 +1,7 @@
 #include "io/uring_loop.h"
 
+#include "util/clock.h"
+
 #include <errno.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -73,6 +75,7 @@ int uring_loop_run_once(struct uring_loop *loop, uint64_t timeout_ns)
 		rc = io_uring_submit(&loop->ring);
 	}
 	loop->pending = 0;
+	loop->now_ns = nym_now_ns();
 	if (rc < 0 && rc != -ETIME && rc != -EINTR && rc != -EBUSY)
 		return rc;
 

@@ -21,6 +21,7 @@ struct uring_op {
 struct uring_loop {
 	struct io_uring ring;
 	unsigned pending; /* SQEs prepared since the last submit */
+	uint64_t now_ns;  /* monotonic time, refreshed after every wait, before callbacks run */
 };
 
 /* Creates the ring, disabled: only the thread that enables it may submit (SINGLE_ISSUER), so
@@ -38,8 +39,8 @@ struct io_uring_sqe *uring_loop_sqe(struct uring_loop *loop, struct uring_op *op
 struct io_uring_sqe *uring_loop_sqe_noop(struct uring_loop *loop);
 
 /* Submits what is queued, waits for at least one completion or until timeout_ns elapses
- * (0: do not wait), then runs the callbacks of every completion available. Returns the
- * number of completions handled or a negative errno. */
+ * (0: do not wait), refreshes now_ns, then runs the callbacks of every completion available.
+ * Returns the number of completions handled or a negative errno. */
 int uring_loop_run_once(struct uring_loop *loop, uint64_t timeout_ns);
 
 #endif

@@ -20,6 +20,21 @@ bool rotation_in_overlap(const struct rotation_schedule *s, int64_t now)
 	return id > 1 && now < rotation_start(s, id) + (int64_t)s->epoch_s;
 }
 
+uint32_t rotation_secondary_at(const struct rotation_schedule *s, int64_t now)
+{
+	uint32_t id = rotation_id_at(s, now);
+	return rotation_in_overlap(s, now) ? id - 1 : id + 1;
+}
+
+int64_t rotation_next_change(const struct rotation_schedule *s, int64_t now)
+{
+	uint32_t id = rotation_id_at(s, now);
+	int64_t start = rotation_start(s, id), overlap_end = start + (int64_t)s->epoch_s;
+	if (now < s->genesis)
+		return s->genesis;
+	return now < overlap_end ? overlap_end : rotation_start(s, id + 1);
+}
+
 const struct sphinx_key *sphinx_keyring_select(const struct sphinx_keyring *kr, uint8_t rotation_byte)
 {
 	if (rotation_byte == 0)

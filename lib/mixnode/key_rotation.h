@@ -1,6 +1,7 @@
-/* Sphinx key rotation: a node holds at most two X25519 Sphinx keys, the one for the current
- * rotation and, for one epoch after a rotation, the previous one, so packets built just
- * before the change still get through. A rotation lasts `epochs_per_rotation` epochs
+/* Sphinx key rotation: a node accepts two X25519 Sphinx keys of opposite parity: the current
+ * rotation's, and as secondary the previous one during the first epoch of a rotation (so
+ * packets built just before the change still get through) or the pre-announced next one
+ * for the rest of it (so clients whose clocks run ahead are not refused). A rotation lasts `epochs_per_rotation` epochs
  * (Nym: 24 epochs of 1 hour); rotation ids count from `genesis` and start at 1, because Nym
  * reserves 0 (and UINT32_MAX) for "unknown". Frames name a key by parity: 1 odd, 2 even,
  * 0 "the current one". */
@@ -24,6 +25,11 @@ int64_t rotation_start(const struct rotation_schedule *s, uint32_t rotation_id);
 /* Whether the previous rotation's key is still accepted at `now` (the first epoch of a
  * rotation). */
 bool rotation_in_overlap(const struct rotation_schedule *s, int64_t now);
+/* The rotation whose key is secondary at `now`: the previous one in the overlap, else the
+ * next one (rotation 1 has no predecessor, so the next one throughout). */
+uint32_t rotation_secondary_at(const struct rotation_schedule *s, int64_t now);
+/* The next time the accepted key set changes (rotation start or overlap end), after now. */
+int64_t rotation_next_change(const struct rotation_schedule *s, int64_t now);
 
 struct sphinx_key {
 	uint32_t rotation_id;

@@ -1,0 +1,84 @@
+# Network namespaces for integration tests and the sandbox: hosts on one bridge, all inside
+# namespaces this run creates, named with a per-run prefix so runs never collide and cleanup
+# removes exactly what was made. Source it, then:
+#
+#   netns_init mx                     # prefix "mx<pid>", a switch namespace with bridge br0
+#   netns_host mix1 198.51.100.11/24  # namespace mx<pid>mix1 with eth0 on the bridge
+#   netns_exec mix1 CMD...            # run in it
+#   netns_bg mix1 LOG CMD...          # run in the background, output to LOG, killed at exit
+#
+# Cleanup runs on exit (trap), killing every process left in the namespaces.
+
+netns_init() {
+	NS_P="$1$$"
+	NS_HOSTS=""
+	NS_N=0
+	NS_PIDS=""
+	ip netns add "${NS_P}sw"
+	ip -n "${NS_P}sw" link set lo up
+	ip -n "${NS_P}sw" link add br0 type bridge
+	ip -n "${NS_P}sw" link set br0 up
+	trap netns_cleanup EXIT
+	trap 'exit 130' INT TERM
+}
+
+netns_host() {
+	name=$1
+	shift
+	NS_N=$((NS_N + 1))
+	ns="${NS_P}${name}"
+	a="${NS_P}a${NS_N}"
+	b="${NS_P}b${NS_N}"
+	ip netns add "$ns"
+	NS_HOSTS="$NS_HOSTS $ns"
+	ip link add "$a" type veth peer name "$b"
+	ip link set "$a" netns "$ns"
+	ip link set "$b" netns "${NS_P}sw"
+	ip -n "$ns" link set "$a" name eth0
+	ip -n "$ns" link set lo up
+	ip -n "$ns" link set eth0 up
+	ip -n "${NS_P}sw" link set "$b" master br0 up
+	for addr in "$@"; do
+		ip -n "$ns" addr add "$addr" dev eth0 nodad 2>/dev/null || ip -n "$ns" addr add "$addr" dev eth0
+	done
+}
+
+netns_exec() {
+	ns="${NS_P}$1"
+	shift
+	ip netns exec "$ns" "$@"
+}
+
+netns_bg() {
+	ns="${NS_P}$1"
+	log=$2
+	shift 2
+	ip netns exec "$ns" "$@" >"$log" 2>&1 &
+	NS_PIDS="$NS_PIDS $!"
+	NS_LAST_PID=$!
+}
+
+netns_cleanup() {
+	for p in $NS_PIDS; do kill "$p" 2>/dev/null; done
+	sleep 0.2
+	for ns in $NS_HOSTS "${NS_P}sw"; do
+		ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null
+		ip netns del "$ns" 2>/dev/null
+	done
+}
+
+# Waits until a TCP port answers inside a namespace (up to $3 seconds, default 10).
+netns_wait_port() {
+	ns="${NS_P}$1"
+	addr=$2
+	tries=$((${3:-10} * 10))
+	while [ "$tries" -gt 0 ]; do
+		if ip netns exec "$ns" /usr/bin/python3 -c "import socket,sys; h,p=sys.argv[1].rsplit(':',1); socket.create_connection((h.strip('[]'),int(p)),0.5).close()" "$addr" 2>/dev/null; then
+			return 0
+		fi
+		sleep 0.1
+		tries=$((tries - 1))
+	done
+	echo "timed out waiting for $addr in $ns" >&2
+	return 1
+}
