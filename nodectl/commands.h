@@ -15,5 +15,6 @@ struct node_command {
 #define EXIT_FAIL 1 /* the operation failed, or the user gave bad input */
 
 int cmd_debug_keygen(const char *context, int argc, char **argv);
+int cmd_bench_transport(const char *context, int argc, char **argv);
 
 #endif

@@ -9,6 +9,8 @@
 
 static const struct node_command commands[] = {
 	{ "debug", "keygen", cmd_debug_keygen, "print a fresh X25519 key pair (hex and base58)" },
+	{ "bench", "transport", cmd_bench_transport,
+	  "measure frame decoding, Noise and reassembly (no Sphinx)" },
 	{ 0 },
 };
 
