@@ -11,6 +11,8 @@
 # *.c make up one binary, tests/unit/test_*.c are Criterion suites, tests/fuzz/fuzz_*.c are
 # libFuzzer targets. Adding a module never means editing this file.
 
+.DEFAULT_GOAL := all
+
 ifeq ($(origin CC),default)
 CC := gcc
 endif

@@ -208,8 +208,8 @@ int cmd_bench_transport(const char *context, int argc, char **argv)
 	uint64_t seconds = 1;
 	bool json = false;
 	struct cli_option opts[] = {
-		{ "seconds", CLI_U64, &seconds, false, "N  time per measurement (default 1)", false },
-		{ "json", CLI_FLAG, &json, false, "   one JSON object on stdout", false },
+		{ "seconds", CLI_U64, &seconds, false, "N  time per measurement (default 1)" },
+		{ "json", CLI_FLAG, &json, false, "   one JSON object on stdout" },
 		{ 0 },
 	};
 	int rc = cli_parse(context, argc, argv, opts, NULL, 0, NULL);

@@ -3,20 +3,12 @@
 #include <jansson.h>
 #include <stdio.h>
 
+#include "cmd_util.h"
 #include "commands.h"
 #include "crypto/x25519.h"
 #include "util/base58.h"
 #include "util/cli.h"
 #include "util/hex.h"
-
-/* Prints a JSON value on its own line and releases it. */
-static int print_json(json_t *v)
-{
-	int rc = json_dumpf(v, stdout, JSON_COMPACT) == 0 && fputc('\n', stdout) != EOF ? EXIT_OK
-											 : EXIT_FAIL;
-	json_decref(v);
-	return rc;
-}
 
 int cmd_debug_keygen(const char *context, int argc, char **argv)
 {
@@ -36,5 +28,5 @@ int cmd_debug_keygen(const char *context, int argc, char **argv)
 	/* The secret is printed on purpose: this command exists to hand keys to test tools. */
 	json_t *out = json_pack("{s:s, s:s, s:s, s:s}", "secret_key", sk_hex, "public_key", pk_hex,
 				"secret_key_base58", sk_b58, "public_key_base58", pk_b58);
-	return print_json(out);
+	return cmd_print_json(out);
 }

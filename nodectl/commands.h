@@ -14,7 +14,12 @@ struct node_command {
 #define EXIT_OK 0
 #define EXIT_FAIL 1 /* the operation failed, or the user gave bad input */
 
+int cmd_init(const char *context, int argc, char **argv);
+int cmd_keys_show(const char *context, int argc, char **argv);
 int cmd_debug_keygen(const char *context, int argc, char **argv);
+int cmd_debug_sphinx_create(const char *context, int argc, char **argv);
+int cmd_debug_sphinx_process(const char *context, int argc, char **argv);
+int cmd_bench_sphinx(const char *context, int argc, char **argv);
 int cmd_bench_transport(const char *context, int argc, char **argv);
 
 #endif

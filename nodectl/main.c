@@ -8,7 +8,12 @@
 #include "util/log.h"
 
 static const struct node_command commands[] = {
+	{ NULL, "init", cmd_init, "create a node: configuration and keys" },
+	{ "keys", "show", cmd_keys_show, "print the node's public keys" },
 	{ "debug", "keygen", cmd_debug_keygen, "print a fresh X25519 key pair (hex and base58)" },
+	{ "debug", "sphinx-create", cmd_debug_sphinx_create, "build a Sphinx packet for a route" },
+	{ "debug", "sphinx-process", cmd_debug_sphinx_process, "peel one Sphinx layer with a node key" },
+	{ "bench", "sphinx", cmd_bench_sphinx, "measure Sphinx create/process against X25519" },
 	{ "bench", "transport", cmd_bench_transport,
 	  "measure frame decoding, Noise and reassembly (no Sphinx)" },
 	{ 0 },

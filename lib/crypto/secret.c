@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <sodium.h>
+#include <string.h>
 
 int nym_crypto_init(void)
 {
@@ -29,6 +30,38 @@ void nym_rng_fill(const struct nym_rng *rng, void *out, size_t len)
 		rng->fill(rng->ctx, out, len);
 	else
 		randombytes_buf(out, len);
+}
+
+static void seeded_fill(void *ctx, uint8_t *out, size_t len)
+{
+	struct nym_seeded_rng *r = ctx;
+	static const uint8_t nonce[crypto_stream_chacha20_NONCEBYTES];
+	/* Start at the 64-byte block holding `offset`, discard the bytes before it. */
+	uint8_t head[64] = { 0 };
+	size_t skip = (size_t)(r->offset % 64);
+	uint64_t block = r->offset / 64;
+	if (skip) {
+		crypto_stream_chacha20_xor_ic(head, head, sizeof(head), nonce, block, r->seed);
+		size_t take = len < 64 - skip ? len : 64 - skip;
+		memcpy(out, head + skip, take);
+		out += take;
+		len -= take;
+		r->offset += take;
+		block++;
+	}
+	if (len) {
+		memset(out, 0, len);
+		crypto_stream_chacha20_xor_ic(out, out, len, nonce, block, r->seed);
+		r->offset += len;
+	}
+	sodium_memzero(head, sizeof(head));
+}
+
+struct nym_rng nym_seeded_rng_init(struct nym_seeded_rng *state, const uint8_t seed[32])
+{
+	memcpy(state->seed, seed, sizeof(state->seed));
+	state->offset = 0;
+	return (struct nym_rng){ .fill = seeded_fill, .ctx = state };
 }
 
 double nym_rng_unit(const struct nym_rng *rng)

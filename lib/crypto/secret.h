@@ -27,6 +27,15 @@ struct nym_rng {
 
 void nym_rng_fill(const struct nym_rng *rng, void *out, size_t len);
 
+/* A reproducible source: the ChaCha20 keystream (zero nonce) of a 32-byte seed, the same
+ * stream as rand_chacha's ChaCha20Rng::from_seed. For tests and debug tools only. */
+struct nym_seeded_rng {
+	uint8_t seed[32];
+	uint64_t offset;
+};
+
+struct nym_rng nym_seeded_rng_init(struct nym_seeded_rng *state, const uint8_t seed[32]);
+
 /* Uniform double in (0, 1), never 0, from the given source. */
 double nym_rng_unit(const struct nym_rng *rng);
 

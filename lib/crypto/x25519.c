@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <sodium.h>
+#include <string.h>
 
 #include "crypto/secret.h"
 
@@ -21,7 +22,27 @@ void nym_x25519_public(uint8_t pub[NYM_X25519_LEN], const uint8_t secret[NYM_X25
 int nym_x25519(uint8_t out[NYM_X25519_LEN], const uint8_t scalar[NYM_X25519_LEN],
 	       const uint8_t point[NYM_X25519_LEN])
 {
-	return crypto_scalarmult(out, scalar, point) == 0 ? 0 : -EINVAL;
+	/* libsodium's ladder writes its output before it has read all of its inputs, so callers
+	 * that blind in place (out == point) need the copies. */
+	uint8_t s[NYM_X25519_LEN], p[NYM_X25519_LEN];
+	memcpy(s, scalar, sizeof(s));
+	memcpy(p, point, sizeof(p));
+	int rc = crypto_scalarmult(out, s, p) == 0 ? 0 : -EINVAL;
+	nym_memzero(s, sizeof(s));
+	return rc;
+}
+
+bool nym_x25519_is_canonical(const uint8_t point[NYM_X25519_LEN])
+{
+	/* u < p = 2^255 - 19, which every honest X25519 output satisfies. */
+	if (point[31] & 0x80)
+		return false;
+	if (point[31] != 0x7f)
+		return true;
+	for (int i = 30; i >= 1; i--)
+		if (point[i] != 0xff)
+			return true;
+	return point[0] < 0xed;
 }
 
 void nym_x25519_keypair_clear(struct nym_x25519_keypair *kp)

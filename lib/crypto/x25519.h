@@ -3,6 +3,7 @@
 #ifndef NYM_CRYPTO_X25519_H
 #define NYM_CRYPTO_X25519_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #define NYM_X25519_LEN 32
@@ -19,6 +20,10 @@ void nym_x25519_public(uint8_t pub[NYM_X25519_LEN], const uint8_t secret[NYM_X25
  * point), which no honest peer produces. */
 int nym_x25519(uint8_t out[NYM_X25519_LEN], const uint8_t scalar[NYM_X25519_LEN],
 	       const uint8_t point[NYM_X25519_LEN]);
+/* Whether a u-coordinate is in canonical form (below 2^255 - 19). X25519 itself ignores the
+ * top bit and reduces, so two encodings can name one point; protocols that must not accept
+ * malleable encodings check this first. */
+bool nym_x25519_is_canonical(const uint8_t point[NYM_X25519_LEN]);
 void nym_x25519_keypair_clear(struct nym_x25519_keypair *kp);
 
 #endif

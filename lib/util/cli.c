@@ -61,7 +61,12 @@ static int store(const char *context, struct cli_option *opts, struct cli_option
 int cli_parse(const char *context, int argc, char **argv, struct cli_option *opts,
 	      const char **positional, size_t max_positional, size_t *npositional)
 {
-	size_t npos = 0;
+	size_t npos = 0, nopts = 0;
+	bool seen[CLI_MAX_OPTIONS] = { false };
+	while (opts[nopts].name)
+		nopts++;
+	if (nopts > CLI_MAX_OPTIONS)
+		return fail(context, opts, "internal error: too many options", NULL);
 	for (int i = 0; i < argc; i++) {
 		const char *arg = argv[i];
 		if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
@@ -83,9 +88,9 @@ int cli_parse(const char *context, int argc, char **argv, struct cli_option *opt
 				break;
 		if (!o->name)
 			return fail(context, opts, "unknown option ", arg);
-		if (o->seen && o->type != CLI_LIST)
+		if (seen[o - opts] && o->type != CLI_LIST)
 			return fail(context, opts, "option given twice: ", arg);
-		o->seen = true;
+		seen[o - opts] = true;
 		if (o->type == CLI_FLAG) {
 			if (eq)
 				return fail(context, opts, "option takes no value: ", arg);
@@ -103,7 +108,7 @@ int cli_parse(const char *context, int argc, char **argv, struct cli_option *opt
 			return rc;
 	}
 	for (struct cli_option *o = opts; o->name; o++) {
-		if (o->required && !o->seen) {
+		if (o->required && !seen[o - opts]) {
 			char msg[96];
 			snprintf(msg, sizeof(msg), "missing required option --%s", o->name);
 			return fail(context, opts, msg, NULL);

@@ -29,8 +29,9 @@ struct cli_option {
 	void *dest;
 	bool required;
 	const char *help; /* "FILE  route as a JSON array" */
-	bool seen;        /* set by the parser */
 };
+
+#define CLI_MAX_OPTIONS 64
 
 /* Parses argv[0..argc) (the arguments after the command words). Positional arguments are
  * stored in positional[] (up to max_positional, count in *npositional; pass NULL/0 to allow

@@ -1,7 +1,6 @@
 #include "testdata.h"
 
 #include <criterion/criterion.h>
-#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -39,28 +38,14 @@ uint8_t *testdata_hex(const char *hex, size_t *len)
 	return out;
 }
 
-static void chacha_fill(void *ctx, uint8_t *out, size_t len)
-{
-	struct test_rng *r = ctx;
-	/* Generate from the start of the 64-byte block holding `offset`, then skip ahead. */
-	uint64_t block = r->offset / 64;
-	size_t skip = (size_t)(r->offset % 64);
-	size_t total = skip + len;
-	uint8_t *tmp = calloc(1, total);
-	static const uint8_t nonce[8];
-	crypto_stream_chacha20_xor_ic(tmp, tmp, total, nonce, block, r->key);
-	memcpy(out, tmp + skip, len);
-	free(tmp);
-	r->offset += len;
-}
-
 void test_rng_init(struct test_rng *r, uint8_t seed_byte)
 {
-	memset(r->key, seed_byte, sizeof(r->key));
-	r->offset = 0;
+	r->seed_byte = seed_byte;
 }
 
 struct nym_rng test_rng_source(struct test_rng *r)
 {
-	return (struct nym_rng){ .fill = chacha_fill, .ctx = r };
+	uint8_t seed[32];
+	memset(seed, r->seed_byte, sizeof(seed));
+	return nym_seeded_rng_init(&r->seeded, seed);
 }

@@ -17,11 +17,12 @@ const char *testdata_str(json_t *root, const char *path);
 /* Decodes hex into a fresh buffer; *len gets its length. The caller frees it. */
 uint8_t *testdata_hex(const char *hex, size_t *len);
 
-/* Deterministic random source: the ChaCha20 keystream of a 32-byte seed (the same stream as
- * rand_chacha's ChaCha20Rng, which Nym's tests seed). */
+
+/* A reproducible random source: the library's seeded ChaCha20 stream, seeded with 32 copies
+ * of one byte (rand_chacha's convention in Nym's own tests). */
 struct test_rng {
-	uint8_t key[32];
-	uint64_t offset;
+	struct nym_seeded_rng seeded;
+	uint8_t seed_byte;
 };
 void test_rng_init(struct test_rng *r, uint8_t seed_byte);
 struct nym_rng test_rng_source(struct test_rng *r);

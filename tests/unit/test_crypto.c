@@ -247,3 +247,26 @@ Test(encoding, hex)
 	cr_assert_eq(nym_hex_decode_exact(b, 4, "deadbeeg"), -EINVAL);
 	cr_assert_eq(nym_hex_decode(b, 2, &n, "deadbeef"), -EMSGSIZE);
 }
+
+Test(crypto, x25519_in_place_and_canonical)
+{
+	struct nym_x25519_keypair a, b;
+	uint8_t ref[32], buf[32];
+	nym_x25519_generate(&a);
+	nym_x25519_generate(&b);
+	cr_assert_eq(nym_x25519(ref, a.secret, b.public_key), 0);
+	memcpy(buf, b.public_key, 32);
+	cr_assert_eq(nym_x25519(buf, a.secret, buf), 0);
+	cr_assert_arr_eq(buf, ref, 32, "blinding in place must match");
+
+	cr_assert(nym_x25519_is_canonical(ref));
+	uint8_t p[32];
+	memset(p, 0xff, 32);
+	p[31] = 0x7f;
+	p[0] = 0xec; /* p - 1 */
+	cr_assert(nym_x25519_is_canonical(p));
+	p[0] = 0xed; /* p itself */
+	cr_assert_not(nym_x25519_is_canonical(p));
+	ref[31] |= 0x80;
+	cr_assert_not(nym_x25519_is_canonical(ref));
+}

@@ -1,0 +1,41 @@
+/* A thin event loop over one io_uring. Each submission carries a `struct uring_op` whose
+ * callback runs when it completes; the owner embeds the op in its own state and recovers it
+ * with container_of. One loop per thread, never shared: the ring is created with
+ * SINGLE_ISSUER and cooperative task running. */
+#ifndef NYM_IO_URING_LOOP_H
+#define NYM_IO_URING_LOOP_H
+
+#include <liburing.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define container_of(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
+
+struct uring_op;
+typedef void (*uring_cb)(struct uring_op *op, int res, uint32_t cqe_flags);
+
+struct uring_op {
+	uring_cb cb;
+};
+
+struct uring_loop {
+	struct io_uring ring;
+	unsigned pending; /* SQEs prepared since the last submit */
+};
+
+/* Returns 0 or a negative errno (io_uring unavailable, RLIMIT_MEMLOCK, ...). */
+int uring_loop_init(struct uring_loop *loop, unsigned entries);
+void uring_loop_fini(struct uring_loop *loop);
+
+/* A fresh SQE tied to op (submitting queued ones first if the ring is full). Never NULL. */
+struct io_uring_sqe *uring_loop_sqe(struct uring_loop *loop, struct uring_op *op);
+
+/* A fresh SQE whose completion is ignored (for cancellations and linked timeouts). */
+struct io_uring_sqe *uring_loop_sqe_noop(struct uring_loop *loop);
+
+/* Submits what is queued, waits for at least one completion or until timeout_ns elapses
+ * (0: do not wait), then runs the callbacks of every completion available. Returns the
+ * number of completions handled or a negative errno. */
+int uring_loop_run_once(struct uring_loop *loop, uint64_t timeout_ns);
+
+#endif

@@ -1,0 +1,34 @@
+#include "mixnode/key_rotation.h"
+
+uint32_t rotation_id_at(const struct rotation_schedule *s, int64_t now)
+{
+	if (now < s->genesis)
+		return 1;
+	uint64_t period = s->epoch_s * s->epochs_per_rotation;
+	return (uint32_t)((uint64_t)(now - s->genesis) / period + 1);
+}
+
+int64_t rotation_start(const struct rotation_schedule *s, uint32_t rotation_id)
+{
+	uint64_t period = s->epoch_s * s->epochs_per_rotation;
+	return s->genesis + (int64_t)((uint64_t)(rotation_id - 1) * period);
+}
+
+bool rotation_in_overlap(const struct rotation_schedule *s, int64_t now)
+{
+	uint32_t id = rotation_id_at(s, now);
+	return id > 1 && now < rotation_start(s, id) + (int64_t)s->epoch_s;
+}
+
+const struct sphinx_key *sphinx_keyring_select(const struct sphinx_keyring *kr, uint8_t rotation_byte)
+{
+	if (rotation_byte == 0)
+		return &kr->keys[kr->primary];
+	if (rotation_byte > 2)
+		return NULL;
+	uint32_t parity = rotation_byte == 1 ? 1 : 0;
+	for (size_t i = 0; i < kr->count; i++)
+		if (kr->keys[i].rotation_id % 2 == parity)
+			return &kr->keys[i];
+	return NULL;
+}

@@ -1,0 +1,46 @@
+/* Sphinx key rotation: a node holds at most two X25519 Sphinx keys, the one for the current
+ * rotation and, for one epoch after a rotation, the previous one, so packets built just
+ * before the change still get through. A rotation lasts `epochs_per_rotation` epochs
+ * (Nym: 24 epochs of 1 hour); rotation ids count from `genesis` and start at 1, because Nym
+ * reserves 0 (and UINT32_MAX) for "unknown". Frames name a key by parity: 1 odd, 2 even,
+ * 0 "the current one". */
+#ifndef NYM_MIXNODE_KEY_ROTATION_H
+#define NYM_MIXNODE_KEY_ROTATION_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mixnode/replay_filter.h"
+
+struct rotation_schedule {
+	int64_t genesis;             /* Unix time of rotation 1's start */
+	uint64_t epoch_s;            /* epoch length in seconds (> 0) */
+	uint32_t epochs_per_rotation; /* > 0 */
+};
+
+uint32_t rotation_id_at(const struct rotation_schedule *s, int64_t now);
+int64_t rotation_start(const struct rotation_schedule *s, uint32_t rotation_id);
+/* Whether the previous rotation's key is still accepted at `now` (the first epoch of a
+ * rotation). */
+bool rotation_in_overlap(const struct rotation_schedule *s, int64_t now);
+
+struct sphinx_key {
+	uint32_t rotation_id;
+	uint8_t secret[32];
+	uint8_t public_key[32];
+	struct replay_filter *replay;
+};
+
+/* An immutable snapshot of the live keys, published to workers by pointer. */
+struct sphinx_keyring {
+	size_t count;   /* 1 or 2 */
+	size_t primary; /* index of the current key */
+	struct sphinx_key keys[2];
+};
+
+/* The key a frame's rotation byte names (0: the primary; 1/2: the live key of that parity),
+ * or NULL if none is live. */
+const struct sphinx_key *sphinx_keyring_select(const struct sphinx_keyring *kr, uint8_t rotation_byte);
+
+#endif

@@ -1,0 +1,170 @@
+/* nym-node bench sphinx: the cost of Sphinx against the curve arithmetic it cannot avoid.
+ * Single-threaded, one process. Each figure is the median over many short batches, which
+ * shrugs off the odd scheduling hiccup better than one long average. */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd_util.h"
+#include "commands.h"
+#include "crypto/x25519.h"
+#include "sphinx/sphinx_packet.h"
+#include "util/cli.h"
+#include "util/clock.h"
+
+#define REGULAR_PAYLOAD 2065
+#define PACKET_LEN (SPHINX_HEADER_LEN + REGULAR_PAYLOAD)
+#define POOL 64
+#define BENCH_HOPS 4 /* three mix layers and the exit gateway */
+
+struct bench_state {
+	struct nym_x25519_keypair nodes[BENCH_HOPS];
+	struct sphinx_hop route[BENCH_HOPS];
+	uint8_t destination[32], identifier[16];
+	uint8_t forward[POOL][PACKET_LEN]; /* packets as the first hop receives them */
+	uint8_t final[POOL][PACKET_LEN];   /* one-hop packets: the node is their final hop */
+	uint8_t scratch[PACKET_LEN];
+	uint8_t x_scalar[32], x_point[32];
+	unsigned next;
+};
+
+static struct sphinx_packet_params params(struct bench_state *s, size_t hops)
+{
+	return (struct sphinx_packet_params){ .route = s->route,
+					      .hops = hops,
+					      .destination = s->destination,
+					      .identifier = s->identifier,
+					      .version = SPHINX_VERSION_DEFAULT };
+}
+
+static int op_x25519(struct bench_state *s)
+{
+	/* Feed each output back in so no call can be skipped or cached. */
+	return nym_x25519(s->x_point, s->x_scalar, s->x_point);
+}
+
+static int op_create(struct bench_state *s)
+{
+	static const uint8_t msg[] = "bench";
+	struct sphinx_packet_params p = params(s, BENCH_HOPS);
+	return sphinx_packet_create(s->scratch, PACKET_LEN, &p, msg, sizeof(msg));
+}
+
+static int op_forward(struct bench_state *s)
+{
+	struct sphinx_processed out;
+	memcpy(s->scratch, s->forward[s->next++ % POOL], PACKET_LEN);
+	return sphinx_packet_process(s->scratch, PACKET_LEN, s->nodes[0].secret, &out);
+}
+
+static int op_final(struct bench_state *s)
+{
+	struct sphinx_processed out;
+	const uint8_t *msg;
+	size_t len;
+	memcpy(s->scratch, s->final[s->next++ % POOL], PACKET_LEN);
+	int rc = sphinx_packet_process(s->scratch, PACKET_LEN, s->nodes[0].secret, &out);
+	return rc ? rc : sphinx_packet_message(s->scratch, PACKET_LEN, &msg, &len);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+/* Median microseconds per call over batches filling `seconds`; negative on failure. */
+static double measure(struct bench_state *s, int (*op)(struct bench_state *), double seconds)
+{
+	enum { MAX_BATCHES = 4096, BATCH_NS = 20 * 1000 * 1000 };
+	static double per_op[MAX_BATCHES];
+	size_t batches = 0;
+	/* Calibrate a batch to about 20 ms, after a warm-up call. */
+	if (op(s))
+		return -1;
+	uint64_t t0 = nym_now_ns();
+	unsigned n = 0;
+	while (nym_now_ns() - t0 < BATCH_NS / 4)
+		if (op(s) || ++n == 0)
+			return -1;
+	unsigned batch = n > 0 ? n * 4 : 1;
+	uint64_t end = nym_now_ns() + (uint64_t)(seconds * 1e9);
+	while (batches < MAX_BATCHES && (batches < 5 || nym_now_ns() < end)) {
+		uint64_t b0 = nym_now_ns();
+		for (unsigned i = 0; i < batch; i++)
+			if (op(s))
+				return -1;
+		per_op[batches++] = (double)(nym_now_ns() - b0) / batch / 1000.0;
+	}
+	qsort(per_op, batches, sizeof(double), cmp_double);
+	return per_op[batches / 2];
+}
+
+int cmd_bench_sphinx(const char *context, int argc, char **argv)
+{
+	uint64_t seconds = 4;
+	bool json = false;
+	struct cli_option opts[] = {
+		{ "seconds", CLI_U64, &seconds, false, "N  total measuring time (default 4)" },
+		{ "json", CLI_FLAG, &json, false, "   one JSON object instead of text" },
+		{ 0 },
+	};
+	int rc = cli_parse(context, argc, argv, opts, NULL, 0, NULL);
+	if (rc)
+		return rc > 0 ? EXIT_OK : EXIT_FAIL;
+	if (seconds == 0) {
+		fprintf(stderr, "%s: --seconds must be at least 1\n", context);
+		return EXIT_FAIL;
+	}
+
+	struct bench_state *s = calloc(1, sizeof(*s));
+	if (!s)
+		return EXIT_FAIL;
+	for (int i = 0; i < BENCH_HOPS; i++) {
+		nym_x25519_generate(&s->nodes[i]);
+		memcpy(s->route[i].public_key, s->nodes[i].public_key, 32);
+		nym_random(s->route[i].address, 32);
+		s->route[i].delay_ns = 0;
+	}
+	nym_random(s->destination, 32);
+	nym_random(s->identifier, 16);
+	nym_random(s->x_scalar, 32);
+	nym_x25519_public(s->x_point, s->x_scalar);
+	static const uint8_t msg[] = "bench";
+	int status = EXIT_FAIL;
+	for (int i = 0; i < POOL; i++) {
+		struct sphinx_packet_params fw = params(s, BENCH_HOPS), fin = params(s, 1);
+		if (sphinx_packet_create(s->forward[i], PACKET_LEN, &fw, msg, sizeof(msg)) ||
+		    sphinx_packet_create(s->final[i], PACKET_LEN, &fin, msg, sizeof(msg)))
+			goto out;
+	}
+
+	double each = (double)seconds / 4;
+	double x25519_us = measure(s, op_x25519, each);
+	double create_us = measure(s, op_create, each);
+	double forward_us = measure(s, op_forward, each);
+	double final_us = measure(s, op_final, each);
+	if (x25519_us < 0 || create_us < 0 || forward_us < 0 || final_us < 0) {
+		fprintf(stderr, "%s: a Sphinx operation failed during the benchmark\n", context);
+		goto out;
+	}
+	double pps = 1e6 / forward_us;
+	if (json) {
+		status = cmd_print_json(json_pack("{s:f, s:f, s:f, s:f, s:f}", "x25519_us", x25519_us,
+						  "create_us", create_us, "process_forward_us", forward_us,
+						  "process_final_us", final_us, "forward_packets_per_second", pps));
+		goto out;
+	}
+	printf("sphinx v%d, regular packets (%d bytes), 1 thread, median of %.1f s batches\n",
+	       SPHINX_VERSION_DEFAULT, PACKET_LEN, each);
+	printf("  x25519 scalar multiplication %9.2f us\n", x25519_us);
+	printf("  create (4 hops)              %9.2f us  = %5.2f x x25519\n", create_us, create_us / x25519_us);
+	printf("  process forward hop          %9.2f us  = %5.2f x x25519\n", forward_us, forward_us / x25519_us);
+	printf("  process final hop            %9.2f us  = %5.2f x x25519\n", final_us, final_us / x25519_us);
+	printf("  forward packets per second per core: %.0f\n", pps);
+	status = EXIT_OK;
+out:
+	free(s);
+	return status;
+}

@@ -1,0 +1,77 @@
+#include "node_topology.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/base58.h"
+
+static int key_field(json_t *entry, const char *name, uint8_t out[32], bool *present)
+{
+	json_t *v = json_object_get(entry, name);
+	*present = v != NULL;
+	if (!v)
+		return 0;
+	return json_is_string(v) ? nym_base58_decode_exact(out, 32, json_string_value(v)) : -EINVAL;
+}
+
+int topology_load(const char *path, struct topology **out, char *err, size_t err_len)
+{
+	json_error_t jerr;
+	json_t *root = json_load_file(path, 0, &jerr);
+	if (!root) {
+		snprintf(err, err_len, "%s:%d:%d: %s", path, jerr.line, jerr.column, jerr.text);
+		return -EINVAL;
+	}
+	int rc = -EINVAL;
+	struct topology *t = NULL;
+	if (!json_is_array(root)) {
+		snprintf(err, err_len, "%s: expected a JSON array of nodes", path);
+		goto out;
+	}
+	t = calloc(1, sizeof(*t) + json_array_size(root) * sizeof(t->nodes[0]));
+	if (!t) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	size_t i;
+	json_t *e;
+	json_array_foreach(root, i, e) {
+		struct topology_node *n = &t->nodes[i];
+		json_t *addr = json_object_get(e, "mix_address");
+		bool present;
+		const char *problem = NULL;
+		if (!json_is_object(e))
+			problem = "not an object";
+		else if (!json_is_string(addr) || sock_addr_parse(&n->mix_address, json_string_value(addr), -1))
+			problem = "\"mix_address\" must be IP:PORT or [IPv6]:PORT";
+		else if (key_field(e, "noise_key", n->noise_key, &n->has_noise_key))
+			problem = "\"noise_key\" must be a base58 32-byte key";
+		else if (key_field(e, "sphinx_key", n->sphinx_key, &present))
+			problem = "\"sphinx_key\" must be a base58 32-byte key";
+		else if (key_field(e, "identity", n->identity, &present))
+			problem = "\"identity\" must be a base58 32-byte key";
+		if (problem) {
+			snprintf(err, err_len, "%s: node %zu: %s", path, i, problem);
+			goto out;
+		}
+	}
+	t->count = json_array_size(root);
+	*out = t;
+	t = NULL;
+	rc = 0;
+out:
+	free(t);
+	json_decref(root);
+	return rc;
+}
+
+const struct topology_node *topology_find(const struct topology *t, const struct sockaddr *addr)
+{
+	for (size_t i = 0; t && i < t->count; i++)
+		if (sock_addr_equal((const struct sockaddr *)&t->nodes[i].mix_address.ss, addr))
+			return &t->nodes[i];
+	return NULL;
+}

@@ -1,0 +1,32 @@
+/* What a node knows of other nodes, from a topology file (--topology or
+ * mixnet.topology_file; later the authority's signed document): their mixnet addresses and
+ * keys. The forwarding engine asks it for a next hop's Noise key. File format: a JSON array
+ * of {"identity": B58, "mix_address": "IP:PORT", "sphinx_key": B58, "noise_key": B58};
+ * only mix_address is required. */
+#ifndef NYM_NODECTL_NODE_TOPOLOGY_H
+#define NYM_NODECTL_NODE_TOPOLOGY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "io/sock.h"
+
+struct topology_node {
+	struct sock_addr mix_address;
+	bool has_noise_key;
+	uint8_t noise_key[32];
+	uint8_t sphinx_key[32];
+	uint8_t identity[32];
+};
+
+struct topology {
+	size_t count;
+	struct topology_node nodes[];
+};
+
+/* Returns 0 or -EINVAL with err naming the file, entry and field. */
+int topology_load(const char *path, struct topology **out, char *err, size_t err_len);
+const struct topology_node *topology_find(const struct topology *t, const struct sockaddr *addr);
+
+#endif
