@@ -22,5 +22,6 @@ int cmd_debug_sphinx_create(const char *context, int argc, char **argv);
 int cmd_debug_sphinx_process(const char *context, int argc, char **argv);
 int cmd_debug_mix_sink(const char *context, int argc, char **argv);
 int cmd_bench_sphinx(const char *context, int argc, char **argv);
+int cmd_bench_transport(const char *context, int argc, char **argv);
 
 #endif
