@@ -8,7 +8,7 @@ NODE="$(pwd)/${NYM_BUILD:-build}/bin/nym-node"
 T=$(mktemp -d)
 export T NODE
 netns_init mx
-trap 'netns_cleanup; rm -rf "$T"' EXIT
+trap 'status=$?; netns_cleanup; rm -rf "$T"; exit $status' EXIT
 
 netns_host mix1 198.51.100.11/24
 netns_host mix2 198.51.100.12/24

@@ -59,12 +59,15 @@ netns_bg() {
 }
 
 netns_cleanup() {
+	# Best effort, whatever the caller's `set -e`: processes may be gone already.
+	set +e
 	for p in $NS_PIDS; do kill "$p" 2>/dev/null; done
 	sleep 0.2
 	for ns in $NS_HOSTS "${NS_P}sw"; do
 		ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null
 		ip netns del "$ns" 2>/dev/null
 	done
+	return 0
 }
 
 # Waits until a TCP port answers inside a namespace (up to $3 seconds, default 10).
