@@ -7,7 +7,12 @@
  * dropped. A send that stalls past the write timeout is cancelled: the waiting packets are
  * dropped, the committed bytes retried; three timeouts in a row close the connection. A
  * failed connection attempt backs off (initial, doubling, up to the maximum) and packets
- * for that hop are dropped meanwhile, never hoarded. */
+ * for that hop are dropped meanwhile, never hoarded.
+ *
+ * When the topology knows the next hop's Noise key (and mixnet.noise is on), the connection
+ * runs Noise XKpsk3 as initiator first; handshake messages and then sealed data frames go
+ * through the same output buffer, so "committed" covers encrypted bytes too (their nonces
+ * are spent). */
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdlib.h>
@@ -64,6 +69,11 @@ static void conn_finalize(struct egress_peer *p)
 	p->olen = p->osent = p->obuf_frames = 0;
 	free(p->obuf);
 	p->obuf = NULL;
+	if (p->noise) {
+		noise_session_clear(p->noise);
+		free(p->noise);
+		p->noise = NULL;
+	}
 	METRIC_ADD(w->m, egress_connections, (uint64_t)-1);
 	/* Waiting packets try a fresh connection (unless backing off). */
 	if (p->q_len)
@@ -95,6 +105,51 @@ static void enter_backoff(struct egress_peer *p)
 static void arm_recv(struct egress_peer *p);
 static void start_send(struct egress_peer *p);
 
+/* Begins Noise when the topology has the next hop's key, else goes straight to READY.
+ * The first handshake message goes out through the output buffer. */
+static int start_noise(struct egress_peer *p)
+{
+	struct mix_shared *sh = p->w->shared;
+	const struct topology *t = atomic_load_explicit(&sh->topology, memory_order_acquire);
+	const struct topology_node *node = topology_find(t, (const struct sockaddr *)&p->addr.ss);
+	if (!sh->cfg->mixnet.noise || !node || !node->has_noise_key) {
+		p->state = PEER_READY;
+		return 0;
+	}
+	size_t written;
+	p->noise = malloc(sizeof(*p->noise));
+	if (!p->noise || noise_session_init(p->noise, NOISE_INITIATOR, &sh->noise, node->noise_key, NULL) ||
+	    noise_session_start(p->noise, p->obuf + p->olen, EGRESS_OBUF - p->olen, &written)) {
+		METRIC_INC(p->w->m, noise_failures);
+		return -EIO;
+	}
+	p->olen += written;
+	p->state = PEER_HANDSHAKE;
+	return 0;
+}
+
+/* Handshake replies from the responder; nothing else is expected from it. */
+static int consume_noise(struct egress_peer *p, const uint8_t *data, size_t len)
+{
+	struct mix_worker *w = p->w;
+	struct noise_session_event ev;
+	int rc = noise_session_feed(p->noise, data, len);
+	while (rc == 0 && (rc = noise_session_next(p->noise, w->noise_plain, sizeof(w->noise_plain), &ev)) == 0) {
+		if (ev.send) {
+			if (p->olen + ev.send_len > EGRESS_OBUF)
+				return -ENOSPC;
+			memcpy(p->obuf + p->olen, ev.send, ev.send_len);
+			p->olen += ev.send_len;
+		}
+		if (ev.established) {
+			p->state = PEER_READY;
+			METRIC_INC(w->m, noise_handshakes);
+			log_debug("mixnet: Noise session with %s established", p->name);
+		}
+	}
+	return rc == -EAGAIN ? 0 : rc;
+}
+
 static void on_connect(struct uring_op *op, int res, uint32_t flags)
 {
 	(void)flags;
@@ -110,14 +165,18 @@ static void on_connect(struct uring_op *op, int res, uint32_t flags)
 		conn_close(p);
 		return;
 	}
-	p->state = PEER_READY;
 	p->backoff_ns = 0;
 	p->last_send_ns = p->w->loop.now_ns;
 	arm_recv(p);
+	if (start_noise(p) != 0) {
+		conn_close(p);
+		return;
+	}
 	start_send(p);
 }
 
-/* Peers send nothing back on a plain connection; a read tells us when they hang up. */
+/* Peers send nothing back except the Noise handshake reply; a read also tells us when they
+ * hang up. */
 static void on_recv(struct uring_op *op, int res, uint32_t flags)
 {
 	(void)flags;
@@ -126,6 +185,18 @@ static void on_recv(struct uring_op *op, int res, uint32_t flags)
 	if (p->state == PEER_CLOSING || res <= 0) {
 		conn_close(p);
 		return;
+	}
+	if (p->noise) {
+		int rc = consume_noise(p, p->rbuf, (size_t)res);
+		if (rc) {
+			METRIC_INC(p->w->m, noise_failures);
+			log_ratelimited(NYM_LOG_WARN, "mixnet: Noise with %s failed: %s", p->name, strerror(-rc));
+			conn_close(p);
+			return;
+		}
+		start_send(p);
+		if (p->state == PEER_CLOSING)
+			return;
 	}
 	arm_recv(p);
 }
@@ -137,24 +208,46 @@ static void arm_recv(struct egress_peer *p)
 	p->ops++;
 }
 
-/* Moves waiting packets into the output buffer; from here on they are part of the stream. */
+/* Moves waiting packets into the output buffer (sealed into Noise frames of up to 64 KiB on
+ * a Noise connection); from here on they are part of the stream. */
 static void commit(struct egress_peer *p)
 {
 	struct mix_worker *w = p->w;
 	if (p->osent == p->olen)
 		p->osent = p->olen = p->obuf_frames = 0;
-	while (p->q_head && p->olen + p->q_head->frame_len <= EGRESS_OBUF) {
-		struct packet_slot *s = p->q_head;
-		p->q_head = s->next;
-		if (!p->q_head)
-			p->q_tail = NULL;
-		p->q_len--;
-		w->pending_delivery--;
-		memcpy(p->obuf + p->olen, s->frame, s->frame_len);
-		p->olen += s->frame_len;
-		p->obuf_frames++;
-		METRIC_INC(w->m, egress_forward_sent);
-		mix_slot_free(w, s);
+	while (p->q_head) {
+		uint8_t *dst = p->noise ? w->noise_plain : p->obuf + p->olen;
+		size_t room = p->noise ? sizeof(w->noise_plain) : EGRESS_OBUF - p->olen, used = 0;
+		while (p->noise && room && noise_session_sealed_len(room) > EGRESS_OBUF - p->olen)
+			room = room > 4096 ? room - 4096 : 0;
+		while (p->q_head && used + p->q_head->frame_len <= room) {
+			struct packet_slot *s = p->q_head;
+			p->q_head = s->next;
+			if (!p->q_head)
+				p->q_tail = NULL;
+			p->q_len--;
+			w->pending_delivery--;
+			memcpy(dst + used, s->frame, s->frame_len);
+			used += s->frame_len;
+			p->obuf_frames++;
+			METRIC_INC(w->m, egress_forward_sent);
+			mix_slot_free(w, s);
+		}
+		if (!used)
+			return; /* the output buffer is full */
+		if (!p->noise) {
+			p->olen += used;
+			continue;
+		}
+		size_t written;
+		int rc = noise_session_seal(p->noise, dst, used, p->obuf + p->olen, EGRESS_OBUF - p->olen, &written);
+		if (rc) {
+			log_ratelimited(NYM_LOG_WARN, "mixnet: cannot seal for %s: %s", p->name, strerror(-rc));
+			METRIC_INC(w->m, noise_failures);
+			conn_close(p);
+			return;
+		}
+		p->olen += written;
 	}
 }
 
@@ -194,10 +287,11 @@ static void on_send(struct uring_op *op, int res, uint32_t flags)
 
 static void start_send(struct egress_peer *p)
 {
-	if (p->state != PEER_READY || p->send_in_flight)
+	if ((p->state != PEER_READY && p->state != PEER_HANDSHAKE) || p->send_in_flight)
 		return;
-	commit(p);
-	if (p->osent == p->olen)
+	if (p->state == PEER_READY)
+		commit(p);
+	if (p->osent == p->olen || p->state == PEER_CLOSING)
 		return;
 	struct mix_worker *w = p->w;
 	struct io_uring_sqe *sqe = uring_loop_sqe(&w->loop, &p->send_op);
@@ -333,6 +427,10 @@ void mix_egress_close_all(struct mix_worker *w)
 			}
 			if (p->fd >= 0)
 				close(p->fd);
+			if (p->noise) {
+				noise_session_clear(p->noise);
+				free(p->noise);
+			}
 			free(p->obuf);
 			free(p);
 		}

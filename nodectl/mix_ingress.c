@@ -16,6 +16,10 @@ static void conn_finalize(struct ingress_conn *c)
 {
 	struct mix_worker *w = c->w;
 	close(c->fd);
+	if (c->noise) {
+		noise_session_clear(c->noise);
+		free(c->noise);
+	}
 	if (c->prev)
 		c->prev->next = c->next;
 	else
@@ -139,6 +143,71 @@ static bool consume_plain(struct ingress_conn *c, const uint8_t *data, size_t le
 	return false;
 }
 
+static void on_send(struct uring_op *op, int res, uint32_t flags)
+{
+	(void)flags;
+	struct ingress_conn *c = container_of(op, struct ingress_conn, send_op);
+	c->ops--;
+	/* The handshake reply is tiny: anything short of all of it means a dead peer. */
+	if (res < 0 && !c->closing)
+		conn_close(c);
+	else if (c->closing && c->ops == 0)
+		conn_finalize(c);
+}
+
+/* Runs received bytes through the Noise responder; plaintext goes on to the frame decoder.
+ * Returns false if the connection must go. */
+static bool consume_noise(struct ingress_conn *c, const uint8_t *data, size_t len)
+{
+	struct mix_worker *w = c->w;
+	struct noise_session_event ev;
+	int rc = noise_session_feed(c->noise, data, len);
+	while (rc == 0 && (rc = noise_session_next(c->noise, w->noise_plain, sizeof(w->noise_plain), &ev)) == 0) {
+		if (ev.send) {
+			/* message 2 of XK; sent once, so one buffer and one send suffice */
+			memcpy(c->reply, ev.send, ev.send_len);
+			struct io_uring_sqe *sqe = uring_loop_sqe(&w->loop, &c->send_op);
+			io_uring_prep_send(sqe, c->fd, c->reply, ev.send_len, MSG_NOSIGNAL);
+			c->ops++;
+		}
+		if (ev.established) {
+			METRIC_INC(w->m, noise_handshakes);
+			log_debug("mixnet: Noise handshake with an ingress peer complete");
+		}
+		if (ev.data_len && !consume_plain(c, ev.data, ev.data_len))
+			return false;
+	}
+	if (rc == -EAGAIN)
+		return true;
+	METRIC_INC(w->m, noise_failures);
+	METRIC_INC(w->m, ingress_malformed);
+	log_ratelimited(NYM_LOG_INFO, "mixnet: closing a Noise connection: %s", strerror(-rc));
+	return false;
+}
+
+/* A connection's first byte tells its protocol: plain NymCodec frames start with the packet
+ * version (7 or 8), Noise frames with the Noise framing version (1). */
+static bool pick_protocol(struct ingress_conn *c)
+{
+	struct mix_worker *w = c->w;
+	if (c->rbuf[0] == MIX_FRAME_VERSION || c->rbuf[0] == MIX_FRAME_VERSION_LEGACY) {
+		c->proto = INGRESS_PLAIN;
+		return true;
+	}
+	if (c->rbuf[0] == NOISE_FRAME_VERSION) {
+		c->noise = malloc(sizeof(*c->noise));
+		if (c->noise && noise_session_init(c->noise, NOISE_RESPONDER, &w->shared->noise, NULL, NULL) == 0) {
+			c->proto = INGRESS_NOISE;
+			return true;
+		}
+		return false;
+	}
+	METRIC_INC(w->m, ingress_malformed);
+	log_ratelimited(NYM_LOG_INFO, "mixnet: closing a connection with an unknown protocol (first byte %u)",
+			c->rbuf[0]);
+	return false;
+}
+
 static void on_recv(struct uring_op *op, int res, uint32_t flags)
 {
 	(void)flags;
@@ -149,20 +218,13 @@ static void on_recv(struct uring_op *op, int res, uint32_t flags)
 		return;
 	}
 	c->last_activity_ns = c->w->loop.now_ns;
-	if (c->proto == INGRESS_UNKNOWN) {
-		/* Plain NymCodec frames start with the packet version (7 or 8); Noise frames with
-		 * the Noise framing version 1. */
-		if (c->rbuf[0] == MIX_FRAME_VERSION || c->rbuf[0] == MIX_FRAME_VERSION_LEGACY) {
-			c->proto = INGRESS_PLAIN;
-		} else {
-			METRIC_INC(c->w->m, ingress_malformed);
-			log_ratelimited(NYM_LOG_INFO, "mixnet: closing a connection with an unknown protocol (first byte %u)",
-					c->rbuf[0]);
-			conn_close(c);
-			return;
-		}
+	if (c->proto == INGRESS_UNKNOWN && !pick_protocol(c)) {
+		conn_close(c);
+		return;
 	}
-	if (!consume_plain(c, c->rbuf, (size_t)res)) {
+	bool keep = c->proto == INGRESS_NOISE ? consume_noise(c, c->rbuf, (size_t)res)
+					      : consume_plain(c, c->rbuf, (size_t)res);
+	if (!keep) {
 		conn_close(c);
 		return;
 	}
@@ -192,6 +254,7 @@ void mix_ingress_adopt(struct mix_worker *w, int fd)
 	c->w = w;
 	c->fd = fd;
 	c->recv_op.cb = on_recv;
+	c->send_op.cb = on_send;
 	c->last_activity_ns = w->loop.now_ns;
 	mix_frame_decoder_init(&c->dec);
 	sock_tcp_tune(fd);
@@ -222,8 +285,6 @@ void mix_ingress_housekeeping(struct mix_worker *w)
 void mix_ingress_close_all(struct mix_worker *w)
 {
 	while (w->ingress) {
-		struct ingress_conn *c = w->ingress;
-		c->ops = 0;
-		conn_finalize(c);
+		conn_finalize(w->ingress);
 	}
 }

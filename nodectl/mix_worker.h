@@ -22,6 +22,7 @@
 #include "mix/mix_frame.h"
 #include "mixnode/delay_queue.h"
 #include "mixnode/key_rotation.h"
+#include "noise/noise_session.h"
 #include "node_config.h"
 #include "node_metrics.h"
 #include "node_topology.h"
@@ -73,12 +74,14 @@ struct ingress_conn {
 	bool closing;
 	enum ingress_proto proto;
 	uint64_t last_activity_ns;
-	struct uring_op recv_op;
+	struct uring_op recv_op, send_op;
+	struct noise_session *noise; /* responder state, for Noise connections */
+	uint8_t reply[NOISE_FRAME_HEADER_LEN + NOISE_HANDSHAKE_MAX_LEN];
 	struct mix_frame_decoder dec;
 	uint8_t rbuf[INGRESS_RBUF];
 };
 
-enum peer_state { PEER_IDLE, PEER_CONNECTING, PEER_READY, PEER_CLOSING };
+enum peer_state { PEER_IDLE, PEER_CONNECTING, PEER_HANDSHAKE, PEER_READY, PEER_CLOSING };
 
 struct egress_peer {
 	struct mix_worker *w;
@@ -98,6 +101,7 @@ struct egress_peer {
 	uint8_t *obuf;
 	size_t olen, osent, obuf_frames;
 	struct uring_op connect_op, send_op, recv_op;
+	struct noise_session *noise; /* initiator state, when the next hop's Noise key is known */
 	uint8_t rbuf[256];
 };
 
@@ -122,6 +126,8 @@ struct mix_worker {
 	size_t packet_memory;
 	size_t pending_delivery;
 	uint64_t next_housekeeping_ns;
+	/* Scratch for Noise plaintext; every use completes before the next begins. */
+	uint8_t noise_plain[NOISE_MAX_PLAINTEXT_LEN];
 };
 
 /* Lifecycle (main thread). */

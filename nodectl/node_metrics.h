@@ -34,6 +34,10 @@
 	  "egress batches cut short by the write timeout")                                                    \
 	X(egress_connect_failures, "nym_node_mixnet_egress_connection_failures", counter,                     \
 	  "failed connections to next hops")                                                                  \
+	X(noise_handshakes, "nym_node_network_noise_handshakes", counter,                                     \
+	  "Noise XKpsk3 handshakes completed (either side)")                                                  \
+	X(noise_failures, "nym_node_network_noise_failures", counter,                                         \
+	  "Noise connections dropped for a failed handshake or authentication")                               \
 	X(ingress_connections, "nym_node_network_active_ingress_mixnet_connections", gauge,                   \
 	  "open connections from other nodes")                                                                \
 	X(egress_connections, "nym_node_network_active_egress_mixnet_connections", gauge,                     \

@@ -184,6 +184,14 @@ tolerance = 4 * mean / math.sqrt(3 * N) + 0.002
 check(abs(hop_mean - mean) < tolerance,
       f"mean added delay per hop {hop_mean*1e3:.2f} ms matches the requested {mean*1e3:.0f} ms (+-{tolerance*1e3:.1f})")
 
+# Noise and plain peers both work: the topology gives mix2's and mix3's Noise keys, so
+# mix1 -> mix2 -> mix3 run Noise XKpsk3 while the client -> mix1 and mix3 -> sink (no key
+# known) hops are plain TCP.
+check(prom(1, "nym_node_network_noise_handshakes") >= 1, "mix1 reached mix2 over Noise")
+check(prom(2, "nym_node_network_noise_handshakes") >= 2, "mix2 answered Noise and reached mix3 over Noise")
+check(prom(3, "nym_node_network_noise_handshakes") >= 1, "mix3 answered Noise")
+check(all(prom(i, "nym_node_network_noise_failures") == 0 for i in (1, 2, 3)), "no Noise failures")
+
 # 2. A replayed packet is dropped, also after the node restarts (the filter is saved).
 align_to_rotation(8)
 first = build([0, 0, 0], b"to be replayed 1")
