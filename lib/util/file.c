@@ -1,0 +1,125 @@
+#include "util/file.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int nym_file_read(const char *path, size_t max, uint8_t **data, size_t *len)
+{
+	uint8_t *buf = NULL;
+	struct stat st;
+	int rc = 0;
+	*data = NULL;
+	*len = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) != 0) {
+		rc = -errno;
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		rc = -EINVAL;
+		goto out;
+	}
+	if ((uint64_t)st.st_size > max) {
+		rc = -EFBIG;
+		goto out;
+	}
+	/* Read up to max+1 so a file that grows under us is still caught. */
+	buf = malloc(max + 2);
+	if (!buf) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	size_t got = 0;
+	while (got <= max) {
+		ssize_t n = read(fd, buf + got, max + 1 - got);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			rc = -errno;
+			goto out;
+		}
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	if (got > max) {
+		rc = -EFBIG;
+		goto out;
+	}
+	buf[got] = '\0';
+	*data = buf;
+	*len = got;
+	buf = NULL;
+out:
+	free(buf);
+	close(fd);
+	return rc;
+}
+
+static int write_all(int fd, const uint8_t *p, size_t len)
+{
+	while (len) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int nym_file_write_atomic(const char *path, const void *data, size_t len, mode_t mode)
+{
+	char tmp[4096], dir[4096];
+	int fd = -1, dfd = -1, rc;
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid()) >= (int)sizeof(tmp) ||
+	    snprintf(dir, sizeof(dir), "%s", path) >= (int)sizeof(dir))
+		return -ENAMETOOLONG;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	if (fd < 0)
+		return -errno;
+	/* open() honours the umask; the mode is a promise (secrets stay 0600). */
+	if (fchmod(fd, mode) != 0) {
+		rc = -errno;
+		goto fail;
+	}
+	rc = write_all(fd, data, len);
+	if (rc)
+		goto fail;
+	if (fsync(fd) != 0) {
+		rc = -errno;
+		goto fail;
+	}
+	if (close(fd) != 0) {
+		fd = -1;
+		rc = -errno;
+		goto fail;
+	}
+	fd = -1;
+	if (rename(tmp, path) != 0) {
+		rc = -errno;
+		goto fail;
+	}
+	dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0) {
+		fsync(dfd);
+		close(dfd);
+	}
+	return 0;
+fail:
+	if (fd >= 0)
+		close(fd);
+	unlink(tmp);
+	return rc;
+}
