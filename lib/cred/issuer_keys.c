@@ -189,6 +189,7 @@ int nym_issuer_keyset_verify_ticket(const struct nym_issuer_keyset *ks, const ui
 	rc = nym_brsa_verify(k->key, v.prepared, NYM_TICKET_PREPARED_LEN, v.sig, v.sig_len);
 	if (rc)
 		return rc;
-	*msg = v.msg;
+	if (msg)
+		*msg = v.msg;
 	return 0;
 }

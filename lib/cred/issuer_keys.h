@@ -56,7 +56,7 @@ int nym_issuer_keyset_to_json(const struct nym_issuer_keyset *ks, char **json);
 /* Spend steps 1-4 (spec §7.3) without the double-spending check: parses the ticket, refuses
  * a type outside `accepted_types` (a bit mask of 1 << type), an expiry at or before `now`,
  * a (type, expiry) without a key and a wrong length, then verifies the signature.
- * On success *msg holds the ticket's fields.
+ * On success *msg (if not NULL) holds the ticket's fields.
  * Returns 0, -EINVAL malformed, -EPERM type not accepted, -EKEYEXPIRED expired, -ENOKEY no
  * issuer key, -EBADMSG invalid signature. */
 int nym_issuer_keyset_verify_ticket(const struct nym_issuer_keyset *ks, const uint8_t *ticket,
