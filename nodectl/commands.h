@@ -15,5 +15,9 @@ struct node_command {
 #define EXIT_FAIL 1 /* the operation failed, or the user gave bad input */
 
 int cmd_debug_keygen(const char *context, int argc, char **argv);
+int cmd_debug_ticketbook_issue_local(const char *context, int argc, char **argv);
+int cmd_debug_ticket_verify(const char *context, int argc, char **argv);
+int cmd_debug_ticket_export(const char *context, int argc, char **argv);
+int cmd_bench_credentials(const char *context, int argc, char **argv);
 
 #endif

@@ -9,6 +9,14 @@
 
 static const struct node_command commands[] = {
 	{ "debug", "keygen", cmd_debug_keygen, "print a fresh X25519 key pair (hex and base58)" },
+	{ "debug", "ticketbook-issue-local", cmd_debug_ticketbook_issue_local,
+	  "issue a ticketbook from a local issuer database (blind protocol)" },
+	{ "debug", "ticket-verify", cmd_debug_ticket_verify,
+	  "verify one ticket of a ticketbook (exit 0 when valid)" },
+	{ "debug", "ticket-export", cmd_debug_ticket_export,
+	  "print one ticket as message, signature and issuer key (JSON)" },
+	{ "bench", "credentials", cmd_bench_credentials,
+	  "measure ticket issuance and verification" },
 	{ 0 },
 };
 

@@ -107,8 +107,8 @@ static const EVP_MD *sha384(void)
 }
 
 /* Hashes the concatenation of up to three parts. */
-static int sha384_parts(uint8_t out[NYM_BRSA_HASH_LEN], const void *a, size_t a_len,
-			const void *b, size_t b_len, const void *c, size_t c_len)
+static int sha384_parts(uint8_t out[NYM_BRSA_HASH_LEN], const void *a, size_t a_len, const void *b,
+			size_t b_len, const void *c, size_t c_len)
 {
 	const EVP_MD *md = sha384();
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
@@ -148,8 +148,8 @@ void nym_brsa_public_key_free(struct nym_brsa_public_key *pk)
 }
 
 /* Takes ownership of n and e whatever the outcome. */
-static int public_key_build(struct nym_brsa_public_key **out, enum nym_brsa_variant v,
-			    BIGNUM *n, BIGNUM *e)
+static int public_key_build(struct nym_brsa_public_key **out, enum nym_brsa_variant v, BIGNUM *n,
+			    BIGNUM *e)
 {
 	struct nym_brsa_public_key *pk = NULL;
 	OSSL_PARAM_BLD *bld = NULL;
@@ -218,8 +218,7 @@ int nym_brsa_public_key_from_ne(struct nym_brsa_public_key **out, enum nym_brsa_
 				BN_bin2bn(e, (int)e_len, NULL));
 }
 
-int nym_brsa_public_key_copy(struct nym_brsa_public_key **out,
-			     const struct nym_brsa_public_key *pk)
+int nym_brsa_public_key_copy(struct nym_brsa_public_key **out, const struct nym_brsa_public_key *pk)
 {
 	return public_key_build(out, pk->variant, BN_dup(pk->n), BN_dup(pk->e));
 }
@@ -424,9 +423,9 @@ static int private_key_build(struct nym_brsa_private_key **out, enum nym_brsa_va
 			     BIGNUM *const bn[8])
 {
 	static const char *const names[8] = {
-		OSSL_PKEY_PARAM_RSA_N,		OSSL_PKEY_PARAM_RSA_E,
-		OSSL_PKEY_PARAM_RSA_D,		OSSL_PKEY_PARAM_RSA_FACTOR1,
-		OSSL_PKEY_PARAM_RSA_FACTOR2,	OSSL_PKEY_PARAM_RSA_EXPONENT1,
+		OSSL_PKEY_PARAM_RSA_N,	       OSSL_PKEY_PARAM_RSA_E,
+		OSSL_PKEY_PARAM_RSA_D,	       OSSL_PKEY_PARAM_RSA_FACTOR1,
+		OSSL_PKEY_PARAM_RSA_FACTOR2,   OSSL_PKEY_PARAM_RSA_EXPONENT1,
 		OSSL_PKEY_PARAM_RSA_EXPONENT2, OSSL_PKEY_PARAM_RSA_COEFFICIENT1,
 	};
 	struct nym_brsa_private_key *sk = NULL;
@@ -479,12 +478,11 @@ out:
 	return rc;
 }
 
-int nym_brsa_private_key_from_components(struct nym_brsa_private_key **out,
-					 enum nym_brsa_variant v,
+int nym_brsa_private_key_from_components(struct nym_brsa_private_key **out, enum nym_brsa_variant v,
 					 const struct nym_brsa_components *c)
 {
 	const uint8_t *src[8] = { c->n, c->e, c->d, c->p, c->q, c->dp, c->dq, c->qinv };
-	size_t len[8] = { c->n_len, c->e_len, c->d_len, c->p_len,
+	size_t len[8] = { c->n_len, c->e_len,  c->d_len,  c->p_len,
 			  c->q_len, c->dp_len, c->dq_len, c->qinv_len };
 	BIGNUM *bn[8] = { 0 };
 	int rc = -EINVAL;
@@ -509,9 +507,9 @@ static int private_key_from_pkey(struct nym_brsa_private_key **out, enum nym_brs
 				 const EVP_PKEY *pkey)
 {
 	static const char *const names[8] = {
-		OSSL_PKEY_PARAM_RSA_N,		OSSL_PKEY_PARAM_RSA_E,
-		OSSL_PKEY_PARAM_RSA_D,		OSSL_PKEY_PARAM_RSA_FACTOR1,
-		OSSL_PKEY_PARAM_RSA_FACTOR2,	OSSL_PKEY_PARAM_RSA_EXPONENT1,
+		OSSL_PKEY_PARAM_RSA_N,	       OSSL_PKEY_PARAM_RSA_E,
+		OSSL_PKEY_PARAM_RSA_D,	       OSSL_PKEY_PARAM_RSA_FACTOR1,
+		OSSL_PKEY_PARAM_RSA_FACTOR2,   OSSL_PKEY_PARAM_RSA_EXPONENT1,
 		OSSL_PKEY_PARAM_RSA_EXPONENT2, OSSL_PKEY_PARAM_RSA_COEFFICIENT1,
 	};
 	BIGNUM *bn[8] = { 0 };

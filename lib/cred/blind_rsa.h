@@ -76,8 +76,7 @@ struct nym_brsa_components {
 	const uint8_t *n, *e, *d, *p, *q, *dp, *dq, *qinv;
 	size_t n_len, e_len, d_len, p_len, q_len, dp_len, dq_len, qinv_len;
 };
-int nym_brsa_private_key_from_components(struct nym_brsa_private_key **out,
-					 enum nym_brsa_variant v,
+int nym_brsa_private_key_from_components(struct nym_brsa_private_key **out, enum nym_brsa_variant v,
 					 const struct nym_brsa_components *c);
 
 /* PKCS#8 PrivateKeyInfo DER, for the issuer's database. *der is malloc'd and secret: release
@@ -88,7 +87,8 @@ int nym_brsa_private_key_from_der(struct nym_brsa_private_key **out, enum nym_br
 				  const uint8_t *der, size_t der_len);
 void nym_brsa_der_free(uint8_t *der, size_t der_len);
 
-const struct nym_brsa_public_key *nym_brsa_private_key_public(const struct nym_brsa_private_key *sk);
+const struct nym_brsa_public_key *
+nym_brsa_private_key_public(const struct nym_brsa_private_key *sk);
 void nym_brsa_private_key_free(struct nym_brsa_private_key *sk);
 
 /* --- The protocol (spec §3) ------------------------------------------------------------- */

@@ -145,8 +145,8 @@ int nym_issue_response_encode(const struct nym_issue_response *resp, char **json
 				resp->elem_len);
 	if (!arr)
 		return -ENOMEM;
-	return dump(json_pack("{s:s, s:I, s:o}", "type", nym_ticket_type_name(resp->type),
-			      "expiry", (json_int_t)resp->expiry, "blind_signatures", arr),
+	return dump(json_pack("{s:s, s:I, s:o}", "type", nym_ticket_type_name(resp->type), "expiry",
+			      (json_int_t)resp->expiry, "blind_signatures", arr),
 		    json, len);
 }
 

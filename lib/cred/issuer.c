@@ -70,8 +70,7 @@ int64_t nym_issuer_expiry_for_day(int64_t day_start)
 	return day_start + (int64_t)(NYM_TICKET_VALIDITY_DAYS + 1) * NYM_TICKET_DAY_S;
 }
 
-int nym_issuer_open(struct nym_issuer **out, const char *path,
-		    const struct nym_issuer_config *cfg)
+int nym_issuer_open(struct nym_issuer **out, const char *path, const struct nym_issuer_config *cfg)
 {
 	struct nym_issuer *iss = calloc(1, sizeof(*iss));
 	*out = NULL;
@@ -85,7 +84,8 @@ int nym_issuer_open(struct nym_issuer **out, const char *path,
 		free(iss);
 		return -EINVAL;
 	}
-	int rc = nym_db_open(&iss->db, path, migrations, sizeof(migrations) / sizeof(migrations[0]));
+	int rc =
+		nym_db_open(&iss->db, path, migrations, sizeof(migrations) / sizeof(migrations[0]));
 	if (rc) {
 		free(iss);
 		return rc;
@@ -269,10 +269,10 @@ int nym_issuer_keys(struct nym_issuer *iss, int64_t now, struct nym_issuer_keyse
 		int prc = nym_brsa_public_key_from_pem(&pk, NYM_BRSA_PSS_RANDOMIZED, pem,
 						       (size_t)sqlite3_column_bytes(st, 4));
 		if (prc == 0) {
-			prc = nym_issuer_keyset_add(ks, (enum nym_ticket_type)sqlite3_column_int(st, 0),
-						    sqlite3_column_int64(st, 1),
-						    sqlite3_column_int64(st, 2),
-						    sqlite3_column_int64(st, 3), pk);
+			prc = nym_issuer_keyset_add(
+				ks, (enum nym_ticket_type)sqlite3_column_int(st, 0),
+				sqlite3_column_int64(st, 1), sqlite3_column_int64(st, 2),
+				sqlite3_column_int64(st, 3), pk);
 			nym_brsa_public_key_free(pk);
 		}
 		if (prc) {
@@ -306,12 +306,14 @@ static int signing_key(struct nym_issuer *iss, enum nym_ticket_type type, int64_
 		goto out;
 	}
 	rc = -ENOKEY;
-	if (now < sqlite3_column_int64(st, 0) || now >= sqlite3_column_int64(st, 1) + iss->cfg.grace_s ||
+	if (now < sqlite3_column_int64(st, 0) ||
+	    now >= sqlite3_column_int64(st, 1) + iss->cfg.grace_s ||
 	    sqlite3_column_type(st, 2) != SQLITE_BLOB)
 		goto out;
 	size_t free_slot = KEY_CACHE;
 	for (size_t i = 0; i < KEY_CACHE; i++) {
-		if (iss->cache[i].sk && iss->cache[i].type == type && iss->cache[i].expiry == expiry) {
+		if (iss->cache[i].sk && iss->cache[i].type == type &&
+		    iss->cache[i].expiry == expiry) {
 			*out = iss->cache[i].sk;
 			rc = 0;
 			goto out;
@@ -355,8 +357,9 @@ int nym_issuer_voucher_create(struct nym_issuer *iss, size_t count, int64_t now,
 	int rc = nym_db_begin(iss->db);
 	if (rc)
 		return rc;
-	rc = nym_db_prepare(iss->db, &st,
-			    "INSERT INTO vouchers (code_hash, created, redeemed) VALUES (?, ?, NULL)");
+	rc = nym_db_prepare(
+		iss->db, &st,
+		"INSERT INTO vouchers (code_hash, created, redeemed) VALUES (?, ?, NULL)");
 	if (rc)
 		goto fail;
 	for (size_t i = 0; i < count; i++) {
@@ -395,10 +398,11 @@ static int voucher_lookup(struct nym_issuer *iss, const uint8_t hash[NYM_SHA256_
 			  const struct nym_issue_request *req, enum voucher_state *state)
 {
 	sqlite3_stmt *st;
-	int rc = nym_db_prepare(iss->db, &st,
-				"SELECT v.redeemed IS NOT NULL, i.type, i.expiry, i.count, i.blinded "
-				"FROM vouchers v LEFT JOIN issuances i ON i.code_hash = v.code_hash "
-				"WHERE v.code_hash = ?");
+	int rc = nym_db_prepare(
+		iss->db, &st,
+		"SELECT v.redeemed IS NOT NULL, i.type, i.expiry, i.count, i.blinded "
+		"FROM vouchers v LEFT JOIN issuances i ON i.code_hash = v.code_hash "
+		"WHERE v.code_hash = ?");
 	if (rc)
 		return rc;
 	sqlite3_bind_blob(st, 1, hash, NYM_SHA256_LEN, SQLITE_STATIC);
@@ -445,8 +449,9 @@ static int redeem(struct nym_issuer *iss, const uint8_t hash[NYM_SHA256_LEN],
 	int rc = nym_db_begin(iss->db);
 	if (rc)
 		goto out;
-	rc = nym_db_prepare(iss->db, &st,
-			    "UPDATE vouchers SET redeemed = ? WHERE code_hash = ? AND redeemed IS NULL");
+	rc = nym_db_prepare(
+		iss->db, &st,
+		"UPDATE vouchers SET redeemed = ? WHERE code_hash = ? AND redeemed IS NULL");
 	if (rc)
 		goto fail;
 	sqlite3_bind_int64(st, 1, now);
@@ -462,9 +467,10 @@ static int redeem(struct nym_issuer *iss, const uint8_t hash[NYM_SHA256_LEN],
 		rc = -EACCES;
 		goto fail;
 	}
-	rc = nym_db_prepare(iss->db, &st,
-			    "INSERT INTO issuances (code_hash, type, expiry, count, blinded, issued) "
-			    "VALUES (?, ?, ?, ?, ?, ?)");
+	rc = nym_db_prepare(
+		iss->db, &st,
+		"INSERT INTO issuances (code_hash, type, expiry, count, blinded, issued) "
+		"VALUES (?, ?, ?, ?, ?, ?)");
 	if (rc)
 		goto fail;
 	sqlite3_bind_blob(st, 1, hash, NYM_SHA256_LEN, SQLITE_STATIC);
@@ -564,8 +570,8 @@ out:
 	return rc;
 }
 
-int nym_issuer_handle_ticketbooks(struct nym_issuer *iss, const char *body, size_t len,
-				  int64_t now, int *status, char **resp, size_t *resp_len)
+int nym_issuer_handle_ticketbooks(struct nym_issuer *iss, const char *body, size_t len, int64_t now,
+				  int *status, char **resp, size_t *resp_len)
 {
 	struct nym_issue_request *req = malloc(sizeof(*req));
 	struct nym_issue_response *out = malloc(sizeof(*out));
@@ -625,12 +631,12 @@ int nym_issuer_stats(struct nym_issuer *iss, struct nym_issuer_stats *s)
 {
 	sqlite3_stmt *st;
 	memset(s, 0, sizeof(*s));
-	int rc = nym_db_prepare(
-		iss->db, &st,
-		"SELECT (SELECT count(*) FROM vouchers WHERE redeemed IS NULL),"
-		" (SELECT count(*) FROM vouchers WHERE redeemed IS NOT NULL),"
-		" (SELECT count(*) FROM issuer_keys),"
-		" (SELECT count(*) FROM issuer_keys WHERE private_der IS NOT NULL)");
+	int rc =
+		nym_db_prepare(iss->db, &st,
+			       "SELECT (SELECT count(*) FROM vouchers WHERE redeemed IS NULL),"
+			       " (SELECT count(*) FROM vouchers WHERE redeemed IS NOT NULL),"
+			       " (SELECT count(*) FROM issuer_keys),"
+			       " (SELECT count(*) FROM issuer_keys WHERE private_der IS NOT NULL)");
 	if (rc)
 		return rc;
 	rc = sqlite3_step(st);

@@ -36,8 +36,7 @@ void nym_issuer_config_default(struct nym_issuer_config *cfg);
 struct nym_issuer;
 
 /* cfg NULL means the defaults. */
-int nym_issuer_open(struct nym_issuer **out, const char *path,
-		    const struct nym_issuer_config *cfg);
+int nym_issuer_open(struct nym_issuer **out, const char *path, const struct nym_issuer_config *cfg);
 void nym_issuer_close(struct nym_issuer *iss);
 
 /* Brings the keys up to date for `now`: makes any missing key for today and the next
@@ -69,8 +68,8 @@ int nym_issuer_issue(struct nym_issuer *iss, const struct nym_issue_request *req
  * 403 voucher; 404 no key; 413 too large; 503 busy; 500 internal). Returns 0 when *resp
  * holds an answer, success or {"error": ...}; -ENOMEM when none could be made. *resp is
  * malloc'd. */
-int nym_issuer_handle_ticketbooks(struct nym_issuer *iss, const char *body, size_t len,
-				  int64_t now, int *status, char **resp, size_t *resp_len);
+int nym_issuer_handle_ticketbooks(struct nym_issuer *iss, const char *body, size_t len, int64_t now,
+				  int *status, char **resp, size_t *resp_len);
 
 struct nym_issuer_stats {
 	uint64_t vouchers_unused;

@@ -39,8 +39,8 @@ const struct nym_issuer_key *nym_issuer_keyset_current(const struct nym_issuer_k
 	return best;
 }
 
-int nym_issuer_keyset_add(struct nym_issuer_keyset *ks, enum nym_ticket_type type,
-			  int64_t expiry, int64_t issue_from, int64_t issue_until,
+int nym_issuer_keyset_add(struct nym_issuer_keyset *ks, enum nym_ticket_type type, int64_t expiry,
+			  int64_t issue_from, int64_t issue_until,
 			  const struct nym_brsa_public_key *key)
 {
 	if (!nym_ticket_type_valid(type) || expiry <= 0 || expiry % NYM_TICKET_DAY_S ||
@@ -82,15 +82,16 @@ static int parse_entry(struct nym_issuer_keyset *ks, json_t *e)
 	json_t *type_v = json_object_get(e, "type"), *variant_v = json_object_get(e, "variant"),
 	       *pem_v = json_object_get(e, "public_key_pem");
 	if (!json_is_object(e) || json_object_size(e) != 7 || !json_is_string(type_v) ||
-	    !json_is_string(variant_v) || !json_is_string(pem_v) || !get_int(e, "expiry", &expiry) ||
-	    !get_int(e, "issue_from", &from) || !get_int(e, "issue_until", &until) ||
-	    !get_int(e, "bits", &bits))
+	    !json_is_string(variant_v) || !json_is_string(pem_v) ||
+	    !get_int(e, "expiry", &expiry) || !get_int(e, "issue_from", &from) ||
+	    !get_int(e, "issue_until", &until) || !get_int(e, "bits", &bits))
 		return -EINVAL;
 	type_name = json_string_value(type_v);
 	variant_name = json_string_value(variant_v);
 	pem = json_string_value(pem_v);
 	if (nym_ticket_type_parse(type_name, &type) != 0 ||
-	    nym_brsa_variant_parse(variant_name, &variant) != 0 || variant != NYM_BRSA_PSS_RANDOMIZED)
+	    nym_brsa_variant_parse(variant_name, &variant) != 0 ||
+	    variant != NYM_BRSA_PSS_RANDOMIZED)
 		return -EINVAL;
 	int rc = nym_brsa_public_key_from_pem(&key, variant, pem, json_string_length(pem_v));
 	if (rc)
@@ -146,13 +147,13 @@ int nym_issuer_keyset_to_json(const struct nym_issuer_keyset *ks, char **json)
 		rc = nym_brsa_public_key_to_pem(k->key, &pem);
 		if (rc)
 			goto out;
-		json_t *e = json_pack("{s:s, s:I, s:I, s:I, s:s, s:i, s:s}", "type",
-				      nym_ticket_type_name(k->type), "expiry", (json_int_t)k->expiry,
-				      "issue_from", (json_int_t)k->issue_from, "issue_until",
-				      (json_int_t)k->issue_until, "variant",
-				      nym_brsa_variant_name(nym_brsa_public_key_variant(k->key)),
-				      "bits", (int)nym_brsa_public_key_bits(k->key), "public_key_pem",
-				      pem);
+		json_t *e = json_pack(
+			"{s:s, s:I, s:I, s:I, s:s, s:i, s:s}", "type",
+			nym_ticket_type_name(k->type), "expiry", (json_int_t)k->expiry,
+			"issue_from", (json_int_t)k->issue_from, "issue_until",
+			(json_int_t)k->issue_until, "variant",
+			nym_brsa_variant_name(nym_brsa_public_key_variant(k->key)), "bits",
+			(int)nym_brsa_public_key_bits(k->key), "public_key_pem", pem);
 		free(pem);
 		rc = -ENOMEM;
 		if (!e || json_array_append_new(keys, e) != 0)

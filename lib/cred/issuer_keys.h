@@ -19,8 +19,8 @@
 
 struct nym_issuer_key {
 	enum nym_ticket_type type;
-	int64_t expiry;	     /* every ticket under this key carries it; a multiple of 86400 */
-	int64_t issue_from;  /* the authority signs with the key in [issue_from, issue_until) */
+	int64_t expiry;	    /* every ticket under this key carries it; a multiple of 86400 */
+	int64_t issue_from; /* the authority signs with the key in [issue_from, issue_until) */
 	int64_t issue_until;
 	struct nym_brsa_public_key *key;
 };
@@ -36,8 +36,8 @@ void nym_issuer_keyset_clear(struct nym_issuer_keyset *ks);
 /* Adds a copy of `key`. -EINVAL for a bad entry (unknown type, expiry off the day grid,
  * window not inside the validity, a non-production variant), -EEXIST when the keyset already
  * has a key for (type, expiry), -ENOSPC when full. */
-int nym_issuer_keyset_add(struct nym_issuer_keyset *ks, enum nym_ticket_type type,
-			  int64_t expiry, int64_t issue_from, int64_t issue_until,
+int nym_issuer_keyset_add(struct nym_issuer_keyset *ks, enum nym_ticket_type type, int64_t expiry,
+			  int64_t issue_from, int64_t issue_until,
 			  const struct nym_brsa_public_key *key);
 
 const struct nym_issuer_key *nym_issuer_keyset_find(const struct nym_issuer_keyset *ks,
@@ -63,7 +63,7 @@ int nym_issuer_keyset_verify_ticket(const struct nym_issuer_keyset *ks, const ui
 				    size_t len, int64_t now, unsigned accepted_types,
 				    struct nym_ticket_msg *msg);
 
-#define NYM_TICKET_TYPES_ALL                                                                   \
+#define NYM_TICKET_TYPES_ALL                                                                       \
 	((1u << NYM_TICKET_MIXNET_ENTRY) | (1u << NYM_TICKET_WG_ENTRY) | (1u << NYM_TICKET_WG_EXIT))
 
 #endif

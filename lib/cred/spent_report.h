@@ -23,8 +23,8 @@
 #define NYM_SPENT_REPORT_MAX 1000
 #define NYM_SPENT_REPORT_HEADER_LEN 59
 #define NYM_SPENT_REPORT_ENTRY_LEN 40
-#define NYM_SPENT_REPORT_LEN(count)                                                            \
-	(NYM_SPENT_REPORT_HEADER_LEN + (size_t)(count) * NYM_SPENT_REPORT_ENTRY_LEN +           \
+#define NYM_SPENT_REPORT_LEN(count)                                                                \
+	(NYM_SPENT_REPORT_HEADER_LEN + (size_t)(count)*NYM_SPENT_REPORT_ENTRY_LEN +                \
 	 NYM_ED25519_SIG_LEN)
 #define NYM_SPENT_REPORT_MAX_LEN NYM_SPENT_REPORT_LEN(NYM_SPENT_REPORT_MAX)
 

@@ -23,7 +23,7 @@
 enum nym_ticket_type {
 	NYM_TICKET_MIXNET_ENTRY = 1, /* 200 MB */
 	NYM_TICKET_WG_ENTRY = 2,     /* 500 MB */
-	NYM_TICKET_WG_EXIT = 3,      /* 500 MB */
+	NYM_TICKET_WG_EXIT = 3,	     /* 500 MB */
 };
 #define NYM_TICKET_TYPE_MIN 1
 #define NYM_TICKET_TYPE_MAX 3
@@ -63,6 +63,7 @@ int nym_ticket_check_len(const struct nym_ticket_view *v, size_t k);
 
 /* out = prepared || sig; returns 0, -EINVAL (k out of range) or -ENOSPC. */
 int nym_ticket_encode(uint8_t *out, size_t cap, size_t *out_len,
-		      const uint8_t prepared[NYM_TICKET_PREPARED_LEN], const uint8_t *sig, size_t k);
+		      const uint8_t prepared[NYM_TICKET_PREPARED_LEN], const uint8_t *sig,
+		      size_t k);
 
 #endif

@@ -64,9 +64,10 @@ int nym_ticket_store_open(struct nym_ticket_store **out, const char *path)
 	int rc = nym_db_open(&st->db, path, migrations, sizeof(migrations) / sizeof(migrations[0]));
 	if (rc)
 		goto fail;
-	rc = nym_db_prepare(st->db, &st->insert,
-			    "INSERT INTO spent (serial, type, expiry, spent_at) VALUES (?, ?, ?, ?) "
-			    "ON CONFLICT (serial) DO NOTHING");
+	rc = nym_db_prepare(
+		st->db, &st->insert,
+		"INSERT INTO spent (serial, type, expiry, spent_at) VALUES (?, ?, ?, ?) "
+		"ON CONFLICT (serial) DO NOTHING");
 	if (rc)
 		goto fail;
 	rc = load_filter(st);
@@ -166,9 +167,10 @@ int nym_ticket_store_set_filter(struct nym_ticket_store *st, const uint8_t *data
 		rc = -EMSGSIZE;
 		goto fail;
 	}
-	rc = nym_db_prepare(st->db, &s,
-			    "INSERT INTO spent_filter (id, data, loaded) VALUES (1, ?, ?) "
-			    "ON CONFLICT (id) DO UPDATE SET data = excluded.data, loaded = excluded.loaded");
+	rc = nym_db_prepare(
+		st->db, &s,
+		"INSERT INTO spent_filter (id, data, loaded) VALUES (1, ?, ?) "
+		"ON CONFLICT (id) DO UPDATE SET data = excluded.data, loaded = excluded.loaded");
 	if (rc)
 		goto fail;
 	sqlite3_bind_blob(s, 1, data, (int)len, SQLITE_STATIC);

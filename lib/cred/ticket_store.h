@@ -25,13 +25,13 @@ struct nym_ticket_store;
 
 struct nym_ticket_store_counters {
 	uint64_t accepted;
-	uint64_t malformed;    /* -EINVAL */
-	uint64_t wrong_type;   /* -EPERM */
-	uint64_t expired;      /* -EKEYEXPIRED */
-	uint64_t unknown_key;  /* -ENOKEY */
-	uint64_t bad_signature;/* -EBADMSG */
-	uint64_t spent_here;   /* -EALREADY, seen by this gateway */
-	uint64_t spent_filter; /* -EALREADY, in the authorities' merged filter */
+	uint64_t malformed;	/* -EINVAL */
+	uint64_t wrong_type;	/* -EPERM */
+	uint64_t expired;	/* -EKEYEXPIRED */
+	uint64_t unknown_key;	/* -ENOKEY */
+	uint64_t bad_signature; /* -EBADMSG */
+	uint64_t spent_here;	/* -EALREADY, seen by this gateway */
+	uint64_t spent_filter;	/* -EALREADY, in the authorities' merged filter */
 };
 
 int nym_ticket_store_open(struct nym_ticket_store **out, const char *path);

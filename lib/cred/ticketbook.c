@@ -152,8 +152,8 @@ out:
 	return rc;
 }
 
-int nym_ticketbook_ticket(const struct nym_ticketbook *book, size_t index, uint8_t *out,
-			  size_t cap, size_t *out_len)
+int nym_ticketbook_ticket(const struct nym_ticketbook *book, size_t index, uint8_t *out, size_t cap,
+			  size_t *out_len)
 {
 	if (book->state != NYM_TICKETBOOK_READY)
 		return -EINVAL;
@@ -235,11 +235,9 @@ static void scrub(json_t *v)
 	if (json_is_string(v))
 		nym_memzero((char *)json_string_value(v), json_string_length(v));
 	else if (json_is_object(v))
-		json_object_foreach(v, key, child)
-			scrub(child);
+		json_object_foreach(v, key, child) scrub(child);
 	else if (json_is_array(v))
-		json_array_foreach(v, i, child)
-			scrub(child);
+		json_array_foreach(v, i, child) scrub(child);
 }
 
 int nym_ticketbook_to_json(const struct nym_ticketbook *book, char **json, size_t *len)
@@ -261,9 +259,9 @@ int nym_ticketbook_to_json(const struct nym_ticketbook *book, char **json, size_
 		if (json_array_append_new(tickets, entry_json(book, &book->entries[i])) != 0)
 			goto out;
 	root = json_pack("{s:i, s:s, s:s, s:I, s:s, s:s, s:O}", "version", NYM_TICKETBOOK_VERSION,
-			 "state", state_names[book->state], "type", nym_ticket_type_name(book->type),
-			 "expiry", (json_int_t)book->expiry, "variant",
-			 nym_brsa_variant_name(nym_brsa_public_key_variant(book->key)),
+			 "state", state_names[book->state], "type",
+			 nym_ticket_type_name(book->type), "expiry", (json_int_t)book->expiry,
+			 "variant", nym_brsa_variant_name(nym_brsa_public_key_variant(book->key)),
 			 "public_key_pem", pem, "tickets", tickets);
 	if (!root)
 		goto out;
@@ -354,7 +352,8 @@ int nym_ticketbook_from_json(struct nym_ticketbook **out, const char *json, size
 	       *type = json_object_get(root, "type"), *expiry = json_object_get(root, "expiry"),
 	       *variant = json_object_get(root, "variant"),
 	       *pem = json_object_get(root, "public_key_pem"),
-	       *tickets = json_object_get(root, "tickets"), *voucher = json_object_get(root, "voucher");
+	       *tickets = json_object_get(root, "tickets"),
+	       *voucher = json_object_get(root, "voucher");
 	if (!json_is_integer(version))
 		goto out;
 	if (json_integer_value(version) != NYM_TICKETBOOK_VERSION) {

@@ -67,8 +67,8 @@ int nym_ticketbook_finalize(struct nym_ticketbook *book, const char *response, s
 
 /* The ticket bytes (73 + k) of a ready book's entry. -ENOENT when index is out of range,
  * -EINVAL when the book is not ready. */
-int nym_ticketbook_ticket(const struct nym_ticketbook *book, size_t index, uint8_t *out,
-			  size_t cap, size_t *out_len);
+int nym_ticketbook_ticket(const struct nym_ticketbook *book, size_t index, uint8_t *out, size_t cap,
+			  size_t *out_len);
 /* Picks an unspent ticket at random (spending in issuance order would help a gateway link
  * tickets of one book), marks it spent and returns its index. Save the book before the ticket
  * leaves the process, so a crash can't lead to presenting it twice. -ENOENT when all spent. */

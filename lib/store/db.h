@@ -21,7 +21,7 @@ int nym_db_open(sqlite3 **out, const char *path, const char *const *migrations, 
 void nym_db_close(sqlite3 *db);
 
 int nym_db_exec(sqlite3 *db, const char *sql);
-int nym_db_begin(sqlite3 *db);  /* BEGIN IMMEDIATE */
+int nym_db_begin(sqlite3 *db);	/* BEGIN IMMEDIATE */
 int nym_db_commit(sqlite3 *db); /* on failure the transaction is rolled back */
 void nym_db_rollback(sqlite3 *db);
 

@@ -41,7 +41,9 @@ int nym_bloom_init(struct nym_bloom *b, uint64_t expected_items, double fpr,
 		return -EINVAL;
 	uint64_t nbits = ((uint64_t)m + 63) / 64 * 64;
 	double k = round((double)nbits / (double)expected_items * ln2);
-	uint32_t nhashes = k < 1 ? 1 : k > NYM_BLOOM_MAX_HASHES ? NYM_BLOOM_MAX_HASHES : (uint32_t)k;
+	uint32_t nhashes = k < 1		      ? 1
+			   : k > NYM_BLOOM_MAX_HASHES ? NYM_BLOOM_MAX_HASHES
+						      : (uint32_t)k;
 	return nym_bloom_init_raw(b, nbits, nhashes, key);
 }
 

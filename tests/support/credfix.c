@@ -21,7 +21,8 @@ void credfix_init(struct credfix *f, unsigned types)
 	cr_assert_eq(nym_issuer_open(&f->iss, f->issuer_db, &cfg), 0);
 	for (unsigned t = NYM_TICKET_TYPE_MIN; t <= NYM_TICKET_TYPE_MAX; t++)
 		if (types & (1u << t))
-			cr_assert_eq(nym_issuer_ensure_key(f->iss, (enum nym_ticket_type)t, f->now), 0);
+			cr_assert_eq(nym_issuer_ensure_key(f->iss, (enum nym_ticket_type)t, f->now),
+				     0);
 	cr_assert_eq(nym_issuer_keys(f->iss, f->now, &f->ks), 0);
 }
 

@@ -139,15 +139,15 @@ Test(bloom, serialization_round_trip)
 		uint8_t val;
 		int want;
 	} bad[] = {
-		{ 0, 'X', -EINVAL },	       /* magic */
-		{ 8, 2, -EPROTONOSUPPORT },    /* version */
-		{ 9, 7, -EPROTONOSUPPORT },    /* hash */
-		{ 10, 0, -EINVAL },	       /* zero hashes */
-		{ 10, 33, -EINVAL },	       /* too many hashes */
-		{ 11, 1, -EINVAL },	       /* reserved */
-		{ 15, 1, -EINVAL },	       /* reserved */
-		{ 23, 0x41, -EINVAL },	       /* nbits not a word multiple / length mismatch */
-		{ 16, 0x80, -EINVAL },	       /* nbits enormous */
+		{ 0, 'X', -EINVAL },	    /* magic */
+		{ 8, 2, -EPROTONOSUPPORT }, /* version */
+		{ 9, 7, -EPROTONOSUPPORT }, /* hash */
+		{ 10, 0, -EINVAL },	    /* zero hashes */
+		{ 10, 33, -EINVAL },	    /* too many hashes */
+		{ 11, 1, -EINVAL },	    /* reserved */
+		{ 15, 1, -EINVAL },	    /* reserved */
+		{ 23, 0x41, -EINVAL },	    /* nbits not a word multiple / length mismatch */
+		{ 16, 0x80, -EINVAL },	    /* nbits enormous */
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		uint8_t saved = buf[bad[i].off];

@@ -29,7 +29,8 @@ Test(issuer, issuance_then_verification)
 	cr_assert_eq(k->issue_until, k->issue_from + 86400);
 	cr_assert_eq(k->expiry, k->issue_from + 8 * 86400, "at least 7 full days of validity");
 
-	struct nym_ticketbook *book = credfix_issue_book(&f, NYM_TICKET_WG_ENTRY, NYM_TICKETBOOK_SIZE);
+	struct nym_ticketbook *book =
+		credfix_issue_book(&f, NYM_TICKET_WG_ENTRY, NYM_TICKETBOOK_SIZE);
 	cr_assert_eq(book->count, 50);
 	uint8_t t[NYM_TICKET_MAX_LEN];
 	uint8_t serials[50][32];
@@ -79,7 +80,8 @@ static char *dump_state(const char *path)
 		while (sqlite3_step(st) == SQLITE_ROW) {
 			for (int c = 0; c < sqlite3_column_count(st); c++) {
 				const char *v = (const char *)sqlite3_column_text(st, c);
-				len += (size_t)snprintf(out + len, cap - len, "%s|", v ? v : "NULL");
+				len += (size_t)snprintf(out + len, cap - len, "%s|",
+							v ? v : "NULL");
 				cr_assert(len < cap);
 			}
 			out[len++] = '\n';
@@ -95,9 +97,9 @@ static int post(struct credfix *f, const char *body, size_t len, char **resp)
 {
 	int status;
 	size_t resp_len;
-	cr_assert_eq(nym_issuer_handle_ticketbooks(f->iss, body, len, f->now, &status, resp,
-						   &resp_len),
-		     0);
+	cr_assert_eq(
+		nym_issuer_handle_ticketbooks(f->iss, body, len, f->now, &status, resp, &resp_len),
+		0);
 	cr_assert_not_null(*resp);
 	cr_assert_eq(strlen(*resp), resp_len);
 	return status;
@@ -119,8 +121,9 @@ Test(issuer, bad_requests_leave_state_unchanged)
 	char code[NYM_VOUCHER_CODE_LEN + 1];
 	credfix_voucher(&f, code);
 	struct nym_ticketbook *book;
-	cr_assert_eq(nym_ticketbook_create(&book, k->key, NYM_TICKET_MIXNET_ENTRY, k->expiry, 50, code),
-		     0);
+	cr_assert_eq(
+		nym_ticketbook_create(&book, k->key, NYM_TICKET_MIXNET_ENTRY, k->expiry, 50, code),
+		0);
 	char *good;
 	size_t good_len;
 	cr_assert_eq(nym_ticketbook_request(book, &good, &good_len), 0);
@@ -135,7 +138,11 @@ Test(issuer, bad_requests_leave_state_unchanged)
 		int status;
 	} cases[32];
 	size_t n = 0;
-#define CASE(w, b, l, s) cases[n++] = (typeof(cases[0])){ w, b, l, s }
+#define CASE(w, b, l, s)                                                                           \
+	cases[n++] = (typeof(cases[0]))                                                            \
+	{                                                                                          \
+		w, b, l, s                                                                         \
+	}
 
 	/* Oversized: a valid request padded with whitespace past the limit. */
 	char *big = malloc(NYM_ISSUE_BODY_MAX + 10);
@@ -202,7 +209,8 @@ Test(issuer, bad_requests_leave_state_unchanged)
 	for (size_t i = 0; i < n; i++) {
 		char *resp;
 		int status = post(&f, cases[i].body, cases[i].len, &resp);
-		cr_assert_eq(status, cases[i].status, "%s: status %d (%s)", cases[i].what, status, resp);
+		cr_assert_eq(status, cases[i].status, "%s: status %d (%s)", cases[i].what, status,
+			     resp);
 		cr_assert(strstr(resp, "\"error\""), "%s: %s", cases[i].what, resp);
 		free(resp);
 		char *after = dump_state(f.issuer_db);
@@ -325,11 +333,15 @@ Test(issuer, stored_data_holds_no_serial)
 			nym_hex_encode(hex, serial, 32);
 			const char *files[] = { f.issuer_db, wal };
 			for (int fi = 0; fi < 2; fi++) {
-				cr_assert_not(test_file_contains(files[fi], serial, 32), "serial stored");
-				cr_assert_not(test_file_contains(files[fi], hex, 64), "serial hex stored");
+				cr_assert_not(test_file_contains(files[fi], serial, 32),
+					      "serial stored");
+				cr_assert_not(test_file_contains(files[fi], hex, 64),
+					      "serial hex stored");
 				cr_assert_not(test_file_contains(files[fi], serial, 16));
-				cr_assert_not(test_file_contains(files[fi], e->prepared, 32), "prefix stored");
-				cr_assert_not(test_file_contains(files[fi], e->sig, 32), "signature stored");
+				cr_assert_not(test_file_contains(files[fi], e->prepared, 32),
+					      "prefix stored");
+				cr_assert_not(test_file_contains(files[fi], e->sig, 32),
+					      "signature stored");
 			}
 		}
 	}
@@ -338,7 +350,8 @@ Test(issuer, stored_data_holds_no_serial)
 	credfix_voucher(&f, code);
 	const struct nym_issuer_key *k = &f.ks.keys[0];
 	struct nym_ticketbook *p;
-	cr_assert_eq(nym_ticketbook_create(&p, k->key, NYM_TICKET_MIXNET_ENTRY, k->expiry, 50, code), 0);
+	cr_assert_eq(
+		nym_ticketbook_create(&p, k->key, NYM_TICKET_MIXNET_ENTRY, k->expiry, 50, code), 0);
 	char *req, *resp;
 	size_t len;
 	cr_assert_eq(nym_ticketbook_request(p, &req, &len), 0);
@@ -379,7 +392,8 @@ Test(issuer, keys_rotate_with_overlap)
 	struct nym_issuer_keyset ks;
 	cr_assert_eq(nym_issuer_keys(f.iss, f.now, &ks), 0);
 	cr_assert_eq(ks.count, 6);
-	const struct nym_issuer_key *today = nym_issuer_keyset_current(&ks, NYM_TICKET_WG_ENTRY, f.now);
+	const struct nym_issuer_key *today =
+		nym_issuer_keyset_current(&ks, NYM_TICKET_WG_ENTRY, f.now);
 	cr_assert_not_null(today);
 	cr_assert_eq(today->expiry, nym_issuer_expiry_for_day(day0));
 	const struct nym_issuer_key *tomorrow =
@@ -399,7 +413,8 @@ Test(issuer, keys_rotate_with_overlap)
 	req->expiry = nym_issuer_expiry_for_day(day0);
 	req->count = 1;
 	req->elem_len = 256;
-	cr_assert_eq(nym_issuer_issue(f.iss, req, day0 + 86400 + 60, resp, &why), -EACCES, "%s", why);
+	cr_assert_eq(nym_issuer_issue(f.iss, req, day0 + 86400 + 60, resp, &why), -EACCES, "%s",
+		     why);
 	cr_assert_eq(nym_issuer_issue(f.iss, req, day0 + 86400 + 3600, resp, &why), -ENOKEY);
 	cr_assert_eq(nym_issuer_issue(f.iss, req, day0 - 1, resp, &why), -ENOKEY);
 
@@ -408,9 +423,14 @@ Test(issuer, keys_rotate_with_overlap)
 	{
 		sqlite3 *db;
 		sqlite3_stmt *q;
-		cr_assert_eq(sqlite3_open_v2(f.issuer_db, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-		cr_assert_eq(sqlite3_prepare_v2(db, "SELECT private_der FROM issuer_keys WHERE type = 2 "
-						    "AND expiry = ?", -1, &q, NULL), SQLITE_OK);
+		cr_assert_eq(sqlite3_open_v2(f.issuer_db, &db, SQLITE_OPEN_READONLY, NULL),
+			     SQLITE_OK);
+		cr_assert_eq(
+			sqlite3_prepare_v2(db,
+					   "SELECT private_der FROM issuer_keys WHERE type = 2 "
+					   "AND expiry = ?",
+					   -1, &q, NULL),
+			SQLITE_OK);
 		sqlite3_bind_int64(q, 1, nym_issuer_expiry_for_day(day0));
 		cr_assert_eq(sqlite3_step(q), SQLITE_ROW);
 		cr_assert_gt(sqlite3_column_bytes(q, 0), 700);
@@ -430,7 +450,8 @@ Test(issuer, keys_rotate_with_overlap)
 	cr_assert_eq(st.private_keys, 6);
 	cr_assert_eq(nym_issuer_keys(f.iss, later, &ks), 0);
 	cr_assert_eq(ks.count, 12);
-	cr_assert_not_null(nym_issuer_keyset_find(&ks, NYM_TICKET_WG_ENTRY, nym_issuer_expiry_for_day(day0)));
+	cr_assert_not_null(
+		nym_issuer_keyset_find(&ks, NYM_TICKET_WG_ENTRY, nym_issuer_expiry_for_day(day0)));
 	nym_issuer_keyset_clear(&ks);
 	/* Issuing under day 0's key is refused now, even inside its old window. */
 	cr_assert_eq(nym_issuer_issue(f.iss, req, day0 + 60, resp, &why), -ENOKEY);
@@ -459,7 +480,8 @@ Test(issuer, a_bad_answer_drops_the_book)
 	char code[NYM_VOUCHER_CODE_LEN + 1];
 	credfix_voucher(&f, code);
 	struct nym_ticketbook *book;
-	cr_assert_eq(nym_ticketbook_create(&book, k->key, NYM_TICKET_WG_ENTRY, k->expiry, 50, code), 0);
+	cr_assert_eq(nym_ticketbook_create(&book, k->key, NYM_TICKET_WG_ENTRY, k->expiry, 50, code),
+		     0);
 	char *req, *resp;
 	size_t len;
 	cr_assert_eq(nym_ticketbook_request(book, &req, &len), 0);

@@ -90,7 +90,9 @@ Test(ticket, book_file_round_trip_and_spending)
 
 	/* Pending: saved before the request goes out, reloaded, then finalized. */
 	struct nym_ticketbook *book, *loaded;
-	cr_assert_eq(nym_ticketbook_create(&book, k->key, NYM_TICKET_MIXNET_ENTRY, k->expiry, 50, code), 0);
+	cr_assert_eq(
+		nym_ticketbook_create(&book, k->key, NYM_TICKET_MIXNET_ENTRY, k->expiry, 50, code),
+		0);
 	cr_assert_eq(nym_ticketbook_save(book, path), 0);
 	struct stat sb;
 	cr_assert_eq(stat(path, &sb), 0);
@@ -120,8 +122,8 @@ Test(ticket, book_file_round_trip_and_spending)
 	uint8_t t[NYM_TICKET_MAX_LEN];
 	for (size_t i = 0; i < 50; i++) {
 		size_t len = credfix_ticket(loaded, i, t);
-		cr_assert_eq(nym_issuer_keyset_verify_ticket(&f.ks, t, len, f.now, NYM_TICKET_TYPES_ALL,
-							     NULL),
+		cr_assert_eq(nym_issuer_keyset_verify_ticket(&f.ks, t, len, f.now,
+							     NYM_TICKET_TYPES_ALL, NULL),
 			     0);
 	}
 	/* take() hands out every ticket once, not in issuance order. */
@@ -180,7 +182,8 @@ Test(ticket, book_file_checks)
 	} edits[] = {
 		{ "\"version\": 1", "\"version\": 2", -EPROTONOSUPPORT },
 		{ "\"state\": \"ready\"", "\"state\": \"spent\"", -EINVAL },
-		{ "\"type\": \"wg-entry\"", "\"type\": \"wg-exit\"", -EINVAL }, /* tickets disagree */
+		{ "\"type\": \"wg-entry\"", "\"type\": \"wg-exit\"",
+		  -EINVAL }, /* tickets disagree */
 		{ "\"variant\": \"RSABSSA-SHA384-PSS-Randomized\"",
 		  "\"variant\": \"RSABSSA-SHA384-PSS-Deterministic\"", -EINVAL },
 		{ "\"spent\": false", "\"spent\": 0", -EINVAL },
@@ -266,7 +269,8 @@ Test(ticket, db_schema_versions)
 	test_tmpdir(dir, sizeof(dir));
 	test_path(path, sizeof(path), dir, "x.db");
 	static const char *const v1[] = { "CREATE TABLE a (x INTEGER)" };
-	static const char *const v2[] = { "CREATE TABLE a (x INTEGER)", "ALTER TABLE a ADD y TEXT" };
+	static const char *const v2[] = { "CREATE TABLE a (x INTEGER)",
+					  "ALTER TABLE a ADD y TEXT" };
 	sqlite3 *db;
 	cr_assert_eq(nym_db_open(&db, path, v1, 1), 0);
 	cr_assert_eq(nym_db_exec(db, "INSERT INTO a (x) VALUES (1)"), 0);

@@ -80,8 +80,9 @@ Test(ticket_store, refusals)
 	cr_assert_eq(nym_ticket_store_spend(st, &e.f.ks, t, len, expiry + 86400, ALL, NULL),
 		     -EKEYEXPIRED);
 	/* The wrong type for this gateway: a wg-entry ticket at an exit. */
-	cr_assert_eq(nym_ticket_store_spend(st, &e.f.ks, t, len, now, 1u << NYM_TICKET_WG_EXIT, NULL),
-		     -EPERM);
+	cr_assert_eq(
+		nym_ticket_store_spend(st, &e.f.ks, t, len, now, 1u << NYM_TICKET_WG_EXIT, NULL),
+		-EPERM);
 	/* An unknown key: a directory without this issuer's keys, and one whose key for
 	 * (type, expiry) is another issuer's. */
 	struct nym_issuer_keyset empty;
@@ -130,8 +131,8 @@ Test(ticket_store, spent_once_also_after_restart)
 	st = open_store(e.path);
 	for (size_t i = 0; i < 10; i++) {
 		size_t len = credfix_ticket(e.book, i, t);
-		cr_assert_eq(nym_ticket_store_spend(st, &e.f.ks, t, len, e.f.now, ALL, NULL), -EALREADY,
-			     "ticket %zu accepted again after a restart", i);
+		cr_assert_eq(nym_ticket_store_spend(st, &e.f.ks, t, len, e.f.now, ALL, NULL),
+			     -EALREADY, "ticket %zu accepted again after a restart", i);
 	}
 	size_t len = credfix_ticket(e.book, 10, t);
 	cr_assert_eq(nym_ticket_store_spend(st, &e.f.ks, t, len, e.f.now, ALL, NULL), 0);
@@ -196,7 +197,8 @@ static size_t report(struct nym_ticket_store *st, const struct nym_ed25519_keypa
 		     uint8_t *out, uint64_t *last)
 {
 	size_t len;
-	cr_assert_eq(nym_ticket_store_report(st, id, now, out, NYM_SPENT_REPORT_MAX_LEN, &len, last), 0);
+	cr_assert_eq(
+		nym_ticket_store_report(st, id, now, out, NYM_SPENT_REPORT_MAX_LEN, &len, last), 0);
 	return len;
 }
 
@@ -254,8 +256,8 @@ Test(ticket_store, spent_at_two_gateways_refused_at_a_third)
 	int status;
 	char *resp;
 	size_t resp_len;
-	cr_assert_eq(nym_spent_merge_handle_report(m, r2, l2, now, only_known, known, &status, &resp,
-						   &resp_len),
+	cr_assert_eq(nym_spent_merge_handle_report(m, r2, l2, now, only_known, known, &status,
+						   &resp, &resp_len),
 		     0);
 	cr_assert_eq(status, 200, "%s", resp);
 	cr_assert_str_eq(resp, "{\"entries\":2,\"added\":2,\"expired\":0,\"double_spent\":1}");
@@ -276,8 +278,9 @@ Test(ticket_store, spent_at_two_gateways_refused_at_a_third)
 	/* Acknowledged reports are not sent again. */
 	cr_assert_eq(nym_ticket_store_report_done(g1, last1), 0);
 	size_t len;
-	cr_assert_eq(nym_ticket_store_report(g1, &id1, now, r1, NYM_SPENT_REPORT_MAX_LEN, &len, &last1),
-		     -ENOENT);
+	cr_assert_eq(
+		nym_ticket_store_report(g1, &id1, now, r1, NYM_SPENT_REPORT_MAX_LEN, &len, &last1),
+		-ENOENT);
 
 	/* Gateway 3 before the filter: would accept a (it never saw it). After loading the
 	 * merged filter it refuses a and b, and still takes c. */
@@ -336,7 +339,8 @@ Test(ticket_store, report_format)
 	}
 	uint8_t *buf = malloc(NYM_SPENT_REPORT_MAX_LEN);
 	size_t len;
-	cr_assert_eq(nym_spent_report_encode(r, &id, buf, NYM_SPENT_REPORT_MAX_LEN - 1, &len), -ENOSPC);
+	cr_assert_eq(nym_spent_report_encode(r, &id, buf, NYM_SPENT_REPORT_MAX_LEN - 1, &len),
+		     -ENOSPC);
 	cr_assert_eq(nym_spent_report_encode(r, &id, buf, NYM_SPENT_REPORT_MAX_LEN, &len), 0);
 	cr_assert_eq(len, NYM_SPENT_REPORT_MAX_LEN);
 	cr_assert_eq(nym_spent_report_decode(back, buf, len), 0);
