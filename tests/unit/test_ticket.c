@@ -14,6 +14,7 @@
 #include "cred/ticket.h"
 #include "cred/ticketbook.h"
 #include "store/db.h"
+#include "util/file.h"
 #include "util/hex.h"
 
 TestSuite(ticket, .timeout = 120);
@@ -296,12 +297,38 @@ Test(ticket, db_schema_versions)
 	cr_assert_eq(nym_db_open(&db, path, v1, 1), -EPROTONOSUPPORT);
 	cr_assert_null(db);
 	/* A broken migration leaves the version where it was. */
-	static const char *const bad[] = { v2[0], v2[1], "CREATE TABLE broken (" };
+	const char *const bad[] = { v2[0], v2[1], "CREATE TABLE broken (" };
 	cr_assert_neq(nym_db_open(&db, path, bad, 3), 0);
 	cr_assert_eq(nym_db_open(&db, path, v2, 2), 0);
 	nym_db_close(db);
 	struct stat sb;
 	cr_assert_eq(stat(path, &sb), 0);
 	cr_assert_eq(sb.st_mode & 0777, 0600);
+	test_tmpdir_remove(dir);
+}
+
+Test(ticket, file_helpers)
+{
+	char dir[256], path[300];
+	test_tmpdir(dir, sizeof(dir));
+	test_path(path, sizeof(path), dir, "f");
+	cr_assert_eq(nym_file_write_atomic(path, "hello", 5, 0600), 0);
+	cr_assert_eq(nym_file_write_atomic(path, "hello, world", 12, 0640), 0);
+	struct stat sb;
+	cr_assert_eq(stat(path, &sb), 0);
+	cr_assert_eq(sb.st_mode & 0777, 0640);
+	uint8_t *data;
+	size_t len;
+	cr_assert_eq(nym_file_read(path, 12, &data, &len), 0);
+	cr_assert_eq(len, 12);
+	cr_assert_str_eq((char *)data, "hello, world");
+	free(data);
+	cr_assert_eq(nym_file_read(path, 11, &data, &len), -EFBIG);
+	cr_assert_null(data);
+	cr_assert_eq(nym_file_read(dir, 100, &data, &len), -EINVAL);
+	test_path(path, sizeof(path), dir, "missing");
+	cr_assert_eq(nym_file_read(path, 100, &data, &len), -ENOENT);
+	test_path(path, sizeof(path), dir, "no/such/dir");
+	cr_assert_eq(nym_file_write_atomic(path, "x", 1, 0600), -ENOENT);
 	test_tmpdir_remove(dir);
 }
