@@ -119,9 +119,13 @@ int nym_ticketbook_finalize(struct nym_ticketbook *book, const char *response, s
 	sigs = calloc(NYM_TICKETBOOK_SIZE, NYM_BRSA_MAX_LEN);
 	if (!resp || !sigs)
 		goto out;
+	/* An answer that does not even parse (a proxy's error page, a truncated body) tells us
+	 * nothing about the issuer: the book stays pending and the request can be sent again. */
 	rc = nym_issue_response_decode(resp, response, len);
-	if (rc == 0 && (resp->type != book->type || resp->expiry != book->expiry ||
-			resp->count != book->count || resp->elem_len != k))
+	if (rc)
+		goto out;
+	if (resp->type != book->type || resp->expiry != book->expiry ||
+	    resp->count != book->count || resp->elem_len != k)
 		rc = -EINVAL;
 	for (size_t i = 0; rc == 0 && i < book->count; i++) {
 		struct nym_ticketbook_entry *e = &book->entries[i];

@@ -60,9 +60,10 @@ void nym_ticketbook_free(struct nym_ticketbook *book);
 /* The POST /v1/ticketbooks body for a pending book. */
 int nym_ticketbook_request(const struct nym_ticketbook *book, char **json, size_t *len);
 
-/* Finalizes a pending book with the issuer's answer. Any mismatch (type, expiry, count,
- * lengths) or any signature that does not verify drops the book: it becomes "failed" with
- * its secrets wiped, and -EBADMSG (or -EINVAL for a malformed answer) is returned. */
+/* Finalizes a pending book with the issuer's answer. An answer that does not parse as one
+ * returns -EINVAL (or -EMSGSIZE) and leaves the book pending. A well-formed answer that does
+ * not match the request (type, expiry, count, lengths: -EINVAL) or holds any signature that
+ * does not verify (-EBADMSG) drops the book: it becomes "failed" with its secrets wiped. */
 int nym_ticketbook_finalize(struct nym_ticketbook *book, const char *response, size_t len);
 
 /* The ticket bytes (73 + k) of a ready book's entry. -ENOENT when index is out of range,

@@ -509,6 +509,30 @@ Test(issuer, a_bad_answer_drops_the_book)
 	cr_assert_eq(post(&f, req, len, &resp), 200);
 	struct nym_issue_response *r = malloc(sizeof(*r));
 	cr_assert_eq(nym_issue_response_decode(r, resp, strlen(resp)), 0);
+	/* Garbage is not an answer: the book stays pending. */
+	cr_assert_eq(nym_ticketbook_finalize(book, "{\"error\":\"busy\"}", 17), -EINVAL);
+	cr_assert_eq(nym_ticketbook_finalize(book, resp, strlen(resp) / 2), -EINVAL);
+	cr_assert_eq(book->state, NYM_TICKETBOOK_PENDING);
+	/* An answer for another count is a protocol violation: dropped. Tested on a copy. */
+	{
+		char *copy_json;
+		size_t copy_len;
+		struct nym_ticketbook *copy;
+		cr_assert_eq(nym_ticketbook_to_json(book, &copy_json, &copy_len), 0);
+		cr_assert_eq(nym_ticketbook_from_json(&copy, copy_json, copy_len), 0);
+		struct nym_issue_response *fewer = malloc(sizeof(*fewer));
+		cr_assert_eq(nym_issue_response_decode(fewer, resp, strlen(resp)), 0);
+		fewer->count = 49;
+		char *fj;
+		size_t fl;
+		cr_assert_eq(nym_issue_response_encode(fewer, &fj, &fl), 0);
+		cr_assert_eq(nym_ticketbook_finalize(copy, fj, fl), -EINVAL);
+		cr_assert_eq(copy->state, NYM_TICKETBOOK_FAILED);
+		free(fj);
+		free(fewer);
+		nym_ticketbook_free(copy);
+		nym_ticketbook_json_free(copy_json, copy_len);
+	}
 	r->blind_sigs[17][100] ^= 1; /* one corrupted signature among 50 */
 	char *bad;
 	size_t bad_len;
