@@ -23,5 +23,9 @@ int cmd_debug_sphinx_process(const char *context, int argc, char **argv);
 int cmd_debug_mix_sink(const char *context, int argc, char **argv);
 int cmd_bench_sphinx(const char *context, int argc, char **argv);
 int cmd_bench_transport(const char *context, int argc, char **argv);
+int cmd_debug_ticketbook_issue_local(const char *context, int argc, char **argv);
+int cmd_debug_ticket_verify(const char *context, int argc, char **argv);
+int cmd_debug_ticket_export(const char *context, int argc, char **argv);
+int cmd_bench_credentials(const char *context, int argc, char **argv);
 
 #endif

@@ -18,6 +18,14 @@ static const struct node_command commands[] = {
 	{ "bench", "sphinx", cmd_bench_sphinx, "measure Sphinx create/process against X25519" },
 	{ "bench", "transport", cmd_bench_transport,
 	  "measure frame decoding, Noise and reassembly (no Sphinx)" },
+	{ "debug", "ticketbook-issue-local", cmd_debug_ticketbook_issue_local,
+	  "issue a ticketbook from a local issuer database (blind protocol)" },
+	{ "debug", "ticket-verify", cmd_debug_ticket_verify,
+	  "verify one ticket of a ticketbook (exit 0 when valid)" },
+	{ "debug", "ticket-export", cmd_debug_ticket_export,
+	  "print one ticket as message, signature and issuer key (JSON)" },
+	{ "bench", "credentials", cmd_bench_credentials,
+	  "measure ticket issuance and verification" },
 	{ 0 },
 };
 

@@ -31,15 +31,30 @@ int nym_file_read(const char *path, size_t max, uint8_t **data, size_t *len)
 		rc = -EFBIG;
 		goto out;
 	}
-	/* Read up to max+1 so a file that grows under us is still caught. */
-	buf = malloc(max + 2);
+	/* Sized from fstat, but read to EOF (growing up to max+1) so a file that changes under
+	 * us is still caught. */
+	size_t cap = (size_t)st.st_size + 1, got = 0;
+	buf = malloc(cap + 1);
 	if (!buf) {
 		rc = -ENOMEM;
 		goto out;
 	}
-	size_t got = 0;
-	while (got <= max) {
-		ssize_t n = read(fd, buf + got, max + 1 - got);
+	for (;;) {
+		if (got == cap) {
+			if (got > max) {
+				rc = -EFBIG;
+				goto out;
+			}
+			size_t ncap = cap * 2 > max + 1 ? max + 1 : cap * 2;
+			uint8_t *nbuf = realloc(buf, ncap + 1);
+			if (!nbuf) {
+				rc = -ENOMEM;
+				goto out;
+			}
+			buf = nbuf;
+			cap = ncap;
+		}
+		ssize_t n = read(fd, buf + got, cap - got);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
