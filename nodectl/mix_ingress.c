@@ -6,8 +6,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "mix/mix_node_addr.h"
-#include "sphinx/sphinx_packet.h"
+#include "mixnode/forward.h"
 #include "util/log.h"
 
 static void arm_recv(struct ingress_conn *c);
@@ -46,19 +45,6 @@ void mix_ingress_packet(struct mix_worker *w, const struct mix_frame *f)
 {
 	struct mix_shared *sh = w->shared;
 	struct worker_metrics *m = w->m;
-	if (f->header.type != MIX_PACKET_TYPE_MIX || mix_packet_size_is_outfox(f->header.size)) {
-		/* Outfox frames are recognised but not processed. */
-		METRIC_INC(m, ingress_malformed);
-		return;
-	}
-	const struct sphinx_keyring *kr = atomic_load_explicit(&sh->keyring, memory_order_acquire);
-	const struct sphinx_key *key = sphinx_keyring_select(kr, f->header.key_rotation);
-	if (!key) {
-		METRIC_INC(m, ingress_malformed);
-		log_ratelimited(NYM_LOG_INFO, "mixnet: packet for a Sphinx key no longer held (rotation byte %u)",
-				f->header.key_rotation);
-		return;
-	}
 	struct packet_slot *s = mix_slot_alloc(w, MIX_FRAME_HEADER_LEN + f->packet_len);
 	if (!s) {
 		METRIC_INC(m, ingress_forward_dropped);
@@ -67,64 +53,51 @@ void mix_ingress_packet(struct mix_worker *w, const struct mix_frame *f)
 	}
 	uint8_t *pkt = s->frame + MIX_FRAME_HEADER_LEN;
 	memcpy(pkt, f->packet, f->packet_len);
-
-	struct sphinx_hop_keys hk;
-	struct sphinx_processed out;
-	int rc = sphinx_packet_open(&hk, key->secret, pkt, f->packet_len);
-	if (rc) {
-		METRIC_INC(m, ingress_malformed);
-		log_ratelimited(NYM_LOG_INFO, "mixnet: dropping a packet that does not authenticate (%s)",
-				rc == -EBADMSG ? "MAC mismatch" : "bad header");
-		goto drop;
-	}
-	if (sh->replay_protection && key->replay &&
-	    replay_filter_check_and_insert(key->replay, hk.replay_tag)) {
-		METRIC_INC(m, ingress_replayed);
-		log_ratelimited(NYM_LOG_INFO, "mixnet: dropping a replayed packet");
-		goto drop;
-	}
-	rc = sphinx_packet_peel(pkt, f->packet_len, &hk, &out);
-	if (rc) {
-		METRIC_INC(m, ingress_malformed);
-		goto drop;
-	}
-	if (out.kind == SPHINX_HOP_FINAL) {
-		/* A mixnode is never a final hop; gateways take these (later roles). */
+	const struct sphinx_keyring *kr = atomic_load_explicit(&sh->keyring, memory_order_acquire);
+	struct mix_forward d;
+	mix_forward_decide(kr, sh->replay_protection, sh->max_delay_ns, f, pkt, &d);
+	switch (d.verdict) {
+	case MIX_FORWARD:
+		break;
+	case MIX_FINAL:
+		/* A mixnode is never a final hop; gateways take these. */
 		METRIC_INC(m, ingress_final_received);
 		METRIC_INC(m, ingress_final_dropped);
 		goto drop;
-	}
-	METRIC_INC(m, ingress_forward_received);
-	uint64_t delay = out.delay_ns;
-	if (delay > sh->max_delay_ns) {
-		delay = sh->max_delay_ns;
-		METRIC_INC(m, ingress_excessive_delay);
-	}
-	struct sock_addr next;
-	size_t consumed;
-	if (mix_node_addr_decode(out.address, sizeof(out.address), &next.ss, &next.len, &consumed)) {
+	case MIX_REPLAY:
+		METRIC_INC(m, ingress_replayed);
+		log_ratelimited(NYM_LOG_INFO, "mixnet: dropping a replayed packet");
+		goto drop;
+	case MIX_UNKNOWN_KEY:
 		METRIC_INC(m, ingress_malformed);
+		log_ratelimited(NYM_LOG_INFO, "mixnet: packet for a Sphinx key no longer held (rotation byte %u)",
+				f->header.key_rotation);
+		goto drop;
+	case MIX_BAD_TYPE:
+	case MIX_BAD_PACKET:
+	case MIX_BAD_NEXT_HOP:
+		METRIC_INC(m, ingress_malformed);
+		log_ratelimited(NYM_LOG_INFO, "mixnet: dropping a packet that does not authenticate or parse");
 		goto drop;
 	}
-	s->peer = mix_egress_peer(w, &next);
+	METRIC_INC(m, ingress_forward_received);
+	if (d.delay_clamped)
+		METRIC_INC(m, ingress_excessive_delay);
+	s->peer = mix_egress_peer(w, &d.next);
 	if (!s->peer) {
 		METRIC_INC(m, ingress_forward_dropped);
 		log_ratelimited(NYM_LOG_INFO, "mixnet: dropping a packet for a next hop outside the topology");
 		goto drop;
 	}
-	struct mix_frame_header h = { .version = MIX_FRAME_VERSION, .size = f->header.size,
-				      .type = MIX_PACKET_TYPE_MIX, .key_rotation = f->header.key_rotation };
 	size_t hlen;
-	mix_frame_header_encode(&h, s->frame, &hlen);
-	if (delay_queue_push(&w->delays, w->loop.now_ns + delay, s) != 0) {
+	mix_frame_header_encode(&d.out_header, s->frame, &hlen);
+	if (delay_queue_push(&w->delays, w->loop.now_ns + d.delay_ns, s) != 0) {
 		METRIC_INC(m, ingress_forward_dropped);
 		log_ratelimited(NYM_LOG_WARN, "mixnet: delay queue full, dropping");
 		goto drop;
 	}
-	sphinx_hop_keys_clear(&hk);
 	return;
 drop:
-	sphinx_hop_keys_clear(&hk);
 	mix_slot_free(w, s);
 }
 
