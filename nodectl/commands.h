@@ -22,10 +22,14 @@ int cmd_debug_sphinx_create(const char *context, int argc, char **argv);
 int cmd_debug_sphinx_process(const char *context, int argc, char **argv);
 int cmd_debug_mix_sink(const char *context, int argc, char **argv);
 int cmd_bench_sphinx(const char *context, int argc, char **argv);
+int cmd_bench_mixnet(const char *context, int argc, char **argv);
 int cmd_bench_transport(const char *context, int argc, char **argv);
 int cmd_debug_ticketbook_issue_local(const char *context, int argc, char **argv);
 int cmd_debug_ticket_verify(const char *context, int argc, char **argv);
 int cmd_debug_ticket_export(const char *context, int argc, char **argv);
 int cmd_bench_credentials(const char *context, int argc, char **argv);
+
+/* Median microseconds to process one forward hop of a regular packet (bench sphinx). */
+double bench_sphinx_forward_us(double seconds);
 
 #endif

@@ -16,6 +16,7 @@ static const struct node_command commands[] = {
 	{ "debug", "sphinx-process", cmd_debug_sphinx_process, "peel one Sphinx layer with a node key" },
 	{ "debug", "mix-sink", cmd_debug_mix_sink, "listen where a route ends and report arriving packets" },
 	{ "bench", "sphinx", cmd_bench_sphinx, "measure Sphinx create/process against X25519" },
+	{ "bench", "mixnet", cmd_bench_mixnet, "measure a real mixnode process: throughput, loss, added latency" },
 	{ "bench", "transport", cmd_bench_transport,
 	  "measure frame decoding, Noise and reassembly (no Sphinx)" },
 	{ "debug", "ticketbook-issue-local", cmd_debug_ticketbook_issue_local,

@@ -101,6 +101,42 @@ static double measure(struct bench_state *s, int (*op)(struct bench_state *), do
 	return per_op[batches / 2];
 }
 
+/* Keys, routes and packet pools; returns NULL on failure. */
+static struct bench_state *bench_state_new(void)
+{
+	struct bench_state *s = calloc(1, sizeof(*s));
+	if (!s)
+		return NULL;
+	for (int i = 0; i < BENCH_HOPS; i++) {
+		nym_x25519_generate(&s->nodes[i]);
+		memcpy(s->route[i].public_key, s->nodes[i].public_key, 32);
+		nym_random(s->route[i].address, 32);
+		s->route[i].delay_ns = 0;
+	}
+	nym_random(s->destination, 32);
+	nym_random(s->identifier, 16);
+	nym_random(s->x_scalar, 32);
+	nym_x25519_public(s->x_point, s->x_scalar);
+	static const uint8_t msg[] = "bench";
+	for (int i = 0; i < POOL; i++) {
+		struct sphinx_packet_params fw = params(s, BENCH_HOPS), fin = params(s, 1);
+		if (sphinx_packet_create(s->forward[i], PACKET_LEN, &fw, msg, sizeof(msg)) ||
+		    sphinx_packet_create(s->final[i], PACKET_LEN, &fin, msg, sizeof(msg))) {
+			free(s);
+			return NULL;
+		}
+	}
+	return s;
+}
+
+double bench_sphinx_forward_us(double seconds)
+{
+	struct bench_state *s = bench_state_new();
+	double us = s ? measure(s, op_forward, seconds) : -1;
+	free(s);
+	return us;
+}
+
 int cmd_bench_sphinx(const char *context, int argc, char **argv)
 {
 	uint64_t seconds = 4;
@@ -118,27 +154,12 @@ int cmd_bench_sphinx(const char *context, int argc, char **argv)
 		return EXIT_FAIL;
 	}
 
-	struct bench_state *s = calloc(1, sizeof(*s));
-	if (!s)
+	struct bench_state *s = bench_state_new();
+	if (!s) {
+		fprintf(stderr, "%s: cannot set up the benchmark\n", context);
 		return EXIT_FAIL;
-	for (int i = 0; i < BENCH_HOPS; i++) {
-		nym_x25519_generate(&s->nodes[i]);
-		memcpy(s->route[i].public_key, s->nodes[i].public_key, 32);
-		nym_random(s->route[i].address, 32);
-		s->route[i].delay_ns = 0;
 	}
-	nym_random(s->destination, 32);
-	nym_random(s->identifier, 16);
-	nym_random(s->x_scalar, 32);
-	nym_x25519_public(s->x_point, s->x_scalar);
-	static const uint8_t msg[] = "bench";
 	int status = EXIT_FAIL;
-	for (int i = 0; i < POOL; i++) {
-		struct sphinx_packet_params fw = params(s, BENCH_HOPS), fin = params(s, 1);
-		if (sphinx_packet_create(s->forward[i], PACKET_LEN, &fw, msg, sizeof(msg)) ||
-		    sphinx_packet_create(s->final[i], PACKET_LEN, &fin, msg, sizeof(msg)))
-			goto out;
-	}
 
 	double each = (double)seconds / 4;
 	double x25519_us = measure(s, op_x25519, each);

@@ -1,0 +1,487 @@
+/* nym-node bench mixnet: one real mixnode process under load.
+ *
+ * Before the clock starts, distinct regular packets are built for the route
+ * node under test -> sink (zero delays). Phase 1 floods them over 2 x workers TCP connections
+ * (v8 frames) as fast as the node accepts and counts what the sink receives: delivered
+ * packets per second and loss. Phase 2 paces fresh packets at a sustainable rate (80 % of
+ * the lower of the delivered rate and the ceiling) and measures each packet's time from the
+ * sender's write to the sink's read: the node's added latency. The ceiling is
+ * workers x 1e6 / process_forward_us, measured in the same run. */
+#include <errno.h>
+#include <ftw.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cmd_util.h"
+#include "commands.h"
+#include "mix/mix_frame.h"
+#include "mix/mix_node_addr.h"
+#include "mix_sink.h"
+#include "node_config.h"
+#include "node_keys.h"
+#include "sphinx/sphinx_packet.h"
+#include "util/cli.h"
+#include "util/clock.h"
+#include "util/log.h"
+
+#define FRAME_LEN (MIX_FRAME_HEADER_LEN + MIX_REGULAR_PACKET_LEN)
+#define LATENCY_SECONDS 2.0
+
+struct pool {
+	uint8_t *frames; /* count x FRAME_LEN, contiguous */
+	size_t count;
+	uint64_t *tag;   /* phase 2: the first 8 bytes of each packet as the node forwards it */
+};
+
+struct bench {
+	struct sphinx_hop route[2];
+	uint8_t node_secret[32];
+	uint8_t rotation_byte;
+	struct pool flood, paced;
+	/* sink side */
+	_Atomic int phase;
+	_Atomic uint64_t received[3];
+	uint64_t *arrival_ns; /* phase 2, by packet index */
+	uint64_t *sent_ns;
+	/* tag -> index, open addressing */
+	uint64_t *slot_tag;
+	uint32_t *slot_index;
+	size_t slots;
+};
+
+static uint64_t tag_of(const uint8_t *packet)
+{
+	uint64_t t;
+	memcpy(&t, packet, sizeof(t));
+	return t | 1; /* 0 marks an empty slot */
+}
+
+static void index_put(struct bench *b, uint64_t tag, uint32_t index)
+{
+	size_t i = tag % b->slots;
+	while (b->slot_tag[i])
+		i = (i + 1) % b->slots;
+	b->slot_tag[i] = tag;
+	b->slot_index[i] = index;
+}
+
+static int64_t index_get(const struct bench *b, uint64_t tag)
+{
+	for (size_t i = tag % b->slots; b->slot_tag[i]; i = (i + 1) % b->slots)
+		if (b->slot_tag[i] == tag)
+			return b->slot_index[i];
+	return -1;
+}
+
+static void on_frame(void *ctx, const struct mix_frame *f, uint64_t arrival_ns)
+{
+	struct bench *b = ctx;
+	int phase = atomic_load(&b->phase);
+	atomic_fetch_add(&b->received[phase], 1);
+	if (phase == 2) {
+		int64_t i = index_get(b, tag_of(f->packet));
+		if (i >= 0)
+			b->arrival_ns[i] = arrival_ns;
+	}
+}
+
+struct build_job {
+	struct bench *b;
+	struct pool *pool;
+	size_t first, last;
+	int rc;
+};
+
+static void *build_range(void *arg)
+{
+	struct build_job *j = arg;
+	static const uint8_t dest[32], id[16];
+	struct sphinx_packet_params p = { j->b->route, 2, dest, id, SPHINX_VERSION_DEFAULT, NULL };
+	uint8_t copy[MIX_REGULAR_PACKET_LEN];
+	for (size_t i = j->first; i < j->last && !j->rc; i++) {
+		uint8_t *frame = j->pool->frames + i * FRAME_LEN;
+		frame[0] = MIX_FRAME_VERSION;
+		frame[1] = MIX_PACKET_SIZE_REGULAR;
+		frame[2] = MIX_PACKET_TYPE_MIX;
+		frame[3] = j->b->rotation_byte;
+		uint64_t n = i;
+		j->rc = sphinx_packet_create(frame + MIX_FRAME_HEADER_LEN, MIX_REGULAR_PACKET_LEN, &p,
+					     (const uint8_t *)&n, sizeof(n));
+		if (j->pool->tag && !j->rc) {
+			/* What the node will send on: peel it ourselves with its key. */
+			struct sphinx_processed out;
+			memcpy(copy, frame + MIX_FRAME_HEADER_LEN, sizeof(copy));
+			j->rc = sphinx_packet_process(copy, sizeof(copy), j->b->node_secret, &out);
+			j->pool->tag[i] = tag_of(copy);
+		}
+	}
+	return NULL;
+}
+
+/* Builds `count` distinct packets on every core. */
+static int build_pool(struct bench *b, struct pool *pool, size_t count, bool tagged)
+{
+	pool->count = count;
+	pool->frames = malloc(count * FRAME_LEN);
+	pool->tag = tagged ? calloc(count, sizeof(uint64_t)) : NULL;
+	if (!pool->frames || (tagged && !pool->tag))
+		return -ENOMEM;
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	size_t n = cpus > 0 ? (size_t)cpus : 1;
+	pthread_t t[64];
+	struct build_job jobs[64];
+	if (n > 64)
+		n = 64;
+	for (size_t i = 0; i < n; i++) {
+		jobs[i] = (struct build_job){ b, pool, count * i / n, count * (i + 1) / n, 0 };
+		pthread_create(&t[i], NULL, build_range, &jobs[i]);
+	}
+	int rc = 0;
+	for (size_t i = 0; i < n; i++) {
+		pthread_join(t[i], NULL);
+		rc = rc ? rc : jobs[i].rc;
+	}
+	return rc;
+}
+
+static int connect_to(const struct sock_addr *a)
+{
+	int fd = socket(a->ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (connect(fd, (const struct sockaddr *)&a->ss, a->len) < 0) {
+		int e = errno;
+		close(fd);
+		return -e;
+	}
+	sock_tcp_tune(fd);
+	return fd;
+}
+
+static int send_all(int fd, const uint8_t *p, size_t len)
+{
+	while (len) {
+		ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+struct flood_job {
+	int fd;
+	const uint8_t *data;
+	size_t len;
+	int rc;
+};
+
+static void *flood(void *arg)
+{
+	struct flood_job *j = arg;
+	enum { CHUNK = 64 * FRAME_LEN };
+	for (size_t off = 0; off < j->len && !j->rc; off += CHUNK)
+		j->rc = send_all(j->fd, j->data + off, j->len - off < CHUNK ? j->len - off : CHUNK);
+	return NULL;
+}
+
+/* Waits until the sink has seen `expected` packets of a phase, or nothing new for 1 s. */
+static uint64_t drain(struct bench *b, int phase, uint64_t expected)
+{
+	uint64_t last = 0, stable_since = nym_now_ns();
+	for (;;) {
+		uint64_t got = atomic_load(&b->received[phase]);
+		if (got >= expected)
+			return got;
+		if (got != last) {
+			last = got;
+			stable_since = nym_now_ns();
+		} else if (nym_now_ns() - stable_since > NYM_NS_PER_SEC) {
+			return got;
+		}
+		struct timespec ts = { 0, 5 * 1000 * 1000 };
+		nanosleep(&ts, NULL);
+	}
+}
+
+static int remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	(void)st;
+	(void)ftw;
+	return type == FTW_DP ? rmdir(path) : unlink(path);
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return (x > y) - (x < y);
+}
+
+static int free_port(void)
+{
+	struct sock_addr a;
+	sock_addr_parse(&a, "127.0.0.1:0", -1);
+	int fd = sock_tcp_listen(&a, false, 1);
+	if (fd < 0)
+		return fd;
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	getsockname(fd, (struct sockaddr *)&ss, &len);
+	close(fd);
+	return sock_addr_port((struct sockaddr *)&ss);
+}
+
+/* Writes a node directory for the run: loopback ports, rotation 1 lasting the whole run,
+ * and a replay filter sized for the packets we will send. */
+static int make_node(const char *dir, int mix_port, int http_port, uint64_t packets, struct node_keys *keys)
+{
+	char path[NODE_PATH_MAX], err[CONF_ERROR_MAX];
+	struct node_config c;
+	snprintf(path, sizeof(path), "%s/config", dir);
+	if (mkdir(path, 0700))
+		return -errno;
+	snprintf(path, sizeof(path), "%s/data", dir);
+	if (mkdir(path, 0700))
+		return -errno;
+	int rc = node_keys_create(path, 1);
+	if (rc == 0)
+		rc = node_keys_load(path, keys, err, sizeof(err));
+	if (rc)
+		return rc;
+	conf_defaults(node_config_schema, &c, err);
+	snprintf(c.id, sizeof(c.id), "bench");
+	snprintf(c.host.public_ips.item[0], CONF_STR_MAX, "127.0.0.1");
+	c.host.public_ips.count = 1;
+	snprintf(c.mixnet.bind_address, sizeof(c.mixnet.bind_address), "127.0.0.1:%d", mix_port);
+	snprintf(c.http.bind_address, sizeof(c.http.bind_address), "127.0.0.1:%d", http_port);
+	c.sphinx.genesis = (uint64_t)nym_unix_now() - 1;
+	c.sphinx.epoch_duration_ns = 600 * NYM_NS_PER_SEC;
+	c.sphinx.epochs_per_rotation = 10;
+	c.mixnet.replay_expected_packets_per_second = packets / (600 * 11) + 1;
+	snprintf(path, sizeof(path), "%s/config/config.yaml", dir);
+	return conf_write(path, node_config_schema, &c, 0600);
+}
+
+static pid_t start_node(const char *dir, uint64_t workers)
+{
+	char log[NODE_PATH_MAX], w[32];
+	snprintf(log, sizeof(log), "%s/node.log", dir);
+	snprintf(w, sizeof(w), "%llu", (unsigned long long)workers);
+	pid_t pid = fork();
+	if (pid == 0) {
+		FILE *f = freopen(log, "w", stderr);
+		(void)f;
+		execl("/proc/self/exe", "nym-node", "run", "--data-dir", dir, "--workers", w, (char *)NULL);
+		_exit(127);
+	}
+	return pid;
+}
+
+int cmd_bench_mixnet(const char *context, int argc, char **argv)
+{
+	uint64_t seconds = 5, workers = 1;
+	bool json = false;
+	struct cli_option opts[] = {
+		{ "seconds", CLI_U64, &seconds, false, "N  length of the throughput phase (default 5)" },
+		{ "workers", CLI_U64, &workers, false, "N  worker threads of the node under test (default 1)" },
+		{ "json", CLI_FLAG, &json, false, "   one JSON object instead of text" },
+		{ 0 },
+	};
+	int rc = cli_parse(context, argc, argv, opts, NULL, 0, NULL);
+	if (rc)
+		return rc > 0 ? EXIT_OK : EXIT_FAIL;
+	if (seconds == 0 || seconds > 120 || workers == 0 || workers > 64) {
+		fprintf(stderr, "%s: --seconds must be 1..120 and --workers 1..64\n", context);
+		return EXIT_FAIL;
+	}
+
+	int status = EXIT_FAIL;
+	pid_t node = -1;
+	pthread_t sink_thread;
+	bool sink_running = false;
+	static struct mix_sink sink;
+	static struct bench b;
+	struct node_keys keys;
+	char dir[] = "/tmp/nym-bench-mixnet-XXXXXX";
+	if (!mkdtemp(dir)) {
+		fprintf(stderr, "%s: cannot create a temporary directory: %s\n", context, strerror(errno));
+		return EXIT_FAIL;
+	}
+
+	/* The ceiling, measured here before anything else loads the machine. */
+	double forward_us = bench_sphinx_forward_us(2.0);
+	double ceiling = (double)workers * 1e6 / forward_us;
+	uint64_t flood_count = (uint64_t)(ceiling * (double)seconds);
+
+	int mix_port = free_port(), http_port = free_port(), sink_port = free_port();
+	struct sock_addr node_addr, sink_addr;
+	char text[64];
+	snprintf(text, sizeof(text), "127.0.0.1:%d", mix_port);
+	sock_addr_parse(&node_addr, text, -1);
+	snprintf(text, sizeof(text), "127.0.0.1:%d", sink_port);
+	sock_addr_parse(&sink_addr, text, -1);
+	if (make_node(dir, mix_port, http_port, flood_count * 2, &keys)) {
+		fprintf(stderr, "%s: cannot set up the node in %s\n", context, dir);
+		goto out;
+	}
+	memcpy(b.node_secret, keys.sphinx[0].kp.secret, 32);
+	b.rotation_byte = keys.sphinx[0].rotation_id % 2 ? 1 : 2;
+	memcpy(b.route[0].public_key, keys.sphinx[0].kp.public_key, 32);
+	mix_node_addr_encode((struct sockaddr *)&node_addr.ss, node_addr.len, b.route[0].address);
+	mix_node_addr_encode((struct sockaddr *)&sink_addr.ss, sink_addr.len, b.route[1].address);
+	struct nym_x25519_keypair sink_kp;
+	nym_x25519_generate(&sink_kp);
+	memcpy(b.route[1].public_key, sink_kp.public_key, 32);
+	node_keys_clear(&keys);
+
+	if (mix_sink_open(&sink, &sink_addr, on_frame, &b)) {
+		fprintf(stderr, "%s: cannot listen for the sink\n", context);
+		goto out;
+	}
+	pthread_create(&sink_thread, NULL, mix_sink_run, &sink);
+	sink_running = true;
+	node = start_node(dir, workers);
+
+	if (!json)
+		fprintf(stderr, "building %llu packets...\n", (unsigned long long)flood_count);
+	if (build_pool(&b, &b.flood, flood_count, false)) {
+		fprintf(stderr, "%s: cannot build the packets\n", context);
+		goto out;
+	}
+	/* The node is up once it accepts connections. */
+	int fds[128];
+	size_t nconn = 2 * workers;
+	for (int tries = 0;; tries++) {
+		int fd = connect_to(&node_addr);
+		if (fd >= 0) {
+			fds[0] = fd;
+			break;
+		}
+		if (tries > 100) {
+			fprintf(stderr, "%s: the node did not start (see %s/node.log)\n", context, dir);
+			goto out;
+		}
+		struct timespec ts = { 0, 100 * 1000 * 1000 };
+		nanosleep(&ts, NULL);
+	}
+	for (size_t i = 1; i < nconn; i++)
+		fds[i] = connect_to(&node_addr);
+
+	/* Phase 1: flood. */
+	atomic_store(&b.phase, 1);
+	pthread_t senders[128];
+	struct flood_job jobs[128];
+	uint64_t t0 = nym_now_ns();
+	for (size_t i = 0; i < nconn; i++) {
+		size_t first = flood_count * i / nconn, last = flood_count * (i + 1) / nconn;
+		jobs[i] = (struct flood_job){ fds[i], b.flood.frames + first * FRAME_LEN, (last - first) * FRAME_LEN, 0 };
+		pthread_create(&senders[i], NULL, flood, &jobs[i]);
+	}
+	for (size_t i = 0; i < nconn; i++)
+		pthread_join(senders[i], NULL);
+	uint64_t delivered = drain(&b, 1, flood_count);
+	double elapsed = (double)(atomic_load(&sink.last_arrival_ns) - t0) / 1e9;
+	double delivered_pps = elapsed > 0 ? (double)delivered / elapsed : 0;
+
+	/* Phase 2: paced, fresh packets (the node would drop repeats as replays). */
+	double rate = 0.8 * (delivered_pps < ceiling ? delivered_pps : ceiling);
+	size_t paced = (size_t)(rate * LATENCY_SECONDS);
+	if (paced < 100)
+		paced = 100;
+	if (!json)
+		fprintf(stderr, "throughput phase done; building %zu packets for the latency phase...\n", paced);
+	b.slots = paced * 4;
+	b.slot_tag = calloc(b.slots, sizeof(uint64_t));
+	b.slot_index = calloc(b.slots, sizeof(uint32_t));
+	b.arrival_ns = calloc(paced, sizeof(uint64_t));
+	b.sent_ns = calloc(paced, sizeof(uint64_t));
+	if (!b.slot_tag || !b.slot_index || !b.arrival_ns || !b.sent_ns || build_pool(&b, &b.paced, paced, true)) {
+		fprintf(stderr, "%s: cannot build the latency packets\n", context);
+		goto out;
+	}
+	for (size_t i = 0; i < paced; i++)
+		index_put(&b, b.paced.tag[i], (uint32_t)i);
+	atomic_store(&b.phase, 2);
+	struct timespec next;
+	clock_gettime(CLOCK_MONOTONIC, &next);
+	uint64_t gap = (uint64_t)(1e9 / rate);
+	for (size_t i = 0; i < paced; i++) {
+		next.tv_nsec += (long)gap;
+		while (next.tv_nsec >= 1000000000) {
+			next.tv_nsec -= 1000000000;
+			next.tv_sec++;
+		}
+		clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next, NULL);
+		b.sent_ns[i] = nym_now_ns();
+		if (send_all(fds[i % nconn], b.paced.frames + i * FRAME_LEN, FRAME_LEN))
+			break;
+	}
+	drain(&b, 2, paced);
+	uint64_t *lat = malloc(paced * sizeof(uint64_t));
+	size_t nlat = 0;
+	for (size_t i = 0; lat && i < paced; i++)
+		if (b.arrival_ns[i] && b.sent_ns[i])
+			lat[nlat++] = b.arrival_ns[i] - b.sent_ns[i];
+	if (!nlat) {
+		fprintf(stderr, "%s: no packet came through in the latency phase (see %s/node.log)\n", context, dir);
+		free(lat);
+		goto out;
+	}
+	qsort(lat, nlat, sizeof(uint64_t), cmp_u64);
+	double p50 = (double)lat[nlat / 2] / 1e3, p99 = (double)lat[nlat * 99 / 100] / 1e3;
+	free(lat);
+	for (size_t i = 0; i < nconn; i++)
+		close(fds[i]);
+
+	if (json) {
+		status = cmd_print_json(json_pack(
+			"{s:f, s:I, s:I, s:I, s:f, s:f, s:I, s:f, s:f, s:f, s:I}", "delivered_pps", delivered_pps,
+			"sent", (json_int_t)flood_count, "delivered", (json_int_t)delivered, "lost",
+			(json_int_t)(flood_count - delivered), "p50_us", p50, "p99_us", p99, "workers",
+			(json_int_t)workers, "process_forward_us", forward_us, "ceiling_pps", ceiling,
+			"latency_rate_pps", rate, "latency_packets", (json_int_t)nlat));
+	} else {
+		printf("mixnode with %llu worker(s), regular packets, loopback TCP\n", (unsigned long long)workers);
+		printf("  process_forward_us     %9.2f   ceiling %.0f packets/s\n", forward_us, ceiling);
+		printf("  delivered              %9.0f packets/s = %.2f x ceiling (%llu of %llu, %llu lost)\n",
+		       delivered_pps, delivered_pps / ceiling, (unsigned long long)delivered,
+		       (unsigned long long)flood_count, (unsigned long long)(flood_count - delivered));
+		printf("  added latency at %.0f packets/s: p50 %.0f us, p99 %.0f us (%zu packets)\n", rate, p50, p99,
+		       nlat);
+		status = EXIT_OK;
+	}
+out:
+	if (node > 0) {
+		kill(node, SIGTERM);
+		waitpid(node, NULL, 0);
+	}
+	if (sink_running) {
+		atomic_store(&sink.stop, true);
+		pthread_join(sink_thread, NULL);
+		mix_sink_close(&sink);
+	}
+	free(b.flood.frames);
+	free(b.paced.frames);
+	free(b.paced.tag);
+	free(b.slot_tag);
+	free(b.slot_index);
+	free(b.arrival_ns);
+	free(b.sent_ns);
+	/* Remove the run's directory; keep it on failure for its log. */
+	if (status == EXIT_OK && nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS) != 0)
+		log_warn("cannot remove %s", dir);
+	return status;
+}
