@@ -10,7 +10,7 @@
 
 #include "fuzz.h"
 
-#define MAX_INPUT (64 * 1024)
+#define REPLAY_MAX_INPUT (64 * 1024)
 #define RANDOM_INPUTS 3000
 #define MUTATIONS_PER_FILE 200
 
@@ -43,12 +43,12 @@ static void run_file(const char *path)
 	FILE *f = fopen(path, "rb");
 	if (!f)
 		return;
-	static uint8_t buf[MAX_INPUT];
+	static uint8_t buf[REPLAY_MAX_INPUT];
 	size_t len = fread(buf, 1, sizeof(buf), f);
 	fclose(f);
 	run(buf, len);
 	for (int m = 0; m < MUTATIONS_PER_FILE && len; m++) {
-		static uint8_t mut[MAX_INPUT];
+		static uint8_t mut[REPLAY_MAX_INPUT];
 		memcpy(mut, buf, len);
 		size_t mlen = len;
 		int flips = 1 + (int)(next_random() % 4);
