@@ -377,12 +377,9 @@ static int expr_text_cb(struct nftnl_expr *e, void *data)
 {
 	struct expr_text *t = data;
 	const char *name = nftnl_expr_get_str(e, NFTNL_EXPR_NAME);
-	if (strcmp(name, "counter") == 0) {
-		nftnl_expr_set_u64(e, NFTNL_EXPR_CTR_PACKETS, 0);
-		nftnl_expr_set_u64(e, NFTNL_EXPR_CTR_BYTES, 0);
-	}
-	char one[512];
-	nftnl_expr_snprintf(one, sizeof(one), e, NFTNL_OUTPUT_DEFAULT, 0);
+	char one[512] = "";
+	if (strcmp(name, "counter") != 0)
+		nftnl_expr_snprintf(one, sizeof(one), e, NFTNL_OUTPUT_DEFAULT, 0);
 	if (strcmp(name, "dynset") == 0) {
 		char *tm = strstr(one, "timeout 0ms ");
 		if (tm)

@@ -138,8 +138,7 @@ static int read_uint(struct lexer *lx, uint64_t max, uint64_t *out, const char *
 	while (is_digit(peek(lx))) {
 		v = v * 10 + (uint64_t)(peek(lx) - '0');
 		if (v > max)
-			return fail_at(lx, start, "%s is out of range (at most %llu)", what,
-				       (unsigned long long)max);
+			return fail_at(lx, start, "expected %s", what);
 		lx->cur++;
 	}
 	*out = v;
@@ -360,7 +359,7 @@ static int parse_limit(struct lexer *lx, struct policy_limit *lim)
 	if (skip_space(lx) == 0 || at_end(lx))
 		return fail_at(lx, lx->cur, "expected a rate after 'limit', e.g. 30/minute");
 	uint64_t rate;
-	int rc = read_uint(lx, LIMIT_MAX, &rate, "a rate such as 30/minute");
+	int rc = read_uint(lx, LIMIT_MAX, &rate, "a rate of 1-1000000 such as 30/minute");
 	if (rc)
 		return rc;
 	if (rate == 0)
@@ -385,7 +384,7 @@ static int parse_limit(struct lexer *lx, struct policy_limit *lim)
 		if (skip_space(lx) == 0)
 			return fail_at(lx, lx->cur, "expected a number after 'burst'");
 		uint64_t burst;
-		rc = read_uint(lx, LIMIT_MAX, &burst, "a burst size");
+		rc = read_uint(lx, LIMIT_MAX, &burst, "a burst size of 1-1000000");
 		if (rc)
 			return rc;
 		if (burst == 0)

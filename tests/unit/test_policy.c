@@ -120,7 +120,7 @@ Test(policy, errors_name_line_column_and_expectation)
 		{ "ExitPolicy allow *:80\n", 1, 12, "expected accept, reject" },
 		{ "\n\nExitPolicy accept *:80\nExitPolicy accept *:\n", 4, 21, "expected a port" },
 		{ "ExitPolicy accept *:0\n", 1, 21, "port 0" },
-		{ "ExitPolicy accept *:70000\n", 1, 21, "out of range" },
+		{ "ExitPolicy accept *:70000\n", 1, 21, "expected a port 1-65535" },
 		{ "ExitPolicy accept *:90-80\n", 1, 21, "reversed" },
 		{ "ExitPolicy accept 1.2.3.4\n", 1, 26, "expected ':'" },
 		{ "ExitPolicy accept 1.2.3:80\n", 1, 19, "expected an address" },
