@@ -36,7 +36,7 @@ void ntm_plan_options(struct ntm_options *o, struct cli_option *opts, bool with_
 
 void ntm_saved_format(const struct ntm_saved *s, enum nft_gateway_mode mode, char *out, size_t cap)
 {
-	snprintf(out, cap, "nym-ntm mode=%s saved ip_forward=%d ipv6_forwarding=%d", ntm_mode_name(mode),
+	snprintf(out, cap, "nym-ntm mode=%s saved ip_forward=%d ipv6_forwarding=%d", gateway_mode_name(mode),
 		 s->ip_forward, s->ipv6_forwarding);
 }
 
@@ -49,7 +49,7 @@ bool ntm_saved_parse(const char *comment, struct ntm_saved *s, enum nft_gateway_
 		   &s->ipv6_forwarding, &off) != 3 || comment[off])
 		return false;
 	enum nft_gateway_mode md;
-	if (ntm_mode_parse(m, &md))
+	if (gateway_mode_parse(m, &md))
 		return false;
 	if (mode)
 		*mode = md;
@@ -97,7 +97,7 @@ int ntm_read_file(const char *path, char **out, size_t *len)
 
 /* The entry gateway's forwarding, written as a policy so that it is compiled, installed,
  * counted and checked like the exit policy. */
-static int entry_policy_text(const struct ntm_config *cfg, char **out)
+static int entry_policy_text(const struct gateway_config *cfg, char **out)
 {
 	size_t cap = 256 + cfg->n_entry_gateways * cfg->n_entry_ports * 96;
 	char *t = malloc(cap);
@@ -105,7 +105,7 @@ static int entry_policy_text(const struct ntm_config *cfg, char **out)
 		return -ENOMEM;
 	size_t off = (size_t)snprintf(t, cap, "# entry-gateway: only the listed gateways' WireGuard and registration ports\n");
 	for (size_t g = 0; g < cfg->n_entry_gateways; g++) {
-		const struct ntm_entry_gateway *gw = &cfg->entry_gateways[g];
+		const struct gateway_entry_dest *gw = &cfg->entry_gateways[g];
 		char a[INET6_ADDRSTRLEN], addr[INET6_ADDRSTRLEN + 8];
 		inet_ntop(gw->family == 4 ? AF_INET : AF_INET6, gw->addr, a, sizeof(a));
 		unsigned full = gw->family == 4 ? 32 : 128;
@@ -149,16 +149,37 @@ static int resolve_uplink(const char *context, const char *want, int family, boo
 	return rc == -ENOENT ? -EINVAL : rc;
 }
 
+static int load_config(const char *context, struct gateway_config *cfg, const char *path, bool optional)
+{
+	char *text;
+	size_t len;
+	int rc = ntm_read_file(path, &text, &len);
+	if (rc == -ENOENT && optional)
+		return 0;
+	if (rc) {
+		fprintf(stderr, "%s: cannot read the configuration %s: %s\n", context, path, strerror(-rc));
+		return rc;
+	}
+	struct gateway_config_error err;
+	rc = gateway_config_parse(cfg, text, len, &err);
+	free(text);
+	if (rc == -EINVAL)
+		fprintf(stderr, "%s:%u:%u: %s\n", path, err.line, err.column, err.message);
+	else if (rc)
+		fprintf(stderr, "%s: cannot parse %s: %s\n", context, path, strerror(-rc));
+	return rc;
+}
+
 int ntm_plan_prepare(const char *context, const struct ntm_options *o, struct ntm_plan *plan)
 {
 	memset(plan, 0, sizeof(*plan));
-	struct ntm_config *cfg = &plan->cfg;
-	ntm_config_defaults(cfg);
-	int rc = ntm_config_load(cfg, o->config ? o->config : NTM_DEFAULT_CONFIG, o->config == NULL);
+	struct gateway_config *cfg = &plan->cfg;
+	gateway_config_defaults(cfg, NTM_DEFAULT_POLICY);
+	int rc = load_config(context, cfg, o->config ? o->config : NTM_DEFAULT_CONFIG, o->config == NULL);
 	if (rc)
 		return rc;
 
-	if (o->mode && ntm_mode_parse(o->mode, &cfg->mode)) {
+	if (o->mode && gateway_mode_parse(o->mode, &cfg->mode)) {
 		fprintf(stderr, "%s: --mode expects entry-gateway, exit-gateway or mixnode, got '%s'\n", context, o->mode);
 		return -EINVAL;
 	}
@@ -173,7 +194,7 @@ int ntm_plan_prepare(const char *context, const struct ntm_options *o, struct nt
 	for (int i = 0; i < 3; i++) {
 		if (!names[i])
 			continue;
-		if (!ntm_ifname_valid(names[i])) {
+		if (!gateway_ifname_valid(names[i])) {
 			fprintf(stderr, "%s: %s expects an interface name, got '%s'\n", context, flags[i], names[i]);
 			return -EINVAL;
 		}
@@ -231,7 +252,7 @@ int ntm_plan_prepare(const char *context, const struct ntm_options *o, struct nt
 
 int ntm_plan_ruleset(const struct ntm_plan *plan, const char *comment, struct nft_ruleset *rs)
 {
-	const struct ntm_config *cfg = &plan->cfg;
+	const struct gateway_config *cfg = &plan->cfg;
 	struct nft_gateway g;
 	memset(&g, 0, sizeof(g));
 	g.table = NTM_TABLE;

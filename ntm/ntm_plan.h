@@ -7,12 +7,16 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "ntm_config.h"
+#include "nft/gateway_config.h"
 #include "nft/nft_gateway.h"
 #include "nft/nft_ruleset.h"
 #include "policy/policy.h"
 #include "policy/policy_compile.h"
 #include "util/cli.h"
+
+#define NTM_DEFAULT_CONFIG "/etc/nym/ntm.yaml"
+#define NTM_DEFAULT_POLICY "/etc/nym/exit-policy.txt"
+#define NTM_TABLE "nym-ntm"
 
 struct ntm_options {
 	const char *config;
@@ -41,7 +45,7 @@ void ntm_saved_format(const struct ntm_saved *s, enum nft_gateway_mode mode, cha
 bool ntm_saved_parse(const char *comment, struct ntm_saved *s, enum nft_gateway_mode *mode);
 
 struct ntm_plan {
-	struct ntm_config cfg;
+	struct gateway_config cfg;
 	char policy_name[4096]; /* file name, or "entry-gateway policy" */
 	char *policy_text;
 	struct policy policy;

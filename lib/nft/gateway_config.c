@@ -1,4 +1,4 @@
-#include "ntm_config.h"
+#include "nft/gateway_config.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -19,11 +19,11 @@ static void set_ports(struct nft_gateway_ports *p, const uint16_t *v, size_t n)
 	p->n = n;
 }
 
-void ntm_config_defaults(struct ntm_config *cfg)
+void gateway_config_defaults(struct gateway_config *cfg, const char *policy)
 {
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->mode = NFT_GATEWAY_EXIT;
-	snprintf(cfg->policy, sizeof(cfg->policy), "%s", NTM_DEFAULT_POLICY);
+	snprintf(cfg->policy, sizeof(cfg->policy), "%s", policy ? policy : "");
 	strcpy(cfg->uplink_v4, "auto");
 	strcpy(cfg->uplink_v6, "auto");
 	cfg->ssh_port = 22;
@@ -52,13 +52,13 @@ void ntm_config_defaults(struct ntm_config *cfg)
 	set_ports(&cfg->wireguard_tcp, default_wireguard_tcp,
 		  sizeof(default_wireguard_tcp) / sizeof(default_wireguard_tcp[0]));
 	/* An entry gateway forwards WireGuard and the Lewes Protocol (registration) only. */
-	cfg->entry_ports[0] = (struct ntm_entry_port){ 51822, true };
-	cfg->entry_ports[1] = (struct ntm_entry_port){ 41264, false };
-	cfg->entry_ports[2] = (struct ntm_entry_port){ 51264, true };
+	cfg->entry_ports[0] = (struct gateway_entry_port){ 51822, true };
+	cfg->entry_ports[1] = (struct gateway_entry_port){ 41264, false };
+	cfg->entry_ports[2] = (struct gateway_entry_port){ 51264, true };
 	cfg->n_entry_ports = 3;
 }
 
-int ntm_mode_parse(const char *s, enum nft_gateway_mode *out)
+int gateway_mode_parse(const char *s, enum nft_gateway_mode *out)
 {
 	if (strcmp(s, "mixnode") == 0)
 		*out = NFT_GATEWAY_MIXNODE;
@@ -71,7 +71,7 @@ int ntm_mode_parse(const char *s, enum nft_gateway_mode *out)
 	return 0;
 }
 
-const char *ntm_mode_name(enum nft_gateway_mode mode)
+const char *gateway_mode_name(enum nft_gateway_mode mode)
 {
 	switch (mode) {
 	case NFT_GATEWAY_MIXNODE:
@@ -84,7 +84,7 @@ const char *ntm_mode_name(enum nft_gateway_mode mode)
 	return "exit-gateway";
 }
 
-bool ntm_ifname_valid(const char *s)
+bool gateway_ifname_valid(const char *s)
 {
 	size_t n = strlen(s);
 	if (n == 0 || n >= NFT_IFNAME_LEN)
@@ -101,21 +101,21 @@ bool ntm_ifname_valid(const char *s)
 /* ---- YAML ---- */
 
 struct loader {
-	const char *path;
 	yaml_document_t *doc;
-	struct ntm_config *cfg;
+	struct gateway_config *cfg;
+	struct gateway_config_error *err;
 };
 
 static int bad(struct loader *l, const yaml_node_t *n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 static int bad(struct loader *l, const yaml_node_t *n, const char *fmt, ...)
 {
-	fprintf(stderr, "%s:%zu:%zu: ", l->path, n->start_mark.line + 1, n->start_mark.column + 1);
+	l->err->line = (uint32_t)n->start_mark.line + 1;
+	l->err->column = (uint32_t)n->start_mark.column + 1;
 	va_list ap;
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(l->err->message, sizeof(l->err->message), fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 	return -EINVAL;
 }
 
@@ -168,7 +168,7 @@ static int parse_ifname(struct loader *l, const yaml_node_t *n, const char *key,
 	int rc = want_scalar(l, n, key, allow_auto ? "an interface name, auto or none" : "an interface name", &s);
 	if (rc)
 		return rc;
-	if (!ntm_ifname_valid(s))
+	if (!gateway_ifname_valid(s))
 		return bad(l, n, "%s: expected %s, got '%s'", key,
 			   allow_auto ? "an interface name (1-15 characters), auto or none"
 				      : "an interface name (1-15 characters of letters, digits, _ . - @)",
@@ -257,7 +257,7 @@ static int parse_tunnels(struct loader *l, const yaml_node_t *n)
 	if (n->type != YAML_MAPPING_NODE)
 		return bad(l, n, "tunnels: expected a mapping of interface names, e.g. nymwg: {ipv4: 10.1.0.0/16, ipv6: fc01::/112}");
 	static const char *const keys[] = { "ipv4", "ipv6", NULL };
-	struct ntm_config *cfg = l->cfg;
+	struct gateway_config *cfg = l->cfg;
 	cfg->n_tunnels = 0;
 	for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
 		const yaml_node_t *k = yaml_document_get_node(l->doc, p->key);
@@ -304,7 +304,7 @@ static int parse_ports(struct loader *l, const yaml_node_t *n)
 	if (n->type != YAML_MAPPING_NODE)
 		return bad(l, n, "ports: expected a mapping (tcp, udp, gateway_tcp, gateway_udp, wireguard_tcp)");
 	static const char *const keys[] = { "tcp", "udp", "gateway_tcp", "gateway_udp", "wireguard_tcp", NULL };
-	struct ntm_config *cfg = l->cfg;
+	struct gateway_config *cfg = l->cfg;
 	struct nft_gateway_ports *dst[] = { &cfg->tcp, &cfg->udp, &cfg->gateway_tcp, &cfg->gateway_udp, &cfg->wireguard_tcp };
 	for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
 		const char *key;
@@ -326,7 +326,7 @@ static int parse_entry(struct loader *l, const yaml_node_t *n)
 	if (n->type != YAML_MAPPING_NODE)
 		return bad(l, n, "entry_gateway: expected a mapping (gateways, ports)");
 	static const char *const keys[] = { "gateways", "ports", NULL };
-	struct ntm_config *cfg = l->cfg;
+	struct gateway_config *cfg = l->cfg;
 	for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
 		const char *key;
 		const yaml_node_t *v;
@@ -346,9 +346,9 @@ static int parse_entry(struct loader *l, const yaml_node_t *n)
 			if (gw) {
 				if ((rc = want_scalar(l, item, "entry_gateway.gateways", "an address or subnet", &s)))
 					return rc;
-				if (cfg->n_entry_gateways == NTM_MAX_ENTRY_GATEWAYS)
-					return bad(l, item, "entry_gateway.gateways: at most %d", NTM_MAX_ENTRY_GATEWAYS);
-				struct ntm_entry_gateway *g = &cfg->entry_gateways[cfg->n_entry_gateways];
+				if (cfg->n_entry_gateways == GATEWAY_CONFIG_MAX_ENTRY_GATEWAYS)
+					return bad(l, item, "entry_gateway.gateways: at most %d", GATEWAY_CONFIG_MAX_ENTRY_GATEWAYS);
+				struct gateway_entry_dest *g = &cfg->entry_gateways[cfg->n_entry_gateways];
 				g->family = strchr(s, ':') ? 6 : 4;
 				if (parse_prefix(s, g->family, g->addr, &g->prefix))
 					return bad(l, item, "entry_gateway.gateways: expected an IPv4 or IPv6 address or subnet, got '%s'", s);
@@ -356,15 +356,15 @@ static int parse_entry(struct loader *l, const yaml_node_t *n)
 			} else {
 				if ((rc = want_scalar(l, item, "entry_gateway.ports", "PORT/udp or PORT/tcp", &s)))
 					return rc;
-				if (cfg->n_entry_ports == NTM_MAX_ENTRY_PORTS)
-					return bad(l, item, "entry_gateway.ports: at most %d", NTM_MAX_ENTRY_PORTS);
+				if (cfg->n_entry_ports == GATEWAY_CONFIG_MAX_ENTRY_PORTS)
+					return bad(l, item, "entry_gateway.ports: at most %d", GATEWAY_CONFIG_MAX_ENTRY_PORTS);
 				unsigned port;
 				char proto[8];
 				int off = 0;
 				if (sscanf(s, "%5u/%3[a-z]%n", &port, proto, &off) != 2 || s[off] || port < 1 || port > 65535 ||
 				    (strcmp(proto, "udp") != 0 && strcmp(proto, "tcp") != 0))
 					return bad(l, item, "entry_gateway.ports: expected PORT/udp or PORT/tcp, got '%s'", s);
-				cfg->entry_ports[cfg->n_entry_ports++] = (struct ntm_entry_port){ (uint16_t)port, proto[0] == 'u' };
+				cfg->entry_ports[cfg->n_entry_ports++] = (struct gateway_entry_port){ (uint16_t)port, proto[0] == 'u' };
 			}
 		}
 	}
@@ -378,7 +378,7 @@ static int parse_root(struct loader *l, const yaml_node_t *root)
 					    "wireguard_interface", "ports", "entry_gateway", NULL };
 	if (root->type != YAML_MAPPING_NODE)
 		return bad(l, root, "expected a mapping of settings (mode, policy, uplink, ...)");
-	struct ntm_config *cfg = l->cfg;
+	struct gateway_config *cfg = l->cfg;
 	for (yaml_node_pair_t *p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top; p++) {
 		const char *key, *s;
 		const yaml_node_t *v;
@@ -388,7 +388,7 @@ static int parse_root(struct loader *l, const yaml_node_t *root)
 		if (strcmp(key, "mode") == 0) {
 			if ((rc = want_scalar(l, v, key, "mixnode, entry-gateway or exit-gateway", &s)))
 				return rc;
-			if (ntm_mode_parse(s, &cfg->mode))
+			if (gateway_mode_parse(s, &cfg->mode))
 				return bad(l, v, "mode: expected mixnode, entry-gateway or exit-gateway, got '%s'", s);
 		} else if (strcmp(key, "policy") == 0) {
 			if ((rc = want_scalar(l, v, key, "a file name", &s)))
@@ -426,39 +426,35 @@ static int parse_root(struct loader *l, const yaml_node_t *root)
 	return 0;
 }
 
-int ntm_config_load(struct ntm_config *cfg, const char *path, bool optional)
+int gateway_config_parse(struct gateway_config *cfg, const char *text, size_t len,
+			 struct gateway_config_error *err)
 {
-	FILE *f = fopen(path, "rb");
-	if (!f) {
-		int e = errno;
-		if (optional && e == ENOENT)
-			return 0;
-		fprintf(stderr, "%s: cannot open: %s\n", path, strerror(e));
-		return -e;
-	}
+	memset(err, 0, sizeof(*err));
 	yaml_parser_t parser;
 	yaml_document_t doc;
-	int rc = 0;
-	if (!yaml_parser_initialize(&parser)) {
-		fclose(f);
+	if (!yaml_parser_initialize(&parser))
 		return -ENOMEM;
-	}
-	yaml_parser_set_input_file(&parser, f);
+	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
 	if (!yaml_parser_load(&parser, &doc)) {
-		fprintf(stderr, "%s:%zu:%zu: %s%s%s\n", path, parser.problem_mark.line + 1, parser.problem_mark.column + 1,
-			parser.problem ? parser.problem : "YAML syntax error", parser.context ? " " : "",
-			parser.context ? parser.context : "");
+		int rc = parser.error == YAML_MEMORY_ERROR ? -ENOMEM : -EINVAL;
+		err->line = (uint32_t)parser.problem_mark.line + 1;
+		err->column = (uint32_t)parser.problem_mark.column + 1;
+		snprintf(err->message, sizeof(err->message), "%s%s%s",
+			 parser.problem ? parser.problem : "YAML syntax error", parser.context ? " " : "",
+			 parser.context ? parser.context : "");
 		yaml_parser_delete(&parser);
-		fclose(f);
-		return -EINVAL;
+		return rc;
 	}
+	int rc = 0;
 	yaml_node_t *root = yaml_document_get_root_node(&doc);
-	if (root) { /* an empty file keeps every default */
-		struct loader l = { .path = path, .doc = &doc, .cfg = cfg };
+	if (root) { /* an empty document keeps every default */
+		struct gateway_config work = *cfg;
+		struct loader l = { .doc = &doc, .cfg = &work, .err = err };
 		rc = parse_root(&l, root);
+		if (rc == 0)
+			*cfg = work;
 	}
 	yaml_document_delete(&doc);
 	yaml_parser_delete(&parser);
-	fclose(f);
 	return rc;
 }
