@@ -24,5 +24,6 @@ int cmd_status(const char *context, int argc, char **argv);
 int cmd_check(const char *context, int argc, char **argv);
 int cmd_policy_show(const char *context, int argc, char **argv);
 int cmd_policy_test(const char *context, int argc, char **argv);
+int cmd_policy_bench(const char *context, int argc, char **argv);
 
 #endif

@@ -14,6 +14,7 @@ static const struct ntm_command commands[] = {
 	{ NULL, "remove", cmd_remove, "delete the table and restore the forwarding settings" },
 	{ "policy", "show", cmd_policy_show, "FILE: print a policy as parsed and compiled" },
 	{ "policy", "test", cmd_policy_test, "FILE: check a policy file" },
+	{ "policy", "bench", cmd_policy_bench, "cost of a lookup as the policy grows (compiled and linear)" },
 	{ 0 },
 };
 
