@@ -102,9 +102,14 @@ int cmd_apply(const char *context, int argc, char **argv)
 	}
 	struct nft_batch_error berr;
 	rc = nft_batch_replace(&objs, &berr);
-	if (rc) {
-		fprintf(stderr, "%s: nftables refused the transaction (%s): %s%s; nothing was changed\n", context,
+	if (rc && berr.refused) {
+		fprintf(stderr, "%s: the transaction failed (%s): %s%s; nothing was changed\n", context,
 			berr.what[0] ? berr.what : "?", strerror(-rc), rc == -EPERM ? " (run as root)" : "");
+		goto out;
+	}
+	if (rc) {
+		fprintf(stderr, "%s: %s: %s; whether the table was replaced is unknown (nym-ntm status tells)\n",
+			context, berr.what[0] ? berr.what : "committing", strerror(-rc));
 		goto out;
 	}
 	/* Forwarding only after the policy is in place, so nothing is forwarded unfiltered. */

@@ -4,10 +4,14 @@
 #ifndef NYM_NFT_NFT_BATCH_H
 #define NYM_NFT_NFT_BATCH_H
 
+#include <stdbool.h>
+
 #include "nft/nft_encode.h"
 
 struct nft_batch_error {
 	char what[200]; /* which object the kernel refused, e.g. "rule 3 of chain forward" */
+	bool refused;	/* the kernel refused the batch, so none of it took effect; when false
+			 * on a failure, its fate is unknown (the answer was lost) */
 };
 
 /* Installs the objects as table o->table, replacing any table of that name in the same

@@ -148,6 +148,34 @@ cmp -s "$TMP/before2" "$TMP/now" && pass "ip_forward=1 kept, ipv6 forwarding bac
 	fail "forwarding not restored: $(diff "$TMP/before2" "$TMP/now")"
 in_ns "$GW" sysctl -qw net.ipv4.ip_forward=0
 
+echo "# a large policy is installed completely (set elements span many netlink messages)"
+"$PY" - "$TMP/big.txt" <<'EOF'
+import random, sys
+random.seed(4)
+with open(sys.argv[1], "w") as f:
+    for i in range(6000):
+        f.write("ExitPolicy reject %d.%d.%d.0/24:*\n" % (random.randint(1, 222), random.randint(0, 255), random.randint(0, 255)))
+    f.write(open("packaging/exit-policy.txt").read())
+EOF
+in_ns "$GW" "$NTM" apply --config "$CFG" --policy "$TMP/big.txt" >"$TMP/big.out" 2>&1 || fail "apply big policy: $(cat "$TMP/big.out")"
+in_ns "$GW" "$NTM" status --config "$CFG" --policy "$TMP/big.txt" >"$TMP/big.status" 2>&1 &&
+	grep -q "apply would install: yes" "$TMP/big.status" && pass "large policy: status matches element by element" ||
+	fail "large policy: $(head -n 8 "$TMP/big.status")"
+bad=0
+for a in 1.0.0.1 8.8.8.8 100.64.1.1 203.0.113.10 $(awk 'NR % 997 == 0 { sub(/\.0\/24:\*/, ".7", $3); print $3 }' "$TMP/big.txt"); do
+	want=$("$NTM" check --policy "$TMP/big.txt" "$a" 443)
+	got=$(in_ns "$GW" "$NTM" check "$a" 443)
+	want_line=$(echo "$want" | sed -n '2s/^[^:]*:\([0-9]*\): .*/\1/p')
+	got_line=$(echo "$got" | sed -n '2s/^installed policy, line \([0-9]*\): .*/\1/p')
+	if [ "$(echo "$want" | head -n 1)" != "$(echo "$got" | head -n 1)" ] || [ -z "$want_line" ] ||
+		[ "$want_line" != "$got_line" ]; then
+		echo "  $a: file says '$want', kernel says '$got'"
+		bad=$((bad + 1))
+	fi
+done
+[ $bad -eq 0 ] && pass "large policy: check agrees with the file" || fail "large policy: $bad check answers differ"
+in_ns "$GW" "$NTM" remove >/dev/null 2>&1 || fail "remove"
+
 echo "# mixnode mode: node ports only, nothing forwarded"
 in_ns "$GW" "$NTM" apply --config "$CFG" --mode mixnode >/dev/null 2>&1 || fail "apply --mode mixnode"
 chains=$(in_ns "$GW" nft list table inet nym-ntm | grep -c '^	chain ')
