@@ -11,19 +11,28 @@
 #include "netlink/net_sysctl.h"
 #include "nft/nft_dump.h"
 #include "nft/nft_encode.h"
+#include "nft/nft_index.h"
 #include "ntm_plan.h"
 
-static const char *chain_comment(const struct nft_objects *o, const char *chain, char *buf, size_t cap)
+static const char *chain_name_at(const void *ctx, size_t i)
 {
+	return nftnl_chain_get_str(((const struct nft_objects *)ctx)->chains[i], NFTNL_CHAIN_NAME);
+}
+
+static void chain_comment(const struct nft_objects *o, const struct nft_index *ix, const char *chain, char *buf,
+			  size_t cap)
+{
+	uint32_t i;
 	buf[0] = '\0';
-	for (size_t i = 0; i < o->n_chains; i++)
-		if (strcmp(nftnl_chain_get_str(o->chains[i], NFTNL_CHAIN_NAME), chain) == 0)
-			nft_chain_comment(o->chains[i], buf, cap);
-	return buf;
+	if (nft_index_find(ix, chain, &i))
+		nft_chain_comment(o->chains[i], buf, cap);
 }
 
 static void print_counters(const struct nft_objects *o, bool all)
 {
+	struct nft_index ix;
+	if (nft_index_build(&ix, o->n_chains, chain_name_at, o))
+		return;
 	printf("counters (packets, bytes):\n");
 	size_t silent = 0;
 	for (size_t i = 0; i < o->n_rules; i++) {
@@ -35,7 +44,7 @@ static void print_counters(const struct nft_objects *o, bool all)
 		nft_rule_comment(o->rules[i], rc_, sizeof(rc_));
 		bool policy_entry = strncmp(chain, "policy_", 7) == 0;
 		if (!rc_[0] || policy_entry) {
-			chain_comment(o, chain, cc, sizeof(cc));
+			chain_comment(o, &ix, chain, cc, sizeof(cc));
 			snprintf(what, sizeof(what), rc_[0] ? "%s (%s)" : "%s", cc, rc_);
 		} else {
 			snprintf(what, sizeof(what), "%s", rc_);
@@ -48,6 +57,7 @@ static void print_counters(const struct nft_objects *o, bool all)
 	}
 	if (silent)
 		printf("  (%zu policy rules have not matched yet; --all lists them)\n", silent);
+	nft_index_free(&ix);
 }
 
 int cmd_status(const char *context, int argc, char **argv)

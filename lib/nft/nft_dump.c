@@ -78,14 +78,22 @@ struct collect {
 	struct nftnl_set *elems_into;
 };
 
+/* Appends to a NULL-terminated array. Its capacity is kept at the smallest power of two
+ * that holds n + 1 slots, so it is full exactly when n + 1 is a power of two. */
 static int push(void ***arr, size_t *n, void *obj)
 {
-	void **p = realloc(*arr, (*n + 2) * sizeof(**arr));
-	if (!p)
-		return -ENOMEM;
-	*arr = p;
-	p[(*n)++] = obj;
-	p[*n] = NULL;
+	size_t used = *n + 1;
+	if (!*arr || (used & (used - 1)) == 0) {
+		size_t cap = 1;
+		while (cap < used + 1)
+			cap *= 2;
+		void **p = realloc(*arr, cap * sizeof(**arr));
+		if (!p)
+			return -ENOMEM;
+		*arr = p;
+	}
+	(*arr)[(*n)++] = obj;
+	(*arr)[*n] = NULL;
 	return 0;
 }
 

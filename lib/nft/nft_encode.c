@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nft/nft_index.h"
+
 void nft_objects_free(struct nft_objects *o)
 {
 	if (!o)
@@ -267,6 +269,7 @@ static struct nftnl_set *encode_set(const struct nft_ruleset *rs, const struct n
 struct rule_enc {
 	struct nftnl_rule *r;
 	const struct nft_ruleset *rs;
+	const struct nft_index *sets; /* set name -> position */
 	int nfproto;  /* dependency already matched in this rule, or -1 */
 	int l4proto;
 	int err;
@@ -319,17 +322,16 @@ static void payload(struct rule_enc *re, uint32_t base, uint32_t offset, uint32_
 	add(re, e);
 }
 
-static uint32_t set_id_of(const struct nft_ruleset *rs, const char *name)
+/* Sets are numbered from 1 in the batch (0 means none) so rules can name them by id. */
+static uint32_t set_id_of(const struct rule_enc *re, const char *name)
 {
-	for (size_t i = 0; i < rs->n_sets; i++)
-		if (strcmp(rs->sets[i]->name, name) == 0)
-			return (uint32_t)i + 1;
-	return 0;
+	uint32_t i;
+	return nft_index_find(re->sets, name, &i) ? i + 1 : 0;
 }
 
 static void lookup(struct rule_enc *re, const char *set, bool verdict)
 {
-	uint32_t id = set_id_of(re->rs, set);
+	uint32_t id = set_id_of(re, set);
 	if (!id) {
 		if (!re->err)
 			re->err = -EINVAL;
@@ -479,7 +481,7 @@ static void encode_stmt(struct rule_enc *re, const struct nft_stmt *s)
 		add(re, expr(re, "counter"));
 		break;
 	case NFT_S_LIMIT_OVER: {
-		uint32_t id = set_id_of(re->rs, s->name);
+		uint32_t id = set_id_of(re, s->name);
 		if (!id) {
 			if (!re->err)
 				re->err = -EINVAL;
@@ -543,9 +545,10 @@ static void encode_stmt(struct rule_enc *re, const struct nft_stmt *s)
 	}
 }
 
-static struct nftnl_rule *encode_rule(const struct nft_ruleset *rs, const struct nft_rule *rule, int *err)
+static struct nftnl_rule *encode_rule(const struct nft_ruleset *rs, const struct nft_rule *rule,
+				      const struct nft_index *chains, const struct nft_index *sets, int *err)
 {
-	struct rule_enc re = { .rs = rs, .nfproto = -1, .l4proto = -1 };
+	struct rule_enc re = { .rs = rs, .sets = sets, .nfproto = -1, .l4proto = -1 };
 	re.r = nftnl_rule_alloc();
 	if (!re.r) {
 		*err = -ENOMEM;
@@ -554,7 +557,8 @@ static struct nftnl_rule *encode_rule(const struct nft_ruleset *rs, const struct
 	nftnl_rule_set_u32(re.r, NFTNL_RULE_FAMILY, NFPROTO_INET);
 	nftnl_rule_set_str(re.r, NFTNL_RULE_TABLE, rs->table);
 	nftnl_rule_set_str(re.r, NFTNL_RULE_CHAIN, rule->chain);
-	if (!nft_find_chain(rs, rule->chain))
+	uint32_t unused;
+	if (!nft_index_find(chains, rule->chain, &unused))
 		re.err = -EINVAL;
 	for (size_t i = 0; i < rule->n_stmts && !re.err; i++)
 		encode_stmt(&re, &rule->stmts[i]);
@@ -569,13 +573,27 @@ static struct nftnl_rule *encode_rule(const struct nft_ruleset *rs, const struct
 	return re.r;
 }
 
+static const char *chain_name_at(const void *ctx, size_t i)
+{
+	return ((const struct nft_ruleset *)ctx)->chains[i].name;
+}
+
+static const char *set_name_at(const void *ctx, size_t i)
+{
+	return ((const struct nft_ruleset *)ctx)->sets[i]->name;
+}
+
 int nft_encode(const struct nft_ruleset *rs, struct nft_objects *out)
 {
 	struct nft_objects o;
+	struct nft_index chains = { 0 }, sets = { 0 };
 	memset(&o, 0, sizeof(o));
 	int rc = rs->error;
 	if (rc)
 		return rc;
+	if ((rc = nft_index_build(&chains, rs->n_chains, chain_name_at, rs)) ||
+	    (rc = nft_index_build(&sets, rs->n_sets, set_name_at, rs)))
+		goto out;
 	o.chains = calloc(rs->n_chains + 1, sizeof(*o.chains));
 	o.sets = calloc(rs->n_sets + 1, sizeof(*o.sets));
 	o.rules = calloc(rs->n_rules + 1, sizeof(*o.rules));
@@ -597,11 +615,13 @@ int nft_encode(const struct nft_ruleset *rs, struct nft_objects *out)
 		o.n_sets++;
 	}
 	for (size_t i = 0; i < rs->n_rules; i++) {
-		if (!(o.rules[o.n_rules] = encode_rule(rs, &rs->rules[i], &rc)))
+		if (!(o.rules[o.n_rules] = encode_rule(rs, &rs->rules[i], &chains, &sets, &rc)))
 			goto out;
 		o.n_rules++;
 	}
 out:
+	nft_index_free(&chains);
+	nft_index_free(&sets);
 	if (rc) {
 		nft_objects_free(&o);
 		return rc;

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "nft/nft_dump.h"
+#include "nft/nft_index.h"
 
 #define END_CHAIN "policy_end"
 #define REFUSE_CHAIN "policy_refuse"
@@ -219,21 +220,22 @@ struct decoder {
 	const struct nft_objects *o;
 	struct nft_policy_decoded *d;
 	size_t cap_v4, cap_v6, cap_groups, cap_ports;
-	char (*group_chain)[NFT_NAME_LEN]; /* the chain each group came from */
+	struct nft_index entries;   /* entry chain name -> entry */
+	struct nft_index rules;	    /* chain name -> first of its rules in o->rules */
+	uint32_t *group_of_entry;   /* the group sending everything to entry e ([n_entries]: the end) */
+	uint32_t *group_of_chain;   /* the group decoded from chain policy_g<N>, by N */
+	size_t n_group_chains;
 };
 
-static int entry_by_chain(const struct nft_policy_decoded *d, const char *chain, uint32_t *e)
+#define NO_GROUP UINT32_MAX
+
+static int entry_by_chain(const struct decoder *dc, const char *chain, uint32_t *e)
 {
 	if (strcmp(chain, END_CHAIN) == 0) {
 		*e = POLICY_NO_ENTRY;
 		return 0;
 	}
-	for (size_t i = 0; i < d->n_entries; i++)
-		if (strcmp(d->entries[i].chain, chain) == 0) {
-			*e = (uint32_t)i;
-			return 0;
-		}
-	return -EBADMSG;
+	return nft_index_find(&dc->entries, chain, e) ? 0 : -EBADMSG;
 }
 
 static int grow(void **arr, size_t *cap, size_t need, size_t elem)
@@ -291,7 +293,7 @@ static int add_port(void *ctx, const uint8_t *lo, const uint8_t *hi, const char 
 	struct decoder *dc = ctx;
 	struct policy_compiled *c = &dc->d->compiled;
 	uint32_t e;
-	int rc = entry_by_chain(dc->d, chain, &e);
+	int rc = entry_by_chain(dc, chain, &e);
 	if (rc || (rc = grow((void **)&c->ports, &dc->cap_ports, c->n_ports + 1, sizeof(*c->ports))))
 		return rc;
 	c->ports[c->n_ports++] = (struct policy_port_range){ (uint16_t)(lo[0] << 8 | lo[1]),
@@ -313,23 +315,25 @@ static int add_uniform_ports(struct decoder *dc, uint32_t e)
 static int group_for(struct decoder *dc, const char *chain, uint32_t *out)
 {
 	struct policy_compiled *c = &dc->d->compiled;
-	for (size_t i = 0; i < c->n_groups; i++)
-		if (strcmp(dc->group_chain[i], chain) == 0) {
-			*out = (uint32_t)i;
-			return 0;
-		}
+	uint32_t e, n = 0, *cache;
+	int off = 0;
+	bool uniform = entry_by_chain(dc, chain, &e) == 0;
+	if (uniform)
+		cache = &dc->group_of_entry[e == POLICY_NO_ENTRY ? dc->d->n_entries : e];
+	else if (sscanf(chain, "policy_g%u%n", &n, &off) == 1 && chain[off] == '\0' && n < dc->n_group_chains)
+		cache = &dc->group_of_chain[n];
+	else
+		return -EBADMSG;
+	if (*cache != NO_GROUP) {
+		*out = *cache;
+		return 0;
+	}
 	int rc = grow((void **)&c->groups, &dc->cap_groups, c->n_groups + 1, sizeof(*c->groups));
 	if (rc)
 		return rc;
-	size_t cap_names = dc->cap_groups;
-	char (*names)[NFT_NAME_LEN] = realloc(dc->group_chain, cap_names * sizeof(*names));
-	if (!names)
-		return -ENOMEM;
-	dc->group_chain = names;
 	struct policy_group g;
 	memset(&g, 0, sizeof(g));
-	uint32_t e;
-	if (entry_by_chain(dc->d, chain, &e) == 0) {
+	if (uniform) {
 		/* Straight to an entry: every class and port goes there. */
 		for (int slot = 0; slot < 2; slot++) {
 			g.ports_off[slot] = (uint32_t)c->n_ports;
@@ -340,10 +344,13 @@ static int group_for(struct decoder *dc, const char *chain, uint32_t *out)
 		g.icmp_entry = g.other_entry = e;
 	} else {
 		bool have[4] = { false };
-		for (size_t i = 0; i < dc->o->n_rules; i++) {
+		uint32_t first;
+		if (!nft_index_find(&dc->rules, chain, &first))
+			return -EBADMSG;
+		for (size_t i = first; i < dc->o->n_rules; i++) {
 			struct nftnl_rule *r = dc->o->rules[i];
 			if (strcmp(nftnl_rule_get_str(r, NFTNL_RULE_CHAIN), chain) != 0)
-				continue;
+				break;
 			char what[NFT_COMMENT_LEN];
 			nft_rule_comment(r, what, sizeof(what));
 			struct rule_facts f = { { 0 }, { 0 } };
@@ -356,7 +363,7 @@ static int group_for(struct decoder *dc, const char *chain, uint32_t *out)
 				g.ports_off[slot] = (uint32_t)c->n_ports;
 				if (f.vmap[0])
 					rc = map_ranges(dc->o, f.vmap, 2, add_port, dc);
-				else if (f.target[0] && (rc = entry_by_chain(dc->d, f.target, &e)) == 0)
+				else if (f.target[0] && (rc = entry_by_chain(dc, f.target, &e)) == 0)
 					rc = add_uniform_ports(dc, e);
 				else
 					rc = rc ? rc : -EBADMSG;
@@ -365,7 +372,7 @@ static int group_for(struct decoder *dc, const char *chain, uint32_t *out)
 				g.ports_len[slot] = (uint32_t)(c->n_ports - g.ports_off[slot]);
 			} else if (strcmp(what, "icmp") == 0 || strcmp(what, "other") == 0) {
 				bool icmp = what[0] == 'i';
-				if ((rc = entry_by_chain(dc->d, f.target, &e)))
+				if ((rc = entry_by_chain(dc, f.target, &e)))
 					return rc;
 				*(icmp ? &g.icmp_entry : &g.other_entry) = e;
 				have[icmp ? 2 : 3] = true;
@@ -375,7 +382,7 @@ static int group_for(struct decoder *dc, const char *chain, uint32_t *out)
 			return -EBADMSG;
 	}
 	c->groups[c->n_groups] = g;
-	snprintf(dc->group_chain[c->n_groups], NFT_NAME_LEN, "%s", chain);
+	*cache = (uint32_t)c->n_groups;
 	*out = (uint32_t)c->n_groups++;
 	return 0;
 }
@@ -408,6 +415,18 @@ static int add_v6(void *ctx, const uint8_t *lo, const uint8_t *hi, const char *c
 	memcpy(r->hi, hi, 16);
 	r->group = g;
 	return 0;
+}
+
+static const char *entry_chain_at(const void *ctx, size_t i)
+{
+	return ((const struct nft_policy_decoded *)ctx)->entries[i].chain;
+}
+
+/* Dumps list a chain's rules together, in order; the index finds where they begin (the
+ * first of equal names, once the later ones are pointed at their first). */
+static const char *rule_chain_at(const void *ctx, size_t i)
+{
+	return nftnl_rule_get_str(((const struct nft_objects *)ctx)->rules[i], NFTNL_RULE_CHAIN);
 }
 
 int nft_policy_decode(const struct nft_objects *o, struct nft_policy_decoded *out)
@@ -443,16 +462,39 @@ int nft_policy_decode(const struct nft_objects *o, struct nft_policy_decoded *ou
 	}
 	d.compiled.n_entries = d.n_entries;
 	d.compiled.entry_action = malloc(d.n_entries + 1);
-	if (!d.compiled.entry_action) {
+	dc.n_group_chains = o->n_chains;
+	dc.group_of_entry = malloc((d.n_entries + 1) * sizeof(*dc.group_of_entry));
+	dc.group_of_chain = malloc((o->n_chains + 1) * sizeof(*dc.group_of_chain));
+	if (!d.compiled.entry_action || !dc.group_of_entry || !dc.group_of_chain ||
+	    nft_index_build(&dc.entries, d.n_entries, entry_chain_at, &d) ||
+	    nft_index_build(&dc.rules, o->n_rules, rule_chain_at, o)) {
 		rc = -ENOMEM;
 		goto out;
+	}
+	memset(dc.group_of_entry, 0xff, (d.n_entries + 1) * sizeof(*dc.group_of_entry));
+	memset(dc.group_of_chain, 0xff, (o->n_chains + 1) * sizeof(*dc.group_of_chain));
+	/* Several rules share a chain: make every one of them point at the chain's first rule. */
+	for (size_t i = 0; i < dc.rules.n; i++) {
+		size_t j = i;
+		uint32_t lo = dc.rules.v[i].value;
+		while (j + 1 < dc.rules.n && strcmp(dc.rules.v[j + 1].name, dc.rules.v[i].name) == 0) {
+			j++;
+			if (dc.rules.v[j].value < lo)
+				lo = dc.rules.v[j].value;
+		}
+		for (size_t k = i; k <= j; k++)
+			dc.rules.v[k].value = lo;
+		i = j;
 	}
 	for (size_t i = 0; i < d.n_entries; i++)
 		d.compiled.entry_action[i] = (uint8_t)d.entries[i].action;
 	if ((rc = map_ranges(o, "policy_v4", 4, add_v4, &dc)) || (rc = map_ranges(o, "policy_v6", 16, add_v6, &dc)))
 		goto out;
 out:
-	free(dc.group_chain);
+	nft_index_free(&dc.entries);
+	nft_index_free(&dc.rules);
+	free(dc.group_of_entry);
+	free(dc.group_of_chain);
 	if (rc) {
 		nft_policy_decoded_free(&d);
 		return rc;

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nft/nft_index.h"
+
 void nft_ruleset_init(struct nft_ruleset *rs, const char *table)
 {
 	memset(rs, 0, sizeof(*rs));
@@ -559,8 +561,39 @@ static void print_set(const struct nft_set *s, FILE *out)
 	fprintf(out, "\t}\n");
 }
 
+static const char *print_chain_name(const void *ctx, size_t i)
+{
+	return ((const struct nft_ruleset *)ctx)->chains[i].name;
+}
+
 int nft_ruleset_print(const struct nft_ruleset *rs, FILE *out)
 {
+	/* Rules listed chain by chain, in order: a counting sort over chain positions. */
+	struct nft_index ix;
+	size_t *start = calloc(rs->n_chains + 1, sizeof(*start));
+	size_t *order = malloc((rs->n_rules ? rs->n_rules : 1) * sizeof(*order));
+	uint32_t *chain_of = malloc((rs->n_rules ? rs->n_rules : 1) * sizeof(*chain_of));
+	if (!start || !order || !chain_of || nft_index_build(&ix, rs->n_chains, print_chain_name, rs)) {
+		free(start);
+		free(order);
+		free(chain_of);
+		return -ENOMEM;
+	}
+	for (size_t j = 0; j < rs->n_rules; j++) {
+		if (!nft_index_find(&ix, rs->rules[j].chain, &chain_of[j]))
+			chain_of[j] = (uint32_t)rs->n_chains; /* no such chain: not printed */
+		start[chain_of[j]]++;
+	}
+	for (size_t c = 0, sum = 0; c <= rs->n_chains; c++) {
+		size_t k = start[c];
+		start[c] = sum;
+		sum += k;
+	}
+	for (size_t j = 0; j < rs->n_rules; j++)
+		order[start[chain_of[j]]++] = j;
+	nft_index_free(&ix);
+	free(chain_of);
+	size_t next = 0;
 	fprintf(out, "table inet %s {\n", rs->table);
 	if (rs->comment[0])
 		fprintf(out, "\tcomment \"%s\"\n", rs->comment);
@@ -584,15 +617,16 @@ int nft_ruleset_print(const struct nft_ruleset *rs, FILE *out)
 		}
 		if (c->comment[0])
 			fprintf(out, "\t\tcomment \"%s\"\n", c->comment);
-		for (size_t j = 0; j < rs->n_rules; j++) {
-			if (strcmp(rs->rules[j].chain, c->name) != 0)
-				continue;
+		/* After the counting sort start[i] is the end of chain i's rules. */
+		for (; next < start[i]; next++) {
 			char buf[512];
-			nft_rule_format(&rs->rules[j], buf, sizeof(buf));
+			nft_rule_format(&rs->rules[order[next]], buf, sizeof(buf));
 			fprintf(out, "\t\t%s\n", buf);
 		}
 		fprintf(out, "\t}\n");
 	}
 	fprintf(out, "}\n");
+	free(start);
+	free(order);
 	return ferror(out) ? -EIO : 0;
 }

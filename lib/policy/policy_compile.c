@@ -233,23 +233,116 @@ static int intern_group(struct builder *b, const struct policy_port_range *tcp, 
 	return 0;
 }
 
+/* The rules of one family by (prefix length, network, order): the rules containing an
+ * address are found with one search per prefix length in use (at most 33 or 129) instead
+ * of a walk over the whole policy. */
+struct rule_key {
+	uint8_t prefix;
+	uint8_t addr[16];
+	uint32_t rule;
+};
+
+struct prefix_index {
+	struct rule_key *keys;
+	size_t n;
+	uint8_t lens[129];
+	size_t n_lens;
+	uint32_t *hits; /* scratch for one address */
+};
+
+static int key_cmp(const void *a, const void *b)
+{
+	const struct rule_key *x = a, *y = b;
+	if (x->prefix != y->prefix)
+		return x->prefix < y->prefix ? -1 : 1;
+	int c = memcmp(x->addr, y->addr, 16);
+	if (c)
+		return c;
+	return x->rule < y->rule ? -1 : x->rule > y->rule;
+}
+
+static int u32_cmp(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+static int prefix_index_build(struct prefix_index *ix, const struct policy *p, uint8_t family)
+{
+	memset(ix, 0, sizeof(*ix));
+	ix->keys = malloc((p->n_rules ? p->n_rules : 1) * sizeof(*ix->keys));
+	ix->hits = malloc((p->n_rules ? p->n_rules : 1) * sizeof(*ix->hits));
+	if (!ix->keys || !ix->hits)
+		return -ENOMEM;
+	bool seen[129] = { false };
+	for (size_t i = 0; i < p->n_rules; i++) {
+		const struct policy_rule *r = &p->rules[i];
+		if (r->family != family)
+			continue;
+		struct rule_key *k = &ix->keys[ix->n++];
+		memset(k, 0, sizeof(*k));
+		k->prefix = r->prefix;
+		memcpy(k->addr, r->addr, 16);
+		k->rule = (uint32_t)i;
+		seen[r->prefix] = true;
+	}
+	qsort(ix->keys, ix->n, sizeof(*ix->keys), key_cmp);
+	for (int len = 0; len <= 128; len++)
+		if (seen[len])
+			ix->lens[ix->n_lens++] = (uint8_t)len;
+	return 0;
+}
+
+static void prefix_index_free(struct prefix_index *ix)
+{
+	free(ix->keys);
+	free(ix->hits);
+}
+
+/* The rules containing `addr` (16 bytes, IPv4 zero-padded), in policy order, into ix->hits. */
+static size_t prefix_index_find(struct prefix_index *ix, const uint8_t *addr)
+{
+	size_t n = 0;
+	for (size_t l = 0; l < ix->n_lens; l++) {
+		struct rule_key want;
+		memset(&want, 0, sizeof(want));
+		want.prefix = ix->lens[l];
+		memcpy(want.addr, addr, 16);
+		unsigned full = want.prefix / 8, rest = want.prefix % 8;
+		if (full < 16) {
+			want.addr[full] &= (uint8_t)(0xff << (8 - rest));
+			memset(want.addr + full + 1, 0, 15 - full);
+		}
+		size_t lo = 0, hi = ix->n; /* first key >= (prefix, net, rule 0) */
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+			if (key_cmp(&ix->keys[mid], &want) < 0)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		for (; lo < ix->n && ix->keys[lo].prefix == want.prefix && memcmp(ix->keys[lo].addr, want.addr, 16) == 0;
+		     lo++)
+			ix->hits[n++] = ix->keys[lo].rule;
+	}
+	qsort(ix->hits, n, sizeof(*ix->hits), u32_cmp);
+	return n;
+}
+
 /* Decides the elementary range starting at `rep` and returns its group. */
-static int decide(struct builder *b, const struct policy *p, struct scratch *s, uint8_t family,
+static int decide(struct builder *b, const struct policy *p, struct scratch *s, struct prefix_index *ix,
 		  const uint8_t *rep, uint32_t *group)
 {
-	struct policy_addr a = { .family = family };
-	memcpy(a.bytes, rep, family == POLICY_FAMILY_V4 ? 4 : 16);
 	int rc;
 	if ((rc = paint_reset(&s->paint[0])) || (rc = paint_reset(&s->paint[1])))
 		return rc;
 	s->icmp_done = s->other_done = false;
 	s->icmp_entry = s->other_entry = POLICY_NO_ENTRY;
-	for (size_t i = 0; i < p->n_rules; i++) {
+	size_t nh = prefix_index_find(ix, rep);
+	for (size_t h = 0; h < nh; h++) {
 		if (s->icmp_done && s->other_done && s->paint[0].n_gaps == 0 && s->paint[1].n_gaps == 0)
 			break;
-		const struct policy_rule *r = &p->rules[i];
-		if (!policy_rule_contains(r, &a))
-			continue;
+		const struct policy_rule *r = &p->rules[ix->hits[h]];
 		const struct policy_entry *e = &p->entries[r->entry];
 		for (int slot = 0; slot < 2; slot++)
 			if ((e->protos & POLICY_PROTO_BIT(slot)) && s->paint[slot].n_gaps &&
@@ -284,9 +377,10 @@ static int compile_family(struct builder *b, const struct policy *p, struct scra
 	size_t w = family == POLICY_FAMILY_V4 ? 4 : 16;
 	size_t nb = 0, cap = 0;
 	struct bound *bounds = NULL;
-	int rc = grow((void **)&bounds, &cap, 1, sizeof(*bounds));
-	if (rc)
-		return rc;
+	struct prefix_index ix;
+	int rc = prefix_index_build(&ix, p, family);
+	if (rc || (rc = grow((void **)&bounds, &cap, 1, sizeof(*bounds))))
+		goto out;
 	memset(&bounds[nb++], 0, sizeof(*bounds));
 	for (size_t i = 0; i < p->n_rules; i++) {
 		const struct policy_rule *r = &p->rules[i];
@@ -311,7 +405,7 @@ static int compile_family(struct builder *b, const struct policy *p, struct scra
 	struct policy_compiled *c = b->c;
 	for (size_t i = 0; i < nb; i++) {
 		uint32_t group;
-		if ((rc = decide(b, p, s, family, bounds[i].b, &group)))
+		if ((rc = decide(b, p, s, &ix, bounds[i].b, &group)))
 			goto out;
 		uint8_t hi[16];
 		if (i + 1 < nb) {
@@ -345,6 +439,7 @@ static int compile_family(struct builder *b, const struct policy *p, struct scra
 		}
 	}
 out:
+	prefix_index_free(&ix);
 	free(bounds);
 	return rc;
 }
