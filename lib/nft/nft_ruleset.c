@@ -58,10 +58,11 @@ static void copy_name(struct nft_ruleset *rs, char *dst, size_t cap, const char 
 	snprintf(dst, cap, "%s", src);
 }
 
-/* Where failed builders write, so callers never see NULL. */
-static struct nft_chain scratch_chain;
-static struct nft_set scratch_set;
-static struct nft_rule scratch_rule;
+/* Where failed builders write, so callers never see NULL (per thread: a node may build
+ * rulesets on several). */
+static _Thread_local struct nft_chain scratch_chain;
+static _Thread_local struct nft_set scratch_set;
+static _Thread_local struct nft_rule scratch_rule;
 
 struct nft_chain *nft_add_chain(struct nft_ruleset *rs, const char *name, const char *comment)
 {
