@@ -11,6 +11,8 @@
 # *.c make up one binary, tests/unit/test_*.c are Criterion suites, tests/fuzz/fuzz_*.c are
 # libFuzzer targets. Adding a module never means editing this file.
 
+# The program rules below are generated with $(eval); without this the first of them, not
+# `all`, would be what a bare `make` builds.
 .DEFAULT_GOAL := all
 
 ifeq ($(origin CC),default)

@@ -1,0 +1,100 @@
+#!/bin/sh
+# Forwarding throughput of the gateway namespace with and without nym-ntm's full default
+# policy: one iperf3 TCP stream from a client behind nymwg to the internet host. Each round
+# runs three set-ups back to back: no ruleset (plain forwarding; the internet host routes
+# back to the client), NAT only (a minimal table with conntrack and masquerade, the price
+# any NAT gateway pays, loaded here with nft(8) as a reference), and nym-ntm's table with
+# the full default policy. Prints the medians, the ratios of medians, and the median of the
+# per-round ratios (a burst of load from elsewhere on the machine hits a whole round); a
+# measurement, not a pass/fail test.
+#
+#   tests/bench/ntm_throughput.sh [--json] [--rounds N] [--seconds S]
+#
+# Needs root; NYM_BUILD selects the build (default build/).
+set -u
+cd "$(dirname "$0")/../.."
+JSON=0
+ROUNDS=9
+SECONDS_PER_RUN=2
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--json) JSON=1 ;;
+	--rounds) ROUNDS=$2; shift ;;
+	--seconds) SECONDS_PER_RUN=$2; shift ;;
+	*) echo "usage: $0 [--json] [--rounds N] [--seconds S]" >&2; exit 1 ;;
+	esac
+	shift
+done
+. tests/integration/lib/ntm_env.sh
+trap ntm_cleanup EXIT INT TERM
+[ -x "$NTM" ] || die "$NTM not built"
+command -v iperf3 >/dev/null || die "iperf3 missing (scripts/deps.sh installs it)"
+
+ntm_topology
+# 443 is in Nym's allowlist, so the policy lets the stream through.
+in_ns "$INET" iperf3 -s -p 443 -D -I "$TMP/iperf.pid" >/dev/null || die "iperf3 server"
+sleep 0.3
+
+run() { # prints bits per second received
+	in_ns "$C1" iperf3 -c 203.0.113.10 -p 443 -t "$SECONDS_PER_RUN" -J 2>/dev/null |
+		"$PY" -c 'import json,sys; print(int(json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"]))'
+}
+
+plain=""
+nat=""
+policy=""
+for r in $(seq 1 "$ROUNDS"); do
+	in_ns "$GW" "$NTM" remove >/dev/null 2>&1
+	in_ns "$GW" sysctl -qw net.ipv4.ip_forward=1
+	plain="$plain $(run)"
+	in_ns "$GW" nft -f - <<'EOF' || die "NAT-only reference table"
+table inet bench_nat {
+	chain forward {
+		type filter hook forward priority filter; policy accept;
+		ct state established,related accept
+	}
+	chain postrouting {
+		type nat hook postrouting priority srcnat; policy accept;
+		oifname "up0" ip saddr 10.0.0.0/15 masquerade
+	}
+}
+EOF
+	nat="$nat $(run)"
+	in_ns "$GW" nft delete table inet bench_nat
+	in_ns "$GW" "$NTM" apply --config /dev/null --policy packaging/exit-policy.txt >/dev/null 2>&1 || die "apply"
+	policy="$policy $(run)"
+done
+in_ns "$GW" "$NTM" remove >/dev/null 2>&1
+
+median() { echo "$@" | tr ' ' '\n' | grep . | sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+pairs() { awk -v a="$1" -v b="$2" 'BEGIN { n = split(a, x, " "); split(b, y, " "); for (i = 1; i <= n; i++) printf "%.4f ", y[i] / x[i] }'; }
+mp=$(median $plain)
+mn=$(median $nat)
+mq=$(median $policy)
+ratio=$(awk -v a="$mq" -v b="$mp" 'BEGIN { printf "%.3f", a / b }')
+ratio_nat=$(awk -v a="$mq" -v b="$mn" 'BEGIN { printf "%.3f", a / b }')
+paired=$(median $(pairs "$plain" "$policy"))
+paired_nat=$(median $(pairs "$nat" "$policy"))
+if [ $JSON -eq 1 ]; then
+	printf '{"test":"ntm_forwarding_tcp","rounds":%s,"seconds":%s,"no_ruleset_bps":%s,"nat_only_bps":%s,"default_policy_bps":%s,' \
+		"$ROUNDS" "$SECONDS_PER_RUN" "$mp" "$mn" "$mq"
+	printf '"ratio":%s,"paired_ratio":%s,"ratio_to_nat_only":%s,"paired_ratio_to_nat_only":%s,' \
+		"$ratio" "$paired" "$ratio_nat" "$paired_nat"
+	printf '"no_ruleset_runs_bps":[%s],"nat_only_runs_bps":[%s],"default_policy_runs_bps":[%s]}\n' \
+		"$(echo $plain | tr ' ' ',')" "$(echo $nat | tr ' ' ',')" "$(echo $policy | tr ' ' ',')"
+else
+	echo "TCP forwarding, client (nymwg) -> gateway -> internet host, iperf3 1 stream, $ROUNDS rounds x ${SECONDS_PER_RUN}s, medians"
+	line() {
+		awk -v l="$1" -v m="$2" -v runs="$3" 'BEGIN {
+			n = split(runs, x, " ")
+			printf "  %-22s %7.2f Gbit/s   (runs:", l, m / 1e9
+			for (i = 1; i <= n; i++) printf " %.2f", x[i] / 1e9
+			printf ")\n"
+		}'
+	}
+	line "no ruleset:" "$mp" "$plain"
+	line "NAT only (reference):" "$mn" "$nat"
+	line "full default policy:" "$mq" "$policy"
+	echo "  policy / no ruleset:   $ratio (median of per-round ratios $(printf %.3f "$paired"))"
+	echo "  policy / NAT only:     $ratio_nat (median of per-round ratios $(printf %.3f "$paired_nat"))"
+fi
