@@ -63,6 +63,31 @@ int nym_issuer_keyset_add(struct nym_issuer_keyset *ks, enum nym_ticket_type typ
 	return 0;
 }
 
+int nym_issuer_keyset_merge(struct nym_issuer_keyset *dst, const struct nym_issuer_keyset *src)
+{
+	for (size_t i = 0; i < src->count; i++) {
+		const struct nym_issuer_key *s = &src->keys[i];
+		bool have = false;
+		for (size_t j = 0; j < dst->count && !have; j++)
+			have = dst->keys[j].type == s->type && dst->keys[j].expiry == s->expiry &&
+			       nym_brsa_public_key_equal(dst->keys[j].key, s->key);
+		if (have)
+			continue;
+		if (dst->count == NYM_ISSUER_KEYSET_MAX)
+			return -ENOSPC;
+		struct nym_issuer_key *k = &dst->keys[dst->count];
+		int rc = nym_brsa_public_key_copy(&k->key, s->key);
+		if (rc)
+			return rc;
+		k->type = s->type;
+		k->expiry = s->expiry;
+		k->issue_from = s->issue_from;
+		k->issue_until = s->issue_until;
+		dst->count++;
+	}
+	return 0;
+}
+
 static bool get_int(json_t *obj, const char *name, int64_t *out)
 {
 	json_t *v = json_object_get(obj, name);
@@ -118,7 +143,7 @@ int nym_issuer_keyset_from_json(struct nym_issuer_keyset *ks, const char *json, 
 	json_t *version = json_object_get(root, "version");
 	if (!json_is_object(root) || json_object_size(root) != 2 || !json_is_integer(version) ||
 	    json_integer_value(version) != NYM_ISSUER_KEYS_VERSION || !json_is_array(keys) ||
-	    json_array_size(keys) > NYM_ISSUER_KEYSET_MAX)
+	    json_array_size(keys) > NYM_ISSUER_KEYS_LIST_MAX)
 		goto out;
 	json_array_foreach(keys, i, e)
 	{
@@ -181,13 +206,21 @@ int nym_issuer_keyset_verify_ticket(const struct nym_issuer_keyset *ks, const ui
 		return -EPERM;
 	if (v.msg.expiry <= now)
 		return -EKEYEXPIRED;
-	const struct nym_issuer_key *k = nym_issuer_keyset_find(ks, v.msg.type, v.msg.expiry);
-	if (!k)
-		return -ENOKEY;
-	rc = nym_ticket_check_len(&v, nym_brsa_public_key_len(k->key));
-	if (rc)
-		return rc;
-	rc = nym_brsa_verify(k->key, v.prepared, NYM_TICKET_PREPARED_LEN, v.sig, v.sig_len);
+	/* Usually one candidate; several when authorities' lists were merged. */
+	rc = -ENOKEY;
+	for (size_t i = 0; i < ks->count; i++) {
+		const struct nym_issuer_key *k = &ks->keys[i];
+		if (k->type != v.msg.type || k->expiry != v.msg.expiry)
+			continue;
+		if (nym_ticket_check_len(&v, nym_brsa_public_key_len(k->key)) != 0) {
+			if (rc == -ENOKEY)
+				rc = -EINVAL;
+			continue;
+		}
+		rc = nym_brsa_verify(k->key, v.prepared, NYM_TICKET_PREPARED_LEN, v.sig, v.sig_len);
+		if (rc == 0)
+			break;
+	}
 	if (rc)
 		return rc;
 	if (msg)

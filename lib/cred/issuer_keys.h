@@ -13,8 +13,11 @@
 #include "cred/blind_rsa.h"
 #include "cred/ticket.h"
 
-#define NYM_ISSUER_KEYSET_MAX 64
-#define NYM_ISSUER_KEYS_JSON_MAX (NYM_ISSUER_KEYSET_MAX * 1200 + 1024)
+/* One authority's list holds at most NYM_ISSUER_KEYS_LIST_MAX keys; a gateway's keyset merges
+ * the lists of several authorities. */
+#define NYM_ISSUER_KEYS_LIST_MAX 64
+#define NYM_ISSUER_KEYSET_MAX 256
+#define NYM_ISSUER_KEYS_JSON_MAX (NYM_ISSUER_KEYS_LIST_MAX * 1200 + 1024)
 #define NYM_ISSUER_KEYS_VERSION 1
 
 struct nym_issuer_key {
@@ -47,6 +50,12 @@ const struct nym_issuer_key *nym_issuer_keyset_find(const struct nym_issuer_keys
 const struct nym_issuer_key *nym_issuer_keyset_current(const struct nym_issuer_keyset *ks,
 						       enum nym_ticket_type type, int64_t now);
 
+/* Adds every key of src that dst lacks. Unlike nym_issuer_keyset_add this accepts a second key
+ * for a (type, expiry) already present: several authorities each issue under their own key
+ * for the same day, and a ticket is then checked against each candidate. A merged keyset
+ * may therefore not serialize to a valid list. -ENOSPC when full, -ENOMEM. */
+int nym_issuer_keyset_merge(struct nym_issuer_keyset *dst, const struct nym_issuer_keyset *src);
+
 /* Pure parser of the JSON list; on error the keyset is left empty. -EINVAL for anything
  * malformed, -EMSGSIZE when longer than NYM_ISSUER_KEYS_JSON_MAX. */
 int nym_issuer_keyset_from_json(struct nym_issuer_keyset *ks, const char *json, size_t len);
@@ -55,7 +64,8 @@ int nym_issuer_keyset_to_json(const struct nym_issuer_keyset *ks, char **json);
 
 /* Spend steps 1-4 (spec §7.3) without the double-spending check: parses the ticket, refuses
  * a type outside `accepted_types` (a bit mask of 1 << type), an expiry at or before `now`,
- * a (type, expiry) without a key and a wrong length, then verifies the signature.
+ * a (type, expiry) without a key and a wrong length, then verifies the signature (against
+ * each key of that type and expiry, in a merged keyset).
  * On success *msg (if not NULL) holds the ticket's fields.
  * Returns 0, -EINVAL malformed, -EPERM type not accepted, -EKEYEXPIRED expired, -ENOKEY no
  * issuer key, -EBADMSG invalid signature. */

@@ -1,0 +1,182 @@
+#include "http/http_client.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+static pthread_once_t once = PTHREAD_ONCE_INIT;
+static int init_rc;
+
+static void global_init(void)
+{
+	init_rc = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -EIO;
+}
+
+int nym_http_init(void)
+{
+	pthread_once(&once, global_init);
+	return init_rc;
+}
+
+struct sink {
+	struct nym_http_response *resp;
+	size_t cap, max;
+	bool too_big;
+};
+
+static size_t on_body(char *data, size_t size, size_t nmemb, void *ctx)
+{
+	struct sink *s = ctx;
+	size_t n = size * nmemb;
+	struct nym_http_response *r = s->resp;
+	if (r->len + n > s->max) {
+		s->too_big = true;
+		return 0; /* aborts the transfer */
+	}
+	if (r->len + n + 1 > s->cap) {
+		size_t cap = s->cap ? s->cap : 4096;
+		while (cap < r->len + n + 1)
+			cap *= 2;
+		char *b = realloc(r->body, cap);
+		if (!b)
+			return 0;
+		r->body = b;
+		s->cap = cap;
+	}
+	memcpy(r->body + r->len, data, n);
+	r->len += n;
+	r->body[r->len] = '\0';
+	return n;
+}
+
+static size_t on_header(char *data, size_t size, size_t nmemb, void *ctx)
+{
+	struct nym_http_response *r = ((struct sink *)ctx)->resp;
+	size_t n = size * nmemb;
+	static const char name[] = "X-Nym-Signature:";
+	size_t nl = sizeof(name) - 1;
+	if (n > nl && strncasecmp(data, name, nl) == 0) {
+		size_t v = n - nl;
+		if (v >= sizeof(r->signature))
+			v = sizeof(r->signature) - 1;
+		memcpy(r->signature, data + nl, v);
+		r->signature[v] = '\0';
+		/* Trim blanks and the line end. */
+		char *p = r->signature;
+		while (*p == ' ' || *p == '\t')
+			p++;
+		memmove(r->signature, p, strlen(p) + 1);
+		for (size_t l = strlen(r->signature); l && strchr(" \t\r\n", r->signature[l - 1]); l--)
+			r->signature[l - 1] = '\0';
+	}
+	return n;
+}
+
+static int map_error(CURLcode c)
+{
+	switch (c) {
+	case CURLE_OK:
+		return 0;
+	case CURLE_OPERATION_TIMEDOUT:
+		return -ETIMEDOUT;
+	case CURLE_COULDNT_CONNECT:
+		return -ECONNREFUSED;
+	case CURLE_COULDNT_RESOLVE_HOST:
+		return -EHOSTUNREACH;
+	case CURLE_URL_MALFORMAT:
+	case CURLE_UNSUPPORTED_PROTOCOL:
+		return -EINVAL;
+	case CURLE_OUT_OF_MEMORY:
+		return -ENOMEM;
+	default:
+		return -EIO;
+	}
+}
+
+int nym_http_request(const struct nym_http_request *req, struct nym_http_response *resp)
+{
+	memset(resp, 0, sizeof(*resp));
+	int rc = nym_http_init();
+	if (rc)
+		return rc;
+	CURL *c = curl_easy_init();
+	if (!c)
+		return -ENOMEM;
+	struct sink s = { .resp = resp, .max = req->max_response };
+	struct curl_slist *headers = NULL;
+	long timeout = req->timeout_ms > 0 ? req->timeout_ms : NYM_HTTP_TIMEOUT_MS_DEFAULT;
+	curl_easy_setopt(c, CURLOPT_URL, req->url);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, timeout < 3000 ? timeout : 3000L);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &s);
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, &s);
+	curl_easy_setopt(c, CURLOPT_USERAGENT, "nym-c/" NYM_VERSION);
+	/* Proxies from the environment would route around the caller's choice of authority. */
+	curl_easy_setopt(c, CURLOPT_PROXY, "");
+	if (req->method && strcmp(req->method, "POST") == 0) {
+		char ct[128];
+		snprintf(ct, sizeof(ct), "Content-Type: %s", req->content_type ? req->content_type : "application/json");
+		headers = curl_slist_append(headers, ct);
+		headers = curl_slist_append(headers, "Expect:");
+		curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+		curl_easy_setopt(c, CURLOPT_POST, 1L);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, req->body ? req->body : "");
+		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
+	} else if (req->method && strcmp(req->method, "GET") != 0) {
+		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, req->method);
+	}
+	CURLcode cc = curl_easy_perform(c);
+	rc = s.too_big ? -EMSGSIZE : map_error(cc);
+	if (!rc) {
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp->status);
+		if (!resp->body && !(resp->body = calloc(1, 1)))
+			rc = -ENOMEM;
+	}
+	curl_slist_free_all(headers);
+	curl_easy_cleanup(c);
+	if (rc)
+		nym_http_response_free(resp);
+	return rc;
+}
+
+void nym_http_response_free(struct nym_http_response *resp)
+{
+	free(resp->body);
+	memset(resp, 0, sizeof(*resp));
+}
+
+int nym_http_url(char *out, size_t cap, const char *base, const char *path)
+{
+	size_t bl = strlen(base);
+	while (bl && base[bl - 1] == '/')
+		bl--;
+	int n = snprintf(out, cap, "%.*s%s", (int)bl, base, path);
+	return n < 0 || (size_t)n >= cap ? -ENOSPC : 0;
+}
+
+const char *nym_http_strerror(int rc)
+{
+	switch (rc) {
+	case -EMSGSIZE:
+		return "answer too large";
+	case -ETIMEDOUT:
+		return "timed out";
+	case -ECONNREFUSED:
+		return "connection refused";
+	case -EHOSTUNREACH:
+		return "host unreachable";
+	case -EINVAL:
+		return "bad URL";
+	default:
+		return strerror(-rc);
+	}
+}

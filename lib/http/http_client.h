@@ -1,0 +1,47 @@
+/* HTTP requests over libcurl for the directory and credential clients: one request at a time,
+ * bounded in every dimension (answer size, total time), http and https only, no redirects,
+ * and the one response header the project signs with (X-Nym-Signature) captured.
+ *
+ * Errors: -EMSGSIZE the answer exceeds max_response, -ETIMEDOUT, -ECONNREFUSED,
+ * -EHOSTUNREACH (no route, DNS failure), -EINVAL a bad URL, -ENOMEM, -EIO anything else.
+ * An HTTP error status is not an error here: the caller reads `status`. */
+#ifndef NYM_HTTP_HTTP_CLIENT_H
+#define NYM_HTTP_HTTP_CLIENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define NYM_HTTP_HEADER_MAX 320
+#define NYM_HTTP_TIMEOUT_MS_DEFAULT 5000
+
+struct nym_http_request {
+	const char *method; /* "GET" (default when NULL) or "POST" */
+	const char *url;
+	const char *content_type; /* for POST */
+	const void *body;
+	size_t body_len;
+	size_t max_response; /* bytes */
+	long timeout_ms;     /* whole request; 0: NYM_HTTP_TIMEOUT_MS_DEFAULT */
+};
+
+struct nym_http_response {
+	long status;
+	char *body; /* malloc'd, NUL-terminated (the NUL is not counted) */
+	size_t len;
+	char signature[NYM_HTTP_HEADER_MAX]; /* X-Nym-Signature, or "" */
+};
+
+/* Call once before any thread makes requests (curl_global_init is not thread-safe). */
+int nym_http_init(void);
+
+int nym_http_request(const struct nym_http_request *req, struct nym_http_response *resp);
+void nym_http_response_free(struct nym_http_response *resp);
+
+/* "http://host:port" + path into out; strips a trailing '/' of the base. */
+int nym_http_url(char *out, size_t cap, const char *base, const char *path);
+
+/* A short text for an error from nym_http_request. */
+const char *nym_http_strerror(int rc);
+
+#endif
