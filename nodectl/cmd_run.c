@@ -16,7 +16,9 @@
 #include "mix_worker.h"
 #include "mixnode/key_rotation.h"
 #include "mixnode/replay_filter.h"
+#include "authority.h"
 #include "node_config.h"
+#include "node_directory.h"
 #include "node_http.h"
 #include "node_keys.h"
 #include "node_metrics.h"
@@ -40,6 +42,7 @@ struct node {
 	struct mix_shared mix;
 	struct node_metrics metrics;
 	struct node_http http;
+	struct node_directory directory;
 	/* Keyrings replaced less than RETIRE_GRACE_S ago may still be read by a worker. */
 	struct {
 		struct sphinx_keyring *kr;
@@ -312,13 +315,17 @@ static int setup_shared(struct node *n, uint64_t workers)
 int cmd_run(const char *context, int argc, char **argv)
 {
 	const char *id = NULL, *data_dir = NULL, *mode = NULL, *topology_file = NULL;
-	uint64_t workers = 0;
+	uint64_t workers = 0, authority_threshold = 0;
+	struct cli_list authorities = { 0 }, authority_keys = { 0 };
 	struct cli_option opts[] = {
 		{ "id", CLI_STRING, &id, false, "ID    node name" },
 		{ "data-dir", CLI_STRING, &data_dir, false, "DIR   node directory" },
 		{ "mode", CLI_STRING, &mode, false, "MODE  override the configured mode" },
 		{ "topology", CLI_STRING, &topology_file, false, "FILE  nodes this node may forward to, with Noise keys" },
 		{ "workers", CLI_U64, &workers, false, "N     packet threads (default: config, 0 = one per core)" },
+		{ "authority", CLI_LIST, &authorities, false, "URL   an authority to announce to (repeatable; adds to directory.authorities)" },
+		{ "authority-key", CLI_LIST, &authority_keys, false, "B58   an authority key whose topology signatures count (repeatable)" },
+		{ "authority-threshold", CLI_U64, &authority_threshold, false, "K     signatures a topology needs (default: a majority)" },
 		{ 0 },
 	};
 	int rc = cli_parse(context, argc, argv, opts, NULL, 0, NULL);
@@ -337,13 +344,16 @@ int cmd_run(const char *context, int argc, char **argv)
 		return EXIT_FAIL;
 	}
 	node_mode_parse(n.cfg.mode, &n.mix.mode);
-	if (n.mix.mode != NODE_MODE_MIXNODE) {
-		fprintf(stderr, "%s: mode %s is not available in this build yet (mixnode is)\n", context, n.cfg.mode);
-		return EXIT_FAIL;
-	}
 	enum nym_log_level level;
 	nym_log_parse_level(n.cfg.logging.level, &level);
 	nym_log_set_level(level);
+	if (n.mix.mode == NODE_MODE_AUTHORITY)
+		return authority_run(context, &n.cfg, n.dir);
+	/* Gateways run the same mixnet data plane; their final hops are counted and dropped
+	 * until the gateway issues bring client delivery. */
+	n.directory.cfg = &n.cfg;
+	if (node_directory_configure(&n.directory, context, &authorities, &authority_keys, authority_threshold))
+		return EXIT_FAIL;
 	snprintf(n.data, sizeof(n.data), "%s/data", n.dir);
 	if (node_keys_load(n.data, &n.keys, err, sizeof(err))) {
 		fprintf(stderr, "%s: %s\n", context, err);
@@ -357,6 +367,10 @@ int cmd_run(const char *context, int argc, char **argv)
 	}
 	if (!topology_file && n.cfg.mixnet.topology_file[0])
 		topology_file = n.cfg.mixnet.topology_file;
+	if (topology_file && n.directory.trust.count) {
+		log_warn("the authorities' topology replaces %s", topology_file);
+		topology_file = NULL;
+	}
 	struct topology *topo = NULL;
 	if (topology_file && topology_load(topology_file, &topo, err, sizeof(err))) {
 		fprintf(stderr, "%s: %s\n", context, err);
@@ -404,6 +418,15 @@ int cmd_run(const char *context, int argc, char **argv)
 		mix_workers_stop(&n.mix);
 		goto out;
 	}
+	n.directory.data_dir = n.data;
+	n.directory.keys = &n.keys;
+	n.directory.http = &n.http;
+	n.directory.mix = &n.mix;
+	if (node_directory_start(&n.directory)) {
+		node_http_stop(&n.http);
+		mix_workers_stop(&n.mix);
+		goto out;
+	}
 	log_info("%s node %s running: mixnet %s (%llu workers), http %s", n.cfg.mode, n.cfg.id,
 		 n.cfg.mixnet.bind_address, (unsigned long long)workers, n.cfg.http.bind_address);
 
@@ -440,6 +463,7 @@ int cmd_run(const char *context, int argc, char **argv)
 	}
 	node_http_stop(&n.http);
 	mix_workers_stop(&n.mix);
+	node_directory_stop(&n.directory);
 	if (n.mix.replay_protection)
 		save_filters(&n);
 	status = EXIT_OK;

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "io/sock.h"
+#include "util/base58.h"
 #include "util/log.h"
 
 #define F(field) offsetof(struct node_config, field)
@@ -47,8 +48,48 @@ const struct conf_key node_config_schema[] = {
 	{ "sphinx.epochs_per_rotation", CONF_U64, F(sphinx.epochs_per_rotation), "24", "epochs a Sphinx key is primary; the previous key stays valid one more epoch", 1, 10000 },
 	{ "sphinx.genesis", CONF_U64, F(sphinx.genesis), "0", "Unix time the first rotation started", 0, 0 },
 	{ "logging.level", CONF_STRING, F(logging.level), "info", "error, warn, info or debug (reloaded on SIGHUP)", 0, 0 },
+	{ "gateway.clients_port", CONF_U64, F(gateway.clients_port), "9000", "client port gateways announce (entry and exit modes)", 1, 65535 },
+	{ "wireguard.enabled", CONF_BOOL, F(wireguard.enabled), "false", "gateways: announce the WireGuard role with the key data/x25519_wireguard", 0, 0 },
+	{ "wireguard.announced_port", CONF_U64, F(wireguard.announced_port), "51822", "gateways: WireGuard UDP port announced", 1, 65535 },
+	{ "directory.authorities", CONF_LIST, F(directory.authorities), NULL, "authority URLs (http://IP:PORT) to announce to and fetch the topology from; --authority adds more", 0, 0 },
+	{ "directory.authority_keys", CONF_LIST, F(directory.authority_keys), NULL, "base58 Ed25519 keys of the authorities whose signatures count; --authority-key adds more", 0, 0 },
+	{ "directory.threshold", CONF_U64, F(directory.threshold), "0", "signatures a topology needs (0: a majority of the keys)", 0, 16 },
+	{ "authority.peers", CONF_LIST, F(authority.peers), NULL, "the other authorities, each \"URL KEY\" (base58 Ed25519 identity)", 0, 0 },
+	{ "authority.threshold", CONF_U64, F(authority.threshold), "0", "signatures a document needs to be served as the network's (0: a majority of all authorities)", 0, 16 },
+	{ "authority.probe_interval", CONF_DURATION, F(authority.probe_interval_ns), "1m", "how often every registered node is probed (mixnet port and HTTP API)", 0.1, 86400 },
+	{ "authority.probe_timeout", CONF_DURATION, F(authority.probe_timeout_ns), "3s", "how long one round of probes may take", 0.1, 60 },
+	{ "authority.reachable_window", CONF_DURATION, F(authority.reachable_window_ns), "5m", "a node is listed when both probes answered within this long before the vote", 0.1, 86400 },
+	{ "authority.issuer_key_bits", CONF_U64, F(authority.issuer_key_bits), "3072", "size of new issuer RSA keys: 2048, 3072 or 4096", 2048, 4096 },
+	{ "authority.descriptor_max_age", CONF_DURATION, F(authority.descriptor_max_age_ns), "1d", "descriptions published longer ago are refused, and nodes not announced for this long forgotten", 60, 30 * 86400 },
 	{ 0 },
 };
+
+bool node_config_url_ok(const char *text)
+{
+	size_t n = strlen(text);
+	if (strncmp(text, "http://", 7) != 0 && strncmp(text, "https://", 8) != 0)
+		return false;
+	if (n > 200)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)text[i] <= ' ' || (unsigned char)text[i] >= 0x7f)
+			return false;
+	return true;
+}
+
+int node_config_peer(const char *entry, char *url, size_t url_len, uint8_t key[32])
+{
+	const char *sp = strchr(entry, ' ');
+	if (!sp || (size_t)(sp - entry) >= url_len)
+		return -EINVAL;
+	memcpy(url, entry, (size_t)(sp - entry));
+	url[sp - entry] = '\0';
+	while (*sp == ' ')
+		sp++;
+	if (!node_config_url_ok(url) || nym_base58_decode_exact(key, 32, sp) != 0)
+		return -EINVAL;
+	return 0;
+}
 
 int node_mode_parse(const char *name, enum node_mode *out)
 {
@@ -92,6 +133,42 @@ int node_config_validate(const struct node_config *c, char err[CONF_ERROR_MAX])
 	}
 	if (nym_log_parse_level(c->logging.level, &level)) {
 		snprintf(err, CONF_ERROR_MAX, "logging.level: expected error, warn, info or debug, got \"%.40s\"", c->logging.level);
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < c->directory.authorities.count; i++)
+		if (!node_config_url_ok(c->directory.authorities.item[i])) {
+			snprintf(err, CONF_ERROR_MAX, "directory.authorities: expected http://HOST:PORT, got \"%.60s\"",
+				 c->directory.authorities.item[i]);
+			return -EINVAL;
+		}
+	uint8_t key[32];
+	for (size_t i = 0; i < c->directory.authority_keys.count; i++)
+		if (nym_base58_decode_exact(key, 32, c->directory.authority_keys.item[i])) {
+			snprintf(err, CONF_ERROR_MAX, "directory.authority_keys: \"%.60s\" is not a base58 Ed25519 key",
+				 c->directory.authority_keys.item[i]);
+			return -EINVAL;
+		}
+	if (c->directory.threshold > c->directory.authority_keys.count) {
+		snprintf(err, CONF_ERROR_MAX, "directory.threshold: %llu signatures required but only %zu keys listed",
+			 (unsigned long long)c->directory.threshold, c->directory.authority_keys.count);
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < c->authority.peers.count; i++) {
+		char url[CONF_STR_MAX];
+		if (node_config_peer(c->authority.peers.item[i], url, sizeof(url), key)) {
+			snprintf(err, CONF_ERROR_MAX, "authority.peers: expected \"http://HOST:PORT BASE58KEY\", got \"%.80s\"",
+				 c->authority.peers.item[i]);
+			return -EINVAL;
+		}
+	}
+	if (c->authority.threshold > c->authority.peers.count + 1) {
+		snprintf(err, CONF_ERROR_MAX, "authority.threshold: %llu signatures required but there are %zu authorities",
+			 (unsigned long long)c->authority.threshold, c->authority.peers.count + 1);
+		return -EINVAL;
+	}
+	if (c->authority.issuer_key_bits != 2048 && c->authority.issuer_key_bits != 3072 &&
+	    c->authority.issuer_key_bits != 4096) {
+		snprintf(err, CONF_ERROR_MAX, "authority.issuer_key_bits: expected 2048, 3072 or 4096");
 		return -EINVAL;
 	}
 	if (c->mixnet.packet_forwarding_maximum_backoff_ns < c->mixnet.packet_forwarding_initial_backoff_ns) {

@@ -56,11 +56,38 @@ struct node_config {
 	struct {
 		char level[CONF_STR_MAX];
 	} logging;
+	struct {
+		uint64_t clients_port;
+	} gateway;
+	struct {
+		bool enabled;
+		uint64_t announced_port;
+	} wireguard;
+	struct {
+		struct conf_list authorities;
+		struct conf_list authority_keys;
+		uint64_t threshold;
+	} directory;
+	struct {
+		struct conf_list peers;
+		uint64_t threshold;
+		uint64_t probe_interval_ns;
+		uint64_t probe_timeout_ns;
+		uint64_t reachable_window_ns;
+		uint64_t issuer_key_bits;
+		uint64_t descriptor_max_age_ns;
+	} authority;
 };
 
 extern const struct conf_key node_config_schema[];
 
 enum node_mode { NODE_MODE_MIXNODE, NODE_MODE_ENTRY, NODE_MODE_EXIT, NODE_MODE_AUTHORITY };
+
+/* An authority peer entry "URL KEY": splits it (url gets the URL, key the 32 bytes).
+ * Returns 0 or -EINVAL. */
+int node_config_peer(const char *entry, char *url, size_t url_len, uint8_t key[32]);
+/* Whether text is an http:// or https:// URL we accept for an authority. */
+bool node_config_url_ok(const char *text);
 
 /* Parses a mode name. Returns 0 or -EINVAL. */
 int node_mode_parse(const char *name, enum node_mode *out);

@@ -147,29 +147,85 @@ static bool authorised(struct node_http *h, struct MHD_Connection *conn)
 	return auth && strlen(auth) == strlen(expected) && nym_ct_equal(auth, expected, strlen(expected));
 }
 
-static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
-			      const char *version, const char *upload, size_t *upload_size, void **state)
+const char *node_http_query(const struct node_http_request *req, const char *key)
 {
-	(void)version;
-	(void)upload;
-	struct node_http *h = cls;
-	if (!*state) {
-		/* First call of a request: headers only. Refuse bodies outright. */
-		*state = h;
-		return MHD_YES;
+	return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, key);
+}
+
+void node_http_json(struct node_http_reply *rep, unsigned status, json_t *v)
+{
+	rep->status = status;
+	rep->content_type = "application/json";
+	rep->body = v ? json_dumps(v, JSON_COMPACT) : NULL;
+	json_decref(v);
+	if (!rep->body) {
+		rep->status = MHD_HTTP_INTERNAL_SERVER_ERROR;
+		rep->body = strdup("{\"error\":\"out of memory\"}");
 	}
-	if (*upload_size) {
-		*upload_size = 0;
-		return reply_error(conn, MHD_HTTP_CONTENT_TOO_LARGE, "this API takes no request bodies");
+	rep->len = rep->body ? strlen(rep->body) : 0;
+}
+
+void node_http_error(struct node_http_reply *rep, unsigned status, const char *message)
+{
+	node_http_json(rep, status, json_pack("{s:s}", "error", message));
+}
+
+/* One request: the route it goes to and the body gathered so far. */
+struct request {
+	const struct node_http_route *route;
+	char *body;
+	size_t len, cap;
+};
+
+static const struct node_http_route *find_route(const struct node_http *h, const char *method, const char *url)
+{
+	for (const struct node_http_route *r = h->routes; r && r->path; r++) {
+		size_t n = strlen(r->path);
+		bool match = r->path[n - 1] == '/' ? strncmp(url, r->path, n) == 0 && url[n] : strcmp(url, r->path) == 0;
+		if (match && strcmp(method, r->method) == 0)
+			return r;
 	}
-	if (strcmp(method, "GET") != 0)
-		return reply_error(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "only GET is supported");
+	return NULL;
+}
+
+/* A path some route serves, whatever the method: a wrong method then gets 405, not 404. */
+static bool known_path(const struct node_http *h, const char *url)
+{
+	for (const struct node_http_route *r = h->routes; r && r->path; r++) {
+		size_t n = strlen(r->path);
+		if (r->path[n - 1] == '/' ? strncmp(url, r->path, n) == 0 && url[n] : strcmp(url, r->path) == 0)
+			return true;
+	}
+	return false;
+}
+
+static enum MHD_Result send_reply(struct MHD_Connection *conn, struct node_http_reply *rep)
+{
+	struct MHD_Response *r = MHD_create_response_from_buffer(rep->len, rep->body ? rep->body : (char *)"",
+								  rep->body ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+	if (!r) {
+		free(rep->body);
+		return MHD_NO;
+	}
+	MHD_add_response_header(r, "Content-Type", rep->content_type ? rep->content_type : "application/json");
+	if (rep->signature[0])
+		MHD_add_response_header(r, "X-Nym-Signature", rep->signature);
+	enum MHD_Result rc = MHD_queue_response(conn, rep->status, r);
+	MHD_destroy_response(r);
+	return rc;
+}
+
+static enum MHD_Result builtin(struct node_http *h, struct MHD_Connection *conn, const char *url)
+{
+	enum node_mode mode = NODE_MODE_MIXNODE;
+	node_mode_parse(h->cfg->mode, &mode);
 	if (strcmp(url, "/api/v1/health") == 0)
 		return reply_json(conn, MHD_HTTP_OK, json_pack("{s:s, s:I}", "status", "up", "uptime",
 							       (json_int_t)(nym_unix_now() - h->started_unix)));
 	if (strcmp(url, "/api/v1/roles") == 0)
 		return reply_json(conn, MHD_HTTP_OK,
-				  json_pack("{s:b, s:b, s:b, s:b}", "mixnode_enabled", 1, "gateway_enabled", 0,
+				  json_pack("{s:b, s:b, s:b, s:b}", "mixnode_enabled", mode == NODE_MODE_MIXNODE,
+					    "gateway_enabled", mode == NODE_MODE_ENTRY || mode == NODE_MODE_EXIT,
 					    "network_requester_enabled", 0, "ip_packet_router_enabled", 0));
 	if (strcmp(url, "/api/v1/build-information") == 0)
 		return reply_json(conn, MHD_HTTP_OK, build_information());
@@ -183,15 +239,100 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 	}
 	if (strcmp(url, "/api/v1/load") == 0)
 		return reply_json(conn, MHD_HTTP_OK, load());
-	if (strcmp(url, "/api/v1/metrics/packets-stats") == 0)
+	if (strcmp(url, "/api/v1/metrics/packets-stats") == 0 && h->metrics)
 		return reply_json(conn, MHD_HTTP_OK, packets_stats(h));
 	if (strcmp(url, "/api/v1/metrics/prometheus") == 0) {
 		if (!authorised(h, conn))
 			return reply_error(conn, MHD_HTTP_UNAUTHORIZED, "a bearer token is required");
-		char *text = node_metrics_prometheus(h->metrics);
+		char *text = h->metrics ? node_metrics_prometheus(h->metrics) : strdup("");
+		if (text && h->extra_metrics) {
+			char *extra = h->extra_metrics(h->route_ctx);
+			char *both = NULL;
+			if (extra && asprintf(&both, "%s%s", text, extra) >= 0) {
+				free(text);
+				text = both;
+			}
+			free(extra);
+		}
 		return reply(conn, MHD_HTTP_OK, "text/plain; version=0.0.4", text ? text : strdup(""));
 	}
 	return reply_error(conn, MHD_HTTP_NOT_FOUND, "no such endpoint");
+}
+
+/* Refused before the body is read: the connection closes after the answer. */
+static enum MHD_Result too_large(struct MHD_Connection *conn, const struct node_http_route *route)
+{
+	if (!route || !route->max_body)
+		return reply_error(conn, MHD_HTTP_CONTENT_TOO_LARGE, "this endpoint takes no request body");
+	struct node_http_reply rep = { 0 };
+	node_http_error(&rep, MHD_HTTP_CONTENT_TOO_LARGE, "request body too large");
+	return send_reply(conn, &rep);
+}
+
+static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+			      const char *version, const char *upload, size_t *upload_size, void **state)
+{
+	(void)version;
+	struct node_http *h = cls;
+	struct request *rq = *state;
+	if (!rq) {
+		/* First call of a request: headers only. */
+		if (!(rq = calloc(1, sizeof(*rq))))
+			return MHD_NO;
+		*state = rq;
+		rq->route = find_route(h, method, url);
+		const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
+		size_t max = rq->route ? rq->route->max_body : 0;
+		if (cl && strtoull(cl, NULL, 10) > max)
+			return too_large(conn, rq->route);
+		return MHD_YES;
+	}
+	if (*upload_size) {
+		size_t max = rq->route ? rq->route->max_body : 0;
+		if (rq->len + *upload_size > max) {
+			*upload_size = 0;
+			return too_large(conn, rq->route);
+		}
+		if (rq->len + *upload_size + 1 > rq->cap) {
+			size_t cap = rq->cap ? rq->cap : 1024;
+			while (cap < rq->len + *upload_size + 1)
+				cap *= 2;
+			char *b = realloc(rq->body, cap);
+			if (!b)
+				return MHD_NO;
+			rq->body = b;
+			rq->cap = cap;
+		}
+		memcpy(rq->body + rq->len, upload, *upload_size);
+		rq->len += *upload_size;
+		rq->body[rq->len] = '\0';
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	if (rq->route) {
+		struct node_http_request req = { method, url, rq->body, rq->len, conn };
+		struct node_http_reply rep = { .status = MHD_HTTP_INTERNAL_SERVER_ERROR };
+		rq->route->fn(h->route_ctx, &req, &rep);
+		return send_reply(conn, &rep);
+	}
+	if (known_path(h, url))
+		return reply_error(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed here");
+	if (strcmp(method, "GET") != 0)
+		return reply_error(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "only GET is supported");
+	return builtin(h, conn, url);
+}
+
+static void completed(void *cls, struct MHD_Connection *conn, void **state, enum MHD_RequestTerminationCode why)
+{
+	(void)cls;
+	(void)conn;
+	(void)why;
+	struct request *rq = *state;
+	if (rq) {
+		free(rq->body);
+		free(rq);
+	}
+	*state = NULL;
 }
 
 int node_http_start(struct node_http *h)
@@ -204,6 +345,7 @@ int node_http_start(struct node_http *h)
 		return fd;
 	h->daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL, 0, NULL, NULL, handle, h,
 				     MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_CONNECTION_LIMIT, 256u,
+				     MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
 				     MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_END);
 	if (!h->daemon) {
 		close(fd);

@@ -145,6 +145,23 @@ int node_keys_load(const char *data_dir, struct node_keys *keys, char *err, size
 	return 0;
 }
 
+int node_wireguard_key(const char *data_dir, struct nym_x25519_keypair *out, char *err, size_t err_len)
+{
+	char path[4096];
+	snprintf(path, sizeof(path), "%s/x25519_wireguard", data_dir);
+	if (access(path, F_OK) != 0) {
+		nym_x25519_generate(out);
+		int rc = write_pair(data_dir, "x25519_wireguard", out->secret, out->public_key);
+		if (rc)
+			snprintf(err, err_len, "%s: cannot write: %s", path, strerror(-rc));
+		return rc;
+	}
+	int rc = read_key(data_dir, "x25519_wireguard", out->secret, err, err_len);
+	if (!rc)
+		nym_x25519_public(out->public_key, out->secret);
+	return rc;
+}
+
 void node_sphinx_keys_prune(const char *data_dir, uint32_t first, uint32_t last)
 {
 	uint32_t ids[16];

@@ -4,7 +4,9 @@
  *   x25519_noise(.pub)              Noise static key
  *   x25519_sphinx_<rotation>(.pub)  Sphinx keys: the current rotation's, the next one
  *                                   (announced ahead) and, during the overlap epoch, the
- *                                   previous one. */
+ *                                   previous one.
+ *   x25519_wireguard(.pub)          gateways with wireguard.enabled: the WireGuard key
+ *                                   announced to the authorities (made on first use). */
 #ifndef NYM_NODECTL_NODE_KEYS_H
 #define NYM_NODECTL_NODE_KEYS_H
 
@@ -40,6 +42,9 @@ int node_keys_load(const char *data_dir, struct node_keys *keys, char *err, size
 int node_sphinx_key_add(const char *data_dir, uint32_t rotation, struct nym_x25519_keypair *out);
 /* Removes the key files of rotations outside [first, last]. */
 void node_sphinx_keys_prune(const char *data_dir, uint32_t first, uint32_t last);
+
+/* Loads data/x25519_wireguard, creating it first if missing. */
+int node_wireguard_key(const char *data_dir, struct nym_x25519_keypair *out, char *err, size_t err_len);
 
 void node_keys_clear(struct node_keys *keys);
 

@@ -68,6 +68,45 @@ out:
 	return rc;
 }
 
+static void add_node(struct topology *t, const struct nym_descriptor *d, uint32_t rotation)
+{
+	for (size_t a = 0; a < d->address_count; a++) {
+		struct topology_node *n = &t->nodes[t->count];
+		char text[SOCK_ADDR_STR_LEN];
+		nym_descriptor_mix_address(d, a, text, sizeof(text));
+		if (sock_addr_parse(&n->mix_address, text, -1))
+			continue;
+		n->has_noise_key = true;
+		memcpy(n->noise_key, d->noise_key, 32);
+		memcpy(n->identity, d->identity, 32);
+		memcpy(n->sphinx_key, d->sphinx[0].key, 32);
+		for (size_t k = 0; k < d->sphinx_count; k++)
+			if (d->sphinx[k].rotation == rotation)
+				memcpy(n->sphinx_key, d->sphinx[k].key, 32);
+		t->count++;
+	}
+}
+
+int topology_from_document(const struct nym_epoch_doc *doc, uint32_t rotation, struct topology **out)
+{
+	size_t n = 0;
+	for (int l = 0; l < NYM_LAYERS; l++)
+		for (size_t i = 0; i < doc->layer_count[l]; i++)
+			n += doc->layers[l][i].d.address_count;
+	for (size_t i = 0; i < doc->gateway_count; i++)
+		n += doc->gateways[i].d.address_count;
+	struct topology *t = calloc(1, sizeof(*t) + n * sizeof(t->nodes[0]));
+	if (!t)
+		return -ENOMEM;
+	for (int l = 0; l < NYM_LAYERS; l++)
+		for (size_t i = 0; i < doc->layer_count[l]; i++)
+			add_node(t, &doc->layers[l][i].d, rotation);
+	for (size_t i = 0; i < doc->gateway_count; i++)
+		add_node(t, &doc->gateways[i].d, rotation);
+	*out = t;
+	return 0;
+}
+
 const struct topology_node *topology_find(const struct topology *t, const struct sockaddr *addr)
 {
 	for (size_t i = 0; t && i < t->count; i++)

@@ -1,6 +1,6 @@
 /* What a node knows of other nodes, from a topology file (--topology or
- * mixnet.topology_file; later the authority's signed document): their mixnet addresses and
- * keys. The forwarding engine asks it for a next hop's Noise key. File format: a JSON array
+ * mixnet.topology_file) or from the authorities' signed epoch document: their mixnet
+ * addresses and keys. The forwarding engine asks it for a next hop's Noise key. File format: a JSON array
  * of {"identity": B58, "mix_address": "IP:PORT", "sphinx_key": B58, "noise_key": B58};
  * only mix_address is required. */
 #ifndef NYM_NODECTL_NODE_TOPOLOGY_H
@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "io/sock.h"
+#include "topology/epoch_doc.h"
 
 struct topology_node {
 	struct sock_addr mix_address;
@@ -27,6 +28,9 @@ struct topology {
 
 /* Returns 0 or -EINVAL with err naming the file, entry and field. */
 int topology_load(const char *path, struct topology **out, char *err, size_t err_len);
+/* Every node of the document (mixnodes and gateways), one entry per announced address, with
+ * the Sphinx key of `rotation` (or the first announced). Returns 0 or -ENOMEM. */
+int topology_from_document(const struct nym_epoch_doc *doc, uint32_t rotation, struct topology **out);
 const struct topology_node *topology_find(const struct topology *t, const struct sockaddr *addr);
 
 #endif

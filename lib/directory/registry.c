@@ -88,7 +88,7 @@ static int envelope_bytes(const struct nym_signed_descriptor *sd, char **out, si
 }
 
 int nym_registry_submit(struct nym_registry *r, const struct nym_signed_descriptor *sd, int64_t now,
-			bool announced, enum nym_registry_outcome *outcome)
+			enum nym_registry_outcome *outcome)
 {
 	const struct nym_descriptor *d = &sd->d;
 	if (d->published < now - r->cfg.max_age_s || d->published > now + r->cfg.max_skew_s)
@@ -98,7 +98,7 @@ int nym_registry_submit(struct nym_registry *r, const struct nym_signed_descript
 	int rc = envelope_bytes(sd, &text, &len);
 	if (rc)
 		return rc;
-	sqlite3_stmt *get = NULL, *put = NULL, *touch = NULL;
+	sqlite3_stmt *get = NULL, *put = NULL;
 	if ((rc = nym_db_begin(r->db)) != 0) {
 		free(text);
 		return rc;
@@ -121,19 +121,7 @@ int nym_registry_submit(struct nym_registry *r, const struct nym_signed_descript
 			rc = -ESTALE;
 			goto fail;
 		}
-		if (same) {
-			/* A repeat: only the node's own announcement counts as a sign of life. */
-			if (announced) {
-				if ((rc = nym_db_prepare(r->db, &touch,
-							 "UPDATE nodes SET last_announced = ? WHERE identity = ?")))
-					goto fail;
-				sqlite3_bind_int64(touch, 1, now);
-				sqlite3_bind_blob(touch, 2, d->identity, 32, SQLITE_STATIC);
-				if ((step = sqlite3_step(touch)) != SQLITE_DONE) {
-					rc = nym_db_errno(step);
-					goto fail;
-				}
-			}
+		if (same) { /* a repeat (or a replay) changes nothing at all */
 			*outcome = NYM_REGISTRY_UNCHANGED;
 			goto commit;
 		}
@@ -142,15 +130,13 @@ int nym_registry_submit(struct nym_registry *r, const struct nym_signed_descript
 				 "INSERT INTO nodes (identity, published, roles, description, first_seen, last_announced) "
 				 "VALUES (?1, ?2, ?3, ?4, ?5, ?5) ON CONFLICT (identity) DO UPDATE SET "
 				 "published = excluded.published, roles = excluded.roles, "
-				 "description = excluded.description, "
-				 "last_announced = CASE WHEN ?6 THEN excluded.last_announced ELSE last_announced END")))
+				 "description = excluded.description, last_announced = excluded.last_announced")))
 		goto fail;
 	sqlite3_bind_blob(put, 1, d->identity, 32, SQLITE_STATIC);
 	sqlite3_bind_int64(put, 2, d->published);
 	sqlite3_bind_int64(put, 3, d->roles);
 	sqlite3_bind_text(put, 4, text, (int)len, SQLITE_STATIC);
 	sqlite3_bind_int64(put, 5, now);
-	sqlite3_bind_int(put, 6, announced);
 	if ((step = sqlite3_step(put)) != SQLITE_DONE) {
 		rc = nym_db_errno(step);
 		goto fail;
@@ -159,13 +145,11 @@ int nym_registry_submit(struct nym_registry *r, const struct nym_signed_descript
 commit:
 	sqlite3_finalize(get);
 	sqlite3_finalize(put);
-	sqlite3_finalize(touch);
 	free(text);
 	return nym_db_commit(r->db);
 fail:
 	sqlite3_finalize(get);
 	sqlite3_finalize(put);
-	sqlite3_finalize(touch);
 	free(text);
 	nym_db_rollback(r->db);
 	return rc;
@@ -189,7 +173,7 @@ int nym_registry_handle_post(struct nym_registry *r, const char *body, size_t le
 	enum nym_registry_outcome outcome;
 	int rc = len > NYM_REGISTRY_POST_MAX ? -EMSGSIZE : nym_signed_descriptor_decode(body, len, &sd);
 	if (rc == 0)
-		rc = nym_registry_submit(r, &sd, now, true, &outcome);
+		rc = nym_registry_submit(r, &sd, now, &outcome);
 	const char *why;
 	int code;
 	switch (rc) {
@@ -285,7 +269,7 @@ int nym_registry_merge(struct nym_registry *r, const char *body, size_t len, int
 		/* Each description stands on its node's signature, whoever relays it. */
 		if (!env || nym_signed_descriptor_from_json(env, &sd) != 0)
 			continue;
-		rc = nym_registry_submit(r, &sd, now, false, &outcome);
+		rc = nym_registry_submit(r, &sd, now, &outcome);
 		if (rc == 0 && outcome != NYM_REGISTRY_UNCHANGED)
 			(*added)++;
 	}
@@ -461,6 +445,17 @@ int nym_registry_votes(struct nym_registry *r, uint64_t epoch, struct nym_vote *
 	*out = list;
 	*n = count;
 	return 0;
+}
+
+size_t nym_registry_vote_count(struct nym_registry *r, uint64_t epoch)
+{
+	sqlite3_stmt *st;
+	if (nym_db_prepare(r->db, &st, "SELECT count(*) FROM votes WHERE epoch = ?"))
+		return 0;
+	sqlite3_bind_int64(st, 1, (int64_t)epoch);
+	size_t n = sqlite3_step(st) == SQLITE_ROW ? (size_t)sqlite3_column_int64(st, 0) : 0;
+	sqlite3_finalize(st);
+	return n;
 }
 
 int nym_registry_votes_json(struct nym_registry *r, uint64_t epoch, char **out, size_t *len)

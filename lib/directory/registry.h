@@ -40,12 +40,13 @@ enum nym_registry_outcome {
 	NYM_REGISTRY_UNCHANGED,
 };
 
-/* Stores a verified description (announced by the node itself when `announced`, else learnt
- * from a peer). Returns 0 with the outcome, -ESTALE when the stored one is newer (or as new
+/* Stores a verified description (announced by the node, or learnt from a peer). A node
+ * announces a freshly published description every epoch, so a repeat of the stored one is a
+ * replay and changes nothing, not even the time last announced. Returns 0 with the outcome, -ESTALE when the stored one is newer (or as new
  * and different), -ERANGE when published outside [now - max_age, now + max_skew], or a
  * database error. */
 int nym_registry_submit(struct nym_registry *r, const struct nym_signed_descriptor *sd, int64_t now,
-			bool announced, enum nym_registry_outcome *outcome);
+			enum nym_registry_outcome *outcome);
 
 /* POST /v1/nodes: a description envelope in; 200 {"result": "added"|"updated"|"unchanged",
  * "identity", "published"}; 400 malformed or out of range; 401 bad signature; 409 stale;
@@ -53,8 +54,8 @@ int nym_registry_submit(struct nym_registry *r, const struct nym_signed_descript
 int nym_registry_handle_post(struct nym_registry *r, const char *body, size_t len, int64_t now, int *status,
 			     char **resp, size_t *resp_len);
 
-/* GET /v1/nodes: {"nodes": [{"node": envelope, "first_seen", "last_announced", "last_mix_ok",
- * "last_http_ok"}, ...]} in identity order. */
+/* GET /v1/nodes: {"nodes": [{"node": envelope, "first_seen", "last_announced" (when the
+ * stored description arrived), "last_mix_ok", "last_http_ok"}, ...]} in identity order. */
 int nym_registry_nodes_json(struct nym_registry *r, char **out, size_t *len);
 /* Merges a peer's node list: each description is verified and submitted. *added counts the
  * new or newer ones. -EINVAL when the body is not a node list at all. */
@@ -77,6 +78,7 @@ int nym_registry_prune(struct nym_registry *r, int64_t now, uint64_t keep_epoch)
 int nym_registry_put_vote(struct nym_registry *r, const struct nym_vote *v, int64_t now);
 /* The parsed votes for an epoch; free each with nym_vote_free and the array with free(). */
 int nym_registry_votes(struct nym_registry *r, uint64_t epoch, struct nym_vote **out, size_t *n);
+size_t nym_registry_vote_count(struct nym_registry *r, uint64_t epoch);
 /* GET /v1/votes/EPOCH: {"epoch": E, "votes": [envelope, ...]}. */
 int nym_registry_votes_json(struct nym_registry *r, uint64_t epoch, char **out, size_t *len);
 

@@ -97,6 +97,38 @@ static int map_error(CURLcode c)
 	}
 }
 
+/* The options every request shares. */
+static void setup(CURL *c, const char *url, long timeout, struct sink *s)
+{
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, timeout < 3000 ? timeout : 3000L);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, s);
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, s);
+	curl_easy_setopt(c, CURLOPT_USERAGENT, "nym-c/" NYM_VERSION);
+	/* Proxies from the environment would route around the caller's choice of authority. */
+	curl_easy_setopt(c, CURLOPT_PROXY, "");
+}
+
+/* The outcome of a finished transfer into resp. */
+static int finish(CURL *c, CURLcode cc, struct sink *s)
+{
+	int rc = s->too_big ? -EMSGSIZE : map_error(cc);
+	if (!rc) {
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &s->resp->status);
+		if (!s->resp->body && !(s->resp->body = calloc(1, 1)))
+			rc = -ENOMEM;
+	}
+	if (rc)
+		nym_http_response_free(s->resp);
+	return rc;
+}
+
 int nym_http_request(const struct nym_http_request *req, struct nym_http_response *resp)
 {
 	memset(resp, 0, sizeof(*resp));
@@ -108,20 +140,7 @@ int nym_http_request(const struct nym_http_request *req, struct nym_http_respons
 		return -ENOMEM;
 	struct sink s = { .resp = resp, .max = req->max_response };
 	struct curl_slist *headers = NULL;
-	long timeout = req->timeout_ms > 0 ? req->timeout_ms : NYM_HTTP_TIMEOUT_MS_DEFAULT;
-	curl_easy_setopt(c, CURLOPT_URL, req->url);
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, timeout < 3000 ? timeout : 3000L);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &s);
-	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(c, CURLOPT_HEADERDATA, &s);
-	curl_easy_setopt(c, CURLOPT_USERAGENT, "nym-c/" NYM_VERSION);
-	/* Proxies from the environment would route around the caller's choice of authority. */
-	curl_easy_setopt(c, CURLOPT_PROXY, "");
+	setup(c, req->url, req->timeout_ms > 0 ? req->timeout_ms : NYM_HTTP_TIMEOUT_MS_DEFAULT, &s);
 	if (req->method && strcmp(req->method, "POST") == 0) {
 		char ct[128];
 		snprintf(ct, sizeof(ct), "Content-Type: %s", req->content_type ? req->content_type : "application/json");
@@ -134,17 +153,66 @@ int nym_http_request(const struct nym_http_request *req, struct nym_http_respons
 	} else if (req->method && strcmp(req->method, "GET") != 0) {
 		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, req->method);
 	}
-	CURLcode cc = curl_easy_perform(c);
-	rc = s.too_big ? -EMSGSIZE : map_error(cc);
-	if (!rc) {
-		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp->status);
-		if (!resp->body && !(resp->body = calloc(1, 1)))
-			rc = -ENOMEM;
-	}
+	rc = finish(c, curl_easy_perform(c), &s);
 	curl_slist_free_all(headers);
 	curl_easy_cleanup(c);
+	return rc;
+}
+
+int nym_http_get_many(struct nym_http_batch_item *items, size_t n, size_t max_response, long timeout_ms)
+{
+	int rc = nym_http_init();
+	if (rc || n == 0)
+		return rc;
+	struct sink *sinks = calloc(n, sizeof(*sinks));
+	CURL **easy = calloc(n, sizeof(*easy));
+	CURLM *m = curl_multi_init();
+	rc = -ENOMEM;
+	if (!sinks || !easy || !m)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		memset(&items[i].resp, 0, sizeof(items[i].resp));
+		items[i].rc = -EIO;
+		sinks[i] = (struct sink){ .resp = &items[i].resp, .max = max_response };
+		if (!(easy[i] = curl_easy_init()))
+			goto out;
+		setup(easy[i], items[i].url, timeout_ms > 0 ? timeout_ms : NYM_HTTP_TIMEOUT_MS_DEFAULT, &sinks[i]);
+		curl_easy_setopt(easy[i], CURLOPT_PRIVATE, (char *)&sinks[i]);
+		curl_multi_add_handle(m, easy[i]);
+	}
+	int running = 1;
+	while (running) {
+		if (curl_multi_perform(m, &running) != CURLM_OK)
+			break;
+		if (running)
+			curl_multi_poll(m, NULL, 0, 200, NULL);
+		CURLMsg *msg;
+		int left;
+		while ((msg = curl_multi_info_read(m, &left))) {
+			if (msg->msg != CURLMSG_DONE)
+				continue;
+			struct sink *s;
+			curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&s);
+			items[s - sinks].rc = finish(msg->easy_handle, msg->data.result, s);
+		}
+	}
+	rc = 0;
+	for (size_t i = 0; i < n; i++)
+		if (items[i].rc)
+			nym_http_response_free(&items[i].resp); /* never finished: drop what came */
+out:
+	for (size_t i = 0; easy && i < n; i++)
+		if (easy[i]) {
+			curl_multi_remove_handle(m, easy[i]);
+			curl_easy_cleanup(easy[i]);
+		}
+	if (m)
+		curl_multi_cleanup(m);
 	if (rc)
-		nym_http_response_free(resp);
+		for (size_t i = 0; i < n; i++)
+			nym_http_response_free(&items[i].resp);
+	free(easy);
+	free(sinks);
 	return rc;
 }
 

@@ -38,6 +38,15 @@ int nym_http_init(void);
 int nym_http_request(const struct nym_http_request *req, struct nym_http_response *resp);
 void nym_http_response_free(struct nym_http_response *resp);
 
+/* Several GETs at once (libcurl multi): each item gets its own rc (as nym_http_request) and
+ * response; the whole batch takes at most timeout_ms. Returns 0 or -ENOMEM. */
+struct nym_http_batch_item {
+	const char *url;
+	int rc;
+	struct nym_http_response resp;
+};
+int nym_http_get_many(struct nym_http_batch_item *items, size_t n, size_t max_response, long timeout_ms);
+
 /* "http://host:port" + path into out; strips a trailing '/' of the base. */
 int nym_http_url(char *out, size_t cap, const char *base, const char *path);
 
