@@ -21,11 +21,17 @@
 #include "util/log.h"
 
 #define TICK_MS 200
-#define PEER_TIMEOUT_MS 2000
 #define SIG_FETCH_INTERVAL_MS 500
 #define VOTE_FETCH_INTERVAL_MS 250
 #define ROTATE_INTERVAL_S 600
 #define KEEP_EPOCHS 24
+
+/* Peers that do not answer must not hold up the epoch work: an eighth of an epoch at most. */
+static long peer_timeout_ms(const struct authority *a)
+{
+	long t = (long)a->clock.duration_s * 125;
+	return t < 2000 ? t : 2000;
+}
 
 int64_t authority_now_ms(void)
 {
@@ -103,7 +109,7 @@ static void gather_votes(struct authority *a, uint64_t epoch, int64_t now)
 	struct nym_http_batch_item items[NYM_AUTHORITIES_MAX];
 	char path[64];
 	snprintf(path, sizeof(path), "/v1/votes/%" PRIu64, epoch);
-	if (authority_fetch_peers(a, path, NYM_VOTE_JSON_MAX * 2, PEER_TIMEOUT_MS, items))
+	if (authority_fetch_peers(a, path, NYM_VOTE_JSON_MAX * 2, peer_timeout_ms(a), items))
 		return;
 	for (size_t i = 0; i < a->npeers; i++) {
 		if (items[i].rc || items[i].resp.status != 200) {
@@ -153,7 +159,7 @@ static int previous_document(struct authority *a, uint64_t epoch, const uint8_t 
 	char path[64];
 	int found = -ENOENT;
 	snprintf(path, sizeof(path), "/v1/topology/%" PRIu64, epoch);
-	if (authority_fetch_peers(a, path, NYM_EPOCH_DOC_JSON_MAX + 65536, PEER_TIMEOUT_MS, items))
+	if (authority_fetch_peers(a, path, NYM_EPOCH_DOC_JSON_MAX + 65536, peer_timeout_ms(a), items))
 		return -ENOMEM;
 	for (size_t i = 0; i < a->npeers; i++) {
 		struct nym_doc_signatures sigs;
@@ -266,7 +272,7 @@ static void gather_signatures(struct authority *a, uint64_t epoch)
 	struct nym_http_batch_item items[NYM_AUTHORITIES_MAX];
 	char path[64];
 	snprintf(path, sizeof(path), "/v1/topology/%" PRIu64, epoch);
-	if (authority_fetch_peers(a, path, NYM_EPOCH_DOC_JSON_MAX + 65536, PEER_TIMEOUT_MS, items)) {
+	if (authority_fetch_peers(a, path, NYM_EPOCH_DOC_JSON_MAX + 65536, peer_timeout_ms(a), items)) {
 		free(ours);
 		return;
 	}

@@ -28,6 +28,10 @@ int cmd_debug_ticketbook_issue_local(const char *context, int argc, char **argv)
 int cmd_debug_ticket_verify(const char *context, int argc, char **argv);
 int cmd_debug_ticket_export(const char *context, int argc, char **argv);
 int cmd_bench_credentials(const char *context, int argc, char **argv);
+int cmd_authority_voucher(const char *context, int argc, char **argv);
+int cmd_debug_topology_fetch(const char *context, int argc, char **argv);
+int cmd_debug_ticketbook_obtain(const char *context, int argc, char **argv);
+int cmd_debug_ticket_spend(const char *context, int argc, char **argv);
 
 /* Median microseconds to process one forward hop of a regular packet (bench sphinx). */
 double bench_sphinx_forward_us(double seconds);

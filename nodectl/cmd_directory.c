@@ -1,0 +1,594 @@
+/* The directory and credentials by hand, over HTTP against running authorities: vouchers for
+ * an authority's operator, fetching and checking the signed topology, obtaining a ticketbook
+ * with a voucher, and spending a ticket the way a gateway does (verify, record, report,
+ * refresh the merged spent filter). JSON on stdout with --json; errors on stderr, exit 1. */
+#include <errno.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd_util.h"
+#include "commands.h"
+#include "cred/issuer.h"
+#include "cred/issuer_keys.h"
+#include "cred/spent_report.h"
+#include "cred/ticket_store.h"
+#include "cred/ticketbook.h"
+#include "crypto/secret.h"
+#include "directory/dir_client.h"
+#include "http/http_client.h"
+#include "node_config.h"
+#include "node_keys.h"
+#include "topology/canonical.h"
+#include "util/base58.h"
+#include "util/cli.h"
+#include "util/clock.h"
+#include "util/file.h"
+#include "util/hex.h"
+#include "util/log.h"
+
+#define TIMEOUT_MS 5000
+
+static json_t *b58(const uint8_t *key)
+{
+	return nym_canonical_b58(key, 32);
+}
+
+static int trust_from(const char *context, const struct cli_list *keys, uint64_t threshold, struct nym_dir_trust *t)
+{
+	memset(t, 0, sizeof(*t));
+	for (size_t i = 0; i < keys->count; i++)
+		if (nym_dir_trust_add(t, keys->items[i])) {
+			fprintf(stderr, "%s: --authority-key expects a base58 Ed25519 key, got '%s'\n", context,
+				keys->items[i]);
+			return -EINVAL;
+		}
+	if (threshold > t->count) {
+		fprintf(stderr, "%s: --threshold %llu but only %zu --authority-key given\n", context,
+			(unsigned long long)threshold, t->count);
+		return -EINVAL;
+	}
+	t->threshold = threshold ? (size_t)threshold : t->count / 2 + 1;
+	return 0;
+}
+
+static int check_urls(const char *context, const struct cli_list *urls)
+{
+	for (size_t i = 0; i < urls->count; i++)
+		if (!node_config_url_ok(urls->items[i])) {
+			fprintf(stderr, "%s: --authority expects http://HOST:PORT, got '%s'\n", context, urls->items[i]);
+			return -EINVAL;
+		}
+	return 0;
+}
+
+/* --- authority voucher create --------------------------------------------------------- */
+
+static int voucher_create(const char *context, int argc, char **argv)
+{
+	const char *id = NULL, *data_dir = NULL;
+	uint64_t books = 0;
+	bool as_json = false;
+	struct cli_option opts[] = {
+		{ "id", CLI_STRING, &id, false, "ID    the authority node" },
+		{ "data-dir", CLI_STRING, &data_dir, false, "DIR   its directory (instead of --id)" },
+		{ "books", CLI_U64, &books, true, "N     vouchers to create, each good for one ticketbook (1..10000)" },
+		{ "json", CLI_FLAG, &as_json, false, "      print {\"vouchers\": [...]}" },
+		{ 0 },
+	};
+	int rc = cli_parse(context, argc, argv, opts, NULL, 0, NULL);
+	if (rc)
+		return rc > 0 ? EXIT_OK : EXIT_FAIL;
+	if (books < 1 || books > NYM_VOUCHERS_PER_CALL_MAX) {
+		fprintf(stderr, "%s: --books expects 1..%d, got %llu\n", context, NYM_VOUCHERS_PER_CALL_MAX,
+			(unsigned long long)books);
+		return EXIT_FAIL;
+	}
+	struct node_config cfg;
+	char dir[NODE_DIR_MAX], path[NODE_PATH_MAX];
+	if (node_config_open(context, id, data_dir, &cfg, dir, sizeof(dir)))
+		return EXIT_FAIL;
+	if (strcmp(cfg.mode, "authority") != 0) {
+		fprintf(stderr, "%s: %s is a %s node, not an authority\n", context, dir, cfg.mode);
+		return EXIT_FAIL;
+	}
+	snprintf(path, sizeof(path), "%s/data/issuer.db", dir);
+	struct nym_issuer *iss = NULL;
+	char(*codes)[NYM_VOUCHER_MAX + 1] = calloc(books, sizeof(*codes));
+	int status = EXIT_FAIL;
+	enum nym_log_level level = nym_log_get_level();
+	nym_log_set_level(NYM_LOG_WARN);
+	if (!codes)
+		goto out;
+	if ((rc = nym_issuer_open(&iss, path, NULL)) != 0) {
+		fprintf(stderr, "%s: %s: cannot open the issuer database: %s\n", context, path, strerror(-rc));
+		goto out;
+	}
+	if ((rc = nym_issuer_voucher_create(iss, books, nym_unix_now(), codes)) != 0) {
+		fprintf(stderr, "%s: %s: cannot create vouchers: %s\n", context, path, strerror(-rc));
+		goto out;
+	}
+	if (as_json) {
+		json_t *list = json_array();
+		for (size_t i = 0; list && i < books; i++)
+			json_array_append_new(list, json_string(codes[i]));
+		status = cmd_print_json(list ? json_pack("{s:o}", "vouchers", list) : NULL);
+	} else {
+		for (size_t i = 0; i < books; i++)
+			printf("%s\n", codes[i]);
+		status = fflush(stdout) == 0 ? EXIT_OK : EXIT_FAIL;
+	}
+out:
+	nym_log_set_level(level);
+	if (codes)
+		nym_memzero(codes, books * sizeof(*codes));
+	free(codes);
+	nym_issuer_close(iss);
+	return status;
+}
+
+/* The command table has two words; the third ("create") is read here. */
+int cmd_authority_voucher(const char *context, int argc, char **argv)
+{
+	if (argc >= 1 && strcmp(argv[0], "create") == 0) {
+		char sub[128];
+		snprintf(sub, sizeof(sub), "%s create", context);
+		return voucher_create(sub, argc - 1, argv + 1);
+	}
+	if (argc >= 1 && (strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0)) {
+		printf("usage: %s create --id ID --books N [--json]\n", context);
+		return EXIT_OK;
+	}
+	fprintf(stderr, "%s: expected 'create', as in: %s create --id ID --books N\n", context, context);
+	return EXIT_FAIL;
+}
+
+/* --- debug topology-fetch ------------------------------------------------------------- */
+
+static json_t *node_summary(const struct nym_descriptor *d)
+{
+	char addr[80];
+	json_t *roles = json_array();
+	for (unsigned b = 1; b <= NYM_ROLE_WIREGUARD; b <<= 1)
+		if (d->roles & b)
+			json_array_append_new(roles, json_string(nym_role_name(b)));
+	nym_descriptor_mix_address(d, 0, addr, sizeof(addr));
+	return json_pack("{s:o, s:s, s:o, s:s, s:I}", "identity", b58(d->identity), "mix_address", addr, "roles", roles,
+			 "country", d->country, "published", (json_int_t)d->published);
+}
+
+/* Without keys: the document as the first authority that answers serves it, unverified. */
+static int fetch_unverified(const struct cli_list *urls, uint64_t epoch, struct nym_dir_topology *t, char *err,
+			    size_t errlen)
+{
+	memset(t, 0, sizeof(*t));
+	snprintf(err, errlen, "no authority answered");
+	for (size_t i = 0; i < urls->count; i++) {
+		char url[512], path[64];
+		struct nym_http_response r;
+		snprintf(path, sizeof(path), epoch ? "/v1/topology/%" PRIu64 : "/v1/topology", epoch);
+		nym_http_url(url, sizeof(url), urls->items[i], path);
+		struct nym_http_request req = { .url = url, .max_response = NYM_EPOCH_DOC_JSON_MAX + 65536,
+						.timeout_ms = TIMEOUT_MS };
+		int rc = nym_http_request(&req, &r);
+		if (rc) {
+			snprintf(err, errlen, "%s: %s", urls->items[i], nym_http_strerror(rc));
+			continue;
+		}
+		rc = r.status == 200 ? nym_signed_doc_decode(r.body, r.len, &t->doc, &t->sigs, &t->canonical, &t->len,
+							     t->digest)
+				     : -EIO;
+		if (rc)
+			snprintf(err, errlen, "%s: HTTP %ld%s", urls->items[i], r.status,
+				 r.status == 200 ? ", not a signed document" : "");
+		nym_http_response_free(&r);
+		if (!rc) {
+			snprintf(t->source, sizeof(t->source), "%s", urls->items[i]);
+			return 0;
+		}
+	}
+	return -EIO;
+}
+
+int cmd_debug_topology_fetch(const char *context, int argc, char **argv)
+{
+	struct cli_list urls = { 0 }, keys = { 0 };
+	uint64_t threshold = 0, epoch = 0;
+	const char *gw_id = NULL, *gw_role = NULL, *gw_country = NULL;
+	bool as_json = false;
+	struct cli_option opts[] = {
+		{ "authority", CLI_LIST, &urls, true, "URL   an authority (repeatable); the newest accepted document wins" },
+		{ "authority-key", CLI_LIST, &keys, false, "B58   a trusted authority key (repeatable); without any, nothing is verified" },
+		{ "threshold", CLI_U64, &threshold, false, "K     signatures required (default: a majority of the keys)" },
+		{ "epoch", CLI_U64, &epoch, false, "E     that epoch's document instead of the current one" },
+		{ "gateway-id", CLI_STRING, &gw_id, false, "B58   pick this gateway" },
+		{ "gateway-role", CLI_STRING, &gw_role, false, "ROLE  pick a gateway at random with this role: entry, exit or wg" },
+		{ "gateway-country", CLI_STRING, &gw_country, false, "CC    ... in this country" },
+		{ "json", CLI_FLAG, &as_json, false, "      print one JSON object" },
+		{ 0 },
+	};
+	int rc = cli_parse(context, argc, argv, opts, NULL, 0, NULL);
+	if (rc)
+		return rc > 0 ? EXIT_OK : EXIT_FAIL;
+	struct nym_dir_trust trust;
+	struct nym_gateway_query q = { 0 };
+	uint8_t want[32];
+	bool pick = gw_id || gw_role || gw_country;
+	if (check_urls(context, &urls) || trust_from(context, &keys, threshold, &trust))
+		return EXIT_FAIL;
+	if (gw_id && nym_base58_decode_exact(want, 32, gw_id)) {
+		fprintf(stderr, "%s: --gateway-id expects a base58 identity key, got '%s'\n", context, gw_id);
+		return EXIT_FAIL;
+	}
+	if (gw_role && (nym_role_parse(gw_role, &q.roles) || q.roles == NYM_ROLE_MIXNODE)) {
+		fprintf(stderr, "%s: --gateway-role expects entry, exit or wg, got '%s'\n", context, gw_role);
+		return EXIT_FAIL;
+	}
+	if (gw_country) {
+		if (strlen(gw_country) != 2 || gw_country[0] < 'A' || gw_country[0] > 'Z' || gw_country[1] < 'A' ||
+		    gw_country[1] > 'Z') {
+			fprintf(stderr, "%s: --gateway-country expects a two-letter code such as DE, got '%s'\n", context,
+				gw_country);
+			return EXIT_FAIL;
+		}
+		memcpy(q.country, gw_country, 3);
+	}
+	struct nym_dir_topology t;
+	char err[NYM_DIR_ERR_MAX];
+	if (trust.count)
+		rc = nym_dir_fetch_topology((const char *const *)urls.items, urls.count, &trust, epoch, TIMEOUT_MS, &t, err,
+					    sizeof(err));
+	else
+		rc = fetch_unverified(&urls, epoch, &t, err, sizeof(err));
+	if (rc) {
+		fprintf(stderr, "%s: %s\n", context, err);
+		return EXIT_FAIL;
+	}
+	const struct nym_signed_descriptor *picked = NULL;
+	if (pick && nym_dir_pick_gateway(&t.doc, gw_id ? want : NULL, &q, &picked)) {
+		fprintf(stderr, "%s: no gateway in epoch %" PRIu64 " matches%s%s%s%s\n", context, t.doc.epoch,
+			gw_id ? " the identity" : "", gw_role ? " the role" : "", gw_country ? " in " : "",
+			gw_country ? gw_country : "");
+		nym_dir_topology_free(&t);
+		return EXIT_FAIL;
+	}
+	char digest[65];
+	nym_hex_encode(digest, t.digest, 32);
+	int status;
+	if (as_json) {
+		json_t *layers = json_array(), *gateways = json_array(), *signers = json_array();
+		for (int l = 0; l < NYM_LAYERS; l++) {
+			json_t *layer = json_array();
+			for (size_t i = 0; i < t.doc.layer_count[l]; i++)
+				json_array_append_new(layer, node_summary(&t.doc.layers[l][i].d));
+			json_array_append_new(layers, layer);
+		}
+		for (size_t i = 0; i < t.doc.gateway_count; i++)
+			json_array_append_new(gateways, node_summary(&t.doc.gateways[i].d));
+		for (size_t i = 0; i < t.sigs.count; i++)
+			json_array_append_new(signers, b58(t.sigs.sigs[i].authority));
+		json_t *o = json_pack("{s:I, s:I, s:I, s:s, s:s, s:b, s:I, s:I, s:I, s:o, s:o, s:o}", "epoch",
+				      (json_int_t)t.doc.epoch, "valid_from", (json_int_t)t.doc.valid_from, "valid_until",
+				      (json_int_t)t.doc.valid_until, "digest", digest, "source", t.source, "verified",
+				      trust.count > 0, "signatures", (json_int_t)(trust.count ? t.valid : t.sigs.count),
+				      "required", (json_int_t)(trust.count ? trust.threshold : 0), "voters",
+				      (json_int_t)t.doc.voter_count, "signers", signers, "layers", layers, "gateways",
+				      gateways);
+		if (o && picked)
+			json_object_set_new(o, "picked", node_summary(&picked->d));
+		status = cmd_print_json(o);
+	} else {
+		printf("epoch %" PRIu64 " (%" PRId64 "..%" PRId64 ") from %s\n", t.doc.epoch, t.doc.valid_from,
+		       t.doc.valid_until, t.source);
+		if (trust.count)
+			printf("  %zu valid signatures of %zu trusted keys (%zu required)\n", t.valid, trust.count,
+			       trust.threshold);
+		else
+			printf("  %zu signatures, NOT verified (no --authority-key)\n", t.sigs.count);
+		printf("  digest %s\n  layers %zu/%zu/%zu, %zu gateways\n", digest, t.doc.layer_count[0],
+		       t.doc.layer_count[1], t.doc.layer_count[2], t.doc.gateway_count);
+		if (picked) {
+			char id[64], addr[80];
+			nym_base58_encode(id, sizeof(id), picked->d.identity, 32);
+			nym_descriptor_mix_address(&picked->d, 0, addr, sizeof(addr));
+			printf("  picked gateway %s at %s (%s)\n", id, addr, picked->d.country[0] ? picked->d.country : "--");
+		}
+		status = fflush(stdout) == 0 ? EXIT_OK : EXIT_FAIL;
+	}
+	nym_dir_topology_free(&t);
+	return status;
+}
+
+/* --- debug ticketbook-obtain ---------------------------------------------------------- */
+
+int cmd_debug_ticketbook_obtain(const char *context, int argc, char **argv)
+{
+	const char *url = NULL, *voucher = NULL, *type_name = NULL, *out = NULL;
+	struct cli_list keys = { 0 };
+	uint64_t count = NYM_TICKETBOOK_SIZE;
+	bool as_json = false;
+	struct cli_option opts[] = {
+		{ "authority", CLI_STRING, &url, true, "URL   the authority that made the voucher" },
+		{ "voucher", CLI_STRING, &voucher, true, "CODE  a single-use voucher" },
+		{ "type", CLI_STRING, &type_name, true, "T     mixnet-entry | wg-entry | wg-exit" },
+		{ "out", CLI_STRING, &out, true, "FILE  the ticketbook to write (a pending one is retried)" },
+		{ "authority-key", CLI_LIST, &keys, false, "B58   require the issuer key list signed by this key (repeatable)" },
+		{ "count", CLI_U64, &count, false, "N     tickets (1..50, default 50)" },
+		{ "json", CLI_FLAG, &as_json, false, "      print one JSON object" },
+		{ 0 },
+	};
+	int rc = cli_parse(context, argc, argv, opts, NULL, 0, NULL);
+	if (rc)
+		return rc > 0 ? EXIT_OK : EXIT_FAIL;
+	enum nym_ticket_type type;
+	struct nym_dir_trust trust;
+	struct cli_list one = { { url }, 1 };
+	if (check_urls(context, &one) || trust_from(context, &keys, 0, &trust))
+		return EXIT_FAIL;
+	if (nym_ticket_type_parse(type_name, &type)) {
+		fprintf(stderr, "%s: --type expects mixnet-entry, wg-entry or wg-exit, got '%s'\n", context, type_name);
+		return EXIT_FAIL;
+	}
+	if (!nym_voucher_valid(voucher)) {
+		fprintf(stderr, "%s: --voucher expects 1..64 letters and digits\n", context);
+		return EXIT_FAIL;
+	}
+	if (count < 1 || count > NYM_TICKETBOOK_SIZE) {
+		fprintf(stderr, "%s: --count expects 1..%d\n", context, NYM_TICKETBOOK_SIZE);
+		return EXIT_FAIL;
+	}
+	struct nym_ticketbook *book;
+	char err[NYM_DIR_ERR_MAX];
+	rc = nym_dir_obtain_ticketbook(url, trust.count ? &trust : NULL, voucher, type, (size_t)count, out, nym_unix_now(),
+				       TIMEOUT_MS * 2, &book, err, sizeof(err));
+	if (rc) {
+		fprintf(stderr, "%s: %s\n", context, err);
+		return EXIT_FAIL;
+	}
+	int status;
+	if (as_json)
+		status = cmd_print_json(json_pack("{s:s, s:s, s:I, s:I, s:i, s:b}", "book", out, "type",
+						  nym_ticket_type_name(type), "expires", (json_int_t)book->expiry,
+						  "tickets", (json_int_t)book->count, "bits",
+						  (int)nym_brsa_public_key_bits(book->key), "issuer_keys_verified",
+						  trust.count > 0));
+	else
+		status = printf("%s: %zu %s tickets, expiring %" PRId64 "\n", out, book->count, nym_ticket_type_name(type),
+				book->expiry) > 0 ? EXIT_OK : EXIT_FAIL;
+	nym_ticketbook_free(book);
+	return status;
+}
+
+/* --- debug ticket-spend --------------------------------------------------------------- */
+
+static const char *refusal(int rc)
+{
+	switch (rc) {
+	case -EINVAL:
+		return "malformed ticket";
+	case -EPERM:
+		return "ticket type not accepted";
+	case -EKEYEXPIRED:
+		return "ticket expired";
+	case -ENOKEY:
+		return "no issuer key for the ticket's type and expiry";
+	case -EBADMSG:
+		return "invalid signature";
+	case -EALREADY:
+		return "ticket already spent";
+	default:
+		return strerror(-rc);
+	}
+}
+
+/* The merged issuer keys of every authority that answers. */
+static int gather_keys(const char *context, const struct cli_list *urls, const struct nym_dir_trust *trust,
+		       int64_t now, struct nym_issuer_keyset *all)
+{
+	nym_issuer_keyset_init(all);
+	size_t ok = 0;
+	for (size_t i = 0; i < urls->count; i++) {
+		struct nym_issuer_keyset ks;
+		bool verified;
+		char err[NYM_DIR_ERR_MAX];
+		int rc = nym_dir_fetch_issuer_keys(urls->items[i], trust->count ? trust : NULL, now, TIMEOUT_MS, &ks,
+						   &verified, err, sizeof(err));
+		if (rc) {
+			fprintf(stderr, "%s: %s\n", context, err);
+			continue;
+		}
+		rc = nym_issuer_keyset_merge(all, &ks);
+		nym_issuer_keyset_clear(&ks);
+		if (rc == 0)
+			ok++;
+	}
+	return ok ? 0 : -EIO;
+}
+
+/* The newest filter among the authorities' (each signed and fresh when keys are given). */
+static int refresh_filter(const char *context, const struct cli_list *urls, const struct nym_dir_trust *trust,
+			  struct nym_ticket_store *st, int64_t now, int64_t *created)
+{
+	uint8_t *best = NULL;
+	size_t best_len = 0;
+	*created = 0;
+	for (size_t i = 0; i < urls->count; i++) {
+		uint8_t *data;
+		size_t len;
+		int64_t at;
+		char err[NYM_DIR_ERR_MAX];
+		if (nym_dir_fetch_spent_filter(urls->items[i], trust->count ? trust : NULL, now, TIMEOUT_MS, &data, &len,
+					       &at, err, sizeof(err))) {
+			fprintf(stderr, "%s: %s\n", context, err);
+			continue;
+		}
+		/* Every gateway reports to every authority, so any one filter is complete; take
+		 * one, preferring the first authority listed. */
+		if (!best) {
+			best = data;
+			best_len = len;
+			*created = at;
+		} else {
+			free(data);
+		}
+	}
+	if (!best)
+		return -EIO;
+	int rc = nym_ticket_store_set_filter(st, best, best_len, now);
+	if (rc)
+		fprintf(stderr, "%s: the spent filter was refused: %s\n", context, strerror(-rc));
+	free(best);
+	return rc;
+}
+
+/* Posts every unreported serial to every authority; marked reported once all took it. */
+static int report(const char *context, const struct cli_list *urls, struct nym_ticket_store *st,
+		  const struct nym_ed25519_keypair *id, int64_t now, const char *save, size_t *reported)
+{
+	uint8_t *buf = malloc(NYM_SPENT_REPORT_MAX_LEN);
+	size_t len;
+	uint64_t last;
+	*reported = 0;
+	if (!buf)
+		return -ENOMEM;
+	int rc = nym_ticket_store_report(st, id, now, buf, NYM_SPENT_REPORT_MAX_LEN, &len, &last);
+	if (rc == -ENOENT) {
+		free(buf);
+		return 0;
+	}
+	if (!rc && save && (rc = nym_file_write_atomic(save, buf, len, 0644)) != 0)
+		fprintf(stderr, "%s: %s: cannot write: %s\n", context, save, strerror(-rc));
+	size_t taken = 0;
+	for (size_t i = 0; !rc && i < urls->count; i++) {
+		char url[512], err[NYM_DIR_ERR_MAX];
+		int status;
+		nym_http_url(url, sizeof(url), urls->items[i], "/v1/spent");
+		if (nym_dir_post(url, "application/octet-stream", buf, len, TIMEOUT_MS, &status, NULL, err, sizeof(err)) ||
+		    status != 200)
+			fprintf(stderr, "%s: report to %s: %s\n", context, urls->items[i], err);
+		else
+			taken++;
+	}
+	if (!rc && taken == urls->count) {
+		rc = nym_ticket_store_report_done(st, last);
+		*reported = (len - NYM_SPENT_REPORT_HEADER_LEN - NYM_ED25519_SIG_LEN) / NYM_SPENT_REPORT_ENTRY_LEN;
+	}
+	free(buf);
+	return rc;
+}
+
+int cmd_debug_ticket_spend(const char *context, int argc, char **argv)
+{
+	const char *id = NULL, *data_dir = NULL, *store_path = NULL, *book_path = NULL, *report_out = NULL;
+	struct cli_list urls = { 0 }, keys = { 0 };
+	uint64_t index = 0;
+	bool as_json = false, no_refresh = false, no_report = false;
+	struct cli_option opts[] = {
+		{ "id", CLI_STRING, &id, false, "ID    the gateway node whose identity signs the reports" },
+		{ "data-dir", CLI_STRING, &data_dir, false, "DIR   its directory (instead of --id)" },
+		{ "store", CLI_STRING, &store_path, false, "DB    the gateway's ticket store (default DIR/data/tickets.db)" },
+		{ "book", CLI_STRING, &book_path, true, "FILE  the ticketbook holding the ticket" },
+		{ "index", CLI_U64, &index, true, "N     the ticket (0-based)" },
+		{ "authority", CLI_LIST, &urls, true, "URL   authorities for issuer keys, reports and the spent filter" },
+		{ "authority-key", CLI_LIST, &keys, false, "B58   require their lists and filters signed by these keys" },
+		{ "no-refresh", CLI_FLAG, &no_refresh, false, "      spend against the filter the store already holds" },
+		{ "no-report", CLI_FLAG, &no_report, false, "      keep the serial in the store's queue (no report, no refresh after)" },
+		{ "report-out", CLI_STRING, &report_out, false, "FILE  also write the signed report that was posted" },
+		{ "json", CLI_FLAG, &as_json, false, "      print one JSON object (also when refused)" },
+		{ 0 },
+	};
+	int rc = cli_parse(context, argc, argv, opts, NULL, 0, NULL);
+	if (rc)
+		return rc > 0 ? EXIT_OK : EXIT_FAIL;
+	struct nym_dir_trust trust;
+	if (check_urls(context, &urls) || trust_from(context, &keys, 0, &trust))
+		return EXIT_FAIL;
+	struct node_config cfg;
+	struct node_keys nk;
+	char dir[NODE_DIR_MAX], data[NODE_PATH_MAX], path[NODE_PATH_MAX + 32], err[512];
+	if (node_config_open(context, id, data_dir, &cfg, dir, sizeof(dir)))
+		return EXIT_FAIL;
+	if (strcmp(cfg.mode, "entry-gateway") != 0 && strcmp(cfg.mode, "exit-gateway") != 0) {
+		fprintf(stderr, "%s: %s is a %s node; tickets are spent at gateways\n", context, dir, cfg.mode);
+		return EXIT_FAIL;
+	}
+	snprintf(data, sizeof(data), "%s/data", dir);
+	if (node_keys_load(data, &nk, err, sizeof(err))) {
+		fprintf(stderr, "%s: %s\n", context, err);
+		return EXIT_FAIL;
+	}
+	if (!store_path) {
+		snprintf(path, sizeof(path), "%s/tickets.db", data);
+		store_path = path;
+	}
+	struct nym_ticketbook *book = NULL;
+	struct nym_ticket_store *st = NULL;
+	struct nym_issuer_keyset ks;
+	uint8_t ticket[NYM_TICKET_MAX_LEN];
+	size_t tlen, reported = 0;
+	int64_t now = nym_unix_now(), filter_at = 0, filter_after = 0;
+	int status = EXIT_FAIL;
+	enum nym_log_level level = nym_log_get_level();
+	nym_log_set_level(NYM_LOG_WARN);
+	nym_issuer_keyset_init(&ks);
+	if ((rc = nym_ticketbook_load(&book, book_path)) != 0) {
+		fprintf(stderr, "%s: %s: cannot load the ticketbook: %s\n", context, book_path, strerror(-rc));
+		goto out;
+	}
+	if (book->state != NYM_TICKETBOOK_READY || index >= book->count ||
+	    nym_ticketbook_ticket(book, (size_t)index, ticket, sizeof(ticket), &tlen)) {
+		fprintf(stderr, "%s: %s holds no ready ticket %llu\n", context, book_path, (unsigned long long)index);
+		goto out;
+	}
+	if ((rc = nym_ticket_store_open(&st, store_path)) != 0) {
+		fprintf(stderr, "%s: %s: cannot open the ticket store: %s\n", context, store_path, strerror(-rc));
+		goto out;
+	}
+	if (gather_keys(context, &urls, &trust, now, &ks)) {
+		fprintf(stderr, "%s: no authority gave its issuer keys\n", context);
+		goto out;
+	}
+	if (!no_refresh && refresh_filter(context, &urls, &trust, st, now, &filter_at)) {
+		fprintf(stderr, "%s: no spent filter could be refreshed\n", context);
+		goto out;
+	}
+	struct nym_ticket_msg msg = { 0 };
+	int spent = nym_ticket_store_spend(st, &ks, ticket, tlen, now, NYM_TICKET_TYPES_ALL, &msg);
+	if (spent == 0 && (nym_ticketbook_mark_spent(book, (size_t)index) || nym_ticketbook_save(book, book_path)))
+		fprintf(stderr, "%s: %s: could not mark ticket %llu spent\n", context, book_path, (unsigned long long)index);
+	/* Report whatever waits (this serial, and earlier ones a failed report left), then take
+	 * the filter again so the next spend sees what the authorities merged. */
+	if (!no_report) {
+		if ((rc = report(context, &urls, st, &nk.identity, now, report_out, &reported)) != 0)
+			fprintf(stderr, "%s: reporting failed: %s\n", context, strerror(-rc));
+		refresh_filter(context, &urls, &trust, st, nym_unix_now(), &filter_after);
+	}
+	struct nym_ticket_store_counters c;
+	nym_ticket_store_counters(st, &c);
+	char serial[2 * NYM_TICKET_SERIAL_LEN + 1] = "";
+	struct nym_ticket_view v;
+	if (nym_ticket_parse(&v, ticket, tlen) == 0)
+		nym_hex_encode(serial, v.msg.serial, NYM_TICKET_SERIAL_LEN);
+	if (as_json)
+		cmd_print_json(json_pack("{s:b, s:s, s:s, s:s, s:s, s:I, s:I}", "accepted", spent == 0, "reason",
+					 spent ? refusal(spent) : "", "refused_by",
+					 c.spent_filter ? "spent filter" : c.spent_here ? "gateway store" : "", "serial",
+					 serial, "store", store_path, "reported", (json_int_t)reported,
+					 "spent_filter_created", (json_int_t)(filter_after ? filter_after : filter_at)));
+	else if (spent == 0)
+		printf("ticket %llu accepted (serial %.16s...), %zu serials reported\n", (unsigned long long)index, serial,
+		       reported);
+	if (spent)
+		fprintf(stderr, "%s: ticket %llu refused: %s\n", context, (unsigned long long)index, refusal(spent));
+	status = spent == 0 ? EXIT_OK : EXIT_FAIL;
+out:
+	nym_log_set_level(level);
+	nym_memzero(ticket, sizeof(ticket));
+	nym_issuer_keyset_clear(&ks);
+	nym_ticket_store_close(st);
+	nym_ticketbook_free(book);
+	node_keys_clear(&nk);
+	return status;
+}
