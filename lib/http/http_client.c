@@ -8,6 +8,10 @@
 #include <string.h>
 #include <strings.h>
 
+#ifndef NYM_VERSION /* the fuzz build defines none */
+#define NYM_VERSION "unknown"
+#endif
+
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 static int init_rc;
 

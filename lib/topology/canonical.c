@@ -91,7 +91,8 @@ static int encode(struct buf *b, const json_t *v, int depth)
 		json_t *val;
 		json_object_foreach((json_t *)v, key, val)
 			keys[i++] = key;
-		qsort(keys, n, sizeof(*keys), cmp_keys);
+		if (n > 1)
+			qsort(keys, n, sizeof(*keys), cmp_keys);
 		rc = put(b, "{", 1);
 		for (i = 0; !rc && i < n; i++) {
 			if (i)
