@@ -144,9 +144,12 @@ for k in (1, 2):
         prev = nxt
 logs = "".join(open(f"{T}/m{i}.log").read() for i in (1, 2, 3, 4))
 check("directory: topology of epoch" in logs, "mixnodes took their peer table from the signed topology")
-rotations = sum(1 for line in open(f"{T}/m1.log") if "Sphinx keys live" in line)
 _, nodes_body, _ = http_get(AUTH[1], "/v1/nodes")
 old_m1 = next(n["node"] for n in json.loads(nodes_body)["nodes"] if n["node"]["description"]["identity"] == MIX[1])
+rotation = (int(time.time()) - GENESIS) // (3 * EPOCH_S) + 1
+announced = [k["rotation"] for k in old_m1["description"]["sphinx_keys"]]
+check(rotation >= 2 and rotation in announced,
+      f"after key rotations m1 announces the keys of rotation {rotation}: {announced}")
 
 # Gateways by role and country, from the API and picked by the client.
 def gw_ids(query):
