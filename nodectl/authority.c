@@ -13,6 +13,7 @@
 
 #include "crypto/sha256.h"
 #include "http/http_client.h"
+#include "mixnode/key_rotation.h"
 #include "topology/canonical.h"
 #include "topology/vote.h"
 #include "util/base58.h"
@@ -84,6 +85,21 @@ static void make_vote(struct authority *a, uint64_t epoch, int64_t now)
 		log_error("authority: cannot read the registry to vote: %s", strerror(-rc));
 		return;
 	}
+	/* A node announces every epoch and at every key rotation: a description older than two
+	 * epochs, or without the key of the rotation the epoch starts in, is not current. */
+	struct rotation_schedule sched = { a->clock.genesis, (uint64_t)a->clock.duration_s,
+					   (uint32_t)a->cfg->sphinx.epochs_per_rotation };
+	uint32_t rotation = rotation_id_at(&sched, nym_epoch_start(&a->clock, epoch));
+	size_t kept = 0;
+	for (size_t i = 0; i < v.node_count; i++) {
+		const struct nym_descriptor *d = &v.nodes[i].d;
+		bool has_key = false;
+		for (size_t k = 0; k < d->sphinx_count; k++)
+			has_key |= d->sphinx[k].rotation == rotation;
+		if (d->published >= now - 2 * a->clock.duration_s && has_key)
+			v.nodes[kept++] = v.nodes[i];
+	}
+	v.node_count = kept;
 	v.epoch = epoch;
 	v.valid_from = nym_epoch_start(&a->clock, epoch);
 	v.valid_until = nym_epoch_start(&a->clock, epoch + 1);

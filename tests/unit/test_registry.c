@@ -141,7 +141,7 @@ Test(registry, merge_reachability_and_gateways)
 	struct nym_signed_descriptor sd;
 	for (unsigned n = 1; n <= 4; n++) {
 		topofix_signed(n, n == 4 ? NYM_ROLE_ENTRY : NYM_ROLE_MIXNODE, NOW, &sd);
-		cr_assert_eq(nym_registry_submit(a.r, &sd, NOW, true, &o), 0);
+		cr_assert_eq(nym_registry_submit(a.r, &sd, NOW, &o), 0);
 	}
 	char *list = nodes(&a);
 	size_t added;
