@@ -91,7 +91,7 @@ static int voucher_create(const char *context, int argc, char **argv)
 	if (node_config_open(context, id, data_dir, &cfg, dir, sizeof(dir)))
 		return EXIT_FAIL;
 	if (strcmp(cfg.mode, "authority") != 0) {
-		fprintf(stderr, "%s: %s is a %s node, not an authority\n", context, dir, cfg.mode);
+		fprintf(stderr, "%s: %s is not an authority (mode %s)\n", context, dir, cfg.mode);
 		return EXIT_FAIL;
 	}
 	snprintf(path, sizeof(path), "%s/data/issuer.db", dir);
@@ -511,7 +511,8 @@ int cmd_debug_ticket_spend(const char *context, int argc, char **argv)
 	if (node_config_open(context, id, data_dir, &cfg, dir, sizeof(dir)))
 		return EXIT_FAIL;
 	if (strcmp(cfg.mode, "entry-gateway") != 0 && strcmp(cfg.mode, "exit-gateway") != 0) {
-		fprintf(stderr, "%s: %s is a %s node; tickets are spent at gateways\n", context, dir, cfg.mode);
+		fprintf(stderr, "%s: %s is not a gateway (mode %s); tickets are spent at gateways\n", context, dir,
+			cfg.mode);
 		return EXIT_FAIL;
 	}
 	snprintf(data, sizeof(data), "%s/data", dir);

@@ -10,13 +10,13 @@
 #include <unistd.h>
 #include <yaml.h>
 
+#include "authority.h"
 #include "cmd_util.h"
 #include "commands.h"
 #include "crypto/secret.h"
 #include "mix_worker.h"
 #include "mixnode/key_rotation.h"
 #include "mixnode/replay_filter.h"
-#include "authority.h"
 #include "node_config.h"
 #include "node_directory.h"
 #include "node_http.h"
