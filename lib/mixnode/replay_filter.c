@@ -1,5 +1,7 @@
 #include "mixnode/replay_filter.h"
 
+#include "util/file.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -116,22 +118,6 @@ static uint64_t get_le(const uint8_t *p, int n)
 	return v;
 }
 
-static int write_all(int fd, const void *buf, size_t len)
-{
-	const uint8_t *p = buf;
-	while (len) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* File: magic(8) rotation(4) hashes(4) blocks(8) capacity(8) inserted(8) key(16) pad(8),
  * little-endian, then the bit array. */
 int replay_filter_save(const struct replay_filter *f, const char *path)
@@ -149,9 +135,9 @@ int replay_filter_save(const struct replay_filter *f, const char *path)
 	put_le(hdr + 24, f->capacity, 8);
 	put_le(hdr + 32, atomic_load(&f->inserted), 8);
 	memcpy(hdr + 40, f->key, 16);
-	int rc = write_all(fd, hdr, sizeof(hdr));
+	int rc = nym_write_all(fd, hdr, sizeof(hdr));
 	if (rc == 0)
-		rc = write_all(fd, (const void *)f->bits, replay_filter_bytes(f));
+		rc = nym_write_all(fd, (const void *)f->bits, replay_filter_bytes(f));
 	if (rc == 0 && fsync(fd) != 0)
 		rc = -errno;
 	close(fd);
