@@ -127,7 +127,7 @@ check: all
 
 # libFuzzer: its own tree, built with clang, sanitizers on.
 FO := build/fuzz
-FUZZ_FLAGS := -std=gnu17 -O1 -g -D_GNU_SOURCE -Ilib $(PKG_CFLAGS) -fno-omit-frame-pointer \
+FUZZ_FLAGS := -std=gnu17 -O1 -g -D_GNU_SOURCE -Ilib -DNYM_VERSION='"$(VERSION)"' -DNYM_COMMIT='"$(COMMIT)"' $(PKG_CFLAGS) -fno-omit-frame-pointer \
               -fsanitize=address,undefined -fno-sanitize-recover=all
 FUZZ_LIB_OBJ := $(LIB_SRC:%.c=$(FO)/obj/%.o)
 

@@ -6,11 +6,13 @@
  * packets per second and loss. Phase 2 paces fresh packets at a sustainable rate (80 % of
  * the lower of the delivered rate and the ceiling) and measures each packet's time from the
  * sender's write to the sink's read: the node's added latency. The ceiling is
- * workers x 1e6 / process_forward_us, measured in the same run. */
+ * workers x 1e6 / process_forward_us, measured in the same run. When the machine has more
+ * cores than the node has workers, node and load generator run on separate cores. */
 #include <errno.h>
 #include <ftw.h>
 #include <jansson.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -224,6 +226,39 @@ static int remove_entry(const char *path, const struct stat *st, int type, struc
 	return type == FTW_DP ? rmdir(path) : unlink(path);
 }
 
+/* A process's resident memory now and at its peak, in KiB, from /proc. */
+static void memory_kib(pid_t pid, uint64_t *rss, uint64_t *peak)
+{
+	char path[64], line[256];
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	FILE *f = fopen(path, "r");
+	*rss = *peak = 0;
+	while (f && fgets(line, sizeof(line), f)) {
+		unsigned long long v;
+		if (sscanf(line, "VmRSS: %llu", &v) == 1)
+			*rss = v;
+		else if (sscanf(line, "VmHWM: %llu", &v) == 1)
+			*peak = v;
+	}
+	if (f)
+		fclose(f);
+}
+
+/* CPU time (user and system) a process has used, in microseconds. */
+static uint64_t cpu_us(pid_t pid)
+{
+	char path[64];
+	unsigned long long ut = 0, st = 0;
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	FILE *f = fopen(path, "r");
+	/* Fields 14 and 15, after the command name in parentheses. */
+	if (f && fscanf(f, "%*d (%*[^)]) %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
+		ut = st = 0;
+	if (f)
+		fclose(f);
+	return (ut + st) * 1000000ull / (uint64_t)sysconf(_SC_CLK_TCK);
+}
+
 static int cmp_u64(const void *a, const void *b)
 {
 	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
@@ -275,13 +310,29 @@ static int make_node(const char *dir, int mix_port, int http_port, uint64_t pack
 	return conf_write(path, node_config_schema, &c, 0600);
 }
 
-static pid_t start_node(const char *dir, uint64_t workers)
+/* With spare cores, the node under test gets the last `workers` of them to itself and the
+ * load generator (senders, sink) the others, so neither steals the other's time slices. */
+static bool split_cores(uint64_t workers, cpu_set_t *node_cpus, cpu_set_t *bench_cpus)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	if (n <= 0 || (uint64_t)n <= workers)
+		return false;
+	CPU_ZERO(node_cpus);
+	CPU_ZERO(bench_cpus);
+	for (long c = 0; c < n; c++)
+		CPU_SET((int)c, (uint64_t)c >= (uint64_t)n - workers ? node_cpus : bench_cpus);
+	return true;
+}
+
+static pid_t start_node(const char *dir, uint64_t workers, const cpu_set_t *cpus)
 {
 	char log[NODE_PATH_MAX], w[32];
 	snprintf(log, sizeof(log), "%s/node.log", dir);
 	snprintf(w, sizeof(w), "%llu", (unsigned long long)workers);
 	pid_t pid = fork();
 	if (pid == 0) {
+		if (cpus)
+			sched_setaffinity(0, sizeof(*cpus), cpus);
 		FILE *f = freopen(log, "w", stderr);
 		(void)f;
 		execl("/proc/self/exe", "nym-node", "run", "--data-dir", dir, "--workers", w, (char *)NULL);
@@ -351,9 +402,13 @@ int cmd_bench_mixnet(const char *context, int argc, char **argv)
 		fprintf(stderr, "%s: cannot listen for the sink\n", context);
 		goto out;
 	}
+	cpu_set_t node_cpus, bench_cpus;
+	bool pinned = split_cores(workers, &node_cpus, &bench_cpus);
+	node = start_node(dir, workers, pinned ? &node_cpus : NULL);
+	if (pinned)
+		sched_setaffinity(0, sizeof(bench_cpus), &bench_cpus); /* threads created from here inherit it */
 	pthread_create(&sink_thread, NULL, mix_sink_run, &sink);
 	sink_running = true;
-	node = start_node(dir, workers);
 
 	if (!json)
 		fprintf(stderr, "building %llu packets...\n", (unsigned long long)flood_count);
@@ -380,7 +435,10 @@ int cmd_bench_mixnet(const char *context, int argc, char **argv)
 	for (size_t i = 1; i < nconn; i++)
 		fds[i] = connect_to(&node_addr);
 
-	/* Phase 1: flood. */
+	/* Phase 1: flood: senders push as fast as TCP lets them, more than the node sustains. */
+	uint64_t rss_before, rss_peak, rss_after, unused;
+	memory_kib(node, &rss_before, &unused);
+	uint64_t cpu0 = cpu_us(node);
 	atomic_store(&b.phase, 1);
 	pthread_t senders[128];
 	struct flood_job jobs[128];
@@ -393,6 +451,8 @@ int cmd_bench_mixnet(const char *context, int argc, char **argv)
 	for (size_t i = 0; i < nconn; i++)
 		pthread_join(senders[i], NULL);
 	uint64_t delivered = drain(&b, 1, flood_count);
+	memory_kib(node, &rss_after, &rss_peak);
+	double flood_cpu_us = delivered ? (double)(cpu_us(node) - cpu0) / (double)delivered : 0;
 	double elapsed = (double)(atomic_load(&sink.last_arrival_ns) - t0) / 1e9;
 	double delivered_pps = elapsed > 0 ? (double)delivered / elapsed : 0;
 
@@ -415,6 +475,7 @@ int cmd_bench_mixnet(const char *context, int argc, char **argv)
 	for (size_t i = 0; i < paced; i++)
 		index_put(&b, b.paced.tag[i], (uint32_t)i);
 	atomic_store(&b.phase, 2);
+	uint64_t cpu1 = cpu_us(node);
 	struct timespec next;
 	clock_gettime(CLOCK_MONOTONIC, &next);
 	uint64_t gap = (uint64_t)(1e9 / rate);
@@ -424,12 +485,19 @@ int cmd_bench_mixnet(const char *context, int argc, char **argv)
 			next.tv_nsec -= 1000000000;
 			next.tv_sec++;
 		}
+		/* A sender that overslept starts the schedule afresh rather than sending a burst:
+		 * the phase measures the node at a steady rate. */
+		struct timespec now;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec > next.tv_sec || (now.tv_sec == next.tv_sec && now.tv_nsec > next.tv_nsec))
+			next = now;
 		clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next, NULL);
 		b.sent_ns[i] = nym_now_ns();
 		if (send_all(fds[i % nconn], b.paced.frames + i * FRAME_LEN, FRAME_LEN))
 			break;
 	}
-	drain(&b, 2, paced);
+	uint64_t paced_delivered = drain(&b, 2, paced);
+	double paced_cpu_us = paced_delivered ? (double)(cpu_us(node) - cpu1) / (double)paced_delivered : 0;
 	uint64_t *lat = malloc(paced * sizeof(uint64_t));
 	size_t nlat = 0;
 	for (size_t i = 0; lat && i < paced; i++)
@@ -447,12 +515,17 @@ int cmd_bench_mixnet(const char *context, int argc, char **argv)
 		close(fds[i]);
 
 	if (json) {
-		status = cmd_print_json(json_pack(
-			"{s:f, s:I, s:I, s:I, s:f, s:f, s:I, s:f, s:f, s:f, s:I}", "delivered_pps", delivered_pps,
-			"sent", (json_int_t)flood_count, "delivered", (json_int_t)delivered, "lost",
-			(json_int_t)(flood_count - delivered), "p50_us", p50, "p99_us", p99, "workers",
-			(json_int_t)workers, "process_forward_us", forward_us, "ceiling_pps", ceiling,
-			"latency_rate_pps", rate, "latency_packets", (json_int_t)nlat));
+		json_t *o = json_pack("{s:f, s:I, s:I, s:I, s:f, s:f, s:I, s:f, s:f, s:f, s:I}", "delivered_pps",
+				      delivered_pps, "sent", (json_int_t)flood_count, "delivered", (json_int_t)delivered,
+				      "lost", (json_int_t)(flood_count - delivered), "p50_us", p50, "p99_us", p99,
+				      "workers", (json_int_t)workers, "process_forward_us", forward_us, "ceiling_pps",
+				      ceiling, "latency_rate_pps", rate, "latency_packets", (json_int_t)nlat);
+		json_object_set_new(o, "node_cpu_us_per_packet_flood", json_real(flood_cpu_us));
+		json_object_set_new(o, "node_cpu_us_per_packet_paced", json_real(paced_cpu_us));
+		json_object_set_new(o, "node_rss_before_kib", json_integer((json_int_t)rss_before));
+		json_object_set_new(o, "node_rss_peak_kib", json_integer((json_int_t)rss_peak));
+		json_object_set_new(o, "node_rss_after_kib", json_integer((json_int_t)rss_after));
+		status = cmd_print_json(o);
 	} else {
 		printf("mixnode with %llu worker(s), regular packets, loopback TCP\n", (unsigned long long)workers);
 		printf("  process_forward_us     %9.2f   ceiling %.0f packets/s\n", forward_us, ceiling);
@@ -461,6 +534,9 @@ int cmd_bench_mixnet(const char *context, int argc, char **argv)
 		       (unsigned long long)flood_count, (unsigned long long)(flood_count - delivered));
 		printf("  added latency at %.0f packets/s: p50 %.0f us, p99 %.0f us (%zu packets)\n", rate, p50, p99,
 		       nlat);
+		printf("  node CPU per packet: %.1f us flooded, %.1f us paced\n", flood_cpu_us, paced_cpu_us);
+		printf("  node memory: %.1f MiB before the flood, %.1f MiB at its peak, %.1f MiB after\n",
+		       (double)rss_before / 1024, (double)rss_peak / 1024, (double)rss_after / 1024);
 		status = EXIT_OK;
 	}
 out:

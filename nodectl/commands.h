@@ -3,13 +3,6 @@
 #ifndef NYM_NODECTL_COMMANDS_H
 #define NYM_NODECTL_COMMANDS_H
 
-struct node_command {
-	const char *group; /* "debug", "bench", ... or NULL for a top-level command */
-	const char *name;
-	int (*run)(const char *context, int argc, char **argv);
-	const char *summary;
-};
-
 /* Exit statuses shared by every command. */
 #define EXIT_OK 0
 #define EXIT_FAIL 1 /* the operation failed, or the user gave bad input */

@@ -1,13 +1,11 @@
 /* nym-node: the node daemon and its operator tooling. */
-#include <stdio.h>
-#include <string.h>
-
 #include "commands.h"
 #include "crypto/evp_cache.h"
 #include "crypto/secret.h"
+#include "util/cli.h"
 #include "util/log.h"
 
-static const struct node_command commands[] = {
+static const struct cli_command commands[] = {
 	{ NULL, "init", cmd_init, "create a node: configuration and keys" },
 	{ NULL, "run", cmd_run, "run the node in the foreground" },
 	{ "keys", "show", cmd_keys_show, "print the node's public keys" },
@@ -38,49 +36,14 @@ static const struct node_command commands[] = {
 	{ 0 },
 };
 
-static void usage(FILE *out)
-{
-	fprintf(out, "usage: nym-node <command> [options]\n\ncommands:\n");
-	for (const struct node_command *c = commands; c->name; c++) {
-		char words[64];
-		snprintf(words, sizeof(words), "%s%s%s", c->group ? c->group : "", c->group ? " " : "",
-			 c->name);
-		fprintf(out, "  %-28s %s\n", words, c->summary);
-	}
-	fprintf(out, "\nnym-node <command> --help shows the options of a command.\n");
-}
-
 int main(int argc, char **argv)
 {
 	nym_log_set_ident("nym-node");
-	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-		usage(argc < 2 ? stderr : stdout);
-		return argc < 2 ? EXIT_FAIL : EXIT_OK;
-	}
-	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0) {
-		printf("nym-node %s (%s)\n", NYM_VERSION, NYM_COMMIT);
-		return EXIT_OK;
-	}
 	if (nym_crypto_init() != 0) {
 		log_error("cannot initialise libsodium");
 		return EXIT_FAIL;
 	}
-	for (const struct node_command *c = commands; c->name; c++) {
-		int words = c->group ? 2 : 1;
-		if (argc <= words)
-			continue;
-		if (c->group ? strcmp(argv[1], c->group) != 0 || strcmp(argv[2], c->name) != 0
-			     : strcmp(argv[1], c->name) != 0)
-			continue;
-		char context[96];
-		snprintf(context, sizeof(context), "nym-node %s%s%s", c->group ? c->group : "",
-			 c->group ? " " : "", c->name);
-		int status = c->run(context, argc - 1 - words, argv + 1 + words);
-		nym_evp_cache_release();
-		return status;
-	}
-	fprintf(stderr, "nym-node: unknown command '%s%s%s'\n", argv[1], argc > 2 ? " " : "",
-		argc > 2 ? argv[2] : "");
-	usage(stderr);
-	return EXIT_FAIL;
+	int status = cli_main("nym-node", commands, argc, argv);
+	nym_evp_cache_release();
+	return status;
 }

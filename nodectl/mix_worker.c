@@ -1,6 +1,7 @@
 #include "mix_worker.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -148,6 +149,9 @@ static void housekeeping(struct mix_worker *w)
 static void *worker_main(void *arg)
 {
 	struct mix_worker *w = arg;
+	char name[16];
+	snprintf(name, sizeof(name), "mix-worker-%zu", w->index);
+	pthread_setname_np(pthread_self(), name); /* what top -H and perf show */
 	int rc = uring_loop_enable(&w->loop);
 	if (rc)
 		log_error("mixnet worker %zu: cannot enable its ring: %s", w->index, strerror(-rc));

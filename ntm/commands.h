@@ -3,13 +3,6 @@
 #ifndef NYM_NTM_COMMANDS_H
 #define NYM_NTM_COMMANDS_H
 
-struct ntm_command {
-	const char *group; /* "policy" or NULL */
-	const char *name;
-	int (*run)(const char *context, int argc, char **argv);
-	const char *summary;
-};
-
 #define EXIT_OK 0
 #define EXIT_FAIL 1 /* the operation failed, or the user gave bad input */
 

@@ -285,22 +285,8 @@ int nym_spent_merge_is_double_spent(struct nym_spent_merge *m,
 
 int nym_spent_merge_counts(struct nym_spent_merge *m, uint64_t *serials, uint64_t *double_spent)
 {
-	sqlite3_stmt *s;
-	int rc = nym_db_prepare(m->db, &s,
-				"SELECT (SELECT count(DISTINCT serial) FROM spent),"
-				" (SELECT count(*) FROM double_spent)");
-	if (rc)
-		return rc;
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
-		*serials = (uint64_t)sqlite3_column_int64(s, 0);
-		*double_spent = (uint64_t)sqlite3_column_int64(s, 1);
-		rc = 0;
-	} else {
-		rc = nym_db_errno(rc);
-	}
-	sqlite3_finalize(s);
-	return rc;
+	int rc = nym_db_query_u64(m->db, "SELECT count(DISTINCT serial) FROM spent", serials);
+	return rc ? rc : nym_db_query_u64(m->db, "SELECT count(*) FROM double_spent", double_spent);
 }
 
 int nym_spent_merge_prune(struct nym_spent_merge *m, int64_t now)

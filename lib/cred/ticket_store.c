@@ -266,17 +266,5 @@ void nym_ticket_store_counters(const struct nym_ticket_store *st,
 
 int nym_ticket_store_pending_reports(struct nym_ticket_store *st, uint64_t *count)
 {
-	sqlite3_stmt *s;
-	int rc = nym_db_prepare(st->db, &s, "SELECT count(*) FROM spent WHERE reported = 0");
-	if (rc)
-		return rc;
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
-		*count = (uint64_t)sqlite3_column_int64(s, 0);
-		rc = 0;
-	} else {
-		rc = nym_db_errno(rc);
-	}
-	sqlite3_finalize(s);
-	return rc;
+	return nym_db_query_u64(st->db, "SELECT count(*) FROM spent WHERE reported = 0", count);
 }

@@ -21,6 +21,7 @@
 #include <stdint.h>
 
 #include "mix/mix_packet_size.h"
+#include "util/framer.h"
 
 #define MIX_FRAME_VERSION 8
 #define MIX_FRAME_VERSION_LEGACY 7
@@ -91,15 +92,7 @@ int mix_frame_encode(const struct mix_frame_header *h, const uint8_t *packet, si
  * A frame's packet points into the fed buffer (valid while the caller keeps it) or into the
  * decoder (valid until the next call on it). */
 struct mix_frame_decoder {
-	const uint8_t *in;
-	size_t in_len;
-	size_t in_pos;
-	/* Start, in the current chunk, of the frame being assembled (for error reporting). */
-	size_t frame_start;
-	size_t have; /* bytes of an incomplete frame held in buf */
-	size_t need; /* its whole length once the header is known, else 0 */
-	int error;
-	struct mix_frame_header header;
+	struct framer f;
 	uint8_t buf[MIX_FRAME_MAX_LEN];
 };
 

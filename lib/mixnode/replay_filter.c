@@ -1,5 +1,7 @@
 #include "mixnode/replay_filter.h"
 
+#include "util/file.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -8,17 +10,24 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <stdbool.h>
 #include <unistd.h>
 
 #define BLOCK_BITS 512
 #define WORDS_PER_BLOCK 8
 #define MAGIC "NYMRPLY1"
 #define HEADER_LEN 64
+#define REGION (64 * 1024)
 
 /* Blocked filters need some headroom over the textbook size to reach the same rate. */
 #define BLOCKED_OVERHEAD 1.3
 /* 32 + 9k hash bits must fit in 256 with a byte to spare. */
 #define MAX_HASHES 23
+
+static size_t regions(const struct replay_filter *f)
+{
+	return ((size_t)f->blocks * 64 + REGION - 1) / REGION;
+}
 
 static _Atomic uint64_t *alloc_bits(uint64_t blocks)
 {
@@ -49,8 +58,9 @@ struct replay_filter *replay_filter_new(uint32_t rotation_id, uint64_t capacity,
 	f->capacity = capacity;
 	randombytes_buf(f->key, sizeof(f->key));
 	f->bits = alloc_bits(blocks);
-	if (!f->bits) {
-		free(f);
+	f->touched = calloc(regions(f), 1);
+	if (!f->bits || !f->touched) {
+		replay_filter_free(f);
 		return NULL;
 	}
 	return f;
@@ -60,7 +70,9 @@ void replay_filter_free(struct replay_filter *f)
 {
 	if (!f)
 		return;
-	munmap((void *)f->bits, replay_filter_bytes(f));
+	if (f->bits)
+		munmap((void *)f->bits, replay_filter_bytes(f));
+	free((void *)f->touched);
 	free(f);
 }
 
@@ -97,8 +109,11 @@ bool replay_filter_check_and_insert(struct replay_filter *f, const uint8_t tag[R
 		if ((old & masks[w]) != masks[w])
 			seen = false;
 	}
-	if (!seen)
+	if (!seen) {
 		atomic_fetch_add_explicit(&f->inserted, 1, memory_order_relaxed);
+		size_t region = (size_t)((uint8_t *)block - (uint8_t *)f->bits) / REGION;
+		atomic_store_explicit(&f->touched[region], 1, memory_order_relaxed);
+	}
 	return seen;
 }
 
@@ -116,24 +131,17 @@ static uint64_t get_le(const uint8_t *p, int n)
 	return v;
 }
 
-static int write_all(int fd, const void *buf, size_t len)
+/* File: magic(8) rotation(4) hashes(4) blocks(8) capacity(8) inserted(8) key(16) pad(8),
+ * little-endian, then the bit array. The array is written sparse: all-zero pages become
+ * holes, so saving a young filter (or the next key's, still empty) costs next to nothing. */
+#define PAGE 4096
+
+static bool zero_page(const uint8_t *p, size_t len)
 {
-	const uint8_t *p = buf;
-	while (len) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
+	static const uint8_t zeros[PAGE];
+	return memcmp(p, zeros, len) == 0;
 }
 
-/* File: magic(8) rotation(4) hashes(4) blocks(8) capacity(8) inserted(8) key(16) pad(8),
- * little-endian, then the bit array. */
 int replay_filter_save(const struct replay_filter *f, const char *path)
 {
 	char tmp[4096];
@@ -149,9 +157,24 @@ int replay_filter_save(const struct replay_filter *f, const char *path)
 	put_le(hdr + 24, f->capacity, 8);
 	put_le(hdr + 32, atomic_load(&f->inserted), 8);
 	memcpy(hdr + 40, f->key, 16);
-	int rc = write_all(fd, hdr, sizeof(hdr));
-	if (rc == 0)
-		rc = write_all(fd, (const void *)f->bits, replay_filter_bytes(f));
+	int rc = nym_write_all(fd, hdr, sizeof(hdr));
+	const uint8_t *bits = (const uint8_t *)f->bits;
+	size_t len = replay_filter_bytes(f);
+	for (size_t off = 0; rc == 0 && off < len; off += PAGE) {
+		size_t n = len - off < PAGE ? len - off : PAGE;
+		if (!atomic_load_explicit(&f->touched[off / REGION], memory_order_relaxed)) {
+			off += REGION - PAGE - off % REGION; /* skip the rest of an untouched region */
+			continue;
+		}
+		if (zero_page(bits + off, n))
+			continue;
+		if (lseek(fd, (off_t)(HEADER_LEN + off), SEEK_SET) < 0)
+			rc = -errno;
+		else
+			rc = nym_write_all(fd, bits + off, n);
+	}
+	if (rc == 0 && ftruncate(fd, (off_t)(HEADER_LEN + len)) != 0)
+		rc = -errno;
 	if (rc == 0 && fsync(fd) != 0)
 		rc = -errno;
 	close(fd);
@@ -160,6 +183,27 @@ int replay_filter_save(const struct replay_filter *f, const char *path)
 	if (rc)
 		unlink(tmp);
 	return rc;
+}
+
+/* Reads [from, to) of the file into the bits, page by page, leaving zero pages untouched so
+ * they stay unallocated. */
+static int read_range(int fd, uint8_t *bits, _Atomic uint8_t *touched, off_t from, off_t to)
+{
+	uint8_t page[PAGE];
+	for (off_t off = from; off < to;) {
+		size_t want = (size_t)(to - off) < PAGE ? (size_t)(to - off) : PAGE;
+		ssize_t n = pread(fd, page, want, off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -EINVAL; /* truncated */
+		if (!zero_page(page, (size_t)n)) {
+			memcpy(bits + (off - HEADER_LEN), page, (size_t)n);
+			atomic_store(&touched[(size_t)(off - HEADER_LEN) / REGION], 1);
+		}
+		off += n;
+	}
+	return 0;
 }
 
 int replay_filter_load(const char *path, struct replay_filter **out)
@@ -181,32 +225,39 @@ int replay_filter_load(const char *path, struct replay_filter **out)
 		rc = -ENOMEM;
 		goto out;
 	}
+	f->blocks = blocks;
+	if (!(f->touched = calloc(regions(f), 1))) {
+		rc = -ENOMEM;
+		goto out;
+	}
 	f->rotation_id = (uint32_t)get_le(hdr + 8, 4);
 	f->hashes = hashes;
-	f->blocks = blocks;
 	f->capacity = get_le(hdr + 24, 8);
 	atomic_store(&f->inserted, get_le(hdr + 32, 8));
 	memcpy(f->key, hdr + 40, 16);
-	size_t len = replay_filter_bytes(f), done = 0;
-	uint8_t *dst = (uint8_t *)f->bits;
-	while (done < len) {
-		ssize_t n = read(fd, dst + done, len - done);
-		if (n <= 0) {
-			if (n < 0 && errno == EINTR)
-				continue;
-			goto out; /* truncated */
+	off_t end = (off_t)(HEADER_LEN + replay_filter_bytes(f));
+	if (lseek(fd, 0, SEEK_END) != end)
+		goto out; /* truncated or padded: not ours */
+	/* Only the data regions of a sparse file; the holes are zeros already. */
+	for (off_t pos = HEADER_LEN; pos < end;) {
+		off_t data = lseek(fd, pos, SEEK_DATA);
+		if (data < 0 && errno == ENXIO)
+			break; /* nothing but holes to the end */
+		if (data < 0) {
+			data = pos; /* no SEEK_DATA on this filesystem: read it all */
 		}
-		done += (size_t)n;
+		off_t hole = lseek(fd, data, SEEK_HOLE);
+		if (hole < 0 || hole > end)
+			hole = end;
+		if (read_range(fd, (uint8_t *)f->bits, f->touched, data, hole))
+			goto out;
+		pos = hole;
 	}
 	*out = f;
 	f = NULL;
 	rc = 0;
 out:
-	if (f) {
-		if (f->bits)
-			munmap((void *)f->bits, (size_t)f->blocks * 64);
-		free(f);
-	}
+	replay_filter_free(f);
 	close(fd);
 	return rc;
 }

@@ -24,6 +24,9 @@ struct replay_filter {
 	uint64_t capacity;    /* tags it was sized for */
 	_Atomic uint64_t inserted;
 	_Atomic uint64_t *bits; /* blocks * 8 words */
+	/* One flag per 64 KiB region that has had a bit set: saving visits only those, without
+	 * faulting in the untouched (zero) pages of a large, young filter. */
+	_Atomic uint8_t *touched;
 };
 
 /* Sizes a filter for `capacity` tags at false-positive rate `fp` (0 < fp < 1).

@@ -19,6 +19,8 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "util/array.h"
+
 /* A set element message may grow to 64 KiB before libnftnl splits it (the netlink attribute
  * length is 16 bits). A message only goes on a page whose limit it fits under, so pages
  * must be larger than that (nft uses 128 KiB); the overrun is the room for writing one
@@ -59,15 +61,9 @@ static void txn_free(struct txn *t)
 /* Reserves the next sequence number for a message described by `what`. */
 static uint32_t txn_msg(struct txn *t, const char *what)
 {
-	if (t->n_desc == t->cap_desc) {
-		size_t ncap = t->cap_desc ? t->cap_desc * 2 : 64;
-		struct msg_desc *d = realloc(t->desc, ncap * sizeof(*d));
-		if (!d) {
-			t->err = -ENOMEM;
-			return t->seq;
-		}
-		t->desc = d;
-		t->cap_desc = ncap;
+	if (nym_array_grow((void **)&t->desc, &t->cap_desc, t->n_desc + 1, sizeof(*t->desc))) {
+		t->err = -ENOMEM;
+		return t->seq;
 	}
 	if (t->n_desc == 0)
 		t->first_seq = t->seq;

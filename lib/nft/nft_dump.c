@@ -15,6 +15,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "util/array.h"
+
 /* ---- netlink requests ---- */
 
 struct req {
@@ -344,14 +346,8 @@ void nft_rule_comment(const struct nftnl_rule *r, char *out, size_t cap)
 
 static int canon_add(struct nft_canon *c, const char *line)
 {
-	if (c->n == c->cap) {
-		size_t ncap = c->cap ? c->cap * 2 : 128;
-		char **p = realloc(c->lines, ncap * sizeof(*p));
-		if (!p)
-			return -ENOMEM;
-		c->lines = p;
-		c->cap = ncap;
-	}
+	if (nym_array_grow((void **)&c->lines, &c->cap, c->n + 1, sizeof(*c->lines)))
+		return -ENOMEM;
 	if (!(c->lines[c->n] = strdup(line)))
 		return -ENOMEM;
 	c->n++;

@@ -15,6 +15,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "util/framer.h"
+
 #define NOISE_FRAME_HEADER_LEN 8
 #define NOISE_FRAME_VERSION 1
 #define NOISE_FRAME_PATTERN_XKPSK3 1
@@ -51,14 +53,7 @@ int noise_frame_header_decode(const uint8_t *in, size_t len, struct noise_frame_
  * until -EAGAIN; frames point into the read or into the decoder; errors are sticky and
  * nothing from the bad header on is consumed. About 64 KiB. */
 struct noise_frame_decoder {
-	const uint8_t *in;
-	size_t in_len;
-	size_t in_pos;
-	size_t frame_start;
-	size_t have;
-	size_t need;
-	int error;
-	struct noise_frame_header header;
+	struct framer f;
 	uint8_t buf[NOISE_FRAME_MAX_LEN];
 };
 

@@ -8,6 +8,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "util/array.h"
+
 /* Tor's "private" alias (policies.c, private_nets): the networks a public exit must never
  * reach on behalf of a client. */
 static const struct {
@@ -448,21 +450,6 @@ static void format_entry(struct policy_entry *e, const char *action_word, const 
 	snprintf(e->text, sizeof(e->text), "%s %s:%s%s%s", action_word, addr, ports, proto, limit);
 }
 
-static int grow(void **arr, size_t *cap, size_t need, size_t elem)
-{
-	if (need <= *cap)
-		return 0;
-	size_t ncap = *cap ? *cap * 2 : 64;
-	while (ncap < need)
-		ncap *= 2;
-	void *n = realloc(*arr, ncap * elem);
-	if (!n)
-		return -ENOMEM;
-	*arr = n;
-	*cap = ncap;
-	return 0;
-}
-
 struct builder {
 	struct policy *p;
 	size_t entries_cap;
@@ -472,7 +459,7 @@ struct builder {
 static int add_rule(struct builder *b, uint32_t entry, uint8_t family, const uint8_t *addr,
 		    uint8_t prefix)
 {
-	int rc = grow((void **)&b->p->rules, &b->rules_cap, b->p->n_rules + 1, sizeof(struct policy_rule));
+	int rc = nym_array_grow((void **)&b->p->rules, &b->rules_cap, b->p->n_rules + 1, sizeof(struct policy_rule));
 	if (rc)
 		return rc;
 	struct policy_rule *r = &b->p->rules[b->p->n_rules++];
@@ -570,7 +557,7 @@ static int parse_item(struct lexer *lx, struct builder *b)
 
 	if (b->p->n_entries >= POLICY_MAX_ENTRIES)
 		return fail_at(lx, col, "too many entries (at most %d)", POLICY_MAX_ENTRIES);
-	rc = grow((void **)&b->p->entries, &b->entries_cap, b->p->n_entries + 1, sizeof(e));
+	rc = nym_array_grow((void **)&b->p->entries, &b->entries_cap, b->p->n_entries + 1, sizeof(e));
 	if (rc)
 		return rc;
 	char word[8];

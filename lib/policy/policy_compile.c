@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/array.h"
+
 void policy_compiled_free(struct policy_compiled *c)
 {
 	if (!c)
@@ -14,21 +16,6 @@ void policy_compiled_free(struct policy_compiled *c)
 	free(c->ports);
 	free(c->entry_action);
 	memset(c, 0, sizeof(*c));
-}
-
-static int grow(void **arr, size_t *cap, size_t need, size_t elem)
-{
-	if (need <= *cap)
-		return 0;
-	size_t ncap = *cap ? *cap * 2 : 32;
-	while (ncap < need)
-		ncap *= 2;
-	void *n = realloc(*arr, ncap * elem);
-	if (!n)
-		return -ENOMEM;
-	*arr = n;
-	*cap = ncap;
-	return 0;
 }
 
 /* Addresses as big-endian byte strings (IPv4 zero-padded to 16 bytes): memcmp orders them. */
@@ -91,7 +78,7 @@ static int paint_reset(struct port_paint *pp)
 {
 	pp->n_done = 0;
 	pp->n_gaps = 0;
-	int rc = grow((void **)&pp->gaps, &pp->cap_gaps, 1, sizeof(*pp->gaps));
+	int rc = nym_array_grow((void **)&pp->gaps, &pp->cap_gaps, 1, sizeof(*pp->gaps));
 	if (rc)
 		return rc;
 	pp->gaps[0] = (struct policy_port_range){ 0, 65535, 0 };
@@ -102,7 +89,7 @@ static int paint_reset(struct port_paint *pp)
 static int paint_push(struct policy_port_range **arr, size_t *n, size_t *cap, uint16_t lo,
 		      uint16_t hi, uint32_t entry)
 {
-	int rc = grow((void **)arr, cap, *n + 1, sizeof(**arr));
+	int rc = nym_array_grow((void **)arr, cap, *n + 1, sizeof(**arr));
 	if (rc)
 		return rc;
 	(*arr)[(*n)++] = (struct policy_port_range){ lo, hi, entry };
@@ -156,7 +143,7 @@ static int paint_finish(struct scratch *s, struct port_paint *pp, size_t *n)
 	}
 	pp->n_gaps = 0;
 	qsort(pp->done, pp->n_done, sizeof(*pp->done), range_cmp);
-	int rc = grow((void **)&s->tmp, &s->cap_tmp, pp->n_done, sizeof(*s->tmp));
+	int rc = nym_array_grow((void **)&s->tmp, &s->cap_tmp, pp->n_done, sizeof(*s->tmp));
 	if (rc)
 		return rc;
 	size_t m = 0;
@@ -210,11 +197,11 @@ static int intern_group(struct builder *b, const struct policy_port_range *tcp, 
 		*group = (uint32_t)i;
 		return 0;
 	}
-	int rc = grow((void **)&c->groups, &b->cap_groups, c->n_groups + 1, sizeof(*c->groups));
+	int rc = nym_array_grow((void **)&c->groups, &b->cap_groups, c->n_groups + 1, sizeof(*c->groups));
 	if (!rc)
-		rc = grow((void **)&b->group_hash, &b->cap_hash, c->n_groups + 1, sizeof(*b->group_hash));
+		rc = nym_array_grow((void **)&b->group_hash, &b->cap_hash, c->n_groups + 1, sizeof(*b->group_hash));
 	if (!rc)
-		rc = grow((void **)&c->ports, &b->cap_ports, c->n_ports + nt + nu, sizeof(*c->ports));
+		rc = nym_array_grow((void **)&c->ports, &b->cap_ports, c->n_ports + nt + nu, sizeof(*c->ports));
 	if (rc)
 		return rc;
 	struct policy_group *g = &c->groups[c->n_groups];
@@ -379,14 +366,14 @@ static int compile_family(struct builder *b, const struct policy *p, struct scra
 	struct bound *bounds = NULL;
 	struct prefix_index ix;
 	int rc = prefix_index_build(&ix, p, family);
-	if (rc || (rc = grow((void **)&bounds, &cap, 1, sizeof(*bounds))))
+	if (rc || (rc = nym_array_grow((void **)&bounds, &cap, 1, sizeof(*bounds))))
 		goto out;
 	memset(&bounds[nb++], 0, sizeof(*bounds));
 	for (size_t i = 0; i < p->n_rules; i++) {
 		const struct policy_rule *r = &p->rules[i];
 		if (r->family != family)
 			continue;
-		if ((rc = grow((void **)&bounds, &cap, nb + 2, sizeof(*bounds))))
+		if ((rc = nym_array_grow((void **)&bounds, &cap, nb + 2, sizeof(*bounds))))
 			goto out;
 		memset(&bounds[nb], 0, sizeof(*bounds));
 		memcpy(bounds[nb++].b, r->addr, w);
@@ -422,7 +409,7 @@ static int compile_family(struct builder *b, const struct policy *p, struct scra
 				c->v4[c->n_v4 - 1].hi = hi32;
 				continue;
 			}
-			if ((rc = grow((void **)&c->v4, &b->cap_v4, c->n_v4 + 1, sizeof(*c->v4))))
+			if ((rc = nym_array_grow((void **)&c->v4, &b->cap_v4, c->n_v4 + 1, sizeof(*c->v4))))
 				goto out;
 			c->v4[c->n_v4++] = (struct policy_v4_range){ lo32, hi32, group };
 		} else {
@@ -430,7 +417,7 @@ static int compile_family(struct builder *b, const struct policy *p, struct scra
 				memcpy(c->v6[c->n_v6 - 1].hi, hi, 16);
 				continue;
 			}
-			if ((rc = grow((void **)&c->v6, &b->cap_v6, c->n_v6 + 1, sizeof(*c->v6))))
+			if ((rc = nym_array_grow((void **)&c->v6, &b->cap_v6, c->n_v6 + 1, sizeof(*c->v6))))
 				goto out;
 			struct policy_v6_range *r = &c->v6[c->n_v6++];
 			memcpy(r->lo, bounds[i].b, 16);

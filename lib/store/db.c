@@ -179,3 +179,20 @@ void nym_db_close(sqlite3 *db)
 	if (db)
 		sqlite3_close_v2(db);
 }
+
+int nym_db_query_u64(sqlite3 *db, const char *sql, uint64_t *out)
+{
+	sqlite3_stmt *s;
+	int rc = nym_db_prepare(db, &s, sql);
+	if (rc)
+		return rc;
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		*out = (uint64_t)sqlite3_column_int64(s, 0);
+		rc = 0;
+	} else {
+		rc = nym_db_errno(rc);
+	}
+	sqlite3_finalize(s);
+	return rc;
+}

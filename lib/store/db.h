@@ -10,6 +10,7 @@
 #define NYM_STORE_DB_H
 
 #include <sqlite3.h>
+#include <stdint.h>
 #include <stddef.h>
 
 #define NYM_DB_BUSY_TIMEOUT_MS 5000
@@ -32,6 +33,10 @@ int nym_db_prepare(sqlite3 *db, sqlite3_stmt **stmt, const char *sql);
  * CONSTRAINT -EEXIST, NOMEM -ENOMEM, CORRUPT/NOTADB -EBADMSG, CANTOPEN/PERM/READONLY -EACCES,
  * anything else -EIO. */
 int nym_db_errno(int sqlite_rc);
+
+/* Runs a query without parameters that yields one integer (a count) into *out.
+ * Returns 0 or a negative errno. */
+int nym_db_query_u64(sqlite3 *db, const char *sql, uint64_t *out);
 
 /* Truncates the write-ahead log after a checkpoint, so pages that held deleted secrets do not
  * linger in it. */

@@ -118,3 +118,42 @@ int cli_parse(const char *context, int argc, char **argv, struct cli_option *opt
 		*npositional = npos;
 	return 0;
 }
+
+static void commands_usage(FILE *out, const char *program, const struct cli_command *commands)
+{
+	fprintf(out, "usage: %s <command> [options]\n\ncommands:\n", program);
+	for (const struct cli_command *c = commands; c->name; c++) {
+		char words[64];
+		snprintf(words, sizeof(words), "%s%s%s", c->group ? c->group : "", c->group ? " " : "", c->name);
+		fprintf(out, "  %-28s %s\n", words, c->summary);
+	}
+	fprintf(out, "\n%s <command> --help shows the options of a command.\n", program);
+}
+
+int cli_main(const char *program, const struct cli_command *commands, int argc, char **argv)
+{
+	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+		commands_usage(argc < 2 ? stderr : stdout, program, commands);
+		return argc < 2 ? 1 : 0;
+	}
+	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0) {
+		printf("%s %s (%s)\n", program, NYM_VERSION, NYM_COMMIT);
+		return 0;
+	}
+	for (const struct cli_command *c = commands; c->name; c++) {
+		int words = c->group ? 2 : 1;
+		if (argc <= words)
+			continue;
+		if (c->group ? strcmp(argv[1], c->group) != 0 || strcmp(argv[2], c->name) != 0
+			     : strcmp(argv[1], c->name) != 0)
+			continue;
+		char context[96];
+		snprintf(context, sizeof(context), "%s %s%s%s", program, c->group ? c->group : "",
+			 c->group ? " " : "", c->name);
+		return c->run(context, argc - 1 - words, argv + 1 + words);
+	}
+	fprintf(stderr, "%s: unknown command '%s%s%s'\n", program, argv[1], argc > 2 ? " " : "",
+		argc > 2 ? argv[2] : "");
+	commands_usage(stderr, program, commands);
+	return 1;
+}

@@ -42,4 +42,18 @@ int cli_parse(const char *context, int argc, char **argv, struct cli_option *opt
 
 void cli_usage(FILE *out, const char *context, const struct cli_option *opts);
 
+/* A program's commands: one or two words ("run", "debug keygen"). run gets the arguments
+ * after the command words and "<program> <words>" as context for its messages, and returns
+ * the exit status. */
+struct cli_command {
+	const char *group; /* first word, or NULL for a one-word command */
+	const char *name;
+	int (*run)(const char *context, int argc, char **argv);
+	const char *summary;
+};
+
+/* The whole of a program's main: --help, --version, dispatch, and an unknown command
+ * reported with the list of commands (exit status 1). */
+int cli_main(const char *program, const struct cli_command *commands, int argc, char **argv);
+
 #endif

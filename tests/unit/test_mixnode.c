@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "crypto/secret.h"
@@ -151,4 +152,29 @@ Test(mixnode, rotation_schedule_and_key_selection)
 	kr.count = 1;
 	kr.primary = 0;
 	cr_assert_null(sphinx_keyring_select(&kr, 2), "no even key is live");
+}
+
+/* A big young filter saves as a sparse file and loads back with every tag. */
+Test(mixnode, replay_filter_saves_sparse)
+{
+	struct replay_filter *f = replay_filter_new(9, 20000000, 1e-5), *g = NULL; /* ~90 MiB */
+	cr_assert_not_null(f);
+	uint8_t tags[50][32];
+	for (int i = 0; i < 50; i++) {
+		nym_random(tags[i], 32);
+		cr_assert_not(replay_filter_check_and_insert(f, tags[i]));
+	}
+	char path[64];
+	snprintf(path, sizeof(path), "/tmp/replay_sparse_%d", getpid());
+	cr_assert_eq(replay_filter_save(f, path), 0);
+	struct stat st;
+	cr_assert_eq(stat(path, &st), 0);
+	cr_assert_eq((size_t)st.st_size, 64 + replay_filter_bytes(f), "the file has the filter's full length");
+	cr_assert_lt((size_t)st.st_blocks * 512, 8u << 20, "but only the written pages take space");
+	cr_assert_eq(replay_filter_load(path, &g), 0);
+	for (int i = 0; i < 50; i++)
+		cr_assert(replay_filter_check_and_insert(g, tags[i]), "tag %d lost", i);
+	unlink(path);
+	replay_filter_free(f);
+	replay_filter_free(g);
 }
