@@ -10,6 +10,7 @@
 
 #include "crypto/secret.h"
 #include "io/sock.h"
+#include "util/array.h"
 #include "util/base58.h"
 #include "util/clock.h"
 #include "util/log.h"
@@ -293,16 +294,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 			*upload_size = 0;
 			return too_large(conn, rq->route);
 		}
-		if (rq->len + *upload_size + 1 > rq->cap) {
-			size_t cap = rq->cap ? rq->cap : 1024;
-			while (cap < rq->len + *upload_size + 1)
-				cap *= 2;
-			char *b = realloc(rq->body, cap);
-			if (!b)
-				return MHD_NO;
-			rq->body = b;
-			rq->cap = cap;
-		}
+		if (nym_array_grow((void **)&rq->body, &rq->cap, rq->len + *upload_size + 1, 1))
+			return MHD_NO;
 		memcpy(rq->body + rq->len, upload, *upload_size);
 		rq->len += *upload_size;
 		rq->body[rq->len] = '\0';

@@ -8,6 +8,7 @@
 #include "crypto/sha256.h"
 #include "store/db.h"
 #include "topology/canonical.h"
+#include "util/array.h"
 #include "util/log.h"
 
 static const char *const migrations[] = {
@@ -284,16 +285,8 @@ static int load_descriptions(sqlite3_stmt *st, struct nym_signed_descriptor **ou
 	struct nym_signed_descriptor *list = NULL;
 	int step, rc = 0;
 	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-		if (count == cap) {
-			size_t c = cap ? 2 * cap : 16;
-			struct nym_signed_descriptor *bigger = realloc(list, c * sizeof(*list));
-			if (!bigger) {
-				rc = -ENOMEM;
-				break;
-			}
-			list = bigger;
-			cap = c;
-		}
+		if ((rc = nym_array_grow((void **)&list, &cap, count + 1, sizeof(*list))) != 0)
+			break;
 		if (nym_signed_descriptor_decode((const char *)sqlite3_column_text(st, 0),
 						 (size_t)sqlite3_column_bytes(st, 0), &list[count]) == 0)
 			count++;
@@ -629,21 +622,13 @@ int nym_registry_signed_document(struct nym_registry *r, uint64_t epoch, char **
 	return rc;
 }
 
-static int64_t count_rows(sqlite3 *db, const char *sql)
-{
-	sqlite3_stmt *st;
-	if (nym_db_prepare(db, &st, sql))
-		return 0;
-	int64_t v = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-	sqlite3_finalize(st);
-	return v;
-}
-
 int nym_registry_stats(struct nym_registry *r, struct nym_registry_stats *st)
 {
-	st->nodes = (uint64_t)count_rows(r->db, "SELECT count(*) FROM nodes");
-	st->gateways = (uint64_t)count_rows(r->db, "SELECT count(*) FROM nodes WHERE roles & 6 != 0");
-	st->votes = (uint64_t)count_rows(r->db, "SELECT count(*) FROM votes");
-	st->documents = (uint64_t)count_rows(r->db, "SELECT count(*) FROM documents");
+	int rc;
+	if ((rc = nym_db_query_u64(r->db, "SELECT count(*) FROM nodes", &st->nodes)) ||
+	    (rc = nym_db_query_u64(r->db, "SELECT count(*) FROM nodes WHERE roles & 6 != 0", &st->gateways)) ||
+	    (rc = nym_db_query_u64(r->db, "SELECT count(*) FROM votes", &st->votes)) ||
+	    (rc = nym_db_query_u64(r->db, "SELECT count(*) FROM documents", &st->documents)))
+		return rc;
 	return 0;
 }

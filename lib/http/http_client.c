@@ -8,6 +8,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "util/array.h"
+
 #ifndef NYM_VERSION /* the fuzz build defines none */
 #define NYM_VERSION "unknown"
 #endif
@@ -41,16 +43,8 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *ctx)
 		s->too_big = true;
 		return 0; /* aborts the transfer */
 	}
-	if (r->len + n + 1 > s->cap) {
-		size_t cap = s->cap ? s->cap : 4096;
-		while (cap < r->len + n + 1)
-			cap *= 2;
-		char *b = realloc(r->body, cap);
-		if (!b)
-			return 0;
-		r->body = b;
-		s->cap = cap;
-	}
+	if (nym_array_grow((void **)&r->body, &s->cap, r->len + n + 1, 1))
+		return 0;
 	memcpy(r->body + r->len, data, n);
 	r->len += n;
 	r->body[r->len] = '\0';
