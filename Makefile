@@ -1,5 +1,6 @@
 # nym-c build.
 #
+#   make demo             run the sandbox network (DESIGN.md) and show it working
 #   make                  build everything into build/ (libnym.a, programs, tests)
 #   make check            build and run every test (unit, fuzz regression, integration)
 #   make SANITIZE=1 check the same under AddressSanitizer + UndefinedBehaviorSanitizer (build/san/)
@@ -124,6 +125,9 @@ $(O)/tests/fuzz/%: $(O)/obj/tests/fuzz/%.o $(O)/obj/tests/fuzz/replay_main.o $(L
 
 check: all
 	NYM_BUILD=$(O) tests/run.sh
+
+demo: all
+	NYM_BUILD=$(O) scripts/demo.sh
 
 # libFuzzer: its own tree, built with clang, sanitizers on.
 FO := build/fuzz

@@ -8,6 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "cmd_util.h"
 #include "commands.h"
@@ -18,9 +21,14 @@
 #include "cred/ticketbook.h"
 #include "crypto/secret.h"
 #include "directory/dir_client.h"
+#include "io/sock.h"
+#include "mix/mix_delay.h"
+#include "mix/mix_frame.h"
+#include "mix/mix_node_addr.h"
 #include "http/http_client.h"
 #include "node_config.h"
 #include "node_keys.h"
+#include "sphinx/sphinx_packet.h"
 #include "topology/canonical.h"
 #include "util/base58.h"
 #include "util/cli.h"
@@ -199,8 +207,8 @@ int cmd_debug_topology_fetch(const char *context, int argc, char **argv)
 	const char *gw_id = NULL, *gw_role = NULL, *gw_country = NULL;
 	bool as_json = false;
 	struct cli_option opts[] = {
-		{ "authority", CLI_LIST, &urls, true, "URL   an authority (repeatable); the newest accepted document wins" },
-		{ "authority-key", CLI_LIST, &keys, false, "B58   a trusted authority key (repeatable); without any, nothing is verified" },
+		{ "authority", CLI_LIST, &urls, true, "URL   an authority; the newest accepted document wins" },
+		{ "authority-key", CLI_LIST, &keys, false, "B58   a trusted authority key; without any, nothing is verified" },
 		{ "threshold", CLI_U64, &threshold, false, "K     signatures required (default: a majority of the keys)" },
 		{ "epoch", CLI_U64, &epoch, false, "E     that epoch's document instead of the current one" },
 		{ "gateway-id", CLI_STRING, &gw_id, false, "B58   pick this gateway" },
@@ -314,7 +322,7 @@ int cmd_debug_ticketbook_obtain(const char *context, int argc, char **argv)
 		{ "voucher", CLI_STRING, &voucher, true, "CODE  a single-use voucher" },
 		{ "type", CLI_STRING, &type_name, true, "T     mixnet-entry | wg-entry | wg-exit" },
 		{ "out", CLI_STRING, &out, true, "FILE  the ticketbook to write (a pending one is retried)" },
-		{ "authority-key", CLI_LIST, &keys, false, "B58   require the issuer key list signed by this key (repeatable)" },
+		{ "authority-key", CLI_LIST, &keys, false, "B58   require the issuer key list signed by this key" },
 		{ "count", CLI_U64, &count, false, "N     tickets (1..50, default 50)" },
 		{ "json", CLI_FLAG, &as_json, false, "      print one JSON object" },
 		{ 0 },
@@ -591,5 +599,160 @@ out:
 	nym_ticket_store_close(st);
 	nym_ticketbook_free(book);
 	node_keys_clear(&nk);
+	return status;
+}
+
+/* --- debug mix-send --------------------------------------------------------------------- */
+
+/* The routing address and socket address of a node from its description. */
+static int node_endpoint(const struct nym_descriptor *d, struct sock_addr *addr, uint8_t routing[32])
+{
+	if (sock_addr_parse(addr, d->addresses[0], d->mix_port))
+		return -EINVAL;
+	return mix_node_addr_encode((const struct sockaddr *)&addr->ss, addr->len, routing);
+}
+
+static const struct nym_signed_descriptor *pick_random(struct nym_signed_descriptor *const *list, const size_t *n)
+{
+	if (!*n)
+		return NULL;
+	uint32_t r;
+	nym_random(&r, sizeof(r));
+	return &(*list)[r % *n];
+}
+
+int cmd_debug_mix_send(const char *context, int argc, char **argv)
+{
+	struct cli_list urls = { 0 }, keys = { 0 };
+	uint64_t threshold = 0, count = 10, rate = 100, mean_ms = 20;
+	const char *exit_id = NULL;
+	bool as_json = false;
+	struct cli_option opts[] = {
+		{ "authority", CLI_LIST, &urls, true, "URL   an authority" },
+		{ "authority-key", CLI_LIST, &keys, false, "B58   a trusted authority key; without any, nothing is verified" },
+		{ "threshold", CLI_U64, &threshold, false, "K     signatures required (default: a majority of the keys)" },
+		{ "count", CLI_U64, &count, false, "N     packets to send (default 10)" },
+		{ "rate", CLI_U64, &rate, false, "PPS   sending rate (default 100)" },
+		{ "mean-delay-ms", CLI_U64, &mean_ms, false, "MS    mean of each mix hop's exponential delay (default 20)" },
+		{ "exit", CLI_STRING, &exit_id, false, "B58   the exit gateway (default: one at random)" },
+		{ "json", CLI_FLAG, &as_json, false, "      print one JSON object" },
+		{ 0 },
+	};
+	int rc = cli_parse(context, argc, argv, opts, NULL, 0, NULL);
+	if (rc)
+		return rc > 0 ? EXIT_OK : EXIT_FAIL;
+	struct nym_dir_trust trust;
+	uint8_t want[32];
+	if (check_urls(context, &urls) || trust_from(context, &keys, threshold, &trust))
+		return EXIT_FAIL;
+	if (exit_id && nym_base58_decode_exact(want, 32, exit_id)) {
+		fprintf(stderr, "%s: --exit expects a base58 identity key, got '%s'\n", context, exit_id);
+		return EXIT_FAIL;
+	}
+	if (count == 0 || count > 1000000 || rate == 0 || rate > 1000000) {
+		fprintf(stderr, "%s: --count and --rate must be between 1 and 1000000\n", context);
+		return EXIT_FAIL;
+	}
+	struct nym_dir_topology t;
+	char err[NYM_DIR_ERR_MAX];
+	rc = trust.count ? nym_dir_fetch_topology((const char *const *)urls.items, urls.count, &trust, 0, TIMEOUT_MS, &t,
+						  err, sizeof(err))
+			 : fetch_unverified(&urls, 0, &t, err, sizeof(err));
+	if (rc) {
+		fprintf(stderr, "%s: %s\n", context, err);
+		return EXIT_FAIL;
+	}
+	int status = EXIT_FAIL;
+	int fd = -1;
+	uint8_t *frame = malloc(MIX_FRAME_HEADER_LEN + MIX_REGULAR_PACKET_LEN);
+	/* Route: one mixnode of each layer, then the exit gateway, as a Nym client routes. */
+	const struct nym_signed_descriptor *route[NYM_LAYERS + 1];
+	for (int l = 0; l < NYM_LAYERS; l++)
+		route[l] = pick_random(&t.doc.layers[l], &t.doc.layer_count[l]);
+	struct nym_gateway_query q = { .roles = NYM_ROLE_EXIT };
+	if (nym_dir_pick_gateway(&t.doc, exit_id ? want : NULL, &q, &route[NYM_LAYERS]))
+		route[NYM_LAYERS] = NULL;
+	for (int i = 0; i <= NYM_LAYERS; i++) {
+		if (!route[i]) {
+			fprintf(stderr, "%s: epoch %" PRIu64 " has no %s\n", context, t.doc.epoch,
+				i < NYM_LAYERS ? "node in every layer" : "matching exit gateway");
+			goto out;
+		}
+	}
+	struct sphinx_hop hops[NYM_LAYERS + 1];
+	struct sock_addr first;
+	json_t *jroute = json_array();
+	for (int i = 0; i <= NYM_LAYERS; i++) {
+		const struct nym_descriptor *d = &route[i]->d;
+		struct sock_addr a;
+		if (node_endpoint(d, &a, hops[i].address)) {
+			fprintf(stderr, "%s: a node of the topology has no usable address\n", context);
+			json_decref(jroute);
+			goto out;
+		}
+		if (i == 0)
+			first = a;
+		/* Every node announces its current key first; all rotate on one schedule. */
+		memcpy(hops[i].public_key, d->sphinx[0].key, 32);
+		hops[i].delay_ns = 0;
+		char text[SOCK_ADDR_STR_LEN];
+		sock_addr_format((const struct sockaddr *)&a.ss, text);
+		json_array_append_new(jroute, json_pack("{s:o, s:s, s:s}", "identity", b58(d->identity), "address", text,
+							"role", i < NYM_LAYERS ? "mixnode" : "exit-gateway"));
+	}
+	uint8_t rotation_byte = route[0]->d.sphinx[0].rotation % 2 ? 1 : 2;
+	fd = socket(first.ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (const struct sockaddr *)&first.ss, first.len) != 0) {
+		char text[SOCK_ADDR_STR_LEN];
+		sock_addr_format((const struct sockaddr *)&first.ss, text);
+		fprintf(stderr, "%s: cannot connect to the first mix layer at %s: %s\n", context, text, strerror(errno));
+		json_decref(jroute);
+		goto out;
+	}
+	static const uint8_t destination[32], identifier[16];
+	uint64_t gap_ns = NYM_NS_PER_SEC / rate, start = nym_now_ns();
+	for (uint64_t n = 0; n < count; n++) {
+		for (int i = 0; i < NYM_LAYERS; i++)
+			hops[i].delay_ns = mix_delay_sample_ns(mean_ms * NYM_NS_PER_MS, NULL);
+		char msg[64];
+		int len = snprintf(msg, sizeof(msg), "nym-c mix-send packet %" PRIu64, n);
+		struct sphinx_packet_params p = { hops, NYM_LAYERS + 1, destination, identifier, SPHINX_VERSION_DEFAULT, NULL };
+		frame[0] = MIX_FRAME_VERSION;
+		frame[1] = MIX_PACKET_SIZE_REGULAR;
+		frame[2] = MIX_PACKET_TYPE_MIX;
+		frame[3] = rotation_byte;
+		if (sphinx_packet_create(frame + MIX_FRAME_HEADER_LEN, MIX_REGULAR_PACKET_LEN, &p, (const uint8_t *)msg,
+					 (size_t)len) ||
+		    nym_write_all(fd, frame, MIX_FRAME_HEADER_LEN + MIX_REGULAR_PACKET_LEN)) {
+			fprintf(stderr, "%s: sending packet %" PRIu64 " failed\n", context, n);
+			json_decref(jroute);
+			goto out;
+		}
+		uint64_t next = start + (n + 1) * gap_ns, now = nym_now_ns();
+		if (next > now) {
+			struct timespec ts = { (time_t)((next - now) / NYM_NS_PER_SEC), (long)((next - now) % NYM_NS_PER_SEC) };
+			nanosleep(&ts, NULL);
+		}
+	}
+	if (as_json) {
+		status = cmd_print_json(json_pack("{s:I, s:o, s:I, s:b}", "epoch", (json_int_t)t.doc.epoch, "route", jroute,
+						  "sent", (json_int_t)count, "verified", trust.count > 0));
+	} else {
+		printf("epoch %" PRIu64 " (%s): sent %" PRIu64 " packets along\n", t.doc.epoch,
+		       trust.count ? "verified" : "UNVERIFIED", count);
+		size_t i;
+		json_t *hop;
+		json_array_foreach(jroute, i, hop)
+			printf("  %zu. %-12s %-22s %s\n", i + 1, json_string_value(json_object_get(hop, "role")),
+			       json_string_value(json_object_get(hop, "address")),
+			       json_string_value(json_object_get(hop, "identity")));
+		json_decref(jroute);
+		status = EXIT_OK;
+	}
+out:
+	if (fd >= 0)
+		close(fd);
+	free(frame);
+	nym_dir_topology_free(&t);
 	return status;
 }

@@ -323,8 +323,8 @@ int cmd_run(const char *context, int argc, char **argv)
 		{ "mode", CLI_STRING, &mode, false, "MODE  override the configured mode" },
 		{ "topology", CLI_STRING, &topology_file, false, "FILE  nodes this node may forward to, with Noise keys" },
 		{ "workers", CLI_U64, &workers, false, "N     packet threads (default: config, 0 = one per core)" },
-		{ "authority", CLI_LIST, &authorities, false, "URL   an authority to announce to (repeatable; adds to directory.authorities)" },
-		{ "authority-key", CLI_LIST, &authority_keys, false, "B58   an authority key whose topology signatures count (repeatable)" },
+		{ "authority", CLI_LIST, &authorities, false, "URL   an authority to announce to (adds to directory.authorities)" },
+		{ "authority-key", CLI_LIST, &authority_keys, false, "B58   an authority key whose topology signatures count" },
 		{ "authority-threshold", CLI_U64, &authority_threshold, false, "K     signatures a topology needs (default: a majority)" },
 		{ 0 },
 	};

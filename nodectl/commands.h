@@ -13,6 +13,7 @@ int cmd_keys_show(const char *context, int argc, char **argv);
 int cmd_debug_keygen(const char *context, int argc, char **argv);
 int cmd_debug_sphinx_create(const char *context, int argc, char **argv);
 int cmd_debug_sphinx_process(const char *context, int argc, char **argv);
+int cmd_debug_mix_send(const char *context, int argc, char **argv);
 int cmd_debug_mix_sink(const char *context, int argc, char **argv);
 int cmd_bench_sphinx(const char *context, int argc, char **argv);
 int cmd_bench_mixnet(const char *context, int argc, char **argv);

@@ -12,6 +12,7 @@ static const struct cli_command commands[] = {
 	{ "debug", "keygen", cmd_debug_keygen, "print a fresh X25519 key pair (hex and base58)" },
 	{ "debug", "sphinx-create", cmd_debug_sphinx_create, "build a Sphinx packet for a route" },
 	{ "debug", "sphinx-process", cmd_debug_sphinx_process, "peel one Sphinx layer with a node key" },
+	{ "debug", "mix-send", cmd_debug_mix_send, "send Sphinx packets through the mixnet the authorities describe" },
 	{ "debug", "mix-sink", cmd_debug_mix_sink, "listen where a route ends and report arriving packets" },
 	{ "bench", "sphinx", cmd_bench_sphinx, "measure Sphinx create/process against X25519" },
 	{ "bench", "mixnet", cmd_bench_mixnet, "measure a real mixnode process: throughput, loss, added latency" },

@@ -4,7 +4,7 @@
 # HTTP, double spending across gateways, and hostile requests. The checks are in
 # authority_net.py, which runs on the client host.
 set -eu
-. tests/lib/netns.sh
+. scripts/lib/netns.sh
 NODE="$(pwd)/${NYM_BUILD:-build}/bin/nym-node"
 T=$(mktemp -d)
 export T NODE

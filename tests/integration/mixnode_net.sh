@@ -3,7 +3,7 @@
 # packets with the independent Sphinx implementation and a sink at the end of the route.
 # The checks are in mixnode_net.py.
 set -eu
-. tests/lib/netns.sh
+. scripts/lib/netns.sh
 NODE="$(pwd)/${NYM_BUILD:-build}/bin/nym-node"
 T=$(mktemp -d)
 export T NODE

@@ -3,7 +3,7 @@
 # file, line and expectation, keys show, the HTTP API, SIGHUP reloading the description and
 # log level, and a clean stop on SIGTERM. Runs in a namespace of its own.
 set -eu
-. tests/lib/netns.sh
+. scripts/lib/netns.sh
 NODE="$(pwd)/${NYM_BUILD:-build}/bin/nym-node"
 T=$(mktemp -d)
 netns_init lc

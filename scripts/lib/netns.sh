@@ -4,6 +4,8 @@
 #
 #   netns_init mx                     # prefix "mx<pid>", a switch namespace with bridge br0
 #   netns_host mix1 198.51.100.11/24  # namespace mx<pid>mix1 with eth0 on the bridge
+#   netns_bridge inet0                # a second segment
+#   netns_attach mix1 inet0 up0 203.0.113.1/24   # another interface of a host on it
 #   netns_exec mix1 CMD...            # run in it
 #   netns_bg mix1 LOG CMD...          # run in the background, output to LOG, killed at exit
 #
@@ -22,25 +24,45 @@ netns_init() {
 	trap 'exit 130' INT TERM
 }
 
-netns_host() {
-	name=$1
-	shift
+netns_bridge() {
+	ip -n "${NS_P}sw" link add "$1" type bridge
+	ip -n "${NS_P}sw" link set "$1" up
+}
+
+# netns_attach HOST BRIDGE IFNAME ADDR...: a veth from the host to a bridge of the switch.
+netns_attach() {
+	ns="${NS_P}$1"
+	bridge=$2
+	ifname=$3
+	shift 3
 	NS_N=$((NS_N + 1))
-	ns="${NS_P}${name}"
 	a="${NS_P}a${NS_N}"
 	b="${NS_P}b${NS_N}"
-	ip netns add "$ns"
-	NS_HOSTS="$NS_HOSTS $ns"
 	ip link add "$a" type veth peer name "$b"
 	ip link set "$a" netns "$ns"
 	ip link set "$b" netns "${NS_P}sw"
-	ip -n "$ns" link set "$a" name eth0
-	ip -n "$ns" link set lo up
-	ip -n "$ns" link set eth0 up
-	ip -n "${NS_P}sw" link set "$b" master br0 up
+	ip -n "$ns" link set "$a" name "$ifname"
+	ip -n "$ns" link set "$ifname" up
+	ip -n "${NS_P}sw" link set "$b" master "$bridge" up
 	for addr in "$@"; do
-		ip -n "$ns" addr add "$addr" dev eth0 nodad 2>/dev/null || ip -n "$ns" addr add "$addr" dev eth0
+		ip -n "$ns" addr add "$addr" dev "$ifname" nodad 2>/dev/null || ip -n "$ns" addr add "$addr" dev "$ifname"
 	done
+}
+
+# netns_host NAME ADDR...: a host with eth0 on br0 (netns_host_on BRIDGE NAME ADDR... for another).
+netns_host() {
+	netns_host_on br0 "$@"
+}
+
+netns_host_on() {
+	bridge=$1
+	name=$2
+	shift 2
+	ns="${NS_P}${name}"
+	ip netns add "$ns"
+	NS_HOSTS="$NS_HOSTS $ns"
+	ip -n "$ns" link set lo up
+	netns_attach "$name" "$bridge" eth0 "$@"
 }
 
 netns_exec() {
