@@ -47,7 +47,7 @@ int authority_fetch_peers(struct authority *a, const char *path, size_t max, lon
 	static _Thread_local char urls[NYM_AUTHORITIES_MAX][CONF_STR_MAX + 64];
 	for (size_t i = 0; i < a->npeers; i++) {
 		nym_http_url(urls[i], sizeof(urls[i]), a->peers[i].url, path);
-		items[i].url = urls[i];
+		items[i] = (struct nym_http_batch_item){ .url = urls[i] };
 	}
 	return nym_http_get_many(items, a->npeers, max, timeout_ms);
 }

@@ -97,26 +97,6 @@ static int book_ticket(const char *context, const char *path, const struct nym_t
 	return nym_ticketbook_ticket(book, (size_t)index, out, NYM_TICKET_MAX_LEN, len);
 }
 
-static const char *refusal(int rc)
-{
-	switch (rc) {
-	case -EINVAL:
-		return "malformed ticket";
-	case -EPERM:
-		return "ticket type not accepted";
-	case -EKEYEXPIRED:
-		return "ticket expired";
-	case -ENOKEY:
-		return "no issuer key for the ticket's type and expiry";
-	case -EBADMSG:
-		return "invalid signature";
-	case -EALREADY:
-		return "ticket already spent";
-	default:
-		return strerror(-rc);
-	}
-}
-
 int cmd_debug_ticketbook_issue_local(const char *context, int argc, char **argv)
 {
 	const char *db_path = NULL, *type_name = NULL, *out_path = NULL, *keys_out = NULL;
@@ -309,7 +289,7 @@ int cmd_debug_ticket_verify(const char *context, int argc, char **argv)
 	rc = nym_issuer_keyset_verify_ticket(&ks, t, len, (int64_t)now, NYM_TICKET_TYPES_ALL, &m);
 	if (rc) {
 		fprintf(stderr, "%s: ticket %llu of %s is not valid: %s\n", context,
-			(unsigned long long)index, book_path, refusal(rc));
+			(unsigned long long)index, book_path, nym_ticket_refusal_text(rc));
 		goto out;
 	}
 	char serial[2 * NYM_TICKET_SERIAL_LEN + 1];

@@ -371,26 +371,6 @@ int cmd_debug_ticketbook_obtain(const char *context, int argc, char **argv)
 
 /* --- debug ticket-spend --------------------------------------------------------------- */
 
-static const char *refusal(int rc)
-{
-	switch (rc) {
-	case -EINVAL:
-		return "malformed ticket";
-	case -EPERM:
-		return "ticket type not accepted";
-	case -EKEYEXPIRED:
-		return "ticket expired";
-	case -ENOKEY:
-		return "no issuer key for the ticket's type and expiry";
-	case -EBADMSG:
-		return "invalid signature";
-	case -EALREADY:
-		return "ticket already spent";
-	default:
-		return strerror(-rc);
-	}
-}
-
 /* The merged issuer keys of every authority that answers. */
 static int gather_keys(const char *context, const struct cli_list *urls, const struct nym_dir_trust *trust,
 		       int64_t now, struct nym_issuer_keyset *all)
@@ -582,7 +562,7 @@ int cmd_debug_ticket_spend(const char *context, int argc, char **argv)
 		nym_hex_encode(serial, v.msg.serial, NYM_TICKET_SERIAL_LEN);
 	if (as_json)
 		cmd_print_json(json_pack("{s:b, s:s, s:s, s:s, s:s, s:I, s:I}", "accepted", spent == 0, "reason",
-					 spent ? refusal(spent) : "", "refused_by",
+					 spent ? nym_ticket_refusal_text(spent) : "", "refused_by",
 					 c.spent_filter ? "spent filter" : c.spent_here ? "gateway store" : "", "serial",
 					 serial, "store", store_path, "reported", (json_int_t)reported,
 					 "spent_filter_created", (json_int_t)(filter_after ? filter_after : filter_at)));
@@ -590,7 +570,7 @@ int cmd_debug_ticket_spend(const char *context, int argc, char **argv)
 		printf("ticket %llu accepted (serial %.16s...), %zu serials reported\n", (unsigned long long)index, serial,
 		       reported);
 	if (spent)
-		fprintf(stderr, "%s: ticket %llu refused: %s\n", context, (unsigned long long)index, refusal(spent));
+		fprintf(stderr, "%s: ticket %llu refused: %s\n", context, (unsigned long long)index, nym_ticket_refusal_text(spent));
 	status = spent == 0 ? EXIT_OK : EXIT_FAIL;
 out:
 	nym_log_set_level(level);

@@ -268,3 +268,23 @@ int nym_ticket_store_pending_reports(struct nym_ticket_store *st, uint64_t *coun
 {
 	return nym_db_query_u64(st->db, "SELECT count(*) FROM spent WHERE reported = 0", count);
 }
+
+const char *nym_ticket_refusal_text(int rc)
+{
+	switch (rc) {
+	case -EINVAL:
+		return "malformed ticket";
+	case -EPERM:
+		return "ticket type not accepted";
+	case -EKEYEXPIRED:
+		return "ticket expired";
+	case -ENOKEY:
+		return "no issuer key for the ticket's type and expiry";
+	case -EBADMSG:
+		return "invalid signature";
+	case -EALREADY:
+		return "ticket already spent";
+	default:
+		return strerror(-rc);
+	}
+}

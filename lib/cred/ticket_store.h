@@ -46,6 +46,10 @@ int nym_ticket_store_spend(struct nym_ticket_store *st, const struct nym_issuer_
 			   const uint8_t *ticket, size_t len, int64_t now, unsigned accepted_types,
 			   struct nym_ticket_msg *msg);
 
+/* A short English reason for a refusal code of nym_ticket_store_spend (or of ticket
+ * verification), for messages and JSON answers. */
+const char *nym_ticket_refusal_text(int rc);
+
 /* Replaces the merged spent filter (the body of GET /v1/spent-filter, a serialized
  * util/bloom) and keeps it in the database, so it survives restarts. */
 int nym_ticket_store_set_filter(struct nym_ticket_store *st, const uint8_t *data, size_t len,

@@ -1,6 +1,5 @@
 #include "directory/probe.h"
 
-#include <curl/curl.h>
 #include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -10,29 +9,11 @@
 #include "http/http_client.h"
 
 #define HEALTH_MAX 4096
+#define URL_MAX 128
 
-struct job {
-	struct nym_probe *p;
-	bool is_mix;
-	char url[128];
-	char body[HEALTH_MAX];
-	size_t len;
-};
-
-static size_t on_body(char *data, size_t size, size_t nmemb, void *ctx)
+static bool health_up(const struct nym_http_response *r)
 {
-	struct job *j = ctx;
-	size_t n = size * nmemb;
-	if (j->len + n >= sizeof(j->body))
-		return 0;
-	memcpy(j->body + j->len, data, n);
-	j->len += n;
-	return n;
-}
-
-static bool health_up(const struct job *j)
-{
-	json_t *v = json_loadb(j->body, j->len, 0, NULL);
+	json_t *v = r->status == 200 ? json_loadb(r->body, r->len, 0, NULL) : NULL;
 	bool up = json_is_string(json_object_get(v, "status")) &&
 		  strcmp(json_string_value(json_object_get(v, "status")), "up") == 0;
 	json_decref(v);
@@ -51,76 +32,29 @@ int nym_probe_run(struct nym_probe *probes, size_t n, long timeout_ms)
 {
 	if (n == 0)
 		return 0;
-	int rc = nym_http_init();
-	if (rc)
-		return rc;
-	struct job *jobs = calloc(2 * n, sizeof(*jobs));
-	CURL **easy = calloc(2 * n, sizeof(*easy));
-	CURLM *m = curl_multi_init();
-	rc = -ENOMEM;
-	if (!jobs || !easy || !m)
+	/* Two items per node: its mixnet port (which speaks no HTTP: connecting is the whole
+	 * test) and its health endpoint. */
+	struct nym_http_batch_item *items = calloc(2 * n, sizeof(*items));
+	char(*urls)[URL_MAX] = calloc(2 * n, URL_MAX);
+	int rc = -ENOMEM;
+	if (!items || !urls)
 		goto out;
-	for (size_t i = 0; i < 2 * n; i++) {
-		struct job *j = &jobs[i];
-		j->p = &probes[i / 2];
-		j->is_mix = i % 2 == 0;
-		j->p->mix_ok = j->p->http_ok = false;
-		const struct nym_descriptor *d = j->p->node;
-		if (j->is_mix)
-			host_url(j->url, sizeof(j->url), d->addresses[0], d->mix_port, "/");
-		else
-			host_url(j->url, sizeof(j->url), d->addresses[0], d->http_port, "/api/v1/health");
-		CURL *c = easy[i] = curl_easy_init();
-		if (!c)
-			goto out;
-		curl_easy_setopt(c, CURLOPT_URL, j->url);
-		curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http");
-		curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-		curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms);
-		curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
-		curl_easy_setopt(c, CURLOPT_PROXY, "");
-		curl_easy_setopt(c, CURLOPT_PRIVATE, j);
-		/* The mixnet port speaks no HTTP: connecting is the whole test. */
-		if (j->is_mix)
-			curl_easy_setopt(c, CURLOPT_CONNECT_ONLY, 1L);
-		curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-		curl_easy_setopt(c, CURLOPT_WRITEDATA, j);
-		curl_multi_add_handle(m, c);
+	for (size_t i = 0; i < n; i++) {
+		const struct nym_descriptor *d = probes[i].node;
+		host_url(urls[2 * i], URL_MAX, d->addresses[0], d->mix_port, "/");
+		host_url(urls[2 * i + 1], URL_MAX, d->addresses[0], d->http_port, "/api/v1/health");
+		items[2 * i] = (struct nym_http_batch_item){ .url = urls[2 * i], .connect_only = true };
+		items[2 * i + 1] = (struct nym_http_batch_item){ .url = urls[2 * i + 1] };
 	}
-	int running = 1;
-	while (running) {
-		if (curl_multi_perform(m, &running) != CURLM_OK)
-			break;
-		if (running)
-			curl_multi_poll(m, NULL, 0, 200, NULL);
-		CURLMsg *msg;
-		int left;
-		while ((msg = curl_multi_info_read(m, &left))) {
-			if (msg->msg != CURLMSG_DONE)
-				continue;
-			struct job *j;
-			curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&j);
-			if (msg->data.result != CURLE_OK)
-				continue;
-			if (j->is_mix) {
-				j->p->mix_ok = true;
-			} else {
-				long status = 0;
-				curl_easy_getinfo(msg->easy_handle, CURLINFO_RESPONSE_CODE, &status);
-				j->p->http_ok = status == 200 && health_up(j);
-			}
-		}
+	rc = nym_http_get_many(items, 2 * n, HEALTH_MAX, timeout_ms);
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		probes[i].mix_ok = items[2 * i].rc == 0;
+		probes[i].http_ok = items[2 * i + 1].rc == 0 && health_up(&items[2 * i + 1].resp);
+		nym_http_response_free(&items[2 * i].resp);
+		nym_http_response_free(&items[2 * i + 1].resp);
 	}
-	rc = 0;
 out:
-	for (size_t i = 0; easy && i < 2 * n; i++)
-		if (easy[i]) {
-			curl_multi_remove_handle(m, easy[i]);
-			curl_easy_cleanup(easy[i]);
-		}
-	if (m)
-		curl_multi_cleanup(m);
-	free(easy);
-	free(jobs);
+	free(items);
+	free(urls);
 	return rc;
 }

@@ -176,6 +176,8 @@ int nym_http_get_many(struct nym_http_batch_item *items, size_t n, size_t max_re
 			goto out;
 		setup(easy[i], items[i].url, timeout_ms > 0 ? timeout_ms : NYM_HTTP_TIMEOUT_MS_DEFAULT, &sinks[i]);
 		curl_easy_setopt(easy[i], CURLOPT_PRIVATE, (char *)&sinks[i]);
+		if (items[i].connect_only)
+			curl_easy_setopt(easy[i], CURLOPT_CONNECT_ONLY, 1L);
 		curl_multi_add_handle(m, easy[i]);
 	}
 	int running = 1;

@@ -39,9 +39,12 @@ int nym_http_request(const struct nym_http_request *req, struct nym_http_respons
 void nym_http_response_free(struct nym_http_response *resp);
 
 /* Several GETs at once (libcurl multi): each item gets its own rc (as nym_http_request) and
- * response; the whole batch takes at most timeout_ms. Returns 0 or -ENOMEM. */
+ * response; the whole batch takes at most timeout_ms. An item with connect_only only opens
+ * the TCP connection (rc 0 when it was accepted; no request is sent): a reachability test
+ * for ports that speak no HTTP. Returns 0 or -ENOMEM. */
 struct nym_http_batch_item {
 	const char *url;
+	bool connect_only;
 	int rc;
 	struct nym_http_response resp;
 };
