@@ -139,7 +139,13 @@ int cmd_apply(const char *context, int argc, char **argv)
 	if (gateway)
 		printf(", IPv4 uplink %s, IPv6 uplink %s, %s (%zu entries)", plan.uplink_v4[0] ? plan.uplink_v4 : "none",
 		       plan.uplink_v6[0] ? plan.uplink_v6 : "none", plan.policy_name, plan.policy.n_entries);
-	printf(", %zu chains, %zu rules, %zu sets\n", rs.n_chains, rs.n_rules, rs.n_sets);
+	printf(", %zu chains, %zu rules, %zu sets", rs.n_chains, rs.n_rules, rs.n_sets);
+	if (plan.n_offload_devices)
+		printf(", flowtable on %zu devices", plan.n_offload_devices);
+	printf("\n");
+	if (plan.offload_unsupported)
+		printf("%s: this kernel has no nftables flowtables (nf_flow_table_inet): established "
+		       "connections take the full forwarding path\n", context);
 	status = EXIT_OK;
 out:
 	nft_objects_free(&objs);

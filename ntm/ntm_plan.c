@@ -2,12 +2,14 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
 #include "netlink/nl_route.h"
+#include "nft/nft_batch.h"
 
 void ntm_plan_options(struct ntm_options *o, struct cli_option *opts, bool with_dry_run)
 {
@@ -170,6 +172,32 @@ static int load_config(const char *context, struct gateway_config *cfg, const ch
 	return rc;
 }
 
+static void offload_device(struct ntm_plan *plan, const char *ifname)
+{
+	if (!ifname[0] || if_nametoindex(ifname) == 0)
+		return; /* a flowtable cannot name a device that does not exist */
+	for (size_t i = 0; i < plan->n_offload_devices; i++)
+		if (strcmp(plan->offload_devices[i], ifname) == 0)
+			return;
+	if (plan->n_offload_devices < NFT_FLOWTABLE_MAX_DEVICES)
+		snprintf(plan->offload_devices[plan->n_offload_devices++], NFT_IFNAME_LEN, "%s", ifname);
+}
+
+static void plan_offload(struct ntm_plan *plan)
+{
+	/* Asked of the kernel, so that apply and status agree on the same host; without the
+	 * rights to ask (a --dry-run as a user), assume a kernel that has them, as Debian's. */
+	int rc = nft_batch_flowtable_supported();
+	if (rc == 0) {
+		plan->offload_unsupported = true;
+		return;
+	}
+	for (size_t i = 0; i < plan->cfg.n_tunnels; i++)
+		offload_device(plan, plan->cfg.tunnels[i].ifname);
+	offload_device(plan, plan->uplink_v4);
+	offload_device(plan, plan->uplink_v6);
+}
+
 int ntm_plan_prepare(const char *context, const struct ntm_options *o, struct ntm_plan *plan)
 {
 	memset(plan, 0, sizeof(*plan));
@@ -247,6 +275,8 @@ int ntm_plan_prepare(const char *context, const struct ntm_options *o, struct nt
 		fprintf(stderr, "%s: no uplink: give --uplink\n", context);
 		return -EINVAL;
 	}
+	if (cfg->flow_offload)
+		plan_offload(plan);
 	return 0;
 }
 
@@ -269,6 +299,8 @@ int ntm_plan_ruleset(const struct ntm_plan *plan, const char *comment, struct nf
 	if (wg_is_tunnel)
 		snprintf(g.wireguard_ifname, sizeof(g.wireguard_ifname), "%s", cfg->wireguard_interface);
 	g.host_firewall = cfg->host_firewall;
+	memcpy(g.offload_devices, plan->offload_devices, sizeof(g.offload_devices));
+	g.n_offload_devices = plan->n_offload_devices;
 	g.tcp.port[0] = cfg->ssh_port;
 	g.tcp.n = 1;
 	for (size_t i = 0; i < cfg->tcp.n && g.tcp.n < NFT_GATEWAY_MAX_PORTS; i++)

@@ -53,6 +53,11 @@ struct ntm_plan {
 	bool have_policy;
 	char uplink_v4[NFT_IFNAME_LEN]; /* resolved; "" = none */
 	char uplink_v6[NFT_IFNAME_LEN];
+	/* The flowtable's devices: the tunnels and uplinks that exist now, when flow_offload
+	 * is on and the kernel has flowtables (none otherwise). */
+	char offload_devices[NFT_FLOWTABLE_MAX_DEVICES][NFT_IFNAME_LEN];
+	size_t n_offload_devices;
+	bool offload_unsupported; /* flow_offload is on but the kernel has no flowtables */
 };
 
 /* Loads everything; prints "<context>: problem" (or "FILE:LINE:COL: problem") and returns

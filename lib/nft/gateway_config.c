@@ -28,6 +28,7 @@ void gateway_config_defaults(struct gateway_config *cfg, const char *policy)
 	strcpy(cfg->uplink_v6, "auto");
 	cfg->ssh_port = 22;
 	cfg->host_firewall = true;
+	cfg->flow_offload = true;
 	/* nym-facts.md 2.3: the IP packet router's TUN and the WireGuard interface. */
 	struct nft_gateway_tunnel *t = &cfg->tunnels[0];
 	strcpy(t->ifname, "nymtun0");
@@ -374,7 +375,7 @@ static int parse_entry(struct loader *l, const yaml_node_t *n)
 static int parse_root(struct loader *l, const yaml_node_t *root)
 {
 	static const char *const keys[] = { "mode",	     "policy", "uplink",	  "uplink_v4",
-					    "uplink_v6",     "ssh_port", "host_firewall", "tunnels",
+					    "uplink_v6",     "ssh_port", "host_firewall", "flow_offload", "tunnels",
 					    "wireguard_interface", "ports", "entry_gateway", NULL };
 	if (root->type != YAML_MAPPING_NODE)
 		return bad(l, root, "expected a mapping of settings (mode, policy, uplink, ...)");
@@ -409,6 +410,9 @@ static int parse_root(struct loader *l, const yaml_node_t *root)
 				return rc;
 		} else if (strcmp(key, "host_firewall") == 0) {
 			if ((rc = parse_bool(l, v, key, &cfg->host_firewall)))
+				return rc;
+		} else if (strcmp(key, "flow_offload") == 0) {
+			if ((rc = parse_bool(l, v, key, &cfg->flow_offload)))
 				return rc;
 		} else if (strcmp(key, "tunnels") == 0) {
 			if ((rc = parse_tunnels(l, v)))

@@ -32,6 +32,7 @@ struct gateway_config {
 	char uplink_v6[NFT_IFNAME_LEN];
 	uint16_t ssh_port;
 	bool host_firewall;
+	bool flow_offload; /* offload established connections to a flowtable when the kernel can */
 	struct nft_gateway_tunnel tunnels[NFT_GATEWAY_MAX_TUNNELS];
 	size_t n_tunnels;
 	char wireguard_interface[NFT_IFNAME_LEN];

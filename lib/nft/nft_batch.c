@@ -6,6 +6,7 @@
 #include <libnftnl/batch.h>
 #include <libnftnl/chain.h>
 #include <libnftnl/common.h>
+#include <libnftnl/flowtable.h>
 #include <libnftnl/rule.h>
 #include <libnftnl/set.h>
 #include <libnftnl/table.h>
@@ -99,12 +100,16 @@ static void txn_begin(struct txn *t)
 /* Only the last message asks for an acknowledgement: the kernel reports every failing
  * message anyway, and one acknowledgement per message would overflow the socket's receive
  * buffer for a large policy (each is an skb of its own). */
-static void txn_end(struct txn *t)
+static void txn_end(struct txn *t, bool commit)
 {
 	if (t->err)
 		return;
 	if (t->last)
 		t->last->nlmsg_flags |= NLM_F_ACK;
+	/* Without the end message the kernel checks every message as for a commit, answers,
+	 * and then aborts the batch (what `nft --check` does). */
+	if (!commit)
+		return;
 	t->bytes += nftnl_batch_end(nftnl_batch_buffer(t->b), t->seq++)->nlmsg_len;
 	if (nftnl_batch_update(t->b) < 0)
 		t->err = -ENOMEM;
@@ -123,8 +128,24 @@ static void txn_table(struct txn *t, uint16_t type, const struct nftnl_table *ta
 	txn_next(t);
 }
 
+static void txn_flowtable(struct txn *t, const struct nftnl_flowtable *f)
+{
+	if (t->err)
+		return;
+	char d[96];
+	snprintf(d, sizeof(d), "flowtable %s", nftnl_flowtable_get_str(f, NFTNL_FLOWTABLE_NAME));
+	uint32_t seq = txn_msg(t, d);
+	struct nlmsghdr *nlh = nftnl_nlmsg_build_hdr(nftnl_batch_buffer(t->b), NFT_MSG_NEWFLOWTABLE, NFPROTO_INET,
+						     NLM_F_CREATE | NLM_F_EXCL, seq);
+	nftnl_flowtable_nlmsg_build_payload(nlh, f);
+	txn_next(t);
+}
+
 static void txn_objects(struct txn *t, const struct nft_objects *o)
 {
+	/* Before the rules that offload to it. */
+	if (o->flowtable)
+		txn_flowtable(t, o->flowtable);
 	for (size_t i = 0; i < o->n_chains && !t->err; i++) {
 		char d[96];
 		snprintf(d, sizeof(d), "chain %s", nftnl_chain_get_str(o->chains[i], NFTNL_CHAIN_NAME));
@@ -316,7 +337,7 @@ int nft_batch_replace(const struct nft_objects *o, struct nft_batch_error *err)
 	txn_table(&t, NFT_MSG_DELTABLE, bare, "deleting the old");
 	txn_table(&t, NFT_MSG_NEWTABLE, o->table, "creating");
 	txn_objects(&t, o);
-	txn_end(&t);
+	txn_end(&t, true);
 	int rc = txn_commit(&t, err);
 	if (bare)
 		nftnl_table_free(bare);
@@ -338,10 +359,44 @@ int nft_batch_delete_table(const char *name, struct nft_batch_error *err)
 	}
 	txn_begin(&t);
 	txn_table(&t, NFT_MSG_DELTABLE, tab, "deleting");
-	txn_end(&t);
+	txn_end(&t, true);
 	int rc = txn_commit(&t, err);
 	if (tab)
 		nftnl_table_free(tab);
 	txn_free(&t);
 	return rc == -ENOENT ? 0 : rc;
+}
+
+int nft_batch_flowtable_supported(void)
+{
+	struct nft_batch_error err;
+	memset(&err, 0, sizeof(err));
+	struct txn t;
+	txn_init(&t);
+	struct nftnl_table *tab = nftnl_table_alloc();
+	struct nftnl_flowtable *ft = nftnl_flowtable_alloc();
+	if (!tab || !ft)
+		t.err = -ENOMEM;
+	else {
+		nftnl_table_set_u32(tab, NFTNL_TABLE_FAMILY, NFPROTO_INET);
+		nftnl_table_set_str(tab, NFTNL_TABLE_NAME, "nym-flowtable-probe");
+		nftnl_flowtable_set_u32(ft, NFTNL_FLOWTABLE_FAMILY, NFPROTO_INET);
+		nftnl_flowtable_set_str(ft, NFTNL_FLOWTABLE_TABLE, "nym-flowtable-probe");
+		nftnl_flowtable_set_str(ft, NFTNL_FLOWTABLE_NAME, "probe");
+		nftnl_flowtable_set_u32(ft, NFTNL_FLOWTABLE_HOOKNUM, NF_NETDEV_INGRESS);
+		nftnl_flowtable_set_s32(ft, NFTNL_FLOWTABLE_PRIO, 0);
+	}
+	txn_begin(&t);
+	txn_table(&t, NFT_MSG_NEWTABLE, tab, "creating");
+	txn_flowtable(&t, ft);
+	txn_end(&t, false);
+	int rc = txn_commit(&t, &err);
+	if (tab)
+		nftnl_table_free(tab);
+	if (ft)
+		nftnl_flowtable_free(ft);
+	txn_free(&t);
+	if (rc == 0)
+		return 1;
+	return err.refused && rc != -EPERM ? 0 : rc;
 }

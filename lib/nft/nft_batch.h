@@ -22,4 +22,10 @@ int nft_batch_replace(const struct nft_objects *o, struct nft_batch_error *err);
 /* Deletes inet table `name`. Returns 0 (also when it does not exist) or -errno. */
 int nft_batch_delete_table(const char *name, struct nft_batch_error *err);
 
+/* Whether the kernel takes a software flowtable in an inet table (nf_flow_table_inet built
+ * or loadable): 1 yes, 0 no, -errno when it cannot be asked (-EPERM without CAP_NET_ADMIN).
+ * Asks by sending one in a batch the kernel checks and then aborts: nothing is installed,
+ * not even for a moment. */
+int nft_batch_flowtable_supported(void);
+
 #endif

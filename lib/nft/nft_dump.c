@@ -5,6 +5,7 @@
 #include <libnftnl/chain.h>
 #include <libnftnl/common.h>
 #include <libnftnl/expr.h>
+#include <libnftnl/flowtable.h>
 #include <libnftnl/gen.h>
 #include <libnftnl/rule.h>
 #include <libnftnl/set.h>
@@ -178,6 +179,25 @@ fail:
 	return MNL_CB_ERROR;
 }
 
+static int flowtable_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct collect *c = data;
+	struct nftnl_flowtable *f = nftnl_flowtable_alloc();
+	if (!f || nftnl_flowtable_nlmsg_parse(nlh, f) < 0) {
+		if (f)
+			nftnl_flowtable_free(f);
+		c->err = -ENOMEM;
+		return MNL_CB_ERROR;
+	}
+	if (nftnl_flowtable_get_u32(f, NFTNL_FLOWTABLE_FAMILY) != NFPROTO_INET ||
+	    strcmp(nftnl_flowtable_get_str(f, NFTNL_FLOWTABLE_TABLE), c->table) != 0 || c->o->flowtable) {
+		nftnl_flowtable_free(f);
+		return MNL_CB_OK;
+	}
+	c->o->flowtable = f;
+	return MNL_CB_OK;
+}
+
 static int elem_cb(const struct nlmsghdr *nlh, void *data)
 {
 	struct collect *c = data;
@@ -256,6 +276,16 @@ static int dump_once(struct req *r, const char *name, struct nft_objects *o, boo
 	nftnl_set_nlmsg_build_payload(nlh, s);
 	nftnl_set_free(s);
 	if ((rc = req_run(r, nlh, set_cb, &c)) || c.err)
+		return rc ? rc : c.err;
+
+	struct nftnl_flowtable *f = nftnl_flowtable_alloc();
+	if (!f)
+		return -ENOMEM;
+	nftnl_flowtable_set_str(f, NFTNL_FLOWTABLE_TABLE, name);
+	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETFLOWTABLE, NFPROTO_INET, NLM_F_DUMP, ++r->seq);
+	nftnl_flowtable_nlmsg_build_payload(nlh, f);
+	nftnl_flowtable_free(f);
+	if ((rc = req_run(r, nlh, flowtable_cb, &c)) || c.err)
 		return rc ? rc : c.err;
 
 	for (size_t i = 0; i < o->n_sets; i++) {
@@ -399,6 +429,11 @@ static int expr_text_cb(struct nftnl_expr *e, void *data)
 	return 0;
 }
 
+static int str_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
 static uint32_t u32_or(bool set, uint32_t v)
 {
 	return set ? v : 0;
@@ -417,6 +452,27 @@ static int canon_chain(struct nft_canon *c, const struct nftnl_chain *ch)
 			 comment);
 	else
 		snprintf(line, sizeof(line), "chain %s comment=%s", nftnl_chain_get_str(ch, NFTNL_CHAIN_NAME), comment);
+	return canon_add(c, line);
+}
+
+/* Devices sorted: the kernel reports them in its own order. */
+static int canon_flowtable(struct nft_canon *c, const struct nftnl_flowtable *f)
+{
+	const char *devs[64];
+	size_t n = 0;
+	const char *const *a = nftnl_flowtable_is_set(f, NFTNL_FLOWTABLE_DEVICES)
+				       ? nftnl_flowtable_get_array(f, NFTNL_FLOWTABLE_DEVICES)
+				       : NULL;
+	for (; a && a[n] && n < 64; n++)
+		devs[n] = a[n];
+	qsort(devs, n, sizeof(*devs), str_cmp);
+	char line[1400];
+	int len = snprintf(line, sizeof(line), "flowtable %s hook=%u prio=%d devices=",
+			   nftnl_flowtable_get_str(f, NFTNL_FLOWTABLE_NAME),
+			   nftnl_flowtable_get_u32(f, NFTNL_FLOWTABLE_HOOKNUM),
+			   nftnl_flowtable_get_s32(f, NFTNL_FLOWTABLE_PRIO));
+	for (size_t i = 0; i < n && len > 0 && (size_t)len < sizeof(line); i++)
+		len += snprintf(line + len, sizeof(line) - (size_t)len, "%s%s", i ? "," : "", devs[i]);
 	return canon_add(c, line);
 }
 
@@ -465,11 +521,6 @@ static int canon_set(struct nft_canon *c, struct nftnl_set *s)
 	return x.err;
 }
 
-static int str_cmp(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 int nft_canon_build(const struct nft_objects *o, struct nft_canon *out)
 {
 	struct nft_canon c;
@@ -484,6 +535,8 @@ int nft_canon_build(const struct nft_objects *o, struct nft_canon *out)
 		if ((rc = canon_add(&c, line)))
 			goto out;
 	}
+	if (o->flowtable && (rc = canon_flowtable(&c, o->flowtable)))
+		goto out;
 	for (size_t i = 0; i < o->n_chains; i++)
 		if ((rc = canon_chain(&c, o->chains[i])))
 			goto out;

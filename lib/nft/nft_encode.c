@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <libnftnl/chain.h>
 #include <libnftnl/expr.h>
+#include <libnftnl/flowtable.h>
 #include <libnftnl/rule.h>
 #include <libnftnl/set.h>
 #include <libnftnl/table.h>
@@ -22,6 +23,8 @@ void nft_objects_free(struct nft_objects *o)
 		return;
 	if (o->table)
 		nftnl_table_free(o->table);
+	if (o->flowtable)
+		nftnl_flowtable_free(o->flowtable);
 	for (size_t i = 0; i < o->n_chains; i++)
 		nftnl_chain_free(o->chains[i]);
 	for (size_t i = 0; i < o->n_sets; i++)
@@ -106,6 +109,27 @@ static struct nftnl_chain *encode_chain(const struct nft_ruleset *rs, const stru
 		return NULL;
 	}
 	return ch;
+}
+
+static struct nftnl_flowtable *encode_flowtable(const struct nft_ruleset *rs, const struct nft_flowtable *ft)
+{
+	struct nftnl_flowtable *f = nftnl_flowtable_alloc();
+	if (!f)
+		return NULL;
+	const char *devs[NFT_FLOWTABLE_MAX_DEVICES + 1];
+	for (size_t i = 0; i < ft->n_devices; i++)
+		devs[i] = ft->devices[i];
+	devs[ft->n_devices] = NULL;
+	nftnl_flowtable_set_u32(f, NFTNL_FLOWTABLE_FAMILY, NFPROTO_INET);
+	nftnl_flowtable_set_str(f, NFTNL_FLOWTABLE_TABLE, rs->table);
+	nftnl_flowtable_set_str(f, NFTNL_FLOWTABLE_NAME, ft->name);
+	nftnl_flowtable_set_u32(f, NFTNL_FLOWTABLE_HOOKNUM, NF_NETDEV_INGRESS);
+	nftnl_flowtable_set_s32(f, NFTNL_FLOWTABLE_PRIO, ft->priority);
+	if (ft->n_devices && nftnl_flowtable_set_array(f, NFTNL_FLOWTABLE_DEVICES, devs) < 0) {
+		nftnl_flowtable_free(f);
+		return NULL;
+	}
+	return f;
 }
 
 static uint32_t key_type(enum nft_key k)
@@ -513,6 +537,19 @@ static void encode_stmt(struct rule_enc *re, const struct nft_stmt *s)
 	case NFT_S_MASQUERADE:
 		add(re, expr(re, "masq"));
 		break;
+	case NFT_S_FLOW_ADD: {
+		if (!re->rs->flowtable || strcmp(re->rs->flowtable->name, s->name) != 0) {
+			if (!re->err)
+				re->err = -EINVAL;
+			break;
+		}
+		struct nftnl_expr *e = expr(re, "flow_offload");
+		if (!e)
+			break;
+		nftnl_expr_set_str(e, NFTNL_EXPR_FLOW_TABLE_NAME, s->name);
+		add(re, e);
+		break;
+	}
 	case NFT_V_ACCEPT:
 		verdict(re, NF_ACCEPT, NULL);
 		break;
@@ -598,7 +635,9 @@ int nft_encode(const struct nft_ruleset *rs, struct nft_objects *out)
 	o.sets = calloc(rs->n_sets + 1, sizeof(*o.sets));
 	o.rules = calloc(rs->n_rules + 1, sizeof(*o.rules));
 	o.table = encode_table(rs);
-	if (!o.chains || !o.sets || !o.rules || !o.table) {
+	if (rs->flowtable)
+		o.flowtable = encode_flowtable(rs, rs->flowtable);
+	if (!o.chains || !o.sets || !o.rules || !o.table || (rs->flowtable && !o.flowtable)) {
 		rc = -ENOMEM;
 		goto out;
 	}

@@ -13,9 +13,11 @@ struct nftnl_table;
 struct nftnl_chain;
 struct nftnl_set;
 struct nftnl_rule;
+struct nftnl_flowtable;
 
 struct nft_objects {
 	struct nftnl_table *table;
+	struct nftnl_flowtable *flowtable; /* NULL = none */
 	struct nftnl_chain **chains;
 	size_t n_chains;
 	struct nftnl_set **sets; /* with their elements attached */

@@ -93,7 +93,17 @@ static void build_forward(const struct nft_gateway *g, struct nft_ruleset *rs)
 {
 	nft_add_base_chain(rs, "forward", NFT_HOOK_FORWARD, false, 0, false,
 			   "tunnel clients out of the uplinks, through the policy");
-	struct nft_rule *r = nft_add_rule(rs, "forward", "replies and related traffic");
+	struct nft_rule *r;
+	if (g->n_offload_devices) {
+		/* The policy decided on the connection's first packet; the rest may skip it. */
+		struct nft_flowtable *ft = nft_add_flowtable(rs, NFT_GATEWAY_FLOWTABLE, 0);
+		for (size_t i = 0; i < g->n_offload_devices; i++)
+			nft_flowtable_add_device(rs, ft, g->offload_devices[i]);
+		r = nft_add_rule(rs, "forward", "established connections leave for the flowtable");
+		nft_rule_stmt(rs, r, NFT_M_CT_STATE, NFT_CT_ESTABLISHED, NULL);
+		nft_rule_stmt(rs, r, NFT_S_FLOW_ADD, 0, NFT_GATEWAY_FLOWTABLE);
+	}
+	r = nft_add_rule(rs, "forward", "replies and related traffic");
 	nft_rule_stmt(rs, r, NFT_M_CT_STATE, NFT_CT_ESTABLISHED | NFT_CT_RELATED, NULL);
 	nft_rule_stmt(rs, r, NFT_S_COUNTER, 0, NULL);
 	nft_rule_stmt(rs, r, NFT_V_ACCEPT, 0, NULL);

@@ -44,12 +44,18 @@ struct nft_gateway {
 	size_t n_tunnels;
 	char wireguard_ifname[NFT_IFNAME_LEN]; /* where wireguard_tcp opens; "" = nowhere */
 	bool host_firewall;		       /* input chain with policy drop */
+	/* Gateway modes: a flowtable on these devices (none = no flowtable) that established
+	 * forwarded connections are offloaded to. */
+	char offload_devices[NFT_FLOWTABLE_MAX_DEVICES][NFT_IFNAME_LEN];
+	size_t n_offload_devices;
 	struct nft_gateway_ports tcp, udp;     /* opened in every mode (SSH included) */
 	struct nft_gateway_ports gateway_tcp, gateway_udp; /* gateway modes only */
 	struct nft_gateway_ports wireguard_tcp;		   /* gateway modes, WireGuard interface only */
 	const struct policy *policy;		 /* gateway modes */
 	const struct policy_compiled *compiled;
 };
+
+#define NFT_GATEWAY_FLOWTABLE "fastpath"
 
 /* Builds the table into rs (initialised here). Returns 0, -EINVAL or -ENOMEM; rs must be
  * freed either way. */

@@ -28,6 +28,7 @@ void nft_ruleset_free(struct nft_ruleset *rs)
 	free(rs->sets);
 	free(rs->chains);
 	free(rs->rules);
+	free(rs->flowtable);
 	memset(rs, 0, sizeof(*rs));
 }
 
@@ -63,6 +64,7 @@ static void copy_name(struct nft_ruleset *rs, char *dst, size_t cap, const char 
 static _Thread_local struct nft_chain scratch_chain;
 static _Thread_local struct nft_set scratch_set;
 static _Thread_local struct nft_rule scratch_rule;
+static _Thread_local struct nft_flowtable scratch_flowtable;
 
 struct nft_chain *nft_add_chain(struct nft_ruleset *rs, const char *name, const char *comment)
 {
@@ -102,6 +104,31 @@ struct nft_set *nft_add_set(struct nft_ruleset *rs, const char *name, enum nft_k
 	s->interval = interval;
 	s->vmap = vmap;
 	return s;
+}
+
+struct nft_flowtable *nft_add_flowtable(struct nft_ruleset *rs, const char *name, int32_t priority)
+{
+	if (!rs->flowtable && !(rs->flowtable = calloc(1, sizeof(*rs->flowtable)))) {
+		if (!rs->error)
+			rs->error = -ENOMEM;
+		return memset(&scratch_flowtable, 0, sizeof(scratch_flowtable));
+	}
+	copy_name(rs, rs->flowtable->name, sizeof(rs->flowtable->name), name);
+	rs->flowtable->priority = priority;
+	return rs->flowtable;
+}
+
+void nft_flowtable_add_device(struct nft_ruleset *rs, struct nft_flowtable *ft, const char *ifname)
+{
+	for (size_t i = 0; i < ft->n_devices; i++)
+		if (strcmp(ft->devices[i], ifname) == 0)
+			return;
+	if (ft->n_devices == NFT_FLOWTABLE_MAX_DEVICES) {
+		if (!rs->error)
+			rs->error = -EINVAL;
+		return;
+	}
+	copy_name(rs, ft->devices[ft->n_devices++], NFT_IFNAME_LEN, ifname);
 }
 
 size_t nft_key_len(enum nft_key key)
@@ -344,6 +371,9 @@ static void format_stmt(const struct nft_stmt *s, struct sbuf *b)
 		break;
 	case NFT_S_MASQUERADE:
 		sb_printf(b, "masquerade");
+		break;
+	case NFT_S_FLOW_ADD:
+		sb_printf(b, "flow add @%s", s->name);
 		break;
 	case NFT_V_ACCEPT:
 		sb_printf(b, "accept");
@@ -598,6 +628,18 @@ int nft_ruleset_print(const struct nft_ruleset *rs, FILE *out)
 	fprintf(out, "table inet %s {\n", rs->table);
 	if (rs->comment[0])
 		fprintf(out, "\tcomment \"%s\"\n", rs->comment);
+	if (rs->flowtable) {
+		const struct nft_flowtable *ft = rs->flowtable;
+		fprintf(out, "\n\tflowtable %s {\n", ft->name);
+		if (ft->priority == 0)
+			fprintf(out, "\t\thook ingress priority filter\n");
+		else
+			fprintf(out, "\t\thook ingress priority %d\n", ft->priority);
+		fprintf(out, "\t\tdevices = { ");
+		for (size_t i = 0; i < ft->n_devices; i++)
+			fprintf(out, "%s%s", i ? ", " : "", ft->devices[i]);
+		fprintf(out, " }\n\t}\n");
+	}
 	for (size_t i = 0; i < rs->n_sets; i++) {
 		fputc('\n', out);
 		print_set(rs->sets[i], out);

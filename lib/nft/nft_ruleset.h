@@ -92,6 +92,7 @@ enum nft_stmt_kind {
 	NFT_S_COUNTER,
 	NFT_S_LIMIT_OVER, /* update @set { ip saddr limit rate over R/U burst B packets } (arg = family) */
 	NFT_S_MASQUERADE,
+	NFT_S_FLOW_ADD, /* flow add @flowtable */
 	/* verdicts, always last */
 	NFT_V_ACCEPT,
 	NFT_V_DROP,
@@ -120,6 +121,18 @@ struct nft_rule {
 	char comment[NFT_COMMENT_LEN];
 };
 
+/* A software flowtable: connections a rule offloads to it (flow add @name) skip the
+ * forward path, conntrack's per-packet work and NAT lookups included, from the ingress hook
+ * of its devices until they end. Devices must exist when the table is installed. */
+#define NFT_FLOWTABLE_MAX_DEVICES 8
+
+struct nft_flowtable {
+	char name[NFT_NAME_LEN];
+	int32_t priority; /* ingress hook priority; 0 = filter */
+	char devices[NFT_FLOWTABLE_MAX_DEVICES][NFT_IFNAME_LEN];
+	size_t n_devices;
+};
+
 /* ct state bits as the kernel numbers them. */
 #define NFT_CT_INVALID 1u
 #define NFT_CT_ESTABLISHED 2u
@@ -136,6 +149,7 @@ struct nft_ruleset {
 	size_t n_sets, cap_sets;
 	struct nft_rule *rules;
 	size_t n_rules, cap_rules;
+	struct nft_flowtable *flowtable; /* NULL = none */
 	int error; /* first -ENOMEM or -EINVAL met while building; checked once at the end */
 };
 
@@ -152,6 +166,10 @@ struct nft_set *nft_add_set(struct nft_ruleset *rs, const char *name, enum nft_k
 			    bool vmap);
 void nft_set_add(struct nft_ruleset *rs, struct nft_set *set, const void *lo, const void *hi,
 		 enum nft_verdict verdict, const char *chain);
+/* Adds the table's one flowtable, or returns the existing one; devices are added with
+ * nft_flowtable_add_device (duplicates ignored). */
+struct nft_flowtable *nft_add_flowtable(struct nft_ruleset *rs, const char *name, int32_t priority);
+void nft_flowtable_add_device(struct nft_ruleset *rs, struct nft_flowtable *ft, const char *ifname);
 /* Convenience for single keys: ports (host order), interface names. */
 void nft_set_add_port(struct nft_ruleset *rs, struct nft_set *set, uint16_t lo, uint16_t hi);
 void nft_set_add_ifname(struct nft_ruleset *rs, struct nft_set *set, const char *ifname);

@@ -8,12 +8,18 @@
 # per-round ratios (a burst of load from elsewhere on the machine hits a whole round); a
 # measurement, not a pass/fail test.
 #
-#   tests/bench/ntm_throughput.sh [--json] [--rounds N] [--seconds S]
+# The policy run offloads established connections to a flowtable when the kernel has
+# nf_flow_table_inet (flowtable: yes in the output). --vm runs the whole measurement in a VM
+# booting Debian's kernel (tests/vm/boot.sh), for a host kernel without it; figures from
+# the VM are emulated and only their ratios mean something.
+#
+#   tests/bench/ntm_throughput.sh [--json] [--rounds N] [--seconds S] [--vm]
 #
 # Needs root; NYM_BUILD selects the build (default build/).
 set -u
 cd "$(dirname "$0")/../.."
 JSON=0
+VM=0
 ROUNDS=9
 SECONDS_PER_RUN=2
 while [ $# -gt 0 ]; do
@@ -21,10 +27,17 @@ while [ $# -gt 0 ]; do
 	--json) JSON=1 ;;
 	--rounds) ROUNDS=$2; shift ;;
 	--seconds) SECONDS_PER_RUN=$2; shift ;;
-	*) echo "usage: $0 [--json] [--rounds N] [--seconds S]" >&2; exit 1 ;;
+	--vm) VM=1 ;;
+	*) echo "usage: $0 [--json] [--rounds N] [--seconds S] [--vm]" >&2; exit 1 ;;
 	esac
 	shift
 done
+if [ $VM -eq 1 ]; then
+	json=""
+	[ $JSON -eq 1 ] && json=--json
+	exec tests/vm/boot.sh --mem 2048 env NYM_BUILD="${NYM_BUILD:-build}" \
+		sh tests/bench/ntm_throughput.sh $json --rounds "$ROUNDS" --seconds "$SECONDS_PER_RUN"
+fi
 . tests/integration/lib/ntm_env.sh
 trap ntm_cleanup EXIT INT TERM
 [ -x "$NTM" ] || die "$NTM not built"
@@ -61,11 +74,14 @@ table inet bench_nat {
 EOF
 	nat="$nat $(run)"
 	in_ns "$GW" nft delete table inet bench_nat
-	in_ns "$GW" "$NTM" apply --config /dev/null --policy packaging/exit-policy.txt >/dev/null 2>&1 || die "apply"
+	in_ns "$GW" "$NTM" apply --config /dev/null --policy packaging/exit-policy.txt >"$TMP/apply.out" 2>&1 ||
+		die "apply: $(cat "$TMP/apply.out")"
 	policy="$policy $(run)"
 done
 in_ns "$GW" "$NTM" remove >/dev/null 2>&1
 
+flowtable=no
+grep -q "flowtable on" "$TMP/apply.out" && flowtable=yes
 median() { echo "$@" | tr ' ' '\n' | grep . | sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 pairs() { awk -v a="$1" -v b="$2" 'BEGIN { n = split(a, x, " "); split(b, y, " "); for (i = 1; i <= n; i++) printf "%.4f ", y[i] / x[i] }'; }
 mp=$(median $plain)
@@ -76,14 +92,15 @@ ratio_nat=$(awk -v a="$mq" -v b="$mn" 'BEGIN { printf "%.3f", a / b }')
 paired=$(median $(pairs "$plain" "$policy"))
 paired_nat=$(median $(pairs "$nat" "$policy"))
 if [ $JSON -eq 1 ]; then
-	printf '{"test":"ntm_forwarding_tcp","rounds":%s,"seconds":%s,"no_ruleset_bps":%s,"nat_only_bps":%s,"default_policy_bps":%s,' \
-		"$ROUNDS" "$SECONDS_PER_RUN" "$mp" "$mn" "$mq"
+	printf '{"test":"ntm_forwarding_tcp","kernel":"%s","flowtable":%s,"rounds":%s,"seconds":%s,"no_ruleset_bps":%s,"nat_only_bps":%s,"default_policy_bps":%s,' \
+		"$(uname -r)" "$([ $flowtable = yes ] && echo true || echo false)" "$ROUNDS" "$SECONDS_PER_RUN" "$mp" "$mn" "$mq"
 	printf '"ratio":%s,"paired_ratio":%s,"ratio_to_nat_only":%s,"paired_ratio_to_nat_only":%s,' \
 		"$ratio" "$paired" "$ratio_nat" "$paired_nat"
 	printf '"no_ruleset_runs_bps":[%s],"nat_only_runs_bps":[%s],"default_policy_runs_bps":[%s]}\n' \
 		"$(echo $plain | tr ' ' ',')" "$(echo $nat | tr ' ' ',')" "$(echo $policy | tr ' ' ',')"
 else
 	echo "TCP forwarding, client (nymwg) -> gateway -> internet host, iperf3 1 stream, $ROUNDS rounds x ${SECONDS_PER_RUN}s, medians"
+	echo "  kernel $(uname -r), flowtable: $flowtable"
 	line() {
 		awk -v l="$1" -v m="$2" -v runs="$3" 'BEGIN {
 			n = split(runs, x, " ")

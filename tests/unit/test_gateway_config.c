@@ -44,6 +44,7 @@ Test(gateway_config, values)
 			   "uplink_v6: none\n"
 			   "ssh_port: 2222\n"
 			   "host_firewall: false\n"
+			   "flow_offload: false\n"
 			   "tunnels:\n"
 			   "  wg0: {ipv4: 10.9.0.0/24}\n"
 			   "ports: {tcp: [1789], udp: []}\n"
@@ -56,6 +57,7 @@ Test(gateway_config, values)
 	cr_assert_str_eq(c.uplink_v6, "none");
 	cr_assert_eq(c.ssh_port, 2222);
 	cr_assert(!c.host_firewall);
+	cr_assert(!c.flow_offload);
 	cr_assert_eq(c.n_tunnels, 1);
 	cr_assert(c.tunnels[0].has_v4 && !c.tunnels[0].has_v6);
 	cr_assert_eq(c.tunnels[0].v4_prefix, 24);

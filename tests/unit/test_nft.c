@@ -325,6 +325,44 @@ Test(nft, gateway_modes)
 	free(out);
 	nft_ruleset_free(&rs);
 
+	cr_assert_null(rs.flowtable, "no offload devices, no flowtable");
+
+	/* With offload devices: a flowtable on them, and the offload rule first in forward,
+	 * before any policy decision could be skipped for a new connection. */
+	strcpy(g.offload_devices[0], "nymwg");
+	strcpy(g.offload_devices[1], "eth0");
+	g.n_offload_devices = 2;
+	cr_assert_eq(nft_gateway_build(&g, &rs), 0);
+	cr_assert_not_null(rs.flowtable);
+	cr_assert_eq(rs.flowtable->n_devices, 2);
+	size_t first_forward = rs.n_rules;
+	for (size_t i = 0; i < rs.n_rules && first_forward == rs.n_rules; i++)
+		if (strcmp(rs.rules[i].chain, "forward") == 0)
+			first_forward = i;
+	cr_assert_lt(first_forward, rs.n_rules);
+	const struct nft_rule *fr = &rs.rules[first_forward];
+	cr_assert_eq(fr->n_stmts, 2);
+	cr_assert_eq(fr->stmts[0].kind, NFT_M_CT_STATE);
+	cr_assert_eq(fr->stmts[0].arg, NFT_CT_ESTABLISHED, "only established connections are offloaded");
+	cr_assert_eq(fr->stmts[1].kind, NFT_S_FLOW_ADD);
+	out = print(&rs);
+	cr_assert(strstr(out, "flowtable fastpath {\n\t\thook ingress priority filter\n\t\tdevices = { nymwg, eth0 }\n\t}"), "%s", out);
+	cr_assert(strstr(out, "ct state established flow add @fastpath"));
+	free(out);
+	struct nft_objects o;
+	cr_assert_eq(nft_encode(&rs, &o), 0);
+	cr_assert_not_null(o.flowtable);
+	struct nft_canon canon;
+	cr_assert_eq(nft_canon_build(&o, &canon), 0);
+	bool seen = false;
+	for (size_t i = 0; i < canon.n; i++)
+		seen |= strcmp(canon.lines[i], "flowtable fastpath hook=0 prio=0 devices=eth0,nymwg") == 0;
+	cr_assert(seen, "canonical flowtable line with sorted devices");
+	nft_canon_free(&canon);
+	nft_objects_free(&o);
+	nft_ruleset_free(&rs);
+	g.n_offload_devices = 0;
+
 	g.mode = NFT_GATEWAY_MIXNODE;
 	cr_assert_eq(nft_gateway_build(&g, &rs), 0);
 	cr_assert_eq(rs.n_chains, 1);

@@ -1,0 +1,85 @@
+#!/bin/sh
+# Runs inside the VM of tests/vm/boot.sh (Debian's kernel, which has nf_flow_table_inet):
+# nym-ntm's exit-gateway table offloads established connections to its flowtable. Shows
+# that apply installs the flowtable on the tunnels and the uplink, that status finds the
+# table as apply would install it and --dry-run prints it, that an allowed TCP connection in each family is moved
+# to the fast path ([OFFLOAD] in conntrack) and still works, and that new connections are
+# still judged by the policy (a denied port is reset, a denied network refused).
+set -u
+cd "$(dirname "$0")/../.."
+. tests/integration/lib/ntm_env.sh
+trap ntm_cleanup EXIT INT TERM
+command -v iperf3 >/dev/null || die "iperf3 missing"
+ntm_topology
+stop_servers() { # everything listening in the internet host, the probe server's workers too
+	ip netns pids "$INET" | xargs -r kill 2>/dev/null
+	SERVER_PID=
+	sleep 0.5
+}
+
+in_ns "$GW" "$NTM" apply --config /dev/null --policy packaging/exit-policy.txt >"$TMP/apply.out" 2>&1 ||
+	die "apply failed: $(cat "$TMP/apply.out")"
+grep -q "flowtable on 3 devices" "$TMP/apply.out" && pass "apply installs a flowtable" ||
+	fail "apply output: $(cat "$TMP/apply.out")"
+devs=$(in_ns "$GW" nft list flowtable inet nym-ntm fastpath 2>&1 | sed -n 's/.*devices = { \(.*\) }.*/\1/p' |
+	tr -d ' ' | tr ',' '\n' | sort | tr '\n' ' ')
+[ "$devs" = "nymtun0 nymwg up0 " ] && pass "flowtable devices: $devs" || fail "flowtable devices: '$devs'"
+in_ns "$GW" "$NTM" status --config /dev/null --policy packaging/exit-policy.txt >"$TMP/status.out" 2>&1
+grep -q "matches what nym-ntm apply would install: yes" "$TMP/status.out" && pass "status: installed table matches" ||
+	fail "status: $(head -n 5 "$TMP/status.out")"
+
+# --dry-run prints the flowtable as apply installs it: nft loads the printed table into
+# the same place and lists it identically.
+in_ns "$GW" "$NTM" apply --config /dev/null --policy packaging/exit-policy.txt --dry-run >"$TMP/dry.nft" 2>&1
+in_ns "$GW" nft -s list table inet nym-ntm >"$TMP/applied.list"
+in_ns "$GW" nft delete table inet nym-ntm && in_ns "$GW" nft -f "$TMP/dry.nft" || fail "nft -f of the dry-run output"
+in_ns "$GW" nft -s list table inet nym-ntm >"$TMP/dry.list"
+grep -q "flow add @fastpath" "$TMP/dry.list" && cmp -s "$TMP/applied.list" "$TMP/dry.list" &&
+	pass "the dry run lists as the installed table ($(wc -l <"$TMP/dry.list") lines)" ||
+	fail "dry run and installed table differ: $(diff "$TMP/applied.list" "$TMP/dry.list" | head -n 10)"
+in_ns "$GW" "$NTM" apply --config /dev/null --policy packaging/exit-policy.txt >/dev/null 2>&1 || die "apply again"
+
+# A bulk transfer to an allowed port (3333), in each family.
+in_ns "$INET" iperf3 -s -p 3333 -D -I "$TMP/iperf.pid" >/dev/null || die "iperf3 server"
+sleep 0.5
+for fam in 4 6; do
+	dst=203.0.113.10
+	[ $fam -eq 6 ] && dst=2001:db8:2::10
+	in_ns "$C1" iperf3 -c "$dst" -p 3333 -t 4 -J >"$TMP/iperf$fam.json" 2>&1 &
+	client=$!
+	sleep 2
+	offloaded=$(in_ns "$GW" cat /proc/net/nf_conntrack | grep "dport=3333" | grep -c "\[OFFLOAD\]")
+	wait $client
+	status=$?
+	[ "$offloaded" -ge 1 ] && pass "IPv$fam: the connection is on the flowtable ($offloaded entries [OFFLOAD])" ||
+		fail "IPv$fam: no offloaded connection: $(in_ns "$GW" cat /proc/net/nf_conntrack | grep 3333)"
+	bps=$("$PY" -c 'import json,sys; print(int(json.load(open(sys.argv[1]))["end"]["sum_received"]["bits_per_second"]))' \
+		"$TMP/iperf$fam.json" 2>/dev/null || echo 0)
+	[ $status -eq 0 ] && [ "$bps" -gt 0 ] && pass "IPv$fam: offloaded transfer completes ($bps bit/s)" ||
+		fail "IPv$fam: iperf3 exit $status: $(head -c 300 "$TMP/iperf$fam.json")"
+done
+
+# New connections still meet the policy first.
+stop_servers
+ntm_servers
+expect "a denied port is still reset" "reset" probe "$C1" tcp 203.0.113.10 25
+expect "an allowed port still connects" "ok hello 198.51.100.2" probe "$C1" tcp 203.0.113.10 443
+
+# flow_offload: false takes the flowtable out again, and nothing is offloaded any more.
+echo "flow_offload: false" >"$TMP/ntm.yaml"
+in_ns "$GW" "$NTM" apply --config "$TMP/ntm.yaml" --policy packaging/exit-policy.txt >"$TMP/apply2.out" 2>&1 ||
+	fail "apply with flow_offload false: $(cat "$TMP/apply2.out")"
+in_ns "$GW" nft list flowtables 2>&1 | grep -q fastpath && fail "flowtable still there" ||
+	pass "flow_offload: false leaves the flowtable out"
+stop_servers
+in_ns "$INET" iperf3 -s -p 3333 -D -I "$TMP/iperf.pid" >/dev/null || die "iperf3 server"
+sleep 0.5
+in_ns "$C1" iperf3 -c 203.0.113.10 -p 3333 -t 3 >"$TMP/iperf-plain.out" 2>&1 &
+client=$!
+sleep 1.5
+n=$(in_ns "$GW" cat /proc/net/nf_conntrack | grep "dport=3333" | grep -c "\[OFFLOAD\]")
+wait $client
+status=$?
+[ $status -eq 0 ] && [ "$n" -eq 0 ] && pass "without the flowtable the transfer works and nothing is offloaded" ||
+	fail "without a flowtable: iperf3 exit $status ($(tail -n 2 "$TMP/iperf-plain.out")), $n offloaded"
+finish
