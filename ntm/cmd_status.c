@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <libnftnl/chain.h>
+#include <libnftnl/flowtable.h>
 #include <libnftnl/rule.h>
 #include <stdio.h>
 #include <string.h>
@@ -107,6 +108,15 @@ int cmd_status(const char *context, int argc, char **argv)
 		printf(", mode %s\n", gateway_mode_name(mode));
 	else
 		printf(", without nym-ntm's state comment\n");
+	if (inst.flowtable) {
+		printf("flowtable %s: established connections offloaded on", nftnl_flowtable_get_str(inst.flowtable, NFTNL_FLOWTABLE_NAME));
+		const char *const *devs = nftnl_flowtable_is_set(inst.flowtable, NFTNL_FLOWTABLE_DEVICES)
+						  ? nftnl_flowtable_get_array(inst.flowtable, NFTNL_FLOWTABLE_DEVICES)
+						  : NULL;
+		for (size_t i = 0; devs && devs[i]; i++)
+			printf(" %s", devs[i]);
+		printf("\n");
+	}
 
 	int f4 = -1, f6 = -1;
 	net_sysctl_read_int(NET_SYSCTL_IPV4_FORWARD, &f4);

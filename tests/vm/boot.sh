@@ -4,9 +4,10 @@
 #
 #   tests/vm/boot.sh [--cpus N] [--mem MiB] [--kernel VMLINUZ] COMMAND [ARG...]
 #
-# The guest's root file system is this host's root, shared read-only over 9p, so the guest
-# runs the very binaries, libraries and module tree installed here; /tmp, /run, /var/tmp and
-# /root are fresh tmpfs mounts inside the guest and the host stays untouched. A small busybox
+# The guest's root file system is this host's root, shared read-only over 9p under a tmpfs
+# overlay, so the guest runs the very binaries, libraries and module tree installed here,
+# sees every file (a checkout in /tmp too) and may write anywhere, while the host stays
+# untouched; /run starts empty. A small busybox
 # initramfs loads the virtio and 9p modules, switches to the shared root and runs COMMAND
 # from the current directory; modprobe works as on an installed system. COMMAND's output
 # arrives on this terminal over the serial console and its exit status becomes ours.
@@ -47,7 +48,7 @@ cp "$BUSYBOX" "$JOB/initrd/bin/busybox"
 # The modules the initramfs needs before the shared root is reachable, each after the
 # modules it depends on (modules.dep lists a module's whole closure, nearest first).
 order=""
-for want in virtio_pci 9pnet_virtio 9p; do
+for want in virtio_pci 9pnet_virtio 9p overlay; do
 	line=$(grep -E "/$want\.ko(\.xz|\.zst)?:" "$MODDIR/modules.dep") ||
 		{ echo "boot.sh: module $want not in $MODDIR" >&2; exit 2; }
 	deps=$(echo "${line#*:}" | tr ' ' '\n' | grep . | tac | tr '\n' ' ')
@@ -84,8 +85,12 @@ mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
 for m in /modules/*.ko; do insmod "$m" || echo "vm: insmod $m failed"; done
-mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=524288,cache=loose hostroot /newroot || { echo "vm: no host root"; echo o >/proc/sysrq-trigger; }
-for d in tmp run var/tmp root; do mount -t tmpfs tmpfs "/newroot/$d"; done
+mkdir -p /lower /rw
+mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=524288,cache=loose hostroot /lower &&
+	mount -t tmpfs tmpfs /rw && mkdir /rw/upper /rw/work &&
+	mount -t overlay -o lowerdir=/lower,upperdir=/rw/upper,workdir=/rw/work overlay /newroot ||
+	{ echo "vm: cannot mount the host root"; poweroff -f; }
+mount -t tmpfs tmpfs /newroot/run
 mkdir -p /newroot/run/job
 cp /bin/busybox /newroot/run/busybox
 mount -t 9p -o trans=virtio,version=9p2000.L,msize=524288 job /newroot/run/job

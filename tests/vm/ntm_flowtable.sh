@@ -25,6 +25,8 @@ devs=$(in_ns "$GW" nft list flowtable inet nym-ntm fastpath 2>&1 | sed -n 's/.*d
 	tr -d ' ' | tr ',' '\n' | sort | tr '\n' ' ')
 [ "$devs" = "nymtun0 nymwg up0 " ] && pass "flowtable devices: $devs" || fail "flowtable devices: '$devs'"
 in_ns "$GW" "$NTM" status --config /dev/null --policy packaging/exit-policy.txt >"$TMP/status.out" 2>&1
+grep -q "^flowtable fastpath: established connections offloaded on" "$TMP/status.out" &&
+	pass "status shows the flowtable" || fail "status without the flowtable: $(head -n 3 "$TMP/status.out")"
 grep -q "matches what nym-ntm apply would install: yes" "$TMP/status.out" && pass "status: installed table matches" ||
 	fail "status: $(head -n 5 "$TMP/status.out")"
 
