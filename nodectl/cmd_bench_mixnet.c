@@ -439,6 +439,8 @@ int cmd_bench_mixnet(const char *context, int argc, char **argv)
 	uint64_t rss_before, rss_peak, rss_after, unused;
 	memory_kib(node, &rss_before, &unused);
 	uint64_t cpu0 = cpu_us(node);
+	struct cmd_host_cpu host0, host1;
+	cmd_host_cpu_read(&host0);
 	atomic_store(&b.phase, 1);
 	pthread_t senders[128];
 	struct flood_job jobs[128];
@@ -497,6 +499,8 @@ int cmd_bench_mixnet(const char *context, int argc, char **argv)
 			break;
 	}
 	uint64_t paced_delivered = drain(&b, 2, paced);
+	cmd_host_cpu_read(&host1);
+	double steal = cmd_host_steal_pct(&host0, &host1);
 	double paced_cpu_us = paced_delivered ? (double)(cpu_us(node) - cpu1) / (double)paced_delivered : 0;
 	uint64_t *lat = malloc(paced * sizeof(uint64_t));
 	size_t nlat = 0;
@@ -525,6 +529,7 @@ int cmd_bench_mixnet(const char *context, int argc, char **argv)
 		json_object_set_new(o, "node_rss_before_kib", json_integer((json_int_t)rss_before));
 		json_object_set_new(o, "node_rss_peak_kib", json_integer((json_int_t)rss_peak));
 		json_object_set_new(o, "node_rss_after_kib", json_integer((json_int_t)rss_after));
+		json_object_set_new(o, "host_steal_pct", json_real(steal));
 		status = cmd_print_json(o);
 	} else {
 		printf("mixnode with %llu worker(s), regular packets, loopback TCP\n", (unsigned long long)workers);
@@ -537,6 +542,8 @@ int cmd_bench_mixnet(const char *context, int argc, char **argv)
 		printf("  node CPU per packet: %.1f us flooded, %.1f us paced\n", flood_cpu_us, paced_cpu_us);
 		printf("  node memory: %.1f MiB before the flood, %.1f MiB at its peak, %.1f MiB after\n",
 		       (double)rss_before / 1024, (double)rss_peak / 1024, (double)rss_after / 1024);
+		printf("  host: %.1f %% of CPU time stolen by the hypervisor during the run%s\n", steal,
+		       steal > 2 ? " (figures and ratios are unreliable)" : "");
 		status = EXIT_OK;
 	}
 out:

@@ -162,6 +162,8 @@ int cmd_bench_sphinx(const char *context, int argc, char **argv)
 	int status = EXIT_FAIL;
 
 	double each = (double)seconds / 4;
+	struct cmd_host_cpu cpu0, cpu1;
+	cmd_host_cpu_read(&cpu0);
 	double x25519_us = measure(s, op_x25519, each);
 	double create_us = measure(s, op_create, each);
 	double forward_us = measure(s, op_forward, each);
@@ -170,11 +172,14 @@ int cmd_bench_sphinx(const char *context, int argc, char **argv)
 		fprintf(stderr, "%s: a Sphinx operation failed during the benchmark\n", context);
 		goto out;
 	}
+	cmd_host_cpu_read(&cpu1);
+	double steal = cmd_host_steal_pct(&cpu0, &cpu1);
 	double pps = 1e6 / forward_us;
 	if (json) {
-		status = cmd_print_json(json_pack("{s:f, s:f, s:f, s:f, s:f}", "x25519_us", x25519_us,
+		status = cmd_print_json(json_pack("{s:f, s:f, s:f, s:f, s:f, s:f}", "x25519_us", x25519_us,
 						  "create_us", create_us, "process_forward_us", forward_us,
-						  "process_final_us", final_us, "forward_packets_per_second", pps));
+						  "process_final_us", final_us, "forward_packets_per_second", pps,
+						  "host_steal_pct", steal));
 		goto out;
 	}
 	printf("sphinx v%d, regular packets (%d bytes), 1 thread, median of %.1f s batches\n",
@@ -184,6 +189,8 @@ int cmd_bench_sphinx(const char *context, int argc, char **argv)
 	printf("  process forward hop          %9.2f us  = %5.2f x x25519\n", forward_us, forward_us / x25519_us);
 	printf("  process final hop            %9.2f us  = %5.2f x x25519\n", final_us, final_us / x25519_us);
 	printf("  forward packets per second per core: %.0f\n", pps);
+	printf("  host: %.1f %% of CPU time stolen by the hypervisor during the run%s\n", steal,
+	       steal > 2 ? " (figures and ratios are unreliable)" : "");
 	status = EXIT_OK;
 out:
 	free(s);
