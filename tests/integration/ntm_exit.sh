@@ -33,6 +33,22 @@ in_ns "$GW" "$NTM" apply --config /dev/null --policy "$POLICY" >"$TMP/apply.out"
 	die "apply failed: $(cat "$TMP/apply.out")"
 grep -q "IPv4 uplink up0, IPv6 uplink up0" "$TMP/apply.out" && pass "uplinks autodetected from the default routes" ||
 	fail "uplink autodetection: $(cat "$TMP/apply.out")"
+
+# The flowtable depends on the kernel; tests/integration/ntm_flowtable.sh shows a kernel that
+# has one, this shows the fallback on one that does not (this machine's, when its config says so).
+kconfig=$( (zcat /proc/config.gz || cat "/boot/config-$(uname -r)") 2>/dev/null | grep -E "^CONFIG_NF_FLOW_TABLE=|^# CONFIG_NF_FLOW_TABLE is not set")
+case "$kconfig" in
+"# CONFIG_NF_FLOW_TABLE is not set")
+	grep -q "has no nftables flowtables" "$TMP/apply.out" && ! grep -q "flowtable on" "$TMP/apply.out" &&
+		! in_ns "$GW" nft list flowtables 2>/dev/null | grep -q fastpath &&
+		pass "without kernel flowtables: apply says so and installs none" ||
+		fail "flowtable fallback: $(cat "$TMP/apply.out")" ;;
+CONFIG_NF_FLOW_TABLE=*)
+	grep -q "flowtable on 3 devices" "$TMP/apply.out" && pass "kernel flowtables: apply installs one" ||
+		fail "flowtable: $(cat "$TMP/apply.out")" ;;
+*) echo "# kernel configuration unreadable: flowtable support not checked here" ;;
+esac
+
 expect "IPv4 forwarding on" "net.ipv4.ip_forward = 1" in_ns "$GW" sysctl net.ipv4.ip_forward
 expect "IPv6 forwarding on" "net.ipv6.conf.all.forwarding = 1" in_ns "$GW" sysctl net.ipv6.conf.all.forwarding
 
