@@ -369,33 +369,25 @@ int nft_batch_delete_table(const char *name, struct nft_batch_error *err)
 
 int nft_batch_flowtable_supported(void)
 {
+	struct nft_ruleset rs;
+	struct nft_objects o;
+	nft_ruleset_init(&rs, "nym-flowtable-probe");
+	nft_add_flowtable(&rs, "probe", 0);
+	int rc = nft_encode(&rs, &o);
+	nft_ruleset_free(&rs);
+	if (rc)
+		return rc;
 	struct nft_batch_error err;
 	memset(&err, 0, sizeof(err));
 	struct txn t;
 	txn_init(&t);
-	struct nftnl_table *tab = nftnl_table_alloc();
-	struct nftnl_flowtable *ft = nftnl_flowtable_alloc();
-	if (!tab || !ft)
-		t.err = -ENOMEM;
-	else {
-		nftnl_table_set_u32(tab, NFTNL_TABLE_FAMILY, NFPROTO_INET);
-		nftnl_table_set_str(tab, NFTNL_TABLE_NAME, "nym-flowtable-probe");
-		nftnl_flowtable_set_u32(ft, NFTNL_FLOWTABLE_FAMILY, NFPROTO_INET);
-		nftnl_flowtable_set_str(ft, NFTNL_FLOWTABLE_TABLE, "nym-flowtable-probe");
-		nftnl_flowtable_set_str(ft, NFTNL_FLOWTABLE_NAME, "probe");
-		nftnl_flowtable_set_u32(ft, NFTNL_FLOWTABLE_HOOKNUM, NF_NETDEV_INGRESS);
-		nftnl_flowtable_set_s32(ft, NFTNL_FLOWTABLE_PRIO, 0);
-	}
 	txn_begin(&t);
-	txn_table(&t, NFT_MSG_NEWTABLE, tab, "creating");
-	txn_flowtable(&t, ft);
+	txn_table(&t, NFT_MSG_NEWTABLE, o.table, "creating");
+	txn_objects(&t, &o);
 	txn_end(&t, false);
-	int rc = txn_commit(&t, &err);
-	if (tab)
-		nftnl_table_free(tab);
-	if (ft)
-		nftnl_flowtable_free(ft);
+	rc = txn_commit(&t, &err);
 	txn_free(&t);
+	nft_objects_free(&o);
 	if (rc == 0)
 		return 1;
 	return err.refused && rc != -EPERM ? 0 : rc;
