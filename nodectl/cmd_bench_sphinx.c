@@ -1,6 +1,7 @@
 /* nym-node bench sphinx: the cost of Sphinx against the curve arithmetic it cannot avoid.
  * Single-threaded, one process. Each figure is the median over many short batches, which
- * shrugs off the odd scheduling hiccup better than one long average. */
+ * shrugs off the odd scheduling hiccup better than one long average, and the operations'
+ * batches alternate, so that a slower or faster stretch of the machine hits them all. */
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -74,31 +75,49 @@ static int cmp_double(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-/* Median microseconds per call over batches filling `seconds`; negative on failure. */
-static double measure(struct bench_state *s, int (*op)(struct bench_state *), double seconds)
+typedef int (*bench_op)(struct bench_state *);
+
+/* Median microseconds per call of each of `n` operations into us[i]; returns 0, or -1 when
+ * an operation failed. The operations take turns, one batch of about 20 ms each per round,
+ * until `seconds` have passed: whatever else the machine does slows all of them alike, so
+ * their ratios hold up on a busy host better than back-to-back measurements would. */
+static int measure(struct bench_state *s, const bench_op *ops, size_t n, double seconds, double *us)
 {
-	enum { MAX_BATCHES = 4096, BATCH_NS = 20 * 1000 * 1000 };
-	static double per_op[MAX_BATCHES];
-	size_t batches = 0;
-	/* Calibrate a batch to about 20 ms, after a warm-up call. */
-	if (op(s))
+	enum { MAX_OPS = 4, MAX_ROUNDS = 2048, BATCH_NS = 20 * 1000 * 1000 };
+	static double per_op[MAX_OPS][MAX_ROUNDS];
+	unsigned batch[MAX_OPS];
+	if (n == 0 || n > MAX_OPS)
 		return -1;
-	uint64_t t0 = nym_now_ns();
-	unsigned n = 0;
-	while (nym_now_ns() - t0 < BATCH_NS / 4)
-		if (op(s) || ++n == 0)
+	/* Calibrate each batch to about 20 ms, after a warm-up call. */
+	for (size_t k = 0; k < n; k++) {
+		if (ops[k](s))
 			return -1;
-	unsigned batch = n > 0 ? n * 4 : 1;
-	uint64_t end = nym_now_ns() + (uint64_t)(seconds * 1e9);
-	while (batches < MAX_BATCHES && (batches < 5 || nym_now_ns() < end)) {
-		uint64_t b0 = nym_now_ns();
-		for (unsigned i = 0; i < batch; i++)
-			if (op(s))
+		uint64_t t0 = nym_now_ns();
+		unsigned calls = 0;
+		while (nym_now_ns() - t0 < BATCH_NS / 4) {
+			if (ops[k](s))
 				return -1;
-		per_op[batches++] = (double)(nym_now_ns() - b0) / batch / 1000.0;
+			calls++;
+		}
+		batch[k] = calls ? calls * 4 : 1;
 	}
-	qsort(per_op, batches, sizeof(double), cmp_double);
-	return per_op[batches / 2];
+	size_t rounds = 0;
+	uint64_t end = nym_now_ns() + (uint64_t)(seconds * 1e9);
+	while (rounds < MAX_ROUNDS && (rounds < 5 || nym_now_ns() < end)) {
+		for (size_t k = 0; k < n; k++) {
+			uint64_t b0 = nym_now_ns();
+			for (unsigned i = 0; i < batch[k]; i++)
+				if (ops[k](s))
+					return -1;
+			per_op[k][rounds] = (double)(nym_now_ns() - b0) / batch[k] / 1000.0;
+		}
+		rounds++;
+	}
+	for (size_t k = 0; k < n; k++) {
+		qsort(per_op[k], rounds, sizeof(double), cmp_double);
+		us[k] = per_op[k][rounds / 2];
+	}
+	return 0;
 }
 
 /* Keys, routes and packet pools; returns NULL on failure. */
@@ -132,7 +151,10 @@ static struct bench_state *bench_state_new(void)
 double bench_sphinx_forward_us(double seconds)
 {
 	struct bench_state *s = bench_state_new();
-	double us = s ? measure(s, op_forward, seconds) : -1;
+	static const bench_op ops[] = { op_forward };
+	double us = -1;
+	if (s && measure(s, ops, 1, seconds, &us))
+		us = -1;
 	free(s);
 	return us;
 }
@@ -161,14 +183,13 @@ int cmd_bench_sphinx(const char *context, int argc, char **argv)
 	}
 	int status = EXIT_FAIL;
 
-	double each = (double)seconds / 4;
 	struct cmd_host_cpu cpu0, cpu1;
 	cmd_host_cpu_read(&cpu0);
-	double x25519_us = measure(s, op_x25519, each);
-	double create_us = measure(s, op_create, each);
-	double forward_us = measure(s, op_forward, each);
-	double final_us = measure(s, op_final, each);
-	if (x25519_us < 0 || create_us < 0 || forward_us < 0 || final_us < 0) {
+	static const bench_op ops[] = { op_x25519, op_create, op_forward, op_final };
+	double us[4];
+	int failed = measure(s, ops, 4, (double)seconds, us);
+	double x25519_us = us[0], create_us = us[1], forward_us = us[2], final_us = us[3];
+	if (failed) {
 		fprintf(stderr, "%s: a Sphinx operation failed during the benchmark\n", context);
 		goto out;
 	}
@@ -182,8 +203,8 @@ int cmd_bench_sphinx(const char *context, int argc, char **argv)
 						  "host_steal_pct", steal));
 		goto out;
 	}
-	printf("sphinx v%d, regular packets (%d bytes), 1 thread, median of %.1f s batches\n",
-	       SPHINX_VERSION_DEFAULT, PACKET_LEN, each);
+	printf("sphinx v%d, regular packets (%d bytes), 1 thread, medians of 20 ms batches taking turns for %llu s\n",
+	       SPHINX_VERSION_DEFAULT, PACKET_LEN, (unsigned long long)seconds);
 	printf("  x25519 scalar multiplication %9.2f us\n", x25519_us);
 	printf("  create (4 hops)              %9.2f us  = %5.2f x x25519\n", create_us, create_us / x25519_us);
 	printf("  process forward hop          %9.2f us  = %5.2f x x25519\n", forward_us, forward_us / x25519_us);
