@@ -49,8 +49,7 @@ in_ns "$INET" iperf3 -s -p 443 -D -I "$TMP/iperf.pid" >/dev/null || die "iperf3 
 sleep 0.3
 
 run() { # prints bits per second received
-	in_ns "$C1" iperf3 -c 203.0.113.10 -p 443 -t "$SECONDS_PER_RUN" -J 2>/dev/null |
-		"$PY" -c 'import json,sys; print(int(json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"]))'
+	in_ns "$C1" iperf3 -c 203.0.113.10 -p 443 -t "$SECONDS_PER_RUN" -J 2>/dev/null | iperf_bps
 }
 
 plain=""

@@ -55,8 +55,7 @@ for fam in 4 6; do
 	status=$?
 	[ "$offloaded" -ge 1 ] && pass "IPv$fam: the connection is on the flowtable ($offloaded entries [OFFLOAD])" ||
 		fail "IPv$fam: no offloaded connection: $(in_ns "$GW" cat /proc/net/nf_conntrack | grep 3333)"
-	bps=$("$PY" -c 'import json,sys; print(int(json.load(open(sys.argv[1]))["end"]["sum_received"]["bits_per_second"]))' \
-		"$TMP/iperf$fam.json" 2>/dev/null || echo 0)
+	bps=$(iperf_bps <"$TMP/iperf$fam.json")
 	[ $status -eq 0 ] && [ "$bps" -gt 0 ] && pass "IPv$fam: offloaded transfer completes ($bps bit/s)" ||
 		fail "IPv$fam: iperf3 exit $status: $(head -c 300 "$TMP/iperf$fam.json")"
 done

@@ -69,6 +69,12 @@ probe() {
 	ip netns exec "$ns" "$PY" "$PROBE" "$@"
 }
 
+# iperf_bps < iperf3 -J output: the bits per second the server received (0 if none).
+iperf_bps() {
+	"$PY" -c 'import json,sys; print(int(json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"]))' \
+		2>/dev/null || echo 0
+}
+
 veth() { # veth NS_A IF_A NS_B IF_B
 	ip link add "$2" netns "$1" type veth peer name "$4" netns "$3" || die "veth $2"
 	ip -n "$1" link set "$2" up
