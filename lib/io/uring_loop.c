@@ -72,7 +72,7 @@ int uring_loop_run_once(struct uring_loop *loop, uint64_t timeout_ns)
 						.tv_nsec = (long long)(timeout_ns % 1000000000ull) };
 		rc = io_uring_submit_and_wait_timeout(&loop->ring, &cqe, 1, &ts, NULL);
 	} else {
-		rc = io_uring_submit(&loop->ring);
+		rc = io_uring_submit_and_get_events(&loop->ring);
 	}
 	loop->pending = 0;
 	loop->now_ns = nym_now_ns();

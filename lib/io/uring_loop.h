@@ -39,7 +39,9 @@ struct io_uring_sqe *uring_loop_sqe(struct uring_loop *loop, struct uring_op *op
 struct io_uring_sqe *uring_loop_sqe_noop(struct uring_loop *loop);
 
 /* Submits what is queued, waits for at least one completion or until timeout_ns elapses
- * (0: do not wait), refreshes now_ns, then runs the callbacks of every completion available.
+ * (0: do not wait, but still enter the kernel so that completions deferred to this task are
+ * posted: with COOP_TASKRUN a loop that only peeks at the ring would never see them),
+ * refreshes now_ns, then runs the callbacks of every completion available.
  * Returns the number of completions handled or a negative errno. */
 int uring_loop_run_once(struct uring_loop *loop, uint64_t timeout_ns);
 
