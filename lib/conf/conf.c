@@ -439,6 +439,8 @@ static void write_scalar(FILE *f, const struct conf_key *k, const void *target)
 			fprintf(f, "%llus", (unsigned long long)(ns / 1000000000ull));
 		else if (ns % 1000000ull == 0)
 			fprintf(f, "%llums", (unsigned long long)(ns / 1000000ull));
+		else if (ns % 1000ull == 0)
+			fprintf(f, "%lluus", (unsigned long long)(ns / 1000ull));
 		else
 			fprintf(f, "%lluns", (unsigned long long)ns);
 		break;

@@ -132,3 +132,22 @@ Test(conf, durations)
 	cr_assert_eq(conf_parse_duration("-1s", &ns), -EINVAL);
 	cr_assert_eq(conf_parse_duration("3 parsecs", &ns), -EINVAL);
 }
+
+Test(conf, microsecond_durations_are_written_as_such)
+{
+	struct cfg a, b;
+	char err[CONF_ERROR_MAX], line[128];
+	conf_defaults(schema, &a, err);
+	a.timeout_ns = 200000; /* 200us: "200000ns" would read back too, but nobody writes that */
+	snprintf(path, sizeof(path), "/tmp/test_conf_us_%d.yaml", getpid());
+	cr_assert_eq(conf_write(path, schema, &a, 0600), 0);
+	FILE *f = fopen(path, "r");
+	bool found = false;
+	while (f && fgets(line, sizeof(line), f))
+		found |= strstr(line, "timeout: 200us") != NULL;
+	if (f)
+		fclose(f);
+	cr_assert(found, "the file should say 200us");
+	cr_assert_eq(conf_load(path, schema, &b, err), 0, "%s", err);
+	cr_assert_eq(b.timeout_ns, 200000);
+}
