@@ -300,6 +300,7 @@ static int setup_shared(struct node *n, uint64_t workers)
 	m->max_delay_ns = c->mixnet.maximum_forward_packet_delay_ns;
 	m->idle_ns = c->mixnet.connection_idle_timeout_ns;
 	m->write_timeout_ns = c->mixnet.connection_write_timeout_ns;
+	m->busy_poll_ns = c->mixnet.busy_poll_ns;
 	m->connect_timeout_ns = c->mixnet.initial_connection_timeout_ns;
 	m->backoff_initial_ns = c->mixnet.packet_forwarding_initial_backoff_ns;
 	m->backoff_max_ns = c->mixnet.packet_forwarding_maximum_backoff_ns;

@@ -50,6 +50,7 @@ struct mix_shared {
 	/* Derived from cfg once, in nanoseconds or counts. */
 	uint64_t max_delay_ns, idle_ns, write_timeout_ns, connect_timeout_ns;
 	uint64_t backoff_initial_ns, backoff_max_ns;
+	uint64_t busy_poll_ns;
 	size_t peer_queue_max, delayed_max, ingress_max;
 	size_t packet_memory_max;
 	bool replay_protection;
@@ -126,6 +127,7 @@ struct mix_worker {
 	size_t packet_memory;
 	size_t pending_delivery;
 	uint64_t next_housekeeping_ns;
+	uint64_t busy_poll_until_ns;
 	/* Scratch for Noise plaintext; every use completes before the next begins. */
 	uint8_t noise_plain[NOISE_MAX_PLAINTEXT_LEN];
 };

@@ -28,6 +28,7 @@ struct node_config {
 		uint64_t workers;
 		bool noise;
 		char topology_file[CONF_STR_MAX];
+		uint64_t busy_poll_ns;
 		bool replay_protection;
 		double replay_false_positive_rate;
 		uint64_t replay_expected_packets_per_second;

@@ -57,6 +57,9 @@ cp "$T/good.yaml" "$D/config/config.yaml"
 sed -i 's/announce_port: .*/announce_port: 70000/' "$D/config/config.yaml"
 refuses "an out-of-range port stops run" "between 0 and 65535" "$NODE" run --data-dir "$D"
 cp "$T/good.yaml" "$D/config/config.yaml"
+sed -i 's/busy_poll: .*/busy_poll: 50ms/' "$D/config/config.yaml"
+refuses "a busy-poll budget over 10 ms stops run" "busy_poll: must be between 0 and 0.01 seconds" "$NODE" run --data-dir "$D"
+cp "$T/good.yaml" "$D/config/config.yaml"
 
 check "keys show --json has the four keys" sh -c "'$NODE' keys show --data-dir '$D' --json | /usr/bin/python3 -c 'import json,sys; k=json.load(sys.stdin); assert set(k)=={\"identity\",\"sphinx\",\"sphinx_rotation\",\"noise\"}'"
 
