@@ -80,8 +80,12 @@ typedef int (*bench_op)(struct bench_state *);
 /* Median microseconds per call of each of `n` operations into us[i]; returns 0, or -1 when
  * an operation failed. The operations take turns, one batch of about 20 ms each per round,
  * until `seconds` have passed: whatever else the machine does slows all of them alike, so
- * their ratios hold up on a busy host better than back-to-back measurements would. */
-static int measure(struct bench_state *s, const bench_op *ops, size_t n, double seconds, double *us)
+ * their ratios hold up on a busy host better than back-to-back measurements would.
+ * spread_pct (may be NULL) gets, per operation, how much its batches differed: the 10th to
+ * 90th percentile of their times as a percentage of the median. The code is the same in every
+ * batch, so this is how steady the CPU was. */
+static int measure(struct bench_state *s, const bench_op *ops, size_t n, double seconds, double *us,
+		   double *spread_pct)
 {
 	enum { MAX_OPS = 4, MAX_ROUNDS = 2048, BATCH_NS = 20 * 1000 * 1000 };
 	static double per_op[MAX_OPS][MAX_ROUNDS];
@@ -116,6 +120,8 @@ static int measure(struct bench_state *s, const bench_op *ops, size_t n, double 
 	for (size_t k = 0; k < n; k++) {
 		qsort(per_op[k], rounds, sizeof(double), cmp_double);
 		us[k] = per_op[k][rounds / 2];
+		if (spread_pct)
+			spread_pct[k] = 100.0 * (per_op[k][rounds * 9 / 10] - per_op[k][rounds / 10]) / us[k];
 	}
 	return 0;
 }
@@ -148,12 +154,12 @@ static struct bench_state *bench_state_new(void)
 	return s;
 }
 
-double bench_sphinx_forward_us(double seconds)
+double bench_sphinx_forward_us(double seconds, double *spread_pct)
 {
 	struct bench_state *s = bench_state_new();
 	static const bench_op ops[] = { op_forward };
 	double us = -1;
-	if (s && measure(s, ops, 1, seconds, &us))
+	if (s && measure(s, ops, 1, seconds, &us, spread_pct))
 		us = -1;
 	free(s);
 	return us;
@@ -186,8 +192,8 @@ int cmd_bench_sphinx(const char *context, int argc, char **argv)
 	struct cmd_host_cpu cpu0, cpu1;
 	cmd_host_cpu_read(&cpu0);
 	static const bench_op ops[] = { op_x25519, op_create, op_forward, op_final };
-	double us[4];
-	int failed = measure(s, ops, 4, (double)seconds, us);
+	double us[4], spread[4];
+	int failed = measure(s, ops, 4, (double)seconds, us, spread);
 	double x25519_us = us[0], create_us = us[1], forward_us = us[2], final_us = us[3];
 	if (failed) {
 		fprintf(stderr, "%s: a Sphinx operation failed during the benchmark\n", context);
@@ -197,10 +203,10 @@ int cmd_bench_sphinx(const char *context, int argc, char **argv)
 	double steal = cmd_host_steal_pct(&cpu0, &cpu1);
 	double pps = 1e6 / forward_us;
 	if (json) {
-		status = cmd_print_json(json_pack("{s:f, s:f, s:f, s:f, s:f, s:f}", "x25519_us", x25519_us,
+		status = cmd_print_json(json_pack("{s:f, s:f, s:f, s:f, s:f, s:f, s:f}", "x25519_us", x25519_us,
 						  "create_us", create_us, "process_forward_us", forward_us,
 						  "process_final_us", final_us, "forward_packets_per_second", pps,
-						  "host_steal_pct", steal));
+						  "host_steal_pct", steal, "host_speed_spread_pct", spread[0]));
 		goto out;
 	}
 	printf("sphinx v%d, regular packets (%d bytes), 1 thread, medians of 20 ms batches taking turns for %llu s\n",
@@ -212,6 +218,8 @@ int cmd_bench_sphinx(const char *context, int argc, char **argv)
 	printf("  forward packets per second per core: %.0f\n", pps);
 	printf("  host: %.1f %% of CPU time stolen by the hypervisor during the run%s\n", steal,
 	       steal > 2 ? " (figures and ratios are unreliable)" : "");
+	printf("  host: x25519 batches differed by %.0f %% of their median (10th to 90th percentile)\n",
+	       spread[0]);
 	status = EXIT_OK;
 out:
 	free(s);

@@ -27,7 +27,8 @@ int cmd_debug_topology_fetch(const char *context, int argc, char **argv);
 int cmd_debug_ticketbook_obtain(const char *context, int argc, char **argv);
 int cmd_debug_ticket_spend(const char *context, int argc, char **argv);
 
-/* Median microseconds to process one forward hop of a regular packet (bench sphinx). */
-double bench_sphinx_forward_us(double seconds);
+/* Median microseconds to process one forward hop of a regular packet (bench sphinx);
+ * spread_pct gets how much its 20 ms batches differed (10th to 90th percentile, % of median). */
+double bench_sphinx_forward_us(double seconds, double *spread_pct);
 
 #endif
