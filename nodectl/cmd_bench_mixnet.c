@@ -558,8 +558,8 @@ int cmd_bench_mixnet(const char *context, int argc, char **argv)
 		       (double)rss_before / 1024, (double)rss_peak / 1024, (double)rss_after / 1024);
 		printf("  host: %.1f %% of CPU time stolen by the hypervisor during the run%s\n", steal,
 		       steal > 2 ? " (figures and ratios are unreliable)" : "");
-		printf("  host: process_forward batches differed by %.0f %% of their median (10th to 90th percentile)\n",
-		       speed_spread);
+		printf("  host: process_forward batches differed by %.0f %% of their median (10th to 90th percentile)%s\n",
+		       speed_spread, speed_spread > 20 ? " (an unsteady CPU: the latency at 0.8 x ceiling is unreliable)" : "");
 		status = EXIT_OK;
 	}
 out:

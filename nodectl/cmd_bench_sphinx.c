@@ -218,8 +218,8 @@ int cmd_bench_sphinx(const char *context, int argc, char **argv)
 	printf("  forward packets per second per core: %.0f\n", pps);
 	printf("  host: %.1f %% of CPU time stolen by the hypervisor during the run%s\n", steal,
 	       steal > 2 ? " (figures and ratios are unreliable)" : "");
-	printf("  host: x25519 batches differed by %.0f %% of their median (10th to 90th percentile)\n",
-	       spread[0]);
+	printf("  host: x25519 batches differed by %.0f %% of their median (10th to 90th percentile)%s\n",
+	       spread[0], spread[0] > 20 ? " (an unsteady CPU: figures are unreliable)" : "");
 	status = EXIT_OK;
 out:
 	free(s);
