@@ -140,6 +140,16 @@ int sphinx_header_verify(const uint8_t header[SPHINX_HEADER_LEN], const struct s
 int sphinx_header_unwrap(uint8_t header[SPHINX_HEADER_LEN], const struct sphinx_hop_keys *keys,
 			 struct sphinx_routing *out)
 {
+	int rc = sphinx_header_route(header, keys, out);
+	/* Both supported versions blind with clamped X25519. */
+	if (rc == 0 && out->flag == SPHINX_FLAG_FORWARD)
+		rc = nym_x25519(header, keys->blinding, header);
+	return rc;
+}
+
+int sphinx_header_route(uint8_t header[SPHINX_HEADER_LEN], const struct sphinx_hop_keys *keys,
+			struct sphinx_routing *out)
+{
 	uint8_t block[SPHINX_STREAM_LEN];
 	int rc = 0;
 	memcpy(block, header + SPHINX_OFF_BETA, SPHINX_BETA_LEN);
@@ -162,10 +172,6 @@ int sphinx_header_unwrap(uint8_t header[SPHINX_HEADER_LEN], const struct sphinx_
 	case SPHINX_FLAG_FORWARD:
 		out->delay_ns = get_u64(block + OFF_DELAY);
 		memset(out->identifier, 0, sizeof(out->identifier));
-		/* Both supported versions blind with clamped X25519. */
-		rc = nym_x25519(header, keys->blinding, header);
-		if (rc)
-			goto out;
 		memcpy(header + SPHINX_OFF_GAMMA, block + OFF_NEXT_GAMMA, SPHINX_GAMMA_LEN);
 		memcpy(header + SPHINX_OFF_BETA, block + OFF_NEXT_BETA, SPHINX_BETA_LEN);
 		break;

@@ -49,4 +49,10 @@ int sphinx_header_verify(const uint8_t header[SPHINX_HEADER_LEN], const struct s
 int sphinx_header_unwrap(uint8_t header[SPHINX_HEADER_LEN], const struct sphinx_hop_keys *keys,
 			 struct sphinx_routing *out);
 
+/* sphinx_header_unwrap without the blinding: a forward hop's alpha (the header's first 32
+ * bytes) is left for the caller to replace with X25519(keys->blinding, alpha), so that
+ * several packets' blindings can run together. */
+int sphinx_header_route(uint8_t header[SPHINX_HEADER_LEN], const struct sphinx_hop_keys *keys,
+			struct sphinx_routing *out);
+
 #endif
