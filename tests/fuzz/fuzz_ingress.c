@@ -21,7 +21,7 @@ static struct sphinx_keyring keyring;
 static struct nym_x25519_keypair node_noise, peer_noise;
 static struct mix_frame_decoder dec;
 static uint8_t plain[NOISE_MAX_PLAINTEXT_LEN];
-static uint8_t packet[MIX_PACKET_MAX_LEN];
+static uint8_t packets[8][MIX_PACKET_MAX_LEN];
 
 static void setup(void)
 {
@@ -37,16 +37,28 @@ static void setup(void)
 	nym_x25519_public(peer_noise.public_key, peer_noise.secret);
 }
 
-/* Frames out of a chunk, each through the decision. Returns false on a framing error. */
+/* Frames out of a chunk through the decision, in batches as the worker takes them. Returns
+ * false on a framing error. */
 static bool frames(const uint8_t *data, size_t len)
 {
-	struct mix_frame f;
+	enum { BATCH = 8 };
+	struct mix_frame f[BATCH];
+	const struct mix_frame *fp[BATCH];
+	uint8_t *pp[BATCH];
+	struct mix_forward d[BATCH];
+	size_t n = 0;
 	int rc = mix_frame_decoder_feed(&dec, data, len);
-	while (rc == 0 && (rc = mix_frame_decoder_next(&dec, &f)) == 0) {
-		struct mix_forward d;
-		memcpy(packet, f.packet, f.packet_len);
-		mix_forward_decide(&keyring, true, 10ull * 1000000000, &f, packet, &d);
+	while (rc == 0 && (rc = mix_frame_decoder_next(&dec, &f[n])) == 0) {
+		memcpy(packets[n], f[n].packet, f[n].packet_len);
+		f[n].packet = packets[n];
+		fp[n] = &f[n];
+		pp[n] = packets[n];
+		if (++n == BATCH) {
+			mix_forward_decide_batch(&keyring, true, 10ull * 1000000000, fp, pp, d, n);
+			n = 0;
+		}
 	}
+	mix_forward_decide_batch(&keyring, true, 10ull * 1000000000, fp, pp, d, n);
 	return rc == -EAGAIN;
 }
 

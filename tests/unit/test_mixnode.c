@@ -9,6 +9,13 @@
 #include "mixnode/delay_queue.h"
 #include "mixnode/key_rotation.h"
 #include "mixnode/replay_filter.h"
+#include "mixnode/forward.h"
+#include "mix/mix_node_addr.h"
+#include "sphinx/sphinx_packet.h"
+#include "crypto/x25519.h"
+#include "util/clock.h"
+#include <arpa/inet.h>
+#include <netinet/in.h>
 
 static void setup(void)
 {
@@ -177,4 +184,76 @@ Test(mixnode, replay_filter_saves_sparse)
 	unlink(path);
 	replay_filter_free(f);
 	replay_filter_free(g);
+}
+
+/* A batch decides exactly what the same frames decided one by one would: valid packets,
+ * a corrupted one, a duplicate later in the batch (the replay), a final hop, a wrong type
+ * and an unknown rotation, in more frames than one batch holds. */
+Test(mixnode, batch_decisions_match_single_ones)
+{
+	enum { N = 21, LEN = MIX_REGULAR_PACKET_LEN };
+	struct nym_x25519_keypair node, last;
+	nym_x25519_generate(&node);
+	nym_x25519_generate(&last);
+	struct sockaddr_in next = { .sin_family = AF_INET, .sin_port = htons(1789),
+				    .sin_addr.s_addr = htonl(0xc6336401) };
+	struct sphinx_hop route[2] = { { .delay_ns = 5000 }, { .delay_ns = 0 } };
+	memcpy(route[0].public_key, node.public_key, 32);
+	memcpy(route[1].public_key, last.public_key, 32);
+	cr_assert_eq(mix_node_addr_encode((struct sockaddr *)&next, sizeof(next), route[1].address), 0);
+	static const uint8_t dest[32], id[16];
+	static uint8_t built[N][LEN], single[N][LEN], batched[N][LEN];
+	struct mix_frame f[N];
+	for (int i = 0; i < N; i++) {
+		struct sphinx_packet_params p = { route, i == 5 ? 1 : 2, dest, id, SPHINX_VERSION_DEFAULT, NULL };
+		uint8_t msg[8] = { (uint8_t)i };
+		cr_assert_eq(sphinx_packet_create(built[i], LEN, &p, msg, sizeof(msg)), 0);
+		f[i] = (struct mix_frame){ .header = { .version = MIX_FRAME_VERSION, .size = MIX_PACKET_SIZE_REGULAR,
+						       .type = MIX_PACKET_TYPE_MIX, .key_rotation = 1 },
+					   .packet_len = LEN };
+	}
+	built[3][100] ^= 1;                        /* bad MAC */
+	memcpy(built[12], built[2], LEN);           /* a replay of packet 2, in a later batch */
+	memcpy(built[9], built[8], LEN);            /* and one inside the same batch */
+	f[7].header.type = 0x7f;                    /* not a Sphinx packet */
+	f[17].header.key_rotation = 2;              /* no even key is live */
+
+	struct mix_forward one[N], many[N];
+	struct sphinx_keyring kr = { .count = 1 };
+	kr.keys[0].rotation_id = 1;
+	memcpy(kr.keys[0].secret, node.secret, 32);
+	kr.keys[0].replay = replay_filter_new(1, 100000, 1e-5);
+	memcpy(single, built, sizeof(built));
+	for (int i = 0; i < N; i++) {
+		f[i].packet = single[i];
+		mix_forward_decide(&kr, true, NYM_NS_PER_SEC, &f[i], single[i], &one[i]);
+	}
+	replay_filter_free(kr.keys[0].replay);
+	kr.keys[0].replay = replay_filter_new(1, 100000, 1e-5);
+	memcpy(batched, built, sizeof(built));
+	const struct mix_frame *fp[N];
+	uint8_t *pp[N];
+	for (int i = 0; i < N; i++) {
+		f[i].packet = batched[i];
+		fp[i] = &f[i];
+		pp[i] = batched[i];
+	}
+	mix_forward_decide_batch(&kr, true, NYM_NS_PER_SEC, fp, pp, many, N);
+	replay_filter_free(kr.keys[0].replay);
+
+	cr_assert_eq(one[0].verdict, MIX_FORWARD);
+	cr_assert_eq(one[3].verdict, MIX_BAD_PACKET);
+	cr_assert_eq(one[5].verdict, MIX_FINAL);
+	cr_assert_eq(one[7].verdict, MIX_BAD_TYPE);
+	cr_assert_eq(one[9].verdict, MIX_REPLAY);
+	cr_assert_eq(one[12].verdict, MIX_REPLAY);
+	cr_assert_eq(one[17].verdict, MIX_UNKNOWN_KEY);
+	for (int i = 0; i < N; i++) {
+		cr_assert_eq(many[i].verdict, one[i].verdict, "frame %d", i);
+		cr_assert_eq(many[i].delay_ns, one[i].delay_ns, "frame %d", i);
+		if (one[i].verdict == MIX_FORWARD || one[i].verdict == MIX_FINAL)
+			cr_assert(memcmp(batched[i], single[i], LEN) == 0, "frame %d peeled differently", i);
+	}
+	cr_assert_eq(many[0].delay_ns, 5000);
+	cr_assert(memcmp(&many[0].next.ss, &next, sizeof(next)) == 0);
 }
