@@ -43,20 +43,27 @@ static void conn_close(struct ingress_conn *c)
 
 void mix_ingress_packet(struct mix_worker *w, const struct mix_frame *f)
 {
-	struct mix_shared *sh = w->shared;
-	struct worker_metrics *m = w->m;
 	struct packet_slot *s = mix_slot_alloc(w, MIX_FRAME_HEADER_LEN + f->packet_len);
 	if (!s) {
-		METRIC_INC(m, ingress_forward_dropped);
+		METRIC_INC(w->m, ingress_forward_dropped);
 		log_ratelimited(NYM_LOG_WARN, "mixnet: packet memory budget exhausted, dropping");
 		return;
 	}
 	uint8_t *pkt = s->frame + MIX_FRAME_HEADER_LEN;
 	memcpy(pkt, f->packet, f->packet_len);
-	const struct sphinx_keyring *kr = atomic_load_explicit(&sh->keyring, memory_order_acquire);
-	struct mix_forward d;
-	mix_forward_decide(kr, sh->replay_protection, sh->max_delay_ns, f, pkt, &d);
-	switch (d.verdict) {
+	struct ingress_pending *p = &w->pending[w->pending_count++];
+	p->slot = s;
+	p->frame = *f;
+	p->frame.packet = pkt;
+	if (w->pending_count == MIX_INGRESS_BATCH)
+		mix_ingress_flush(w);
+}
+
+/* Queues a decided packet or drops and counts it. */
+static void act(struct mix_worker *w, struct packet_slot *s, const struct mix_frame *f, const struct mix_forward *d)
+{
+	struct worker_metrics *m = w->m;
+	switch (d->verdict) {
 	case MIX_FORWARD:
 		break;
 	case MIX_FINAL:
@@ -81,17 +88,17 @@ void mix_ingress_packet(struct mix_worker *w, const struct mix_frame *f)
 		goto drop;
 	}
 	METRIC_INC(m, ingress_forward_received);
-	if (d.delay_clamped)
+	if (d->delay_clamped)
 		METRIC_INC(m, ingress_excessive_delay);
-	s->peer = mix_egress_peer(w, &d.next);
+	s->peer = mix_egress_peer(w, &d->next);
 	if (!s->peer) {
 		METRIC_INC(m, ingress_forward_dropped);
 		log_ratelimited(NYM_LOG_INFO, "mixnet: dropping a packet for a next hop outside the topology");
 		goto drop;
 	}
 	size_t hlen;
-	mix_frame_header_encode(&d.out_header, s->frame, &hlen);
-	if (delay_queue_push(&w->delays, w->loop.now_ns + d.delay_ns, s) != 0) {
+	mix_frame_header_encode(&d->out_header, s->frame, &hlen);
+	if (delay_queue_push(&w->delays, w->loop.now_ns + d->delay_ns, s) != 0) {
 		METRIC_INC(m, ingress_forward_dropped);
 		log_ratelimited(NYM_LOG_WARN, "mixnet: delay queue full, dropping");
 		goto drop;
@@ -99,6 +106,26 @@ void mix_ingress_packet(struct mix_worker *w, const struct mix_frame *f)
 	return;
 drop:
 	mix_slot_free(w, s);
+}
+
+void mix_ingress_flush(struct mix_worker *w)
+{
+	size_t n = w->pending_count;
+	if (n == 0)
+		return;
+	struct mix_shared *sh = w->shared;
+	const struct mix_frame *frames[MIX_INGRESS_BATCH];
+	uint8_t *packets[MIX_INGRESS_BATCH];
+	struct mix_forward d[MIX_INGRESS_BATCH];
+	for (size_t i = 0; i < n; i++) {
+		frames[i] = &w->pending[i].frame;
+		packets[i] = w->pending[i].slot->frame + MIX_FRAME_HEADER_LEN;
+	}
+	const struct sphinx_keyring *kr = atomic_load_explicit(&sh->keyring, memory_order_acquire);
+	mix_forward_decide_batch(kr, sh->replay_protection, sh->max_delay_ns, frames, packets, d, n);
+	for (size_t i = 0; i < n; i++)
+		act(w, w->pending[i].slot, &w->pending[i].frame, &d[i]);
+	w->pending_count = 0;
 }
 
 /* Feeds received bytes through the frame decoder. Returns false if the connection must go. */
@@ -197,6 +224,7 @@ static void on_recv(struct uring_op *op, int res, uint32_t flags)
 	}
 	bool keep = c->proto == INGRESS_NOISE ? consume_noise(c, c->rbuf, (size_t)res)
 					      : consume_plain(c, c->rbuf, (size_t)res);
+	mix_ingress_flush(c->w);
 	if (!keep) {
 		conn_close(c);
 		return;

@@ -6,7 +6,11 @@
 
 #include "mix_worker.h"
 
-/* Processes one frame: Sphinx, replay check, delay; queues it or drops and counts it. */
+/* Takes one frame: copies it into a packet slot and adds it to the worker's batch, which is
+ * decided (Sphinx, replay check, delay) and queued or dropped and counted when it is full or
+ * at mix_ingress_flush. */
 void mix_ingress_packet(struct mix_worker *w, const struct mix_frame *f);
+/* Decides the frames taken so far; called when the bytes of a receive are used up. */
+void mix_ingress_flush(struct mix_worker *w);
 
 #endif

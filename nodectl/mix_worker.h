@@ -3,8 +3,8 @@
  * between workers except read-mostly state published by pointer (keys, topology) and the
  * lock-free replay filters.
  *
- *   socket -> frame decoder -> Sphinx open -> replay filter -> Sphinx peel -> delay queue
- *          -> next hop's queue -> committed output buffer -> send
+ *   socket -> frame decoder -> batch of the receive's frames -> Sphinx open -> replay filter
+ *          -> Sphinx peel -> delay queue -> next hop's queue -> committed output buffer -> send
  *
  * Worker 0 accepts connections and hands each to the workers in turn over io_uring
  * (IORING_OP_MSG_RING), so load spreads evenly whatever the kernel's port hashing does. */
@@ -30,6 +30,7 @@
 #define INGRESS_RBUF 32768
 #define EGRESS_OBUF (256 * 1024)
 #define PEER_BUCKETS 1024
+#define MIX_INGRESS_BATCH 8 /* one group of lanes of crypto/x25519_batch */
 
 struct mix_worker;
 struct egress_peer;
@@ -128,6 +129,13 @@ struct mix_worker {
 	size_t pending_delivery;
 	uint64_t next_housekeeping_ns;
 	uint64_t busy_poll_until_ns;
+	/* Frames taken from receives and not yet decided: their curve operations run together
+	 * (mix_forward_decide_batch), so a backlog drains faster than packet by packet. */
+	struct ingress_pending {
+		struct packet_slot *slot;
+		struct mix_frame frame; /* frame.packet points into the slot */
+	} pending[MIX_INGRESS_BATCH];
+	size_t pending_count;
 	/* Scratch for Noise plaintext; every use completes before the next begins. */
 	uint8_t noise_plain[NOISE_MAX_PLAINTEXT_LEN];
 };
