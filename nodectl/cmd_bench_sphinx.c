@@ -10,6 +10,7 @@
 #include "cmd_util.h"
 #include "commands.h"
 #include "crypto/x25519.h"
+#include "crypto/x25519_batch.h"
 #include "sphinx/sphinx_packet.h"
 #include "util/cli.h"
 #include "util/clock.h"
@@ -18,6 +19,7 @@
 #define PACKET_LEN (SPHINX_HEADER_LEN + REGULAR_PAYLOAD)
 #define POOL 64
 #define BENCH_HOPS 4 /* three mix layers and the exit gateway */
+#define BATCH NYM_X25519_LANES /* what a node takes from one receive at a time */
 
 struct bench_state {
 	struct nym_x25519_keypair nodes[BENCH_HOPS];
@@ -26,7 +28,9 @@ struct bench_state {
 	uint8_t forward[POOL][PACKET_LEN]; /* packets as the first hop receives them */
 	uint8_t final[POOL][PACKET_LEN];   /* one-hop packets: the node is their final hop */
 	uint8_t scratch[PACKET_LEN];
+	uint8_t batch[BATCH][PACKET_LEN];
 	uint8_t x_scalar[32], x_point[32];
+	uint8_t xb_scalar[BATCH][32], xb_point[BATCH][32];
 	unsigned next;
 };
 
@@ -43,6 +47,38 @@ static int op_x25519(struct bench_state *s)
 {
 	/* Feed each output back in so no call can be skipped or cached. */
 	return nym_x25519(s->x_point, s->x_scalar, s->x_point);
+}
+
+/* BATCH scalar multiplications in one call. */
+static int op_x25519_batch(struct bench_state *s)
+{
+	int rc[BATCH];
+	nym_x25519_batch(s->xb_point, (const uint8_t(*)[32])s->xb_scalar, (const uint8_t(*)[32])s->xb_point, rc,
+			 BATCH);
+	return 0;
+}
+
+/* BATCH forward hops in one call, as a node processes a backlog. */
+static int op_forward_batch(struct bench_state *s)
+{
+	struct sphinx_hop_keys keys[BATCH];
+	struct sphinx_processed out[BATCH];
+	const uint8_t *secrets[BATCH];
+	uint8_t *packets[BATCH];
+	size_t lens[BATCH];
+	int rc[BATCH];
+	for (int i = 0; i < BATCH; i++) {
+		memcpy(s->batch[i], s->forward[s->next++ % POOL], PACKET_LEN);
+		secrets[i] = s->nodes[0].secret;
+		packets[i] = s->batch[i];
+		lens[i] = PACKET_LEN;
+	}
+	sphinx_packet_open_batch(keys, secrets, packets, lens, rc, BATCH);
+	sphinx_packet_peel_batch(packets, lens, keys, out, rc, BATCH);
+	for (int i = 0; i < BATCH; i++)
+		if (rc[i])
+			return rc[i];
+	return 0;
 }
 
 static int op_create(struct bench_state *s)
@@ -87,7 +123,7 @@ typedef int (*bench_op)(struct bench_state *);
 static int measure(struct bench_state *s, const bench_op *ops, size_t n, double seconds, double *us,
 		   double *spread_pct)
 {
-	enum { MAX_OPS = 4, MAX_ROUNDS = 2048, BATCH_NS = 20 * 1000 * 1000 };
+	enum { MAX_OPS = 6, MAX_ROUNDS = 2048, BATCH_NS = 20 * 1000 * 1000 };
 	static double per_op[MAX_OPS][MAX_ROUNDS];
 	unsigned batch[MAX_OPS];
 	if (n == 0 || n > MAX_OPS)
@@ -142,6 +178,9 @@ static struct bench_state *bench_state_new(void)
 	nym_random(s->identifier, 16);
 	nym_random(s->x_scalar, 32);
 	nym_x25519_public(s->x_point, s->x_scalar);
+	nym_random(s->xb_scalar, sizeof(s->xb_scalar));
+	for (int i = 0; i < BATCH; i++)
+		nym_x25519_public(s->xb_point[i], s->xb_scalar[i]);
 	static const uint8_t msg[] = "bench";
 	for (int i = 0; i < POOL; i++) {
 		struct sphinx_packet_params fw = params(s, BENCH_HOPS), fin = params(s, 1);
@@ -191,10 +230,11 @@ int cmd_bench_sphinx(const char *context, int argc, char **argv)
 
 	struct cmd_host_cpu cpu0, cpu1;
 	cmd_host_cpu_read(&cpu0);
-	static const bench_op ops[] = { op_x25519, op_create, op_forward, op_final };
-	double us[4], spread[4];
-	int failed = measure(s, ops, 4, (double)seconds, us, spread);
+	static const bench_op ops[] = { op_x25519, op_create, op_forward, op_final, op_x25519_batch, op_forward_batch };
+	double us[6], spread[6];
+	int failed = measure(s, ops, 6, (double)seconds, us, spread);
 	double x25519_us = us[0], create_us = us[1], forward_us = us[2], final_us = us[3];
+	double x25519_batched_us = us[4] / BATCH, forward_batched_us = us[5] / BATCH;
 	if (failed) {
 		fprintf(stderr, "%s: a Sphinx operation failed during the benchmark\n", context);
 		goto out;
@@ -203,10 +243,14 @@ int cmd_bench_sphinx(const char *context, int argc, char **argv)
 	double steal = cmd_host_steal_pct(&cpu0, &cpu1);
 	double pps = 1e6 / forward_us;
 	if (json) {
-		status = cmd_print_json(json_pack("{s:f, s:f, s:f, s:f, s:f, s:f, s:f}", "x25519_us", x25519_us,
-						  "create_us", create_us, "process_forward_us", forward_us,
-						  "process_final_us", final_us, "forward_packets_per_second", pps,
-						  "host_steal_pct", steal, "host_speed_spread_pct", spread[0]));
+		json_t *o = json_pack("{s:f, s:f, s:f, s:f, s:f, s:f, s:f}", "x25519_us", x25519_us, "create_us",
+				      create_us, "process_forward_us", forward_us, "process_final_us", final_us,
+				      "forward_packets_per_second", pps, "host_steal_pct", steal,
+				      "host_speed_spread_pct", spread[0]);
+		json_object_set_new(o, "x25519_batched_us", json_real(x25519_batched_us));
+		json_object_set_new(o, "process_forward_batched_us", json_real(forward_batched_us));
+		json_object_set_new(o, "x25519_vectorised", json_boolean(nym_x25519_batch_vectorised()));
+		status = cmd_print_json(o);
 		goto out;
 	}
 	printf("sphinx v%d, regular packets (%d bytes), 1 thread, medians of 20 ms batches taking turns for %llu s\n",
@@ -216,6 +260,11 @@ int cmd_bench_sphinx(const char *context, int argc, char **argv)
 	printf("  process forward hop          %9.2f us  = %5.2f x x25519\n", forward_us, forward_us / x25519_us);
 	printf("  process final hop            %9.2f us  = %5.2f x x25519\n", final_us, final_us / x25519_us);
 	printf("  forward packets per second per core: %.0f\n", pps);
+	printf("  in batches of %d (%s):\n", BATCH,
+	       nym_x25519_batch_vectorised() ? "eight-lane AVX-512 IFMA ladder" : "no AVX-512 IFMA: one at a time");
+	printf("    x25519 per operation       %9.2f us\n", x25519_batched_us);
+	printf("    process forward per packet %9.2f us  = %5.2f x unbatched\n", forward_batched_us,
+	       forward_batched_us / forward_us);
 	printf("  host: %.1f %% of CPU time stolen by the hypervisor during the run%s\n", steal,
 	       steal > 2 ? " (figures and ratios are unreliable)" : "");
 	printf("  host: x25519 batches differed by %.0f %% of their median (10th to 90th percentile)%s\n",
