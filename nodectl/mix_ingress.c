@@ -224,7 +224,6 @@ static void on_recv(struct uring_op *op, int res, uint32_t flags)
 	}
 	bool keep = c->proto == INGRESS_NOISE ? consume_noise(c, c->rbuf, (size_t)res)
 					      : consume_plain(c, c->rbuf, (size_t)res);
-	mix_ingress_flush(c->w);
 	if (!keep) {
 		conn_close(c);
 		return;

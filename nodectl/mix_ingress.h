@@ -10,7 +10,5 @@
  * decided (Sphinx, replay check, delay) and queued or dropped and counted when it is full or
  * at mix_ingress_flush. */
 void mix_ingress_packet(struct mix_worker *w, const struct mix_frame *f);
-/* Decides the frames taken so far; called when the bytes of a receive are used up. */
-void mix_ingress_flush(struct mix_worker *w);
 
 #endif

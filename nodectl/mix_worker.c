@@ -184,6 +184,7 @@ static void *worker_main(void *arg)
 			log_error("mixnet worker %zu: io_uring failed: %s", w->index, strerror(-rc));
 			break;
 		}
+		mix_ingress_flush(w);
 		if (rc > 0 && w->shared->busy_poll_ns)
 			w->busy_poll_until_ns = nym_now_ns() + w->shared->busy_poll_ns;
 	}
@@ -196,6 +197,9 @@ static void worker_fini(struct mix_worker *w)
 	uring_loop_fini(&w->loop);
 	mix_ingress_close_all(w);
 	mix_egress_close_all(w);
+	/* Frames taken in a round the loop left on an io_uring error were never decided. */
+	for (size_t i = 0; i < w->pending_count; i++)
+		mix_slot_free(w, w->pending[i].slot);
 	void *item;
 	while (delay_queue_pop(&w->delays, &item))
 		mix_slot_free(w, item);

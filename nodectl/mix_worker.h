@@ -129,8 +129,9 @@ struct mix_worker {
 	size_t pending_delivery;
 	uint64_t next_housekeeping_ns;
 	uint64_t busy_poll_until_ns;
-	/* Frames taken from receives and not yet decided: their curve operations run together
-	 * (mix_forward_decide_batch), so a backlog drains faster than packet by packet. */
+	/* Frames taken from this round's receives and not yet decided: their curve operations
+	 * run together (mix_forward_decide_batch), so a backlog drains faster than packet by
+	 * packet. */
 	struct ingress_pending {
 		struct packet_slot *slot;
 		struct mix_frame frame; /* frame.packet points into the slot */
@@ -150,6 +151,9 @@ void mix_slot_free(struct mix_worker *w, struct packet_slot *s);
 void mix_ingress_adopt(struct mix_worker *w, int fd);
 void mix_ingress_housekeeping(struct mix_worker *w);
 void mix_ingress_close_all(struct mix_worker *w);
+/* Decides the frames taken so far; the loop calls it after each round of completions, so
+ * frames from every connection that had data in the round share a batch. */
+void mix_ingress_flush(struct mix_worker *w);
 /* Hands a due packet to its next hop (queued, or dropped and counted). */
 void mix_egress_enqueue(struct mix_worker *w, struct packet_slot *s);
 /* Finds or creates the peer for a next-hop address; NULL when the address is not allowed
