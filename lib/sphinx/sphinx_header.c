@@ -115,36 +115,11 @@ out:
 	return rc;
 }
 
-int sphinx_header_derive_keys(struct sphinx_hop_keys *keys, const uint8_t secret[32],
-			      const uint8_t header[SPHINX_HEADER_LEN])
-{
-	uint8_t shared[32];
-	/* Stricter than upstream, which ignores alpha's top bit: honest senders never set it, and
-	 * refusing it keeps one encoding per packet. */
-	if (!nym_x25519_is_canonical(header))
-		return -EINVAL;
-	int rc = nym_x25519(shared, secret, header);
-	if (rc == 0)
-		sphinx_keys_expand(keys, shared);
-	nym_memzero(shared, sizeof(shared));
-	return rc;
-}
-
 int sphinx_header_verify(const uint8_t header[SPHINX_HEADER_LEN], const struct sphinx_hop_keys *keys)
 {
 	uint8_t gamma[SPHINX_GAMMA_LEN];
 	mac_beta(gamma, keys, header + SPHINX_OFF_BETA);
 	return nym_ct_equal(gamma, header + SPHINX_OFF_GAMMA, SPHINX_GAMMA_LEN) ? 0 : -EBADMSG;
-}
-
-int sphinx_header_unwrap(uint8_t header[SPHINX_HEADER_LEN], const struct sphinx_hop_keys *keys,
-			 struct sphinx_routing *out)
-{
-	int rc = sphinx_header_route(header, keys, out);
-	/* Both supported versions blind with clamped X25519. */
-	if (rc == 0 && out->flag == SPHINX_FLAG_FORWARD)
-		rc = nym_x25519(header, keys->blinding, header);
-	return rc;
 }
 
 int sphinx_header_route(uint8_t header[SPHINX_HEADER_LEN], const struct sphinx_hop_keys *keys,

@@ -35,23 +35,14 @@ struct sphinx_routing {
 	uint64_t delay_ns;                        /* forward only */
 };
 
-/* Derives this node's keys from alpha: X25519(secret, alpha) then the expansion.
- * Returns 0 or -EINVAL (alpha of small order). */
-int sphinx_header_derive_keys(struct sphinx_hop_keys *keys, const uint8_t secret[32],
-			      const uint8_t header[SPHINX_HEADER_LEN]);
-
 /* Constant-time check of gamma against HMAC(mac_key, beta). Returns 0 or -EBADMSG. */
 int sphinx_header_verify(const uint8_t header[SPHINX_HEADER_LEN], const struct sphinx_hop_keys *keys);
 
 /* Decrypts the routing block. For a forward hop the header is rewritten in place into the next
- * hop's header (alpha blinded, gamma and beta shifted in). Call only after verify.
+ * hop's header, gamma and beta shifted in, except alpha (the first 32 bytes): the caller
+ * replaces it with X25519(keys->blinding, alpha), so that several packets' blindings can run
+ * together (sphinx_packet_peel_batch). Call only after verify.
  * Returns 0, -EINVAL (unknown flag, nonzero version prefix) or -EPROTONOSUPPORT. */
-int sphinx_header_unwrap(uint8_t header[SPHINX_HEADER_LEN], const struct sphinx_hop_keys *keys,
-			 struct sphinx_routing *out);
-
-/* sphinx_header_unwrap without the blinding: a forward hop's alpha (the header's first 32
- * bytes) is left for the caller to replace with X25519(keys->blinding, alpha), so that
- * several packets' blindings can run together. */
 int sphinx_header_route(uint8_t header[SPHINX_HEADER_LEN], const struct sphinx_hop_keys *keys,
 			struct sphinx_routing *out);
 

@@ -107,6 +107,7 @@ void sphinx_packet_peel_batch(uint8_t *const *packets, const size_t *packet_lens
 				m++;
 			}
 		}
+		/* Both supported versions blind with clamped X25519. */
 		nym_x25519_batch(alpha, (const uint8_t(*)[32])blinding, (const uint8_t(*)[32])alpha, xrc, m);
 		for (size_t k = 0; k < m; k++) {
 			rc[index[k]] = xrc[k];

@@ -1,7 +1,8 @@
 /* Sphinx processing under hostile input. The first byte picks a mode:
  *   0: the rest is a packet for a node with a fixed key (the ingress path);
- *   1: the rest keys the node and its routing block is decrypted without the MAC check, so
- *      flag, version and blinding paths see every value a forged MAC would let through;
+ *   1: the rest is a packet whose keys are derived without the alpha and MAC checks, then
+ *      peeled, so flag, version, blinding and payload paths see every value a forged MAC
+ *      would let through;
  *   2: the rest is an encoded SURB, used to build a reply;
  *   3: a valid packet for a route chosen by the input, then input bytes are XORed over it
  *      before every hop processes it. */
@@ -11,6 +12,7 @@
 #include "crypto/x25519.h"
 #include "fuzz.h"
 #include "sphinx/sphinx_header.h"
+#include "sphinx/sphinx_keys.h"
 #include "sphinx/sphinx_packet.h"
 #include "sphinx/sphinx_surb.h"
 
@@ -35,14 +37,16 @@ static void mode_raw(const uint8_t *data, size_t len)
 
 static void mode_unwrap(const uint8_t *data, size_t len)
 {
-	if (len < SPHINX_HEADER_LEN)
+	if (len < SPHINX_HEADER_LEN + SPHINX_PAYLOAD_MIN || len > MAX_PACKET)
 		return;
-	uint8_t header[SPHINX_HEADER_LEN];
-	memcpy(header, data, SPHINX_HEADER_LEN);
+	memcpy(packet, data, len);
+	uint8_t shared[32];
+	if (nym_x25519(shared, node_secret, packet) != 0)
+		return;
 	struct sphinx_hop_keys keys;
-	struct sphinx_routing r;
-	if (sphinx_header_derive_keys(&keys, node_secret, header) == 0)
-		sphinx_header_unwrap(header, &keys, &r);
+	struct sphinx_processed out;
+	sphinx_keys_expand(&keys, shared);
+	sphinx_packet_peel(packet, len, &keys, &out);
 }
 
 static void mode_surb(const uint8_t *data, size_t len)
