@@ -5,7 +5,6 @@
 
 #include "crypto/aes_ctr.h"
 #include "crypto/sha256.h"
-#include "crypto/x25519.h"
 #include "sphinx/sphinx_sender.h"
 
 #define OFF_FLAG 0
