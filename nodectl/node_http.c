@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "crypto/secret.h"
@@ -22,11 +24,61 @@ static json_t *b58(const uint8_t *key)
 	return json_string(text);
 }
 
+/* --- Connections: the whole-request deadline and making room at the cap -------------------
+ *
+ * libmicrohttpd's own timeout is an idle timeout: any byte resets it, so a client sending a
+ * header line every few seconds would hold its connection for ever. Every connection is
+ * therefore tracked from the moment it opens (or its previous answer was sent) until its
+ * request has fully arrived; a watchdog shuts down the socket of any that take longer than the
+ * deadline, and once the server is nearly full each new connection shuts down the oldest one
+ * still sending its request. shutdown() (never close()) only makes libmicrohttpd read the end
+ * of the stream on its own thread, which then closes and forgets the connection; it is called
+ * under guard->lock, which the close notification also takes, so the descriptor is still
+ * this connection's. */
+
+struct tracked {
+	struct tracked *prev, *next; /* guard's list, in order of `since` */
+	int fd;
+	uint64_t since_ns;
+	bool answering; /* the request has arrived; its answer is being sent */
+	bool cut;
+	struct node_http_guard *guard;
+};
+
+struct node_http_guard {
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	struct tracked *head, *tail;
+	size_t open, shed_above;
+	uint64_t deadline_ns;
+	bool stopping;
+	pthread_t watchdog;
+};
+
+static struct tracked *tracked_of(struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *info = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	return info ? info->socket_context : NULL;
+}
+
+/* Every answer goes through here: once its request has arrived, a connection's deadline no
+ * longer applies while the answer is sent. */
+static enum MHD_Result queue(struct MHD_Connection *conn, unsigned status, struct MHD_Response *r)
+{
+	struct tracked *t = tracked_of(conn);
+	if (t) {
+		pthread_mutex_lock(&t->guard->lock);
+		t->answering = true;
+		pthread_mutex_unlock(&t->guard->lock);
+	}
+	return MHD_queue_response(conn, status, r);
+}
+
 static enum MHD_Result reply(struct MHD_Connection *conn, unsigned status, const char *type, char *body)
 {
 	struct MHD_Response *r = MHD_create_response_from_buffer(strlen(body), body, MHD_RESPMEM_MUST_FREE);
 	MHD_add_response_header(r, "Content-Type", type);
-	enum MHD_Result rc = MHD_queue_response(conn, status, r);
+	enum MHD_Result rc = queue(conn, status, r);
 	MHD_destroy_response(r);
 	return rc;
 }
@@ -211,7 +263,7 @@ static enum MHD_Result send_reply(struct MHD_Connection *conn, struct node_http_
 	MHD_add_response_header(r, "Content-Type", rep->content_type ? rep->content_type : "application/json");
 	if (rep->signature[0])
 		MHD_add_response_header(r, "X-Nym-Signature", rep->signature);
-	enum MHD_Result rc = MHD_queue_response(conn, rep->status, r);
+	enum MHD_Result rc = queue(conn, rep->status, r);
 	MHD_destroy_response(r);
 	return rc;
 }
@@ -315,10 +367,88 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 	return builtin(h, conn, url);
 }
 
+static void list_remove(struct node_http_guard *g, struct tracked *t)
+{
+	*(t->prev ? &t->prev->next : &g->head) = t->next;
+	*(t->next ? &t->next->prev : &g->tail) = t->prev;
+	t->prev = t->next = NULL;
+}
+
+static void list_append(struct node_http_guard *g, struct tracked *t)
+{
+	t->prev = g->tail;
+	t->next = NULL;
+	*(g->tail ? &g->tail->next : &g->head) = t;
+	g->tail = t;
+}
+
+static void cut(struct tracked *t)
+{
+	shutdown(t->fd, SHUT_RDWR);
+	t->cut = true;
+}
+
+static void connection_event(void *cls, struct MHD_Connection *conn, void **socket_context,
+			     enum MHD_ConnectionNotificationCode what)
+{
+	struct node_http_guard *g = cls;
+	struct tracked *t = *socket_context;
+	if (what == MHD_CONNECTION_NOTIFY_STARTED) {
+		const union MHD_ConnectionInfo *info = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+		if (!info || !(t = calloc(1, sizeof(*t))))
+			return; /* untracked: only the idle timeout applies to it */
+		t->fd = info->connect_fd;
+		t->guard = g;
+		t->since_ns = nym_now_ns();
+		pthread_mutex_lock(&g->lock);
+		list_append(g, t);
+		g->open++;
+		if (g->open > g->shed_above) {
+			struct tracked *old = g->head;
+			while (old && (old->answering || old->cut))
+				old = old->next;
+			if (old && old != t)
+				cut(old);
+		}
+		pthread_mutex_unlock(&g->lock);
+		*socket_context = t;
+	} else if (what == MHD_CONNECTION_NOTIFY_CLOSED && t) {
+		pthread_mutex_lock(&g->lock);
+		list_remove(g, t);
+		g->open--;
+		pthread_mutex_unlock(&g->lock);
+		free(t);
+		*socket_context = NULL;
+	}
+}
+
+static void *watchdog(void *arg)
+{
+	struct node_http_guard *g = arg;
+	uint64_t period = g->deadline_ns / 4 < NYM_NS_PER_SEC ? g->deadline_ns / 4 : NYM_NS_PER_SEC;
+	pthread_mutex_lock(&g->lock);
+	while (!g->stopping) {
+		uint64_t now = nym_now_ns();
+		for (struct tracked *t = g->head; t && now - t->since_ns >= g->deadline_ns; t = t->next)
+			if (!t->answering && !t->cut)
+				cut(t);
+		struct timespec until;
+		clock_gettime(CLOCK_MONOTONIC, &until);
+		until.tv_sec += (time_t)(period / NYM_NS_PER_SEC);
+		until.tv_nsec += (long)(period % NYM_NS_PER_SEC);
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&g->wake, &g->lock, &until);
+	}
+	pthread_mutex_unlock(&g->lock);
+	return NULL;
+}
+
 static void completed(void *cls, struct MHD_Connection *conn, void **state, enum MHD_RequestTerminationCode why)
 {
-	(void)cls;
-	(void)conn;
+	struct node_http *h = cls;
 	(void)why;
 	struct request *rq = *state;
 	if (rq) {
@@ -326,22 +456,83 @@ static void completed(void *cls, struct MHD_Connection *conn, void **state, enum
 		free(rq);
 	}
 	*state = NULL;
+	/* The next request on this connection has its own deadline, from now. */
+	struct tracked *t = tracked_of(conn);
+	if (t) {
+		pthread_mutex_lock(&h->guard->lock);
+		t->answering = false;
+		t->since_ns = nym_now_ns();
+		list_remove(h->guard, t);
+		list_append(h->guard, t);
+		pthread_mutex_unlock(&h->guard->lock);
+	}
+}
+
+static int guard_start(struct node_http *h)
+{
+	struct node_http_guard *g = calloc(1, sizeof(*g));
+	if (!g)
+		return -ENOMEM;
+	pthread_condattr_t attr;
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(&g->wake, &attr);
+	pthread_condattr_destroy(&attr);
+	pthread_mutex_init(&g->lock, NULL);
+	g->deadline_ns = h->cfg->http.request_deadline_ns;
+	g->shed_above = (size_t)h->cfg->http.max_connections - (size_t)h->cfg->http.max_connections / 8;
+	int rc = -pthread_create(&g->watchdog, NULL, watchdog, g);
+	if (rc) {
+		pthread_cond_destroy(&g->wake);
+		pthread_mutex_destroy(&g->lock);
+		free(g);
+		return rc;
+	}
+	h->guard = g;
+	return 0;
+}
+
+static void guard_stop(struct node_http *h)
+{
+	struct node_http_guard *g = h->guard;
+	if (!g)
+		return;
+	pthread_mutex_lock(&g->lock);
+	g->stopping = true;
+	pthread_cond_signal(&g->wake);
+	pthread_mutex_unlock(&g->lock);
+	pthread_join(g->watchdog, NULL);
+	pthread_cond_destroy(&g->wake);
+	pthread_mutex_destroy(&g->lock);
+	free(g);
+	h->guard = NULL;
 }
 
 int node_http_start(struct node_http *h)
 {
+	const typeof(h->cfg->http) *c = &h->cfg->http;
 	struct sock_addr addr;
-	if (sock_addr_parse(&addr, h->cfg->http.bind_address, -1))
+	if (sock_addr_parse(&addr, c->bind_address, -1))
 		return -EINVAL;
-	int fd = sock_tcp_listen(&addr, false, 128);
-	if (fd < 0)
+	int rc = guard_start(h);
+	if (rc)
+		return rc;
+	int fd = sock_tcp_listen(&addr, false, 1024);
+	if (fd < 0) {
+		guard_stop(h);
 		return fd;
-	h->daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL, 0, NULL, NULL, handle, h,
-				     MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_CONNECTION_LIMIT, 256u,
-				     MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
-				     MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_END);
+	}
+	unsigned idle_s = (unsigned)((c->idle_timeout_ns + NYM_NS_PER_SEC - 1) / NYM_NS_PER_SEC);
+	h->daemon = MHD_start_daemon(
+		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL, 0, NULL, NULL, handle, h, MHD_OPTION_LISTEN_SOCKET, fd,
+		MHD_OPTION_THREAD_POOL_SIZE, (unsigned)c->threads, MHD_OPTION_CONNECTION_LIMIT,
+		(unsigned)c->max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+		(unsigned)c->max_connections_per_address, MHD_OPTION_CONNECTION_TIMEOUT, idle_s,
+		MHD_OPTION_NOTIFY_CONNECTION, connection_event, h->guard, MHD_OPTION_NOTIFY_COMPLETED, completed, h,
+		MHD_OPTION_END);
 	if (!h->daemon) {
 		close(fd);
+		guard_stop(h);
 		return -EIO;
 	}
 	return 0;
@@ -352,4 +543,5 @@ void node_http_stop(struct node_http *h)
 	if (h->daemon)
 		MHD_stop_daemon(h->daemon);
 	h->daemon = NULL;
+	guard_stop(h);
 }

@@ -16,6 +16,7 @@
 
 struct MHD_Daemon;
 struct MHD_Connection;
+struct node_http_guard;
 
 struct node_http_request {
 	const char *method, *url;
@@ -67,6 +68,7 @@ struct node_http {
 	uint8_t sphinx_public[2][32];
 	char *description_json; /* {"moniker":...} */
 	struct MHD_Daemon *daemon;
+	struct node_http_guard *guard;
 };
 
 /* Starts serving on cfg->http.bind_address. Returns 0 or a negative errno. */

@@ -1,0 +1,223 @@
+#!/usr/bin/env python3
+"""Hostile load on an authority's HTTP API (run by http_slowloris.sh on the client host).
+
+Phase 1, one address: more connections than the per-address limit; the excess is closed.
+Phase 2, many addresses: SLOW connections that each send a header line every 5 s and never
+finish their request (reconnecting whenever the server cuts them), plus eight threads
+fetching /v1/nodes back to back, while a well-behaved client asks for /v1/epoch and the
+health endpoint; each of its requests must answer within 1 s, and the slow connections must
+be cut by the whole-request deadline although they are never idle."""
+import os
+import selectors
+import socket
+import statistics
+import sys
+import threading
+import time
+import http.client
+
+SERVER = os.environ["SERVER"]
+PORT = 8080
+GOOD = os.environ["GOOD_ADDR"]
+ATTACKERS = os.environ["ATTACK_ADDRS"].split()
+SLOW = int(os.environ.get("SLOW", "300"))
+PER_ADDRESS = int(os.environ["PER_ADDRESS"])
+DEADLINE = float(os.environ["DEADLINE"])
+DURATION = float(os.environ.get("DURATION", "30"))
+LINE_EVERY = 5.0
+# Set to report figures without failing (the measurement of an unhardened build).
+MEASURE_ONLY = os.environ.get("MEASURE_ONLY") == "1"
+
+failures = 0
+
+
+def check(cond, what):
+    global failures
+    print(("ok   " if cond else "FAIL ") + what, flush=True)
+    if not cond:
+        failures += 1
+
+
+def per_address_limit():
+    """PER_ADDRESS + 24 idle connections from one address: the server closes the excess."""
+    socks = []
+    for _ in range(PER_ADDRESS + 24):
+        s = socket.socket()
+        s.bind((ATTACKERS[0], 0))
+        s.settimeout(2)
+        try:
+            s.connect((SERVER, PORT))
+            socks.append(s)
+        except OSError:
+            s.close()
+    time.sleep(1.0)
+    closed = 0
+    for s in socks:
+        s.setblocking(False)
+        try:
+            if s.recv(1) == b"":
+                closed += 1
+        except BlockingIOError:
+            pass
+        except OSError:
+            closed += 1
+        s.close()
+    kept = len(socks) - closed
+    print(f"per-address: {len(socks)} connected from {ATTACKERS[0]}, {closed} closed by the server, {kept} kept")
+    check(kept <= PER_ADDRESS, f"at most {PER_ADDRESS} connections kept from one address (kept {kept})")
+    time.sleep(0.5)
+
+
+class Slowloris:
+    """SLOW connections spread over the attacker addresses, each trickling header lines."""
+
+    def __init__(self):
+        self.sel = selectors.DefaultSelector()
+        self.conns = {}  # socket -> [address, opened, next line time, lines sent, connected]
+        self.cut_ages = []  # how long connections the server closed had lived
+        self.stop = False
+        self.max_open = 0
+
+    def open(self, addr):
+        s = socket.socket()
+        s.setblocking(False)
+        s.bind((addr, 0))
+        try:
+            s.connect((SERVER, PORT))
+        except BlockingIOError:
+            pass
+        now = time.monotonic()
+        self.conns[s] = [addr, now, now, 0, False]
+        self.sel.register(s, selectors.EVENT_READ | selectors.EVENT_WRITE)
+
+    def drop(self, s, cut):
+        c = self.conns.pop(s)
+        self.sel.unregister(s)
+        s.close()
+        if cut and c[4]:
+            self.cut_ages.append(time.monotonic() - c[1])
+        return c[0]
+
+    def run(self):
+        for i in range(SLOW):
+            self.open(ATTACKERS[i % len(ATTACKERS)])
+        while not self.stop:
+            for key, ev in self.sel.select(timeout=0.2):
+                s = key.fileobj
+                if s not in self.conns:
+                    continue
+                c = self.conns[s]
+                if ev & selectors.EVENT_WRITE and not c[4]:
+                    if s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR):
+                        addr = self.drop(s, False)
+                        self.open(addr)
+                        continue
+                    c[4] = True
+                    self.sel.modify(s, selectors.EVENT_READ)
+                    s.send(b"GET /v1/epoch HTTP/1.1\r\nHost: authority\r\n")
+                    c[2] = time.monotonic() + LINE_EVERY
+                elif ev & selectors.EVENT_READ:
+                    try:
+                        data = s.recv(4096)
+                    except OSError:
+                        data = b""
+                    if not data:
+                        addr = self.drop(s, True)
+                        self.open(addr)
+            now = time.monotonic()
+            for s, c in list(self.conns.items()):
+                if c[4] and now >= c[2]:
+                    try:
+                        s.send(b"X-Slow-%d: 1\r\n" % c[3])
+                    except OSError:
+                        addr = self.drop(s, True)
+                        self.open(addr)
+                        continue
+                    c[3] += 1
+                    c[2] = now + LINE_EVERY
+            self.max_open = max(self.max_open, sum(1 for c in self.conns.values() if c[4]))
+        for s in list(self.conns):
+            self.drop(s, False)
+
+
+def fetch_nodes(addr, stop, counts):
+    while not stop.is_set():
+        try:
+            c = http.client.HTTPConnection(SERVER, PORT, timeout=10, source_address=(addr, 0))
+            c.request("GET", "/v1/nodes")
+            r = c.getresponse()
+            r.read()
+            counts[r.status] = counts.get(r.status, 0) + 1
+            c.close()
+        except OSError:
+            counts["error"] = counts.get("error", 0) + 1
+            time.sleep(0.05)
+
+
+def good_client(until, latencies, errors):
+    paths = ["/v1/epoch", "/api/v1/health"]
+    i = 0
+    while time.monotonic() < until:
+        path = paths[i % 2]
+        i += 1
+        t0 = time.monotonic()
+        try:
+            c = http.client.HTTPConnection(SERVER, PORT, timeout=5, source_address=(GOOD, 0))
+            c.request("GET", path)
+            r = c.getresponse()
+            r.read()
+            c.close()
+            latencies.append(time.monotonic() - t0)
+            if r.status != 200:
+                errors.append(f"{path}: HTTP {r.status}")
+        except OSError as e:
+            latencies.append(time.monotonic() - t0)
+            errors.append(f"{path}: {e}")
+        time.sleep(0.25)
+
+
+def main():
+    if not MEASURE_ONLY:
+        per_address_limit()
+    loris = Slowloris()
+    t = threading.Thread(target=loris.run)
+    t.start()
+    time.sleep(2)  # the slow connections are in place
+    stop = threading.Event()
+    counts = {}
+    fetchers = [threading.Thread(target=fetch_nodes, args=(ATTACKERS[i % len(ATTACKERS)], stop, counts))
+                for i in range(8)]
+    for f in fetchers:
+        f.start()
+    latencies, errors = [], []
+    good_client(time.monotonic() + DURATION, latencies, errors)
+    stop.set()
+    for f in fetchers:
+        f.join()
+    loris.stop = True
+    t.join()
+
+    lat = sorted(latencies)
+    p50 = statistics.median(lat)
+    p99 = lat[min(len(lat) - 1, int(len(lat) * 0.99))]
+    print(f"good client: {len(lat)} requests, {len(errors)} failed, latency p50 {p50 * 1000:.0f} ms, "
+          f"p99 {p99 * 1000:.0f} ms, max {lat[-1] * 1000:.0f} ms")
+    for e in errors[:5]:
+        print("  " + e)
+    ages = sorted(loris.cut_ages)
+    print(f"slow connections: {SLOW} kept trying, at most {loris.max_open} open at once, {len(ages)} cut by the server"
+          + (f", median age when cut {statistics.median(ages):.1f} s, max {ages[-1]:.1f} s" if ages else ""))
+    print(f"/v1/nodes fetches: {counts}")
+    if MEASURE_ONLY:
+        return 0
+    check(not errors, "every request of the good client answered 200")
+    check(lat[-1] < 1.0, f"every request of the good client answered within 1 s (max {lat[-1] * 1000:.0f} ms)")
+    check(len(ages) >= SLOW // 2, f"slow connections were cut ({len(ages)}) although never idle")
+    check(bool(ages) and statistics.median(ages) < DEADLINE + 3,
+          f"they were cut about the deadline ({DEADLINE:.0f} s) after they opened")
+    check(counts.get(200, 0) >= 8, f"/v1/nodes kept answering ({counts.get(200, 0)} times)")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
