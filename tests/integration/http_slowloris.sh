@@ -1,6 +1,6 @@
 #!/bin/sh
 # An authority's HTTP API under hostile load: 300 connections that never finish their request
-# (one header line every 5 s, from 20 addresses), eight clients fetching /v1/nodes back to back
+# (one header line every 5 s, from 30 addresses), eight clients fetching /v1/nodes back to back
 # (a registry of 5,000 entries), and connections beyond the per-address limit, while a
 # well-behaved client's requests must each answer within 1 s. The connection cap is set below
 # the attack's size, so the oldest unfinished requests have to make room. The checks are in
@@ -18,22 +18,24 @@ trap 'status=$?; netns_cleanup; rm -rf "$T"; exit $status' EXIT
 SERVER=198.51.100.1
 GOOD_ADDR=198.51.100.50
 ATTACK_ADDRS=""
-for i in $(seq 100 119); do ATTACK_ADDRS="$ATTACK_ADDRS 198.51.100.$i"; done
+for i in $(seq 100 129); do ATTACK_ADDRS="$ATTACK_ADDRS 198.51.100.$i"; done
+FETCH_ADDRS=""
+for i in $(seq 60 67); do FETCH_ADDRS="$FETCH_ADDRS 198.51.100.$i"; done
 netns_host auth "$SERVER/24"
 # shellcheck disable=SC2086
-netns_host client "$GOOD_ADDR/24" $(for a in $ATTACK_ADDRS; do echo "$a/24"; done)
+netns_host client "$GOOD_ADDR/24" $(for a in $ATTACK_ADDRS $FETCH_ADDRS; do echo "$a/24"; done)
 PER_ADDRESS=16
 DEADLINE=10
-export SERVER GOOD_ADDR ATTACK_ADDRS PER_ADDRESS DEADLINE
+export SERVER GOOD_ADDR ATTACK_ADDRS FETCH_ADDRS PER_ADDRESS DEADLINE
 
 D="$T/auth"
 "$NODE" init --id hs --mode authority --public-ip "$SERVER" --data-dir "$D" >/dev/null
 sed -i -e "s/issuer_key_bits: .*/issuer_key_bits: 2048/" "$D/config/config.yaml"
 if [ "${MEASURE_ONLY:-0}" != 1 ]; then
-	sed -i -e "s/^  max_connections: .*/  max_connections: 256/" \
+	sed -i -e "s/^  max_connections: .*/  max_connections: 1024/" \
 		-e "s/^  max_connections_per_address: .*/  max_connections_per_address: $PER_ADDRESS/" \
 		-e "s/^  request_deadline: .*/  request_deadline: ${DEADLINE}s/" "$D/config/config.yaml"
-	grep -q "^  max_connections: 256" "$D/config/config.yaml"
+	grep -q "^  max_connections: 1024" "$D/config/config.yaml"
 fi
 
 # A first start creates the databases; the registry then gets 5,000 entries of the size of a
