@@ -14,6 +14,7 @@
 #include "crypto/sha256.h"
 #include "http/http_client.h"
 #include "mixnode/key_rotation.h"
+#include "store/db.h"
 #include "topology/canonical.h"
 #include "topology/vote.h"
 #include "util/base58.h"
@@ -429,6 +430,20 @@ static int open_stores(struct authority *a)
 			strerror(-rc));
 		return rc;
 	}
+	a->nissuers = a->cfg->http.threads < AUTHORITY_ISSUERS_MAX ? a->cfg->http.threads : AUTHORITY_ISSUERS_MAX;
+	for (size_t i = 0; i < a->nissuers; i++) {
+		pthread_mutex_init(&a->issuers[i].lock, NULL);
+		if ((rc = nym_issuer_open(&a->issuers[i].iss, a->issuer_path, &a->iss_cfg))) {
+			fprintf(stderr, "%s: %s: cannot open the issuer database: %s\n", a->context, a->issuer_path,
+				strerror(-rc));
+			return rc;
+		}
+	}
+	if ((rc = nym_db_watch_open(&a->watch_reg, a->registry_path)) ||
+	    (rc = nym_db_watch_open(&a->watch_iss, a->issuer_path))) {
+		fprintf(stderr, "%s: %s: cannot watch the databases: %s\n", a->context, a->data, strerror(-rc));
+		return rc;
+	}
 	if ((rc = nym_spent_merge_open(&a->http_spent, a->spent_path))) {
 		fprintf(stderr, "%s: %s: cannot open the spent database: %s\n", a->context, a->spent_path,
 			strerror(-rc));
@@ -449,6 +464,10 @@ int authority_run(const char *context, const struct node_config *cfg, const char
 					    (int64_t)(cfg->sphinx.epoch_duration_ns / NYM_NS_PER_SEC) };
 	pthread_mutex_init(&a.http_lock, NULL);
 	pthread_mutex_init(&a.http.lock, NULL);
+	node_http_cache_init(&a.cache_nodes);
+	node_http_cache_init(&a.cache_topology);
+	node_http_cache_init(&a.cache_epoch);
+	node_http_cache_init(&a.cache_issuer_keys);
 	if (node_keys_load(a.data, &a.keys, err, sizeof(err))) {
 		fprintf(stderr, "%s: %s\n", context, err);
 		goto out;
@@ -518,6 +537,14 @@ out:
 	nym_issuer_close(a.iss);
 	nym_issuer_close(a.http_iss);
 	nym_spent_merge_close(a.http_spent);
+	for (size_t i = 0; i < a.nissuers; i++)
+		nym_issuer_close(a.issuers[i].iss);
+	sqlite3_close(a.watch_reg);
+	sqlite3_close(a.watch_iss);
+	node_http_cache_clear(&a.cache_nodes);
+	node_http_cache_clear(&a.cache_topology);
+	node_http_cache_clear(&a.cache_epoch);
+	node_http_cache_clear(&a.cache_issuer_keys);
 	node_keys_clear(&a.keys);
 	log_info("stopped");
 	return status;

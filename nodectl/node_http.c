@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <jansson.h>
 #include <microhttpd.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,10 +12,12 @@
 #include <unistd.h>
 
 #include "crypto/secret.h"
+#include "crypto/sha256.h"
 #include "io/sock.h"
 #include "util/array.h"
 #include "util/base58.h"
 #include "util/clock.h"
+#include "util/hex.h"
 #include "util/log.h"
 
 static json_t *b58(const uint8_t *key)
@@ -252,8 +255,124 @@ static bool known_path(const struct node_http *h, const char *url)
 	return false;
 }
 
+/* A cached body and what goes with it; freed with its last reference (the cache's, and one per
+ * answer being sent). */
+struct node_http_shared {
+	atomic_uint refs;
+	char *body;
+	size_t len;
+	const char *content_type;
+	char etag[2 * 16 + 3];
+	char signature[sizeof(((struct node_http_reply *)0)->signature)];
+};
+
+static void shared_unref(void *cls)
+{
+	struct node_http_shared *sh = cls;
+	if (atomic_fetch_sub(&sh->refs, 1) == 1) {
+		free(sh->body);
+		free(sh);
+	}
+}
+
+void node_http_cache_init(struct node_http_cache *c)
+{
+	pthread_mutex_init(&c->lock, NULL);
+	pthread_mutex_init(&c->build_lock, NULL);
+	c->current = NULL;
+}
+
+void node_http_cache_clear(struct node_http_cache *c)
+{
+	if (c->current)
+		shared_unref(c->current);
+	c->current = NULL;
+	pthread_mutex_destroy(&c->lock);
+	pthread_mutex_destroy(&c->build_lock);
+}
+
+static bool cache_get(struct node_http_cache *c, uint64_t v0, uint64_t v1, struct node_http_reply *rep)
+{
+	pthread_mutex_lock(&c->lock);
+	struct node_http_shared *sh = c->current;
+	bool hit = sh && c->version[0] == v0 && c->version[1] == v1;
+	if (hit) {
+		atomic_fetch_add(&sh->refs, 1);
+		rep->status = MHD_HTTP_OK;
+		rep->shared = sh;
+	}
+	pthread_mutex_unlock(&c->lock);
+	return hit;
+}
+
+static void cache_put(struct node_http_cache *c, uint64_t v0, uint64_t v1, struct node_http_reply *rep)
+{
+	if (rep->status != MHD_HTTP_OK || rep->shared)
+		return;
+	struct node_http_shared *sh = calloc(1, sizeof(*sh));
+	if (!sh)
+		return; /* answered uncached */
+	uint8_t digest[NYM_SHA256_LEN];
+	nym_sha256(digest, rep->body ? rep->body : "", rep->len);
+	sh->etag[0] = '"';
+	nym_hex_encode(sh->etag + 1, digest, 16);
+	strcpy(sh->etag + 33, "\"");
+	sh->body = rep->body;
+	sh->len = rep->len;
+	sh->content_type = rep->content_type;
+	memcpy(sh->signature, rep->signature, sizeof(sh->signature));
+	atomic_init(&sh->refs, 2); /* the cache's and this answer's */
+	pthread_mutex_lock(&c->lock);
+	struct node_http_shared *old = c->current;
+	c->current = sh;
+	c->version[0] = v0;
+	c->version[1] = v1;
+	pthread_mutex_unlock(&c->lock);
+	if (old)
+		shared_unref(old);
+	rep->body = NULL;
+	rep->shared = sh;
+}
+
+void node_http_cached(struct node_http_cache *c, uint64_t v0, uint64_t v1, node_http_handler_fn build, void *ctx,
+		      struct node_http_reply *rep)
+{
+	if (cache_get(c, v0, v1, rep))
+		return;
+	pthread_mutex_lock(&c->build_lock);
+	if (!cache_get(c, v0, v1, rep)) {
+		build(ctx, rep);
+		cache_put(c, v0, v1, rep);
+	}
+	pthread_mutex_unlock(&c->build_lock);
+}
+
+static enum MHD_Result send_shared(struct MHD_Connection *conn, struct node_http_shared *sh)
+{
+	const char *match = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "If-None-Match");
+	bool same = match && strcmp(match, sh->etag) == 0;
+	struct MHD_Response *r =
+		same ? MHD_create_response_from_buffer(0, (char *)"", MHD_RESPMEM_PERSISTENT)
+		     : MHD_create_response_from_buffer_with_free_callback_cls(sh->len, sh->body, shared_unref, sh);
+	if (!r || same)
+		shared_unref(sh);
+	if (!r)
+		return MHD_NO;
+	MHD_add_response_header(r, "ETag", sh->etag);
+	if (!same) {
+		MHD_add_response_header(r, "Content-Type", sh->content_type ? sh->content_type : "application/json");
+		if (sh->signature[0])
+			MHD_add_response_header(r, "X-Nym-Signature", sh->signature);
+	}
+	enum MHD_Result rc = queue(conn, same ? MHD_HTTP_NOT_MODIFIED : MHD_HTTP_OK, r);
+	MHD_destroy_response(r);
+	return rc;
+}
+
 static enum MHD_Result send_reply(struct MHD_Connection *conn, struct node_http_reply *rep)
 {
+	if (rep->shared)
+		return send_shared(conn, rep->shared);
 	struct MHD_Response *r = MHD_create_response_from_buffer(rep->len, rep->body ? rep->body : (char *)"",
 								  rep->body ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
 	if (!r) {
