@@ -32,10 +32,10 @@ D="$T/auth"
 "$NODE" init --id hs --mode authority --public-ip "$SERVER" --data-dir "$D" >/dev/null
 sed -i -e "s/issuer_key_bits: .*/issuer_key_bits: 2048/" "$D/config/config.yaml"
 if [ "${MEASURE_ONLY:-0}" != 1 ]; then
-	sed -i -e "s/^  max_connections: .*/  max_connections: 1024/" \
+	sed -i -e "s/^  max_connections: .*/  max_connections: 256/" \
 		-e "s/^  max_connections_per_address: .*/  max_connections_per_address: $PER_ADDRESS/" \
 		-e "s/^  request_deadline: .*/  request_deadline: ${DEADLINE}s/" "$D/config/config.yaml"
-	grep -q "^  max_connections: 1024" "$D/config/config.yaml"
+	grep -q "^  max_connections: 256" "$D/config/config.yaml"
 fi
 
 # A first start creates the databases; the registry then gets 5,000 entries of the size of a
