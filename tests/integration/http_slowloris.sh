@@ -59,7 +59,7 @@ netns_wait_port client "$SERVER:8080" 30
 ulimit -n 4096
 # The attack shares this machine's CPUs with the authority: niced, it stands for machines of
 # its own (the good client, in http_slowloris.py, runs at normal priority).
-if ! netns_exec client nice -n 10 /usr/bin/python3 tests/integration/http_slowloris.py; then
+if ! netns_exec client timeout 180 nice -n 10 /usr/bin/python3 tests/integration/http_slowloris.py; then
 	echo "--- authority log"
 	tail -n 30 "$T/auth.log"
 	exit 1
