@@ -72,6 +72,21 @@ def per_address_limit():
     time.sleep(0.5)
 
 
+def etag():
+    """/v1/nodes comes from memory with an ETag; sending it back gets 304 and no body."""
+    c = http.client.HTTPConnection(SERVER, PORT, timeout=10, source_address=(GOOD, 0))
+    c.request("GET", "/v1/nodes")
+    r = c.getresponse()
+    body = r.read()
+    tag = r.getheader("ETag")
+    c.request("GET", "/v1/nodes", headers={"If-None-Match": tag or ""})
+    r2 = c.getresponse()
+    body2 = r2.read()
+    c.close()
+    check(r.status == 200 and len(body) > 1000000 and bool(tag), f"/v1/nodes: {len(body)} bytes, ETag {tag}")
+    check(r2.status == 304 and body2 == b"", f"the same ETag back gets 304 and no body (got {r2.status})")
+
+
 class Slowloris:
     """SLOW connections spread over the attacker addresses, each trickling header lines."""
 
@@ -224,6 +239,7 @@ def phase(slow, seconds, latencies, errors, counts):
 
 def main():
     if not MEASURE_ONLY:
+        etag()
         per_address_limit()
     latencies, errors, counts = [], [], {}
     # Below the connection cap: only the deadline can free the slow connections' places.
