@@ -54,6 +54,7 @@ struct node_http_guard {
 	struct tracked *head, *tail;
 	size_t open, shed_above;
 	uint64_t deadline_ns;
+	uint64_t cut_late, cut_for_room; /* connections shut down past the deadline, at the cap */
 	bool stopping;
 	pthread_t watchdog;
 };
@@ -387,6 +388,25 @@ static enum MHD_Result send_reply(struct MHD_Connection *conn, struct node_http_
 	return rc;
 }
 
+/* text followed by the connection gauges and counters, into *out (asprintf's result). */
+static int connection_metrics(struct node_http_guard *g, const char *text, char **out)
+{
+	pthread_mutex_lock(&g->lock);
+	size_t open = g->open;
+	uint64_t late = g->cut_late, room = g->cut_for_room;
+	pthread_mutex_unlock(&g->lock);
+	return asprintf(out,
+			"%s# HELP nym_http_connections_open HTTP connections open\n"
+			"# TYPE nym_http_connections_open gauge\nnym_http_connections_open %zu\n"
+			"# HELP nym_http_connections_cut_late HTTP connections closed because their request took longer "
+			"than http.request_deadline\n"
+			"# TYPE nym_http_connections_cut_late counter\nnym_http_connections_cut_late %llu\n"
+			"# HELP nym_http_connections_cut_for_room HTTP connections closed, oldest unfinished request first, "
+			"to make room near http.max_connections\n"
+			"# TYPE nym_http_connections_cut_for_room counter\nnym_http_connections_cut_for_room %llu\n",
+			text, open, (unsigned long long)late, (unsigned long long)room);
+}
+
 static enum MHD_Result builtin(struct node_http *h, struct MHD_Connection *conn, const char *url)
 {
 	enum node_mode mode = NODE_MODE_MIXNODE;
@@ -425,6 +445,11 @@ static enum MHD_Result builtin(struct node_http *h, struct MHD_Connection *conn,
 				text = both;
 			}
 			free(extra);
+		}
+		char *all = NULL;
+		if (text && connection_metrics(h->guard, text, &all) >= 0) {
+			free(text);
+			text = all;
 		}
 		return reply(conn, MHD_HTTP_OK, "text/plain; version=0.0.4", text ? text : strdup(""));
 	}
@@ -526,8 +551,10 @@ static void connection_event(void *cls, struct MHD_Connection *conn, void **sock
 			struct tracked *old = g->head;
 			while (old && (old->answering || old->cut))
 				old = old->next;
-			if (old && old != t)
+			if (old && old != t) {
 				cut(old);
+				g->cut_for_room++;
+			}
 		}
 		pthread_mutex_unlock(&g->lock);
 		*socket_context = t;
@@ -549,8 +576,10 @@ static void *watchdog(void *arg)
 	while (!g->stopping) {
 		uint64_t now = nym_now_ns();
 		for (struct tracked *t = g->head; t && now - t->since_ns >= g->deadline_ns; t = t->next)
-			if (!t->answering && !t->cut)
+			if (!t->answering && !t->cut) {
 				cut(t);
+				g->cut_late++;
+			}
 		struct timespec until;
 		clock_gettime(CLOCK_MONOTONIC, &until);
 		until.tv_sec += (time_t)(period / NYM_NS_PER_SEC);

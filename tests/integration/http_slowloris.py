@@ -72,6 +72,15 @@ def per_address_limit():
     time.sleep(0.5)
 
 
+def metrics():
+    c = http.client.HTTPConnection(SERVER, PORT, timeout=10, source_address=(GOOD, 0))
+    c.request("GET", "/api/v1/metrics/prometheus")
+    text = c.getresponse().read().decode()
+    c.close()
+    return {line.split()[0]: int(line.split()[1]) for line in text.splitlines()
+            if line.startswith("nym_http_connections_")}
+
+
 def etag():
     """/v1/nodes comes from memory with an ETag; sending it back gets 304 and no body."""
     c = http.client.HTTPConnection(SERVER, PORT, timeout=10, source_address=(GOOD, 0))
@@ -265,6 +274,13 @@ def main():
           f"below the cap, they were cut at the deadline ({DEADLINE:.0f} s) after they opened")
     check(len(above) >= SLOW, f"above the cap, slow connections made room for new ones ({len(above)} cut)")
     check(counts.get(200, 0) >= 16, f"/v1/nodes kept answering ({counts.get(200, 0)} times)")
+    time.sleep(1.5)  # the attack's last connections are closed
+    m = metrics()
+    print(f"server: {m}")
+    check(m.get("nym_http_connections_cut_late", 0) >= len(below), "the server counted the connections cut late")
+    check(m.get("nym_http_connections_cut_for_room", 0) > 0, "and those cut to make room")
+    check(m.get("nym_http_connections_open", 999) <= 2,
+          "every connection it cut is gone from the server (open: %s)" % m.get("nym_http_connections_open"))
     return 1 if failures else 0
 
 
