@@ -137,6 +137,12 @@ int node_config_validate(const struct node_config *c, char err[CONF_ERROR_MAX])
 		snprintf(err, CONF_ERROR_MAX, "http.bind_address: expected IP:PORT or [IPv6]:PORT, got \"%.60s\"", c->http.bind_address);
 		return -EINVAL;
 	}
+	if (c->http.max_connections < 8 * c->http.threads) {
+		/* libmicrohttpd splits the cap between its threads. */
+		snprintf(err, CONF_ERROR_MAX, "http.max_connections: expected at least 8 per thread of http.threads (%llu), got %llu",
+			 (unsigned long long)c->http.threads, (unsigned long long)c->http.max_connections);
+		return -EINVAL;
+	}
 	if (nym_log_parse_level(c->logging.level, &level)) {
 		snprintf(err, CONF_ERROR_MAX, "logging.level: expected error, warn, info or debug, got \"%.40s\"", c->logging.level);
 		return -EINVAL;
