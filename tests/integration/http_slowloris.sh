@@ -55,6 +55,7 @@ db.commit()
 EOF
 
 netns_bg auth "$T/auth.log" "$NODE" run --data-dir "$D"
+AUTH_PID=$NS_LAST_PID
 netns_wait_port client "$SERVER:8080" 30
 ulimit -n 4096
 # The attack shares this machine's CPUs with the authority: niced, it stands for machines of
@@ -62,5 +63,11 @@ ulimit -n 4096
 if ! netns_exec client timeout 180 nice -n 10 /usr/bin/python3 tests/integration/http_slowloris.py; then
 	echo "--- authority log"
 	tail -n 30 "$T/auth.log"
+	exit 1
+fi
+# A clean stop, with nothing for the sanitizers to report (under make SANITIZE=1).
+kill "$AUTH_PID"
+wait "$AUTH_PID"
+if grep -E "Sanitizer|runtime error" "$T/auth.log"; then
 	exit 1
 fi
