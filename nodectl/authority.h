@@ -16,8 +16,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "cred/issuer.h"
-#include "cred/spent_merge.h"
+#include "credstore/issuer.h"
+#include "credstore/spent_merge.h"
 #include "directory/registry.h"
 #include "node_config.h"
 #include "node_http.h"

@@ -7,7 +7,7 @@
 #include <time.h>
 
 #include "authority.h"
-#include "directory/probe.h"
+#include "dirclient/probe.h"
 #include "http/http_client.h"
 #include "util/clock.h"
 #include "util/log.h"

@@ -31,6 +31,7 @@
 
 #include "cmd_util.h"
 #include "commands.h"
+#include "io/sock.h"
 #include "mix/mix_frame.h"
 #include "mix/mix_node_addr.h"
 #include "mix_sink.h"

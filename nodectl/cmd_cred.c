@@ -11,10 +11,10 @@
 
 #include "commands.h"
 #include "cred/blind_rsa.h"
-#include "cred/issuer.h"
+#include "credstore/issuer.h"
 #include "cred/issuer_keys.h"
 #include "cred/ticket.h"
-#include "cred/ticket_store.h"
+#include "credstore/ticket_store.h"
 #include "cred/ticketbook.h"
 #include "crypto/secret.h"
 #include "util/bloom.h"

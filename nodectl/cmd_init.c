@@ -6,7 +6,7 @@
 
 #include "cmd_util.h"
 #include "commands.h"
-#include "io/sock.h"
+#include "net/net_addr.h"
 #include "mixnode/key_rotation.h"
 #include "node_config.h"
 #include "node_keys.h"

@@ -13,6 +13,7 @@
 #include "authority.h"
 #include "cmd_util.h"
 #include "commands.h"
+#include "io/sock.h"
 #include "crypto/secret.h"
 #include "mix_worker.h"
 #include "mixnode/key_rotation.h"

@@ -20,6 +20,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "io/sock.h"
 #include "mix_worker.h"
 #include "util/log.h"
 

@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "io/sock.h"
 #include "mixnode/forward.h"
 #include "util/log.h"
 

@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "io/sock.h"
 #include "util/clock.h"
 
 int mix_sink_open(struct mix_sink *s, const struct sock_addr *addr, mix_sink_cb cb, void *ctx)

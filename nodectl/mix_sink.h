@@ -10,7 +10,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "io/sock.h"
+#include "net/net_addr.h"
 #include "mix/mix_frame.h"
 
 #define MIX_SINK_MAX_CONNS 64

@@ -17,7 +17,7 @@
 #include <stdint.h>
 
 #include "crypto/x25519.h"
-#include "io/sock.h"
+#include "net/net_addr.h"
 #include "io/uring_loop.h"
 #include "mix/mix_frame.h"
 #include "mixnode/delay_queue.h"

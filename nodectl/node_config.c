@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "io/sock.h"
+#include "net/net_addr.h"
 #include "util/base58.h"
 #include "util/log.h"
 

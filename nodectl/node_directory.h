@@ -15,7 +15,7 @@
 #include <stdint.h>
 
 #include "crypto/x25519.h"
-#include "directory/dir_client.h"
+#include "dirclient/dir_client.h"
 #include "mix_worker.h"
 #include "node_config.h"
 #include "node_http.h"

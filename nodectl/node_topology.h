@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "io/sock.h"
+#include "net/net_addr.h"
 #include "topology/epoch_doc.h"
 
 struct topology_node {

@@ -1,4 +1,4 @@
-#include "cred/issuer.h"
+#include "credstore/issuer.h"
 
 #include <errno.h>
 #include <sodium.h>

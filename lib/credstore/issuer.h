@@ -15,8 +15,8 @@
  * voucher with anything else is refused.
  *
  * One struct nym_issuer per thread; several processes may open the same database. */
-#ifndef NYM_CRED_ISSUER_H
-#define NYM_CRED_ISSUER_H
+#ifndef NYM_CREDSTORE_ISSUER_H
+#define NYM_CREDSTORE_ISSUER_H
 
 #include <stddef.h>
 #include <stdint.h>

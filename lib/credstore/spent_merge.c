@@ -1,4 +1,4 @@
-#include "cred/spent_merge.h"
+#include "credstore/spent_merge.h"
 
 #include <errno.h>
 #include <jansson.h>

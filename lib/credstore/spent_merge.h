@@ -6,8 +6,8 @@
  *
  * A report is applied in one transaction and is idempotent: a replayed report adds nothing.
  * Pure engine over SQLite; one struct per thread. */
-#ifndef NYM_CRED_SPENT_MERGE_H
-#define NYM_CRED_SPENT_MERGE_H
+#ifndef NYM_CREDSTORE_SPENT_MERGE_H
+#define NYM_CREDSTORE_SPENT_MERGE_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -1,4 +1,4 @@
-#include "cred/ticket_store.h"
+#include "credstore/ticket_store.h"
 
 #include <errno.h>
 #include <stdlib.h>

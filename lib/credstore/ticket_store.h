@@ -10,8 +10,8 @@
  * prefix or signature (a client can get two signatures over one serial).
  *
  * One struct per thread; several threads or processes may open the same file. */
-#ifndef NYM_CRED_TICKET_STORE_H
-#define NYM_CRED_TICKET_STORE_H
+#ifndef NYM_CREDSTORE_TICKET_STORE_H
+#define NYM_CREDSTORE_TICKET_STORE_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -1,4 +1,4 @@
-#include "directory/dir_client.h"
+#include "dirclient/dir_client.h"
 
 #include <errno.h>
 #include <inttypes.h>

@@ -4,8 +4,8 @@
  * filter; obtain a ticketbook with a voucher; post announcements and spent reports.
  *
  * Every function takes an err buffer that receives a one-line explanation on failure. */
-#ifndef NYM_DIRECTORY_DIR_CLIENT_H
-#define NYM_DIRECTORY_DIR_CLIENT_H
+#ifndef NYM_DIRCLIENT_DIR_CLIENT_H
+#define NYM_DIRCLIENT_DIR_CLIENT_H
 
 #include <stdbool.h>
 #include <stddef.h>

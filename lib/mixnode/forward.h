@@ -7,7 +7,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "io/sock.h"
+#include "net/net_addr.h"
 #include "mix/mix_frame.h"
 #include "mixnode/key_rotation.h"
 

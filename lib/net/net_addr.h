@@ -1,7 +1,7 @@
-/* Socket addresses and sockets: parsing "198.51.100.2:1789" / "[2001:db8::1]:1789",
- * formatting, and the listening and connecting sockets every daemon opens. */
-#ifndef NYM_IO_SOCK_H
-#define NYM_IO_SOCK_H
+/* Socket addresses as plain values: parsing "198.51.100.2:1789" / "[2001:db8::1]:1789",
+ * formatting, comparing, ports. No sockets are opened here (those are in io/sock). */
+#ifndef NYM_NET_NET_ADDR_H
+#define NYM_NET_NET_ADDR_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -22,13 +22,5 @@ void sock_addr_format(const struct sockaddr *sa, char buf[SOCK_ADDR_STR_LEN]);
 int sock_addr_port(const struct sockaddr *sa);
 void sock_addr_set_port(struct sock_addr *a, int port);
 bool sock_addr_equal(const struct sockaddr *a, const struct sockaddr *b);
-
-/* A non-blocking TCP listener. An IPv6 wildcard also accepts IPv4 (dual stack).
- * reuseport lets several workers each own a listener on the same address. Returns the fd or
- * a negative errno. */
-int sock_tcp_listen(const struct sock_addr *addr, bool reuseport, int backlog);
-
-/* TCP_NODELAY and keepalive on an established or connecting socket. */
-void sock_tcp_tune(int fd);
 
 #endif

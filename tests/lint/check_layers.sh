@@ -44,7 +44,7 @@ function visit(a, path,   i, n, dep) {
 	state[a] = 2
 	return 0
 }
-# The layer of an area: 0 for one that includes nothing, else one above its highest list entry.
+# The depth of an area: 0 for one that includes nothing, else one above its deepest list entry.
 function depth(a,   i, n, dep, d, m) {
 	if (a in depth_of) return depth_of[a]
 	m = 0
@@ -63,6 +63,7 @@ FILENAME ~ /\/\.may_include$/ {
 	a = area_of(FILENAME)
 	has_list[a] = 1
 	line = $0
+	if (!(a in about) && line ~ /^[ \t]*#/) { about[a] = line; sub(/^[ \t]*#[ \t]*/, "", about[a]) }
 	sub(/#.*/, "", line)
 	gsub(/[ \t\r]/, "", line)
 	if (line == "") next
@@ -78,6 +79,7 @@ FILENAME ~ /\/\.may_include$/ {
 }
 /^[ \t]*#[ \t]*include[ \t]*"/ {
 	a = area_of(FILENAME)
+	if (!(a in has_list)) next              # reported once, at the end
 	inc = $0
 	sub(/^[ \t]*#[ \t]*include[ \t]*"/, "", inc)
 	sub(/".*/, "", inc)
@@ -109,8 +111,8 @@ END {
 	if (print_table && !bad) {
 		top = 0
 		for (i = 1; i <= nareas; i++) if (depth(order[i]) > top) top = depth(order[i])
-		print "| layer | area | may include |"
-		print "|---|---|---|"
+		print "| depth | area | what it is (first line of its list) | may include |"
+		print "|---|---|---|---|"
 		for (l = 0; l <= top; l++)
 			for (i = 1; i <= nareas; i++) {
 				a = order[i]
@@ -118,7 +120,7 @@ END {
 				s = ""
 				for (j = 1; j <= nareas; j++)
 					if ((a, order[j]) in allowed) s = s (s == "" ? "" : ", ") "`" order[j] "/`"
-				printf "| %d | `%s/` | %s |\n", l, a, s == "" ? "(nothing)" : s
+				printf "| %d | `%s/` | %s | %s |\n", l, a, about[a], s == "" ? "(nothing)" : s
 			}
 	}
 	exit bad

@@ -5,7 +5,7 @@
 
 #include <stdint.h>
 
-#include "cred/issuer.h"
+#include "credstore/issuer.h"
 #include "cred/issuer_keys.h"
 #include "cred/ticketbook.h"
 

@@ -10,7 +10,7 @@
 #include "../support/credfix.h"
 #include "../support/tmpdir.h"
 #include "cred/issue_msg.h"
-#include "cred/issuer.h"
+#include "credstore/issuer.h"
 #include "crypto/sha256.h"
 #include "util/file.h"
 #include "util/hex.h"
