@@ -166,7 +166,7 @@ static int build_pool(struct bench *b, struct pool *pool, size_t count, bool tag
 	return rc;
 }
 
-static int connect_to(const struct sock_addr *a)
+static int connect_to(const struct net_addr *a)
 {
 	int fd = socket(a->ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
@@ -279,8 +279,8 @@ static int cmp_u64(const void *a, const void *b)
 
 static int free_port(void)
 {
-	struct sock_addr a;
-	sock_addr_parse(&a, "127.0.0.1:0", -1);
+	struct net_addr a;
+	net_addr_parse(&a, "127.0.0.1:0", -1);
 	int fd = sock_tcp_listen(&a, false, 1);
 	if (fd < 0)
 		return fd;
@@ -288,7 +288,7 @@ static int free_port(void)
 	socklen_t len = sizeof(ss);
 	getsockname(fd, (struct sockaddr *)&ss, &len);
 	close(fd);
-	return sock_addr_port((struct sockaddr *)&ss);
+	return net_addr_port((struct sockaddr *)&ss);
 }
 
 /* Writes a node directory for the run: loopback ports, rotation 1 lasting the whole run,
@@ -394,12 +394,12 @@ int cmd_bench_mixnet(const char *context, int argc, char **argv)
 	uint64_t flood_count = (uint64_t)(ceiling * (double)seconds);
 
 	int mix_port = free_port(), http_port = free_port(), sink_port = free_port();
-	struct sock_addr node_addr, sink_addr;
+	struct net_addr node_addr, sink_addr;
 	char text[64];
 	snprintf(text, sizeof(text), "127.0.0.1:%d", mix_port);
-	sock_addr_parse(&node_addr, text, -1);
+	net_addr_parse(&node_addr, text, -1);
 	snprintf(text, sizeof(text), "127.0.0.1:%d", sink_port);
-	sock_addr_parse(&sink_addr, text, -1);
+	net_addr_parse(&sink_addr, text, -1);
 	if (make_node(dir, mix_port, http_port, flood_count * 2, &keys)) {
 		fprintf(stderr, "%s: cannot set up the node in %s\n", context, dir);
 		goto out;

@@ -585,9 +585,9 @@ out:
 /* --- debug mix-send --------------------------------------------------------------------- */
 
 /* The routing address and socket address of a node from its description. */
-static int node_endpoint(const struct nym_descriptor *d, struct sock_addr *addr, uint8_t routing[32])
+static int node_endpoint(const struct nym_descriptor *d, struct net_addr *addr, uint8_t routing[32])
 {
-	if (sock_addr_parse(addr, d->addresses[0], d->mix_port))
+	if (net_addr_parse(addr, d->addresses[0], d->mix_port))
 		return -EINVAL;
 	return mix_node_addr_encode((const struct sockaddr *)&addr->ss, addr->len, routing);
 }
@@ -660,11 +660,11 @@ int cmd_debug_mix_send(const char *context, int argc, char **argv)
 		}
 	}
 	struct sphinx_hop hops[NYM_LAYERS + 1];
-	struct sock_addr first;
+	struct net_addr first;
 	json_t *jroute = json_array();
 	for (int i = 0; i <= NYM_LAYERS; i++) {
 		const struct nym_descriptor *d = &route[i]->d;
-		struct sock_addr a;
+		struct net_addr a;
 		if (node_endpoint(d, &a, hops[i].address)) {
 			fprintf(stderr, "%s: a node of the topology has no usable address\n", context);
 			json_decref(jroute);
@@ -675,16 +675,16 @@ int cmd_debug_mix_send(const char *context, int argc, char **argv)
 		/* Every node announces its current key first; all rotate on one schedule. */
 		memcpy(hops[i].public_key, d->sphinx[0].key, 32);
 		hops[i].delay_ns = 0;
-		char text[SOCK_ADDR_STR_LEN];
-		sock_addr_format((const struct sockaddr *)&a.ss, text);
+		char text[NET_ADDR_STR_LEN];
+		net_addr_format((const struct sockaddr *)&a.ss, text);
 		json_array_append_new(jroute, json_pack("{s:o, s:s, s:s}", "identity", b58(d->identity), "address", text,
 							"role", i < NYM_LAYERS ? "mixnode" : "exit-gateway"));
 	}
 	uint8_t rotation_byte = route[0]->d.sphinx[0].rotation % 2 ? 1 : 2;
 	fd = socket(first.ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0 || connect(fd, (const struct sockaddr *)&first.ss, first.len) != 0) {
-		char text[SOCK_ADDR_STR_LEN];
-		sock_addr_format((const struct sockaddr *)&first.ss, text);
+		char text[NET_ADDR_STR_LEN];
+		net_addr_format((const struct sockaddr *)&first.ss, text);
 		fprintf(stderr, "%s: cannot connect to the first mix layer at %s: %s\n", context, text, strerror(errno));
 		json_decref(jroute);
 		goto out;

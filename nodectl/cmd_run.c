@@ -391,8 +391,8 @@ int cmd_run(const char *context, int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	int status = EXIT_FAIL;
-	struct sock_addr bind_addr;
-	sock_addr_parse(&bind_addr, n.cfg.mixnet.bind_address, -1);
+	struct net_addr bind_addr;
+	net_addr_parse(&bind_addr, n.cfg.mixnet.bind_address, -1);
 	setup_shared(&n, workers);
 	atomic_store(&n.mix.topology, topo);
 	n.mix.listen_fd = sock_tcp_listen(&bind_addr, false, 4096);

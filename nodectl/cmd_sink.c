@@ -70,8 +70,8 @@ int cmd_debug_mix_sink(const char *context, int argc, char **argv)
 	int rc = cli_parse(context, argc, argv, opts, NULL, 0, NULL);
 	if (rc)
 		return rc > 0 ? EXIT_OK : EXIT_FAIL;
-	struct sock_addr addr;
-	if (sock_addr_parse(&addr, listen_text, -1)) {
+	struct net_addr addr;
+	if (net_addr_parse(&addr, listen_text, -1)) {
 		fprintf(stderr, "%s: --listen expects IP:PORT or [IPv6]:PORT\n", context);
 		return EXIT_FAIL;
 	}

@@ -10,7 +10,7 @@
 #include "io/sock.h"
 #include "util/clock.h"
 
-int mix_sink_open(struct mix_sink *s, const struct sock_addr *addr, mix_sink_cb cb, void *ctx)
+int mix_sink_open(struct mix_sink *s, const struct net_addr *addr, mix_sink_cb cb, void *ctx)
 {
 	memset(s, 0, sizeof(*s));
 	s->cb = cb;

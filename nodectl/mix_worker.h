@@ -88,8 +88,8 @@ enum peer_state { PEER_IDLE, PEER_CONNECTING, PEER_HANDSHAKE, PEER_READY, PEER_C
 struct egress_peer {
 	struct mix_worker *w;
 	struct egress_peer *hash_next, *dirty_next;
-	struct sock_addr addr;
-	char name[SOCK_ADDR_STR_LEN];
+	struct net_addr addr;
+	char name[NET_ADDR_STR_LEN];
 	enum peer_state state;
 	int fd;
 	int ops;
@@ -158,7 +158,7 @@ void mix_ingress_flush(struct mix_worker *w);
 void mix_egress_enqueue(struct mix_worker *w, struct packet_slot *s);
 /* Finds or creates the peer for a next-hop address; NULL when the address is not allowed
  * (not in the topology) or the peer table is full. */
-struct egress_peer *mix_egress_peer(struct mix_worker *w, const struct sock_addr *addr);
+struct egress_peer *mix_egress_peer(struct mix_worker *w, const struct net_addr *addr);
 /* Connects or sends for every peer that got packets this round. */
 void mix_egress_flush_dirty(struct mix_worker *w);
 void mix_egress_housekeeping(struct mix_worker *w);

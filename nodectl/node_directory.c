@@ -73,8 +73,8 @@ int node_directory_configure(struct node_directory *d, const char *context, cons
 
 static int port_of(const char *bind)
 {
-	struct sock_addr a;
-	return sock_addr_parse(&a, bind, -1) ? 0 : sock_addr_port((const struct sockaddr *)&a.ss);
+	struct net_addr a;
+	return net_addr_parse(&a, bind, -1) ? 0 : net_addr_port((const struct sockaddr *)&a.ss);
 }
 
 /* The description of this node now, signed. */

@@ -330,8 +330,8 @@ static void completed(void *cls, struct MHD_Connection *conn, void **state, enum
 
 int node_http_start(struct node_http *h)
 {
-	struct sock_addr addr;
-	if (sock_addr_parse(&addr, h->cfg->http.bind_address, -1))
+	struct net_addr addr;
+	if (net_addr_parse(&addr, h->cfg->http.bind_address, -1))
 		return -EINVAL;
 	int fd = sock_tcp_listen(&addr, false, 128);
 	if (fd < 0)

@@ -6,7 +6,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-int sock_tcp_listen(const struct sock_addr *addr, bool reuseport, int backlog)
+int sock_tcp_listen(const struct net_addr *addr, bool reuseport, int backlog)
 {
 	int fd = socket(addr->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)

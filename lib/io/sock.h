@@ -9,7 +9,7 @@
 /* A non-blocking TCP listener. An IPv6 wildcard also accepts IPv4 (dual stack).
  * reuseport lets several workers each own a listener on the same address. Returns the fd or
  * a negative errno. */
-int sock_tcp_listen(const struct sock_addr *addr, bool reuseport, int backlog);
+int sock_tcp_listen(const struct net_addr *addr, bool reuseport, int backlog);
 
 /* TCP_NODELAY and keepalive on an established or connecting socket. */
 void sock_tcp_tune(int fd);

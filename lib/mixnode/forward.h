@@ -25,7 +25,7 @@ struct mix_forward {
 	enum mix_verdict verdict;
 	bool delay_clamped;          /* the requested delay exceeded the maximum */
 	uint64_t delay_ns;
-	struct sock_addr next;
+	struct net_addr next;
 	struct mix_frame_header out_header; /* the header to send the peeled packet with */
 };
 

@@ -18,7 +18,7 @@ static int parse_port(const char *s, int *port)
 	return 0;
 }
 
-int sock_addr_parse(struct sock_addr *out, const char *text, int default_port)
+int net_addr_parse(struct net_addr *out, const char *text, int default_port)
 {
 	char host[64];
 	int port = default_port;
@@ -65,23 +65,23 @@ int sock_addr_parse(struct sock_addr *out, const char *text, int default_port)
 	return -EINVAL;
 }
 
-void sock_addr_format(const struct sockaddr *sa, char buf[SOCK_ADDR_STR_LEN])
+void net_addr_format(const struct sockaddr *sa, char buf[NET_ADDR_STR_LEN])
 {
 	char host[INET6_ADDRSTRLEN];
 	if (sa->sa_family == AF_INET) {
 		const struct sockaddr_in *in4 = (const struct sockaddr_in *)sa;
 		inet_ntop(AF_INET, &in4->sin_addr, host, sizeof(host));
-		snprintf(buf, SOCK_ADDR_STR_LEN, "%s:%u", host, ntohs(in4->sin_port));
+		snprintf(buf, NET_ADDR_STR_LEN, "%s:%u", host, ntohs(in4->sin_port));
 	} else if (sa->sa_family == AF_INET6) {
 		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
 		inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
-		snprintf(buf, SOCK_ADDR_STR_LEN, "[%s]:%u", host, ntohs(in6->sin6_port));
+		snprintf(buf, NET_ADDR_STR_LEN, "[%s]:%u", host, ntohs(in6->sin6_port));
 	} else {
-		snprintf(buf, SOCK_ADDR_STR_LEN, "(family %d)", sa->sa_family);
+		snprintf(buf, NET_ADDR_STR_LEN, "(family %d)", sa->sa_family);
 	}
 }
 
-int sock_addr_port(const struct sockaddr *sa)
+int net_addr_port(const struct sockaddr *sa)
 {
 	if (sa->sa_family == AF_INET)
 		return ntohs(((const struct sockaddr_in *)sa)->sin_port);
@@ -90,7 +90,7 @@ int sock_addr_port(const struct sockaddr *sa)
 	return -1;
 }
 
-void sock_addr_set_port(struct sock_addr *a, int port)
+void net_addr_set_port(struct net_addr *a, int port)
 {
 	if (a->ss.ss_family == AF_INET)
 		((struct sockaddr_in *)&a->ss)->sin_port = htons((uint16_t)port);
@@ -98,7 +98,7 @@ void sock_addr_set_port(struct sock_addr *a, int port)
 		((struct sockaddr_in6 *)&a->ss)->sin6_port = htons((uint16_t)port);
 }
 
-bool sock_addr_equal(const struct sockaddr *a, const struct sockaddr *b)
+bool net_addr_equal(const struct sockaddr *a, const struct sockaddr *b)
 {
 	if (a->sa_family != b->sa_family)
 		return false;

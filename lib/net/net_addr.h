@@ -7,20 +7,20 @@
 #include <stddef.h>
 #include <sys/socket.h>
 
-#define SOCK_ADDR_STR_LEN 64
+#define NET_ADDR_STR_LEN 64
 
-struct sock_addr {
+struct net_addr {
 	struct sockaddr_storage ss;
 	socklen_t len;
 };
 
 /* Parses "IPv4:PORT", "[IPv6]:PORT", or a bare address when default_port > 0.
  * Returns 0 or -EINVAL. Never resolves host names. */
-int sock_addr_parse(struct sock_addr *out, const char *text, int default_port);
+int net_addr_parse(struct net_addr *out, const char *text, int default_port);
 /* Formats as "IPv4:PORT" or "[IPv6]:PORT". */
-void sock_addr_format(const struct sockaddr *sa, char buf[SOCK_ADDR_STR_LEN]);
-int sock_addr_port(const struct sockaddr *sa);
-void sock_addr_set_port(struct sock_addr *a, int port);
-bool sock_addr_equal(const struct sockaddr *a, const struct sockaddr *b);
+void net_addr_format(const struct sockaddr *sa, char buf[NET_ADDR_STR_LEN]);
+int net_addr_port(const struct sockaddr *sa);
+void net_addr_set_port(struct net_addr *a, int port);
+bool net_addr_equal(const struct sockaddr *a, const struct sockaddr *b);
 
 #endif
