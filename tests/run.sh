@@ -1,6 +1,7 @@
 #!/bin/sh
-# Runs every test of one build tree: the lint checks, the Criterion unit suites, the fuzz harnesses over their
-# seed corpora, and the integration tests (network namespaces; they need root).
+# Runs every test of one build tree: the lint checks of the source tree, the Criterion unit
+# suites, the fuzz harnesses over their seed corpora, and the integration tests (network
+# namespaces; they need root).
 #
 #   NYM_BUILD=build tests/run.sh            everything
 #   TESTS=sphinx tests/run.sh               only tests whose name contains "sphinx"
