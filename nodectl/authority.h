@@ -22,7 +22,7 @@
 #include "node_config.h"
 #include "node_http.h"
 #include "node_keys.h"
-#include "topology/epoch_clock.h"
+#include "topology/epoch.h"
 #include "topology/epoch_doc.h"
 
 struct authority_peer {

@@ -10,8 +10,8 @@
 #include <string.h>
 
 #include "authority.h"
-#include "cred/issue_msg.h"
-#include "cred/issuer_keys.h"
+#include "cred/issue.h"
+#include "cred/issuer_keyset.h"
 #include "cred/spent_report.h"
 #include "topology/body_sig.h"
 #include "topology/canonical.h"

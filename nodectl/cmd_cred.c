@@ -12,7 +12,7 @@
 #include "commands.h"
 #include "cred/blind_rsa.h"
 #include "credstore/issuer.h"
-#include "cred/issuer_keys.h"
+#include "cred/issuer_keyset.h"
 #include "cred/ticket.h"
 #include "credstore/ticket_store.h"
 #include "cred/ticketbook.h"

@@ -15,7 +15,7 @@
 #include "cmd_util.h"
 #include "commands.h"
 #include "credstore/issuer.h"
-#include "cred/issuer_keys.h"
+#include "cred/issuer_keyset.h"
 #include "cred/spent_report.h"
 #include "credstore/ticket_store.h"
 #include "cred/ticketbook.h"

@@ -7,7 +7,7 @@
 #include <unistd.h>
 
 #include "io/sock.h"
-#include "mixnode/forward.h"
+#include "mixnode/mix_forward.h"
 #include "util/log.h"
 
 static void arm_recv(struct ingress_conn *c);

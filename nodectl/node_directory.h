@@ -20,7 +20,7 @@
 #include "node_config.h"
 #include "node_http.h"
 #include "node_keys.h"
-#include "topology/epoch_clock.h"
+#include "topology/epoch.h"
 #include "util/cli.h"
 
 #define NODE_DIRECTORY_AUTHORITIES_MAX 16

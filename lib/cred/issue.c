@@ -1,4 +1,4 @@
-#include "cred/issue_msg.h"
+#include "cred/issue.h"
 
 #include <errno.h>
 #include <jansson.h>

@@ -6,8 +6,8 @@
  * The structures are large (50 elements of up to 512 bytes): allocate them, don't put them
  * on a small stack. A request holds a voucher, a bearer secret: wipe it with
  * nym_issue_request_clear. */
-#ifndef NYM_CRED_ISSUE_MSG_H
-#define NYM_CRED_ISSUE_MSG_H
+#ifndef NYM_CRED_ISSUE_H
+#define NYM_CRED_ISSUE_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -1,4 +1,4 @@
-#include "cred/issuer_keys.h"
+#include "cred/issuer_keyset.h"
 
 #include <errno.h>
 #include <jansson.h>

@@ -4,8 +4,8 @@
  * `--issuer-keys FILE` reads. Only RSABSSA-SHA384-PSS-Randomized keys are accepted.
  *
  * A keyset is built once and then only read; lookups may run from several threads. */
-#ifndef NYM_CRED_ISSUER_KEYS_H
-#define NYM_CRED_ISSUER_KEYS_H
+#ifndef NYM_CRED_ISSUER_KEYSET_H
+#define NYM_CRED_ISSUER_KEYSET_H
 
 #include <stddef.h>
 #include <stdint.h>

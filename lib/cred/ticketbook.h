@@ -19,7 +19,7 @@
 #include <stdint.h>
 
 #include "cred/blind_rsa.h"
-#include "cred/issue_msg.h"
+#include "cred/issue.h"
 #include "cred/ticket.h"
 
 #define NYM_TICKETBOOK_VERSION 1

@@ -21,8 +21,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "cred/issue_msg.h"
-#include "cred/issuer_keys.h"
+#include "cred/issue.h"
+#include "cred/issuer_keyset.h"
 #include "cred/ticket.h"
 
 struct nym_issuer_config {

@@ -17,7 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "cred/issuer_keys.h"
+#include "cred/issuer_keyset.h"
 #include "cred/spent_report.h"
 #include "crypto/ed25519.h"
 

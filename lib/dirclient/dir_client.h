@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "cred/issuer_keys.h"
+#include "cred/issuer_keyset.h"
 #include "cred/ticketbook.h"
 #include "topology/epoch_doc.h"
 

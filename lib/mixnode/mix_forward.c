@@ -1,4 +1,4 @@
-#include "mixnode/forward.h"
+#include "mixnode/mix_forward.h"
 
 #include <errno.h>
 #include <string.h>

@@ -1,8 +1,8 @@
 /* The mixnode's decision for one incoming frame, without I/O: which key, is it authentic,
  * is it a replay, where does it go next and when. The worker acts on the verdict (queues,
  * counts, drops); fuzzers and tests drive the same function. */
-#ifndef NYM_MIXNODE_FORWARD_H
-#define NYM_MIXNODE_FORWARD_H
+#ifndef NYM_MIXNODE_MIX_FORWARD_H
+#define NYM_MIXNODE_MIX_FORWARD_H
 
 #include <stdbool.h>
 #include <stdint.h>

@@ -13,7 +13,7 @@
 #include "crypto/x25519.h"
 #include "fuzz.h"
 #include "mix/mix_frame.h"
-#include "mixnode/forward.h"
+#include "mixnode/mix_forward.h"
 #include "noise/noise_session.h"
 
 static const uint8_t sphinx_secret[32] = { 0x42, 0x13, 0x37 };

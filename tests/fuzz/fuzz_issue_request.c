@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cred/issue_msg.h"
+#include "cred/issue.h"
 #include "fuzz.h"
 
 static struct nym_issue_request req, req2;

@@ -9,7 +9,7 @@
 
 #include "../support/credfix.h"
 #include "../support/tmpdir.h"
-#include "cred/issue_msg.h"
+#include "cred/issue.h"
 #include "credstore/issuer.h"
 #include "crypto/sha256.h"
 #include "util/file.h"

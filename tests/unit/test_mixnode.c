@@ -9,7 +9,7 @@
 #include "mixnode/delay_queue.h"
 #include "mixnode/key_rotation.h"
 #include "mixnode/replay_filter.h"
-#include "mixnode/forward.h"
+#include "mixnode/mix_forward.h"
 #include "mix/mix_node_addr.h"
 #include "sphinx/sphinx_packet.h"
 #include "crypto/x25519.h"

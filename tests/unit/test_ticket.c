@@ -10,7 +10,7 @@
 
 #include "../support/credfix.h"
 #include "../support/tmpdir.h"
-#include "cred/issue_msg.h"
+#include "cred/issue.h"
 #include "cred/ticket.h"
 #include "cred/ticketbook.h"
 #include "store/db.h"
