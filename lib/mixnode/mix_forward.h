@@ -11,7 +11,7 @@
 #include "mix/mix_frame.h"
 #include "mixnode/key_rotation.h"
 
-enum mix_verdict {
+enum mix_forward_verdict {
 	MIX_FORWARD,        /* forward `packet` (peeled in place) to `next` after `delay_ns` */
 	MIX_FINAL,          /* a final hop: `packet` holds the decrypted payload */
 	MIX_BAD_TYPE,       /* not a Sphinx packet (Outfox is recognised, not processed) */
@@ -22,7 +22,7 @@ enum mix_verdict {
 };
 
 struct mix_forward {
-	enum mix_verdict verdict;
+	enum mix_forward_verdict verdict;
 	bool delay_clamped;          /* the requested delay exceeded the maximum */
 	uint64_t delay_ns;
 	struct net_addr next;
