@@ -87,9 +87,9 @@ static void make_vote(struct authority *a, uint64_t epoch, int64_t now)
 	}
 	/* A node announces every epoch and at every key rotation: a description older than two
 	 * epochs, or without the key of the rotation the epoch starts in, is not current. */
-	struct rotation_schedule sched = { a->clock.genesis, (uint64_t)a->clock.duration_s,
+	struct key_rotation_schedule sched = { a->clock.genesis, (uint64_t)a->clock.duration_s,
 					   (uint32_t)a->cfg->sphinx.epochs_per_rotation };
-	uint32_t rotation = rotation_id_at(&sched, nym_epoch_start(&a->clock, epoch));
+	uint32_t rotation = key_rotation_id_at(&sched, nym_epoch_start(&a->clock, epoch));
 	size_t kept = 0;
 	for (size_t i = 0; i < v.node_count; i++) {
 		const struct nym_descriptor *d = &v.nodes[i].d;

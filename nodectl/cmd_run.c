@@ -39,7 +39,7 @@ struct node {
 	char data[NODE_PATH_MAX];
 	struct node_config cfg;
 	struct node_keys keys;
-	struct rotation_schedule sched;
+	struct key_rotation_schedule sched;
 	struct mix_shared mix;
 	struct node_metrics metrics;
 	struct node_http http;
@@ -199,8 +199,8 @@ static int ensure_keys(struct node *n, uint32_t rotation, bool overlap)
  * live keyring, or loaded from disk, or new). Returns 0 or a negative errno. */
 static int publish_keyring(struct node *n, int64_t now)
 {
-	uint32_t rotation = rotation_id_at(&n->sched, now);
-	bool overlap = rotation_in_overlap(&n->sched, now);
+	uint32_t rotation = key_rotation_id_at(&n->sched, now);
+	bool overlap = key_rotation_in_overlap(&n->sched, now);
 	struct sphinx_keyring *old = atomic_load(&n->mix.keyring);
 	int rc = ensure_keys(n, rotation, overlap);
 	if (rc)
@@ -208,7 +208,7 @@ static int publish_keyring(struct node *n, int64_t now)
 	struct sphinx_keyring *kr = calloc(1, sizeof(*kr));
 	if (!kr)
 		return -ENOMEM;
-	uint32_t wanted[2] = { rotation, rotation_secondary_at(&n->sched, now) };
+	uint32_t wanted[2] = { rotation, key_rotation_secondary_at(&n->sched, now) };
 	for (size_t w = 0; w < 2; w++) {
 		const struct node_sphinx_key *file = find_key(n, wanted[w]);
 		if (!file)
@@ -378,7 +378,7 @@ int cmd_run(const char *context, int argc, char **argv)
 		fprintf(stderr, "%s: %s\n", context, err);
 		return EXIT_FAIL;
 	}
-	n.sched = (struct rotation_schedule){ (int64_t)n.cfg.sphinx.genesis, n.cfg.sphinx.epoch_duration_ns / NYM_NS_PER_SEC,
+	n.sched = (struct key_rotation_schedule){ (int64_t)n.cfg.sphinx.genesis, n.cfg.sphinx.epoch_duration_ns / NYM_NS_PER_SEC,
 					      (uint32_t)n.cfg.sphinx.epochs_per_rotation };
 
 	/* Signals are taken synchronously by the main thread; workers inherit the mask. */
@@ -437,7 +437,7 @@ int cmd_run(const char *context, int argc, char **argv)
 		/* Wake at least every second, and right when the accepted keys change. */
 		struct timespec wall, tick = { 1, 0 };
 		clock_gettime(CLOCK_REALTIME, &wall);
-		int64_t change = rotation_next_change(&n.sched, wall.tv_sec);
+		int64_t change = key_rotation_next_change(&n.sched, wall.tv_sec);
 		if (change - wall.tv_sec <= 1) {
 			long ns = (long)((change - wall.tv_sec) * 1000000000ll - wall.tv_nsec) + 1000000;
 			tick = (struct timespec){ ns / 1000000000, ns % 1000000000 };
@@ -451,8 +451,8 @@ int cmd_run(const char *context, int argc, char **argv)
 			reload(&n, id, data_dir);
 		int64_t now = nym_unix_now();
 		const struct sphinx_keyring *kr = atomic_load(&n.mix.keyring);
-		if (rotation_id_at(&n.sched, now) != kr->keys[0].rotation_id ||
-		    kr->count < 2 || rotation_secondary_at(&n.sched, now) != kr->keys[1].rotation_id) {
+		if (key_rotation_id_at(&n.sched, now) != kr->keys[0].rotation_id ||
+		    kr->count < 2 || key_rotation_secondary_at(&n.sched, now) != kr->keys[1].rotation_id) {
 			if (publish_keyring(&n, now))
 				log_error("key rotation failed; keeping the current keys");
 		}

@@ -191,10 +191,10 @@ static void fetch_topology(struct node_directory *d, int64_t now)
 		return;
 	}
 	if (t.doc.epoch > d->topology_epoch) {
-		struct rotation_schedule sched = { d->clock.genesis, (uint64_t)d->clock.duration_s,
+		struct key_rotation_schedule sched = { d->clock.genesis, (uint64_t)d->clock.duration_s,
 						   (uint32_t)d->cfg->sphinx.epochs_per_rotation };
 		struct topology *table;
-		if (topology_from_document(&t.doc, rotation_id_at(&sched, now), &table) == 0) {
+		if (topology_from_document(&t.doc, key_rotation_id_at(&sched, now), &table) == 0) {
 			publish(d, table, now);
 			d->topology_epoch = t.doc.epoch;
 			atomic_fetch_add(&d->documents, 1);

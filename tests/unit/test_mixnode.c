@@ -139,15 +139,15 @@ Test(mixnode, replay_filter_survives_save_and_load)
 
 Test(mixnode, rotation_schedule_and_key_selection)
 {
-	struct rotation_schedule s = { .genesis = 1000, .epoch_s = 10, .epochs_per_rotation = 3 };
-	cr_assert_eq(rotation_id_at(&s, 999), 1);
-	cr_assert_eq(rotation_id_at(&s, 1000), 1);
-	cr_assert_eq(rotation_id_at(&s, 1029), 1);
-	cr_assert_eq(rotation_id_at(&s, 1030), 2);
-	cr_assert_eq(rotation_start(&s, 2), 1030);
-	cr_assert_not(rotation_in_overlap(&s, 1005), "rotation 1 has no predecessor");
-	cr_assert(rotation_in_overlap(&s, 1035));
-	cr_assert_not(rotation_in_overlap(&s, 1040));
+	struct key_rotation_schedule s = { .genesis = 1000, .epoch_s = 10, .epochs_per_rotation = 3 };
+	cr_assert_eq(key_rotation_id_at(&s, 999), 1);
+	cr_assert_eq(key_rotation_id_at(&s, 1000), 1);
+	cr_assert_eq(key_rotation_id_at(&s, 1029), 1);
+	cr_assert_eq(key_rotation_id_at(&s, 1030), 2);
+	cr_assert_eq(key_rotation_start(&s, 2), 1030);
+	cr_assert_not(key_rotation_in_overlap(&s, 1005), "rotation 1 has no predecessor");
+	cr_assert(key_rotation_in_overlap(&s, 1035));
+	cr_assert_not(key_rotation_in_overlap(&s, 1040));
 
 	struct sphinx_keyring kr = { .count = 2, .primary = 1 };
 	kr.keys[0].rotation_id = 5;
