@@ -46,7 +46,7 @@ struct node {
 	struct node_directory directory;
 	/* Keyrings replaced less than RETIRE_GRACE_S ago may still be read by a worker. */
 	struct {
-		struct sphinx_keyring *kr;
+		struct mixnode_keyring *kr;
 		int64_t at;
 	} retired[RETIRED_MAX];
 	size_t nretired;
@@ -87,7 +87,7 @@ static struct replay_filter *open_filter(struct node *n, uint32_t rotation)
 
 static void save_filters(struct node *n)
 {
-	const struct sphinx_keyring *kr = atomic_load(&n->mix.keyring);
+	const struct mixnode_keyring *kr = atomic_load(&n->mix.keyring);
 	for (size_t i = 0; kr && i < kr->count; i++) {
 		if (!kr->keys[i].replay)
 			continue;
@@ -107,7 +107,7 @@ static const struct node_sphinx_key *find_key(const struct node *n, uint32_t rot
 	return NULL;
 }
 
-static bool filter_referenced(const struct sphinx_keyring *kr, const struct replay_filter *f)
+static bool filter_referenced(const struct mixnode_keyring *kr, const struct replay_filter *f)
 {
 	for (size_t i = 0; kr && i < kr->count; i++)
 		if (kr->keys[i].replay == f)
@@ -120,10 +120,10 @@ static bool filter_referenced(const struct sphinx_keyring *kr, const struct repl
  * still holds. */
 static void reap_retired(struct node *n, int64_t now, bool force)
 {
-	const struct sphinx_keyring *live = atomic_load(&n->mix.keyring);
+	const struct mixnode_keyring *live = atomic_load(&n->mix.keyring);
 	size_t kept = 0;
 	for (size_t i = 0; i < n->nretired; i++) {
-		struct sphinx_keyring *kr = n->retired[i].kr;
+		struct mixnode_keyring *kr = n->retired[i].kr;
 		if (!force && now - n->retired[i].at < RETIRE_GRACE_S) {
 			n->retired[kept++] = n->retired[i];
 			continue;
@@ -144,7 +144,7 @@ static void reap_retired(struct node *n, int64_t now, bool force)
 	n->nretired = kept;
 }
 
-static void retire(struct node *n, struct sphinx_keyring *kr, int64_t now)
+static void retire(struct node *n, struct mixnode_keyring *kr, int64_t now)
 {
 	if (!kr)
 		return;
@@ -201,11 +201,11 @@ static int publish_keyring(struct node *n, int64_t now)
 {
 	uint32_t rotation = key_rotation_id_at(&n->sched, now);
 	bool overlap = key_rotation_in_overlap(&n->sched, now);
-	struct sphinx_keyring *old = atomic_load(&n->mix.keyring);
+	struct mixnode_keyring *old = atomic_load(&n->mix.keyring);
 	int rc = ensure_keys(n, rotation, overlap);
 	if (rc)
 		return rc;
-	struct sphinx_keyring *kr = calloc(1, sizeof(*kr));
+	struct mixnode_keyring *kr = calloc(1, sizeof(*kr));
 	if (!kr)
 		return -ENOMEM;
 	uint32_t wanted[2] = { rotation, key_rotation_secondary_at(&n->sched, now) };
@@ -213,7 +213,7 @@ static int publish_keyring(struct node *n, int64_t now)
 		const struct node_sphinx_key *file = find_key(n, wanted[w]);
 		if (!file)
 			continue; /* the previous key of a node that did not exist then */
-		struct sphinx_key *k = &kr->keys[kr->count++];
+		struct mixnode_key *k = &kr->keys[kr->count++];
 		k->rotation_id = wanted[w];
 		memcpy(k->secret, file->kp.secret, 32);
 		memcpy(k->public_key, file->kp.public_key, 32);
@@ -450,7 +450,7 @@ int cmd_run(const char *context, int argc, char **argv)
 		if (sig == SIGHUP)
 			reload(&n, id, data_dir);
 		int64_t now = nym_unix_now();
-		const struct sphinx_keyring *kr = atomic_load(&n.mix.keyring);
+		const struct mixnode_keyring *kr = atomic_load(&n.mix.keyring);
 		if (key_rotation_id_at(&n.sched, now) != kr->keys[0].rotation_id ||
 		    kr->count < 2 || key_rotation_secondary_at(&n.sched, now) != kr->keys[1].rotation_id) {
 			if (publish_keyring(&n, now))
@@ -473,7 +473,7 @@ out:
 	if (n.mix.listen_fd > 0)
 		close(n.mix.listen_fd);
 	reap_retired(&n, 0, true);
-	struct sphinx_keyring *kr = atomic_load(&n.mix.keyring);
+	struct mixnode_keyring *kr = atomic_load(&n.mix.keyring);
 	if (kr) {
 		for (size_t i = 0; i < kr->count; i++)
 			replay_filter_free(kr->keys[i].replay);

@@ -122,7 +122,7 @@ void mix_ingress_flush(struct mix_worker *w)
 		frames[i] = &w->pending[i].frame;
 		packets[i] = w->pending[i].slot->frame + MIX_FRAME_HEADER_LEN;
 	}
-	const struct sphinx_keyring *kr = atomic_load_explicit(&sh->keyring, memory_order_acquire);
+	const struct mixnode_keyring *kr = atomic_load_explicit(&sh->keyring, memory_order_acquire);
 	mix_forward_decide_batch(kr, sh->replay_protection, sh->max_delay_ns, frames, packets, d, n);
 	for (size_t i = 0; i < n; i++)
 		act(w, w->pending[i].slot, &w->pending[i].frame, &d[i]);

@@ -40,7 +40,7 @@ struct mix_shared {
 	const struct node_config *cfg;
 	enum node_mode mode;
 	struct node_metrics *metrics;
-	_Atomic(struct sphinx_keyring *) keyring;
+	_Atomic(struct mixnode_keyring *) keyring;
 	_Atomic(struct topology *) topology;
 	struct nym_x25519_keypair noise;
 	int listen_fd;

@@ -35,7 +35,7 @@ int64_t key_rotation_next_change(const struct key_rotation_schedule *s, int64_t 
 	return now < overlap_end ? overlap_end : key_rotation_start(s, id + 1);
 }
 
-const struct sphinx_key *sphinx_keyring_select(const struct sphinx_keyring *kr, uint8_t rotation_byte)
+const struct mixnode_key *mixnode_keyring_select(const struct mixnode_keyring *kr, uint8_t rotation_byte)
 {
 	if (rotation_byte == 0)
 		return &kr->keys[kr->primary];

@@ -31,7 +31,7 @@ uint32_t key_rotation_secondary_at(const struct key_rotation_schedule *s, int64_
 /* The next time the accepted key set changes (rotation start or overlap end), after now. */
 int64_t key_rotation_next_change(const struct key_rotation_schedule *s, int64_t now);
 
-struct sphinx_key {
+struct mixnode_key {
 	uint32_t rotation_id;
 	uint8_t secret[32];
 	uint8_t public_key[32];
@@ -39,14 +39,14 @@ struct sphinx_key {
 };
 
 /* An immutable snapshot of the live keys, published to workers by pointer. */
-struct sphinx_keyring {
+struct mixnode_keyring {
 	size_t count;   /* 1 or 2 */
 	size_t primary; /* index of the current key */
-	struct sphinx_key keys[2];
+	struct mixnode_key keys[2];
 };
 
 /* The key a frame's rotation byte names (0: the primary; 1/2: the live key of that parity),
  * or NULL if none is live. */
-const struct sphinx_key *sphinx_keyring_select(const struct sphinx_keyring *kr, uint8_t rotation_byte);
+const struct mixnode_key *mixnode_keyring_select(const struct mixnode_keyring *kr, uint8_t rotation_byte);
 
 #endif

@@ -32,14 +32,14 @@ struct mix_forward {
 /* Processes the frame whose packet bytes have been copied to `packet` (f->packet_len bytes,
  * modified in place). replay_protection checks and records the replay tag in the key's
  * filter. */
-void mix_forward_decide(const struct sphinx_keyring *kr, bool replay_protection, uint64_t max_delay_ns,
+void mix_forward_decide(const struct mixnode_keyring *kr, bool replay_protection, uint64_t max_delay_ns,
 			const struct mix_frame *f, uint8_t *packet, struct mix_forward *out);
 
 /* The same for n <= MIX_FORWARD_BATCH_MAX frames at once, in order (a replayed packet
  * later in the batch than its first copy is the one refused). Their curve operations run
  * together, so a backlog drains faster than one frame at a time. */
 #define MIX_FORWARD_BATCH_MAX 16
-void mix_forward_decide_batch(const struct sphinx_keyring *kr, bool replay_protection, uint64_t max_delay_ns,
+void mix_forward_decide_batch(const struct mixnode_keyring *kr, bool replay_protection, uint64_t max_delay_ns,
 			      const struct mix_frame *const *frames, uint8_t *const *packets,
 			      struct mix_forward *out, size_t n);
 

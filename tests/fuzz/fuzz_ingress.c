@@ -17,7 +17,7 @@
 #include "noise/noise_session.h"
 
 static const uint8_t sphinx_secret[32] = { 0x42, 0x13, 0x37 };
-static struct sphinx_keyring keyring;
+static struct mixnode_keyring keyring;
 static struct nym_x25519_keypair node_noise, peer_noise;
 static struct mix_frame_decoder dec;
 static uint8_t plain[NOISE_MAX_PLAINTEXT_LEN];

@@ -149,16 +149,16 @@ Test(mixnode, rotation_schedule_and_key_selection)
 	cr_assert(key_rotation_in_overlap(&s, 1035));
 	cr_assert_not(key_rotation_in_overlap(&s, 1040));
 
-	struct sphinx_keyring kr = { .count = 2, .primary = 1 };
+	struct mixnode_keyring kr = { .count = 2, .primary = 1 };
 	kr.keys[0].rotation_id = 5;
 	kr.keys[1].rotation_id = 6;
-	cr_assert_eq(sphinx_keyring_select(&kr, 0), &kr.keys[1]);
-	cr_assert_eq(sphinx_keyring_select(&kr, 1), &kr.keys[0]);
-	cr_assert_eq(sphinx_keyring_select(&kr, 2), &kr.keys[1]);
-	cr_assert_null(sphinx_keyring_select(&kr, 3));
+	cr_assert_eq(mixnode_keyring_select(&kr, 0), &kr.keys[1]);
+	cr_assert_eq(mixnode_keyring_select(&kr, 1), &kr.keys[0]);
+	cr_assert_eq(mixnode_keyring_select(&kr, 2), &kr.keys[1]);
+	cr_assert_null(mixnode_keyring_select(&kr, 3));
 	kr.count = 1;
 	kr.primary = 0;
-	cr_assert_null(sphinx_keyring_select(&kr, 2), "no even key is live");
+	cr_assert_null(mixnode_keyring_select(&kr, 2), "no even key is live");
 }
 
 /* A big young filter saves as a sparse file and loads back with every tag. */
@@ -219,7 +219,7 @@ Test(mixnode, batch_decisions_match_single_ones)
 	f[17].header.key_rotation = 2;              /* no even key is live */
 
 	struct mix_forward one[N], many[N];
-	struct sphinx_keyring kr = { .count = 1 };
+	struct mixnode_keyring kr = { .count = 1 };
 	kr.keys[0].rotation_id = 1;
 	memcpy(kr.keys[0].secret, node.secret, 32);
 	kr.keys[0].replay = replay_filter_new(1, 100000, 1e-5);
