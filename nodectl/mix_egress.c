@@ -151,7 +151,7 @@ static int consume_noise(struct egress_peer *p, const uint8_t *data, size_t len)
 	return rc == -EAGAIN ? 0 : rc;
 }
 
-static void on_connect(struct uring_op *op, int res, uint32_t flags)
+static void on_connect(struct uring_loop_op *op, int res, uint32_t flags)
 {
 	(void)flags;
 	struct egress_peer *p = container_of(op, struct egress_peer, connect_op);
@@ -178,7 +178,7 @@ static void on_connect(struct uring_op *op, int res, uint32_t flags)
 
 /* Peers send nothing back except the Noise handshake reply; a read also tells us when they
  * hang up. */
-static void on_recv(struct uring_op *op, int res, uint32_t flags)
+static void on_recv(struct uring_loop_op *op, int res, uint32_t flags)
 {
 	(void)flags;
 	struct egress_peer *p = container_of(op, struct egress_peer, recv_op);
@@ -252,7 +252,7 @@ static void commit(struct egress_peer *p)
 	}
 }
 
-static void on_send(struct uring_op *op, int res, uint32_t flags)
+static void on_send(struct uring_loop_op *op, int res, uint32_t flags)
 {
 	(void)flags;
 	struct egress_peer *p = container_of(op, struct egress_peer, send_op);

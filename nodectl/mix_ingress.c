@@ -144,7 +144,7 @@ static bool consume_plain(struct ingress_conn *c, const uint8_t *data, size_t le
 	return false;
 }
 
-static void on_send(struct uring_op *op, int res, uint32_t flags)
+static void on_send(struct uring_loop_op *op, int res, uint32_t flags)
 {
 	(void)flags;
 	struct ingress_conn *c = container_of(op, struct ingress_conn, send_op);
@@ -209,7 +209,7 @@ static bool pick_protocol(struct ingress_conn *c)
 	return false;
 }
 
-static void on_recv(struct uring_op *op, int res, uint32_t flags)
+static void on_recv(struct uring_loop_op *op, int res, uint32_t flags)
 {
 	(void)flags;
 	struct ingress_conn *c = container_of(op, struct ingress_conn, recv_op);

@@ -76,7 +76,7 @@ struct ingress_conn {
 	bool closing;
 	enum ingress_proto proto;
 	uint64_t last_activity_ns;
-	struct uring_op recv_op, send_op;
+	struct uring_loop_op recv_op, send_op;
 	struct noise_session *noise; /* responder state, for Noise connections */
 	uint8_t reply[NOISE_FRAME_HEADER_LEN + NOISE_HANDSHAKE_MAX_LEN];
 	struct mix_frame_decoder dec;
@@ -102,7 +102,7 @@ struct egress_peer {
 	size_t q_len;
 	uint8_t *obuf;
 	size_t olen, osent, obuf_frames;
-	struct uring_op connect_op, send_op, recv_op;
+	struct uring_loop_op connect_op, send_op, recv_op;
 	struct noise_session *noise; /* initiator state, when the next hop's Noise key is known */
 	uint8_t rbuf[256];
 };
@@ -115,7 +115,7 @@ struct mix_worker {
 	struct worker_metrics *m;
 	int wake_fd;
 	uint64_t wake_value;
-	struct uring_op wake_op, accept_op, handoff_op;
+	struct uring_loop_op wake_op, accept_op, handoff_op;
 	size_t next_handoff;
 	struct delay_queue delays;
 	struct ingress_conn *ingress;

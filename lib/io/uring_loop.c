@@ -49,7 +49,7 @@ static struct io_uring_sqe *get_sqe(struct uring_loop *loop)
 	return sqe;
 }
 
-struct io_uring_sqe *uring_loop_sqe(struct uring_loop *loop, struct uring_op *op)
+struct io_uring_sqe *uring_loop_sqe(struct uring_loop *loop, struct uring_loop_op *op)
 {
 	struct io_uring_sqe *sqe = get_sqe(loop);
 	io_uring_sqe_set_data(sqe, op);
@@ -82,7 +82,7 @@ int uring_loop_run_once(struct uring_loop *loop, uint64_t timeout_ns)
 	unsigned head, handled = 0;
 	/* Callbacks may queue new SQEs; they are submitted on the next round. */
 	io_uring_for_each_cqe(&loop->ring, head, cqe) {
-		struct uring_op *op = io_uring_cqe_get_data(cqe);
+		struct uring_loop_op *op = io_uring_cqe_get_data(cqe);
 		int res = cqe->res;
 		uint32_t flags = cqe->flags;
 		io_uring_cqe_seen(&loop->ring, cqe);

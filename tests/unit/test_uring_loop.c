@@ -9,12 +9,12 @@
 #include "util/clock.h"
 
 struct read_op {
-	struct uring_op op;
+	struct uring_loop_op op;
 	int res;
 	bool done;
 };
 
-static void on_read(struct uring_op *op, int res, uint32_t flags)
+static void on_read(struct uring_loop_op *op, int res, uint32_t flags)
 {
 	(void)flags;
 	struct read_op *r = (struct read_op *)op;
