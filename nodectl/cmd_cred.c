@@ -221,7 +221,7 @@ int cmd_debug_ticketbook_issue_local(const char *context, int argc, char **argv)
 	status = print_json(json_pack("{s:s, s:s, s:I, s:I, s:i}", "book", out_path, "type",
 				      type_name, "expires", (json_int_t)book->expiry, "tickets",
 				      (json_int_t)book->count, "bits",
-				      (int)nym_brsa_public_key_bits(book->key)));
+				      (int)nym_blind_rsa_public_key_bits(book->key)));
 out:
 	nym_memzero(codes, sizeof(codes));
 	nym_ticketbook_free(book);
@@ -337,7 +337,7 @@ int cmd_debug_ticket_export(const char *context, int argc, char **argv)
 		goto out;
 	struct nym_ticket_view v;
 	if ((rc = nym_ticket_parse(&v, t, len)) != 0 ||
-	    (rc = nym_brsa_public_key_to_pem(book->key, &pem)) != 0) {
+	    (rc = nym_blind_rsa_public_key_to_pem(book->key, &pem)) != 0) {
 		fprintf(stderr, "%s: %s: ticket %llu: %s\n", context, book_path,
 			(unsigned long long)index, strerror(-rc));
 		goto out;
@@ -416,7 +416,7 @@ static int bench_run(struct bench *b)
 	double *blind = calloc(n, sizeof(double)), *issue = calloc(n, sizeof(double)),
 	       *fin = calloc(n, sizeof(double)), *bare_signs = calloc(n, sizeof(double));
 	uint8_t bsig[NYM_BRSA_MAX_LEN], m[NYM_BRSA_MAX_LEN];
-	struct nym_brsa_private_key *bare = NULL;
+	struct nym_blind_rsa_private_key *bare = NULL;
 	size_t k = 0;
 	uint8_t t[NYM_TICKET_MAX_LEN];
 	int64_t now = nym_unix_now();
@@ -441,10 +441,10 @@ static int bench_run(struct bench *b)
 		rc = -ENOKEY;
 		goto out;
 	}
-	k = nym_brsa_public_key_len(key->key);
+	k = nym_blind_rsa_public_key_len(key->key);
 	/* The primitive alone, for the ratio: 50 bare BlindSigns under a key of the same size,
 	 * timed right after each issuance so both see the same machine load. */
-	if ((rc = nym_brsa_private_key_generate(&bare, NYM_BRSA_PSS_RANDOMIZED, b->bits)) != 0)
+	if ((rc = nym_blind_rsa_private_key_generate(&bare, NYM_BRSA_PSS_RANDOMIZED, b->bits)) != 0)
 		goto out;
 	for (size_t i = 0; i < n; i++) {
 		char *req = NULL, *resp = NULL;
@@ -474,7 +474,7 @@ static int bench_run(struct bench *b)
 		for (size_t j = 0; j < NYM_TICKETBOOK_SIZE && !rc; j++) {
 			memcpy(m, books[i]->entries[j].blinded, k);
 			m[0] = 0; /* below the other key's modulus too */
-			rc = nym_brsa_blind_sign(bare, m, k, bsig);
+			rc = nym_blind_rsa_blind_sign(bare, m, k, bsig);
 		}
 		bare_signs[i] = since_us(t0) / NYM_TICKETBOOK_SIZE;
 		if (rc) {
@@ -497,7 +497,7 @@ static int bench_run(struct bench *b)
 	const struct nym_ticketbook_entry *e0 = &books[0]->entries[0];
 	for (size_t i = 0; i < 4096; i++) {
 		t0 = nym_now_ns();
-		rc = nym_brsa_verify(books[0]->key, e0->prepared, NYM_TICKET_PREPARED_LEN, e0->sig,
+		rc = nym_blind_rsa_verify(books[0]->key, e0->prepared, NYM_TICKET_PREPARED_LEN, e0->sig,
 				     k);
 		s[i] = since_us(t0);
 		if (rc)
@@ -568,7 +568,7 @@ out:
 	free(issue);
 	free(fin);
 	free(bare_signs);
-	nym_brsa_private_key_free(bare);
+	nym_blind_rsa_private_key_free(bare);
 	nym_memzero(t, sizeof(t));
 	nym_issuer_keyset_clear(&ks);
 	nym_issuer_close(iss);

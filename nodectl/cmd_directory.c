@@ -360,7 +360,7 @@ int cmd_debug_ticketbook_obtain(const char *context, int argc, char **argv)
 		status = cmd_print_json(json_pack("{s:s, s:s, s:I, s:I, s:i, s:b}", "book", out, "type",
 						  nym_ticket_type_name(type), "expires", (json_int_t)book->expiry,
 						  "tickets", (json_int_t)book->count, "bits",
-						  (int)nym_brsa_public_key_bits(book->key), "issuer_keys_verified",
+						  (int)nym_blind_rsa_public_key_bits(book->key), "issuer_keys_verified",
 						  trust.count > 0));
 	else
 		status = printf("%s: %zu %s tickets, expiring %" PRId64 "\n", out, book->count, nym_ticket_type_name(type),

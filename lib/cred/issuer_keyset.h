@@ -25,7 +25,7 @@ struct nym_issuer_key {
 	int64_t expiry;	    /* every ticket under this key carries it; a multiple of 86400 */
 	int64_t issue_from; /* the authority signs with the key in [issue_from, issue_until) */
 	int64_t issue_until;
-	struct nym_brsa_public_key *key;
+	struct nym_blind_rsa_public_key *key;
 };
 
 struct nym_issuer_keyset {
@@ -41,7 +41,7 @@ void nym_issuer_keyset_clear(struct nym_issuer_keyset *ks);
  * has a key for (type, expiry), -ENOSPC when full. */
 int nym_issuer_keyset_add(struct nym_issuer_keyset *ks, enum nym_ticket_type type, int64_t expiry,
 			  int64_t issue_from, int64_t issue_until,
-			  const struct nym_brsa_public_key *key);
+			  const struct nym_blind_rsa_public_key *key);
 
 const struct nym_issuer_key *nym_issuer_keyset_find(const struct nym_issuer_keyset *ks,
 						    enum nym_ticket_type type, int64_t expiry);

@@ -52,7 +52,7 @@ Test(issuer, issuance_then_verification)
 	struct nym_issuer_keyset back;
 	cr_assert_eq(nym_issuer_keyset_from_json(&back, json, strlen(json)), 0);
 	cr_assert_eq(back.count, 1);
-	cr_assert(nym_brsa_public_key_equal(back.keys[0].key, k->key));
+	cr_assert(nym_blind_rsa_public_key_equal(back.keys[0].key, k->key));
 	size_t len = credfix_ticket(book, 7, t);
 	cr_assert_eq(nym_issuer_keyset_verify_ticket(&back, t, len, f.now, ALL, NULL), 0);
 	nym_issuer_keyset_clear(&back);
@@ -164,7 +164,7 @@ Test(issuer, bad_requests_leave_state_unchanged)
 	size_t len;
 	/* One element equal to n, at the end: everything before it was fine. */
 	*m = *req;
-	memcpy(m->blinded[49], nym_brsa_public_key_modulus(k->key), 256);
+	memcpy(m->blinded[49], nym_blind_rsa_public_key_modulus(k->key), 256);
 	CASE("last element = n", encode(m, &len), len, 400);
 	*m = *req;
 	memset(m->blinded[0], 0xff, 256);
@@ -421,7 +421,7 @@ Test(issuer, keys_rotate_with_overlap)
 		nym_issuer_keyset_current(&ks, NYM_TICKET_WG_ENTRY, day0 + 86400 + 5);
 	cr_assert_not_null(tomorrow);
 	cr_assert_eq(tomorrow->expiry, today->expiry + 86400);
-	cr_assert_not(nym_brsa_public_key_equal(today->key, tomorrow->key));
+	cr_assert_not(nym_blind_rsa_public_key_equal(today->key, tomorrow->key));
 	nym_issuer_keyset_clear(&ks);
 
 	/* A key keeps signing through the grace period after its day (the voucher is the next
