@@ -339,7 +339,7 @@ int cmd_debug_ticketbook_obtain(const char *context, int argc, char **argv)
 		fprintf(stderr, "%s: --type expects mixnet-entry, wg-entry or wg-exit, got '%s'\n", context, type_name);
 		return EXIT_FAIL;
 	}
-	if (!nym_voucher_valid(voucher)) {
+	if (!nym_issue_voucher_valid(voucher)) {
 		fprintf(stderr, "%s: --voucher expects 1..64 letters and digits\n", context);
 		return EXIT_FAIL;
 	}

@@ -38,7 +38,7 @@ struct nym_issue_response {
 };
 
 /* A voucher code: 1..64 characters of [0-9A-Za-z]. */
-bool nym_voucher_valid(const char *code);
+bool nym_issue_voucher_valid(const char *code);
 
 /* *json is malloc'd, NUL-terminated, *len its length. */
 int nym_issue_request_encode(const struct nym_issue_request *req, char **json, size_t *len);

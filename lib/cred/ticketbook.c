@@ -47,7 +47,7 @@ int nym_ticketbook_create(struct nym_ticketbook **out, const struct nym_blind_rs
 	*out = NULL;
 	if (!key_is_production(key) || !nym_ticket_type_valid(type) || expiry <= 0 ||
 	    expiry % NYM_TICKET_DAY_S || count == 0 || count > NYM_TICKETBOOK_SIZE ||
-	    !nym_voucher_valid(voucher))
+	    !nym_issue_voucher_valid(voucher))
 		goto out;
 	rc = -ENOMEM;
 	book = calloc(1, sizeof(*book));
@@ -386,7 +386,7 @@ int nym_ticketbook_from_json(struct nym_ticketbook **out, const char *json, size
 	if (json_object_size(root) != (pending ? 8u : 7u))
 		goto out;
 	if (pending && (!json_is_string(voucher) || json_string_length(voucher) > NYM_VOUCHER_MAX ||
-			!nym_voucher_valid(json_string_value(voucher))))
+			!nym_issue_voucher_valid(json_string_value(voucher))))
 		goto out;
 	if (pending)
 		memcpy(book->voucher, json_string_value(voucher), json_string_length(voucher) + 1);

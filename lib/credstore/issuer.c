@@ -509,7 +509,7 @@ int nym_issuer_issue(struct nym_issuer *iss, const struct nym_issue_request *req
 	*why = "malformed request";
 	memset(resp, 0, sizeof(*resp));
 	if (!nym_ticket_type_valid(req->type) || req->count == 0 ||
-	    req->count > NYM_TICKETBOOK_SIZE || !nym_voucher_valid(req->voucher))
+	    req->count > NYM_TICKETBOOK_SIZE || !nym_issue_voucher_valid(req->voucher))
 		goto out;
 	rc = signing_key(iss, req->type, req->expiry, now, &sk);
 	if (rc) {

@@ -249,15 +249,15 @@ Test(ticket, issue_messages)
 	cr_assert_str_eq(json, "{\"error\":\"no\"}");
 	free(json);
 
-	cr_assert(nym_voucher_valid("a"));
-	cr_assert_not(nym_voucher_valid(""));
-	cr_assert_not(nym_voucher_valid("a b"));
+	cr_assert(nym_issue_voucher_valid("a"));
+	cr_assert_not(nym_issue_voucher_valid(""));
+	cr_assert_not(nym_issue_voucher_valid("a b"));
 	char long_code[66];
 	memset(long_code, 'x', 65);
 	long_code[65] = '\0';
-	cr_assert_not(nym_voucher_valid(long_code));
+	cr_assert_not(nym_issue_voucher_valid(long_code));
 	long_code[64] = '\0';
-	cr_assert(nym_voucher_valid(long_code));
+	cr_assert(nym_issue_voucher_valid(long_code));
 	free(req);
 	free(back);
 	free(resp);
