@@ -180,7 +180,7 @@ int cmd_debug_ticketbook_issue_local(const char *context, int argc, char **argv)
 	}
 	/* The client's half, exactly as against a remote authority: the key comes from the
 	 * published list, the request and answer are the HTTP bodies. */
-	const struct nym_issuer_key *key = nym_issuer_keyset_current(&ks, type, now);
+	const struct nym_issuer_keyset_entry *key = nym_issuer_keyset_current(&ks, type, now);
 	if (!key) {
 		fprintf(stderr, "%s: no current %s key in the published list\n", context,
 			type_name);
@@ -436,7 +436,7 @@ static int bench_run(struct bench *b)
 	if ((rc = nym_issuer_keys(iss, now, &ks)) != 0 ||
 	    (rc = nym_issuer_voucher_create(iss, n, now, codes)) != 0)
 		goto out;
-	const struct nym_issuer_key *key = nym_issuer_keyset_current(&ks, NYM_TICKET_WG_ENTRY, now);
+	const struct nym_issuer_keyset_entry *key = nym_issuer_keyset_current(&ks, NYM_TICKET_WG_ENTRY, now);
 	if (!key) {
 		rc = -ENOKEY;
 		goto out;

@@ -17,7 +17,7 @@ void nym_issuer_keyset_clear(struct nym_issuer_keyset *ks)
 	nym_issuer_keyset_init(ks);
 }
 
-const struct nym_issuer_key *nym_issuer_keyset_find(const struct nym_issuer_keyset *ks,
+const struct nym_issuer_keyset_entry *nym_issuer_keyset_find(const struct nym_issuer_keyset *ks,
 						    enum nym_ticket_type type, int64_t expiry)
 {
 	for (size_t i = 0; i < ks->count; i++)
@@ -26,12 +26,12 @@ const struct nym_issuer_key *nym_issuer_keyset_find(const struct nym_issuer_keys
 	return NULL;
 }
 
-const struct nym_issuer_key *nym_issuer_keyset_current(const struct nym_issuer_keyset *ks,
+const struct nym_issuer_keyset_entry *nym_issuer_keyset_current(const struct nym_issuer_keyset *ks,
 						       enum nym_ticket_type type, int64_t now)
 {
-	const struct nym_issuer_key *best = NULL;
+	const struct nym_issuer_keyset_entry *best = NULL;
 	for (size_t i = 0; i < ks->count; i++) {
-		const struct nym_issuer_key *k = &ks->keys[i];
+		const struct nym_issuer_keyset_entry *k = &ks->keys[i];
 		if (k->type == type && k->issue_from <= now && now < k->issue_until &&
 		    (!best || k->issue_from > best->issue_from))
 			best = k;
@@ -51,7 +51,7 @@ int nym_issuer_keyset_add(struct nym_issuer_keyset *ks, enum nym_ticket_type typ
 		return -EEXIST;
 	if (ks->count == NYM_ISSUER_KEYSET_MAX)
 		return -ENOSPC;
-	struct nym_issuer_key *k = &ks->keys[ks->count];
+	struct nym_issuer_keyset_entry *k = &ks->keys[ks->count];
 	int rc = nym_blind_rsa_public_key_copy(&k->key, key);
 	if (rc)
 		return rc;
@@ -66,7 +66,7 @@ int nym_issuer_keyset_add(struct nym_issuer_keyset *ks, enum nym_ticket_type typ
 int nym_issuer_keyset_merge(struct nym_issuer_keyset *dst, const struct nym_issuer_keyset *src)
 {
 	for (size_t i = 0; i < src->count; i++) {
-		const struct nym_issuer_key *s = &src->keys[i];
+		const struct nym_issuer_keyset_entry *s = &src->keys[i];
 		bool have = false;
 		for (size_t j = 0; j < dst->count && !have; j++)
 			have = dst->keys[j].type == s->type && dst->keys[j].expiry == s->expiry &&
@@ -75,7 +75,7 @@ int nym_issuer_keyset_merge(struct nym_issuer_keyset *dst, const struct nym_issu
 			continue;
 		if (dst->count == NYM_ISSUER_KEYSET_MAX)
 			return -ENOSPC;
-		struct nym_issuer_key *k = &dst->keys[dst->count];
+		struct nym_issuer_keyset_entry *k = &dst->keys[dst->count];
 		int rc = nym_blind_rsa_public_key_copy(&k->key, s->key);
 		if (rc)
 			return rc;
@@ -167,7 +167,7 @@ int nym_issuer_keyset_to_json(const struct nym_issuer_keyset *ks, char **json)
 	if (!keys)
 		goto out;
 	for (size_t i = 0; i < ks->count; i++) {
-		const struct nym_issuer_key *k = &ks->keys[i];
+		const struct nym_issuer_keyset_entry *k = &ks->keys[i];
 		char *pem;
 		rc = nym_blind_rsa_public_key_to_pem(k->key, &pem);
 		if (rc)
@@ -209,7 +209,7 @@ int nym_issuer_keyset_verify_ticket(const struct nym_issuer_keyset *ks, const ui
 	/* Usually one candidate; several when authorities' lists were merged. */
 	rc = -ENOKEY;
 	for (size_t i = 0; i < ks->count; i++) {
-		const struct nym_issuer_key *k = &ks->keys[i];
+		const struct nym_issuer_keyset_entry *k = &ks->keys[i];
 		if (k->type != v.msg.type || k->expiry != v.msg.expiry)
 			continue;
 		if (nym_ticket_check_len(&v, nym_blind_rsa_public_key_len(k->key)) != 0) {

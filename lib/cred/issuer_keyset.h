@@ -20,7 +20,7 @@
 #define NYM_ISSUER_KEYS_JSON_MAX (NYM_ISSUER_KEYS_LIST_MAX * 1200 + 1024)
 #define NYM_ISSUER_KEYS_VERSION 1
 
-struct nym_issuer_key {
+struct nym_issuer_keyset_entry {
 	enum nym_ticket_type type;
 	int64_t expiry;	    /* every ticket under this key carries it; a multiple of 86400 */
 	int64_t issue_from; /* the authority signs with the key in [issue_from, issue_until) */
@@ -30,7 +30,7 @@ struct nym_issuer_key {
 
 struct nym_issuer_keyset {
 	size_t count;
-	struct nym_issuer_key keys[NYM_ISSUER_KEYSET_MAX];
+	struct nym_issuer_keyset_entry keys[NYM_ISSUER_KEYSET_MAX];
 };
 
 void nym_issuer_keyset_init(struct nym_issuer_keyset *ks);
@@ -43,11 +43,11 @@ int nym_issuer_keyset_add(struct nym_issuer_keyset *ks, enum nym_ticket_type typ
 			  int64_t issue_from, int64_t issue_until,
 			  const struct nym_blind_rsa_public_key *key);
 
-const struct nym_issuer_key *nym_issuer_keyset_find(const struct nym_issuer_keyset *ks,
+const struct nym_issuer_keyset_entry *nym_issuer_keyset_find(const struct nym_issuer_keyset *ks,
 						    enum nym_ticket_type type, int64_t expiry);
 /* The key a client should blind under now: its issuance window contains `now`; with several,
  * the one that started last. NULL if none. */
-const struct nym_issuer_key *nym_issuer_keyset_current(const struct nym_issuer_keyset *ks,
+const struct nym_issuer_keyset_entry *nym_issuer_keyset_current(const struct nym_issuer_keyset *ks,
 						       enum nym_ticket_type type, int64_t now);
 
 /* Adds every key of src that dst lacks. Unlike nym_issuer_keyset_add this accepts a second key

@@ -303,7 +303,7 @@ int nym_dir_obtain_ticketbook(const char *url, const struct nym_dir_trust *trust
 	if (!resumed) {
 		if ((rc = nym_dir_fetch_issuer_keys(url, trust, now, timeout_ms, &ks, &verified, err, errlen)) != 0)
 			goto out;
-		const struct nym_issuer_key *k = nym_issuer_keyset_current(&ks, type, now);
+		const struct nym_issuer_keyset_entry *k = nym_issuer_keyset_current(&ks, type, now);
 		if (!k) {
 			say(err, errlen, "%s: no %s key issues now", url, nym_ticket_type_name(type));
 			rc = -ENOKEY;

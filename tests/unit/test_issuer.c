@@ -24,7 +24,7 @@ Test(issuer, issuance_then_verification)
 	struct credfix f;
 	credfix_init(&f, 1u << NYM_TICKET_WG_ENTRY);
 	cr_assert_eq(f.ks.count, 1);
-	const struct nym_issuer_key *k = &f.ks.keys[0];
+	const struct nym_issuer_keyset_entry *k = &f.ks.keys[0];
 	cr_assert_eq(k->type, NYM_TICKET_WG_ENTRY);
 	cr_assert_eq(k->issue_from, nym_issuer_day_start(f.now));
 	cr_assert_eq(k->issue_until, k->issue_from + 86400);
@@ -118,7 +118,7 @@ Test(issuer, bad_requests_leave_state_unchanged)
 {
 	struct credfix f;
 	credfix_init(&f, 1u << NYM_TICKET_MIXNET_ENTRY);
-	const struct nym_issuer_key *k = &f.ks.keys[0];
+	const struct nym_issuer_keyset_entry *k = &f.ks.keys[0];
 	char code[NYM_VOUCHER_CODE_LEN + 1];
 	credfix_voucher(&f, code);
 	struct nym_ticketbook *book;
@@ -242,7 +242,7 @@ Test(issuer, voucher_works_once)
 {
 	struct credfix f;
 	credfix_init(&f, 1u << NYM_TICKET_WG_EXIT);
-	const struct nym_issuer_key *k = &f.ks.keys[0];
+	const struct nym_issuer_keyset_entry *k = &f.ks.keys[0];
 	char code[NYM_VOUCHER_CODE_LEN + 1];
 	credfix_voucher(&f, code);
 	cr_assert_eq(strlen(code), NYM_VOUCHER_CODE_LEN);
@@ -369,7 +369,7 @@ Test(issuer, stored_data_holds_no_serial)
 	/* The method can see what is there: the blinded values of a fresh request are stored. */
 	char code[NYM_VOUCHER_CODE_LEN + 1];
 	credfix_voucher(&f, code);
-	const struct nym_issuer_key *k = &f.ks.keys[0];
+	const struct nym_issuer_keyset_entry *k = &f.ks.keys[0];
 	struct nym_ticketbook *p;
 	cr_assert_eq(
 		nym_ticketbook_create(&p, k->key, NYM_TICKET_MIXNET_ENTRY, k->expiry, 50, code), 0);
@@ -413,11 +413,11 @@ Test(issuer, keys_rotate_with_overlap)
 	struct nym_issuer_keyset ks;
 	cr_assert_eq(nym_issuer_keys(f.iss, f.now, &ks), 0);
 	cr_assert_eq(ks.count, 6);
-	const struct nym_issuer_key *today =
+	const struct nym_issuer_keyset_entry *today =
 		nym_issuer_keyset_current(&ks, NYM_TICKET_WG_ENTRY, f.now);
 	cr_assert_not_null(today);
 	cr_assert_eq(today->expiry, nym_issuer_expiry_for_day(day0));
-	const struct nym_issuer_key *tomorrow =
+	const struct nym_issuer_keyset_entry *tomorrow =
 		nym_issuer_keyset_current(&ks, NYM_TICKET_WG_ENTRY, day0 + 86400 + 5);
 	cr_assert_not_null(tomorrow);
 	cr_assert_eq(tomorrow->expiry, today->expiry + 86400);
@@ -497,7 +497,7 @@ Test(issuer, a_bad_answer_drops_the_book)
 {
 	struct credfix f;
 	credfix_init(&f, 1u << NYM_TICKET_WG_ENTRY);
-	const struct nym_issuer_key *k = &f.ks.keys[0];
+	const struct nym_issuer_keyset_entry *k = &f.ks.keys[0];
 	char code[NYM_VOUCHER_CODE_LEN + 1];
 	credfix_voucher(&f, code);
 	struct nym_ticketbook *book;

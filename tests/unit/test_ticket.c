@@ -83,7 +83,7 @@ Test(ticket, book_file_round_trip_and_spending)
 {
 	struct credfix f;
 	credfix_init(&f, 1u << NYM_TICKET_MIXNET_ENTRY);
-	const struct nym_issuer_key *k = &f.ks.keys[0];
+	const struct nym_issuer_keyset_entry *k = &f.ks.keys[0];
 	char code[NYM_VOUCHER_CODE_LEN + 1];
 	credfix_voucher(&f, code);
 	char path[300];
