@@ -70,7 +70,7 @@ static int apply(struct nym_spent_merge *m, const struct nym_spent_report *r, in
 				 "gateways = excluded.gateways")))
 		goto fail;
 	for (size_t i = 0; i < r->count; i++) {
-		const struct nym_spent_entry *e = &r->entries[i];
+		const struct nym_spent_report_entry *e = &r->entries[i];
 		if (e->expiry <= now) {
 			res->expired++;
 			continue;
