@@ -289,7 +289,7 @@ int cmd_debug_ticket_verify(const char *context, int argc, char **argv)
 	rc = nym_issuer_keyset_verify_ticket(&ks, t, len, (int64_t)now, NYM_TICKET_TYPES_ALL, &m);
 	if (rc) {
 		fprintf(stderr, "%s: ticket %llu of %s is not valid: %s\n", context,
-			(unsigned long long)index, book_path, nym_ticket_refusal_text(rc));
+			(unsigned long long)index, book_path, nym_ticket_store_refusal_text(rc));
 		goto out;
 	}
 	char serial[2 * NYM_TICKET_SERIAL_LEN + 1];

@@ -562,7 +562,7 @@ int cmd_debug_ticket_spend(const char *context, int argc, char **argv)
 		nym_hex_encode(serial, v.msg.serial, NYM_TICKET_SERIAL_LEN);
 	if (as_json)
 		cmd_print_json(json_pack("{s:b, s:s, s:s, s:s, s:s, s:I, s:I}", "accepted", spent == 0, "reason",
-					 spent ? nym_ticket_refusal_text(spent) : "", "refused_by",
+					 spent ? nym_ticket_store_refusal_text(spent) : "", "refused_by",
 					 c.spent_filter ? "spent filter" : c.spent_here ? "gateway store" : "", "serial",
 					 serial, "store", store_path, "reported", (json_int_t)reported,
 					 "spent_filter_created", (json_int_t)(filter_after ? filter_after : filter_at)));
@@ -570,7 +570,7 @@ int cmd_debug_ticket_spend(const char *context, int argc, char **argv)
 		printf("ticket %llu accepted (serial %.16s...), %zu serials reported\n", (unsigned long long)index, serial,
 		       reported);
 	if (spent)
-		fprintf(stderr, "%s: ticket %llu refused: %s\n", context, (unsigned long long)index, nym_ticket_refusal_text(spent));
+		fprintf(stderr, "%s: ticket %llu refused: %s\n", context, (unsigned long long)index, nym_ticket_store_refusal_text(spent));
 	status = spent == 0 ? EXIT_OK : EXIT_FAIL;
 out:
 	nym_log_set_level(level);

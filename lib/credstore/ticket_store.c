@@ -269,7 +269,7 @@ int nym_ticket_store_pending_reports(struct nym_ticket_store *st, uint64_t *coun
 	return nym_db_query_u64(st->db, "SELECT count(*) FROM spent WHERE reported = 0", count);
 }
 
-const char *nym_ticket_refusal_text(int rc)
+const char *nym_ticket_store_refusal_text(int rc)
 {
 	switch (rc) {
 	case -EINVAL:
