@@ -44,11 +44,11 @@ static json_t *b58(const uint8_t *key)
 	return nym_canonical_b58(key, 32);
 }
 
-static int trust_from(const char *context, const struct cli_list *keys, uint64_t threshold, struct nym_dir_trust *t)
+static int trust_from(const char *context, const struct cli_list *keys, uint64_t threshold, struct nym_dir_client_trust *t)
 {
 	memset(t, 0, sizeof(*t));
 	for (size_t i = 0; i < keys->count; i++)
-		if (nym_dir_trust_add(t, keys->items[i])) {
+		if (nym_dir_client_trust_add(t, keys->items[i])) {
 			fprintf(stderr, "%s: --authority-key expects a base58 Ed25519 key, got '%s'\n", context,
 				keys->items[i]);
 			return -EINVAL;
@@ -168,7 +168,7 @@ static json_t *node_summary(const struct nym_descriptor *d)
 }
 
 /* Without keys: the document as the first authority that answers serves it, unverified. */
-static int fetch_unverified(const struct cli_list *urls, uint64_t epoch, struct nym_dir_topology *t, char *err,
+static int fetch_unverified(const struct cli_list *urls, uint64_t epoch, struct nym_dir_client_topology *t, char *err,
 			    size_t errlen)
 {
 	memset(t, 0, sizeof(*t));
@@ -220,7 +220,7 @@ int cmd_debug_topology_fetch(const char *context, int argc, char **argv)
 	int rc = cli_parse(context, argc, argv, opts, NULL, 0, NULL);
 	if (rc)
 		return rc > 0 ? EXIT_OK : EXIT_FAIL;
-	struct nym_dir_trust trust;
+	struct nym_dir_client_trust trust;
 	struct nym_gateway_query q = { 0 };
 	uint8_t want[32];
 	bool pick = gw_id || gw_role || gw_country;
@@ -243,10 +243,10 @@ int cmd_debug_topology_fetch(const char *context, int argc, char **argv)
 		}
 		memcpy(q.country, gw_country, 3);
 	}
-	struct nym_dir_topology t;
+	struct nym_dir_client_topology t;
 	char err[NYM_DIR_ERR_MAX];
 	if (trust.count)
-		rc = nym_dir_fetch_topology((const char *const *)urls.items, urls.count, &trust, epoch, TIMEOUT_MS, &t, err,
+		rc = nym_dir_client_fetch_topology((const char *const *)urls.items, urls.count, &trust, epoch, TIMEOUT_MS, &t, err,
 					    sizeof(err));
 	else
 		rc = fetch_unverified(&urls, epoch, &t, err, sizeof(err));
@@ -255,11 +255,11 @@ int cmd_debug_topology_fetch(const char *context, int argc, char **argv)
 		return EXIT_FAIL;
 	}
 	const struct nym_signed_descriptor *picked = NULL;
-	if (pick && nym_dir_pick_gateway(&t.doc, gw_id ? want : NULL, &q, &picked)) {
+	if (pick && nym_dir_client_pick_gateway(&t.doc, gw_id ? want : NULL, &q, &picked)) {
 		fprintf(stderr, "%s: no gateway in epoch %" PRIu64 " matches%s%s%s%s\n", context, t.doc.epoch,
 			gw_id ? " the identity" : "", gw_role ? " the role" : "", gw_country ? " in " : "",
 			gw_country ? gw_country : "");
-		nym_dir_topology_free(&t);
+		nym_dir_client_topology_free(&t);
 		return EXIT_FAIL;
 	}
 	char digest[65];
@@ -305,7 +305,7 @@ int cmd_debug_topology_fetch(const char *context, int argc, char **argv)
 		}
 		status = fflush(stdout) == 0 ? EXIT_OK : EXIT_FAIL;
 	}
-	nym_dir_topology_free(&t);
+	nym_dir_client_topology_free(&t);
 	return status;
 }
 
@@ -331,7 +331,7 @@ int cmd_debug_ticketbook_obtain(const char *context, int argc, char **argv)
 	if (rc)
 		return rc > 0 ? EXIT_OK : EXIT_FAIL;
 	enum nym_ticket_type type;
-	struct nym_dir_trust trust;
+	struct nym_dir_client_trust trust;
 	struct cli_list one = { { url }, 1 };
 	if (check_urls(context, &one) || trust_from(context, &keys, 0, &trust))
 		return EXIT_FAIL;
@@ -349,7 +349,7 @@ int cmd_debug_ticketbook_obtain(const char *context, int argc, char **argv)
 	}
 	struct nym_ticketbook *book;
 	char err[NYM_DIR_ERR_MAX];
-	rc = nym_dir_obtain_ticketbook(url, trust.count ? &trust : NULL, voucher, type, (size_t)count, out, nym_unix_now(),
+	rc = nym_dir_client_obtain_ticketbook(url, trust.count ? &trust : NULL, voucher, type, (size_t)count, out, nym_unix_now(),
 				       TIMEOUT_MS * 2, &book, err, sizeof(err));
 	if (rc) {
 		fprintf(stderr, "%s: %s\n", context, err);
@@ -372,7 +372,7 @@ int cmd_debug_ticketbook_obtain(const char *context, int argc, char **argv)
 /* --- debug ticket-spend --------------------------------------------------------------- */
 
 /* The merged issuer keys of every authority that answers. */
-static int gather_keys(const char *context, const struct cli_list *urls, const struct nym_dir_trust *trust,
+static int gather_keys(const char *context, const struct cli_list *urls, const struct nym_dir_client_trust *trust,
 		       int64_t now, struct nym_issuer_keyset *all)
 {
 	nym_issuer_keyset_init(all);
@@ -381,7 +381,7 @@ static int gather_keys(const char *context, const struct cli_list *urls, const s
 		struct nym_issuer_keyset ks;
 		bool verified;
 		char err[NYM_DIR_ERR_MAX];
-		int rc = nym_dir_fetch_issuer_keys(urls->items[i], trust->count ? trust : NULL, now, TIMEOUT_MS, &ks,
+		int rc = nym_dir_client_fetch_issuer_keys(urls->items[i], trust->count ? trust : NULL, now, TIMEOUT_MS, &ks,
 						   &verified, err, sizeof(err));
 		if (rc) {
 			fprintf(stderr, "%s: %s\n", context, err);
@@ -396,7 +396,7 @@ static int gather_keys(const char *context, const struct cli_list *urls, const s
 }
 
 /* The newest filter among the authorities' (each signed and fresh when keys are given). */
-static int refresh_filter(const char *context, const struct cli_list *urls, const struct nym_dir_trust *trust,
+static int refresh_filter(const char *context, const struct cli_list *urls, const struct nym_dir_client_trust *trust,
 			  struct nym_ticket_store *st, int64_t now, int64_t *created)
 {
 	uint8_t *best = NULL;
@@ -407,7 +407,7 @@ static int refresh_filter(const char *context, const struct cli_list *urls, cons
 		size_t len;
 		int64_t at;
 		char err[NYM_DIR_ERR_MAX];
-		if (nym_dir_fetch_spent_filter(urls->items[i], trust->count ? trust : NULL, now, TIMEOUT_MS, &data, &len,
+		if (nym_dir_client_fetch_spent_filter(urls->items[i], trust->count ? trust : NULL, now, TIMEOUT_MS, &data, &len,
 					       &at, err, sizeof(err))) {
 			fprintf(stderr, "%s: %s\n", context, err);
 			continue;
@@ -453,7 +453,7 @@ static int report(const char *context, const struct cli_list *urls, struct nym_t
 		char url[512], err[NYM_DIR_ERR_MAX];
 		int status;
 		nym_http_url(url, sizeof(url), urls->items[i], "/v1/spent");
-		if (nym_dir_post(url, "application/octet-stream", buf, len, TIMEOUT_MS, &status, NULL, err, sizeof(err)) ||
+		if (nym_dir_client_post(url, "application/octet-stream", buf, len, TIMEOUT_MS, &status, NULL, err, sizeof(err)) ||
 		    status != 200)
 			fprintf(stderr, "%s: report to %s: %s\n", context, urls->items[i], err);
 		else
@@ -490,7 +490,7 @@ int cmd_debug_ticket_spend(const char *context, int argc, char **argv)
 	int rc = cli_parse(context, argc, argv, opts, NULL, 0, NULL);
 	if (rc)
 		return rc > 0 ? EXIT_OK : EXIT_FAIL;
-	struct nym_dir_trust trust;
+	struct nym_dir_client_trust trust;
 	if (check_urls(context, &urls) || trust_from(context, &keys, 0, &trust))
 		return EXIT_FAIL;
 	struct node_config cfg;
@@ -621,7 +621,7 @@ int cmd_debug_mix_send(const char *context, int argc, char **argv)
 	int rc = cli_parse(context, argc, argv, opts, NULL, 0, NULL);
 	if (rc)
 		return rc > 0 ? EXIT_OK : EXIT_FAIL;
-	struct nym_dir_trust trust;
+	struct nym_dir_client_trust trust;
 	uint8_t want[32];
 	if (check_urls(context, &urls) || trust_from(context, &keys, threshold, &trust))
 		return EXIT_FAIL;
@@ -633,9 +633,9 @@ int cmd_debug_mix_send(const char *context, int argc, char **argv)
 		fprintf(stderr, "%s: --count and --rate must be between 1 and 1000000\n", context);
 		return EXIT_FAIL;
 	}
-	struct nym_dir_topology t;
+	struct nym_dir_client_topology t;
 	char err[NYM_DIR_ERR_MAX];
-	rc = trust.count ? nym_dir_fetch_topology((const char *const *)urls.items, urls.count, &trust, 0, TIMEOUT_MS, &t,
+	rc = trust.count ? nym_dir_client_fetch_topology((const char *const *)urls.items, urls.count, &trust, 0, TIMEOUT_MS, &t,
 						  err, sizeof(err))
 			 : fetch_unverified(&urls, 0, &t, err, sizeof(err));
 	if (rc) {
@@ -650,7 +650,7 @@ int cmd_debug_mix_send(const char *context, int argc, char **argv)
 	for (int l = 0; l < NYM_LAYERS; l++)
 		route[l] = pick_random(&t.doc.layers[l], &t.doc.layer_count[l]);
 	struct nym_gateway_query q = { .roles = NYM_ROLE_EXIT };
-	if (nym_dir_pick_gateway(&t.doc, exit_id ? want : NULL, &q, &route[NYM_LAYERS]))
+	if (nym_dir_client_pick_gateway(&t.doc, exit_id ? want : NULL, &q, &route[NYM_LAYERS]))
 		route[NYM_LAYERS] = NULL;
 	for (int i = 0; i <= NYM_LAYERS; i++) {
 		if (!route[i]) {
@@ -733,6 +733,6 @@ out:
 	if (fd >= 0)
 		close(fd);
 	free(frame);
-	nym_dir_topology_free(&t);
+	nym_dir_client_topology_free(&t);
 	return status;
 }

@@ -49,7 +49,7 @@ int node_directory_configure(struct node_directory *d, const char *context, cons
 	}
 	for (size_t i = 0; i < ck->count + keys->count; i++) {
 		const char *k = i < ck->count ? ck->item[i] : keys->items[i - ck->count];
-		if (nym_dir_trust_add(&d->trust, k)) {
+		if (nym_dir_client_trust_add(&d->trust, k)) {
 			fprintf(stderr, "%s: --authority-key expects a base58 Ed25519 key, got '%s'\n", context, k);
 			return -EINVAL;
 		}
@@ -138,7 +138,7 @@ static void announce(struct node_directory *d, const char *body, size_t len)
 		char url[CONF_STR_MAX + 16], err[NYM_DIR_ERR_MAX];
 		int status = 0;
 		nym_http_url(url, sizeof(url), d->urls[i], "/v1/nodes");
-		int rc = nym_dir_post(url, "application/json", body, len, HTTP_TIMEOUT_MS, &status, NULL, err, sizeof(err));
+		int rc = nym_dir_client_post(url, "application/json", body, len, HTTP_TIMEOUT_MS, &status, NULL, err, sizeof(err));
 		atomic_fetch_add(&d->announcements, 1);
 		/* 409: it already holds a newer description of ours (from a peer): as good. */
 		if (!rc && (status == 200 || status == 409)) {
@@ -183,9 +183,9 @@ static void fetch_topology(struct node_directory *d, int64_t now)
 	const char *urls[NODE_DIRECTORY_AUTHORITIES_MAX];
 	for (size_t i = 0; i < d->nurls; i++)
 		urls[i] = d->urls[i];
-	struct nym_dir_topology t;
+	struct nym_dir_client_topology t;
 	char err[NYM_DIR_ERR_MAX];
-	int rc = nym_dir_fetch_topology(urls, d->nurls, &d->trust, 0, HTTP_TIMEOUT_MS, &t, err, sizeof(err));
+	int rc = nym_dir_client_fetch_topology(urls, d->nurls, &d->trust, 0, HTTP_TIMEOUT_MS, &t, err, sizeof(err));
 	if (rc) {
 		log_ratelimited(NYM_LOG_WARN, "directory: no topology accepted: %s", err);
 		return;
@@ -204,7 +204,7 @@ static void fetch_topology(struct node_directory *d, int64_t now)
 				 t.doc.gateway_count, t.valid, d->trust.count);
 		}
 	}
-	nym_dir_topology_free(&t);
+	nym_dir_client_topology_free(&t);
 }
 
 static void *run(void *arg)

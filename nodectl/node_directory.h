@@ -34,7 +34,7 @@ struct node_directory {
 	struct mix_shared *mix;	  /* where the peer table is published */
 	size_t nurls;
 	char urls[NODE_DIRECTORY_AUTHORITIES_MAX][CONF_STR_MAX];
-	struct nym_dir_trust trust; /* count 0: announce only */
+	struct nym_dir_client_trust trust; /* count 0: announce only */
 
 	/* Internal. */
 	struct nym_ed25519_keypair identity;
