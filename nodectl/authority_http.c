@@ -184,7 +184,7 @@ static void get_gateways(void *ctx, const struct node_http_request *req, struct 
 	const char *role = node_http_query(req, "role"), *country = node_http_query(req, "country");
 	struct nym_gateway_query q = { 0 };
 	unsigned bit;
-	if (role && (nym_role_parse(role, &bit) || bit == NYM_ROLE_MIXNODE)) {
+	if (role && (nym_descriptor_role_parse(role, &bit) || bit == NYM_ROLE_MIXNODE)) {
 		node_http_error(rep, 400, "role must be entry, exit or wg");
 		goto out;
 	}
@@ -207,7 +207,7 @@ static void get_gateways(void *ctx, const struct node_http_request *req, struct 
 		const struct nym_descriptor *d = &doc.gateways[i].d;
 		if ((d->roles & q.roles) != q.roles || (q.country[0] && strcmp(q.country, d->country) != 0))
 			continue;
-		json_array_append_new(list, nym_signed_descriptor_to_json(&doc.gateways[i]));
+		json_array_append_new(list, nym_descriptor_signed_to_json(&doc.gateways[i]));
 	}
 	node_http_json(rep, 200, list ? json_pack("{s:I, s:o}", "epoch", (json_int_t)doc.epoch, "gateways", list) : NULL);
 	nym_epoch_doc_free(&doc);

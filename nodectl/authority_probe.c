@@ -14,7 +14,7 @@
 
 static void probe_round(struct authority *a)
 {
-	struct nym_signed_descriptor *nodes;
+	struct nym_descriptor_signed *nodes;
 	size_t n;
 	if (nym_registry_all(a->probe_reg, &nodes, &n) != 0)
 		return;

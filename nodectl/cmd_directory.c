@@ -161,7 +161,7 @@ static json_t *node_summary(const struct nym_descriptor *d)
 	json_t *roles = json_array();
 	for (unsigned b = 1; b <= NYM_ROLE_WIREGUARD; b <<= 1)
 		if (d->roles & b)
-			json_array_append_new(roles, json_string(nym_role_name(b)));
+			json_array_append_new(roles, json_string(nym_descriptor_role_name(b)));
 	nym_descriptor_mix_address(d, 0, addr, sizeof(addr));
 	return json_pack("{s:o, s:s, s:o, s:s, s:I}", "identity", b58(d->identity), "mix_address", addr, "roles", roles,
 			 "country", d->country, "published", (json_int_t)d->published);
@@ -230,7 +230,7 @@ int cmd_debug_topology_fetch(const char *context, int argc, char **argv)
 		fprintf(stderr, "%s: --gateway-id expects a base58 identity key, got '%s'\n", context, gw_id);
 		return EXIT_FAIL;
 	}
-	if (gw_role && (nym_role_parse(gw_role, &q.roles) || q.roles == NYM_ROLE_MIXNODE)) {
+	if (gw_role && (nym_descriptor_role_parse(gw_role, &q.roles) || q.roles == NYM_ROLE_MIXNODE)) {
 		fprintf(stderr, "%s: --gateway-role expects entry, exit or wg, got '%s'\n", context, gw_role);
 		return EXIT_FAIL;
 	}
@@ -254,7 +254,7 @@ int cmd_debug_topology_fetch(const char *context, int argc, char **argv)
 		fprintf(stderr, "%s: %s\n", context, err);
 		return EXIT_FAIL;
 	}
-	const struct nym_signed_descriptor *picked = NULL;
+	const struct nym_descriptor_signed *picked = NULL;
 	if (pick && nym_dir_client_pick_gateway(&t.doc, gw_id ? want : NULL, &q, &picked)) {
 		fprintf(stderr, "%s: no gateway in epoch %" PRIu64 " matches%s%s%s%s\n", context, t.doc.epoch,
 			gw_id ? " the identity" : "", gw_role ? " the role" : "", gw_country ? " in " : "",
@@ -592,7 +592,7 @@ static int node_endpoint(const struct nym_descriptor *d, struct net_addr *addr, 
 	return mix_node_addr_encode((const struct sockaddr *)&addr->ss, addr->len, routing);
 }
 
-static const struct nym_signed_descriptor *pick_random(struct nym_signed_descriptor *const *list, const size_t *n)
+static const struct nym_descriptor_signed *pick_random(struct nym_descriptor_signed *const *list, const size_t *n)
 {
 	if (!*n)
 		return NULL;
@@ -646,7 +646,7 @@ int cmd_debug_mix_send(const char *context, int argc, char **argv)
 	int fd = -1;
 	uint8_t *frame = malloc(MIX_FRAME_HEADER_LEN + MIX_REGULAR_PACKET_LEN);
 	/* Route: one mixnode of each layer, then the exit gateway, as a Nym client routes. */
-	const struct nym_signed_descriptor *route[NYM_LAYERS + 1];
+	const struct nym_descriptor_signed *route[NYM_LAYERS + 1];
 	for (int l = 0; l < NYM_LAYERS; l++)
 		route[l] = pick_random(&t.doc.layers[l], &t.doc.layer_count[l]);
 	struct nym_gateway_query q = { .roles = NYM_ROLE_EXIT };

@@ -118,11 +118,11 @@ static int describe(struct node_directory *d, int64_t now, char **body, size_t *
 	snprintf(desc.version, sizeof(desc.version), "%s", NYM_VERSION);
 	/* Strictly increasing: an authority takes only a newer description. */
 	desc.published = now > d->last_published ? now : d->last_published + 1;
-	struct nym_signed_descriptor sd;
+	struct nym_descriptor_signed sd;
 	int rc = nym_descriptor_sign(&desc, &d->identity, &sd);
 	if (rc)
 		return rc;
-	json_t *j = nym_signed_descriptor_to_json(&sd);
+	json_t *j = nym_descriptor_signed_to_json(&sd);
 	rc = j ? nym_canonical_encode(j, body, len) : -ENOMEM;
 	json_decref(j);
 	if (!rc)

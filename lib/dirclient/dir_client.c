@@ -152,11 +152,11 @@ int nym_dir_client_fetch_topology(const char *const *urls, size_t nurls, const s
 }
 
 int nym_dir_client_pick_gateway(const struct nym_epoch_doc *doc, const uint8_t *identity, const struct nym_gateway_query *q,
-			 const struct nym_signed_descriptor **out)
+			 const struct nym_descriptor_signed **out)
 {
 	if (identity) {
 		int layer;
-		const struct nym_signed_descriptor *sd = nym_epoch_doc_find(doc, identity, &layer);
+		const struct nym_descriptor_signed *sd = nym_epoch_doc_find(doc, identity, &layer);
 		if (!sd || layer != NYM_LAYER_NONE || (q && (sd->d.roles & q->roles) != q->roles))
 			return -ENOENT;
 		*out = sd;
@@ -165,7 +165,7 @@ int nym_dir_client_pick_gateway(const struct nym_epoch_doc *doc, const uint8_t *
 	size_t n = nym_epoch_doc_gateways(doc, q, NULL, 0);
 	if (n == 0)
 		return -ENOENT;
-	const struct nym_signed_descriptor **all = calloc(n, sizeof(*all));
+	const struct nym_descriptor_signed **all = calloc(n, sizeof(*all));
 	if (!all)
 		return -ENOMEM;
 	nym_epoch_doc_gateways(doc, q, all, n);

@@ -53,7 +53,7 @@ int nym_dir_client_fetch_topology(const char *const *urls, size_t nurls, const s
 /* A gateway by identity (identity non-NULL), else one drawn uniformly at random among those
  * matching q. -ENOENT when none. */
 int nym_dir_client_pick_gateway(const struct nym_epoch_doc *doc, const uint8_t *identity, const struct nym_gateway_query *q,
-			 const struct nym_signed_descriptor **out);
+			 const struct nym_descriptor_signed **out);
 
 /* GET /v1/issuer-keys. With trust, the body must carry a valid X-Nym-Signature of a trusted
  * authority created within the last NYM_DIR_SIGNED_MAX_AGE_S; *verified says whether it did

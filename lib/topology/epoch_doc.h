@@ -37,9 +37,9 @@ struct nym_epoch_doc {
 	uint8_t voters[NYM_AUTHORITIES_MAX][32];
 	/* Each list ascending by identity; an identity appears once in the whole document. */
 	size_t layer_count[NYM_LAYERS];
-	struct nym_signed_descriptor *layers[NYM_LAYERS]; /* role mixnode */
+	struct nym_descriptor_signed *layers[NYM_LAYERS]; /* role mixnode */
 	size_t gateway_count;
-	struct nym_signed_descriptor *gateways; /* entry and/or exit roles */
+	struct nym_descriptor_signed *gateways; /* entry and/or exit roles */
 };
 
 struct nym_doc_signature {
@@ -88,7 +88,7 @@ int nym_doc_verify(const struct nym_doc_signatures *sigs, const char *doc_bytes,
 		   const uint8_t (*trusted)[32], size_t ntrusted, size_t threshold, size_t *valid);
 
 /* Looks a node up by identity; *layer gets its layer or NYM_LAYER_NONE for a gateway. */
-const struct nym_signed_descriptor *nym_epoch_doc_find(const struct nym_epoch_doc *doc,
+const struct nym_descriptor_signed *nym_epoch_doc_find(const struct nym_epoch_doc *doc,
 						       const uint8_t identity[32], int *layer);
 
 /* Gateways with every role bit in `roles` and, when country is non-empty, that country. */
@@ -97,6 +97,6 @@ struct nym_gateway_query {
 	char country[3];
 };
 size_t nym_epoch_doc_gateways(const struct nym_epoch_doc *doc, const struct nym_gateway_query *q,
-			      const struct nym_signed_descriptor **out, size_t cap);
+			      const struct nym_descriptor_signed **out, size_t cap);
 
 #endif

@@ -31,7 +31,7 @@ struct nym_vote {
 	bool has_previous;
 	uint8_t previous[32];
 	size_t node_count; /* ascending by identity, each once */
-	struct nym_signed_descriptor *nodes;
+	struct nym_descriptor_signed *nodes;
 	uint8_t signature[NYM_ED25519_SIG_LEN];
 };
 

@@ -82,23 +82,23 @@ Test(topology, descriptor_round_trip)
 	unsigned roles[] = { NYM_ROLE_MIXNODE, NYM_ROLE_ENTRY, NYM_ROLE_ENTRY | NYM_ROLE_EXIT,
 			     NYM_ROLE_ENTRY | NYM_ROLE_EXIT | NYM_ROLE_WIREGUARD };
 	for (size_t r = 0; r < 4; r++) {
-		struct nym_signed_descriptor sd, back;
+		struct nym_descriptor_signed sd, back;
 		topofix_signed(5, roles[r], 1700000000, &sd);
-		json_t *j = nym_signed_descriptor_to_json(&sd);
+		json_t *j = nym_descriptor_signed_to_json(&sd);
 		cr_assert_not_null(j);
 		char *text, *again;
 		size_t len, len2;
 		cr_assert_eq(nym_canonical_encode(j, &text, &len), 0);
-		cr_assert_eq(nym_signed_descriptor_decode(text, len, &back), 0, "%s", text);
+		cr_assert_eq(nym_descriptor_signed_decode(text, len, &back), 0, "%s", text);
 		cr_assert_eq(back.d.roles, roles[r]);
-		json_t *j2 = nym_signed_descriptor_to_json(&back);
+		json_t *j2 = nym_descriptor_signed_to_json(&back);
 		cr_assert_eq(nym_canonical_encode(j2, &again, &len2), 0);
 		cr_assert_str_eq(again, text, "a parsed description re-encodes to its bytes");
 		/* Any change breaks the signature or the format. */
 		char *p = strstr(text, "1789");
 		cr_assert_not_null(p);
 		p[3] = '0';
-		cr_assert_eq(nym_signed_descriptor_decode(text, len, &back), -EBADMSG);
+		cr_assert_eq(nym_descriptor_signed_decode(text, len, &back), -EBADMSG);
 		free(text);
 		free(again);
 		json_decref(j);
@@ -110,7 +110,7 @@ Test(topology, descriptor_rules)
 {
 	struct nym_descriptor d;
 	struct nym_ed25519_keypair kp, other;
-	struct nym_signed_descriptor sd;
+	struct nym_descriptor_signed sd;
 	topofix_identity(3, &kp);
 	topofix_identity(4, &other);
 	topofix_descriptor(3, NYM_ROLE_MIXNODE, 1, &d);
@@ -143,12 +143,12 @@ Test(topology, descriptor_rules)
 	cr_assert_eq(nym_descriptor_validate(&bad), -EINVAL);
 	/* Unknown fields and a role listed twice are refused by the parser. */
 	cr_assert_eq(nym_descriptor_sign(&d, &kp, &sd), 0);
-	json_t *j = nym_signed_descriptor_to_json(&sd);
+	json_t *j = nym_descriptor_signed_to_json(&sd);
 	json_object_set_new(json_object_get(j, "description"), "extra", json_integer(1));
-	cr_assert_eq(nym_signed_descriptor_from_json(j, &sd), -EINVAL);
+	cr_assert_eq(nym_descriptor_signed_from_json(j, &sd), -EINVAL);
 	json_object_del(json_object_get(j, "description"), "extra");
 	json_array_append_new(json_object_get(json_object_get(j, "description"), "roles"), json_string("mixnode"));
-	cr_assert_eq(nym_signed_descriptor_from_json(j, &sd), -EINVAL);
+	cr_assert_eq(nym_descriptor_signed_from_json(j, &sd), -EINVAL);
 	json_decref(j);
 }
 
@@ -340,12 +340,12 @@ Test(topology, consensus_latest_description_and_gateways)
 	const struct nym_vote *votes[] = { &v[0], &v[1] };
 	struct nym_epoch_doc doc;
 	cr_assert_eq(nym_consensus_build(votes, 2, NULL, NULL, &doc), 0);
-	const struct nym_signed_descriptor *n2 = nym_epoch_doc_find(&doc, kp.public_key, NULL);
+	const struct nym_descriptor_signed *n2 = nym_epoch_doc_find(&doc, kp.public_key, NULL);
 	cr_assert_not_null(n2);
 	cr_assert_eq(n2->d.published, 2000);
 	cr_assert_eq(doc.gateway_count, 1);
 	struct nym_gateway_query q = { NYM_ROLE_EXIT, "DE" };
-	const struct nym_signed_descriptor *found[4];
+	const struct nym_descriptor_signed *found[4];
 	cr_assert_eq(nym_epoch_doc_gateways(&doc, &q, found, 4), 1, "node 3 is in DE");
 	strcpy(q.country, "CH");
 	cr_assert_eq(nym_epoch_doc_gateways(&doc, &q, found, 4), 0);
