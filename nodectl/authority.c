@@ -178,13 +178,13 @@ static int previous_document(struct authority *a, uint64_t epoch, const uint8_t 
 	if (authority_fetch_peers(a, path, NYM_EPOCH_DOC_JSON_MAX + 65536, peer_timeout_ms(a), items))
 		return -ENOMEM;
 	for (size_t i = 0; i < a->npeers; i++) {
-		struct nym_doc_signatures sigs;
+		struct nym_epoch_doc_signatures sigs;
 		char *canonical;
 		size_t clen;
 		uint8_t d[32];
 		struct nym_epoch_doc got;
 		if (found != 0 && items[i].rc == 0 && items[i].resp.status == 200 &&
-		    nym_signed_doc_decode(items[i].resp.body, items[i].resp.len, &got, &sigs, &canonical, &clen, d) == 0) {
+		    nym_epoch_doc_signed_decode(items[i].resp.body, items[i].resp.len, &got, &sigs, &canonical, &clen, d) == 0) {
 			if (memcmp(d, digest, 32) == 0 && got.epoch == epoch) {
 				*doc = got;
 				found = 0;
@@ -239,8 +239,8 @@ static void build(struct authority *a, uint64_t epoch)
 		log_error("authority: building the document for epoch %" PRIu64 " failed: %s", epoch, strerror(-rc));
 		goto out;
 	}
-	struct nym_doc_signature sig;
-	nym_doc_sign(&a->keys.identity, bytes, len, &sig);
+	struct nym_epoch_doc_signature sig;
+	nym_epoch_doc_sign(&a->keys.identity, bytes, len, &sig);
 	if ((rc = nym_registry_add_signature(a->reg, epoch, &sig)) != 0) {
 		log_error("authority: cannot store our signature for epoch %" PRIu64 ": %s", epoch, strerror(-rc));
 		goto out;
@@ -259,11 +259,11 @@ out:
 	free(votes);
 }
 
-static size_t valid_count(const struct authority *a, const struct nym_doc_signatures *sigs, const char *bytes,
+static size_t valid_count(const struct authority *a, const struct nym_epoch_doc_signatures *sigs, const char *bytes,
 			  size_t len)
 {
 	size_t valid = 0;
-	nym_doc_verify(sigs, bytes, len, (const uint8_t(*)[32])a->trusted, a->nauth, 1, &valid);
+	nym_epoch_doc_verify(sigs, bytes, len, (const uint8_t(*)[32])a->trusted, a->nauth, 1, &valid);
 	return valid;
 }
 
@@ -274,7 +274,7 @@ static void gather_signatures(struct authority *a, uint64_t epoch)
 	char *ours = NULL;
 	size_t ours_len = 0;
 	uint8_t ours_digest[32];
-	struct nym_doc_signatures have = { 0 };
+	struct nym_epoch_doc_signatures have = { 0 };
 	bool have_doc = nym_registry_document(a->reg, epoch, &ours, &ours_len, ours_digest, NULL) == 0;
 	size_t have_valid = 0;
 	if (have_doc) {
@@ -294,26 +294,26 @@ static void gather_signatures(struct authority *a, uint64_t epoch)
 	}
 	for (size_t i = 0; i < a->npeers; i++) {
 		struct nym_epoch_doc doc;
-		struct nym_doc_signatures sigs;
+		struct nym_epoch_doc_signatures sigs;
 		char *canonical = NULL;
 		size_t clen;
 		uint8_t digest[32];
 		if (items[i].rc || items[i].resp.status != 200 ||
-		    nym_signed_doc_decode(items[i].resp.body, items[i].resp.len, &doc, &sigs, &canonical, &clen,
+		    nym_epoch_doc_signed_decode(items[i].resp.body, items[i].resp.len, &doc, &sigs, &canonical, &clen,
 					  digest) != 0) {
 			nym_http_response_free(&items[i].resp);
 			continue;
 		}
 		if (doc.epoch == epoch && have_doc && memcmp(digest, ours_digest, 32) == 0) {
 			for (size_t k = 0; k < sigs.count; k++) {
-				const struct nym_doc_signature *s = &sigs.sigs[k];
+				const struct nym_epoch_doc_signature *s = &sigs.sigs[k];
 				bool known = false;
 				for (size_t h = 0; h < have.count && !known; h++)
 					known = memcmp(have.sigs[h].authority, s->authority, 32) == 0;
-				if (known || !trusted(a, s->authority) || !nym_doc_signature_valid(s, ours, ours_len))
+				if (known || !trusted(a, s->authority) || !nym_epoch_doc_signature_valid(s, ours, ours_len))
 					continue;
 				if (nym_registry_add_signature(a->reg, epoch, s) == 0) {
-					nym_doc_signatures_add(&have, s);
+					nym_epoch_doc_signatures_add(&have, s);
 					have_valid++;
 					atomic_fetch_add(&a->n.signatures_received, 1);
 				}
@@ -324,7 +324,7 @@ static void gather_signatures(struct authority *a, uint64_t epoch)
 			    nym_registry_put_document(a->reg, epoch, canonical, clen, false) == 0) {
 				for (size_t k = 0; k < sigs.count; k++)
 					if (trusted(a, sigs.sigs[k].authority) &&
-					    nym_doc_signature_valid(&sigs.sigs[k], canonical, clen))
+					    nym_epoch_doc_signature_valid(&sigs.sigs[k], canonical, clen))
 						nym_registry_add_signature(a->reg, epoch, &sigs.sigs[k]);
 				log_warn("authority: epoch %" PRIu64 ": adopted the document %zu authorities signed "
 					 "(ours had %zu signatures)",

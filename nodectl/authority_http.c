@@ -152,7 +152,7 @@ static int current_document(struct authority *a, struct nym_epoch_doc *doc, size
 	uint64_t epoch;
 	char *bytes;
 	size_t len;
-	struct nym_doc_signatures sigs;
+	struct nym_epoch_doc_signatures sigs;
 	nym_epoch_doc_init(doc);
 	pthread_mutex_lock(&a->http_lock);
 	int rc = nym_registry_latest_document(a->http_reg, nym_epoch_at(&a->clock, nym_unix_now()), &epoch);
@@ -171,7 +171,7 @@ static int current_document(struct authority *a, struct nym_epoch_doc *doc, size
 	}
 	if (signatures) {
 		size_t valid = 0;
-		nym_doc_verify(&sigs, bytes, len, (const uint8_t(*)[32])a->trusted, a->nauth, 1, &valid);
+		nym_epoch_doc_verify(&sigs, bytes, len, (const uint8_t(*)[32])a->trusted, a->nauth, 1, &valid);
 		*signatures = valid;
 	}
 	free(bytes);
@@ -182,7 +182,7 @@ static void get_gateways(void *ctx, const struct node_http_request *req, struct 
 {
 	struct authority *a = ctx;
 	const char *role = node_http_query(req, "role"), *country = node_http_query(req, "country");
-	struct nym_gateway_query q = { 0 };
+	struct nym_epoch_doc_gateway_query q = { 0 };
 	unsigned bit;
 	if (role && (nym_descriptor_role_parse(role, &bit) || bit == NYM_ROLE_MIXNODE)) {
 		node_http_error(rep, 400, "role must be entry, exit or wg");

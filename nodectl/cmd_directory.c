@@ -185,7 +185,7 @@ static int fetch_unverified(const struct cli_list *urls, uint64_t epoch, struct 
 			snprintf(err, errlen, "%s: %s", urls->items[i], nym_http_strerror(rc));
 			continue;
 		}
-		rc = r.status == 200 ? nym_signed_doc_decode(r.body, r.len, &t->doc, &t->sigs, &t->canonical, &t->len,
+		rc = r.status == 200 ? nym_epoch_doc_signed_decode(r.body, r.len, &t->doc, &t->sigs, &t->canonical, &t->len,
 							     t->digest)
 				     : -EIO;
 		if (rc)
@@ -221,7 +221,7 @@ int cmd_debug_topology_fetch(const char *context, int argc, char **argv)
 	if (rc)
 		return rc > 0 ? EXIT_OK : EXIT_FAIL;
 	struct nym_dir_client_trust trust;
-	struct nym_gateway_query q = { 0 };
+	struct nym_epoch_doc_gateway_query q = { 0 };
 	uint8_t want[32];
 	bool pick = gw_id || gw_role || gw_country;
 	if (check_urls(context, &urls) || trust_from(context, &keys, threshold, &trust))
@@ -649,7 +649,7 @@ int cmd_debug_mix_send(const char *context, int argc, char **argv)
 	const struct nym_descriptor_signed *route[NYM_LAYERS + 1];
 	for (int l = 0; l < NYM_LAYERS; l++)
 		route[l] = pick_random(&t.doc.layers[l], &t.doc.layer_count[l]);
-	struct nym_gateway_query q = { .roles = NYM_ROLE_EXIT };
+	struct nym_epoch_doc_gateway_query q = { .roles = NYM_ROLE_EXIT };
 	if (nym_dir_client_pick_gateway(&t.doc, exit_id ? want : NULL, &q, &route[NYM_LAYERS]))
 		route[NYM_LAYERS] = NULL;
 	for (int i = 0; i <= NYM_LAYERS; i++) {

@@ -118,13 +118,13 @@ int nym_dir_client_fetch_topology(const char *const *urls, size_t nurls, const s
 			continue;
 		}
 		struct nym_dir_client_topology t = { 0 };
-		rc = nym_signed_doc_decode(r.body, r.len, &t.doc, &t.sigs, &t.canonical, &t.len, t.digest);
+		rc = nym_epoch_doc_signed_decode(r.body, r.len, &t.doc, &t.sigs, &t.canonical, &t.len, t.digest);
 		nym_http_response_free(&r);
 		if (rc) {
 			add_reason(err, errlen, "%s: not a valid signed document", urls[i]);
 			continue;
 		}
-		rc = nym_doc_verify(&t.sigs, t.canonical, t.len, (const uint8_t(*)[32])trust->keys, trust->count,
+		rc = nym_epoch_doc_verify(&t.sigs, t.canonical, t.len, (const uint8_t(*)[32])trust->keys, trust->count,
 				    trust->threshold, &t.valid);
 		if (rc) {
 			add_reason(err, errlen, "%s: epoch %" PRIu64 " carries %zu valid signatures of the %zu required",
@@ -151,7 +151,7 @@ int nym_dir_client_fetch_topology(const char *const *urls, size_t nurls, const s
 	return -EACCES;
 }
 
-int nym_dir_client_pick_gateway(const struct nym_epoch_doc *doc, const uint8_t *identity, const struct nym_gateway_query *q,
+int nym_dir_client_pick_gateway(const struct nym_epoch_doc *doc, const uint8_t *identity, const struct nym_epoch_doc_gateway_query *q,
 			 const struct nym_descriptor_signed **out)
 {
 	if (identity) {

@@ -37,7 +37,7 @@ struct nym_dir_client_topology {
 	char *canonical; /* the signed bytes */
 	size_t len;
 	uint8_t digest[32];
-	struct nym_doc_signatures sigs; /* as received */
+	struct nym_epoch_doc_signatures sigs; /* as received */
 	size_t valid;			/* trusted valid signatures */
 	char source[256];		/* the authority it came from */
 };
@@ -52,7 +52,7 @@ int nym_dir_client_fetch_topology(const char *const *urls, size_t nurls, const s
 
 /* A gateway by identity (identity non-NULL), else one drawn uniformly at random among those
  * matching q. -ENOENT when none. */
-int nym_dir_client_pick_gateway(const struct nym_epoch_doc *doc, const uint8_t *identity, const struct nym_gateway_query *q,
+int nym_dir_client_pick_gateway(const struct nym_epoch_doc *doc, const uint8_t *identity, const struct nym_epoch_doc_gateway_query *q,
 			 const struct nym_descriptor_signed **out);
 
 /* GET /v1/issuer-keys. With trust, the body must carry a valid X-Nym-Signature of a trusted

@@ -571,7 +571,7 @@ int nym_registry_latest_document(struct nym_registry *r, uint64_t at_most, uint6
 	return rc;
 }
 
-int nym_registry_add_signature(struct nym_registry *r, uint64_t epoch, const struct nym_doc_signature *s)
+int nym_registry_add_signature(struct nym_registry *r, uint64_t epoch, const struct nym_epoch_doc_signature *s)
 {
 	sqlite3_stmt *st;
 	int rc = nym_db_prepare(r->db, &st,
@@ -586,7 +586,7 @@ int nym_registry_add_signature(struct nym_registry *r, uint64_t epoch, const str
 	return step == SQLITE_DONE ? 0 : nym_db_errno(step);
 }
 
-int nym_registry_signatures(struct nym_registry *r, uint64_t epoch, struct nym_doc_signatures *out)
+int nym_registry_signatures(struct nym_registry *r, uint64_t epoch, struct nym_epoch_doc_signatures *out)
 {
 	sqlite3_stmt *st;
 	memset(out, 0, sizeof(*out));
@@ -611,13 +611,13 @@ int nym_registry_signed_document(struct nym_registry *r, uint64_t epoch, char **
 {
 	char *bytes;
 	size_t n;
-	struct nym_doc_signatures sigs;
+	struct nym_epoch_doc_signatures sigs;
 	int rc = nym_registry_document(r, epoch, &bytes, &n, NULL, NULL);
 	if (rc)
 		return rc;
 	rc = nym_registry_signatures(r, epoch, &sigs);
 	if (!rc)
-		rc = nym_signed_doc_encode(bytes, n, &sigs, out, len);
+		rc = nym_epoch_doc_signed_encode(bytes, n, &sigs, out, len);
 	free(bytes);
 	return rc;
 }

@@ -91,8 +91,8 @@ int nym_registry_document(struct nym_registry *r, uint64_t epoch, char **bytes, 
 /* The latest epoch with a document, at most `at_most`. -ENOENT when none. */
 int nym_registry_latest_document(struct nym_registry *r, uint64_t at_most, uint64_t *epoch);
 /* Adds a signature the caller verified over the epoch's current document. */
-int nym_registry_add_signature(struct nym_registry *r, uint64_t epoch, const struct nym_doc_signature *s);
-int nym_registry_signatures(struct nym_registry *r, uint64_t epoch, struct nym_doc_signatures *out);
+int nym_registry_add_signature(struct nym_registry *r, uint64_t epoch, const struct nym_epoch_doc_signature *s);
+int nym_registry_signatures(struct nym_registry *r, uint64_t epoch, struct nym_epoch_doc_signatures *out);
 /* The signed envelope of the epoch's document with every signature gathered. */
 int nym_registry_signed_document(struct nym_registry *r, uint64_t epoch, char **out, size_t *len);
 

@@ -223,7 +223,7 @@ int nym_epoch_doc_from_json(const json_t *j, struct nym_epoch_doc *doc)
 	return rc;
 }
 
-int nym_signed_doc_encode(const char *doc_bytes, size_t doc_len, const struct nym_doc_signatures *sigs,
+int nym_epoch_doc_signed_encode(const char *doc_bytes, size_t doc_len, const struct nym_epoch_doc_signatures *sigs,
 			  char **out, size_t *out_len)
 {
 	/* {"document":DOC,"signatures":[...]}: keys already in order, so this is canonical too. */
@@ -262,7 +262,7 @@ int nym_signed_doc_encode(const char *doc_bytes, size_t doc_len, const struct ny
 	return 0;
 }
 
-static int parse_signatures(const json_t *a, struct nym_doc_signatures *sigs)
+static int parse_signatures(const json_t *a, struct nym_epoch_doc_signatures *sigs)
 {
 	static const char *const names[] = { "authority", "signature", NULL };
 	memset(sigs, 0, sizeof(*sigs));
@@ -270,7 +270,7 @@ static int parse_signatures(const json_t *a, struct nym_doc_signatures *sigs)
 		return -EINVAL;
 	for (size_t i = 0; i < json_array_size(a); i++) {
 		json_t *e = json_array_get(a, i);
-		struct nym_doc_signature s;
+		struct nym_epoch_doc_signature s;
 		if (!nym_canonical_only_fields(e, names, 2) || !nym_canonical_get_key(e, "authority", s.authority) ||
 		    !nym_canonical_get_sig(e, "signature", s.signature))
 			return -EINVAL;
@@ -282,8 +282,8 @@ static int parse_signatures(const json_t *a, struct nym_doc_signatures *sigs)
 	return 0;
 }
 
-int nym_signed_doc_decode(const char *body, size_t len, struct nym_epoch_doc *doc,
-			  struct nym_doc_signatures *sigs, char **canonical, size_t *canonical_len,
+int nym_epoch_doc_signed_decode(const char *body, size_t len, struct nym_epoch_doc *doc,
+			  struct nym_epoch_doc_signatures *sigs, char **canonical, size_t *canonical_len,
 			  uint8_t digest[32])
 {
 	static const char *const names[] = { "document", "signatures", NULL };
@@ -320,19 +320,19 @@ out:
 	return rc;
 }
 
-void nym_doc_sign(const struct nym_ed25519_keypair *kp, const char *doc_bytes, size_t doc_len,
-		  struct nym_doc_signature *out)
+void nym_epoch_doc_sign(const struct nym_ed25519_keypair *kp, const char *doc_bytes, size_t doc_len,
+		  struct nym_epoch_doc_signature *out)
 {
 	memcpy(out->authority, kp->public_key, 32);
 	nym_canonical_sign_bytes(kp, NYM_EPOCH_DOC_DOMAIN, doc_bytes, doc_len, out->signature);
 }
 
-bool nym_doc_signature_valid(const struct nym_doc_signature *s, const char *doc_bytes, size_t doc_len)
+bool nym_epoch_doc_signature_valid(const struct nym_epoch_doc_signature *s, const char *doc_bytes, size_t doc_len)
 {
 	return nym_canonical_verify_bytes(s->authority, NYM_EPOCH_DOC_DOMAIN, doc_bytes, doc_len, s->signature);
 }
 
-int nym_doc_signatures_add(struct nym_doc_signatures *sigs, const struct nym_doc_signature *s)
+int nym_epoch_doc_signatures_add(struct nym_epoch_doc_signatures *sigs, const struct nym_epoch_doc_signature *s)
 {
 	for (size_t i = 0; i < sigs->count; i++)
 		if (memcmp(sigs->sigs[i].authority, s->authority, 32) == 0) {
@@ -345,7 +345,7 @@ int nym_doc_signatures_add(struct nym_doc_signatures *sigs, const struct nym_doc
 	return 0;
 }
 
-int nym_doc_verify(const struct nym_doc_signatures *sigs, const char *doc_bytes, size_t doc_len,
+int nym_epoch_doc_verify(const struct nym_epoch_doc_signatures *sigs, const char *doc_bytes, size_t doc_len,
 		   const uint8_t (*trusted)[32], size_t ntrusted, size_t threshold, size_t *valid)
 {
 	*valid = 0;
@@ -359,7 +359,7 @@ int nym_doc_verify(const struct nym_doc_signatures *sigs, const char *doc_bytes,
 			continue; /* a key listed twice counts once */
 		for (size_t i = 0; i < sigs->count; i++)
 			if (memcmp(sigs->sigs[i].authority, trusted[t], 32) == 0) {
-				if (nym_doc_signature_valid(&sigs->sigs[i], doc_bytes, doc_len))
+				if (nym_epoch_doc_signature_valid(&sigs->sigs[i], doc_bytes, doc_len))
 					(*valid)++;
 				break;
 			}
@@ -390,7 +390,7 @@ const struct nym_descriptor_signed *nym_epoch_doc_find(const struct nym_epoch_do
 	return hit;
 }
 
-size_t nym_epoch_doc_gateways(const struct nym_epoch_doc *doc, const struct nym_gateway_query *q,
+size_t nym_epoch_doc_gateways(const struct nym_epoch_doc *doc, const struct nym_epoch_doc_gateway_query *q,
 			      const struct nym_descriptor_signed **out, size_t cap)
 {
 	size_t n = 0;

@@ -221,9 +221,9 @@ Test(registry, votes_documents_signatures)
 	cr_assert_eq(nym_epoch_doc_encode(&doc, &bytes, &blen, digest), 0);
 	cr_assert_eq(nym_registry_put_document(e.r, 4, bytes, blen, true), 0);
 	struct nym_ed25519_keypair auth;
-	struct nym_doc_signature s;
+	struct nym_epoch_doc_signature s;
 	topofix_identity(200, &auth);
-	nym_doc_sign(&auth, bytes, blen, &s);
+	nym_epoch_doc_sign(&auth, bytes, blen, &s);
 	cr_assert_eq(nym_registry_add_signature(e.r, 4, &s), 0);
 	cr_assert_eq(nym_registry_document(e.r, 4, &back, &len, d2, &own), 0);
 	cr_assert_eq(len, blen);
@@ -232,8 +232,8 @@ Test(registry, votes_documents_signatures)
 	free(back);
 	cr_assert_eq(nym_registry_signed_document(e.r, 4, &json, &len), 0);
 	struct nym_epoch_doc parsed;
-	struct nym_doc_signatures sigs;
-	cr_assert_eq(nym_signed_doc_decode(json, len, &parsed, &sigs, NULL, NULL, NULL), 0);
+	struct nym_epoch_doc_signatures sigs;
+	cr_assert_eq(nym_epoch_doc_signed_decode(json, len, &parsed, &sigs, NULL, NULL, NULL), 0);
 	cr_assert_eq(sigs.count, 1);
 	nym_epoch_doc_free(&parsed);
 	free(json);

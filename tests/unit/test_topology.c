@@ -344,7 +344,7 @@ Test(topology, consensus_latest_description_and_gateways)
 	cr_assert_not_null(n2);
 	cr_assert_eq(n2->d.published, 2000);
 	cr_assert_eq(doc.gateway_count, 1);
-	struct nym_gateway_query q = { NYM_ROLE_EXIT, "DE" };
+	struct nym_epoch_doc_gateway_query q = { NYM_ROLE_EXIT, "DE" };
 	const struct nym_descriptor_signed *found[4];
 	cr_assert_eq(nym_epoch_doc_gateways(&doc, &q, found, 4), 1, "node 3 is in DE");
 	strcpy(q.country, "CH");
@@ -449,56 +449,56 @@ Test(topology, document_k_of_n)
 	char *bytes = build_doc(votes, 3, NULL, NULL, &doc, &len);
 	struct nym_ed25519_keypair auth[4];
 	uint8_t trusted[3][32];
-	struct nym_doc_signatures sigs = { 0 };
+	struct nym_epoch_doc_signatures sigs = { 0 };
 	for (unsigned a = 0; a < 4; a++)
 		topofix_identity(200 + a, &auth[a]);
 	for (unsigned a = 0; a < 3; a++) {
 		memcpy(trusted[a], auth[a].public_key, 32);
-		struct nym_doc_signature s;
-		nym_doc_sign(&auth[a], bytes, len, &s);
-		cr_assert_eq(nym_doc_signatures_add(&sigs, &s), 0);
+		struct nym_epoch_doc_signature s;
+		nym_epoch_doc_sign(&auth[a], bytes, len, &s);
+		cr_assert_eq(nym_epoch_doc_signatures_add(&sigs, &s), 0);
 	}
 	size_t valid;
-	cr_assert_eq(nym_doc_verify(&sigs, bytes, len, (const uint8_t(*)[32])trusted, 3, 3, &valid), 0);
+	cr_assert_eq(nym_epoch_doc_verify(&sigs, bytes, len, (const uint8_t(*)[32])trusted, 3, 3, &valid), 0);
 	cr_assert_eq(valid, 3);
 	/* The signed envelope parses back to the same bytes and verifies 2 of 3. */
 	char *env, *canonical;
 	size_t env_len, clen;
 	uint8_t digest[32], digest2[32];
-	struct nym_doc_signatures got;
-	cr_assert_eq(nym_signed_doc_encode(bytes, len, &sigs, &env, &env_len), 0);
-	cr_assert_eq(nym_signed_doc_decode(env, env_len, &parsed, &got, &canonical, &clen, digest), 0);
+	struct nym_epoch_doc_signatures got;
+	cr_assert_eq(nym_epoch_doc_signed_encode(bytes, len, &sigs, &env, &env_len), 0);
+	cr_assert_eq(nym_epoch_doc_signed_decode(env, env_len, &parsed, &got, &canonical, &clen, digest), 0);
 	cr_assert_eq(clen, len);
 	cr_assert_arr_eq(canonical, bytes, len);
 	cr_assert_eq(nym_epoch_doc_encode(&doc, NULL, NULL, digest2), 0);
 	cr_assert_arr_eq(digest, digest2, 32);
-	cr_assert_eq(nym_doc_verify(&got, canonical, clen, (const uint8_t(*)[32])trusted, 3, 2, &valid), 0);
+	cr_assert_eq(nym_epoch_doc_verify(&got, canonical, clen, (const uint8_t(*)[32])trusted, 3, 2, &valid), 0);
 	/* Signed by one: refused at 2 of 3. Signatures by an untrusted key do not count. */
-	struct nym_doc_signatures one = { 0 };
-	struct nym_doc_signature s;
-	nym_doc_signatures_add(&one, &sigs.sigs[1]);
-	nym_doc_sign(&auth[3], bytes, len, &s);
-	nym_doc_signatures_add(&one, &s);
-	cr_assert_eq(nym_doc_verify(&one, bytes, len, (const uint8_t(*)[32])trusted, 3, 2, &valid), -EACCES);
+	struct nym_epoch_doc_signatures one = { 0 };
+	struct nym_epoch_doc_signature s;
+	nym_epoch_doc_signatures_add(&one, &sigs.sigs[1]);
+	nym_epoch_doc_sign(&auth[3], bytes, len, &s);
+	nym_epoch_doc_signatures_add(&one, &s);
+	cr_assert_eq(nym_epoch_doc_verify(&one, bytes, len, (const uint8_t(*)[32])trusted, 3, 2, &valid), -EACCES);
 	cr_assert_eq(valid, 1);
 	/* A key configured twice counts once. */
 	uint8_t twice[2][32];
 	memcpy(twice[0], trusted[1], 32);
 	memcpy(twice[1], trusted[1], 32);
-	cr_assert_eq(nym_doc_verify(&one, bytes, len, (const uint8_t(*)[32])twice, 2, 2, &valid), -EACCES);
+	cr_assert_eq(nym_epoch_doc_verify(&one, bytes, len, (const uint8_t(*)[32])twice, 2, 2, &valid), -EACCES);
 	/* Changed bytes: no signature holds. */
 	bytes[len - 2] ^= 1;
-	cr_assert_eq(nym_doc_verify(&sigs, bytes, len, (const uint8_t(*)[32])trusted, 3, 1, &valid), -EACCES);
+	cr_assert_eq(nym_epoch_doc_verify(&sigs, bytes, len, (const uint8_t(*)[32])trusted, 3, 1, &valid), -EACCES);
 	cr_assert_eq(valid, 0);
-	cr_assert_eq(nym_doc_verify(&sigs, bytes, len, (const uint8_t(*)[32])trusted, 3, 0, &valid), -EINVAL);
-	cr_assert_eq(nym_doc_verify(&sigs, bytes, len, (const uint8_t(*)[32])trusted, 3, 4, &valid), -EINVAL);
+	cr_assert_eq(nym_epoch_doc_verify(&sigs, bytes, len, (const uint8_t(*)[32])trusted, 3, 0, &valid), -EINVAL);
+	cr_assert_eq(nym_epoch_doc_verify(&sigs, bytes, len, (const uint8_t(*)[32])trusted, 3, 4, &valid), -EINVAL);
 	/* A signature entry repeated for one authority is malformed. */
 	char *dup = strstr(env, "\"signatures\":[");
 	cr_assert_not_null(dup);
 	free(env);
 	sigs.sigs[1] = sigs.sigs[0];
-	cr_assert_eq(nym_signed_doc_encode(canonical, clen, &sigs, &env, &env_len), 0);
-	cr_assert_eq(nym_signed_doc_decode(env, env_len, &parsed, &got, NULL, NULL, NULL), -EINVAL);
+	cr_assert_eq(nym_epoch_doc_signed_encode(canonical, clen, &sigs, &env, &env_len), 0);
+	cr_assert_eq(nym_epoch_doc_signed_decode(env, env_len, &parsed, &got, NULL, NULL, NULL), -EINVAL);
 	free(env);
 	free(canonical);
 	free(bytes);
