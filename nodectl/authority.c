@@ -227,13 +227,13 @@ static void build(struct authority *a, uint64_t epoch)
 			 a->nauth, a->threshold, own ? "" : ", ours missing");
 		goto out;
 	}
-	nym_consensus_previous(use, used, &has_prev, prev_digest);
+	nym_vote_consensus_previous(use, used, &has_prev, prev_digest);
 	if (has_prev && (rc = previous_document(a, epoch - 1, prev_digest, &prev)) != 0) {
 		log_warn("authority: epoch %" PRIu64 ": the previous document the votes name is not available; "
 			 "abstaining", epoch);
 		goto out;
 	}
-	if ((rc = nym_consensus_build(use, used, has_prev ? &prev : NULL, has_prev ? prev_digest : NULL, &doc)) != 0 ||
+	if ((rc = nym_vote_consensus_build(use, used, has_prev ? &prev : NULL, has_prev ? prev_digest : NULL, &doc)) != 0 ||
 	    (rc = nym_epoch_doc_encode(&doc, &bytes, &len, digest)) != 0 ||
 	    (rc = nym_registry_put_document(a->reg, epoch, bytes, len, true)) != 0) {
 		log_error("authority: building the document for epoch %" PRIu64 " failed: %s", epoch, strerror(-rc));

@@ -127,7 +127,7 @@ int nym_vote_decode(const char *body, size_t len, struct nym_vote *v)
 	return rc;
 }
 
-void nym_consensus_previous(const struct nym_vote *const *votes, size_t n, bool *has, uint8_t digest[32])
+void nym_vote_consensus_previous(const struct nym_vote *const *votes, size_t n, bool *has, uint8_t digest[32])
 {
 	size_t best_count = 0;
 	*has = false;
@@ -167,7 +167,7 @@ static int cmp_key(const void *a, const void *b)
 	return memcmp(a, b, 32);
 }
 
-int nym_consensus_build(const struct nym_vote *const *votes, size_t n, const struct nym_epoch_doc *previous,
+int nym_vote_consensus_build(const struct nym_vote *const *votes, size_t n, const struct nym_epoch_doc *previous,
 			const uint8_t *previous_digest, struct nym_epoch_doc *out)
 {
 	nym_epoch_doc_init(out);

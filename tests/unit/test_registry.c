@@ -217,7 +217,7 @@ Test(registry, votes_documents_signatures)
 	size_t blen;
 	uint8_t digest[32], d2[32];
 	bool own;
-	cr_assert_eq(nym_consensus_build(vs, 2, NULL, NULL, &doc), 0);
+	cr_assert_eq(nym_vote_consensus_build(vs, 2, NULL, NULL, &doc), 0);
 	cr_assert_eq(nym_epoch_doc_encode(&doc, &bytes, &blen, digest), 0);
 	cr_assert_eq(nym_registry_put_document(e.r, 4, bytes, blen, true), 0);
 	struct nym_ed25519_keypair auth;

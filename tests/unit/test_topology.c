@@ -260,7 +260,7 @@ static char *build_doc(const struct nym_vote *const *votes, size_t n, const stru
 		       const uint8_t *prev_digest, struct nym_epoch_doc *doc, size_t *len)
 {
 	char *bytes;
-	cr_assert_eq(nym_consensus_build(votes, n, prev, prev_digest, doc), 0);
+	cr_assert_eq(nym_vote_consensus_build(votes, n, prev, prev_digest, doc), 0);
 	cr_assert_eq(nym_epoch_doc_encode(doc, &bytes, len, NULL), 0);
 	return bytes;
 }
@@ -300,8 +300,8 @@ Test(topology, consensus_majority_and_order)
 	topofix_vote(2, 6, a2, 8, NULL, &other);
 	const struct nym_vote *mixed[] = { &v[0], &other }, *twice[] = { &v[0], &v[0] };
 	struct nym_epoch_doc bad;
-	cr_assert_eq(nym_consensus_build(mixed, 2, NULL, NULL, &bad), -EINVAL);
-	cr_assert_eq(nym_consensus_build(twice, 2, NULL, NULL, &bad), -EINVAL);
+	cr_assert_eq(nym_vote_consensus_build(mixed, 2, NULL, NULL, &bad), -EINVAL);
+	cr_assert_eq(nym_vote_consensus_build(twice, 2, NULL, NULL, &bad), -EINVAL);
 	nym_vote_free(&other);
 	free(b1);
 	free(b2);
@@ -339,7 +339,7 @@ Test(topology, consensus_latest_description_and_gateways)
 	cr_assert_eq(nym_vote_sign(&v[0], &auth), 0);
 	const struct nym_vote *votes[] = { &v[0], &v[1] };
 	struct nym_epoch_doc doc;
-	cr_assert_eq(nym_consensus_build(votes, 2, NULL, NULL, &doc), 0);
+	cr_assert_eq(nym_vote_consensus_build(votes, 2, NULL, NULL, &doc), 0);
 	const struct nym_descriptor_signed *n2 = nym_epoch_doc_find(&doc, kp.public_key, NULL);
 	cr_assert_not_null(n2);
 	cr_assert_eq(n2->d.published, 2000);
@@ -366,16 +366,16 @@ Test(topology, consensus_avoids_previous_layers)
 	const struct nym_vote *a[] = { &v1 };
 	struct nym_epoch_doc d5, d6;
 	uint8_t digest5[32];
-	cr_assert_eq(nym_consensus_build(a, 1, NULL, NULL, &d5), 0);
+	cr_assert_eq(nym_vote_consensus_build(a, 1, NULL, NULL, &d5), 0);
 	cr_assert_eq(nym_epoch_doc_encode(&d5, NULL, NULL, digest5), 0);
 	topofix_vote(0, 6, nodes, 12, digest5, &v2);
 	bool has;
 	uint8_t chosen[32];
 	const struct nym_vote *b[] = { &v2 };
-	nym_consensus_previous(b, 1, &has, chosen);
+	nym_vote_consensus_previous(b, 1, &has, chosen);
 	cr_assert(has);
 	cr_assert_arr_eq(chosen, digest5, 32);
-	cr_assert_eq(nym_consensus_build(b, 1, &d5, chosen, &d6), 0);
+	cr_assert_eq(nym_vote_consensus_build(b, 1, &d5, chosen, &d6), 0);
 	cr_assert(d6.has_previous);
 	for (int l = 0; l < 3; l++)
 		for (size_t i = 0; i < d6.layer_count[l]; i++) {
@@ -401,17 +401,17 @@ Test(topology, consensus_previous_choice)
 	topofix_vote(1, 5, none, 1, y, &v[1]);
 	topofix_vote(2, 5, none, 1, NULL, &v[2]);
 	const struct nym_vote *all[] = { &v[0], &v[1], &v[2] };
-	nym_consensus_previous(all, 3, &has, got);
+	nym_vote_consensus_previous(all, 3, &has, got);
 	cr_assert(has);
 	cr_assert_arr_eq(got, y, 32, "a tie goes to the smaller digest");
 	nym_vote_free(&v[2]);
 	topofix_vote(2, 5, none, 1, x, &v[2]);
-	nym_consensus_previous(all, 3, &has, got);
+	nym_vote_consensus_previous(all, 3, &has, got);
 	cr_assert_arr_eq(got, x, 32, "the majority wins");
 	const struct nym_vote *no_prev[] = { &v[2] };
 	nym_vote_free(&v[2]);
 	topofix_vote(2, 5, none, 1, NULL, &v[2]);
-	nym_consensus_previous(no_prev, 1, &has, got);
+	nym_vote_consensus_previous(no_prev, 1, &has, got);
 	cr_assert(!has);
 	free_votes(v, 3);
 }
