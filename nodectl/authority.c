@@ -398,12 +398,12 @@ static int setup_peers(struct authority *a)
 
 static void rotate_issuer(struct authority *a, int64_t now)
 {
-	uint64_t t0 = nym_now_ns();
+	uint64_t t0 = nym_clock_now_ns();
 	int rc = nym_issuer_rotate(a->iss, now);
 	if (rc)
 		log_error("authority: issuer key rotation failed: %s", strerror(-rc));
-	else if (nym_now_ns() - t0 > NYM_NS_PER_SEC / 10)
-		log_info("authority: issuer keys ready (%.1f s)", (double)(nym_now_ns() - t0) / 1e9);
+	else if (nym_clock_now_ns() - t0 > NYM_NS_PER_SEC / 10)
+		log_info("authority: issuer keys ready (%.1f s)", (double)(nym_clock_now_ns() - t0) / 1e9);
 	a->next_rotate = now + ROTATE_INTERVAL_S;
 }
 
@@ -464,7 +464,7 @@ int authority_run(const char *context, const struct node_config *cfg, const char
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	rotate_issuer(&a, nym_unix_now());
+	rotate_issuer(&a, nym_clock_unix_now());
 	a.http.cfg = cfg;
 	a.http.metrics = NULL;
 	a.http.routes = authority_routes;
@@ -472,7 +472,7 @@ int authority_run(const char *context, const struct node_config *cfg, const char
 	a.http.extra_metrics = authority_metrics;
 	a.http.identity = &a.keys.identity;
 	memcpy(a.http.noise_public, a.keys.noise.public_key, 32);
-	a.http.started_unix = nym_unix_now();
+	a.http.started_unix = nym_clock_unix_now();
 	int rc = node_http_start(&a.http);
 	if (rc) {
 		fprintf(stderr, "%s: cannot serve HTTP on %s: %s\n", context, cfg->http.bind_address, strerror(-rc));
@@ -486,7 +486,7 @@ int authority_run(const char *context, const struct node_config *cfg, const char
 	nym_base58_encode(who, sizeof(who), a.keys.identity.public_key, 32);
 	log_info("authority %s running: http %s, %zu authorities (%zu signatures make a document), epoch %" PRIu64
 		 " of %llds",
-		 who, cfg->http.bind_address, a.nauth, a.threshold, nym_epoch_at(&a.clock, nym_unix_now()),
+		 who, cfg->http.bind_address, a.nauth, a.threshold, nym_epoch_at(&a.clock, nym_clock_unix_now()),
 		 (long long)a.clock.duration_s);
 	for (;;) {
 		struct timespec tick = { 0, TICK_MS * 1000000L };

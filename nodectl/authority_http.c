@@ -60,7 +60,7 @@ static void post_nodes(void *ctx, const struct node_http_request *req, struct no
 	char *body = NULL;
 	size_t len = 0;
 	pthread_mutex_lock(&a->http_lock);
-	int rc = nym_registry_handle_post(a->http_reg, req->body ? req->body : "", req->body_len, nym_unix_now(),
+	int rc = nym_registry_handle_post(a->http_reg, req->body ? req->body : "", req->body_len, nym_clock_unix_now(),
 					  &status, &body, &len);
 	pthread_mutex_unlock(&a->http_lock);
 	if (rc)
@@ -94,7 +94,7 @@ static void send_document(struct authority *a, uint64_t epoch, struct node_http_
 	int rc;
 	pthread_mutex_lock(&a->http_lock);
 	if (epoch == 0) {
-		rc = nym_registry_latest_document(a->http_reg, nym_epoch_at(&a->clock, nym_unix_now()), &epoch);
+		rc = nym_registry_latest_document(a->http_reg, nym_epoch_at(&a->clock, nym_clock_unix_now()), &epoch);
 		if (!rc)
 			rc = nym_registry_signed_document(a->http_reg, epoch, &body, &len);
 	} else {
@@ -155,7 +155,7 @@ static int current_document(struct authority *a, struct nym_epoch_doc *doc, size
 	struct nym_epoch_doc_signatures sigs;
 	nym_epoch_doc_init(doc);
 	pthread_mutex_lock(&a->http_lock);
-	int rc = nym_registry_latest_document(a->http_reg, nym_epoch_at(&a->clock, nym_unix_now()), &epoch);
+	int rc = nym_registry_latest_document(a->http_reg, nym_epoch_at(&a->clock, nym_clock_unix_now()), &epoch);
 	if (!rc)
 		rc = nym_registry_document(a->http_reg, epoch, &bytes, &len, NULL, NULL);
 	if (!rc)
@@ -219,7 +219,7 @@ static void get_epoch(void *ctx, const struct node_http_request *req, struct nod
 {
 	(void)req;
 	struct authority *a = ctx;
-	int64_t now = nym_unix_now();
+	int64_t now = nym_clock_unix_now();
 	uint64_t epoch = nym_epoch_at(&a->clock, now);
 	json_t *docj = json_null();
 	struct nym_epoch_doc doc;
@@ -249,7 +249,7 @@ static void get_epoch(void *ctx, const struct node_http_request *req, struct nod
 static void sign_body(struct authority *a, struct node_http_reply *rep, const char *label)
 {
 	struct nym_body_sig sig;
-	nym_body_sig_make(&a->keys.identity, label, nym_unix_now(), rep->body, rep->len, &sig);
+	nym_body_sig_make(&a->keys.identity, label, nym_clock_unix_now(), rep->body, rep->len, &sig);
 	nym_body_sig_format(&sig, rep->signature);
 }
 
@@ -261,7 +261,7 @@ static void get_issuer_keys(void *ctx, const struct node_http_request *req, stru
 	char *json = NULL;
 	nym_issuer_keyset_init(&ks);
 	pthread_mutex_lock(&a->http_lock);
-	int rc = nym_issuer_keys(a->http_iss, nym_unix_now(), &ks);
+	int rc = nym_issuer_keys(a->http_iss, nym_clock_unix_now(), &ks);
 	pthread_mutex_unlock(&a->http_lock);
 	if (!rc)
 		rc = nym_issuer_keyset_to_json(&ks, &json);
@@ -282,7 +282,7 @@ static void post_ticketbooks(void *ctx, const struct node_http_request *req, str
 	char *body = NULL;
 	size_t len = 0;
 	pthread_mutex_lock(&a->http_lock);
-	int rc = nym_issuer_handle_ticketbooks(a->http_iss, req->body ? req->body : "", req->body_len, nym_unix_now(),
+	int rc = nym_issuer_handle_ticketbooks(a->http_iss, req->body ? req->body : "", req->body_len, nym_clock_unix_now(),
 					       &status, &body, &len);
 	pthread_mutex_unlock(&a->http_lock);
 	if (rc)
@@ -306,7 +306,7 @@ static void post_spent(void *ctx, const struct node_http_request *req, struct no
 	size_t len = 0;
 	pthread_mutex_lock(&a->http_lock);
 	int rc = nym_spent_merge_handle_report(a->http_spent, (const uint8_t *)(req->body ? req->body : ""),
-					       req->body_len, nym_unix_now(), is_gateway, a, &status, &body, &len);
+					       req->body_len, nym_clock_unix_now(), is_gateway, a, &status, &body, &len);
 	pthread_mutex_unlock(&a->http_lock);
 	if (rc)
 		node_http_error(rep, 500, "internal error");
@@ -322,7 +322,7 @@ static void get_spent_filter(void *ctx, const struct node_http_request *req, str
 	uint8_t *data;
 	size_t len;
 	pthread_mutex_lock(&a->http_lock);
-	int rc = nym_spent_merge_filter(a->http_spent, nym_unix_now(), NYM_SPENT_FILTER_FPR, &data, &len);
+	int rc = nym_spent_merge_filter(a->http_spent, nym_clock_unix_now(), NYM_SPENT_FILTER_FPR, &data, &len);
 	pthread_mutex_unlock(&a->http_lock);
 	if (rc) {
 		node_http_error(rep, rc == -EBUSY ? 503 : 500, rc == -EBUSY ? "busy" : "internal error");

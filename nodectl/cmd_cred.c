@@ -164,7 +164,7 @@ int cmd_debug_ticketbook_issue_local(const char *context, int argc, char **argv)
 	size_t req_len, resp_len;
 	char codes[1][NYM_VOUCHER_MAX + 1];
 	int status = EXIT_FAIL, http;
-	int64_t now = nym_unix_now();
+	int64_t now = nym_clock_unix_now();
 	nym_issuer_keyset_init(&ks);
 
 	if ((rc = nym_issuer_open(&iss, db_path, &cfg)) != 0) {
@@ -266,7 +266,7 @@ int cmd_debug_ticket_verify(const char *context, int argc, char **argv)
 	if (rc)
 		return rc > 0 ? EXIT_OK : EXIT_FAIL;
 	if (!now) /* --now 0 is not a time anyone tests at: it means "not given" */
-		now = (uint64_t)nym_unix_now();
+		now = (uint64_t)nym_clock_unix_now();
 	struct nym_ticketbook *book = NULL;
 	struct nym_issuer_keyset ks;
 	uint8_t t[NYM_TICKET_MAX_LEN];
@@ -380,7 +380,7 @@ static double median(double *v, size_t n)
 
 static double since_us(uint64_t t0)
 {
-	return (double)(nym_now_ns() - t0) / 1000.0;
+	return (double)(nym_clock_now_ns() - t0) / 1000.0;
 }
 
 struct bench {
@@ -419,7 +419,7 @@ static int bench_run(struct bench *b)
 	struct nym_blind_rsa_private_key *bare = NULL;
 	size_t k = 0;
 	uint8_t t[NYM_TICKET_MAX_LEN];
-	int64_t now = nym_unix_now();
+	int64_t now = nym_clock_unix_now();
 	int rc = -ENOMEM;
 	nym_issuer_keyset_init(&ks);
 	if (!books || !codes || !s || !blind || !issue || !fin || !bare_signs)
@@ -429,7 +429,7 @@ static int bench_run(struct bench *b)
 	cfg.key_bits = b->bits;
 	if ((rc = nym_issuer_open(&iss, b->db, &cfg)) != 0)
 		goto out;
-	uint64_t t0 = nym_now_ns();
+	uint64_t t0 = nym_clock_now_ns();
 	if ((rc = nym_issuer_ensure_key(iss, NYM_TICKET_WG_ENTRY, now)) != 0)
 		goto out;
 	b->keygen_ms = since_us(t0) / 1000.0;
@@ -450,7 +450,7 @@ static int bench_run(struct bench *b)
 		char *req = NULL, *resp = NULL;
 		size_t req_len, resp_len;
 		int http;
-		t0 = nym_now_ns();
+		t0 = nym_clock_now_ns();
 		rc = nym_ticketbook_create(&books[i], key->key, NYM_TICKET_WG_ENTRY, key->expiry,
 					   NYM_TICKETBOOK_SIZE, codes[i]);
 		blind[i] = since_us(t0) / 1000.0;
@@ -460,7 +460,7 @@ static int bench_run(struct bench *b)
 			goto out;
 		/* The authority's whole cost: body decode, checks, 50 BlindSigns with their fault
 		 * checks, the voucher's committed redemption and the answer's encoding. */
-		t0 = nym_now_ns();
+		t0 = nym_clock_now_ns();
 		rc = nym_issuer_handle_ticketbooks(iss, req, req_len, now, &http, &resp, &resp_len);
 		issue[i] = since_us(t0) / 1000.0;
 		free(req);
@@ -470,7 +470,7 @@ static int bench_run(struct bench *b)
 			goto out;
 		}
 		/* (Before finalizing, which wipes the blinded values.) */
-		t0 = nym_now_ns();
+		t0 = nym_clock_now_ns();
 		for (size_t j = 0; j < NYM_TICKETBOOK_SIZE && !rc; j++) {
 			memcpy(m, books[i]->entries[j].blinded, k);
 			m[0] = 0; /* below the other key's modulus too */
@@ -481,7 +481,7 @@ static int bench_run(struct bench *b)
 			free(resp);
 			goto out;
 		}
-		t0 = nym_now_ns();
+		t0 = nym_clock_now_ns();
 		rc = nym_ticketbook_finalize(books[i], resp, resp_len);
 		fin[i] = since_us(t0) / 1000.0;
 		free(resp);
@@ -496,7 +496,7 @@ static int bench_run(struct bench *b)
 	/* Gateway: verification without and with the database. */
 	const struct nym_ticketbook_entry *e0 = &books[0]->entries[0];
 	for (size_t i = 0; i < 4096; i++) {
-		t0 = nym_now_ns();
+		t0 = nym_clock_now_ns();
 		rc = nym_blind_rsa_verify(books[0]->key, e0->prepared, NYM_TICKET_PREPARED_LEN, e0->sig,
 				     k);
 		s[i] = since_us(t0);
@@ -508,7 +508,7 @@ static int bench_run(struct bench *b)
 		size_t len;
 		struct nym_ticketbook *bk = books[i % n];
 		nym_ticketbook_ticket(bk, (i / n) % NYM_TICKETBOOK_SIZE, t, sizeof(t), &len);
-		t0 = nym_now_ns();
+		t0 = nym_clock_now_ns();
 		rc = nym_issuer_keyset_verify_ticket(&ks, t, len, now, NYM_TICKET_TYPES_ALL, NULL);
 		s[i] = since_us(t0);
 		if (rc)
@@ -522,7 +522,7 @@ static int bench_run(struct bench *b)
 		size_t len;
 		nym_ticketbook_ticket(books[i / NYM_TICKETBOOK_SIZE], i % NYM_TICKETBOOK_SIZE, t,
 				      sizeof(t), &len);
-		t0 = nym_now_ns();
+		t0 = nym_clock_now_ns();
 		rc = nym_ticket_store_spend(store, &ks, t, len, now, NYM_TICKET_TYPES_ALL, NULL);
 		s[i] = since_us(t0);
 		if (rc)
@@ -537,7 +537,7 @@ static int bench_run(struct bench *b)
 		goto out;
 	uint8_t item[32];
 	nym_random(item, sizeof(item));
-	t0 = nym_now_ns();
+	t0 = nym_clock_now_ns();
 	for (size_t i = 0; i < items; i++) {
 		memcpy(item, &i, sizeof(i));
 		nym_bloom_insert(&bloom, item, sizeof(item));
@@ -545,7 +545,7 @@ static int bench_run(struct bench *b)
 	b->bloom_insert_ns = since_us(t0) * 1000.0 / (double)items;
 	size_t hits = 0;
 	item[31] ^= 1; /* items never inserted: every hit is a false positive */
-	t0 = nym_now_ns();
+	t0 = nym_clock_now_ns();
 	for (size_t i = 0; i < items; i++) {
 		memcpy(item, &i, sizeof(i));
 		hits += nym_bloom_test(&bloom, item, sizeof(item));

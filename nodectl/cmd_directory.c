@@ -114,7 +114,7 @@ static int voucher_create(const char *context, int argc, char **argv)
 		fprintf(stderr, "%s: %s: cannot open the issuer database: %s\n", context, path, strerror(-rc));
 		goto out;
 	}
-	if ((rc = nym_issuer_voucher_create(iss, books, nym_unix_now(), codes)) != 0) {
+	if ((rc = nym_issuer_voucher_create(iss, books, nym_clock_unix_now(), codes)) != 0) {
 		fprintf(stderr, "%s: %s: cannot create vouchers: %s\n", context, path, strerror(-rc));
 		goto out;
 	}
@@ -349,7 +349,7 @@ int cmd_debug_ticketbook_obtain(const char *context, int argc, char **argv)
 	}
 	struct nym_ticketbook *book;
 	char err[NYM_DIR_ERR_MAX];
-	rc = nym_dir_client_obtain_ticketbook(url, trust.count ? &trust : NULL, voucher, type, (size_t)count, out, nym_unix_now(),
+	rc = nym_dir_client_obtain_ticketbook(url, trust.count ? &trust : NULL, voucher, type, (size_t)count, out, nym_clock_unix_now(),
 				       TIMEOUT_MS * 2, &book, err, sizeof(err));
 	if (rc) {
 		fprintf(stderr, "%s: %s\n", context, err);
@@ -517,7 +517,7 @@ int cmd_debug_ticket_spend(const char *context, int argc, char **argv)
 	struct nym_issuer_keyset ks;
 	uint8_t ticket[NYM_TICKET_MAX_LEN];
 	size_t tlen, reported = 0;
-	int64_t now = nym_unix_now(), filter_at = 0, filter_after = 0;
+	int64_t now = nym_clock_unix_now(), filter_at = 0, filter_after = 0;
 	int status = EXIT_FAIL;
 	enum nym_log_level level = nym_log_get_level();
 	nym_log_set_level(NYM_LOG_WARN);
@@ -552,7 +552,7 @@ int cmd_debug_ticket_spend(const char *context, int argc, char **argv)
 	if (!no_report) {
 		if ((rc = report(context, &urls, st, &nk.identity, now, report_out, &reported)) != 0)
 			fprintf(stderr, "%s: reporting failed: %s\n", context, strerror(-rc));
-		refresh_filter(context, &urls, &trust, st, nym_unix_now(), &filter_after);
+		refresh_filter(context, &urls, &trust, st, nym_clock_unix_now(), &filter_after);
 	}
 	struct nym_ticket_store_counters c;
 	nym_ticket_store_counters(st, &c);
@@ -690,7 +690,7 @@ int cmd_debug_mix_send(const char *context, int argc, char **argv)
 		goto out;
 	}
 	static const uint8_t destination[32], identifier[16];
-	uint64_t gap_ns = NYM_NS_PER_SEC / rate, start = nym_now_ns();
+	uint64_t gap_ns = NYM_NS_PER_SEC / rate, start = nym_clock_now_ns();
 	for (uint64_t n = 0; n < count; n++) {
 		for (int i = 0; i < NYM_LAYERS; i++)
 			hops[i].delay_ns = mix_delay_sample_ns(mean_ms * NYM_NS_PER_MS, NULL);
@@ -708,7 +708,7 @@ int cmd_debug_mix_send(const char *context, int argc, char **argv)
 			json_decref(jroute);
 			goto out;
 		}
-		uint64_t next = start + (n + 1) * gap_ns, now = nym_now_ns();
+		uint64_t next = start + (n + 1) * gap_ns, now = nym_clock_now_ns();
 		if (next > now) {
 			struct timespec ts = { (time_t)((next - now) / NYM_NS_PER_SEC), (long)((next - now) % NYM_NS_PER_SEC) };
 			nanosleep(&ts, NULL);

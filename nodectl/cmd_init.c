@@ -97,7 +97,7 @@ int cmd_init(const char *context, int argc, char **argv)
 
 	struct key_rotation_schedule sched = { (int64_t)cfg.sphinx.genesis, cfg.sphinx.epoch_duration_ns / 1000000000ull,
 					   (uint32_t)cfg.sphinx.epochs_per_rotation };
-	rc = node_keys_create(data, key_rotation_id_at(&sched, nym_unix_now()));
+	rc = node_keys_create(data, key_rotation_id_at(&sched, nym_clock_unix_now()));
 	if (rc) {
 		fprintf(stderr, "%s: cannot write keys in %s: %s\n", context, data,
 			rc == -EEXIST ? "a key file already exists; refusing to overwrite it" : strerror(-rc));

@@ -408,9 +408,9 @@ int cmd_run(const char *context, int argc, char **argv)
 	n.http.metrics = &n.metrics;
 	n.http.identity = &n.keys.identity;
 	memcpy(n.http.noise_public, n.keys.noise.public_key, 32);
-	n.http.started_unix = nym_unix_now();
+	n.http.started_unix = nym_clock_unix_now();
 	load_description(&n);
-	if (publish_keyring(&n, nym_unix_now()))
+	if (publish_keyring(&n, nym_clock_unix_now()))
 		goto out;
 	if (mix_workers_start(&n.mix))
 		goto out;
@@ -432,7 +432,7 @@ int cmd_run(const char *context, int argc, char **argv)
 	log_info("%s node %s running: mixnet %s (%llu workers), http %s", n.cfg.mode, n.cfg.id,
 		 n.cfg.mixnet.bind_address, (unsigned long long)workers, n.cfg.http.bind_address);
 
-	n.next_save_ns = nym_now_ns() + n.cfg.mixnet.replay_save_interval_ns;
+	n.next_save_ns = nym_clock_now_ns() + n.cfg.mixnet.replay_save_interval_ns;
 	for (;;) {
 		/* Wake at least every second, and right when the accepted keys change. */
 		struct timespec wall, tick = { 1, 0 };
@@ -449,7 +449,7 @@ int cmd_run(const char *context, int argc, char **argv)
 		}
 		if (sig == SIGHUP)
 			reload(&n, id, data_dir);
-		int64_t now = nym_unix_now();
+		int64_t now = nym_clock_unix_now();
 		const struct mixnode_keyring *kr = atomic_load(&n.mix.keyring);
 		if (key_rotation_id_at(&n.sched, now) != kr->keys[0].rotation_id ||
 		    kr->count < 2 || key_rotation_secondary_at(&n.sched, now) != kr->keys[1].rotation_id) {
@@ -457,10 +457,10 @@ int cmd_run(const char *context, int argc, char **argv)
 				log_error("key rotation failed; keeping the current keys");
 		}
 		reap_retired(&n, now, false);
-		node_metrics_sample(&n.metrics, nym_now_ns());
-		if (n.mix.replay_protection && nym_now_ns() >= n.next_save_ns) {
+		node_metrics_sample(&n.metrics, nym_clock_now_ns());
+		if (n.mix.replay_protection && nym_clock_now_ns() >= n.next_save_ns) {
 			save_filters(&n);
-			n.next_save_ns = nym_now_ns() + n.cfg.mixnet.replay_save_interval_ns;
+			n.next_save_ns = nym_clock_now_ns() + n.cfg.mixnet.replay_save_interval_ns;
 		}
 	}
 	node_http_stop(&n.http);

@@ -97,12 +97,12 @@ int cmd_debug_mix_sink(const char *context, int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	pthread_t t;
 	pthread_create(&t, NULL, mix_sink_run, &sink);
-	uint64_t start = nym_now_ns();
+	uint64_t start = nym_clock_now_ns();
 	for (;;) {
 		struct timespec tick = { 0, 50 * 1000 * 1000 };
 		if (sigtimedwait(&sigs, NULL, &tick) > 0)
 			break;
-		uint64_t now = nym_now_ns(), frames = atomic_load(&sink.frames), last = atomic_load(&sink.last_arrival_ns);
+		uint64_t now = nym_clock_now_ns(), frames = atomic_load(&sink.frames), last = atomic_load(&sink.last_arrival_ns);
 		if (count && frames >= count)
 			break;
 		if (idle_s && frames && now - last > idle_s * NYM_NS_PER_SEC)

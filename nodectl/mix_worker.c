@@ -159,7 +159,7 @@ static void *worker_main(void *arg)
 	pthread_barrier_wait(&w->shared->rings_ready);
 	if (rc)
 		return NULL;
-	w->loop.now_ns = nym_now_ns();
+	w->loop.now_ns = nym_clock_now_ns();
 	w->next_housekeeping_ns = w->loop.now_ns + HOUSEKEEPING_NS;
 	arm_wake(w);
 	if (w->index == 0)
@@ -186,7 +186,7 @@ static void *worker_main(void *arg)
 		}
 		mix_ingress_flush(w);
 		if (rc > 0 && w->shared->busy_poll_ns)
-			w->busy_poll_until_ns = nym_now_ns() + w->shared->busy_poll_ns;
+			w->busy_poll_until_ns = nym_clock_now_ns() + w->shared->busy_poll_ns;
 	}
 	return NULL;
 }

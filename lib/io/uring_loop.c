@@ -75,7 +75,7 @@ int uring_loop_run_once(struct uring_loop *loop, uint64_t timeout_ns)
 		rc = io_uring_submit_and_get_events(&loop->ring);
 	}
 	loop->pending = 0;
-	loop->now_ns = nym_now_ns();
+	loop->now_ns = nym_clock_now_ns();
 	if (rc < 0 && rc != -ETIME && rc != -EINTR && rc != -EBUSY)
 		return rc;
 
