@@ -703,7 +703,7 @@ int cmd_debug_mix_send(const char *context, int argc, char **argv)
 		frame[3] = rotation_byte;
 		if (sphinx_packet_create(frame + MIX_FRAME_HEADER_LEN, MIX_REGULAR_PACKET_LEN, &p, (const uint8_t *)msg,
 					 (size_t)len) ||
-		    nym_write_all(fd, frame, MIX_FRAME_HEADER_LEN + MIX_REGULAR_PACKET_LEN)) {
+		    nym_file_write_all(fd, frame, MIX_FRAME_HEADER_LEN + MIX_REGULAR_PACKET_LEN)) {
 			fprintf(stderr, "%s: sending packet %" PRIu64 " failed\n", context, n);
 			json_decref(jroute);
 			goto out;
