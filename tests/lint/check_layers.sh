@@ -125,4 +125,4 @@ END {
 	}
 	exit bad
 }
-' $lists $sources
+' $lists $sources /dev/null
