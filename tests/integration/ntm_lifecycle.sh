@@ -43,6 +43,22 @@ for t in "ip host_filter" "ip nym-ntm" "inet nym"; do
 	netns_exec "$GW" nft -s list table $t >"$TMP/table$n.before"
 done
 
+# apply_refused WHAT PATTERN ARGS...: `nym-ntm apply ARGS` must exit 1 naming PATTERN and leave
+# the host as it was.
+apply_refused() {
+	what=$1
+	pattern=$2
+	shift 2
+	netns_exec "$GW" "$NTM" apply "$@" >"$TMP/refused.out" 2>&1
+	status=$?
+	snapshot "$GW" >"$TMP/now"
+	if [ $status -eq 1 ] && grep -q "$pattern" "$TMP/refused.out" && cmp -s "$TMP/before" "$TMP/now"; then
+		pass "$what: exit 1, '$(head -n 1 "$TMP/refused.out")', nothing changed"
+	else
+		fail "$what: exit $status, '$(cat "$TMP/refused.out")'"
+	fi
+}
+
 echo "# --dry-run changes nothing and prints valid nft syntax"
 netns_exec "$GW" "$NTM" apply --config "$CFG" --policy "$POLICY" --dry-run >"$TMP/dry.nft" 2>"$TMP/dry.err" ||
 	die "dry run failed: $(cat "$TMP/dry.err")"
@@ -56,25 +72,11 @@ echo "# a policy with a syntax error changes nothing and names the line"
 	echo "# a comment"
 	echo "ExitPolicy accept *:443,reject 10.0.0.0/33:*"
 } >"$TMP/bad.txt"
-netns_exec "$GW" "$NTM" apply --config "$CFG" --policy "$TMP/bad.txt" >"$TMP/bad.out" 2>&1
-status=$?
-snapshot "$GW" >"$TMP/now"
-if [ $status -eq 1 ] && grep -q "bad.txt:3:41: expected a mask length 0-32" "$TMP/bad.out" && cmp -s "$TMP/before" "$TMP/now"; then
-	pass "syntax error: exit 1, '$(cat "$TMP/bad.out")', nothing changed"
-else
-	fail "syntax error: exit $status, '$(cat "$TMP/bad.out")'"
-fi
+apply_refused "syntax error" "bad.txt:3:41: expected a mask length 0-32" --config "$CFG" --policy "$TMP/bad.txt"
 
 echo "# a configuration error changes nothing and names the line"
 printf 'mode: exit-gateway\nuplnk: up0\n' >"$TMP/bad.yaml"
-netns_exec "$GW" "$NTM" apply --config "$TMP/bad.yaml" --policy "$POLICY" >"$TMP/badcfg.out" 2>&1
-status=$?
-snapshot "$GW" >"$TMP/now"
-if [ $status -eq 1 ] && grep -q "bad.yaml:2:1: unknown key 'uplnk'" "$TMP/badcfg.out" && cmp -s "$TMP/before" "$TMP/now"; then
-	pass "config error: exit 1, '$(head -n 1 "$TMP/badcfg.out")', nothing changed"
-else
-	fail "config error: exit $status, '$(cat "$TMP/badcfg.out")'"
-fi
+apply_refused "config error" "bad.yaml:2:1: unknown key 'uplnk'" --config "$TMP/bad.yaml" --policy "$POLICY"
 printf 'ssh_port: 70000\n' >"$TMP/bad.yaml"
 expect "config value error" "*bad.yaml:1:11: ssh_port: expected a port number 1-65535, got '70000'" \
 	netns_exec "$GW" "$NTM" apply --config "$TMP/bad.yaml" --policy "$POLICY"
