@@ -46,6 +46,7 @@ expect() {
 	want=$2
 	shift 2
 	got=$("$@" 2>&1 | head -n 1)
+	# shellcheck disable=SC2254 # WANT is a pattern on purpose
 	case "$got" in
 	$want) pass "$what: $got" ;;
 	*) fail "$what: got '$got', want '$want'" ;;

@@ -44,6 +44,7 @@ netns_load() {
 # shell exits (the exit status is kept).
 netns_init() {
 	netns_new "$1" "$(mktemp -d "${TMPDIR:-/tmp}/nym-$1.XXXXXX")"
+	# shellcheck disable=SC2154 # set by the trap itself
 	trap 'netns_status=$?; netns_cleanup; exit $netns_status' EXIT
 	trap 'exit 130' INT
 	trap 'exit 143' TERM
