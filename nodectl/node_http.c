@@ -147,7 +147,7 @@ static json_t *load(void)
 	static uint64_t last_ns, last_bytes;
 	static double machine, network;
 	pthread_mutex_lock(&lock);
-	uint64_t now = nym_now_ns();
+	uint64_t now = nym_clock_now_ns();
 	if (!last_ns || now - last_ns > 30 * NYM_NS_PER_SEC) {
 		double avg[3] = { 0 };
 		long cpus = sysconf(_SC_NPROCESSORS_ONLN);
@@ -413,7 +413,7 @@ static enum MHD_Result builtin(struct node_http *h, struct MHD_Connection *conn,
 	node_mode_parse(h->cfg->mode, &mode);
 	if (strcmp(url, "/api/v1/health") == 0)
 		return reply_json(conn, MHD_HTTP_OK, json_pack("{s:s, s:I}", "status", "up", "uptime",
-							       (json_int_t)(nym_unix_now() - h->started_unix)));
+							       (json_int_t)(nym_clock_unix_now() - h->started_unix)));
 	if (strcmp(url, "/api/v1/roles") == 0)
 		return reply_json(conn, MHD_HTTP_OK,
 				  json_pack("{s:b, s:b, s:b, s:b}", "mixnode_enabled", mode == NODE_MODE_MIXNODE,
@@ -543,7 +543,7 @@ static void connection_event(void *cls, struct MHD_Connection *conn, void **sock
 			return; /* untracked: only the idle timeout applies to it */
 		t->fd = info->connect_fd;
 		t->guard = g;
-		t->since_ns = nym_now_ns();
+		t->since_ns = nym_clock_now_ns();
 		pthread_mutex_lock(&g->lock);
 		list_append(g, t);
 		g->open++;
@@ -574,7 +574,7 @@ static void *watchdog(void *arg)
 	uint64_t period = g->deadline_ns / 4 < NYM_NS_PER_SEC ? g->deadline_ns / 4 : NYM_NS_PER_SEC;
 	pthread_mutex_lock(&g->lock);
 	while (!g->stopping) {
-		uint64_t now = nym_now_ns();
+		uint64_t now = nym_clock_now_ns();
 		for (struct tracked *t = g->head; t && now - t->since_ns >= g->deadline_ns; t = t->next)
 			if (!t->answering && !t->cut) {
 				cut(t);
@@ -609,7 +609,7 @@ static void completed(void *cls, struct MHD_Connection *conn, void **state, enum
 	if (t) {
 		pthread_mutex_lock(&h->guard->lock);
 		t->answering = false;
-		t->since_ns = nym_now_ns();
+		t->since_ns = nym_clock_now_ns();
 		list_remove(h->guard, t);
 		list_append(h->guard, t);
 		pthread_mutex_unlock(&h->guard->lock);
@@ -659,8 +659,8 @@ static void guard_stop(struct node_http *h)
 int node_http_start(struct node_http *h)
 {
 	const typeof(h->cfg->http) *c = &h->cfg->http;
-	struct sock_addr addr;
-	if (sock_addr_parse(&addr, c->bind_address, -1))
+	struct net_addr addr;
+	if (net_addr_parse(&addr, c->bind_address, -1))
 		return -EINVAL;
 	int rc = guard_start(h);
 	if (rc)

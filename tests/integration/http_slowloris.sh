@@ -9,11 +9,10 @@
 # MEASURE_ONLY=1 NODE=path/to/nym-node sh tests/integration/http_slowloris.sh measures any
 # build (even one without the limits) without asserting.
 set -eu
-. scripts/lib/netns.sh
+. tests/lib/netns.sh
 NODE=${NODE:-"$(pwd)/${NYM_BUILD:-build}/bin/nym-node"}
-T=$(mktemp -d)
 netns_init hs
-trap 'status=$?; netns_cleanup; rm -rf "$T"; exit $status' EXIT
+T=$NS_DIR
 
 SERVER=198.51.100.1
 GOOD_ADDR=198.51.100.50
