@@ -21,7 +21,7 @@ for i in $(seq 100 129); do ATTACK_ADDRS="$ATTACK_ADDRS 198.51.100.$i"; done
 FETCH_ADDRS=""
 for i in $(seq 60 67); do FETCH_ADDRS="$FETCH_ADDRS 198.51.100.$i"; done
 netns_host auth "$SERVER/24"
-# shellcheck disable=SC2086
+# shellcheck disable=SC2046 # one argument per address
 netns_host client "$GOOD_ADDR/24" $(for a in $ATTACK_ADDRS $FETCH_ADDRS; do echo "$a/24"; done)
 PER_ADDRESS=16
 DEADLINE=10
@@ -56,7 +56,6 @@ EOF
 netns_bg auth "$T/auth.log" "$NODE" run --data-dir "$D"
 AUTH_PID=$NS_LAST_PID
 netns_wait_port client "$SERVER:8080" 30
-ulimit -n 4096
 # The attack shares this machine's CPUs with the authority: niced, it stands for machines of
 # its own (the good client, in http_slowloris.py, runs at normal priority).
 if ! netns_exec client timeout 180 nice -n 10 /usr/bin/python3 tests/integration/http_slowloris.py; then
