@@ -197,8 +197,10 @@ static int body_len(const struct link_msg *m, size_t *len)
 		if (m->error.code == 0)
 			return -EINVAL;
 		r = check_text(m->error.text, len);
+		if (r)
+			return r;
 		*len += 2;
-		return r;
+		return 0;
 	case LINK_MSG_CLOSE:
 		*len = 0;
 		return 0;
