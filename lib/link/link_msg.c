@@ -244,7 +244,8 @@ int link_msg_encode(const struct link_msg *m, uint8_t *out, size_t cap, size_t *
 	case LINK_MSG_SEND:
 	case LINK_MSG_RECEIVE:
 		b[0] = (uint8_t)m->packets.size;
-		memcpy(b + 1, m->packets.items, len - 1);
+		/* memmove: the items may have been written in place, at LINK_PACKETS_OFFSET. */
+		memmove(b + 1, m->packets.items, len - 1);
 		break;
 	case LINK_MSG_ERROR:
 		b[0] = (uint8_t)(m->error.code >> 8);

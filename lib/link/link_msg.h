@@ -45,6 +45,9 @@
 #define LINK_SEND_ENTRY_OVERHEAD (1 + MIX_NODE_ADDR_MAX_UNPADDED_LEN)
 #define LINK_SEND_MIN_LEN (1 + LINK_SEND_ENTRY_OVERHEAD + MIX_ACK_PACKET_LEN)
 #define LINK_RECEIVE_MIN_LEN (1 + MIX_ACK_IV_LEN + MIX_FRAG_ID_LEN)
+/* Where the entries or items of SEND and RECEIVE start in a frame: an engine can write them
+ * there directly and encode the frame around them without a copy. */
+#define LINK_PACKETS_OFFSET (LINK_FRAME_HEADER_LEN + 1)
 
 /* Skew tolerated between the client's clock and the gateway's in AUTH. */
 #define LINK_AUTH_DEFAULT_SKEW_S 300
@@ -114,7 +117,8 @@ struct link_msg {
 size_t link_send_entry_len(enum mix_packet_size size);
 size_t link_receive_item_len(enum mix_packet_size size);
 
-/* Writes m as a whole frame (header and body) into out. Returns 0, -EINVAL (a field out of
+/* Writes m as a whole frame (header and body) into out; SEND and RECEIVE items may already
+ * sit at out + LINK_PACKETS_OFFSET. Returns 0, -EINVAL (a field out of
  * range, text that is not printable ASCII), -EMSGSIZE (packets that do not fill whole items
  * or do not fit one frame) or -ENOSPC. */
 int link_msg_encode(const struct link_msg *m, uint8_t *out, size_t cap, size_t *written);

@@ -403,6 +403,44 @@ Test(link, send_many_and_refusals)
 	free(packet);
 }
 
+Test(link, send_built_in_place)
+{
+	static uint8_t frame[LINK_FRAME_MAX_LEN];
+	static uint8_t packet[MIX_REGULAR_PACKET_LEN];
+	const size_t item = link_send_entry_len(MIX_PACKET_SIZE_REGULAR);
+	struct sockaddr_in a;
+	sin4(&a, "203.0.113.9", 1789);
+	for (size_t i = 0; i < 3; i++) {
+		memset(packet, (int)(0x30 + i), sizeof(packet));
+		cr_assert_eq(link_send_entry_write(frame + LINK_PACKETS_OFFSET + i * item,
+						   MIX_PACKET_SIZE_REGULAR, MIX_KEY_ROTATION_EVEN,
+						   (struct sockaddr *)&a, sizeof(a), packet, sizeof(packet)),
+			     0);
+	}
+	struct link_msg m = { .type = LINK_MSG_SEND,
+			      .packets = { .size = MIX_PACKET_SIZE_REGULAR,
+					   .count = 3,
+					   .item_len = item,
+					   .items = frame + LINK_PACKETS_OFFSET } },
+			back;
+	size_t n;
+	cr_assert_eq(link_msg_encode(&m, frame, sizeof(frame), &n), 0);
+	cr_assert_eq(n, LINK_PACKETS_OFFSET + 3 * item);
+	static const uint8_t head[] = { 0x08, 0x00, 0x1c, 0x84, 0x01 }; /* 7300 bytes, regular */
+	cr_assert_arr_eq(frame, head, sizeof(head));
+	struct link_frame f = { .header = { .type = LINK_MSG_SEND, .len = (uint16_t)(n - 4) },
+				.body = frame + 4,
+				.body_len = n - 4 };
+	cr_assert_eq(link_msg_decode(&f, LINK_FROM_CLIENT, &back), 0);
+	for (size_t i = 0; i < 3; i++) {
+		struct link_send_entry e;
+		link_send_entry_get(&back.packets, i, &e);
+		cr_assert_eq(e.key_rotation, MIX_KEY_ROTATION_EVEN);
+		cr_assert_eq(e.packet[0], 0x30 + i);
+		cr_assert_eq(e.packet[MIX_REGULAR_PACKET_LEN - 1], 0x30 + i);
+	}
+}
+
 Test(link, receive_bytes)
 {
 	cr_assert_eq(link_receive_item_len(MIX_PACKET_SIZE_ACK), 21);
