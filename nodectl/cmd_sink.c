@@ -14,7 +14,7 @@
 #include "cmd_util.h"
 #include "commands.h"
 #include "crypto/secret.h"
-#include "mix_sink.h"
+#include "nodectl/debug/mix_sink.h"
 #include "sphinx/sphinx_packet.h"
 #include "util/cli.h"
 #include "util/clock.h"

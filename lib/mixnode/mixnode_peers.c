@@ -1,4 +1,4 @@
-#include "node_topology.h"
+#include "mixnode/mixnode_peers.h"
 
 #include <errno.h>
 #include <jansson.h>

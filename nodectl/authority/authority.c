@@ -1,6 +1,6 @@
 /* The authority's main thread: setup, issuer key rotation and the epoch work (vote, gather
  * votes, build and sign, gather signatures or adopt). See authority.h. */
-#include "authority.h"
+#include "nodectl/authority/authority.h"
 
 #include <errno.h>
 #include <inttypes.h>

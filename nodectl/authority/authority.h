@@ -19,9 +19,9 @@
 #include "cred/issuer.h"
 #include "cred/spent_merge.h"
 #include "directory/registry.h"
-#include "node_config.h"
-#include "node_http.h"
-#include "node_keys.h"
+#include "nodectl/node/node_config.h"
+#include "nodectl/node/node_http.h"
+#include "nodectl/node/node_keys.h"
 #include "topology/epoch_clock.h"
 #include "topology/epoch_doc.h"
 

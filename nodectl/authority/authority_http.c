@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "authority.h"
+#include "nodectl/authority/authority.h"
 #include "cred/issue_msg.h"
 #include "cred/issuer_keys.h"
 #include "cred/spent_report.h"

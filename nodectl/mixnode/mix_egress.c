@@ -20,7 +20,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "mix_worker.h"
+#include "nodectl/mixnode/mix_worker.h"
 #include "util/log.h"
 
 static uint32_t addr_hash(const struct sock_addr *a)

@@ -23,9 +23,9 @@
 #include "mixnode/delay_queue.h"
 #include "mixnode/key_rotation.h"
 #include "noise/noise_session.h"
-#include "node_config.h"
-#include "node_metrics.h"
-#include "node_topology.h"
+#include "nodectl/node/node_config.h"
+#include "nodectl/node/node_metrics.h"
+#include "mixnode/mixnode_peers.h"
 
 #define INGRESS_RBUF 32768
 #define EGRESS_OBUF (256 * 1024)

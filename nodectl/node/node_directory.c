@@ -1,4 +1,4 @@
-#include "node_directory.h"
+#include "nodectl/node/node_directory.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

@@ -16,10 +16,10 @@
 
 #include "crypto/x25519.h"
 #include "directory/dir_client.h"
-#include "mix_worker.h"
-#include "node_config.h"
-#include "node_http.h"
-#include "node_keys.h"
+#include "nodectl/mixnode/mix_worker.h"
+#include "nodectl/node/node_config.h"
+#include "nodectl/node/node_http.h"
+#include "nodectl/node/node_keys.h"
 #include "topology/epoch_clock.h"
 #include "util/cli.h"
 
