@@ -41,7 +41,7 @@ struct mix_shared {
 	enum node_mode mode;
 	struct node_metrics *metrics;
 	_Atomic(struct sphinx_keyring *) keyring;
-	_Atomic(struct topology *) topology;
+	_Atomic(struct mixnode_peers *) topology;
 	struct nym_x25519_keypair noise;
 	int listen_fd;
 	size_t nworkers;

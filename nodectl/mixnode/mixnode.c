@@ -372,8 +372,8 @@ int cmd_run(const char *context, int argc, char **argv)
 		log_warn("the authorities' topology replaces %s", topology_file);
 		topology_file = NULL;
 	}
-	struct topology *topo = NULL;
-	if (topology_file && topology_load(topology_file, &topo, err, sizeof(err))) {
+	struct mixnode_peers *topo = NULL;
+	if (topology_file && mixnode_peers_load(topology_file, &topo, err, sizeof(err))) {
 		fprintf(stderr, "%s: %s\n", context, err);
 		return EXIT_FAIL;
 	}

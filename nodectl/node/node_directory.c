@@ -164,9 +164,9 @@ static void reap(struct node_directory *d, int64_t now, bool all)
 	d->nretired = kept;
 }
 
-static void publish(struct node_directory *d, struct topology *t, int64_t now)
+static void publish(struct node_directory *d, struct mixnode_peers *t, int64_t now)
 {
-	struct topology *old = atomic_exchange_explicit(&d->mix->topology, t, memory_order_acq_rel);
+	struct mixnode_peers *old = atomic_exchange_explicit(&d->mix->topology, t, memory_order_acq_rel);
 	d->owned = t;
 	if (!old)
 		return;
@@ -193,8 +193,8 @@ static void fetch_topology(struct node_directory *d, int64_t now)
 	if (t.doc.epoch > d->topology_epoch) {
 		struct rotation_schedule sched = { d->clock.genesis, (uint64_t)d->clock.duration_s,
 						   (uint32_t)d->cfg->sphinx.epochs_per_rotation };
-		struct topology *table;
-		if (topology_from_document(&t.doc, rotation_id_at(&sched, now), &table) == 0) {
+		struct mixnode_peers *table;
+		if (mixnode_peers_from_document(&t.doc, rotation_id_at(&sched, now), &table) == 0) {
 			publish(d, table, now);
 			d->topology_epoch = t.doc.epoch;
 			atomic_fetch_add(&d->documents, 1);

@@ -4,7 +4,7 @@
  *     retrying an authority that did not take it;
  *   - when authority keys are configured, fetches the epoch document from the authorities at
  *     the start of every epoch, accepts it with k of the n keys' signatures, and publishes it
- *     as the forwarding engine's peer table (struct topology), replacing --topology. A
+ *     as the forwarding engine's peer table (struct mixnode_peers), replacing --topology. A
  *     replaced table is freed after a grace period, as keyrings are. */
 #ifndef NYM_NODECTL_NODE_DIRECTORY_H
 #define NYM_NODECTL_NODE_DIRECTORY_H
@@ -52,11 +52,11 @@ struct node_directory {
 	int64_t retry_ms, next_fetch_ms;
 	uint64_t topology_epoch;
 	struct {
-		struct topology *t;
+		struct mixnode_peers *t;
 		int64_t at;
 	} retired[8];
 	size_t nretired;
-	struct topology *owned; /* the table published last, freed at stop */
+	struct mixnode_peers *owned; /* the table published last, freed at stop */
 	_Atomic uint64_t announcements, announce_failures, documents;
 };
 
