@@ -87,7 +87,6 @@ int authority_prober_start(struct authority *a);
 void authority_prober_stop(struct authority *a);
 
 /* Milliseconds since the Unix epoch. */
-int64_t authority_now_ms(void);
 /* "URL/path" for every peer, fetched in parallel; items[i] answers peers[i]. */
 struct nym_http_batch_item;
 int authority_fetch_peers(struct authority *a, const char *path, size_t max, long timeout_ms,

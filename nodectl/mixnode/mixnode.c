@@ -1,36 +1,34 @@
-/* nym-node run: the node in the foreground. Logs to stderr; SIGINT/SIGTERM stop it cleanly
- * (replay filters saved), SIGHUP reloads the description and the log level. */
+/* The mixnode role: runs the mixnet data plane (workers, ingress, egress) and keeps its keys
+ * live: publishes each rotation's Sphinx keyring with its replay filter, retires the replaced
+ * one after a grace period, saves the replay filters, and reloads on SIGHUP. */
+#include "nodectl/mixnode/mixnode.h"
+
 #include <errno.h>
 #include <jansson.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <yaml.h>
 
-#include "nodectl/authority/authority.h"
-#include "nodectl/cmd_util.h"
-#include "nodectl/commands.h"
 #include "crypto/secret.h"
-#include "nodectl/mixnode/mix_worker.h"
 #include "mixnode/key_rotation.h"
+#include "mixnode/mixnode_peers.h"
 #include "mixnode/replay_filter.h"
-#include "nodectl/node/node_config.h"
+#include "nodectl/commands.h"
+#include "nodectl/mixnode/mix_worker.h"
 #include "nodectl/node/node_directory.h"
 #include "nodectl/node/node_http.h"
 #include "nodectl/node/node_keys.h"
 #include "nodectl/node/node_metrics.h"
-#include "mixnode/mixnode_peers.h"
 #include "util/clock.h"
-#include "util/cli.h"
 #include "util/log.h"
+#include "util/retire.h"
+#include "util/signals.h"
 
 /* Workers read a keyring for the few microseconds a packet takes; a replaced keyring is
  * kept this long before what only it holds is freed. */
 #define RETIRE_GRACE_S 5
-#define RETIRED_MAX 8
 
 struct node {
 	const char *context;
@@ -44,11 +42,7 @@ struct node {
 	struct node_http http;
 	struct node_directory directory;
 	/* Keyrings replaced less than RETIRE_GRACE_S ago may still be read by a worker. */
-	struct {
-		struct sphinx_keyring *kr;
-		int64_t at;
-	} retired[RETIRED_MAX];
-	size_t nretired;
+	struct nym_retire retired;
 	uint64_t next_save_ns;
 };
 
@@ -114,46 +108,23 @@ static bool filter_referenced(const struct sphinx_keyring *kr, const struct repl
 	return false;
 }
 
-/* Frees retired keyrings past their grace (all of them when `force`, once workers are
- * stopped), and each replay filter that neither the live keyring nor a remaining retired one
- * still holds. */
-static void reap_retired(struct node *n, int64_t now, bool force)
+/* Frees a retired keyring, and each of its replay filters that neither the live keyring nor
+ * a keyring still retired holds. */
+static void release_keyring(struct nym_retire *r, void *item)
 {
+	const struct node *n = r->ctx;
+	struct sphinx_keyring *kr = item;
 	const struct sphinx_keyring *live = atomic_load(&n->mix.keyring);
-	size_t kept = 0;
-	for (size_t i = 0; i < n->nretired; i++) {
-		struct sphinx_keyring *kr = n->retired[i].kr;
-		if (!force && now - n->retired[i].at < RETIRE_GRACE_S) {
-			n->retired[kept++] = n->retired[i];
-			continue;
-		}
-		for (size_t k = 0; k < kr->count; k++) {
-			struct replay_filter *f = kr->keys[k].replay;
-			bool held = filter_referenced(live, f);
-			for (size_t j = i + 1; j < n->nretired && !held; j++)
-				held = filter_referenced(n->retired[j].kr, f);
-			for (size_t j = 0; j < kept && !held; j++)
-				held = filter_referenced(n->retired[j].kr, f);
-			if (f && !held)
-				replay_filter_free(f);
-		}
-		nym_memzero(kr, sizeof(*kr));
-		free(kr);
+	for (size_t k = 0; k < kr->count; k++) {
+		struct replay_filter *f = kr->keys[k].replay;
+		bool held = filter_referenced(live, f);
+		for (size_t j = 0; j < r->count && !held; j++)
+			held = filter_referenced(r->items[j].item, f);
+		if (f && !held)
+			replay_filter_free(f);
 	}
-	n->nretired = kept;
-}
-
-static void retire(struct node *n, struct sphinx_keyring *kr, int64_t now)
-{
-	if (!kr)
-		return;
-	if (n->nretired == RETIRED_MAX) {
-		/* Rotations faster than the grace: the oldest has been out of use the longest. */
-		n->retired[0].at = INT64_MIN / 2;
-		reap_retired(n, now, false);
-	}
-	n->retired[n->nretired].kr = kr;
-	n->retired[n->nretired++].at = now;
+	nym_memzero(kr, sizeof(*kr));
+	free(kr);
 }
 
 /* Makes sure the key files for `rotation` and the next one exist, removes those no longer
@@ -231,7 +202,7 @@ static int publish_keyring(struct node *n, int64_t now)
 	kr->primary = 0;
 	atomic_store_explicit(&n->mix.keyring, kr, memory_order_release);
 
-	retire(n, old, now);
+	nym_retire_add(&n->retired, old, now);
 
 	pthread_mutex_lock(&n->http.lock);
 	n->http.sphinx_count = 0;
@@ -275,11 +246,11 @@ static void load_description(struct node *n)
 	pthread_mutex_unlock(&n->http.lock);
 }
 
-static void reload(struct node *n, const char *id, const char *data_dir)
+static void reload(struct node *n, const struct mixnode_options *o)
 {
 	struct node_config fresh;
 	char dir[NODE_DIR_MAX];
-	if (node_config_open(n->context, id, data_dir, &fresh, dir, sizeof(dir)) == 0) {
+	if (node_config_open(n->context, o->id, o->data_dir, &fresh, dir, sizeof(dir)) == 0) {
 		enum nym_log_level level;
 		nym_log_parse_level(fresh.logging.level, &level);
 		nym_log_set_level(level);
@@ -313,47 +284,20 @@ static int setup_shared(struct node *n, uint64_t workers)
 	return 0;
 }
 
-int cmd_run(const char *context, int argc, char **argv)
+int mixnode_run(const char *context, const struct node_config *cfg, const char *dir, const struct mixnode_options *o)
 {
-	const char *id = NULL, *data_dir = NULL, *mode = NULL, *topology_file = NULL;
-	uint64_t workers = 0, authority_threshold = 0;
-	struct cli_list authorities = { 0 }, authority_keys = { 0 };
-	struct cli_option opts[] = {
-		{ "id", CLI_STRING, &id, false, "ID    node name" },
-		{ "data-dir", CLI_STRING, &data_dir, false, "DIR   node directory" },
-		{ "mode", CLI_STRING, &mode, false, "MODE  override the configured mode" },
-		{ "topology", CLI_STRING, &topology_file, false, "FILE  nodes this node may forward to, with Noise keys" },
-		{ "workers", CLI_U64, &workers, false, "N     packet threads (default: config, 0 = one per core)" },
-		{ "authority", CLI_LIST, &authorities, false, "URL   an authority to announce to (adds to directory.authorities)" },
-		{ "authority-key", CLI_LIST, &authority_keys, false, "B58   an authority key whose topology signatures count" },
-		{ "authority-threshold", CLI_U64, &authority_threshold, false, "K     signatures a topology needs (default: a majority)" },
-		{ 0 },
-	};
-	int rc = cli_parse(context, argc, argv, opts, NULL, 0, NULL);
-	if (rc)
-		return rc > 0 ? EXIT_OK : EXIT_FAIL;
-
 	static struct node n;
-	n.context = context;
-	if (node_config_open(context, id, data_dir, &n.cfg, n.dir, sizeof(n.dir)))
-		return EXIT_FAIL;
-	if (mode)
-		snprintf(n.cfg.mode, sizeof(n.cfg.mode), "%s", mode);
 	char err[CONF_ERROR_MAX];
-	if (node_config_validate(&n.cfg, err)) {
-		fprintf(stderr, "%s: %s\n", context, err);
-		return EXIT_FAIL;
-	}
+	n.context = context;
+	n.cfg = *cfg;
+	snprintf(n.dir, sizeof(n.dir), "%s", dir);
+	nym_retire_init(&n.retired, RETIRE_GRACE_S, release_keyring, &n);
 	node_mode_parse(n.cfg.mode, &n.mix.mode);
-	enum nym_log_level level;
-	nym_log_parse_level(n.cfg.logging.level, &level);
-	nym_log_set_level(level);
-	if (n.mix.mode == NODE_MODE_AUTHORITY)
-		return authority_run(context, &n.cfg, n.dir);
-	/* Gateways run the same mixnet data plane; their final hops are counted and dropped
-	 * until the gateway issues bring client delivery. */
+	const char *topology_file = o->topology_file;
+	uint64_t workers = o->workers;
+	int rc;
 	n.directory.cfg = &n.cfg;
-	if (node_directory_configure(&n.directory, context, &authorities, &authority_keys, authority_threshold))
+	if (node_directory_configure(&n.directory, context, o->authorities, o->authority_keys, o->authority_threshold))
 		return EXIT_FAIL;
 	snprintf(n.data, sizeof(n.data), "%s/data", n.dir);
 	if (node_keys_load(n.data, &n.keys, err, sizeof(err))) {
@@ -380,14 +324,8 @@ int cmd_run(const char *context, int argc, char **argv)
 	n.sched = (struct rotation_schedule){ (int64_t)n.cfg.sphinx.genesis, n.cfg.sphinx.epoch_duration_ns / NYM_NS_PER_SEC,
 					      (uint32_t)n.cfg.sphinx.epochs_per_rotation };
 
-	/* Signals are taken synchronously by the main thread; workers inherit the mask. */
 	sigset_t sigs;
-	sigemptyset(&sigs);
-	sigaddset(&sigs, SIGINT);
-	sigaddset(&sigs, SIGTERM);
-	sigaddset(&sigs, SIGHUP);
-	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	nym_signals_take(&sigs, true);
 
 	int status = EXIT_FAIL;
 	struct sock_addr bind_addr;
@@ -447,7 +385,7 @@ int cmd_run(const char *context, int argc, char **argv)
 			break;
 		}
 		if (sig == SIGHUP)
-			reload(&n, id, data_dir);
+			reload(&n, o);
 		int64_t now = nym_unix_now();
 		const struct sphinx_keyring *kr = atomic_load(&n.mix.keyring);
 		if (rotation_id_at(&n.sched, now) != kr->keys[0].rotation_id ||
@@ -455,7 +393,7 @@ int cmd_run(const char *context, int argc, char **argv)
 			if (publish_keyring(&n, now))
 				log_error("key rotation failed; keeping the current keys");
 		}
-		reap_retired(&n, now, false);
+		nym_retire_reap(&n.retired, now);
 		node_metrics_sample(&n.metrics, nym_now_ns());
 		if (n.mix.replay_protection && nym_now_ns() >= n.next_save_ns) {
 			save_filters(&n);
@@ -471,7 +409,7 @@ int cmd_run(const char *context, int argc, char **argv)
 out:
 	if (n.mix.listen_fd > 0)
 		close(n.mix.listen_fd);
-	reap_retired(&n, 0, true);
+	nym_retire_drain(&n.retired);
 	struct sphinx_keyring *kr = atomic_load(&n.mix.keyring);
 	if (kr) {
 		for (size_t i = 0; i < kr->count; i++)

@@ -22,6 +22,7 @@
 #include "nodectl/node/node_keys.h"
 #include "topology/epoch_clock.h"
 #include "util/cli.h"
+#include "util/retire.h"
 
 #define NODE_DIRECTORY_AUTHORITIES_MAX 16
 
@@ -51,11 +52,7 @@ struct node_directory {
 	bool pending[NODE_DIRECTORY_AUTHORITIES_MAX];
 	int64_t retry_ms, next_fetch_ms;
 	uint64_t topology_epoch;
-	struct {
-		struct mixnode_peers *t;
-		int64_t at;
-	} retired[8];
-	size_t nretired;
+	struct nym_retire retired; /* peer tables workers may still read */
 	struct mixnode_peers *owned; /* the table published last, freed at stop */
 	_Atomic uint64_t announcements, announce_failures, documents;
 };
