@@ -19,16 +19,13 @@
 #include "cred/spent_report.h"
 #include "cred/ticket_store.h"
 #include "cred/ticketbook.h"
+#include "client/client_route.h"
 #include "crypto/secret.h"
 #include "directory/dir_client.h"
 #include "io/sock.h"
-#include "mix/mix_delay.h"
-#include "mix/mix_frame.h"
-#include "mix/mix_node_addr.h"
 #include "http/http_client.h"
 #include "nodectl/node/node_config.h"
 #include "nodectl/node/node_keys.h"
-#include "sphinx/sphinx_packet.h"
 #include "topology/canonical.h"
 #include "util/base58.h"
 #include "util/cli.h"
@@ -584,23 +581,6 @@ out:
 
 /* --- debug mix-send --------------------------------------------------------------------- */
 
-/* The routing address and socket address of a node from its description. */
-static int node_endpoint(const struct nym_descriptor *d, struct sock_addr *addr, uint8_t routing[32])
-{
-	if (sock_addr_parse(addr, d->addresses[0], d->mix_port))
-		return -EINVAL;
-	return mix_node_addr_encode((const struct sockaddr *)&addr->ss, addr->len, routing);
-}
-
-static const struct nym_signed_descriptor *pick_random(struct nym_signed_descriptor *const *list, const size_t *n)
-{
-	if (!*n)
-		return NULL;
-	uint32_t r;
-	nym_random(&r, sizeof(r));
-	return &(*list)[r % *n];
-}
-
 int cmd_debug_mix_send(const char *context, int argc, char **argv)
 {
 	struct cli_list urls = { 0 }, keys = { 0 };
@@ -644,68 +624,49 @@ int cmd_debug_mix_send(const char *context, int argc, char **argv)
 	}
 	int status = EXIT_FAIL;
 	int fd = -1;
-	uint8_t *frame = malloc(MIX_FRAME_HEADER_LEN + MIX_REGULAR_PACKET_LEN);
+	uint8_t *frame = malloc(CLIENT_ROUTE_FRAME_LEN);
 	/* Route: one mixnode of each layer, then the exit gateway, as a Nym client routes. */
-	const struct nym_signed_descriptor *route[NYM_LAYERS + 1];
-	for (int l = 0; l < NYM_LAYERS; l++)
-		route[l] = pick_random(&t.doc.layers[l], &t.doc.layer_count[l]);
+	const struct nym_signed_descriptor *exit_gw;
 	struct nym_gateway_query q = { .roles = NYM_ROLE_EXIT };
-	if (nym_dir_pick_gateway(&t.doc, exit_id ? want : NULL, &q, &route[NYM_LAYERS]))
-		route[NYM_LAYERS] = NULL;
-	for (int i = 0; i <= NYM_LAYERS; i++) {
-		if (!route[i]) {
-			fprintf(stderr, "%s: epoch %" PRIu64 " has no %s\n", context, t.doc.epoch,
-				i < NYM_LAYERS ? "node in every layer" : "matching exit gateway");
-			goto out;
-		}
+	struct client_route route;
+	int missing = 0;
+	json_t *jroute = NULL;
+	if (nym_dir_pick_gateway(&t.doc, exit_id ? want : NULL, &q, &exit_gw))
+		exit_gw = NULL;
+	rc = client_route_pick(&t.doc, exit_gw, &route, &missing);
+	if (rc == -ENOENT) {
+		fprintf(stderr, "%s: epoch %" PRIu64 " has no %s\n", context, t.doc.epoch,
+			missing < NYM_LAYERS ? "node in every layer" : "matching exit gateway");
+		goto out;
 	}
-	struct sphinx_hop hops[NYM_LAYERS + 1];
-	struct sock_addr first;
-	json_t *jroute = json_array();
-	for (int i = 0; i <= NYM_LAYERS; i++) {
-		const struct nym_descriptor *d = &route[i]->d;
-		struct sock_addr a;
-		if (node_endpoint(d, &a, hops[i].address)) {
-			fprintf(stderr, "%s: a node of the topology has no usable address\n", context);
-			json_decref(jroute);
-			goto out;
-		}
-		if (i == 0)
-			first = a;
-		/* Every node announces its current key first; all rotate on one schedule. */
-		memcpy(hops[i].public_key, d->sphinx[0].key, 32);
-		hops[i].delay_ns = 0;
+	if (rc) {
+		fprintf(stderr, "%s: a node of the topology has no usable address\n", context);
+		goto out;
+	}
+	jroute = json_array();
+	for (int i = 0; i < CLIENT_ROUTE_HOPS; i++) {
+		const struct nym_descriptor *d = &route.nodes[i]->d;
 		char text[SOCK_ADDR_STR_LEN];
-		sock_addr_format((const struct sockaddr *)&a.ss, text);
+		sock_addr_format((const struct sockaddr *)&route.addresses[i].ss, text);
 		json_array_append_new(jroute, json_pack("{s:o, s:s, s:s}", "identity", b58(d->identity), "address", text,
 							"role", i < NYM_LAYERS ? "mixnode" : "exit-gateway"));
 	}
-	uint8_t rotation_byte = route[0]->d.sphinx[0].rotation % 2 ? 1 : 2;
-	fd = socket(first.ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || connect(fd, (const struct sockaddr *)&first.ss, first.len) != 0) {
-		char text[SOCK_ADDR_STR_LEN];
-		sock_addr_format((const struct sockaddr *)&first.ss, text);
-		fprintf(stderr, "%s: cannot connect to the first mix layer at %s: %s\n", context, text, strerror(errno));
-		json_decref(jroute);
+	char first[SOCK_ADDR_STR_LEN];
+	const struct sock_addr *to = &route.addresses[0];
+	sock_addr_format((const struct sockaddr *)&to->ss, first);
+	fd = socket(to->ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (const struct sockaddr *)&to->ss, to->len) != 0) {
+		fprintf(stderr, "%s: cannot connect to the first mix layer at %s: %s\n", context, first, strerror(errno));
 		goto out;
 	}
-	static const uint8_t destination[32], identifier[16];
 	uint64_t gap_ns = NYM_NS_PER_SEC / rate, start = nym_now_ns();
 	for (uint64_t n = 0; n < count; n++) {
-		for (int i = 0; i < NYM_LAYERS; i++)
-			hops[i].delay_ns = mix_delay_sample_ns(mean_ms * NYM_NS_PER_MS, NULL);
+		client_route_sample_delays(&route, mean_ms * NYM_NS_PER_MS);
 		char msg[64];
 		int len = snprintf(msg, sizeof(msg), "nym-c mix-send packet %" PRIu64, n);
-		struct sphinx_packet_params p = { hops, NYM_LAYERS + 1, destination, identifier, SPHINX_VERSION_DEFAULT, NULL };
-		frame[0] = MIX_FRAME_VERSION;
-		frame[1] = MIX_PACKET_SIZE_REGULAR;
-		frame[2] = MIX_PACKET_TYPE_MIX;
-		frame[3] = rotation_byte;
-		if (sphinx_packet_create(frame + MIX_FRAME_HEADER_LEN, MIX_REGULAR_PACKET_LEN, &p, (const uint8_t *)msg,
-					 (size_t)len) ||
-		    nym_write_all(fd, frame, MIX_FRAME_HEADER_LEN + MIX_REGULAR_PACKET_LEN)) {
+		if (!frame || client_route_frame(&route, (const uint8_t *)msg, (size_t)len, frame) ||
+		    nym_write_all(fd, frame, CLIENT_ROUTE_FRAME_LEN)) {
 			fprintf(stderr, "%s: sending packet %" PRIu64 " failed\n", context, n);
-			json_decref(jroute);
 			goto out;
 		}
 		uint64_t next = start + (n + 1) * gap_ns, now = nym_now_ns();
@@ -715,7 +676,7 @@ int cmd_debug_mix_send(const char *context, int argc, char **argv)
 		}
 	}
 	if (as_json) {
-		status = cmd_print_json(json_pack("{s:I, s:o, s:I, s:b}", "epoch", (json_int_t)t.doc.epoch, "route", jroute,
+		status = cmd_print_json(json_pack("{s:I, s:O, s:I, s:b}", "epoch", (json_int_t)t.doc.epoch, "route", jroute,
 						  "sent", (json_int_t)count, "verified", trust.count > 0));
 	} else {
 		printf("epoch %" PRIu64 " (%s): sent %" PRIu64 " packets along\n", t.doc.epoch,
@@ -726,10 +687,10 @@ int cmd_debug_mix_send(const char *context, int argc, char **argv)
 			printf("  %zu. %-12s %-22s %s\n", i + 1, json_string_value(json_object_get(hop, "role")),
 			       json_string_value(json_object_get(hop, "address")),
 			       json_string_value(json_object_get(hop, "identity")));
-		json_decref(jroute);
 		status = EXIT_OK;
 	}
 out:
+	json_decref(jroute);
 	if (fd >= 0)
 		close(fd);
 	free(frame);
