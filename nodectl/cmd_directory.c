@@ -23,7 +23,9 @@
 #include "crypto/secret.h"
 #include "directory/dir_client.h"
 #include "io/sock.h"
+#include "gateway/gateway_tickets.h"
 #include "http/http_client.h"
+#include "nodectl/gateway/gateway_authorities.h"
 #include "nodectl/node/node_config.h"
 #include "nodectl/node/node_keys.h"
 #include "topology/canonical.h"
@@ -368,102 +370,6 @@ int cmd_debug_ticketbook_obtain(const char *context, int argc, char **argv)
 
 /* --- debug ticket-spend --------------------------------------------------------------- */
 
-/* The merged issuer keys of every authority that answers. */
-static int gather_keys(const char *context, const struct cli_list *urls, const struct nym_dir_trust *trust,
-		       int64_t now, struct nym_issuer_keyset *all)
-{
-	nym_issuer_keyset_init(all);
-	size_t ok = 0;
-	for (size_t i = 0; i < urls->count; i++) {
-		struct nym_issuer_keyset ks;
-		bool verified;
-		char err[NYM_DIR_ERR_MAX];
-		int rc = nym_dir_fetch_issuer_keys(urls->items[i], trust->count ? trust : NULL, now, TIMEOUT_MS, &ks,
-						   &verified, err, sizeof(err));
-		if (rc) {
-			fprintf(stderr, "%s: %s\n", context, err);
-			continue;
-		}
-		rc = nym_issuer_keyset_merge(all, &ks);
-		nym_issuer_keyset_clear(&ks);
-		if (rc == 0)
-			ok++;
-	}
-	return ok ? 0 : -EIO;
-}
-
-/* The newest filter among the authorities' (each signed and fresh when keys are given). */
-static int refresh_filter(const char *context, const struct cli_list *urls, const struct nym_dir_trust *trust,
-			  struct nym_ticket_store *st, int64_t now, int64_t *created)
-{
-	uint8_t *best = NULL;
-	size_t best_len = 0;
-	*created = 0;
-	for (size_t i = 0; i < urls->count; i++) {
-		uint8_t *data;
-		size_t len;
-		int64_t at;
-		char err[NYM_DIR_ERR_MAX];
-		if (nym_dir_fetch_spent_filter(urls->items[i], trust->count ? trust : NULL, now, TIMEOUT_MS, &data, &len,
-					       &at, err, sizeof(err))) {
-			fprintf(stderr, "%s: %s\n", context, err);
-			continue;
-		}
-		/* Every gateway reports to every authority, so any one filter is complete; take
-		 * one, preferring the first authority listed. */
-		if (!best) {
-			best = data;
-			best_len = len;
-			*created = at;
-		} else {
-			free(data);
-		}
-	}
-	if (!best)
-		return -EIO;
-	int rc = nym_ticket_store_set_filter(st, best, best_len, now);
-	if (rc)
-		fprintf(stderr, "%s: the spent filter was refused: %s\n", context, strerror(-rc));
-	free(best);
-	return rc;
-}
-
-/* Posts every unreported serial to every authority; marked reported once all took it. */
-static int report(const char *context, const struct cli_list *urls, struct nym_ticket_store *st,
-		  const struct nym_ed25519_keypair *id, int64_t now, const char *save, size_t *reported)
-{
-	uint8_t *buf = malloc(NYM_SPENT_REPORT_MAX_LEN);
-	size_t len;
-	uint64_t last;
-	*reported = 0;
-	if (!buf)
-		return -ENOMEM;
-	int rc = nym_ticket_store_report(st, id, now, buf, NYM_SPENT_REPORT_MAX_LEN, &len, &last);
-	if (rc == -ENOENT) {
-		free(buf);
-		return 0;
-	}
-	if (!rc && save && (rc = nym_file_write_atomic(save, buf, len, 0644)) != 0)
-		fprintf(stderr, "%s: %s: cannot write: %s\n", context, save, strerror(-rc));
-	size_t taken = 0;
-	for (size_t i = 0; !rc && i < urls->count; i++) {
-		char url[512], err[NYM_DIR_ERR_MAX];
-		int status;
-		nym_http_url(url, sizeof(url), urls->items[i], "/v1/spent");
-		if (nym_dir_post(url, "application/octet-stream", buf, len, TIMEOUT_MS, &status, NULL, err, sizeof(err)) ||
-		    status != 200)
-			fprintf(stderr, "%s: report to %s: %s\n", context, urls->items[i], err);
-		else
-			taken++;
-	}
-	if (!rc && taken == urls->count) {
-		rc = nym_ticket_store_report_done(st, last);
-		*reported = (len - NYM_SPENT_REPORT_HEADER_LEN - NYM_ED25519_SIG_LEN) / NYM_SPENT_REPORT_ENTRY_LEN;
-	}
-	free(buf);
-	return rc;
-}
-
 int cmd_debug_ticket_spend(const char *context, int argc, char **argv)
 {
 	const char *id = NULL, *data_dir = NULL, *store_path = NULL, *book_path = NULL, *report_out = NULL;
@@ -519,6 +425,9 @@ int cmd_debug_ticket_spend(const char *context, int argc, char **argv)
 	enum nym_log_level level = nym_log_get_level();
 	nym_log_set_level(NYM_LOG_WARN);
 	nym_issuer_keyset_init(&ks);
+	struct gateway_authorities ga = { context, urls.items, urls.count, &trust, TIMEOUT_MS };
+	struct gateway_tickets_authorities auth;
+	gateway_authorities_bind(&ga, &auth);
 	if ((rc = nym_ticketbook_load(&book, book_path)) != 0) {
 		fprintf(stderr, "%s: %s: cannot load the ticketbook: %s\n", context, book_path, strerror(-rc));
 		goto out;
@@ -532,11 +441,11 @@ int cmd_debug_ticket_spend(const char *context, int argc, char **argv)
 		fprintf(stderr, "%s: %s: cannot open the ticket store: %s\n", context, store_path, strerror(-rc));
 		goto out;
 	}
-	if (gather_keys(context, &urls, &trust, now, &ks)) {
+	if (gateway_tickets_gather_keys(&auth, now, &ks)) {
 		fprintf(stderr, "%s: no authority gave its issuer keys\n", context);
 		goto out;
 	}
-	if (!no_refresh && refresh_filter(context, &urls, &trust, st, now, &filter_at)) {
+	if (!no_refresh && gateway_tickets_refresh_filter(&auth, st, now, &filter_at)) {
 		fprintf(stderr, "%s: no spent filter could be refreshed\n", context);
 		goto out;
 	}
@@ -547,9 +456,9 @@ int cmd_debug_ticket_spend(const char *context, int argc, char **argv)
 	/* Report whatever waits (this serial, and earlier ones a failed report left), then take
 	 * the filter again so the next spend sees what the authorities merged. */
 	if (!no_report) {
-		if ((rc = report(context, &urls, st, &nk.identity, now, report_out, &reported)) != 0)
+		if ((rc = gateway_tickets_report(&auth, st, &nk.identity, now, report_out, &reported)) != 0)
 			fprintf(stderr, "%s: reporting failed: %s\n", context, strerror(-rc));
-		refresh_filter(context, &urls, &trust, st, nym_unix_now(), &filter_after);
+		gateway_tickets_refresh_filter(&auth, st, nym_unix_now(), &filter_after);
 	}
 	struct nym_ticket_store_counters c;
 	nym_ticket_store_counters(st, &c);
