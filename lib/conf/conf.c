@@ -549,15 +549,38 @@ static int parse_mapping(yaml_parser_t *p, struct parse_state *st, const struct 
 	return rc;
 }
 
-int conf_parse_over(const char *text, size_t len, const struct conf_key *schema, const struct conf_custom *custom,
-		    void *target, struct conf_error *e)
+/* A first pass over the whole text, so a broken file is reported as broken where it breaks
+ * rather than by the first value it makes look wrong. */
+static int check_syntax(const char *text, size_t len, struct parse_state *st)
 {
-	memset(e, 0, sizeof(*e));
 	yaml_parser_t p;
 	if (!yaml_parser_initialize(&p))
 		return -ENOMEM;
 	yaml_parser_set_input_string(&p, (const unsigned char *)text, len);
+	int rc = 0;
+	for (bool done = false; !done;) {
+		yaml_event_t ev;
+		if ((rc = next_event(&p, &ev, st)) != 0)
+			break;
+		done = ev.type == YAML_STREAM_END_EVENT;
+		yaml_event_delete(&ev);
+	}
+	yaml_parser_delete(&p);
+	return rc;
+}
+
+int conf_parse_over(const char *text, size_t len, const struct conf_key *schema, const struct conf_custom *custom,
+		    void *target, struct conf_error *e)
+{
+	memset(e, 0, sizeof(*e));
 	struct parse_state st = { .schema = schema, .custom = custom, .target = target, .e = e };
+	int src = check_syntax(text, len, &st);
+	if (src)
+		return src;
+	yaml_parser_t p;
+	if (!yaml_parser_initialize(&p))
+		return -ENOMEM;
+	yaml_parser_set_input_string(&p, (const unsigned char *)text, len);
 	int rc = 0;
 	bool done = false;
 	while (!done && rc == 0) {
