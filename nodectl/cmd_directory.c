@@ -12,19 +12,18 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "client/client_route.h"
 #include "cmd_util.h"
 #include "commands.h"
 #include "cred/issuer.h"
 #include "cred/issuer_keys.h"
-#include "cred/spent_report.h"
 #include "cred/ticket_store.h"
 #include "cred/ticketbook.h"
-#include "client/client_route.h"
 #include "crypto/secret.h"
 #include "directory/dir_client.h"
-#include "io/sock.h"
 #include "gateway/gateway_tickets.h"
 #include "http/http_client.h"
+#include "io/sock.h"
 #include "nodectl/gateway/gateway_authorities.h"
 #include "nodectl/node/node_config.h"
 #include "nodectl/node/node_keys.h"
