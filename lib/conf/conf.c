@@ -467,6 +467,59 @@ static int parse_entries(yaml_parser_t *p, struct parse_state *st, const struct 
 	return rc;
 }
 
+static int parse_mapping(yaml_parser_t *p, struct parse_state *st, const struct conf_key *section);
+
+/* Reads the value of key `name` (path `full`, schema key k or NULL) in a mapping. */
+static int read_value(yaml_parser_t *p, struct parse_state *st, const struct conf_key *section, const struct conf_key *k,
+		      const char *name, const char *full, const yaml_event_t *key_ev, const yaml_event_t *val_ev)
+{
+	char msg[CONF_ERROR_MAX];
+	int rc = 0;
+	if (val_ev->type == YAML_MAPPING_START_EVENT) {
+		if (k && k->type == CONF_ENTRIES) {
+			rc = parse_entries(p, st, k, val_ev);
+		} else if (!is_section(st->schema, full) || st->depth == PATH_MAX_DEPTH) {
+			snprintf(msg, sizeof(msg), "unknown section '%s'", full);
+			rc = located(st, key_ev, msg);
+		} else {
+			snprintf(st->path[st->depth++], CONF_STR_MAX, "%s", name);
+			rc = parse_mapping(p, st, k && k->type == CONF_SECTION ? k : NULL);
+			st->depth--;
+		}
+	} else if (!k || k->type == CONF_SECTION) {
+		if (is_section(st->schema, full))
+			snprintf(msg, sizeof(msg), "'%s' is a section: expected a mapping", full);
+		else
+			unknown_key(st, section, name, full, msg);
+		rc = located(st, key_ev, msg);
+	} else if (val_ev->type == YAML_SEQUENCE_START_EVENT) {
+		if (k->type != CONF_LIST && k->type != CONF_CUSTOM_LIST) {
+			snprintf(msg, sizeof(msg), "%s: expected %s, got a list", k->path, expectation(st, k));
+			rc = located(st, val_ev, msg);
+		} else {
+			rc = parse_list(p, st, k, val_ev);
+		}
+	} else if (val_ev->type == YAML_SCALAR_EVENT) {
+		const char *text = (const char *)val_ev->data.scalar.value;
+		bool list = k->type == CONF_LIST || k->type == CONF_CUSTOM_LIST;
+		/* An empty plain scalar (`key:`) means the empty string or an empty list. */
+		if (list && text[0] == '\0') {
+			if (k->type == CONF_LIST)
+				((struct conf_list *)((char *)st->target + k->offset))->count = 0;
+			else if (call_custom(st, k, NULL, msg))
+				rc = located(st, val_ev, msg);
+		} else if (k->type == CONF_CUSTOM_LIST || k->type == CONF_ENTRIES) {
+			snprintf(msg, sizeof(msg), "%s: expected %s", k->path, expectation(st, k));
+			rc = located(st, val_ev, msg);
+		} else if (k->type == CONF_CUSTOM ? call_custom(st, k, text, msg) : assign(k, st->target, text, msg)) {
+			rc = located(st, val_ev, msg);
+		}
+	} else {
+		rc = located(st, val_ev, "unsupported YAML construct (anchors and aliases are not allowed)");
+	}
+	return rc;
+}
+
 /* Reads a mapping's entries until its end (the MAPPING-START event already consumed);
  * `section` is the mapping's declaration when the schema has one. */
 static int parse_mapping(yaml_parser_t *p, struct parse_state *st, const struct conf_key *section)
@@ -478,7 +531,7 @@ static int parse_mapping(yaml_parser_t *p, struct parse_state *st, const struct 
 	int rc = 0;
 	while (rc == 0) {
 		yaml_event_t key_ev, val_ev;
-		char full[CONF_STR_MAX], msg[CONF_ERROR_MAX];
+		char full[CONF_STR_MAX];
 		if (next_event(p, &key_ev, st)) {
 			rc = -EINVAL;
 			break;
@@ -487,8 +540,8 @@ static int parse_mapping(yaml_parser_t *p, struct parse_state *st, const struct 
 			yaml_event_delete(&key_ev);
 			break;
 		}
-		if (key_ev.type != YAML_SCALAR_EVENT || (rc = check_repeat(st, &seen, &key_ev, where)) != 0) {
-			rc = rc ? rc : located(st, &key_ev, "expected a key");
+		if (key_ev.type != YAML_SCALAR_EVENT) {
+			rc = located(st, &key_ev, "expected a key");
 			yaml_event_delete(&key_ev);
 			break;
 		}
@@ -500,48 +553,14 @@ static int parse_mapping(yaml_parser_t *p, struct parse_state *st, const struct 
 			break;
 		}
 		const struct conf_key *k = find_key(st->schema, full);
-		if (val_ev.type == YAML_MAPPING_START_EVENT) {
-			if (k && k->type == CONF_ENTRIES) {
-				rc = parse_entries(p, st, k, &val_ev);
-			} else if (!is_section(st->schema, full) || st->depth == PATH_MAX_DEPTH) {
-				snprintf(msg, sizeof(msg), "unknown section '%s'", full);
-				rc = located(st, &key_ev, msg);
-			} else {
-				snprintf(st->path[st->depth++], CONF_STR_MAX, "%s", name);
-				rc = parse_mapping(p, st, k && k->type == CONF_SECTION ? k : NULL);
-				st->depth--;
-			}
-		} else if (!k || k->type == CONF_SECTION) {
-			if (is_section(st->schema, full))
-				snprintf(msg, sizeof(msg), "'%s' is a section: expected a mapping", full);
-			else
-				unknown_key(st, section, name, full, msg);
-			rc = located(st, &key_ev, msg);
-		} else if (val_ev.type == YAML_SEQUENCE_START_EVENT) {
-			if (k->type != CONF_LIST && k->type != CONF_CUSTOM_LIST) {
-				snprintf(msg, sizeof(msg), "%s: expected %s, got a list", k->path, expectation(st, k));
-				rc = located(st, &val_ev, msg);
-			} else {
-				rc = parse_list(p, st, k, &val_ev);
-			}
-		} else if (val_ev.type == YAML_SCALAR_EVENT) {
-			const char *text = (const char *)val_ev.data.scalar.value;
-			bool list = k->type == CONF_LIST || k->type == CONF_CUSTOM_LIST;
-			/* An empty plain scalar (`key:`) means the empty string or an empty list. */
-			if (list && text[0] == '\0') {
-				if (k->type == CONF_LIST)
-					((struct conf_list *)((char *)st->target + k->offset))->count = 0;
-				else if (call_custom(st, k, NULL, msg))
-					rc = located(st, &val_ev, msg);
-			} else if (k->type == CONF_CUSTOM_LIST || k->type == CONF_ENTRIES) {
-				snprintf(msg, sizeof(msg), "%s: expected %s", k->path, expectation(st, k));
-				rc = located(st, &val_ev, msg);
-			} else if (k->type == CONF_CUSTOM ? call_custom(st, k, text, msg) : assign(k, st->target, text, msg)) {
-				rc = located(st, &val_ev, msg);
-			}
-		} else {
-			rc = located(st, &val_ev, "unsupported YAML construct (anchors and aliases are not allowed)");
-		}
+		/* A section the schema does not declare may be written in several parts, as it
+		 * always could; anything else given twice is a mistake the file would hide. */
+		bool merges = val_ev.type == YAML_MAPPING_START_EVENT &&
+			      !(k && (k->type == CONF_ENTRIES || k->type == CONF_SECTION));
+		if (!merges)
+			rc = check_repeat(st, &seen, &key_ev, where);
+		if (rc == 0)
+			rc = read_value(p, st, section, k, name, full, &key_ev, &val_ev);
 		yaml_event_delete(&key_ev);
 		yaml_event_delete(&val_ev);
 	}

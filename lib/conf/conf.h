@@ -5,7 +5,8 @@
  * fills defaults first, then the file; an unknown key, a wrong type or a value out of range
  * stops with "FILE:LINE:COLUMN: KEY: what was expected". Writing emits every key with its
  * help text as a comment, so a fresh config documents itself. Keys of one section must be
- * listed together in the schema. A key given twice in one mapping is an error.
+ * listed together in the schema. A key given twice in one mapping is an error, except a
+ * section the schema does not declare (it may be written in parts).
  *
  * Beyond plain values a schema can hold what a richer file needs (nym-ntm's host
  * configuration): values checked by the caller's function (CONF_CUSTOM), lists whose items it
