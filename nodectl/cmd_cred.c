@@ -11,10 +11,10 @@
 #include "cmd_util.h"
 #include "commands.h"
 #include "cred/blind_rsa.h"
-#include "cred/issuer.h"
-#include "cred/issuer_keys.h"
+#include "credstore/issuer.h"
+#include "cred/issuer_keyset.h"
 #include "cred/ticket.h"
-#include "cred/ticket_store.h"
+#include "credstore/ticket_store.h"
 #include "cred/ticketbook.h"
 #include "crypto/secret.h"
 #include "util/cli.h"
@@ -153,7 +153,7 @@ int cmd_debug_ticketbook_issue_local(const char *context, int argc, char **argv)
 	size_t req_len, resp_len;
 	char codes[1][NYM_VOUCHER_MAX + 1];
 	int status = EXIT_FAIL, http;
-	int64_t now = nym_unix_now();
+	int64_t now = nym_clock_unix_now();
 	nym_issuer_keyset_init(&ks);
 
 	if ((rc = nym_issuer_open(&iss, db_path, &cfg)) != 0) {
@@ -169,7 +169,7 @@ int cmd_debug_ticketbook_issue_local(const char *context, int argc, char **argv)
 	}
 	/* The client's half, exactly as against a remote authority: the key comes from the
 	 * published list, the request and answer are the HTTP bodies. */
-	const struct nym_issuer_key *key = nym_issuer_keyset_current(&ks, type, now);
+	const struct nym_issuer_keyset_entry *key = nym_issuer_keyset_current(&ks, type, now);
 	if (!key) {
 		fprintf(stderr, "%s: no current %s key in the published list\n", context,
 			type_name);
@@ -210,7 +210,7 @@ int cmd_debug_ticketbook_issue_local(const char *context, int argc, char **argv)
 	status = cmd_print_json(json_pack("{s:s, s:s, s:I, s:I, s:i}", "book", out_path, "type",
 				      type_name, "expires", (json_int_t)book->expiry, "tickets",
 				      (json_int_t)book->count, "bits",
-				      (int)nym_brsa_public_key_bits(book->key)));
+				      (int)nym_blind_rsa_public_key_bits(book->key)));
 out:
 	nym_memzero(codes, sizeof(codes));
 	nym_ticketbook_free(book);
@@ -255,7 +255,7 @@ int cmd_debug_ticket_verify(const char *context, int argc, char **argv)
 	if (rc)
 		return rc > 0 ? EXIT_OK : EXIT_FAIL;
 	if (!now) /* --now 0 is not a time anyone tests at: it means "not given" */
-		now = (uint64_t)nym_unix_now();
+		now = (uint64_t)nym_clock_unix_now();
 	struct nym_ticketbook *book = NULL;
 	struct nym_issuer_keyset ks;
 	uint8_t t[NYM_TICKET_MAX_LEN];
@@ -278,7 +278,7 @@ int cmd_debug_ticket_verify(const char *context, int argc, char **argv)
 	rc = nym_issuer_keyset_verify_ticket(&ks, t, len, (int64_t)now, NYM_TICKET_TYPES_ALL, &m);
 	if (rc) {
 		fprintf(stderr, "%s: ticket %llu of %s is not valid: %s\n", context,
-			(unsigned long long)index, book_path, nym_ticket_refusal_text(rc));
+			(unsigned long long)index, book_path, nym_ticket_store_refusal_text(rc));
 		goto out;
 	}
 	char serial[2 * NYM_TICKET_SERIAL_LEN + 1];
@@ -326,7 +326,7 @@ int cmd_debug_ticket_export(const char *context, int argc, char **argv)
 		goto out;
 	struct nym_ticket_view v;
 	if ((rc = nym_ticket_parse(&v, t, len)) != 0 ||
-	    (rc = nym_brsa_public_key_to_pem(book->key, &pem)) != 0) {
+	    (rc = nym_blind_rsa_public_key_to_pem(book->key, &pem)) != 0) {
 		fprintf(stderr, "%s: %s: ticket %llu: %s\n", context, book_path,
 			(unsigned long long)index, strerror(-rc));
 		goto out;

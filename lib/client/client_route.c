@@ -8,7 +8,7 @@
 #include "mix/mix_node_addr.h"
 #include "sphinx/sphinx_packet.h"
 
-static const struct nym_signed_descriptor *pick_random(const struct nym_signed_descriptor *list, size_t n)
+static const struct nym_descriptor_signed *pick_random(const struct nym_descriptor_signed *list, size_t n)
 {
 	if (!n)
 		return NULL;
@@ -17,14 +17,14 @@ static const struct nym_signed_descriptor *pick_random(const struct nym_signed_d
 	return &list[r % n];
 }
 
-static int endpoint(const struct nym_descriptor *d, struct sock_addr *addr, uint8_t routing[SPHINX_ADDRESS_LEN])
+static int endpoint(const struct nym_descriptor *d, struct net_addr *addr, uint8_t routing[SPHINX_ADDRESS_LEN])
 {
-	if (sock_addr_parse(addr, d->addresses[0], d->mix_port))
+	if (net_addr_parse(addr, d->addresses[0], d->mix_port))
 		return -EINVAL;
 	return mix_node_addr_encode((const struct sockaddr *)&addr->ss, addr->len, routing);
 }
 
-int client_route_pick(const struct nym_epoch_doc *doc, const struct nym_signed_descriptor *gateway,
+int client_route_pick(const struct nym_epoch_doc *doc, const struct nym_descriptor_signed *gateway,
 		      struct client_route *r, int *missing_hop)
 {
 	memset(r, 0, sizeof(*r));

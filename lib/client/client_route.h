@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "io/sock.h"
+#include "net/net_addr.h"
 #include "mix/mix_frame.h"
 #include "sphinx/sphinx_header.h"
 #include "topology/epoch_doc.h"
@@ -16,9 +16,9 @@
 #define CLIENT_ROUTE_FRAME_LEN (MIX_FRAME_HEADER_LEN + MIX_REGULAR_PACKET_LEN)
 
 struct client_route {
-	const struct nym_signed_descriptor *nodes[CLIENT_ROUTE_HOPS]; /* layers 1..3, then the gateway */
+	const struct nym_descriptor_signed *nodes[CLIENT_ROUTE_HOPS]; /* layers 1..3, then the gateway */
 	struct sphinx_hop hops[CLIENT_ROUTE_HOPS];		      /* delays 0 until sampled */
-	struct sock_addr addresses[CLIENT_ROUTE_HOPS];		      /* mixnet addresses; frames go to [0] */
+	struct net_addr addresses[CLIENT_ROUTE_HOPS];		      /* mixnet addresses; frames go to [0] */
 	uint8_t key_rotation;					      /* enum mix_key_rotation of the frames */
 };
 
@@ -27,7 +27,7 @@ struct client_route {
  * rotate on one schedule, so that key and its rotation are the ones used. Returns 0; -ENOENT
  * with *missing_hop set to the first hop without a node (0..2 a layer, 3 the gateway); -EINVAL
  * when a node has no usable mixnet address. */
-int client_route_pick(const struct nym_epoch_doc *doc, const struct nym_signed_descriptor *gateway,
+int client_route_pick(const struct nym_epoch_doc *doc, const struct nym_descriptor_signed *gateway,
 		      struct client_route *r, int *missing_hop);
 
 /* Draws each mix hop's delay from the exponential distribution with this mean. */

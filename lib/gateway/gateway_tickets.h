@@ -12,8 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "cred/issuer_keys.h"
-#include "cred/ticket_store.h"
+#include "cred/issuer_keyset.h"
+#include "credstore/ticket_store.h"
 #include "crypto/ed25519.h"
 
 #define GATEWAY_TICKETS_ERR_MAX 512

@@ -54,13 +54,13 @@ void gateway_config_defaults(struct gateway_config *cfg, const char *policy)
 	set_ports(&cfg->wireguard_tcp, default_wireguard_tcp,
 		  sizeof(default_wireguard_tcp) / sizeof(default_wireguard_tcp[0]));
 	/* An entry gateway forwards WireGuard and the Lewes Protocol (registration) only. */
-	cfg->entry_ports[0] = (struct gateway_entry_port){ 51822, true };
-	cfg->entry_ports[1] = (struct gateway_entry_port){ 41264, false };
-	cfg->entry_ports[2] = (struct gateway_entry_port){ 51264, true };
+	cfg->entry_ports[0] = (struct gateway_config_entry_port){ 51822, true };
+	cfg->entry_ports[1] = (struct gateway_config_entry_port){ 41264, false };
+	cfg->entry_ports[2] = (struct gateway_config_entry_port){ 51264, true };
 	cfg->n_entry_ports = 3;
 }
 
-int gateway_mode_parse(const char *s, enum nft_gateway_mode *out)
+int gateway_config_mode_parse(const char *s, enum nft_gateway_mode *out)
 {
 	if (strcmp(s, "mixnode") == 0)
 		*out = NFT_GATEWAY_MIXNODE;
@@ -73,7 +73,7 @@ int gateway_mode_parse(const char *s, enum nft_gateway_mode *out)
 	return 0;
 }
 
-const char *gateway_mode_name(enum nft_gateway_mode mode)
+const char *gateway_config_mode_name(enum nft_gateway_mode mode)
 {
 	switch (mode) {
 	case NFT_GATEWAY_MIXNODE:
@@ -86,7 +86,7 @@ const char *gateway_mode_name(enum nft_gateway_mode mode)
 	return "exit-gateway";
 }
 
-bool gateway_ifname_valid(const char *s)
+bool gateway_config_ifname_valid(const char *s)
 {
 	size_t n = strlen(s);
 	if (n == 0 || n >= NFT_IFNAME_LEN)
@@ -117,7 +117,7 @@ static int parse_port_value(const char *key, const char *s, uint16_t *out, char 
 
 static int parse_ifname(const char *key, const char *s, bool allow_auto, char *out, char msg[CONF_ERROR_MAX])
 {
-	if (!gateway_ifname_valid(s)) {
+	if (!gateway_config_ifname_valid(s)) {
 		snprintf(msg, CONF_ERROR_MAX, "%s: expected %s, got '%.60s'", key,
 			 allow_auto ? "an interface name (1-15 characters), auto or none"
 				    : "an interface name (1-15 characters of letters, digits, _ . - @)",
@@ -164,7 +164,7 @@ static int parse_prefix(const char *s, int family, uint8_t *addr, uint8_t *prefi
 
 static int read_mode(const struct conf_key *k, void *target, const char *s, char msg[CONF_ERROR_MAX])
 {
-	if (gateway_mode_parse(s, FIELD(k, target, enum nft_gateway_mode)) == 0)
+	if (gateway_config_mode_parse(s, FIELD(k, target, enum nft_gateway_mode)) == 0)
 		return 0;
 	snprintf(msg, CONF_ERROR_MAX, "mode: expected mixnode, entry-gateway or exit-gateway, got '%.60s'", s);
 	return -EINVAL;
@@ -250,7 +250,7 @@ static int read_entry_gateway(const struct conf_key *k, void *target, const char
 		snprintf(msg, CONF_ERROR_MAX, "%s: at most %d", k->path, GATEWAY_CONFIG_MAX_ENTRY_GATEWAYS);
 		return -EINVAL;
 	}
-	struct gateway_entry_dest *g = &cfg->entry_gateways[cfg->n_entry_gateways];
+	struct gateway_config_entry_dest *g = &cfg->entry_gateways[cfg->n_entry_gateways];
 	g->family = strchr(s, ':') ? 6 : 4;
 	if (parse_prefix(s, g->family, g->addr, &g->prefix)) {
 		snprintf(msg, CONF_ERROR_MAX, "%s: expected an IPv4 or IPv6 address or subnet, got '%.60s'", k->path, s);
@@ -279,7 +279,7 @@ static int read_entry_port(const struct conf_key *k, void *target, const char *s
 		snprintf(msg, CONF_ERROR_MAX, "%s: expected PORT/udp or PORT/tcp, got '%.60s'", k->path, s);
 		return -EINVAL;
 	}
-	cfg->entry_ports[cfg->n_entry_ports++] = (struct gateway_entry_port){ (uint16_t)port, proto[0] == 'u' };
+	cfg->entry_ports[cfg->n_entry_ports++] = (struct gateway_config_entry_port){ (uint16_t)port, proto[0] == 'u' };
 	return 0;
 }
 

@@ -5,7 +5,7 @@
 
 #include "http/http_client.h"
 
-static const struct nym_dir_trust *trusted(const struct gateway_authorities *ga)
+static const struct nym_dir_client_trust *trusted(const struct gateway_authorities *ga)
 {
 	return ga->trust->count ? ga->trust : NULL;
 }
@@ -14,14 +14,14 @@ static int issuer_keys(void *ctx, size_t i, int64_t now, struct nym_issuer_keyse
 {
 	const struct gateway_authorities *ga = ctx;
 	bool verified;
-	return nym_dir_fetch_issuer_keys(ga->urls[i], trusted(ga), now, ga->timeout_ms, out, &verified, err, errlen);
+	return nym_dir_client_fetch_issuer_keys(ga->urls[i], trusted(ga), now, ga->timeout_ms, out, &verified, err, errlen);
 }
 
 static int spent_filter(void *ctx, size_t i, int64_t now, uint8_t **data, size_t *len, int64_t *created, char *err,
 			size_t errlen)
 {
 	const struct gateway_authorities *ga = ctx;
-	return nym_dir_fetch_spent_filter(ga->urls[i], trusted(ga), now, ga->timeout_ms, data, len, created, err,
+	return nym_dir_client_fetch_spent_filter(ga->urls[i], trusted(ga), now, ga->timeout_ms, data, len, created, err,
 					  errlen);
 }
 
@@ -31,7 +31,7 @@ static int post_report(void *ctx, size_t i, const uint8_t *report, size_t len, c
 	char url[512], why[GATEWAY_TICKETS_ERR_MAX] = "";
 	int status;
 	nym_http_url(url, sizeof(url), ga->urls[i], "/v1/spent");
-	if (nym_dir_post(url, "application/octet-stream", report, len, ga->timeout_ms, &status, NULL, why,
+	if (nym_dir_client_post(url, "application/octet-stream", report, len, ga->timeout_ms, &status, NULL, why,
 			 sizeof(why)) == 0 &&
 	    status == 200)
 		return 0;

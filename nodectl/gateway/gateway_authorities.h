@@ -6,14 +6,14 @@
 
 #include <stddef.h>
 
-#include "directory/dir_client.h"
+#include "dirclient/dir_client.h"
 #include "gateway/gateway_tickets.h"
 
 struct gateway_authorities {
 	const char *context;
 	const char *const *urls;
 	size_t count;
-	const struct nym_dir_trust *trust; /* count 0: nothing verified */
+	const struct nym_dir_client_trust *trust; /* count 0: nothing verified */
 	long timeout_ms;
 };
 

@@ -16,12 +16,12 @@
  * own Sphinx key of `rotation`. */
 struct net {
 	struct nym_epoch_doc doc;
-	struct nym_signed_descriptor layers[NYM_LAYERS][PER_LAYER];
-	struct nym_signed_descriptor gateway;
+	struct nym_descriptor_signed layers[NYM_LAYERS][PER_LAYER];
+	struct nym_descriptor_signed gateway;
 	struct nym_x25519_keypair keys[NYM_LAYERS + 1][PER_LAYER];
 };
 
-static void node(struct nym_signed_descriptor *sd, struct nym_x25519_keypair *kp, int layer, int i, uint32_t rotation)
+static void node(struct nym_descriptor_signed *sd, struct nym_x25519_keypair *kp, int layer, int i, uint32_t rotation)
 {
 	memset(sd, 0, sizeof(*sd));
 	nym_x25519_generate(kp);
@@ -47,7 +47,7 @@ static void build(struct net *n, uint32_t rotation)
 	n->doc.gateway_count = 1;
 }
 
-static const struct nym_x25519_keypair *key_of(const struct net *n, const struct nym_signed_descriptor *sd)
+static const struct nym_x25519_keypair *key_of(const struct net *n, const struct nym_descriptor_signed *sd)
 {
 	for (int l = 0; l < NYM_LAYERS; l++)
 		for (int i = 0; i < PER_LAYER; i++)
@@ -75,8 +75,8 @@ Test(client_route, one_node_of_each_layer_then_the_gateway)
 		cr_assert_eq(memcmp(r.hops[l].public_key, r.nodes[l]->d.sphinx[0].key, 32), 0);
 		char want[32];
 		snprintf(want, sizeof(want), "10.0.%d.", l);
-		char text[SOCK_ADDR_STR_LEN];
-		sock_addr_format((const struct sockaddr *)&r.addresses[l].ss, text);
+		char text[NET_ADDR_STR_LEN];
+		net_addr_format((const struct sockaddr *)&r.addresses[l].ss, text);
 		cr_assert_eq(strncmp(text, want, strlen(want)), 0, "%s", text);
 	}
 	cr_assert_eq(r.nodes[NYM_LAYERS], &n.gateway);

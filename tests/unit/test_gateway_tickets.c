@@ -8,7 +8,7 @@
 
 #include "../support/credfix.h"
 #include "../support/tmpdir.h"
-#include "cred/spent_merge.h"
+#include "credstore/spent_merge.h"
 #include "crypto/ed25519.h"
 #include "gateway/gateway_tickets.h"
 

@@ -22,8 +22,8 @@ static void write_file(const char *path, const char *text)
 
 static const struct mixnode_peer *find(const struct mixnode_peers *t, const char *text)
 {
-	struct sock_addr a;
-	cr_assert_eq(sock_addr_parse(&a, text, -1), 0, "%s", text);
+	struct net_addr a;
+	cr_assert_eq(net_addr_parse(&a, text, -1), 0, "%s", text);
 	return mixnode_peers_find(t, (const struct sockaddr *)&a.ss);
 }
 
@@ -82,7 +82,7 @@ Test(mixnode_peers, file_errors_name_the_node_and_field)
 /* Every address of every node, with the Sphinx key of the rotation asked for. */
 Test(mixnode_peers, from_the_epoch_document)
 {
-	static struct nym_signed_descriptor mix, gw;
+	static struct nym_descriptor_signed mix, gw;
 	memset(&mix, 0, sizeof(mix));
 	memset(&gw, 0, sizeof(gw));
 	snprintf(mix.d.addresses[0], sizeof(mix.d.addresses[0]), "10.0.0.1");
