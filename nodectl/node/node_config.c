@@ -1,4 +1,4 @@
-#include "node_config.h"
+#include "nodectl/node/node_config.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>

@@ -1,6 +1,6 @@
 /* The authority's main thread: setup, issuer key rotation and the epoch work (vote, gather
  * votes, build and sign, gather signatures or adopt). See authority.h. */
-#include "authority.h"
+#include "nodectl/authority/authority.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -21,6 +21,7 @@
 #include "util/clock.h"
 #include "util/hex.h"
 #include "util/log.h"
+#include "util/signals.h"
 
 #define TICK_MS 200
 #define SIG_FETCH_INTERVAL_MS 500
@@ -33,13 +34,6 @@ static long peer_timeout_ms(const struct authority *a)
 {
 	long t = (long)a->clock.duration_s * 125;
 	return t < 2000 ? t : 2000;
-}
-
-int64_t authority_now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 int authority_fetch_peers(struct authority *a, const char *path, size_t max, long timeout_ms,
@@ -476,12 +470,7 @@ int authority_run(const char *context, const struct node_config *cfg, const char
 		goto out;
 
 	sigset_t sigs;
-	sigemptyset(&sigs);
-	sigaddset(&sigs, SIGINT);
-	sigaddset(&sigs, SIGTERM);
-	sigaddset(&sigs, SIGHUP);
-	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	nym_signals_take(&sigs, true);
 
 	rotate_issuer(&a, nym_clock_unix_now());
 	a.http.cfg = cfg;
@@ -516,7 +505,7 @@ int authority_run(const char *context, const struct node_config *cfg, const char
 		}
 		if (sig == SIGHUP)
 			log_info("SIGHUP: nothing to reload for an authority");
-		int64_t now_ms = authority_now_ms();
+		int64_t now_ms = nym_clock_unix_now_ms();
 		if (now_ms / 1000 >= a.next_rotate)
 			rotate_issuer(&a, now_ms / 1000);
 		epoch_work(&a, now_ms);

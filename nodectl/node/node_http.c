@@ -1,4 +1,4 @@
-#include "node_http.h"
+#include "nodectl/node/node_http.h"
 
 #include <errno.h>
 #include <jansson.h>

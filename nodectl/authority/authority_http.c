@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "authority.h"
+#include "nodectl/authority/authority.h"
 #include "cred/issue.h"
 #include "cred/issuer_keyset.h"
 #include "cred/spent_report.h"

@@ -21,9 +21,9 @@
 #include "credstore/issuer.h"
 #include "credstore/spent_merge.h"
 #include "directory/registry.h"
-#include "node_config.h"
-#include "node_http.h"
-#include "node_keys.h"
+#include "nodectl/node/node_config.h"
+#include "nodectl/node/node_http.h"
+#include "nodectl/node/node_keys.h"
 #include "topology/epoch.h"
 #include "topology/epoch_doc.h"
 
@@ -103,7 +103,6 @@ int authority_prober_start(struct authority *a);
 void authority_prober_stop(struct authority *a);
 
 /* Milliseconds since the Unix epoch. */
-int64_t authority_now_ms(void);
 /* "URL/path" for every peer, fetched in parallel; items[i] answers peers[i]. */
 struct nym_http_batch_item;
 int authority_fetch_peers(struct authority *a, const char *path, size_t max, long timeout_ms,

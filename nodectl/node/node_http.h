@@ -12,8 +12,8 @@
 #include <stdint.h>
 
 #include "crypto/ed25519.h"
-#include "node_config.h"
-#include "node_metrics.h"
+#include "nodectl/node/node_config.h"
+#include "nodectl/node/node_metrics.h"
 
 struct MHD_Daemon;
 struct MHD_Connection;
