@@ -319,3 +319,27 @@ Test(crypto, lioness_fails_closed, .signal = SIGABRT)
 	nym_lioness_encrypt(key, block, sizeof(block));
 	cr_assert_fail("nym_lioness_encrypt returned from a context that cannot encrypt");
 }
+
+/* BLAKE2b can report its failure, so Lioness returns it, and wipes the block rather than
+ * leave it in clear or half encrypted. The thread's MAC context swapped for an HMAC one with no
+ * digest chosen is one OpenSSL really refuses to initialise. */
+Test(crypto, lioness_wipes_the_block_when_blake2b_fails)
+{
+	struct nym_evp_cache *cache = nym_evp_cache_get();
+	EVP_MAC *hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+	cr_assert_not_null(hmac);
+	EVP_MAC_CTX *broken = EVP_MAC_CTX_new(hmac);
+	cr_assert_not_null(broken);
+	EVP_MAC_CTX_free(cache->blake2b);
+	cache->blake2b = broken;
+	uint8_t key[NYM_LIONESS_KEY_LEN] = { 1 }, block[128] = "attack at dawn", zero[128] = { 0 };
+	uint8_t digest[32];
+	cr_assert_eq(nym_blake2b_keyed(digest, sizeof(digest), key, 64, block, sizeof(block)), -EIO);
+	cr_assert_eq(nym_lioness_encrypt(key, block, sizeof(block)), -EIO);
+	cr_assert(memcmp(block, zero, sizeof(block)) == 0, "encrypt left data behind");
+	memcpy(block, "attack at dawn", 15);
+	cr_assert_eq(nym_lioness_decrypt(key, block, sizeof(block)), -EIO);
+	cr_assert(memcmp(block, zero, sizeof(block)) == 0, "decrypt left data behind");
+	nym_evp_cache_release();
+	EVP_MAC_free(hmac);
+}
