@@ -3,18 +3,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cred/issuer_keys.h"
-#include "crypto/secret.h"
+#include "cred/issuer_keyset.h"
 #include "fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static int ready;
-	if (!ready) {
-		if (nym_crypto_init() != 0)
-			abort();
-		ready = 1;
-	}
 	struct nym_issuer_keyset ks, again;
 	if (nym_issuer_keyset_from_json(&ks, (const char *)data, size) != 0) {
 		if (ks.count != 0)
@@ -28,7 +21,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	for (size_t i = 0; i < ks.count; i++)
 		if (again.keys[i].type != ks.keys[i].type || again.keys[i].expiry != ks.keys[i].expiry ||
-		    !nym_brsa_public_key_equal(again.keys[i].key, ks.keys[i].key))
+		    !nym_blind_rsa_public_key_equal(again.keys[i].key, ks.keys[i].key))
 			abort();
 	free(json);
 	nym_issuer_keyset_clear(&again);
