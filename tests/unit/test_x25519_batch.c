@@ -32,19 +32,19 @@ static void skip_without_ifma(void)
 Test(x25519_batch, edge_points_match_libsodium)
 {
 	skip_without_ifma();
-	x25519_check_edges(nym_x25519_x8);
+	x25519_check_edges(nym_x25519_batch_x8);
 }
 
 Test(x25519_batch, rfc7748_iterated_once)
 {
 	skip_without_ifma();
-	x25519_check_iterated(nym_x25519_x8, 1);
+	x25519_check_iterated(nym_x25519_batch_x8, 1);
 }
 
 Test(x25519_batch, rfc7748_iterated_1000_times)
 {
 	skip_without_ifma();
-	x25519_check_iterated(nym_x25519_x8, 1000);
+	x25519_check_iterated(nym_x25519_batch_x8, 1000);
 }
 
 Test(x25519_batch, works_in_place)

@@ -4,7 +4,7 @@
  * source is shared, not copied; only the intrinsics underneath are swapped. */
 #include "../support/ifma_model.h"
 
-#define nym_x25519_x8 model_x25519_x8
+#define nym_x25519_batch_x8 model_x25519_x8
 #define nym_x25519_batch model_x25519_batch
 #define nym_x25519_batch_vectorised model_x25519_batch_vectorised
 #define NYM_X25519_LANE_MODEL
