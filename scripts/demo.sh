@@ -31,6 +31,7 @@ say "1-2. The sandbox: ten hosts in network namespaces; the authority and five n
 echo "\$ scripts/sandbox.sh up --prefix demo$$"
 env=$(scripts/sandbox.sh up --prefix "demo$$")
 eval "$env"
+# shellcheck disable=SC2154 # set by the trap itself
 trap 'status=$?; scripts/sandbox.sh down --dir "$SANDBOX_DIR"; exit $status' EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM

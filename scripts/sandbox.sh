@@ -121,13 +121,14 @@ cmd_up() {
 	case "$B" in /*) ;; *) B=$ROOT/$B ;; esac
 	NODE=$B/bin/nym-node
 	NTM=$B/bin/nym-ntm
-	[ -x "$NODE" ] && [ -x "$NTM" ] || die "no $NODE or $NTM: build first (make)"
+	for prog in "$NODE" "$NTM"; do [ -x "$prog" ] || die "no $prog: build first (make)"; done
 	for tool in dnsmasq iperf3; do
 		command -v "$tool" >/dev/null || die "$tool is missing (scripts/deps.sh installs it)"
 	done
 	cd "$ROOT"
 
 	netns_new "$prefix" "$dir" exact
+	# shellcheck disable=SC2154 # set by the trap itself
 	trap 'rc=$?; [ $rc -eq 0 ] || { say "up failed; removing what it made"; teardown; }; exit $rc' EXIT
 	trap 'exit 130' INT
 	trap 'exit 143' TERM
@@ -242,8 +243,9 @@ cmd_exec() {
 	select_sandbox "$@"
 	shift "$SHIFTED"
 	[ $# -ge 2 ] || usage
-	grep -qx "${NS_P}$1" "$NS_DIR/.netns/namespaces" && [ "$1" != sw ] ||
+	if [ "$1" = sw ] || ! grep -qx "${NS_P}$1" "$NS_DIR/.netns/namespaces"; then
 		die "no host '$1' (hosts: $(echo "$HOSTS" | cut -d' ' -f1 | tr '\n' ' ')internet)"
+	fi
 	ns=${NS_P}$1
 	shift
 	exec ip netns exec "$ns" "$@"
