@@ -56,7 +56,7 @@ static void arm_wake(struct mix_worker *w)
 	io_uring_prep_read(sqe, w->wake_fd, &w->wake_value, sizeof(w->wake_value), 0);
 }
 
-static void on_wake(struct uring_op *op, int res, uint32_t flags)
+static void on_wake(struct uring_loop_op *op, int res, uint32_t flags)
 {
 	(void)res;
 	(void)flags;
@@ -72,7 +72,7 @@ static void arm_accept(struct mix_worker *w)
 }
 
 /* A connection handed over by the accepting worker: res is its fd. */
-static void on_handoff(struct uring_op *op, int res, uint32_t flags)
+static void on_handoff(struct uring_loop_op *op, int res, uint32_t flags)
 {
 	(void)flags;
 	struct mix_worker *w = container_of(op, struct mix_worker, handoff_op);
@@ -82,11 +82,11 @@ static void on_handoff(struct uring_op *op, int res, uint32_t flags)
 
 /* The sending side of a handoff; on failure the connection is closed here. */
 struct handoff {
-	struct uring_op op;
+	struct uring_loop_op op;
 	int fd;
 };
 
-static void on_handoff_sent(struct uring_op *op, int res, uint32_t flags)
+static void on_handoff_sent(struct uring_loop_op *op, int res, uint32_t flags)
 {
 	(void)flags;
 	struct handoff *h = container_of(op, struct handoff, op);
@@ -97,7 +97,7 @@ static void on_handoff_sent(struct uring_op *op, int res, uint32_t flags)
 	free(h);
 }
 
-static void on_accept(struct uring_op *op, int res, uint32_t flags)
+static void on_accept(struct uring_loop_op *op, int res, uint32_t flags)
 {
 	struct mix_worker *w = container_of(op, struct mix_worker, accept_op);
 	if (atomic_load(&w->shared->stopping)) {
@@ -159,7 +159,7 @@ static void *worker_main(void *arg)
 	pthread_barrier_wait(&w->shared->rings_ready);
 	if (rc)
 		return NULL;
-	w->loop.now_ns = nym_now_ns();
+	w->loop.now_ns = nym_clock_now_ns();
 	w->next_housekeeping_ns = w->loop.now_ns + HOUSEKEEPING_NS;
 	arm_wake(w);
 	if (w->index == 0)
@@ -186,7 +186,7 @@ static void *worker_main(void *arg)
 		}
 		mix_ingress_flush(w);
 		if (rc > 0 && w->shared->busy_poll_ns)
-			w->busy_poll_until_ns = nym_now_ns() + w->shared->busy_poll_ns;
+			w->busy_poll_until_ns = nym_clock_now_ns() + w->shared->busy_poll_ns;
 	}
 	return NULL;
 }
