@@ -159,9 +159,9 @@ cmd_up() {
 	printf '%s internet.test www.test\n%s internet.test www.test\n' "$INET4.10" "$INET6:10" >"$DNS_HOSTS"
 	echo "the sandbox's internet host" >"$WWW_DIR/index.html"
 	# Nothing of this machine's: no /etc/resolv.conf, /etc/hosts or /etc/dnsmasq.conf; only
-	# the internet host's own addresses; names under .test never forwarded.
+	# the internet host's own addresses; names under .test never forwarded; no root once bound.
 	netns_bg internet "$NS_DIR/logs/dnsmasq.log" dnsmasq --keep-in-foreground --log-facility=- --log-queries \
-		--no-resolv --no-hosts --conf-file=/dev/null --user=root --group=root --pid-file="$NS_DIR/dnsmasq.pid" \
+		--no-resolv --no-hosts --conf-file=/dev/null --user=nobody --group=nogroup --pid-file="$NS_DIR/dnsmasq.pid" \
 		--bind-interfaces --listen-address="$INET4.10" --listen-address="$INET6:10" \
 		--local=/test/ --domain-needed --hostsdir="$NS_DIR/dns"
 	netns_bg internet "$NS_DIR/logs/http.log" "$PY" -m http.server 80 --bind :: --directory "$WWW_DIR"
