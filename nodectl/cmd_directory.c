@@ -165,39 +165,6 @@ static json_t *node_summary(const struct nym_descriptor *d)
 			 "country", d->country, "published", (json_int_t)d->published);
 }
 
-/* Without keys: the document as the first authority that answers serves it, unverified. */
-static int fetch_unverified(const struct cli_list *urls, uint64_t epoch, struct nym_dir_client_topology *t, char *err,
-			    size_t errlen)
-{
-	memset(t, 0, sizeof(*t));
-	snprintf(err, errlen, "no authority answered");
-	for (size_t i = 0; i < urls->count; i++) {
-		char url[512], path[64];
-		struct nym_http_response r;
-		snprintf(path, sizeof(path), epoch ? "/v1/topology/%" PRIu64 : "/v1/topology", epoch);
-		nym_http_url(url, sizeof(url), urls->items[i], path);
-		struct nym_http_request req = { .url = url, .max_response = NYM_EPOCH_DOC_JSON_MAX + 65536,
-						.timeout_ms = TIMEOUT_MS };
-		int rc = nym_http_request(&req, &r);
-		if (rc) {
-			snprintf(err, errlen, "%s: %s", urls->items[i], nym_http_strerror(rc));
-			continue;
-		}
-		rc = r.status == 200 ? nym_epoch_doc_signed_decode(r.body, r.len, &t->doc, &t->sigs, &t->canonical, &t->len,
-							     t->digest)
-				     : -EIO;
-		if (rc)
-			snprintf(err, errlen, "%s: HTTP %ld%s", urls->items[i], r.status,
-				 r.status == 200 ? ", not a signed document" : "");
-		nym_http_response_free(&r);
-		if (!rc) {
-			snprintf(t->source, sizeof(t->source), "%s", urls->items[i]);
-			return 0;
-		}
-	}
-	return -EIO;
-}
-
 int cmd_debug_topology_fetch(const char *context, int argc, char **argv)
 {
 	struct cli_list urls = { 0 }, keys = { 0 };
@@ -247,7 +214,8 @@ int cmd_debug_topology_fetch(const char *context, int argc, char **argv)
 		rc = nym_dir_client_fetch_topology((const char *const *)urls.items, urls.count, &trust, epoch, TIMEOUT_MS, &t, err,
 					    sizeof(err));
 	else
-		rc = fetch_unverified(&urls, epoch, &t, err, sizeof(err));
+		rc = nym_dir_client_fetch_topology((const char *const *)urls.items, urls.count, NULL, epoch, TIMEOUT_MS, &t, err,
+						   sizeof(err));
 	if (rc) {
 		fprintf(stderr, "%s: %s\n", context, err);
 		return EXIT_FAIL;
@@ -525,7 +493,8 @@ int cmd_debug_mix_send(const char *context, int argc, char **argv)
 	char err[NYM_DIR_ERR_MAX];
 	rc = trust.count ? nym_dir_client_fetch_topology((const char *const *)urls.items, urls.count, &trust, 0, TIMEOUT_MS, &t,
 						  err, sizeof(err))
-			 : fetch_unverified(&urls, 0, &t, err, sizeof(err));
+			 : nym_dir_client_fetch_topology((const char *const *)urls.items, urls.count, NULL, 0, TIMEOUT_MS, &t, err,
+						   sizeof(err));
 	if (rc) {
 		fprintf(stderr, "%s: %s\n", context, err);
 		return EXIT_FAIL;

@@ -46,7 +46,9 @@ void nym_dir_client_topology_free(struct nym_dir_client_topology *t);
 
 /* Asks each authority for its document (epoch 0: the current one) and keeps, of those with at
  * least trust->threshold valid signatures from trusted keys, the one of the latest epoch
- * (then the most signatures). -EACCES when no answer verified, with the reasons in err. */
+ * (then the most signatures). -EACCES when no answer verified, with the reasons in err.
+ * With trust NULL (a look at a network whose keys one does not have yet), the first document
+ * that decodes is taken, its signatures unchecked (valid stays 0). */
 int nym_dir_client_fetch_topology(const char *const *urls, size_t nurls, const struct nym_dir_client_trust *trust, uint64_t epoch,
 			   long timeout_ms, struct nym_dir_client_topology *out, char *err, size_t errlen);
 
