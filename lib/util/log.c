@@ -75,22 +75,3 @@ void nym_log(enum nym_log_level level, const char *fmt, ...)
 		tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000,
 		ident, level_names[level], msg);
 }
-
-int64_t nym_ratelimit_take(struct nym_ratelimit *rl)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	uint64_t now = (uint64_t)ts.tv_sec;
-	uint64_t start = atomic_load(&rl->window_start_s);
-	if (now - start >= NYM_RATELIMIT_WINDOW_S &&
-	    atomic_compare_exchange_strong(&rl->window_start_s, &start, now)) {
-		atomic_store(&rl->count, 0);
-		uint32_t suppressed = atomic_exchange(&rl->suppressed, 0);
-		atomic_fetch_add(&rl->count, 1);
-		return suppressed;
-	}
-	if (atomic_fetch_add(&rl->count, 1) < NYM_RATELIMIT_BURST)
-		return 0;
-	atomic_fetch_add(&rl->suppressed, 1);
-	return -1;
-}

@@ -4,8 +4,9 @@
 #ifndef NYM_UTIL_LOG_H
 #define NYM_UTIL_LOG_H
 
-#include <stdatomic.h>
 #include <stdint.h>
+
+#include "util/ratelimit.h"
 
 enum nym_log_level {
 	NYM_LOG_ERROR = 0,
@@ -28,21 +29,7 @@ void nym_log(enum nym_log_level level, const char *fmt, ...) __attribute__((form
 #define log_info(...) nym_log(NYM_LOG_INFO, __VA_ARGS__)
 #define log_debug(...) nym_log(NYM_LOG_DEBUG, __VA_ARGS__)
 
-/* Rate limit for events triggered by the network: at most NYM_RATELIMIT_BURST lines per
- * NYM_RATELIMIT_WINDOW_S seconds per call site; the next allowed line reports how many were
- * suppressed. Safe to share between threads. */
-#define NYM_RATELIMIT_BURST 10
-#define NYM_RATELIMIT_WINDOW_S 10
-
-struct nym_ratelimit {
-	_Atomic uint64_t window_start_s;
-	_Atomic uint32_t count;
-	_Atomic uint32_t suppressed;
-};
-
-/* Returns the number of suppressed lines to report (>= 0) when a line may be printed, or -1. */
-int64_t nym_ratelimit_take(struct nym_ratelimit *rl);
-
+/* A log line for events the network triggers, limited per call site (util/ratelimit.h). */
 #define log_ratelimited(level, fmt, ...)                                                         \
 	do {                                                                                     \
 		static struct nym_ratelimit nym_rl_;                                             \
