@@ -33,7 +33,7 @@ const struct conf_key node_config_schema[] = {
 	{ "mixnet.replay_protection.expected_packets_per_second", CONF_U64, F(mixnet.replay_expected_packets_per_second), "2000", "sizes the filter for one key lifetime; memory is about 3.6 bytes per packet of that lifetime at 1e-5", 1, 10000000 },
 	{ "mixnet.replay_protection.save_interval", CONF_DURATION, F(mixnet.replay_save_interval_ns), "10m", "how often the filter is saved to disk (also saved at shutdown)", 1, 86400 },
 	{ "mixnet.debug.maximum_forward_packet_delay", CONF_DURATION, F(mixnet.maximum_forward_packet_delay_ns), "10s", "longer requested delays are clamped to this and counted", 0, 3600 },
-	{ "mixnet.debug.connection_idle_timeout", CONF_DURATION, F(mixnet.connection_idle_timeout_ns), "5m", "close ingress connections that brought no complete frame for this long (bytes alone do not count; ours), and egress connections that sent none (0: never)", 0, 86400 },
+	{ "mixnet.debug.connection_idle_timeout", CONF_DURATION, F(mixnet.connection_idle_timeout_ns), "5m", "close ingress connections that brought no complete frame for this long (bytes alone do not count; ours) and egress connections that sent nothing for this long (0: never)", 0, 86400 },
 	{ "mixnet.debug.connection_write_timeout", CONF_DURATION, F(mixnet.connection_write_timeout_ns), "500ms", "a send stalled this long drops the rest of its batch; 3 in a row close the connection (0: no timeout)", 0, 60 },
 	{ "mixnet.debug.maximum_connection_buffer_size", CONF_U64, F(mixnet.maximum_connection_buffer_size), "2000", "packets queued per next hop before new ones are dropped", 1, 1000000 },
 	{ "mixnet.debug.initial_connection_timeout", CONF_DURATION, F(mixnet.initial_connection_timeout_ns), "1500ms", "connect timeout to a next hop", 0.001, 60 },
