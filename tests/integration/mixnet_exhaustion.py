@@ -160,14 +160,16 @@ except OSError as e:
     closed_after = time.monotonic() - opened
     print(f"     trickling connection ended: {e}")
 check(wait_delivered([trickle_msg], 3) == 1, "the trickling connection's complete frame is forwarded")
-check(closed_after is not None and IDLE - 0.5 <= closed_after <= IDLE + 2.5,
+check(closed_after is not None and IDLE - 0.5 <= closed_after <= IDLE + 4,
       f"bytes without a complete frame do not keep a connection open (closed after "
       f"{closed_after if closed_after is None else round(closed_after, 1)} s, idle timeout {IDLE:.0f} s)")
 
 # 3. Still crossing after the flood's connections went through their deadlines and came back.
-while flood().get("round", 0) < 6:
+end = time.monotonic() + 20
+while flood().get("round", 0) < 6 and time.monotonic() < end:
     sample()
     time.sleep(1)
+check(flood().get("round", 0) >= 6, "the flood went on through several of its connections' deadlines")
 second = send_batch(b"later in the flood", 20)
 got = wait_delivered(second, 5)
 check(got == len(second), f"packets still cross later in the flood ({got}/{len(second)})")
