@@ -12,8 +12,12 @@ int conn_limit_init(struct conn_limit *l, size_t max_connections, uint32_t per_a
 		    uint64_t handshakes_per_second, uint32_t handshake_burst)
 {
 	memset(l, 0, sizeof(*l));
-	if (max_connections == 0 || max_connections > CONN_LIMIT_MAX_ENTRIES / 2 || sodium_init() < 0)
+	if (max_connections == 0 || sodium_init() < 0)
 		return -EINVAL;
+	/* Beyond the cap, admissions of new addresses may find their window full (-ENOSPC)
+	 * rather than the table taking memory for connections the host could never hold. */
+	if (max_connections > CONN_LIMIT_MAX_ENTRIES / 2)
+		max_connections = CONN_LIMIT_MAX_ENTRIES / 2;
 	/* At least twice the entries that can hold connections, so that the probe window of a
 	 * new address almost always has one without, and never fewer than the window. */
 	size_t n = CONN_LIMIT_PROBES;

@@ -26,7 +26,7 @@
 
 #define CONN_LIMIT_KEY_LEN 16
 #define CONN_LIMIT_PROBES 16 /* entries looked at per admission */
-#define CONN_LIMIT_MAX_ENTRIES (1u << 24)
+#define CONN_LIMIT_MAX_ENTRIES (1u << 22) /* 128 MiB of entries at most, touched lazily */
 
 struct conn_limit_entry {
 	uint8_t key[CONN_LIMIT_KEY_LEN]; /* written and read by the acceptor only */

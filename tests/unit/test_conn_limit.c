@@ -164,6 +164,9 @@ Test(conn_limit, an_address_holds_at_most_its_limit_whatever_the_port)
 		cr_assert_eq(conn_limit_admit(&l, SA(a), T0, &slot[0]), 0, "per_address 0: no limit");
 	conn_limit_fini(&l);
 	cr_assert_eq(conn_limit_init(&l, 0, 1, 0, 0), -EINVAL);
+	cr_assert_eq(conn_limit_init(&l, SIZE_MAX / 4, 1, 0, 0), 0, "a huge slot count is capped, not refused");
+	cr_assert_eq(l.mask + 1, CONN_LIMIT_MAX_ENTRIES);
+	conn_limit_fini(&l);
 }
 
 Test(conn_limit, reconnecting_does_not_refill_the_handshake_budget)
