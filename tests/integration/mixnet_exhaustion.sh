@@ -3,12 +3,11 @@
 # address, each sending a byte now and then and never a whole frame, while another address
 # sends Sphinx packets through the node to a sink. The checks are in mixnet_exhaustion.py.
 set -eu
-. scripts/lib/netns.sh
+. tests/lib/netns.sh
 NODE="$(pwd)/${NYM_BUILD:-build}/bin/nym-node"
-T=$(mktemp -d)
-export T NODE
 netns_init mxx
-trap 'status=$?; netns_cleanup; rm -rf "$T"; exit $status' EXIT
+T=$NS_DIR
+export T NODE
 
 netns_host mix1 198.51.100.11/24
 netns_host sink 198.51.100.20/24

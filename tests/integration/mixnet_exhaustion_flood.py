@@ -5,6 +5,7 @@ ROUND seconds; a connection the node closed is opened again on the next round. W
 counts to STATUS after every round and stops after DURATION seconds."""
 import errno
 import json
+import os
 import resource
 import socket
 import sys
@@ -55,7 +56,6 @@ def write_status(rnd, open_now, closed):
     with open(status + ".tmp", "w") as f:
         json.dump({"round": rnd, "attempts": attempts, "connect_failures": refused, "open": open_now,
                    "closed_by_node": closed}, f)
-    import os
     os.replace(status + ".tmp", status)
 
 
