@@ -6,8 +6,9 @@
  *   socket -> frame decoder -> batch of the receive's frames -> Sphinx open -> replay filter
  *          -> Sphinx peel -> delay queue -> next hop's queue -> committed output buffer -> send
  *
- * Worker 0 accepts connections and hands each to the workers in turn over io_uring
- * (IORING_OP_MSG_RING), so load spreads evenly whatever the kernel's port hashing does. */
+ * Worker 0 accepts connections, counts each against its source address's limits
+ * (io/conn_limit.h) and hands each to the workers in turn over io_uring (IORING_OP_MSG_RING),
+ * so load spreads evenly whatever the kernel's port hashing does. */
 #ifndef NYM_NODECTL_MIX_WORKER_H
 #define NYM_NODECTL_MIX_WORKER_H
 
