@@ -87,9 +87,9 @@ static void make_vote(struct authority *a, uint64_t epoch, int64_t now)
 	}
 	/* A node announces every epoch and at every key rotation: a description older than two
 	 * epochs, or without the key of the rotation the epoch starts in, is not current. */
-	struct rotation_schedule sched = { a->clock.genesis, (uint64_t)a->clock.duration_s,
+	struct key_rotation_schedule sched = { a->clock.genesis, (uint64_t)a->clock.duration_s,
 					   (uint32_t)a->cfg->sphinx.epochs_per_rotation };
-	uint32_t rotation = rotation_id_at(&sched, nym_epoch_start(&a->clock, epoch));
+	uint32_t rotation = key_rotation_id_at(&sched, nym_epoch_start(&a->clock, epoch));
 	size_t kept = 0;
 	for (size_t i = 0; i < v.node_count; i++) {
 		const struct nym_descriptor *d = &v.nodes[i].d;
@@ -178,13 +178,13 @@ static int previous_document(struct authority *a, uint64_t epoch, const uint8_t 
 	if (authority_fetch_peers(a, path, NYM_EPOCH_DOC_JSON_MAX + 65536, peer_timeout_ms(a), items))
 		return -ENOMEM;
 	for (size_t i = 0; i < a->npeers; i++) {
-		struct nym_doc_signatures sigs;
+		struct nym_epoch_doc_signatures sigs;
 		char *canonical;
 		size_t clen;
 		uint8_t d[32];
 		struct nym_epoch_doc got;
 		if (found != 0 && items[i].rc == 0 && items[i].resp.status == 200 &&
-		    nym_signed_doc_decode(items[i].resp.body, items[i].resp.len, &got, &sigs, &canonical, &clen, d) == 0) {
+		    nym_epoch_doc_signed_decode(items[i].resp.body, items[i].resp.len, &got, &sigs, &canonical, &clen, d) == 0) {
 			if (memcmp(d, digest, 32) == 0 && got.epoch == epoch) {
 				*doc = got;
 				found = 0;
@@ -227,20 +227,20 @@ static void build(struct authority *a, uint64_t epoch)
 			 a->nauth, a->threshold, own ? "" : ", ours missing");
 		goto out;
 	}
-	nym_consensus_previous(use, used, &has_prev, prev_digest);
+	nym_vote_consensus_previous(use, used, &has_prev, prev_digest);
 	if (has_prev && (rc = previous_document(a, epoch - 1, prev_digest, &prev)) != 0) {
 		log_warn("authority: epoch %" PRIu64 ": the previous document the votes name is not available; "
 			 "abstaining", epoch);
 		goto out;
 	}
-	if ((rc = nym_consensus_build(use, used, has_prev ? &prev : NULL, has_prev ? prev_digest : NULL, &doc)) != 0 ||
+	if ((rc = nym_vote_consensus_build(use, used, has_prev ? &prev : NULL, has_prev ? prev_digest : NULL, &doc)) != 0 ||
 	    (rc = nym_epoch_doc_encode(&doc, &bytes, &len, digest)) != 0 ||
 	    (rc = nym_registry_put_document(a->reg, epoch, bytes, len, true)) != 0) {
 		log_error("authority: building the document for epoch %" PRIu64 " failed: %s", epoch, strerror(-rc));
 		goto out;
 	}
-	struct nym_doc_signature sig;
-	nym_doc_sign(&a->keys.identity, bytes, len, &sig);
+	struct nym_epoch_doc_signature sig;
+	nym_epoch_doc_sign(&a->keys.identity, bytes, len, &sig);
 	if ((rc = nym_registry_add_signature(a->reg, epoch, &sig)) != 0) {
 		log_error("authority: cannot store our signature for epoch %" PRIu64 ": %s", epoch, strerror(-rc));
 		goto out;
@@ -259,11 +259,11 @@ out:
 	free(votes);
 }
 
-static size_t valid_count(const struct authority *a, const struct nym_doc_signatures *sigs, const char *bytes,
+static size_t valid_count(const struct authority *a, const struct nym_epoch_doc_signatures *sigs, const char *bytes,
 			  size_t len)
 {
 	size_t valid = 0;
-	nym_doc_verify(sigs, bytes, len, (const uint8_t(*)[32])a->trusted, a->nauth, 1, &valid);
+	nym_epoch_doc_verify(sigs, bytes, len, (const uint8_t(*)[32])a->trusted, a->nauth, 1, &valid);
 	return valid;
 }
 
@@ -274,7 +274,7 @@ static void gather_signatures(struct authority *a, uint64_t epoch)
 	char *ours = NULL;
 	size_t ours_len = 0;
 	uint8_t ours_digest[32];
-	struct nym_doc_signatures have = { 0 };
+	struct nym_epoch_doc_signatures have = { 0 };
 	bool have_doc = nym_registry_document(a->reg, epoch, &ours, &ours_len, ours_digest, NULL) == 0;
 	size_t have_valid = 0;
 	if (have_doc) {
@@ -294,26 +294,26 @@ static void gather_signatures(struct authority *a, uint64_t epoch)
 	}
 	for (size_t i = 0; i < a->npeers; i++) {
 		struct nym_epoch_doc doc;
-		struct nym_doc_signatures sigs;
+		struct nym_epoch_doc_signatures sigs;
 		char *canonical = NULL;
 		size_t clen;
 		uint8_t digest[32];
 		if (items[i].rc || items[i].resp.status != 200 ||
-		    nym_signed_doc_decode(items[i].resp.body, items[i].resp.len, &doc, &sigs, &canonical, &clen,
+		    nym_epoch_doc_signed_decode(items[i].resp.body, items[i].resp.len, &doc, &sigs, &canonical, &clen,
 					  digest) != 0) {
 			nym_http_response_free(&items[i].resp);
 			continue;
 		}
 		if (doc.epoch == epoch && have_doc && memcmp(digest, ours_digest, 32) == 0) {
 			for (size_t k = 0; k < sigs.count; k++) {
-				const struct nym_doc_signature *s = &sigs.sigs[k];
+				const struct nym_epoch_doc_signature *s = &sigs.sigs[k];
 				bool known = false;
 				for (size_t h = 0; h < have.count && !known; h++)
 					known = memcmp(have.sigs[h].authority, s->authority, 32) == 0;
-				if (known || !trusted(a, s->authority) || !nym_doc_signature_valid(s, ours, ours_len))
+				if (known || !trusted(a, s->authority) || !nym_epoch_doc_signature_valid(s, ours, ours_len))
 					continue;
 				if (nym_registry_add_signature(a->reg, epoch, s) == 0) {
-					nym_doc_signatures_add(&have, s);
+					nym_epoch_doc_signatures_add(&have, s);
 					have_valid++;
 					atomic_fetch_add(&a->n.signatures_received, 1);
 				}
@@ -324,7 +324,7 @@ static void gather_signatures(struct authority *a, uint64_t epoch)
 			    nym_registry_put_document(a->reg, epoch, canonical, clen, false) == 0) {
 				for (size_t k = 0; k < sigs.count; k++)
 					if (trusted(a, sigs.sigs[k].authority) &&
-					    nym_doc_signature_valid(&sigs.sigs[k], canonical, clen))
+					    nym_epoch_doc_signature_valid(&sigs.sigs[k], canonical, clen))
 						nym_registry_add_signature(a->reg, epoch, &sigs.sigs[k]);
 				log_warn("authority: epoch %" PRIu64 ": adopted the document %zu authorities signed "
 					 "(ours had %zu signatures)",
@@ -398,12 +398,12 @@ static int setup_peers(struct authority *a)
 
 static void rotate_issuer(struct authority *a, int64_t now)
 {
-	uint64_t t0 = nym_now_ns();
+	uint64_t t0 = nym_clock_now_ns();
 	int rc = nym_issuer_rotate(a->iss, now);
 	if (rc)
 		log_error("authority: issuer key rotation failed: %s", strerror(-rc));
-	else if (nym_now_ns() - t0 > NYM_NS_PER_SEC / 10)
-		log_info("authority: issuer keys ready (%.1f s)", (double)(nym_now_ns() - t0) / 1e9);
+	else if (nym_clock_now_ns() - t0 > NYM_NS_PER_SEC / 10)
+		log_info("authority: issuer keys ready (%.1f s)", (double)(nym_clock_now_ns() - t0) / 1e9);
 	a->next_rotate = now + ROTATE_INTERVAL_S;
 }
 
@@ -464,7 +464,7 @@ int authority_run(const char *context, const struct node_config *cfg, const char
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	rotate_issuer(&a, nym_unix_now());
+	rotate_issuer(&a, nym_clock_unix_now());
 	a.http.cfg = cfg;
 	a.http.metrics = NULL;
 	a.http.routes = authority_routes;
@@ -472,7 +472,7 @@ int authority_run(const char *context, const struct node_config *cfg, const char
 	a.http.extra_metrics = authority_metrics;
 	a.http.identity = &a.keys.identity;
 	memcpy(a.http.noise_public, a.keys.noise.public_key, 32);
-	a.http.started_unix = nym_unix_now();
+	a.http.started_unix = nym_clock_unix_now();
 	int rc = node_http_start(&a.http);
 	if (rc) {
 		fprintf(stderr, "%s: cannot serve HTTP on %s: %s\n", context, cfg->http.bind_address, strerror(-rc));
@@ -486,7 +486,7 @@ int authority_run(const char *context, const struct node_config *cfg, const char
 	nym_base58_encode(who, sizeof(who), a.keys.identity.public_key, 32);
 	log_info("authority %s running: http %s, %zu authorities (%zu signatures make a document), epoch %" PRIu64
 		 " of %llds",
-		 who, cfg->http.bind_address, a.nauth, a.threshold, nym_epoch_at(&a.clock, nym_unix_now()),
+		 who, cfg->http.bind_address, a.nauth, a.threshold, nym_epoch_at(&a.clock, nym_clock_unix_now()),
 		 (long long)a.clock.duration_s);
 	for (;;) {
 		struct timespec tick = { 0, TICK_MS * 1000000L };

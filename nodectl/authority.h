@@ -16,13 +16,13 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "cred/issuer.h"
-#include "cred/spent_merge.h"
+#include "credstore/issuer.h"
+#include "credstore/spent_merge.h"
 #include "directory/registry.h"
 #include "node_config.h"
 #include "node_http.h"
 #include "node_keys.h"
-#include "topology/epoch_clock.h"
+#include "topology/epoch.h"
 #include "topology/epoch_doc.h"
 
 struct authority_peer {

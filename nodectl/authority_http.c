@@ -10,8 +10,8 @@
 #include <string.h>
 
 #include "authority.h"
-#include "cred/issue_msg.h"
-#include "cred/issuer_keys.h"
+#include "cred/issue.h"
+#include "cred/issuer_keyset.h"
 #include "cred/spent_report.h"
 #include "topology/body_sig.h"
 #include "topology/canonical.h"
@@ -60,7 +60,7 @@ static void post_nodes(void *ctx, const struct node_http_request *req, struct no
 	char *body = NULL;
 	size_t len = 0;
 	pthread_mutex_lock(&a->http_lock);
-	int rc = nym_registry_handle_post(a->http_reg, req->body ? req->body : "", req->body_len, nym_unix_now(),
+	int rc = nym_registry_handle_post(a->http_reg, req->body ? req->body : "", req->body_len, nym_clock_unix_now(),
 					  &status, &body, &len);
 	pthread_mutex_unlock(&a->http_lock);
 	if (rc)
@@ -94,7 +94,7 @@ static void send_document(struct authority *a, uint64_t epoch, struct node_http_
 	int rc;
 	pthread_mutex_lock(&a->http_lock);
 	if (epoch == 0) {
-		rc = nym_registry_latest_document(a->http_reg, nym_epoch_at(&a->clock, nym_unix_now()), &epoch);
+		rc = nym_registry_latest_document(a->http_reg, nym_epoch_at(&a->clock, nym_clock_unix_now()), &epoch);
 		if (!rc)
 			rc = nym_registry_signed_document(a->http_reg, epoch, &body, &len);
 	} else {
@@ -152,10 +152,10 @@ static int current_document(struct authority *a, struct nym_epoch_doc *doc, size
 	uint64_t epoch;
 	char *bytes;
 	size_t len;
-	struct nym_doc_signatures sigs;
+	struct nym_epoch_doc_signatures sigs;
 	nym_epoch_doc_init(doc);
 	pthread_mutex_lock(&a->http_lock);
-	int rc = nym_registry_latest_document(a->http_reg, nym_epoch_at(&a->clock, nym_unix_now()), &epoch);
+	int rc = nym_registry_latest_document(a->http_reg, nym_epoch_at(&a->clock, nym_clock_unix_now()), &epoch);
 	if (!rc)
 		rc = nym_registry_document(a->http_reg, epoch, &bytes, &len, NULL, NULL);
 	if (!rc)
@@ -171,7 +171,7 @@ static int current_document(struct authority *a, struct nym_epoch_doc *doc, size
 	}
 	if (signatures) {
 		size_t valid = 0;
-		nym_doc_verify(&sigs, bytes, len, (const uint8_t(*)[32])a->trusted, a->nauth, 1, &valid);
+		nym_epoch_doc_verify(&sigs, bytes, len, (const uint8_t(*)[32])a->trusted, a->nauth, 1, &valid);
 		*signatures = valid;
 	}
 	free(bytes);
@@ -182,9 +182,9 @@ static void get_gateways(void *ctx, const struct node_http_request *req, struct 
 {
 	struct authority *a = ctx;
 	const char *role = node_http_query(req, "role"), *country = node_http_query(req, "country");
-	struct nym_gateway_query q = { 0 };
+	struct nym_epoch_doc_gateway_query q = { 0 };
 	unsigned bit;
-	if (role && (nym_role_parse(role, &bit) || bit == NYM_ROLE_MIXNODE)) {
+	if (role && (nym_descriptor_role_parse(role, &bit) || bit == NYM_ROLE_MIXNODE)) {
 		node_http_error(rep, 400, "role must be entry, exit or wg");
 		goto out;
 	}
@@ -207,7 +207,7 @@ static void get_gateways(void *ctx, const struct node_http_request *req, struct 
 		const struct nym_descriptor *d = &doc.gateways[i].d;
 		if ((d->roles & q.roles) != q.roles || (q.country[0] && strcmp(q.country, d->country) != 0))
 			continue;
-		json_array_append_new(list, nym_signed_descriptor_to_json(&doc.gateways[i]));
+		json_array_append_new(list, nym_descriptor_signed_to_json(&doc.gateways[i]));
 	}
 	node_http_json(rep, 200, list ? json_pack("{s:I, s:o}", "epoch", (json_int_t)doc.epoch, "gateways", list) : NULL);
 	nym_epoch_doc_free(&doc);
@@ -219,7 +219,7 @@ static void get_epoch(void *ctx, const struct node_http_request *req, struct nod
 {
 	(void)req;
 	struct authority *a = ctx;
-	int64_t now = nym_unix_now();
+	int64_t now = nym_clock_unix_now();
 	uint64_t epoch = nym_epoch_at(&a->clock, now);
 	json_t *docj = json_null();
 	struct nym_epoch_doc doc;
@@ -249,7 +249,7 @@ static void get_epoch(void *ctx, const struct node_http_request *req, struct nod
 static void sign_body(struct authority *a, struct node_http_reply *rep, const char *label)
 {
 	struct nym_body_sig sig;
-	nym_body_sig_make(&a->keys.identity, label, nym_unix_now(), rep->body, rep->len, &sig);
+	nym_body_sig_make(&a->keys.identity, label, nym_clock_unix_now(), rep->body, rep->len, &sig);
 	nym_body_sig_format(&sig, rep->signature);
 }
 
@@ -261,7 +261,7 @@ static void get_issuer_keys(void *ctx, const struct node_http_request *req, stru
 	char *json = NULL;
 	nym_issuer_keyset_init(&ks);
 	pthread_mutex_lock(&a->http_lock);
-	int rc = nym_issuer_keys(a->http_iss, nym_unix_now(), &ks);
+	int rc = nym_issuer_keys(a->http_iss, nym_clock_unix_now(), &ks);
 	pthread_mutex_unlock(&a->http_lock);
 	if (!rc)
 		rc = nym_issuer_keyset_to_json(&ks, &json);
@@ -282,7 +282,7 @@ static void post_ticketbooks(void *ctx, const struct node_http_request *req, str
 	char *body = NULL;
 	size_t len = 0;
 	pthread_mutex_lock(&a->http_lock);
-	int rc = nym_issuer_handle_ticketbooks(a->http_iss, req->body ? req->body : "", req->body_len, nym_unix_now(),
+	int rc = nym_issuer_handle_ticketbooks(a->http_iss, req->body ? req->body : "", req->body_len, nym_clock_unix_now(),
 					       &status, &body, &len);
 	pthread_mutex_unlock(&a->http_lock);
 	if (rc)
@@ -306,7 +306,7 @@ static void post_spent(void *ctx, const struct node_http_request *req, struct no
 	size_t len = 0;
 	pthread_mutex_lock(&a->http_lock);
 	int rc = nym_spent_merge_handle_report(a->http_spent, (const uint8_t *)(req->body ? req->body : ""),
-					       req->body_len, nym_unix_now(), is_gateway, a, &status, &body, &len);
+					       req->body_len, nym_clock_unix_now(), is_gateway, a, &status, &body, &len);
 	pthread_mutex_unlock(&a->http_lock);
 	if (rc)
 		node_http_error(rep, 500, "internal error");
@@ -322,7 +322,7 @@ static void get_spent_filter(void *ctx, const struct node_http_request *req, str
 	uint8_t *data;
 	size_t len;
 	pthread_mutex_lock(&a->http_lock);
-	int rc = nym_spent_merge_filter(a->http_spent, nym_unix_now(), NYM_SPENT_FILTER_FPR, &data, &len);
+	int rc = nym_spent_merge_filter(a->http_spent, nym_clock_unix_now(), NYM_SPENT_FILTER_FPR, &data, &len);
 	pthread_mutex_unlock(&a->http_lock);
 	if (rc) {
 		node_http_error(rep, rc == -EBUSY ? 503 : 500, rc == -EBUSY ? "busy" : "internal error");

@@ -7,14 +7,14 @@
 #include <time.h>
 
 #include "authority.h"
-#include "directory/probe.h"
+#include "dirclient/probe.h"
 #include "http/http_client.h"
 #include "util/clock.h"
 #include "util/log.h"
 
 static void probe_round(struct authority *a)
 {
-	struct nym_signed_descriptor *nodes;
+	struct nym_descriptor_signed *nodes;
 	size_t n;
 	if (nym_registry_all(a->probe_reg, &nodes, &n) != 0)
 		return;
@@ -25,7 +25,7 @@ static void probe_round(struct authority *a)
 	}
 	for (size_t i = 0; i < n; i++)
 		probes[i].node = &nodes[i].d;
-	int64_t started = nym_unix_now();
+	int64_t started = nym_clock_unix_now();
 	if (nym_probe_run(probes, n, (long)(a->cfg->authority.probe_timeout_ns / NYM_NS_PER_MS)) == 0) {
 		for (size_t i = 0; i < n; i++) {
 			/* Stamped with the round's start: the node answered at or after it. */
@@ -52,7 +52,7 @@ static void merge_peers(struct authority *a)
 	for (size_t i = 0; i < a->npeers; i++) {
 		size_t added = 0;
 		if (items[i].rc == 0 && items[i].resp.status == 200 &&
-		    nym_registry_merge(a->probe_reg, items[i].resp.body, items[i].resp.len, nym_unix_now(), &added) == 0 &&
+		    nym_registry_merge(a->probe_reg, items[i].resp.body, items[i].resp.len, nym_clock_unix_now(), &added) == 0 &&
 		    added) {
 			atomic_fetch_add(&a->n.peer_merges, added);
 			log_debug("authority: %zu descriptions learnt from %s", added, a->peers[i].url);
@@ -66,7 +66,7 @@ static void *prober(void *arg)
 	struct authority *a = arg;
 	uint64_t interval = a->cfg->authority.probe_interval_ns, next = 0;
 	while (!atomic_load(&a->stopping)) {
-		uint64_t now = nym_now_ns();
+		uint64_t now = nym_clock_now_ns();
 		if (now >= next) {
 			next = now + interval;
 			probe_round(a);

@@ -31,6 +31,7 @@
 
 #include "cmd_util.h"
 #include "commands.h"
+#include "io/sock.h"
 #include "mix/mix_frame.h"
 #include "mix/mix_node_addr.h"
 #include "mix_sink.h"
@@ -165,7 +166,7 @@ static int build_pool(struct bench *b, struct pool *pool, size_t count, bool tag
 	return rc;
 }
 
-static int connect_to(const struct sock_addr *a)
+static int connect_to(const struct net_addr *a)
 {
 	int fd = socket(a->ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
@@ -215,15 +216,15 @@ static void *flood(void *arg)
 /* Serves the sink until it has seen `expected` packets of a phase, or nothing new for 1 s. */
 static uint64_t drain(struct mix_sink *sink, struct bench *b, int phase, uint64_t expected)
 {
-	uint64_t last = 0, stable_since = nym_now_ns();
+	uint64_t last = 0, stable_since = nym_clock_now_ns();
 	for (;;) {
 		uint64_t got = atomic_load(&b->received[phase]);
 		if (got >= expected)
 			return got;
 		if (got != last) {
 			last = got;
-			stable_since = nym_now_ns();
-		} else if (nym_now_ns() - stable_since > NYM_NS_PER_SEC) {
+			stable_since = nym_clock_now_ns();
+		} else if (nym_clock_now_ns() - stable_since > NYM_NS_PER_SEC) {
 			return got;
 		}
 		mix_sink_poll(sink, 5 * NYM_NS_PER_MS);
@@ -278,8 +279,8 @@ static int cmp_u64(const void *a, const void *b)
 
 static int free_port(void)
 {
-	struct sock_addr a;
-	sock_addr_parse(&a, "127.0.0.1:0", -1);
+	struct net_addr a;
+	net_addr_parse(&a, "127.0.0.1:0", -1);
 	int fd = sock_tcp_listen(&a, false, 1);
 	if (fd < 0)
 		return fd;
@@ -287,7 +288,7 @@ static int free_port(void)
 	socklen_t len = sizeof(ss);
 	getsockname(fd, (struct sockaddr *)&ss, &len);
 	close(fd);
-	return sock_addr_port((struct sockaddr *)&ss);
+	return net_addr_port((struct sockaddr *)&ss);
 }
 
 /* Writes a node directory for the run: loopback ports, rotation 1 lasting the whole run,
@@ -313,7 +314,7 @@ static int make_node(const char *dir, int mix_port, int http_port, uint64_t pack
 	c.host.public_ips.count = 1;
 	snprintf(c.mixnet.bind_address, sizeof(c.mixnet.bind_address), "127.0.0.1:%d", mix_port);
 	snprintf(c.http.bind_address, sizeof(c.http.bind_address), "127.0.0.1:%d", http_port);
-	c.sphinx.genesis = (uint64_t)nym_unix_now() - 1;
+	c.sphinx.genesis = (uint64_t)nym_clock_unix_now() - 1;
 	c.sphinx.epoch_duration_ns = 600 * NYM_NS_PER_SEC;
 	c.sphinx.epochs_per_rotation = 10;
 	c.mixnet.replay_expected_packets_per_second = packets / (600 * 11) + 1;
@@ -396,12 +397,12 @@ int cmd_bench_mixnet(const char *context, int argc, char **argv)
 	uint64_t flood_count = (uint64_t)(ceiling * (double)seconds);
 
 	int mix_port = free_port(), http_port = free_port(), sink_port = free_port();
-	struct sock_addr node_addr, sink_addr;
+	struct net_addr node_addr, sink_addr;
 	char text[64];
 	snprintf(text, sizeof(text), "127.0.0.1:%d", mix_port);
-	sock_addr_parse(&node_addr, text, -1);
+	net_addr_parse(&node_addr, text, -1);
 	snprintf(text, sizeof(text), "127.0.0.1:%d", sink_port);
-	sock_addr_parse(&sink_addr, text, -1);
+	net_addr_parse(&sink_addr, text, -1);
 	if (make_node(dir, mix_port, http_port, flood_count * 2, &keys)) {
 		fprintf(stderr, "%s: cannot set up the node in %s\n", context, dir);
 		goto out;
@@ -459,7 +460,7 @@ int cmd_bench_mixnet(const char *context, int argc, char **argv)
 	pthread_t senders[128];
 	struct flood_job jobs[128];
 	_Atomic int flooding = (int)nconn;
-	uint64_t t0 = nym_now_ns();
+	uint64_t t0 = nym_clock_now_ns();
 	for (size_t i = 0; i < nconn; i++) {
 		size_t first = flood_count * i / nconn, last = flood_count * (i + 1) / nconn;
 		jobs[i] = (struct flood_job){ fds[i], b.flood.frames + first * FRAME_LEN, (last - first) * FRAME_LEN, 0,
@@ -496,9 +497,9 @@ int cmd_bench_mixnet(const char *context, int argc, char **argv)
 		index_put(&b, b.paced.tag[i], (uint32_t)i);
 	atomic_store(&b.phase, 2);
 	uint64_t cpu1 = cpu_us(node);
-	uint64_t gap = (uint64_t)(1e9 / rate), next = nym_now_ns() + gap;
+	uint64_t gap = (uint64_t)(1e9 / rate), next = nym_clock_now_ns() + gap;
 	for (size_t i = 0; i < paced;) {
-		uint64_t now = nym_now_ns();
+		uint64_t now = nym_clock_now_ns();
 		if (now < next) {
 			/* With a core of its own the load generator never sleeps; sharing the
 			 * node's cores it must, or it would take their time. */

@@ -35,7 +35,7 @@ struct timer {
 
 static void timer_start(struct timer *t, double seconds)
 {
-	t->start = nym_now_ns();
+	t->start = nym_clock_now_ns();
 	t->budget = (uint64_t)(seconds * 1e9);
 	t->iterations = 0;
 }
@@ -45,12 +45,12 @@ static bool timer_running(struct timer *t)
 	/* Reading the clock every 16 iterations keeps it out of the measurement. */
 	if (t->iterations % 16)
 		return true;
-	return nym_now_ns() - t->start < t->budget;
+	return nym_clock_now_ns() - t->start < t->budget;
 }
 
 static double timer_ns_per_iteration(const struct timer *t)
 {
-	return (double)(nym_now_ns() - t->start) / (double)t->iterations;
+	return (double)(nym_clock_now_ns() - t->start) / (double)t->iterations;
 }
 
 /* ns per regular frame; *gbps gets stream throughput. */

@@ -11,10 +11,10 @@
 
 #include "commands.h"
 #include "cred/blind_rsa.h"
-#include "cred/issuer.h"
-#include "cred/issuer_keys.h"
+#include "credstore/issuer.h"
+#include "cred/issuer_keyset.h"
 #include "cred/ticket.h"
-#include "cred/ticket_store.h"
+#include "credstore/ticket_store.h"
 #include "cred/ticketbook.h"
 #include "crypto/secret.h"
 #include "util/bloom.h"
@@ -164,7 +164,7 @@ int cmd_debug_ticketbook_issue_local(const char *context, int argc, char **argv)
 	size_t req_len, resp_len;
 	char codes[1][NYM_VOUCHER_MAX + 1];
 	int status = EXIT_FAIL, http;
-	int64_t now = nym_unix_now();
+	int64_t now = nym_clock_unix_now();
 	nym_issuer_keyset_init(&ks);
 
 	if ((rc = nym_issuer_open(&iss, db_path, &cfg)) != 0) {
@@ -180,7 +180,7 @@ int cmd_debug_ticketbook_issue_local(const char *context, int argc, char **argv)
 	}
 	/* The client's half, exactly as against a remote authority: the key comes from the
 	 * published list, the request and answer are the HTTP bodies. */
-	const struct nym_issuer_key *key = nym_issuer_keyset_current(&ks, type, now);
+	const struct nym_issuer_keyset_entry *key = nym_issuer_keyset_current(&ks, type, now);
 	if (!key) {
 		fprintf(stderr, "%s: no current %s key in the published list\n", context,
 			type_name);
@@ -221,7 +221,7 @@ int cmd_debug_ticketbook_issue_local(const char *context, int argc, char **argv)
 	status = print_json(json_pack("{s:s, s:s, s:I, s:I, s:i}", "book", out_path, "type",
 				      type_name, "expires", (json_int_t)book->expiry, "tickets",
 				      (json_int_t)book->count, "bits",
-				      (int)nym_brsa_public_key_bits(book->key)));
+				      (int)nym_blind_rsa_public_key_bits(book->key)));
 out:
 	nym_memzero(codes, sizeof(codes));
 	nym_ticketbook_free(book);
@@ -266,7 +266,7 @@ int cmd_debug_ticket_verify(const char *context, int argc, char **argv)
 	if (rc)
 		return rc > 0 ? EXIT_OK : EXIT_FAIL;
 	if (!now) /* --now 0 is not a time anyone tests at: it means "not given" */
-		now = (uint64_t)nym_unix_now();
+		now = (uint64_t)nym_clock_unix_now();
 	struct nym_ticketbook *book = NULL;
 	struct nym_issuer_keyset ks;
 	uint8_t t[NYM_TICKET_MAX_LEN];
@@ -289,7 +289,7 @@ int cmd_debug_ticket_verify(const char *context, int argc, char **argv)
 	rc = nym_issuer_keyset_verify_ticket(&ks, t, len, (int64_t)now, NYM_TICKET_TYPES_ALL, &m);
 	if (rc) {
 		fprintf(stderr, "%s: ticket %llu of %s is not valid: %s\n", context,
-			(unsigned long long)index, book_path, nym_ticket_refusal_text(rc));
+			(unsigned long long)index, book_path, nym_ticket_store_refusal_text(rc));
 		goto out;
 	}
 	char serial[2 * NYM_TICKET_SERIAL_LEN + 1];
@@ -337,7 +337,7 @@ int cmd_debug_ticket_export(const char *context, int argc, char **argv)
 		goto out;
 	struct nym_ticket_view v;
 	if ((rc = nym_ticket_parse(&v, t, len)) != 0 ||
-	    (rc = nym_brsa_public_key_to_pem(book->key, &pem)) != 0) {
+	    (rc = nym_blind_rsa_public_key_to_pem(book->key, &pem)) != 0) {
 		fprintf(stderr, "%s: %s: ticket %llu: %s\n", context, book_path,
 			(unsigned long long)index, strerror(-rc));
 		goto out;
@@ -380,7 +380,7 @@ static double median(double *v, size_t n)
 
 static double since_us(uint64_t t0)
 {
-	return (double)(nym_now_ns() - t0) / 1000.0;
+	return (double)(nym_clock_now_ns() - t0) / 1000.0;
 }
 
 struct bench {
@@ -416,10 +416,10 @@ static int bench_run(struct bench *b)
 	double *blind = calloc(n, sizeof(double)), *issue = calloc(n, sizeof(double)),
 	       *fin = calloc(n, sizeof(double)), *bare_signs = calloc(n, sizeof(double));
 	uint8_t bsig[NYM_BRSA_MAX_LEN], m[NYM_BRSA_MAX_LEN];
-	struct nym_brsa_private_key *bare = NULL;
+	struct nym_blind_rsa_private_key *bare = NULL;
 	size_t k = 0;
 	uint8_t t[NYM_TICKET_MAX_LEN];
-	int64_t now = nym_unix_now();
+	int64_t now = nym_clock_unix_now();
 	int rc = -ENOMEM;
 	nym_issuer_keyset_init(&ks);
 	if (!books || !codes || !s || !blind || !issue || !fin || !bare_signs)
@@ -429,28 +429,28 @@ static int bench_run(struct bench *b)
 	cfg.key_bits = b->bits;
 	if ((rc = nym_issuer_open(&iss, b->db, &cfg)) != 0)
 		goto out;
-	uint64_t t0 = nym_now_ns();
+	uint64_t t0 = nym_clock_now_ns();
 	if ((rc = nym_issuer_ensure_key(iss, NYM_TICKET_WG_ENTRY, now)) != 0)
 		goto out;
 	b->keygen_ms = since_us(t0) / 1000.0;
 	if ((rc = nym_issuer_keys(iss, now, &ks)) != 0 ||
 	    (rc = nym_issuer_voucher_create(iss, n, now, codes)) != 0)
 		goto out;
-	const struct nym_issuer_key *key = nym_issuer_keyset_current(&ks, NYM_TICKET_WG_ENTRY, now);
+	const struct nym_issuer_keyset_entry *key = nym_issuer_keyset_current(&ks, NYM_TICKET_WG_ENTRY, now);
 	if (!key) {
 		rc = -ENOKEY;
 		goto out;
 	}
-	k = nym_brsa_public_key_len(key->key);
+	k = nym_blind_rsa_public_key_len(key->key);
 	/* The primitive alone, for the ratio: 50 bare BlindSigns under a key of the same size,
 	 * timed right after each issuance so both see the same machine load. */
-	if ((rc = nym_brsa_private_key_generate(&bare, NYM_BRSA_PSS_RANDOMIZED, b->bits)) != 0)
+	if ((rc = nym_blind_rsa_private_key_generate(&bare, NYM_BRSA_PSS_RANDOMIZED, b->bits)) != 0)
 		goto out;
 	for (size_t i = 0; i < n; i++) {
 		char *req = NULL, *resp = NULL;
 		size_t req_len, resp_len;
 		int http;
-		t0 = nym_now_ns();
+		t0 = nym_clock_now_ns();
 		rc = nym_ticketbook_create(&books[i], key->key, NYM_TICKET_WG_ENTRY, key->expiry,
 					   NYM_TICKETBOOK_SIZE, codes[i]);
 		blind[i] = since_us(t0) / 1000.0;
@@ -460,7 +460,7 @@ static int bench_run(struct bench *b)
 			goto out;
 		/* The authority's whole cost: body decode, checks, 50 BlindSigns with their fault
 		 * checks, the voucher's committed redemption and the answer's encoding. */
-		t0 = nym_now_ns();
+		t0 = nym_clock_now_ns();
 		rc = nym_issuer_handle_ticketbooks(iss, req, req_len, now, &http, &resp, &resp_len);
 		issue[i] = since_us(t0) / 1000.0;
 		free(req);
@@ -470,18 +470,18 @@ static int bench_run(struct bench *b)
 			goto out;
 		}
 		/* (Before finalizing, which wipes the blinded values.) */
-		t0 = nym_now_ns();
+		t0 = nym_clock_now_ns();
 		for (size_t j = 0; j < NYM_TICKETBOOK_SIZE && !rc; j++) {
 			memcpy(m, books[i]->entries[j].blinded, k);
 			m[0] = 0; /* below the other key's modulus too */
-			rc = nym_brsa_blind_sign(bare, m, k, bsig);
+			rc = nym_blind_rsa_blind_sign(bare, m, k, bsig);
 		}
 		bare_signs[i] = since_us(t0) / NYM_TICKETBOOK_SIZE;
 		if (rc) {
 			free(resp);
 			goto out;
 		}
-		t0 = nym_now_ns();
+		t0 = nym_clock_now_ns();
 		rc = nym_ticketbook_finalize(books[i], resp, resp_len);
 		fin[i] = since_us(t0) / 1000.0;
 		free(resp);
@@ -496,8 +496,8 @@ static int bench_run(struct bench *b)
 	/* Gateway: verification without and with the database. */
 	const struct nym_ticketbook_entry *e0 = &books[0]->entries[0];
 	for (size_t i = 0; i < 4096; i++) {
-		t0 = nym_now_ns();
-		rc = nym_brsa_verify(books[0]->key, e0->prepared, NYM_TICKET_PREPARED_LEN, e0->sig,
+		t0 = nym_clock_now_ns();
+		rc = nym_blind_rsa_verify(books[0]->key, e0->prepared, NYM_TICKET_PREPARED_LEN, e0->sig,
 				     k);
 		s[i] = since_us(t0);
 		if (rc)
@@ -508,7 +508,7 @@ static int bench_run(struct bench *b)
 		size_t len;
 		struct nym_ticketbook *bk = books[i % n];
 		nym_ticketbook_ticket(bk, (i / n) % NYM_TICKETBOOK_SIZE, t, sizeof(t), &len);
-		t0 = nym_now_ns();
+		t0 = nym_clock_now_ns();
 		rc = nym_issuer_keyset_verify_ticket(&ks, t, len, now, NYM_TICKET_TYPES_ALL, NULL);
 		s[i] = since_us(t0);
 		if (rc)
@@ -522,7 +522,7 @@ static int bench_run(struct bench *b)
 		size_t len;
 		nym_ticketbook_ticket(books[i / NYM_TICKETBOOK_SIZE], i % NYM_TICKETBOOK_SIZE, t,
 				      sizeof(t), &len);
-		t0 = nym_now_ns();
+		t0 = nym_clock_now_ns();
 		rc = nym_ticket_store_spend(store, &ks, t, len, now, NYM_TICKET_TYPES_ALL, NULL);
 		s[i] = since_us(t0);
 		if (rc)
@@ -537,7 +537,7 @@ static int bench_run(struct bench *b)
 		goto out;
 	uint8_t item[32];
 	nym_random(item, sizeof(item));
-	t0 = nym_now_ns();
+	t0 = nym_clock_now_ns();
 	for (size_t i = 0; i < items; i++) {
 		memcpy(item, &i, sizeof(i));
 		nym_bloom_insert(&bloom, item, sizeof(item));
@@ -545,7 +545,7 @@ static int bench_run(struct bench *b)
 	b->bloom_insert_ns = since_us(t0) * 1000.0 / (double)items;
 	size_t hits = 0;
 	item[31] ^= 1; /* items never inserted: every hit is a false positive */
-	t0 = nym_now_ns();
+	t0 = nym_clock_now_ns();
 	for (size_t i = 0; i < items; i++) {
 		memcpy(item, &i, sizeof(i));
 		hits += nym_bloom_test(&bloom, item, sizeof(item));
@@ -568,7 +568,7 @@ out:
 	free(issue);
 	free(fin);
 	free(bare_signs);
-	nym_brsa_private_key_free(bare);
+	nym_blind_rsa_private_key_free(bare);
 	nym_memzero(t, sizeof(t));
 	nym_issuer_keyset_clear(&ks);
 	nym_issuer_close(iss);

@@ -14,14 +14,14 @@
 
 #include "cmd_util.h"
 #include "commands.h"
-#include "cred/issuer.h"
-#include "cred/issuer_keys.h"
+#include "credstore/issuer.h"
+#include "cred/issuer_keyset.h"
 #include "cred/spent_report.h"
-#include "cred/ticket_store.h"
+#include "credstore/ticket_store.h"
 #include "cred/ticketbook.h"
 #include "crypto/secret.h"
-#include "directory/dir_client.h"
-#include "io/sock.h"
+#include "dirclient/dir_client.h"
+#include "net/net_addr.h"
 #include "mix/mix_delay.h"
 #include "mix/mix_frame.h"
 #include "mix/mix_node_addr.h"
@@ -44,11 +44,11 @@ static json_t *b58(const uint8_t *key)
 	return nym_canonical_b58(key, 32);
 }
 
-static int trust_from(const char *context, const struct cli_list *keys, uint64_t threshold, struct nym_dir_trust *t)
+static int trust_from(const char *context, const struct cli_list *keys, uint64_t threshold, struct nym_dir_client_trust *t)
 {
 	memset(t, 0, sizeof(*t));
 	for (size_t i = 0; i < keys->count; i++)
-		if (nym_dir_trust_add(t, keys->items[i])) {
+		if (nym_dir_client_trust_add(t, keys->items[i])) {
 			fprintf(stderr, "%s: --authority-key expects a base58 Ed25519 key, got '%s'\n", context,
 				keys->items[i]);
 			return -EINVAL;
@@ -114,7 +114,7 @@ static int voucher_create(const char *context, int argc, char **argv)
 		fprintf(stderr, "%s: %s: cannot open the issuer database: %s\n", context, path, strerror(-rc));
 		goto out;
 	}
-	if ((rc = nym_issuer_voucher_create(iss, books, nym_unix_now(), codes)) != 0) {
+	if ((rc = nym_issuer_voucher_create(iss, books, nym_clock_unix_now(), codes)) != 0) {
 		fprintf(stderr, "%s: %s: cannot create vouchers: %s\n", context, path, strerror(-rc));
 		goto out;
 	}
@@ -161,14 +161,14 @@ static json_t *node_summary(const struct nym_descriptor *d)
 	json_t *roles = json_array();
 	for (unsigned b = 1; b <= NYM_ROLE_WIREGUARD; b <<= 1)
 		if (d->roles & b)
-			json_array_append_new(roles, json_string(nym_role_name(b)));
+			json_array_append_new(roles, json_string(nym_descriptor_role_name(b)));
 	nym_descriptor_mix_address(d, 0, addr, sizeof(addr));
 	return json_pack("{s:o, s:s, s:o, s:s, s:I}", "identity", b58(d->identity), "mix_address", addr, "roles", roles,
 			 "country", d->country, "published", (json_int_t)d->published);
 }
 
 /* Without keys: the document as the first authority that answers serves it, unverified. */
-static int fetch_unverified(const struct cli_list *urls, uint64_t epoch, struct nym_dir_topology *t, char *err,
+static int fetch_unverified(const struct cli_list *urls, uint64_t epoch, struct nym_dir_client_topology *t, char *err,
 			    size_t errlen)
 {
 	memset(t, 0, sizeof(*t));
@@ -185,7 +185,7 @@ static int fetch_unverified(const struct cli_list *urls, uint64_t epoch, struct 
 			snprintf(err, errlen, "%s: %s", urls->items[i], nym_http_strerror(rc));
 			continue;
 		}
-		rc = r.status == 200 ? nym_signed_doc_decode(r.body, r.len, &t->doc, &t->sigs, &t->canonical, &t->len,
+		rc = r.status == 200 ? nym_epoch_doc_signed_decode(r.body, r.len, &t->doc, &t->sigs, &t->canonical, &t->len,
 							     t->digest)
 				     : -EIO;
 		if (rc)
@@ -220,8 +220,8 @@ int cmd_debug_topology_fetch(const char *context, int argc, char **argv)
 	int rc = cli_parse(context, argc, argv, opts, NULL, 0, NULL);
 	if (rc)
 		return rc > 0 ? EXIT_OK : EXIT_FAIL;
-	struct nym_dir_trust trust;
-	struct nym_gateway_query q = { 0 };
+	struct nym_dir_client_trust trust;
+	struct nym_epoch_doc_gateway_query q = { 0 };
 	uint8_t want[32];
 	bool pick = gw_id || gw_role || gw_country;
 	if (check_urls(context, &urls) || trust_from(context, &keys, threshold, &trust))
@@ -230,7 +230,7 @@ int cmd_debug_topology_fetch(const char *context, int argc, char **argv)
 		fprintf(stderr, "%s: --gateway-id expects a base58 identity key, got '%s'\n", context, gw_id);
 		return EXIT_FAIL;
 	}
-	if (gw_role && (nym_role_parse(gw_role, &q.roles) || q.roles == NYM_ROLE_MIXNODE)) {
+	if (gw_role && (nym_descriptor_role_parse(gw_role, &q.roles) || q.roles == NYM_ROLE_MIXNODE)) {
 		fprintf(stderr, "%s: --gateway-role expects entry, exit or wg, got '%s'\n", context, gw_role);
 		return EXIT_FAIL;
 	}
@@ -243,10 +243,10 @@ int cmd_debug_topology_fetch(const char *context, int argc, char **argv)
 		}
 		memcpy(q.country, gw_country, 3);
 	}
-	struct nym_dir_topology t;
+	struct nym_dir_client_topology t;
 	char err[NYM_DIR_ERR_MAX];
 	if (trust.count)
-		rc = nym_dir_fetch_topology((const char *const *)urls.items, urls.count, &trust, epoch, TIMEOUT_MS, &t, err,
+		rc = nym_dir_client_fetch_topology((const char *const *)urls.items, urls.count, &trust, epoch, TIMEOUT_MS, &t, err,
 					    sizeof(err));
 	else
 		rc = fetch_unverified(&urls, epoch, &t, err, sizeof(err));
@@ -254,12 +254,12 @@ int cmd_debug_topology_fetch(const char *context, int argc, char **argv)
 		fprintf(stderr, "%s: %s\n", context, err);
 		return EXIT_FAIL;
 	}
-	const struct nym_signed_descriptor *picked = NULL;
-	if (pick && nym_dir_pick_gateway(&t.doc, gw_id ? want : NULL, &q, &picked)) {
+	const struct nym_descriptor_signed *picked = NULL;
+	if (pick && nym_dir_client_pick_gateway(&t.doc, gw_id ? want : NULL, &q, &picked)) {
 		fprintf(stderr, "%s: no gateway in epoch %" PRIu64 " matches%s%s%s%s\n", context, t.doc.epoch,
 			gw_id ? " the identity" : "", gw_role ? " the role" : "", gw_country ? " in " : "",
 			gw_country ? gw_country : "");
-		nym_dir_topology_free(&t);
+		nym_dir_client_topology_free(&t);
 		return EXIT_FAIL;
 	}
 	char digest[65];
@@ -305,7 +305,7 @@ int cmd_debug_topology_fetch(const char *context, int argc, char **argv)
 		}
 		status = fflush(stdout) == 0 ? EXIT_OK : EXIT_FAIL;
 	}
-	nym_dir_topology_free(&t);
+	nym_dir_client_topology_free(&t);
 	return status;
 }
 
@@ -331,7 +331,7 @@ int cmd_debug_ticketbook_obtain(const char *context, int argc, char **argv)
 	if (rc)
 		return rc > 0 ? EXIT_OK : EXIT_FAIL;
 	enum nym_ticket_type type;
-	struct nym_dir_trust trust;
+	struct nym_dir_client_trust trust;
 	struct cli_list one = { { url }, 1 };
 	if (check_urls(context, &one) || trust_from(context, &keys, 0, &trust))
 		return EXIT_FAIL;
@@ -339,7 +339,7 @@ int cmd_debug_ticketbook_obtain(const char *context, int argc, char **argv)
 		fprintf(stderr, "%s: --type expects mixnet-entry, wg-entry or wg-exit, got '%s'\n", context, type_name);
 		return EXIT_FAIL;
 	}
-	if (!nym_voucher_valid(voucher)) {
+	if (!nym_issue_voucher_valid(voucher)) {
 		fprintf(stderr, "%s: --voucher expects 1..64 letters and digits\n", context);
 		return EXIT_FAIL;
 	}
@@ -349,7 +349,7 @@ int cmd_debug_ticketbook_obtain(const char *context, int argc, char **argv)
 	}
 	struct nym_ticketbook *book;
 	char err[NYM_DIR_ERR_MAX];
-	rc = nym_dir_obtain_ticketbook(url, trust.count ? &trust : NULL, voucher, type, (size_t)count, out, nym_unix_now(),
+	rc = nym_dir_client_obtain_ticketbook(url, trust.count ? &trust : NULL, voucher, type, (size_t)count, out, nym_clock_unix_now(),
 				       TIMEOUT_MS * 2, &book, err, sizeof(err));
 	if (rc) {
 		fprintf(stderr, "%s: %s\n", context, err);
@@ -360,7 +360,7 @@ int cmd_debug_ticketbook_obtain(const char *context, int argc, char **argv)
 		status = cmd_print_json(json_pack("{s:s, s:s, s:I, s:I, s:i, s:b}", "book", out, "type",
 						  nym_ticket_type_name(type), "expires", (json_int_t)book->expiry,
 						  "tickets", (json_int_t)book->count, "bits",
-						  (int)nym_brsa_public_key_bits(book->key), "issuer_keys_verified",
+						  (int)nym_blind_rsa_public_key_bits(book->key), "issuer_keys_verified",
 						  trust.count > 0));
 	else
 		status = printf("%s: %zu %s tickets, expiring %" PRId64 "\n", out, book->count, nym_ticket_type_name(type),
@@ -372,7 +372,7 @@ int cmd_debug_ticketbook_obtain(const char *context, int argc, char **argv)
 /* --- debug ticket-spend --------------------------------------------------------------- */
 
 /* The merged issuer keys of every authority that answers. */
-static int gather_keys(const char *context, const struct cli_list *urls, const struct nym_dir_trust *trust,
+static int gather_keys(const char *context, const struct cli_list *urls, const struct nym_dir_client_trust *trust,
 		       int64_t now, struct nym_issuer_keyset *all)
 {
 	nym_issuer_keyset_init(all);
@@ -381,7 +381,7 @@ static int gather_keys(const char *context, const struct cli_list *urls, const s
 		struct nym_issuer_keyset ks;
 		bool verified;
 		char err[NYM_DIR_ERR_MAX];
-		int rc = nym_dir_fetch_issuer_keys(urls->items[i], trust->count ? trust : NULL, now, TIMEOUT_MS, &ks,
+		int rc = nym_dir_client_fetch_issuer_keys(urls->items[i], trust->count ? trust : NULL, now, TIMEOUT_MS, &ks,
 						   &verified, err, sizeof(err));
 		if (rc) {
 			fprintf(stderr, "%s: %s\n", context, err);
@@ -396,7 +396,7 @@ static int gather_keys(const char *context, const struct cli_list *urls, const s
 }
 
 /* The newest filter among the authorities' (each signed and fresh when keys are given). */
-static int refresh_filter(const char *context, const struct cli_list *urls, const struct nym_dir_trust *trust,
+static int refresh_filter(const char *context, const struct cli_list *urls, const struct nym_dir_client_trust *trust,
 			  struct nym_ticket_store *st, int64_t now, int64_t *created)
 {
 	uint8_t *best = NULL;
@@ -407,7 +407,7 @@ static int refresh_filter(const char *context, const struct cli_list *urls, cons
 		size_t len;
 		int64_t at;
 		char err[NYM_DIR_ERR_MAX];
-		if (nym_dir_fetch_spent_filter(urls->items[i], trust->count ? trust : NULL, now, TIMEOUT_MS, &data, &len,
+		if (nym_dir_client_fetch_spent_filter(urls->items[i], trust->count ? trust : NULL, now, TIMEOUT_MS, &data, &len,
 					       &at, err, sizeof(err))) {
 			fprintf(stderr, "%s: %s\n", context, err);
 			continue;
@@ -453,7 +453,7 @@ static int report(const char *context, const struct cli_list *urls, struct nym_t
 		char url[512], err[NYM_DIR_ERR_MAX];
 		int status;
 		nym_http_url(url, sizeof(url), urls->items[i], "/v1/spent");
-		if (nym_dir_post(url, "application/octet-stream", buf, len, TIMEOUT_MS, &status, NULL, err, sizeof(err)) ||
+		if (nym_dir_client_post(url, "application/octet-stream", buf, len, TIMEOUT_MS, &status, NULL, err, sizeof(err)) ||
 		    status != 200)
 			fprintf(stderr, "%s: report to %s: %s\n", context, urls->items[i], err);
 		else
@@ -490,7 +490,7 @@ int cmd_debug_ticket_spend(const char *context, int argc, char **argv)
 	int rc = cli_parse(context, argc, argv, opts, NULL, 0, NULL);
 	if (rc)
 		return rc > 0 ? EXIT_OK : EXIT_FAIL;
-	struct nym_dir_trust trust;
+	struct nym_dir_client_trust trust;
 	if (check_urls(context, &urls) || trust_from(context, &keys, 0, &trust))
 		return EXIT_FAIL;
 	struct node_config cfg;
@@ -517,7 +517,7 @@ int cmd_debug_ticket_spend(const char *context, int argc, char **argv)
 	struct nym_issuer_keyset ks;
 	uint8_t ticket[NYM_TICKET_MAX_LEN];
 	size_t tlen, reported = 0;
-	int64_t now = nym_unix_now(), filter_at = 0, filter_after = 0;
+	int64_t now = nym_clock_unix_now(), filter_at = 0, filter_after = 0;
 	int status = EXIT_FAIL;
 	enum nym_log_level level = nym_log_get_level();
 	nym_log_set_level(NYM_LOG_WARN);
@@ -552,7 +552,7 @@ int cmd_debug_ticket_spend(const char *context, int argc, char **argv)
 	if (!no_report) {
 		if ((rc = report(context, &urls, st, &nk.identity, now, report_out, &reported)) != 0)
 			fprintf(stderr, "%s: reporting failed: %s\n", context, strerror(-rc));
-		refresh_filter(context, &urls, &trust, st, nym_unix_now(), &filter_after);
+		refresh_filter(context, &urls, &trust, st, nym_clock_unix_now(), &filter_after);
 	}
 	struct nym_ticket_store_counters c;
 	nym_ticket_store_counters(st, &c);
@@ -562,7 +562,7 @@ int cmd_debug_ticket_spend(const char *context, int argc, char **argv)
 		nym_hex_encode(serial, v.msg.serial, NYM_TICKET_SERIAL_LEN);
 	if (as_json)
 		cmd_print_json(json_pack("{s:b, s:s, s:s, s:s, s:s, s:I, s:I}", "accepted", spent == 0, "reason",
-					 spent ? nym_ticket_refusal_text(spent) : "", "refused_by",
+					 spent ? nym_ticket_store_refusal_text(spent) : "", "refused_by",
 					 c.spent_filter ? "spent filter" : c.spent_here ? "gateway store" : "", "serial",
 					 serial, "store", store_path, "reported", (json_int_t)reported,
 					 "spent_filter_created", (json_int_t)(filter_after ? filter_after : filter_at)));
@@ -570,7 +570,7 @@ int cmd_debug_ticket_spend(const char *context, int argc, char **argv)
 		printf("ticket %llu accepted (serial %.16s...), %zu serials reported\n", (unsigned long long)index, serial,
 		       reported);
 	if (spent)
-		fprintf(stderr, "%s: ticket %llu refused: %s\n", context, (unsigned long long)index, nym_ticket_refusal_text(spent));
+		fprintf(stderr, "%s: ticket %llu refused: %s\n", context, (unsigned long long)index, nym_ticket_store_refusal_text(spent));
 	status = spent == 0 ? EXIT_OK : EXIT_FAIL;
 out:
 	nym_log_set_level(level);
@@ -585,14 +585,14 @@ out:
 /* --- debug mix-send --------------------------------------------------------------------- */
 
 /* The routing address and socket address of a node from its description. */
-static int node_endpoint(const struct nym_descriptor *d, struct sock_addr *addr, uint8_t routing[32])
+static int node_endpoint(const struct nym_descriptor *d, struct net_addr *addr, uint8_t routing[32])
 {
-	if (sock_addr_parse(addr, d->addresses[0], d->mix_port))
+	if (net_addr_parse(addr, d->addresses[0], d->mix_port))
 		return -EINVAL;
 	return mix_node_addr_encode((const struct sockaddr *)&addr->ss, addr->len, routing);
 }
 
-static const struct nym_signed_descriptor *pick_random(struct nym_signed_descriptor *const *list, const size_t *n)
+static const struct nym_descriptor_signed *pick_random(struct nym_descriptor_signed *const *list, const size_t *n)
 {
 	if (!*n)
 		return NULL;
@@ -621,7 +621,7 @@ int cmd_debug_mix_send(const char *context, int argc, char **argv)
 	int rc = cli_parse(context, argc, argv, opts, NULL, 0, NULL);
 	if (rc)
 		return rc > 0 ? EXIT_OK : EXIT_FAIL;
-	struct nym_dir_trust trust;
+	struct nym_dir_client_trust trust;
 	uint8_t want[32];
 	if (check_urls(context, &urls) || trust_from(context, &keys, threshold, &trust))
 		return EXIT_FAIL;
@@ -633,9 +633,9 @@ int cmd_debug_mix_send(const char *context, int argc, char **argv)
 		fprintf(stderr, "%s: --count and --rate must be between 1 and 1000000\n", context);
 		return EXIT_FAIL;
 	}
-	struct nym_dir_topology t;
+	struct nym_dir_client_topology t;
 	char err[NYM_DIR_ERR_MAX];
-	rc = trust.count ? nym_dir_fetch_topology((const char *const *)urls.items, urls.count, &trust, 0, TIMEOUT_MS, &t,
+	rc = trust.count ? nym_dir_client_fetch_topology((const char *const *)urls.items, urls.count, &trust, 0, TIMEOUT_MS, &t,
 						  err, sizeof(err))
 			 : fetch_unverified(&urls, 0, &t, err, sizeof(err));
 	if (rc) {
@@ -646,11 +646,11 @@ int cmd_debug_mix_send(const char *context, int argc, char **argv)
 	int fd = -1;
 	uint8_t *frame = malloc(MIX_FRAME_HEADER_LEN + MIX_REGULAR_PACKET_LEN);
 	/* Route: one mixnode of each layer, then the exit gateway, as a Nym client routes. */
-	const struct nym_signed_descriptor *route[NYM_LAYERS + 1];
+	const struct nym_descriptor_signed *route[NYM_LAYERS + 1];
 	for (int l = 0; l < NYM_LAYERS; l++)
 		route[l] = pick_random(&t.doc.layers[l], &t.doc.layer_count[l]);
-	struct nym_gateway_query q = { .roles = NYM_ROLE_EXIT };
-	if (nym_dir_pick_gateway(&t.doc, exit_id ? want : NULL, &q, &route[NYM_LAYERS]))
+	struct nym_epoch_doc_gateway_query q = { .roles = NYM_ROLE_EXIT };
+	if (nym_dir_client_pick_gateway(&t.doc, exit_id ? want : NULL, &q, &route[NYM_LAYERS]))
 		route[NYM_LAYERS] = NULL;
 	for (int i = 0; i <= NYM_LAYERS; i++) {
 		if (!route[i]) {
@@ -660,11 +660,11 @@ int cmd_debug_mix_send(const char *context, int argc, char **argv)
 		}
 	}
 	struct sphinx_hop hops[NYM_LAYERS + 1];
-	struct sock_addr first;
+	struct net_addr first;
 	json_t *jroute = json_array();
 	for (int i = 0; i <= NYM_LAYERS; i++) {
 		const struct nym_descriptor *d = &route[i]->d;
-		struct sock_addr a;
+		struct net_addr a;
 		if (node_endpoint(d, &a, hops[i].address)) {
 			fprintf(stderr, "%s: a node of the topology has no usable address\n", context);
 			json_decref(jroute);
@@ -675,22 +675,22 @@ int cmd_debug_mix_send(const char *context, int argc, char **argv)
 		/* Every node announces its current key first; all rotate on one schedule. */
 		memcpy(hops[i].public_key, d->sphinx[0].key, 32);
 		hops[i].delay_ns = 0;
-		char text[SOCK_ADDR_STR_LEN];
-		sock_addr_format((const struct sockaddr *)&a.ss, text);
+		char text[NET_ADDR_STR_LEN];
+		net_addr_format((const struct sockaddr *)&a.ss, text);
 		json_array_append_new(jroute, json_pack("{s:o, s:s, s:s}", "identity", b58(d->identity), "address", text,
 							"role", i < NYM_LAYERS ? "mixnode" : "exit-gateway"));
 	}
 	uint8_t rotation_byte = route[0]->d.sphinx[0].rotation % 2 ? 1 : 2;
 	fd = socket(first.ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0 || connect(fd, (const struct sockaddr *)&first.ss, first.len) != 0) {
-		char text[SOCK_ADDR_STR_LEN];
-		sock_addr_format((const struct sockaddr *)&first.ss, text);
+		char text[NET_ADDR_STR_LEN];
+		net_addr_format((const struct sockaddr *)&first.ss, text);
 		fprintf(stderr, "%s: cannot connect to the first mix layer at %s: %s\n", context, text, strerror(errno));
 		json_decref(jroute);
 		goto out;
 	}
 	static const uint8_t destination[32], identifier[16];
-	uint64_t gap_ns = NYM_NS_PER_SEC / rate, start = nym_now_ns();
+	uint64_t gap_ns = NYM_NS_PER_SEC / rate, start = nym_clock_now_ns();
 	for (uint64_t n = 0; n < count; n++) {
 		for (int i = 0; i < NYM_LAYERS; i++)
 			hops[i].delay_ns = mix_delay_sample_ns(mean_ms * NYM_NS_PER_MS, NULL);
@@ -703,12 +703,12 @@ int cmd_debug_mix_send(const char *context, int argc, char **argv)
 		frame[3] = rotation_byte;
 		if (sphinx_packet_create(frame + MIX_FRAME_HEADER_LEN, MIX_REGULAR_PACKET_LEN, &p, (const uint8_t *)msg,
 					 (size_t)len) ||
-		    nym_write_all(fd, frame, MIX_FRAME_HEADER_LEN + MIX_REGULAR_PACKET_LEN)) {
+		    nym_file_write_all(fd, frame, MIX_FRAME_HEADER_LEN + MIX_REGULAR_PACKET_LEN)) {
 			fprintf(stderr, "%s: sending packet %" PRIu64 " failed\n", context, n);
 			json_decref(jroute);
 			goto out;
 		}
-		uint64_t next = start + (n + 1) * gap_ns, now = nym_now_ns();
+		uint64_t next = start + (n + 1) * gap_ns, now = nym_clock_now_ns();
 		if (next > now) {
 			struct timespec ts = { (time_t)((next - now) / NYM_NS_PER_SEC), (long)((next - now) % NYM_NS_PER_SEC) };
 			nanosleep(&ts, NULL);
@@ -733,6 +733,6 @@ out:
 	if (fd >= 0)
 		close(fd);
 	free(frame);
-	nym_dir_topology_free(&t);
+	nym_dir_client_topology_free(&t);
 	return status;
 }

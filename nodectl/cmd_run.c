@@ -14,6 +14,7 @@
 #include "cmd_util.h"
 #include "commands.h"
 #include "crypto/secret.h"
+#include "io/sock.h"
 #include "mix_worker.h"
 #include "mixnode/key_rotation.h"
 #include "mixnode/replay_filter.h"
@@ -38,14 +39,14 @@ struct node {
 	char data[NODE_PATH_MAX];
 	struct node_config cfg;
 	struct node_keys keys;
-	struct rotation_schedule sched;
+	struct key_rotation_schedule sched;
 	struct mix_shared mix;
 	struct node_metrics metrics;
 	struct node_http http;
 	struct node_directory directory;
 	/* Keyrings replaced less than RETIRE_GRACE_S ago may still be read by a worker. */
 	struct {
-		struct sphinx_keyring *kr;
+		struct mixnode_keyring *kr;
 		int64_t at;
 	} retired[RETIRED_MAX];
 	size_t nretired;
@@ -86,7 +87,7 @@ static struct replay_filter *open_filter(struct node *n, uint32_t rotation)
 
 static void save_filters(struct node *n)
 {
-	const struct sphinx_keyring *kr = atomic_load(&n->mix.keyring);
+	const struct mixnode_keyring *kr = atomic_load(&n->mix.keyring);
 	for (size_t i = 0; kr && i < kr->count; i++) {
 		if (!kr->keys[i].replay)
 			continue;
@@ -106,7 +107,7 @@ static const struct node_sphinx_key *find_key(const struct node *n, uint32_t rot
 	return NULL;
 }
 
-static bool filter_referenced(const struct sphinx_keyring *kr, const struct replay_filter *f)
+static bool filter_referenced(const struct mixnode_keyring *kr, const struct replay_filter *f)
 {
 	for (size_t i = 0; kr && i < kr->count; i++)
 		if (kr->keys[i].replay == f)
@@ -119,10 +120,10 @@ static bool filter_referenced(const struct sphinx_keyring *kr, const struct repl
  * still holds. */
 static void reap_retired(struct node *n, int64_t now, bool force)
 {
-	const struct sphinx_keyring *live = atomic_load(&n->mix.keyring);
+	const struct mixnode_keyring *live = atomic_load(&n->mix.keyring);
 	size_t kept = 0;
 	for (size_t i = 0; i < n->nretired; i++) {
-		struct sphinx_keyring *kr = n->retired[i].kr;
+		struct mixnode_keyring *kr = n->retired[i].kr;
 		if (!force && now - n->retired[i].at < RETIRE_GRACE_S) {
 			n->retired[kept++] = n->retired[i];
 			continue;
@@ -143,7 +144,7 @@ static void reap_retired(struct node *n, int64_t now, bool force)
 	n->nretired = kept;
 }
 
-static void retire(struct node *n, struct sphinx_keyring *kr, int64_t now)
+static void retire(struct node *n, struct mixnode_keyring *kr, int64_t now)
 {
 	if (!kr)
 		return;
@@ -198,21 +199,21 @@ static int ensure_keys(struct node *n, uint32_t rotation, bool overlap)
  * live keyring, or loaded from disk, or new). Returns 0 or a negative errno. */
 static int publish_keyring(struct node *n, int64_t now)
 {
-	uint32_t rotation = rotation_id_at(&n->sched, now);
-	bool overlap = rotation_in_overlap(&n->sched, now);
-	struct sphinx_keyring *old = atomic_load(&n->mix.keyring);
+	uint32_t rotation = key_rotation_id_at(&n->sched, now);
+	bool overlap = key_rotation_in_overlap(&n->sched, now);
+	struct mixnode_keyring *old = atomic_load(&n->mix.keyring);
 	int rc = ensure_keys(n, rotation, overlap);
 	if (rc)
 		return rc;
-	struct sphinx_keyring *kr = calloc(1, sizeof(*kr));
+	struct mixnode_keyring *kr = calloc(1, sizeof(*kr));
 	if (!kr)
 		return -ENOMEM;
-	uint32_t wanted[2] = { rotation, rotation_secondary_at(&n->sched, now) };
+	uint32_t wanted[2] = { rotation, key_rotation_secondary_at(&n->sched, now) };
 	for (size_t w = 0; w < 2; w++) {
 		const struct node_sphinx_key *file = find_key(n, wanted[w]);
 		if (!file)
 			continue; /* the previous key of a node that did not exist then */
-		struct sphinx_key *k = &kr->keys[kr->count++];
+		struct mixnode_key *k = &kr->keys[kr->count++];
 		k->rotation_id = wanted[w];
 		memcpy(k->secret, file->kp.secret, 32);
 		memcpy(k->public_key, file->kp.public_key, 32);
@@ -381,7 +382,7 @@ int cmd_run(const char *context, int argc, char **argv)
 		fprintf(stderr, "%s: %s\n", context, err);
 		return EXIT_FAIL;
 	}
-	n.sched = (struct rotation_schedule){ (int64_t)n.cfg.sphinx.genesis, n.cfg.sphinx.epoch_duration_ns / NYM_NS_PER_SEC,
+	n.sched = (struct key_rotation_schedule){ (int64_t)n.cfg.sphinx.genesis, n.cfg.sphinx.epoch_duration_ns / NYM_NS_PER_SEC,
 					      (uint32_t)n.cfg.sphinx.epochs_per_rotation };
 
 	/* Signals are taken synchronously by the main thread; workers inherit the mask. */
@@ -394,8 +395,8 @@ int cmd_run(const char *context, int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	int status = EXIT_FAIL;
-	struct sock_addr bind_addr;
-	sock_addr_parse(&bind_addr, n.cfg.mixnet.bind_address, -1);
+	struct net_addr bind_addr;
+	net_addr_parse(&bind_addr, n.cfg.mixnet.bind_address, -1);
 	setup_shared(&n, workers);
 	atomic_store(&n.mix.topology, topo);
 	n.mix.listen_fd = sock_tcp_listen(&bind_addr, false, 4096);
@@ -411,9 +412,9 @@ int cmd_run(const char *context, int argc, char **argv)
 	n.http.metrics = &n.metrics;
 	n.http.identity = &n.keys.identity;
 	memcpy(n.http.noise_public, n.keys.noise.public_key, 32);
-	n.http.started_unix = nym_unix_now();
+	n.http.started_unix = nym_clock_unix_now();
 	load_description(&n);
-	if (publish_keyring(&n, nym_unix_now()))
+	if (publish_keyring(&n, nym_clock_unix_now()))
 		goto out;
 	if (mix_workers_start(&n.mix))
 		goto out;
@@ -435,12 +436,12 @@ int cmd_run(const char *context, int argc, char **argv)
 	log_info("%s node %s running: mixnet %s (%llu workers), http %s", n.cfg.mode, n.cfg.id,
 		 n.cfg.mixnet.bind_address, (unsigned long long)workers, n.cfg.http.bind_address);
 
-	n.next_save_ns = nym_now_ns() + n.cfg.mixnet.replay_save_interval_ns;
+	n.next_save_ns = nym_clock_now_ns() + n.cfg.mixnet.replay_save_interval_ns;
 	for (;;) {
 		/* Wake at least every second, and right when the accepted keys change. */
 		struct timespec wall, tick = { 1, 0 };
 		clock_gettime(CLOCK_REALTIME, &wall);
-		int64_t change = rotation_next_change(&n.sched, wall.tv_sec);
+		int64_t change = key_rotation_next_change(&n.sched, wall.tv_sec);
 		if (change - wall.tv_sec <= 1) {
 			long ns = (long)((change - wall.tv_sec) * 1000000000ll - wall.tv_nsec) + 1000000;
 			tick = (struct timespec){ ns / 1000000000, ns % 1000000000 };
@@ -452,18 +453,18 @@ int cmd_run(const char *context, int argc, char **argv)
 		}
 		if (sig == SIGHUP)
 			reload(&n, id, data_dir);
-		int64_t now = nym_unix_now();
-		const struct sphinx_keyring *kr = atomic_load(&n.mix.keyring);
-		if (rotation_id_at(&n.sched, now) != kr->keys[0].rotation_id ||
-		    kr->count < 2 || rotation_secondary_at(&n.sched, now) != kr->keys[1].rotation_id) {
+		int64_t now = nym_clock_unix_now();
+		const struct mixnode_keyring *kr = atomic_load(&n.mix.keyring);
+		if (key_rotation_id_at(&n.sched, now) != kr->keys[0].rotation_id ||
+		    kr->count < 2 || key_rotation_secondary_at(&n.sched, now) != kr->keys[1].rotation_id) {
 			if (publish_keyring(&n, now))
 				log_error("key rotation failed; keeping the current keys");
 		}
 		reap_retired(&n, now, false);
-		node_metrics_sample(&n.metrics, nym_now_ns());
-		if (n.mix.replay_protection && nym_now_ns() >= n.next_save_ns) {
+		node_metrics_sample(&n.metrics, nym_clock_now_ns());
+		if (n.mix.replay_protection && nym_clock_now_ns() >= n.next_save_ns) {
 			save_filters(&n);
-			n.next_save_ns = nym_now_ns() + n.cfg.mixnet.replay_save_interval_ns;
+			n.next_save_ns = nym_clock_now_ns() + n.cfg.mixnet.replay_save_interval_ns;
 		}
 	}
 	node_http_stop(&n.http);
@@ -476,7 +477,7 @@ out:
 	if (n.mix.listen_fd > 0)
 		close(n.mix.listen_fd);
 	reap_retired(&n, 0, true);
-	struct sphinx_keyring *kr = atomic_load(&n.mix.keyring);
+	struct mixnode_keyring *kr = atomic_load(&n.mix.keyring);
 	if (kr) {
 		for (size_t i = 0; i < kr->count; i++)
 			replay_filter_free(kr->keys[i].replay);

@@ -20,10 +20,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "io/sock.h"
 #include "mix_worker.h"
 #include "util/log.h"
 
-static uint32_t addr_hash(const struct sock_addr *a)
+static uint32_t addr_hash(const struct net_addr *a)
 {
 	const uint8_t *p = (const uint8_t *)&a->ss;
 	uint32_t h = 2166136261u;
@@ -150,7 +151,7 @@ static int consume_noise(struct egress_peer *p, const uint8_t *data, size_t len)
 	return rc == -EAGAIN ? 0 : rc;
 }
 
-static void on_connect(struct uring_op *op, int res, uint32_t flags)
+static void on_connect(struct uring_loop_op *op, int res, uint32_t flags)
 {
 	(void)flags;
 	struct egress_peer *p = container_of(op, struct egress_peer, connect_op);
@@ -177,7 +178,7 @@ static void on_connect(struct uring_op *op, int res, uint32_t flags)
 
 /* Peers send nothing back except the Noise handshake reply; a read also tells us when they
  * hang up. */
-static void on_recv(struct uring_op *op, int res, uint32_t flags)
+static void on_recv(struct uring_loop_op *op, int res, uint32_t flags)
 {
 	(void)flags;
 	struct egress_peer *p = container_of(op, struct egress_peer, recv_op);
@@ -251,7 +252,7 @@ static void commit(struct egress_peer *p)
 	}
 }
 
-static void on_send(struct uring_op *op, int res, uint32_t flags)
+static void on_send(struct uring_loop_op *op, int res, uint32_t flags)
 {
 	(void)flags;
 	struct egress_peer *p = container_of(op, struct egress_peer, send_op);
@@ -333,11 +334,11 @@ static void start_connect(struct egress_peer *p)
 	io_uring_prep_link_timeout(uring_loop_sqe_noop(&w->loop), &ts, 0);
 }
 
-struct egress_peer *mix_egress_peer(struct mix_worker *w, const struct sock_addr *addr)
+struct egress_peer *mix_egress_peer(struct mix_worker *w, const struct net_addr *addr)
 {
 	uint32_t b = addr_hash(addr) % PEER_BUCKETS;
 	for (struct egress_peer *p = w->peers[b]; p; p = p->hash_next)
-		if (sock_addr_equal((const struct sockaddr *)&p->addr.ss, (const struct sockaddr *)&addr->ss))
+		if (net_addr_equal((const struct sockaddr *)&p->addr.ss, (const struct sockaddr *)&addr->ss))
 			return p;
 	/* The node refuses to route to nodes outside its topology, when it has one. */
 	const struct topology *t = atomic_load_explicit(&w->shared->topology, memory_order_acquire);
@@ -355,7 +356,7 @@ struct egress_peer *mix_egress_peer(struct mix_worker *w, const struct sock_addr
 	p->connect_op.cb = on_connect;
 	p->send_op.cb = on_send;
 	p->recv_op.cb = on_recv;
-	sock_addr_format((const struct sockaddr *)&addr->ss, p->name);
+	net_addr_format((const struct sockaddr *)&addr->ss, p->name);
 	p->hash_next = w->peers[b];
 	w->peers[b] = p;
 	w->peer_count++;

@@ -6,7 +6,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "mixnode/forward.h"
+#include "io/sock.h"
+#include "mixnode/mix_forward.h"
 #include "util/log.h"
 
 static void arm_recv(struct ingress_conn *c);
@@ -122,7 +123,7 @@ void mix_ingress_flush(struct mix_worker *w)
 		frames[i] = &w->pending[i].frame;
 		packets[i] = w->pending[i].slot->frame + MIX_FRAME_HEADER_LEN;
 	}
-	const struct sphinx_keyring *kr = atomic_load_explicit(&sh->keyring, memory_order_acquire);
+	const struct mixnode_keyring *kr = atomic_load_explicit(&sh->keyring, memory_order_acquire);
 	mix_forward_decide_batch(kr, sh->replay_protection, sh->max_delay_ns, frames, packets, d, n);
 	for (size_t i = 0; i < n; i++)
 		act(w, w->pending[i].slot, &w->pending[i].frame, &d[i]);
@@ -151,7 +152,7 @@ static bool consume_plain(struct ingress_conn *c, const uint8_t *data, size_t le
 	return false;
 }
 
-static void on_send(struct uring_op *op, int res, uint32_t flags)
+static void on_send(struct uring_loop_op *op, int res, uint32_t flags)
 {
 	(void)flags;
 	struct ingress_conn *c = container_of(op, struct ingress_conn, send_op);
@@ -222,7 +223,7 @@ static bool pick_protocol(struct ingress_conn *c)
 	return false;
 }
 
-static void on_recv(struct uring_op *op, int res, uint32_t flags)
+static void on_recv(struct uring_loop_op *op, int res, uint32_t flags)
 {
 	(void)flags;
 	struct ingress_conn *c = container_of(op, struct ingress_conn, recv_op);

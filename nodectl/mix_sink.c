@@ -7,9 +7,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "io/sock.h"
 #include "util/clock.h"
 
-int mix_sink_open(struct mix_sink *s, const struct sock_addr *addr, mix_sink_cb cb, void *ctx)
+int mix_sink_open(struct mix_sink *s, const struct net_addr *addr, mix_sink_cb cb, void *ctx)
 {
 	memset(s, 0, sizeof(*s));
 	s->cb = cb;
@@ -48,7 +49,7 @@ static void read_conn(struct mix_sink *s, size_t i)
 	static __thread uint8_t buf[1 << 16];
 	struct mix_sink_conn *c = s->conns[i];
 	ssize_t got = recv(c->fd, buf, sizeof(buf), 0);
-	uint64_t now = nym_now_ns();
+	uint64_t now = nym_clock_now_ns();
 	struct mix_frame f;
 	int rc = got > 0 ? mix_frame_decoder_feed(&c->dec, buf, (size_t)got) : -EPIPE;
 	while (rc == 0 && (rc = mix_frame_decoder_next(&c->dec, &f)) == 0) {

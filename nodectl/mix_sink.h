@@ -10,7 +10,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "io/sock.h"
+#include "net/net_addr.h"
 #include "mix/mix_frame.h"
 
 #define MIX_SINK_MAX_CONNS 64
@@ -34,7 +34,7 @@ struct mix_sink {
 };
 
 /* Binds the listener. Returns 0 or a negative errno. */
-int mix_sink_open(struct mix_sink *s, const struct sock_addr *addr, mix_sink_cb cb, void *ctx);
+int mix_sink_open(struct mix_sink *s, const struct net_addr *addr, mix_sink_cb cb, void *ctx);
 /* Accepts and reads whatever is ready, waiting up to timeout_ns for something to be (0: not
  * at all). Only one thread may step a sink at a time. */
 void mix_sink_poll(struct mix_sink *s, uint64_t timeout_ns);

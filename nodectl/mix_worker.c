@@ -56,7 +56,7 @@ static void arm_wake(struct mix_worker *w)
 	io_uring_prep_read(sqe, w->wake_fd, &w->wake_value, sizeof(w->wake_value), 0);
 }
 
-static void on_wake(struct uring_op *op, int res, uint32_t flags)
+static void on_wake(struct uring_loop_op *op, int res, uint32_t flags)
 {
 	(void)res;
 	(void)flags;
@@ -76,14 +76,14 @@ static void arm_accept(struct mix_worker *w)
  * once delivered; the sender sees a completion only when the message failed (the send is
  * CQE_SKIP_SUCCESS), and then closes the connection itself. */
 struct handoff {
-	struct uring_op delivered_op; /* completes on the target */
-	struct uring_op failed_op;    /* completes on the sender */
+	struct uring_loop_op delivered_op; /* completes on the target */
+	struct uring_loop_op failed_op;    /* completes on the sender */
 	struct mix_worker *target;
 	int fd;
 	uint32_t addr_slot;
 };
 
-static void on_handoff_delivered(struct uring_op *op, int res, uint32_t flags)
+static void on_handoff_delivered(struct uring_loop_op *op, int res, uint32_t flags)
 {
 	(void)res;
 	(void)flags;
@@ -92,7 +92,7 @@ static void on_handoff_delivered(struct uring_op *op, int res, uint32_t flags)
 	free(h);
 }
 
-static void on_handoff_failed(struct uring_op *op, int res, uint32_t flags)
+static void on_handoff_failed(struct uring_loop_op *op, int res, uint32_t flags)
 {
 	(void)flags;
 	struct handoff *h = container_of(op, struct handoff, failed_op);
@@ -112,8 +112,8 @@ static bool admit(struct mix_worker *w, int fd, uint32_t *addr_slot)
 	int rc = conn_limit_admit(&w->shared->limits, (const struct sockaddr *)&peer, w->loop.now_ns, addr_slot);
 	if (rc == 0)
 		return true;
-	char text[SOCK_ADDR_STR_LEN];
-	sock_addr_format((const struct sockaddr *)&peer, text);
+	char text[NET_ADDR_STR_LEN];
+	net_addr_format((const struct sockaddr *)&peer, text);
 	if (rc == -EUSERS) {
 		METRIC_INC(w->m, ingress_refused_address_limit);
 		log_ratelimited(NYM_LOG_WARN, "mixnet: %s holds %u connections already, refusing another", text,
@@ -125,7 +125,7 @@ static bool admit(struct mix_worker *w, int fd, uint32_t *addr_slot)
 	return false;
 }
 
-static void on_accept(struct uring_op *op, int res, uint32_t flags)
+static void on_accept(struct uring_loop_op *op, int res, uint32_t flags)
 {
 	struct mix_worker *w = container_of(op, struct mix_worker, accept_op);
 	if (atomic_load(&w->shared->stopping)) {
@@ -192,7 +192,7 @@ static void *worker_main(void *arg)
 	pthread_barrier_wait(&w->shared->rings_ready);
 	if (rc)
 		return NULL;
-	w->loop.now_ns = nym_now_ns();
+	w->loop.now_ns = nym_clock_now_ns();
 	w->next_housekeeping_ns = w->loop.now_ns + HOUSEKEEPING_NS;
 	arm_wake(w);
 	if (w->index == 0)
@@ -219,7 +219,7 @@ static void *worker_main(void *arg)
 		}
 		mix_ingress_flush(w);
 		if (rc > 0 && w->shared->busy_poll_ns)
-			w->busy_poll_until_ns = nym_now_ns() + w->shared->busy_poll_ns;
+			w->busy_poll_until_ns = nym_clock_now_ns() + w->shared->busy_poll_ns;
 	}
 	return NULL;
 }

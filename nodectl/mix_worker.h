@@ -19,8 +19,8 @@
 
 #include "crypto/x25519.h"
 #include "io/conn_limit.h"
-#include "io/sock.h"
 #include "io/uring_loop.h"
+#include "net/net_addr.h"
 #include "mix/mix_frame.h"
 #include "mixnode/delay_queue.h"
 #include "mixnode/key_rotation.h"
@@ -42,7 +42,7 @@ struct mix_shared {
 	const struct node_config *cfg;
 	enum node_mode mode;
 	struct node_metrics *metrics;
-	_Atomic(struct sphinx_keyring *) keyring;
+	_Atomic(struct mixnode_keyring *) keyring;
 	_Atomic(struct topology *) topology;
 	struct nym_x25519_keypair noise;
 	int listen_fd;
@@ -86,7 +86,7 @@ struct ingress_conn {
 	enum ingress_proto proto;
 	uint32_t addr_slot; /* its address's entry in mix_shared.limits */
 	struct conn_limit_timer timer;
-	struct uring_op recv_op, send_op;
+	struct uring_loop_op recv_op, send_op;
 	struct noise_session *noise; /* responder state, for Noise connections */
 	uint8_t reply[NOISE_FRAME_HEADER_LEN + NOISE_HANDSHAKE_MAX_LEN];
 	struct mix_frame_decoder dec;
@@ -98,8 +98,8 @@ enum peer_state { PEER_IDLE, PEER_CONNECTING, PEER_HANDSHAKE, PEER_READY, PEER_C
 struct egress_peer {
 	struct mix_worker *w;
 	struct egress_peer *hash_next, *dirty_next;
-	struct sock_addr addr;
-	char name[SOCK_ADDR_STR_LEN];
+	struct net_addr addr;
+	char name[NET_ADDR_STR_LEN];
 	enum peer_state state;
 	int fd;
 	int ops;
@@ -112,7 +112,7 @@ struct egress_peer {
 	size_t q_len;
 	uint8_t *obuf;
 	size_t olen, osent, obuf_frames;
-	struct uring_op connect_op, send_op, recv_op;
+	struct uring_loop_op connect_op, send_op, recv_op;
 	struct noise_session *noise; /* initiator state, when the next hop's Noise key is known */
 	uint8_t rbuf[256];
 };
@@ -125,7 +125,7 @@ struct mix_worker {
 	struct worker_metrics *m;
 	int wake_fd;
 	uint64_t wake_value;
-	struct uring_op wake_op, accept_op;
+	struct uring_loop_op wake_op, accept_op;
 	size_t next_handoff;
 	struct delay_queue delays;
 	struct ingress_conn *ingress;
@@ -169,7 +169,7 @@ void mix_ingress_flush(struct mix_worker *w);
 void mix_egress_enqueue(struct mix_worker *w, struct packet_slot *s);
 /* Finds or creates the peer for a next-hop address; NULL when the address is not allowed
  * (not in the topology) or the peer table is full. */
-struct egress_peer *mix_egress_peer(struct mix_worker *w, const struct sock_addr *addr);
+struct egress_peer *mix_egress_peer(struct mix_worker *w, const struct net_addr *addr);
 /* Connects or sends for every peer that got packets this round. */
 void mix_egress_flush_dirty(struct mix_worker *w);
 void mix_egress_housekeeping(struct mix_worker *w);

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "io/sock.h"
+#include "net/net_addr.h"
 #include "util/base58.h"
 #include "util/log.h"
 
@@ -111,13 +111,13 @@ int node_config_validate(const struct node_config *c, char err[CONF_ERROR_MAX])
 {
 	enum node_mode mode;
 	enum nym_log_level level;
-	struct sock_addr a;
+	struct net_addr a;
 	if (node_mode_parse(c->mode, &mode)) {
 		snprintf(err, CONF_ERROR_MAX, "mode: expected mixnode, entry-gateway, exit-gateway or authority, got \"%.40s\"", c->mode);
 		return -EINVAL;
 	}
 	for (size_t i = 0; i < c->host.public_ips.count; i++) {
-		if (sock_addr_parse(&a, c->host.public_ips.item[i], 1) != 0) {
+		if (net_addr_parse(&a, c->host.public_ips.item[i], 1) != 0) {
 			snprintf(err, CONF_ERROR_MAX, "host.public_ips: \"%.60s\" is not an IPv4 or IPv6 address",
 				 c->host.public_ips.item[i]);
 			return -EINVAL;
@@ -128,11 +128,11 @@ int node_config_validate(const struct node_config *c, char err[CONF_ERROR_MAX])
 		snprintf(err, CONF_ERROR_MAX, "host.location: expected a two-letter country code such as DE, got \"%.40s\"", loc);
 		return -EINVAL;
 	}
-	if (sock_addr_parse(&a, c->mixnet.bind_address, -1)) {
+	if (net_addr_parse(&a, c->mixnet.bind_address, -1)) {
 		snprintf(err, CONF_ERROR_MAX, "mixnet.bind_address: expected IP:PORT or [IPv6]:PORT, got \"%.60s\"", c->mixnet.bind_address);
 		return -EINVAL;
 	}
-	if (sock_addr_parse(&a, c->http.bind_address, -1)) {
+	if (net_addr_parse(&a, c->http.bind_address, -1)) {
 		snprintf(err, CONF_ERROR_MAX, "http.bind_address: expected IP:PORT or [IPv6]:PORT, got \"%.60s\"", c->http.bind_address);
 		return -EINVAL;
 	}

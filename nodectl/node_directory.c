@@ -49,7 +49,7 @@ int node_directory_configure(struct node_directory *d, const char *context, cons
 	}
 	for (size_t i = 0; i < ck->count + keys->count; i++) {
 		const char *k = i < ck->count ? ck->item[i] : keys->items[i - ck->count];
-		if (nym_dir_trust_add(&d->trust, k)) {
+		if (nym_dir_client_trust_add(&d->trust, k)) {
 			fprintf(stderr, "%s: --authority-key expects a base58 Ed25519 key, got '%s'\n", context, k);
 			return -EINVAL;
 		}
@@ -73,8 +73,8 @@ int node_directory_configure(struct node_directory *d, const char *context, cons
 
 static int port_of(const char *bind)
 {
-	struct sock_addr a;
-	return sock_addr_parse(&a, bind, -1) ? 0 : sock_addr_port((const struct sockaddr *)&a.ss);
+	struct net_addr a;
+	return net_addr_parse(&a, bind, -1) ? 0 : net_addr_port((const struct sockaddr *)&a.ss);
 }
 
 /* The description of this node now, signed. */
@@ -118,11 +118,11 @@ static int describe(struct node_directory *d, int64_t now, char **body, size_t *
 	snprintf(desc.version, sizeof(desc.version), "%s", NYM_VERSION);
 	/* Strictly increasing: an authority takes only a newer description. */
 	desc.published = now > d->last_published ? now : d->last_published + 1;
-	struct nym_signed_descriptor sd;
+	struct nym_descriptor_signed sd;
 	int rc = nym_descriptor_sign(&desc, &d->identity, &sd);
 	if (rc)
 		return rc;
-	json_t *j = nym_signed_descriptor_to_json(&sd);
+	json_t *j = nym_descriptor_signed_to_json(&sd);
 	rc = j ? nym_canonical_encode(j, body, len) : -ENOMEM;
 	json_decref(j);
 	if (!rc)
@@ -138,7 +138,7 @@ static void announce(struct node_directory *d, const char *body, size_t len)
 		char url[CONF_STR_MAX + 16], err[NYM_DIR_ERR_MAX];
 		int status = 0;
 		nym_http_url(url, sizeof(url), d->urls[i], "/v1/nodes");
-		int rc = nym_dir_post(url, "application/json", body, len, HTTP_TIMEOUT_MS, &status, NULL, err, sizeof(err));
+		int rc = nym_dir_client_post(url, "application/json", body, len, HTTP_TIMEOUT_MS, &status, NULL, err, sizeof(err));
 		atomic_fetch_add(&d->announcements, 1);
 		/* 409: it already holds a newer description of ours (from a peer): as good. */
 		if (!rc && (status == 200 || status == 409)) {
@@ -183,18 +183,18 @@ static void fetch_topology(struct node_directory *d, int64_t now)
 	const char *urls[NODE_DIRECTORY_AUTHORITIES_MAX];
 	for (size_t i = 0; i < d->nurls; i++)
 		urls[i] = d->urls[i];
-	struct nym_dir_topology t;
+	struct nym_dir_client_topology t;
 	char err[NYM_DIR_ERR_MAX];
-	int rc = nym_dir_fetch_topology(urls, d->nurls, &d->trust, 0, HTTP_TIMEOUT_MS, &t, err, sizeof(err));
+	int rc = nym_dir_client_fetch_topology(urls, d->nurls, &d->trust, 0, HTTP_TIMEOUT_MS, &t, err, sizeof(err));
 	if (rc) {
 		log_ratelimited(NYM_LOG_WARN, "directory: no topology accepted: %s", err);
 		return;
 	}
 	if (t.doc.epoch > d->topology_epoch) {
-		struct rotation_schedule sched = { d->clock.genesis, (uint64_t)d->clock.duration_s,
+		struct key_rotation_schedule sched = { d->clock.genesis, (uint64_t)d->clock.duration_s,
 						   (uint32_t)d->cfg->sphinx.epochs_per_rotation };
 		struct topology *table;
-		if (topology_from_document(&t.doc, rotation_id_at(&sched, now), &table) == 0) {
+		if (topology_from_document(&t.doc, key_rotation_id_at(&sched, now), &table) == 0) {
 			publish(d, table, now);
 			d->topology_epoch = t.doc.epoch;
 			atomic_fetch_add(&d->documents, 1);
@@ -204,7 +204,7 @@ static void fetch_topology(struct node_directory *d, int64_t now)
 				 t.doc.gateway_count, t.valid, d->trust.count);
 		}
 	}
-	nym_dir_topology_free(&t);
+	nym_dir_client_topology_free(&t);
 }
 
 static void *run(void *arg)

@@ -15,12 +15,12 @@
 #include <stdint.h>
 
 #include "crypto/x25519.h"
-#include "directory/dir_client.h"
+#include "dirclient/dir_client.h"
 #include "mix_worker.h"
 #include "node_config.h"
 #include "node_http.h"
 #include "node_keys.h"
-#include "topology/epoch_clock.h"
+#include "topology/epoch.h"
 #include "util/cli.h"
 
 #define NODE_DIRECTORY_AUTHORITIES_MAX 16
@@ -34,7 +34,7 @@ struct node_directory {
 	struct mix_shared *mix;	  /* where the peer table is published */
 	size_t nurls;
 	char urls[NODE_DIRECTORY_AUTHORITIES_MAX][CONF_STR_MAX];
-	struct nym_dir_trust trust; /* count 0: announce only */
+	struct nym_dir_client_trust trust; /* count 0: announce only */
 
 	/* Internal. */
 	struct nym_ed25519_keypair identity;

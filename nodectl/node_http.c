@@ -91,7 +91,7 @@ static json_t *load(void)
 	static uint64_t last_ns, last_bytes;
 	static double machine, network;
 	pthread_mutex_lock(&lock);
-	uint64_t now = nym_now_ns();
+	uint64_t now = nym_clock_now_ns();
 	if (!last_ns || now - last_ns > 30 * NYM_NS_PER_SEC) {
 		double avg[3] = { 0 };
 		long cpus = sysconf(_SC_NPROCESSORS_ONLN);
@@ -222,7 +222,7 @@ static enum MHD_Result builtin(struct node_http *h, struct MHD_Connection *conn,
 	node_mode_parse(h->cfg->mode, &mode);
 	if (strcmp(url, "/api/v1/health") == 0)
 		return reply_json(conn, MHD_HTTP_OK, json_pack("{s:s, s:I}", "status", "up", "uptime",
-							       (json_int_t)(nym_unix_now() - h->started_unix)));
+							       (json_int_t)(nym_clock_unix_now() - h->started_unix)));
 	if (strcmp(url, "/api/v1/roles") == 0)
 		return reply_json(conn, MHD_HTTP_OK,
 				  json_pack("{s:b, s:b, s:b, s:b}", "mixnode_enabled", mode == NODE_MODE_MIXNODE,
@@ -330,8 +330,8 @@ static void completed(void *cls, struct MHD_Connection *conn, void **state, enum
 
 int node_http_start(struct node_http *h)
 {
-	struct sock_addr addr;
-	if (sock_addr_parse(&addr, h->cfg->http.bind_address, -1))
+	struct net_addr addr;
+	if (net_addr_parse(&addr, h->cfg->http.bind_address, -1))
 		return -EINVAL;
 	int fd = sock_tcp_listen(&addr, false, 128);
 	if (fd < 0)

@@ -45,7 +45,7 @@ int topology_load(const char *path, struct topology **out, char *err, size_t err
 		const char *problem = NULL;
 		if (!json_is_object(e))
 			problem = "not an object";
-		else if (!json_is_string(addr) || sock_addr_parse(&n->mix_address, json_string_value(addr), -1))
+		else if (!json_is_string(addr) || net_addr_parse(&n->mix_address, json_string_value(addr), -1))
 			problem = "\"mix_address\" must be IP:PORT or [IPv6]:PORT";
 		else if (key_field(e, "noise_key", n->noise_key, &n->has_noise_key))
 			problem = "\"noise_key\" must be a base58 32-byte key";
@@ -72,9 +72,9 @@ static void add_node(struct topology *t, const struct nym_descriptor *d, uint32_
 {
 	for (size_t a = 0; a < d->address_count; a++) {
 		struct topology_node *n = &t->nodes[t->count];
-		char text[SOCK_ADDR_STR_LEN];
+		char text[NET_ADDR_STR_LEN];
 		nym_descriptor_mix_address(d, a, text, sizeof(text));
-		if (sock_addr_parse(&n->mix_address, text, -1))
+		if (net_addr_parse(&n->mix_address, text, -1))
 			continue;
 		n->has_noise_key = true;
 		memcpy(n->noise_key, d->noise_key, 32);
@@ -110,7 +110,7 @@ int topology_from_document(const struct nym_epoch_doc *doc, uint32_t rotation, s
 const struct topology_node *topology_find(const struct topology *t, const struct sockaddr *addr)
 {
 	for (size_t i = 0; t && i < t->count; i++)
-		if (sock_addr_equal((const struct sockaddr *)&t->nodes[i].mix_address.ss, addr))
+		if (net_addr_equal((const struct sockaddr *)&t->nodes[i].mix_address.ss, addr))
 			return &t->nodes[i];
 	return NULL;
 }

@@ -10,11 +10,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "io/sock.h"
+#include "net/net_addr.h"
 #include "topology/epoch_doc.h"
 
 struct topology_node {
-	struct sock_addr mix_address;
+	struct net_addr mix_address;
 	bool has_noise_key;
 	uint8_t noise_key[32];
 	uint8_t sphinx_key[32];

@@ -45,7 +45,7 @@ enum nym_registry_outcome {
  * replay and changes nothing, not even the time last announced. Returns 0 with the outcome, -ESTALE when the stored one is newer (or as new
  * and different), -ERANGE when published outside [now - max_age, now + max_skew], or a
  * database error. */
-int nym_registry_submit(struct nym_registry *r, const struct nym_signed_descriptor *sd, int64_t now,
+int nym_registry_submit(struct nym_registry *r, const struct nym_descriptor_signed *sd, int64_t now,
 			enum nym_registry_outcome *outcome);
 
 /* POST /v1/nodes: a description envelope in; 200 {"result": "added"|"updated"|"unchanged",
@@ -62,11 +62,11 @@ int nym_registry_nodes_json(struct nym_registry *r, char **out, size_t *len);
 int nym_registry_merge(struct nym_registry *r, const char *body, size_t len, int64_t now, size_t *added);
 
 /* Every node, for probing. *out is malloc'd. */
-int nym_registry_all(struct nym_registry *r, struct nym_signed_descriptor **out, size_t *n);
+int nym_registry_all(struct nym_registry *r, struct nym_descriptor_signed **out, size_t *n);
 int nym_registry_probe_result(struct nym_registry *r, const uint8_t identity[32], int64_t now, bool mix_ok,
 			      bool http_ok);
 /* The nodes whose mixnet port and HTTP API both answered at or after `since`. */
-int nym_registry_reachable(struct nym_registry *r, int64_t since, struct nym_signed_descriptor **out, size_t *n);
+int nym_registry_reachable(struct nym_registry *r, int64_t since, struct nym_descriptor_signed **out, size_t *n);
 /* Whether the identity is a registered gateway (the spent reports' check). */
 bool nym_registry_is_gateway(struct nym_registry *r, const uint8_t identity[32]);
 /* Forgets nodes not announced within max_age, votes, documents and signatures of epochs
@@ -91,8 +91,8 @@ int nym_registry_document(struct nym_registry *r, uint64_t epoch, char **bytes, 
 /* The latest epoch with a document, at most `at_most`. -ENOENT when none. */
 int nym_registry_latest_document(struct nym_registry *r, uint64_t at_most, uint64_t *epoch);
 /* Adds a signature the caller verified over the epoch's current document. */
-int nym_registry_add_signature(struct nym_registry *r, uint64_t epoch, const struct nym_doc_signature *s);
-int nym_registry_signatures(struct nym_registry *r, uint64_t epoch, struct nym_doc_signatures *out);
+int nym_registry_add_signature(struct nym_registry *r, uint64_t epoch, const struct nym_epoch_doc_signature *s);
+int nym_registry_signatures(struct nym_registry *r, uint64_t epoch, struct nym_epoch_doc_signatures *out);
 /* The signed envelope of the epoch's document with every signature gathered. */
 int nym_registry_signed_document(struct nym_registry *r, uint64_t epoch, char **out, size_t *len);
 

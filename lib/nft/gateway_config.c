@@ -53,13 +53,13 @@ void gateway_config_defaults(struct gateway_config *cfg, const char *policy)
 	set_ports(&cfg->wireguard_tcp, default_wireguard_tcp,
 		  sizeof(default_wireguard_tcp) / sizeof(default_wireguard_tcp[0]));
 	/* An entry gateway forwards WireGuard and the Lewes Protocol (registration) only. */
-	cfg->entry_ports[0] = (struct gateway_entry_port){ 51822, true };
-	cfg->entry_ports[1] = (struct gateway_entry_port){ 41264, false };
-	cfg->entry_ports[2] = (struct gateway_entry_port){ 51264, true };
+	cfg->entry_ports[0] = (struct gateway_config_entry_port){ 51822, true };
+	cfg->entry_ports[1] = (struct gateway_config_entry_port){ 41264, false };
+	cfg->entry_ports[2] = (struct gateway_config_entry_port){ 51264, true };
 	cfg->n_entry_ports = 3;
 }
 
-int gateway_mode_parse(const char *s, enum nft_gateway_mode *out)
+int gateway_config_mode_parse(const char *s, enum nft_gateway_mode *out)
 {
 	if (strcmp(s, "mixnode") == 0)
 		*out = NFT_GATEWAY_MIXNODE;
@@ -72,7 +72,7 @@ int gateway_mode_parse(const char *s, enum nft_gateway_mode *out)
 	return 0;
 }
 
-const char *gateway_mode_name(enum nft_gateway_mode mode)
+const char *gateway_config_mode_name(enum nft_gateway_mode mode)
 {
 	switch (mode) {
 	case NFT_GATEWAY_MIXNODE:
@@ -85,7 +85,7 @@ const char *gateway_mode_name(enum nft_gateway_mode mode)
 	return "exit-gateway";
 }
 
-bool gateway_ifname_valid(const char *s)
+bool gateway_config_ifname_valid(const char *s)
 {
 	size_t n = strlen(s);
 	if (n == 0 || n >= NFT_IFNAME_LEN)
@@ -169,7 +169,7 @@ static int parse_ifname(struct loader *l, const yaml_node_t *n, const char *key,
 	int rc = want_scalar(l, n, key, allow_auto ? "an interface name, auto or none" : "an interface name", &s);
 	if (rc)
 		return rc;
-	if (!gateway_ifname_valid(s))
+	if (!gateway_config_ifname_valid(s))
 		return bad(l, n, "%s: expected %s, got '%s'", key,
 			   allow_auto ? "an interface name (1-15 characters), auto or none"
 				      : "an interface name (1-15 characters of letters, digits, _ . - @)",
@@ -349,7 +349,7 @@ static int parse_entry(struct loader *l, const yaml_node_t *n)
 					return rc;
 				if (cfg->n_entry_gateways == GATEWAY_CONFIG_MAX_ENTRY_GATEWAYS)
 					return bad(l, item, "entry_gateway.gateways: at most %d", GATEWAY_CONFIG_MAX_ENTRY_GATEWAYS);
-				struct gateway_entry_dest *g = &cfg->entry_gateways[cfg->n_entry_gateways];
+				struct gateway_config_entry_dest *g = &cfg->entry_gateways[cfg->n_entry_gateways];
 				g->family = strchr(s, ':') ? 6 : 4;
 				if (parse_prefix(s, g->family, g->addr, &g->prefix))
 					return bad(l, item, "entry_gateway.gateways: expected an IPv4 or IPv6 address or subnet, got '%s'", s);
@@ -365,7 +365,7 @@ static int parse_entry(struct loader *l, const yaml_node_t *n)
 				if (sscanf(s, "%5u/%3[a-z]%n", &port, proto, &off) != 2 || s[off] || port < 1 || port > 65535 ||
 				    (strcmp(proto, "udp") != 0 && strcmp(proto, "tcp") != 0))
 					return bad(l, item, "entry_gateway.ports: expected PORT/udp or PORT/tcp, got '%s'", s);
-				cfg->entry_ports[cfg->n_entry_ports++] = (struct gateway_entry_port){ (uint16_t)port, proto[0] == 'u' };
+				cfg->entry_ports[cfg->n_entry_ports++] = (struct gateway_config_entry_port){ (uint16_t)port, proto[0] == 'u' };
 			}
 		}
 	}
@@ -389,7 +389,7 @@ static int parse_root(struct loader *l, const yaml_node_t *root)
 		if (strcmp(key, "mode") == 0) {
 			if ((rc = want_scalar(l, v, key, "mixnode, entry-gateway or exit-gateway", &s)))
 				return rc;
-			if (gateway_mode_parse(s, &cfg->mode))
+			if (gateway_config_mode_parse(s, &cfg->mode))
 				return bad(l, v, "mode: expected mixnode, entry-gateway or exit-gateway, got '%s'", s);
 		} else if (strcmp(key, "policy") == 0) {
 			if ((rc = want_scalar(l, v, key, "a file name", &s)))

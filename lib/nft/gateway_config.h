@@ -14,13 +14,13 @@
 #define GATEWAY_CONFIG_MAX_ENTRY_GATEWAYS 64
 #define GATEWAY_CONFIG_MAX_ENTRY_PORTS 16
 
-struct gateway_entry_dest {
+struct gateway_config_entry_dest {
 	uint8_t family; /* 4 or 6 */
 	uint8_t addr[16];
 	uint8_t prefix;
 };
 
-struct gateway_entry_port {
+struct gateway_config_entry_port {
 	uint16_t port;
 	bool udp;
 };
@@ -37,9 +37,9 @@ struct gateway_config {
 	size_t n_tunnels;
 	char wireguard_interface[NFT_IFNAME_LEN];
 	struct nft_gateway_ports tcp, udp, gateway_tcp, gateway_udp, wireguard_tcp;
-	struct gateway_entry_dest entry_gateways[GATEWAY_CONFIG_MAX_ENTRY_GATEWAYS];
+	struct gateway_config_entry_dest entry_gateways[GATEWAY_CONFIG_MAX_ENTRY_GATEWAYS];
 	size_t n_entry_gateways;
-	struct gateway_entry_port entry_ports[GATEWAY_CONFIG_MAX_ENTRY_PORTS];
+	struct gateway_config_entry_port entry_ports[GATEWAY_CONFIG_MAX_ENTRY_PORTS];
 	size_t n_entry_ports;
 };
 
@@ -57,10 +57,10 @@ int gateway_config_parse(struct gateway_config *cfg, const char *text, size_t le
 			 struct gateway_config_error *err);
 
 /* "mixnode", "entry-gateway", "exit-gateway"; returns 0 or -EINVAL. */
-int gateway_mode_parse(const char *s, enum nft_gateway_mode *out);
-const char *gateway_mode_name(enum nft_gateway_mode mode);
+int gateway_config_mode_parse(const char *s, enum nft_gateway_mode *out);
+const char *gateway_config_mode_name(enum nft_gateway_mode mode);
 
 /* A valid Linux interface name (1-15 characters of [A-Za-z0-9_.@-]). */
-bool gateway_ifname_valid(const char *s);
+bool gateway_config_ifname_valid(const char *s);
 
 #endif

@@ -1,5 +1,7 @@
 #include "util/log.h"
 
+#include "util/clock.h"
+
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -7,6 +9,8 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "util/clock.h"
 
 static _Atomic int current_level = NYM_LOG_INFO;
 static const char *ident = "nym";
@@ -74,4 +78,15 @@ void nym_log(enum nym_log_level level, const char *fmt, ...)
 	fprintf(stderr, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %s %s: %s\n", tm.tm_year + 1900,
 		tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000,
 		ident, level_names[level], msg);
+}
+
+int64_t nym_log_ratelimit_take(struct nym_log_ratelimit *rl)
+{
+	if (!nym_ratelimit_bucket_take(&rl->bucket, nym_clock_now_ns(),
+				       NYM_RATELIMIT_WINDOW_S * NYM_NS_PER_SEC / NYM_RATELIMIT_BURST,
+				       NYM_RATELIMIT_BURST)) {
+		atomic_fetch_add(&rl->suppressed, 1);
+		return -1;
+	}
+	return atomic_exchange(&rl->suppressed, 0);
 }

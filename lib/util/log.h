@@ -29,11 +29,25 @@ void nym_log(enum nym_log_level level, const char *fmt, ...) __attribute__((form
 #define log_info(...) nym_log(NYM_LOG_INFO, __VA_ARGS__)
 #define log_debug(...) nym_log(NYM_LOG_DEBUG, __VA_ARGS__)
 
-/* A log line for events the network triggers, limited per call site (util/ratelimit.h). */
+/* Rate limit for events triggered by the network: per call site, bursts of
+ * NYM_RATELIMIT_BURST lines, then one per NYM_RATELIMIT_WINDOW_S / NYM_RATELIMIT_BURST
+ * seconds (a util/ratelimit token bucket); the next line printed reports how many were
+ * suppressed. Safe to share between threads. */
+#define NYM_RATELIMIT_BURST 10
+#define NYM_RATELIMIT_WINDOW_S 10
+
+struct nym_log_ratelimit {
+	struct nym_ratelimit_bucket bucket;
+	_Atomic uint32_t suppressed;
+};
+
+/* Returns the number of suppressed lines to report (>= 0) when a line may be printed, or -1. */
+int64_t nym_log_ratelimit_take(struct nym_log_ratelimit *rl);
+
 #define log_ratelimited(level, fmt, ...)                                                         \
 	do {                                                                                     \
-		static struct nym_ratelimit nym_rl_;                                             \
-		int64_t nym_rl_suppressed_ = nym_ratelimit_take(&nym_rl_);                      \
+		static struct nym_log_ratelimit nym_rl_;                                             \
+		int64_t nym_rl_suppressed_ = nym_log_ratelimit_take(&nym_rl_);                      \
 		if (nym_rl_suppressed_ > 0)                                                      \
 			nym_log(level, fmt " (%lld similar suppressed)", ##__VA_ARGS__,         \
 				(long long)nym_rl_suppressed_);                                  \

@@ -1,7 +1,5 @@
 #include "util/ratelimit.h"
 
-#include "util/clock.h"
-
 bool nym_ratelimit_bucket_take(struct nym_ratelimit_bucket *b, uint64_t now_ns, uint64_t interval_ns,
 			       uint32_t burst)
 {
@@ -31,15 +29,4 @@ bool nym_ratelimit_bucket_full(const struct nym_ratelimit_bucket *b, uint64_t no
 void nym_ratelimit_bucket_reset(struct nym_ratelimit_bucket *b)
 {
 	atomic_store_explicit(&b->full_at_ns, 0, memory_order_relaxed);
-}
-
-int64_t nym_ratelimit_take(struct nym_ratelimit *rl)
-{
-	if (!nym_ratelimit_bucket_take(&rl->bucket, nym_now_ns(),
-				       NYM_RATELIMIT_WINDOW_S * NYM_NS_PER_SEC / NYM_RATELIMIT_BURST,
-				       NYM_RATELIMIT_BURST)) {
-		atomic_fetch_add(&rl->suppressed, 1);
-		return -1;
-	}
-	return atomic_exchange(&rl->suppressed, 0);
 }

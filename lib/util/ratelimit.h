@@ -4,7 +4,9 @@
  * time at which it will be full again. Taking a token moves that time one interval later; a
  * take is refused when it would lie more than `burst` intervals ahead of now. This is a bucket
  * of `burst` tokens refilled by one every interval, updated with one compare-and-swap, so
- * a table of them costs 8 bytes per key and any thread may take from any bucket. */
+ * a table of them costs 8 bytes per key and any thread may take from any bucket. Used by
+ * the log rate limit (util/log.h) and the mixnet listener's handshake budgets
+ * (io/conn_limit.h). */
 #ifndef NYM_UTIL_RATELIMIT_H
 #define NYM_UTIL_RATELIMIT_H
 
@@ -23,19 +25,5 @@ bool nym_ratelimit_bucket_take(struct nym_ratelimit_bucket *b, uint64_t now_ns, 
 /* Whether every token is back at now_ns: forgetting such a bucket loses nothing. */
 bool nym_ratelimit_bucket_full(const struct nym_ratelimit_bucket *b, uint64_t now_ns);
 void nym_ratelimit_bucket_reset(struct nym_ratelimit_bucket *b);
-
-/* Log lines triggered by the network (util/log.h's log_ratelimited): per call site, bursts of
- * NYM_RATELIMIT_BURST lines, then one per NYM_RATELIMIT_WINDOW_S / NYM_RATELIMIT_BURST
- * seconds; the next line printed reports how many were suppressed. */
-#define NYM_RATELIMIT_BURST 10
-#define NYM_RATELIMIT_WINDOW_S 10
-
-struct nym_ratelimit {
-	struct nym_ratelimit_bucket bucket;
-	_Atomic uint32_t suppressed;
-};
-
-/* Returns the number of suppressed lines to report (>= 0) when a line may be printed, or -1. */
-int64_t nym_ratelimit_take(struct nym_ratelimit *rl);
 
 #endif

@@ -1,5 +1,6 @@
 /* The pure pieces of the mixnet listener's admission limits: the lock-free token bucket
- * (util/ratelimit), the per-address table and the connection deadlines (io/conn_limit). */
+ * (util/ratelimit, also under the log rate limit), the per-address table and the connection
+ * deadlines (io/conn_limit). */
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -10,6 +11,7 @@
 
 #include "io/conn_limit.h"
 #include "util/clock.h"
+#include "util/log.h"
 #include "util/ratelimit.h"
 
 #define SEC NYM_NS_PER_SEC
@@ -105,16 +107,16 @@ Test(ratelimit, bucket_shared_by_threads_grants_exactly_the_burst)
 
 Test(ratelimit, log_limiter_allows_a_burst_and_reports_what_it_suppressed)
 {
-	static struct nym_ratelimit rl;
+	static struct nym_log_ratelimit rl;
 	for (int i = 0; i < NYM_RATELIMIT_BURST; i++)
-		cr_assert_eq(nym_ratelimit_take(&rl), 0);
-	cr_assert_eq(nym_ratelimit_take(&rl), -1);
-	cr_assert_eq(nym_ratelimit_take(&rl), -1);
+		cr_assert_eq(nym_log_ratelimit_take(&rl), 0);
+	cr_assert_eq(nym_log_ratelimit_take(&rl), -1);
+	cr_assert_eq(nym_log_ratelimit_take(&rl), -1);
 	cr_assert_eq(atomic_load(&rl.suppressed), 2);
 	/* Pretend the window has passed: the next line reports the two suppressed. */
 	nym_ratelimit_bucket_reset(&rl.bucket);
-	cr_assert_eq(nym_ratelimit_take(&rl), 2);
-	cr_assert_eq(nym_ratelimit_take(&rl), 0);
+	cr_assert_eq(nym_log_ratelimit_take(&rl), 2);
+	cr_assert_eq(nym_log_ratelimit_take(&rl), 0);
 }
 
 /* --- per-address table ------------------------------------------------------------------ */

@@ -9,8 +9,8 @@
 
 #include "../support/credfix.h"
 #include "../support/tmpdir.h"
-#include "cred/issue_msg.h"
-#include "cred/issuer.h"
+#include "cred/issue.h"
+#include "credstore/issuer.h"
 #include "crypto/sha256.h"
 #include "util/file.h"
 #include "util/hex.h"
@@ -24,7 +24,7 @@ Test(issuer, issuance_then_verification)
 	struct credfix f;
 	credfix_init(&f, 1u << NYM_TICKET_WG_ENTRY);
 	cr_assert_eq(f.ks.count, 1);
-	const struct nym_issuer_key *k = &f.ks.keys[0];
+	const struct nym_issuer_keyset_entry *k = &f.ks.keys[0];
 	cr_assert_eq(k->type, NYM_TICKET_WG_ENTRY);
 	cr_assert_eq(k->issue_from, nym_issuer_day_start(f.now));
 	cr_assert_eq(k->issue_until, k->issue_from + 86400);
@@ -52,7 +52,7 @@ Test(issuer, issuance_then_verification)
 	struct nym_issuer_keyset back;
 	cr_assert_eq(nym_issuer_keyset_from_json(&back, json, strlen(json)), 0);
 	cr_assert_eq(back.count, 1);
-	cr_assert(nym_brsa_public_key_equal(back.keys[0].key, k->key));
+	cr_assert(nym_blind_rsa_public_key_equal(back.keys[0].key, k->key));
 	size_t len = credfix_ticket(book, 7, t);
 	cr_assert_eq(nym_issuer_keyset_verify_ticket(&back, t, len, f.now, ALL, NULL), 0);
 	nym_issuer_keyset_clear(&back);
@@ -118,7 +118,7 @@ Test(issuer, bad_requests_leave_state_unchanged)
 {
 	struct credfix f;
 	credfix_init(&f, 1u << NYM_TICKET_MIXNET_ENTRY);
-	const struct nym_issuer_key *k = &f.ks.keys[0];
+	const struct nym_issuer_keyset_entry *k = &f.ks.keys[0];
 	char code[NYM_VOUCHER_CODE_LEN + 1];
 	credfix_voucher(&f, code);
 	struct nym_ticketbook *book;
@@ -164,7 +164,7 @@ Test(issuer, bad_requests_leave_state_unchanged)
 	size_t len;
 	/* One element equal to n, at the end: everything before it was fine. */
 	*m = *req;
-	memcpy(m->blinded[49], nym_brsa_public_key_modulus(k->key), 256);
+	memcpy(m->blinded[49], nym_blind_rsa_public_key_modulus(k->key), 256);
 	CASE("last element = n", encode(m, &len), len, 400);
 	*m = *req;
 	memset(m->blinded[0], 0xff, 256);
@@ -242,7 +242,7 @@ Test(issuer, voucher_works_once)
 {
 	struct credfix f;
 	credfix_init(&f, 1u << NYM_TICKET_WG_EXIT);
-	const struct nym_issuer_key *k = &f.ks.keys[0];
+	const struct nym_issuer_keyset_entry *k = &f.ks.keys[0];
 	char code[NYM_VOUCHER_CODE_LEN + 1];
 	credfix_voucher(&f, code);
 	cr_assert_eq(strlen(code), NYM_VOUCHER_CODE_LEN);
@@ -369,7 +369,7 @@ Test(issuer, stored_data_holds_no_serial)
 	/* The method can see what is there: the blinded values of a fresh request are stored. */
 	char code[NYM_VOUCHER_CODE_LEN + 1];
 	credfix_voucher(&f, code);
-	const struct nym_issuer_key *k = &f.ks.keys[0];
+	const struct nym_issuer_keyset_entry *k = &f.ks.keys[0];
 	struct nym_ticketbook *p;
 	cr_assert_eq(
 		nym_ticketbook_create(&p, k->key, NYM_TICKET_MIXNET_ENTRY, k->expiry, 50, code), 0);
@@ -413,15 +413,15 @@ Test(issuer, keys_rotate_with_overlap)
 	struct nym_issuer_keyset ks;
 	cr_assert_eq(nym_issuer_keys(f.iss, f.now, &ks), 0);
 	cr_assert_eq(ks.count, 6);
-	const struct nym_issuer_key *today =
+	const struct nym_issuer_keyset_entry *today =
 		nym_issuer_keyset_current(&ks, NYM_TICKET_WG_ENTRY, f.now);
 	cr_assert_not_null(today);
 	cr_assert_eq(today->expiry, nym_issuer_expiry_for_day(day0));
-	const struct nym_issuer_key *tomorrow =
+	const struct nym_issuer_keyset_entry *tomorrow =
 		nym_issuer_keyset_current(&ks, NYM_TICKET_WG_ENTRY, day0 + 86400 + 5);
 	cr_assert_not_null(tomorrow);
 	cr_assert_eq(tomorrow->expiry, today->expiry + 86400);
-	cr_assert_not(nym_brsa_public_key_equal(today->key, tomorrow->key));
+	cr_assert_not(nym_blind_rsa_public_key_equal(today->key, tomorrow->key));
 	nym_issuer_keyset_clear(&ks);
 
 	/* A key keeps signing through the grace period after its day (the voucher is the next
@@ -497,7 +497,7 @@ Test(issuer, a_bad_answer_drops_the_book)
 {
 	struct credfix f;
 	credfix_init(&f, 1u << NYM_TICKET_WG_ENTRY);
-	const struct nym_issuer_key *k = &f.ks.keys[0];
+	const struct nym_issuer_keyset_entry *k = &f.ks.keys[0];
 	char code[NYM_VOUCHER_CODE_LEN + 1];
 	credfix_voucher(&f, code);
 	struct nym_ticketbook *book;

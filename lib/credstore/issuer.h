@@ -15,14 +15,14 @@
  * voucher with anything else is refused.
  *
  * One struct nym_issuer per thread; several processes may open the same database. */
-#ifndef NYM_CRED_ISSUER_H
-#define NYM_CRED_ISSUER_H
+#ifndef NYM_CREDSTORE_ISSUER_H
+#define NYM_CREDSTORE_ISSUER_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-#include "cred/issue_msg.h"
-#include "cred/issuer_keys.h"
+#include "cred/issue.h"
+#include "cred/issuer_keyset.h"
 #include "cred/ticket.h"
 
 struct nym_issuer_config {

@@ -1,4 +1,4 @@
-#include "cred/ticket_store.h"
+#include "credstore/ticket_store.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -207,7 +207,7 @@ int nym_ticket_store_report(struct nym_ticket_store *st, const struct nym_ed2551
 		goto out;
 	sqlite3_bind_int(s, 1, NYM_SPENT_REPORT_MAX);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		struct nym_spent_entry *e = &r->entries[r->count];
+		struct nym_spent_report_entry *e = &r->entries[r->count];
 		if (sqlite3_column_bytes(s, 1) != NYM_TICKET_SERIAL_LEN)
 			continue; /* cannot happen: only verified serials are inserted */
 		memcpy(e->serial, sqlite3_column_blob(s, 1), NYM_TICKET_SERIAL_LEN);
@@ -269,7 +269,7 @@ int nym_ticket_store_pending_reports(struct nym_ticket_store *st, uint64_t *coun
 	return nym_db_query_u64(st->db, "SELECT count(*) FROM spent WHERE reported = 0", count);
 }
 
-const char *nym_ticket_refusal_text(int rc)
+const char *nym_ticket_store_refusal_text(int rc)
 {
 	switch (rc) {
 	case -EINVAL:

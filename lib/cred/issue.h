@@ -6,8 +6,8 @@
  * The structures are large (50 elements of up to 512 bytes): allocate them, don't put them
  * on a small stack. A request holds a voucher, a bearer secret: wipe it with
  * nym_issue_request_clear. */
-#ifndef NYM_CRED_ISSUE_MSG_H
-#define NYM_CRED_ISSUE_MSG_H
+#ifndef NYM_CRED_ISSUE_H
+#define NYM_CRED_ISSUE_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -38,7 +38,7 @@ struct nym_issue_response {
 };
 
 /* A voucher code: 1..64 characters of [0-9A-Za-z]. */
-bool nym_voucher_valid(const char *code);
+bool nym_issue_voucher_valid(const char *code);
 
 /* *json is malloc'd, NUL-terminated, *len its length. */
 int nym_issue_request_encode(const struct nym_issue_request *req, char **json, size_t *len);

@@ -1,4 +1,4 @@
-#include "cred/issuer.h"
+#include "credstore/issuer.h"
 
 #include <errno.h>
 #include <sodium.h>
@@ -41,7 +41,7 @@ static const char *const migrations[] = {
 struct cached_key {
 	enum nym_ticket_type type;
 	int64_t expiry;
-	struct nym_brsa_private_key *sk;
+	struct nym_blind_rsa_private_key *sk;
 };
 
 struct nym_issuer {
@@ -96,7 +96,7 @@ int nym_issuer_open(struct nym_issuer **out, const char *path, const struct nym_
 
 static void cache_drop(struct nym_issuer *iss, size_t i)
 {
-	nym_brsa_private_key_free(iss->cache[i].sk);
+	nym_blind_rsa_private_key_free(iss->cache[i].sk);
 	memset(&iss->cache[i], 0, sizeof(iss->cache[i]));
 }
 
@@ -131,7 +131,7 @@ static int key_exists(struct nym_issuer *iss, enum nym_ticket_type type, int64_t
 
 static int make_key(struct nym_issuer *iss, enum nym_ticket_type type, int64_t day)
 {
-	struct nym_brsa_private_key *sk = NULL;
+	struct nym_blind_rsa_private_key *sk = NULL;
 	sqlite3_stmt *st = NULL;
 	uint8_t *der = NULL;
 	size_t der_len = 0;
@@ -141,13 +141,13 @@ static int make_key(struct nym_issuer *iss, enum nym_ticket_type type, int64_t d
 	int rc = key_exists(iss, type, expiry, &exists);
 	if (rc || exists)
 		return rc;
-	rc = nym_brsa_private_key_generate(&sk, NYM_BRSA_PSS_RANDOMIZED, iss->cfg.key_bits);
+	rc = nym_blind_rsa_private_key_generate(&sk, NYM_BRSA_PSS_RANDOMIZED, iss->cfg.key_bits);
 	if (rc)
 		goto out;
-	rc = nym_brsa_private_key_to_der(sk, &der, &der_len);
+	rc = nym_blind_rsa_private_key_to_der(sk, &der, &der_len);
 	if (rc)
 		goto out;
-	rc = nym_brsa_public_key_to_pem(nym_brsa_private_key_public(sk), &pem);
+	rc = nym_blind_rsa_public_key_to_pem(nym_blind_rsa_private_key_public(sk), &pem);
 	if (rc)
 		goto out;
 	/* OR IGNORE: another process may have made the same key meanwhile; one of them wins and
@@ -174,9 +174,9 @@ static int make_key(struct nym_issuer *iss, enum nym_ticket_type type, int64_t d
 			 (long long)(day + NYM_TICKET_DAY_S), (long long)expiry);
 out:
 	sqlite3_finalize(st);
-	nym_brsa_der_free(der, der_len);
+	nym_blind_rsa_der_free(der, der_len);
 	free(pem);
-	nym_brsa_private_key_free(sk);
+	nym_blind_rsa_private_key_free(sk);
 	return rc;
 }
 
@@ -264,16 +264,16 @@ int nym_issuer_keys(struct nym_issuer *iss, int64_t now, struct nym_issuer_keyse
 		return rc;
 	sqlite3_bind_int64(st, 1, now);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct nym_brsa_public_key *pk;
+		struct nym_blind_rsa_public_key *pk;
 		const char *pem = (const char *)sqlite3_column_text(st, 4);
-		int prc = nym_brsa_public_key_from_pem(&pk, NYM_BRSA_PSS_RANDOMIZED, pem,
+		int prc = nym_blind_rsa_public_key_from_pem(&pk, NYM_BRSA_PSS_RANDOMIZED, pem,
 						       (size_t)sqlite3_column_bytes(st, 4));
 		if (prc == 0) {
 			prc = nym_issuer_keyset_add(
 				ks, (enum nym_ticket_type)sqlite3_column_int(st, 0),
 				sqlite3_column_int64(st, 1), sqlite3_column_int64(st, 2),
 				sqlite3_column_int64(st, 3), pk);
-			nym_brsa_public_key_free(pk);
+			nym_blind_rsa_public_key_free(pk);
 		}
 		if (prc) {
 			log_error("issuer: stored key unusable: %s", strerror(-prc));
@@ -290,7 +290,7 @@ int nym_issuer_keys(struct nym_issuer *iss, int64_t now, struct nym_issuer_keyse
 
 /* The private key for (type, expiry) if it may sign at `now`; cached once loaded. */
 static int signing_key(struct nym_issuer *iss, enum nym_ticket_type type, int64_t expiry,
-		       int64_t now, const struct nym_brsa_private_key **out)
+		       int64_t now, const struct nym_blind_rsa_private_key **out)
 {
 	sqlite3_stmt *st;
 	int rc = nym_db_prepare(iss->db, &st,
@@ -325,8 +325,8 @@ static int signing_key(struct nym_issuer *iss, enum nym_ticket_type type, int64_
 		cache_drop(iss, 0);
 		free_slot = 0;
 	}
-	struct nym_brsa_private_key *sk;
-	rc = nym_brsa_private_key_from_der(&sk, NYM_BRSA_PSS_RANDOMIZED, sqlite3_column_blob(st, 2),
+	struct nym_blind_rsa_private_key *sk;
+	rc = nym_blind_rsa_private_key_from_der(&sk, NYM_BRSA_PSS_RANDOMIZED, sqlite3_column_blob(st, 2),
 					   (size_t)sqlite3_column_bytes(st, 2));
 	if (rc) {
 		log_error("issuer: stored private key for %s/%lld unusable: %s",
@@ -498,8 +498,8 @@ out:
 int nym_issuer_issue(struct nym_issuer *iss, const struct nym_issue_request *req, int64_t now,
 		     struct nym_issue_response *resp, const char **why)
 {
-	const struct nym_brsa_private_key *sk = NULL;
-	const struct nym_brsa_public_key *pk;
+	const struct nym_blind_rsa_private_key *sk = NULL;
+	const struct nym_blind_rsa_public_key *pk;
 	uint8_t hash[NYM_SHA256_LEN];
 	enum voucher_state vs;
 	int rc = -EINVAL;
@@ -509,7 +509,7 @@ int nym_issuer_issue(struct nym_issuer *iss, const struct nym_issue_request *req
 	*why = "malformed request";
 	memset(resp, 0, sizeof(*resp));
 	if (!nym_ticket_type_valid(req->type) || req->count == 0 ||
-	    req->count > NYM_TICKETBOOK_SIZE || !nym_voucher_valid(req->voucher))
+	    req->count > NYM_TICKETBOOK_SIZE || !nym_issue_voucher_valid(req->voucher))
 		goto out;
 	rc = signing_key(iss, req->type, req->expiry, now, &sk);
 	if (rc) {
@@ -517,8 +517,8 @@ int nym_issuer_issue(struct nym_issuer *iss, const struct nym_issue_request *req
 				     : "issuer key unavailable";
 		goto out;
 	}
-	pk = nym_brsa_private_key_public(sk);
-	size_t k = nym_brsa_public_key_len(pk);
+	pk = nym_blind_rsa_private_key_public(sk);
+	size_t k = nym_blind_rsa_public_key_len(pk);
 	/* Every element is checked before anything is signed: one bad element rejects all. */
 	rc = -EINVAL;
 	if (req->elem_len != k) {
@@ -526,7 +526,7 @@ int nym_issuer_issue(struct nym_issuer *iss, const struct nym_issue_request *req
 		goto out;
 	}
 	for (size_t i = 0; i < req->count; i++) {
-		if (memcmp(req->blinded[i], nym_brsa_public_key_modulus(pk), k) >= 0) {
+		if (memcmp(req->blinded[i], nym_blind_rsa_public_key_modulus(pk), k) >= 0) {
 			*why = "blinded message out of range";
 			goto out;
 		}
@@ -544,7 +544,7 @@ int nym_issuer_issue(struct nym_issuer *iss, const struct nym_issue_request *req
 	}
 	/* Sign without holding the database lock: RSA is the slow part. */
 	for (size_t i = 0; i < req->count; i++) {
-		rc = nym_brsa_blind_sign(sk, req->blinded[i], k, resp->blind_sigs[i]);
+		rc = nym_blind_rsa_blind_sign(sk, req->blinded[i], k, resp->blind_sigs[i]);
 		if (rc) {
 			*why = "signing failure";
 			goto out;

@@ -4,8 +4,8 @@
  * `--issuer-keys FILE` reads. Only RSABSSA-SHA384-PSS-Randomized keys are accepted.
  *
  * A keyset is built once and then only read; lookups may run from several threads. */
-#ifndef NYM_CRED_ISSUER_KEYS_H
-#define NYM_CRED_ISSUER_KEYS_H
+#ifndef NYM_CRED_ISSUER_KEYSET_H
+#define NYM_CRED_ISSUER_KEYSET_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -20,17 +20,17 @@
 #define NYM_ISSUER_KEYS_JSON_MAX (NYM_ISSUER_KEYS_LIST_MAX * 1200 + 1024)
 #define NYM_ISSUER_KEYS_VERSION 1
 
-struct nym_issuer_key {
+struct nym_issuer_keyset_entry {
 	enum nym_ticket_type type;
 	int64_t expiry;	    /* every ticket under this key carries it; a multiple of 86400 */
 	int64_t issue_from; /* the authority signs with the key in [issue_from, issue_until) */
 	int64_t issue_until;
-	struct nym_brsa_public_key *key;
+	struct nym_blind_rsa_public_key *key;
 };
 
 struct nym_issuer_keyset {
 	size_t count;
-	struct nym_issuer_key keys[NYM_ISSUER_KEYSET_MAX];
+	struct nym_issuer_keyset_entry keys[NYM_ISSUER_KEYSET_MAX];
 };
 
 void nym_issuer_keyset_init(struct nym_issuer_keyset *ks);
@@ -41,13 +41,13 @@ void nym_issuer_keyset_clear(struct nym_issuer_keyset *ks);
  * has a key for (type, expiry), -ENOSPC when full. */
 int nym_issuer_keyset_add(struct nym_issuer_keyset *ks, enum nym_ticket_type type, int64_t expiry,
 			  int64_t issue_from, int64_t issue_until,
-			  const struct nym_brsa_public_key *key);
+			  const struct nym_blind_rsa_public_key *key);
 
-const struct nym_issuer_key *nym_issuer_keyset_find(const struct nym_issuer_keyset *ks,
+const struct nym_issuer_keyset_entry *nym_issuer_keyset_find(const struct nym_issuer_keyset *ks,
 						    enum nym_ticket_type type, int64_t expiry);
 /* The key a client should blind under now: its issuance window contains `now`; with several,
  * the one that started last. NULL if none. */
-const struct nym_issuer_key *nym_issuer_keyset_current(const struct nym_issuer_keyset *ks,
+const struct nym_issuer_keyset_entry *nym_issuer_keyset_current(const struct nym_issuer_keyset *ks,
 						       enum nym_ticket_type type, int64_t now);
 
 /* Adds every key of src that dst lacks. Unlike nym_issuer_keyset_add this accepts a second key

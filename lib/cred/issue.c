@@ -1,4 +1,4 @@
-#include "cred/issue_msg.h"
+#include "cred/issue.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -8,7 +8,7 @@
 #include "crypto/secret.h"
 #include "util/hex.h"
 
-bool nym_voucher_valid(const char *code)
+bool nym_issue_voucher_valid(const char *code)
 {
 	size_t n = 0;
 	for (; code[n]; n++) {
@@ -123,7 +123,7 @@ int nym_issue_request_decode(struct nym_issue_request *req, const char *body, si
 	rc = -EINVAL;
 	json_t *v = json_object_get(root, "voucher");
 	if (!json_is_string(v) || json_string_length(v) > NYM_VOUCHER_MAX ||
-	    !nym_voucher_valid(json_string_value(v)))
+	    !nym_issue_voucher_valid(json_string_value(v)))
 		goto out;
 	memcpy(req->voucher, json_string_value(v), json_string_length(v) + 1);
 	rc = hex_elems(json_object_get(root, "blinded"), req->blinded, &req->count, &req->elem_len);

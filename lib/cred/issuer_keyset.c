@@ -1,4 +1,4 @@
-#include "cred/issuer_keys.h"
+#include "cred/issuer_keyset.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -13,11 +13,11 @@ void nym_issuer_keyset_init(struct nym_issuer_keyset *ks)
 void nym_issuer_keyset_clear(struct nym_issuer_keyset *ks)
 {
 	for (size_t i = 0; i < ks->count; i++)
-		nym_brsa_public_key_free(ks->keys[i].key);
+		nym_blind_rsa_public_key_free(ks->keys[i].key);
 	nym_issuer_keyset_init(ks);
 }
 
-const struct nym_issuer_key *nym_issuer_keyset_find(const struct nym_issuer_keyset *ks,
+const struct nym_issuer_keyset_entry *nym_issuer_keyset_find(const struct nym_issuer_keyset *ks,
 						    enum nym_ticket_type type, int64_t expiry)
 {
 	for (size_t i = 0; i < ks->count; i++)
@@ -26,12 +26,12 @@ const struct nym_issuer_key *nym_issuer_keyset_find(const struct nym_issuer_keys
 	return NULL;
 }
 
-const struct nym_issuer_key *nym_issuer_keyset_current(const struct nym_issuer_keyset *ks,
+const struct nym_issuer_keyset_entry *nym_issuer_keyset_current(const struct nym_issuer_keyset *ks,
 						       enum nym_ticket_type type, int64_t now)
 {
-	const struct nym_issuer_key *best = NULL;
+	const struct nym_issuer_keyset_entry *best = NULL;
 	for (size_t i = 0; i < ks->count; i++) {
-		const struct nym_issuer_key *k = &ks->keys[i];
+		const struct nym_issuer_keyset_entry *k = &ks->keys[i];
 		if (k->type == type && k->issue_from <= now && now < k->issue_until &&
 		    (!best || k->issue_from > best->issue_from))
 			best = k;
@@ -41,18 +41,18 @@ const struct nym_issuer_key *nym_issuer_keyset_current(const struct nym_issuer_k
 
 int nym_issuer_keyset_add(struct nym_issuer_keyset *ks, enum nym_ticket_type type, int64_t expiry,
 			  int64_t issue_from, int64_t issue_until,
-			  const struct nym_brsa_public_key *key)
+			  const struct nym_blind_rsa_public_key *key)
 {
 	if (!nym_ticket_type_valid(type) || expiry <= 0 || expiry % NYM_TICKET_DAY_S ||
 	    issue_from >= issue_until || issue_until > expiry ||
-	    nym_brsa_public_key_variant(key) != NYM_BRSA_PSS_RANDOMIZED)
+	    nym_blind_rsa_public_key_variant(key) != NYM_BRSA_PSS_RANDOMIZED)
 		return -EINVAL;
 	if (nym_issuer_keyset_find(ks, type, expiry))
 		return -EEXIST;
 	if (ks->count == NYM_ISSUER_KEYSET_MAX)
 		return -ENOSPC;
-	struct nym_issuer_key *k = &ks->keys[ks->count];
-	int rc = nym_brsa_public_key_copy(&k->key, key);
+	struct nym_issuer_keyset_entry *k = &ks->keys[ks->count];
+	int rc = nym_blind_rsa_public_key_copy(&k->key, key);
 	if (rc)
 		return rc;
 	k->type = type;
@@ -66,17 +66,17 @@ int nym_issuer_keyset_add(struct nym_issuer_keyset *ks, enum nym_ticket_type typ
 int nym_issuer_keyset_merge(struct nym_issuer_keyset *dst, const struct nym_issuer_keyset *src)
 {
 	for (size_t i = 0; i < src->count; i++) {
-		const struct nym_issuer_key *s = &src->keys[i];
+		const struct nym_issuer_keyset_entry *s = &src->keys[i];
 		bool have = false;
 		for (size_t j = 0; j < dst->count && !have; j++)
 			have = dst->keys[j].type == s->type && dst->keys[j].expiry == s->expiry &&
-			       nym_brsa_public_key_equal(dst->keys[j].key, s->key);
+			       nym_blind_rsa_public_key_equal(dst->keys[j].key, s->key);
 		if (have)
 			continue;
 		if (dst->count == NYM_ISSUER_KEYSET_MAX)
 			return -ENOSPC;
-		struct nym_issuer_key *k = &dst->keys[dst->count];
-		int rc = nym_brsa_public_key_copy(&k->key, s->key);
+		struct nym_issuer_keyset_entry *k = &dst->keys[dst->count];
+		int rc = nym_blind_rsa_public_key_copy(&k->key, s->key);
 		if (rc)
 			return rc;
 		k->type = s->type;
@@ -101,9 +101,9 @@ static int parse_entry(struct nym_issuer_keyset *ks, json_t *e)
 {
 	const char *type_name, *variant_name, *pem;
 	enum nym_ticket_type type;
-	enum nym_brsa_variant variant;
+	enum nym_blind_rsa_variant variant;
 	int64_t expiry, from, until, bits;
-	struct nym_brsa_public_key *key = NULL;
+	struct nym_blind_rsa_public_key *key = NULL;
 	json_t *type_v = json_object_get(e, "type"), *variant_v = json_object_get(e, "variant"),
 	       *pem_v = json_object_get(e, "public_key_pem");
 	if (!json_is_object(e) || json_object_size(e) != 7 || !json_is_string(type_v) ||
@@ -115,16 +115,16 @@ static int parse_entry(struct nym_issuer_keyset *ks, json_t *e)
 	variant_name = json_string_value(variant_v);
 	pem = json_string_value(pem_v);
 	if (nym_ticket_type_parse(type_name, &type) != 0 ||
-	    nym_brsa_variant_parse(variant_name, &variant) != 0 ||
+	    nym_blind_rsa_variant_parse(variant_name, &variant) != 0 ||
 	    variant != NYM_BRSA_PSS_RANDOMIZED)
 		return -EINVAL;
-	int rc = nym_brsa_public_key_from_pem(&key, variant, pem, json_string_length(pem_v));
+	int rc = nym_blind_rsa_public_key_from_pem(&key, variant, pem, json_string_length(pem_v));
 	if (rc)
 		return -EINVAL;
-	rc = bits == (int64_t)nym_brsa_public_key_bits(key)
+	rc = bits == (int64_t)nym_blind_rsa_public_key_bits(key)
 		     ? nym_issuer_keyset_add(ks, type, expiry, from, until, key)
 		     : -EINVAL;
-	nym_brsa_public_key_free(key);
+	nym_blind_rsa_public_key_free(key);
 	return rc == -ENOMEM ? rc : rc ? -EINVAL : 0;
 }
 
@@ -167,9 +167,9 @@ int nym_issuer_keyset_to_json(const struct nym_issuer_keyset *ks, char **json)
 	if (!keys)
 		goto out;
 	for (size_t i = 0; i < ks->count; i++) {
-		const struct nym_issuer_key *k = &ks->keys[i];
+		const struct nym_issuer_keyset_entry *k = &ks->keys[i];
 		char *pem;
-		rc = nym_brsa_public_key_to_pem(k->key, &pem);
+		rc = nym_blind_rsa_public_key_to_pem(k->key, &pem);
 		if (rc)
 			goto out;
 		json_t *e = json_pack(
@@ -177,8 +177,8 @@ int nym_issuer_keyset_to_json(const struct nym_issuer_keyset *ks, char **json)
 			nym_ticket_type_name(k->type), "expiry", (json_int_t)k->expiry,
 			"issue_from", (json_int_t)k->issue_from, "issue_until",
 			(json_int_t)k->issue_until, "variant",
-			nym_brsa_variant_name(nym_brsa_public_key_variant(k->key)), "bits",
-			(int)nym_brsa_public_key_bits(k->key), "public_key_pem", pem);
+			nym_blind_rsa_variant_name(nym_blind_rsa_public_key_variant(k->key)), "bits",
+			(int)nym_blind_rsa_public_key_bits(k->key), "public_key_pem", pem);
 		free(pem);
 		rc = -ENOMEM;
 		if (!e || json_array_append_new(keys, e) != 0)
@@ -209,15 +209,15 @@ int nym_issuer_keyset_verify_ticket(const struct nym_issuer_keyset *ks, const ui
 	/* Usually one candidate; several when authorities' lists were merged. */
 	rc = -ENOKEY;
 	for (size_t i = 0; i < ks->count; i++) {
-		const struct nym_issuer_key *k = &ks->keys[i];
+		const struct nym_issuer_keyset_entry *k = &ks->keys[i];
 		if (k->type != v.msg.type || k->expiry != v.msg.expiry)
 			continue;
-		if (nym_ticket_check_len(&v, nym_brsa_public_key_len(k->key)) != 0) {
+		if (nym_ticket_check_len(&v, nym_blind_rsa_public_key_len(k->key)) != 0) {
 			if (rc == -ENOKEY)
 				rc = -EINVAL;
 			continue;
 		}
-		rc = nym_brsa_verify(k->key, v.prepared, NYM_TICKET_PREPARED_LEN, v.sig, v.sig_len);
+		rc = nym_blind_rsa_verify(k->key, v.prepared, NYM_TICKET_PREPARED_LEN, v.sig, v.sig_len);
 		if (rc == 0)
 			break;
 	}

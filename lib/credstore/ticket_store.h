@@ -10,14 +10,14 @@
  * prefix or signature (a client can get two signatures over one serial).
  *
  * One struct per thread; several threads or processes may open the same file. */
-#ifndef NYM_CRED_TICKET_STORE_H
-#define NYM_CRED_TICKET_STORE_H
+#ifndef NYM_CREDSTORE_TICKET_STORE_H
+#define NYM_CREDSTORE_TICKET_STORE_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#include "cred/issuer_keys.h"
+#include "cred/issuer_keyset.h"
 #include "cred/spent_report.h"
 #include "crypto/ed25519.h"
 
@@ -48,7 +48,7 @@ int nym_ticket_store_spend(struct nym_ticket_store *st, const struct nym_issuer_
 
 /* A short English reason for a refusal code of nym_ticket_store_spend (or of ticket
  * verification), for messages and JSON answers. */
-const char *nym_ticket_refusal_text(int rc);
+const char *nym_ticket_store_refusal_text(int rc);
 
 /* Replaces the merged spent filter (the body of GET /v1/spent-filter, a serialized
  * util/bloom) and keeps it in the database, so it survives restarts. */

@@ -1,4 +1,4 @@
-#include "cred/spent_merge.h"
+#include "credstore/spent_merge.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -70,7 +70,7 @@ static int apply(struct nym_spent_merge *m, const struct nym_spent_report *r, in
 				 "gateways = excluded.gateways")))
 		goto fail;
 	for (size_t i = 0; i < r->count; i++) {
-		const struct nym_spent_entry *e = &r->entries[i];
+		const struct nym_spent_report_entry *e = &r->entries[i];
 		if (e->expiry <= now) {
 			res->expired++;
 			continue;
@@ -120,7 +120,7 @@ fail:
 }
 
 int nym_spent_merge_accept(struct nym_spent_merge *m, const uint8_t *report, size_t len,
-			   int64_t now, nym_spent_gateway_check check, void *ctx,
+			   int64_t now, nym_spent_merge_gateway_check check, void *ctx,
 			   struct nym_spent_merge_result *res)
 {
 	struct nym_spent_report *r = malloc(sizeof(*r));
@@ -150,7 +150,7 @@ out:
 }
 
 int nym_spent_merge_handle_report(struct nym_spent_merge *m, const uint8_t *body, size_t len,
-				  int64_t now, nym_spent_gateway_check check, void *ctx,
+				  int64_t now, nym_spent_merge_gateway_check check, void *ctx,
 				  int *status, char **resp, size_t *resp_len)
 {
 	struct nym_spent_merge_result res;

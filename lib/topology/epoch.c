@@ -1,4 +1,4 @@
-#include "topology/epoch_clock.h"
+#include "topology/epoch.h"
 
 uint64_t nym_epoch_at(const struct nym_epoch_clock *c, int64_t t)
 {

@@ -2,8 +2,8 @@
  * sphinx.genesis and sphinx.epoch_duration). Epoch 1 starts at genesis; before genesis it is
  * epoch 1 too. The authorities prepare epoch E's document during epoch E - 1: they vote at
  * its middle and build at three quarters (docs/PROTOCOLS.md §7.4). */
-#ifndef NYM_TOPOLOGY_EPOCH_CLOCK_H
-#define NYM_TOPOLOGY_EPOCH_CLOCK_H
+#ifndef NYM_TOPOLOGY_EPOCH_H
+#define NYM_TOPOLOGY_EPOCH_H
 
 #include <stdint.h>
 

@@ -1,4 +1,4 @@
-#include "directory/probe.h"
+#include "dirclient/probe.h"
 
 #include <errno.h>
 #include <jansson.h>

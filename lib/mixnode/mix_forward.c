@@ -1,4 +1,4 @@
-#include "mixnode/forward.h"
+#include "mixnode/mix_forward.h"
 
 #include <errno.h>
 #include <string.h>
@@ -6,7 +6,7 @@
 #include "mix/mix_node_addr.h"
 #include "sphinx/sphinx_packet.h"
 
-void mix_forward_decide_batch(const struct sphinx_keyring *kr, bool replay_protection, uint64_t max_delay_ns,
+void mix_forward_decide_batch(const struct mixnode_keyring *kr, bool replay_protection, uint64_t max_delay_ns,
 			      const struct mix_frame *const *frames, uint8_t *const *packets,
 			      struct mix_forward *out, size_t n)
 {
@@ -17,7 +17,7 @@ void mix_forward_decide_batch(const struct sphinx_keyring *kr, bool replay_prote
 	/* The packets worth the curve operations, gathered so those run together. */
 	size_t index[MIX_FORWARD_BATCH_MAX], m = 0;
 	const uint8_t *secrets[MIX_FORWARD_BATCH_MAX] = { 0 };
-	const struct sphinx_key *keys[MIX_FORWARD_BATCH_MAX];
+	const struct mixnode_key *keys[MIX_FORWARD_BATCH_MAX];
 	uint8_t *pkts[MIX_FORWARD_BATCH_MAX] = { 0 };
 	size_t lens[MIX_FORWARD_BATCH_MAX] = { 0 };
 	struct sphinx_hop_keys hk[MIX_FORWARD_BATCH_MAX];
@@ -30,7 +30,7 @@ void mix_forward_decide_batch(const struct sphinx_keyring *kr, bool replay_prote
 			out[i].verdict = MIX_BAD_TYPE;
 			continue;
 		}
-		const struct sphinx_key *key = sphinx_keyring_select(kr, f->header.key_rotation);
+		const struct mixnode_key *key = mixnode_keyring_select(kr, f->header.key_rotation);
 		if (!key) {
 			out[i].verdict = MIX_UNKNOWN_KEY;
 			continue;
@@ -88,7 +88,7 @@ void mix_forward_decide_batch(const struct sphinx_keyring *kr, bool replay_prote
 		sphinx_hop_keys_clear(&hk[k]);
 }
 
-void mix_forward_decide(const struct sphinx_keyring *kr, bool replay_protection, uint64_t max_delay_ns,
+void mix_forward_decide(const struct mixnode_keyring *kr, bool replay_protection, uint64_t max_delay_ns,
 			const struct mix_frame *f, uint8_t *packet, struct mix_forward *out)
 {
 	mix_forward_decide_batch(kr, replay_protection, max_delay_ns, &f, &packet, out, 1);

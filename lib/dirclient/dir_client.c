@@ -1,4 +1,4 @@
-#include "directory/dir_client.h"
+#include "dirclient/dir_client.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -54,12 +54,12 @@ static void server_reason(const struct nym_http_response *r, char *out, size_t c
 	json_decref(j);
 }
 
-int nym_dir_trust_add(struct nym_dir_trust *t, const char *b58)
+int nym_dir_client_trust_add(struct nym_dir_client_trust *t, const char *b58)
 {
 	uint8_t key[32];
 	if (nym_base58_decode_exact(key, 32, b58))
 		return -EINVAL;
-	if (nym_dir_trust_has(t, key))
+	if (nym_dir_client_trust_has(t, key))
 		return 0;
 	if (t->count == NYM_AUTHORITIES_MAX)
 		return -ENOSPC;
@@ -67,7 +67,7 @@ int nym_dir_trust_add(struct nym_dir_trust *t, const char *b58)
 	return 0;
 }
 
-bool nym_dir_trust_has(const struct nym_dir_trust *t, const uint8_t key[32])
+bool nym_dir_client_trust_has(const struct nym_dir_client_trust *t, const uint8_t key[32])
 {
 	for (size_t i = 0; i < t->count; i++)
 		if (memcmp(t->keys[i], key, 32) == 0)
@@ -75,15 +75,15 @@ bool nym_dir_trust_has(const struct nym_dir_trust *t, const uint8_t key[32])
 	return false;
 }
 
-void nym_dir_topology_free(struct nym_dir_topology *t)
+void nym_dir_client_topology_free(struct nym_dir_client_topology *t)
 {
 	nym_epoch_doc_free(&t->doc);
 	free(t->canonical);
 	memset(t, 0, sizeof(*t));
 }
 
-int nym_dir_fetch_topology(const char *const *urls, size_t nurls, const struct nym_dir_trust *trust, uint64_t epoch,
-			   long timeout_ms, struct nym_dir_topology *out, char *err, size_t errlen)
+int nym_dir_client_fetch_topology(const char *const *urls, size_t nurls, const struct nym_dir_client_trust *trust, uint64_t epoch,
+			   long timeout_ms, struct nym_dir_client_topology *out, char *err, size_t errlen)
 {
 	memset(out, 0, sizeof(*out));
 	err[0] = '\0';
@@ -117,29 +117,29 @@ int nym_dir_fetch_topology(const char *const *urls, size_t nurls, const struct n
 			nym_http_response_free(&r);
 			continue;
 		}
-		struct nym_dir_topology t = { 0 };
-		rc = nym_signed_doc_decode(r.body, r.len, &t.doc, &t.sigs, &t.canonical, &t.len, t.digest);
+		struct nym_dir_client_topology t = { 0 };
+		rc = nym_epoch_doc_signed_decode(r.body, r.len, &t.doc, &t.sigs, &t.canonical, &t.len, t.digest);
 		nym_http_response_free(&r);
 		if (rc) {
 			add_reason(err, errlen, "%s: not a valid signed document", urls[i]);
 			continue;
 		}
-		rc = nym_doc_verify(&t.sigs, t.canonical, t.len, (const uint8_t(*)[32])trust->keys, trust->count,
+		rc = nym_epoch_doc_verify(&t.sigs, t.canonical, t.len, (const uint8_t(*)[32])trust->keys, trust->count,
 				    trust->threshold, &t.valid);
 		if (rc) {
 			add_reason(err, errlen, "%s: epoch %" PRIu64 " carries %zu valid signatures of the %zu required",
 				   urls[i], t.doc.epoch, t.valid, trust->threshold);
-			nym_dir_topology_free(&t);
+			nym_dir_client_topology_free(&t);
 			continue;
 		}
 		snprintf(t.source, sizeof(t.source), "%s", urls[i]);
 		if (!have || t.doc.epoch > out->doc.epoch || (t.doc.epoch == out->doc.epoch && t.valid > out->valid)) {
 			if (have)
-				nym_dir_topology_free(out);
+				nym_dir_client_topology_free(out);
 			*out = t;
 			have = true;
 		} else {
-			nym_dir_topology_free(&t);
+			nym_dir_client_topology_free(&t);
 		}
 	}
 	if (have) {
@@ -151,12 +151,12 @@ int nym_dir_fetch_topology(const char *const *urls, size_t nurls, const struct n
 	return -EACCES;
 }
 
-int nym_dir_pick_gateway(const struct nym_epoch_doc *doc, const uint8_t *identity, const struct nym_gateway_query *q,
-			 const struct nym_signed_descriptor **out)
+int nym_dir_client_pick_gateway(const struct nym_epoch_doc *doc, const uint8_t *identity, const struct nym_epoch_doc_gateway_query *q,
+			 const struct nym_descriptor_signed **out)
 {
 	if (identity) {
 		int layer;
-		const struct nym_signed_descriptor *sd = nym_epoch_doc_find(doc, identity, &layer);
+		const struct nym_descriptor_signed *sd = nym_epoch_doc_find(doc, identity, &layer);
 		if (!sd || layer != NYM_LAYER_NONE || (q && (sd->d.roles & q->roles) != q->roles))
 			return -ENOENT;
 		*out = sd;
@@ -165,7 +165,7 @@ int nym_dir_pick_gateway(const struct nym_epoch_doc *doc, const uint8_t *identit
 	size_t n = nym_epoch_doc_gateways(doc, q, NULL, 0);
 	if (n == 0)
 		return -ENOENT;
-	const struct nym_signed_descriptor **all = calloc(n, sizeof(*all));
+	const struct nym_descriptor_signed **all = calloc(n, sizeof(*all));
 	if (!all)
 		return -ENOMEM;
 	nym_epoch_doc_gateways(doc, q, all, n);
@@ -178,7 +178,7 @@ int nym_dir_pick_gateway(const struct nym_epoch_doc *doc, const uint8_t *identit
 
 /* GET with the body signed by a trusted authority (when trust is given). */
 static int fetch_signed(const char *base, const char *path, const char *label, size_t max,
-			const struct nym_dir_trust *trust, int64_t now, long timeout_ms, struct nym_http_response *r,
+			const struct nym_dir_client_trust *trust, int64_t now, long timeout_ms, struct nym_http_response *r,
 			struct nym_body_sig *sig, bool *verified, char *err, size_t errlen)
 {
 	char url[512];
@@ -207,7 +207,7 @@ static int fetch_signed(const char *base, const char *path, const char *label, s
 	const char *why = NULL;
 	if (!parsed)
 		why = "no signature";
-	else if (!nym_dir_trust_has(trust, sig->authority))
+	else if (!nym_dir_client_trust_has(trust, sig->authority))
 		why = "signed by an authority not configured";
 	else if (!nym_body_sig_valid(sig, label, r->body, r->len))
 		why = "bad signature";
@@ -222,7 +222,7 @@ static int fetch_signed(const char *base, const char *path, const char *label, s
 	return 0;
 }
 
-int nym_dir_fetch_issuer_keys(const char *url, const struct nym_dir_trust *trust, int64_t now, long timeout_ms,
+int nym_dir_client_fetch_issuer_keys(const char *url, const struct nym_dir_client_trust *trust, int64_t now, long timeout_ms,
 			      struct nym_issuer_keyset *ks, bool *verified, char *err, size_t errlen)
 {
 	struct nym_http_response r;
@@ -239,7 +239,7 @@ int nym_dir_fetch_issuer_keys(const char *url, const struct nym_dir_trust *trust
 	return rc;
 }
 
-int nym_dir_fetch_spent_filter(const char *url, const struct nym_dir_trust *trust, int64_t now, long timeout_ms,
+int nym_dir_client_fetch_spent_filter(const char *url, const struct nym_dir_client_trust *trust, int64_t now, long timeout_ms,
 			       uint8_t **data, size_t *len, int64_t *created, char *err, size_t errlen)
 {
 	struct nym_http_response r;
@@ -255,7 +255,7 @@ int nym_dir_fetch_spent_filter(const char *url, const struct nym_dir_trust *trus
 	return 0;
 }
 
-int nym_dir_post(const char *url, const char *content_type, const void *body, size_t len, long timeout_ms,
+int nym_dir_client_post(const char *url, const char *content_type, const void *body, size_t len, long timeout_ms,
 		 int *status, char **answer, char *err, size_t errlen)
 {
 	struct nym_http_response r;
@@ -277,7 +277,7 @@ int nym_dir_post(const char *url, const char *content_type, const void *body, si
 	return 0;
 }
 
-int nym_dir_obtain_ticketbook(const char *url, const struct nym_dir_trust *trust, const char *voucher,
+int nym_dir_client_obtain_ticketbook(const char *url, const struct nym_dir_client_trust *trust, const char *voucher,
 			      enum nym_ticket_type type, size_t count, const char *path, int64_t now, long timeout_ms,
 			      struct nym_ticketbook **out, char *err, size_t errlen)
 {
@@ -301,9 +301,9 @@ int nym_dir_obtain_ticketbook(const char *url, const struct nym_dir_trust *trust
 		}
 	}
 	if (!resumed) {
-		if ((rc = nym_dir_fetch_issuer_keys(url, trust, now, timeout_ms, &ks, &verified, err, errlen)) != 0)
+		if ((rc = nym_dir_client_fetch_issuer_keys(url, trust, now, timeout_ms, &ks, &verified, err, errlen)) != 0)
 			goto out;
-		const struct nym_issuer_key *k = nym_issuer_keyset_current(&ks, type, now);
+		const struct nym_issuer_keyset_entry *k = nym_issuer_keyset_current(&ks, type, now);
 		if (!k) {
 			say(err, errlen, "%s: no %s key issues now", url, nym_ticket_type_name(type));
 			rc = -ENOKEY;
@@ -323,7 +323,7 @@ int nym_dir_obtain_ticketbook(const char *url, const struct nym_dir_trust *trust
 		say(err, errlen, "building the request failed: %s", strerror(-rc));
 		goto out;
 	}
-	rc = nym_dir_post(post_url, "application/json", req, req_len, timeout_ms, &status, &answer, err, errlen);
+	rc = nym_dir_client_post(post_url, "application/json", req, req_len, timeout_ms, &status, &answer, err, errlen);
 	if (rc)
 		goto out; /* no answer: the pending book stays for a retry */
 	if (status != 200) {

@@ -6,8 +6,8 @@
  *
  * A report is applied in one transaction and is idempotent: a replayed report adds nothing.
  * Pure engine over SQLite; one struct per thread. */
-#ifndef NYM_CRED_SPENT_MERGE_H
-#define NYM_CRED_SPENT_MERGE_H
+#ifndef NYM_CREDSTORE_SPENT_MERGE_H
+#define NYM_CREDSTORE_SPENT_MERGE_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -22,7 +22,7 @@
 struct nym_spent_merge;
 
 /* Decides whether a gateway identity may report (the registry, when there is one). */
-typedef bool (*nym_spent_gateway_check)(void *ctx, const uint8_t pub[NYM_ED25519_PUBLIC_LEN]);
+typedef bool (*nym_spent_merge_gateway_check)(void *ctx, const uint8_t pub[NYM_ED25519_PUBLIC_LEN]);
 
 struct nym_spent_merge_result {
 	size_t entries;	     /* in the report */
@@ -39,14 +39,14 @@ void nym_spent_merge_close(struct nym_spent_merge *m);
  * gateway the check refuses, -ERANGE for an entry expiring too far ahead, or a database
  * error; on error nothing is stored. */
 int nym_spent_merge_accept(struct nym_spent_merge *m, const uint8_t *report, size_t len,
-			   int64_t now, nym_spent_gateway_check check, void *ctx,
+			   int64_t now, nym_spent_merge_gateway_check check, void *ctx,
 			   struct nym_spent_merge_result *res);
 
 /* POST /v1/spent: the binary report in, a JSON answer and HTTP status out (200 with
  * {"entries", "added", "expired", "double_spent"}; 400 malformed; 401 bad signature;
  * 403 unknown gateway; 413 too large; 500/503). Returns 0 when *resp holds an answer. */
 int nym_spent_merge_handle_report(struct nym_spent_merge *m, const uint8_t *body, size_t len,
-				  int64_t now, nym_spent_gateway_check check, void *ctx,
+				  int64_t now, nym_spent_merge_gateway_check check, void *ctx,
 				  int *status, char **resp, size_t *resp_len);
 
 /* GET /v1/spent-filter: every unexpired spent serial in a fresh filter with a fresh key, at

@@ -1,8 +1,8 @@
 /* Reachability probes: for each node, a TCP connection to its mixnet port and GET
  * /api/v1/health on its HTTP API, all in parallel (libcurl multi) within one deadline. A
  * node answers when the connection is accepted and the API says {"status":"up"}. */
-#ifndef NYM_DIRECTORY_PROBE_H
-#define NYM_DIRECTORY_PROBE_H
+#ifndef NYM_DIRCLIENT_PROBE_H
+#define NYM_DIRCLIENT_PROBE_H
 
 #include <stdbool.h>
 #include <stddef.h>
