@@ -34,12 +34,13 @@
 #include "io/sock.h"
 #include "mix/mix_frame.h"
 #include "mix/mix_node_addr.h"
-#include "mix_sink.h"
-#include "node_config.h"
-#include "node_keys.h"
+#include "nodectl/debug/mix_sink.h"
+#include "nodectl/node/node_config.h"
+#include "nodectl/node/node_keys.h"
 #include "sphinx/sphinx_packet.h"
 #include "util/cli.h"
 #include "util/clock.h"
+#include "util/file.h"
 #include "util/log.h"
 
 #define FRAME_LEN (MIX_FRAME_HEADER_LEN + MIX_REGULAR_PACKET_LEN)
@@ -58,7 +59,7 @@ struct pool {
 struct bench {
 	struct sphinx_hop route[2];
 	uint8_t node_secret[32];
-	uint8_t rotation_byte;
+	struct mix_frame_header header;
 	struct pool flood, paced;
 	/* sink side */
 	_Atomic int phase;
@@ -122,13 +123,12 @@ static void *build_range(void *arg)
 	uint8_t copy[MIX_REGULAR_PACKET_LEN];
 	for (size_t i = j->first; i < j->last && !j->rc; i++) {
 		uint8_t *frame = j->pool->frames + i * FRAME_LEN;
-		frame[0] = MIX_FRAME_VERSION;
-		frame[1] = MIX_PACKET_SIZE_REGULAR;
-		frame[2] = MIX_PACKET_TYPE_MIX;
-		frame[3] = j->b->rotation_byte;
 		uint64_t n = i;
-		j->rc = sphinx_packet_create(frame + MIX_FRAME_HEADER_LEN, MIX_REGULAR_PACKET_LEN, &p,
-					     (const uint8_t *)&n, sizeof(n));
+		size_t header_len;
+		j->rc = mix_frame_header_encode(&j->b->header, frame, &header_len);
+		if (!j->rc)
+			j->rc = sphinx_packet_create(frame + header_len, MIX_REGULAR_PACKET_LEN, &p, (const uint8_t *)&n,
+						     sizeof(n));
 		if (j->pool->tag && !j->rc) {
 			/* What the node will send on: peel it ourselves with its key. */
 			struct sphinx_processed out;
@@ -180,21 +180,6 @@ static int connect_to(const struct net_addr *a)
 	return fd;
 }
 
-static int send_all(int fd, const uint8_t *p, size_t len)
-{
-	while (len) {
-		ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 struct flood_job {
 	int fd;
 	const uint8_t *data;
@@ -208,7 +193,7 @@ static void *flood(void *arg)
 	struct flood_job *j = arg;
 	enum { CHUNK = 64 * FRAME_LEN };
 	for (size_t off = 0; off < j->len && !j->rc; off += CHUNK)
-		j->rc = send_all(j->fd, j->data + off, j->len - off < CHUNK ? j->len - off : CHUNK);
+		j->rc = nym_file_write_all(j->fd, j->data + off, j->len - off < CHUNK ? j->len - off : CHUNK);
 	atomic_fetch_sub(j->running, 1);
 	return NULL;
 }
@@ -380,6 +365,8 @@ int cmd_bench_mixnet(const char *context, int argc, char **argv)
 	static struct bench b;
 	struct node_keys keys;
 	char dir[] = "/tmp/nym-bench-mixnet-XXXXXX";
+	/* A node that dies mid-flood must end the run with an error, not the bench with SIGPIPE. */
+	signal(SIGPIPE, SIG_IGN);
 	if (!mkdtemp(dir)) {
 		fprintf(stderr, "%s: cannot create a temporary directory: %s\n", context, strerror(errno));
 		return EXIT_FAIL;
@@ -408,7 +395,8 @@ int cmd_bench_mixnet(const char *context, int argc, char **argv)
 		goto out;
 	}
 	memcpy(b.node_secret, keys.sphinx[0].kp.secret, 32);
-	b.rotation_byte = keys.sphinx[0].rotation_id % 2 ? 1 : 2;
+	b.header = (struct mix_frame_header){ MIX_FRAME_VERSION, MIX_PACKET_SIZE_REGULAR, MIX_PACKET_TYPE_MIX,
+					      mix_frame_key_rotation_from_id(keys.sphinx[0].rotation_id) };
 	memcpy(b.route[0].public_key, keys.sphinx[0].kp.public_key, 32);
 	mix_node_addr_encode((struct sockaddr *)&node_addr.ss, node_addr.len, b.route[0].address);
 	mix_node_addr_encode((struct sockaddr *)&sink_addr.ss, sink_addr.len, b.route[1].address);
@@ -510,7 +498,7 @@ int cmd_bench_mixnet(const char *context, int argc, char **argv)
 		 * rather than sending a burst: the phase measures the node at a steady rate. */
 		next = (now - next > gap ? now : next) + gap;
 		b.sent_ns[i] = now;
-		if (send_all(fds[i % nconn], b.paced.frames + i * FRAME_LEN, FRAME_LEN))
+		if (nym_file_write_all(fds[i % nconn], b.paced.frames + i * FRAME_LEN, FRAME_LEN))
 			break;
 		i++;
 	}

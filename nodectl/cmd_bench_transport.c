@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cmd_util.h"
 #include "commands.h"
 #include "crypto/x25519.h"
 #include "mix/mix_fragment.h"
@@ -265,10 +266,8 @@ int cmd_bench_transport(const char *context, int argc, char **argv)
 				      frame_ns, "frame_decode_gbps", frame_gbps, "x25519_us", x_us,
 				      "noise_handshake_us", hs_us, "noise_frame_us", small_ns / 1e3,
 				      "noise_bulk_gbps", bulk_gbps, "reassembly_mbps", reasm_mbps);
-		if (!o || json_dumpf(o, stdout, JSON_COMPACT) != 0)
+		if (cmd_print_json(o) != EXIT_OK)
 			goto fail;
-		json_decref(o);
-		fputc('\n', stdout);
 	} else {
 		printf("frame decode (regular, 64 KiB reads)  %8.1f ns/frame  %6.2f GB/s\n", frame_ns,
 		       frame_gbps);

@@ -12,23 +12,21 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "client/client_route.h"
 #include "cmd_util.h"
 #include "commands.h"
 #include "credstore/issuer.h"
 #include "cred/issuer_keyset.h"
-#include "cred/spent_report.h"
 #include "credstore/ticket_store.h"
 #include "cred/ticketbook.h"
 #include "crypto/secret.h"
 #include "dirclient/dir_client.h"
-#include "net/net_addr.h"
-#include "mix/mix_delay.h"
-#include "mix/mix_frame.h"
-#include "mix/mix_node_addr.h"
+#include "gateway/gateway_tickets.h"
 #include "http/http_client.h"
-#include "node_config.h"
-#include "node_keys.h"
-#include "sphinx/sphinx_packet.h"
+#include "net/net_addr.h"
+#include "nodectl/gateway/gateway_authorities.h"
+#include "nodectl/node/node_config.h"
+#include "nodectl/node/node_keys.h"
 #include "topology/canonical.h"
 #include "util/base58.h"
 #include "util/cli.h"
@@ -371,102 +369,6 @@ int cmd_debug_ticketbook_obtain(const char *context, int argc, char **argv)
 
 /* --- debug ticket-spend --------------------------------------------------------------- */
 
-/* The merged issuer keys of every authority that answers. */
-static int gather_keys(const char *context, const struct cli_list *urls, const struct nym_dir_client_trust *trust,
-		       int64_t now, struct nym_issuer_keyset *all)
-{
-	nym_issuer_keyset_init(all);
-	size_t ok = 0;
-	for (size_t i = 0; i < urls->count; i++) {
-		struct nym_issuer_keyset ks;
-		bool verified;
-		char err[NYM_DIR_ERR_MAX];
-		int rc = nym_dir_client_fetch_issuer_keys(urls->items[i], trust->count ? trust : NULL, now, TIMEOUT_MS, &ks,
-						   &verified, err, sizeof(err));
-		if (rc) {
-			fprintf(stderr, "%s: %s\n", context, err);
-			continue;
-		}
-		rc = nym_issuer_keyset_merge(all, &ks);
-		nym_issuer_keyset_clear(&ks);
-		if (rc == 0)
-			ok++;
-	}
-	return ok ? 0 : -EIO;
-}
-
-/* The newest filter among the authorities' (each signed and fresh when keys are given). */
-static int refresh_filter(const char *context, const struct cli_list *urls, const struct nym_dir_client_trust *trust,
-			  struct nym_ticket_store *st, int64_t now, int64_t *created)
-{
-	uint8_t *best = NULL;
-	size_t best_len = 0;
-	*created = 0;
-	for (size_t i = 0; i < urls->count; i++) {
-		uint8_t *data;
-		size_t len;
-		int64_t at;
-		char err[NYM_DIR_ERR_MAX];
-		if (nym_dir_client_fetch_spent_filter(urls->items[i], trust->count ? trust : NULL, now, TIMEOUT_MS, &data, &len,
-					       &at, err, sizeof(err))) {
-			fprintf(stderr, "%s: %s\n", context, err);
-			continue;
-		}
-		/* Every gateway reports to every authority, so any one filter is complete; take
-		 * one, preferring the first authority listed. */
-		if (!best) {
-			best = data;
-			best_len = len;
-			*created = at;
-		} else {
-			free(data);
-		}
-	}
-	if (!best)
-		return -EIO;
-	int rc = nym_ticket_store_set_filter(st, best, best_len, now);
-	if (rc)
-		fprintf(stderr, "%s: the spent filter was refused: %s\n", context, strerror(-rc));
-	free(best);
-	return rc;
-}
-
-/* Posts every unreported serial to every authority; marked reported once all took it. */
-static int report(const char *context, const struct cli_list *urls, struct nym_ticket_store *st,
-		  const struct nym_ed25519_keypair *id, int64_t now, const char *save, size_t *reported)
-{
-	uint8_t *buf = malloc(NYM_SPENT_REPORT_MAX_LEN);
-	size_t len;
-	uint64_t last;
-	*reported = 0;
-	if (!buf)
-		return -ENOMEM;
-	int rc = nym_ticket_store_report(st, id, now, buf, NYM_SPENT_REPORT_MAX_LEN, &len, &last);
-	if (rc == -ENOENT) {
-		free(buf);
-		return 0;
-	}
-	if (!rc && save && (rc = nym_file_write_atomic(save, buf, len, 0644)) != 0)
-		fprintf(stderr, "%s: %s: cannot write: %s\n", context, save, strerror(-rc));
-	size_t taken = 0;
-	for (size_t i = 0; !rc && i < urls->count; i++) {
-		char url[512], err[NYM_DIR_ERR_MAX];
-		int status;
-		nym_http_url(url, sizeof(url), urls->items[i], "/v1/spent");
-		if (nym_dir_client_post(url, "application/octet-stream", buf, len, TIMEOUT_MS, &status, NULL, err, sizeof(err)) ||
-		    status != 200)
-			fprintf(stderr, "%s: report to %s: %s\n", context, urls->items[i], err);
-		else
-			taken++;
-	}
-	if (!rc && taken == urls->count) {
-		rc = nym_ticket_store_report_done(st, last);
-		*reported = (len - NYM_SPENT_REPORT_HEADER_LEN - NYM_ED25519_SIG_LEN) / NYM_SPENT_REPORT_ENTRY_LEN;
-	}
-	free(buf);
-	return rc;
-}
-
 int cmd_debug_ticket_spend(const char *context, int argc, char **argv)
 {
 	const char *id = NULL, *data_dir = NULL, *store_path = NULL, *book_path = NULL, *report_out = NULL;
@@ -522,6 +424,9 @@ int cmd_debug_ticket_spend(const char *context, int argc, char **argv)
 	enum nym_log_level level = nym_log_get_level();
 	nym_log_set_level(NYM_LOG_WARN);
 	nym_issuer_keyset_init(&ks);
+	struct gateway_authorities ga = { context, urls.items, urls.count, &trust, TIMEOUT_MS };
+	struct gateway_tickets_authorities auth;
+	gateway_authorities_bind(&ga, &auth);
 	if ((rc = nym_ticketbook_load(&book, book_path)) != 0) {
 		fprintf(stderr, "%s: %s: cannot load the ticketbook: %s\n", context, book_path, strerror(-rc));
 		goto out;
@@ -535,11 +440,11 @@ int cmd_debug_ticket_spend(const char *context, int argc, char **argv)
 		fprintf(stderr, "%s: %s: cannot open the ticket store: %s\n", context, store_path, strerror(-rc));
 		goto out;
 	}
-	if (gather_keys(context, &urls, &trust, now, &ks)) {
+	if (gateway_tickets_gather_keys(&auth, now, &ks)) {
 		fprintf(stderr, "%s: no authority gave its issuer keys\n", context);
 		goto out;
 	}
-	if (!no_refresh && refresh_filter(context, &urls, &trust, st, now, &filter_at)) {
+	if (!no_refresh && gateway_tickets_refresh_filter(&auth, st, now, &filter_at)) {
 		fprintf(stderr, "%s: no spent filter could be refreshed\n", context);
 		goto out;
 	}
@@ -550,9 +455,9 @@ int cmd_debug_ticket_spend(const char *context, int argc, char **argv)
 	/* Report whatever waits (this serial, and earlier ones a failed report left), then take
 	 * the filter again so the next spend sees what the authorities merged. */
 	if (!no_report) {
-		if ((rc = report(context, &urls, st, &nk.identity, now, report_out, &reported)) != 0)
+		if ((rc = gateway_tickets_report(&auth, st, &nk.identity, now, report_out, &reported)) != 0)
 			fprintf(stderr, "%s: reporting failed: %s\n", context, strerror(-rc));
-		refresh_filter(context, &urls, &trust, st, nym_clock_unix_now(), &filter_after);
+		gateway_tickets_refresh_filter(&auth, st, nym_clock_unix_now(), &filter_after);
 	}
 	struct nym_ticket_store_counters c;
 	nym_ticket_store_counters(st, &c);
@@ -583,23 +488,6 @@ out:
 }
 
 /* --- debug mix-send --------------------------------------------------------------------- */
-
-/* The routing address and socket address of a node from its description. */
-static int node_endpoint(const struct nym_descriptor *d, struct net_addr *addr, uint8_t routing[32])
-{
-	if (net_addr_parse(addr, d->addresses[0], d->mix_port))
-		return -EINVAL;
-	return mix_node_addr_encode((const struct sockaddr *)&addr->ss, addr->len, routing);
-}
-
-static const struct nym_descriptor_signed *pick_random(struct nym_descriptor_signed *const *list, const size_t *n)
-{
-	if (!*n)
-		return NULL;
-	uint32_t r;
-	nym_random(&r, sizeof(r));
-	return &(*list)[r % *n];
-}
 
 int cmd_debug_mix_send(const char *context, int argc, char **argv)
 {
@@ -644,68 +532,49 @@ int cmd_debug_mix_send(const char *context, int argc, char **argv)
 	}
 	int status = EXIT_FAIL;
 	int fd = -1;
-	uint8_t *frame = malloc(MIX_FRAME_HEADER_LEN + MIX_REGULAR_PACKET_LEN);
+	uint8_t *frame = malloc(CLIENT_ROUTE_FRAME_LEN);
 	/* Route: one mixnode of each layer, then the exit gateway, as a Nym client routes. */
-	const struct nym_descriptor_signed *route[NYM_LAYERS + 1];
-	for (int l = 0; l < NYM_LAYERS; l++)
-		route[l] = pick_random(&t.doc.layers[l], &t.doc.layer_count[l]);
+	const struct nym_descriptor_signed *exit_gw;
 	struct nym_epoch_doc_gateway_query q = { .roles = NYM_ROLE_EXIT };
-	if (nym_dir_client_pick_gateway(&t.doc, exit_id ? want : NULL, &q, &route[NYM_LAYERS]))
-		route[NYM_LAYERS] = NULL;
-	for (int i = 0; i <= NYM_LAYERS; i++) {
-		if (!route[i]) {
-			fprintf(stderr, "%s: epoch %" PRIu64 " has no %s\n", context, t.doc.epoch,
-				i < NYM_LAYERS ? "node in every layer" : "matching exit gateway");
-			goto out;
-		}
+	struct client_route route;
+	int missing = 0;
+	json_t *jroute = NULL;
+	if (nym_dir_client_pick_gateway(&t.doc, exit_id ? want : NULL, &q, &exit_gw))
+		exit_gw = NULL;
+	rc = client_route_pick(&t.doc, exit_gw, &route, &missing);
+	if (rc == -ENOENT) {
+		fprintf(stderr, "%s: epoch %" PRIu64 " has no %s\n", context, t.doc.epoch,
+			missing < NYM_LAYERS ? "node in every layer" : "matching exit gateway");
+		goto out;
 	}
-	struct sphinx_hop hops[NYM_LAYERS + 1];
-	struct net_addr first;
-	json_t *jroute = json_array();
-	for (int i = 0; i <= NYM_LAYERS; i++) {
-		const struct nym_descriptor *d = &route[i]->d;
-		struct net_addr a;
-		if (node_endpoint(d, &a, hops[i].address)) {
-			fprintf(stderr, "%s: a node of the topology has no usable address\n", context);
-			json_decref(jroute);
-			goto out;
-		}
-		if (i == 0)
-			first = a;
-		/* Every node announces its current key first; all rotate on one schedule. */
-		memcpy(hops[i].public_key, d->sphinx[0].key, 32);
-		hops[i].delay_ns = 0;
+	if (rc) {
+		fprintf(stderr, "%s: a node of the topology has no usable address\n", context);
+		goto out;
+	}
+	jroute = json_array();
+	for (int i = 0; i < CLIENT_ROUTE_HOPS; i++) {
+		const struct nym_descriptor *d = &route.nodes[i]->d;
 		char text[NET_ADDR_STR_LEN];
-		net_addr_format((const struct sockaddr *)&a.ss, text);
+		net_addr_format((const struct sockaddr *)&route.addresses[i].ss, text);
 		json_array_append_new(jroute, json_pack("{s:o, s:s, s:s}", "identity", b58(d->identity), "address", text,
 							"role", i < NYM_LAYERS ? "mixnode" : "exit-gateway"));
 	}
-	uint8_t rotation_byte = route[0]->d.sphinx[0].rotation % 2 ? 1 : 2;
-	fd = socket(first.ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || connect(fd, (const struct sockaddr *)&first.ss, first.len) != 0) {
-		char text[NET_ADDR_STR_LEN];
-		net_addr_format((const struct sockaddr *)&first.ss, text);
-		fprintf(stderr, "%s: cannot connect to the first mix layer at %s: %s\n", context, text, strerror(errno));
-		json_decref(jroute);
+	char first[NET_ADDR_STR_LEN];
+	const struct net_addr *to = &route.addresses[0];
+	net_addr_format((const struct sockaddr *)&to->ss, first);
+	fd = socket(to->ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (const struct sockaddr *)&to->ss, to->len) != 0) {
+		fprintf(stderr, "%s: cannot connect to the first mix layer at %s: %s\n", context, first, strerror(errno));
 		goto out;
 	}
-	static const uint8_t destination[32], identifier[16];
 	uint64_t gap_ns = NYM_NS_PER_SEC / rate, start = nym_clock_now_ns();
 	for (uint64_t n = 0; n < count; n++) {
-		for (int i = 0; i < NYM_LAYERS; i++)
-			hops[i].delay_ns = mix_delay_sample_ns(mean_ms * NYM_NS_PER_MS, NULL);
+		client_route_sample_delays(&route, mean_ms * NYM_NS_PER_MS);
 		char msg[64];
 		int len = snprintf(msg, sizeof(msg), "nym-c mix-send packet %" PRIu64, n);
-		struct sphinx_packet_params p = { hops, NYM_LAYERS + 1, destination, identifier, SPHINX_VERSION_DEFAULT, NULL };
-		frame[0] = MIX_FRAME_VERSION;
-		frame[1] = MIX_PACKET_SIZE_REGULAR;
-		frame[2] = MIX_PACKET_TYPE_MIX;
-		frame[3] = rotation_byte;
-		if (sphinx_packet_create(frame + MIX_FRAME_HEADER_LEN, MIX_REGULAR_PACKET_LEN, &p, (const uint8_t *)msg,
-					 (size_t)len) ||
-		    nym_file_write_all(fd, frame, MIX_FRAME_HEADER_LEN + MIX_REGULAR_PACKET_LEN)) {
+		if (!frame || client_route_frame(&route, (const uint8_t *)msg, (size_t)len, frame) ||
+		    nym_file_write_all(fd, frame, CLIENT_ROUTE_FRAME_LEN)) {
 			fprintf(stderr, "%s: sending packet %" PRIu64 " failed\n", context, n);
-			json_decref(jroute);
 			goto out;
 		}
 		uint64_t next = start + (n + 1) * gap_ns, now = nym_clock_now_ns();
@@ -715,7 +584,7 @@ int cmd_debug_mix_send(const char *context, int argc, char **argv)
 		}
 	}
 	if (as_json) {
-		status = cmd_print_json(json_pack("{s:I, s:o, s:I, s:b}", "epoch", (json_int_t)t.doc.epoch, "route", jroute,
+		status = cmd_print_json(json_pack("{s:I, s:O, s:I, s:b}", "epoch", (json_int_t)t.doc.epoch, "route", jroute,
 						  "sent", (json_int_t)count, "verified", trust.count > 0));
 	} else {
 		printf("epoch %" PRIu64 " (%s): sent %" PRIu64 " packets along\n", t.doc.epoch,
@@ -726,10 +595,10 @@ int cmd_debug_mix_send(const char *context, int argc, char **argv)
 			printf("  %zu. %-12s %-22s %s\n", i + 1, json_string_value(json_object_get(hop, "role")),
 			       json_string_value(json_object_get(hop, "address")),
 			       json_string_value(json_object_get(hop, "identity")));
-		json_decref(jroute);
 		status = EXIT_OK;
 	}
 out:
+	json_decref(jroute);
 	if (fd >= 0)
 		close(fd);
 	free(frame);

@@ -8,8 +8,8 @@
 #include "commands.h"
 #include "net/net_addr.h"
 #include "mixnode/key_rotation.h"
-#include "node_config.h"
-#include "node_keys.h"
+#include "nodectl/node/node_config.h"
+#include "nodectl/node/node_keys.h"
 #include "util/clock.h"
 #include "util/cli.h"
 

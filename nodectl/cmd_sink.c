@@ -14,11 +14,12 @@
 #include "cmd_util.h"
 #include "commands.h"
 #include "crypto/secret.h"
-#include "mix_sink.h"
+#include "nodectl/debug/mix_sink.h"
 #include "sphinx/sphinx_packet.h"
 #include "util/cli.h"
 #include "util/clock.h"
 #include "util/hex.h"
+#include "util/signals.h"
 
 struct sink_report {
 	bool process;
@@ -91,10 +92,7 @@ int cmd_debug_mix_sink(const char *context, int argc, char **argv)
 		return EXIT_FAIL;
 	}
 	sigset_t sigs;
-	sigemptyset(&sigs);
-	sigaddset(&sigs, SIGINT);
-	sigaddset(&sigs, SIGTERM);
-	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	nym_signals_take(&sigs, false);
 	pthread_t t;
 	pthread_create(&t, NULL, mix_sink_run, &sink);
 	uint64_t start = nym_clock_now_ns();

@@ -542,7 +542,8 @@ int nym_issuer_issue(struct nym_issuer *iss, const struct nym_issue_request *req
 		*why = vs == VOUCHER_UNKNOWN ? "unknown voucher" : "voucher already used";
 		goto out;
 	}
-	/* Sign without holding the database lock: RSA is the slow part. */
+	/* No transaction is open while signing (RSA is the slow part), so issuers on other threads
+	 * go on meanwhile; redeem() settles which of two uses of one voucher wins. */
 	for (size_t i = 0; i < req->count; i++) {
 		rc = nym_blind_rsa_blind_sign(sk, req->blinded[i], k, resp->blind_sigs[i]);
 		if (rc) {
@@ -552,6 +553,10 @@ int nym_issuer_issue(struct nym_issuer *iss, const struct nym_issue_request *req
 	}
 	if (vs == VOUCHER_UNUSED) {
 		rc = redeem(iss, hash, req, now);
+		/* Redeemed since the lookup by another thread: by this very request (a client that
+		 * retried), it is answered as the repeat it is. */
+		if (rc == -EACCES && voucher_lookup(iss, hash, req, &vs) == 0 && vs == VOUCHER_REPLAY)
+			rc = 0;
 		if (rc) {
 			*why = rc == -EACCES ? "voucher already used" : "database error";
 			goto out;

@@ -14,7 +14,10 @@
  * whose answer was lost) gets the same signatures again without changing any state; the same
  * voucher with anything else is refused.
  *
- * One struct nym_issuer per thread; several processes may open the same database. */
+ * One struct nym_issuer per thread; several threads and processes may open the same
+ * database and issue at once: the redemption is one transaction, so a voucher used by two
+ * requests at the same time redeems once (both get the answer when they are the same
+ * request), and signing holds no lock. */
 #ifndef NYM_CREDSTORE_ISSUER_H
 #define NYM_CREDSTORE_ISSUER_H
 

@@ -1,7 +1,8 @@
 /* The configuration of a node host's networking (the YAML file nym-ntm reads, default
  * /etc/nym/ntm.yaml): mode, uplinks, tunnel interfaces and subnets, the node's ports and the
  * entry gateway's destinations. Every key has Nym's default; packaging/ntm.yaml lists them.
- * The parser works on a byte buffer and reports the line and column of a bad key or value. */
+ * It is read with lib/conf from a byte buffer; errors give the line and column of a bad key
+ * or value. */
 #ifndef NYM_NFT_GATEWAY_CONFIG_H
 #define NYM_NFT_GATEWAY_CONFIG_H
 
@@ -9,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "conf/conf.h"
 #include "nft/nft_gateway.h"
 
 #define GATEWAY_CONFIG_MAX_ENTRY_GATEWAYS 64
@@ -45,7 +47,7 @@ struct gateway_config {
 
 struct gateway_config_error {
 	uint32_t line, column; /* 1-based; 0 when the problem has no position */
-	char message[256];
+	char message[CONF_ERROR_MAX];
 };
 
 /* Nym's defaults; `policy` is the file the caller names. */

@@ -11,5 +11,7 @@
 uint64_t nym_clock_now_ns(void);
 /* Wall-clock seconds since the Unix epoch: for expiry dates and epochs. */
 int64_t nym_clock_unix_now(void);
+/* The same clock in milliseconds: for schedules finer than a second (epoch work, retries). */
+int64_t nym_clock_unix_now_ms(void);
 
 #endif

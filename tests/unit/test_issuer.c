@@ -2,6 +2,7 @@
  * that bad requests change nothing. */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <sqlite3.h>
 #include <stdlib.h>
@@ -286,6 +287,85 @@ Test(issuer, voucher_works_once)
 	free(resp3);
 	nym_ticketbook_free(a);
 	nym_ticketbook_free(b);
+	credfix_fini(&f);
+}
+
+/* Issuers on four threads (one database) take one voucher at the same moment: two send the
+ * same request, two others each a different one. The voucher is redeemed for one request
+ * only, and every copy of that request gets the same signatures. */
+struct racer {
+	const char *db;
+	int64_t now;
+	pthread_barrier_t *start;
+	const char *body;
+	size_t len;
+	int status;
+	char *resp;
+};
+
+static void *race(void *arg)
+{
+	struct racer *r = arg;
+	struct nym_issuer *iss;
+	size_t resp_len;
+	if (nym_issuer_open(&iss, r->db, NULL))
+		return NULL;
+	pthread_barrier_wait(r->start);
+	nym_issuer_handle_ticketbooks(iss, r->body, r->len, r->now, &r->status, &r->resp, &resp_len);
+	nym_issuer_close(iss);
+	return NULL;
+}
+
+Test(issuer, concurrent_issuers_redeem_a_voucher_once)
+{
+	struct credfix f;
+	credfix_init(&f, 1u << NYM_TICKET_WG_EXIT);
+	const struct nym_issuer_keyset_entry *k = &f.ks.keys[0];
+	char code[NYM_VOUCHER_CODE_LEN + 1];
+	credfix_voucher(&f, code);
+	struct nym_ticketbook *books[3];
+	char *bodies[3];
+	size_t lens[3];
+	for (size_t i = 0; i < 3; i++) {
+		cr_assert_eq(nym_ticketbook_create(&books[i], k->key, NYM_TICKET_WG_EXIT, k->expiry, 50, code), 0);
+		cr_assert_eq(nym_ticketbook_request(books[i], &bodies[i], &lens[i]), 0);
+	}
+	pthread_barrier_t start;
+	pthread_barrier_init(&start, NULL, 4);
+	struct racer r[4];
+	pthread_t t[4];
+	static const size_t which[4] = { 0, 0, 1, 2 };
+	for (size_t i = 0; i < 4; i++) {
+		r[i] = (struct racer){ f.issuer_db, f.now, &start, bodies[which[i]], lens[which[i]], 0, NULL };
+		cr_assert_eq(pthread_create(&t[i], NULL, race, &r[i]), 0);
+	}
+	for (size_t i = 0; i < 4; i++)
+		pthread_join(t[i], NULL);
+	int winner = -1;
+	for (size_t i = 0; i < 4; i++) {
+		cr_assert_not_null(r[i].resp);
+		cr_assert(r[i].status == 200 || r[i].status == 403, "status %d: %s", r[i].status, r[i].resp);
+		if (r[i].status == 200) {
+			cr_assert(winner < 0 || (size_t)winner == which[i], "two different requests redeemed one voucher");
+			winner = (int)which[i];
+		}
+	}
+	cr_assert_geq(winner, 0, "nobody got the voucher");
+	size_t first = winner == 0 ? 0 : (size_t)winner + 1; /* the first racer sending it */
+	for (size_t i = 0; i < 4; i++)
+		if (which[i] == (size_t)winner) {
+			cr_assert_eq(r[i].status, 200, "a copy of the winning request was refused: %s", r[i].resp);
+			cr_assert_str_eq(r[i].resp, r[first].resp);
+		}
+	cr_assert_eq(nym_ticketbook_finalize(books[winner], r[first].resp, strlen(r[first].resp)), 0);
+	cr_assert_eq(nym_ticketbook_unspent(books[winner]), 50);
+	pthread_barrier_destroy(&start);
+	for (size_t i = 0; i < 4; i++)
+		free(r[i].resp);
+	for (size_t i = 0; i < 3; i++) {
+		free(bodies[i]);
+		nym_ticketbook_free(books[i]);
+	}
 	credfix_fini(&f);
 }
 

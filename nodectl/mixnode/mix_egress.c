@@ -21,7 +21,7 @@
 #include <unistd.h>
 
 #include "io/sock.h"
-#include "mix_worker.h"
+#include "nodectl/mixnode/mix_worker.h"
 #include "util/log.h"
 
 static uint32_t addr_hash(const struct net_addr *a)
@@ -111,8 +111,8 @@ static void start_send(struct egress_peer *p);
 static int start_noise(struct egress_peer *p)
 {
 	struct mix_shared *sh = p->w->shared;
-	const struct topology *t = atomic_load_explicit(&sh->topology, memory_order_acquire);
-	const struct topology_node *node = topology_find(t, (const struct sockaddr *)&p->addr.ss);
+	const struct mixnode_peers *t = atomic_load_explicit(&sh->topology, memory_order_acquire);
+	const struct mixnode_peer *node = mixnode_peers_find(t, (const struct sockaddr *)&p->addr.ss);
 	if (!sh->cfg->mixnet.noise || !node || !node->has_noise_key) {
 		p->state = PEER_READY;
 		return 0;
@@ -341,8 +341,8 @@ struct egress_peer *mix_egress_peer(struct mix_worker *w, const struct net_addr 
 		if (net_addr_equal((const struct sockaddr *)&p->addr.ss, (const struct sockaddr *)&addr->ss))
 			return p;
 	/* The node refuses to route to nodes outside its topology, when it has one. */
-	const struct topology *t = atomic_load_explicit(&w->shared->topology, memory_order_acquire);
-	if (t && t->count && !topology_find(t, (const struct sockaddr *)&addr->ss))
+	const struct mixnode_peers *t = atomic_load_explicit(&w->shared->topology, memory_order_acquire);
+	if (t && t->count && !mixnode_peers_find(t, (const struct sockaddr *)&addr->ss))
 		return NULL;
 	if (w->peer_count >= PEER_BUCKETS * 4)
 		return NULL;

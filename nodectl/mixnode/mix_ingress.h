@@ -4,7 +4,7 @@
 #ifndef NYM_NODECTL_MIX_INGRESS_H
 #define NYM_NODECTL_MIX_INGRESS_H
 
-#include "mix_worker.h"
+#include "nodectl/mixnode/mix_worker.h"
 
 /* Takes one frame: copies it into a packet slot and adds it to the worker's batch, which is
  * decided (Sphinx, replay check, delay) and queued or dropped and counted when it is full or

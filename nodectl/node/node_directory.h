@@ -4,7 +4,7 @@
  *     retrying an authority that did not take it;
  *   - when authority keys are configured, fetches the epoch document from the authorities at
  *     the start of every epoch, accepts it with k of the n keys' signatures, and publishes it
- *     as the forwarding engine's peer table (struct topology), replacing --topology. A
+ *     as the forwarding engine's peer table (struct mixnode_peers), replacing --topology. A
  *     replaced table is freed after a grace period, as keyrings are. */
 #ifndef NYM_NODECTL_NODE_DIRECTORY_H
 #define NYM_NODECTL_NODE_DIRECTORY_H
@@ -16,12 +16,13 @@
 
 #include "crypto/x25519.h"
 #include "dirclient/dir_client.h"
-#include "mix_worker.h"
-#include "node_config.h"
-#include "node_http.h"
-#include "node_keys.h"
+#include "nodectl/mixnode/mix_worker.h"
+#include "nodectl/node/node_config.h"
+#include "nodectl/node/node_http.h"
+#include "nodectl/node/node_keys.h"
 #include "topology/epoch.h"
 #include "util/cli.h"
+#include "util/retire.h"
 
 #define NODE_DIRECTORY_AUTHORITIES_MAX 16
 
@@ -51,12 +52,8 @@ struct node_directory {
 	bool pending[NODE_DIRECTORY_AUTHORITIES_MAX];
 	int64_t retry_ms, next_fetch_ms;
 	uint64_t topology_epoch;
-	struct {
-		struct topology *t;
-		int64_t at;
-	} retired[8];
-	size_t nretired;
-	struct topology *owned; /* the table published last, freed at stop */
+	struct nym_retire retired; /* peer tables workers may still read */
+	struct mixnode_peers *owned; /* the table published last, freed at stop */
 	_Atomic uint64_t announcements, announce_failures, documents;
 };
 

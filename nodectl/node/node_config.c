@@ -1,4 +1,4 @@
-#include "node_config.h"
+#include "nodectl/node/node_config.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -49,6 +49,11 @@ const struct conf_key node_config_schema[] = {
 	{ "http.bind_address", CONF_STRING, F(http.bind_address), "[::]:8080", "node HTTP API", 0, 0 },
 	{ "http.access_token", CONF_STRING, F(http.access_token), "", "bearer token required for /api/v1/metrics/prometheus (empty: open)", 0, 0 },
 	{ "http.expose_system_info", CONF_BOOL, F(http.expose_system_info), "true", "include host details in /api/v1/host-information", 0, 0 },
+	{ "http.threads", CONF_U64, F(http.threads), "4", "threads serving the HTTP API; each serves many connections at once (ours)", 1, 64 },
+	{ "http.max_connections", CONF_U64, F(http.max_connections), "1024", "open HTTP connections at most; from seven eighths of it on, each new connection closes the oldest one still sending its request (ours)", 16, 100000 },
+	{ "http.max_connections_per_address", CONF_U64, F(http.max_connections_per_address), "16", "open HTTP connections from one IP address at most; more are closed at once (0: no limit; ours)", 0, 100000 },
+	{ "http.request_deadline", CONF_DURATION, F(http.request_deadline_ns), "10s", "a request, headers and body, must arrive within this long of its connection opening (or of the previous answer on that connection), however steadily it trickles in (ours)", 1, 3600 },
+	{ "http.idle_timeout", CONF_DURATION, F(http.idle_timeout_ns), "30s", "close an HTTP connection nothing was sent or received on for this long (ours)", 1, 86400 },
 	{ "sphinx.epoch_duration", CONF_DURATION, F(sphinx.epoch_duration_ns), "1h", "epoch length", 1, 86400 },
 	{ "sphinx.epochs_per_rotation", CONF_U64, F(sphinx.epochs_per_rotation), "24", "epochs a Sphinx key is primary; the previous key stays valid one more epoch", 1, 10000 },
 	{ "sphinx.genesis", CONF_U64, F(sphinx.genesis), "0", "Unix time the first rotation started", 0, 0 },
@@ -134,6 +139,12 @@ int node_config_validate(const struct node_config *c, char err[CONF_ERROR_MAX])
 	}
 	if (net_addr_parse(&a, c->http.bind_address, -1)) {
 		snprintf(err, CONF_ERROR_MAX, "http.bind_address: expected IP:PORT or [IPv6]:PORT, got \"%.60s\"", c->http.bind_address);
+		return -EINVAL;
+	}
+	if (c->http.max_connections < 8 * c->http.threads) {
+		/* libmicrohttpd splits the cap between its threads. */
+		snprintf(err, CONF_ERROR_MAX, "http.max_connections: expected at least 8 per thread of http.threads (%llu), got %llu",
+			 (unsigned long long)c->http.threads, (unsigned long long)c->http.max_connections);
 		return -EINVAL;
 	}
 	if (nym_log_parse_level(c->logging.level, &level)) {

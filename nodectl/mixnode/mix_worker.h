@@ -25,9 +25,9 @@
 #include "mixnode/delay_queue.h"
 #include "mixnode/key_rotation.h"
 #include "noise/noise_session.h"
-#include "node_config.h"
-#include "node_metrics.h"
-#include "node_topology.h"
+#include "nodectl/node/node_config.h"
+#include "nodectl/node/node_metrics.h"
+#include "mixnode/mixnode_peers.h"
 
 #define INGRESS_RBUF 32768
 #define EGRESS_OBUF (256 * 1024)
@@ -43,7 +43,7 @@ struct mix_shared {
 	enum node_mode mode;
 	struct node_metrics *metrics;
 	_Atomic(struct mixnode_keyring *) keyring;
-	_Atomic(struct topology *) topology;
+	_Atomic(struct mixnode_peers *) topology;
 	struct nym_x25519_keypair noise;
 	int listen_fd;
 	size_t nworkers;

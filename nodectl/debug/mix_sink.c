@@ -1,4 +1,4 @@
-#include "mix_sink.h"
+#include "nodectl/debug/mix_sink.h"
 
 #include <errno.h>
 #include <poll.h>

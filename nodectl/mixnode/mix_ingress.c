@@ -1,4 +1,4 @@
-#include "mix_ingress.h"
+#include "nodectl/mixnode/mix_ingress.h"
 
 #include <errno.h>
 #include <stdlib.h>

@@ -1,6 +1,6 @@
 /* The authority's main thread: setup, issuer key rotation and the epoch work (vote, gather
  * votes, build and sign, gather signatures or adopt). See authority.h. */
-#include "authority.h"
+#include "nodectl/authority/authority.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -14,12 +14,14 @@
 #include "crypto/sha256.h"
 #include "http/http_client.h"
 #include "mixnode/key_rotation.h"
+#include "store/db.h"
 #include "topology/canonical.h"
 #include "topology/vote.h"
 #include "util/base58.h"
 #include "util/clock.h"
 #include "util/hex.h"
 #include "util/log.h"
+#include "util/signals.h"
 
 #define TICK_MS 200
 #define SIG_FETCH_INTERVAL_MS 500
@@ -32,13 +34,6 @@ static long peer_timeout_ms(const struct authority *a)
 {
 	long t = (long)a->clock.duration_s * 125;
 	return t < 2000 ? t : 2000;
-}
-
-int64_t authority_now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 int authority_fetch_peers(struct authority *a, const char *path, size_t max, long timeout_ms,
@@ -429,6 +424,20 @@ static int open_stores(struct authority *a)
 			strerror(-rc));
 		return rc;
 	}
+	a->nissuers = a->cfg->http.threads < AUTHORITY_ISSUERS_MAX ? a->cfg->http.threads : AUTHORITY_ISSUERS_MAX;
+	for (size_t i = 0; i < a->nissuers; i++) {
+		pthread_mutex_init(&a->issuers[i].lock, NULL);
+		if ((rc = nym_issuer_open(&a->issuers[i].iss, a->issuer_path, &a->iss_cfg))) {
+			fprintf(stderr, "%s: %s: cannot open the issuer database: %s\n", a->context, a->issuer_path,
+				strerror(-rc));
+			return rc;
+		}
+	}
+	if ((rc = nym_db_watch_open(&a->watch_reg, a->registry_path)) ||
+	    (rc = nym_db_watch_open(&a->watch_iss, a->issuer_path))) {
+		fprintf(stderr, "%s: %s: cannot watch the databases: %s\n", a->context, a->data, strerror(-rc));
+		return rc;
+	}
 	if ((rc = nym_spent_merge_open(&a->http_spent, a->spent_path))) {
 		fprintf(stderr, "%s: %s: cannot open the spent database: %s\n", a->context, a->spent_path,
 			strerror(-rc));
@@ -449,6 +458,10 @@ int authority_run(const char *context, const struct node_config *cfg, const char
 					    (int64_t)(cfg->sphinx.epoch_duration_ns / NYM_NS_PER_SEC) };
 	pthread_mutex_init(&a.http_lock, NULL);
 	pthread_mutex_init(&a.http.lock, NULL);
+	node_http_cache_init(&a.cache_nodes);
+	node_http_cache_init(&a.cache_topology);
+	node_http_cache_init(&a.cache_epoch);
+	node_http_cache_init(&a.cache_issuer_keys);
 	if (node_keys_load(a.data, &a.keys, err, sizeof(err))) {
 		fprintf(stderr, "%s: %s\n", context, err);
 		goto out;
@@ -457,12 +470,7 @@ int authority_run(const char *context, const struct node_config *cfg, const char
 		goto out;
 
 	sigset_t sigs;
-	sigemptyset(&sigs);
-	sigaddset(&sigs, SIGINT);
-	sigaddset(&sigs, SIGTERM);
-	sigaddset(&sigs, SIGHUP);
-	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	nym_signals_take(&sigs, true);
 
 	rotate_issuer(&a, nym_clock_unix_now());
 	a.http.cfg = cfg;
@@ -497,7 +505,7 @@ int authority_run(const char *context, const struct node_config *cfg, const char
 		}
 		if (sig == SIGHUP)
 			log_info("SIGHUP: nothing to reload for an authority");
-		int64_t now_ms = authority_now_ms();
+		int64_t now_ms = nym_clock_unix_now_ms();
 		if (now_ms / 1000 >= a.next_rotate)
 			rotate_issuer(&a, now_ms / 1000);
 		epoch_work(&a, now_ms);
@@ -518,6 +526,14 @@ out:
 	nym_issuer_close(a.iss);
 	nym_issuer_close(a.http_iss);
 	nym_spent_merge_close(a.http_spent);
+	for (size_t i = 0; i < a.nissuers; i++)
+		nym_issuer_close(a.issuers[i].iss);
+	sqlite3_close(a.watch_reg);
+	sqlite3_close(a.watch_iss);
+	node_http_cache_clear(&a.cache_nodes);
+	node_http_cache_clear(&a.cache_topology);
+	node_http_cache_clear(&a.cache_epoch);
+	node_http_cache_clear(&a.cache_issuer_keys);
 	node_keys_clear(&a.keys);
 	log_info("stopped");
 	return status;

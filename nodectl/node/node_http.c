@@ -1,18 +1,23 @@
-#include "node_http.h"
+#include "nodectl/node/node_http.h"
 
 #include <errno.h>
 #include <jansson.h>
 #include <microhttpd.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "crypto/secret.h"
+#include "crypto/sha256.h"
 #include "io/sock.h"
 #include "util/array.h"
 #include "util/base58.h"
 #include "util/clock.h"
+#include "util/hex.h"
 #include "util/log.h"
 
 static json_t *b58(const uint8_t *key)
@@ -22,11 +27,62 @@ static json_t *b58(const uint8_t *key)
 	return json_string(text);
 }
 
+/* --- Connections: the whole-request deadline and making room at the cap -------------------
+ *
+ * libmicrohttpd's own timeout is an idle timeout: any byte resets it, so a client sending a
+ * header line every few seconds would hold its connection for ever. Every connection is
+ * therefore tracked from the moment it opens (or its previous answer was sent) until its
+ * request has fully arrived; a watchdog shuts down the socket of any that take longer than the
+ * deadline, and once the server is nearly full each new connection shuts down the oldest one
+ * still sending its request. shutdown() (never close()) only makes libmicrohttpd read the end
+ * of the stream on its own thread, which then closes and forgets the connection; it is called
+ * under guard->lock, which the close notification also takes, so the descriptor is still
+ * this connection's. */
+
+struct tracked {
+	struct tracked *prev, *next; /* guard's list, in order of `since` */
+	int fd;
+	uint64_t since_ns;
+	bool answering; /* the request has arrived; its answer is being sent */
+	bool cut;
+	struct node_http_guard *guard;
+};
+
+struct node_http_guard {
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	struct tracked *head, *tail;
+	size_t open, shed_above;
+	uint64_t deadline_ns;
+	uint64_t cut_late, cut_for_room; /* connections shut down past the deadline, at the cap */
+	bool stopping;
+	pthread_t watchdog;
+};
+
+static struct tracked *tracked_of(struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *info = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	return info ? info->socket_context : NULL;
+}
+
+/* Every answer goes through here: once its request has arrived, a connection's deadline no
+ * longer applies while the answer is sent. */
+static enum MHD_Result queue(struct MHD_Connection *conn, unsigned status, struct MHD_Response *r)
+{
+	struct tracked *t = tracked_of(conn);
+	if (t) {
+		pthread_mutex_lock(&t->guard->lock);
+		t->answering = true;
+		pthread_mutex_unlock(&t->guard->lock);
+	}
+	return MHD_queue_response(conn, status, r);
+}
+
 static enum MHD_Result reply(struct MHD_Connection *conn, unsigned status, const char *type, char *body)
 {
 	struct MHD_Response *r = MHD_create_response_from_buffer(strlen(body), body, MHD_RESPMEM_MUST_FREE);
 	MHD_add_response_header(r, "Content-Type", type);
-	enum MHD_Result rc = MHD_queue_response(conn, status, r);
+	enum MHD_Result rc = queue(conn, status, r);
 	MHD_destroy_response(r);
 	return rc;
 }
@@ -200,8 +256,124 @@ static bool known_path(const struct node_http *h, const char *url)
 	return false;
 }
 
+/* A cached body and what goes with it; freed with its last reference (the cache's, and one per
+ * answer being sent). */
+struct node_http_shared {
+	atomic_uint refs;
+	char *body;
+	size_t len;
+	const char *content_type;
+	char etag[2 * 16 + 3];
+	char signature[sizeof(((struct node_http_reply *)0)->signature)];
+};
+
+static void shared_unref(void *cls)
+{
+	struct node_http_shared *sh = cls;
+	if (atomic_fetch_sub(&sh->refs, 1) == 1) {
+		free(sh->body);
+		free(sh);
+	}
+}
+
+void node_http_cache_init(struct node_http_cache *c)
+{
+	pthread_mutex_init(&c->lock, NULL);
+	pthread_mutex_init(&c->build_lock, NULL);
+	c->current = NULL;
+}
+
+void node_http_cache_clear(struct node_http_cache *c)
+{
+	if (c->current)
+		shared_unref(c->current);
+	c->current = NULL;
+	pthread_mutex_destroy(&c->lock);
+	pthread_mutex_destroy(&c->build_lock);
+}
+
+static bool cache_get(struct node_http_cache *c, uint64_t v0, uint64_t v1, struct node_http_reply *rep)
+{
+	pthread_mutex_lock(&c->lock);
+	struct node_http_shared *sh = c->current;
+	bool hit = sh && c->version[0] == v0 && c->version[1] == v1;
+	if (hit) {
+		atomic_fetch_add(&sh->refs, 1);
+		rep->status = MHD_HTTP_OK;
+		rep->shared = sh;
+	}
+	pthread_mutex_unlock(&c->lock);
+	return hit;
+}
+
+static void cache_put(struct node_http_cache *c, uint64_t v0, uint64_t v1, struct node_http_reply *rep)
+{
+	if (rep->status != MHD_HTTP_OK || rep->shared)
+		return;
+	struct node_http_shared *sh = calloc(1, sizeof(*sh));
+	if (!sh)
+		return; /* answered uncached */
+	uint8_t digest[NYM_SHA256_LEN];
+	nym_sha256(digest, rep->body ? rep->body : "", rep->len);
+	sh->etag[0] = '"';
+	nym_hex_encode(sh->etag + 1, digest, 16);
+	strcpy(sh->etag + 33, "\"");
+	sh->body = rep->body;
+	sh->len = rep->len;
+	sh->content_type = rep->content_type;
+	memcpy(sh->signature, rep->signature, sizeof(sh->signature));
+	atomic_init(&sh->refs, 2); /* the cache's and this answer's */
+	pthread_mutex_lock(&c->lock);
+	struct node_http_shared *old = c->current;
+	c->current = sh;
+	c->version[0] = v0;
+	c->version[1] = v1;
+	pthread_mutex_unlock(&c->lock);
+	if (old)
+		shared_unref(old);
+	rep->body = NULL;
+	rep->shared = sh;
+}
+
+void node_http_cached(struct node_http_cache *c, uint64_t v0, uint64_t v1, node_http_handler_fn build, void *ctx,
+		      struct node_http_reply *rep)
+{
+	if (cache_get(c, v0, v1, rep))
+		return;
+	pthread_mutex_lock(&c->build_lock);
+	if (!cache_get(c, v0, v1, rep)) {
+		build(ctx, rep);
+		cache_put(c, v0, v1, rep);
+	}
+	pthread_mutex_unlock(&c->build_lock);
+}
+
+static enum MHD_Result send_shared(struct MHD_Connection *conn, struct node_http_shared *sh)
+{
+	const char *match = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "If-None-Match");
+	bool same = match && strcmp(match, sh->etag) == 0;
+	struct MHD_Response *r =
+		same ? MHD_create_response_from_buffer(0, (char *)"", MHD_RESPMEM_PERSISTENT)
+		     : MHD_create_response_from_buffer_with_free_callback_cls(sh->len, sh->body, shared_unref, sh);
+	if (!r || same)
+		shared_unref(sh);
+	if (!r)
+		return MHD_NO;
+	MHD_add_response_header(r, "ETag", sh->etag);
+	if (!same) {
+		MHD_add_response_header(r, "Content-Type", sh->content_type ? sh->content_type : "application/json");
+		if (sh->signature[0])
+			MHD_add_response_header(r, "X-Nym-Signature", sh->signature);
+	}
+	enum MHD_Result rc = queue(conn, same ? MHD_HTTP_NOT_MODIFIED : MHD_HTTP_OK, r);
+	MHD_destroy_response(r);
+	return rc;
+}
+
 static enum MHD_Result send_reply(struct MHD_Connection *conn, struct node_http_reply *rep)
 {
+	if (rep->shared)
+		return send_shared(conn, rep->shared);
 	struct MHD_Response *r = MHD_create_response_from_buffer(rep->len, rep->body ? rep->body : (char *)"",
 								  rep->body ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
 	if (!r) {
@@ -211,9 +383,28 @@ static enum MHD_Result send_reply(struct MHD_Connection *conn, struct node_http_
 	MHD_add_response_header(r, "Content-Type", rep->content_type ? rep->content_type : "application/json");
 	if (rep->signature[0])
 		MHD_add_response_header(r, "X-Nym-Signature", rep->signature);
-	enum MHD_Result rc = MHD_queue_response(conn, rep->status, r);
+	enum MHD_Result rc = queue(conn, rep->status, r);
 	MHD_destroy_response(r);
 	return rc;
+}
+
+/* text followed by the connection gauges and counters, into *out (asprintf's result). */
+static int connection_metrics(struct node_http_guard *g, const char *text, char **out)
+{
+	pthread_mutex_lock(&g->lock);
+	size_t open = g->open;
+	uint64_t late = g->cut_late, room = g->cut_for_room;
+	pthread_mutex_unlock(&g->lock);
+	return asprintf(out,
+			"%s# HELP nym_http_connections_open HTTP connections open\n"
+			"# TYPE nym_http_connections_open gauge\nnym_http_connections_open %zu\n"
+			"# HELP nym_http_connections_cut_late HTTP connections closed because their request took longer "
+			"than http.request_deadline\n"
+			"# TYPE nym_http_connections_cut_late counter\nnym_http_connections_cut_late %llu\n"
+			"# HELP nym_http_connections_cut_for_room HTTP connections closed, oldest unfinished request first, "
+			"to make room near http.max_connections\n"
+			"# TYPE nym_http_connections_cut_for_room counter\nnym_http_connections_cut_for_room %llu\n",
+			text, open, (unsigned long long)late, (unsigned long long)room);
 }
 
 static enum MHD_Result builtin(struct node_http *h, struct MHD_Connection *conn, const char *url)
@@ -254,6 +445,11 @@ static enum MHD_Result builtin(struct node_http *h, struct MHD_Connection *conn,
 				text = both;
 			}
 			free(extra);
+		}
+		char *all = NULL;
+		if (text && connection_metrics(h->guard, text, &all) >= 0) {
+			free(text);
+			text = all;
 		}
 		return reply(conn, MHD_HTTP_OK, "text/plain; version=0.0.4", text ? text : strdup(""));
 	}
@@ -315,10 +511,92 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 	return builtin(h, conn, url);
 }
 
+static void list_remove(struct node_http_guard *g, struct tracked *t)
+{
+	*(t->prev ? &t->prev->next : &g->head) = t->next;
+	*(t->next ? &t->next->prev : &g->tail) = t->prev;
+	t->prev = t->next = NULL;
+}
+
+static void list_append(struct node_http_guard *g, struct tracked *t)
+{
+	t->prev = g->tail;
+	t->next = NULL;
+	*(g->tail ? &g->tail->next : &g->head) = t;
+	g->tail = t;
+}
+
+static void cut(struct tracked *t)
+{
+	shutdown(t->fd, SHUT_RDWR);
+	t->cut = true;
+}
+
+static void connection_event(void *cls, struct MHD_Connection *conn, void **socket_context,
+			     enum MHD_ConnectionNotificationCode what)
+{
+	struct node_http_guard *g = cls;
+	struct tracked *t = *socket_context;
+	if (what == MHD_CONNECTION_NOTIFY_STARTED) {
+		const union MHD_ConnectionInfo *info = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+		if (!info || !(t = calloc(1, sizeof(*t))))
+			return; /* untracked: only the idle timeout applies to it */
+		t->fd = info->connect_fd;
+		t->guard = g;
+		t->since_ns = nym_clock_now_ns();
+		pthread_mutex_lock(&g->lock);
+		list_append(g, t);
+		g->open++;
+		if (g->open > g->shed_above) {
+			struct tracked *old = g->head;
+			while (old && (old->answering || old->cut))
+				old = old->next;
+			if (old && old != t) {
+				cut(old);
+				g->cut_for_room++;
+			}
+		}
+		pthread_mutex_unlock(&g->lock);
+		*socket_context = t;
+	} else if (what == MHD_CONNECTION_NOTIFY_CLOSED && t) {
+		pthread_mutex_lock(&g->lock);
+		list_remove(g, t);
+		g->open--;
+		pthread_mutex_unlock(&g->lock);
+		free(t);
+		*socket_context = NULL;
+	}
+}
+
+static void *watchdog(void *arg)
+{
+	struct node_http_guard *g = arg;
+	uint64_t period = g->deadline_ns / 4 < NYM_NS_PER_SEC ? g->deadline_ns / 4 : NYM_NS_PER_SEC;
+	pthread_mutex_lock(&g->lock);
+	while (!g->stopping) {
+		uint64_t now = nym_clock_now_ns();
+		for (struct tracked *t = g->head; t && now - t->since_ns >= g->deadline_ns; t = t->next)
+			if (!t->answering && !t->cut) {
+				cut(t);
+				g->cut_late++;
+			}
+		struct timespec until;
+		clock_gettime(CLOCK_MONOTONIC, &until);
+		until.tv_sec += (time_t)(period / NYM_NS_PER_SEC);
+		until.tv_nsec += (long)(period % NYM_NS_PER_SEC);
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&g->wake, &g->lock, &until);
+	}
+	pthread_mutex_unlock(&g->lock);
+	return NULL;
+}
+
 static void completed(void *cls, struct MHD_Connection *conn, void **state, enum MHD_RequestTerminationCode why)
 {
-	(void)cls;
-	(void)conn;
+	struct node_http *h = cls;
 	(void)why;
 	struct request *rq = *state;
 	if (rq) {
@@ -326,22 +604,83 @@ static void completed(void *cls, struct MHD_Connection *conn, void **state, enum
 		free(rq);
 	}
 	*state = NULL;
+	/* The next request on this connection has its own deadline, from now. */
+	struct tracked *t = tracked_of(conn);
+	if (t) {
+		pthread_mutex_lock(&h->guard->lock);
+		t->answering = false;
+		t->since_ns = nym_clock_now_ns();
+		list_remove(h->guard, t);
+		list_append(h->guard, t);
+		pthread_mutex_unlock(&h->guard->lock);
+	}
+}
+
+static int guard_start(struct node_http *h)
+{
+	struct node_http_guard *g = calloc(1, sizeof(*g));
+	if (!g)
+		return -ENOMEM;
+	pthread_condattr_t attr;
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(&g->wake, &attr);
+	pthread_condattr_destroy(&attr);
+	pthread_mutex_init(&g->lock, NULL);
+	g->deadline_ns = h->cfg->http.request_deadline_ns;
+	g->shed_above = (size_t)h->cfg->http.max_connections - (size_t)h->cfg->http.max_connections / 8;
+	int rc = -pthread_create(&g->watchdog, NULL, watchdog, g);
+	if (rc) {
+		pthread_cond_destroy(&g->wake);
+		pthread_mutex_destroy(&g->lock);
+		free(g);
+		return rc;
+	}
+	h->guard = g;
+	return 0;
+}
+
+static void guard_stop(struct node_http *h)
+{
+	struct node_http_guard *g = h->guard;
+	if (!g)
+		return;
+	pthread_mutex_lock(&g->lock);
+	g->stopping = true;
+	pthread_cond_signal(&g->wake);
+	pthread_mutex_unlock(&g->lock);
+	pthread_join(g->watchdog, NULL);
+	pthread_cond_destroy(&g->wake);
+	pthread_mutex_destroy(&g->lock);
+	free(g);
+	h->guard = NULL;
 }
 
 int node_http_start(struct node_http *h)
 {
+	const typeof(h->cfg->http) *c = &h->cfg->http;
 	struct net_addr addr;
-	if (net_addr_parse(&addr, h->cfg->http.bind_address, -1))
+	if (net_addr_parse(&addr, c->bind_address, -1))
 		return -EINVAL;
-	int fd = sock_tcp_listen(&addr, false, 128);
-	if (fd < 0)
+	int rc = guard_start(h);
+	if (rc)
+		return rc;
+	int fd = sock_tcp_listen(&addr, false, 1024);
+	if (fd < 0) {
+		guard_stop(h);
 		return fd;
-	h->daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL, 0, NULL, NULL, handle, h,
-				     MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_CONNECTION_LIMIT, 256u,
-				     MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
-				     MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_END);
+	}
+	unsigned idle_s = (unsigned)((c->idle_timeout_ns + NYM_NS_PER_SEC - 1) / NYM_NS_PER_SEC);
+	h->daemon = MHD_start_daemon(
+		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL, 0, NULL, NULL, handle, h, MHD_OPTION_LISTEN_SOCKET, fd,
+		MHD_OPTION_THREAD_POOL_SIZE, (unsigned)c->threads, MHD_OPTION_CONNECTION_LIMIT,
+		(unsigned)c->max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+		(unsigned)c->max_connections_per_address, MHD_OPTION_CONNECTION_TIMEOUT, idle_s,
+		MHD_OPTION_NOTIFY_CONNECTION, connection_event, h->guard, MHD_OPTION_NOTIFY_COMPLETED, completed, h,
+		MHD_OPTION_END);
 	if (!h->daemon) {
 		close(fd);
+		guard_stop(h);
 		return -EIO;
 	}
 	return 0;
@@ -352,4 +691,5 @@ void node_http_stop(struct node_http *h)
 	if (h->daemon)
 		MHD_stop_daemon(h->daemon);
 	h->daemon = NULL;
+	guard_stop(h);
 }

@@ -1,4 +1,4 @@
-#include "node_directory.h"
+#include "nodectl/node/node_directory.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -21,13 +21,6 @@
 #define FETCH_RETRY_MS 1000
 #define HTTP_TIMEOUT_MS 3000
 #define TOPOLOGY_GRACE_S 5
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 int node_directory_configure(struct node_directory *d, const char *context, const struct cli_list *urls,
 			     const struct cli_list *keys, uint64_t threshold)
@@ -152,30 +145,17 @@ static void announce(struct node_directory *d, const char *body, size_t len)
 	}
 }
 
-static void reap(struct node_directory *d, int64_t now, bool all)
+static void release_table(struct nym_retire *r, void *table)
 {
-	size_t kept = 0;
-	for (size_t i = 0; i < d->nretired; i++) {
-		if (!all && now - d->retired[i].at < TOPOLOGY_GRACE_S)
-			d->retired[kept++] = d->retired[i];
-		else
-			free(d->retired[i].t);
-	}
-	d->nretired = kept;
+	(void)r;
+	free(table);
 }
 
-static void publish(struct node_directory *d, struct topology *t, int64_t now)
+static void publish(struct node_directory *d, struct mixnode_peers *t, int64_t now)
 {
-	struct topology *old = atomic_exchange_explicit(&d->mix->topology, t, memory_order_acq_rel);
+	struct mixnode_peers *old = atomic_exchange_explicit(&d->mix->topology, t, memory_order_acq_rel);
 	d->owned = t;
-	if (!old)
-		return;
-	if (d->nretired == sizeof(d->retired) / sizeof(d->retired[0])) {
-		d->retired[0].at = INT64_MIN / 2; /* the oldest has been out of use the longest */
-		reap(d, now, false);
-	}
-	d->retired[d->nretired].t = old;
-	d->retired[d->nretired++].at = now;
+	nym_retire_add(&d->retired, old, now);
 }
 
 static void fetch_topology(struct node_directory *d, int64_t now)
@@ -193,8 +173,8 @@ static void fetch_topology(struct node_directory *d, int64_t now)
 	if (t.doc.epoch > d->topology_epoch) {
 		struct key_rotation_schedule sched = { d->clock.genesis, (uint64_t)d->clock.duration_s,
 						   (uint32_t)d->cfg->sphinx.epochs_per_rotation };
-		struct topology *table;
-		if (topology_from_document(&t.doc, key_rotation_id_at(&sched, now), &table) == 0) {
+		struct mixnode_peers *table;
+		if (mixnode_peers_from_document(&t.doc, key_rotation_id_at(&sched, now), &table) == 0) {
 			publish(d, table, now);
 			d->topology_epoch = t.doc.epoch;
 			atomic_fetch_add(&d->documents, 1);
@@ -213,7 +193,7 @@ static void *run(void *arg)
 	char *body = NULL;
 	size_t len = 0;
 	while (!atomic_load(&d->stopping)) {
-		int64_t ms = now_ms(), now = ms / 1000;
+		int64_t ms = nym_clock_unix_now_ms(), now = ms / 1000;
 		uint64_t epoch = nym_epoch_at(&d->clock, now);
 		uint32_t rotations[2] = { 0, 0 };
 		pthread_mutex_lock(&d->http->lock);
@@ -241,7 +221,7 @@ static void *run(void *arg)
 			fetch_topology(d, now);
 			d->next_fetch_ms = ms + FETCH_RETRY_MS;
 		}
-		reap(d, now, false);
+		nym_retire_reap(&d->retired, now);
 		struct timespec pause = { 0, TICK_MS * 1000000L };
 		nanosleep(&pause, NULL);
 	}
@@ -251,6 +231,7 @@ static void *run(void *arg)
 
 int node_directory_start(struct node_directory *d)
 {
+	nym_retire_init(&d->retired, TOPOLOGY_GRACE_S, release_table, NULL);
 	if (!d->nurls)
 		return 0;
 	d->clock = (struct nym_epoch_clock){ (int64_t)d->cfg->sphinx.genesis,
@@ -285,7 +266,7 @@ void node_directory_stop(struct node_directory *d)
 		pthread_join(d->thread, NULL);
 		d->started = false;
 	}
-	reap(d, 0, true);
+	nym_retire_drain(&d->retired);
 	/* Workers are stopped: the table in use can go too. */
 	if (d->owned && atomic_load(&d->mix->topology) == d->owned) {
 		atomic_store(&d->mix->topology, NULL);

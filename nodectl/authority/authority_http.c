@@ -1,6 +1,8 @@
-/* The authority's HTTP API (docs/PROTOCOLS.md §7.8). Handlers run on the libmicrohttpd thread
- * with their own database handles under one lock; each is "body in, status and body out"
- * around an engine from lib/. Errors are {"error": message}. */
+/* The authority's HTTP API (docs/PROTOCOLS.md §7.8). Handlers run on the libmicrohttpd threads
+ * with their own database handles under one lock, except ticketbook issuance (an issuer per
+ * thread, so RSA signing holds nothing others wait for); each is "body in, status and body
+ * out" around an engine from lib/. Answers the same for everyone are cached until their
+ * database changes. Errors are {"error": message}. */
 #include <errno.h>
 #include <inttypes.h>
 #include <jansson.h>
@@ -9,10 +11,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "authority.h"
+#include "nodectl/authority/authority.h"
 #include "cred/issue.h"
 #include "cred/issuer_keyset.h"
 #include "cred/spent_report.h"
+#include "store/db.h"
 #include "topology/body_sig.h"
 #include "topology/canonical.h"
 #include "util/clock.h"
@@ -70,9 +73,8 @@ static void post_nodes(void *ctx, const struct node_http_request *req, struct no
 	count(a, rep);
 }
 
-static void get_nodes(void *ctx, const struct node_http_request *req, struct node_http_reply *rep)
+static void build_nodes(void *ctx, struct node_http_reply *rep)
 {
-	(void)req;
 	struct authority *a = ctx;
 	char *body;
 	size_t len;
@@ -83,6 +85,25 @@ static void get_nodes(void *ctx, const struct node_http_request *req, struct nod
 		node_http_error(rep, rc == -EBUSY ? 503 : 500, rc == -EBUSY ? "busy" : "internal error");
 	else
 		take(rep, 200, body, len, "application/json");
+}
+
+/* Answers with build's answer, from the cache while `watch`'s database has not changed and
+ * `period` is the same; built afresh when the change counter cannot be read. */
+static void cached(struct authority *a, struct node_http_cache *cache, struct sqlite3 *watch, uint64_t period,
+		   node_http_handler_fn build, struct node_http_reply *rep)
+{
+	uint64_t version;
+	if (nym_db_data_version(watch, &version))
+		build(a, rep);
+	else
+		node_http_cached(cache, version, period, build, a, rep);
+}
+
+static void get_nodes(void *ctx, const struct node_http_request *req, struct node_http_reply *rep)
+{
+	(void)req;
+	struct authority *a = ctx;
+	cached(a, &a->cache_nodes, a->watch_reg, 0, build_nodes, rep);
 	count(a, rep);
 }
 
@@ -109,11 +130,17 @@ static void send_document(struct authority *a, uint64_t epoch, struct node_http_
 		take(rep, 200, body, len, "application/json");
 }
 
+static void build_topology(void *ctx, struct node_http_reply *rep)
+{
+	send_document(ctx, 0, rep);
+}
+
 static void get_topology(void *ctx, const struct node_http_request *req, struct node_http_reply *rep)
 {
 	(void)req;
-	send_document(ctx, 0, rep);
-	count(ctx, rep);
+	struct authority *a = ctx;
+	cached(a, &a->cache_topology, a->watch_reg, nym_epoch_at(&a->clock, nym_clock_unix_now()), build_topology, rep);
+	count(a, rep);
 }
 
 static void get_topology_epoch(void *ctx, const struct node_http_request *req, struct node_http_reply *rep)
@@ -215,12 +242,12 @@ out:
 	count(a, rep);
 }
 
-static void get_epoch(void *ctx, const struct node_http_request *req, struct node_http_reply *rep)
+/* /v1/epoch for the current epoch `epoch`: what it shows changes only with the epoch and the
+ * registry (documents and signatures). */
+static void build_epoch(void *ctx, struct node_http_reply *rep)
 {
-	(void)req;
 	struct authority *a = ctx;
-	int64_t now = nym_clock_unix_now();
-	uint64_t epoch = nym_epoch_at(&a->clock, now);
+	uint64_t epoch = nym_epoch_at(&a->clock, nym_clock_unix_now());
 	json_t *docj = json_null();
 	struct nym_epoch_doc doc;
 	size_t sigs;
@@ -243,6 +270,13 @@ static void get_epoch(void *ctx, const struct node_http_request *req, struct nod
 				 (json_int_t)nym_epoch_start(&a->clock, epoch + 1), "duration",
 				 (json_int_t)a->clock.duration_s, "genesis", (json_int_t)a->clock.genesis, "authorities",
 				 (json_int_t)a->nauth, "document", docj));
+}
+
+static void get_epoch(void *ctx, const struct node_http_request *req, struct node_http_reply *rep)
+{
+	(void)req;
+	struct authority *a = ctx;
+	cached(a, &a->cache_epoch, a->watch_reg, nym_epoch_at(&a->clock, nym_clock_unix_now()), build_epoch, rep);
 	count(a, rep);
 }
 
@@ -253,9 +287,8 @@ static void sign_body(struct authority *a, struct node_http_reply *rep, const ch
 	nym_body_sig_format(&sig, rep->signature);
 }
 
-static void get_issuer_keys(void *ctx, const struct node_http_request *req, struct node_http_reply *rep)
+static void build_issuer_keys(void *ctx, struct node_http_reply *rep)
 {
-	(void)req;
 	struct authority *a = ctx;
 	struct nym_issuer_keyset ks;
 	char *json = NULL;
@@ -272,6 +305,17 @@ static void get_issuer_keys(void *ctx, const struct node_http_request *req, stru
 		take(rep, 200, json, strlen(json), "application/json");
 		sign_body(a, rep, NYM_BODY_LABEL_ISSUER_KEYS);
 	}
+}
+
+/* Signed again every ISSUER_KEYS_RESIGN_S, well within the age readers accept (an hour). */
+#define ISSUER_KEYS_RESIGN_S 600
+
+static void get_issuer_keys(void *ctx, const struct node_http_request *req, struct node_http_reply *rep)
+{
+	(void)req;
+	struct authority *a = ctx;
+	cached(a, &a->cache_issuer_keys, a->watch_iss, (uint64_t)nym_clock_unix_now() / ISSUER_KEYS_RESIGN_S,
+	       build_issuer_keys, rep);
 	count(a, rep);
 }
 
@@ -281,10 +325,18 @@ static void post_ticketbooks(void *ctx, const struct node_http_request *req, str
 	int status;
 	char *body = NULL;
 	size_t len = 0;
-	pthread_mutex_lock(&a->http_lock);
-	int rc = nym_issuer_handle_ticketbooks(a->http_iss, req->body ? req->body : "", req->body_len, nym_clock_unix_now(),
+	/* A free issuer if there is one; there is, unless more issuers than HTTP threads. */
+	struct authority_issuer *is = NULL;
+	for (size_t i = 0; !is && i < a->nissuers; i++)
+		if (pthread_mutex_trylock(&a->issuers[i].lock) == 0)
+			is = &a->issuers[i];
+	if (!is) {
+		is = &a->issuers[0];
+		pthread_mutex_lock(&is->lock);
+	}
+	int rc = nym_issuer_handle_ticketbooks(is->iss, req->body ? req->body : "", req->body_len, nym_clock_unix_now(),
 					       &status, &body, &len);
-	pthread_mutex_unlock(&a->http_lock);
+	pthread_mutex_unlock(&is->lock);
 	if (rc)
 		node_http_error(rep, 500, "internal error");
 	else

@@ -6,7 +6,9 @@
  *     signed when ours diverged or is missing);
  *   - prober: probes every registered node's mixnet port and HTTP API, merges the other
  *     authorities' registries;
- *   - HTTP (libmicrohttpd): the /v1 API, through its own database handles under one lock.
+ *   - HTTP (libmicrohttpd, http.threads of them): the /v1 API, through their own database
+ *     handles under one lock, except ticketbook issuance (an issuer per thread) and the
+ *     answers the same for everyone (cached, rebuilt once per change).
  * All state is in three SQLite files under data/: registry.db, issuer.db, spent.db. */
 #ifndef NYM_NODECTL_AUTHORITY_H
 #define NYM_NODECTL_AUTHORITY_H
@@ -19,11 +21,14 @@
 #include "credstore/issuer.h"
 #include "credstore/spent_merge.h"
 #include "directory/registry.h"
-#include "node_config.h"
-#include "node_http.h"
-#include "node_keys.h"
+#include "nodectl/node/node_config.h"
+#include "nodectl/node/node_http.h"
+#include "nodectl/node/node_keys.h"
 #include "topology/epoch.h"
 #include "topology/epoch_doc.h"
+
+/* The most issuers (http.threads at most). */
+#define AUTHORITY_ISSUERS_MAX 64
 
 struct authority_peer {
 	char url[CONF_STR_MAX];
@@ -59,12 +64,23 @@ struct authority {
 	uint64_t voted, built;
 	int64_t next_sig_ms, next_vote_fetch_ms, next_rotate;
 
-	/* HTTP thread, under http_lock. */
+	/* HTTP threads, under http_lock. */
 	pthread_mutex_t http_lock;
 	struct nym_registry *http_reg;
 	struct nym_issuer *http_iss;
 	struct nym_spent_merge *http_spent;
 	struct node_http http;
+	/* HTTP threads, for ticketbook issuance: one issuer each, so blind RSA signing neither
+	 * waits for nor holds http_lock. */
+	size_t nissuers;
+	struct authority_issuer {
+		pthread_mutex_t lock;
+		struct nym_issuer *iss;
+	} issuers[AUTHORITY_ISSUERS_MAX];
+	/* Answers the same for everyone, rebuilt when the database they come from changed
+	 * (watch_*: read-only connections for nym_db_data_version, used without a lock). */
+	struct sqlite3 *watch_reg, *watch_iss;
+	struct node_http_cache cache_nodes, cache_topology, cache_epoch, cache_issuer_keys;
 
 	/* Prober thread. */
 	pthread_t prober;
@@ -87,7 +103,6 @@ int authority_prober_start(struct authority *a);
 void authority_prober_stop(struct authority *a);
 
 /* Milliseconds since the Unix epoch. */
-int64_t authority_now_ms(void);
 /* "URL/path" for every peer, fetched in parallel; items[i] answers peers[i]. */
 struct nym_http_batch_item;
 int authority_fetch_peers(struct authority *a, const char *path, size_t max, long timeout_ms,

@@ -52,6 +52,11 @@ struct node_config {
 		char bind_address[CONF_STR_MAX];
 		char access_token[CONF_STR_MAX];
 		bool expose_system_info;
+		uint64_t threads;
+		uint64_t max_connections;
+		uint64_t max_connections_per_address;
+		uint64_t request_deadline_ns;
+		uint64_t idle_timeout_ns;
 	} http;
 	struct {
 		uint64_t epoch_duration_ns;

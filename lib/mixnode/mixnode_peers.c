@@ -1,4 +1,4 @@
-#include "node_topology.h"
+#include "mixnode/mixnode_peers.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -17,7 +17,7 @@ static int key_field(json_t *entry, const char *name, uint8_t out[32], bool *pre
 	return json_is_string(v) ? nym_base58_decode_exact(out, 32, json_string_value(v)) : -EINVAL;
 }
 
-int topology_load(const char *path, struct topology **out, char *err, size_t err_len)
+int mixnode_peers_load(const char *path, struct mixnode_peers **out, char *err, size_t err_len)
 {
 	json_error_t jerr;
 	json_t *root = json_load_file(path, 0, &jerr);
@@ -26,7 +26,7 @@ int topology_load(const char *path, struct topology **out, char *err, size_t err
 		return -EINVAL;
 	}
 	int rc = -EINVAL;
-	struct topology *t = NULL;
+	struct mixnode_peers *t = NULL;
 	if (!json_is_array(root)) {
 		snprintf(err, err_len, "%s: expected a JSON array of nodes", path);
 		goto out;
@@ -39,7 +39,7 @@ int topology_load(const char *path, struct topology **out, char *err, size_t err
 	size_t i;
 	json_t *e;
 	json_array_foreach(root, i, e) {
-		struct topology_node *n = &t->nodes[i];
+		struct mixnode_peer *n = &t->nodes[i];
 		json_t *addr = json_object_get(e, "mix_address");
 		bool present;
 		const char *problem = NULL;
@@ -68,10 +68,10 @@ out:
 	return rc;
 }
 
-static void add_node(struct topology *t, const struct nym_descriptor *d, uint32_t rotation)
+static void add_node(struct mixnode_peers *t, const struct nym_descriptor *d, uint32_t rotation)
 {
 	for (size_t a = 0; a < d->address_count; a++) {
-		struct topology_node *n = &t->nodes[t->count];
+		struct mixnode_peer *n = &t->nodes[t->count];
 		char text[NET_ADDR_STR_LEN];
 		nym_descriptor_mix_address(d, a, text, sizeof(text));
 		if (net_addr_parse(&n->mix_address, text, -1))
@@ -87,7 +87,7 @@ static void add_node(struct topology *t, const struct nym_descriptor *d, uint32_
 	}
 }
 
-int topology_from_document(const struct nym_epoch_doc *doc, uint32_t rotation, struct topology **out)
+int mixnode_peers_from_document(const struct nym_epoch_doc *doc, uint32_t rotation, struct mixnode_peers **out)
 {
 	size_t n = 0;
 	for (int l = 0; l < NYM_LAYERS; l++)
@@ -95,7 +95,7 @@ int topology_from_document(const struct nym_epoch_doc *doc, uint32_t rotation, s
 			n += doc->layers[l][i].d.address_count;
 	for (size_t i = 0; i < doc->gateway_count; i++)
 		n += doc->gateways[i].d.address_count;
-	struct topology *t = calloc(1, sizeof(*t) + n * sizeof(t->nodes[0]));
+	struct mixnode_peers *t = calloc(1, sizeof(*t) + n * sizeof(t->nodes[0]));
 	if (!t)
 		return -ENOMEM;
 	for (int l = 0; l < NYM_LAYERS; l++)
@@ -107,7 +107,7 @@ int topology_from_document(const struct nym_epoch_doc *doc, uint32_t rotation, s
 	return 0;
 }
 
-const struct topology_node *topology_find(const struct topology *t, const struct sockaddr *addr)
+const struct mixnode_peer *mixnode_peers_find(const struct mixnode_peers *t, const struct sockaddr *addr)
 {
 	for (size_t i = 0; t && i < t->count; i++)
 		if (net_addr_equal((const struct sockaddr *)&t->nodes[i].mix_address.ss, addr))

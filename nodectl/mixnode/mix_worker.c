@@ -1,4 +1,4 @@
-#include "mix_worker.h"
+#include "nodectl/mixnode/mix_worker.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -1,4 +1,4 @@
-#include "node_metrics.h"
+#include "nodectl/node/node_metrics.h"
 
 #include <errno.h>
 #include <stdio.h>

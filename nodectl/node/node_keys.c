@@ -1,4 +1,4 @@
-#include "node_keys.h"
+#include "nodectl/node/node_keys.h"
 
 #include <dirent.h>
 #include <errno.h>

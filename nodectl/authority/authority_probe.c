@@ -6,7 +6,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "authority.h"
+#include "nodectl/authority/authority.h"
 #include "dirclient/probe.h"
 #include "http/http_client.h"
 #include "util/clock.h"
