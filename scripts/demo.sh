@@ -1,19 +1,18 @@
 #!/bin/sh
 # make demo: the sandbox network of DESIGN.md, on this machine, in network namespaces this
-# run creates and removes. One directory authority, three mixnodes, an entry and an exit
-# gateway on 198.51.100.0/24, an "internet" host on 203.0.113.0/24 behind the exit gateway,
-# and a client. It shows, with the real programs: nodes registering and the signed topology
-# of each epoch; the exit gateway's networking and exit policy applied by nym-ntm; anonymous
-# bandwidth tickets obtained and spent (and a double spend refused); Sphinx packets crossing
-# the three mix layers to the exit gateway. Nothing leaves the machine.
+# run creates and removes (scripts/sandbox.sh). One directory authority, three mixnodes, an
+# entry and an exit gateway on 198.51.100.0/24, an "internet" host on 203.0.113.0/24 behind the
+# exit gateway, a client and its provider's router. It shows, with the real programs: nodes
+# registering and the signed topology of each epoch; the exit gateway's networking and exit
+# policy applied by nym-ntm; anonymous bandwidth tickets obtained and spent (and a double
+# spend refused); Sphinx packets crossing the three mix layers to the exit gateway. Nothing
+# leaves the machine.
 set -eu
 cd "$(dirname "$0")/.."
 . tests/lib/netns.sh
 B=${NYM_BUILD:-build}
 NODE="$(pwd)/$B/bin/nym-node"
 NTM="$(pwd)/$B/bin/nym-ntm"
-netns_init demo
-T=$NS_DIR
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 # Shows a command run in a host and its output (temporary paths as $DEMO), and keeps its exit
@@ -28,65 +27,23 @@ in_host() {
 	return $rc
 }
 
-say "1. The sandbox: eight hosts in network namespaces (prefix ${NS_P})"
-netns_host auth 198.51.100.2/24
-netns_host mix1 198.51.100.11/24
-netns_host mix2 198.51.100.12/24
-netns_host mix3 198.51.100.13/24
-netns_host entry 198.51.100.21/24
-netns_host exit 198.51.100.22/24
-netns_host client 198.51.100.30/24
-netns_bridge inet0
-netns_attach exit inet0 up0 203.0.113.1/24
-netns_host_on inet0 internet 203.0.113.10/24
-ip -n "${NS_P}exit" route add default via 203.0.113.10
-echo "authority 198.51.100.2, mixnodes .11 .12 .13, entry gateway .21, exit gateway .22 (uplink 203.0.113.1),"
-echo "internet host 203.0.113.10, client 198.51.100.30"
-
-# Short epochs so the demo sees the topology come together; real networks use 1 h.
-GENESIS=$(($(date +%s) - 1))
-short() {
-	sed -i -e "s/^  epoch_duration: .*/  epoch_duration: 4s/" -e "s/^  epochs_per_rotation: .*/  epochs_per_rotation: 15/" \
-		-e "s/^  genesis: .*/  genesis: $GENESIS/" -e "s/expected_packets_per_second: .*/expected_packets_per_second: 100/" \
-		-e "s/probe_interval: .*/probe_interval: 1s/" -e "s/probe_timeout: .*/probe_timeout: 1s/" \
-		-e "s/reachable_window: .*/reachable_window: 4s/" -e "s/issuer_key_bits: .*/issuer_key_bits: 2048/" \
-		"$1/config/config.yaml"
-}
-"$NODE" init --id auth --mode authority --public-ip 198.51.100.2 --data-dir "$T/auth" >/dev/null
-short "$T/auth"
-for i in 1 2 3; do
-	"$NODE" init --id "mix$i" --mode mixnode --public-ip "198.51.100.1$i" --location DE --data-dir "$T/mix$i" >/dev/null
-	short "$T/mix$i"
-done
-"$NODE" init --id entry --mode entry-gateway --public-ip 198.51.100.21 --location NL --data-dir "$T/entry" >/dev/null
-"$NODE" init --id exit --mode exit-gateway --public-ip 198.51.100.22 --location CH --data-dir "$T/exit" >/dev/null
-short "$T/entry"
-short "$T/exit"
-AUTH_URL=http://198.51.100.2:8080
-AUTH_KEY=$(cat "$T/auth/data/ed25519_identity.pub")
+say "1-2. The sandbox: ten hosts in network namespaces; the authority and five nodes start and announce themselves"
+echo "\$ scripts/sandbox.sh up --prefix demo$$"
+env=$(scripts/sandbox.sh up --prefix "demo$$")
+eval "$env"
+# shellcheck disable=SC2154 # set by the trap itself
+trap 'status=$?; scripts/sandbox.sh down --dir "$SANDBOX_DIR"; exit $status' EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+netns_load "$SANDBOX_DIR"
+T=$SANDBOX_DIR
 DIR="--authority $AUTH_URL --authority-key $AUTH_KEY"
-
-say "2. The authority and five nodes start; the nodes announce themselves"
-netns_bg auth "$T/auth.log" "$NODE" run --data-dir "$T/auth"
-netns_wait_port client 198.51.100.2:8080 20
-for n in mix1 mix2 mix3 entry exit; do
-	# shellcheck disable=SC2086
-	netns_bg "$n" "$T/$n.log" "$NODE" run --data-dir "$T/$n" --workers 1 $DIR
-done
-echo "waiting for an epoch whose signed topology lists every node..."
-for i in $(seq 1 60); do
-	# shellcheck disable=SC2086
-	if netns_exec client "$NODE" debug topology-fetch $DIR --json >"$T/topo.json" 2>/dev/null &&
-		/usr/bin/python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); n=sum(len(l) for l in d["layers"]); sys.exit(0 if n==3 and len(d["gateways"])==2 else 1)' "$T/topo.json" 2>/dev/null; then
-		break
-	fi
-	sleep 1
-done
 # shellcheck disable=SC2086
 in_host client "$NODE" debug topology-fetch $DIR
 
 say "3. The exit gateway's networking: forwarding, NAT and Nym's exit policy, one nftables transaction"
-in_host exit "$NTM" apply --mode exit-gateway --policy packaging/exit-policy.txt --uplink-v4 up0 --uplink-v6 none
+echo "[exit] \$ nym-ntm apply --mode exit-gateway --policy packaging/exit-policy.txt --uplink-v4 up0 --uplink-v6 up0   (run by sandbox.sh up)"
+sed "s|$(pwd)/||g" "$T/logs/ntm-apply.log"
 in_host exit "$NTM" check 203.0.113.10 443 tcp || true
 in_host exit "$NTM" check 203.0.113.10 25 tcp || true
 in_host exit "$NTM" check 10.0.0.5 443 tcp || true

@@ -1,23 +1,10 @@
 #include "cred/spent_report.h"
+#include "util/bytes.h"
 
 #include <errno.h>
 #include <string.h>
 
 static const uint8_t magic[8] = { 'N', 'Y', 'M', 'S', 'P', 'E', 'N', 'T' };
-
-static void put_u64(uint8_t *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (uint8_t)(v >> (56 - 8 * i));
-}
-
-static uint64_t get_u64(const uint8_t *p)
-{
-	uint64_t v = 0;
-	for (int i = 0; i < 8; i++)
-		v = v << 8 | p[i];
-	return v;
-}
 
 int nym_spent_report_encode(const struct nym_spent_report *r, const struct nym_ed25519_keypair *id,
 			    uint8_t *out, size_t cap, size_t *out_len)
@@ -33,14 +20,14 @@ int nym_spent_report_encode(const struct nym_spent_report *r, const struct nym_e
 	memcpy(out, magic, 8);
 	out[8] = NYM_SPENT_REPORT_VERSION;
 	memcpy(out + 9, id->public_key, NYM_ED25519_PUBLIC_LEN);
-	put_u64(out + 41, (uint64_t)r->created);
-	put_u64(out + 49, r->last_seq);
+	nym_bytes_put_be64(out + 41, (uint64_t)r->created);
+	nym_bytes_put_be64(out + 49, r->last_seq);
 	out[57] = (uint8_t)(r->count >> 8);
 	out[58] = (uint8_t)r->count;
 	uint8_t *p = out + NYM_SPENT_REPORT_HEADER_LEN;
 	for (size_t i = 0; i < r->count; i++, p += NYM_SPENT_REPORT_ENTRY_LEN) {
 		memcpy(p, r->entries[i].serial, NYM_TICKET_SERIAL_LEN);
-		put_u64(p + NYM_TICKET_SERIAL_LEN, (uint64_t)r->entries[i].expiry);
+		nym_bytes_put_be64(p + NYM_TICKET_SERIAL_LEN, (uint64_t)r->entries[i].expiry);
 	}
 	nym_ed25519_sign(id, out, (size_t)(p - out), p);
 	*out_len = len;
@@ -57,7 +44,7 @@ int nym_spent_report_decode(struct nym_spent_report *r, const uint8_t *in, size_
 	size_t count = (size_t)in[57] << 8 | in[58];
 	if (count > NYM_SPENT_REPORT_MAX || len != NYM_SPENT_REPORT_LEN(count))
 		return -EINVAL;
-	uint64_t created = get_u64(in + 41);
+	uint64_t created = nym_bytes_get_be64(in + 41);
 	if (created > INT64_MAX)
 		return -EINVAL;
 	size_t signed_len = len - NYM_ED25519_SIG_LEN;
@@ -65,7 +52,7 @@ int nym_spent_report_decode(struct nym_spent_report *r, const uint8_t *in, size_
 		return -EBADMSG;
 	const uint8_t *p = in + NYM_SPENT_REPORT_HEADER_LEN;
 	for (size_t i = 0; i < count; i++, p += NYM_SPENT_REPORT_ENTRY_LEN) {
-		uint64_t e = get_u64(p + NYM_TICKET_SERIAL_LEN);
+		uint64_t e = nym_bytes_get_be64(p + NYM_TICKET_SERIAL_LEN);
 		if (e > INT64_MAX)
 			return -EINVAL;
 		memcpy(r->entries[i].serial, p, NYM_TICKET_SERIAL_LEN);
@@ -73,7 +60,7 @@ int nym_spent_report_decode(struct nym_spent_report *r, const uint8_t *in, size_
 	}
 	memcpy(r->gateway, in + 9, NYM_ED25519_PUBLIC_LEN);
 	r->created = (int64_t)created;
-	r->last_seq = get_u64(in + 49);
+	r->last_seq = nym_bytes_get_be64(in + 49);
 	r->count = count;
 	return 0;
 }

@@ -5,6 +5,7 @@
 
 #include "ipr/ipr_bundle.h"
 #include "sphinx/sphinx_params.h"
+#include "util/bytes.h"
 
 #define ID_TS_LEN 16 /* request id u64 | timestamp u64 */
 
@@ -35,16 +36,13 @@ static uint8_t take_u8(struct reader *r)
 static uint16_t take_u16(struct reader *r)
 {
 	const uint8_t *p = take(r, 2);
-	return p ? (uint16_t)(p[0] << 8 | p[1]) : 0;
+	return p ? nym_bytes_get_be16(p) : 0;
 }
 
 static uint64_t take_u64(struct reader *r)
 {
 	const uint8_t *p = take(r, 8);
-	uint64_t v = 0;
-	for (int i = 0; p && i < 8; i++)
-		v = v << 8 | p[i];
-	return v;
+	return p ? nym_bytes_get_be64(p) : 0;
 }
 
 /* The rest of the message, all of it belonging to the field being read. */
@@ -57,15 +55,13 @@ static struct ipr_bytes take_rest(struct reader *r)
 
 static uint8_t *put_u16(uint8_t *p, uint16_t v)
 {
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
+	nym_bytes_put_be16(p, v);
 	return p + 2;
 }
 
 static uint8_t *put_u64(uint8_t *p, uint64_t v)
 {
-	for (int i = 0; i < 8; i++)
-		p[i] = (uint8_t)(v >> (56 - 8 * i));
+	nym_bytes_put_be64(p, v);
 	return p + 8;
 }
 

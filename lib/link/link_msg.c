@@ -5,6 +5,7 @@
 
 #include "mix/mix_frame.h"
 #include "mix/mix_surb_ack.h"
+#include "util/bytes.h"
 
 static const char auth_domain[] = "nym-c/link-auth/v1";
 #define AUTH_DOMAIN_LEN (sizeof(auth_domain) - 1)
@@ -23,20 +24,6 @@ static const char *const error_names[] = {
 	[LINK_ERR_BUSY] = "busy",
 	[LINK_ERR_INTERNAL] = "internal",
 };
-
-static void put_u64(uint8_t *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (uint8_t)(v >> (56 - 8 * i));
-}
-
-static uint64_t get_u64(const uint8_t *p)
-{
-	uint64_t v = 0;
-	for (int i = 0; i < 8; i++)
-		v = v << 8 | p[i];
-	return v;
-}
 
 static bool printable(char c)
 {
@@ -230,13 +217,13 @@ int link_msg_encode(const struct link_msg *m, uint8_t *out, size_t cap, size_t *
 		break;
 	case LINK_MSG_AUTH:
 		memcpy(b, m->auth.identity, NYM_ED25519_PUBLIC_LEN);
-		put_u64(b + NYM_ED25519_PUBLIC_LEN, m->auth.timestamp);
+		nym_bytes_put_be64(b + NYM_ED25519_PUBLIC_LEN, m->auth.timestamp);
 		memcpy(b + NYM_ED25519_PUBLIC_LEN + 8, m->auth.signature, NYM_ED25519_SIG_LEN);
 		break;
 	case LINK_MSG_AUTH_OK:
 	case LINK_MSG_BANDWIDTH:
 	case LINK_MSG_LOW_BALANCE:
-		put_u64(b, m->balance);
+		nym_bytes_put_be64(b, m->balance);
 		break;
 	case LINK_MSG_SPEND_TICKET:
 		memcpy(b, m->ticket.bytes, m->ticket.len);
@@ -281,13 +268,13 @@ int link_msg_decode(const struct link_frame *f, enum link_side from, struct link
 		return m->version >= 1 ? 0 : -EINVAL;
 	case LINK_MSG_AUTH:
 		memcpy(m->auth.identity, b, NYM_ED25519_PUBLIC_LEN);
-		m->auth.timestamp = get_u64(b + NYM_ED25519_PUBLIC_LEN);
+		m->auth.timestamp = nym_bytes_get_be64(b + NYM_ED25519_PUBLIC_LEN);
 		memcpy(m->auth.signature, b + NYM_ED25519_PUBLIC_LEN + 8, NYM_ED25519_SIG_LEN);
 		return 0;
 	case LINK_MSG_AUTH_OK:
 	case LINK_MSG_BANDWIDTH:
 	case LINK_MSG_LOW_BALANCE:
-		m->balance = get_u64(b);
+		m->balance = nym_bytes_get_be64(b);
 		return 0;
 	case LINK_MSG_SPEND_TICKET: {
 		struct nym_ticket_view v;
@@ -314,7 +301,7 @@ int link_msg_decode(const struct link_frame *f, enum link_side from, struct link
 		return check_packets(m->type, p);
 	}
 	case LINK_MSG_ERROR:
-		m->error.code = (uint16_t)(b[0] << 8 | b[1]);
+		m->error.code = nym_bytes_get_be16(b);
 		if (m->error.code == 0)
 			return -EINVAL;
 		for (size_t i = 2; i < len; i++) {
@@ -349,7 +336,7 @@ static void auth_signed_bytes(uint8_t out[AUTH_SIGNED_LEN],
 	memcpy(out, auth_domain, AUTH_DOMAIN_LEN);
 	memcpy(out + AUTH_DOMAIN_LEN, handshake_hash, LINK_HANDSHAKE_HASH_LEN);
 	memcpy(out + AUTH_DOMAIN_LEN + LINK_HANDSHAKE_HASH_LEN, identity, NYM_ED25519_PUBLIC_LEN);
-	put_u64(out + AUTH_SIGNED_LEN - 8, timestamp);
+	nym_bytes_put_be64(out + AUTH_SIGNED_LEN - 8, timestamp);
 }
 
 void link_auth_sign(const struct nym_ed25519_keypair *kp,

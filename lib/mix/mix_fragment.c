@@ -1,4 +1,5 @@
 #include "mix/mix_fragment.h"
+#include "util/bytes.h"
 
 #include <errno.h>
 #include <string.h>
@@ -112,19 +113,6 @@ static bool header_valid(const struct mix_fragment *f)
 	return !(f->prev_set_id && f->next_set_id);
 }
 
-static void put_u32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
-static uint32_t get_u32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
 int mix_fragment_encode(const struct mix_fragment *f, uint8_t *out, size_t cap, size_t *written)
 {
 	if (!header_valid(f))
@@ -132,11 +120,11 @@ int mix_fragment_encode(const struct mix_fragment *f, uint8_t *out, size_t cap, 
 	size_t hlen = mix_fragment_header_len(f);
 	if (cap < hlen || cap - hlen < f->data_len)
 		return -ENOSPC;
-	put_u32(out, (uint32_t)f->set_id | FLAG);
+	nym_bytes_put_be32(out, (uint32_t)f->set_id | FLAG);
 	out[4] = f->total;
 	out[5] = f->position;
 	if (hlen == MIX_FRAGMENT_LINKED_HEADER_LEN)
-		put_u32(out + 6, (uint32_t)(f->prev_set_id ? f->prev_set_id : f->next_set_id) | FLAG);
+		nym_bytes_put_be32(out + 6, (uint32_t)(f->prev_set_id ? f->prev_set_id : f->next_set_id) | FLAG);
 	else
 		out[6] = 0;
 	if (f->data_len)
@@ -149,7 +137,7 @@ int mix_fragment_decode(const uint8_t *in, size_t len, struct mix_fragment *out)
 {
 	if (len < MIX_FRAGMENT_UNLINKED_HEADER_LEN)
 		return -EMSGSIZE;
-	uint32_t id = get_u32(in);
+	uint32_t id = nym_bytes_get_be32(in);
 	if (!(id & FLAG))
 		return -EINVAL;
 	struct mix_fragment f = {
@@ -162,7 +150,7 @@ int mix_fragment_decode(const uint8_t *in, size_t len, struct mix_fragment *out)
 	if (in[6] != 0) {
 		if (len < MIX_FRAGMENT_LINKED_HEADER_LEN)
 			return -EMSGSIZE;
-		uint32_t link = get_u32(in + 6);
+		uint32_t link = nym_bytes_get_be32(in + 6);
 		if (!(link & FLAG))
 			return -EINVAL;
 		int32_t link_id = (int32_t)(link & ID_MASK);
@@ -192,13 +180,13 @@ struct mix_fragment_id mix_fragment_id_of(const struct mix_fragment *f)
 
 void mix_fragment_id_encode(const struct mix_fragment_id *id, uint8_t out[MIX_FRAG_ID_LEN])
 {
-	put_u32(out, (uint32_t)id->set_id);
+	nym_bytes_put_be32(out, (uint32_t)id->set_id);
 	out[4] = id->position;
 }
 
 int mix_fragment_id_decode(const uint8_t in[MIX_FRAG_ID_LEN], struct mix_fragment_id *out)
 {
-	uint32_t raw = get_u32(in);
+	uint32_t raw = nym_bytes_get_be32(in);
 	/* Set id 0 is valid here: loop cover messages and replies use it. */
 	if (raw & FLAG)
 		return -EINVAL;

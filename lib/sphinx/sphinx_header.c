@@ -6,6 +6,7 @@
 #include "crypto/aes_ctr.h"
 #include "crypto/sha256.h"
 #include "sphinx/sphinx_sender.h"
+#include "util/bytes.h"
 
 #define OFF_FLAG 0
 #define OFF_VERSION 1
@@ -21,20 +22,6 @@ static void put_version(uint8_t *p, uint16_t version)
 	p[0] = 0;
 	p[1] = (uint8_t)(version >> 8);
 	p[2] = (uint8_t)version;
-}
-
-static void put_u64(uint8_t *p, uint64_t v)
-{
-	for (int i = 7; i >= 0; i--, v >>= 8)
-		p[i] = (uint8_t)v;
-}
-
-static uint64_t get_u64(const uint8_t *p)
-{
-	uint64_t v = 0;
-	for (int i = 0; i < 8; i++)
-		v = v << 8 | p[i];
-	return v;
 }
 
 static void mac_beta(uint8_t gamma[SPHINX_GAMMA_LEN], const struct sphinx_hop_keys *keys,
@@ -98,7 +85,7 @@ int sphinx_header_create(uint8_t header[SPHINX_HEADER_LEN], struct sphinx_hop_ke
 		plain[OFF_FLAG] = SPHINX_FLAG_FORWARD;
 		put_version(plain + OFF_VERSION, version);
 		memcpy(plain + OFF_ADDRESS, route[i + 1].address, SPHINX_ADDRESS_LEN);
-		put_u64(plain + OFF_DELAY, route[i].delay_ns);
+		nym_bytes_put_be64(plain + OFF_DELAY, route[i].delay_ns);
 		memcpy(plain + OFF_NEXT_GAMMA, gamma, SPHINX_GAMMA_LEN);
 		memcpy(plain + OFF_NEXT_BETA, beta, TRUNCATED_BETA);
 		for (size_t j = 0; j < SPHINX_BETA_LEN; j++)
@@ -144,7 +131,7 @@ int sphinx_header_route(uint8_t header[SPHINX_HEADER_LEN], const struct sphinx_h
 	memcpy(out->address, block + OFF_ADDRESS, SPHINX_ADDRESS_LEN);
 	switch (out->flag) {
 	case SPHINX_FLAG_FORWARD:
-		out->delay_ns = get_u64(block + OFF_DELAY);
+		out->delay_ns = nym_bytes_get_be64(block + OFF_DELAY);
 		memset(out->identifier, 0, sizeof(out->identifier));
 		memcpy(header + SPHINX_OFF_GAMMA, block + OFF_NEXT_GAMMA, SPHINX_GAMMA_LEN);
 		memcpy(header + SPHINX_OFF_BETA, block + OFF_NEXT_BETA, SPHINX_BETA_LEN);

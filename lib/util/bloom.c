@@ -1,4 +1,5 @@
 #include "util/bloom.h"
+#include "util/bytes.h"
 
 #include <endian.h>
 #include <errno.h>
@@ -126,19 +127,6 @@ size_t nym_bloom_serialized_len(const struct nym_bloom *b)
 	return NYM_BLOOM_HEADER_LEN + (size_t)(b->nbits / 8);
 }
 
-static void put_be64(uint8_t *p, uint64_t v)
-{
-	v = htobe64(v);
-	memcpy(p, &v, 8);
-}
-
-static uint64_t get_be64(const uint8_t *p)
-{
-	uint64_t v;
-	memcpy(&v, p, 8);
-	return be64toh(v);
-}
-
 int nym_bloom_serialize(const struct nym_bloom *b, uint8_t *out, size_t cap, size_t *out_len)
 {
 	size_t len = nym_bloom_serialized_len(b);
@@ -149,8 +137,8 @@ int nym_bloom_serialize(const struct nym_bloom *b, uint8_t *out, size_t cap, siz
 	out[9] = HASH_SIPHASH128_DOUBLE;
 	out[10] = (uint8_t)b->nhashes;
 	memset(out + 11, 0, 5);
-	put_be64(out + 16, b->nbits);
-	put_be64(out + 24, b->inserted);
+	nym_bytes_put_be64(out + 16, b->nbits);
+	nym_bytes_put_be64(out + 24, b->inserted);
 	memcpy(out + 32, b->key, NYM_BLOOM_KEY_LEN);
 	uint8_t *p = out + NYM_BLOOM_HEADER_LEN;
 	for (uint64_t i = 0; i < b->nbits / 64; i++, p += 8) {
@@ -171,14 +159,14 @@ int nym_bloom_deserialize(struct nym_bloom *b, const uint8_t *in, size_t len)
 	for (int i = 11; i < 16; i++)
 		if (in[i])
 			return -EINVAL;
-	uint64_t nbits = get_be64(in + 16);
+	uint64_t nbits = nym_bytes_get_be64(in + 16);
 	if (nbits < 64 || nbits > NYM_BLOOM_MAX_BITS || nbits % 64 ||
 	    len - NYM_BLOOM_HEADER_LEN != nbits / 8)
 		return -EINVAL;
 	int rc = nym_bloom_init_raw(b, nbits, in[10], in + 32);
 	if (rc)
 		return rc;
-	b->inserted = get_be64(in + 24);
+	b->inserted = nym_bytes_get_be64(in + 24);
 	const uint8_t *p = in + NYM_BLOOM_HEADER_LEN;
 	for (uint64_t i = 0; i < nbits / 64; i++, p += 8) {
 		uint64_t w;

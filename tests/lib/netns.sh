@@ -18,15 +18,17 @@
 #
 # Hosts are named by their short names; the namespace itself is "$NS_P<name>" (for `ip -n`).
 # The switch namespace is "sw". A run that must outlive its shell starts with
-# `netns_new PREFIX DIR` instead of netns_init (no exit trap); another shell takes it up with
+# `netns_new PREFIX DIR [exact]` instead of netns_init (no exit trap; "exact": the prefix is
+# used as given, without the pid, so a user can name the run); another shell takes it up with
 # `netns_load DIR` and ends it with netns_cleanup.
 
 PY=/usr/bin/python3
 [ -x "$PY" ] || PY=python3
 
-# netns_new PREFIX DIR: a run recorded in DIR (created; it holds the run's files too).
+# netns_new PREFIX DIR [exact]: a run recorded in DIR (created; it holds the run's files too).
 netns_new() {
 	NS_P="$1$$"
+	[ "${3:-}" != exact ] || NS_P=$1
 	NS_DIR=$2
 	mkdir -p "$NS_DIR/.netns"
 	echo "$NS_P" >"$NS_DIR/.netns/prefix"

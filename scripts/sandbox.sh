@@ -1,0 +1,316 @@
+#!/bin/sh
+# The sandbox of DESIGN.md as a tool: a whole Nym network on this machine, in network
+# namespaces that it creates and removes, for the demo, the end-to-end tests and by hand.
+#
+#   scripts/sandbox.sh up [--prefix P] [--dir DIR]   build it, print `export` lines (eval them)
+#   scripts/sandbox.sh exec [SEL] NAME CMD...       run CMD on one host
+#   scripts/sandbox.sh voucher [SEL] N              print N voucher codes (one ticketbook each)
+#   scripts/sandbox.sh status [SEL]                 what is up (every sandbox without SEL)
+#   scripts/sandbox.sh down [SEL]                   remove everything `up` made
+#
+# SEL is --prefix P or --dir DIR; without it, $SANDBOX_DIR, else the only sandbox up. Hosts:
+# auth, mix1..mix3, entry, exit, client on 198.51.100.0/24 and 2001:db8:100::/64; internet on
+# 203.0.113.0/24 and 2001:db8:113::/64 behind the exit gateway (uplink up0); router, the
+# client's provider, joins both segments and is the client's default route, so traffic that
+# bypasses a tunnel reaches the internet host and shows. The internet host serves DNS for
+# names under .test (dnsmasq, from $DNS_HOSTS, re-read when it changes or on SIGHUP), HTTP on
+# port 80 from $WWW_DIR and iperf3 on 5201. Each host's /etc/netns/<namespace>/resolv.conf
+# names that DNS server, so nothing reads or changes this machine's resolver configuration.
+set -eu
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+. "$ROOT/tests/lib/netns.sh"
+BASE=${TMPDIR:-/tmp}/nym-sandbox.
+NODES="mix1 mix2 mix3 entry exit"
+# Host, last part of its v4 and v6 addresses on the node segment (router: its provider side).
+HOSTS="auth 2
+mix1 11
+mix2 12
+mix3 13
+entry 21
+exit 22
+client 30
+router 1"
+NET4=198.51.100
+NET6=2001:db8:100:
+INET4=203.0.113
+INET6=2001:db8:113:
+
+usage() {
+	sed -n '4,9s/^# \{0,1\}//p' "$0" >&2
+	exit 2
+}
+
+die() {
+	echo "sandbox: $*" >&2
+	exit 1
+}
+
+say() { echo "sandbox: $*" >&2; }
+
+# Chooses the sandbox from --prefix/--dir (consumed: SHIFTED tells how many arguments),
+# $SANDBOX_DIR, or the only one up; loads it (NS_P, NS_DIR) unless NONE_OK and none is found.
+select_sandbox() {
+	SHIFTED=0
+	dir=""
+	case "${1:-}" in
+	--prefix) [ $# -ge 2 ] || usage; dir=$BASE$2; SHIFTED=2 ;;
+	--dir) [ $# -ge 2 ] || usage; dir=$2; SHIFTED=2 ;;
+	esac
+	[ -n "$dir" ] || dir=${SANDBOX_DIR:-}
+	if [ -z "$dir" ]; then
+		set -- "$BASE"*/.netns/prefix
+		[ -f "$1" ] || die "no sandbox is up (scripts/sandbox.sh up)"
+		[ $# -eq 1 ] || die "$# sandboxes are up: choose one with --prefix P, --dir DIR or \$SANDBOX_DIR"
+		dir=${1%/.netns/prefix}
+	fi
+	[ -f "$dir/.netns/prefix" ] || die "no sandbox at $dir (one made with --dir needs that --dir again)"
+	netns_load "$dir"
+	# Absent while `up` runs or if it was stopped half-way; `down` works all the same.
+	# shellcheck disable=SC1091 # written by `up`
+	[ ! -f "$NS_DIR/sandbox.env" ] || . "$NS_DIR/sandbox.env"
+}
+
+resolv_dir() { echo "/etc/netns/${NS_P}$1"; }
+
+# Removes the namespaces' resolver files, then the namespaces, their processes and the state.
+teardown() {
+	set +e
+	for ns in $(cat "$NS_DIR/.netns/namespaces" 2>/dev/null); do rm -rf "/etc/netns/$ns"; done
+	rmdir /etc/netns 2>/dev/null
+	netns_cleanup
+}
+
+# The node settings that make a network come together in seconds (real ones use 1 h epochs).
+shorten() {
+	sed -i -e "s/^  epoch_duration: .*/  epoch_duration: 4s/" -e "s/^  epochs_per_rotation: .*/  epochs_per_rotation: 15/" \
+		-e "s/^  genesis: .*/  genesis: $GENESIS/" -e "s/expected_packets_per_second: .*/expected_packets_per_second: 100/" \
+		-e "s/probe_interval: .*/probe_interval: 1s/" -e "s/probe_timeout: .*/probe_timeout: 1s/" \
+		-e "s/reachable_window: .*/reachable_window: 4s/" -e "s/issuer_key_bits: .*/issuer_key_bits: 2048/" \
+		"$1/config/config.yaml"
+}
+
+# Every node is in the signed topology: three mixnodes in the layers and two gateways.
+topology_complete() {
+	# shellcheck disable=SC2086
+	netns_exec client "$NODE" debug topology-fetch --authority "$AUTH_URL" --authority-key "$AUTH_KEY" --json \
+		>"$NS_DIR/topology.json" 2>/dev/null &&
+		"$PY" -c 'import json,sys; d=json.load(open(sys.argv[1])); n=sum(len(l) for l in d["layers"]); sys.exit(0 if n==3 and len(d["gateways"])==2 else 1)' \
+			"$NS_DIR/topology.json" 2>/dev/null
+}
+
+cmd_up() {
+	prefix="sb$$"
+	dir=""
+	while [ $# -gt 0 ]; do
+		case "$1" in
+		--prefix) [ $# -ge 2 ] || usage; prefix=$2; shift 2 ;;
+		--dir) [ $# -ge 2 ] || usage; dir=$2; shift 2 ;;
+		*) usage ;;
+		esac
+	done
+	case "$prefix" in
+	*[!a-z0-9]* | "") die "the prefix must be lower-case letters and digits: '$prefix'" ;;
+	esac
+	[ ${#prefix} -le 16 ] || die "the prefix must be at most 16 characters: '$prefix'"
+	[ -n "$dir" ] || dir=$BASE$prefix
+	case "$dir" in /*) ;; *) dir=$(pwd)/$dir ;; esac
+	[ "$(id -u)" -eq 0 ] || die "up needs root (network namespaces)"
+	[ ! -e "$dir" ] || die "$dir exists: is a sandbox up there? (scripts/sandbox.sh down --dir $dir)"
+	! ip netns list | grep -q "^${prefix}auth\b" || die "namespaces with prefix $prefix exist already"
+	B=${NYM_BUILD:-build}
+	case "$B" in /*) ;; *) B=$ROOT/$B ;; esac
+	NODE=$B/bin/nym-node
+	NTM=$B/bin/nym-ntm
+	for prog in "$NODE" "$NTM"; do [ -x "$prog" ] || die "no $prog: build first (make)"; done
+	for tool in dnsmasq iperf3; do
+		command -v "$tool" >/dev/null || die "$tool is missing (scripts/deps.sh installs it)"
+	done
+	cd "$ROOT"
+
+	netns_new "$prefix" "$dir" exact
+	# shellcheck disable=SC2154 # set by the trap itself
+	trap 'rc=$?; [ $rc -eq 0 ] || { say "up failed; removing what it made"; teardown; }; exit $rc' EXIT
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
+	say "prefix $NS_P, state in $NS_DIR"
+
+	echo "$HOSTS" | while read -r host n; do netns_host "$host" "$NET4.$n/24" "$NET6:$n/64"; done
+	netns_bridge inet0
+	netns_attach exit inet0 up0 "$INET4.1/24" "$INET6:1/64"
+	netns_attach router inet0 up0 "$INET4.254/24" "$INET6:254/64"
+	netns_host_on inet0 internet "$INET4.10/24" "$INET6:10/64"
+	netns_exec router sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
+	ip -n "${NS_P}client" route add default via "$NET4.1"
+	ip -n "${NS_P}client" -6 route add default via "$NET6:1"
+	ip -n "${NS_P}exit" route add default via "$INET4.10"
+	ip -n "${NS_P}exit" -6 route add default via "$INET6:10"
+	ip -n "${NS_P}internet" route add default via "$INET4.254"
+	ip -n "${NS_P}internet" -6 route add default via "$INET6:254"
+	for host in $(echo "$HOSTS" | cut -d' ' -f1) internet; do
+		mkdir -p "$(resolv_dir "$host")"
+		printf 'nameserver %s\nnameserver %s\n' "$INET4.10" "$INET6:10" >"$(resolv_dir "$host")/resolv.conf"
+	done
+	say "hosts up: auth $NET4.2, mixnodes .11 .12 .13, entry .21, exit .22 (uplink $INET4.1), client .30"
+	say "          (default route via its provider, router .1 / $INET4.254), internet $INET4.10; v6 alike"
+
+	mkdir -p "$NS_DIR/www" "$NS_DIR/dns" "$NS_DIR/logs"
+	WWW_DIR=$NS_DIR/www
+	DNS_HOSTS=$NS_DIR/dns/hosts
+	printf '%s internet.test www.test\n%s internet.test www.test\n' "$INET4.10" "$INET6:10" >"$DNS_HOSTS"
+	echo "the sandbox's internet host" >"$WWW_DIR/index.html"
+	# Nothing of this machine's: no /etc/resolv.conf, /etc/hosts or /etc/dnsmasq.conf; only
+	# the internet host's own addresses; names under .test never forwarded; no root once bound.
+	netns_bg internet "$NS_DIR/logs/dnsmasq.log" dnsmasq --keep-in-foreground --log-facility=- --log-queries \
+		--no-resolv --no-hosts --conf-file=/dev/null --user=nobody --group=nogroup --pid-file="$NS_DIR/dnsmasq.pid" \
+		--bind-interfaces --listen-address="$INET4.10" --listen-address="$INET6:10" \
+		--local=/test/ --domain-needed --hostsdir="$NS_DIR/dns"
+	netns_bg internet "$NS_DIR/logs/http.log" "$PY" -m http.server 80 --bind :: --directory "$WWW_DIR"
+	netns_bg internet "$NS_DIR/logs/iperf3.log" iperf3 -s
+	netns_wait_port client "$INET4.10:80" 10
+	netns_wait_port client "$INET4.10:5201" 10
+	netns_wait_port client "$INET4.10:53" 10
+	say "internet host: DNS (.test) on :53, HTTP on :80, iperf3 on :5201"
+
+	GENESIS=$(($(date +%s) - 1))
+	"$NODE" init --id auth --mode authority --public-ip "$NET4.2" --data-dir "$NS_DIR/auth" >/dev/null
+	shorten "$NS_DIR/auth"
+	for i in 1 2 3; do
+		"$NODE" init --id "mix$i" --mode mixnode --public-ip "$NET4.1$i" --location DE --data-dir "$NS_DIR/mix$i" >/dev/null
+	done
+	"$NODE" init --id entry --mode entry-gateway --public-ip "$NET4.21" --location NL --data-dir "$NS_DIR/entry" >/dev/null
+	"$NODE" init --id exit --mode exit-gateway --public-ip "$NET4.22" --location CH --data-dir "$NS_DIR/exit" >/dev/null
+	for n in $NODES; do shorten "$NS_DIR/$n"; done
+	AUTH_URL=http://$NET4.2:8080
+	AUTH_KEY=$(cat "$NS_DIR/auth/data/ed25519_identity.pub")
+	# Where the authority admits only listed nodes (authority.admission: allowlist), the
+	# operator admits these five.
+	if "$NODE" authority admit --help >/dev/null 2>&1; then
+		for n in $NODES; do
+			"$NODE" authority admit --data-dir "$NS_DIR/auth" "$(cat "$NS_DIR/$n/data/ed25519_identity.pub")" |
+				sed "s/^/sandbox: $n /" >&2
+		done
+	fi
+
+	netns_bg auth "$NS_DIR/logs/auth.log" "$NODE" run --data-dir "$NS_DIR/auth"
+	netns_wait_port client "$NET4.2:8080" 20
+	for n in $NODES; do
+		netns_bg "$n" "$NS_DIR/logs/$n.log" "$NODE" run --data-dir "$NS_DIR/$n" --workers 1 \
+			--authority "$AUTH_URL" --authority-key "$AUTH_KEY"
+	done
+	# Forwarding, NAT and Nym's exit policy on the exit gateway, as an operator installs them.
+	netns_exec exit "$NTM" apply --mode exit-gateway --policy "$ROOT/packaging/exit-policy.txt" \
+		--uplink-v4 up0 --uplink-v6 up0 >"$NS_DIR/logs/ntm-apply.log" 2>&1 ||
+		{ cat "$NS_DIR/logs/ntm-apply.log" >&2; die "nym-ntm apply failed on the exit gateway"; }
+	say "exit gateway: nym-ntm table applied (uplink up0, packaging/exit-policy.txt)"
+	say "waiting for an epoch whose signed topology lists every node..."
+	waited=0
+	until topology_complete; do
+		waited=$((waited + 1))
+		[ $waited -lt 60 ] || die "after 60 s the signed topology still lacks nodes (logs in $NS_DIR/logs)"
+		sleep 1
+	done
+	say "the signed topology lists all five nodes (after ${waited} s)"
+
+	cat >"$NS_DIR/sandbox.env" <<EOF
+export SANDBOX_PREFIX=$NS_P
+export SANDBOX_DIR=$NS_DIR
+export NODE=$NODE
+export NTM=$NTM
+export AUTH_URL=$AUTH_URL
+export AUTH_KEY=$AUTH_KEY
+export WWW_DIR=$WWW_DIR
+export DNS_HOSTS=$DNS_HOSTS
+export AUTH_IP=$NET4.2
+export AUTH_IP6=$NET6:2
+export CLIENT_IP=$NET4.30
+export CLIENT_IP6=$NET6:30
+export ENTRY_IP=$NET4.21
+export ENTRY_IP6=$NET6:21
+export EXIT_IP=$NET4.22
+export EXIT_IP6=$NET6:22
+export EXIT_UPLINK_IP=$INET4.1
+export EXIT_UPLINK_IP6=$INET6:1
+export ROUTER_IP=$NET4.1
+export ROUTER_IP6=$NET6:1
+export INTERNET_IP=$INET4.10
+export INTERNET_IP6=$INET6:10
+EOF
+	cat "$NS_DIR/sandbox.env"
+	trap - EXIT INT TERM
+}
+
+cmd_exec() {
+	select_sandbox "$@"
+	shift "$SHIFTED"
+	[ $# -ge 2 ] || usage
+	if [ "$1" = sw ] || ! grep -qx "${NS_P}$1" "$NS_DIR/.netns/namespaces"; then
+		die "no host '$1' (hosts: $(echo "$HOSTS" | cut -d' ' -f1 | tr '\n' ' ')internet)"
+	fi
+	ns=${NS_P}$1
+	shift
+	exec ip netns exec "$ns" "$@"
+}
+
+cmd_voucher() {
+	select_sandbox "$@"
+	shift "$SHIFTED"
+	[ $# -eq 1 ] || usage
+	"$NODE" authority voucher create --data-dir "$NS_DIR/auth" --books "$1" --json |
+		"$PY" -c 'import json,sys; print("\n".join(json.load(sys.stdin)["vouchers"]))'
+}
+
+cmd_down() {
+	select_sandbox "$@"
+	shift "$SHIFTED"
+	[ $# -eq 0 ] || usage
+	say "removing $NS_P ($NS_DIR)"
+	teardown
+}
+
+# One sandbox: its hosts, whether each namespace is there, and what runs in it.
+show_one() {
+	echo "sandbox $NS_P in $NS_DIR"
+	for ns in $(cat "$NS_DIR/.netns/namespaces"); do
+		host=${ns#"$NS_P"}
+		[ "$host" != sw ] || continue
+		if ip netns pids "$ns" >/dev/null 2>&1; then
+			procs=$(ip netns pids "$ns" | xargs -r ps -o comm= -p | sort | uniq -c | awk '{ printf "%s%s", sep, $2 ($1 > 1 ? "x" $1 : ""); sep = " " }')
+			printf '  %-9s %-20s %s\n' "$host" "$ns" "${procs:-(no process)}"
+		else
+			printf '  %-9s %-20s MISSING\n' "$host" "$ns"
+		fi
+	done
+}
+
+cmd_status() {
+	if [ $# -eq 0 ] && [ -z "${SANDBOX_DIR:-}" ]; then
+		found=0
+		for f in "$BASE"*/.netns/prefix; do
+			[ -f "$f" ] || continue
+			netns_load "${f%/.netns/prefix}"
+			show_one
+			found=1
+		done
+		[ $found -eq 1 ] || echo "no sandbox is up"
+		return 0
+	fi
+	select_sandbox "$@"
+	show_one
+	if topology_complete; then
+		echo "  signed topology: all five nodes listed"
+	else
+		echo "  signed topology: incomplete or unreachable"
+	fi
+}
+
+[ $# -ge 1 ] || usage
+cmd=$1
+shift
+case "$cmd" in
+up) cmd_up "$@" ;;
+exec) cmd_exec "$@" ;;
+voucher) cmd_voucher "$@" ;;
+down) cmd_down "$@" ;;
+status) cmd_status "$@" ;;
+*) usage ;;
+esac
