@@ -10,6 +10,7 @@
 #include "nft/nft_policy.h"
 #include "ntm_plan.h"
 #include "policy/policy.h"
+#include "util/file.h"
 #include "policy/policy_compile.h"
 #include "policy/policy_match.h"
 
@@ -18,7 +19,7 @@ static int load_policy(const char *context, const char *path, struct policy *p, 
 {
 	char *text;
 	size_t len;
-	int rc = ntm_read_file(path, &text, &len);
+	int rc = nym_file_read(path, NTM_FILE_MAX, (uint8_t **)&text, &len);
 	if (rc) {
 		fprintf(stderr, "%s: cannot read %s: %s\n", context, path, strerror(-rc));
 		return rc;

@@ -10,6 +10,7 @@
 
 #include "netlink/nl_route.h"
 #include "nft/nft_batch.h"
+#include "util/file.h"
 
 void ntm_plan_options(struct ntm_options *o, struct cli_option *opts, bool with_dry_run)
 {
@@ -57,44 +58,6 @@ bool ntm_saved_parse(const char *comment, struct ntm_saved *s, enum nft_gateway_
 		*mode = md;
 	s->valid = true;
 	return true;
-}
-
-int ntm_read_file(const char *path, char **out, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return -errno;
-	size_t cap = 65536, n = 0;
-	char *buf = malloc(cap + 1);
-	int rc = 0;
-	while (buf) {
-		size_t got = fread(buf + n, 1, cap - n, f);
-		n += got;
-		if (n < cap)
-			break;
-		if (cap >= (64u << 20)) {
-			rc = -EFBIG;
-			break;
-		}
-		cap *= 2;
-		char *nb = realloc(buf, cap + 1);
-		if (!nb)
-			free(buf);
-		buf = nb;
-	}
-	if (!buf)
-		rc = -ENOMEM;
-	else if (ferror(f))
-		rc = -EIO;
-	fclose(f);
-	if (rc) {
-		free(buf);
-		return rc;
-	}
-	buf[n] = '\0';
-	*out = buf;
-	*len = n;
-	return 0;
 }
 
 /* The entry gateway's forwarding, written as a policy so that it is compiled, installed,
@@ -155,7 +118,7 @@ static int load_config(const char *context, struct gateway_config *cfg, const ch
 {
 	char *text;
 	size_t len;
-	int rc = ntm_read_file(path, &text, &len);
+	int rc = nym_file_read(path, NTM_FILE_MAX, (uint8_t **)&text, &len);
 	if (rc == -ENOENT && optional)
 		return 0;
 	if (rc) {
@@ -244,7 +207,7 @@ int ntm_plan_prepare(const char *context, const struct ntm_options *o, struct nt
 	if (cfg->mode == NFT_GATEWAY_EXIT) {
 		size_t len;
 		snprintf(plan->policy_name, sizeof(plan->policy_name), "%s", cfg->policy);
-		rc = ntm_read_file(cfg->policy, &plan->policy_text, &len);
+		rc = nym_file_read(cfg->policy, NTM_FILE_MAX, (uint8_t **)&plan->policy_text, &len);
 		if (rc) {
 			fprintf(stderr, "%s: cannot read the exit policy %s: %s\n", context, cfg->policy, strerror(-rc));
 			return rc;

@@ -70,7 +70,7 @@ int ntm_plan_ruleset(const struct ntm_plan *plan, const char *comment, struct nf
 
 void ntm_plan_free(struct ntm_plan *plan);
 
-/* Reads a whole file (NUL-terminated); returns 0 or -errno. */
-int ntm_read_file(const char *path, char **out, size_t *len);
+/* The largest configuration or policy file read (a 10,000-network policy is about 0.3 MiB). */
+#define NTM_FILE_MAX (64u << 20)
 
 #endif

@@ -23,7 +23,8 @@ int nym_file_read(const char *path, size_t max, uint8_t **data, size_t *len)
 		rc = -errno;
 		goto out;
 	}
-	if (!S_ISREG(st.st_mode)) {
+	/* Devices and pipes are read to EOF like files (`--config /dev/null`), within `max`. */
+	if (S_ISDIR(st.st_mode) || S_ISSOCK(st.st_mode)) {
 		rc = -EINVAL;
 		goto out;
 	}

@@ -6,8 +6,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-/* Reads the whole file into a malloc'd buffer with a NUL appended (not counted in *len).
- * Returns 0, -EFBIG when it holds more than `max` bytes, or the negative errno of the
+/* Reads the whole file (or device or pipe, to EOF) into a malloc'd buffer with a NUL appended (not counted in *len).
+ * Returns 0, -EFBIG when it holds more than `max` bytes, -EINVAL for a directory or socket, or the negative errno of the
  * failing call. */
 int nym_file_read(const char *path, size_t max, uint8_t **data, size_t *len);
 
