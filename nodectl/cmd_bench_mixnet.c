@@ -303,6 +303,9 @@ static int make_node(const char *dir, int mix_port, int http_port, uint64_t pack
 	c.sphinx.epoch_duration_ns = 600 * NYM_NS_PER_SEC;
 	c.sphinx.epochs_per_rotation = 10;
 	c.mixnet.replay_expected_packets_per_second = packets / (600 * 11) + 1;
+	/* The load generator is one address with 2 x workers connections, more than the
+	 * per-address default allows above 32 workers. */
+	c.mixnet.max_connections_per_address = 0;
 	snprintf(path, sizeof(path), "%s/config/config.yaml", dir);
 	return conf_write(path, node_config_schema, &c, 0600);
 }

@@ -1,5 +1,7 @@
 #include "util/log.h"
 
+#include "util/clock.h"
+
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -7,6 +9,8 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "util/clock.h"
 
 static _Atomic int current_level = NYM_LOG_INFO;
 static const char *ident = "nym";
@@ -78,19 +82,11 @@ void nym_log(enum nym_log_level level, const char *fmt, ...)
 
 int64_t nym_log_ratelimit_take(struct nym_log_ratelimit *rl)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	uint64_t now = (uint64_t)ts.tv_sec;
-	uint64_t start = atomic_load(&rl->window_start_s);
-	if (now - start >= NYM_RATELIMIT_WINDOW_S &&
-	    atomic_compare_exchange_strong(&rl->window_start_s, &start, now)) {
-		atomic_store(&rl->count, 0);
-		uint32_t suppressed = atomic_exchange(&rl->suppressed, 0);
-		atomic_fetch_add(&rl->count, 1);
-		return suppressed;
+	if (!nym_ratelimit_bucket_take(&rl->bucket, nym_clock_now_ns(),
+				       NYM_RATELIMIT_WINDOW_S * NYM_NS_PER_SEC / NYM_RATELIMIT_BURST,
+				       NYM_RATELIMIT_BURST)) {
+		atomic_fetch_add(&rl->suppressed, 1);
+		return -1;
 	}
-	if (atomic_fetch_add(&rl->count, 1) < NYM_RATELIMIT_BURST)
-		return 0;
-	atomic_fetch_add(&rl->suppressed, 1);
-	return -1;
+	return atomic_exchange(&rl->suppressed, 0);
 }

@@ -4,8 +4,9 @@
 #ifndef NYM_UTIL_LOG_H
 #define NYM_UTIL_LOG_H
 
-#include <stdatomic.h>
 #include <stdint.h>
+
+#include "util/ratelimit.h"
 
 enum nym_log_level {
 	NYM_LOG_ERROR = 0,
@@ -28,15 +29,15 @@ void nym_log(enum nym_log_level level, const char *fmt, ...) __attribute__((form
 #define log_info(...) nym_log(NYM_LOG_INFO, __VA_ARGS__)
 #define log_debug(...) nym_log(NYM_LOG_DEBUG, __VA_ARGS__)
 
-/* Rate limit for events triggered by the network: at most NYM_RATELIMIT_BURST lines per
- * NYM_RATELIMIT_WINDOW_S seconds per call site; the next allowed line reports how many were
+/* Rate limit for events triggered by the network: per call site, bursts of
+ * NYM_RATELIMIT_BURST lines, then one per NYM_RATELIMIT_WINDOW_S / NYM_RATELIMIT_BURST
+ * seconds (a util/ratelimit token bucket); the next line printed reports how many were
  * suppressed. Safe to share between threads. */
 #define NYM_RATELIMIT_BURST 10
 #define NYM_RATELIMIT_WINDOW_S 10
 
 struct nym_log_ratelimit {
-	_Atomic uint64_t window_start_s;
-	_Atomic uint32_t count;
+	struct nym_ratelimit_bucket bucket;
 	_Atomic uint32_t suppressed;
 };
 

@@ -28,6 +28,7 @@ static void conn_finalize(struct ingress_conn *c)
 		c->next->prev = c->prev;
 	w->ingress_count--;
 	METRIC_SET(w->m, ingress_connections, w->ingress_count);
+	conn_limit_release(&w->shared->limits, c->addr_slot);
 	free(c);
 }
 
@@ -133,9 +134,16 @@ void mix_ingress_flush(struct mix_worker *w)
 static bool consume_plain(struct ingress_conn *c, const uint8_t *data, size_t len)
 {
 	struct mix_frame f;
+	bool framed = false;
 	int rc = mix_frame_decoder_feed(&c->dec, data, len);
-	while (rc == 0 && (rc = mix_frame_decoder_next(&c->dec, &f)) == 0)
+	while (rc == 0 && (rc = mix_frame_decoder_next(&c->dec, &f)) == 0) {
 		mix_ingress_packet(c->w, &f);
+		framed = true;
+	}
+	/* Only whole frames keep a connection alive: a byte now and then would hold a slot for
+	 * nothing. */
+	if (framed)
+		conn_limit_timer_frame(&c->timer, c->w->loop.now_ns);
 	if (rc == -EAGAIN)
 		return true;
 	METRIC_INC(c->w->m, ingress_malformed);
@@ -196,6 +204,12 @@ static bool pick_protocol(struct ingress_conn *c)
 		return true;
 	}
 	if (c->rbuf[0] == NOISE_FRAME_VERSION) {
+		/* Before any X25519: message 1 alone makes a responder compute one. */
+		if (!conn_limit_take_handshake(&w->shared->limits, c->addr_slot, w->loop.now_ns)) {
+			METRIC_INC(w->m, ingress_refused_handshake_rate);
+			log_ratelimited(NYM_LOG_INFO, "mixnet: closing a Noise connection from an address over its handshake budget");
+			return false;
+		}
 		c->noise = malloc(sizeof(*c->noise));
 		if (c->noise && noise_session_init(c->noise, NOISE_RESPONDER, &w->shared->noise, NULL, NULL) == 0) {
 			c->proto = INGRESS_NOISE;
@@ -218,7 +232,6 @@ static void on_recv(struct uring_loop_op *op, int res, uint32_t flags)
 		conn_close(c);
 		return;
 	}
-	c->last_activity_ns = c->w->loop.now_ns;
 	if (c->proto == INGRESS_UNKNOWN && !pick_protocol(c)) {
 		conn_close(c);
 		return;
@@ -239,24 +252,27 @@ static void arm_recv(struct ingress_conn *c)
 	c->ops++;
 }
 
-void mix_ingress_adopt(struct mix_worker *w, int fd)
+void mix_ingress_adopt(struct mix_worker *w, int fd, uint32_t addr_slot)
 {
+	struct ingress_conn *c = NULL;
 	if (w->ingress_count >= w->shared->ingress_max) {
+		METRIC_INC(w->m, ingress_refused_worker_limit);
 		log_ratelimited(NYM_LOG_WARN, "mixnet: connection limit reached, refusing a connection");
-		close(fd);
-		return;
+	} else {
+		c = malloc(sizeof(*c));
 	}
-	struct ingress_conn *c = malloc(sizeof(*c));
 	if (!c) {
+		conn_limit_release(&w->shared->limits, addr_slot);
 		close(fd);
 		return;
 	}
 	memset(c, 0, offsetof(struct ingress_conn, dec));
 	c->w = w;
 	c->fd = fd;
+	c->addr_slot = addr_slot;
 	c->recv_op.cb = on_recv;
 	c->send_op.cb = on_send;
-	c->last_activity_ns = w->loop.now_ns;
+	conn_limit_timer_start(&c->timer, w->loop.now_ns);
 	mix_frame_decoder_init(&c->dec);
 	sock_tcp_tune(fd);
 	c->next = w->ingress;
@@ -270,16 +286,24 @@ void mix_ingress_adopt(struct mix_worker *w, int fd)
 
 void mix_ingress_housekeeping(struct mix_worker *w)
 {
-	uint64_t idle = w->shared->idle_ns;
-	if (!idle)
-		return;
+	const struct conn_limit_timeouts *to = &w->shared->ingress_timeouts;
 	for (struct ingress_conn *c = w->ingress, *next; c; c = next) {
 		next = c->next;
-		if (!c->closing && w->loop.now_ns - c->last_activity_ns > idle) {
+		if (c->closing)
+			continue;
+		switch (conn_limit_timer_check(&c->timer, to, w->loop.now_ns)) {
+		case CONN_LIMIT_LIVE:
+			continue;
+		case CONN_LIMIT_NO_FIRST_FRAME:
+			METRIC_INC(w->m, ingress_first_frame_timeouts);
+			log_debug("mixnet: closing an ingress connection without a first frame in time");
+			break;
+		case CONN_LIMIT_IDLE:
 			METRIC_INC(w->m, idle_closed_ingress);
 			log_debug("mixnet: closing an idle ingress connection");
-			conn_close(c);
+			break;
 		}
+		conn_close(c);
 	}
 }
 

@@ -71,30 +71,58 @@ static void arm_accept(struct mix_worker *w)
 	io_uring_prep_multishot_accept(sqe, w->shared->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 }
 
-/* A connection handed over by the accepting worker: res is its fd. */
-static void on_handoff(struct uring_loop_op *op, int res, uint32_t flags)
-{
-	(void)flags;
-	struct mix_worker *w = container_of(op, struct mix_worker, handoff_op);
-	if (res >= 0)
-		mix_ingress_adopt(w, res);
-}
-
-/* The sending side of a handoff; on failure the connection is closed here. */
+/* A connection on its way from the accepting worker to another, with its address slot. It
+ * travels as the user data of a message to the target's ring, and belongs to the target
+ * once delivered; the sender sees a completion only when the message failed (the send is
+ * CQE_SKIP_SUCCESS), and then closes the connection itself. */
 struct handoff {
-	struct uring_loop_op op;
+	struct uring_loop_op delivered_op; /* completes on the target */
+	struct uring_loop_op failed_op;    /* completes on the sender */
+	struct mix_worker *target;
 	int fd;
+	uint32_t addr_slot;
 };
 
-static void on_handoff_sent(struct uring_loop_op *op, int res, uint32_t flags)
+static void on_handoff_delivered(struct uring_loop_op *op, int res, uint32_t flags)
+{
+	(void)res;
+	(void)flags;
+	struct handoff *h = container_of(op, struct handoff, delivered_op);
+	mix_ingress_adopt(h->target, h->fd, h->addr_slot);
+	free(h);
+}
+
+static void on_handoff_failed(struct uring_loop_op *op, int res, uint32_t flags)
 {
 	(void)flags;
-	struct handoff *h = container_of(op, struct handoff, op);
-	if (res < 0) {
-		log_ratelimited(NYM_LOG_WARN, "mixnet: connection handoff failed: %s", strerror(-res));
-		close(h->fd);
-	}
+	struct handoff *h = container_of(op, struct handoff, failed_op);
+	log_ratelimited(NYM_LOG_WARN, "mixnet: connection handoff failed: %s", strerror(-res));
+	conn_limit_release(&h->target->shared->limits, h->addr_slot);
+	close(h->fd);
 	free(h);
+}
+
+/* Counts a new connection against its address's limit. Returns false if it must go. */
+static bool admit(struct mix_worker *w, int fd, uint32_t *addr_slot)
+{
+	struct sockaddr_storage peer;
+	socklen_t len = sizeof(peer);
+	if (getpeername(fd, (struct sockaddr *)&peer, &len) != 0)
+		return false; /* already reset by the peer */
+	int rc = conn_limit_admit(&w->shared->limits, (const struct sockaddr *)&peer, w->loop.now_ns, addr_slot);
+	if (rc == 0)
+		return true;
+	char text[NET_ADDR_STR_LEN];
+	net_addr_format((const struct sockaddr *)&peer, text);
+	if (rc == -EUSERS) {
+		METRIC_INC(w->m, ingress_refused_address_limit);
+		log_ratelimited(NYM_LOG_WARN, "mixnet: %s holds %u connections already, refusing another", text,
+				w->shared->per_address_max);
+	} else if (rc == -ENOSPC) {
+		METRIC_INC(w->m, ingress_refused_address_table);
+		log_ratelimited(NYM_LOG_WARN, "mixnet: no room to count connections from %s, refusing it", text);
+	}
+	return false;
 }
 
 static void on_accept(struct uring_loop_op *op, int res, uint32_t flags)
@@ -112,21 +140,26 @@ static void on_accept(struct uring_loop_op *op, int res, uint32_t flags)
 			log_ratelimited(NYM_LOG_WARN, "mixnet: accept failed: %s", strerror(-res));
 		return;
 	}
+	uint32_t addr_slot;
+	if (!admit(w, res, &addr_slot)) {
+		close(res);
+		return;
+	}
 	struct mix_worker *target = &w->shared->workers[w->next_handoff++ % w->shared->nworkers];
 	if (target == w) {
-		mix_ingress_adopt(w, res);
+		mix_ingress_adopt(w, res, addr_slot);
 		return;
 	}
 	struct handoff *h = malloc(sizeof(*h));
 	if (!h) {
+		conn_limit_release(&w->shared->limits, addr_slot);
 		close(res);
 		return;
 	}
-	h->op.cb = on_handoff_sent;
-	h->fd = res;
-	struct io_uring_sqe *sqe = uring_loop_sqe(&w->loop, &h->op);
-	io_uring_prep_msg_ring(sqe, target->loop.ring.ring_fd, (unsigned)res,
-			       (uint64_t)(uintptr_t)&target->handoff_op, 0);
+	*h = (struct handoff){ { on_handoff_delivered }, { on_handoff_failed }, target, res, addr_slot };
+	struct io_uring_sqe *sqe = uring_loop_sqe(&w->loop, &h->failed_op);
+	io_uring_prep_msg_ring(sqe, target->loop.ring.ring_fd, 0, (uint64_t)(uintptr_t)&h->delivered_op, 0);
+	sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
 }
 
 /* Moves every packet that is due to its next hop. */
@@ -214,6 +247,14 @@ static void worker_fini(struct mix_worker *w)
 
 int mix_workers_start(struct mix_shared *shared)
 {
+	int rc = conn_limit_init(&shared->limits, shared->nworkers * shared->ingress_max, shared->per_address_max,
+				 shared->handshakes_per_second, shared->handshake_burst);
+	if (rc) {
+		log_error("mixnet: cannot size the address table for %zu connections: %s",
+			  shared->nworkers * shared->ingress_max, strerror(-rc));
+		return rc;
+	}
+	shared->ingress_timeouts = (struct conn_limit_timeouts){ shared->first_frame_ns, shared->idle_ns };
 	shared->workers = calloc(shared->nworkers, sizeof(*shared->workers));
 	if (!shared->workers)
 		return -ENOMEM;
@@ -224,9 +265,8 @@ int mix_workers_start(struct mix_shared *shared)
 		w->m = &shared->metrics->per_worker[i];
 		w->wake_op.cb = on_wake;
 		w->accept_op.cb = on_accept;
-		w->handoff_op.cb = on_handoff;
 		w->wake_fd = eventfd(0, EFD_CLOEXEC);
-		int rc = w->wake_fd < 0 ? -errno : uring_loop_init(&w->loop, RING_ENTRIES);
+		rc = w->wake_fd < 0 ? -errno : uring_loop_init(&w->loop, RING_ENTRIES);
 		if (rc == 0)
 			rc = delay_queue_init(&w->delays, shared->delayed_max);
 		if (rc) {
@@ -236,7 +276,7 @@ int mix_workers_start(struct mix_shared *shared)
 	}
 	pthread_barrier_init(&shared->rings_ready, NULL, (unsigned)shared->nworkers);
 	for (size_t i = 0; i < shared->nworkers; i++) {
-		int rc = pthread_create(&shared->workers[i].thread, NULL, worker_main, &shared->workers[i]);
+		rc = pthread_create(&shared->workers[i].thread, NULL, worker_main, &shared->workers[i]);
 		if (rc) {
 			log_error("mixnet: cannot start worker thread: %s", strerror(rc));
 			return -rc;
@@ -260,4 +300,5 @@ void mix_workers_stop(struct mix_shared *shared)
 	pthread_barrier_destroy(&shared->rings_ready);
 	free(shared->workers);
 	shared->workers = NULL;
+	conn_limit_fini(&shared->limits);
 }

@@ -6,8 +6,9 @@
  *   socket -> frame decoder -> batch of the receive's frames -> Sphinx open -> replay filter
  *          -> Sphinx peel -> delay queue -> next hop's queue -> committed output buffer -> send
  *
- * Worker 0 accepts connections and hands each to the workers in turn over io_uring
- * (IORING_OP_MSG_RING), so load spreads evenly whatever the kernel's port hashing does. */
+ * Worker 0 accepts connections, counts each against its source address's limits
+ * (io/conn_limit.h) and hands each to the workers in turn over io_uring (IORING_OP_MSG_RING),
+ * so load spreads evenly whatever the kernel's port hashing does. */
 #ifndef NYM_NODECTL_MIX_WORKER_H
 #define NYM_NODECTL_MIX_WORKER_H
 
@@ -17,8 +18,9 @@
 #include <stdint.h>
 
 #include "crypto/x25519.h"
-#include "net/net_addr.h"
+#include "io/conn_limit.h"
 #include "io/uring_loop.h"
+#include "net/net_addr.h"
 #include "mix/mix_frame.h"
 #include "mixnode/delay_queue.h"
 #include "mixnode/key_rotation.h"
@@ -52,6 +54,13 @@ struct mix_shared {
 	uint64_t max_delay_ns, idle_ns, write_timeout_ns, connect_timeout_ns;
 	uint64_t backoff_initial_ns, backoff_max_ns;
 	uint64_t busy_poll_ns;
+	uint64_t first_frame_ns;
+	uint32_t per_address_max, handshake_burst;
+	uint64_t handshakes_per_second;
+	/* Admission by source address, across workers: worker 0 counts each connection in at
+	 * accept, the worker that owns it counts it out at close (see io/conn_limit.h). */
+	struct conn_limit limits;
+	struct conn_limit_timeouts ingress_timeouts;
 	size_t peer_queue_max, delayed_max, ingress_max;
 	size_t packet_memory_max;
 	bool replay_protection;
@@ -75,7 +84,8 @@ struct ingress_conn {
 	int ops;
 	bool closing;
 	enum ingress_proto proto;
-	uint64_t last_activity_ns;
+	uint32_t addr_slot; /* its address's entry in mix_shared.limits */
+	struct conn_limit_timer timer;
 	struct uring_loop_op recv_op, send_op;
 	struct noise_session *noise; /* responder state, for Noise connections */
 	uint8_t reply[NOISE_FRAME_HEADER_LEN + NOISE_HANDSHAKE_MAX_LEN];
@@ -115,7 +125,7 @@ struct mix_worker {
 	struct worker_metrics *m;
 	int wake_fd;
 	uint64_t wake_value;
-	struct uring_loop_op wake_op, accept_op, handoff_op;
+	struct uring_loop_op wake_op, accept_op;
 	size_t next_handoff;
 	struct delay_queue delays;
 	struct ingress_conn *ingress;
@@ -148,7 +158,8 @@ void mix_workers_stop(struct mix_shared *shared);
 /* Used between the worker modules. */
 struct packet_slot *mix_slot_alloc(struct mix_worker *w, size_t frame_len);
 void mix_slot_free(struct mix_worker *w, struct packet_slot *s);
-void mix_ingress_adopt(struct mix_worker *w, int fd);
+/* Takes a connection counted in the address table under addr_slot. */
+void mix_ingress_adopt(struct mix_worker *w, int fd, uint32_t addr_slot);
 void mix_ingress_housekeeping(struct mix_worker *w);
 void mix_ingress_close_all(struct mix_worker *w);
 /* Decides the frames taken so far; the loop calls it after each round of completions, so

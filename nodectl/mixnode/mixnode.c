@@ -279,6 +279,10 @@ static int setup_shared(struct node *n, uint64_t workers)
 	m->peer_queue_max = c->mixnet.maximum_connection_buffer_size;
 	m->delayed_max = c->mixnet.maximum_delayed_packets;
 	m->ingress_max = c->mixnet.maximum_connections;
+	m->per_address_max = (uint32_t)c->mixnet.max_connections_per_address;
+	m->handshakes_per_second = c->mixnet.handshakes_per_second;
+	m->handshake_burst = (uint32_t)c->mixnet.handshake_burst;
+	m->first_frame_ns = c->mixnet.first_frame_timeout_ns;
 	m->packet_memory_max = c->mixnet.maximum_packet_memory;
 	m->replay_protection = c->mixnet.replay_protection;
 	m->noise = n->keys.noise;

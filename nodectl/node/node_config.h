@@ -43,6 +43,10 @@ struct node_config {
 		uint64_t maximum_delayed_packets;
 		uint64_t maximum_connections;
 		uint64_t maximum_packet_memory;
+		uint64_t max_connections_per_address;
+		uint64_t handshakes_per_second;
+		uint64_t handshake_burst;
+		uint64_t first_frame_timeout_ns;
 	} mixnet;
 	struct {
 		char bind_address[CONF_STR_MAX];

@@ -5,6 +5,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define COUNT_ONE(field, name, kind, help) +1
+_Static_assert(0 NODE_METRICS(COUNT_ONE) <= sizeof(((struct node_metrics *)0)->rates) / sizeof(double),
+	       "node_metrics.rates needs a place per metric");
+#undef COUNT_ONE
+
 int node_metrics_init(struct node_metrics *m, size_t workers)
 {
 	memset(m, 0, sizeof(*m));

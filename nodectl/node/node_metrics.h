@@ -43,7 +43,17 @@
 	X(egress_connections, "nym_node_network_active_egress_mixnet_connections", gauge,                     \
 	  "open connections to next hops")                                                                    \
 	X(idle_closed_ingress, "nym_node_network_idle_closed_ingress_mixnet_connections", counter,            \
-	  "ingress connections closed for being idle")                                                        \
+	  "ingress connections closed for bringing no complete frame within the idle timeout")                                                        \
+	X(ingress_refused_address_limit, "nym_node_network_ingress_refused_per_address_limit", counter,         \
+	  "ingress connections closed at accept: their address held mixnet.ingress.max_connections_per_address") \
+	X(ingress_refused_address_table, "nym_node_network_ingress_refused_address_table_full", counter,       \
+	  "ingress connections closed at accept: no room to count their address")                             \
+	X(ingress_refused_worker_limit, "nym_node_network_ingress_refused_connection_limit", counter,          \
+	  "ingress connections closed: their worker held mixnet.debug.maximum_connections")                   \
+	X(ingress_refused_handshake_rate, "nym_node_network_ingress_refused_handshake_rate", counter,          \
+	  "Noise connections closed before any X25519 work: their address was over its handshake budget")     \
+	X(ingress_first_frame_timeouts, "nym_node_network_ingress_first_frame_timeouts", counter,              \
+	  "ingress connections closed without a handshake and first frame within mixnet.ingress.first_frame_timeout") \
 	X(idle_closed_egress, "nym_node_network_idle_closed_egress_mixnet_connections", counter,              \
 	  "egress connections closed for being idle")                                                         \
 	X(being_delayed, "nym_node_process_forward_hop_packets_being_delayed", gauge,                         \
@@ -70,7 +80,7 @@ struct node_metrics {
 	/* Per-second rates over the last sampling interval, refreshed by node_metrics_sample. */
 	uint64_t last_sample_ns;
 	struct worker_metrics last_totals;
-	double rates[32];
+	double rates[40];
 };
 
 int node_metrics_init(struct node_metrics *m, size_t workers);
