@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "crypto/sha256.h"
+#include "directory/address_limit.h"
 #include "http/http_client.h"
 #include "mixnode/key_rotation.h"
 #include "topology/canonical.h"
@@ -75,6 +76,12 @@ static bool vote_fits(const struct authority *a, const struct nym_vote *v, uint6
 	       v->valid_until == nym_epoch_start(&a->clock, epoch + 1) && trusted(a, v->authority);
 }
 
+static int by_identity(const void *x, const void *y)
+{
+	return memcmp(((const struct nym_signed_descriptor *)x)->d.identity,
+		      ((const struct nym_signed_descriptor *)y)->d.identity, 32);
+}
+
 static void make_vote(struct authority *a, uint64_t epoch, int64_t now)
 {
 	struct nym_vote v = { 0 };
@@ -100,6 +107,16 @@ static void make_vote(struct authority *a, uint64_t epoch, int64_t now)
 			v.nodes[kept++] = v.nodes[i];
 	}
 	v.node_count = kept;
+	/* The list came longest reachable first: that is who keeps a crowded address. */
+	if ((rc = nym_address_limit(v.nodes, &v.node_count, (size_t)a->cfg->authority.max_nodes_per_address)) != 0) {
+		log_error("authority: cannot apply the per-address limit: %s", strerror(-rc));
+		nym_vote_free(&v);
+		return;
+	}
+	if (v.node_count < kept)
+		log_info("authority: epoch %" PRIu64 ": %zu nodes left out beyond %llu per address", epoch,
+			 kept - v.node_count, (unsigned long long)a->cfg->authority.max_nodes_per_address);
+	qsort(v.nodes, v.node_count, sizeof(*v.nodes), by_identity);
 	v.epoch = epoch;
 	v.valid_from = nym_epoch_start(&a->clock, epoch);
 	v.valid_until = nym_epoch_start(&a->clock, epoch + 1);
@@ -415,6 +432,8 @@ static int open_stores(struct authority *a)
 	snprintf(a->spent_path, sizeof(a->spent_path), "%s/spent.db", a->data);
 	nym_registry_config_default(&a->reg_cfg);
 	a->reg_cfg.max_age_s = (int64_t)(a->cfg->authority.descriptor_max_age_ns / NYM_NS_PER_SEC);
+	a->reg_cfg.max_nodes = a->cfg->authority.max_registered_nodes;
+	a->reg_cfg.allowlist = strcmp(a->cfg->authority.admission, "allowlist") == 0;
 	nym_issuer_config_default(&a->iss_cfg);
 	a->iss_cfg.key_bits = (unsigned)a->cfg->authority.issuer_key_bits;
 	if ((rc = nym_registry_open(&a->reg, a->registry_path, &a->reg_cfg)) ||
@@ -455,6 +474,10 @@ int authority_run(const char *context, const struct node_config *cfg, const char
 	}
 	if (setup_peers(&a) || nym_http_init() || open_stores(&a))
 		goto out;
+	if (authority_admission_open(&a)) {
+		fprintf(stderr, "%s: out of memory for the registration limits\n", context);
+		goto out;
+	}
 
 	sigset_t sigs;
 	sigemptyset(&sigs);
@@ -518,6 +541,7 @@ out:
 	nym_issuer_close(a.iss);
 	nym_issuer_close(a.http_iss);
 	nym_spent_merge_close(a.http_spent);
+	authority_admission_close(&a);
 	node_keys_clear(&a.keys);
 	log_info("stopped");
 	return status;

@@ -21,6 +21,7 @@
 #include "cred/ticketbook.h"
 #include "crypto/secret.h"
 #include "directory/dir_client.h"
+#include "directory/spent_outbox.h"
 #include "io/sock.h"
 #include "mix/mix_delay.h"
 #include "mix/mix_frame.h"
@@ -431,47 +432,44 @@ static int refresh_filter(const char *context, const struct cli_list *urls, cons
 	return rc;
 }
 
-/* Posts every unreported serial to every authority; marked reported once all took it. */
+/* Posts every unreported serial to every authority (marked reported once all took it),
+ * retrying with backoff for up to wait_ms. */
 static int report(const char *context, const struct cli_list *urls, struct nym_ticket_store *st,
-		  const struct nym_ed25519_keypair *id, int64_t now, const char *save, size_t *reported)
+		  const struct nym_ed25519_keypair *id, uint64_t wait_ms, const char *save, size_t *reported,
+		  struct nym_spent_outbox_counters *counters)
 {
-	uint8_t *buf = malloc(NYM_SPENT_REPORT_MAX_LEN);
-	size_t len;
-	uint64_t last;
-	*reported = 0;
-	if (!buf)
-		return -ENOMEM;
-	int rc = nym_ticket_store_report(st, id, now, buf, NYM_SPENT_REPORT_MAX_LEN, &len, &last);
-	if (rc == -ENOENT) {
+	struct nym_spent_outbox o;
+	int rc = nym_spent_outbox_init(&o, urls->items, urls->count, 0, 0, TIMEOUT_MS);
+	if (rc)
+		return rc;
+	if (save) {
+		uint8_t *buf = malloc(NYM_SPENT_REPORT_MAX_LEN);
+		size_t len;
+		uint64_t last;
+		rc = buf ? nym_ticket_store_report(st, id, nym_unix_now(), buf, NYM_SPENT_REPORT_MAX_LEN, &len, &last)
+			 : -ENOMEM;
+		if (!rc && (rc = nym_file_write_atomic(save, buf, len, 0644)) != 0)
+			fprintf(stderr, "%s: %s: cannot write: %s\n", context, save, strerror(-rc));
 		free(buf);
-		return 0;
+		if (rc && rc != -ENOENT)
+			return rc;
 	}
-	if (!rc && save && (rc = nym_file_write_atomic(save, buf, len, 0644)) != 0)
-		fprintf(stderr, "%s: %s: cannot write: %s\n", context, save, strerror(-rc));
-	size_t taken = 0;
-	for (size_t i = 0; !rc && i < urls->count; i++) {
-		char url[512], err[NYM_DIR_ERR_MAX];
-		int status;
-		nym_http_url(url, sizeof(url), urls->items[i], "/v1/spent");
-		if (nym_dir_post(url, "application/octet-stream", buf, len, TIMEOUT_MS, &status, NULL, err, sizeof(err)) ||
-		    status != 200)
-			fprintf(stderr, "%s: report to %s: %s\n", context, urls->items[i], err);
-		else
-			taken++;
+	rc = nym_spent_outbox_deliver(&o, st, id, wait_ms, reported);
+	*counters = o.counters;
+	if (rc == -ETIMEDOUT) {
+		fprintf(stderr, "%s: spent reports still pending (kept for the next run): %llu refused, %llu failed\n",
+			context, (unsigned long long)o.counters.refused, (unsigned long long)o.counters.failed);
+		rc = 0;
 	}
-	if (!rc && taken == urls->count) {
-		rc = nym_ticket_store_report_done(st, last);
-		*reported = (len - NYM_SPENT_REPORT_HEADER_LEN - NYM_ED25519_SIG_LEN) / NYM_SPENT_REPORT_ENTRY_LEN;
-	}
-	free(buf);
 	return rc;
 }
 
 int cmd_debug_ticket_spend(const char *context, int argc, char **argv)
 {
 	const char *id = NULL, *data_dir = NULL, *store_path = NULL, *book_path = NULL, *report_out = NULL;
+	const char *retry_text = "0";
 	struct cli_list urls = { 0 }, keys = { 0 };
-	uint64_t index = 0;
+	uint64_t index = 0, retry_ns = 0;
 	bool as_json = false, no_refresh = false, no_report = false;
 	struct cli_option opts[] = {
 		{ "id", CLI_STRING, &id, false, "ID    the gateway node whose identity signs the reports" },
@@ -484,6 +482,8 @@ int cmd_debug_ticket_spend(const char *context, int argc, char **argv)
 		{ "no-refresh", CLI_FLAG, &no_refresh, false, "      spend against the filter the store already holds" },
 		{ "no-report", CLI_FLAG, &no_report, false, "      keep the serial in the store's queue (no report, no refresh after)" },
 		{ "report-out", CLI_STRING, &report_out, false, "FILE  also write the signed report that was posted" },
+		{ "report-retry", CLI_STRING, &retry_text, false,
+		  "TIME  retry refused or failed reports with backoff this long (\"30s\"; default 0: one try)" },
 		{ "json", CLI_FLAG, &as_json, false, "      print one JSON object (also when refused)" },
 		{ 0 },
 	};
@@ -493,6 +493,15 @@ int cmd_debug_ticket_spend(const char *context, int argc, char **argv)
 	struct nym_dir_trust trust;
 	if (check_urls(context, &urls) || trust_from(context, &keys, 0, &trust))
 		return EXIT_FAIL;
+	if (conf_parse_duration(retry_text, &retry_ns) || retry_ns > 3600 * NYM_NS_PER_SEC) {
+		fprintf(stderr, "%s: --report-retry: expected a duration up to 1h such as 30s, got \"%s\"\n", context,
+			retry_text);
+		return EXIT_FAIL;
+	}
+	if (urls.count > NYM_SPENT_OUTBOX_AUTHORITIES_MAX) {
+		fprintf(stderr, "%s: at most %d authorities\n", context, NYM_SPENT_OUTBOX_AUTHORITIES_MAX);
+		return EXIT_FAIL;
+	}
 	struct node_config cfg;
 	struct node_keys nk;
 	char dir[NODE_DIR_MAX], data[NODE_PATH_MAX], path[NODE_PATH_MAX + 32], err[512];
@@ -517,6 +526,8 @@ int cmd_debug_ticket_spend(const char *context, int argc, char **argv)
 	struct nym_issuer_keyset ks;
 	uint8_t ticket[NYM_TICKET_MAX_LEN];
 	size_t tlen, reported = 0;
+	struct nym_spent_outbox_counters outbox = { 0 };
+	uint64_t pending = 0;
 	int64_t now = nym_unix_now(), filter_at = 0, filter_after = 0;
 	int status = EXIT_FAIL;
 	enum nym_log_level level = nym_log_get_level();
@@ -535,6 +546,9 @@ int cmd_debug_ticket_spend(const char *context, int argc, char **argv)
 		fprintf(stderr, "%s: %s: cannot open the ticket store: %s\n", context, store_path, strerror(-rc));
 		goto out;
 	}
+	/* Serials of expired tickets need no memory: an expired ticket is refused anyway. */
+	if ((rc = nym_ticket_store_prune(st, now)) != 0)
+		fprintf(stderr, "%s: %s: cannot prune expired serials: %s\n", context, store_path, strerror(-rc));
 	if (gather_keys(context, &urls, &trust, now, &ks)) {
 		fprintf(stderr, "%s: no authority gave its issuer keys\n", context);
 		goto out;
@@ -550,22 +564,27 @@ int cmd_debug_ticket_spend(const char *context, int argc, char **argv)
 	/* Report whatever waits (this serial, and earlier ones a failed report left), then take
 	 * the filter again so the next spend sees what the authorities merged. */
 	if (!no_report) {
-		if ((rc = report(context, &urls, st, &nk.identity, now, report_out, &reported)) != 0)
+		if ((rc = report(context, &urls, st, &nk.identity, retry_ns / NYM_NS_PER_MS, report_out, &reported,
+				  &outbox)) != 0)
 			fprintf(stderr, "%s: reporting failed: %s\n", context, strerror(-rc));
 		refresh_filter(context, &urls, &trust, st, nym_unix_now(), &filter_after);
 	}
 	struct nym_ticket_store_counters c;
 	nym_ticket_store_counters(st, &c);
+	nym_ticket_store_pending_reports(st, &pending);
 	char serial[2 * NYM_TICKET_SERIAL_LEN + 1] = "";
 	struct nym_ticket_view v;
 	if (nym_ticket_parse(&v, ticket, tlen) == 0)
 		nym_hex_encode(serial, v.msg.serial, NYM_TICKET_SERIAL_LEN);
 	if (as_json)
-		cmd_print_json(json_pack("{s:b, s:s, s:s, s:s, s:s, s:I, s:I}", "accepted", spent == 0, "reason",
-					 spent ? nym_ticket_refusal_text(spent) : "", "refused_by",
+		cmd_print_json(json_pack("{s:b, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I}", "accepted", spent == 0,
+					 "reason", spent ? nym_ticket_refusal_text(spent) : "", "refused_by",
 					 c.spent_filter ? "spent filter" : c.spent_here ? "gateway store" : "", "serial",
 					 serial, "store", store_path, "reported", (json_int_t)reported,
-					 "spent_filter_created", (json_int_t)(filter_after ? filter_after : filter_at)));
+					 "spent_filter_created", (json_int_t)(filter_after ? filter_after : filter_at),
+					 "reports_pending", (json_int_t)pending, "report_attempts",
+					 (json_int_t)outbox.attempts, "report_refusals", (json_int_t)outbox.refused,
+					 "report_failures", (json_int_t)outbox.failed));
 	else if (spent == 0)
 		printf("ticket %llu accepted (serial %.16s...), %zu serials reported\n", (unsigned long long)index, serial,
 		       reported);

@@ -65,7 +65,12 @@ AUTH_URL=http://198.51.100.2:8080
 AUTH_KEY=$(cat "$T/auth/data/ed25519_identity.pub")
 DIR="--authority $AUTH_URL --authority-key $AUTH_KEY"
 
-say "2. The authority and five nodes start; the nodes announce themselves"
+say "2. The operator admits the five nodes to the directory (authority.admission: allowlist)"
+for n in mix1 mix2 mix3 entry exit; do
+	run "$NODE" authority admit --data-dir "$T/auth" "$(cat "$T/$n/data/ed25519_identity.pub")"
+done
+
+say "3. The authority and five nodes start; the nodes announce themselves"
 netns_bg auth "$T/auth.log" "$NODE" run --data-dir "$T/auth"
 netns_wait_port client 198.51.100.2:8080 20
 for n in mix1 mix2 mix3 entry exit; do
@@ -84,13 +89,13 @@ done
 # shellcheck disable=SC2086
 in_ns client "$NODE" debug topology-fetch $DIR
 
-say "3. The exit gateway's networking: forwarding, NAT and Nym's exit policy, one nftables transaction"
+say "4. The exit gateway's networking: forwarding, NAT and Nym's exit policy, one nftables transaction"
 in_ns exit "$NTM" apply --mode exit-gateway --policy packaging/exit-policy.txt --uplink-v4 up0 --uplink-v6 none
 in_ns exit "$NTM" check 203.0.113.10 443 tcp || true
 in_ns exit "$NTM" check 203.0.113.10 25 tcp || true
 in_ns exit "$NTM" check 10.0.0.5 443 tcp || true
 
-say "4. Anonymous bandwidth: a voucher, a blind-signed ticketbook, a ticket spent, a double spend refused"
+say "5. Anonymous bandwidth: a voucher, a blind-signed ticketbook, a ticket spent, a double spend refused"
 CODE=$("$NODE" authority voucher create --data-dir "$T/auth" --books 1 --json | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["vouchers"][0])')
 echo "voucher: $CODE"
 in_ns client "$NODE" debug ticketbook-obtain --authority "$AUTH_URL" --authority-key "$AUTH_KEY" --voucher "$CODE" --type wg-exit --count 10 --out "$T/book.json"
@@ -98,7 +103,7 @@ in_ns exit "$NODE" debug ticket-spend --data-dir "$T/exit" --book "$T/book.json"
 printf '(again) '
 in_ns exit "$NODE" debug ticket-spend --data-dir "$T/exit" --book "$T/book.json" --index 0 $DIR || echo "refused, as it must be"
 
-say "5. Sphinx packets through the three mix layers to the exit gateway"
+say "6. Sphinx packets through the three mix layers to the exit gateway"
 # shellcheck disable=SC2086
 in_ns client "$NODE" debug mix-send $DIR --count 200 --rate 200 --mean-delay-ms 20
 sleep 2
