@@ -32,10 +32,9 @@ static void probe_round(struct authority *a)
 	long round_ms = (long)(a->cfg->authority.probe_interval_ns / NYM_NS_PER_MS);
 	if (nym_probe_run(probes, n, timeout_ms, (size_t)a->cfg->authority.probe_parallel,
 			  round_ms > timeout_ms ? round_ms : timeout_ms) == 0) {
-		for (size_t i = 0; i < n; i++) {
-			/* Stamped with the round's start: the node answered at or after it. */
-			nym_registry_probe_result(a->probe_reg, nodes[i].d.identity, started, probes[i].mix_ok,
-						  probes[i].http_ok);
+		struct nym_registry_probe_outcome *out = calloc(n ? n : 1, sizeof(*out));
+		for (size_t i = 0; out && i < n; i++) {
+			out[i] = (struct nym_registry_probe_outcome){ nodes[i].d.identity, probes[i].mix_ok, probes[i].http_ok };
 			if (!probes[i].mix_ok || !probes[i].http_ok) {
 				atomic_fetch_add(&a->n.probes_failed, 1);
 				log_ratelimited(NYM_LOG_INFO, "authority: %s did not answer (mixnet %s, http %s)",
@@ -43,6 +42,15 @@ static void probe_round(struct authority *a)
 						probes[i].http_ok ? "ok" : "no");
 			}
 		}
+		/* Stamped with the round's start: the nodes answered at or after it. Under the HTTP
+		 * lock: SQLite's busy wait would let a stream of registrations starve this write
+		 * past the vote, and the votes are what the registry is for. */
+		pthread_mutex_lock(&a->http_lock);
+		int rc = out ? nym_registry_probe_results(a->probe_reg, out, n, started) : -ENOMEM;
+		pthread_mutex_unlock(&a->http_lock);
+		if (rc)
+			log_warn("authority: cannot record a probe round: %s", strerror(-rc));
+		free(out);
 		atomic_fetch_add(&a->n.probe_rounds, 1);
 	}
 	free(probes);

@@ -47,7 +47,8 @@ static const char *const migrations[] = {
 	"  admitted INTEGER NOT NULL,"
 	"  changed INTEGER NOT NULL,"
 	"  PRIMARY KEY (identity, authority)) WITHOUT ROWID;"
-	"CREATE INDEX admissions_authority ON admissions (authority);",
+	"CREATE INDEX admissions_authority ON admissions (authority);"
+	"CREATE INDEX nodes_eviction ON nodes (reachable_since, min(last_mix_ok, last_http_ok), last_announced);",
 };
 
 struct nym_registry {
@@ -429,25 +430,45 @@ static int exec_int(sqlite3 *db, const char *sql, int64_t v)
 	return step == SQLITE_DONE ? 0 : nym_db_errno(step);
 }
 
+int nym_registry_probe_results(struct nym_registry *r, const struct nym_registry_probe_outcome *o, size_t n,
+			       int64_t now)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = nym_db_begin(r->db);
+	if (rc)
+		return rc;
+	if ((rc = nym_db_prepare(r->db, &st,
+				 "UPDATE nodes SET last_mix_ok = CASE WHEN ?2 THEN ?4 ELSE last_mix_ok END, "
+				 "last_http_ok = CASE WHEN ?3 THEN ?4 ELSE last_http_ok END, "
+				 "reachable_since = CASE WHEN ?2 AND ?3 THEN "
+				 "  CASE WHEN reachable_since = 0 THEN ?4 ELSE reachable_since END ELSE 0 END "
+				 "WHERE identity = ?1")))
+		goto fail;
+	for (size_t i = 0; i < n; i++) {
+		sqlite3_reset(st);
+		sqlite3_bind_blob(st, 1, o[i].identity, 32, SQLITE_STATIC);
+		sqlite3_bind_int(st, 2, o[i].mix_ok);
+		sqlite3_bind_int(st, 3, o[i].http_ok);
+		sqlite3_bind_int64(st, 4, now);
+		int step = sqlite3_step(st);
+		if (step != SQLITE_DONE) {
+			rc = nym_db_errno(step);
+			goto fail;
+		}
+	}
+	sqlite3_finalize(st);
+	return nym_db_commit(r->db);
+fail:
+	sqlite3_finalize(st);
+	nym_db_rollback(r->db);
+	return rc;
+}
+
 int nym_registry_probe_result(struct nym_registry *r, const uint8_t identity[32], int64_t now, bool mix_ok,
 			      bool http_ok)
 {
-	sqlite3_stmt *st;
-	int rc = nym_db_prepare(r->db, &st,
-				"UPDATE nodes SET last_mix_ok = CASE WHEN ?2 THEN ?4 ELSE last_mix_ok END, "
-				"last_http_ok = CASE WHEN ?3 THEN ?4 ELSE last_http_ok END, "
-				"reachable_since = CASE WHEN ?2 AND ?3 THEN "
-				"  CASE WHEN reachable_since = 0 THEN ?4 ELSE reachable_since END ELSE 0 END "
-				"WHERE identity = ?1");
-	if (rc)
-		return rc;
-	sqlite3_bind_blob(st, 1, identity, 32, SQLITE_STATIC);
-	sqlite3_bind_int(st, 2, mix_ok);
-	sqlite3_bind_int(st, 3, http_ok);
-	sqlite3_bind_int64(st, 4, now);
-	int step = sqlite3_step(st);
-	sqlite3_finalize(st);
-	return step == SQLITE_DONE ? 0 : nym_db_errno(step);
+	struct nym_registry_probe_outcome o = { identity, mix_ok, http_ok };
+	return nym_registry_probe_results(r, &o, 1, now);
 }
 
 bool nym_registry_is_gateway(struct nym_registry *r, const uint8_t identity[32])

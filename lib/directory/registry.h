@@ -80,6 +80,14 @@ int nym_registry_all(struct nym_registry *r, struct nym_signed_descriptor **out,
 int nym_registry_probe_order(struct nym_registry *r, struct nym_signed_descriptor **out, size_t *n);
 int nym_registry_probe_result(struct nym_registry *r, const uint8_t identity[32], int64_t now, bool mix_ok,
 			      bool http_ok);
+/* A whole round's results in one transaction: one commit (one fsync) however many nodes, so a
+ * round over a crowded registry stays short. */
+struct nym_registry_probe_outcome {
+	const uint8_t *identity; /* 32 bytes */
+	bool mix_ok, http_ok;
+};
+int nym_registry_probe_results(struct nym_registry *r, const struct nym_registry_probe_outcome *o, size_t n,
+			       int64_t now);
 /* The nodes whose mixnet port and HTTP API both answered at or after `since` (admitted ones
  * with the allowlist on), the longest reachable first (then by identity). */
 int nym_registry_reachable(struct nym_registry *r, int64_t since, struct nym_signed_descriptor **out, size_t *n);
