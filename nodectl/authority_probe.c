@@ -45,7 +45,9 @@ static void probe_round(struct authority *a)
 		/* Stamped with the round's start: the nodes answered at or after it. Under the HTTP
 		 * lock: SQLite's busy wait would let a stream of registrations starve this write
 		 * past the vote, and the votes are what the registry is for. */
+		atomic_store(&a->prober_waiting, true);
 		pthread_mutex_lock(&a->http_lock);
+		atomic_store(&a->prober_waiting, false);
 		int rc = out ? nym_registry_probe_results(a->probe_reg, out, n, started) : -ENOMEM;
 		pthread_mutex_unlock(&a->http_lock);
 		if (rc)
