@@ -14,7 +14,7 @@
 
 static void probe_round(struct authority *a)
 {
-	struct nym_signed_descriptor *nodes;
+	struct nym_descriptor *nodes;
 	size_t n;
 	if (nym_registry_probe_order(a->probe_reg, &nodes, &n) != 0)
 		return;
@@ -24,7 +24,7 @@ static void probe_round(struct authority *a)
 		return;
 	}
 	for (size_t i = 0; i < n; i++)
-		probes[i].node = &nodes[i].d;
+		probes[i].node = &nodes[i];
 	int64_t started = nym_unix_now();
 	/* A round ends before the next begins, however many nodes wait: those left over (the
 	 * least established, by the order above) count as not answering this round. */
@@ -34,11 +34,11 @@ static void probe_round(struct authority *a)
 			  round_ms > timeout_ms ? round_ms : timeout_ms) == 0) {
 		struct nym_registry_probe_outcome *out = calloc(n ? n : 1, sizeof(*out));
 		for (size_t i = 0; out && i < n; i++) {
-			out[i] = (struct nym_registry_probe_outcome){ nodes[i].d.identity, probes[i].mix_ok, probes[i].http_ok };
+			out[i] = (struct nym_registry_probe_outcome){ nodes[i].identity, probes[i].mix_ok, probes[i].http_ok };
 			if (!probes[i].mix_ok || !probes[i].http_ok) {
 				atomic_fetch_add(&a->n.probes_failed, 1);
 				log_ratelimited(NYM_LOG_INFO, "authority: %s did not answer (mixnet %s, http %s)",
-						nodes[i].d.addresses[0], probes[i].mix_ok ? "ok" : "no",
+						nodes[i].addresses[0], probes[i].mix_ok ? "ok" : "no",
 						probes[i].http_ok ? "ok" : "no");
 			}
 		}

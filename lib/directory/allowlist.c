@@ -189,8 +189,8 @@ int nym_allowlist_list(sqlite3 *db, json_t **out)
 	json_t *list = json_array(), *cur = NULL;
 	uint8_t cur_id[32];
 	int rc = list ? nym_db_prepare(db, &st,
-				       "SELECT identity, authority, admitted, changed, " NYM_ALLOWLIST_ADMITTED_SQL("identity")
-				       " FROM admissions ORDER BY identity, authority")
+				       "SELECT o.identity, o.authority, o.admitted, o.changed, "
+				       NYM_ALLOWLIST_ADMITTED_SQL("o.identity") " FROM admissions o ORDER BY o.identity, o.authority")
 		      : -ENOMEM;
 	if (rc) {
 		json_decref(list);

@@ -381,21 +381,62 @@ int nym_registry_all(struct nym_registry *r, struct nym_signed_descriptor **out,
 	return rc;
 }
 
-int nym_registry_probe_order(struct nym_registry *r, struct nym_signed_descriptor **out, size_t *n)
+/* The probe's part of a stored description (verified when it was stored). */
+static bool probe_target(const char *text, size_t len, struct nym_descriptor *d)
+{
+	json_t *j = json_loadb(text, len, 0, NULL);
+	json_t *desc = json_object_get(j, "description"), *ports = json_object_get(desc, "ports");
+	const char *addr = json_string_value(json_array_get(json_object_get(desc, "addresses"), 0));
+	json_int_t mix = json_integer_value(json_object_get(ports, "mix")),
+		   http = json_integer_value(json_object_get(ports, "http"));
+	bool ok = addr && strlen(addr) < NYM_DESCRIPTOR_ADDR_LEN && mix > 0 && mix < 65536 && http > 0 && http < 65536;
+	if (ok) {
+		snprintf(d->addresses[0], NYM_DESCRIPTOR_ADDR_LEN, "%s", addr);
+		d->address_count = 1;
+		d->mix_port = (uint16_t)mix;
+		d->http_port = (uint16_t)http;
+	}
+	json_decref(j);
+	return ok;
+}
+
+int nym_registry_probe_order(struct nym_registry *r, struct nym_descriptor **out, size_t *n)
 {
 	sqlite3_stmt *st;
 	*out = NULL;
 	*n = 0;
 	int rc = nym_db_prepare(r->db, &st,
-				r->cfg.allowlist ? "SELECT description FROM nodes WHERE " NYM_ALLOWLIST_ADMITTED_SQL("nodes.identity")
+				r->cfg.allowlist ? "SELECT identity, description FROM nodes WHERE "
+						   NYM_ALLOWLIST_ADMITTED_SQL("nodes.identity")
 						   " ORDER BY reachable_since = 0, reachable_since, first_seen, identity"
-						 : "SELECT description FROM nodes "
+						 : "SELECT identity, description FROM nodes "
 						   "ORDER BY reachable_since = 0, reachable_since, first_seen, identity");
 	if (rc)
 		return rc;
-	rc = load_descriptions(st, out, n);
+	size_t cap = 0, count = 0;
+	struct nym_descriptor *list = NULL;
+	int step;
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		if ((rc = nym_array_grow((void **)&list, &cap, count + 1, sizeof(*list))) != 0)
+			break;
+		memset(&list[count], 0, sizeof(list[count]));
+		if (sqlite3_column_bytes(st, 0) == 32 &&
+		    probe_target((const char *)sqlite3_column_text(st, 1), (size_t)sqlite3_column_bytes(st, 1),
+				 &list[count])) {
+			memcpy(list[count].identity, sqlite3_column_blob(st, 0), 32);
+			count++;
+		}
+	}
+	if (!rc && step != SQLITE_DONE)
+		rc = nym_db_errno(step);
 	sqlite3_finalize(st);
-	return rc;
+	if (rc) {
+		free(list);
+		return rc;
+	}
+	*out = list;
+	*n = count;
+	return 0;
 }
 
 int nym_registry_reachable(struct nym_registry *r, int64_t since, struct nym_signed_descriptor **out, size_t *n)

@@ -76,8 +76,10 @@ int nym_registry_merge(struct nym_registry *r, const char *body, size_t len, int
 int nym_registry_all(struct nym_registry *r, struct nym_signed_descriptor **out, size_t *n);
 /* The nodes to probe (the admitted ones with the allowlist on), in the order a bounded round
  * should take them: reachable ones first, the longest reachable first, then the others,
- * registered earliest first, so a flood of fresh registrations queues behind the network. */
-int nym_registry_probe_order(struct nym_registry *r, struct nym_signed_descriptor **out, size_t *n);
+ * registered earliest first, so a flood of fresh registrations queues behind the network.
+ * Only what a probe needs is filled in (identity, first address, mixnet and HTTP ports), read
+ * without checking signatures again, so a round over a full registry starts at once. */
+int nym_registry_probe_order(struct nym_registry *r, struct nym_descriptor **out, size_t *n);
 int nym_registry_probe_result(struct nym_registry *r, const uint8_t identity[32], int64_t now, bool mix_ok,
 			      bool http_ok);
 /* A whole round's results in one transaction: one commit (one fsync) however many nodes, so a

@@ -80,14 +80,15 @@ Test(directory_limits, allowlist_decisions)
 	cr_assert(!ok);
 	cr_assert_eq(submit(&e, 1, NOW + 2), -EPERM);
 	struct nym_signed_descriptor *list;
+	struct nym_descriptor *targets;
 	size_t n;
 	nym_registry_probe_result(e.r, node, NOW + 3, true, true);
 	cr_assert_eq(nym_registry_reachable(e.r, NOW, &list, &n), 0);
 	cr_assert_eq(n, 0, "a revoked node is not voted for though it answers");
 	free(list);
-	cr_assert_eq(nym_registry_probe_order(e.r, &list, &n), 0);
+	cr_assert_eq(nym_registry_probe_order(e.r, &targets, &n), 0);
 	cr_assert_eq(n, 0, "nor probed");
-	free(list);
+	free(targets);
 	cr_assert_eq(nym_allowlist_set(db, node, a2, true, NOW + 4), 0);
 	cr_assert_eq(nym_registry_reachable(e.r, NOW, &list, &n), 0);
 	cr_assert_eq(n, 1, "admitted again by the authority that revoked it");
@@ -143,6 +144,13 @@ Test(directory_limits, allowlist_replicated)
 	json_t *listing;
 	cr_assert_eq(nym_allowlist_list(nym_registry_db(a.r), &listing), 0);
 	cr_assert_eq(json_array_size(listing), 2);
+	for (size_t i = 0; i < 2; i++) {
+		json_t *e = json_array_get(listing, i);
+		uint8_t id[32];
+		nym_base58_decode_exact(id, 32, json_string_value(json_object_get(e, "identity")));
+		cr_assert_eq(json_is_true(json_object_get(e, "admitted")), memcmp(id, n1, 32) == 0,
+			     "n1 admitted, n2 revoked, each on its own decisions");
+	}
 	json_decref(listing);
 	json_decref(empty);
 	free(eb);
@@ -210,15 +218,18 @@ Test(directory_limits, probe_order_longest_reachable_first)
 	nym_registry_probe_result(e.r, id[2], NOW + 20, true, true);
 	nym_registry_probe_result(e.r, id[3], NOW + 20, true, true); /* still reachable since +10 */
 	struct nym_signed_descriptor *list;
+	struct nym_descriptor *targets;
 	size_t n;
-	cr_assert_eq(nym_registry_probe_order(e.r, &list, &n), 0);
+	cr_assert_eq(nym_registry_probe_order(e.r, &targets, &n), 0);
 	cr_assert_eq(n, 4);
-	cr_assert_arr_eq(list[0].d.identity, id[3], 32);
-	cr_assert_arr_eq(list[1].d.identity, id[2], 32);
+	cr_assert_arr_eq(targets[0].identity, id[3], 32);
+	cr_assert_arr_eq(targets[1].identity, id[2], 32);
 	/* Then the others, registered earliest first. */
-	cr_assert_arr_eq(list[2].d.identity, id[1], 32);
-	cr_assert_arr_eq(list[3].d.identity, id[4], 32);
-	free(list);
+	cr_assert_arr_eq(targets[2].identity, id[1], 32);
+	cr_assert_arr_eq(targets[3].identity, id[4], 32);
+	cr_assert_str_eq(targets[0].addresses[0], "198.51.100.4"); /* topofix: node n at .(n + 1) */
+	cr_assert_eq(targets[0].mix_port, 1789);
+	free(targets);
 	cr_assert_eq(nym_registry_reachable(e.r, NOW + 20, &list, &n), 0);
 	cr_assert_eq(n, 2);
 	cr_assert_arr_eq(list[0].d.identity, id[3], 32);
@@ -227,9 +238,9 @@ Test(directory_limits, probe_order_longest_reachable_first)
 	nym_registry_probe_result(e.r, id[3], NOW + 30, true, false);
 	nym_registry_probe_result(e.r, id[3], NOW + 40, true, true);
 	nym_registry_probe_result(e.r, id[2], NOW + 40, true, true);
-	cr_assert_eq(nym_registry_probe_order(e.r, &list, &n), 0);
-	cr_assert_arr_eq(list[0].d.identity, id[2], 32);
-	free(list);
+	cr_assert_eq(nym_registry_probe_order(e.r, &targets, &n), 0);
+	cr_assert_arr_eq(targets[0].identity, id[2], 32);
+	free(targets);
 	env_fini(&e);
 }
 
