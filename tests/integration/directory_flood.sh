@@ -71,7 +71,7 @@ run_mode() {
 		echo "$NS_LAST_PID" >"$D/m$i.pid"
 	done
 	if ! D="$D" netns_exec evil /usr/bin/python3 tests/integration/directory_flood.py; then
-		for n in auth m1; do echo "--- $n log"; tail -n 25 "$D/$n.log"; done; cp "$D/auth.log" /tmp/hd_flood_auth.log
+		for n in auth m1; do echo "--- $n log"; tail -n 25 "$D/$n.log"; done
 		exit 1
 	fi
 	for n in auth m1 m2 m3; do kill "$(cat "$D/$n.pid")" 2>/dev/null || true; done
