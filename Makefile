@@ -120,10 +120,12 @@ $(O)/tests/unit/%: $(O)/obj/tests/unit/%.o $(TEST_SUPPORT_OBJ) $(LIBNYM)
 	$(say) LD $@
 	$(Q)$(CC) $(LDFLAGS) -o $@ $< $(TEST_SUPPORT_OBJ) $(LIBNYM) $(PKG_LIBS) $(CRITERION_LIBS)
 
-$(O)/tests/fuzz/%: $(O)/obj/tests/fuzz/%.o $(O)/obj/tests/fuzz/replay_main.o $(LIBNYM)
+# Every fuzz target shares its set-up (LLVMFuzzerInitialize) through tests/fuzz/harness.c.
+FUZZ_REPLAY_OBJ := $(O)/obj/tests/fuzz/replay_main.o $(O)/obj/tests/fuzz/harness.o
+$(O)/tests/fuzz/%: $(O)/obj/tests/fuzz/%.o $(FUZZ_REPLAY_OBJ) $(LIBNYM)
 	@mkdir -p $(@D)
 	$(say) LD $@
-	$(Q)$(CC) $(LDFLAGS) -o $@ $< $(O)/obj/tests/fuzz/replay_main.o $(LIBNYM) $(PKG_LIBS)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $< $(FUZZ_REPLAY_OBJ) $(LIBNYM) $(PKG_LIBS)
 
 check: all
 	NYM_BUILD=$(O) tests/run.sh
@@ -142,7 +144,7 @@ $(FO)/obj/%.o: %.c
 	$(say) FUZZCC $<
 	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c -o $@ $<
 
-$(FO)/bin/%: $(FO)/obj/tests/fuzz/%.o $(FUZZ_LIB_OBJ)
+$(FO)/bin/%: $(FO)/obj/tests/fuzz/%.o $(FO)/obj/tests/fuzz/harness.o $(FUZZ_LIB_OBJ)
 	@mkdir -p $(@D)
 	$(say) FUZZLD $@
 	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer -o $@ $^ $(PKG_LIBS)

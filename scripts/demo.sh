@@ -8,24 +8,25 @@
 # the three mix layers to the exit gateway. Nothing leaves the machine.
 set -eu
 cd "$(dirname "$0")/.."
-. scripts/lib/netns.sh
+. tests/lib/netns.sh
 B=${NYM_BUILD:-build}
 NODE="$(pwd)/$B/bin/nym-node"
 NTM="$(pwd)/$B/bin/nym-ntm"
-T=$(mktemp -d)
 netns_init demo
-trap 'status=$?; netns_cleanup; rm -rf "$T"; exit $status' EXIT
+T=$NS_DIR
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
-# Shows a command and its output (temporary paths as $DEMO) and keeps its exit status.
-run() {
-	printf '$ %s\n' "$*" | sed "s|$(pwd)/||g; s|$T|\$DEMO|g"
+# Shows a command run in a host and its output (temporary paths as $DEMO), and keeps its exit
+# status.
+in_host() {
+	host=$1
+	shift
+	printf '[%s] $ %s\n' "$host" "$*" | sed "s|$(pwd)/||g; s|$T|\$DEMO|g"
 	rc=0
-	"$@" >"$T/out" 2>&1 || rc=$?
+	netns_exec "$host" "$@" >"$T/out" 2>&1 || rc=$?
 	sed "s|$T|\$DEMO|g" "$T/out"
 	return $rc
 }
-in_ns() { ns=$1; shift; printf '[%s] ' "$ns"; run ip netns exec "${NS_P}$ns" "$@"; }
 
 say "1. The sandbox: eight hosts in network namespaces (prefix ${NS_P})"
 netns_host auth 198.51.100.2/24
@@ -67,7 +68,7 @@ DIR="--authority $AUTH_URL --authority-key $AUTH_KEY"
 
 say "2. The operator admits the five nodes to the directory (authority.admission: allowlist)"
 for n in mix1 mix2 mix3 entry exit; do
-	run "$NODE" authority admit --data-dir "$T/auth" "$(cat "$T/$n/data/ed25519_identity.pub")"
+	in_host auth "$NODE" authority admit --data-dir "$T/auth" "$(cat "$T/$n/data/ed25519_identity.pub")"
 done
 
 say "3. The authority and five nodes start; the nodes announce themselves"
@@ -80,40 +81,42 @@ done
 echo "waiting for an epoch whose signed topology lists every node..."
 for i in $(seq 1 60); do
 	# shellcheck disable=SC2086
-	if ip netns exec "${NS_P}client" "$NODE" debug topology-fetch $DIR --json >"$T/topo.json" 2>/dev/null &&
+	if netns_exec client "$NODE" debug topology-fetch $DIR --json >"$T/topo.json" 2>/dev/null &&
 		/usr/bin/python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); n=sum(len(l) for l in d["layers"]); sys.exit(0 if n==3 and len(d["gateways"])==2 else 1)' "$T/topo.json" 2>/dev/null; then
 		break
 	fi
 	sleep 1
 done
 # shellcheck disable=SC2086
-in_ns client "$NODE" debug topology-fetch $DIR
+in_host client "$NODE" debug topology-fetch $DIR
 
 say "4. The exit gateway's networking: forwarding, NAT and Nym's exit policy, one nftables transaction"
-in_ns exit "$NTM" apply --mode exit-gateway --policy packaging/exit-policy.txt --uplink-v4 up0 --uplink-v6 none
-in_ns exit "$NTM" check 203.0.113.10 443 tcp || true
-in_ns exit "$NTM" check 203.0.113.10 25 tcp || true
-in_ns exit "$NTM" check 10.0.0.5 443 tcp || true
+in_host exit "$NTM" apply --mode exit-gateway --policy packaging/exit-policy.txt --uplink-v4 up0 --uplink-v6 none
+in_host exit "$NTM" check 203.0.113.10 443 tcp || true
+in_host exit "$NTM" check 203.0.113.10 25 tcp || true
+in_host exit "$NTM" check 10.0.0.5 443 tcp || true
 
 say "5. Anonymous bandwidth: a voucher, a blind-signed ticketbook, a ticket spent, a double spend refused"
 CODE=$("$NODE" authority voucher create --data-dir "$T/auth" --books 1 --json | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["vouchers"][0])')
 echo "voucher: $CODE"
-in_ns client "$NODE" debug ticketbook-obtain --authority "$AUTH_URL" --authority-key "$AUTH_KEY" --voucher "$CODE" --type wg-exit --count 10 --out "$T/book.json"
-in_ns exit "$NODE" debug ticket-spend --data-dir "$T/exit" --book "$T/book.json" --index 0 $DIR
+in_host client "$NODE" debug ticketbook-obtain --authority "$AUTH_URL" --authority-key "$AUTH_KEY" --voucher "$CODE" --type wg-exit --count 10 --out "$T/book.json"
+in_host exit "$NODE" debug ticket-spend --data-dir "$T/exit" --book "$T/book.json" --index 0 $DIR
 printf '(again) '
-in_ns exit "$NODE" debug ticket-spend --data-dir "$T/exit" --book "$T/book.json" --index 0 $DIR || echo "refused, as it must be"
+in_host exit "$NODE" debug ticket-spend --data-dir "$T/exit" --book "$T/book.json" --index 0 $DIR || echo "refused, as it must be"
 
 say "6. Sphinx packets through the three mix layers to the exit gateway"
 # shellcheck disable=SC2086
-in_ns client "$NODE" debug mix-send $DIR --count 200 --rate 200 --mean-delay-ms 20
+in_host client "$NODE" debug mix-send $DIR --count 200 --rate 200 --mean-delay-ms 20
 sleep 2
 printf '%-8s %10s %10s %10s\n' node forwarded final-hop replays
 : >"$T/counts"
 for n in mix1 mix2 mix3 entry exit; do
 	ip=$(sed -n 's/^  public_ips: \["\(.*\)"\]/\1/p' "$T/$n/config/config.yaml")
-	ip netns exec "${NS_P}client" /usr/bin/python3 -c '
-import json, sys, urllib.request
-s = json.load(urllib.request.urlopen("http://%s:8080/api/v1/metrics/packets-stats" % sys.argv[2]))["ingress_mixing"]
+	netns_exec client "$PY" -c '
+import sys
+sys.path.insert(0, "tests/lib")
+from nymtest import http_json
+s = http_json("http://%s:8080/api/v1/metrics/packets-stats" % sys.argv[2])["ingress_mixing"]
 print("%-8s %10d %10d %10d" % (sys.argv[1], s["forward_hop_packets_received"], s["final_hop_packets_received"], s["replayed_packets"]))' "$n" "$ip" | tee -a "$T/counts"
 done
 finals=$(awk '$1 == "exit" { print $3 }' "$T/counts")

@@ -38,28 +38,27 @@ if [ $VM -eq 1 ]; then
 	exec tests/vm/boot.sh --mem 2048 env NYM_BUILD="${NYM_BUILD:-build}" \
 		sh tests/bench/ntm_throughput.sh $json --rounds "$ROUNDS" --seconds "$SECONDS_PER_RUN"
 fi
-. tests/integration/lib/ntm_env.sh
-trap ntm_cleanup EXIT INT TERM
+. tests/lib/ntm.sh
 [ -x "$NTM" ] || die "$NTM not built"
 command -v iperf3 >/dev/null || die "iperf3 missing (scripts/deps.sh installs it)"
 
 ntm_topology
 # 443 is in Nym's allowlist, so the policy lets the stream through.
-in_ns "$INET" iperf3 -s -p 443 -D -I "$TMP/iperf.pid" >/dev/null || die "iperf3 server"
+netns_exec "$INET" iperf3 -s -p 443 -D -I "$TMP/iperf.pid" >/dev/null || die "iperf3 server"
 sleep 0.3
 
 run() { # prints bits per second received
-	in_ns "$C1" iperf3 -c 203.0.113.10 -p 443 -t "$SECONDS_PER_RUN" -J 2>/dev/null | iperf_bps
+	netns_exec "$C1" iperf3 -c 203.0.113.10 -p 443 -t "$SECONDS_PER_RUN" -J 2>/dev/null | iperf_bps
 }
 
 plain=""
 nat=""
 policy=""
 for r in $(seq 1 "$ROUNDS"); do
-	in_ns "$GW" "$NTM" remove >/dev/null 2>&1
-	in_ns "$GW" sysctl -qw net.ipv4.ip_forward=1
+	netns_exec "$GW" "$NTM" remove >/dev/null 2>&1
+	netns_exec "$GW" sysctl -qw net.ipv4.ip_forward=1
 	plain="$plain $(run)"
-	in_ns "$GW" nft -f - <<'EOF' || die "NAT-only reference table"
+	netns_exec "$GW" nft -f - <<'EOF' || die "NAT-only reference table"
 table inet bench_nat {
 	chain forward {
 		type filter hook forward priority filter; policy accept;
@@ -72,12 +71,12 @@ table inet bench_nat {
 }
 EOF
 	nat="$nat $(run)"
-	in_ns "$GW" nft delete table inet bench_nat
-	in_ns "$GW" "$NTM" apply --config /dev/null --policy packaging/exit-policy.txt >"$TMP/apply.out" 2>&1 ||
+	netns_exec "$GW" nft delete table inet bench_nat
+	netns_exec "$GW" "$NTM" apply --config /dev/null --policy packaging/exit-policy.txt >"$TMP/apply.out" 2>&1 ||
 		die "apply: $(cat "$TMP/apply.out")"
 	policy="$policy $(run)"
 done
-in_ns "$GW" "$NTM" remove >/dev/null 2>&1
+netns_exec "$GW" "$NTM" remove >/dev/null 2>&1
 
 flowtable=no
 grep -q "flowtable on" "$TMP/apply.out" && flowtable=yes

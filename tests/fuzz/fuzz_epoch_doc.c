@@ -3,18 +3,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "crypto/secret.h"
 #include "fuzz.h"
 #include "topology/epoch_doc.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static int ready;
-	if (!ready) {
-		if (nym_crypto_init() != 0)
-			abort();
-		ready = 1;
-	}
 	struct nym_epoch_doc doc, again;
 	struct nym_doc_signatures sigs, sigs2;
 	char *canonical, *bytes, *env, *canonical2;

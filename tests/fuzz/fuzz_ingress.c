@@ -9,32 +9,28 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "crypto/secret.h"
-#include "crypto/x25519.h"
 #include "fuzz.h"
 #include "mix/mix_frame.h"
 #include "mixnode/forward.h"
 #include "noise/noise_session.h"
 
-static const uint8_t sphinx_secret[32] = { 0x42, 0x13, 0x37 };
 static struct sphinx_keyring keyring;
 static struct nym_x25519_keypair node_noise, peer_noise;
 static struct mix_frame_decoder dec;
 static uint8_t plain[NOISE_MAX_PLAINTEXT_LEN];
 static uint8_t packets[8][MIX_PACKET_MAX_LEN];
 
-static void setup(void)
+void fuzz_setup(void)
 {
-	if (nym_crypto_init() != 0)
-		abort();
+	uint8_t secret[32];
 	keyring.count = 1;
 	keyring.keys[0].rotation_id = 1;
-	memcpy(keyring.keys[0].secret, sphinx_secret, 32);
+	memcpy(keyring.keys[0].secret, fuzz_node_sphinx_secret, 32);
 	keyring.keys[0].replay = replay_filter_new(1, 100000, 1e-5);
-	memset(node_noise.secret, 7, 32);
-	nym_x25519_public(node_noise.public_key, node_noise.secret);
-	memset(peer_noise.secret, 9, 32);
-	nym_x25519_public(peer_noise.public_key, peer_noise.secret);
+	memset(secret, 7, 32);
+	fuzz_x25519_keypair(&node_noise, secret);
+	memset(secret, 9, 32);
+	fuzz_x25519_keypair(&peer_noise, secret);
 }
 
 /* Frames out of a chunk through the decision, in batches as the worker takes them. Returns
@@ -89,11 +85,6 @@ static void stream(struct noise_session *ns, const uint8_t *data, size_t len, ui
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static int ready;
-	if (!ready) {
-		setup();
-		ready = 1;
-	}
 	if (size < 2)
 		return 0;
 	uint8_t mode = data[0] % 3, cut = data[1];

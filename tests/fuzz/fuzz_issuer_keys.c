@@ -4,17 +4,10 @@
 #include <string.h>
 
 #include "cred/issuer_keys.h"
-#include "crypto/secret.h"
 #include "fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static int ready;
-	if (!ready) {
-		if (nym_crypto_init() != 0)
-			abort();
-		ready = 1;
-	}
 	struct nym_issuer_keyset ks, again;
 	if (nym_issuer_keyset_from_json(&ks, (const char *)data, size) != 0) {
 		if (ks.count != 0)

@@ -2,7 +2,6 @@
  * hops, acknowledgement plaintexts and envelope bodies. */
 #include <string.h>
 
-#include "crypto/secret.h"
 #include "fuzz.h"
 #include "mix/mix_cover.h"
 #include "mix/mix_envelope.h"
@@ -11,12 +10,6 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static int ready;
-	if (!ready) {
-		if (nym_crypto_init() != 0)
-			__builtin_trap();
-		ready = 1;
-	}
 	char text[512];
 	size_t n = size < sizeof(text) - 1 ? size : sizeof(text) - 1;
 	memcpy(text, data, n);

@@ -30,6 +30,13 @@ static void counter_fill(void *ctx, uint8_t *out, size_t len)
 }
 
 static uint8_t plain[NOISE_MAX_PLAINTEXT_LEN];
+static struct nym_x25519_keypair rk, ik;
+
+void fuzz_setup(void)
+{
+	fuzz_x25519_keypair(&rk, responder_secret);
+	fuzz_x25519_keypair(&ik, initiator_secret);
+}
 
 /* Feeds stream to the responder in reads of `step` bytes. Returns the first error or 0;
  * plaintext goes to got (up to cap). */
@@ -68,14 +75,9 @@ static int feed(struct noise_session *r, const uint8_t *stream, size_t len, size
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct noise_session r, i;
-	struct nym_x25519_keypair rk, ik;
 	if (size < 1)
 		return 0;
 	size_t step = 1 + (data[0] >> 1) * 37;
-	memcpy(rk.secret, responder_secret, 32);
-	nym_x25519_public(rk.public_key, rk.secret);
-	memcpy(ik.secret, initiator_secret, 32);
-	nym_x25519_public(ik.public_key, ik.secret);
 	struct counter_rng rr = { 0x10 }, ir = { 0x80 };
 	struct nym_rng rrng = { counter_fill, &rr }, irng = { counter_fill, &ir };
 	if (noise_session_init(&r, NOISE_RESPONDER, &rk, NULL, &rrng) != 0)

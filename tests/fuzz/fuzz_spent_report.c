@@ -5,23 +5,21 @@
 #include <string.h>
 
 #include "cred/spent_report.h"
-#include "crypto/secret.h"
+#include "crypto/ed25519.h"
 #include "fuzz.h"
 
 static struct nym_spent_report r;
+static struct nym_ed25519_keypair id;
+
+void fuzz_setup(void)
+{
+	uint8_t seed[32];
+	memset(seed, 7, sizeof(seed));
+	nym_ed25519_from_seed(&id, seed);
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static int ready;
-	static struct nym_ed25519_keypair id;
-	if (!ready) {
-		uint8_t seed[32];
-		memset(seed, 7, sizeof(seed));
-		if (nym_crypto_init() != 0)
-			abort();
-		nym_ed25519_from_seed(&id, seed);
-		ready = 1;
-	}
 	if (nym_spent_report_decode(&r, data, size) != 0)
 		return 0;
 	if (size != NYM_SPENT_REPORT_LEN(r.count))

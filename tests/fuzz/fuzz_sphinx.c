@@ -8,7 +8,6 @@
  *      before every hop processes it. */
 #include <string.h>
 
-#include "crypto/secret.h"
 #include "crypto/x25519.h"
 #include "fuzz.h"
 #include "sphinx/sphinx_header.h"
@@ -20,15 +19,13 @@
 
 static uint8_t packet[MAX_PACKET];
 
-static const uint8_t node_secret[32] = { 0x42, 0x13, 0x37 };
-
 static void mode_raw(const uint8_t *data, size_t len)
 {
 	if (len > MAX_PACKET)
 		return;
 	memcpy(packet, data, len);
 	struct sphinx_processed out;
-	if (sphinx_packet_process(packet, len, node_secret, &out) == 0 && out.kind == SPHINX_HOP_FINAL) {
+	if (sphinx_packet_process(packet, len, fuzz_node_sphinx_secret, &out) == 0 && out.kind == SPHINX_HOP_FINAL) {
 		const uint8_t *msg;
 		size_t msg_len;
 		sphinx_packet_message(packet, len, &msg, &msg_len);
@@ -41,7 +38,7 @@ static void mode_unwrap(const uint8_t *data, size_t len)
 		return;
 	memcpy(packet, data, len);
 	uint8_t shared[32];
-	if (nym_x25519(shared, node_secret, packet) != 0)
+	if (nym_x25519(shared, fuzz_node_sphinx_secret, packet) != 0)
 		return;
 	struct sphinx_hop_keys keys;
 	struct sphinx_processed out;
@@ -72,8 +69,9 @@ static void mode_route(const uint8_t *data, size_t len)
 	struct nym_x25519_keypair nodes[SPHINX_MAX_HOPS];
 	struct sphinx_hop route[SPHINX_MAX_HOPS];
 	for (size_t i = 0; i < hops; i++) {
-		memset(nodes[i].secret, (int)(i + 1), 32);
-		nym_x25519_public(nodes[i].public_key, nodes[i].secret);
+		uint8_t secret[32];
+		memset(secret, (int)(i + 1), 32);
+		fuzz_x25519_keypair(&nodes[i], secret);
 		memcpy(route[i].public_key, nodes[i].public_key, 32);
 		memset(route[i].address, (int)i, 32);
 		route[i].delay_ns = i;
@@ -96,12 +94,6 @@ static void mode_route(const uint8_t *data, size_t len)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static int initialised;
-	if (!initialised) {
-		if (nym_crypto_init() != 0)
-			__builtin_trap();
-		initialised = 1;
-	}
 	if (size == 0)
 		return 0;
 	switch (data[0] % 4) {

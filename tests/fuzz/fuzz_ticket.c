@@ -6,7 +6,6 @@
 
 #include "cred/issuer_keys.h"
 #include "cred/ticket.h"
-#include "crypto/secret.h"
 #include "fuzz.h"
 
 static const char keys_json[] =
@@ -14,15 +13,14 @@ static const char keys_json[] =
 
 static struct nym_issuer_keyset keys;
 
+void fuzz_setup(void)
+{
+	if (nym_issuer_keyset_from_json(&keys, keys_json, strlen(keys_json)) != 0)
+		abort();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static int ready;
-	if (!ready) {
-		if (nym_crypto_init() != 0 ||
-		    nym_issuer_keyset_from_json(&keys, keys_json, strlen(keys_json)) != 0)
-			abort();
-		ready = 1;
-	}
 	struct nym_ticket_view v;
 	if (nym_ticket_parse(&v, data, size) == 0) {
 		if (size < NYM_TICKET_PREPARED_LEN || v.sig != data + NYM_TICKET_PREPARED_LEN ||

@@ -4,17 +4,10 @@
 #include <string.h>
 
 #include "cred/ticketbook.h"
-#include "crypto/secret.h"
 #include "fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static int ready;
-	if (!ready) {
-		if (nym_crypto_init() != 0)
-			abort();
-		ready = 1;
-	}
 	struct nym_ticketbook *book, *again;
 	if (nym_ticketbook_from_json(&book, (const char *)data, size) != 0)
 		return 0;

@@ -3,19 +3,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "crypto/secret.h"
 #include "fuzz.h"
 #include "topology/canonical.h"
 #include "topology/vote.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static int ready;
-	if (!ready) {
-		if (nym_crypto_init() != 0)
-			abort();
-		ready = 1;
-	}
 	struct nym_vote v, back;
 	if (nym_vote_decode((const char *)data, size, &v) != 0)
 		return 0;

@@ -1,5 +1,6 @@
-/* Stand-in for libFuzzer under `make check`: feeds the harness every file of its seed corpus,
- * mutations of those files and a fixed set of pseudo-random inputs. Catches harnesses that no
+/* Stand-in for libFuzzer under `make check`: initialises the harness as libFuzzer does, then
+ * feeds it every file of its seed corpus, mutations of those files and a fixed set of
+ * pseudo-random inputs. Catches harnesses that no
  * longer build and regressions on inputs that once crashed; coverage-guided search is the job
  * of `make fuzz`. */
 #include <dirent.h>
@@ -85,6 +86,7 @@ static void run_path(const char *path)
 
 int main(int argc, char **argv)
 {
+	LLVMFuzzerInitialize(&argc, &argv);
 	for (int i = 1; i < argc; i++)
 		run_path(argv[i]);
 	static uint8_t buf[8192];

@@ -11,23 +11,19 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.request
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
+from nymtest import check, finish, http_get, prom, wait_or_fail  # noqa: E402
+from nymtest import run_node as node  # noqa: E402
+
 T, NODE, GENESIS = os.environ["T"], os.environ["NODE"], int(os.environ["GENESIS"])
 EPOCH_S = 4
 AUTH = {i: f"http://198.51.100.{i}:8080" for i in (1, 2, 3)}
 started = time.time()
-failures = []
-
-
-def check(cond, what):
-    print(("ok   " if cond else "FAIL ") + what, flush=True)
-    if not cond:
-        failures.append(what)
 
 
 def key(path):
@@ -45,14 +41,6 @@ def pid(name):
 
 def epoch_now():
     return (int(time.time()) - GENESIS) // EPOCH_S + 1
-
-
-def node(*args):
-    p = subprocess.run([NODE, *args], capture_output=True, text=True, timeout=60)
-    out = None
-    if p.stdout.strip().startswith("{"):
-        out = json.loads(p.stdout)
-    return p.returncode, out, p.stderr
 
 
 def fetch(urls=None, keys=None, threshold=2, epoch=None, extra=()):
@@ -75,17 +63,6 @@ def balanced(doc):
     return max(sizes) - min(sizes) <= 1
 
 
-def wait_for(what, pred, timeout):
-    end = time.time() + timeout
-    while time.time() < end:
-        got = pred()
-        if got:
-            return got
-        time.sleep(0.5)
-    check(False, f"{what} (waited {timeout}s)")
-    return None
-
-
 def full_doc(min_epoch=0, signatures=3, mixnodes=4, exclude=()):
     def pred():
         rc, doc, _ = fetch(threshold=signatures)
@@ -98,24 +75,8 @@ def full_doc(min_epoch=0, signatures=3, mixnodes=4, exclude=()):
     return pred
 
 
-def http_get(base, path, timeout=5):
-    try:
-        with urllib.request.urlopen(base + path, timeout=timeout) as r:
-            return r.status, r.read(), dict(r.headers)
-    except urllib.error.HTTPError as e:
-        return e.code, e.read(), dict(e.headers)
-
-
-def prom(base, name):
-    _, body, _ = http_get(base, "/api/v1/metrics/prometheus")
-    for line in body.decode().splitlines():
-        if line.startswith(name + " "):
-            return int(line.split()[1])
-    raise KeyError(name)
-
-
 # --- 1. one document, signed by all three -------------------------------------------------
-doc1 = wait_for("a document with every node, signed by all three authorities", full_doc(), 40)
+doc1 = wait_or_fail("a document with every node, signed by all three authorities", full_doc(), 40)
 if not doc1:
     sys.exit(1)
 E1 = doc1["epoch"]
@@ -134,7 +95,7 @@ check(len(digests) == 1 and None not in digests, f"all three authorities serve o
 
 # --- 2. layers change every epoch and stay balanced -----------------------------------------
 for k in (1, 2):
-    nxt = wait_for(f"the full document of epoch {E1 + k}", full_doc(E1 + k), 12)
+    nxt = wait_or_fail(f"the full document of epoch {E1 + k}", full_doc(E1 + k), 12)
     if nxt:
         # Compared with the document of the epoch just before it (which its layers avoid).
         rc, prev, _ = fetch(epoch=nxt["epoch"] - 1, threshold=2)
@@ -146,7 +107,7 @@ for k in (1, 2):
         check(balanced(nxt), f"epoch {nxt['epoch']}: balanced {[len(x) for x in nxt['layers']]}")
 logs = "".join(open(f"{T}/m{i}.log").read() for i in (1, 2, 3, 4))
 check("directory: topology of epoch" in logs, "mixnodes took their peer table from the signed topology")
-_, nodes_body, _ = http_get(AUTH[1], "/v1/nodes")
+_, nodes_body, _ = http_get(AUTH[1] + "/v1/nodes")
 old_m1 = next(n["node"] for n in json.loads(nodes_body)["nodes"] if n["node"]["description"]["identity"] == MIX[1])
 rotation = (int(time.time()) - GENESIS) // (3 * EPOCH_S) + 1
 announced = [k["rotation"] for k in old_m1["description"]["sphinx_keys"]]
@@ -155,7 +116,7 @@ check(rotation >= 2 and rotation in announced,
 
 # Gateways by role and country, from the API and picked by the client.
 def gw_ids(query):
-    status, body, _ = http_get(AUTH[1], "/v1/gateways" + query)
+    status, body, _ = http_get(AUTH[1] + "/v1/gateways" + query)
     return status, {g["description"]["identity"] for g in json.loads(body).get("gateways", [])}
 check(gw_ids("?role=wg")[1] == {GW[1]}, "GET /v1/gateways?role=wg: g1")
 check(gw_ids("?role=exit")[1] == {GW[2]}, "GET /v1/gateways?role=exit: g2")
@@ -172,7 +133,7 @@ rc, _, err = fetch(extra=("--gateway-id", MIX[1]))
 check(rc == 1, "a mixnode is not a gateway to pick")
 
 # --- 3. k-of-n: documents with too few valid signatures are refused --------------------------
-status, signed, _ = http_get(AUTH[1], "/v1/topology")
+status, signed, _ = http_get(AUTH[1] + "/v1/topology")
 env = json.loads(signed)
 served = {}
 
@@ -210,7 +171,7 @@ server.shutdown()
 E_kill = epoch_now()
 os.kill(pid("a3"), signal.SIGKILL)
 os.kill(pid("m4"), signal.SIGKILL)
-d = wait_for("a document without m4, signed by the two authorities left",
+d = wait_or_fail("a document without m4, signed by the two authorities left",
              full_doc(E_kill + 2, signatures=2, mixnodes=3, exclude=[MIX[4]]), 20)
 if d:
     check(d["signatures"] == 2 and d["voters"] == 2, f"epoch {d['epoch']}: 2 votes, 2 signatures, a3 down")
@@ -313,10 +274,10 @@ METRICS = ["nym_authority_registered_nodes", "nym_authority_vouchers_unused", "n
 
 
 def snapshot():
-    _, body, _ = http_get(AUTH[1], "/v1/nodes")
+    _, body, _ = http_get(AUTH[1] + "/v1/nodes")
     nodes = [{k: v for k, v in n.items() if not k.startswith("last_") or k == "last_announced"}
              for n in json.loads(body)["nodes"]]
-    _, keys, _ = http_get(AUTH[1], "/v1/issuer-keys")
+    _, keys, _ = http_get(AUTH[1] + "/v1/issuer-keys")
     return json.dumps(nodes, sort_keys=True), keys, [prom(AUTH[1], m) for m in METRICS]
 
 
@@ -343,7 +304,7 @@ def raw(data):
 
 
 before = snapshot()
-stored = next(n["node"] for n in json.loads(http_get(AUTH[1], "/v1/nodes")[1])["nodes"]
+stored = next(n["node"] for n in json.loads(http_get(AUTH[1] + "/v1/nodes")[1])["nodes"]
               if n["node"]["description"]["identity"] == MIX[1])
 forged_desc = json.loads(json.dumps(stored))
 forged_desc["description"]["ports"]["mix"] = 1
@@ -398,8 +359,7 @@ check(before[0] == after[0], "the registry is unchanged")
 check(before[1] == after[1], "the issuer key list is unchanged")
 check(before[2] == after[2], f"vouchers, spent serials and counts unchanged {before[2]}")
 os.kill(pid("a1"), 0)
-status, body, _ = http_get(AUTH[1], "/api/v1/health")
+status, body, _ = http_get(AUTH[1] + "/api/v1/health")
 check(status == 200 and json.loads(body)["status"] == "up", "the authority is still up")
 
-print(f"authority_net: {time.time() - started:.0f}s, {len(failures)} failures", flush=True)
-sys.exit(1 if failures else 0)
+finish(f"authority_net: {time.time() - started:.0f}s")

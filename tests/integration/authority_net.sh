@@ -4,12 +4,11 @@
 # HTTP, double spending across gateways, and hostile requests. The checks are in
 # authority_net.py, which runs on the client host.
 set -eu
-. scripts/lib/netns.sh
+. tests/lib/netns.sh
 NODE="$(pwd)/${NYM_BUILD:-build}/bin/nym-node"
-T=$(mktemp -d)
-export T NODE
 netns_init au
-trap 'status=$?; netns_cleanup; rm -rf "$T"; exit $status' EXIT
+T=$NS_DIR
+export T NODE
 
 AUTH="1 2 3"
 MIX="1 2 3 4"

@@ -5,18 +5,12 @@
 # any machine: every packet of the flood arrives, the latency phase measured its packets, the
 # ceiling is the formula over process_forward_us, and bad options are refused.
 set -eu
-. scripts/lib/netns.sh
+. tests/lib/netns.sh
+. tests/lib/assert.sh
 NODE="$(pwd)/${NYM_BUILD:-build}/bin/nym-node"
-T=$(mktemp -d)
 netns_init bs
-trap 'status=$?; netns_cleanup; rm -rf "$T"; exit $status' EXIT
+T=$NS_DIR
 netns_host bench 198.51.100.60/24
-fail=0
-check() { # check DESCRIPTION COMMAND...: the command must succeed
-	what=$1
-	shift
-	if "$@"; then echo "ok   $what"; else echo "FAIL $what"; fail=1; fi
-}
 
 netns_exec bench "$NODE" bench sphinx --seconds 1 --json >"$T/sphinx.json"
 check "bench sphinx: a forward hop costs more than one x25519 and less than create" /usr/bin/python3 -c "
@@ -34,9 +28,8 @@ assert d['latency_rate_pps'] <= 0.8 * min(d['delivered_pps'], d['ceiling_pps']) 
 assert d['node_rss_after_kib'] > 0, d"
 
 if netns_exec bench "$NODE" bench mixnet --seconds 0 >"$T/out" 2>"$T/err"; then
-	echo "FAIL bench mixnet --seconds 0 was accepted"
-	fail=1
+	fail "bench mixnet --seconds 0 was accepted"
 else
 	check "bench mixnet --seconds 0 is refused with a reason" grep -q "must be 1..120" "$T/err"
 fi
-exit $fail
+finish

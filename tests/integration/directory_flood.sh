@@ -8,12 +8,11 @@
 # real nodes stay in the next signed topology, the authority's memory stays under 100 MB and
 # it keeps answering. 4-second epochs by configuration.
 set -eu
-. scripts/lib/netns.sh
+. tests/lib/netns.sh
 NODE="$(pwd)/${NYM_BUILD:-build}/bin/nym-node"
-T=$(mktemp -d)
-export T NODE
 netns_init fl
-trap 'status=$?; netns_cleanup; rm -rf "$T"; exit $status' EXIT
+T=$NS_DIR
+export T NODE
 
 netns_host auth 198.51.100.2/24
 for i in 1 2 3; do netns_host "m$i" "198.51.100.1$i/24"; done

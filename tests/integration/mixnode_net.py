@@ -8,58 +8,32 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "oracle"))
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 import sphinx_ref as ref  # noqa: E402
+from nymtest import b58decode, check, finish, http_json, port_open, prom, wait_for  # noqa: E402
 
 T, NODE, NS_P, GENESIS = os.environ["T"], os.environ["NODE"], os.environ["NS_P"], int(os.environ["GENESIS"])
 MIX = {i: f"198.51.100.1{i}" for i in (1, 2, 3)}
+API = {i: f"http://{MIX[i]}:8080" for i in MIX}
 SINK = ("198.51.100.20", 1789)
 PERIOD, OVERLAP = 8, 4
-B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 SINK_SK = bytes.fromhex(json.load(open(f"{T}/sink_key.json"))["secret_key"])
 SINK_PK = ref.x25519(SINK_SK, (9).to_bytes(32, "little"))
-failures = []
-
-
-def check(cond, what):
-    print(("ok   " if cond else "FAIL ") + what, flush=True)
-    if not cond:
-        failures.append(what)
-
-
-def b58decode(s):
-    n = 0
-    for c in s:
-        n = n * 58 + B58.index(c)
-    return n.to_bytes(32, "big")
 
 
 def routing_address(ip, port=1789):
     return bytes([4]) + port.to_bytes(2, "big") + socket.inet_aton(ip) + bytes(25)
 
 
-def http(i, path):
-    with urllib.request.urlopen(f"http://{MIX[i]}:8080/api/v1/{path}", timeout=5) as r:
-        body = r.read().decode()
-    return json.loads(body) if path != "metrics/prometheus" else body
-
-
 def stats(i):
-    return http(i, "metrics/packets-stats")
-
-
-def prom(i, name):
-    for line in http(i, "metrics/prometheus").splitlines():
-        if line.startswith(name + " "):
-            return int(line.split()[1])
-    raise KeyError(name)
+    return http_json(f"{API[i]}/api/v1/metrics/packets-stats")
 
 
 def sphinx_keys(i):
     """{rotation_id: public key} of the keys node i announces."""
-    keys = http(i, "host-information")["data"]["keys"]["x25519_sphinx_keys"]
+    keys = http_json(f"{API[i]}/api/v1/host-information")["data"]["keys"]["x25519_sphinx_keys"]
     return {k["rotation_id"]: b58decode(k["public_key"]) for k in keys}
 
 
@@ -124,15 +98,6 @@ def sink_lines():
         return [json.loads(l) for l in f if l.strip()]
 
 
-def wait_for(pred, timeout, step=0.1):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if pred():
-            return True
-        time.sleep(step)
-    return pred()
-
-
 def delivered(msg):
     return any(bytes.fromhex(l.get("message", "")) == msg for l in sink_lines())
 
@@ -146,13 +111,7 @@ def restart_mix1():
     log = open(f"{T}/mix1.log", "a")
     subprocess.Popen(["ip", "netns", "exec", ns, NODE, "run", "--data-dir", f"{T}/mix1", "--topology",
                       f"{T}/topology.json", "--workers", "2"], stdout=log, stderr=log)
-    def up():
-        try:
-            socket.create_connection((MIX[1], 8080), timeout=0.5).close()
-            return True
-        except OSError:
-            return False
-    check(wait_for(up, 10), "mix1 restarted")
+    check(wait_for(lambda: port_open(MIX[1], 8080), 10), "mix1 restarted")
 
 
 # 1. Packets built by the independent implementation arrive intact; each hop holds a packet
@@ -187,10 +146,10 @@ check(abs(hop_mean - mean) < tolerance,
 # Noise and plain peers both work: the topology gives mix2's and mix3's Noise keys, so
 # mix1 -> mix2 -> mix3 run Noise XKpsk3 while the client -> mix1 and mix3 -> sink (no key
 # known) hops are plain TCP.
-check(prom(1, "nym_node_network_noise_handshakes") >= 1, "mix1 reached mix2 over Noise")
-check(prom(2, "nym_node_network_noise_handshakes") >= 2, "mix2 answered Noise and reached mix3 over Noise")
-check(prom(3, "nym_node_network_noise_handshakes") >= 1, "mix3 answered Noise")
-check(all(prom(i, "nym_node_network_noise_failures") == 0 for i in (1, 2, 3)), "no Noise failures")
+check(prom(API[1], "nym_node_network_noise_handshakes") >= 1, "mix1 reached mix2 over Noise")
+check(prom(API[2], "nym_node_network_noise_handshakes") >= 2, "mix2 answered Noise and reached mix3 over Noise")
+check(prom(API[3], "nym_node_network_noise_handshakes") >= 1, "mix3 answered Noise")
+check(all(prom(API[i], "nym_node_network_noise_failures") == 0 for i in (1, 2, 3)), "no Noise failures")
 
 # 2. A replayed packet is dropped, also after the node restarts (the filter is saved).
 align_to_rotation(8)
@@ -234,7 +193,7 @@ sender.send(build([0, 0, 0], b"beside half-open"))
 check(wait_for(lambda: delivered(b"beside half-open"), 5), "the node serves others beside a half-open connection")
 h.settimeout(8)
 check(h.recv(10) == b"", "the half-open connection is closed after the idle timeout")
-check(prom(1, "nym_node_network_idle_closed_ingress_mixnet_connections") >= 1, "the idle close is counted")
+check(prom(API[1], "nym_node_network_idle_closed_ingress_mixnet_connections") >= 1, "the idle close is counted")
 
 # 6. An excessive delay is clamped (to 2 s here) and counted.
 t0 = time.monotonic()
@@ -248,18 +207,18 @@ check(stats(1)["ingress_mixing"]["excessive_delay_packets"] == 1, "the excessive
 dead = ("198.51.100.99", 1789)
 for n in range(3):
     sender.send(build([0, 0, 0], b"dead %d" % n, last=dead))
-check(wait_for(lambda: prom(1, "nym_node_mixnet_egress_connection_failures") == 1, 5), "one failed connection")
-dropped = prom(1, "nym_node_mixnet_egress_forward_hop_packets_dropped")
+check(wait_for(lambda: prom(API[1], "nym_node_mixnet_egress_connection_failures") == 1, 5), "one failed connection")
+dropped = prom(API[1], "nym_node_mixnet_egress_forward_hop_packets_dropped")
 for n in range(5):
     sender.send(build([0, 0, 0], b"dead during backoff %d" % n, last=dead))
 time.sleep(0.5)
-check(prom(1, "nym_node_mixnet_egress_connection_failures") == 1, "no new attempt during the backoff")
-check(prom(1, "nym_node_mixnet_egress_forward_hop_packets_dropped") >= dropped + 5, "packets for it are dropped")
-check(prom(1, "nym_node_process_forward_hop_packets_pending_delivery") == 0 or wait_for(
-    lambda: prom(1, "nym_node_process_forward_hop_packets_pending_delivery") == 0, 3), "nothing is hoarded")
+check(prom(API[1], "nym_node_mixnet_egress_connection_failures") == 1, "no new attempt during the backoff")
+check(prom(API[1], "nym_node_mixnet_egress_forward_hop_packets_dropped") >= dropped + 5, "packets for it are dropped")
+check(prom(API[1], "nym_node_process_forward_hop_packets_pending_delivery") == 0 or wait_for(
+    lambda: prom(API[1], "nym_node_process_forward_hop_packets_pending_delivery") == 0, 3), "nothing is hoarded")
 time.sleep(3)
 sender.send(build([0, 0, 0], b"dead after backoff", last=dead))
-check(wait_for(lambda: prom(1, "nym_node_mixnet_egress_connection_failures") == 2, 5), "retried after the backoff")
+check(wait_for(lambda: prom(API[1], "nym_node_mixnet_egress_connection_failures") == 2, 5), "retried after the backoff")
 
 # 8. Key rotation: packets built for the previous key still process during the overlap, and
 #    are refused after it; the next key is accepted ahead of its rotation.
@@ -281,7 +240,4 @@ check(wait_for(lambda: delivered(b"new key"), 3), "the new key works")
 sender.send(build([0, 0, 0], b"next key early", current_rotation() + 1))
 check(wait_for(lambda: delivered(b"next key early"), 3), "the pre-announced next key is accepted early")
 
-if failures:
-    print(f"{len(failures)} check(s) failed")
-    sys.exit(1)
-print("mixnode network: all checks passed")
+finish("mixnode network")

@@ -3,12 +3,11 @@
 # packets with the independent Sphinx implementation and a sink at the end of the route.
 # The checks are in mixnode_net.py.
 set -eu
-. scripts/lib/netns.sh
+. tests/lib/netns.sh
 NODE="$(pwd)/${NYM_BUILD:-build}/bin/nym-node"
-T=$(mktemp -d)
-export T NODE
 netns_init mx
-trap 'status=$?; netns_cleanup; rm -rf "$T"; exit $status' EXIT
+T=$NS_DIR
+export T NODE
 
 netns_host mix1 198.51.100.11/24
 netns_host mix2 198.51.100.12/24

@@ -3,33 +3,12 @@
 # file, line and expectation, keys show, the HTTP API, SIGHUP reloading the description and
 # log level, and a clean stop on SIGTERM. Runs in a namespace of its own.
 set -eu
-. scripts/lib/netns.sh
+. tests/lib/netns.sh
+. tests/lib/assert.sh
 NODE="$(pwd)/${NYM_BUILD:-build}/bin/nym-node"
-T=$(mktemp -d)
 netns_init lc
-trap 'status=$?; netns_cleanup; rm -rf "$T"; exit $status' EXIT
+T=$NS_DIR
 netns_host node 198.51.100.40/24
-fail=0
-check() { # check DESCRIPTION COMMAND...: the command must succeed
-	what=$1
-	shift
-	if "$@"; then echo "ok   $what"; else echo "FAIL $what"; fail=1; fi
-}
-refuses() { # refuses DESCRIPTION PATTERN COMMAND...: must exit 1 and print PATTERN on stderr
-	what=$1
-	pattern=$2
-	shift 2
-	set +e
-	"$@" >"$T/out" 2>"$T/err"
-	rc=$?
-	set -e
-	if [ "$rc" -eq 1 ] && grep -q -- "$pattern" "$T/err"; then
-		echo "ok   $what"
-	else
-		echo "FAIL $what (exit $rc): $(head -c 300 "$T/err")"
-		fail=1
-	fi
-}
 
 D="$T/node"
 check "init creates a node" "$NODE" init --id lc1 --mode mixnode --public-ip 198.51.100.40 --location NL --data-dir "$D"
@@ -67,29 +46,33 @@ printf 'moniker: first\nwebsite: https://example.org\n' >"$D/data/description.ya
 netns_bg node "$T/node.log" "$NODE" run --data-dir "$D" --workers 1
 PID=$NS_LAST_PID
 netns_wait_port node 198.51.100.40:8080
-api() { netns_exec node /usr/bin/python3 -c "import urllib.request,sys; print(urllib.request.urlopen('http://198.51.100.40:8080/api/v1/'+sys.argv[1],timeout=5).read().decode())" "$1"; }
-check "health answers" sh -c "$(printf '%s' "ip netns exec ${NS_P}node /usr/bin/python3 -c \"import urllib.request; assert b'up' in urllib.request.urlopen('http://198.51.100.40:8080/api/v1/health').read()\"")"
-check "the description is served" sh -c "test \"\$(ip netns exec ${NS_P}node /usr/bin/python3 -c \"import urllib.request,json; print(json.load(urllib.request.urlopen('http://198.51.100.40:8080/api/v1/description'))['moniker'])\")\" = first"
-check "roles say mixnode" sh -c "ip netns exec ${NS_P}node /usr/bin/python3 -c \"import urllib.request,json; assert json.load(urllib.request.urlopen('http://198.51.100.40:8080/api/v1/roles'))['mixnode_enabled']\""
-check "host information is signed by the identity" sh -c "ip netns exec ${NS_P}node /usr/bin/python3 - <<'PY'
-import json, urllib.request
+# api PATH [FIELD]: the node's /api/v1/PATH, or one field of its JSON answer.
+api() {
+	netns_exec node "$PY" -c 'import sys; sys.path.insert(0, "tests/lib"); import nymtest
+url = "http://198.51.100.40:8080/api/v1/" + sys.argv[1]
+print(nymtest.http_json(url)[sys.argv[2]] if len(sys.argv) > 2 else nymtest.http_get(url)[1].decode())' "$@"
+}
+check "health answers" test -n "$(api health | grep up)"
+check "the description is served" test "$(api description moniker)" = first
+check "roles say mixnode" test "$(api roles mixnode_enabled)" = True
+check "host information is signed by the identity" netns_exec node "$PY" - <<'PY'
+import json, sys
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-A = '123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz'
+sys.path.insert(0, "tests/lib")
+from nymtest import b58decode, http_json
 def b58(s):
-    n = 0
-    for c in s: n = n * 58 + A.index(c)
-    return n.to_bytes(64 if len(s) > 50 else 32, 'big')
-h = json.load(urllib.request.urlopen('http://198.51.100.40:8080/api/v1/host-information'))
+    return b58decode(s, 64 if len(s) > 50 else 32)
+h = http_json('http://198.51.100.40:8080/api/v1/host-information')
 data = json.dumps(h['data'], separators=(',', ':'), sort_keys=True).encode()
 Ed25519PublicKey.from_public_bytes(b58(h['data']['keys']['ed25519_identity'])).verify(b58(h['signature']), data)
-PY"
+PY
 
 # SIGHUP: a new description and a new log level, without a restart.
 printf 'moniker: second\n' >"$D/data/description.yaml"
 sed -i 's/^  level: .*/  level: debug/' "$D/config/config.yaml"
 kill -HUP "$PID"
 sleep 1.5
-check "SIGHUP reloads the description" sh -c "test \"\$(ip netns exec ${NS_P}node /usr/bin/python3 -c \"import urllib.request,json; print(json.load(urllib.request.urlopen('http://198.51.100.40:8080/api/v1/description'))['moniker'])\")\" = second"
+check "SIGHUP reloads the description" test "$(api description moniker)" = second
 check "SIGHUP reloads the log level" grep -q "SIGHUP: log level debug" "$T/node.log"
 check "the node is still the same process" kill -0 "$PID"
 
@@ -98,4 +81,4 @@ for i in $(seq 1 50); do kill -0 "$PID" 2>/dev/null || break; sleep 0.1; done
 check "SIGTERM stops it" sh -c "! kill -0 $PID 2>/dev/null"
 check "it logs a clean stop" grep -q "stopped" "$T/node.log"
 check "its replay filter was saved" sh -c "ls '$D'/data/replay_*.bloom >/dev/null"
-exit $fail
+finish

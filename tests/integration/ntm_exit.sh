@@ -10,8 +10,7 @@
 # file; `status` reports a match and counts the decisions.
 set -u
 cd "$(dirname "$0")/../.."
-. tests/integration/lib/ntm_env.sh
-trap ntm_cleanup EXIT INT TERM
+. tests/lib/ntm.sh
 
 ntm_topology
 ntm_servers
@@ -29,7 +28,7 @@ line_of() { grep -n -x -F "$1" "$POLICY" | head -n 1 | cut -d: -f1; }
 echo "# before apply: nothing is forwarded"
 expect "no forwarding before apply" "timeout" probe "$C1" tcp 203.0.113.10 80 --timeout 1
 
-in_ns "$GW" "$NTM" apply --config /dev/null --policy "$POLICY" >"$TMP/apply.out" 2>&1 ||
+netns_exec "$GW" "$NTM" apply --config /dev/null --policy "$POLICY" >"$TMP/apply.out" 2>&1 ||
 	die "apply failed: $(cat "$TMP/apply.out")"
 grep -q "IPv4 uplink up0, IPv6 uplink up0" "$TMP/apply.out" && pass "uplinks autodetected from the default routes" ||
 	fail "uplink autodetection: $(cat "$TMP/apply.out")"
@@ -40,7 +39,7 @@ kconfig=$( (zcat /proc/config.gz || cat "/boot/config-$(uname -r)") 2>/dev/null 
 case "$kconfig" in
 "# CONFIG_NF_FLOW_TABLE is not set")
 	grep -q "has no nftables flowtables" "$TMP/apply.out" && ! grep -q "flowtable on" "$TMP/apply.out" &&
-		! in_ns "$GW" nft list flowtables 2>/dev/null | grep -q fastpath &&
+		! netns_exec "$GW" nft list flowtables 2>/dev/null | grep -q fastpath &&
 		pass "without kernel flowtables: apply says so and installs none" ||
 		fail "flowtable fallback: $(cat "$TMP/apply.out")" ;;
 CONFIG_NF_FLOW_TABLE=*)
@@ -49,8 +48,8 @@ CONFIG_NF_FLOW_TABLE=*)
 *) echo "# kernel configuration unreadable: flowtable support not checked here" ;;
 esac
 
-expect "IPv4 forwarding on" "net.ipv4.ip_forward = 1" in_ns "$GW" sysctl net.ipv4.ip_forward
-expect "IPv6 forwarding on" "net.ipv6.conf.all.forwarding = 1" in_ns "$GW" sysctl net.ipv6.conf.all.forwarding
+expect "IPv4 forwarding on" "net.ipv4.ip_forward = 1" netns_exec "$GW" sysctl net.ipv4.ip_forward
+expect "IPv6 forwarding on" "net.ipv6.conf.all.forwarding = 1" netns_exec "$GW" sysctl net.ipv6.conf.all.forwarding
 
 echo "# allowed ports, TCP and UDP, IPv4 and IPv6, through nymwg and nymtun0; NAT"
 for port in 22 80 443 3333 6012; do
@@ -74,9 +73,9 @@ for port in 25 8081; do
 done
 final=$(line_of "ExitPolicy reject *:*")
 expect "the final reject counted the TCP resets" "*counter packets 4 *reject with tcp reset" \
-	sh -c "ip netns exec $GW nft list chain inet nym-ntm policy_l$final | grep 'tcp reset'"
+	netns_exec "$GW" sh -c "nft list chain inet nym-ntm policy_l$final | grep 'tcp reset'"
 expect "the final reject counted the UDP rejects" "*counter packets 4 *reject*" \
-	sh -c "ip netns exec $GW nft list chain inet nym-ntm policy_l$final | grep -v 'tcp reset' | grep 'counter.*reject'"
+	netns_exec "$GW" sh -c "nft list chain inet nym-ntm policy_l$final | grep -v 'tcp reset' | grep 'counter.*reject'"
 
 echo "# a rejected network is rejected on every port, protocol and family"
 for port in 22 80 443 465 6012; do
@@ -88,7 +87,7 @@ for port in 53 443; do
 	expect "udp6 $port to a rejected network" "icmp-unreachable" probe "$C1" udp 2001:db8:bad::10 $port
 done
 expect "dns to a rejected network" "failed*" probe "$C1" dns 203.0.113.200 example.org --timeout 1
-expect "ping to a rejected network" "*100% packet loss*" sh -c "ip netns exec $C1 ping -c 1 -W 1 203.0.113.200 | grep loss"
+expect "ping to a rejected network" "*100% packet loss*" netns_exec "$C1" sh -c "ping -c 1 -W 1 203.0.113.200 | grep loss"
 expect "the gateway's networks are private" "reset" probe "$C1" tcp 169.254.169.254 80
 
 echo "# DNS and ping"
@@ -96,9 +95,9 @@ expect "dns over udp" "203.0.113.10" probe "$C1" dns 203.0.113.10 example.org
 expect "dns over tcp" "203.0.113.10" probe "$C1" dns 203.0.113.10 example.org --tcp
 expect "dns6 over udp" "203.0.113.10" probe "$C1" dns 2001:db8:2::10 example.org
 expect "dns via nymtun0" "203.0.113.10" probe "$C2" dns 203.0.113.10 example.org
-expect "ping" "*1 received*" sh -c "ip netns exec $C1 ping -c 1 -W 2 203.0.113.10 | grep received"
-expect "ping6" "*1 received*" sh -c "ip netns exec $C1 ping -c 1 -W 2 2001:db8:2::10 | grep received"
-expect "ping via nymtun0" "*1 received*" sh -c "ip netns exec $C2 ping -c 1 -W 2 203.0.113.10 | grep received"
+expect "ping" "*1 received*" netns_exec "$C1" sh -c "ping -c 1 -W 2 203.0.113.10 | grep received"
+expect "ping6" "*1 received*" netns_exec "$C1" sh -c "ping -c 1 -W 2 2001:db8:2::10 | grep received"
+expect "ping via nymtun0" "*1 received*" netns_exec "$C2" sh -c "ping -c 1 -W 2 203.0.113.10 | grep received"
 
 echo "# SMTPS: 60 new connections at once per client, the 61st is reset, others unaffected"
 check_burst() { # NAME OUTPUT
@@ -135,7 +134,7 @@ for q in "203.0.113.10 443 tcp|accept|$https" "2001:db8:2::10 443 udp|accept|$ht
 	verdict=${rest%%|*}
 	line=${rest#*|}
 	# shellcheck disable=SC2086
-	out=$(in_ns "$GW" "$NTM" check $args)
+	out=$(netns_exec "$GW" "$NTM" check $args)
 	status=$?
 	want_status=0
 	[ "$verdict" = reject ] && want_status=1
@@ -158,7 +157,7 @@ done
 expect "check with a bad address is an error (status 2)" "2" sh -c "$NTM check --policy $POLICY 1.2.3 80 >/dev/null 2>&1; echo \$?"
 
 echo "# status"
-in_ns "$GW" "$NTM" status --config /dev/null --policy "$POLICY" >"$TMP/status.out" 2>&1
+netns_exec "$GW" "$NTM" status --config /dev/null --policy "$POLICY" >"$TMP/status.out" 2>&1
 status=$?
 if [ $status -eq 0 ] && grep -q "matches what nym-ntm apply would install: yes" "$TMP/status.out"; then
 	pass "status: installed table matches"
@@ -167,7 +166,7 @@ else
 fi
 grep -E "^  policy_l$smtps +[1-9]" "$TMP/status.out" | grep -q "over the limit" &&
 	pass "status counts the SMTPS refusals" || fail "status lacks SMTPS counters: $(cat "$TMP/status.out")"
-in_ns "$GW" "$NTM" status --config /dev/null --policy packaging/exit-policy.txt >"$TMP/status2.out" 2>&1
+netns_exec "$GW" "$NTM" status --config /dev/null --policy packaging/exit-policy.txt >"$TMP/status2.out" 2>&1
 status=$?
 if [ $status -eq 1 ] && grep -q "matches what nym-ntm apply would install: no" "$TMP/status2.out"; then
 	pass "status notices a table that differs from what apply would install"

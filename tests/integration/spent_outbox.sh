@@ -6,11 +6,10 @@
 # gateway g2, which takes the authority's spent filter, refuses the first ticket. 4-second
 # epochs by configuration.
 set -eu
-. scripts/lib/netns.sh
+. tests/lib/netns.sh
 NODE="$(pwd)/${NYM_BUILD:-build}/bin/nym-node"
-T=$(mktemp -d)
 netns_init so
-trap 'status=$?; netns_cleanup; rm -rf "$T"; exit $status' EXIT
+T=$NS_DIR
 
 netns_host auth 198.51.100.2/24
 netns_host g1 198.51.100.21/24

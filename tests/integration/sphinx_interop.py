@@ -7,22 +7,15 @@ and every Nym payload size. With a shared --seed both must build the very same b
 """
 import json
 import os
-import subprocess
 import sys
 import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "oracle"))
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 import sphinx_ref as ref  # noqa: E402
+from nymtest import node_json as node  # noqa: E402
 
-NODE = os.path.join(os.environ.get("NYM_BUILD", "build"), "bin", "nym-node")
 SIZES = [38, 2065, 8209, 16401, 32785]
-
-
-def node(*args, stdin=None):
-    out = subprocess.run([NODE, *args], input=stdin, capture_output=True, text=True)
-    if out.returncode != 0:
-        raise SystemExit(f"nym-node {' '.join(args[:2])} failed: {out.stderr.strip()}")
-    return json.loads(out.stdout)
 
 
 def route_file(tmp, keys, n):
