@@ -474,7 +474,7 @@ int authority_run(const char *context, const struct node_config *cfg, const char
 	}
 	if (setup_peers(&a) || nym_http_init() || open_stores(&a))
 		goto out;
-	if (authority_admission_open(&a)) {
+	if (authority_limits_open(&a)) {
 		fprintf(stderr, "%s: out of memory for the registration limits\n", context);
 		goto out;
 	}
@@ -541,7 +541,7 @@ out:
 	nym_issuer_close(a.iss);
 	nym_issuer_close(a.http_iss);
 	nym_spent_merge_close(a.http_spent);
-	authority_admission_close(&a);
+	authority_limits_close(&a);
 	node_keys_clear(&a.keys);
 	log_info("stopped");
 	return status;

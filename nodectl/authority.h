@@ -91,8 +91,8 @@ char *authority_metrics(void *ctx);
 /* authority_limits.c: registration rate per source address (HTTP thread, takes http_lock),
  * GET /v1/admissions and the pages of GET /v1/nodes; the peers' registries and admission
  * lists (prober thread). */
-int authority_admission_open(struct authority *a);
-void authority_admission_close(struct authority *a);
+int authority_limits_open(struct authority *a);
+void authority_limits_close(struct authority *a);
 bool authority_registration_allowed(struct authority *a, const struct node_http_request *req);
 void authority_get_admissions(void *ctx, const struct node_http_request *req, struct node_http_reply *rep);
 void authority_merge_admissions(struct authority *a);

@@ -22,7 +22,7 @@
 #define ADMISSIONS_MAX_AGE_S 3600
 #define ADMISSIONS_MAX_SKEW_S 300
 
-int authority_admission_open(struct authority *a)
+int authority_limits_open(struct authority *a)
 {
 	const struct node_config *c = a->cfg;
 	return nym_token_buckets_new(&a->reg_buckets, (size_t)c->authority.registration_sources,
@@ -30,7 +30,7 @@ int authority_admission_open(struct authority *a)
 				     c->authority.registration_burst);
 }
 
-void authority_admission_close(struct authority *a)
+void authority_limits_close(struct authority *a)
 {
 	nym_token_buckets_free(a->reg_buckets);
 	a->reg_buckets = NULL;

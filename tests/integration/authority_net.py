@@ -245,7 +245,7 @@ check(rc == 0, f"m3 revoked at a2 {err.strip()}")
 
 def a1_vote_without_m3():
     e = epoch_now() + 1
-    status, body, _ = http_get(AUTH[1], f"/v1/votes/{e}")
+    status, body, _ = http_get(AUTH[1] + f"/v1/votes/{e}")
     if status != 200:
         return None
     for v in json.loads(body)["votes"]:
@@ -256,7 +256,7 @@ def a1_vote_without_m3():
     return None
 
 
-e_rev = wait_for("a1's vote leaves out m3, which a2 revoked", a1_vote_without_m3, 16)
+e_rev = wait_or_fail("a1's vote leaves out m3, which a2 revoked", a1_vote_without_m3, 16)
 check(e_rev is not None, f"a1 learnt a2's revocation (its vote for epoch {e_rev})")
 rc, listing, _ = node("authority", "list", "--data-dir", f"{T}/a1")
 m3 = next((n for n in (listing or {}).get("nodes", []) if n["identity"] == MIX[3]), None)
