@@ -116,7 +116,8 @@ static void make_vote(struct authority *a, uint64_t epoch, int64_t now)
 	if (v.node_count < kept)
 		log_info("authority: epoch %" PRIu64 ": %zu nodes left out beyond %llu per address", epoch,
 			 kept - v.node_count, (unsigned long long)a->cfg->authority.max_nodes_per_address);
-	qsort(v.nodes, v.node_count, sizeof(*v.nodes), by_identity);
+	if (v.node_count > 1)
+		qsort(v.nodes, v.node_count, sizeof(*v.nodes), by_identity);
 	v.epoch = epoch;
 	v.valid_from = nym_epoch_start(&a->clock, epoch);
 	v.valid_until = nym_epoch_start(&a->clock, epoch + 1);

@@ -171,7 +171,11 @@ print(f"FIGURES mode={MODE} posted={len(lines)} accepted={accepted} statuses={st
 check(REAL <= ids1 and e1 >= flood_end_epoch + 2,
       f"after the flood the document of epoch {e1} still lists the three real mixnodes")
 check(all(docs.values()), f"every document served during and after the flood lists them ({sorted(docs)})")
-check(rss2["VmHWM"] < 100 * 1024, f"peak resident memory {rss2['VmHWM'] // 1024} MB < 100 MB")
+if "/san/" in os.environ.get("NODE", ""):
+    # AddressSanitizer's shadow memory and quarantine are not the authority's own.
+    print(f"skip [{MODE}] peak resident memory {rss2['VmHWM'] // 1024} MB (sanitizer build)", flush=True)
+else:
+    check(rss2["VmHWM"] < 100 * 1024, f"peak resident memory {rss2['VmHWM'] // 1024} MB < 100 MB")
 check(lat_fail[0] == 0 and max(lat) < 2.0,
       f"GET /v1/epoch kept answering ({len(lat)} requests, slowest {max(lat) * 1000:.0f} ms)")
 if MODE == "allowlist":
