@@ -9,7 +9,7 @@
 #   make V=1              show the compiler command lines
 #
 # Sources are discovered, not listed: lib/<area>/*.c make up libnym.a, each program folder's
-# *.c make up one binary, tests/unit/test_*.c are Criterion suites, tests/fuzz/fuzz_*.c are
+# *.c and <folder>/<role>/*.c make up one binary, tests/unit/test_*.c are Criterion suites, tests/fuzz/fuzz_*.c are
 # libFuzzer targets. Adding a module never means editing this file.
 
 # The program rules below are generated with $(eval); without this the first of them, not
@@ -62,9 +62,11 @@ LIBNYM := $(O)/lib/libnym.a
 PROGRAM_DIRS := nym-node:nodectl nym-vpnd:vpnd nym-vpnc:vpnc nym-ntm:ntm
 PROGRAMS :=
 define program_rule
-$(1)_SRC := $$(sort $$(wildcard $(2)/*.c))
+$(1)_SRC := $$(sort $$(wildcard $(2)/*.c $(2)/*/*.c))
 ifneq ($$($(1)_SRC),)
 $(1)_OBJ := $$($(1)_SRC:%.c=$(O)/obj/%.o)
+# Role folders include each other by their path from the top: "nodectl/node/node_config.h".
+$$($(1)_OBJ): CPPFLAGS += -I.
 PROGRAMS += $(O)/bin/$(1)
 $(O)/bin/$(1): $$($(1)_OBJ) $(LIBNYM)
 	@mkdir -p $$(@D)

@@ -10,8 +10,8 @@
 #include "commands.h"
 #include "directory/allowlist.h"
 #include "directory/registry.h"
-#include "node_config.h"
-#include "node_keys.h"
+#include "nodectl/node/node_config.h"
+#include "nodectl/node/node_keys.h"
 #include "util/base58.h"
 #include "util/cli.h"
 #include "util/clock.h"
@@ -68,7 +68,7 @@ static int decide(const char *context, int argc, char **argv, bool admit)
 	int status = EXIT_FAIL;
 	if (open_authority(context, id, data_dir, &reg, self))
 		goto out;
-	if ((rc = nym_allowlist_set(nym_registry_db(reg), node, self, admit, nym_unix_now())) != 0) {
+	if ((rc = nym_allowlist_set(nym_registry_db(reg), node, self, admit, nym_clock_unix_now())) != 0) {
 		fprintf(stderr, "%s: cannot record the decision: %s\n", context,
 			rc == -EDQUOT ? "this authority's list is full" : strerror(-rc));
 		goto out;

@@ -31,14 +31,16 @@
 
 #include "cmd_util.h"
 #include "commands.h"
+#include "io/sock.h"
 #include "mix/mix_frame.h"
 #include "mix/mix_node_addr.h"
-#include "mix_sink.h"
-#include "node_config.h"
-#include "node_keys.h"
+#include "nodectl/debug/mix_sink.h"
+#include "nodectl/node/node_config.h"
+#include "nodectl/node/node_keys.h"
 #include "sphinx/sphinx_packet.h"
 #include "util/cli.h"
 #include "util/clock.h"
+#include "util/file.h"
 #include "util/log.h"
 
 #define FRAME_LEN (MIX_FRAME_HEADER_LEN + MIX_REGULAR_PACKET_LEN)
@@ -57,7 +59,7 @@ struct pool {
 struct bench {
 	struct sphinx_hop route[2];
 	uint8_t node_secret[32];
-	uint8_t rotation_byte;
+	struct mix_frame_header header;
 	struct pool flood, paced;
 	/* sink side */
 	_Atomic int phase;
@@ -121,13 +123,12 @@ static void *build_range(void *arg)
 	uint8_t copy[MIX_REGULAR_PACKET_LEN];
 	for (size_t i = j->first; i < j->last && !j->rc; i++) {
 		uint8_t *frame = j->pool->frames + i * FRAME_LEN;
-		frame[0] = MIX_FRAME_VERSION;
-		frame[1] = MIX_PACKET_SIZE_REGULAR;
-		frame[2] = MIX_PACKET_TYPE_MIX;
-		frame[3] = j->b->rotation_byte;
 		uint64_t n = i;
-		j->rc = sphinx_packet_create(frame + MIX_FRAME_HEADER_LEN, MIX_REGULAR_PACKET_LEN, &p,
-					     (const uint8_t *)&n, sizeof(n));
+		size_t header_len;
+		j->rc = mix_frame_header_encode(&j->b->header, frame, &header_len);
+		if (!j->rc)
+			j->rc = sphinx_packet_create(frame + header_len, MIX_REGULAR_PACKET_LEN, &p, (const uint8_t *)&n,
+						     sizeof(n));
 		if (j->pool->tag && !j->rc) {
 			/* What the node will send on: peel it ourselves with its key. */
 			struct sphinx_processed out;
@@ -165,7 +166,7 @@ static int build_pool(struct bench *b, struct pool *pool, size_t count, bool tag
 	return rc;
 }
 
-static int connect_to(const struct sock_addr *a)
+static int connect_to(const struct net_addr *a)
 {
 	int fd = socket(a->ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
@@ -177,21 +178,6 @@ static int connect_to(const struct sock_addr *a)
 	}
 	sock_tcp_tune(fd);
 	return fd;
-}
-
-static int send_all(int fd, const uint8_t *p, size_t len)
-{
-	while (len) {
-		ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
 }
 
 struct flood_job {
@@ -207,7 +193,7 @@ static void *flood(void *arg)
 	struct flood_job *j = arg;
 	enum { CHUNK = 64 * FRAME_LEN };
 	for (size_t off = 0; off < j->len && !j->rc; off += CHUNK)
-		j->rc = send_all(j->fd, j->data + off, j->len - off < CHUNK ? j->len - off : CHUNK);
+		j->rc = nym_file_write_all(j->fd, j->data + off, j->len - off < CHUNK ? j->len - off : CHUNK);
 	atomic_fetch_sub(j->running, 1);
 	return NULL;
 }
@@ -215,15 +201,15 @@ static void *flood(void *arg)
 /* Serves the sink until it has seen `expected` packets of a phase, or nothing new for 1 s. */
 static uint64_t drain(struct mix_sink *sink, struct bench *b, int phase, uint64_t expected)
 {
-	uint64_t last = 0, stable_since = nym_now_ns();
+	uint64_t last = 0, stable_since = nym_clock_now_ns();
 	for (;;) {
 		uint64_t got = atomic_load(&b->received[phase]);
 		if (got >= expected)
 			return got;
 		if (got != last) {
 			last = got;
-			stable_since = nym_now_ns();
-		} else if (nym_now_ns() - stable_since > NYM_NS_PER_SEC) {
+			stable_since = nym_clock_now_ns();
+		} else if (nym_clock_now_ns() - stable_since > NYM_NS_PER_SEC) {
 			return got;
 		}
 		mix_sink_poll(sink, 5 * NYM_NS_PER_MS);
@@ -278,8 +264,8 @@ static int cmp_u64(const void *a, const void *b)
 
 static int free_port(void)
 {
-	struct sock_addr a;
-	sock_addr_parse(&a, "127.0.0.1:0", -1);
+	struct net_addr a;
+	net_addr_parse(&a, "127.0.0.1:0", -1);
 	int fd = sock_tcp_listen(&a, false, 1);
 	if (fd < 0)
 		return fd;
@@ -287,7 +273,7 @@ static int free_port(void)
 	socklen_t len = sizeof(ss);
 	getsockname(fd, (struct sockaddr *)&ss, &len);
 	close(fd);
-	return sock_addr_port((struct sockaddr *)&ss);
+	return net_addr_port((struct sockaddr *)&ss);
 }
 
 /* Writes a node directory for the run: loopback ports, rotation 1 lasting the whole run,
@@ -313,7 +299,7 @@ static int make_node(const char *dir, int mix_port, int http_port, uint64_t pack
 	c.host.public_ips.count = 1;
 	snprintf(c.mixnet.bind_address, sizeof(c.mixnet.bind_address), "127.0.0.1:%d", mix_port);
 	snprintf(c.http.bind_address, sizeof(c.http.bind_address), "127.0.0.1:%d", http_port);
-	c.sphinx.genesis = (uint64_t)nym_unix_now() - 1;
+	c.sphinx.genesis = (uint64_t)nym_clock_unix_now() - 1;
 	c.sphinx.epoch_duration_ns = 600 * NYM_NS_PER_SEC;
 	c.sphinx.epochs_per_rotation = 10;
 	c.mixnet.replay_expected_packets_per_second = packets / (600 * 11) + 1;
@@ -376,6 +362,8 @@ int cmd_bench_mixnet(const char *context, int argc, char **argv)
 	static struct bench b;
 	struct node_keys keys;
 	char dir[] = "/tmp/nym-bench-mixnet-XXXXXX";
+	/* A node that dies mid-flood must end the run with an error, not the bench with SIGPIPE. */
+	signal(SIGPIPE, SIG_IGN);
 	if (!mkdtemp(dir)) {
 		fprintf(stderr, "%s: cannot create a temporary directory: %s\n", context, strerror(errno));
 		return EXIT_FAIL;
@@ -393,18 +381,19 @@ int cmd_bench_mixnet(const char *context, int argc, char **argv)
 	uint64_t flood_count = (uint64_t)(ceiling * (double)seconds);
 
 	int mix_port = free_port(), http_port = free_port(), sink_port = free_port();
-	struct sock_addr node_addr, sink_addr;
+	struct net_addr node_addr, sink_addr;
 	char text[64];
 	snprintf(text, sizeof(text), "127.0.0.1:%d", mix_port);
-	sock_addr_parse(&node_addr, text, -1);
+	net_addr_parse(&node_addr, text, -1);
 	snprintf(text, sizeof(text), "127.0.0.1:%d", sink_port);
-	sock_addr_parse(&sink_addr, text, -1);
+	net_addr_parse(&sink_addr, text, -1);
 	if (make_node(dir, mix_port, http_port, flood_count * 2, &keys)) {
 		fprintf(stderr, "%s: cannot set up the node in %s\n", context, dir);
 		goto out;
 	}
 	memcpy(b.node_secret, keys.sphinx[0].kp.secret, 32);
-	b.rotation_byte = keys.sphinx[0].rotation_id % 2 ? 1 : 2;
+	b.header = (struct mix_frame_header){ MIX_FRAME_VERSION, MIX_PACKET_SIZE_REGULAR, MIX_PACKET_TYPE_MIX,
+					      mix_frame_key_rotation_from_id(keys.sphinx[0].rotation_id) };
 	memcpy(b.route[0].public_key, keys.sphinx[0].kp.public_key, 32);
 	mix_node_addr_encode((struct sockaddr *)&node_addr.ss, node_addr.len, b.route[0].address);
 	mix_node_addr_encode((struct sockaddr *)&sink_addr.ss, sink_addr.len, b.route[1].address);
@@ -456,7 +445,7 @@ int cmd_bench_mixnet(const char *context, int argc, char **argv)
 	pthread_t senders[128];
 	struct flood_job jobs[128];
 	_Atomic int flooding = (int)nconn;
-	uint64_t t0 = nym_now_ns();
+	uint64_t t0 = nym_clock_now_ns();
 	for (size_t i = 0; i < nconn; i++) {
 		size_t first = flood_count * i / nconn, last = flood_count * (i + 1) / nconn;
 		jobs[i] = (struct flood_job){ fds[i], b.flood.frames + first * FRAME_LEN, (last - first) * FRAME_LEN, 0,
@@ -493,9 +482,9 @@ int cmd_bench_mixnet(const char *context, int argc, char **argv)
 		index_put(&b, b.paced.tag[i], (uint32_t)i);
 	atomic_store(&b.phase, 2);
 	uint64_t cpu1 = cpu_us(node);
-	uint64_t gap = (uint64_t)(1e9 / rate), next = nym_now_ns() + gap;
+	uint64_t gap = (uint64_t)(1e9 / rate), next = nym_clock_now_ns() + gap;
 	for (size_t i = 0; i < paced;) {
-		uint64_t now = nym_now_ns();
+		uint64_t now = nym_clock_now_ns();
 		if (now < next) {
 			/* With a core of its own the load generator never sleeps; sharing the
 			 * node's cores it must, or it would take their time. */
@@ -506,7 +495,7 @@ int cmd_bench_mixnet(const char *context, int argc, char **argv)
 		 * rather than sending a burst: the phase measures the node at a steady rate. */
 		next = (now - next > gap ? now : next) + gap;
 		b.sent_ns[i] = now;
-		if (send_all(fds[i % nconn], b.paced.frames + i * FRAME_LEN, FRAME_LEN))
+		if (nym_file_write_all(fds[i % nconn], b.paced.frames + i * FRAME_LEN, FRAME_LEN))
 			break;
 		i++;
 	}

@@ -132,9 +132,9 @@ static int measure(struct bench_state *s, const bench_op *ops, size_t n, double 
 	for (size_t k = 0; k < n; k++) {
 		if (ops[k](s))
 			return -1;
-		uint64_t t0 = nym_now_ns();
+		uint64_t t0 = nym_clock_now_ns();
 		unsigned calls = 0;
-		while (nym_now_ns() - t0 < BATCH_NS / 4) {
+		while (nym_clock_now_ns() - t0 < BATCH_NS / 4) {
 			if (ops[k](s))
 				return -1;
 			calls++;
@@ -142,14 +142,14 @@ static int measure(struct bench_state *s, const bench_op *ops, size_t n, double 
 		batch[k] = calls ? calls * 4 : 1;
 	}
 	size_t rounds = 0;
-	uint64_t end = nym_now_ns() + (uint64_t)(seconds * 1e9);
-	while (rounds < MAX_ROUNDS && (rounds < 5 || nym_now_ns() < end)) {
+	uint64_t end = nym_clock_now_ns() + (uint64_t)(seconds * 1e9);
+	while (rounds < MAX_ROUNDS && (rounds < 5 || nym_clock_now_ns() < end)) {
 		for (size_t k = 0; k < n; k++) {
-			uint64_t b0 = nym_now_ns();
+			uint64_t b0 = nym_clock_now_ns();
 			for (unsigned i = 0; i < batch[k]; i++)
 				if (ops[k](s))
 					return -1;
-			per_op[k][rounds] = (double)(nym_now_ns() - b0) / batch[k] / 1000.0;
+			per_op[k][rounds] = (double)(nym_clock_now_ns() - b0) / batch[k] / 1000.0;
 		}
 		rounds++;
 	}

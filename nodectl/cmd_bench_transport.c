@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cmd_util.h"
 #include "commands.h"
 #include "crypto/x25519.h"
 #include "mix/mix_fragment.h"
@@ -35,7 +36,7 @@ struct timer {
 
 static void timer_start(struct timer *t, double seconds)
 {
-	t->start = nym_now_ns();
+	t->start = nym_clock_now_ns();
 	t->budget = (uint64_t)(seconds * 1e9);
 	t->iterations = 0;
 }
@@ -45,12 +46,12 @@ static bool timer_running(struct timer *t)
 	/* Reading the clock every 16 iterations keeps it out of the measurement. */
 	if (t->iterations % 16)
 		return true;
-	return nym_now_ns() - t->start < t->budget;
+	return nym_clock_now_ns() - t->start < t->budget;
 }
 
 static double timer_ns_per_iteration(const struct timer *t)
 {
-	return (double)(nym_now_ns() - t->start) / (double)t->iterations;
+	return (double)(nym_clock_now_ns() - t->start) / (double)t->iterations;
 }
 
 /* ns per regular frame; *gbps gets stream throughput. */
@@ -265,10 +266,8 @@ int cmd_bench_transport(const char *context, int argc, char **argv)
 				      frame_ns, "frame_decode_gbps", frame_gbps, "x25519_us", x_us,
 				      "noise_handshake_us", hs_us, "noise_frame_us", small_ns / 1e3,
 				      "noise_bulk_gbps", bulk_gbps, "reassembly_mbps", reasm_mbps);
-		if (!o || json_dumpf(o, stdout, JSON_COMPACT) != 0)
+		if (cmd_print_json(o) != EXIT_OK)
 			goto fail;
-		json_decref(o);
-		fputc('\n', stdout);
 	} else {
 		printf("frame decode (regular, 64 KiB reads)  %8.1f ns/frame  %6.2f GB/s\n", frame_ns,
 		       frame_gbps);

@@ -56,10 +56,10 @@ int cmd_debug_descriptors(const char *context, int argc, char **argv)
 	d.sphinx_count = 1;
 	d.sphinx[0].rotation = (uint32_t)rotation;
 	snprintf(d.version, sizeof(d.version), "%s", NYM_VERSION);
-	d.published = nym_unix_now();
+	d.published = nym_clock_unix_now();
 	for (uint64_t i = 0; i < count; i++) {
 		struct nym_ed25519_keypair kp;
-		struct nym_signed_descriptor sd;
+		struct nym_descriptor_signed sd;
 		char *text = NULL;
 		size_t len;
 		if (nth_address(address, i, spread, d.addresses[0])) {
@@ -72,7 +72,7 @@ int cmd_debug_descriptors(const char *context, int argc, char **argv)
 		nym_random(d.sphinx[0].key, 32);
 		rc = nym_descriptor_sign(&d, &kp, &sd);
 		nym_ed25519_keypair_clear(&kp);
-		json_t *j = rc ? NULL : nym_signed_descriptor_to_json(&sd);
+		json_t *j = rc ? NULL : nym_descriptor_signed_to_json(&sd);
 		rc = j ? nym_canonical_encode(j, &text, &len) : -EINVAL;
 		json_decref(j);
 		if (rc) {

@@ -12,24 +12,22 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "client/client_route.h"
 #include "cmd_util.h"
 #include "commands.h"
-#include "cred/issuer.h"
-#include "cred/issuer_keys.h"
-#include "cred/spent_report.h"
-#include "cred/ticket_store.h"
+#include "credstore/issuer.h"
+#include "cred/issuer_keyset.h"
+#include "credstore/ticket_store.h"
 #include "cred/ticketbook.h"
 #include "crypto/secret.h"
-#include "directory/dir_client.h"
-#include "directory/spent_outbox.h"
-#include "io/sock.h"
-#include "mix/mix_delay.h"
-#include "mix/mix_frame.h"
-#include "mix/mix_node_addr.h"
+#include "dirclient/dir_client.h"
+#include "gateway/gateway_outbox.h"
+#include "gateway/gateway_tickets.h"
 #include "http/http_client.h"
-#include "node_config.h"
-#include "node_keys.h"
-#include "sphinx/sphinx_packet.h"
+#include "net/net_addr.h"
+#include "nodectl/gateway/gateway_authorities.h"
+#include "nodectl/node/node_config.h"
+#include "nodectl/node/node_keys.h"
 #include "topology/canonical.h"
 #include "util/base58.h"
 #include "util/cli.h"
@@ -45,11 +43,11 @@ static json_t *b58(const uint8_t *key)
 	return nym_canonical_b58(key, 32);
 }
 
-static int trust_from(const char *context, const struct cli_list *keys, uint64_t threshold, struct nym_dir_trust *t)
+static int trust_from(const char *context, const struct cli_list *keys, uint64_t threshold, struct nym_dir_client_trust *t)
 {
 	memset(t, 0, sizeof(*t));
 	for (size_t i = 0; i < keys->count; i++)
-		if (nym_dir_trust_add(t, keys->items[i])) {
+		if (nym_dir_client_trust_add(t, keys->items[i])) {
 			fprintf(stderr, "%s: --authority-key expects a base58 Ed25519 key, got '%s'\n", context,
 				keys->items[i]);
 			return -EINVAL;
@@ -115,7 +113,7 @@ static int voucher_create(const char *context, int argc, char **argv)
 		fprintf(stderr, "%s: %s: cannot open the issuer database: %s\n", context, path, strerror(-rc));
 		goto out;
 	}
-	if ((rc = nym_issuer_voucher_create(iss, books, nym_unix_now(), codes)) != 0) {
+	if ((rc = nym_issuer_voucher_create(iss, books, nym_clock_unix_now(), codes)) != 0) {
 		fprintf(stderr, "%s: %s: cannot create vouchers: %s\n", context, path, strerror(-rc));
 		goto out;
 	}
@@ -162,14 +160,14 @@ static json_t *node_summary(const struct nym_descriptor *d)
 	json_t *roles = json_array();
 	for (unsigned b = 1; b <= NYM_ROLE_WIREGUARD; b <<= 1)
 		if (d->roles & b)
-			json_array_append_new(roles, json_string(nym_role_name(b)));
+			json_array_append_new(roles, json_string(nym_descriptor_role_name(b)));
 	nym_descriptor_mix_address(d, 0, addr, sizeof(addr));
 	return json_pack("{s:o, s:s, s:o, s:s, s:I}", "identity", b58(d->identity), "mix_address", addr, "roles", roles,
 			 "country", d->country, "published", (json_int_t)d->published);
 }
 
 /* Without keys: the document as the first authority that answers serves it, unverified. */
-static int fetch_unverified(const struct cli_list *urls, uint64_t epoch, struct nym_dir_topology *t, char *err,
+static int fetch_unverified(const struct cli_list *urls, uint64_t epoch, struct nym_dir_client_topology *t, char *err,
 			    size_t errlen)
 {
 	memset(t, 0, sizeof(*t));
@@ -186,7 +184,7 @@ static int fetch_unverified(const struct cli_list *urls, uint64_t epoch, struct 
 			snprintf(err, errlen, "%s: %s", urls->items[i], nym_http_strerror(rc));
 			continue;
 		}
-		rc = r.status == 200 ? nym_signed_doc_decode(r.body, r.len, &t->doc, &t->sigs, &t->canonical, &t->len,
+		rc = r.status == 200 ? nym_epoch_doc_signed_decode(r.body, r.len, &t->doc, &t->sigs, &t->canonical, &t->len,
 							     t->digest)
 				     : -EIO;
 		if (rc)
@@ -221,8 +219,8 @@ int cmd_debug_topology_fetch(const char *context, int argc, char **argv)
 	int rc = cli_parse(context, argc, argv, opts, NULL, 0, NULL);
 	if (rc)
 		return rc > 0 ? EXIT_OK : EXIT_FAIL;
-	struct nym_dir_trust trust;
-	struct nym_gateway_query q = { 0 };
+	struct nym_dir_client_trust trust;
+	struct nym_epoch_doc_gateway_query q = { 0 };
 	uint8_t want[32];
 	bool pick = gw_id || gw_role || gw_country;
 	if (check_urls(context, &urls) || trust_from(context, &keys, threshold, &trust))
@@ -231,7 +229,7 @@ int cmd_debug_topology_fetch(const char *context, int argc, char **argv)
 		fprintf(stderr, "%s: --gateway-id expects a base58 identity key, got '%s'\n", context, gw_id);
 		return EXIT_FAIL;
 	}
-	if (gw_role && (nym_role_parse(gw_role, &q.roles) || q.roles == NYM_ROLE_MIXNODE)) {
+	if (gw_role && (nym_descriptor_role_parse(gw_role, &q.roles) || q.roles == NYM_ROLE_MIXNODE)) {
 		fprintf(stderr, "%s: --gateway-role expects entry, exit or wg, got '%s'\n", context, gw_role);
 		return EXIT_FAIL;
 	}
@@ -244,10 +242,10 @@ int cmd_debug_topology_fetch(const char *context, int argc, char **argv)
 		}
 		memcpy(q.country, gw_country, 3);
 	}
-	struct nym_dir_topology t;
+	struct nym_dir_client_topology t;
 	char err[NYM_DIR_ERR_MAX];
 	if (trust.count)
-		rc = nym_dir_fetch_topology((const char *const *)urls.items, urls.count, &trust, epoch, TIMEOUT_MS, &t, err,
+		rc = nym_dir_client_fetch_topology((const char *const *)urls.items, urls.count, &trust, epoch, TIMEOUT_MS, &t, err,
 					    sizeof(err));
 	else
 		rc = fetch_unverified(&urls, epoch, &t, err, sizeof(err));
@@ -255,12 +253,12 @@ int cmd_debug_topology_fetch(const char *context, int argc, char **argv)
 		fprintf(stderr, "%s: %s\n", context, err);
 		return EXIT_FAIL;
 	}
-	const struct nym_signed_descriptor *picked = NULL;
-	if (pick && nym_dir_pick_gateway(&t.doc, gw_id ? want : NULL, &q, &picked)) {
+	const struct nym_descriptor_signed *picked = NULL;
+	if (pick && nym_dir_client_pick_gateway(&t.doc, gw_id ? want : NULL, &q, &picked)) {
 		fprintf(stderr, "%s: no gateway in epoch %" PRIu64 " matches%s%s%s%s\n", context, t.doc.epoch,
 			gw_id ? " the identity" : "", gw_role ? " the role" : "", gw_country ? " in " : "",
 			gw_country ? gw_country : "");
-		nym_dir_topology_free(&t);
+		nym_dir_client_topology_free(&t);
 		return EXIT_FAIL;
 	}
 	char digest[65];
@@ -306,7 +304,7 @@ int cmd_debug_topology_fetch(const char *context, int argc, char **argv)
 		}
 		status = fflush(stdout) == 0 ? EXIT_OK : EXIT_FAIL;
 	}
-	nym_dir_topology_free(&t);
+	nym_dir_client_topology_free(&t);
 	return status;
 }
 
@@ -332,7 +330,7 @@ int cmd_debug_ticketbook_obtain(const char *context, int argc, char **argv)
 	if (rc)
 		return rc > 0 ? EXIT_OK : EXIT_FAIL;
 	enum nym_ticket_type type;
-	struct nym_dir_trust trust;
+	struct nym_dir_client_trust trust;
 	struct cli_list one = { { url }, 1 };
 	if (check_urls(context, &one) || trust_from(context, &keys, 0, &trust))
 		return EXIT_FAIL;
@@ -340,7 +338,7 @@ int cmd_debug_ticketbook_obtain(const char *context, int argc, char **argv)
 		fprintf(stderr, "%s: --type expects mixnet-entry, wg-entry or wg-exit, got '%s'\n", context, type_name);
 		return EXIT_FAIL;
 	}
-	if (!nym_voucher_valid(voucher)) {
+	if (!nym_issue_voucher_valid(voucher)) {
 		fprintf(stderr, "%s: --voucher expects 1..64 letters and digits\n", context);
 		return EXIT_FAIL;
 	}
@@ -350,7 +348,7 @@ int cmd_debug_ticketbook_obtain(const char *context, int argc, char **argv)
 	}
 	struct nym_ticketbook *book;
 	char err[NYM_DIR_ERR_MAX];
-	rc = nym_dir_obtain_ticketbook(url, trust.count ? &trust : NULL, voucher, type, (size_t)count, out, nym_unix_now(),
+	rc = nym_dir_client_obtain_ticketbook(url, trust.count ? &trust : NULL, voucher, type, (size_t)count, out, nym_clock_unix_now(),
 				       TIMEOUT_MS * 2, &book, err, sizeof(err));
 	if (rc) {
 		fprintf(stderr, "%s: %s\n", context, err);
@@ -361,7 +359,7 @@ int cmd_debug_ticketbook_obtain(const char *context, int argc, char **argv)
 		status = cmd_print_json(json_pack("{s:s, s:s, s:I, s:I, s:i, s:b}", "book", out, "type",
 						  nym_ticket_type_name(type), "expires", (json_int_t)book->expiry,
 						  "tickets", (json_int_t)book->count, "bits",
-						  (int)nym_brsa_public_key_bits(book->key), "issuer_keys_verified",
+						  (int)nym_blind_rsa_public_key_bits(book->key), "issuer_keys_verified",
 						  trust.count > 0));
 	else
 		status = printf("%s: %zu %s tickets, expiring %" PRId64 "\n", out, book->count, nym_ticket_type_name(type),
@@ -371,98 +369,6 @@ int cmd_debug_ticketbook_obtain(const char *context, int argc, char **argv)
 }
 
 /* --- debug ticket-spend --------------------------------------------------------------- */
-
-/* The merged issuer keys of every authority that answers. */
-static int gather_keys(const char *context, const struct cli_list *urls, const struct nym_dir_trust *trust,
-		       int64_t now, struct nym_issuer_keyset *all)
-{
-	nym_issuer_keyset_init(all);
-	size_t ok = 0;
-	for (size_t i = 0; i < urls->count; i++) {
-		struct nym_issuer_keyset ks;
-		bool verified;
-		char err[NYM_DIR_ERR_MAX];
-		int rc = nym_dir_fetch_issuer_keys(urls->items[i], trust->count ? trust : NULL, now, TIMEOUT_MS, &ks,
-						   &verified, err, sizeof(err));
-		if (rc) {
-			fprintf(stderr, "%s: %s\n", context, err);
-			continue;
-		}
-		rc = nym_issuer_keyset_merge(all, &ks);
-		nym_issuer_keyset_clear(&ks);
-		if (rc == 0)
-			ok++;
-	}
-	return ok ? 0 : -EIO;
-}
-
-/* The newest filter among the authorities' (each signed and fresh when keys are given). */
-static int refresh_filter(const char *context, const struct cli_list *urls, const struct nym_dir_trust *trust,
-			  struct nym_ticket_store *st, int64_t now, int64_t *created)
-{
-	uint8_t *best = NULL;
-	size_t best_len = 0;
-	*created = 0;
-	for (size_t i = 0; i < urls->count; i++) {
-		uint8_t *data;
-		size_t len;
-		int64_t at;
-		char err[NYM_DIR_ERR_MAX];
-		if (nym_dir_fetch_spent_filter(urls->items[i], trust->count ? trust : NULL, now, TIMEOUT_MS, &data, &len,
-					       &at, err, sizeof(err))) {
-			fprintf(stderr, "%s: %s\n", context, err);
-			continue;
-		}
-		/* Every gateway reports to every authority, so any one filter is complete; take
-		 * one, preferring the first authority listed. */
-		if (!best) {
-			best = data;
-			best_len = len;
-			*created = at;
-		} else {
-			free(data);
-		}
-	}
-	if (!best)
-		return -EIO;
-	int rc = nym_ticket_store_set_filter(st, best, best_len, now);
-	if (rc)
-		fprintf(stderr, "%s: the spent filter was refused: %s\n", context, strerror(-rc));
-	free(best);
-	return rc;
-}
-
-/* Posts every unreported serial to every authority (marked reported once all took it),
- * retrying with backoff for up to wait_ms. */
-static int report(const char *context, const struct cli_list *urls, struct nym_ticket_store *st,
-		  const struct nym_ed25519_keypair *id, uint64_t wait_ms, const char *save, size_t *reported,
-		  struct nym_spent_outbox_counters *counters)
-{
-	struct nym_spent_outbox o;
-	int rc = nym_spent_outbox_init(&o, urls->items, urls->count, 0, 0, TIMEOUT_MS);
-	if (rc)
-		return rc;
-	if (save) {
-		uint8_t *buf = malloc(NYM_SPENT_REPORT_MAX_LEN);
-		size_t len;
-		uint64_t last;
-		rc = buf ? nym_ticket_store_report(st, id, nym_unix_now(), buf, NYM_SPENT_REPORT_MAX_LEN, &len, &last)
-			 : -ENOMEM;
-		if (!rc && (rc = nym_file_write_atomic(save, buf, len, 0644)) != 0)
-			fprintf(stderr, "%s: %s: cannot write: %s\n", context, save, strerror(-rc));
-		free(buf);
-		if (rc && rc != -ENOENT)
-			return rc;
-	}
-	rc = nym_spent_outbox_deliver(&o, st, id, wait_ms, reported);
-	*counters = o.counters;
-	if (rc == -ETIMEDOUT) {
-		fprintf(stderr, "%s: spent reports still pending (kept for the next run): %llu refused, %llu failed\n",
-			context, (unsigned long long)o.counters.refused, (unsigned long long)o.counters.failed);
-		rc = 0;
-	}
-	return rc;
-}
 
 int cmd_debug_ticket_spend(const char *context, int argc, char **argv)
 {
@@ -490,7 +396,7 @@ int cmd_debug_ticket_spend(const char *context, int argc, char **argv)
 	int rc = cli_parse(context, argc, argv, opts, NULL, 0, NULL);
 	if (rc)
 		return rc > 0 ? EXIT_OK : EXIT_FAIL;
-	struct nym_dir_trust trust;
+	struct nym_dir_client_trust trust;
 	if (check_urls(context, &urls) || trust_from(context, &keys, 0, &trust))
 		return EXIT_FAIL;
 	if (conf_parse_duration(retry_text, &retry_ns) || retry_ns > 3600 * NYM_NS_PER_SEC) {
@@ -498,8 +404,8 @@ int cmd_debug_ticket_spend(const char *context, int argc, char **argv)
 			retry_text);
 		return EXIT_FAIL;
 	}
-	if (urls.count > NYM_SPENT_OUTBOX_AUTHORITIES_MAX) {
-		fprintf(stderr, "%s: at most %d authorities\n", context, NYM_SPENT_OUTBOX_AUTHORITIES_MAX);
+	if (urls.count > GATEWAY_OUTBOX_AUTHORITIES_MAX) {
+		fprintf(stderr, "%s: at most %d authorities\n", context, GATEWAY_OUTBOX_AUTHORITIES_MAX);
 		return EXIT_FAIL;
 	}
 	struct node_config cfg;
@@ -526,13 +432,16 @@ int cmd_debug_ticket_spend(const char *context, int argc, char **argv)
 	struct nym_issuer_keyset ks;
 	uint8_t ticket[NYM_TICKET_MAX_LEN];
 	size_t tlen, reported = 0;
-	struct nym_spent_outbox_counters outbox = { 0 };
+	struct gateway_outbox outbox = { 0 };
 	uint64_t pending = 0;
-	int64_t now = nym_unix_now(), filter_at = 0, filter_after = 0;
+	int64_t now = nym_clock_unix_now(), filter_at = 0, filter_after = 0;
 	int status = EXIT_FAIL;
 	enum nym_log_level level = nym_log_get_level();
 	nym_log_set_level(NYM_LOG_WARN);
 	nym_issuer_keyset_init(&ks);
+	struct gateway_authorities ga = { context, urls.items, urls.count, &trust, TIMEOUT_MS };
+	struct gateway_tickets_authorities auth;
+	gateway_authorities_bind(&ga, &auth);
 	if ((rc = nym_ticketbook_load(&book, book_path)) != 0) {
 		fprintf(stderr, "%s: %s: cannot load the ticketbook: %s\n", context, book_path, strerror(-rc));
 		goto out;
@@ -549,11 +458,11 @@ int cmd_debug_ticket_spend(const char *context, int argc, char **argv)
 	/* Serials of expired tickets need no memory: an expired ticket is refused anyway. */
 	if ((rc = nym_ticket_store_prune(st, now)) != 0)
 		fprintf(stderr, "%s: %s: cannot prune expired serials: %s\n", context, store_path, strerror(-rc));
-	if (gather_keys(context, &urls, &trust, now, &ks)) {
+	if (gateway_tickets_gather_keys(&auth, now, &ks)) {
 		fprintf(stderr, "%s: no authority gave its issuer keys\n", context);
 		goto out;
 	}
-	if (!no_refresh && refresh_filter(context, &urls, &trust, st, now, &filter_at)) {
+	if (!no_refresh && gateway_tickets_refresh_filter(&auth, st, now, &filter_at)) {
 		fprintf(stderr, "%s: no spent filter could be refreshed\n", context);
 		goto out;
 	}
@@ -564,10 +473,17 @@ int cmd_debug_ticket_spend(const char *context, int argc, char **argv)
 	/* Report whatever waits (this serial, and earlier ones a failed report left), then take
 	 * the filter again so the next spend sees what the authorities merged. */
 	if (!no_report) {
-		if ((rc = report(context, &urls, st, &nk.identity, retry_ns / NYM_NS_PER_MS, report_out, &reported,
-				  &outbox)) != 0)
+		/* The first attempt as before (and the report saved), then retries from the
+		 * store's durable outbox for --report-retry. */
+		if ((rc = gateway_tickets_report(&auth, st, &nk.identity, now, report_out, &reported)) != 0)
 			fprintf(stderr, "%s: reporting failed: %s\n", context, strerror(-rc));
-		refresh_filter(context, &urls, &trust, st, nym_unix_now(), &filter_after);
+		size_t later = 0;
+		if (!rc && gateway_outbox_init(&outbox, &auth, 0, 0) == 0 &&
+		    (rc = gateway_outbox_deliver(&outbox, st, &nk.identity, retry_ns / NYM_NS_PER_MS, &later)) != 0 &&
+		    rc != -ETIMEDOUT)
+			fprintf(stderr, "%s: reporting failed: %s\n", context, strerror(-rc));
+		reported += later;
+		gateway_tickets_refresh_filter(&auth, st, nym_clock_unix_now(), &filter_after);
 	}
 	struct nym_ticket_store_counters c;
 	nym_ticket_store_counters(st, &c);
@@ -578,18 +494,19 @@ int cmd_debug_ticket_spend(const char *context, int argc, char **argv)
 		nym_hex_encode(serial, v.msg.serial, NYM_TICKET_SERIAL_LEN);
 	if (as_json)
 		cmd_print_json(json_pack("{s:b, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I}", "accepted", spent == 0,
-					 "reason", spent ? nym_ticket_refusal_text(spent) : "", "refused_by",
+					 "reason", spent ? nym_ticket_store_refusal_text(spent) : "", "refused_by",
 					 c.spent_filter ? "spent filter" : c.spent_here ? "gateway store" : "", "serial",
 					 serial, "store", store_path, "reported", (json_int_t)reported,
 					 "spent_filter_created", (json_int_t)(filter_after ? filter_after : filter_at),
 					 "reports_pending", (json_int_t)pending, "report_attempts",
-					 (json_int_t)outbox.attempts, "report_refusals", (json_int_t)outbox.refused,
-					 "report_failures", (json_int_t)outbox.failed));
+					 (json_int_t)outbox.counters.attempts, "report_refusals",
+					 (json_int_t)outbox.counters.refused, "report_failures",
+					 (json_int_t)outbox.counters.failed));
 	else if (spent == 0)
 		printf("ticket %llu accepted (serial %.16s...), %zu serials reported\n", (unsigned long long)index, serial,
 		       reported);
 	if (spent)
-		fprintf(stderr, "%s: ticket %llu refused: %s\n", context, (unsigned long long)index, nym_ticket_refusal_text(spent));
+		fprintf(stderr, "%s: ticket %llu refused: %s\n", context, (unsigned long long)index, nym_ticket_store_refusal_text(spent));
 	status = spent == 0 ? EXIT_OK : EXIT_FAIL;
 out:
 	nym_log_set_level(level);
@@ -602,23 +519,6 @@ out:
 }
 
 /* --- debug mix-send --------------------------------------------------------------------- */
-
-/* The routing address and socket address of a node from its description. */
-static int node_endpoint(const struct nym_descriptor *d, struct sock_addr *addr, uint8_t routing[32])
-{
-	if (sock_addr_parse(addr, d->addresses[0], d->mix_port))
-		return -EINVAL;
-	return mix_node_addr_encode((const struct sockaddr *)&addr->ss, addr->len, routing);
-}
-
-static const struct nym_signed_descriptor *pick_random(struct nym_signed_descriptor *const *list, const size_t *n)
-{
-	if (!*n)
-		return NULL;
-	uint32_t r;
-	nym_random(&r, sizeof(r));
-	return &(*list)[r % *n];
-}
 
 int cmd_debug_mix_send(const char *context, int argc, char **argv)
 {
@@ -640,7 +540,7 @@ int cmd_debug_mix_send(const char *context, int argc, char **argv)
 	int rc = cli_parse(context, argc, argv, opts, NULL, 0, NULL);
 	if (rc)
 		return rc > 0 ? EXIT_OK : EXIT_FAIL;
-	struct nym_dir_trust trust;
+	struct nym_dir_client_trust trust;
 	uint8_t want[32];
 	if (check_urls(context, &urls) || trust_from(context, &keys, threshold, &trust))
 		return EXIT_FAIL;
@@ -652,9 +552,9 @@ int cmd_debug_mix_send(const char *context, int argc, char **argv)
 		fprintf(stderr, "%s: --count and --rate must be between 1 and 1000000\n", context);
 		return EXIT_FAIL;
 	}
-	struct nym_dir_topology t;
+	struct nym_dir_client_topology t;
 	char err[NYM_DIR_ERR_MAX];
-	rc = trust.count ? nym_dir_fetch_topology((const char *const *)urls.items, urls.count, &trust, 0, TIMEOUT_MS, &t,
+	rc = trust.count ? nym_dir_client_fetch_topology((const char *const *)urls.items, urls.count, &trust, 0, TIMEOUT_MS, &t,
 						  err, sizeof(err))
 			 : fetch_unverified(&urls, 0, &t, err, sizeof(err));
 	if (rc) {
@@ -663,78 +563,59 @@ int cmd_debug_mix_send(const char *context, int argc, char **argv)
 	}
 	int status = EXIT_FAIL;
 	int fd = -1;
-	uint8_t *frame = malloc(MIX_FRAME_HEADER_LEN + MIX_REGULAR_PACKET_LEN);
+	uint8_t *frame = malloc(CLIENT_ROUTE_FRAME_LEN);
 	/* Route: one mixnode of each layer, then the exit gateway, as a Nym client routes. */
-	const struct nym_signed_descriptor *route[NYM_LAYERS + 1];
-	for (int l = 0; l < NYM_LAYERS; l++)
-		route[l] = pick_random(&t.doc.layers[l], &t.doc.layer_count[l]);
-	struct nym_gateway_query q = { .roles = NYM_ROLE_EXIT };
-	if (nym_dir_pick_gateway(&t.doc, exit_id ? want : NULL, &q, &route[NYM_LAYERS]))
-		route[NYM_LAYERS] = NULL;
-	for (int i = 0; i <= NYM_LAYERS; i++) {
-		if (!route[i]) {
-			fprintf(stderr, "%s: epoch %" PRIu64 " has no %s\n", context, t.doc.epoch,
-				i < NYM_LAYERS ? "node in every layer" : "matching exit gateway");
-			goto out;
-		}
+	const struct nym_descriptor_signed *exit_gw;
+	struct nym_epoch_doc_gateway_query q = { .roles = NYM_ROLE_EXIT };
+	struct client_route route;
+	int missing = 0;
+	json_t *jroute = NULL;
+	if (nym_dir_client_pick_gateway(&t.doc, exit_id ? want : NULL, &q, &exit_gw))
+		exit_gw = NULL;
+	rc = client_route_pick(&t.doc, exit_gw, &route, &missing);
+	if (rc == -ENOENT) {
+		fprintf(stderr, "%s: epoch %" PRIu64 " has no %s\n", context, t.doc.epoch,
+			missing < NYM_LAYERS ? "node in every layer" : "matching exit gateway");
+		goto out;
 	}
-	struct sphinx_hop hops[NYM_LAYERS + 1];
-	struct sock_addr first;
-	json_t *jroute = json_array();
-	for (int i = 0; i <= NYM_LAYERS; i++) {
-		const struct nym_descriptor *d = &route[i]->d;
-		struct sock_addr a;
-		if (node_endpoint(d, &a, hops[i].address)) {
-			fprintf(stderr, "%s: a node of the topology has no usable address\n", context);
-			json_decref(jroute);
-			goto out;
-		}
-		if (i == 0)
-			first = a;
-		/* Every node announces its current key first; all rotate on one schedule. */
-		memcpy(hops[i].public_key, d->sphinx[0].key, 32);
-		hops[i].delay_ns = 0;
-		char text[SOCK_ADDR_STR_LEN];
-		sock_addr_format((const struct sockaddr *)&a.ss, text);
+	if (rc) {
+		fprintf(stderr, "%s: a node of the topology has no usable address\n", context);
+		goto out;
+	}
+	jroute = json_array();
+	for (int i = 0; i < CLIENT_ROUTE_HOPS; i++) {
+		const struct nym_descriptor *d = &route.nodes[i]->d;
+		char text[NET_ADDR_STR_LEN];
+		net_addr_format((const struct sockaddr *)&route.addresses[i].ss, text);
 		json_array_append_new(jroute, json_pack("{s:o, s:s, s:s}", "identity", b58(d->identity), "address", text,
 							"role", i < NYM_LAYERS ? "mixnode" : "exit-gateway"));
 	}
-	uint8_t rotation_byte = route[0]->d.sphinx[0].rotation % 2 ? 1 : 2;
-	fd = socket(first.ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || connect(fd, (const struct sockaddr *)&first.ss, first.len) != 0) {
-		char text[SOCK_ADDR_STR_LEN];
-		sock_addr_format((const struct sockaddr *)&first.ss, text);
-		fprintf(stderr, "%s: cannot connect to the first mix layer at %s: %s\n", context, text, strerror(errno));
-		json_decref(jroute);
+	char first[NET_ADDR_STR_LEN];
+	const struct net_addr *to = &route.addresses[0];
+	net_addr_format((const struct sockaddr *)&to->ss, first);
+	fd = socket(to->ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (const struct sockaddr *)&to->ss, to->len) != 0) {
+		fprintf(stderr, "%s: cannot connect to the first mix layer at %s: %s\n", context, first, strerror(errno));
 		goto out;
 	}
-	static const uint8_t destination[32], identifier[16];
-	uint64_t gap_ns = NYM_NS_PER_SEC / rate, start = nym_now_ns();
+	uint64_t gap_ns = NYM_NS_PER_SEC / rate, start = nym_clock_now_ns();
 	for (uint64_t n = 0; n < count; n++) {
-		for (int i = 0; i < NYM_LAYERS; i++)
-			hops[i].delay_ns = mix_delay_sample_ns(mean_ms * NYM_NS_PER_MS, NULL);
+		client_route_sample_delays(&route, mean_ms * NYM_NS_PER_MS);
 		char msg[64];
 		int len = snprintf(msg, sizeof(msg), "nym-c mix-send packet %" PRIu64, n);
-		struct sphinx_packet_params p = { hops, NYM_LAYERS + 1, destination, identifier, SPHINX_VERSION_DEFAULT, NULL };
-		frame[0] = MIX_FRAME_VERSION;
-		frame[1] = MIX_PACKET_SIZE_REGULAR;
-		frame[2] = MIX_PACKET_TYPE_MIX;
-		frame[3] = rotation_byte;
-		if (sphinx_packet_create(frame + MIX_FRAME_HEADER_LEN, MIX_REGULAR_PACKET_LEN, &p, (const uint8_t *)msg,
-					 (size_t)len) ||
-		    nym_write_all(fd, frame, MIX_FRAME_HEADER_LEN + MIX_REGULAR_PACKET_LEN)) {
+		if (!frame || client_route_frame(&route, (const uint8_t *)msg, (size_t)len, frame) ||
+		    nym_file_write_all(fd, frame, CLIENT_ROUTE_FRAME_LEN)) {
 			fprintf(stderr, "%s: sending packet %" PRIu64 " failed\n", context, n);
-			json_decref(jroute);
 			goto out;
 		}
-		uint64_t next = start + (n + 1) * gap_ns, now = nym_now_ns();
+		uint64_t next = start + (n + 1) * gap_ns, now = nym_clock_now_ns();
 		if (next > now) {
 			struct timespec ts = { (time_t)((next - now) / NYM_NS_PER_SEC), (long)((next - now) % NYM_NS_PER_SEC) };
 			nanosleep(&ts, NULL);
 		}
 	}
 	if (as_json) {
-		status = cmd_print_json(json_pack("{s:I, s:o, s:I, s:b}", "epoch", (json_int_t)t.doc.epoch, "route", jroute,
+		status = cmd_print_json(json_pack("{s:I, s:O, s:I, s:b}", "epoch", (json_int_t)t.doc.epoch, "route", jroute,
 						  "sent", (json_int_t)count, "verified", trust.count > 0));
 	} else {
 		printf("epoch %" PRIu64 " (%s): sent %" PRIu64 " packets along\n", t.doc.epoch,
@@ -745,13 +626,13 @@ int cmd_debug_mix_send(const char *context, int argc, char **argv)
 			printf("  %zu. %-12s %-22s %s\n", i + 1, json_string_value(json_object_get(hop, "role")),
 			       json_string_value(json_object_get(hop, "address")),
 			       json_string_value(json_object_get(hop, "identity")));
-		json_decref(jroute);
 		status = EXIT_OK;
 	}
 out:
+	json_decref(jroute);
 	if (fd >= 0)
 		close(fd);
 	free(frame);
-	nym_dir_topology_free(&t);
+	nym_dir_client_topology_free(&t);
 	return status;
 }

@@ -6,10 +6,10 @@
 
 #include "cmd_util.h"
 #include "commands.h"
-#include "io/sock.h"
+#include "net/net_addr.h"
 #include "mixnode/key_rotation.h"
-#include "node_config.h"
-#include "node_keys.h"
+#include "nodectl/node/node_config.h"
+#include "nodectl/node/node_keys.h"
 #include "util/clock.h"
 #include "util/cli.h"
 
@@ -95,9 +95,9 @@ int cmd_init(const char *context, int argc, char **argv)
 	if (make_parents(context, dir) || make_dir(context, config_dir, 0700) || make_dir(context, data, 0700))
 		return EXIT_FAIL;
 
-	struct rotation_schedule sched = { (int64_t)cfg.sphinx.genesis, cfg.sphinx.epoch_duration_ns / 1000000000ull,
+	struct key_rotation_schedule sched = { (int64_t)cfg.sphinx.genesis, cfg.sphinx.epoch_duration_ns / 1000000000ull,
 					   (uint32_t)cfg.sphinx.epochs_per_rotation };
-	rc = node_keys_create(data, rotation_id_at(&sched, nym_unix_now()));
+	rc = node_keys_create(data, key_rotation_id_at(&sched, nym_clock_unix_now()));
 	if (rc) {
 		fprintf(stderr, "%s: cannot write keys in %s: %s\n", context, data,
 			rc == -EEXIST ? "a key file already exists; refusing to overwrite it" : strerror(-rc));

@@ -5,8 +5,8 @@
 #include "cmd_util.h"
 #include "commands.h"
 #include "mixnode/key_rotation.h"
-#include "node_config.h"
-#include "node_keys.h"
+#include "nodectl/node/node_config.h"
+#include "nodectl/node/node_keys.h"
 #include "util/base58.h"
 #include "util/clock.h"
 #include "util/cli.h"
@@ -41,9 +41,9 @@ int cmd_keys_show(const char *context, int argc, char **argv)
 	}
 	/* The key in use now: this rotation's, or the newest older one if the node has not run
 	 * since (it rotates when it starts). */
-	struct rotation_schedule sched = { (int64_t)cfg.sphinx.genesis, cfg.sphinx.epoch_duration_ns / 1000000000ull,
+	struct key_rotation_schedule sched = { (int64_t)cfg.sphinx.genesis, cfg.sphinx.epoch_duration_ns / 1000000000ull,
 					   (uint32_t)cfg.sphinx.epochs_per_rotation };
-	uint32_t now_id = rotation_id_at(&sched, nym_unix_now());
+	uint32_t now_id = key_rotation_id_at(&sched, nym_clock_unix_now());
 	const struct node_sphinx_key *current = &keys.sphinx[0];
 	for (size_t i = 0; i < keys.sphinx_count; i++)
 		if (keys.sphinx[i].rotation_id <= now_id)

@@ -1,488 +1,59 @@
-/* nym-node run: the node in the foreground. Logs to stderr; SIGINT/SIGTERM stop it cleanly
- * (replay filters saved), SIGHUP reloads the description and the log level. */
-#include <errno.h>
-#include <jansson.h>
-#include <signal.h>
+/* nym-node run: the node in the foreground, in the role its mode names. Logs to stderr;
+ * SIGINT/SIGTERM stop it cleanly, SIGHUP reloads the description and the log level. */
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
-#include <yaml.h>
 
-#include "authority.h"
-#include "cmd_util.h"
 #include "commands.h"
-#include "crypto/secret.h"
-#include "mix_worker.h"
-#include "mixnode/key_rotation.h"
-#include "mixnode/replay_filter.h"
-#include "node_config.h"
-#include "node_directory.h"
-#include "node_http.h"
-#include "node_keys.h"
-#include "node_metrics.h"
-#include "node_topology.h"
-#include "util/clock.h"
+#include "nodectl/authority/authority.h"
+#include "nodectl/gateway/gateway.h"
+#include "nodectl/mixnode/mixnode.h"
+#include "nodectl/node/node_config.h"
 #include "util/cli.h"
 #include "util/log.h"
 
-/* Workers read a keyring for the few microseconds a packet takes; a replaced keyring is
- * kept this long before what only it holds is freed. */
-#define RETIRE_GRACE_S 5
-#define RETIRED_MAX 8
-
-struct node {
-	const char *context;
-	char dir[NODE_DIR_MAX];
-	char data[NODE_PATH_MAX];
-	struct node_config cfg;
-	struct node_keys keys;
-	struct rotation_schedule sched;
-	struct mix_shared mix;
-	struct node_metrics metrics;
-	struct node_http http;
-	struct node_directory directory;
-	/* Keyrings replaced less than RETIRE_GRACE_S ago may still be read by a worker. */
-	struct {
-		struct sphinx_keyring *kr;
-		int64_t at;
-	} retired[RETIRED_MAX];
-	size_t nretired;
-	uint64_t next_save_ns;
-};
-
-static void replay_path(const struct node *n, uint32_t rotation, char *out, size_t len)
-{
-	snprintf(out, len, "%s/replay_%u.bloom", n->data, rotation);
-}
-
-/* The filter for a key: loaded from its file if the node saved one, else new. */
-static struct replay_filter *open_filter(struct node *n, uint32_t rotation)
-{
-	char path[NODE_PATH_MAX + 32];
-	struct replay_filter *f = NULL;
-	replay_path(n, rotation, path, sizeof(path));
-	int rc = replay_filter_load(path, &f);
-	if (rc == 0 && f->rotation_id == rotation) {
-		log_info("replay filter for rotation %u loaded (%llu tags)", rotation,
-			 (unsigned long long)atomic_load(&f->inserted));
-		return f;
-	}
-	if (rc == 0)
-		replay_filter_free(f);
-	else if (rc != -ENOENT)
-		log_warn("replay filter %s unreadable (%s); starting a new one", path, strerror(-rc));
-	uint64_t lifetime_s = n->sched.epoch_s * (n->sched.epochs_per_rotation + 1);
-	uint64_t capacity = n->cfg.mixnet.replay_expected_packets_per_second * lifetime_s;
-	f = replay_filter_new(rotation, capacity, n->cfg.mixnet.replay_false_positive_rate);
-	if (!f)
-		log_error("cannot allocate a replay filter for %llu packets", (unsigned long long)capacity);
-	else
-		log_info("replay filter for rotation %u: %llu packets, %zu MiB", rotation,
-			 (unsigned long long)capacity, replay_filter_bytes(f) >> 20);
-	return f;
-}
-
-static void save_filters(struct node *n)
-{
-	const struct sphinx_keyring *kr = atomic_load(&n->mix.keyring);
-	for (size_t i = 0; kr && i < kr->count; i++) {
-		if (!kr->keys[i].replay)
-			continue;
-		char path[NODE_PATH_MAX + 32];
-		replay_path(n, kr->keys[i].rotation_id, path, sizeof(path));
-		int rc = replay_filter_save(kr->keys[i].replay, path);
-		if (rc)
-			log_error("cannot save the replay filter to %s: %s", path, strerror(-rc));
-	}
-}
-
-static const struct node_sphinx_key *find_key(const struct node *n, uint32_t rotation)
-{
-	for (size_t i = 0; i < n->keys.sphinx_count; i++)
-		if (n->keys.sphinx[i].rotation_id == rotation)
-			return &n->keys.sphinx[i];
-	return NULL;
-}
-
-static bool filter_referenced(const struct sphinx_keyring *kr, const struct replay_filter *f)
-{
-	for (size_t i = 0; kr && i < kr->count; i++)
-		if (kr->keys[i].replay == f)
-			return true;
-	return false;
-}
-
-/* Frees retired keyrings past their grace (all of them when `force`, once workers are
- * stopped), and each replay filter that neither the live keyring nor a remaining retired one
- * still holds. */
-static void reap_retired(struct node *n, int64_t now, bool force)
-{
-	const struct sphinx_keyring *live = atomic_load(&n->mix.keyring);
-	size_t kept = 0;
-	for (size_t i = 0; i < n->nretired; i++) {
-		struct sphinx_keyring *kr = n->retired[i].kr;
-		if (!force && now - n->retired[i].at < RETIRE_GRACE_S) {
-			n->retired[kept++] = n->retired[i];
-			continue;
-		}
-		for (size_t k = 0; k < kr->count; k++) {
-			struct replay_filter *f = kr->keys[k].replay;
-			bool held = filter_referenced(live, f);
-			for (size_t j = i + 1; j < n->nretired && !held; j++)
-				held = filter_referenced(n->retired[j].kr, f);
-			for (size_t j = 0; j < kept && !held; j++)
-				held = filter_referenced(n->retired[j].kr, f);
-			if (f && !held)
-				replay_filter_free(f);
-		}
-		nym_memzero(kr, sizeof(*kr));
-		free(kr);
-	}
-	n->nretired = kept;
-}
-
-static void retire(struct node *n, struct sphinx_keyring *kr, int64_t now)
-{
-	if (!kr)
-		return;
-	if (n->nretired == RETIRED_MAX) {
-		/* Rotations faster than the grace: the oldest has been out of use the longest. */
-		n->retired[0].at = INT64_MIN / 2;
-		reap_retired(n, now, false);
-	}
-	n->retired[n->nretired].kr = kr;
-	n->retired[n->nretired++].at = now;
-}
-
-/* Makes sure the key files for `rotation` and the next one exist, removes those no longer
- * needed (the previous rotation's survives its overlap epoch, so a restart then keeps it)
- * and reloads the key set. */
-static int ensure_keys(struct node *n, uint32_t rotation, bool overlap)
-{
-	for (uint32_t r = rotation; r <= rotation + 1; r++) {
-		if (find_key(n, r))
-			continue;
-		struct nym_x25519_keypair kp;
-		int rc = node_sphinx_key_add(n->data, r, &kp);
-		nym_x25519_keypair_clear(&kp);
-		if (rc && rc != -EEXIST) {
-			log_error("cannot write the Sphinx key for rotation %u: %s", r, strerror(-rc));
-			return rc;
-		}
-		log_info("generated the Sphinx key for rotation %u", r);
-	}
-	uint32_t first = overlap ? rotation - 1 : rotation;
-	node_sphinx_keys_prune(n->data, first, rotation + 1);
-	/* A replay filter outlives its key only until the key is gone. */
-	for (uint32_t r = first > 3 ? first - 3 : 1; r < first; r++) {
-		char path[NODE_PATH_MAX + 32];
-		replay_path(n, r, path, sizeof(path));
-		unlink(path);
-	}
-	char err[512];
-	struct node_keys fresh;
-	int rc = node_keys_load(n->data, &fresh, err, sizeof(err));
-	if (rc) {
-		log_error("%s", err);
-		return rc;
-	}
-	node_keys_clear(&n->keys);
-	n->keys = fresh;
-	return 0;
-}
-
-/* Publishes the keys workers accept now: this rotation's and the secondary one (previous in
- * the overlap epoch, next otherwise), each with its replay filter (carried over from the
- * live keyring, or loaded from disk, or new). Returns 0 or a negative errno. */
-static int publish_keyring(struct node *n, int64_t now)
-{
-	uint32_t rotation = rotation_id_at(&n->sched, now);
-	bool overlap = rotation_in_overlap(&n->sched, now);
-	struct sphinx_keyring *old = atomic_load(&n->mix.keyring);
-	int rc = ensure_keys(n, rotation, overlap);
-	if (rc)
-		return rc;
-	struct sphinx_keyring *kr = calloc(1, sizeof(*kr));
-	if (!kr)
-		return -ENOMEM;
-	uint32_t wanted[2] = { rotation, rotation_secondary_at(&n->sched, now) };
-	for (size_t w = 0; w < 2; w++) {
-		const struct node_sphinx_key *file = find_key(n, wanted[w]);
-		if (!file)
-			continue; /* the previous key of a node that did not exist then */
-		struct sphinx_key *k = &kr->keys[kr->count++];
-		k->rotation_id = wanted[w];
-		memcpy(k->secret, file->kp.secret, 32);
-		memcpy(k->public_key, file->kp.public_key, 32);
-		for (size_t i = 0; old && i < old->count; i++)
-			if (old->keys[i].rotation_id == wanted[w])
-				k->replay = old->keys[i].replay;
-		if (!k->replay && n->mix.replay_protection && !(k->replay = open_filter(n, wanted[w]))) {
-			free(kr);
-			return -ENOMEM;
-		}
-	}
-	if (kr->count == 0) {
-		free(kr);
-		return -ENOENT;
-	}
-	kr->primary = 0;
-	atomic_store_explicit(&n->mix.keyring, kr, memory_order_release);
-
-	retire(n, old, now);
-
-	pthread_mutex_lock(&n->http.lock);
-	n->http.sphinx_count = 0;
-	for (uint32_t r = rotation; r <= rotation + 1; r++) {
-		const struct node_sphinx_key *k = find_key(n, r);
-		if (!k)
-			continue;
-		n->http.sphinx_rotation[n->http.sphinx_count] = r;
-		memcpy(n->http.sphinx_public[n->http.sphinx_count++], k->kp.public_key, 32);
-	}
-	pthread_mutex_unlock(&n->http.lock);
-	log_info("Sphinx keys live: rotation %u and %u (%s)", rotation, kr->count > 1 ? kr->keys[1].rotation_id : 0,
-		 overlap ? "previous, overlap" : "next");
-	return 0;
-}
-
-static void load_description(struct node *n)
-{
-	char path[NODE_PATH_MAX + CONF_STR_MAX];
-	snprintf(path, sizeof(path), "%s/%s", n->data, n->cfg.host.description);
-	static const struct conf_key schema[] = {
-		{ "moniker", CONF_STRING, 0, "", "node name shown to users", 0, 0 },
-		{ "website", CONF_STRING, CONF_STR_MAX, "", "operator website", 0, 0 },
-		{ "security_contact", CONF_STRING, 2 * CONF_STR_MAX, "", "security contact", 0, 0 },
-		{ "details", CONF_STRING, 3 * CONF_STR_MAX, "", "free text", 0, 0 },
-		{ 0 },
-	};
-	char fields[4][CONF_STR_MAX], err[CONF_ERROR_MAX];
-	int rc = conf_load(path, schema, fields, err);
-	if (rc && rc != -ENOENT)
-		log_warn("description: %s (keeping the previous one)", err);
-	if (rc && rc != -ENOENT)
-		return;
-	json_t *d = json_pack("{s:s, s:s, s:s, s:s}", "moniker", fields[0], "website", fields[1],
-			      "security_contact", fields[2], "details", fields[3]);
-	char *text = json_dumps(d, JSON_COMPACT);
-	json_decref(d);
-	pthread_mutex_lock(&n->http.lock);
-	free(n->http.description_json);
-	n->http.description_json = text;
-	pthread_mutex_unlock(&n->http.lock);
-}
-
-static void reload(struct node *n, const char *id, const char *data_dir)
-{
-	struct node_config fresh;
-	char dir[NODE_DIR_MAX];
-	if (node_config_open(n->context, id, data_dir, &fresh, dir, sizeof(dir)) == 0) {
-		enum nym_log_level level;
-		nym_log_parse_level(fresh.logging.level, &level);
-		nym_log_set_level(level);
-		log_info("SIGHUP: log level %s", fresh.logging.level);
-	} else {
-		log_warn("SIGHUP: configuration invalid, keeping the running one");
-	}
-	load_description(n);
-}
-
-static int setup_shared(struct node *n, uint64_t workers)
-{
-	struct mix_shared *m = &n->mix;
-	const struct node_config *c = &n->cfg;
-	m->cfg = c;
-	m->metrics = &n->metrics;
-	m->nworkers = workers;
-	m->max_delay_ns = c->mixnet.maximum_forward_packet_delay_ns;
-	m->idle_ns = c->mixnet.connection_idle_timeout_ns;
-	m->write_timeout_ns = c->mixnet.connection_write_timeout_ns;
-	m->busy_poll_ns = c->mixnet.busy_poll_ns;
-	m->connect_timeout_ns = c->mixnet.initial_connection_timeout_ns;
-	m->backoff_initial_ns = c->mixnet.packet_forwarding_initial_backoff_ns;
-	m->backoff_max_ns = c->mixnet.packet_forwarding_maximum_backoff_ns;
-	m->peer_queue_max = c->mixnet.maximum_connection_buffer_size;
-	m->delayed_max = c->mixnet.maximum_delayed_packets;
-	m->ingress_max = c->mixnet.maximum_connections;
-	m->packet_memory_max = c->mixnet.maximum_packet_memory;
-	m->replay_protection = c->mixnet.replay_protection;
-	m->noise = n->keys.noise;
-	return 0;
-}
-
 int cmd_run(const char *context, int argc, char **argv)
 {
-	const char *id = NULL, *data_dir = NULL, *mode = NULL, *topology_file = NULL;
-	uint64_t workers = 0, authority_threshold = 0;
+	const char *mode = NULL;
 	struct cli_list authorities = { 0 }, authority_keys = { 0 };
+	struct mixnode_options o = { .authorities = &authorities, .authority_keys = &authority_keys };
 	struct cli_option opts[] = {
-		{ "id", CLI_STRING, &id, false, "ID    node name" },
-		{ "data-dir", CLI_STRING, &data_dir, false, "DIR   node directory" },
+		{ "id", CLI_STRING, &o.id, false, "ID    node name" },
+		{ "data-dir", CLI_STRING, &o.data_dir, false, "DIR   node directory" },
 		{ "mode", CLI_STRING, &mode, false, "MODE  override the configured mode" },
-		{ "topology", CLI_STRING, &topology_file, false, "FILE  nodes this node may forward to, with Noise keys" },
-		{ "workers", CLI_U64, &workers, false, "N     packet threads (default: config, 0 = one per core)" },
+		{ "topology", CLI_STRING, &o.topology_file, false, "FILE  nodes this node may forward to, with Noise keys" },
+		{ "workers", CLI_U64, &o.workers, false, "N     packet threads (default: config, 0 = one per core)" },
 		{ "authority", CLI_LIST, &authorities, false, "URL   an authority to announce to (adds to directory.authorities)" },
 		{ "authority-key", CLI_LIST, &authority_keys, false, "B58   an authority key whose topology signatures count" },
-		{ "authority-threshold", CLI_U64, &authority_threshold, false, "K     signatures a topology needs (default: a majority)" },
+		{ "authority-threshold", CLI_U64, &o.authority_threshold, false, "K     signatures a topology needs (default: a majority)" },
 		{ 0 },
 	};
 	int rc = cli_parse(context, argc, argv, opts, NULL, 0, NULL);
 	if (rc)
 		return rc > 0 ? EXIT_OK : EXIT_FAIL;
 
-	static struct node n;
-	n.context = context;
-	if (node_config_open(context, id, data_dir, &n.cfg, n.dir, sizeof(n.dir)))
+	static struct node_config cfg;
+	char dir[NODE_DIR_MAX], err[CONF_ERROR_MAX];
+	if (node_config_open(context, o.id, o.data_dir, &cfg, dir, sizeof(dir)))
 		return EXIT_FAIL;
 	if (mode)
-		snprintf(n.cfg.mode, sizeof(n.cfg.mode), "%s", mode);
-	char err[CONF_ERROR_MAX];
-	if (node_config_validate(&n.cfg, err)) {
+		snprintf(cfg.mode, sizeof(cfg.mode), "%s", mode);
+	if (node_config_validate(&cfg, err)) {
 		fprintf(stderr, "%s: %s\n", context, err);
 		return EXIT_FAIL;
 	}
-	node_mode_parse(n.cfg.mode, &n.mix.mode);
 	enum nym_log_level level;
-	nym_log_parse_level(n.cfg.logging.level, &level);
+	nym_log_parse_level(cfg.logging.level, &level);
 	nym_log_set_level(level);
-	if (n.mix.mode == NODE_MODE_AUTHORITY)
-		return authority_run(context, &n.cfg, n.dir);
-	/* Gateways run the same mixnet data plane; their final hops are counted and dropped
-	 * until the gateway issues bring client delivery. */
-	n.directory.cfg = &n.cfg;
-	if (node_directory_configure(&n.directory, context, &authorities, &authority_keys, authority_threshold))
-		return EXIT_FAIL;
-	snprintf(n.data, sizeof(n.data), "%s/data", n.dir);
-	if (node_keys_load(n.data, &n.keys, err, sizeof(err))) {
-		fprintf(stderr, "%s: %s\n", context, err);
-		return EXIT_FAIL;
+	enum node_mode role;
+	node_mode_parse(cfg.mode, &role);
+	switch (role) {
+	case NODE_MODE_AUTHORITY:
+		return authority_run(context, &cfg, dir);
+	case NODE_MODE_ENTRY:
+	case NODE_MODE_EXIT:
+		return gateway_run(context, &cfg, dir, &o);
+	case NODE_MODE_MIXNODE:
+		break;
 	}
-	if (!workers)
-		workers = n.cfg.mixnet.workers;
-	if (!workers) {
-		long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-		workers = cpus > 0 ? (uint64_t)cpus : 1;
-	}
-	if (!topology_file && n.cfg.mixnet.topology_file[0])
-		topology_file = n.cfg.mixnet.topology_file;
-	if (topology_file && n.directory.trust.count) {
-		log_warn("the authorities' topology replaces %s", topology_file);
-		topology_file = NULL;
-	}
-	struct topology *topo = NULL;
-	if (topology_file && topology_load(topology_file, &topo, err, sizeof(err))) {
-		fprintf(stderr, "%s: %s\n", context, err);
-		return EXIT_FAIL;
-	}
-	n.sched = (struct rotation_schedule){ (int64_t)n.cfg.sphinx.genesis, n.cfg.sphinx.epoch_duration_ns / NYM_NS_PER_SEC,
-					      (uint32_t)n.cfg.sphinx.epochs_per_rotation };
-
-	/* Signals are taken synchronously by the main thread; workers inherit the mask. */
-	sigset_t sigs;
-	sigemptyset(&sigs);
-	sigaddset(&sigs, SIGINT);
-	sigaddset(&sigs, SIGTERM);
-	sigaddset(&sigs, SIGHUP);
-	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
-	signal(SIGPIPE, SIG_IGN);
-
-	int status = EXIT_FAIL;
-	struct sock_addr bind_addr;
-	sock_addr_parse(&bind_addr, n.cfg.mixnet.bind_address, -1);
-	setup_shared(&n, workers);
-	atomic_store(&n.mix.topology, topo);
-	n.mix.listen_fd = sock_tcp_listen(&bind_addr, false, 4096);
-	if (n.mix.listen_fd < 0) {
-		fprintf(stderr, "%s: cannot listen on %s: %s\n", context, n.cfg.mixnet.bind_address,
-			strerror(-n.mix.listen_fd));
-		goto out;
-	}
-	if (node_metrics_init(&n.metrics, workers))
-		goto out;
-	pthread_mutex_init(&n.http.lock, NULL);
-	n.http.cfg = &n.cfg;
-	n.http.metrics = &n.metrics;
-	n.http.identity = &n.keys.identity;
-	memcpy(n.http.noise_public, n.keys.noise.public_key, 32);
-	n.http.started_unix = nym_unix_now();
-	load_description(&n);
-	if (publish_keyring(&n, nym_unix_now()))
-		goto out;
-	if (mix_workers_start(&n.mix))
-		goto out;
-	rc = node_http_start(&n.http);
-	if (rc) {
-		fprintf(stderr, "%s: cannot serve HTTP on %s: %s\n", context, n.cfg.http.bind_address, strerror(-rc));
-		mix_workers_stop(&n.mix);
-		goto out;
-	}
-	n.directory.data_dir = n.data;
-	n.directory.keys = &n.keys;
-	n.directory.http = &n.http;
-	n.directory.mix = &n.mix;
-	if (node_directory_start(&n.directory)) {
-		node_http_stop(&n.http);
-		mix_workers_stop(&n.mix);
-		goto out;
-	}
-	log_info("%s node %s running: mixnet %s (%llu workers), http %s", n.cfg.mode, n.cfg.id,
-		 n.cfg.mixnet.bind_address, (unsigned long long)workers, n.cfg.http.bind_address);
-
-	n.next_save_ns = nym_now_ns() + n.cfg.mixnet.replay_save_interval_ns;
-	for (;;) {
-		/* Wake at least every second, and right when the accepted keys change. */
-		struct timespec wall, tick = { 1, 0 };
-		clock_gettime(CLOCK_REALTIME, &wall);
-		int64_t change = rotation_next_change(&n.sched, wall.tv_sec);
-		if (change - wall.tv_sec <= 1) {
-			long ns = (long)((change - wall.tv_sec) * 1000000000ll - wall.tv_nsec) + 1000000;
-			tick = (struct timespec){ ns / 1000000000, ns % 1000000000 };
-		}
-		int sig = sigtimedwait(&sigs, NULL, &tick);
-		if (sig == SIGINT || sig == SIGTERM) {
-			log_info("signal %d: stopping", sig);
-			break;
-		}
-		if (sig == SIGHUP)
-			reload(&n, id, data_dir);
-		int64_t now = nym_unix_now();
-		const struct sphinx_keyring *kr = atomic_load(&n.mix.keyring);
-		if (rotation_id_at(&n.sched, now) != kr->keys[0].rotation_id ||
-		    kr->count < 2 || rotation_secondary_at(&n.sched, now) != kr->keys[1].rotation_id) {
-			if (publish_keyring(&n, now))
-				log_error("key rotation failed; keeping the current keys");
-		}
-		reap_retired(&n, now, false);
-		node_metrics_sample(&n.metrics, nym_now_ns());
-		if (n.mix.replay_protection && nym_now_ns() >= n.next_save_ns) {
-			save_filters(&n);
-			n.next_save_ns = nym_now_ns() + n.cfg.mixnet.replay_save_interval_ns;
-		}
-	}
-	node_http_stop(&n.http);
-	mix_workers_stop(&n.mix);
-	node_directory_stop(&n.directory);
-	if (n.mix.replay_protection)
-		save_filters(&n);
-	status = EXIT_OK;
-out:
-	if (n.mix.listen_fd > 0)
-		close(n.mix.listen_fd);
-	reap_retired(&n, 0, true);
-	struct sphinx_keyring *kr = atomic_load(&n.mix.keyring);
-	if (kr) {
-		for (size_t i = 0; i < kr->count; i++)
-			replay_filter_free(kr->keys[i].replay);
-		nym_memzero(kr, sizeof(*kr));
-		free(kr);
-	}
-	free(n.http.description_json);
-	node_metrics_fini(&n.metrics);
-	free(topo);
-	node_keys_clear(&n.keys);
-	log_info("stopped");
-	return status;
+	return mixnode_run(context, &cfg, dir, &o);
 }

@@ -14,11 +14,12 @@
 #include "cmd_util.h"
 #include "commands.h"
 #include "crypto/secret.h"
-#include "mix_sink.h"
+#include "nodectl/debug/mix_sink.h"
 #include "sphinx/sphinx_packet.h"
 #include "util/cli.h"
 #include "util/clock.h"
 #include "util/hex.h"
+#include "util/signals.h"
 
 struct sink_report {
 	bool process;
@@ -70,8 +71,8 @@ int cmd_debug_mix_sink(const char *context, int argc, char **argv)
 	int rc = cli_parse(context, argc, argv, opts, NULL, 0, NULL);
 	if (rc)
 		return rc > 0 ? EXIT_OK : EXIT_FAIL;
-	struct sock_addr addr;
-	if (sock_addr_parse(&addr, listen_text, -1)) {
+	struct net_addr addr;
+	if (net_addr_parse(&addr, listen_text, -1)) {
 		fprintf(stderr, "%s: --listen expects IP:PORT or [IPv6]:PORT\n", context);
 		return EXIT_FAIL;
 	}
@@ -91,18 +92,15 @@ int cmd_debug_mix_sink(const char *context, int argc, char **argv)
 		return EXIT_FAIL;
 	}
 	sigset_t sigs;
-	sigemptyset(&sigs);
-	sigaddset(&sigs, SIGINT);
-	sigaddset(&sigs, SIGTERM);
-	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	nym_signals_take(&sigs, false);
 	pthread_t t;
 	pthread_create(&t, NULL, mix_sink_run, &sink);
-	uint64_t start = nym_now_ns();
+	uint64_t start = nym_clock_now_ns();
 	for (;;) {
 		struct timespec tick = { 0, 50 * 1000 * 1000 };
 		if (sigtimedwait(&sigs, NULL, &tick) > 0)
 			break;
-		uint64_t now = nym_now_ns(), frames = atomic_load(&sink.frames), last = atomic_load(&sink.last_arrival_ns);
+		uint64_t now = nym_clock_now_ns(), frames = atomic_load(&sink.frames), last = atomic_load(&sink.last_arrival_ns);
 		if (count && frames >= count)
 			break;
 		if (idle_s && frames && now - last > idle_s * NYM_NS_PER_SEC)

@@ -85,7 +85,7 @@ int cmd_apply(const char *context, int argc, char **argv)
 	}
 	bool gateway = plan.cfg.mode != NFT_GATEWAY_MIXNODE;
 	if (o.dry_run) {
-		printf("# nym-ntm apply --dry-run: mode %s", gateway_mode_name(plan.cfg.mode));
+		printf("# nym-ntm apply --dry-run: mode %s", gateway_config_mode_name(plan.cfg.mode));
 		if (gateway)
 			printf(", IPv4 uplink %s, IPv6 uplink %s, policy %s", plan.uplink_v4[0] ? plan.uplink_v4 : "none",
 			       plan.uplink_v6[0] ? plan.uplink_v6 : "none", plan.policy_name);
@@ -135,7 +135,7 @@ int cmd_apply(const char *context, int argc, char **argv)
 		if (saved.ipv6_forwarding >= 0 && set_forwarding(context, NET_SYSCTL_IPV6_FORWARD, saved.ipv6_forwarding))
 			goto out;
 	}
-	printf("%s: table inet %s installed: %s", context, NTM_TABLE, gateway_mode_name(plan.cfg.mode));
+	printf("%s: table inet %s installed: %s", context, NTM_TABLE, gateway_config_mode_name(plan.cfg.mode));
 	if (gateway)
 		printf(", IPv4 uplink %s, IPv6 uplink %s, %s (%zu entries)", plan.uplink_v4[0] ? plan.uplink_v4 : "none",
 		       plan.uplink_v6[0] ? plan.uplink_v6 : "none", plan.policy_name, plan.policy.n_entries);

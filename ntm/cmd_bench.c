@@ -79,19 +79,19 @@ int cmd_policy_bench(const char *context, int argc, char **argv)
 		free(text);
 		struct policy_verdict v;
 		uint64_t accepted = 0;
-		uint64_t t0 = nym_now_ns();
+		uint64_t t0 = nym_clock_now_ns();
 		for (uint64_t i = 0; i < lookups; i++) {
 			policy_compiled_lookup(&c, &q[i % QUERIES], POLICY_PROTO_TCP, qport[i % QUERIES], &v);
 			accepted += v.accept;
 		}
-		double compiled_ns = (double)(nym_now_ns() - t0) / (double)lookups;
+		double compiled_ns = (double)(nym_clock_now_ns() - t0) / (double)lookups;
 		uint64_t linear_n = lookups / (sizes[s] / 10 + 1);
-		t0 = nym_now_ns();
+		t0 = nym_clock_now_ns();
 		for (uint64_t i = 0; i < linear_n; i++) {
 			policy_match(&p, &q[i % QUERIES], POLICY_PROTO_TCP, qport[i % QUERIES], &v);
 			accepted += v.accept;
 		}
-		double linear_ns = (double)(nym_now_ns() - t0) / (double)linear_n;
+		double linear_ns = (double)(nym_clock_now_ns() - t0) / (double)linear_n;
 		printf("%-9zu %9zu %8zu %14.1f %14.1f\n", p.n_entries, c.n_v4, c.n_groups, compiled_ns, linear_ns);
 		if (accepted == UINT64_MAX)
 			printf("\n"); /* keeps the loops from being optimised away */

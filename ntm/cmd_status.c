@@ -105,7 +105,7 @@ int cmd_status(const char *context, int argc, char **argv)
 	printf("table inet %s: installed, %zu chains, %zu rules, %zu sets", NTM_TABLE, inst.n_chains, inst.n_rules,
 	       inst.n_sets);
 	if (ours)
-		printf(", mode %s\n", gateway_mode_name(mode));
+		printf(", mode %s\n", gateway_config_mode_name(mode));
 	else
 		printf(", without nym-ntm's state comment\n");
 	if (inst.flowtable) {
@@ -132,7 +132,7 @@ int cmd_status(const char *context, int argc, char **argv)
 	    (rc = nft_canon_build(&inst, &ci)) == 0) {
 		if (plan.cfg.mode != NFT_GATEWAY_MIXNODE)
 			printf("would apply: mode %s, IPv4 uplink %s, IPv6 uplink %s, %s (%zu entries)\n",
-			       gateway_mode_name(plan.cfg.mode), plan.uplink_v4[0] ? plan.uplink_v4 : "none",
+			       gateway_config_mode_name(plan.cfg.mode), plan.uplink_v4[0] ? plan.uplink_v4 : "none",
 			       plan.uplink_v6[0] ? plan.uplink_v6 : "none", plan.policy_name, plan.policy.n_entries);
 		size_t diffs = nft_canon_diff(&cw, &ci, NULL, 0);
 		matches = diffs == 0;

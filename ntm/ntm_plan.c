@@ -38,7 +38,7 @@ void ntm_plan_options(struct ntm_options *o, struct cli_option *opts, bool with_
 
 void ntm_saved_format(const struct ntm_saved *s, enum nft_gateway_mode mode, char *out, size_t cap)
 {
-	snprintf(out, cap, "nym-ntm mode=%s saved ip_forward=%d ipv6_forwarding=%d", gateway_mode_name(mode),
+	snprintf(out, cap, "nym-ntm mode=%s saved ip_forward=%d ipv6_forwarding=%d", gateway_config_mode_name(mode),
 		 s->ip_forward, s->ipv6_forwarding);
 }
 
@@ -51,7 +51,7 @@ bool ntm_saved_parse(const char *comment, struct ntm_saved *s, enum nft_gateway_
 		   &s->ipv6_forwarding, &off) != 3 || comment[off])
 		return false;
 	enum nft_gateway_mode md;
-	if (gateway_mode_parse(m, &md))
+	if (gateway_config_mode_parse(m, &md))
 		return false;
 	if (mode)
 		*mode = md;
@@ -107,7 +107,7 @@ static int entry_policy_text(const struct gateway_config *cfg, char **out)
 		return -ENOMEM;
 	size_t off = (size_t)snprintf(t, cap, "# entry-gateway: only the listed gateways' WireGuard and registration ports\n");
 	for (size_t g = 0; g < cfg->n_entry_gateways; g++) {
-		const struct gateway_entry_dest *gw = &cfg->entry_gateways[g];
+		const struct gateway_config_entry_dest *gw = &cfg->entry_gateways[g];
 		char a[INET6_ADDRSTRLEN], addr[INET6_ADDRSTRLEN + 8];
 		inet_ntop(gw->family == 4 ? AF_INET : AF_INET6, gw->addr, a, sizeof(a));
 		unsigned full = gw->family == 4 ? 32 : 128;
@@ -207,7 +207,7 @@ int ntm_plan_prepare(const char *context, const struct ntm_options *o, struct nt
 	if (rc)
 		return rc;
 
-	if (o->mode && gateway_mode_parse(o->mode, &cfg->mode)) {
+	if (o->mode && gateway_config_mode_parse(o->mode, &cfg->mode)) {
 		fprintf(stderr, "%s: --mode expects entry-gateway, exit-gateway or mixnode, got '%s'\n", context, o->mode);
 		return -EINVAL;
 	}
@@ -222,7 +222,7 @@ int ntm_plan_prepare(const char *context, const struct ntm_options *o, struct nt
 	for (int i = 0; i < 3; i++) {
 		if (!names[i])
 			continue;
-		if (!gateway_ifname_valid(names[i])) {
+		if (!gateway_config_ifname_valid(names[i])) {
 			fprintf(stderr, "%s: %s expects an interface name, got '%s'\n", context, flags[i], names[i]);
 			return -EINVAL;
 		}

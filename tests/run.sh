@@ -1,6 +1,7 @@
 #!/bin/sh
-# Runs every test of one build tree: the Criterion unit suites, the fuzz harnesses over their
-# seed corpora, and the integration tests (network namespaces; they need root).
+# Runs every test of one build tree: the lint checks of the source tree, the Criterion unit
+# suites, the fuzz harnesses over their seed corpora, and the integration tests (network
+# namespaces; they need root).
 #
 #   NYM_BUILD=build tests/run.sh            everything
 #   TESTS=sphinx tests/run.sh               only tests whose name contains "sphinx"
@@ -36,6 +37,12 @@ run_one() {
 		tail -n 60 "$log" | sed 's/^/    | /'
 	fi
 }
+
+# Static checks of the tree (layering, names) and their self-tests.
+for t in tests/lint/*.sh; do
+	[ -f "$t" ] || continue
+	run_one "lint/$(basename "$t" .sh)" sh "$t"
+done
 
 for t in "$B"/tests/unit/test_*; do
 	[ -x "$t" ] || continue

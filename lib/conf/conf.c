@@ -76,9 +76,16 @@ static const char *type_expectation(enum conf_type t)
 		return "a duration like 500ms, 10s, 5m or 1h";
 	case CONF_LIST:
 		return "a list of strings";
+	case CONF_CUSTOM:
+	case CONF_CUSTOM_LIST:
+	case CONF_ENTRIES:
+	case CONF_SECTION:
+		break;
 	}
 	return "a value";
 }
+
+
 
 static int range_check(const struct conf_key *k, double v, char err[CONF_ERROR_MAX])
 {
@@ -144,6 +151,11 @@ static int assign(const struct conf_key *k, void *target, const char *text, char
 		}
 		return 0;
 	}
+	case CONF_CUSTOM: /* read by parse_mapping with its function */
+	case CONF_CUSTOM_LIST:
+	case CONF_ENTRIES:
+	case CONF_SECTION:
+		break;
 	}
 bad:
 	snprintf(err, CONF_ERROR_MAX, "%s: expected %s, got \"%.60s\"", k->path, type_expectation(k->type), text);
@@ -171,6 +183,11 @@ int conf_defaults(const struct conf_key *schema, void *target, char err[CONF_ERR
 		case CONF_LIST:
 			((struct conf_list *)field)->count = 0;
 			break;
+		case CONF_CUSTOM:
+		case CONF_CUSTOM_LIST:
+		case CONF_ENTRIES:
+		case CONF_SECTION:
+			continue; /* their owner sets their defaults */
 		}
 		if (k->default_text && assign(k, target, k->default_text, err))
 			return -EINVAL;
@@ -190,27 +207,46 @@ int conf_set(const struct conf_key *schema, void *target, const char *path, cons
 }
 
 struct parse_state {
-	const char *file;
 	const struct conf_key *schema;
+	const struct conf_custom *custom;
 	void *target;
-	char *err;
+	struct conf_error *e;
 	char path[PATH_MAX_DEPTH][CONF_STR_MAX];
 	int depth;
 };
 
-static void located(struct parse_state *st, const yaml_event_t *ev, const char *msg)
+static const struct conf_custom *custom_of(const struct parse_state *st, const struct conf_key *k)
 {
-	/* msg may be st->err itself; keep a copy, and let an overlong message be cut short. */
-	char copy[CONF_ERROR_MAX];
-	memcpy(copy, msg, strnlen(msg, CONF_ERROR_MAX - 1) + 1);
-	copy[CONF_ERROR_MAX - 1] = '\0';
-	int n = snprintf(st->err, CONF_ERROR_MAX, "%.200s:%zu:%zu: ", st->file, ev->start_mark.line + 1,
-			 ev->start_mark.column + 1);
-	if (n > 0 && n < CONF_ERROR_MAX) {
-		size_t room = CONF_ERROR_MAX - (size_t)n - 1, len = strnlen(copy, room);
-		memcpy(st->err + n, copy, len);
-		st->err[(size_t)n + len] = '\0';
+	static const struct conf_custom none = { 0 };
+	for (const struct conf_custom *c = st->custom; c && c->path; c++)
+		if (strcmp(c->path, k->path) == 0)
+			return c;
+	return &none;
+}
+
+static const char *expectation(const struct parse_state *st, const struct conf_key *k)
+{
+	const char *e = custom_of(st, k)->expect;
+	return e ? e : type_expectation(k->type);
+}
+
+/* The function of a custom key; a schema without one is refused as the caller's mistake. */
+static int call_custom(struct parse_state *st, const struct conf_key *k, const char *text, char msg[CONF_ERROR_MAX])
+{
+	conf_custom_fn fn = custom_of(st, k)->parse;
+	if (!fn) {
+		snprintf(msg, CONF_ERROR_MAX, "%s: the schema gives no reader for this key", k->path);
+		return -EINVAL;
 	}
+	return fn(k, st->target, text, msg);
+}
+
+static int located(struct parse_state *st, const yaml_event_t *ev, const char *msg)
+{
+	st->e->line = (uint32_t)ev->start_mark.line + 1;
+	st->e->column = (uint32_t)ev->start_mark.column + 1;
+	snprintf(st->e->message, sizeof(st->e->message), "%s", msg);
+	return -EINVAL;
 }
 
 static void join_path(const struct parse_state *st, const char *key, char out[CONF_STR_MAX])
@@ -227,16 +263,21 @@ static int next_event(yaml_parser_t *p, yaml_event_t *ev, struct parse_state *st
 {
 	if (yaml_parser_parse(p, ev))
 		return 0;
-	snprintf(st->err, CONF_ERROR_MAX, "%s:%zu:%zu: YAML syntax error: %s", st->file,
-		 p->problem_mark.line + 1, p->problem_mark.column + 1, p->problem ? p->problem : "?");
+	st->e->line = (uint32_t)p->problem_mark.line + 1;
+	st->e->column = (uint32_t)p->problem_mark.column + 1;
+	snprintf(st->e->message, sizeof(st->e->message), "YAML syntax error: %s", p->problem ? p->problem : "?");
 	return -EINVAL;
 }
 
 /* Reads a list value (the SEQUENCE-START event already consumed). */
-static int parse_list(yaml_parser_t *p, struct parse_state *st, const struct conf_key *k)
+static int parse_list(yaml_parser_t *p, struct parse_state *st, const struct conf_key *k, const yaml_event_t *start)
 {
 	struct conf_list *l = (struct conf_list *)((char *)st->target + k->offset);
-	l->count = 0;
+	char msg[CONF_ERROR_MAX];
+	if (k->type == CONF_LIST)
+		l->count = 0;
+	else if (call_custom(st, k, NULL, msg))
+		return located(st, start, msg);
 	for (;;) {
 		yaml_event_t ev;
 		if (next_event(p, &ev, st))
@@ -246,16 +287,17 @@ static int parse_list(yaml_parser_t *p, struct parse_state *st, const struct con
 			yaml_event_delete(&ev);
 			return 0;
 		}
-		char msg[CONF_ERROR_MAX];
 		if (ev.type != YAML_SCALAR_EVENT) {
-			snprintf(msg, sizeof(msg), "%s: expected a list of strings", k->path);
-			located(st, &ev, msg);
-			rc = -EINVAL;
+			snprintf(msg, sizeof(msg), "%s: expected a list of %s", k->path,
+				 k->type == CONF_LIST ? "strings" : "single values");
+			rc = located(st, &ev, msg);
+		} else if (k->type == CONF_CUSTOM_LIST) {
+			if (call_custom(st, k, (const char *)ev.data.scalar.value, msg))
+				rc = located(st, &ev, msg);
 		} else if (l->count == CONF_LIST_MAX || ev.data.scalar.length >= CONF_STR_MAX) {
 			snprintf(msg, sizeof(msg), "%s: at most %d entries of under %d characters", k->path,
 				 CONF_LIST_MAX, CONF_STR_MAX);
-			located(st, &ev, msg);
-			rc = -EINVAL;
+			rc = located(st, &ev, msg);
 		} else {
 			snprintf(l->item[l->count++], CONF_STR_MAX, "%s", (const char *)ev.data.scalar.value);
 		}
@@ -265,85 +307,299 @@ static int parse_list(yaml_parser_t *p, struct parse_state *st, const struct con
 	}
 }
 
-/* Reads a mapping's entries until its end (the MAPPING-START event already consumed). */
-static int parse_mapping(yaml_parser_t *p, struct parse_state *st)
+/* The names a mapping has had so far, to refuse one given twice. */
+struct seen {
+	char **names;
+	size_t count;
+};
+
+static int seen_add(struct seen *s, const char *name)
 {
-	for (;;) {
-		yaml_event_t key_ev, val_ev;
-		char full[CONF_STR_MAX], msg[CONF_ERROR_MAX];
-		int rc = 0;
-		if (next_event(p, &key_ev, st))
-			return -EINVAL;
-		if (key_ev.type == YAML_MAPPING_END_EVENT) {
-			yaml_event_delete(&key_ev);
-			return 0;
-		}
-		if (key_ev.type != YAML_SCALAR_EVENT) {
-			located(st, &key_ev, "expected a key");
-			yaml_event_delete(&key_ev);
-			return -EINVAL;
-		}
-		join_path(st, (const char *)key_ev.data.scalar.value, full);
-		if (next_event(p, &val_ev, st)) {
-			yaml_event_delete(&key_ev);
-			return -EINVAL;
-		}
-		const struct conf_key *k = find_key(st->schema, full);
-		if (val_ev.type == YAML_MAPPING_START_EVENT) {
-			if (!is_section(st->schema, full) || st->depth == PATH_MAX_DEPTH) {
-				snprintf(msg, sizeof(msg), "unknown section '%s'", full);
-				located(st, &key_ev, msg);
-				rc = -EINVAL;
-			} else {
-				snprintf(st->path[st->depth++], CONF_STR_MAX, "%s",
-					 (const char *)key_ev.data.scalar.value);
-				rc = parse_mapping(p, st);
-				st->depth--;
-			}
-		} else if (!k) {
-			snprintf(msg, sizeof(msg), is_section(st->schema, full) ? "'%s' is a section: expected a mapping"
-										 : "unknown key '%s'",
-				 full);
-			located(st, &key_ev, msg);
-			rc = -EINVAL;
-		} else if (val_ev.type == YAML_SEQUENCE_START_EVENT) {
-			if (k->type != CONF_LIST) {
-				snprintf(msg, sizeof(msg), "%s: expected %s, got a list", k->path,
-					 type_expectation(k->type));
-				located(st, &val_ev, msg);
-				rc = -EINVAL;
-			} else {
-				rc = parse_list(p, st, k);
-			}
-		} else if (val_ev.type == YAML_SCALAR_EVENT) {
-			const char *text = (const char *)val_ev.data.scalar.value;
-			/* An empty plain scalar (`key:`) means the empty string or an empty list. */
-			if (k->type == CONF_LIST && text[0] == '\0') {
-				((struct conf_list *)((char *)st->target + k->offset))->count = 0;
-			} else if (assign(k, st->target, text, msg)) {
-				located(st, &val_ev, msg);
-				rc = -EINVAL;
-			}
-		} else {
-			located(st, &val_ev, "unsupported YAML construct (anchors and aliases are not allowed)");
-			rc = -EINVAL;
-		}
-		yaml_event_delete(&key_ev);
-		yaml_event_delete(&val_ev);
-		if (rc)
-			return rc;
-	}
+	for (size_t i = 0; i < s->count; i++)
+		if (strcmp(s->names[i], name) == 0)
+			return -EEXIST;
+	char **more = realloc(s->names, (s->count + 1) * sizeof(*more));
+	if (!more)
+		return -ENOMEM;
+	s->names = more;
+	if (!(s->names[s->count] = strdup(name)))
+		return -ENOMEM;
+	s->count++;
+	return 0;
 }
 
-int conf_parse(const char *name, const char *text, size_t len, const struct conf_key *schema,
-	       void *target, char err[CONF_ERROR_MAX])
+static void seen_free(struct seen *s)
 {
-	if (conf_defaults(schema, target, err))
-		return -EINVAL;
+	for (size_t i = 0; i < s->count; i++)
+		free(s->names[i]);
+	free(s->names);
+}
+
+/* Records a key of the mapping at `where` (" in ports", or ""); refuses a repeated one. */
+static int check_repeat(struct parse_state *st, struct seen *s, const yaml_event_t *key_ev, const char *where)
+{
+	char msg[CONF_ERROR_MAX];
+	int rc = seen_add(s, (const char *)key_ev->data.scalar.value);
+	if (rc == -EEXIST)
+		snprintf(msg, sizeof(msg), "key '%.200s'%.200s given twice", (const char *)key_ev->data.scalar.value, where);
+	else if (rc)
+		snprintf(msg, sizeof(msg), "out of memory");
+	return rc ? located(st, key_ev, msg) : 0;
+}
+
+/* "unknown key 'sctp' in ports (expected one of: tcp, udp)" for a declared section, else
+ * "unknown key 'net.bogus'". */
+static void unknown_key(const struct parse_state *st, const struct conf_key *section, const char *name,
+			const char *full, char msg[CONF_ERROR_MAX])
+{
+	if (!section) {
+		snprintf(msg, CONF_ERROR_MAX, "unknown key '%.400s'", full);
+		return;
+	}
+	size_t n = strlen(section->path);
+	int off = snprintf(msg, CONF_ERROR_MAX, "unknown key '%.100s' in %.100s (expected one of:", name, section->path);
+	const char *sep = " ";
+	for (const struct conf_key *k = st->schema; k->path && off > 0 && off < CONF_ERROR_MAX; k++) {
+		if (k == section || strncmp(k->path, section->path, n) != 0 || k->path[n] != '.' ||
+		    strchr(k->path + n + 1, '.'))
+			continue;
+		off += snprintf(msg + off, CONF_ERROR_MAX - (size_t)off, "%s%s", sep, k->path + n + 1);
+		sep = ", ";
+	}
+	if (off > 0 && off < CONF_ERROR_MAX)
+		snprintf(msg + off, CONF_ERROR_MAX - (size_t)off, ")");
+}
+
+/* Reads one named entry's fields (its MAPPING-START event is `map_ev`). */
+static int parse_entry_fields(yaml_parser_t *p, struct parse_state *st, const struct conf_key *k, const char *name,
+			      const yaml_event_t *map_ev)
+{
+	const struct conf_entries *ops = custom_of(st, k)->entries;
+	char msg[CONF_ERROR_MAX], where[CONF_STR_MAX + 8];
+	struct seen seen = { 0 };
+	int rc = 0;
+	snprintf(where, sizeof(where), " in %.120s.%.120s", k->path, name);
+	while (rc == 0) {
+		yaml_event_t f_ev, v_ev;
+		if (next_event(p, &f_ev, st)) {
+			rc = -EINVAL;
+			break;
+		}
+		if (f_ev.type == YAML_MAPPING_END_EVENT) {
+			yaml_event_delete(&f_ev);
+			if (ops->entry_end && ops->entry_end(st->target, name, msg))
+				rc = located(st, map_ev, msg);
+			break;
+		}
+		if (f_ev.type != YAML_SCALAR_EVENT || (rc = check_repeat(st, &seen, &f_ev, where)) != 0) {
+			rc = rc ? rc : located(st, &f_ev, "expected a key");
+			yaml_event_delete(&f_ev);
+			break;
+		}
+		if (next_event(p, &v_ev, st)) {
+			yaml_event_delete(&f_ev);
+			rc = -EINVAL;
+			break;
+		}
+		const char *field = (const char *)f_ev.data.scalar.value;
+		if (v_ev.type != YAML_SCALAR_EVENT) {
+			snprintf(msg, sizeof(msg), "%.120s.%.120s.%.120s: expected a single value", k->path, name, field);
+			rc = located(st, &v_ev, msg);
+		} else {
+			int frc = ops->field(st->target, name, field, (const char *)v_ev.data.scalar.value, msg);
+			if (frc == -ENOENT) {
+				snprintf(msg, sizeof(msg), "unknown key '%.100s'%.250s (expected one of: %.100s)", field, where,
+					 ops->fields);
+				rc = located(st, &f_ev, msg);
+			} else if (frc) {
+				rc = located(st, &v_ev, msg);
+			}
+		}
+		yaml_event_delete(&f_ev);
+		yaml_event_delete(&v_ev);
+	}
+	seen_free(&seen);
+	return rc;
+}
+
+/* Reads a CONF_ENTRIES value (its MAPPING-START event is `map_ev`). */
+static int parse_entries(yaml_parser_t *p, struct parse_state *st, const struct conf_key *k, const yaml_event_t *map_ev)
+{
+	const struct conf_entries *ops = custom_of(st, k)->entries;
+	char msg[CONF_ERROR_MAX];
+	if (!ops) {
+		snprintf(msg, sizeof(msg), "%s: the schema gives no reader for this key", k->path);
+		return located(st, map_ev, msg);
+	}
+	if (ops->begin && ops->begin(st->target, msg))
+		return located(st, map_ev, msg);
+	int rc = 0;
+	while (rc == 0) {
+		yaml_event_t name_ev, val_ev;
+		if (next_event(p, &name_ev, st))
+			return -EINVAL;
+		if (name_ev.type == YAML_MAPPING_END_EVENT) {
+			yaml_event_delete(&name_ev);
+			if (ops->end && ops->end(st->target, msg))
+				rc = located(st, map_ev, msg);
+			return rc;
+		}
+		char name[CONF_STR_MAX];
+		if (name_ev.type != YAML_SCALAR_EVENT)
+			rc = located(st, &name_ev, "expected a key");
+		else if (snprintf(name, sizeof(name), "%s", (const char *)name_ev.data.scalar.value),
+			 ops->entry(st->target, name, msg))
+			rc = located(st, &name_ev, msg);
+		else if (next_event(p, &val_ev, st))
+			rc = -EINVAL;
+		else {
+			if (val_ev.type != YAML_MAPPING_START_EVENT) {
+				snprintf(msg, sizeof(msg), "%.120s.%.120s: expected a mapping of %.120s", k->path, name,
+					 ops->fields);
+				rc = located(st, &val_ev, msg);
+			} else {
+				rc = parse_entry_fields(p, st, k, name, &val_ev);
+			}
+			yaml_event_delete(&val_ev);
+		}
+		yaml_event_delete(&name_ev);
+	}
+	return rc;
+}
+
+static int parse_mapping(yaml_parser_t *p, struct parse_state *st, const struct conf_key *section);
+
+/* Reads the value of key `name` (path `full`, schema key k or NULL) in a mapping. */
+static int read_value(yaml_parser_t *p, struct parse_state *st, const struct conf_key *section, const struct conf_key *k,
+		      const char *name, const char *full, const yaml_event_t *key_ev, const yaml_event_t *val_ev)
+{
+	char msg[CONF_ERROR_MAX];
+	int rc = 0;
+	if (val_ev->type == YAML_MAPPING_START_EVENT) {
+		if (k && k->type == CONF_ENTRIES) {
+			rc = parse_entries(p, st, k, val_ev);
+		} else if (!is_section(st->schema, full) || st->depth == PATH_MAX_DEPTH) {
+			snprintf(msg, sizeof(msg), "unknown section '%s'", full);
+			rc = located(st, key_ev, msg);
+		} else {
+			snprintf(st->path[st->depth++], CONF_STR_MAX, "%s", name);
+			rc = parse_mapping(p, st, k && k->type == CONF_SECTION ? k : NULL);
+			st->depth--;
+		}
+	} else if (!k || k->type == CONF_SECTION) {
+		if (is_section(st->schema, full))
+			snprintf(msg, sizeof(msg), "'%s' is a section: expected a mapping", full);
+		else
+			unknown_key(st, section, name, full, msg);
+		rc = located(st, key_ev, msg);
+	} else if (val_ev->type == YAML_SEQUENCE_START_EVENT) {
+		if (k->type != CONF_LIST && k->type != CONF_CUSTOM_LIST) {
+			snprintf(msg, sizeof(msg), "%s: expected %s, got a list", k->path, expectation(st, k));
+			rc = located(st, val_ev, msg);
+		} else {
+			rc = parse_list(p, st, k, val_ev);
+		}
+	} else if (val_ev->type == YAML_SCALAR_EVENT) {
+		const char *text = (const char *)val_ev->data.scalar.value;
+		bool list = k->type == CONF_LIST || k->type == CONF_CUSTOM_LIST;
+		/* An empty plain scalar (`key:`) means the empty string or an empty list. */
+		if (list && text[0] == '\0') {
+			if (k->type == CONF_LIST)
+				((struct conf_list *)((char *)st->target + k->offset))->count = 0;
+			else if (call_custom(st, k, NULL, msg))
+				rc = located(st, val_ev, msg);
+		} else if (k->type == CONF_CUSTOM_LIST || k->type == CONF_ENTRIES) {
+			snprintf(msg, sizeof(msg), "%s: expected %s", k->path, expectation(st, k));
+			rc = located(st, val_ev, msg);
+		} else if (k->type == CONF_CUSTOM ? call_custom(st, k, text, msg) : assign(k, st->target, text, msg)) {
+			rc = located(st, val_ev, msg);
+		}
+	} else {
+		rc = located(st, val_ev, "unsupported YAML construct (anchors and aliases are not allowed)");
+	}
+	return rc;
+}
+
+/* Reads a mapping's entries until its end (the MAPPING-START event already consumed);
+ * `section` is the mapping's declaration when the schema has one. */
+static int parse_mapping(yaml_parser_t *p, struct parse_state *st, const struct conf_key *section)
+{
+	struct seen seen = { 0 };
+	char where[CONF_STR_MAX + 4] = "";
+	if (section)
+		snprintf(where, sizeof(where), " in %s", section->path);
+	int rc = 0;
+	while (rc == 0) {
+		yaml_event_t key_ev, val_ev;
+		char full[CONF_STR_MAX];
+		if (next_event(p, &key_ev, st)) {
+			rc = -EINVAL;
+			break;
+		}
+		if (key_ev.type == YAML_MAPPING_END_EVENT) {
+			yaml_event_delete(&key_ev);
+			break;
+		}
+		if (key_ev.type != YAML_SCALAR_EVENT) {
+			rc = located(st, &key_ev, "expected a key");
+			yaml_event_delete(&key_ev);
+			break;
+		}
+		const char *name = (const char *)key_ev.data.scalar.value;
+		join_path(st, name, full);
+		if (next_event(p, &val_ev, st)) {
+			yaml_event_delete(&key_ev);
+			rc = -EINVAL;
+			break;
+		}
+		const struct conf_key *k = find_key(st->schema, full);
+		/* A section the schema does not declare may be written in several parts, as it
+		 * always could; anything else given twice is a mistake the file would hide. */
+		bool merges = val_ev.type == YAML_MAPPING_START_EVENT &&
+			      !(k && (k->type == CONF_ENTRIES || k->type == CONF_SECTION));
+		if (!merges)
+			rc = check_repeat(st, &seen, &key_ev, where);
+		if (rc == 0)
+			rc = read_value(p, st, section, k, name, full, &key_ev, &val_ev);
+		yaml_event_delete(&key_ev);
+		yaml_event_delete(&val_ev);
+	}
+	seen_free(&seen);
+	return rc;
+}
+
+/* A first pass over the whole text, so a broken file is reported as broken where it breaks
+ * rather than by the first value it makes look wrong. */
+static int check_syntax(const char *text, size_t len, struct parse_state *st)
+{
 	yaml_parser_t p;
-	yaml_parser_initialize(&p);
+	if (!yaml_parser_initialize(&p))
+		return -ENOMEM;
 	yaml_parser_set_input_string(&p, (const unsigned char *)text, len);
-	struct parse_state st = { .file = name, .schema = schema, .target = target, .err = err };
+	int rc = 0;
+	for (bool done = false; !done;) {
+		yaml_event_t ev;
+		if ((rc = next_event(&p, &ev, st)) != 0)
+			break;
+		done = ev.type == YAML_STREAM_END_EVENT;
+		yaml_event_delete(&ev);
+	}
+	yaml_parser_delete(&p);
+	return rc;
+}
+
+int conf_parse_over(const char *text, size_t len, const struct conf_key *schema, const struct conf_custom *custom,
+		    void *target, struct conf_error *e)
+{
+	memset(e, 0, sizeof(*e));
+	struct parse_state st = { .schema = schema, .custom = custom, .target = target, .e = e };
+	int src = check_syntax(text, len, &st);
+	if (src)
+		return src;
+	yaml_parser_t p;
+	if (!yaml_parser_initialize(&p))
+		return -ENOMEM;
+	yaml_parser_set_input_string(&p, (const unsigned char *)text, len);
 	int rc = 0;
 	bool done = false;
 	while (!done && rc == 0) {
@@ -357,18 +613,15 @@ int conf_parse(const char *name, const char *text, size_t len, const struct conf
 			done = true;
 			break;
 		case YAML_MAPPING_START_EVENT:
-			rc = parse_mapping(&p, &st);
+			rc = parse_mapping(&p, &st, NULL);
 			break;
 		case YAML_SCALAR_EVENT:
 			/* An empty document is a valid, all-defaults configuration. */
-			if (ev.data.scalar.length) {
-				located(&st, &ev, "expected a mapping of settings at the top level");
-				rc = -EINVAL;
-			}
+			if (ev.data.scalar.length)
+				rc = located(&st, &ev, "expected a mapping of settings at the top level");
 			break;
 		case YAML_SEQUENCE_START_EVENT:
-			located(&st, &ev, "expected a mapping of settings at the top level");
-			rc = -EINVAL;
+			rc = located(&st, &ev, "expected a mapping of settings at the top level");
 			break;
 		default:
 			break;
@@ -376,6 +629,20 @@ int conf_parse(const char *name, const char *text, size_t len, const struct conf
 		yaml_event_delete(&ev);
 	}
 	yaml_parser_delete(&p);
+	return rc;
+}
+
+int conf_parse(const char *name, const char *text, size_t len, const struct conf_key *schema,
+	       void *target, char err[CONF_ERROR_MAX])
+{
+	if (conf_defaults(schema, target, err))
+		return -EINVAL;
+	struct conf_error e;
+	int rc = conf_parse_over(text, len, schema, NULL, target, &e);
+	if (rc == -EINVAL)
+		snprintf(err, CONF_ERROR_MAX, "%.200s:%u:%u: %.280s", name, e.line, e.column, e.message);
+	else if (rc)
+		snprintf(err, CONF_ERROR_MAX, "%.200s: %s", name, strerror(-rc));
 	return rc;
 }
 
@@ -453,6 +720,11 @@ static void write_scalar(FILE *f, const struct conf_key *k, const void *target)
 		fputc(']', f);
 		break;
 	}
+	case CONF_CUSTOM:
+	case CONF_CUSTOM_LIST:
+	case CONF_ENTRIES:
+	case CONF_SECTION:
+		break;
 	}
 }
 
@@ -480,6 +752,8 @@ int conf_write(const char *path, const struct conf_key *schema, const void *targ
 	fputs("# Generated by nym-c; every setting is listed with its meaning.\n", f);
 	const char *prev = "";
 	for (const struct conf_key *k = schema; k->path; k++) {
+		if (k->type >= CONF_CUSTOM)
+			continue; /* only their owner knows how to write them */
 		int shared = common_sections(prev, k->path), depth = 0;
 		const char *seg = k->path;
 		/* Open the sections this key enters that the previous key was not in. */

@@ -21,8 +21,8 @@
 #define PEM_MAX 8192
 #define DER_MAX 8192
 
-struct nym_brsa_public_key {
-	enum nym_brsa_variant variant;
+struct nym_blind_rsa_public_key {
+	enum nym_blind_rsa_variant variant;
 	unsigned bits;
 	size_t k;
 	EVP_PKEY *pkey; /* type RSA, public part only: for EVP verification */
@@ -31,8 +31,8 @@ struct nym_brsa_public_key {
 	uint8_t n_bytes[NYM_BRSA_MAX_LEN];
 };
 
-struct nym_brsa_private_key {
-	struct nym_brsa_public_key *pub;
+struct nym_blind_rsa_private_key {
+	struct nym_blind_rsa_public_key *pub;
 	EVP_PKEY *pkey; /* type RSA, with the CRT values */
 };
 
@@ -47,33 +47,33 @@ static const struct {
 	[NYM_BRSA_PSSZERO_DETERMINISTIC] = { "RSABSSA-SHA384-PSSZERO-Deterministic", 0, false },
 };
 
-static bool variant_valid(enum nym_brsa_variant v)
+static bool variant_valid(enum nym_blind_rsa_variant v)
 {
 	return (unsigned)v < sizeof(variants) / sizeof(variants[0]);
 }
 
-const char *nym_brsa_variant_name(enum nym_brsa_variant v)
+const char *nym_blind_rsa_variant_name(enum nym_blind_rsa_variant v)
 {
 	return variant_valid(v) ? variants[v].name : "unknown";
 }
 
-int nym_brsa_variant_parse(const char *name, enum nym_brsa_variant *out)
+int nym_blind_rsa_variant_parse(const char *name, enum nym_blind_rsa_variant *out)
 {
 	for (unsigned i = 0; i < sizeof(variants) / sizeof(variants[0]); i++) {
 		if (strcmp(name, variants[i].name) == 0) {
-			*out = (enum nym_brsa_variant)i;
+			*out = (enum nym_blind_rsa_variant)i;
 			return 0;
 		}
 	}
 	return -EINVAL;
 }
 
-size_t nym_brsa_variant_salt_len(enum nym_brsa_variant v)
+size_t nym_blind_rsa_variant_salt_len(enum nym_blind_rsa_variant v)
 {
 	return variant_valid(v) ? variants[v].salt_len : 0;
 }
 
-bool nym_brsa_variant_randomized(enum nym_brsa_variant v)
+bool nym_blind_rsa_variant_randomized(enum nym_blind_rsa_variant v)
 {
 	return variant_valid(v) && variants[v].randomized;
 }
@@ -136,7 +136,7 @@ static bool bits_accepted(int bits)
 	return bits == 2048 || bits == 3072 || bits == 4096;
 }
 
-void nym_brsa_public_key_free(struct nym_brsa_public_key *pk)
+void nym_blind_rsa_public_key_free(struct nym_blind_rsa_public_key *pk)
 {
 	if (!pk)
 		return;
@@ -148,10 +148,10 @@ void nym_brsa_public_key_free(struct nym_brsa_public_key *pk)
 }
 
 /* Takes ownership of n and e whatever the outcome. */
-static int public_key_build(struct nym_brsa_public_key **out, enum nym_brsa_variant v, BIGNUM *n,
+static int public_key_build(struct nym_blind_rsa_public_key **out, enum nym_blind_rsa_variant v, BIGNUM *n,
 			    BIGNUM *e)
 {
-	struct nym_brsa_public_key *pk = NULL;
+	struct nym_blind_rsa_public_key *pk = NULL;
 	OSSL_PARAM_BLD *bld = NULL;
 	OSSL_PARAM *params = NULL;
 	EVP_PKEY_CTX *pctx = NULL;
@@ -200,7 +200,7 @@ fail:
 out:
 	BN_free(n);
 	BN_free(e);
-	nym_brsa_public_key_free(pk);
+	nym_blind_rsa_public_key_free(pk);
 	OSSL_PARAM_free(params);
 	OSSL_PARAM_BLD_free(bld);
 	EVP_PKEY_CTX_free(pctx);
@@ -208,7 +208,7 @@ out:
 	return rc;
 }
 
-int nym_brsa_public_key_from_ne(struct nym_brsa_public_key **out, enum nym_brsa_variant v,
+int nym_blind_rsa_public_key_from_ne(struct nym_blind_rsa_public_key **out, enum nym_blind_rsa_variant v,
 				const uint8_t *n, size_t n_len, const uint8_t *e, size_t e_len)
 {
 	*out = NULL;
@@ -218,40 +218,40 @@ int nym_brsa_public_key_from_ne(struct nym_brsa_public_key **out, enum nym_brsa_
 				BN_bin2bn(e, (int)e_len, NULL));
 }
 
-int nym_brsa_public_key_copy(struct nym_brsa_public_key **out, const struct nym_brsa_public_key *pk)
+int nym_blind_rsa_public_key_copy(struct nym_blind_rsa_public_key **out, const struct nym_blind_rsa_public_key *pk)
 {
 	return public_key_build(out, pk->variant, BN_dup(pk->n), BN_dup(pk->e));
 }
 
-size_t nym_brsa_public_key_len(const struct nym_brsa_public_key *pk)
+size_t nym_blind_rsa_public_key_len(const struct nym_blind_rsa_public_key *pk)
 {
 	return pk->k;
 }
 
-unsigned nym_brsa_public_key_bits(const struct nym_brsa_public_key *pk)
+unsigned nym_blind_rsa_public_key_bits(const struct nym_blind_rsa_public_key *pk)
 {
 	return pk->bits;
 }
 
-enum nym_brsa_variant nym_brsa_public_key_variant(const struct nym_brsa_public_key *pk)
+enum nym_blind_rsa_variant nym_blind_rsa_public_key_variant(const struct nym_blind_rsa_public_key *pk)
 {
 	return pk->variant;
 }
 
-const uint8_t *nym_brsa_public_key_modulus(const struct nym_brsa_public_key *pk)
+const uint8_t *nym_blind_rsa_public_key_modulus(const struct nym_blind_rsa_public_key *pk)
 {
 	return pk->n_bytes;
 }
 
-bool nym_brsa_public_key_equal(const struct nym_brsa_public_key *a,
-			       const struct nym_brsa_public_key *b)
+bool nym_blind_rsa_public_key_equal(const struct nym_blind_rsa_public_key *a,
+			       const struct nym_blind_rsa_public_key *b)
 {
 	return a->variant == b->variant && a->k == b->k && BN_cmp(a->e, b->e) == 0 &&
 	       memcmp(a->n_bytes, b->n_bytes, a->k) == 0;
 }
 
 /* The RSASSA-PSS form of the key, carrying the variant's parameters, for SPKI export. */
-static int pss_pkey(const struct nym_brsa_public_key *pk, EVP_PKEY **out)
+static int pss_pkey(const struct nym_blind_rsa_public_key *pk, EVP_PKEY **out)
 {
 	OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
 	OSSL_PARAM *params = NULL;
@@ -283,7 +283,7 @@ out:
 	return rc;
 }
 
-int nym_brsa_public_key_to_pem(const struct nym_brsa_public_key *pk, char **pem)
+int nym_blind_rsa_public_key_to_pem(const struct nym_blind_rsa_public_key *pk, char **pem)
 {
 	EVP_PKEY *pss = NULL;
 	BIO *bio = NULL;
@@ -324,7 +324,7 @@ static bool param_is_sha384(const OSSL_PARAM *params, const char *key)
 	return ok;
 }
 
-int nym_brsa_public_key_from_pem(struct nym_brsa_public_key **out, enum nym_brsa_variant v,
+int nym_blind_rsa_public_key_from_pem(struct nym_blind_rsa_public_key **out, enum nym_blind_rsa_variant v,
 				 const char *pem, size_t pem_len)
 {
 	BIO *bio = NULL;
@@ -367,16 +367,16 @@ out:
 	return rc;
 }
 
-void nym_brsa_private_key_free(struct nym_brsa_private_key *sk)
+void nym_blind_rsa_private_key_free(struct nym_blind_rsa_private_key *sk)
 {
 	if (!sk)
 		return;
-	nym_brsa_public_key_free(sk->pub);
+	nym_blind_rsa_public_key_free(sk->pub);
 	EVP_PKEY_free(sk->pkey); /* libcrypto clears private BIGNUMs when freeing them */
 	free(sk);
 }
 
-const struct nym_brsa_public_key *nym_brsa_private_key_public(const struct nym_brsa_private_key *sk)
+const struct nym_blind_rsa_public_key *nym_blind_rsa_private_key_public(const struct nym_blind_rsa_private_key *sk)
 {
 	return sk->pub;
 }
@@ -419,7 +419,7 @@ static void params_clear_free(OSSL_PARAM *params)
 }
 
 /* Builds the key from BIGNUMs (borrowed), after checking them. */
-static int private_key_build(struct nym_brsa_private_key **out, enum nym_brsa_variant v,
+static int private_key_build(struct nym_blind_rsa_private_key **out, enum nym_blind_rsa_variant v,
 			     BIGNUM *const bn[8])
 {
 	static const char *const names[8] = {
@@ -428,7 +428,7 @@ static int private_key_build(struct nym_brsa_private_key **out, enum nym_brsa_va
 		OSSL_PKEY_PARAM_RSA_FACTOR2,   OSSL_PKEY_PARAM_RSA_EXPONENT1,
 		OSSL_PKEY_PARAM_RSA_EXPONENT2, OSSL_PKEY_PARAM_RSA_COEFFICIENT1,
 	};
-	struct nym_brsa_private_key *sk = NULL;
+	struct nym_blind_rsa_private_key *sk = NULL;
 	OSSL_PARAM_BLD *bld = NULL;
 	OSSL_PARAM *params = NULL;
 	EVP_PKEY_CTX *pctx = NULL;
@@ -470,7 +470,7 @@ static int private_key_build(struct nym_brsa_private_key **out, enum nym_brsa_va
 	sk = NULL;
 	rc = 0;
 out:
-	nym_brsa_private_key_free(sk);
+	nym_blind_rsa_private_key_free(sk);
 	params_clear_free(params);
 	OSSL_PARAM_BLD_free(bld);
 	EVP_PKEY_CTX_free(pctx);
@@ -478,8 +478,8 @@ out:
 	return rc;
 }
 
-int nym_brsa_private_key_from_components(struct nym_brsa_private_key **out, enum nym_brsa_variant v,
-					 const struct nym_brsa_components *c)
+int nym_blind_rsa_private_key_from_components(struct nym_blind_rsa_private_key **out, enum nym_blind_rsa_variant v,
+					 const struct nym_blind_rsa_components *c)
 {
 	const uint8_t *src[8] = { c->n, c->e, c->d, c->p, c->q, c->dp, c->dq, c->qinv };
 	size_t len[8] = { c->n_len, c->e_len,  c->d_len,  c->p_len,
@@ -503,7 +503,7 @@ out:
 }
 
 /* Pulls every component out of a libcrypto key and rebuilds it through the checked path. */
-static int private_key_from_pkey(struct nym_brsa_private_key **out, enum nym_brsa_variant v,
+static int private_key_from_pkey(struct nym_blind_rsa_private_key **out, enum nym_blind_rsa_variant v,
 				 const EVP_PKEY *pkey)
 {
 	static const char *const names[8] = {
@@ -528,7 +528,7 @@ out:
 	return rc;
 }
 
-int nym_brsa_private_key_generate(struct nym_brsa_private_key **out, enum nym_brsa_variant v,
+int nym_blind_rsa_private_key_generate(struct nym_blind_rsa_private_key **out, enum nym_blind_rsa_variant v,
 				  unsigned bits)
 {
 	EVP_PKEY_CTX *pctx = NULL;
@@ -558,7 +558,7 @@ out:
 	return rc;
 }
 
-int nym_brsa_private_key_to_der(const struct nym_brsa_private_key *sk, uint8_t **der,
+int nym_blind_rsa_private_key_to_der(const struct nym_blind_rsa_private_key *sk, uint8_t **der,
 				size_t *der_len)
 {
 	OSSL_ENCODER_CTX *ectx = NULL;
@@ -587,7 +587,7 @@ out:
 	return rc;
 }
 
-int nym_brsa_private_key_from_der(struct nym_brsa_private_key **out, enum nym_brsa_variant v,
+int nym_blind_rsa_private_key_from_der(struct nym_blind_rsa_private_key **out, enum nym_blind_rsa_variant v,
 				  const uint8_t *der, size_t der_len)
 {
 	OSSL_DECODER_CTX *dctx = NULL;
@@ -614,7 +614,7 @@ out:
 	return rc;
 }
 
-void nym_brsa_der_free(uint8_t *der, size_t der_len)
+void nym_blind_rsa_der_free(uint8_t *der, size_t der_len)
 {
 	if (!der)
 		return;
@@ -645,7 +645,7 @@ static int mgf1_xor(uint8_t *out, size_t len, const uint8_t seed[NYM_BRSA_HASH_L
 	return rc;
 }
 
-int nym_brsa_emsa_pss_encode(uint8_t *em, size_t em_len, unsigned em_bits, const uint8_t *msg,
+int nym_blind_rsa_emsa_pss_encode(uint8_t *em, size_t em_len, unsigned em_bits, const uint8_t *msg,
 			     size_t msg_len, const uint8_t *salt, size_t salt_len)
 {
 	static const uint8_t zeros[8];
@@ -683,7 +683,7 @@ out:
 	return rc;
 }
 
-int nym_brsa_prepare_with(const struct nym_brsa_public_key *pk,
+int nym_blind_rsa_prepare_with(const struct nym_blind_rsa_public_key *pk,
 			  const uint8_t prefix[NYM_BRSA_PREFIX_LEN], const uint8_t *msg,
 			  size_t msg_len, uint8_t *out, size_t out_cap, size_t *out_len)
 {
@@ -696,25 +696,25 @@ int nym_brsa_prepare_with(const struct nym_brsa_public_key *pk,
 	return 0;
 }
 
-int nym_brsa_prepare(const struct nym_brsa_public_key *pk, const uint8_t *msg, size_t msg_len,
+int nym_blind_rsa_prepare(const struct nym_blind_rsa_public_key *pk, const uint8_t *msg, size_t msg_len,
 		     uint8_t *out, size_t out_cap, size_t *out_len)
 {
 	uint8_t prefix[NYM_BRSA_PREFIX_LEN];
 	nym_random(prefix, sizeof(prefix));
-	int rc = nym_brsa_prepare_with(pk, prefix, msg, msg_len, out, out_cap, out_len);
+	int rc = nym_blind_rsa_prepare_with(pk, prefix, msg, msg_len, out, out_cap, out_len);
 	nym_memzero(prefix, sizeof(prefix));
 	return rc;
 }
 
 /* Blind steps 1-3 and 5-8 for a given salt and a secret r (BN_FLG_CONSTTIME set). */
-static int blind_core(const struct nym_brsa_public_key *pk, const uint8_t *prepared,
+static int blind_core(const struct nym_blind_rsa_public_key *pk, const uint8_t *prepared,
 		      size_t prepared_len, const uint8_t *salt, BIGNUM *r, BN_CTX *ctx,
 		      uint8_t *blinded, uint8_t *inv_out)
 {
 	uint8_t em[NYM_BRSA_MAX_LEN];
 	int k = (int)pk->k;
 	BIGNUM *m = NULL, *g = NULL, *inv = NULL, *x = NULL, *z = NULL;
-	int rc = nym_brsa_emsa_pss_encode(em, pk->k, pk->bits - 1, prepared, prepared_len, salt,
+	int rc = nym_blind_rsa_emsa_pss_encode(em, pk->k, pk->bits - 1, prepared, prepared_len, salt,
 					  variants[pk->variant].salt_len);
 	if (rc)
 		goto out;
@@ -766,7 +766,7 @@ out:
 	return rc;
 }
 
-int nym_brsa_blind_with(const struct nym_brsa_public_key *pk, const uint8_t *prepared,
+int nym_blind_rsa_blind_with(const struct nym_blind_rsa_public_key *pk, const uint8_t *prepared,
 			size_t prepared_len, const uint8_t *salt, const uint8_t *r, size_t r_len,
 			uint8_t *blinded, uint8_t *inv)
 {
@@ -790,7 +790,7 @@ out:
  * bound only stops a hostile key from looping us forever. */
 #define BLIND_ATTEMPTS 8
 
-int nym_brsa_blind(const struct nym_brsa_public_key *pk, const uint8_t *prepared,
+int nym_blind_rsa_blind(const struct nym_blind_rsa_public_key *pk, const uint8_t *prepared,
 		   size_t prepared_len, uint8_t *blinded, uint8_t *inv)
 {
 	uint8_t salt[NYM_BRSA_MAX_LEN];
@@ -821,10 +821,10 @@ out:
 
 /* --- Issuer ----------------------------------------------------------------------------- */
 
-int nym_brsa_blind_sign(const struct nym_brsa_private_key *sk, const uint8_t *blinded,
+int nym_blind_rsa_blind_sign(const struct nym_blind_rsa_private_key *sk, const uint8_t *blinded,
 			size_t blinded_len, uint8_t *blind_sig)
 {
-	const struct nym_brsa_public_key *pk = sk->pub;
+	const struct nym_blind_rsa_public_key *pk = sk->pub;
 	EVP_PKEY_CTX *pctx = NULL;
 	BN_CTX *ctx = NULL;
 	BIGNUM *m = NULL, *s = NULL, *check = NULL;
@@ -876,7 +876,7 @@ out:
 
 /* --- Finalize and Verify ---------------------------------------------------------------- */
 
-int nym_brsa_verify(const struct nym_brsa_public_key *pk, const uint8_t *prepared,
+int nym_blind_rsa_verify(const struct nym_blind_rsa_public_key *pk, const uint8_t *prepared,
 		    size_t prepared_len, const uint8_t *sig, size_t sig_len)
 {
 	EVP_MD_CTX *mctx = NULL;
@@ -908,7 +908,7 @@ out:
 	return rc;
 }
 
-int nym_brsa_finalize(const struct nym_brsa_public_key *pk, const uint8_t *prepared,
+int nym_blind_rsa_finalize(const struct nym_blind_rsa_public_key *pk, const uint8_t *prepared,
 		      size_t prepared_len, const uint8_t *blind_sig, size_t blind_sig_len,
 		      const uint8_t *inv, uint8_t *sig)
 {
@@ -930,7 +930,7 @@ int nym_brsa_finalize(const struct nym_brsa_public_key *pk, const uint8_t *prepa
 		goto out;
 	}
 	/* A signature under any key but the published one must never become a ticket. */
-	rc = nym_brsa_verify(pk, prepared, prepared_len, sig, pk->k);
+	rc = nym_blind_rsa_verify(pk, prepared, prepared_len, sig, pk->k);
 	if (rc)
 		nym_memzero(sig, pk->k);
 out:

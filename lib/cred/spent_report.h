@@ -28,7 +28,7 @@
 	 NYM_ED25519_SIG_LEN)
 #define NYM_SPENT_REPORT_MAX_LEN NYM_SPENT_REPORT_LEN(NYM_SPENT_REPORT_MAX)
 
-struct nym_spent_entry {
+struct nym_spent_report_entry {
 	uint8_t serial[NYM_TICKET_SERIAL_LEN];
 	int64_t expiry;
 };
@@ -39,7 +39,7 @@ struct nym_spent_report {
 	int64_t created;
 	uint64_t last_seq;
 	size_t count;
-	struct nym_spent_entry entries[NYM_SPENT_REPORT_MAX];
+	struct nym_spent_report_entry entries[NYM_SPENT_REPORT_MAX];
 };
 
 /* Signs with `id` (whose public key replaces r->gateway in the output). -EINVAL for a

@@ -21,7 +21,7 @@ void nym_ticketbook_free(struct nym_ticketbook *book)
 {
 	if (!book)
 		return;
-	nym_brsa_public_key_free(book->key);
+	nym_blind_rsa_public_key_free(book->key);
 	nym_memzero(book, sizeof(*book));
 	free(book);
 }
@@ -33,12 +33,12 @@ static void drop(struct nym_ticketbook *book)
 	book->state = NYM_TICKETBOOK_FAILED;
 }
 
-static bool key_is_production(const struct nym_brsa_public_key *key)
+static bool key_is_production(const struct nym_blind_rsa_public_key *key)
 {
-	return nym_brsa_public_key_variant(key) == NYM_BRSA_PSS_RANDOMIZED;
+	return nym_blind_rsa_public_key_variant(key) == NYM_BRSA_PSS_RANDOMIZED;
 }
 
-int nym_ticketbook_create(struct nym_ticketbook **out, const struct nym_brsa_public_key *key,
+int nym_ticketbook_create(struct nym_ticketbook **out, const struct nym_blind_rsa_public_key *key,
 			  enum nym_ticket_type type, int64_t expiry, size_t count,
 			  const char *voucher)
 {
@@ -47,13 +47,13 @@ int nym_ticketbook_create(struct nym_ticketbook **out, const struct nym_brsa_pub
 	*out = NULL;
 	if (!key_is_production(key) || !nym_ticket_type_valid(type) || expiry <= 0 ||
 	    expiry % NYM_TICKET_DAY_S || count == 0 || count > NYM_TICKETBOOK_SIZE ||
-	    !nym_voucher_valid(voucher))
+	    !nym_issue_voucher_valid(voucher))
 		goto out;
 	rc = -ENOMEM;
 	book = calloc(1, sizeof(*book));
 	if (!book)
 		goto out;
-	rc = nym_brsa_public_key_copy(&book->key, key);
+	rc = nym_blind_rsa_public_key_copy(&book->key, key);
 	if (rc)
 		goto out;
 	book->state = NYM_TICKETBOOK_PENDING;
@@ -68,13 +68,13 @@ int nym_ticketbook_create(struct nym_ticketbook **out, const struct nym_brsa_pub
 		size_t plen;
 		nym_random(msg.serial, sizeof(msg.serial));
 		nym_ticket_msg_encode(m, &msg);
-		rc = nym_brsa_prepare(key, m, sizeof(m), e->prepared, sizeof(e->prepared), &plen);
+		rc = nym_blind_rsa_prepare(key, m, sizeof(m), e->prepared, sizeof(e->prepared), &plen);
 		nym_memzero(m, sizeof(m));
 		nym_memzero(&msg, sizeof(msg));
 		if (rc)
 			goto out;
 		/* -EINVAL here is a gcd failure: the key is hostile or broken (spec §7.4). */
-		rc = nym_brsa_blind(key, e->prepared, plen, e->blinded, e->inv);
+		rc = nym_blind_rsa_blind(key, e->prepared, plen, e->blinded, e->inv);
 		if (rc)
 			goto out;
 	}
@@ -97,7 +97,7 @@ int nym_ticketbook_request(const struct nym_ticketbook *book, char **json, size_
 	req->type = book->type;
 	req->expiry = book->expiry;
 	req->count = book->count;
-	req->elem_len = nym_brsa_public_key_len(book->key);
+	req->elem_len = nym_blind_rsa_public_key_len(book->key);
 	for (size_t i = 0; i < book->count; i++)
 		memcpy(req->blinded[i], book->entries[i].blinded, req->elem_len);
 	int rc = nym_issue_request_encode(req, json, len);
@@ -108,7 +108,7 @@ int nym_ticketbook_request(const struct nym_ticketbook *book, char **json, size_
 
 int nym_ticketbook_finalize(struct nym_ticketbook *book, const char *response, size_t len)
 {
-	size_t k = nym_brsa_public_key_len(book->key);
+	size_t k = nym_blind_rsa_public_key_len(book->key);
 	struct nym_issue_response *resp = NULL;
 	uint8_t(*sigs)[NYM_BRSA_MAX_LEN] = NULL;
 	int rc = -EINVAL;
@@ -129,7 +129,7 @@ int nym_ticketbook_finalize(struct nym_ticketbook *book, const char *response, s
 		rc = -EINVAL;
 	for (size_t i = 0; rc == 0 && i < book->count; i++) {
 		struct nym_ticketbook_entry *e = &book->entries[i];
-		rc = nym_brsa_finalize(book->key, e->prepared, NYM_TICKET_PREPARED_LEN,
+		rc = nym_blind_rsa_finalize(book->key, e->prepared, NYM_TICKET_PREPARED_LEN,
 				       resp->blind_sigs[i], k, e->inv, sigs[i]);
 	}
 	if (rc) {
@@ -164,7 +164,7 @@ int nym_ticketbook_ticket(const struct nym_ticketbook *book, size_t index, uint8
 	if (index >= book->count)
 		return -ENOENT;
 	return nym_ticket_encode(out, cap, out_len, book->entries[index].prepared,
-				 book->entries[index].sig, nym_brsa_public_key_len(book->key));
+				 book->entries[index].sig, nym_blind_rsa_public_key_len(book->key));
 }
 
 size_t nym_ticketbook_unspent(const struct nym_ticketbook *book)
@@ -217,7 +217,7 @@ static json_t *hex_string(const uint8_t *p, size_t len)
 
 static json_t *entry_json(const struct nym_ticketbook *book, const struct nym_ticketbook_entry *e)
 {
-	size_t k = nym_brsa_public_key_len(book->key);
+	size_t k = nym_blind_rsa_public_key_len(book->key);
 	if (book->state == NYM_TICKETBOOK_PENDING)
 		return json_pack("{s:o, s:o, s:o}", "prepared",
 				 hex_string(e->prepared, NYM_TICKET_PREPARED_LEN), "blinded",
@@ -252,7 +252,7 @@ int nym_ticketbook_to_json(const struct nym_ticketbook *book, char **json, size_
 	*json = NULL;
 	if (book->state == NYM_TICKETBOOK_FAILED)
 		goto out;
-	rc = nym_brsa_public_key_to_pem(book->key, &pem);
+	rc = nym_blind_rsa_public_key_to_pem(book->key, &pem);
 	if (rc)
 		goto out;
 	rc = -ENOMEM;
@@ -265,7 +265,7 @@ int nym_ticketbook_to_json(const struct nym_ticketbook *book, char **json, size_
 	root = json_pack("{s:i, s:s, s:s, s:I, s:s, s:s, s:O}", "version", NYM_TICKETBOOK_VERSION,
 			 "state", state_names[book->state], "type",
 			 nym_ticket_type_name(book->type), "expiry", (json_int_t)book->expiry,
-			 "variant", nym_brsa_variant_name(nym_brsa_public_key_variant(book->key)),
+			 "variant", nym_blind_rsa_variant_name(nym_blind_rsa_public_key_variant(book->key)),
 			 "public_key_pem", pem, "tickets", tickets);
 	if (!root)
 		goto out;
@@ -314,7 +314,7 @@ static int check_prepared(const struct nym_ticketbook *book, const uint8_t *prep
 
 static int parse_entry(struct nym_ticketbook *book, json_t *obj, struct nym_ticketbook_entry *e)
 {
-	size_t k = nym_brsa_public_key_len(book->key);
+	size_t k = nym_blind_rsa_public_key_len(book->key);
 	if (!json_is_object(obj))
 		return -EINVAL;
 	if (book->state == NYM_TICKETBOOK_PENDING) {
@@ -369,11 +369,11 @@ int nym_ticketbook_from_json(struct nym_ticketbook **out, const char *json, size
 	if (!book)
 		goto out;
 	rc = -EINVAL;
-	enum nym_brsa_variant v;
+	enum nym_blind_rsa_variant v;
 	if (!json_is_string(state) || !json_is_string(type) || !json_is_integer(expiry) ||
 	    !json_is_string(variant) || !json_is_string(pem) || !json_is_array(tickets) ||
 	    nym_ticket_type_parse(json_string_value(type), &book->type) != 0 ||
-	    nym_brsa_variant_parse(json_string_value(variant), &v) != 0 ||
+	    nym_blind_rsa_variant_parse(json_string_value(variant), &v) != 0 ||
 	    v != NYM_BRSA_PSS_RANDOMIZED)
 		goto out;
 	if (strcmp(json_string_value(state), "pending") == 0)
@@ -386,7 +386,7 @@ int nym_ticketbook_from_json(struct nym_ticketbook **out, const char *json, size
 	if (json_object_size(root) != (pending ? 8u : 7u))
 		goto out;
 	if (pending && (!json_is_string(voucher) || json_string_length(voucher) > NYM_VOUCHER_MAX ||
-			!nym_voucher_valid(json_string_value(voucher))))
+			!nym_issue_voucher_valid(json_string_value(voucher))))
 		goto out;
 	if (pending)
 		memcpy(book->voucher, json_string_value(voucher), json_string_length(voucher) + 1);
@@ -395,7 +395,7 @@ int nym_ticketbook_from_json(struct nym_ticketbook **out, const char *json, size
 	if (book->expiry <= 0 || book->expiry % NYM_TICKET_DAY_S || book->count == 0 ||
 	    book->count > NYM_TICKETBOOK_SIZE)
 		goto out;
-	if (nym_brsa_public_key_from_pem(&book->key, v, json_string_value(pem),
+	if (nym_blind_rsa_public_key_from_pem(&book->key, v, json_string_value(pem),
 					 json_string_length(pem)) != 0)
 		goto out;
 	for (size_t i = 0; i < book->count; i++) {

@@ -19,7 +19,7 @@
 #include <stdint.h>
 
 #include "cred/blind_rsa.h"
-#include "cred/issue_msg.h"
+#include "cred/issue.h"
 #include "cred/ticket.h"
 
 #define NYM_TICKETBOOK_VERSION 1
@@ -43,7 +43,7 @@ struct nym_ticketbook {
 	enum nym_ticketbook_state state;
 	enum nym_ticket_type type;
 	int64_t expiry;
-	struct nym_brsa_public_key *key;
+	struct nym_blind_rsa_public_key *key;
 	char voucher[NYM_VOUCHER_MAX + 1]; /* pending only */
 	size_t count;
 	struct nym_ticketbook_entry entries[NYM_TICKETBOOK_SIZE];
@@ -52,7 +52,7 @@ struct nym_ticketbook {
 /* Draws `count` fresh serials and prefixes for the key's (type, expiry), prepares and
  * blinds each (spec §7.3 issuance steps 1-2). The key must be a production key
  * (PSS-Randomized, accepted size). */
-int nym_ticketbook_create(struct nym_ticketbook **out, const struct nym_brsa_public_key *key,
+int nym_ticketbook_create(struct nym_ticketbook **out, const struct nym_blind_rsa_public_key *key,
 			  enum nym_ticket_type type, int64_t expiry, size_t count,
 			  const char *voucher);
 void nym_ticketbook_free(struct nym_ticketbook *book);

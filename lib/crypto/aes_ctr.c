@@ -7,7 +7,7 @@
 
 #define BLOCK 16
 
-void nym_aes128ctr_xor(const uint8_t key[NYM_AES128_KEY_LEN], const uint8_t iv[NYM_AES_CTR_IV_LEN],
+void nym_aes_ctr_xor(const uint8_t key[NYM_AES128_KEY_LEN], const uint8_t iv[NYM_AES_CTR_IV_LEN],
 		       const uint8_t *in, uint8_t *out, size_t len)
 {
 	EVP_CIPHER_CTX *ctx = nym_evp_cache_get()->aes128ctr;
@@ -22,14 +22,14 @@ void nym_aes128ctr_xor(const uint8_t key[NYM_AES128_KEY_LEN], const uint8_t iv[N
 	}
 }
 
-void nym_aes128ctr_keystream(const uint8_t key[NYM_AES128_KEY_LEN], uint8_t *out, size_t len)
+void nym_aes_ctr_keystream(const uint8_t key[NYM_AES128_KEY_LEN], uint8_t *out, size_t len)
 {
 	static const uint8_t zero_iv[NYM_AES_CTR_IV_LEN];
 	memset(out, 0, len);
-	nym_aes128ctr_xor(key, zero_iv, out, out, len);
+	nym_aes_ctr_xor(key, zero_iv, out, out, len);
 }
 
-void nym_aes128ctr64_xor(const uint8_t key[NYM_AES128_KEY_LEN],
+void nym_aes_ctr_xor_ctr64(const uint8_t key[NYM_AES128_KEY_LEN],
 			 const uint8_t iv[NYM_AES_CTR_IV_LEN], const uint8_t *in, uint8_t *out,
 			 size_t len)
 {
@@ -44,7 +44,7 @@ void nym_aes128ctr64_xor(const uint8_t key[NYM_AES128_KEY_LEN],
 		size_t seg = len;
 		if (blocks_to_wrap && blocks_to_wrap <= len / BLOCK)
 			seg = (size_t)blocks_to_wrap * BLOCK;
-		nym_aes128ctr_xor(key, cur, in, out, seg);
+		nym_aes_ctr_xor(key, cur, in, out, seg);
 		in += seg;
 		out += seg;
 		len -= seg;

@@ -14,14 +14,14 @@
 #define NYM_AES_CTR_IV_LEN 16
 
 /* buf ^= keystream(key, iv) with a 128-bit counter. In place is allowed (in == out). */
-void nym_aes128ctr_xor(const uint8_t key[NYM_AES128_KEY_LEN], const uint8_t iv[NYM_AES_CTR_IV_LEN],
+void nym_aes_ctr_xor(const uint8_t key[NYM_AES128_KEY_LEN], const uint8_t iv[NYM_AES_CTR_IV_LEN],
 		       const uint8_t *in, uint8_t *out, size_t len);
 
 /* The keystream itself, zero IV. */
-void nym_aes128ctr_keystream(const uint8_t key[NYM_AES128_KEY_LEN], uint8_t *out, size_t len);
+void nym_aes_ctr_keystream(const uint8_t key[NYM_AES128_KEY_LEN], uint8_t *out, size_t len);
 
 /* buf ^= keystream with Nym's 64-bit counter (Ctr64BE). */
-void nym_aes128ctr64_xor(const uint8_t key[NYM_AES128_KEY_LEN],
+void nym_aes_ctr_xor_ctr64(const uint8_t key[NYM_AES128_KEY_LEN],
 			 const uint8_t iv[NYM_AES_CTR_IV_LEN], const uint8_t *in, uint8_t *out,
 			 size_t len);
 

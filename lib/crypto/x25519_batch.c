@@ -184,7 +184,7 @@ IFMA static inline void fe_cswap(__mmask8 m, struct fe8 *a, struct fe8 *b)
 	}
 }
 
-IFMA void nym_x25519_x8(uint8_t out[NYM_X25519_LANES][NYM_X25519_LEN],
+IFMA void nym_x25519_batch_x8(uint8_t out[NYM_X25519_LANES][NYM_X25519_LEN],
 			const uint8_t scalar[NYM_X25519_LANES][NYM_X25519_LEN],
 			const uint8_t point[NYM_X25519_LANES][NYM_X25519_LEN])
 {
@@ -283,7 +283,7 @@ void nym_x25519_batch(uint8_t (*out)[NYM_X25519_LEN], const uint8_t (*scalar)[NY
 				memcpy(s[j], scalar[i + (j < m ? j : 0)], NYM_X25519_LEN);
 				memcpy(p[j], point[i + (j < m ? j : 0)], NYM_X25519_LEN);
 			}
-			nym_x25519_x8(r, s, p);
+			nym_x25519_batch_x8(r, s, p);
 			for (size_t j = 0; j < m; j++) {
 				memcpy(out[i + j], r[j], NYM_X25519_LEN);
 				rc[i + j] = all_zero(r[j], NYM_X25519_LEN) ? -EINVAL : 0;

@@ -25,7 +25,7 @@ bool nym_x25519_batch_vectorised(void);
 
 /* Runs the eight-lane ladder on exactly eight pairs, with no zero check. Only for tests and
  * benchmarks; requires nym_x25519_batch_vectorised(). */
-void nym_x25519_x8(uint8_t out[NYM_X25519_LANES][NYM_X25519_LEN], const uint8_t scalar[NYM_X25519_LANES][NYM_X25519_LEN],
+void nym_x25519_batch_x8(uint8_t out[NYM_X25519_LANES][NYM_X25519_LEN], const uint8_t scalar[NYM_X25519_LANES][NYM_X25519_LEN],
 		   const uint8_t point[NYM_X25519_LANES][NYM_X25519_LEN]);
 
 #endif

@@ -33,7 +33,7 @@ static int cmp_seen(const void *a, const void *b)
 	return strcmp(((const struct seen *)a)->key, ((const struct seen *)b)->key);
 }
 
-int nym_address_limit(struct nym_signed_descriptor *nodes, size_t *n, size_t max_per_address)
+int nym_address_limit(struct nym_descriptor_signed *nodes, size_t *n, size_t max_per_address)
 {
 	if (max_per_address == 0)
 		return -EINVAL;

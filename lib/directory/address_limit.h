@@ -13,6 +13,6 @@
  * nodes[] in place (kept nodes stay in their order); *n becomes the number kept. Returns 0,
  * -EINVAL (max_per_address is 0) or -ENOMEM. An address that does not parse counts as its
  * own text. */
-int nym_address_limit(struct nym_signed_descriptor *nodes, size_t *n, size_t max_per_address);
+int nym_address_limit(struct nym_descriptor_signed *nodes, size_t *n, size_t max_per_address);
 
 #endif

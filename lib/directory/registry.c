@@ -115,9 +115,9 @@ void nym_registry_close(struct nym_registry *r)
 	free(r);
 }
 
-static int envelope_bytes(const struct nym_signed_descriptor *sd, char **out, size_t *len)
+static int envelope_bytes(const struct nym_descriptor_signed *sd, char **out, size_t *len)
 {
-	json_t *j = nym_signed_descriptor_to_json(sd);
+	json_t *j = nym_descriptor_signed_to_json(sd);
 	if (!j)
 		return -EINVAL;
 	int rc = nym_canonical_encode(j, out, len);
@@ -125,7 +125,7 @@ static int envelope_bytes(const struct nym_signed_descriptor *sd, char **out, si
 	return rc;
 }
 
-int nym_registry_submit(struct nym_registry *r, const struct nym_signed_descriptor *sd, int64_t now,
+int nym_registry_submit(struct nym_registry *r, const struct nym_descriptor_signed *sd, int64_t now,
 			enum nym_registry_outcome *outcome)
 {
 	const struct nym_descriptor *d = &sd->d;
@@ -214,9 +214,9 @@ static int answer(int *status, char **resp, size_t *resp_len, int code, json_t *
 int nym_registry_handle_post(struct nym_registry *r, const char *body, size_t len, int64_t now, int *status,
 			     char **resp, size_t *resp_len)
 {
-	struct nym_signed_descriptor sd;
+	struct nym_descriptor_signed sd;
 	enum nym_registry_outcome outcome;
-	int rc = len > NYM_REGISTRY_POST_MAX ? -EMSGSIZE : nym_signed_descriptor_decode(body, len, &sd);
+	int rc = len > NYM_REGISTRY_POST_MAX ? -EMSGSIZE : nym_descriptor_signed_decode(body, len, &sd);
 	if (rc == 0)
 		rc = nym_registry_submit(r, &sd, now, &outcome);
 	const char *why;
@@ -330,11 +330,11 @@ int nym_registry_merge(struct nym_registry *r, const char *body, size_t len, int
 	}
 	int rc = 0;
 	for (size_t i = 0; i < json_array_size(nodes) && i < NYM_TOPOLOGY_NODES_MAX && rc != -EBUSY; i++) {
-		struct nym_signed_descriptor sd;
+		struct nym_descriptor_signed sd;
 		enum nym_registry_outcome outcome;
 		json_t *env = json_object_get(json_array_get(nodes, i), "node");
 		/* Each description stands on its node's signature, whoever relays it. */
-		if (!env || nym_signed_descriptor_from_json(env, &sd) != 0)
+		if (!env || nym_descriptor_signed_from_json(env, &sd) != 0)
 			continue;
 		rc = nym_registry_submit(r, &sd, now, &outcome);
 		if (rc == 0 && outcome != NYM_REGISTRY_UNCHANGED)
@@ -345,15 +345,15 @@ int nym_registry_merge(struct nym_registry *r, const char *body, size_t len, int
 }
 
 /* Rows of descriptions, parsed (and so checked again) on the way out. */
-static int load_descriptions(sqlite3_stmt *st, struct nym_signed_descriptor **out, size_t *n)
+static int load_descriptions(sqlite3_stmt *st, struct nym_descriptor_signed **out, size_t *n)
 {
 	size_t cap = 0, count = 0;
-	struct nym_signed_descriptor *list = NULL;
+	struct nym_descriptor_signed *list = NULL;
 	int step, rc = 0;
 	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
 		if ((rc = nym_array_grow((void **)&list, &cap, count + 1, sizeof(*list))) != 0)
 			break;
-		if (nym_signed_descriptor_decode((const char *)sqlite3_column_text(st, 0),
+		if (nym_descriptor_signed_decode((const char *)sqlite3_column_text(st, 0),
 						 (size_t)sqlite3_column_bytes(st, 0), &list[count]) == 0)
 			count++;
 	}
@@ -368,7 +368,7 @@ static int load_descriptions(sqlite3_stmt *st, struct nym_signed_descriptor **ou
 	return 0;
 }
 
-int nym_registry_all(struct nym_registry *r, struct nym_signed_descriptor **out, size_t *n)
+int nym_registry_all(struct nym_registry *r, struct nym_descriptor_signed **out, size_t *n)
 {
 	sqlite3_stmt *st;
 	*out = NULL;
@@ -439,7 +439,7 @@ int nym_registry_probe_order(struct nym_registry *r, struct nym_descriptor **out
 	return 0;
 }
 
-int nym_registry_reachable(struct nym_registry *r, int64_t since, struct nym_signed_descriptor **out, size_t *n)
+int nym_registry_reachable(struct nym_registry *r, int64_t since, struct nym_descriptor_signed **out, size_t *n)
 {
 	sqlite3_stmt *st;
 	*out = NULL;
@@ -721,7 +721,7 @@ int nym_registry_latest_document(struct nym_registry *r, uint64_t at_most, uint6
 	return rc;
 }
 
-int nym_registry_add_signature(struct nym_registry *r, uint64_t epoch, const struct nym_doc_signature *s)
+int nym_registry_add_signature(struct nym_registry *r, uint64_t epoch, const struct nym_epoch_doc_signature *s)
 {
 	sqlite3_stmt *st;
 	int rc = nym_db_prepare(r->db, &st,
@@ -736,7 +736,7 @@ int nym_registry_add_signature(struct nym_registry *r, uint64_t epoch, const str
 	return step == SQLITE_DONE ? 0 : nym_db_errno(step);
 }
 
-int nym_registry_signatures(struct nym_registry *r, uint64_t epoch, struct nym_doc_signatures *out)
+int nym_registry_signatures(struct nym_registry *r, uint64_t epoch, struct nym_epoch_doc_signatures *out)
 {
 	sqlite3_stmt *st;
 	memset(out, 0, sizeof(*out));
@@ -761,13 +761,13 @@ int nym_registry_signed_document(struct nym_registry *r, uint64_t epoch, char **
 {
 	char *bytes;
 	size_t n;
-	struct nym_doc_signatures sigs;
+	struct nym_epoch_doc_signatures sigs;
 	int rc = nym_registry_document(r, epoch, &bytes, &n, NULL, NULL);
 	if (rc)
 		return rc;
 	rc = nym_registry_signatures(r, epoch, &sigs);
 	if (!rc)
-		rc = nym_signed_doc_encode(bytes, n, &sigs, out, len);
+		rc = nym_epoch_doc_signed_encode(bytes, n, &sigs, out, len);
 	free(bytes);
 	return rc;
 }

@@ -53,7 +53,7 @@ sqlite3 *nym_registry_db(struct nym_registry *r);
  * and different), -ERANGE when published outside [now - max_age, now + max_skew], -EPERM when
  * the allowlist is on and the identity not admitted, -EDQUOT when the registry is full of
  * nodes that answer their probes, or a database error. */
-int nym_registry_submit(struct nym_registry *r, const struct nym_signed_descriptor *sd, int64_t now,
+int nym_registry_submit(struct nym_registry *r, const struct nym_descriptor_signed *sd, int64_t now,
 			enum nym_registry_outcome *outcome);
 
 /* POST /v1/nodes: a description envelope in; 200 {"result": "added"|"updated"|"unchanged",
@@ -73,7 +73,7 @@ int nym_registry_nodes_json(struct nym_registry *r, const uint8_t *after, size_t
 int nym_registry_merge(struct nym_registry *r, const char *body, size_t len, int64_t now, size_t *added);
 
 /* Every node, for probing. *out is malloc'd. */
-int nym_registry_all(struct nym_registry *r, struct nym_signed_descriptor **out, size_t *n);
+int nym_registry_all(struct nym_registry *r, struct nym_descriptor_signed **out, size_t *n);
 /* The nodes to probe (the admitted ones with the allowlist on), in the order a bounded round
  * should take them: reachable ones first, the longest reachable first, then the others,
  * registered earliest first, so a flood of fresh registrations queues behind the network.
@@ -92,7 +92,7 @@ int nym_registry_probe_results(struct nym_registry *r, const struct nym_registry
 			       int64_t now);
 /* The nodes whose mixnet port and HTTP API both answered at or after `since` (admitted ones
  * with the allowlist on), the longest reachable first (then by identity). */
-int nym_registry_reachable(struct nym_registry *r, int64_t since, struct nym_signed_descriptor **out, size_t *n);
+int nym_registry_reachable(struct nym_registry *r, int64_t since, struct nym_descriptor_signed **out, size_t *n);
 /* Whether the identity is a registered gateway (the spent reports' check). */
 bool nym_registry_is_gateway(struct nym_registry *r, const uint8_t identity[32]);
 /* Forgets nodes not announced within max_age, votes, documents and signatures of epochs
@@ -117,8 +117,8 @@ int nym_registry_document(struct nym_registry *r, uint64_t epoch, char **bytes, 
 /* The latest epoch with a document, at most `at_most`. -ENOENT when none. */
 int nym_registry_latest_document(struct nym_registry *r, uint64_t at_most, uint64_t *epoch);
 /* Adds a signature the caller verified over the epoch's current document. */
-int nym_registry_add_signature(struct nym_registry *r, uint64_t epoch, const struct nym_doc_signature *s);
-int nym_registry_signatures(struct nym_registry *r, uint64_t epoch, struct nym_doc_signatures *out);
+int nym_registry_add_signature(struct nym_registry *r, uint64_t epoch, const struct nym_epoch_doc_signature *s);
+int nym_registry_signatures(struct nym_registry *r, uint64_t epoch, struct nym_epoch_doc_signatures *out);
 /* The signed envelope of the epoch's document with every signature gathered. */
 int nym_registry_signed_document(struct nym_registry *r, uint64_t epoch, char **out, size_t *len);
 

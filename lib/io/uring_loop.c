@@ -49,7 +49,7 @@ static struct io_uring_sqe *get_sqe(struct uring_loop *loop)
 	return sqe;
 }
 
-struct io_uring_sqe *uring_loop_sqe(struct uring_loop *loop, struct uring_op *op)
+struct io_uring_sqe *uring_loop_sqe(struct uring_loop *loop, struct uring_loop_op *op)
 {
 	struct io_uring_sqe *sqe = get_sqe(loop);
 	io_uring_sqe_set_data(sqe, op);
@@ -75,14 +75,14 @@ int uring_loop_run_once(struct uring_loop *loop, uint64_t timeout_ns)
 		rc = io_uring_submit_and_get_events(&loop->ring);
 	}
 	loop->pending = 0;
-	loop->now_ns = nym_now_ns();
+	loop->now_ns = nym_clock_now_ns();
 	if (rc < 0 && rc != -ETIME && rc != -EINTR && rc != -EBUSY)
 		return rc;
 
 	unsigned head, handled = 0;
 	/* Callbacks may queue new SQEs; they are submitted on the next round. */
 	io_uring_for_each_cqe(&loop->ring, head, cqe) {
-		struct uring_op *op = io_uring_cqe_get_data(cqe);
+		struct uring_loop_op *op = io_uring_cqe_get_data(cqe);
 		int res = cqe->res;
 		uint32_t flags = cqe->flags;
 		io_uring_cqe_seen(&loop->ring, cqe);

@@ -1,4 +1,4 @@
-/* A thin event loop over one io_uring. Each submission carries a `struct uring_op` whose
+/* A thin event loop over one io_uring. Each submission carries a `struct uring_loop_op` whose
  * callback runs when it completes; the owner embeds the op in its own state and recovers it
  * with container_of. One loop per thread, never shared: the ring is created with
  * SINGLE_ISSUER and cooperative task running. */
@@ -11,11 +11,11 @@
 
 #define container_of(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
 
-struct uring_op;
-typedef void (*uring_cb)(struct uring_op *op, int res, uint32_t cqe_flags);
+struct uring_loop_op;
+typedef void (*uring_loop_cb)(struct uring_loop_op *op, int res, uint32_t cqe_flags);
 
-struct uring_op {
-	uring_cb cb;
+struct uring_loop_op {
+	uring_loop_cb cb;
 };
 
 struct uring_loop {
@@ -33,7 +33,7 @@ int uring_loop_enable(struct uring_loop *loop);
 void uring_loop_fini(struct uring_loop *loop);
 
 /* A fresh SQE tied to op (submitting queued ones first if the ring is full). Never NULL. */
-struct io_uring_sqe *uring_loop_sqe(struct uring_loop *loop, struct uring_op *op);
+struct io_uring_sqe *uring_loop_sqe(struct uring_loop *loop, struct uring_loop_op *op);
 
 /* A fresh SQE whose completion is ignored (for cancellations and linked timeouts). */
 struct io_uring_sqe *uring_loop_sqe_noop(struct uring_loop *loop);

@@ -39,7 +39,7 @@ int mix_envelope_seal(uint8_t *out, size_t plaintext_len, const struct mix_surb_
 	if (rc == 0) {
 		memcpy(out, ack->bytes, MIX_SURB_ACK_LEN);
 		memcpy(out + MIX_ENVELOPE_KEY_OFF, eph.public_key, 32);
-		nym_aes128ctr64_xor(key, zero_iv, body, out + MIX_ENVELOPE_BODY_OFF, body_len);
+		nym_aes_ctr_xor_ctr64(key, zero_iv, body, out + MIX_ENVELOPE_BODY_OFF, body_len);
 	}
 	nym_x25519_keypair_clear(&eph);
 	nym_memzero(key, sizeof(key));
@@ -56,7 +56,7 @@ int mix_envelope_open(uint8_t *forwarded, size_t len, const uint8_t recipient_se
 	int rc = body_key(key, recipient_secret, forwarded);
 	if (rc)
 		return -EINVAL;
-	nym_aes128ctr64_xor(key, zero_iv, forwarded + 32, forwarded + 32, len - 32);
+	nym_aes_ctr_xor_ctr64(key, zero_iv, forwarded + 32, forwarded + 32, len - 32);
 	nym_memzero(key, sizeof(key));
 	*body = forwarded + 32;
 	*body_len = len - 32;

@@ -24,7 +24,7 @@ int mix_surb_ack_create(struct mix_surb_ack *ack, const struct sphinx_hop *route
 	uint8_t plain[MIX_ACK_PLAINTEXT_LEN];
 	nym_rng_fill(rng, plain, MIX_ACK_IV_LEN);
 	mix_fragment_id_encode(id, plain + MIX_ACK_IV_LEN);
-	nym_aes128ctr64_xor(ack_key, plain, plain + MIX_ACK_IV_LEN, plain + MIX_ACK_IV_LEN, MIX_FRAG_ID_LEN);
+	nym_aes_ctr_xor_ctr64(ack_key, plain, plain + MIX_ACK_IV_LEN, plain + MIX_ACK_IV_LEN, MIX_FRAG_ID_LEN);
 
 	static const uint8_t zero_identifier[SPHINX_IDENTIFIER_LEN];
 	struct sphinx_packet_params p = { .route = route, .hops = hops, .destination = sender_identity,
@@ -55,6 +55,6 @@ int mix_surb_ack_recognise(const uint8_t *plaintext, size_t len, const uint8_t a
 	if (len != MIX_ACK_PLAINTEXT_LEN)
 		return -EINVAL;
 	uint8_t frag[MIX_FRAG_ID_LEN];
-	nym_aes128ctr64_xor(ack_key, plaintext, plaintext + MIX_ACK_IV_LEN, frag, MIX_FRAG_ID_LEN);
+	nym_aes_ctr_xor_ctr64(ack_key, plaintext, plaintext + MIX_ACK_IV_LEN, frag, MIX_FRAG_ID_LEN);
 	return mix_fragment_id_decode(frag, id) ? -EINVAL : 0;
 }

@@ -3,7 +3,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
-static bool before(const struct delay_entry *a, const struct delay_entry *b)
+static bool before(const struct delay_queue_entry *a, const struct delay_queue_entry *b)
 {
 	return a->due_ns < b->due_ns || (a->due_ns == b->due_ns && a->seq < b->seq);
 }
@@ -28,7 +28,7 @@ int delay_queue_push(struct delay_queue *q, uint64_t due_ns, void *item)
 {
 	if (q->len == q->cap)
 		return -ENOSPC;
-	struct delay_entry e = { due_ns, q->next_seq++, item };
+	struct delay_queue_entry e = { due_ns, q->next_seq++, item };
 	size_t i = q->len++;
 	while (i > 0) {
 		size_t parent = (i - 1) / 2;
@@ -46,7 +46,7 @@ bool delay_queue_pop(struct delay_queue *q, void **item)
 	if (q->len == 0)
 		return false;
 	*item = q->heap[0].item;
-	struct delay_entry last = q->heap[--q->len];
+	struct delay_queue_entry last = q->heap[--q->len];
 	size_t i = 0;
 	for (;;) {
 		size_t child = 2 * i + 1;

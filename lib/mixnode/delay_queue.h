@@ -8,14 +8,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct delay_entry {
+struct delay_queue_entry {
 	uint64_t due_ns;
 	uint64_t seq;
 	void *item;
 };
 
 struct delay_queue {
-	struct delay_entry *heap;
+	struct delay_queue_entry *heap;
 	size_t len, cap;
 	uint64_t next_seq;
 };

@@ -14,24 +14,24 @@
 
 #include "mixnode/replay_filter.h"
 
-struct rotation_schedule {
+struct key_rotation_schedule {
 	int64_t genesis;             /* Unix time of rotation 1's start */
 	uint64_t epoch_s;            /* epoch length in seconds (> 0) */
 	uint32_t epochs_per_rotation; /* > 0 */
 };
 
-uint32_t rotation_id_at(const struct rotation_schedule *s, int64_t now);
-int64_t rotation_start(const struct rotation_schedule *s, uint32_t rotation_id);
+uint32_t key_rotation_id_at(const struct key_rotation_schedule *s, int64_t now);
+int64_t key_rotation_start(const struct key_rotation_schedule *s, uint32_t rotation_id);
 /* Whether the previous rotation's key is still accepted at `now` (the first epoch of a
  * rotation). */
-bool rotation_in_overlap(const struct rotation_schedule *s, int64_t now);
+bool key_rotation_in_overlap(const struct key_rotation_schedule *s, int64_t now);
 /* The rotation whose key is secondary at `now`: the previous one in the overlap, else the
  * next one (rotation 1 has no predecessor, so the next one throughout). */
-uint32_t rotation_secondary_at(const struct rotation_schedule *s, int64_t now);
+uint32_t key_rotation_secondary_at(const struct key_rotation_schedule *s, int64_t now);
 /* The next time the accepted key set changes (rotation start or overlap end), after now. */
-int64_t rotation_next_change(const struct rotation_schedule *s, int64_t now);
+int64_t key_rotation_next_change(const struct key_rotation_schedule *s, int64_t now);
 
-struct sphinx_key {
+struct mixnode_key {
 	uint32_t rotation_id;
 	uint8_t secret[32];
 	uint8_t public_key[32];
@@ -39,14 +39,14 @@ struct sphinx_key {
 };
 
 /* An immutable snapshot of the live keys, published to workers by pointer. */
-struct sphinx_keyring {
+struct mixnode_keyring {
 	size_t count;   /* 1 or 2 */
 	size_t primary; /* index of the current key */
-	struct sphinx_key keys[2];
+	struct mixnode_key keys[2];
 };
 
 /* The key a frame's rotation byte names (0: the primary; 1/2: the live key of that parity),
  * or NULL if none is live. */
-const struct sphinx_key *sphinx_keyring_select(const struct sphinx_keyring *kr, uint8_t rotation_byte);
+const struct mixnode_key *mixnode_keyring_select(const struct mixnode_keyring *kr, uint8_t rotation_byte);
 
 #endif

@@ -157,7 +157,7 @@ int replay_filter_save(const struct replay_filter *f, const char *path)
 	put_le(hdr + 24, f->capacity, 8);
 	put_le(hdr + 32, atomic_load(&f->inserted), 8);
 	memcpy(hdr + 40, f->key, 16);
-	int rc = nym_write_all(fd, hdr, sizeof(hdr));
+	int rc = nym_file_write_all(fd, hdr, sizeof(hdr));
 	const uint8_t *bits = (const uint8_t *)f->bits;
 	size_t len = replay_filter_bytes(f);
 	for (size_t off = 0; rc == 0 && off < len; off += PAGE) {
@@ -171,7 +171,7 @@ int replay_filter_save(const struct replay_filter *f, const char *path)
 		if (lseek(fd, (off_t)(HEADER_LEN + off), SEEK_SET) < 0)
 			rc = -errno;
 		else
-			rc = nym_write_all(fd, bits + off, n);
+			rc = nym_file_write_all(fd, bits + off, n);
 	}
 	if (rc == 0 && ftruncate(fd, (off_t)(HEADER_LEN + len)) != 0)
 		rc = -errno;

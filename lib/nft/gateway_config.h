@@ -1,7 +1,8 @@
 /* The configuration of a node host's networking (the YAML file nym-ntm reads, default
  * /etc/nym/ntm.yaml): mode, uplinks, tunnel interfaces and subnets, the node's ports and the
  * entry gateway's destinations. Every key has Nym's default; packaging/ntm.yaml lists them.
- * The parser works on a byte buffer and reports the line and column of a bad key or value. */
+ * It is read with lib/conf from a byte buffer; errors give the line and column of a bad key
+ * or value. */
 #ifndef NYM_NFT_GATEWAY_CONFIG_H
 #define NYM_NFT_GATEWAY_CONFIG_H
 
@@ -9,18 +10,19 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "conf/conf.h"
 #include "nft/nft_gateway.h"
 
 #define GATEWAY_CONFIG_MAX_ENTRY_GATEWAYS 64
 #define GATEWAY_CONFIG_MAX_ENTRY_PORTS 16
 
-struct gateway_entry_dest {
+struct gateway_config_entry_dest {
 	uint8_t family; /* 4 or 6 */
 	uint8_t addr[16];
 	uint8_t prefix;
 };
 
-struct gateway_entry_port {
+struct gateway_config_entry_port {
 	uint16_t port;
 	bool udp;
 };
@@ -37,15 +39,15 @@ struct gateway_config {
 	size_t n_tunnels;
 	char wireguard_interface[NFT_IFNAME_LEN];
 	struct nft_gateway_ports tcp, udp, gateway_tcp, gateway_udp, wireguard_tcp;
-	struct gateway_entry_dest entry_gateways[GATEWAY_CONFIG_MAX_ENTRY_GATEWAYS];
+	struct gateway_config_entry_dest entry_gateways[GATEWAY_CONFIG_MAX_ENTRY_GATEWAYS];
 	size_t n_entry_gateways;
-	struct gateway_entry_port entry_ports[GATEWAY_CONFIG_MAX_ENTRY_PORTS];
+	struct gateway_config_entry_port entry_ports[GATEWAY_CONFIG_MAX_ENTRY_PORTS];
 	size_t n_entry_ports;
 };
 
 struct gateway_config_error {
 	uint32_t line, column; /* 1-based; 0 when the problem has no position */
-	char message[256];
+	char message[CONF_ERROR_MAX];
 };
 
 /* Nym's defaults; `policy` is the file the caller names. */
@@ -57,10 +59,10 @@ int gateway_config_parse(struct gateway_config *cfg, const char *text, size_t le
 			 struct gateway_config_error *err);
 
 /* "mixnode", "entry-gateway", "exit-gateway"; returns 0 or -EINVAL. */
-int gateway_mode_parse(const char *s, enum nft_gateway_mode *out);
-const char *gateway_mode_name(enum nft_gateway_mode mode);
+int gateway_config_mode_parse(const char *s, enum nft_gateway_mode *out);
+const char *gateway_config_mode_name(enum nft_gateway_mode mode);
 
 /* A valid Linux interface name (1-15 characters of [A-Za-z0-9_.@-]). */
-bool gateway_ifname_valid(const char *s);
+bool gateway_config_ifname_valid(const char *s);
 
 #endif

@@ -67,7 +67,7 @@ int sphinx_header_create(uint8_t header[SPHINX_HEADER_LEN], struct sphinx_hop_ke
 	if (rc)
 		goto out;
 	for (size_t i = 0; i < hops; i++)
-		nym_aes128ctr_keystream(keys[i].stream_key, streams[i], SPHINX_STREAM_LEN);
+		nym_aes_ctr_keystream(keys[i].stream_key, streams[i], SPHINX_STREAM_LEN);
 
 	/* Filler: what hops 0..n-2 will shift in at the tail of beta, pre-encrypted so that the
 	 * last hop's beta carries a valid MAC. Step i covers 60*i bytes and absorbs the last
@@ -129,7 +129,7 @@ int sphinx_header_route(uint8_t header[SPHINX_HEADER_LEN], const struct sphinx_h
 	memcpy(block, header + SPHINX_OFF_BETA, SPHINX_BETA_LEN);
 	memset(block + SPHINX_BETA_LEN, 0, SPHINX_HOP_SLOT_LEN);
 	static const uint8_t zero_iv[16];
-	nym_aes128ctr_xor(keys->stream_key, zero_iv, block, block, SPHINX_STREAM_LEN);
+	nym_aes_ctr_xor(keys->stream_key, zero_iv, block, block, SPHINX_STREAM_LEN);
 
 	out->flag = block[OFF_FLAG];
 	if (block[OFF_VERSION] != 0) {

@@ -180,6 +180,26 @@ void nym_db_close(sqlite3 *db)
 		sqlite3_close_v2(db);
 }
 
+int nym_db_watch_open(sqlite3 **out, const char *path)
+{
+	sqlite3 *db = NULL;
+	int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_FULLMUTEX, NULL);
+	if (rc != SQLITE_OK) {
+		log_error("%s: cannot open database: %s", path, db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+		sqlite3_close(db);
+		*out = NULL;
+		return nym_db_errno(rc);
+	}
+	sqlite3_busy_timeout(db, NYM_DB_BUSY_TIMEOUT_MS);
+	*out = db;
+	return 0;
+}
+
+int nym_db_data_version(sqlite3 *db, uint64_t *out)
+{
+	return nym_db_query_u64(db, "PRAGMA data_version", out);
+}
+
 int nym_db_query_u64(sqlite3 *db, const char *sql, uint64_t *out)
 {
 	sqlite3_stmt *s;

@@ -38,6 +38,14 @@ int nym_db_errno(int sqlite_rc);
  * Returns 0 or a negative errno. */
 int nym_db_query_u64(sqlite3 *db, const char *sql, uint64_t *out);
 
+/* A read-only connection for nym_db_data_version, usable from any thread at once (SQLite's
+ * own mutex serialises it): a cheap way to learn whether anything changed, so an answer
+ * built from the database can be reused until it does. The file must exist. */
+int nym_db_watch_open(sqlite3 **out, const char *path);
+/* A number that changes whenever another connection has committed to the database since
+ * the last call on this connection (PRAGMA data_version). */
+int nym_db_data_version(sqlite3 *db, uint64_t *out);
+
 /* Truncates the write-ahead log after a checkpoint, so pages that held deleted secrets do not
  * linger in it. */
 int nym_db_checkpoint_truncate(sqlite3 *db);

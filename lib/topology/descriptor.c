@@ -10,7 +10,7 @@
 static const char *const role_names[] = { "mixnode", "entry", "exit", "wireguard" };
 #define ROLE_COUNT 4
 
-const char *nym_role_name(unsigned role)
+const char *nym_descriptor_role_name(unsigned role)
 {
 	for (unsigned i = 0; i < ROLE_COUNT; i++)
 		if (role == 1u << i)
@@ -18,7 +18,7 @@ const char *nym_role_name(unsigned role)
 	return "unknown";
 }
 
-int nym_role_parse(const char *name, unsigned *role)
+int nym_descriptor_role_parse(const char *name, unsigned *role)
 {
 	for (unsigned i = 0; i < ROLE_COUNT; i++)
 		if (strcmp(name, role_names[i]) == 0) {
@@ -134,7 +134,7 @@ json_t *nym_descriptor_to_json(const struct nym_descriptor *d)
 }
 
 int nym_descriptor_sign(const struct nym_descriptor *d, const struct nym_ed25519_keypair *kp,
-			struct nym_signed_descriptor *out)
+			struct nym_descriptor_signed *out)
 {
 	if (memcmp(kp->public_key, d->identity, 32) != 0)
 		return -EINVAL;
@@ -148,7 +148,7 @@ int nym_descriptor_sign(const struct nym_descriptor *d, const struct nym_ed25519
 	return rc;
 }
 
-json_t *nym_signed_descriptor_to_json(const struct nym_signed_descriptor *sd)
+json_t *nym_descriptor_signed_to_json(const struct nym_descriptor_signed *sd)
 {
 	json_t *d = nym_descriptor_to_json(&sd->d);
 	if (!d)
@@ -211,7 +211,7 @@ static int parse_description(const json_t *o, struct nym_descriptor *d)
 		json_t *r = json_array_get(roles, i);
 		unsigned bit;
 		if (!json_is_string(r) || strcmp(json_string_value(r), "wg") == 0 ||
-		    nym_role_parse(json_string_value(r), &bit) || bit <= last)
+		    nym_descriptor_role_parse(json_string_value(r), &bit) || bit <= last)
 			return -EINVAL;
 		d->roles |= bit;
 		last = bit;
@@ -241,7 +241,7 @@ static int parse_description(const json_t *o, struct nym_descriptor *d)
 	return nym_descriptor_validate(d);
 }
 
-int nym_signed_descriptor_from_json(const json_t *env, struct nym_signed_descriptor *out)
+int nym_descriptor_signed_from_json(const json_t *env, struct nym_descriptor_signed *out)
 {
 	static const char *const names[] = { "description", "signature", NULL };
 	if (!nym_canonical_only_fields(env, names, 2) || !nym_canonical_get_sig(env, "signature", out->signature))
@@ -252,13 +252,13 @@ int nym_signed_descriptor_from_json(const json_t *env, struct nym_signed_descrip
 	return nym_canonical_verify(out->d.identity, NYM_DESCRIPTOR_DOMAIN, desc, out->signature);
 }
 
-int nym_signed_descriptor_decode(const char *body, size_t len, struct nym_signed_descriptor *out)
+int nym_descriptor_signed_decode(const char *body, size_t len, struct nym_descriptor_signed *out)
 {
 	json_t *j;
 	int rc = nym_canonical_parse(body, len, NYM_DESCRIPTOR_JSON_MAX, &j);
 	if (rc)
 		return rc;
-	rc = nym_signed_descriptor_from_json(j, out);
+	rc = nym_descriptor_signed_from_json(j, out);
 	json_decref(j);
 	return rc;
 }

@@ -29,7 +29,7 @@
 #define NYM_DESCRIPTOR_VERSION_MAX 32
 #define NYM_DESCRIPTOR_SPHINX_MAX 2
 
-enum nym_role {
+enum nym_descriptor_role {
 	NYM_ROLE_MIXNODE = 1 << 0,
 	NYM_ROLE_ENTRY = 1 << 1,
 	NYM_ROLE_EXIT = 1 << 2,
@@ -38,9 +38,9 @@ enum nym_role {
 #define NYM_ROLES_GATEWAY (NYM_ROLE_ENTRY | NYM_ROLE_EXIT)
 
 /* "mixnode", "entry", "exit", "wireguard" for a single role bit. */
-const char *nym_role_name(unsigned role);
+const char *nym_descriptor_role_name(unsigned role);
 /* Accepts the names above and "wg" for wireguard. */
-int nym_role_parse(const char *name, unsigned *role);
+int nym_descriptor_role_parse(const char *name, unsigned *role);
 
 struct nym_descriptor_sphinx {
 	uint32_t rotation; /* >= 1 */
@@ -58,13 +58,13 @@ struct nym_descriptor {
 	uint16_t clients_port;	       /* 0: none (gateways announce one) */
 	uint16_t wireguard_port;       /* with the wireguard role only */
 	uint8_t wireguard_key[32];     /* with the wireguard role only */
-	unsigned roles;		       /* enum nym_role bits */
+	unsigned roles;		       /* enum nym_descriptor_role bits */
 	char country[3];	       /* two capital letters, or "" when unknown */
 	char version[NYM_DESCRIPTOR_VERSION_MAX + 1];
 	int64_t published; /* Unix seconds; a node's later description replaces an earlier one */
 };
 
-struct nym_signed_descriptor {
+struct nym_descriptor_signed {
 	struct nym_descriptor d;
 	uint8_t signature[NYM_ED25519_SIG_LEN];
 };
@@ -79,14 +79,14 @@ json_t *nym_descriptor_to_json(const struct nym_descriptor *d);
 
 /* Signs with kp (whose public key must be d->identity): -EINVAL otherwise. */
 int nym_descriptor_sign(const struct nym_descriptor *d, const struct nym_ed25519_keypair *kp,
-			struct nym_signed_descriptor *out);
+			struct nym_descriptor_signed *out);
 /* The envelope {"description": ..., "signature": ...}. */
-json_t *nym_signed_descriptor_to_json(const struct nym_signed_descriptor *sd);
+json_t *nym_descriptor_signed_to_json(const struct nym_descriptor_signed *sd);
 
 /* Parses and verifies an envelope: -EINVAL malformed, -EBADMSG bad signature. */
-int nym_signed_descriptor_from_json(const json_t *envelope, struct nym_signed_descriptor *out);
+int nym_descriptor_signed_from_json(const json_t *envelope, struct nym_descriptor_signed *out);
 /* The same from bytes (at most NYM_DESCRIPTOR_JSON_MAX: -EMSGSIZE). */
-int nym_signed_descriptor_decode(const char *body, size_t len, struct nym_signed_descriptor *out);
+int nym_descriptor_signed_decode(const char *body, size_t len, struct nym_descriptor_signed *out);
 
 /* The mixnet address of the node's first address ("IP:PORT" or "[IP]:PORT"). */
 void nym_descriptor_mix_address(const struct nym_descriptor *d, size_t index, char *out, size_t cap);

@@ -23,7 +23,7 @@ void nym_epoch_doc_free(struct nym_epoch_doc *doc)
 }
 
 /* Lists are searched with the identity as key: it leads both structures. */
-_Static_assert(offsetof(struct nym_signed_descriptor, d) == 0 && offsetof(struct nym_descriptor, identity) == 0,
+_Static_assert(offsetof(struct nym_descriptor_signed, d) == 0 && offsetof(struct nym_descriptor, identity) == 0,
 	       "identity first");
 
 static int cmp_id(const void *a, const void *b)
@@ -55,7 +55,7 @@ static bool identities_unique(const struct nym_epoch_doc *doc)
 	return ok;
 }
 
-static bool list_ok(const struct nym_signed_descriptor *list, size_t n, bool mixnodes)
+static bool list_ok(const struct nym_descriptor_signed *list, size_t n, bool mixnodes)
 {
 	for (size_t i = 0; i < n; i++) {
 		const struct nym_descriptor *d = &list[i].d;
@@ -91,11 +91,11 @@ int nym_epoch_doc_validate(const struct nym_epoch_doc *doc)
 	return 0;
 }
 
-static json_t *node_list(const struct nym_signed_descriptor *list, size_t n)
+static json_t *node_list(const struct nym_descriptor_signed *list, size_t n)
 {
 	json_t *a = json_array();
 	for (size_t i = 0; a && i < n; i++) {
-		json_t *e = nym_signed_descriptor_to_json(&list[i]);
+		json_t *e = nym_descriptor_signed_to_json(&list[i]);
 		if (!e || json_array_append_new(a, e)) {
 			json_decref(a);
 			return NULL;
@@ -152,7 +152,7 @@ int nym_epoch_doc_encode(const struct nym_epoch_doc *doc, char **out, size_t *le
 	return 0;
 }
 
-static int parse_nodes(const json_t *a, struct nym_signed_descriptor **out, size_t *count)
+static int parse_nodes(const json_t *a, struct nym_descriptor_signed **out, size_t *count)
 {
 	if (!json_is_array(a) || json_array_size(a) > NYM_TOPOLOGY_NODES_MAX)
 		return -EINVAL;
@@ -161,11 +161,11 @@ static int parse_nodes(const json_t *a, struct nym_signed_descriptor **out, size
 	*out = NULL;
 	if (n == 0)
 		return 0;
-	struct nym_signed_descriptor *list = calloc(n, sizeof(*list));
+	struct nym_descriptor_signed *list = calloc(n, sizeof(*list));
 	if (!list)
 		return -ENOMEM;
 	for (size_t i = 0; i < n; i++) {
-		int rc = nym_signed_descriptor_from_json(json_array_get(a, i), &list[i]);
+		int rc = nym_descriptor_signed_from_json(json_array_get(a, i), &list[i]);
 		if (rc) {
 			free(list);
 			return rc;
@@ -223,7 +223,7 @@ int nym_epoch_doc_from_json(const json_t *j, struct nym_epoch_doc *doc)
 	return rc;
 }
 
-int nym_signed_doc_encode(const char *doc_bytes, size_t doc_len, const struct nym_doc_signatures *sigs,
+int nym_epoch_doc_signed_encode(const char *doc_bytes, size_t doc_len, const struct nym_epoch_doc_signatures *sigs,
 			  char **out, size_t *out_len)
 {
 	/* {"document":DOC,"signatures":[...]}: keys already in order, so this is canonical too. */
@@ -262,7 +262,7 @@ int nym_signed_doc_encode(const char *doc_bytes, size_t doc_len, const struct ny
 	return 0;
 }
 
-static int parse_signatures(const json_t *a, struct nym_doc_signatures *sigs)
+static int parse_signatures(const json_t *a, struct nym_epoch_doc_signatures *sigs)
 {
 	static const char *const names[] = { "authority", "signature", NULL };
 	memset(sigs, 0, sizeof(*sigs));
@@ -270,7 +270,7 @@ static int parse_signatures(const json_t *a, struct nym_doc_signatures *sigs)
 		return -EINVAL;
 	for (size_t i = 0; i < json_array_size(a); i++) {
 		json_t *e = json_array_get(a, i);
-		struct nym_doc_signature s;
+		struct nym_epoch_doc_signature s;
 		if (!nym_canonical_only_fields(e, names, 2) || !nym_canonical_get_key(e, "authority", s.authority) ||
 		    !nym_canonical_get_sig(e, "signature", s.signature))
 			return -EINVAL;
@@ -282,8 +282,8 @@ static int parse_signatures(const json_t *a, struct nym_doc_signatures *sigs)
 	return 0;
 }
 
-int nym_signed_doc_decode(const char *body, size_t len, struct nym_epoch_doc *doc,
-			  struct nym_doc_signatures *sigs, char **canonical, size_t *canonical_len,
+int nym_epoch_doc_signed_decode(const char *body, size_t len, struct nym_epoch_doc *doc,
+			  struct nym_epoch_doc_signatures *sigs, char **canonical, size_t *canonical_len,
 			  uint8_t digest[32])
 {
 	static const char *const names[] = { "document", "signatures", NULL };
@@ -320,19 +320,19 @@ out:
 	return rc;
 }
 
-void nym_doc_sign(const struct nym_ed25519_keypair *kp, const char *doc_bytes, size_t doc_len,
-		  struct nym_doc_signature *out)
+void nym_epoch_doc_sign(const struct nym_ed25519_keypair *kp, const char *doc_bytes, size_t doc_len,
+		  struct nym_epoch_doc_signature *out)
 {
 	memcpy(out->authority, kp->public_key, 32);
 	nym_canonical_sign_bytes(kp, NYM_EPOCH_DOC_DOMAIN, doc_bytes, doc_len, out->signature);
 }
 
-bool nym_doc_signature_valid(const struct nym_doc_signature *s, const char *doc_bytes, size_t doc_len)
+bool nym_epoch_doc_signature_valid(const struct nym_epoch_doc_signature *s, const char *doc_bytes, size_t doc_len)
 {
 	return nym_canonical_verify_bytes(s->authority, NYM_EPOCH_DOC_DOMAIN, doc_bytes, doc_len, s->signature);
 }
 
-int nym_doc_signatures_add(struct nym_doc_signatures *sigs, const struct nym_doc_signature *s)
+int nym_epoch_doc_signatures_add(struct nym_epoch_doc_signatures *sigs, const struct nym_epoch_doc_signature *s)
 {
 	for (size_t i = 0; i < sigs->count; i++)
 		if (memcmp(sigs->sigs[i].authority, s->authority, 32) == 0) {
@@ -345,7 +345,7 @@ int nym_doc_signatures_add(struct nym_doc_signatures *sigs, const struct nym_doc
 	return 0;
 }
 
-int nym_doc_verify(const struct nym_doc_signatures *sigs, const char *doc_bytes, size_t doc_len,
+int nym_epoch_doc_verify(const struct nym_epoch_doc_signatures *sigs, const char *doc_bytes, size_t doc_len,
 		   const uint8_t (*trusted)[32], size_t ntrusted, size_t threshold, size_t *valid)
 {
 	*valid = 0;
@@ -359,7 +359,7 @@ int nym_doc_verify(const struct nym_doc_signatures *sigs, const char *doc_bytes,
 			continue; /* a key listed twice counts once */
 		for (size_t i = 0; i < sigs->count; i++)
 			if (memcmp(sigs->sigs[i].authority, trusted[t], 32) == 0) {
-				if (nym_doc_signature_valid(&sigs->sigs[i], doc_bytes, doc_len))
+				if (nym_epoch_doc_signature_valid(&sigs->sigs[i], doc_bytes, doc_len))
 					(*valid)++;
 				break;
 			}
@@ -367,11 +367,11 @@ int nym_doc_verify(const struct nym_doc_signatures *sigs, const char *doc_bytes,
 	return *valid >= threshold ? 0 : -EACCES;
 }
 
-const struct nym_signed_descriptor *nym_epoch_doc_find(const struct nym_epoch_doc *doc,
+const struct nym_descriptor_signed *nym_epoch_doc_find(const struct nym_epoch_doc *doc,
 						       const uint8_t identity[32], int *layer)
 {
 	for (int l = 0; l < NYM_LAYERS; l++) {
-		const struct nym_signed_descriptor *hit =
+		const struct nym_descriptor_signed *hit =
 			doc->layer_count[l] ? bsearch(identity, doc->layers[l], doc->layer_count[l],
 						      sizeof(doc->layers[l][0]), cmp_id)
 					    : NULL;
@@ -381,7 +381,7 @@ const struct nym_signed_descriptor *nym_epoch_doc_find(const struct nym_epoch_do
 			return hit;
 		}
 	}
-	const struct nym_signed_descriptor *hit =
+	const struct nym_descriptor_signed *hit =
 		doc->gateway_count
 			? bsearch(identity, doc->gateways, doc->gateway_count, sizeof(doc->gateways[0]), cmp_id)
 			: NULL;
@@ -390,8 +390,8 @@ const struct nym_signed_descriptor *nym_epoch_doc_find(const struct nym_epoch_do
 	return hit;
 }
 
-size_t nym_epoch_doc_gateways(const struct nym_epoch_doc *doc, const struct nym_gateway_query *q,
-			      const struct nym_signed_descriptor **out, size_t cap)
+size_t nym_epoch_doc_gateways(const struct nym_epoch_doc *doc, const struct nym_epoch_doc_gateway_query *q,
+			      const struct nym_descriptor_signed **out, size_t cap)
 {
 	size_t n = 0;
 	for (size_t i = 0; i < doc->gateway_count; i++) {

@@ -37,19 +37,19 @@ struct nym_epoch_doc {
 	uint8_t voters[NYM_AUTHORITIES_MAX][32];
 	/* Each list ascending by identity; an identity appears once in the whole document. */
 	size_t layer_count[NYM_LAYERS];
-	struct nym_signed_descriptor *layers[NYM_LAYERS]; /* role mixnode */
+	struct nym_descriptor_signed *layers[NYM_LAYERS]; /* role mixnode */
 	size_t gateway_count;
-	struct nym_signed_descriptor *gateways; /* entry and/or exit roles */
+	struct nym_descriptor_signed *gateways; /* entry and/or exit roles */
 };
 
-struct nym_doc_signature {
+struct nym_epoch_doc_signature {
 	uint8_t authority[32];
 	uint8_t signature[NYM_ED25519_SIG_LEN];
 };
 
-struct nym_doc_signatures {
+struct nym_epoch_doc_signatures {
 	size_t count; /* distinct authorities */
-	struct nym_doc_signature sigs[NYM_AUTHORITIES_MAX];
+	struct nym_epoch_doc_signature sigs[NYM_AUTHORITIES_MAX];
 };
 
 void nym_epoch_doc_init(struct nym_epoch_doc *doc);
@@ -67,36 +67,36 @@ int nym_epoch_doc_encode(const struct nym_epoch_doc *doc, char **out, size_t *le
 int nym_epoch_doc_from_json(const json_t *j, struct nym_epoch_doc *doc);
 
 /* The signed envelope around canonical document bytes; *out malloc'd. */
-int nym_signed_doc_encode(const char *doc_bytes, size_t doc_len, const struct nym_doc_signatures *sigs,
+int nym_epoch_doc_signed_encode(const char *doc_bytes, size_t doc_len, const struct nym_epoch_doc_signatures *sigs,
 			  char **out, size_t *out_len);
 /* Parses an envelope: the document (strictly), its canonical bytes and digest, and the
  * signatures as given (unverified; at most one per authority). canonical may be NULL. */
-int nym_signed_doc_decode(const char *body, size_t len, struct nym_epoch_doc *doc,
-			  struct nym_doc_signatures *sigs, char **canonical, size_t *canonical_len,
+int nym_epoch_doc_signed_decode(const char *body, size_t len, struct nym_epoch_doc *doc,
+			  struct nym_epoch_doc_signatures *sigs, char **canonical, size_t *canonical_len,
 			  uint8_t digest[32]);
 
-void nym_doc_sign(const struct nym_ed25519_keypair *kp, const char *doc_bytes, size_t doc_len,
-		  struct nym_doc_signature *out);
-bool nym_doc_signature_valid(const struct nym_doc_signature *s, const char *doc_bytes, size_t doc_len);
+void nym_epoch_doc_sign(const struct nym_ed25519_keypair *kp, const char *doc_bytes, size_t doc_len,
+		  struct nym_epoch_doc_signature *out);
+bool nym_epoch_doc_signature_valid(const struct nym_epoch_doc_signature *s, const char *doc_bytes, size_t doc_len);
 /* Adds (or replaces) one authority's signature. -ENOSPC when full. */
-int nym_doc_signatures_add(struct nym_doc_signatures *sigs, const struct nym_doc_signature *s);
+int nym_epoch_doc_signatures_add(struct nym_epoch_doc_signatures *sigs, const struct nym_epoch_doc_signature *s);
 
 /* k-of-n: counts the distinct keys of `trusted` with a valid signature over the bytes into
  * *valid. Returns 0 when *valid >= threshold, -EACCES when fewer, -EINVAL for threshold 0 or
  * above ntrusted. */
-int nym_doc_verify(const struct nym_doc_signatures *sigs, const char *doc_bytes, size_t doc_len,
+int nym_epoch_doc_verify(const struct nym_epoch_doc_signatures *sigs, const char *doc_bytes, size_t doc_len,
 		   const uint8_t (*trusted)[32], size_t ntrusted, size_t threshold, size_t *valid);
 
 /* Looks a node up by identity; *layer gets its layer or NYM_LAYER_NONE for a gateway. */
-const struct nym_signed_descriptor *nym_epoch_doc_find(const struct nym_epoch_doc *doc,
+const struct nym_descriptor_signed *nym_epoch_doc_find(const struct nym_epoch_doc *doc,
 						       const uint8_t identity[32], int *layer);
 
 /* Gateways with every role bit in `roles` and, when country is non-empty, that country. */
-struct nym_gateway_query {
+struct nym_epoch_doc_gateway_query {
 	unsigned roles;
 	char country[3];
 };
-size_t nym_epoch_doc_gateways(const struct nym_epoch_doc *doc, const struct nym_gateway_query *q,
-			      const struct nym_signed_descriptor **out, size_t cap);
+size_t nym_epoch_doc_gateways(const struct nym_epoch_doc *doc, const struct nym_epoch_doc_gateway_query *q,
+			      const struct nym_descriptor_signed **out, size_t cap);
 
 #endif

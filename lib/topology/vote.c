@@ -15,7 +15,7 @@ void nym_vote_free(struct nym_vote *v)
 
 static int cmp_desc(const void *a, const void *b)
 {
-	const struct nym_signed_descriptor *x = a, *y = b;
+	const struct nym_descriptor_signed *x = a, *y = b;
 	return memcmp(x->d.identity, y->d.identity, 32);
 }
 
@@ -29,7 +29,7 @@ static int vote_body(const struct nym_vote *v, json_t **out)
 			json_decref(nodes);
 			return -EINVAL;
 		}
-		json_t *e = nym_signed_descriptor_to_json(&v->nodes[i]);
+		json_t *e = nym_descriptor_signed_to_json(&v->nodes[i]);
 		if (!e || json_array_append_new(nodes, e)) {
 			json_decref(nodes);
 			return -EINVAL;
@@ -105,7 +105,7 @@ int nym_vote_from_json(const json_t *j, struct nym_vote *v)
 	if (n && !(v->nodes = calloc(n, sizeof(v->nodes[0]))))
 		return -ENOMEM;
 	for (size_t i = 0; i < n && !rc; i++) {
-		rc = nym_signed_descriptor_from_json(json_array_get(nodes, i), &v->nodes[i]);
+		rc = nym_descriptor_signed_from_json(json_array_get(nodes, i), &v->nodes[i]);
 		if (!rc && i && memcmp(v->nodes[i - 1].d.identity, v->nodes[i].d.identity, 32) >= 0)
 			rc = -EINVAL;
 	}
@@ -127,7 +127,7 @@ int nym_vote_decode(const char *body, size_t len, struct nym_vote *v)
 	return rc;
 }
 
-void nym_consensus_previous(const struct nym_vote *const *votes, size_t n, bool *has, uint8_t digest[32])
+void nym_vote_consensus_previous(const struct nym_vote *const *votes, size_t n, bool *has, uint8_t digest[32])
 {
 	size_t best_count = 0;
 	*has = false;
@@ -147,12 +147,12 @@ void nym_consensus_previous(const struct nym_vote *const *votes, size_t n, bool 
 
 /* One listing of a node by one vote. */
 struct listing {
-	const struct nym_signed_descriptor *sd;
+	const struct nym_descriptor_signed *sd;
 };
 
 static int cmp_listing(const void *a, const void *b)
 {
-	const struct nym_signed_descriptor *x = ((const struct listing *)a)->sd, *y = ((const struct listing *)b)->sd;
+	const struct nym_descriptor_signed *x = ((const struct listing *)a)->sd, *y = ((const struct listing *)b)->sd;
 	int c = memcmp(x->d.identity, y->d.identity, 32);
 	if (c)
 		return c;
@@ -167,7 +167,7 @@ static int cmp_key(const void *a, const void *b)
 	return memcmp(a, b, 32);
 }
 
-int nym_consensus_build(const struct nym_vote *const *votes, size_t n, const struct nym_epoch_doc *previous,
+int nym_vote_consensus_build(const struct nym_vote *const *votes, size_t n, const struct nym_epoch_doc *previous,
 			const uint8_t *previous_digest, struct nym_epoch_doc *out)
 {
 	nym_epoch_doc_init(out);
@@ -196,7 +196,7 @@ int nym_consensus_build(const struct nym_vote *const *votes, size_t n, const str
 
 	int rc = -ENOMEM;
 	struct listing *all = total ? calloc(total, sizeof(*all)) : NULL;
-	struct nym_signed_descriptor *mix = total ? calloc(total, sizeof(*mix)) : NULL;
+	struct nym_descriptor_signed *mix = total ? calloc(total, sizeof(*mix)) : NULL;
 	uint8_t(*ids)[32] = total ? calloc(total, 32) : NULL;
 	int8_t *prev_layer = total ? calloc(total, 1) : NULL;
 	uint8_t *layer = total ? calloc(total, 1) : NULL;
@@ -218,7 +218,7 @@ int nym_consensus_build(const struct nym_vote *const *votes, size_t n, const str
 			j++;
 		/* A majority of the votes; the first of the group is the chosen description. */
 		if (2 * (j - i) > n && nmix + out->gateway_count < NYM_TOPOLOGY_NODES_MAX) {
-			const struct nym_signed_descriptor *sd = all[i].sd;
+			const struct nym_descriptor_signed *sd = all[i].sd;
 			if (sd->d.roles == NYM_ROLE_MIXNODE)
 				mix[nmix++] = *sd;
 			else

@@ -31,7 +31,7 @@ struct nym_vote {
 	bool has_previous;
 	uint8_t previous[32];
 	size_t node_count; /* ascending by identity, each once */
-	struct nym_signed_descriptor *nodes;
+	struct nym_descriptor_signed *nodes;
 	uint8_t signature[NYM_ED25519_SIG_LEN];
 };
 
@@ -49,7 +49,7 @@ int nym_vote_decode(const char *body, size_t len, struct nym_vote *v);
 
 /* The previous document the consensus continues from: the digest named by the most votes
  * (ties to the smaller digest), ignoring votes that name none. *has is false when none does. */
-void nym_consensus_previous(const struct nym_vote *const *votes, size_t n, bool *has, uint8_t digest[32]);
+void nym_vote_consensus_previous(const struct nym_vote *const *votes, size_t n, bool *has, uint8_t digest[32]);
 
 /* Builds the document for `epoch` from n votes of distinct authorities (all for that epoch
  * and validity, else -EINVAL):
@@ -57,9 +57,9 @@ void nym_consensus_previous(const struct nym_vote *const *votes, size_t n, bool 
  *     description among them (ties to the smaller signature);
  *   - mixnodes go to layers (topology/layers.h) with the seed of (epoch, previous digest),
  *     avoiding their layer in `previous`; gateways are listed as they are;
- *   - previous, when given, must be the document whose digest nym_consensus_previous chose
+ *   - previous, when given, must be the document whose digest nym_vote_consensus_previous chose
  *     (the caller fetches it) and is NULL only when none was chosen. */
-int nym_consensus_build(const struct nym_vote *const *votes, size_t n, const struct nym_epoch_doc *previous,
+int nym_vote_consensus_build(const struct nym_vote *const *votes, size_t n, const struct nym_epoch_doc *previous,
 			const uint8_t *previous_digest, struct nym_epoch_doc *out);
 
 #endif

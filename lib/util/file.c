@@ -79,7 +79,7 @@ out:
 	return rc;
 }
 
-int nym_write_all(int fd, const void *buf, size_t len)
+int nym_file_write_all(int fd, const void *buf, size_t len)
 {
 	const uint8_t *p = buf;
 	while (len) {
@@ -110,7 +110,7 @@ int nym_file_write_atomic(const char *path, const void *data, size_t len, mode_t
 		rc = -errno;
 		goto fail;
 	}
-	rc = nym_write_all(fd, data, len);
+	rc = nym_file_write_all(fd, data, len);
 	if (rc)
 		goto fail;
 	if (fsync(fd) != 0) {

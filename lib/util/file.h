@@ -12,7 +12,7 @@
 int nym_file_read(const char *path, size_t max, uint8_t **data, size_t *len);
 
 /* Writes all of buf, retrying short writes and EINTR. Returns 0 or a negative errno. */
-int nym_write_all(int fd, const void *buf, size_t len);
+int nym_file_write_all(int fd, const void *buf, size_t len);
 
 /* Replaces `path` atomically: writes a temporary file in the same directory with `mode`,
  * fsyncs it, renames it over the target and fsyncs the directory. After a crash the file

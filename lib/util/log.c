@@ -76,7 +76,7 @@ void nym_log(enum nym_log_level level, const char *fmt, ...)
 		ident, level_names[level], msg);
 }
 
-int64_t nym_ratelimit_take(struct nym_ratelimit *rl)
+int64_t nym_log_ratelimit_take(struct nym_log_ratelimit *rl)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);

@@ -34,19 +34,19 @@ void nym_log(enum nym_log_level level, const char *fmt, ...) __attribute__((form
 #define NYM_RATELIMIT_BURST 10
 #define NYM_RATELIMIT_WINDOW_S 10
 
-struct nym_ratelimit {
+struct nym_log_ratelimit {
 	_Atomic uint64_t window_start_s;
 	_Atomic uint32_t count;
 	_Atomic uint32_t suppressed;
 };
 
 /* Returns the number of suppressed lines to report (>= 0) when a line may be printed, or -1. */
-int64_t nym_ratelimit_take(struct nym_ratelimit *rl);
+int64_t nym_log_ratelimit_take(struct nym_log_ratelimit *rl);
 
 #define log_ratelimited(level, fmt, ...)                                                         \
 	do {                                                                                     \
-		static struct nym_ratelimit nym_rl_;                                             \
-		int64_t nym_rl_suppressed_ = nym_ratelimit_take(&nym_rl_);                      \
+		static struct nym_log_ratelimit nym_rl_;                                             \
+		int64_t nym_rl_suppressed_ = nym_log_ratelimit_take(&nym_rl_);                      \
 		if (nym_rl_suppressed_ > 0)                                                      \
 			nym_log(level, fmt " (%lld similar suppressed)", ##__VA_ARGS__,         \
 				(long long)nym_rl_suppressed_);                                  \

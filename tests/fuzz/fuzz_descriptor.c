@@ -9,10 +9,10 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct nym_signed_descriptor sd, back;
-	if (nym_signed_descriptor_decode((const char *)data, size, &sd) != 0)
+	struct nym_descriptor_signed sd, back;
+	if (nym_descriptor_signed_decode((const char *)data, size, &sd) != 0)
 		return 0;
-	json_t *in, *out = nym_signed_descriptor_to_json(&sd);
+	json_t *in, *out = nym_descriptor_signed_to_json(&sd);
 	char *a, *b;
 	size_t alen, blen;
 	if (!out || nym_canonical_parse((const char *)data, size, NYM_DESCRIPTOR_JSON_MAX, &in) != 0 ||
@@ -20,7 +20,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	if (alen != blen || memcmp(a, b, alen) != 0)
 		abort();
-	if (nym_signed_descriptor_decode(b, blen, &back) != 0 || memcmp(&back, &sd, sizeof(sd)) != 0)
+	if (nym_descriptor_signed_decode(b, blen, &back) != 0 || memcmp(&back, &sd, sizeof(sd)) != 0)
 		abort();
 	free(a);
 	free(b);

@@ -23,7 +23,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (cfg.n_tunnels == 0 || cfg.n_tunnels > NFT_GATEWAY_MAX_TUNNELS || cfg.ssh_port == 0)
 		abort();
 	for (size_t i = 0; i < cfg.n_tunnels; i++)
-		if (!gateway_ifname_valid(cfg.tunnels[i].ifname) || cfg.tunnels[i].v4_prefix > 32 ||
+		if (!gateway_config_ifname_valid(cfg.tunnels[i].ifname) || cfg.tunnels[i].v4_prefix > 32 ||
 		    cfg.tunnels[i].v6_prefix > 128)
 			abort();
 	for (size_t i = 0; i < cfg.n_entry_gateways; i++)

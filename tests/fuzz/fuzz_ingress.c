@@ -11,10 +11,10 @@
 
 #include "fuzz.h"
 #include "mix/mix_frame.h"
-#include "mixnode/forward.h"
+#include "mixnode/mix_forward.h"
 #include "noise/noise_session.h"
 
-static struct sphinx_keyring keyring;
+static struct mixnode_keyring keyring;
 static struct nym_x25519_keypair node_noise, peer_noise;
 static struct mix_frame_decoder dec;
 static uint8_t plain[NOISE_MAX_PLAINTEXT_LEN];

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cred/issue_msg.h"
+#include "cred/issue.h"
 #include "fuzz.h"
 
 static struct nym_issue_request req, req2;
@@ -15,7 +15,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t len;
 	if (nym_issue_request_decode(&req, (const char *)data, size) == 0) {
 		if (req.count < 1 || req.count > NYM_TICKETBOOK_SIZE || req.elem_len < NYM_ISSUE_ELEM_MIN ||
-		    req.elem_len > NYM_BRSA_MAX_LEN || !nym_voucher_valid(req.voucher) ||
+		    req.elem_len > NYM_BRSA_MAX_LEN || !nym_issue_voucher_valid(req.voucher) ||
 		    req.expiry % NYM_TICKET_DAY_S)
 			abort();
 		if (nym_issue_request_encode(&req, &json, &len) != 0 ||

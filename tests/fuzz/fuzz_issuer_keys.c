@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cred/issuer_keys.h"
+#include "cred/issuer_keyset.h"
 #include "fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -21,7 +21,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	for (size_t i = 0; i < ks.count; i++)
 		if (again.keys[i].type != ks.keys[i].type || again.keys[i].expiry != ks.keys[i].expiry ||
-		    !nym_brsa_public_key_equal(again.keys[i].key, ks.keys[i].key))
+		    !nym_blind_rsa_public_key_equal(again.keys[i].key, ks.keys[i].key))
 			abort();
 	free(json);
 	nym_issuer_keyset_clear(&again);

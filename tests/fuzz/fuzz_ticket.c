@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cred/issuer_keys.h"
+#include "cred/issuer_keyset.h"
 #include "cred/ticket.h"
 #include "fuzz.h"
 

@@ -45,7 +45,7 @@ struct nym_ticketbook *credfix_issue_book(struct credfix *f, enum nym_ticket_typ
 {
 	char code[NYM_VOUCHER_CODE_LEN + 1];
 	credfix_voucher(f, code);
-	const struct nym_issuer_key *k = nym_issuer_keyset_current(&f->ks, type, f->now);
+	const struct nym_issuer_keyset_entry *k = nym_issuer_keyset_current(&f->ks, type, f->now);
 	cr_assert_not_null(k, "no current key for %s", nym_ticket_type_name(type));
 	struct nym_ticketbook *book;
 	cr_assert_eq(nym_ticketbook_create(&book, k->key, type, k->expiry, count, code), 0);

@@ -5,8 +5,8 @@
 
 #include <stdint.h>
 
-#include "cred/issuer.h"
-#include "cred/issuer_keys.h"
+#include "credstore/issuer.h"
+#include "cred/issuer_keyset.h"
 #include "cred/ticketbook.h"
 
 /* A fixed instant: 2026-11-23 01:00 UTC. */

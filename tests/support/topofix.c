@@ -42,7 +42,7 @@ void topofix_descriptor(unsigned n, unsigned roles, int64_t published, struct ny
 	nym_ed25519_keypair_clear(&kp);
 }
 
-void topofix_signed(unsigned n, unsigned roles, int64_t published, struct nym_signed_descriptor *sd)
+void topofix_signed(unsigned n, unsigned roles, int64_t published, struct nym_descriptor_signed *sd)
 {
 	struct nym_ed25519_keypair kp;
 	struct nym_descriptor d;

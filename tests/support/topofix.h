@@ -16,7 +16,7 @@ void topofix_identity(unsigned n, struct nym_ed25519_keypair *kp);
  * address 198.51.100.<n>, published at `published`. */
 void topofix_descriptor(unsigned n, unsigned roles, int64_t published, struct nym_descriptor *d);
 /* The same, signed. */
-void topofix_signed(unsigned n, unsigned roles, int64_t published, struct nym_signed_descriptor *sd);
+void topofix_signed(unsigned n, unsigned roles, int64_t published, struct nym_descriptor_signed *sd);
 
 /* A signed vote of authority `a` (identity 200 + a) for `epoch` (validity epoch*60 to
  * epoch*60+60) listing nodes[0..count) as mixnodes published at 1000. */

@@ -151,3 +151,40 @@ Test(conf, microsecond_durations_are_written_as_such)
 	cr_assert_eq(conf_load(path, schema, &b, err), 0, "%s", err);
 	cr_assert_eq(b.timeout_ns, 200000);
 }
+
+/* A value given twice is refused where it stands again; a section the schema does not
+ * declare may come in parts, and both parts count. */
+Test(conf, a_key_given_twice)
+{
+	struct cfg c;
+	char err[CONF_ERROR_MAX];
+	const char *twice = "name: a\nworkers: 2\nname: b\n";
+	cr_assert_eq(conf_parse("t.yaml", twice, strlen(twice), schema, &c, err), -EINVAL);
+	cr_assert(strstr(err, "t.yaml:3:1: key 'name' given twice"), "%s", err);
+	const char *parts = "net:\n  port: 80\nname: x\nnet:\n  enabled: false\n";
+	cr_assert_eq(conf_parse("t.yaml", parts, strlen(parts), schema, &c, err), 0, "%s", err);
+	cr_assert_eq(c.port, 80);
+	cr_assert_not(c.enabled);
+	const char *inner = "net:\n  port: 80\n  port: 81\n";
+	cr_assert_eq(conf_parse("t.yaml", inner, strlen(inner), schema, &c, err), -EINVAL);
+	cr_assert(strstr(err, ":3:3: key 'port' given twice"), "%s", err);
+}
+
+/* conf_parse_over keeps what the target holds and gives the position apart from the text. */
+Test(conf, parse_over_keeps_the_target)
+{
+	struct cfg c;
+	char err[CONF_ERROR_MAX];
+	struct conf_error e;
+	cr_assert_eq(conf_defaults(schema, &c, err), 0);
+	c.workers = 9;
+	const char *text = "net:\n  port: 443\n";
+	cr_assert_eq(conf_parse_over(text, strlen(text), schema, NULL, &c, &e), 0, "%s", e.message);
+	cr_assert_eq(c.port, 443);
+	cr_assert_eq(c.workers, 9);
+	const char *bad = "net:\n  port: 0\n";
+	cr_assert_eq(conf_parse_over(bad, strlen(bad), schema, NULL, &c, &e), -EINVAL);
+	cr_assert_eq(e.line, 2);
+	cr_assert_eq(e.column, 9);
+	cr_assert(strstr(e.message, "net.port: must be between 1 and 65535"), "%s", e.message);
+}

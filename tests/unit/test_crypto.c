@@ -128,10 +128,10 @@ Test(crypto, aes128ctr_sp800_38a)
 			     "6bc1bee22e409f96e93d7e117393172aae2d8a571e03ac9c9eb76fac45af8e51");
 	nym_hex_decode_exact(want, 32,
 			     "874d6191b620e3261bef6864990db6ce9806f66b7970fdff8617187bb9fffdff");
-	nym_aes128ctr_xor(key, iv, pt, out, 32);
+	nym_aes_ctr_xor(key, iv, pt, out, 32);
 	cr_assert_arr_eq(out, want, 32);
 	/* Ctr64BE agrees with the 128-bit counter as long as the low half does not wrap. */
-	nym_aes128ctr64_xor(key, iv, pt, out, 32);
+	nym_aes_ctr_xor_ctr64(key, iv, pt, out, 32);
 	cr_assert_arr_eq(out, want, 32);
 }
 
@@ -141,20 +141,20 @@ Test(crypto, aes128ctr64_wraps_without_carry)
 	memset(iv, 0xab, 8);
 	memset(iv + 8, 0xff, 8); /* low counter = 2^64 - 1: the second block wraps to 0 */
 	memset(out, 0, sizeof(out));
-	nym_aes128ctr64_xor(key, iv, out, out, sizeof(out));
+	nym_aes_ctr_xor_ctr64(key, iv, out, out, sizeof(out));
 
 	/* Block 0 uses iv itself; block 1 must use high=0xab.., low=0 (no carry). */
 	memset(block, 0, 16);
-	nym_aes128ctr_xor(key, iv, block, block, 16);
+	nym_aes_ctr_xor(key, iv, block, block, 16);
 	cr_assert_arr_eq(out, block, 16);
 	memcpy(expect_iv, iv, 8);
 	memset(expect_iv + 8, 0, 8);
 	memset(block, 0, 16);
-	nym_aes128ctr_xor(key, expect_iv, block, block, 16);
+	nym_aes_ctr_xor(key, expect_iv, block, block, 16);
 	cr_assert_arr_eq(out + 16, block, 16);
 	expect_iv[15] = 1;
 	memset(block, 0, 16);
-	nym_aes128ctr_xor(key, expect_iv, block, block, 16);
+	nym_aes_ctr_xor(key, expect_iv, block, block, 16);
 	cr_assert_arr_eq(out + 32, block, 16);
 }
 

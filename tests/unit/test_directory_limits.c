@@ -51,7 +51,7 @@ static void id_of(unsigned n, uint8_t out[32])
 
 static int submit(struct env *e, unsigned n, int64_t now)
 {
-	struct nym_signed_descriptor sd;
+	struct nym_descriptor_signed sd;
 	enum nym_registry_outcome o;
 	topofix_signed(n, NYM_ROLE_MIXNODE, now, &sd);
 	return nym_registry_submit(e->r, &sd, now, &o);
@@ -79,7 +79,7 @@ Test(directory_limits, allowlist_decisions)
 	cr_assert_eq(nym_allowlist_admitted(db, node, &ok), 0);
 	cr_assert(!ok);
 	cr_assert_eq(submit(&e, 1, NOW + 2), -EPERM);
-	struct nym_signed_descriptor *list;
+	struct nym_descriptor_signed *list;
 	struct nym_descriptor *targets;
 	size_t n;
 	nym_registry_probe_result(e.r, node, NOW + 3, true, true);
@@ -181,7 +181,7 @@ Test(directory_limits, registry_cap_evicts_the_unreachable)
 	cr_assert_eq(submit(&e, 5, NOW + 3), 0);
 	nym_registry_probe_result(e.r, id[5], NOW + 4, true, true);
 	cr_assert_eq(submit(&e, 6, NOW + 5), -EDQUOT, "nodes that answer are never evicted");
-	struct nym_signed_descriptor *list;
+	struct nym_descriptor_signed *list;
 	size_t n;
 	cr_assert_eq(nym_registry_all(e.r, &list, &n), 0);
 	cr_assert_eq(n, 3);
@@ -193,9 +193,9 @@ Test(directory_limits, registry_cap_evicts_the_unreachable)
 	int status;
 	char *resp;
 	size_t rlen;
-	struct nym_signed_descriptor sd;
+	struct nym_descriptor_signed sd;
 	topofix_signed(7, NYM_ROLE_MIXNODE, NOW, &sd);
-	json_t *j = nym_signed_descriptor_to_json(&sd);
+	json_t *j = nym_descriptor_signed_to_json(&sd);
 	char *body = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
 	cr_assert_eq(nym_registry_handle_post(e.r, body, strlen(body), NOW + 7, &status, &resp, &rlen), 0);
 	cr_assert_eq(status, 503, "%s", resp);
@@ -217,7 +217,7 @@ Test(directory_limits, probe_order_longest_reachable_first)
 	nym_registry_probe_result(e.r, id[3], NOW + 10, true, true);
 	nym_registry_probe_result(e.r, id[2], NOW + 20, true, true);
 	nym_registry_probe_result(e.r, id[3], NOW + 20, true, true); /* still reachable since +10 */
-	struct nym_signed_descriptor *list;
+	struct nym_descriptor_signed *list;
 	struct nym_descriptor *targets;
 	size_t n;
 	cr_assert_eq(nym_registry_probe_order(e.r, &targets, &n), 0);
@@ -291,7 +291,7 @@ Test(directory_limits, node_pages)
 	env_fini(&e);
 }
 
-static void with_address(struct nym_signed_descriptor *sd, unsigned n, const char *a, const char *b)
+static void with_address(struct nym_descriptor_signed *sd, unsigned n, const char *a, const char *b)
 {
 	memset(sd, 0, sizeof(*sd));
 	sd->d.identity[0] = (uint8_t)n;
@@ -305,7 +305,7 @@ static void with_address(struct nym_signed_descriptor *sd, unsigned n, const cha
 
 Test(directory_limits, per_address_in_a_vote)
 {
-	struct nym_signed_descriptor v[7];
+	struct nym_descriptor_signed v[7];
 	with_address(&v[0], 0, "198.51.100.1", NULL);
 	with_address(&v[1], 1, "198.51.100.1", NULL);
 	with_address(&v[2], 2, "198.51.100.1", NULL);	     /* third on .1: out */

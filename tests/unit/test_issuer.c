@@ -2,6 +2,7 @@
  * that bad requests change nothing. */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <sqlite3.h>
 #include <stdlib.h>
@@ -9,8 +10,8 @@
 
 #include "../support/credfix.h"
 #include "../support/tmpdir.h"
-#include "cred/issue_msg.h"
-#include "cred/issuer.h"
+#include "cred/issue.h"
+#include "credstore/issuer.h"
 #include "crypto/sha256.h"
 #include "util/file.h"
 #include "util/hex.h"
@@ -24,7 +25,7 @@ Test(issuer, issuance_then_verification)
 	struct credfix f;
 	credfix_init(&f, 1u << NYM_TICKET_WG_ENTRY);
 	cr_assert_eq(f.ks.count, 1);
-	const struct nym_issuer_key *k = &f.ks.keys[0];
+	const struct nym_issuer_keyset_entry *k = &f.ks.keys[0];
 	cr_assert_eq(k->type, NYM_TICKET_WG_ENTRY);
 	cr_assert_eq(k->issue_from, nym_issuer_day_start(f.now));
 	cr_assert_eq(k->issue_until, k->issue_from + 86400);
@@ -52,7 +53,7 @@ Test(issuer, issuance_then_verification)
 	struct nym_issuer_keyset back;
 	cr_assert_eq(nym_issuer_keyset_from_json(&back, json, strlen(json)), 0);
 	cr_assert_eq(back.count, 1);
-	cr_assert(nym_brsa_public_key_equal(back.keys[0].key, k->key));
+	cr_assert(nym_blind_rsa_public_key_equal(back.keys[0].key, k->key));
 	size_t len = credfix_ticket(book, 7, t);
 	cr_assert_eq(nym_issuer_keyset_verify_ticket(&back, t, len, f.now, ALL, NULL), 0);
 	nym_issuer_keyset_clear(&back);
@@ -118,7 +119,7 @@ Test(issuer, bad_requests_leave_state_unchanged)
 {
 	struct credfix f;
 	credfix_init(&f, 1u << NYM_TICKET_MIXNET_ENTRY);
-	const struct nym_issuer_key *k = &f.ks.keys[0];
+	const struct nym_issuer_keyset_entry *k = &f.ks.keys[0];
 	char code[NYM_VOUCHER_CODE_LEN + 1];
 	credfix_voucher(&f, code);
 	struct nym_ticketbook *book;
@@ -164,7 +165,7 @@ Test(issuer, bad_requests_leave_state_unchanged)
 	size_t len;
 	/* One element equal to n, at the end: everything before it was fine. */
 	*m = *req;
-	memcpy(m->blinded[49], nym_brsa_public_key_modulus(k->key), 256);
+	memcpy(m->blinded[49], nym_blind_rsa_public_key_modulus(k->key), 256);
 	CASE("last element = n", encode(m, &len), len, 400);
 	*m = *req;
 	memset(m->blinded[0], 0xff, 256);
@@ -242,7 +243,7 @@ Test(issuer, voucher_works_once)
 {
 	struct credfix f;
 	credfix_init(&f, 1u << NYM_TICKET_WG_EXIT);
-	const struct nym_issuer_key *k = &f.ks.keys[0];
+	const struct nym_issuer_keyset_entry *k = &f.ks.keys[0];
 	char code[NYM_VOUCHER_CODE_LEN + 1];
 	credfix_voucher(&f, code);
 	cr_assert_eq(strlen(code), NYM_VOUCHER_CODE_LEN);
@@ -286,6 +287,85 @@ Test(issuer, voucher_works_once)
 	free(resp3);
 	nym_ticketbook_free(a);
 	nym_ticketbook_free(b);
+	credfix_fini(&f);
+}
+
+/* Issuers on four threads (one database) take one voucher at the same moment: two send the
+ * same request, two others each a different one. The voucher is redeemed for one request
+ * only, and every copy of that request gets the same signatures. */
+struct racer {
+	const char *db;
+	int64_t now;
+	pthread_barrier_t *start;
+	const char *body;
+	size_t len;
+	int status;
+	char *resp;
+};
+
+static void *race(void *arg)
+{
+	struct racer *r = arg;
+	struct nym_issuer *iss;
+	size_t resp_len;
+	if (nym_issuer_open(&iss, r->db, NULL))
+		return NULL;
+	pthread_barrier_wait(r->start);
+	nym_issuer_handle_ticketbooks(iss, r->body, r->len, r->now, &r->status, &r->resp, &resp_len);
+	nym_issuer_close(iss);
+	return NULL;
+}
+
+Test(issuer, concurrent_issuers_redeem_a_voucher_once)
+{
+	struct credfix f;
+	credfix_init(&f, 1u << NYM_TICKET_WG_EXIT);
+	const struct nym_issuer_keyset_entry *k = &f.ks.keys[0];
+	char code[NYM_VOUCHER_CODE_LEN + 1];
+	credfix_voucher(&f, code);
+	struct nym_ticketbook *books[3];
+	char *bodies[3];
+	size_t lens[3];
+	for (size_t i = 0; i < 3; i++) {
+		cr_assert_eq(nym_ticketbook_create(&books[i], k->key, NYM_TICKET_WG_EXIT, k->expiry, 50, code), 0);
+		cr_assert_eq(nym_ticketbook_request(books[i], &bodies[i], &lens[i]), 0);
+	}
+	pthread_barrier_t start;
+	pthread_barrier_init(&start, NULL, 4);
+	struct racer r[4];
+	pthread_t t[4];
+	static const size_t which[4] = { 0, 0, 1, 2 };
+	for (size_t i = 0; i < 4; i++) {
+		r[i] = (struct racer){ f.issuer_db, f.now, &start, bodies[which[i]], lens[which[i]], 0, NULL };
+		cr_assert_eq(pthread_create(&t[i], NULL, race, &r[i]), 0);
+	}
+	for (size_t i = 0; i < 4; i++)
+		pthread_join(t[i], NULL);
+	int winner = -1;
+	for (size_t i = 0; i < 4; i++) {
+		cr_assert_not_null(r[i].resp);
+		cr_assert(r[i].status == 200 || r[i].status == 403, "status %d: %s", r[i].status, r[i].resp);
+		if (r[i].status == 200) {
+			cr_assert(winner < 0 || (size_t)winner == which[i], "two different requests redeemed one voucher");
+			winner = (int)which[i];
+		}
+	}
+	cr_assert_geq(winner, 0, "nobody got the voucher");
+	size_t first = winner == 0 ? 0 : (size_t)winner + 1; /* the first racer sending it */
+	for (size_t i = 0; i < 4; i++)
+		if (which[i] == (size_t)winner) {
+			cr_assert_eq(r[i].status, 200, "a copy of the winning request was refused: %s", r[i].resp);
+			cr_assert_str_eq(r[i].resp, r[first].resp);
+		}
+	cr_assert_eq(nym_ticketbook_finalize(books[winner], r[first].resp, strlen(r[first].resp)), 0);
+	cr_assert_eq(nym_ticketbook_unspent(books[winner]), 50);
+	pthread_barrier_destroy(&start);
+	for (size_t i = 0; i < 4; i++)
+		free(r[i].resp);
+	for (size_t i = 0; i < 3; i++) {
+		free(bodies[i]);
+		nym_ticketbook_free(books[i]);
+	}
 	credfix_fini(&f);
 }
 
@@ -369,7 +449,7 @@ Test(issuer, stored_data_holds_no_serial)
 	/* The method can see what is there: the blinded values of a fresh request are stored. */
 	char code[NYM_VOUCHER_CODE_LEN + 1];
 	credfix_voucher(&f, code);
-	const struct nym_issuer_key *k = &f.ks.keys[0];
+	const struct nym_issuer_keyset_entry *k = &f.ks.keys[0];
 	struct nym_ticketbook *p;
 	cr_assert_eq(
 		nym_ticketbook_create(&p, k->key, NYM_TICKET_MIXNET_ENTRY, k->expiry, 50, code), 0);
@@ -413,15 +493,15 @@ Test(issuer, keys_rotate_with_overlap)
 	struct nym_issuer_keyset ks;
 	cr_assert_eq(nym_issuer_keys(f.iss, f.now, &ks), 0);
 	cr_assert_eq(ks.count, 6);
-	const struct nym_issuer_key *today =
+	const struct nym_issuer_keyset_entry *today =
 		nym_issuer_keyset_current(&ks, NYM_TICKET_WG_ENTRY, f.now);
 	cr_assert_not_null(today);
 	cr_assert_eq(today->expiry, nym_issuer_expiry_for_day(day0));
-	const struct nym_issuer_key *tomorrow =
+	const struct nym_issuer_keyset_entry *tomorrow =
 		nym_issuer_keyset_current(&ks, NYM_TICKET_WG_ENTRY, day0 + 86400 + 5);
 	cr_assert_not_null(tomorrow);
 	cr_assert_eq(tomorrow->expiry, today->expiry + 86400);
-	cr_assert_not(nym_brsa_public_key_equal(today->key, tomorrow->key));
+	cr_assert_not(nym_blind_rsa_public_key_equal(today->key, tomorrow->key));
 	nym_issuer_keyset_clear(&ks);
 
 	/* A key keeps signing through the grace period after its day (the voucher is the next
@@ -497,7 +577,7 @@ Test(issuer, a_bad_answer_drops_the_book)
 {
 	struct credfix f;
 	credfix_init(&f, 1u << NYM_TICKET_WG_ENTRY);
-	const struct nym_issuer_key *k = &f.ks.keys[0];
+	const struct nym_issuer_keyset_entry *k = &f.ks.keys[0];
 	char code[NYM_VOUCHER_CODE_LEN + 1];
 	credfix_voucher(&f, code);
 	struct nym_ticketbook *book;

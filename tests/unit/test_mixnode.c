@@ -9,7 +9,7 @@
 #include "mixnode/delay_queue.h"
 #include "mixnode/key_rotation.h"
 #include "mixnode/replay_filter.h"
-#include "mixnode/forward.h"
+#include "mixnode/mix_forward.h"
 #include "mix/mix_node_addr.h"
 #include "sphinx/sphinx_packet.h"
 #include "crypto/x25519.h"
@@ -139,26 +139,26 @@ Test(mixnode, replay_filter_survives_save_and_load)
 
 Test(mixnode, rotation_schedule_and_key_selection)
 {
-	struct rotation_schedule s = { .genesis = 1000, .epoch_s = 10, .epochs_per_rotation = 3 };
-	cr_assert_eq(rotation_id_at(&s, 999), 1);
-	cr_assert_eq(rotation_id_at(&s, 1000), 1);
-	cr_assert_eq(rotation_id_at(&s, 1029), 1);
-	cr_assert_eq(rotation_id_at(&s, 1030), 2);
-	cr_assert_eq(rotation_start(&s, 2), 1030);
-	cr_assert_not(rotation_in_overlap(&s, 1005), "rotation 1 has no predecessor");
-	cr_assert(rotation_in_overlap(&s, 1035));
-	cr_assert_not(rotation_in_overlap(&s, 1040));
+	struct key_rotation_schedule s = { .genesis = 1000, .epoch_s = 10, .epochs_per_rotation = 3 };
+	cr_assert_eq(key_rotation_id_at(&s, 999), 1);
+	cr_assert_eq(key_rotation_id_at(&s, 1000), 1);
+	cr_assert_eq(key_rotation_id_at(&s, 1029), 1);
+	cr_assert_eq(key_rotation_id_at(&s, 1030), 2);
+	cr_assert_eq(key_rotation_start(&s, 2), 1030);
+	cr_assert_not(key_rotation_in_overlap(&s, 1005), "rotation 1 has no predecessor");
+	cr_assert(key_rotation_in_overlap(&s, 1035));
+	cr_assert_not(key_rotation_in_overlap(&s, 1040));
 
-	struct sphinx_keyring kr = { .count = 2, .primary = 1 };
+	struct mixnode_keyring kr = { .count = 2, .primary = 1 };
 	kr.keys[0].rotation_id = 5;
 	kr.keys[1].rotation_id = 6;
-	cr_assert_eq(sphinx_keyring_select(&kr, 0), &kr.keys[1]);
-	cr_assert_eq(sphinx_keyring_select(&kr, 1), &kr.keys[0]);
-	cr_assert_eq(sphinx_keyring_select(&kr, 2), &kr.keys[1]);
-	cr_assert_null(sphinx_keyring_select(&kr, 3));
+	cr_assert_eq(mixnode_keyring_select(&kr, 0), &kr.keys[1]);
+	cr_assert_eq(mixnode_keyring_select(&kr, 1), &kr.keys[0]);
+	cr_assert_eq(mixnode_keyring_select(&kr, 2), &kr.keys[1]);
+	cr_assert_null(mixnode_keyring_select(&kr, 3));
 	kr.count = 1;
 	kr.primary = 0;
-	cr_assert_null(sphinx_keyring_select(&kr, 2), "no even key is live");
+	cr_assert_null(mixnode_keyring_select(&kr, 2), "no even key is live");
 }
 
 /* A big young filter saves as a sparse file and loads back with every tag. */
@@ -219,7 +219,7 @@ Test(mixnode, batch_decisions_match_single_ones)
 	f[17].header.key_rotation = 2;              /* no even key is live */
 
 	struct mix_forward one[N], many[N];
-	struct sphinx_keyring kr = { .count = 1 };
+	struct mixnode_keyring kr = { .count = 1 };
 	kr.keys[0].rotation_id = 1;
 	memcpy(kr.keys[0].secret, node.secret, 32);
 	kr.keys[0].replay = replay_filter_new(1, 100000, 1e-5);

@@ -35,9 +35,9 @@ static void env_fini(struct env *e)
 
 TestSuite(registry, .timeout = 60);
 
-static char *body_of(const struct nym_signed_descriptor *sd, size_t *len)
+static char *body_of(const struct nym_descriptor_signed *sd, size_t *len)
 {
-	json_t *j = nym_signed_descriptor_to_json(sd);
+	json_t *j = nym_descriptor_signed_to_json(sd);
 	char *text;
 	cr_assert_eq(nym_canonical_encode(j, &text, len), 0);
 	json_decref(j);
@@ -65,7 +65,7 @@ Test(registry, announcements)
 {
 	struct env e;
 	env_init(&e);
-	struct nym_signed_descriptor v1, v2;
+	struct nym_descriptor_signed v1, v2;
 	topofix_signed(1, NYM_ROLE_MIXNODE, NOW - 10, &v1);
 	topofix_signed(1, NYM_ROLE_MIXNODE, NOW, &v2);
 	size_t l1, l2;
@@ -98,7 +98,7 @@ Test(registry, announcements)
 	cr_assert_eq(post(&e, big, NYM_REGISTRY_POST_MAX + 1, NOW, &resp), 413);
 	free(resp);
 	free(big);
-	struct nym_signed_descriptor future, ancient;
+	struct nym_descriptor_signed future, ancient;
 	topofix_signed(2, NYM_ROLE_MIXNODE, NOW + 3600, &future);
 	topofix_signed(3, NYM_ROLE_MIXNODE, NOW - 2 * 86400, &ancient);
 	size_t lf, la;
@@ -108,7 +108,7 @@ Test(registry, announcements)
 	cr_assert_eq(post(&e, ba, la, NOW, &resp), 400);
 	free(resp);
 	/* The same published time with other content is no replay either. */
-	struct nym_signed_descriptor same_time;
+	struct nym_descriptor_signed same_time;
 	struct nym_descriptor d;
 	struct nym_ed25519_keypair kp;
 	topofix_identity(1, &kp);
@@ -138,7 +138,7 @@ Test(registry, merge_reachability_and_gateways)
 	env_init(&a);
 	env_init(&b);
 	enum nym_registry_outcome o;
-	struct nym_signed_descriptor sd;
+	struct nym_descriptor_signed sd;
 	for (unsigned n = 1; n <= 4; n++) {
 		topofix_signed(n, n == 4 ? NYM_ROLE_ENTRY : NYM_ROLE_MIXNODE, NOW, &sd);
 		cr_assert_eq(nym_registry_submit(a.r, &sd, NOW, &o), 0);
@@ -156,7 +156,7 @@ Test(registry, merge_reachability_and_gateways)
 	cr_assert(nym_registry_is_gateway(b.r, k4.public_key));
 	cr_assert(!nym_registry_is_gateway(b.r, k1.public_key));
 
-	struct nym_signed_descriptor *all, *up;
+	struct nym_descriptor_signed *all, *up;
 	size_t n, nup;
 	cr_assert_eq(nym_registry_all(b.r, &all, &n), 0);
 	cr_assert_eq(n, 4);
@@ -217,13 +217,13 @@ Test(registry, votes_documents_signatures)
 	size_t blen;
 	uint8_t digest[32], d2[32];
 	bool own;
-	cr_assert_eq(nym_consensus_build(vs, 2, NULL, NULL, &doc), 0);
+	cr_assert_eq(nym_vote_consensus_build(vs, 2, NULL, NULL, &doc), 0);
 	cr_assert_eq(nym_epoch_doc_encode(&doc, &bytes, &blen, digest), 0);
 	cr_assert_eq(nym_registry_put_document(e.r, 4, bytes, blen, true), 0);
 	struct nym_ed25519_keypair auth;
-	struct nym_doc_signature s;
+	struct nym_epoch_doc_signature s;
 	topofix_identity(200, &auth);
-	nym_doc_sign(&auth, bytes, blen, &s);
+	nym_epoch_doc_sign(&auth, bytes, blen, &s);
 	cr_assert_eq(nym_registry_add_signature(e.r, 4, &s), 0);
 	cr_assert_eq(nym_registry_document(e.r, 4, &back, &len, d2, &own), 0);
 	cr_assert_eq(len, blen);
@@ -232,8 +232,8 @@ Test(registry, votes_documents_signatures)
 	free(back);
 	cr_assert_eq(nym_registry_signed_document(e.r, 4, &json, &len), 0);
 	struct nym_epoch_doc parsed;
-	struct nym_doc_signatures sigs;
-	cr_assert_eq(nym_signed_doc_decode(json, len, &parsed, &sigs, NULL, NULL, NULL), 0);
+	struct nym_epoch_doc_signatures sigs;
+	cr_assert_eq(nym_epoch_doc_signed_decode(json, len, &parsed, &sigs, NULL, NULL, NULL), 0);
 	cr_assert_eq(sigs.count, 1);
 	nym_epoch_doc_free(&parsed);
 	free(json);

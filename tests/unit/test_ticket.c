@@ -10,7 +10,7 @@
 
 #include "../support/credfix.h"
 #include "../support/tmpdir.h"
-#include "cred/issue_msg.h"
+#include "cred/issue.h"
 #include "cred/ticket.h"
 #include "cred/ticketbook.h"
 #include "store/db.h"
@@ -83,7 +83,7 @@ Test(ticket, book_file_round_trip_and_spending)
 {
 	struct credfix f;
 	credfix_init(&f, 1u << NYM_TICKET_MIXNET_ENTRY);
-	const struct nym_issuer_key *k = &f.ks.keys[0];
+	const struct nym_issuer_keyset_entry *k = &f.ks.keys[0];
 	char code[NYM_VOUCHER_CODE_LEN + 1];
 	credfix_voucher(&f, code);
 	char path[300];
@@ -249,15 +249,15 @@ Test(ticket, issue_messages)
 	cr_assert_str_eq(json, "{\"error\":\"no\"}");
 	free(json);
 
-	cr_assert(nym_voucher_valid("a"));
-	cr_assert_not(nym_voucher_valid(""));
-	cr_assert_not(nym_voucher_valid("a b"));
+	cr_assert(nym_issue_voucher_valid("a"));
+	cr_assert_not(nym_issue_voucher_valid(""));
+	cr_assert_not(nym_issue_voucher_valid("a b"));
 	char long_code[66];
 	memset(long_code, 'x', 65);
 	long_code[65] = '\0';
-	cr_assert_not(nym_voucher_valid(long_code));
+	cr_assert_not(nym_issue_voucher_valid(long_code));
 	long_code[64] = '\0';
-	cr_assert(nym_voucher_valid(long_code));
+	cr_assert(nym_issue_voucher_valid(long_code));
 	free(req);
 	free(back);
 	free(resp);

@@ -11,9 +11,9 @@
 
 #include "../support/credfix.h"
 #include "../support/tmpdir.h"
-#include "cred/spent_merge.h"
+#include "credstore/spent_merge.h"
 #include "cred/spent_report.h"
-#include "cred/ticket_store.h"
+#include "credstore/ticket_store.h"
 #include "crypto/ed25519.h"
 #include "util/bloom.h"
 

@@ -82,23 +82,23 @@ Test(topology, descriptor_round_trip)
 	unsigned roles[] = { NYM_ROLE_MIXNODE, NYM_ROLE_ENTRY, NYM_ROLE_ENTRY | NYM_ROLE_EXIT,
 			     NYM_ROLE_ENTRY | NYM_ROLE_EXIT | NYM_ROLE_WIREGUARD };
 	for (size_t r = 0; r < 4; r++) {
-		struct nym_signed_descriptor sd, back;
+		struct nym_descriptor_signed sd, back;
 		topofix_signed(5, roles[r], 1700000000, &sd);
-		json_t *j = nym_signed_descriptor_to_json(&sd);
+		json_t *j = nym_descriptor_signed_to_json(&sd);
 		cr_assert_not_null(j);
 		char *text, *again;
 		size_t len, len2;
 		cr_assert_eq(nym_canonical_encode(j, &text, &len), 0);
-		cr_assert_eq(nym_signed_descriptor_decode(text, len, &back), 0, "%s", text);
+		cr_assert_eq(nym_descriptor_signed_decode(text, len, &back), 0, "%s", text);
 		cr_assert_eq(back.d.roles, roles[r]);
-		json_t *j2 = nym_signed_descriptor_to_json(&back);
+		json_t *j2 = nym_descriptor_signed_to_json(&back);
 		cr_assert_eq(nym_canonical_encode(j2, &again, &len2), 0);
 		cr_assert_str_eq(again, text, "a parsed description re-encodes to its bytes");
 		/* Any change breaks the signature or the format. */
 		char *p = strstr(text, "1789");
 		cr_assert_not_null(p);
 		p[3] = '0';
-		cr_assert_eq(nym_signed_descriptor_decode(text, len, &back), -EBADMSG);
+		cr_assert_eq(nym_descriptor_signed_decode(text, len, &back), -EBADMSG);
 		free(text);
 		free(again);
 		json_decref(j);
@@ -110,7 +110,7 @@ Test(topology, descriptor_rules)
 {
 	struct nym_descriptor d;
 	struct nym_ed25519_keypair kp, other;
-	struct nym_signed_descriptor sd;
+	struct nym_descriptor_signed sd;
 	topofix_identity(3, &kp);
 	topofix_identity(4, &other);
 	topofix_descriptor(3, NYM_ROLE_MIXNODE, 1, &d);
@@ -143,12 +143,12 @@ Test(topology, descriptor_rules)
 	cr_assert_eq(nym_descriptor_validate(&bad), -EINVAL);
 	/* Unknown fields and a role listed twice are refused by the parser. */
 	cr_assert_eq(nym_descriptor_sign(&d, &kp, &sd), 0);
-	json_t *j = nym_signed_descriptor_to_json(&sd);
+	json_t *j = nym_descriptor_signed_to_json(&sd);
 	json_object_set_new(json_object_get(j, "description"), "extra", json_integer(1));
-	cr_assert_eq(nym_signed_descriptor_from_json(j, &sd), -EINVAL);
+	cr_assert_eq(nym_descriptor_signed_from_json(j, &sd), -EINVAL);
 	json_object_del(json_object_get(j, "description"), "extra");
 	json_array_append_new(json_object_get(json_object_get(j, "description"), "roles"), json_string("mixnode"));
-	cr_assert_eq(nym_signed_descriptor_from_json(j, &sd), -EINVAL);
+	cr_assert_eq(nym_descriptor_signed_from_json(j, &sd), -EINVAL);
 	json_decref(j);
 }
 
@@ -260,7 +260,7 @@ static char *build_doc(const struct nym_vote *const *votes, size_t n, const stru
 		       const uint8_t *prev_digest, struct nym_epoch_doc *doc, size_t *len)
 {
 	char *bytes;
-	cr_assert_eq(nym_consensus_build(votes, n, prev, prev_digest, doc), 0);
+	cr_assert_eq(nym_vote_consensus_build(votes, n, prev, prev_digest, doc), 0);
 	cr_assert_eq(nym_epoch_doc_encode(doc, &bytes, len, NULL), 0);
 	return bytes;
 }
@@ -300,8 +300,8 @@ Test(topology, consensus_majority_and_order)
 	topofix_vote(2, 6, a2, 8, NULL, &other);
 	const struct nym_vote *mixed[] = { &v[0], &other }, *twice[] = { &v[0], &v[0] };
 	struct nym_epoch_doc bad;
-	cr_assert_eq(nym_consensus_build(mixed, 2, NULL, NULL, &bad), -EINVAL);
-	cr_assert_eq(nym_consensus_build(twice, 2, NULL, NULL, &bad), -EINVAL);
+	cr_assert_eq(nym_vote_consensus_build(mixed, 2, NULL, NULL, &bad), -EINVAL);
+	cr_assert_eq(nym_vote_consensus_build(twice, 2, NULL, NULL, &bad), -EINVAL);
 	nym_vote_free(&other);
 	free(b1);
 	free(b2);
@@ -339,13 +339,13 @@ Test(topology, consensus_latest_description_and_gateways)
 	cr_assert_eq(nym_vote_sign(&v[0], &auth), 0);
 	const struct nym_vote *votes[] = { &v[0], &v[1] };
 	struct nym_epoch_doc doc;
-	cr_assert_eq(nym_consensus_build(votes, 2, NULL, NULL, &doc), 0);
-	const struct nym_signed_descriptor *n2 = nym_epoch_doc_find(&doc, kp.public_key, NULL);
+	cr_assert_eq(nym_vote_consensus_build(votes, 2, NULL, NULL, &doc), 0);
+	const struct nym_descriptor_signed *n2 = nym_epoch_doc_find(&doc, kp.public_key, NULL);
 	cr_assert_not_null(n2);
 	cr_assert_eq(n2->d.published, 2000);
 	cr_assert_eq(doc.gateway_count, 1);
-	struct nym_gateway_query q = { NYM_ROLE_EXIT, "DE" };
-	const struct nym_signed_descriptor *found[4];
+	struct nym_epoch_doc_gateway_query q = { NYM_ROLE_EXIT, "DE" };
+	const struct nym_descriptor_signed *found[4];
 	cr_assert_eq(nym_epoch_doc_gateways(&doc, &q, found, 4), 1, "node 3 is in DE");
 	strcpy(q.country, "CH");
 	cr_assert_eq(nym_epoch_doc_gateways(&doc, &q, found, 4), 0);
@@ -366,16 +366,16 @@ Test(topology, consensus_avoids_previous_layers)
 	const struct nym_vote *a[] = { &v1 };
 	struct nym_epoch_doc d5, d6;
 	uint8_t digest5[32];
-	cr_assert_eq(nym_consensus_build(a, 1, NULL, NULL, &d5), 0);
+	cr_assert_eq(nym_vote_consensus_build(a, 1, NULL, NULL, &d5), 0);
 	cr_assert_eq(nym_epoch_doc_encode(&d5, NULL, NULL, digest5), 0);
 	topofix_vote(0, 6, nodes, 12, digest5, &v2);
 	bool has;
 	uint8_t chosen[32];
 	const struct nym_vote *b[] = { &v2 };
-	nym_consensus_previous(b, 1, &has, chosen);
+	nym_vote_consensus_previous(b, 1, &has, chosen);
 	cr_assert(has);
 	cr_assert_arr_eq(chosen, digest5, 32);
-	cr_assert_eq(nym_consensus_build(b, 1, &d5, chosen, &d6), 0);
+	cr_assert_eq(nym_vote_consensus_build(b, 1, &d5, chosen, &d6), 0);
 	cr_assert(d6.has_previous);
 	for (int l = 0; l < 3; l++)
 		for (size_t i = 0; i < d6.layer_count[l]; i++) {
@@ -401,17 +401,17 @@ Test(topology, consensus_previous_choice)
 	topofix_vote(1, 5, none, 1, y, &v[1]);
 	topofix_vote(2, 5, none, 1, NULL, &v[2]);
 	const struct nym_vote *all[] = { &v[0], &v[1], &v[2] };
-	nym_consensus_previous(all, 3, &has, got);
+	nym_vote_consensus_previous(all, 3, &has, got);
 	cr_assert(has);
 	cr_assert_arr_eq(got, y, 32, "a tie goes to the smaller digest");
 	nym_vote_free(&v[2]);
 	topofix_vote(2, 5, none, 1, x, &v[2]);
-	nym_consensus_previous(all, 3, &has, got);
+	nym_vote_consensus_previous(all, 3, &has, got);
 	cr_assert_arr_eq(got, x, 32, "the majority wins");
 	const struct nym_vote *no_prev[] = { &v[2] };
 	nym_vote_free(&v[2]);
 	topofix_vote(2, 5, none, 1, NULL, &v[2]);
-	nym_consensus_previous(no_prev, 1, &has, got);
+	nym_vote_consensus_previous(no_prev, 1, &has, got);
 	cr_assert(!has);
 	free_votes(v, 3);
 }
@@ -449,56 +449,56 @@ Test(topology, document_k_of_n)
 	char *bytes = build_doc(votes, 3, NULL, NULL, &doc, &len);
 	struct nym_ed25519_keypair auth[4];
 	uint8_t trusted[3][32];
-	struct nym_doc_signatures sigs = { 0 };
+	struct nym_epoch_doc_signatures sigs = { 0 };
 	for (unsigned a = 0; a < 4; a++)
 		topofix_identity(200 + a, &auth[a]);
 	for (unsigned a = 0; a < 3; a++) {
 		memcpy(trusted[a], auth[a].public_key, 32);
-		struct nym_doc_signature s;
-		nym_doc_sign(&auth[a], bytes, len, &s);
-		cr_assert_eq(nym_doc_signatures_add(&sigs, &s), 0);
+		struct nym_epoch_doc_signature s;
+		nym_epoch_doc_sign(&auth[a], bytes, len, &s);
+		cr_assert_eq(nym_epoch_doc_signatures_add(&sigs, &s), 0);
 	}
 	size_t valid;
-	cr_assert_eq(nym_doc_verify(&sigs, bytes, len, (const uint8_t(*)[32])trusted, 3, 3, &valid), 0);
+	cr_assert_eq(nym_epoch_doc_verify(&sigs, bytes, len, (const uint8_t(*)[32])trusted, 3, 3, &valid), 0);
 	cr_assert_eq(valid, 3);
 	/* The signed envelope parses back to the same bytes and verifies 2 of 3. */
 	char *env, *canonical;
 	size_t env_len, clen;
 	uint8_t digest[32], digest2[32];
-	struct nym_doc_signatures got;
-	cr_assert_eq(nym_signed_doc_encode(bytes, len, &sigs, &env, &env_len), 0);
-	cr_assert_eq(nym_signed_doc_decode(env, env_len, &parsed, &got, &canonical, &clen, digest), 0);
+	struct nym_epoch_doc_signatures got;
+	cr_assert_eq(nym_epoch_doc_signed_encode(bytes, len, &sigs, &env, &env_len), 0);
+	cr_assert_eq(nym_epoch_doc_signed_decode(env, env_len, &parsed, &got, &canonical, &clen, digest), 0);
 	cr_assert_eq(clen, len);
 	cr_assert_arr_eq(canonical, bytes, len);
 	cr_assert_eq(nym_epoch_doc_encode(&doc, NULL, NULL, digest2), 0);
 	cr_assert_arr_eq(digest, digest2, 32);
-	cr_assert_eq(nym_doc_verify(&got, canonical, clen, (const uint8_t(*)[32])trusted, 3, 2, &valid), 0);
+	cr_assert_eq(nym_epoch_doc_verify(&got, canonical, clen, (const uint8_t(*)[32])trusted, 3, 2, &valid), 0);
 	/* Signed by one: refused at 2 of 3. Signatures by an untrusted key do not count. */
-	struct nym_doc_signatures one = { 0 };
-	struct nym_doc_signature s;
-	nym_doc_signatures_add(&one, &sigs.sigs[1]);
-	nym_doc_sign(&auth[3], bytes, len, &s);
-	nym_doc_signatures_add(&one, &s);
-	cr_assert_eq(nym_doc_verify(&one, bytes, len, (const uint8_t(*)[32])trusted, 3, 2, &valid), -EACCES);
+	struct nym_epoch_doc_signatures one = { 0 };
+	struct nym_epoch_doc_signature s;
+	nym_epoch_doc_signatures_add(&one, &sigs.sigs[1]);
+	nym_epoch_doc_sign(&auth[3], bytes, len, &s);
+	nym_epoch_doc_signatures_add(&one, &s);
+	cr_assert_eq(nym_epoch_doc_verify(&one, bytes, len, (const uint8_t(*)[32])trusted, 3, 2, &valid), -EACCES);
 	cr_assert_eq(valid, 1);
 	/* A key configured twice counts once. */
 	uint8_t twice[2][32];
 	memcpy(twice[0], trusted[1], 32);
 	memcpy(twice[1], trusted[1], 32);
-	cr_assert_eq(nym_doc_verify(&one, bytes, len, (const uint8_t(*)[32])twice, 2, 2, &valid), -EACCES);
+	cr_assert_eq(nym_epoch_doc_verify(&one, bytes, len, (const uint8_t(*)[32])twice, 2, 2, &valid), -EACCES);
 	/* Changed bytes: no signature holds. */
 	bytes[len - 2] ^= 1;
-	cr_assert_eq(nym_doc_verify(&sigs, bytes, len, (const uint8_t(*)[32])trusted, 3, 1, &valid), -EACCES);
+	cr_assert_eq(nym_epoch_doc_verify(&sigs, bytes, len, (const uint8_t(*)[32])trusted, 3, 1, &valid), -EACCES);
 	cr_assert_eq(valid, 0);
-	cr_assert_eq(nym_doc_verify(&sigs, bytes, len, (const uint8_t(*)[32])trusted, 3, 0, &valid), -EINVAL);
-	cr_assert_eq(nym_doc_verify(&sigs, bytes, len, (const uint8_t(*)[32])trusted, 3, 4, &valid), -EINVAL);
+	cr_assert_eq(nym_epoch_doc_verify(&sigs, bytes, len, (const uint8_t(*)[32])trusted, 3, 0, &valid), -EINVAL);
+	cr_assert_eq(nym_epoch_doc_verify(&sigs, bytes, len, (const uint8_t(*)[32])trusted, 3, 4, &valid), -EINVAL);
 	/* A signature entry repeated for one authority is malformed. */
 	char *dup = strstr(env, "\"signatures\":[");
 	cr_assert_not_null(dup);
 	free(env);
 	sigs.sigs[1] = sigs.sigs[0];
-	cr_assert_eq(nym_signed_doc_encode(canonical, clen, &sigs, &env, &env_len), 0);
-	cr_assert_eq(nym_signed_doc_decode(env, env_len, &parsed, &got, NULL, NULL, NULL), -EINVAL);
+	cr_assert_eq(nym_epoch_doc_signed_encode(canonical, clen, &sigs, &env, &env_len), 0);
+	cr_assert_eq(nym_epoch_doc_signed_decode(env, env_len, &parsed, &got, NULL, NULL, NULL), -EINVAL);
 	free(env);
 	free(canonical);
 	free(bytes);

@@ -9,12 +9,12 @@
 #include "util/clock.h"
 
 struct read_op {
-	struct uring_op op;
+	struct uring_loop_op op;
 	int res;
 	bool done;
 };
 
-static void on_read(struct uring_op *op, int res, uint32_t flags)
+static void on_read(struct uring_loop_op *op, int res, uint32_t flags)
 {
 	(void)flags;
 	struct read_op *r = (struct read_op *)op;
@@ -75,7 +75,7 @@ Test(uring_loop, waiting_times_out_without_completions)
 	struct uring_loop loop;
 	cr_assert_eq(uring_loop_init(&loop, 8), 0);
 	cr_assert_eq(uring_loop_enable(&loop), 0);
-	uint64_t start = nym_now_ns();
+	uint64_t start = nym_clock_now_ns();
 	cr_assert_eq(uring_loop_run_once(&loop, 30 * NYM_NS_PER_MS), 0);
 	cr_assert_geq(loop.now_ns - start, 30 * NYM_NS_PER_MS);
 	uring_loop_fini(&loop);

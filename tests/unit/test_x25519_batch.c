@@ -59,7 +59,7 @@ Test(x25519_batch, rfc7748_vector_in_every_lane)
 		memcpy(s[i], k, 32);
 		memcpy(p[i], u, 32);
 	}
-	nym_x25519_x8(out, (const uint8_t(*)[32])s, (const uint8_t(*)[32])p);
+	nym_x25519_batch_x8(out, (const uint8_t(*)[32])s, (const uint8_t(*)[32])p);
 	for (int i = 0; i < 8; i++)
 		cr_assert(memcmp(out[i], want, 32) == 0, "lane %d", i);
 }
