@@ -389,8 +389,11 @@ static int check_crt(BN_CTX *ctx, const BIGNUM *n, const BIGNUM *e, const BIGNUM
 	BN_CTX_start(ctx);
 	BIGNUM *t = BN_CTX_get(ctx), *pm1 = BN_CTX_get(ctx), *qm1 = BN_CTX_get(ctx);
 	int rc = -ENOMEM;
-	if (!t)
+	/* Once BN_CTX_get fails every later call does too: the last result tells for all. */
+	if (!qm1)
 		goto out;
+	/* A failing operation here (a modulus of zero, say) is the key's fault as much as the
+	 * library's: either way the key is refused. */
 	rc = -EINVAL;
 	if (BN_mul(t, p, q, ctx) != 1 || BN_cmp(t, n) != 0)
 		goto out;

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "crypto/evp_cache.h"
+#include "crypto/secret.h"
 
 #define BLOCK 16
 
@@ -12,10 +13,13 @@ void nym_aes_ctr_xor(const uint8_t key[NYM_AES128_KEY_LEN], const uint8_t iv[NYM
 {
 	EVP_CIPHER_CTX *ctx = nym_evp_cache_get()->aes128ctr;
 	int n;
-	EVP_EncryptInit_ex(ctx, NULL, NULL, key, iv);
+	if (EVP_EncryptInit_ex(ctx, NULL, NULL, key, iv) != 1)
+		nym_crypto_fatal("AES-128-CTR keying");
 	while (len) {
 		int chunk = len > INT_MAX / 2 ? INT_MAX / 2 : (int)len;
-		EVP_EncryptUpdate(ctx, out, &n, in, chunk);
+		/* A counter mode turns every input byte into one output byte at once. */
+		if (EVP_EncryptUpdate(ctx, out, &n, in, chunk) != 1 || n != chunk)
+			nym_crypto_fatal("AES-128-CTR");
 		in += chunk;
 		out += chunk;
 		len -= (size_t)chunk;

@@ -3,7 +3,10 @@
  * Two counter widths exist in Nym: the Sphinx header uses a full 128-bit big-endian counter
  * (with a zero IV and at most 23 blocks the two are indistinguishable), while end-to-end,
  * reply-SURB and acknowledgement encryption use Ctr64BE: only the low 8 bytes of the IV count,
- * wrapping without carry into the high 8 bytes. */
+ * wrapping without carry into the high 8 bytes.
+ *
+ * These cannot return an error: if libcrypto fails, the process ends (nym_crypto_fatal) rather
+ * than return with the buffer unencrypted. */
 #ifndef NYM_CRYPTO_AES_CTR_H
 #define NYM_CRYPTO_AES_CTR_H
 

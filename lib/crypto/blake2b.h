@@ -8,7 +8,7 @@
 #define NYM_BLAKE2B_MAX_KEY 64
 #define NYM_BLAKE2B_MAX_OUT 64
 
-/* out_len in 1..64, key_len in 1..64. Returns 0 or -EINVAL. */
+/* out_len in 1..64, key_len in 1..64. Returns 0, -EINVAL, or -EIO when libcrypto fails. */
 int nym_blake2b_keyed(uint8_t *out, size_t out_len, const uint8_t *key, size_t key_len,
 		      const void *msg, size_t msg_len);
 

@@ -3,6 +3,7 @@
 #include <limits.h>
 
 #include "crypto/evp_cache.h"
+#include "crypto/secret.h"
 
 void nym_chacha20_zero_nonce_xor(const uint8_t key[NYM_CHACHA20_KEY_LEN], uint8_t *buf, size_t len)
 {
@@ -10,10 +11,12 @@ void nym_chacha20_zero_nonce_xor(const uint8_t key[NYM_CHACHA20_KEY_LEN], uint8_
 	static const uint8_t iv[16];
 	EVP_CIPHER_CTX *ctx = nym_evp_cache_get()->chacha20;
 	int n;
-	EVP_EncryptInit_ex(ctx, NULL, NULL, key, iv);
+	if (EVP_EncryptInit_ex(ctx, NULL, NULL, key, iv) != 1)
+		nym_crypto_fatal("ChaCha20 keying");
 	while (len) {
 		int chunk = len > INT_MAX / 2 ? INT_MAX / 2 : (int)len;
-		EVP_EncryptUpdate(ctx, buf, &n, buf, chunk);
+		if (EVP_EncryptUpdate(ctx, buf, &n, buf, chunk) != 1 || n != chunk)
+			nym_crypto_fatal("ChaCha20");
 		buf += chunk;
 		len -= (size_t)chunk;
 	}

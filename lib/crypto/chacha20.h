@@ -9,7 +9,8 @@
 
 #define NYM_CHACHA20_KEY_LEN 32
 
-/* buf ^= ChaCha20(key, nonce 0)[0..len); len must stay under 256 GiB. */
+/* buf ^= ChaCha20(key, nonce 0)[0..len); len must stay under 256 GiB. If libcrypto fails, the
+ * process ends (nym_crypto_fatal) rather than return with buf unencrypted. */
 void nym_chacha20_zero_nonce_xor(const uint8_t key[NYM_CHACHA20_KEY_LEN], uint8_t *buf, size_t len);
 
 #endif

@@ -16,13 +16,15 @@ void nym_ed25519_generate(struct nym_ed25519_keypair *kp)
 void nym_ed25519_from_seed(struct nym_ed25519_keypair *kp, const uint8_t seed[NYM_ED25519_SEED_LEN])
 {
 	memcpy(kp->seed, seed, NYM_ED25519_SEED_LEN);
-	crypto_sign_seed_keypair(kp->public_key, kp->expanded, seed);
+	if (crypto_sign_seed_keypair(kp->public_key, kp->expanded, seed) != 0)
+		nym_crypto_fatal("Ed25519 key expansion");
 }
 
 void nym_ed25519_sign(const struct nym_ed25519_keypair *kp, const void *msg, size_t len,
 		      uint8_t sig[NYM_ED25519_SIG_LEN])
 {
-	crypto_sign_detached(sig, NULL, msg, len, kp->expanded);
+	if (crypto_sign_detached(sig, NULL, msg, len, kp->expanded) != 0)
+		nym_crypto_fatal("Ed25519 signing");
 }
 
 bool nym_ed25519_verify(const uint8_t pub[NYM_ED25519_PUBLIC_LEN], const void *msg, size_t len,

@@ -4,7 +4,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 
-#include "util/log.h"
+#include "crypto/secret.h"
 
 static pthread_key_t cache_key;
 static pthread_once_t cache_once = PTHREAD_ONCE_INIT;
@@ -24,7 +24,7 @@ static void cache_free(void *p)
 static void cache_key_create(void)
 {
 	if (pthread_key_create(&cache_key, cache_free) != 0)
-		abort();
+		nym_crypto_fatal("creating the per-thread OpenSSL context key");
 }
 
 struct nym_evp_cache *nym_evp_cache_get(void)
@@ -50,8 +50,7 @@ struct nym_evp_cache *nym_evp_cache_get(void)
 	return c;
 fail:
 	cache_free(c);
-	nym_log(NYM_LOG_ERROR, "openssl: cannot create cipher contexts");
-	abort();
+	nym_crypto_fatal("creating the thread's OpenSSL cipher contexts");
 }
 
 void nym_evp_cache_release(void)

@@ -27,9 +27,19 @@ static int hash_round(const uint8_t *k, uint8_t *l, const uint8_t *r, size_t r_l
 {
 	uint8_t digest[L_LEN];
 	int rc = nym_blake2b_keyed(digest, sizeof(digest), k, 64, r, r_len);
-	for (int i = 0; i < L_LEN; i++)
-		l[i] ^= digest[i];
+	if (rc == 0)
+		for (int i = 0; i < L_LEN; i++)
+			l[i] ^= digest[i];
 	nym_memzero(digest, sizeof(digest));
+	return rc;
+}
+
+/* A block whose rounds did not all run is wiped: neither the input nor a half-transformed
+ * block may be taken for a result. */
+static int finish(uint8_t *block, size_t len, int rc)
+{
+	if (rc)
+		nym_memzero(block, len);
 	return rc;
 }
 
@@ -41,8 +51,11 @@ int nym_lioness_encrypt(const uint8_t key[NYM_LIONESS_KEY_LEN], uint8_t *block, 
 	size_t r_len = len - L_LEN;
 	stream_round(key + K1, l, r, r_len);
 	int rc = hash_round(key + K2, l, r, r_len);
-	stream_round(key + K3, l, r, r_len);
-	return rc ? rc : hash_round(key + K4, l, r, r_len);
+	if (rc == 0) {
+		stream_round(key + K3, l, r, r_len);
+		rc = hash_round(key + K4, l, r, r_len);
+	}
+	return finish(block, len, rc);
 }
 
 int nym_lioness_decrypt(const uint8_t key[NYM_LIONESS_KEY_LEN], uint8_t *block, size_t len)
@@ -52,8 +65,11 @@ int nym_lioness_decrypt(const uint8_t key[NYM_LIONESS_KEY_LEN], uint8_t *block, 
 	uint8_t *l = block, *r = block + L_LEN;
 	size_t r_len = len - L_LEN;
 	int rc = hash_round(key + K4, l, r, r_len);
-	stream_round(key + K3, l, r, r_len);
-	rc = rc ? rc : hash_round(key + K2, l, r, r_len);
-	stream_round(key + K1, l, r, r_len);
-	return rc;
+	if (rc == 0) {
+		stream_round(key + K3, l, r, r_len);
+		rc = hash_round(key + K2, l, r, r_len);
+	}
+	if (rc == 0)
+		stream_round(key + K1, l, r, r_len);
+	return finish(block, len, rc);
 }

@@ -10,7 +10,8 @@
 #define NYM_LIONESS_KEY_LEN 192
 #define NYM_LIONESS_MIN_BLOCK 33
 
-/* In place. Return 0, or -EINVAL when len < NYM_LIONESS_MIN_BLOCK. */
+/* In place. Return 0, -EINVAL when len < NYM_LIONESS_MIN_BLOCK, or -EIO when libcrypto's
+ * BLAKE2b fails, with the block wiped. A ChaCha20 failure ends the process (chacha20.h). */
 int nym_lioness_encrypt(const uint8_t key[NYM_LIONESS_KEY_LEN], uint8_t *block, size_t len);
 int nym_lioness_decrypt(const uint8_t key[NYM_LIONESS_KEY_LEN], uint8_t *block, size_t len);
 

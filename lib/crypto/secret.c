@@ -2,11 +2,20 @@
 
 #include <errno.h>
 #include <sodium.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "util/log.h"
 
 int nym_crypto_init(void)
 {
 	return sodium_init() < 0 ? -EIO : 0;
+}
+
+void nym_crypto_fatal(const char *what)
+{
+	nym_log(NYM_LOG_ERROR, "crypto: %s failed; stopping rather than continue without it", what);
+	abort();
 }
 
 void nym_memzero(void *p, size_t len)
@@ -41,7 +50,8 @@ static void seeded_fill(void *ctx, uint8_t *out, size_t len)
 	size_t skip = (size_t)(r->offset % 64);
 	uint64_t block = r->offset / 64;
 	if (skip) {
-		crypto_stream_chacha20_xor_ic(head, head, sizeof(head), nonce, block, r->seed);
+		if (crypto_stream_chacha20_xor_ic(head, head, sizeof(head), nonce, block, r->seed) != 0)
+			nym_crypto_fatal("seeded ChaCha20 stream");
 		size_t take = len < 64 - skip ? len : 64 - skip;
 		memcpy(out, head + skip, take);
 		out += take;
@@ -51,7 +61,8 @@ static void seeded_fill(void *ctx, uint8_t *out, size_t len)
 	}
 	if (len) {
 		memset(out, 0, len);
-		crypto_stream_chacha20_xor_ic(out, out, len, nonce, block, r->seed);
+		if (crypto_stream_chacha20_xor_ic(out, out, len, nonce, block, r->seed) != 0)
+			nym_crypto_fatal("seeded ChaCha20 stream");
 		r->offset += len;
 	}
 	sodium_memzero(head, sizeof(head));

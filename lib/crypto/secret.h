@@ -9,6 +9,12 @@
 /* Initialises libsodium. Call once before any other crypto function; returns 0 or -EIO. */
 int nym_crypto_init(void);
 
+/* Ends the process after one log line naming the primitive that failed. For the wrappers whose
+ * callers cannot act on an error (stream ciphers that encrypt in place, hashes, signing):
+ * returning would leave plaintext where ciphertext was expected, or an output never written.
+ * `what` names an operation; it must never carry key material. */
+_Noreturn void nym_crypto_fatal(const char *what);
+
 /* Zeroes memory in a way the compiler cannot drop. */
 void nym_memzero(void *p, size_t len);
 

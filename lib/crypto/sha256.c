@@ -11,19 +11,27 @@
 
 #define BLOCK 64
 
+/* The low-level calls only fail on a broken library; the void API above them cannot pass that
+ * on, and a digest left unwritten must not be used as a key or a MAC. */
+static inline void sha_ok(int rc)
+{
+	if (__builtin_expect(rc != 1, 0))
+		nym_crypto_fatal("SHA-256");
+}
+
 void nym_sha256_init(struct nym_sha256 *h)
 {
-	SHA256_Init(&h->ctx);
+	sha_ok(SHA256_Init(&h->ctx));
 }
 
 void nym_sha256_update(struct nym_sha256 *h, const void *data, size_t len)
 {
-	SHA256_Update(&h->ctx, data, len);
+	sha_ok(SHA256_Update(&h->ctx, data, len));
 }
 
 void nym_sha256_final(struct nym_sha256 *h, uint8_t out[NYM_SHA256_LEN])
 {
-	SHA256_Final(out, &h->ctx);
+	sha_ok(SHA256_Final(out, &h->ctx));
 	nym_memzero(&h->ctx, sizeof(h->ctx));
 }
 
@@ -44,12 +52,12 @@ void nym_hmac_sha256_key_init(struct nym_hmac_sha256_key *k, const void *key, si
 		memcpy(pad, key, key_len);
 	for (int i = 0; i < BLOCK; i++)
 		pad[i] ^= 0x36;
-	SHA256_Init(&k->inner);
-	SHA256_Update(&k->inner, pad, BLOCK);
+	sha_ok(SHA256_Init(&k->inner));
+	sha_ok(SHA256_Update(&k->inner, pad, BLOCK));
 	for (int i = 0; i < BLOCK; i++)
 		pad[i] ^= 0x36 ^ 0x5c;
-	SHA256_Init(&k->outer);
-	SHA256_Update(&k->outer, pad, BLOCK);
+	sha_ok(SHA256_Init(&k->outer));
+	sha_ok(SHA256_Update(&k->outer, pad, BLOCK));
 	nym_memzero(pad, sizeof(pad));
 }
 
@@ -65,15 +73,15 @@ void nym_hmac_sha256_prepared(const struct nym_hmac_sha256_key *k, const void *a
 	SHA256_CTX ctx = k->inner;
 	uint8_t inner[NYM_SHA256_LEN];
 	if (a_len)
-		SHA256_Update(&ctx, a, a_len);
+		sha_ok(SHA256_Update(&ctx, a, a_len));
 	if (b_len)
-		SHA256_Update(&ctx, b, b_len);
+		sha_ok(SHA256_Update(&ctx, b, b_len));
 	if (c_len)
-		SHA256_Update(&ctx, c, c_len);
-	SHA256_Final(inner, &ctx);
+		sha_ok(SHA256_Update(&ctx, c, c_len));
+	sha_ok(SHA256_Final(inner, &ctx));
 	ctx = k->outer;
-	SHA256_Update(&ctx, inner, sizeof(inner));
-	SHA256_Final(out, &ctx);
+	sha_ok(SHA256_Update(&ctx, inner, sizeof(inner)));
+	sha_ok(SHA256_Final(out, &ctx));
 	nym_memzero(&ctx, sizeof(ctx));
 	nym_memzero(inner, sizeof(inner));
 }

@@ -14,9 +14,10 @@ void nym_x25519_generate(struct nym_x25519_keypair *kp)
 
 void nym_x25519_public(uint8_t pub[NYM_X25519_LEN], const uint8_t secret[NYM_X25519_LEN])
 {
-	/* Only fails for a zero result, impossible for the base point and a clamped scalar. */
+	/* Only a zero result fails, impossible for the base point and a clamped scalar: a failure
+	 * means the library is broken, and a zeroed key handed on would look like a real one. */
 	if (crypto_scalarmult_base(pub, secret) != 0)
-		sodium_memzero(pub, NYM_X25519_LEN);
+		nym_crypto_fatal("X25519 public key derivation");
 }
 
 int nym_x25519(uint8_t out[NYM_X25519_LEN], const uint8_t scalar[NYM_X25519_LEN],

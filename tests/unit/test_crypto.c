@@ -1,12 +1,15 @@
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <signal.h>
 #include <sodium.h>
 #include <string.h>
 
 #include "../support/testdata.h"
 #include "crypto/aes_ctr.h"
 #include "crypto/blake2b.h"
+#include "crypto/chacha20.h"
 #include "crypto/ed25519.h"
+#include "crypto/evp_cache.h"
 #include "crypto/lioness.h"
 #include "crypto/secret.h"
 #include "crypto/sha256.h"
@@ -269,4 +272,74 @@ Test(crypto, x25519_in_place_and_canonical)
 	cr_assert_not(nym_x25519_is_canonical(p));
 	ref[31] |= 0x80;
 	cr_assert_not(nym_x25519_is_canonical(ref));
+}
+
+/* The stream ciphers keep one OpenSSL context per thread. Stripped of its cipher
+ * (EVP_CIPHER_CTX_reset), a context is one OpenSSL really refuses to key; a wrapper that
+ * returned then would hand its caller the plaintext as if it were encrypted, so the process
+ * must stop instead. Each test runs in a process of its own. */
+Test(crypto, aes_ctr_fails_closed, .signal = SIGABRT)
+{
+	uint8_t key[NYM_AES128_KEY_LEN] = { 1 }, iv[NYM_AES_CTR_IV_LEN] = { 0 };
+	uint8_t buf[64] = "attack at dawn", copy[64];
+	memcpy(copy, buf, sizeof(buf));
+	nym_aes_ctr_xor(key, iv, buf, buf, sizeof(buf));
+	cr_assert(memcmp(buf, copy, sizeof(buf)) != 0, "the working context encrypts");
+	cr_assert_eq(EVP_CIPHER_CTX_reset(nym_evp_cache_get()->aes128ctr), 1);
+	nym_aes_ctr_xor(key, iv, buf, buf, sizeof(buf));
+	cr_assert_fail("nym_aes_ctr_xor returned from a context that cannot encrypt");
+}
+
+Test(crypto, aes_ctr_xor_ctr64_fails_closed, .signal = SIGABRT)
+{
+	uint8_t key[NYM_AES128_KEY_LEN] = { 1 }, iv[NYM_AES_CTR_IV_LEN] = { 0 };
+	uint8_t buf[64] = "attack at dawn";
+	cr_assert_eq(EVP_CIPHER_CTX_reset(nym_evp_cache_get()->aes128ctr), 1);
+	nym_aes_ctr_xor_ctr64(key, iv, buf, buf, sizeof(buf));
+	cr_assert_fail("nym_aes_ctr_xor_ctr64 returned from a context that cannot encrypt");
+}
+
+Test(crypto, chacha20_fails_closed, .signal = SIGABRT)
+{
+	uint8_t key[NYM_CHACHA20_KEY_LEN] = { 1 };
+	uint8_t buf[64] = "attack at dawn", copy[64];
+	memcpy(copy, buf, sizeof(buf));
+	nym_chacha20_zero_nonce_xor(key, buf, sizeof(buf));
+	cr_assert(memcmp(buf, copy, sizeof(buf)) != 0, "the working context encrypts");
+	cr_assert_eq(EVP_CIPHER_CTX_reset(nym_evp_cache_get()->chacha20), 1);
+	nym_chacha20_zero_nonce_xor(key, buf, sizeof(buf));
+	cr_assert_fail("nym_chacha20_zero_nonce_xor returned from a context that cannot encrypt");
+}
+
+/* Lioness, the Sphinx payload cipher, sits on the ChaCha20 wrapper and stops with it. */
+Test(crypto, lioness_fails_closed, .signal = SIGABRT)
+{
+	uint8_t key[NYM_LIONESS_KEY_LEN] = { 1 }, block[128] = "attack at dawn";
+	cr_assert_eq(EVP_CIPHER_CTX_reset(nym_evp_cache_get()->chacha20), 1);
+	nym_lioness_encrypt(key, block, sizeof(block));
+	cr_assert_fail("nym_lioness_encrypt returned from a context that cannot encrypt");
+}
+
+/* BLAKE2b can report its failure, so Lioness returns it, and wipes the block rather than
+ * leave it in clear or half encrypted. The thread's MAC context swapped for an HMAC one with no
+ * digest chosen is one OpenSSL really refuses to initialise. */
+Test(crypto, lioness_wipes_the_block_when_blake2b_fails)
+{
+	struct nym_evp_cache *cache = nym_evp_cache_get();
+	EVP_MAC *hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+	cr_assert_not_null(hmac);
+	EVP_MAC_CTX *broken = EVP_MAC_CTX_new(hmac);
+	cr_assert_not_null(broken);
+	EVP_MAC_CTX_free(cache->blake2b);
+	cache->blake2b = broken;
+	uint8_t key[NYM_LIONESS_KEY_LEN] = { 1 }, block[128] = "attack at dawn", zero[128] = { 0 };
+	uint8_t digest[32];
+	cr_assert_eq(nym_blake2b_keyed(digest, sizeof(digest), key, 64, block, sizeof(block)), -EIO);
+	cr_assert_eq(nym_lioness_encrypt(key, block, sizeof(block)), -EIO);
+	cr_assert(memcmp(block, zero, sizeof(block)) == 0, "encrypt left data behind");
+	memcpy(block, "attack at dawn", 15);
+	cr_assert_eq(nym_lioness_decrypt(key, block, sizeof(block)), -EIO);
+	cr_assert(memcmp(block, zero, sizeof(block)) == 0, "decrypt left data behind");
+	nym_evp_cache_release();
+	EVP_MAC_free(hmac);
 }
