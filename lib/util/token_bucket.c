@@ -17,20 +17,20 @@ struct slot {
 	uint64_t stamp_ms;
 };
 
-struct nym_token_buckets {
+struct nym_token_bucket_table {
 	size_t n;
 	uint64_t rate, period_ms, burst;
 	uint8_t hash_key[crypto_shorthash_siphash24_KEYBYTES];
 	struct slot *slots;
 };
 
-int nym_token_buckets_new(struct nym_token_buckets **out, size_t slots, uint64_t rate, uint64_t period_ms,
+int nym_token_bucket_new(struct nym_token_bucket_table **out, size_t slots, uint64_t rate, uint64_t period_ms,
 			  uint64_t burst)
 {
 	*out = NULL;
 	if (!slots || !rate || !period_ms || !burst || burst > UINT64_MAX / UNIT)
 		return -EINVAL;
-	struct nym_token_buckets *t = calloc(1, sizeof(*t));
+	struct nym_token_bucket_table *t = calloc(1, sizeof(*t));
 	if (!t || !(t->slots = calloc(slots, sizeof(*t->slots)))) {
 		free(t);
 		return -ENOMEM;
@@ -44,7 +44,7 @@ int nym_token_buckets_new(struct nym_token_buckets **out, size_t slots, uint64_t
 	return 0;
 }
 
-void nym_token_buckets_free(struct nym_token_buckets *t)
+void nym_token_bucket_free(struct nym_token_bucket_table *t)
 {
 	if (!t)
 		return;
@@ -76,7 +76,7 @@ static bool address_key(const struct sockaddr *addr, uint8_t key[16])
 	return false;
 }
 
-static void refill(const struct nym_token_buckets *t, struct slot *s, uint64_t now_ms)
+static void refill(const struct nym_token_bucket_table *t, struct slot *s, uint64_t now_ms)
 {
 	if (now_ms <= s->stamp_ms)
 		return;
@@ -87,7 +87,7 @@ static void refill(const struct nym_token_buckets *t, struct slot *s, uint64_t n
 	s->stamp_ms = now_ms;
 }
 
-bool nym_token_buckets_take(struct nym_token_buckets *t, const struct sockaddr *addr, uint64_t now_ms)
+bool nym_token_bucket_take(struct nym_token_bucket_table *t, const struct sockaddr *addr, uint64_t now_ms)
 {
 	uint8_t key[16], h[crypto_shorthash_siphash24_BYTES];
 	if (!address_key(addr, key))

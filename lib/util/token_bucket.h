@@ -16,15 +16,15 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-struct nym_token_buckets;
+struct nym_token_bucket_table;
 
 /* Returns 0, -EINVAL (a zero rate, burst, period or slot count) or -ENOMEM. */
-int nym_token_buckets_new(struct nym_token_buckets **out, size_t slots, uint64_t rate, uint64_t period_ms,
+int nym_token_bucket_new(struct nym_token_bucket_table **out, size_t slots, uint64_t rate, uint64_t period_ms,
 			  uint64_t burst);
-void nym_token_buckets_free(struct nym_token_buckets *t);
+void nym_token_bucket_free(struct nym_token_bucket_table *t);
 
 /* Takes a token for the address (AF_INET or AF_INET6; an IPv4-mapped IPv6 address counts as
  * IPv4) at now_ms. Returns true when the request may go ahead. Other families always pass. */
-bool nym_token_buckets_take(struct nym_token_buckets *t, const struct sockaddr *addr, uint64_t now_ms);
+bool nym_token_bucket_take(struct nym_token_bucket_table *t, const struct sockaddr *addr, uint64_t now_ms);
 
 #endif

@@ -25,14 +25,14 @@
 int authority_limits_open(struct authority *a)
 {
 	const struct node_config *c = a->cfg;
-	return nym_token_buckets_new(&a->reg_buckets, (size_t)c->authority.registration_sources,
+	return nym_token_bucket_new(&a->reg_buckets, (size_t)c->authority.registration_sources,
 				     c->authority.registrations_per_epoch, (uint64_t)a->clock.duration_s * 1000,
 				     c->authority.registration_burst);
 }
 
 void authority_limits_close(struct authority *a)
 {
-	nym_token_buckets_free(a->reg_buckets);
+	nym_token_bucket_free(a->reg_buckets);
 	a->reg_buckets = NULL;
 }
 
@@ -46,7 +46,7 @@ bool authority_registration_allowed(struct authority *a, const struct node_http_
 	if (!ci || !ci->client_addr)
 		return true;
 	pthread_mutex_lock(&a->http_lock);
-	bool ok = nym_token_buckets_take(a->reg_buckets, ci->client_addr, nym_clock_now_ns() / NYM_NS_PER_MS);
+	bool ok = nym_token_bucket_take(a->reg_buckets, ci->client_addr, nym_clock_now_ns() / NYM_NS_PER_MS);
 	pthread_mutex_unlock(&a->http_lock);
 	if (!ok) {
 		atomic_fetch_add(&a->n.registrations_limited, 1);

@@ -343,35 +343,35 @@ static struct sockaddr_storage v6(const char *text)
 
 Test(directory_limits, token_buckets)
 {
-	struct nym_token_buckets *t;
-	cr_assert_eq(nym_token_buckets_new(&t, 0, 1, 1000, 1), -EINVAL);
+	struct nym_token_bucket_table *t;
+	cr_assert_eq(nym_token_bucket_new(&t, 0, 1, 1000, 1), -EINVAL);
 	/* 2 per second, bursts of 3. */
-	cr_assert_eq(nym_token_buckets_new(&t, 64, 2, 1000, 3), 0);
+	cr_assert_eq(nym_token_bucket_new(&t, 64, 2, 1000, 3), 0);
 	struct sockaddr_storage a = v4("192.0.2.1"), b = v4("192.0.2.2"), m = v6("::ffff:192.0.2.1");
 	struct sockaddr_storage x1 = v6("2001:db8::1"), x2 = v6("2001:db8::2"), y = v6("2001:db8:0:1::1");
 	for (int i = 0; i < 3; i++)
-		cr_assert(nym_token_buckets_take(t, (struct sockaddr *)&a, 1000));
-	cr_assert(!nym_token_buckets_take(t, (struct sockaddr *)&a, 1000), "burst spent");
-	cr_assert(!nym_token_buckets_take(t, (struct sockaddr *)&m, 1000), "the mapped form is the same address");
-	cr_assert(nym_token_buckets_take(t, (struct sockaddr *)&b, 1000), "another address has its own bucket");
-	cr_assert(!nym_token_buckets_take(t, (struct sockaddr *)&a, 1400));
-	cr_assert(nym_token_buckets_take(t, (struct sockaddr *)&a, 1500), "a token every 500 ms");
-	cr_assert(!nym_token_buckets_take(t, (struct sockaddr *)&a, 1500));
-	cr_assert(nym_token_buckets_take(t, (struct sockaddr *)&a, 1000000), "refilled");
+		cr_assert(nym_token_bucket_take(t, (struct sockaddr *)&a, 1000));
+	cr_assert(!nym_token_bucket_take(t, (struct sockaddr *)&a, 1000), "burst spent");
+	cr_assert(!nym_token_bucket_take(t, (struct sockaddr *)&m, 1000), "the mapped form is the same address");
+	cr_assert(nym_token_bucket_take(t, (struct sockaddr *)&b, 1000), "another address has its own bucket");
+	cr_assert(!nym_token_bucket_take(t, (struct sockaddr *)&a, 1400));
+	cr_assert(nym_token_bucket_take(t, (struct sockaddr *)&a, 1500), "a token every 500 ms");
+	cr_assert(!nym_token_bucket_take(t, (struct sockaddr *)&a, 1500));
+	cr_assert(nym_token_bucket_take(t, (struct sockaddr *)&a, 1000000), "refilled");
 	for (int i = 0; i < 3; i++)
-		cr_assert(nym_token_buckets_take(t, (struct sockaddr *)&x1, 2000));
-	cr_assert(!nym_token_buckets_take(t, (struct sockaddr *)&x2, 2000), "IPv6 counts per /64");
-	cr_assert(nym_token_buckets_take(t, (struct sockaddr *)&y, 2000));
-	nym_token_buckets_free(t);
+		cr_assert(nym_token_bucket_take(t, (struct sockaddr *)&x1, 2000));
+	cr_assert(!nym_token_bucket_take(t, (struct sockaddr *)&x2, 2000), "IPv6 counts per /64");
+	cr_assert(nym_token_bucket_take(t, (struct sockaddr *)&y, 2000));
+	nym_token_bucket_free(t);
 
 	/* A table of 8 slots stays 8 slots however many addresses come; the idlest is forgotten. */
-	cr_assert_eq(nym_token_buckets_new(&t, 8, 1, 1000000, 1), 0);
+	cr_assert_eq(nym_token_bucket_new(&t, 8, 1, 1000000, 1), 0);
 	for (unsigned i = 0; i < 1000; i++) {
 		struct sockaddr_storage s = { 0 };
 		struct sockaddr_in *in = (struct sockaddr_in *)&s;
 		in->sin_family = AF_INET;
 		in->sin_addr.s_addr = htonl(0x0a000000u + i);
-		cr_assert(nym_token_buckets_take(t, (struct sockaddr *)&s, 5000), "a fresh address starts full");
+		cr_assert(nym_token_bucket_take(t, (struct sockaddr *)&s, 5000), "a fresh address starts full");
 	}
-	nym_token_buckets_free(t);
+	nym_token_bucket_free(t);
 }
