@@ -21,6 +21,7 @@
 #include "cred/ticketbook.h"
 #include "crypto/secret.h"
 #include "dirclient/dir_client.h"
+#include "gateway/gateway_outbox.h"
 #include "gateway/gateway_tickets.h"
 #include "http/http_client.h"
 #include "net/net_addr.h"
@@ -340,8 +341,9 @@ int cmd_debug_ticketbook_obtain(const char *context, int argc, char **argv)
 int cmd_debug_ticket_spend(const char *context, int argc, char **argv)
 {
 	const char *id = NULL, *data_dir = NULL, *store_path = NULL, *book_path = NULL, *report_out = NULL;
+	const char *retry_text = "0";
 	struct cli_list urls = { 0 }, keys = { 0 };
-	uint64_t index = 0;
+	uint64_t index = 0, retry_ns = 0;
 	bool as_json = false, no_refresh = false, no_report = false;
 	struct cli_option opts[] = {
 		{ "id", CLI_STRING, &id, false, "ID    the gateway node whose identity signs the reports" },
@@ -354,6 +356,8 @@ int cmd_debug_ticket_spend(const char *context, int argc, char **argv)
 		{ "no-refresh", CLI_FLAG, &no_refresh, false, "      spend against the filter the store already holds" },
 		{ "no-report", CLI_FLAG, &no_report, false, "      keep the serial in the store's queue (no report, no refresh after)" },
 		{ "report-out", CLI_STRING, &report_out, false, "FILE  also write the signed report that was posted" },
+		{ "report-retry", CLI_STRING, &retry_text, false,
+		  "TIME  retry refused or failed reports with backoff this long (\"30s\"; default 0: one try)" },
 		{ "json", CLI_FLAG, &as_json, false, "      print one JSON object (also when refused)" },
 		{ 0 },
 	};
@@ -363,6 +367,15 @@ int cmd_debug_ticket_spend(const char *context, int argc, char **argv)
 	struct nym_dir_client_trust trust;
 	if (check_urls(context, &urls) || trust_from(context, &keys, 0, &trust))
 		return EXIT_FAIL;
+	if (conf_parse_duration(retry_text, &retry_ns) || retry_ns > 3600 * NYM_NS_PER_SEC) {
+		fprintf(stderr, "%s: --report-retry: expected a duration up to 1h such as 30s, got \"%s\"\n", context,
+			retry_text);
+		return EXIT_FAIL;
+	}
+	if (urls.count > GATEWAY_OUTBOX_AUTHORITIES_MAX) {
+		fprintf(stderr, "%s: at most %d authorities\n", context, GATEWAY_OUTBOX_AUTHORITIES_MAX);
+		return EXIT_FAIL;
+	}
 	struct node_config cfg;
 	struct node_keys nk;
 	char dir[NODE_DIR_MAX], data[NODE_PATH_MAX], path[NODE_PATH_MAX + 32], err[512];
@@ -387,6 +400,8 @@ int cmd_debug_ticket_spend(const char *context, int argc, char **argv)
 	struct nym_issuer_keyset ks;
 	uint8_t ticket[NYM_TICKET_MAX_LEN];
 	size_t tlen, reported = 0;
+	struct gateway_outbox outbox = { 0 };
+	uint64_t pending = 0;
 	int64_t now = nym_clock_unix_now(), filter_at = 0, filter_after = 0;
 	int status = EXIT_FAIL;
 	enum nym_log_level level = nym_log_get_level();
@@ -408,6 +423,9 @@ int cmd_debug_ticket_spend(const char *context, int argc, char **argv)
 		fprintf(stderr, "%s: %s: cannot open the ticket store: %s\n", context, store_path, strerror(-rc));
 		goto out;
 	}
+	/* Serials of expired tickets need no memory: an expired ticket is refused anyway. */
+	if ((rc = nym_ticket_store_prune(st, now)) != 0)
+		fprintf(stderr, "%s: %s: cannot prune expired serials: %s\n", context, store_path, strerror(-rc));
 	if (gateway_tickets_gather_keys(&auth, now, &ks)) {
 		fprintf(stderr, "%s: no authority gave its issuer keys\n", context);
 		goto out;
@@ -423,22 +441,35 @@ int cmd_debug_ticket_spend(const char *context, int argc, char **argv)
 	/* Report whatever waits (this serial, and earlier ones a failed report left), then take
 	 * the filter again so the next spend sees what the authorities merged. */
 	if (!no_report) {
+		/* The first attempt as before (and the report saved), then retries from the
+		 * store's durable outbox for --report-retry. */
 		if ((rc = gateway_tickets_report(&auth, st, &nk.identity, now, report_out, &reported)) != 0)
 			fprintf(stderr, "%s: reporting failed: %s\n", context, strerror(-rc));
+		size_t later = 0;
+		if (!rc && gateway_outbox_init(&outbox, &auth, 0, 0) == 0 &&
+		    (rc = gateway_outbox_deliver(&outbox, st, &nk.identity, retry_ns / NYM_NS_PER_MS, &later)) != 0 &&
+		    rc != -ETIMEDOUT)
+			fprintf(stderr, "%s: reporting failed: %s\n", context, strerror(-rc));
+		reported += later;
 		gateway_tickets_refresh_filter(&auth, st, nym_clock_unix_now(), &filter_after);
 	}
 	struct nym_ticket_store_counters c;
 	nym_ticket_store_counters(st, &c);
+	nym_ticket_store_pending_reports(st, &pending);
 	char serial[2 * NYM_TICKET_SERIAL_LEN + 1] = "";
 	struct nym_ticket_view v;
 	if (nym_ticket_parse(&v, ticket, tlen) == 0)
 		nym_hex_encode(serial, v.msg.serial, NYM_TICKET_SERIAL_LEN);
 	if (as_json)
-		cmd_print_json(json_pack("{s:b, s:s, s:s, s:s, s:s, s:I, s:I}", "accepted", spent == 0, "reason",
-					 spent ? nym_ticket_store_refusal_text(spent) : "", "refused_by",
+		cmd_print_json(json_pack("{s:b, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I}", "accepted", spent == 0,
+					 "reason", spent ? nym_ticket_store_refusal_text(spent) : "", "refused_by",
 					 c.spent_filter ? "spent filter" : c.spent_here ? "gateway store" : "", "serial",
 					 serial, "store", store_path, "reported", (json_int_t)reported,
-					 "spent_filter_created", (json_int_t)(filter_after ? filter_after : filter_at)));
+					 "spent_filter_created", (json_int_t)(filter_after ? filter_after : filter_at),
+					 "reports_pending", (json_int_t)pending, "report_attempts",
+					 (json_int_t)outbox.counters.attempts, "report_refusals",
+					 (json_int_t)outbox.counters.refused, "report_failures",
+					 (json_int_t)outbox.counters.failed));
 	else if (spent == 0)
 		printf("ticket %llu accepted (serial %.16s...), %zu serials reported\n", (unsigned long long)index, serial,
 		       reported);

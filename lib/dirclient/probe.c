@@ -28,7 +28,7 @@ static void host_url(char *out, size_t cap, const char *addr, unsigned port, con
 		snprintf(out, cap, "http://%s:%u%s", addr, port, path);
 }
 
-int nym_probe_run(struct nym_probe *probes, size_t n, long timeout_ms)
+int nym_probe_run(struct nym_probe *probes, size_t n, long timeout_ms, size_t max_parallel, long deadline_ms)
 {
 	if (n == 0)
 		return 0;
@@ -46,7 +46,7 @@ int nym_probe_run(struct nym_probe *probes, size_t n, long timeout_ms)
 		items[2 * i] = (struct nym_http_batch_item){ .url = urls[2 * i], .connect_only = true };
 		items[2 * i + 1] = (struct nym_http_batch_item){ .url = urls[2 * i + 1] };
 	}
-	rc = nym_http_get_many(items, 2 * n, HEALTH_MAX, timeout_ms);
+	rc = nym_http_get_bounded(items, 2 * n, HEALTH_MAX, timeout_ms, 2 * max_parallel, deadline_ms);
 	for (size_t i = 0; rc == 0 && i < n; i++) {
 		probes[i].mix_ok = items[2 * i].rc == 0;
 		probes[i].http_ok = items[2 * i + 1].rc == 0 && health_up(&items[2 * i + 1].resp);

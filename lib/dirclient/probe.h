@@ -1,6 +1,7 @@
 /* Reachability probes: for each node, a TCP connection to its mixnet port and GET
- * /api/v1/health on its HTTP API, all in parallel (libcurl multi) within one deadline. A
- * node answers when the connection is accepted and the API says {"status":"up"}. */
+ * /api/v1/health on its HTTP API, max_parallel nodes at a time (libcurl multi) in list order,
+ * each within timeout_ms and all within deadline_ms. A node answers when the connection is
+ * accepted and the API says {"status":"up"}; a node the deadline left unprobed does not. */
 #ifndef NYM_DIRCLIENT_PROBE_H
 #define NYM_DIRCLIENT_PROBE_H
 
@@ -14,7 +15,7 @@ struct nym_probe {
 	bool mix_ok, http_ok;
 };
 
-/* Runs every probe; at most timeout_ms in all. Returns 0 or -ENOMEM. */
-int nym_probe_run(struct nym_probe *probes, size_t n, long timeout_ms);
+/* Returns 0, -EINVAL or -ENOMEM. */
+int nym_probe_run(struct nym_probe *probes, size_t n, long timeout_ms, size_t max_parallel, long deadline_ms);
 
 #endif

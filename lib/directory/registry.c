@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "crypto/sha256.h"
+#include "directory/allowlist.h"
 #include "store/db.h"
 #include "topology/canonical.h"
 #include "util/array.h"
@@ -38,6 +39,16 @@ static const char *const migrations[] = {
 	"  authority BLOB NOT NULL,"
 	"  signature BLOB NOT NULL,"
 	"  PRIMARY KEY (epoch, authority)) WITHOUT ROWID;",
+	/* 2: admission (directory/allowlist.h) and how long each node has been reachable. */
+	"ALTER TABLE nodes ADD COLUMN reachable_since INTEGER NOT NULL DEFAULT 0;"
+	"CREATE TABLE admissions ("
+	"  identity BLOB NOT NULL,"
+	"  authority BLOB NOT NULL,"
+	"  admitted INTEGER NOT NULL,"
+	"  changed INTEGER NOT NULL,"
+	"  PRIMARY KEY (identity, authority)) WITHOUT ROWID;"
+	"CREATE INDEX admissions_authority ON admissions (authority);"
+	"CREATE INDEX nodes_eviction ON nodes (reachable_since, min(last_mix_ok, last_http_ok), last_announced);",
 };
 
 struct nym_registry {
@@ -49,6 +60,32 @@ void nym_registry_config_default(struct nym_registry_config *cfg)
 {
 	cfg->max_age_s = 86400;
 	cfg->max_skew_s = 300;
+	cfg->max_nodes = 4096;
+	cfg->allowlist = false; /* the daemon sets it from authority.admission (allowlist by default) */
+}
+
+sqlite3 *nym_registry_db(struct nym_registry *r)
+{
+	return r->db;
+}
+
+/* Makes room for one more node: the one that has answered its probes least recently (never
+ * first), as long as it is not answering now. -EDQUOT when every node answers. */
+static int make_room(struct nym_registry *r)
+{
+	uint64_t count;
+	int rc = nym_db_query_u64(r->db, "SELECT count(*) FROM nodes", &count);
+	if (rc || count < r->cfg.max_nodes)
+		return rc;
+	sqlite3_stmt *st;
+	if ((rc = nym_db_prepare(r->db, &st,
+				 "DELETE FROM nodes WHERE identity = (SELECT identity FROM nodes WHERE reachable_since = 0 "
+				 "ORDER BY min(last_mix_ok, last_http_ok), last_announced LIMIT 1)")))
+		return rc;
+	int step = sqlite3_step(st);
+	rc = step != SQLITE_DONE ? nym_db_errno(step) : sqlite3_changes(r->db) ? 0 : -EDQUOT;
+	sqlite3_finalize(st);
+	return rc;
 }
 
 int nym_registry_open(struct nym_registry **out, const char *path, const struct nym_registry_config *cfg)
@@ -94,10 +131,15 @@ int nym_registry_submit(struct nym_registry *r, const struct nym_descriptor_sign
 	const struct nym_descriptor *d = &sd->d;
 	if (d->published < now - r->cfg.max_age_s || d->published > now + r->cfg.max_skew_s)
 		return -ERANGE;
+	bool admitted = true;
+	int rc = r->cfg.allowlist ? nym_allowlist_admitted(r->db, d->identity, &admitted) : 0;
+	if (rc)
+		return rc;
+	if (!admitted)
+		return -EPERM;
 	char *text;
 	size_t len;
-	int rc = envelope_bytes(sd, &text, &len);
-	if (rc)
+	if ((rc = envelope_bytes(sd, &text, &len)) != 0)
 		return rc;
 	sqlite3_stmt *get = NULL, *put = NULL;
 	if ((rc = nym_db_begin(r->db)) != 0) {
@@ -126,6 +168,8 @@ int nym_registry_submit(struct nym_registry *r, const struct nym_descriptor_sign
 			*outcome = NYM_REGISTRY_UNCHANGED;
 			goto commit;
 		}
+	} else if ((rc = make_room(r)) != 0) {
+		goto fail;
 	}
 	if ((rc = nym_db_prepare(r->db, &put,
 				 "INSERT INTO nodes (identity, published, roles, description, first_seen, last_announced) "
@@ -200,6 +244,12 @@ int nym_registry_handle_post(struct nym_registry *r, const char *body, size_t le
 	case -ERANGE:
 		code = 400, why = "published time out of range";
 		break;
+	case -EPERM:
+		code = 403, why = "not admitted to this directory (nym-node authority admit)";
+		break;
+	case -EDQUOT:
+		code = 503, why = "registry full";
+		break;
 	case -EINVAL:
 		code = 400, why = "malformed description";
 		break;
@@ -214,16 +264,27 @@ int nym_registry_handle_post(struct nym_registry *r, const char *body, size_t le
 	return answer(status, resp, resp_len, code, json_pack("{s:s}", "error", why));
 }
 
-int nym_registry_nodes_json(struct nym_registry *r, char **out, size_t *len)
+int nym_registry_nodes_json(struct nym_registry *r, const uint8_t *after, size_t limit, char **out, size_t *len)
 {
+	static const uint8_t none[32];
 	sqlite3_stmt *st = NULL;
-	json_t *nodes = json_array();
+	json_t *nodes = json_array(), *next = NULL;
 	int rc = nodes ? nym_db_prepare(r->db, &st,
-					"SELECT description, first_seen, last_announced, last_mix_ok, last_http_ok "
-					"FROM nodes ORDER BY identity")
+					"SELECT description, first_seen, last_announced, last_mix_ok, last_http_ok, identity "
+					"FROM nodes WHERE identity > ?1 ORDER BY identity LIMIT ?2")
 		       : -ENOMEM;
-	int step;
+	int step = SQLITE_DONE;
+	size_t listed = 0;
+	if (!rc) {
+		/* An empty blob sorts before every identity. */
+		sqlite3_bind_blob(st, 1, after ? after : none, after ? 32 : 0, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, (int64_t)limit + 1); /* one more tells whether a page follows */
+	}
 	while (!rc && (step = sqlite3_step(st)) == SQLITE_ROW) {
+		if (listed == limit) {
+			next = json_true(); /* replaced by the last identity listed below */
+			break;
+		}
 		json_t *env = json_loadb((const char *)sqlite3_column_text(st, 0), (size_t)sqlite3_column_bytes(st, 0),
 					 0, NULL);
 		json_t *e = env ? json_pack("{s:o, s:I, s:I, s:I, s:I}", "node", env, "first_seen",
@@ -234,19 +295,24 @@ int nym_registry_nodes_json(struct nym_registry *r, char **out, size_t *len)
 				: NULL;
 		if (!e || json_array_append_new(nodes, e))
 			rc = -ENOMEM;
+		listed++;
 	}
-	if (!rc && step != SQLITE_DONE)
+	if (!rc && step != SQLITE_DONE && step != SQLITE_ROW)
 		rc = nym_db_errno(step);
 	sqlite3_finalize(st);
 	if (!rc) {
+		json_t *last = json_object_get(json_object_get(json_array_get(nodes, listed - 1), "node"), "description");
 		json_t *o = json_pack("{s:o}", "nodes", nodes);
 		nodes = NULL;
+		if (o && next)
+			json_object_set(o, "next", json_object_get(last, "identity"));
 		*out = o ? json_dumps(o, JSON_COMPACT) : NULL;
 		json_decref(o);
 		rc = *out ? 0 : -ENOMEM;
 		if (!rc)
 			*len = strlen(*out);
 	}
+	json_decref(next);
 	json_decref(nodes);
 	return rc;
 }
@@ -315,14 +381,75 @@ int nym_registry_all(struct nym_registry *r, struct nym_descriptor_signed **out,
 	return rc;
 }
 
+/* The probe's part of a stored description (verified when it was stored). */
+static bool probe_target(const char *text, size_t len, struct nym_descriptor *d)
+{
+	json_t *j = json_loadb(text, len, 0, NULL);
+	json_t *desc = json_object_get(j, "description"), *ports = json_object_get(desc, "ports");
+	const char *addr = json_string_value(json_array_get(json_object_get(desc, "addresses"), 0));
+	json_int_t mix = json_integer_value(json_object_get(ports, "mix")),
+		   http = json_integer_value(json_object_get(ports, "http"));
+	bool ok = addr && strlen(addr) < NYM_DESCRIPTOR_ADDR_LEN && mix > 0 && mix < 65536 && http > 0 && http < 65536;
+	if (ok) {
+		snprintf(d->addresses[0], NYM_DESCRIPTOR_ADDR_LEN, "%s", addr);
+		d->address_count = 1;
+		d->mix_port = (uint16_t)mix;
+		d->http_port = (uint16_t)http;
+	}
+	json_decref(j);
+	return ok;
+}
+
+int nym_registry_probe_order(struct nym_registry *r, struct nym_descriptor **out, size_t *n)
+{
+	sqlite3_stmt *st;
+	*out = NULL;
+	*n = 0;
+	int rc = nym_db_prepare(r->db, &st,
+				r->cfg.allowlist ? "SELECT identity, description FROM nodes WHERE "
+						   NYM_ALLOWLIST_ADMITTED_SQL("nodes.identity")
+						   " ORDER BY reachable_since = 0, reachable_since, first_seen, identity"
+						 : "SELECT identity, description FROM nodes "
+						   "ORDER BY reachable_since = 0, reachable_since, first_seen, identity");
+	if (rc)
+		return rc;
+	size_t cap = 0, count = 0;
+	struct nym_descriptor *list = NULL;
+	int step;
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		if ((rc = nym_array_grow((void **)&list, &cap, count + 1, sizeof(*list))) != 0)
+			break;
+		memset(&list[count], 0, sizeof(list[count]));
+		if (sqlite3_column_bytes(st, 0) == 32 &&
+		    probe_target((const char *)sqlite3_column_text(st, 1), (size_t)sqlite3_column_bytes(st, 1),
+				 &list[count])) {
+			memcpy(list[count].identity, sqlite3_column_blob(st, 0), 32);
+			count++;
+		}
+	}
+	if (!rc && step != SQLITE_DONE)
+		rc = nym_db_errno(step);
+	sqlite3_finalize(st);
+	if (rc) {
+		free(list);
+		return rc;
+	}
+	*out = list;
+	*n = count;
+	return 0;
+}
+
 int nym_registry_reachable(struct nym_registry *r, int64_t since, struct nym_descriptor_signed **out, size_t *n)
 {
 	sqlite3_stmt *st;
 	*out = NULL;
 	*n = 0;
 	int rc = nym_db_prepare(r->db, &st,
-				"SELECT description FROM nodes WHERE last_mix_ok >= ?1 AND last_http_ok >= ?1 "
-				"ORDER BY identity");
+				r->cfg.allowlist ? "SELECT description FROM nodes WHERE last_mix_ok >= ?1 AND last_http_ok >= ?1 "
+						   "AND " NYM_ALLOWLIST_ADMITTED_SQL("nodes.identity")
+						   " ORDER BY reachable_since = 0, reachable_since, identity"
+						 : "SELECT description FROM nodes WHERE last_mix_ok >= ?1 AND last_http_ok >= ?1 "
+						   "ORDER BY reachable_since = 0, reachable_since, identity");
 	if (rc)
 		return rc;
 	sqlite3_bind_int64(st, 1, since);
@@ -344,22 +471,45 @@ static int exec_int(sqlite3 *db, const char *sql, int64_t v)
 	return step == SQLITE_DONE ? 0 : nym_db_errno(step);
 }
 
+int nym_registry_probe_results(struct nym_registry *r, const struct nym_registry_probe_outcome *o, size_t n,
+			       int64_t now)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = nym_db_begin(r->db);
+	if (rc)
+		return rc;
+	if ((rc = nym_db_prepare(r->db, &st,
+				 "UPDATE nodes SET last_mix_ok = CASE WHEN ?2 THEN ?4 ELSE last_mix_ok END, "
+				 "last_http_ok = CASE WHEN ?3 THEN ?4 ELSE last_http_ok END, "
+				 "reachable_since = CASE WHEN ?2 AND ?3 THEN "
+				 "  CASE WHEN reachable_since = 0 THEN ?4 ELSE reachable_since END ELSE 0 END "
+				 "WHERE identity = ?1")))
+		goto fail;
+	for (size_t i = 0; i < n; i++) {
+		sqlite3_reset(st);
+		sqlite3_bind_blob(st, 1, o[i].identity, 32, SQLITE_STATIC);
+		sqlite3_bind_int(st, 2, o[i].mix_ok);
+		sqlite3_bind_int(st, 3, o[i].http_ok);
+		sqlite3_bind_int64(st, 4, now);
+		int step = sqlite3_step(st);
+		if (step != SQLITE_DONE) {
+			rc = nym_db_errno(step);
+			goto fail;
+		}
+	}
+	sqlite3_finalize(st);
+	return nym_db_commit(r->db);
+fail:
+	sqlite3_finalize(st);
+	nym_db_rollback(r->db);
+	return rc;
+}
+
 int nym_registry_probe_result(struct nym_registry *r, const uint8_t identity[32], int64_t now, bool mix_ok,
 			      bool http_ok)
 {
-	sqlite3_stmt *st;
-	int rc = nym_db_prepare(r->db, &st,
-				"UPDATE nodes SET last_mix_ok = CASE WHEN ?2 THEN ?4 ELSE last_mix_ok END, "
-				"last_http_ok = CASE WHEN ?3 THEN ?4 ELSE last_http_ok END WHERE identity = ?1");
-	if (rc)
-		return rc;
-	sqlite3_bind_blob(st, 1, identity, 32, SQLITE_STATIC);
-	sqlite3_bind_int(st, 2, mix_ok);
-	sqlite3_bind_int(st, 3, http_ok);
-	sqlite3_bind_int64(st, 4, now);
-	int step = sqlite3_step(st);
-	sqlite3_finalize(st);
-	return step == SQLITE_DONE ? 0 : nym_db_errno(step);
+	struct nym_registry_probe_outcome o = { identity, mix_ok, http_ok };
+	return nym_registry_probe_results(r, &o, 1, now);
 }
 
 bool nym_registry_is_gateway(struct nym_registry *r, const uint8_t identity[32])

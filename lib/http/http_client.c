@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <strings.h>
 
 #include "util/array.h"
@@ -159,9 +160,25 @@ int nym_http_request(const struct nym_http_request *req, struct nym_http_respons
 
 int nym_http_get_many(struct nym_http_batch_item *items, size_t n, size_t max_response, long timeout_ms)
 {
+	long t = timeout_ms > 0 ? timeout_ms : NYM_HTTP_TIMEOUT_MS_DEFAULT;
+	return nym_http_get_bounded(items, n, max_response, t, n, t);
+}
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+int nym_http_get_bounded(struct nym_http_batch_item *items, size_t n, size_t max_response, long timeout_ms,
+			 size_t max_parallel, long deadline_ms)
+{
 	int rc = nym_http_init();
 	if (rc || n == 0)
 		return rc;
+	if (max_parallel == 0 || timeout_ms <= 0 || deadline_ms <= 0)
+		return -EINVAL;
 	struct sink *sinks = calloc(n, sizeof(*sinks));
 	CURL **easy = calloc(n, sizeof(*easy));
 	CURLM *m = curl_multi_init();
@@ -170,22 +187,34 @@ int nym_http_get_many(struct nym_http_batch_item *items, size_t n, size_t max_re
 		goto out;
 	for (size_t i = 0; i < n; i++) {
 		memset(&items[i].resp, 0, sizeof(items[i].resp));
-		items[i].rc = -EIO;
+		items[i].rc = -ETIMEDOUT; /* what an item the deadline left unstarted answers */
 		sinks[i] = (struct sink){ .resp = &items[i].resp, .max = max_response };
-		if (!(easy[i] = curl_easy_init()))
-			goto out;
-		setup(easy[i], items[i].url, timeout_ms > 0 ? timeout_ms : NYM_HTTP_TIMEOUT_MS_DEFAULT, &sinks[i]);
-		curl_easy_setopt(easy[i], CURLOPT_PRIVATE, (char *)&sinks[i]);
-		if (items[i].connect_only)
-			curl_easy_setopt(easy[i], CURLOPT_CONNECT_ONLY, 1L);
-		curl_multi_add_handle(m, easy[i]);
 	}
-	int running = 1;
-	while (running) {
+	/* Handles join the transfer as others finish, so at most max_parallel sockets are open
+	 * however long the list; the deadline bounds the whole batch. */
+	uint64_t end = mono_ms() + (uint64_t)deadline_ms;
+	size_t started = 0, active = 0;
+	for (;;) {
+		uint64_t now;
+		while (active < max_parallel && started < n && (now = mono_ms()) < end) {
+			size_t i = started++;
+			if (!(easy[i] = curl_easy_init()))
+				goto out;
+			uint64_t left = end - now;
+			setup(easy[i], items[i].url, (long)((uint64_t)timeout_ms < left ? (uint64_t)timeout_ms : left),
+			      &sinks[i]);
+			curl_easy_setopt(easy[i], CURLOPT_PRIVATE, (char *)&sinks[i]);
+			if (items[i].connect_only)
+				curl_easy_setopt(easy[i], CURLOPT_CONNECT_ONLY, 1L);
+			items[i].rc = -EIO;
+			curl_multi_add_handle(m, easy[i]);
+			active++;
+		}
+		if (active == 0)
+			break;
+		int running;
 		if (curl_multi_perform(m, &running) != CURLM_OK)
 			break;
-		if (running)
-			curl_multi_poll(m, NULL, 0, 200, NULL);
 		CURLMsg *msg;
 		int left;
 		while ((msg = curl_multi_info_read(m, &left))) {
@@ -193,8 +222,17 @@ int nym_http_get_many(struct nym_http_batch_item *items, size_t n, size_t max_re
 				continue;
 			struct sink *s;
 			curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&s);
-			items[s - sinks].rc = finish(msg->easy_handle, msg->data.result, s);
+			size_t i = (size_t)(s - sinks);
+			items[i].rc = finish(msg->easy_handle, msg->data.result, s);
+			curl_multi_remove_handle(m, easy[i]);
+			curl_easy_cleanup(easy[i]);
+			easy[i] = NULL;
+			active--;
 		}
+		if (active && running)
+			curl_multi_poll(m, NULL, 0, 200, NULL);
+		if (mono_ms() >= end + 1000)
+			break; /* every handle has its own timeout within the deadline; a margin, no more */
 	}
 	rc = 0;
 	for (size_t i = 0; i < n; i++)

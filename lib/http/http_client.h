@@ -49,6 +49,11 @@ struct nym_http_batch_item {
 	struct nym_http_response resp;
 };
 int nym_http_get_many(struct nym_http_batch_item *items, size_t n, size_t max_response, long timeout_ms);
+/* The same with at most max_parallel transfers open at once (the others wait their turn in
+ * list order), each item within timeout_ms and the whole batch within deadline_ms: items the
+ * deadline left unstarted answer -ETIMEDOUT. Returns 0, -EINVAL or -ENOMEM. */
+int nym_http_get_bounded(struct nym_http_batch_item *items, size_t n, size_t max_response, long timeout_ms,
+			 size_t max_parallel, long deadline_ms);
 
 /* "http://host:port" + path into out; strips a trailing '/' of the base. */
 int nym_http_url(char *out, size_t cap, const char *base, const char *path);

@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "crypto/sha256.h"
+#include "directory/address_limit.h"
 #include "http/http_client.h"
 #include "mixnode/key_rotation.h"
 #include "store/db.h"
@@ -70,6 +71,12 @@ static bool vote_fits(const struct authority *a, const struct nym_vote *v, uint6
 	       v->valid_until == nym_epoch_start(&a->clock, epoch + 1) && trusted(a, v->authority);
 }
 
+static int by_identity(const void *x, const void *y)
+{
+	return memcmp(((const struct nym_descriptor_signed *)x)->d.identity,
+		      ((const struct nym_descriptor_signed *)y)->d.identity, 32);
+}
+
 static void make_vote(struct authority *a, uint64_t epoch, int64_t now)
 {
 	struct nym_vote v = { 0 };
@@ -95,6 +102,17 @@ static void make_vote(struct authority *a, uint64_t epoch, int64_t now)
 			v.nodes[kept++] = v.nodes[i];
 	}
 	v.node_count = kept;
+	/* The list came longest reachable first: that is who keeps a crowded address. */
+	if ((rc = nym_address_limit(v.nodes, &v.node_count, (size_t)a->cfg->authority.max_nodes_per_address)) != 0) {
+		log_error("authority: cannot apply the per-address limit: %s", strerror(-rc));
+		nym_vote_free(&v);
+		return;
+	}
+	if (v.node_count < kept)
+		log_info("authority: epoch %" PRIu64 ": %zu nodes left out beyond %llu per address", epoch,
+			 kept - v.node_count, (unsigned long long)a->cfg->authority.max_nodes_per_address);
+	if (v.node_count > 1)
+		qsort(v.nodes, v.node_count, sizeof(*v.nodes), by_identity);
 	v.epoch = epoch;
 	v.valid_from = nym_epoch_start(&a->clock, epoch);
 	v.valid_until = nym_epoch_start(&a->clock, epoch + 1);
@@ -410,6 +428,8 @@ static int open_stores(struct authority *a)
 	snprintf(a->spent_path, sizeof(a->spent_path), "%s/spent.db", a->data);
 	nym_registry_config_default(&a->reg_cfg);
 	a->reg_cfg.max_age_s = (int64_t)(a->cfg->authority.descriptor_max_age_ns / NYM_NS_PER_SEC);
+	a->reg_cfg.max_nodes = a->cfg->authority.max_registered_nodes;
+	a->reg_cfg.allowlist = strcmp(a->cfg->authority.admission, "allowlist") == 0;
 	nym_issuer_config_default(&a->iss_cfg);
 	a->iss_cfg.key_bits = (unsigned)a->cfg->authority.issuer_key_bits;
 	if ((rc = nym_registry_open(&a->reg, a->registry_path, &a->reg_cfg)) ||
@@ -468,6 +488,10 @@ int authority_run(const char *context, const struct node_config *cfg, const char
 	}
 	if (setup_peers(&a) || nym_http_init() || open_stores(&a))
 		goto out;
+	if (authority_limits_open(&a)) {
+		fprintf(stderr, "%s: out of memory for the registration limits\n", context);
+		goto out;
+	}
 
 	sigset_t sigs;
 	nym_signals_take(&sigs, true);
@@ -526,14 +550,7 @@ out:
 	nym_issuer_close(a.iss);
 	nym_issuer_close(a.http_iss);
 	nym_spent_merge_close(a.http_spent);
-	for (size_t i = 0; i < a.nissuers; i++)
-		nym_issuer_close(a.issuers[i].iss);
-	sqlite3_close(a.watch_reg);
-	sqlite3_close(a.watch_iss);
-	node_http_cache_clear(&a.cache_nodes);
-	node_http_cache_clear(&a.cache_topology);
-	node_http_cache_clear(&a.cache_epoch);
-	node_http_cache_clear(&a.cache_issuer_keys);
+	authority_limits_close(&a);
 	node_keys_clear(&a.keys);
 	log_info("stopped");
 	return status;

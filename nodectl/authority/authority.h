@@ -26,6 +26,7 @@
 #include "nodectl/node/node_keys.h"
 #include "topology/epoch.h"
 #include "topology/epoch_doc.h"
+#include "util/token_bucket.h"
 
 /* The most issuers (http.threads at most). */
 #define AUTHORITY_ISSUERS_MAX 64
@@ -40,6 +41,7 @@ struct authority_counters {
 	_Atomic uint64_t votes_made, votes_received, documents_built, documents_adopted;
 	_Atomic uint64_t signatures_received, probe_rounds, probes_failed, peer_merges;
 	_Atomic uint64_t http_requests, http_refused;
+	_Atomic uint64_t registrations_limited, admission_lists;
 };
 
 struct authority {
@@ -69,6 +71,10 @@ struct authority {
 	struct nym_registry *http_reg;
 	struct nym_issuer *http_iss;
 	struct nym_spent_merge *http_spent;
+	struct nym_token_bucket_table *reg_buckets; /* POST /v1/nodes per source address */
+	/* Set while the prober waits for http_lock: registrations hold back, so a stream of
+	 * them cannot starve the write of a probe round (a mutex does not queue its waiters). */
+	_Atomic bool prober_waiting;
 	struct node_http http;
 	/* HTTP threads, for ticketbook issuance: one issuer each, so blind RSA signing neither
 	 * waits for nor holds http_lock. */
@@ -97,6 +103,20 @@ int authority_run(const char *context, const struct node_config *cfg, const char
 /* authority_http.c */
 extern const struct node_http_route authority_routes[];
 char *authority_metrics(void *ctx);
+
+/* authority_limits.c: registration rate per source address (HTTP thread, takes http_lock),
+ * GET /v1/admissions and the pages of GET /v1/nodes; the peers' registries and admission
+ * lists (prober thread). */
+int authority_limits_open(struct authority *a);
+void authority_limits_close(struct authority *a);
+bool authority_registration_allowed(struct authority *a, const struct node_http_request *req);
+void authority_get_admissions(void *ctx, const struct node_http_request *req, struct node_http_reply *rep);
+void authority_merge_admissions(struct authority *a);
+/* The query of GET /v1/nodes: after (base58 identity, optional) and limit (1 up to
+ * authority.nodes_page_size, which is the default). -EINVAL for anything else. */
+int authority_page_params(const struct authority *a, const char *after_text, const char *limit_text,
+			  uint8_t after[32], uint64_t *limit);
+void authority_merge_peer_nodes(struct authority *a);
 
 /* authority_probe.c */
 int authority_prober_start(struct authority *a);

@@ -62,6 +62,11 @@ static void post_nodes(void *ctx, const struct node_http_request *req, struct no
 	int status;
 	char *body = NULL;
 	size_t len = 0;
+	if (!authority_registration_allowed(a, req)) {
+		node_http_error(rep, 429, "too many registrations from this address; try again later");
+		count(a, rep);
+		return;
+	}
 	pthread_mutex_lock(&a->http_lock);
 	int rc = nym_registry_handle_post(a->http_reg, req->body ? req->body : "", req->body_len, nym_clock_unix_now(),
 					  &status, &body, &len);
@@ -73,18 +78,24 @@ static void post_nodes(void *ctx, const struct node_http_request *req, struct no
 	count(a, rep);
 }
 
-static void build_nodes(void *ctx, struct node_http_reply *rep)
+/* A page of the node list (after NULL: the first). */
+static void nodes_page(struct authority *a, const uint8_t *after, uint64_t limit, struct node_http_reply *rep)
 {
-	struct authority *a = ctx;
 	char *body;
 	size_t len;
 	pthread_mutex_lock(&a->http_lock);
-	int rc = nym_registry_nodes_json(a->http_reg, &body, &len);
+	int rc = nym_registry_nodes_json(a->http_reg, after, (size_t)limit, &body, &len);
 	pthread_mutex_unlock(&a->http_lock);
 	if (rc)
 		node_http_error(rep, rc == -EBUSY ? 503 : 500, rc == -EBUSY ? "busy" : "internal error");
 	else
 		take(rep, 200, body, len, "application/json");
+}
+
+static void build_nodes(void *ctx, struct node_http_reply *rep)
+{
+	struct authority *a = ctx;
+	nodes_page(a, NULL, a->cfg->authority.nodes_page_size, rep);
 }
 
 /* Answers with build's answer, from the cache while `watch`'s database has not changed and
@@ -101,9 +112,16 @@ static void cached(struct authority *a, struct node_http_cache *cache, struct sq
 
 static void get_nodes(void *ctx, const struct node_http_request *req, struct node_http_reply *rep)
 {
-	(void)req;
 	struct authority *a = ctx;
-	cached(a, &a->cache_nodes, a->watch_reg, 0, build_nodes, rep);
+	uint8_t after[32];
+	uint64_t limit;
+	const char *after_text = node_http_query(req, "after"), *limit_text = node_http_query(req, "limit");
+	if (authority_page_params(a, after_text, limit_text, after, &limit))
+		node_http_error(rep, 400, "expected after=IDENTITY (base58) and limit=N (1 up to the page size)");
+	else if (after_text || limit_text) /* later pages: built per request */
+		nodes_page(a, after_text ? after : NULL, limit, rep);
+	else
+		cached(a, &a->cache_nodes, a->watch_reg, 0, build_nodes, rep);
 	count(a, rep);
 }
 
@@ -397,6 +415,7 @@ const struct node_http_route authority_routes[] = {
 	{ "POST", "/v1/ticketbooks", NYM_ISSUE_BODY_MAX, post_ticketbooks },
 	{ "POST", "/v1/spent", NYM_SPENT_REPORT_MAX_LEN, post_spent },
 	{ "GET", "/v1/spent-filter", 0, get_spent_filter },
+	{ "GET", "/v1/admissions", 0, authority_get_admissions },
 	{ 0 },
 };
 
@@ -447,6 +466,8 @@ char *authority_metrics(void *ctx)
 	C("nym_authority_peer_descriptions", "descriptions learnt from other authorities", peer_merges);
 	C("nym_authority_http_requests", "API requests answered", http_requests);
 	C("nym_authority_http_refused", "API requests answered with an error", http_refused);
+	C("nym_authority_registrations_limited", "registrations refused for their source address's rate", registrations_limited);
+	C("nym_authority_admission_lists", "admission lists taken from other authorities", admission_lists);
 #undef G
 #undef C
 	fclose(f);

@@ -1,5 +1,5 @@
 /* The authority's prober thread: every probe_interval it probes each registered node (mixnet
- * port and HTTP API, in parallel, within probe_timeout) and merges the other authorities'
+ * port and HTTP API, probe_parallel connections at once, each within probe_timeout) and merges the other authorities'
  * registries, so a node that reached only some of them is still known to all. */
 #include <errno.h>
 #include <stdlib.h>
@@ -14,9 +14,9 @@
 
 static void probe_round(struct authority *a)
 {
-	struct nym_descriptor_signed *nodes;
+	struct nym_descriptor *nodes;
 	size_t n;
-	if (nym_registry_all(a->probe_reg, &nodes, &n) != 0)
+	if (nym_registry_probe_order(a->probe_reg, &nodes, &n) != 0)
 		return;
 	struct nym_probe *probes = n ? calloc(n, sizeof(*probes)) : NULL;
 	if (n && !probes) {
@@ -24,41 +24,39 @@ static void probe_round(struct authority *a)
 		return;
 	}
 	for (size_t i = 0; i < n; i++)
-		probes[i].node = &nodes[i].d;
+		probes[i].node = &nodes[i];
 	int64_t started = nym_clock_unix_now();
-	if (nym_probe_run(probes, n, (long)(a->cfg->authority.probe_timeout_ns / NYM_NS_PER_MS)) == 0) {
-		for (size_t i = 0; i < n; i++) {
-			/* Stamped with the round's start: the node answered at or after it. */
-			nym_registry_probe_result(a->probe_reg, nodes[i].d.identity, started, probes[i].mix_ok,
-						  probes[i].http_ok);
+	/* A round ends before the next begins, however many nodes wait: those left over (the
+	 * least established, by the order above) count as not answering this round. */
+	long timeout_ms = (long)(a->cfg->authority.probe_timeout_ns / NYM_NS_PER_MS);
+	long round_ms = (long)(a->cfg->authority.probe_interval_ns / NYM_NS_PER_MS);
+	if (nym_probe_run(probes, n, timeout_ms, (size_t)a->cfg->authority.probe_parallel,
+			  round_ms > timeout_ms ? round_ms : timeout_ms) == 0) {
+		struct nym_registry_probe_outcome *out = calloc(n ? n : 1, sizeof(*out));
+		for (size_t i = 0; out && i < n; i++) {
+			out[i] = (struct nym_registry_probe_outcome){ nodes[i].identity, probes[i].mix_ok, probes[i].http_ok };
 			if (!probes[i].mix_ok || !probes[i].http_ok) {
 				atomic_fetch_add(&a->n.probes_failed, 1);
 				log_ratelimited(NYM_LOG_INFO, "authority: %s did not answer (mixnet %s, http %s)",
-						nodes[i].d.addresses[0], probes[i].mix_ok ? "ok" : "no",
+						nodes[i].addresses[0], probes[i].mix_ok ? "ok" : "no",
 						probes[i].http_ok ? "ok" : "no");
 			}
 		}
+		/* Stamped with the round's start: the nodes answered at or after it. Under the HTTP
+		 * lock: SQLite's busy wait would let a stream of registrations starve this write
+		 * past the vote, and the votes are what the registry is for. */
+		atomic_store(&a->prober_waiting, true);
+		pthread_mutex_lock(&a->http_lock);
+		atomic_store(&a->prober_waiting, false);
+		int rc = out ? nym_registry_probe_results(a->probe_reg, out, n, started) : -ENOMEM;
+		pthread_mutex_unlock(&a->http_lock);
+		if (rc)
+			log_warn("authority: cannot record a probe round: %s", strerror(-rc));
+		free(out);
 		atomic_fetch_add(&a->n.probe_rounds, 1);
 	}
 	free(probes);
 	free(nodes);
-}
-
-static void merge_peers(struct authority *a)
-{
-	struct nym_http_batch_item items[NYM_AUTHORITIES_MAX];
-	if (!a->npeers || authority_fetch_peers(a, "/v1/nodes", NYM_REGISTRY_LIST_MAX, 3000, items))
-		return;
-	for (size_t i = 0; i < a->npeers; i++) {
-		size_t added = 0;
-		if (items[i].rc == 0 && items[i].resp.status == 200 &&
-		    nym_registry_merge(a->probe_reg, items[i].resp.body, items[i].resp.len, nym_clock_unix_now(), &added) == 0 &&
-		    added) {
-			atomic_fetch_add(&a->n.peer_merges, added);
-			log_debug("authority: %zu descriptions learnt from %s", added, a->peers[i].url);
-		}
-		nym_http_response_free(&items[i].resp);
-	}
 }
 
 static void *prober(void *arg)
@@ -70,7 +68,8 @@ static void *prober(void *arg)
 		if (now >= next) {
 			next = now + interval;
 			probe_round(a);
-			merge_peers(a);
+			authority_merge_peer_nodes(a);
+			authority_merge_admissions(a);
 		}
 		struct timespec pause = { 0, 100 * 1000000L };
 		nanosleep(&pause, NULL);

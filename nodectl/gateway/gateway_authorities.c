@@ -31,12 +31,12 @@ static int post_report(void *ctx, size_t i, const uint8_t *report, size_t len, c
 	char url[512], why[GATEWAY_TICKETS_ERR_MAX] = "";
 	int status;
 	nym_http_url(url, sizeof(url), ga->urls[i], "/v1/spent");
-	if (nym_dir_client_post(url, "application/octet-stream", report, len, ga->timeout_ms, &status, NULL, why,
-			 sizeof(why)) == 0 &&
-	    status == 200)
+	int rc = nym_dir_client_post(url, "application/octet-stream", report, len, ga->timeout_ms, &status, NULL, why,
+				     sizeof(why));
+	if (rc == 0 && status == 200)
 		return 0;
 	snprintf(err, errlen, "report to %s: %s", ga->urls[i], why);
-	return -EIO;
+	return rc == 0 ? -EACCES : -EIO; /* -EACCES: the authority answered, and said no */
 }
 
 static void complain(void *ctx, const char *msg)

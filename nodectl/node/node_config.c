@@ -67,10 +67,18 @@ const struct conf_key node_config_schema[] = {
 	{ "authority.peers", CONF_LIST, F(authority.peers), NULL, "the other authorities, each \"URL KEY\" (base58 Ed25519 identity)", 0, 0 },
 	{ "authority.threshold", CONF_U64, F(authority.threshold), "0", "signatures a document needs to be served as the network's (0: a majority of all authorities)", 0, 16 },
 	{ "authority.probe_interval", CONF_DURATION, F(authority.probe_interval_ns), "1m", "how often every registered node is probed (mixnet port and HTTP API)", 0.1, 86400 },
-	{ "authority.probe_timeout", CONF_DURATION, F(authority.probe_timeout_ns), "3s", "how long one round of probes may take", 0.1, 60 },
+	{ "authority.probe_timeout", CONF_DURATION, F(authority.probe_timeout_ns), "3s", "how long one probe of a node may take (a round of them ends within probe_interval)", 0.1, 60 },
 	{ "authority.reachable_window", CONF_DURATION, F(authority.reachable_window_ns), "5m", "a node is listed when both probes answered within this long before the vote", 0.1, 86400 },
 	{ "authority.issuer_key_bits", CONF_U64, F(authority.issuer_key_bits), "3072", "size of new issuer RSA keys: 2048, 3072 or 4096", 2048, 4096 },
 	{ "authority.descriptor_max_age", CONF_DURATION, F(authority.descriptor_max_age_ns), "1d", "descriptions published longer ago are refused, and nodes not announced for this long forgotten", 60, 30 * 86400 },
+	{ "authority.admission", CONF_STRING, F(authority.admission), "allowlist", "allowlist: only nodes admitted with `nym-node authority admit` (here or at a peer authority) may register; open: any key (test networks)", 0, 0 },
+	{ "authority.max_nodes_per_address", CONF_U64, F(authority.max_nodes_per_address), "2", "identities a vote lists per IP address (IPv6: per /64), the longest reachable first", 1, 4096 },
+	{ "authority.registrations_per_epoch", CONF_U64, F(authority.registrations_per_epoch), "16", "POST /v1/nodes one source address may make per epoch, on average (token bucket)", 1, 1000000 },
+	{ "authority.registration_burst", CONF_U64, F(authority.registration_burst), "32", "POST /v1/nodes one source address may make at once (the bucket's size)", 1, 1000000 },
+	{ "authority.registration_sources", CONF_U64, F(authority.registration_sources), "65536", "source addresses whose registration rate is tracked; beyond it the idlest is forgotten", 64, 16777216 },
+	{ "authority.max_registered_nodes", CONF_U64, F(authority.max_registered_nodes), "4096", "nodes the registry holds; a new one then replaces the one unreachable longest, or is refused (503)", 16, 1000000 },
+	{ "authority.probe_parallel", CONF_U64, F(authority.probe_parallel), "64", "probe connections open at once; reachable nodes are probed first", 1, 4096 },
+	{ "authority.nodes_page_size", CONF_U64, F(authority.nodes_page_size), "500", "nodes per page of GET /v1/nodes (peers follow \"next\")", 10, 4096 },
 	{ 0 },
 };
 
@@ -185,6 +193,11 @@ int node_config_validate(const struct node_config *c, char err[CONF_ERROR_MAX])
 	if (c->authority.issuer_key_bits != 2048 && c->authority.issuer_key_bits != 3072 &&
 	    c->authority.issuer_key_bits != 4096) {
 		snprintf(err, CONF_ERROR_MAX, "authority.issuer_key_bits: expected 2048, 3072 or 4096");
+		return -EINVAL;
+	}
+	if (strcmp(c->authority.admission, "allowlist") != 0 && strcmp(c->authority.admission, "open") != 0) {
+		snprintf(err, CONF_ERROR_MAX, "authority.admission: expected allowlist or open, got \"%.40s\"",
+			 c->authority.admission);
 		return -EINVAL;
 	}
 	if (c->mixnet.packet_forwarding_maximum_backoff_ns < c->mixnet.packet_forwarding_initial_backoff_ns) {

@@ -86,6 +86,14 @@ struct node_config {
 		uint64_t reachable_window_ns;
 		uint64_t issuer_key_bits;
 		uint64_t descriptor_max_age_ns;
+		char admission[CONF_STR_MAX];
+		uint64_t max_nodes_per_address;
+		uint64_t registrations_per_epoch;
+		uint64_t registration_burst;
+		uint64_t registration_sources;
+		uint64_t max_registered_nodes;
+		uint64_t probe_parallel;
+		uint64_t nodes_page_size;
 	} authority;
 };
 

@@ -238,6 +238,32 @@ check(rc == 1 and s["reason"] == "ticket already spent" and s["refused_by"] == "
 rc, s, _ = spend(3, 3)
 check(rc == 0, "an unspent ticket is still accepted at g3")
 
+# --- 7b. admission: a revocation at one authority reaches the others ---------------------------
+rc, _, err = node("authority", "revoke", "--data-dir", f"{T}/a2", MIX[3])
+check(rc == 0, f"m3 revoked at a2 {err.strip()}")
+
+
+def a1_vote_without_m3():
+    e = epoch_now() + 1
+    status, body, _ = http_get(AUTH[1] + f"/v1/votes/{e}")
+    if status != 200:
+        return None
+    for v in json.loads(body)["votes"]:
+        if v["vote"]["authority"] == AK[1]:
+            ids = {n["description"]["identity"] for n in v["vote"]["nodes"]}
+            if MIX[1] in ids and MIX[3] not in ids:
+                return e
+    return None
+
+
+e_rev = wait_or_fail("a1's vote leaves out m3, which a2 revoked", a1_vote_without_m3, 16)
+check(e_rev is not None, f"a1 learnt a2's revocation (its vote for epoch {e_rev})")
+rc, listing, _ = node("authority", "list", "--data-dir", f"{T}/a1")
+m3 = next((n for n in (listing or {}).get("nodes", []) if n["identity"] == MIX[3]), None)
+check(m3 is not None and not m3["admitted"] and
+      {(d["authority"], d["state"]) for d in m3["decisions"]} == {(AK[1], "admitted"), (AK[2], "revoked")},
+      "a1 lists m3 as admitted by a1, revoked by a2: not admitted")
+
 # --- 8. hostile requests change nothing ------------------------------------------------------
 for name in ("m1", "m2", "m3", "g1", "g2", "g3"):
     os.kill(pid(name), signal.SIGTERM)

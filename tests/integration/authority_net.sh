@@ -56,6 +56,12 @@ done
 for i in $GW; do short_epochs "$T/g$i"; done
 sed -i -e "/^wireguard:/,/^$/s/^  enabled: false/  enabled: true/" "$T/g1/config/config.yaml"
 
+# Admission (authority.admission: allowlist): the operator admits every node at a1 only;
+# a2 and a3 learn the decisions from a1's signed list.
+for n in m1 m2 m3 m4 g1 g2 g3; do
+	"$NODE" authority admit --data-dir "$T/a1" "$(cat "$T/$n/data/ed25519_identity.pub")" >/dev/null
+done
+
 DIRECTORY=""
 for i in $AUTH; do
 	DIRECTORY="$DIRECTORY --authority http://198.51.100.$i:8080 --authority-key $(cat "$T/a$i/data/ed25519_identity.pub")"

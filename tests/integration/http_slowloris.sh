@@ -29,7 +29,9 @@ export SERVER GOOD_ADDR ATTACK_ADDRS FETCH_ADDRS PER_ADDRESS DEADLINE
 
 D="$T/auth"
 "$NODE" init --id hs --mode authority --public-ip "$SERVER" --data-dir "$D" >/dev/null
-sed -i -e "s/issuer_key_bits: .*/issuer_key_bits: 2048/" "$D/config/config.yaml"
+# The largest page of /v1/nodes (4096 nodes, over 2 MB here) is what the fetchers ask for.
+sed -i -e "s/issuer_key_bits: .*/issuer_key_bits: 2048/" -e "s/^  nodes_page_size: .*/  nodes_page_size: 4096/" \
+	"$D/config/config.yaml"
 if [ "${MEASURE_ONLY:-0}" != 1 ]; then
 	sed -i -e "s/^  max_connections: .*/  max_connections: 256/" \
 		-e "s/^  max_connections_per_address: .*/  max_connections_per_address: $PER_ADDRESS/" \

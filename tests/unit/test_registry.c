@@ -57,7 +57,7 @@ static char *nodes(struct env *e)
 {
 	char *out;
 	size_t len;
-	cr_assert_eq(nym_registry_nodes_json(e->r, &out, &len), 0);
+	cr_assert_eq(nym_registry_nodes_json(e->r, NULL, 100000, &out, &len), 0);
 	return out;
 }
 
