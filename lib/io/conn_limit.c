@@ -42,26 +42,10 @@ void conn_limit_fini(struct conn_limit *l)
 	memset(l, 0, sizeof(*l));
 }
 
-int conn_limit_key(const struct sockaddr *peer, uint8_t key[CONN_LIMIT_KEY_LEN])
-{
-	static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
-	memset(key, 0, CONN_LIMIT_KEY_LEN);
-	if (peer->sa_family == AF_INET) {
-		memcpy(key, mapped, sizeof(mapped));
-		memcpy(key + 12, &((const struct sockaddr_in *)peer)->sin_addr, 4);
-		return 0;
-	}
-	if (peer->sa_family != AF_INET6)
-		return -EAFNOSUPPORT;
-	const uint8_t *a = ((const struct sockaddr_in6 *)peer)->sin6_addr.s6_addr;
-	memcpy(key, a, memcmp(a, mapped, sizeof(mapped)) == 0 ? 16 : 8);
-	return 0;
-}
-
 int conn_limit_admit(struct conn_limit *l, const struct sockaddr *peer, uint64_t now_ns, uint32_t *slot)
 {
-	uint8_t key[CONN_LIMIT_KEY_LEN];
-	int rc = conn_limit_key(peer, key);
+	uint8_t key[NET_ADDR_LIMIT_KEY_LEN];
+	int rc = net_addr_limit_key(peer, key);
 	if (rc)
 		return rc;
 	uint64_t h;

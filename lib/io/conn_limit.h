@@ -22,14 +22,14 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "net/net_addr.h"
 #include "util/ratelimit.h"
 
-#define CONN_LIMIT_KEY_LEN 16
 #define CONN_LIMIT_PROBES 16 /* entries looked at per admission */
 #define CONN_LIMIT_MAX_ENTRIES (1u << 22) /* 128 MiB of entries at most, touched lazily */
 
 struct conn_limit_entry {
-	uint8_t key[CONN_LIMIT_KEY_LEN]; /* written and read by the acceptor only */
+	uint8_t key[NET_ADDR_LIMIT_KEY_LEN]; /* written and read by the acceptor only */
 	bool used;
 	_Atomic uint32_t connections;
 	struct nym_ratelimit_bucket handshakes;
@@ -62,10 +62,6 @@ void conn_limit_release(struct conn_limit *l, uint32_t slot);
 bool conn_limit_take_handshake(struct conn_limit *l, uint32_t slot, uint64_t now_ns);
 /* Connections the slot's address holds now. */
 uint32_t conn_limit_connections(const struct conn_limit *l, uint32_t slot);
-/* The table key of an address: the IPv4 address as IPv4-mapped IPv6, or the IPv6 /64
- * followed by zeros. Returns 0 or -EAFNOSUPPORT. */
-int conn_limit_key(const struct sockaddr *peer, uint8_t key[CONN_LIMIT_KEY_LEN]);
-
 /* Deadlines of one connection; 0 disables either. */
 struct conn_limit_timeouts {
 	uint64_t first_frame_ns; /* from opening to the first complete frame (handshake included) */

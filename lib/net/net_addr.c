@@ -113,3 +113,19 @@ bool net_addr_equal(const struct sockaddr *a, const struct sockaddr *b)
 	}
 	return false;
 }
+
+int net_addr_limit_key(const struct sockaddr *sa, uint8_t key[NET_ADDR_LIMIT_KEY_LEN])
+{
+	static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+	memset(key, 0, NET_ADDR_LIMIT_KEY_LEN);
+	if (sa->sa_family == AF_INET) {
+		memcpy(key, mapped, sizeof(mapped));
+		memcpy(key + 12, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+		return 0;
+	}
+	if (sa->sa_family != AF_INET6)
+		return -EAFNOSUPPORT;
+	const uint8_t *a = ((const struct sockaddr_in6 *)sa)->sin6_addr.s6_addr;
+	memcpy(key, a, memcmp(a, mapped, sizeof(mapped)) == 0 ? 16 : 8);
+	return 0;
+}

@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/socket.h>
 
 #define NET_ADDR_STR_LEN 64
@@ -22,5 +23,11 @@ void net_addr_format(const struct sockaddr *sa, char buf[NET_ADDR_STR_LEN]);
 int net_addr_port(const struct sockaddr *sa);
 void net_addr_set_port(struct net_addr *a, int port);
 bool net_addr_equal(const struct sockaddr *a, const struct sockaddr *b);
+
+/* The key under which per-address limits count a peer: an IPv4 address (an IPv4-mapped IPv6
+ * address is the same IPv4 address) as its mapped form, an IPv6 address by its /64 (one host
+ * easily holds a whole /64). Returns 0, or -EAFNOSUPPORT for other families. */
+#define NET_ADDR_LIMIT_KEY_LEN 16
+int net_addr_limit_key(const struct sockaddr *sa, uint8_t key[NET_ADDR_LIMIT_KEY_LEN]);
 
 #endif

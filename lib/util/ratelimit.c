@@ -1,5 +1,12 @@
 #include "util/ratelimit.h"
 
+#include <errno.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define TABLE_PROBES 8
+
 bool nym_ratelimit_bucket_take(struct nym_ratelimit_bucket *b, uint64_t now_ns, uint64_t interval_ns,
 			       uint32_t burst)
 {
@@ -29,4 +36,72 @@ bool nym_ratelimit_bucket_full(const struct nym_ratelimit_bucket *b, uint64_t no
 void nym_ratelimit_bucket_reset(struct nym_ratelimit_bucket *b)
 {
 	atomic_store_explicit(&b->full_at_ns, 0, memory_order_relaxed);
+}
+
+struct table_slot {
+	uint8_t key[NYM_RATELIMIT_KEY_LEN];
+	bool used;
+	struct nym_ratelimit_bucket bucket;
+};
+
+struct nym_ratelimit_table {
+	size_t n;
+	uint64_t interval_ns;
+	uint32_t burst;
+	uint8_t hash_key[crypto_shorthash_KEYBYTES];
+	struct table_slot *slots;
+};
+
+int nym_ratelimit_table_new(struct nym_ratelimit_table **out, size_t slots, uint64_t interval_ns, uint32_t burst)
+{
+	*out = NULL;
+	if (!slots || !interval_ns || !burst)
+		return -EINVAL;
+	struct nym_ratelimit_table *t = calloc(1, sizeof(*t));
+	if (!t || !(t->slots = calloc(slots, sizeof(*t->slots)))) {
+		free(t);
+		return -ENOMEM;
+	}
+	t->n = slots;
+	t->interval_ns = interval_ns;
+	t->burst = burst;
+	randombytes_buf(t->hash_key, sizeof(t->hash_key));
+	*out = t;
+	return 0;
+}
+
+void nym_ratelimit_table_free(struct nym_ratelimit_table *t)
+{
+	if (!t)
+		return;
+	free(t->slots);
+	free(t);
+}
+
+bool nym_ratelimit_table_take(struct nym_ratelimit_table *t, const uint8_t key[NYM_RATELIMIT_KEY_LEN],
+			      uint64_t now_ns)
+{
+	uint64_t h;
+	crypto_shorthash((unsigned char *)&h, key, NYM_RATELIMIT_KEY_LEN, t->hash_key);
+	struct table_slot *found = NULL, *free_slot = NULL, *idlest = NULL;
+	for (size_t i = 0; i < TABLE_PROBES && i < t->n; i++) {
+		struct table_slot *s = &t->slots[(h + i) % t->n];
+		if (!s->used) {
+			if (!free_slot)
+				free_slot = s;
+		} else if (memcmp(s->key, key, NYM_RATELIMIT_KEY_LEN) == 0) {
+			found = s;
+			break;
+		} else if (!idlest || atomic_load_explicit(&s->bucket.full_at_ns, memory_order_relaxed) <
+					      atomic_load_explicit(&idlest->bucket.full_at_ns, memory_order_relaxed)) {
+			idlest = s;
+		}
+	}
+	if (!found) {
+		found = free_slot ? free_slot : idlest;
+		memcpy(found->key, key, NYM_RATELIMIT_KEY_LEN);
+		found->used = true;
+		nym_ratelimit_bucket_reset(&found->bucket);
+	}
+	return nym_ratelimit_bucket_take(&found->bucket, now_ns, t->interval_ns, t->burst);
 }

@@ -26,7 +26,7 @@
 #include "nodectl/node/node_keys.h"
 #include "topology/epoch.h"
 #include "topology/epoch_doc.h"
-#include "util/token_bucket.h"
+#include "util/ratelimit.h"
 
 /* The most issuers (http.threads at most). */
 #define AUTHORITY_ISSUERS_MAX 64
@@ -71,7 +71,7 @@ struct authority {
 	struct nym_registry *http_reg;
 	struct nym_issuer *http_iss;
 	struct nym_spent_merge *http_spent;
-	struct nym_token_bucket_table *reg_buckets; /* POST /v1/nodes per source address */
+	struct nym_ratelimit_table *reg_buckets; /* POST /v1/nodes per source address */
 	/* Set while the prober waits for http_lock: registrations hold back, so a stream of
 	 * them cannot starve the write of a probe round (a mutex does not queue its waiters). */
 	_Atomic bool prober_waiting;

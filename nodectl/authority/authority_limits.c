@@ -13,6 +13,7 @@
 #include "nodectl/authority/authority.h"
 #include "directory/allowlist.h"
 #include "http/http_client.h"
+#include "net/net_addr.h"
 #include "topology/body_sig.h"
 #include "util/base58.h"
 #include "util/clock.h"
@@ -25,14 +26,18 @@
 int authority_limits_open(struct authority *a)
 {
 	const struct node_config *c = a->cfg;
-	return nym_token_bucket_new(&a->reg_buckets, (size_t)c->authority.registration_sources,
-				     c->authority.registrations_per_epoch, (uint64_t)a->clock.duration_s * 1000,
-				     c->authority.registration_burst);
+	if (!c->authority.registrations_per_epoch || !c->authority.registration_burst ||
+	    c->authority.registration_burst > UINT32_MAX)
+		return -EINVAL;
+	/* registrations_per_epoch tokens an epoch: one every epoch / rate. */
+	uint64_t interval_ns = (uint64_t)a->clock.duration_s * NYM_NS_PER_SEC / c->authority.registrations_per_epoch;
+	return nym_ratelimit_table_new(&a->reg_buckets, (size_t)c->authority.registration_sources,
+				       interval_ns ? interval_ns : 1, (uint32_t)c->authority.registration_burst);
 }
 
 void authority_limits_close(struct authority *a)
 {
-	nym_token_bucket_free(a->reg_buckets);
+	nym_ratelimit_table_free(a->reg_buckets);
 	a->reg_buckets = NULL;
 }
 
@@ -45,8 +50,11 @@ bool authority_registration_allowed(struct authority *a, const struct node_http_
 		nanosleep(&(struct timespec){ 0, 1000000L }, NULL);
 	if (!ci || !ci->client_addr)
 		return true;
+	uint8_t key[NET_ADDR_LIMIT_KEY_LEN];
+	if (net_addr_limit_key(ci->client_addr, key))
+		return true;
 	pthread_mutex_lock(&a->http_lock);
-	bool ok = nym_token_bucket_take(a->reg_buckets, ci->client_addr, nym_clock_now_ns() / NYM_NS_PER_MS);
+	bool ok = nym_ratelimit_table_take(a->reg_buckets, key, nym_clock_now_ns());
 	pthread_mutex_unlock(&a->http_lock);
 	if (!ok) {
 		atomic_fetch_add(&a->n.registrations_limited, 1);

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "io/conn_limit.h"
+#include "net/net_addr.h"
 #include "util/clock.h"
 #include "util/log.h"
 #include "util/ratelimit.h"
@@ -123,21 +124,21 @@ Test(ratelimit, log_limiter_allows_a_burst_and_reports_what_it_suppressed)
 
 Test(conn_limit, keys_are_ipv4_addresses_and_ipv6_slash_64s)
 {
-	uint8_t a[CONN_LIMIT_KEY_LEN], b[CONN_LIMIT_KEY_LEN];
+	uint8_t a[NET_ADDR_LIMIT_KEY_LEN], b[NET_ADDR_LIMIT_KEY_LEN];
 	struct sockaddr_storage s1 = v4("198.51.100.7", 1), s2 = v6("::ffff:198.51.100.7");
-	cr_assert_eq(conn_limit_key(SA(s1), a), 0);
-	cr_assert_eq(conn_limit_key(SA(s2), b), 0);
+	cr_assert_eq(net_addr_limit_key(SA(s1), a), 0);
+	cr_assert_eq(net_addr_limit_key(SA(s2), b), 0);
 	cr_assert_arr_eq(a, b, sizeof(a), "an IPv4-mapped address is the IPv4 address");
 	s1 = v6("2001:db8:1:2:aaaa::1");
 	s2 = v6("2001:db8:1:2:bbbb::2");
-	conn_limit_key(SA(s1), a);
-	conn_limit_key(SA(s2), b);
+	net_addr_limit_key(SA(s1), a);
+	net_addr_limit_key(SA(s2), b);
 	cr_assert_arr_eq(a, b, sizeof(a), "one /64 is one address");
 	s2 = v6("2001:db8:1:3::1");
-	conn_limit_key(SA(s2), b);
+	net_addr_limit_key(SA(s2), b);
 	cr_assert(memcmp(a, b, sizeof(a)) != 0, "another /64 is another address");
 	struct sockaddr_storage un = { .ss_family = AF_UNIX };
-	cr_assert_eq(conn_limit_key(SA(un), a), -EAFNOSUPPORT);
+	cr_assert_eq(net_addr_limit_key(SA(un), a), -EAFNOSUPPORT);
 }
 
 Test(conn_limit, an_address_holds_at_most_its_limit_whatever_the_port)

@@ -14,8 +14,10 @@
 #include "directory/address_limit.h"
 #include "directory/allowlist.h"
 #include "directory/registry.h"
+#include "net/net_addr.h"
 #include "util/base58.h"
-#include "util/token_bucket.h"
+#include "util/clock.h"
+#include "util/ratelimit.h"
 
 #define NOW 1795395600
 
@@ -341,37 +343,45 @@ static struct sockaddr_storage v6(const char *text)
 	return ss;
 }
 
-Test(directory_limits, token_buckets)
+/* The authority's registration limit: util/ratelimit's keyed table over net_addr_limit_key. */
+static bool take_at(struct nym_ratelimit_table *t, const struct sockaddr_storage *ss, uint64_t ms)
 {
-	struct nym_token_bucket_table *t;
-	cr_assert_eq(nym_token_bucket_new(&t, 0, 1, 1000, 1), -EINVAL);
+	uint8_t key[NET_ADDR_LIMIT_KEY_LEN];
+	cr_assert_eq(net_addr_limit_key((const struct sockaddr *)ss, key), 0);
+	return nym_ratelimit_table_take(t, key, ms * NYM_NS_PER_MS);
+}
+
+Test(directory_limits, registration_buckets)
+{
+	struct nym_ratelimit_table *t;
+	cr_assert_eq(nym_ratelimit_table_new(&t, 0, NYM_NS_PER_SEC, 1), -EINVAL);
 	/* 2 per second, bursts of 3. */
-	cr_assert_eq(nym_token_bucket_new(&t, 64, 2, 1000, 3), 0);
+	cr_assert_eq(nym_ratelimit_table_new(&t, 64, NYM_NS_PER_SEC / 2, 3), 0);
 	struct sockaddr_storage a = v4("192.0.2.1"), b = v4("192.0.2.2"), m = v6("::ffff:192.0.2.1");
 	struct sockaddr_storage x1 = v6("2001:db8::1"), x2 = v6("2001:db8::2"), y = v6("2001:db8:0:1::1");
 	for (int i = 0; i < 3; i++)
-		cr_assert(nym_token_bucket_take(t, (struct sockaddr *)&a, 1000));
-	cr_assert(!nym_token_bucket_take(t, (struct sockaddr *)&a, 1000), "burst spent");
-	cr_assert(!nym_token_bucket_take(t, (struct sockaddr *)&m, 1000), "the mapped form is the same address");
-	cr_assert(nym_token_bucket_take(t, (struct sockaddr *)&b, 1000), "another address has its own bucket");
-	cr_assert(!nym_token_bucket_take(t, (struct sockaddr *)&a, 1400));
-	cr_assert(nym_token_bucket_take(t, (struct sockaddr *)&a, 1500), "a token every 500 ms");
-	cr_assert(!nym_token_bucket_take(t, (struct sockaddr *)&a, 1500));
-	cr_assert(nym_token_bucket_take(t, (struct sockaddr *)&a, 1000000), "refilled");
+		cr_assert(take_at(t, &a, 1000));
+	cr_assert(!take_at(t, &a, 1000), "burst spent");
+	cr_assert(!take_at(t, &m, 1000), "the mapped form is the same address");
+	cr_assert(take_at(t, &b, 1000), "another address has its own bucket");
+	cr_assert(!take_at(t, &a, 1400));
+	cr_assert(take_at(t, &a, 1500), "a token every 500 ms");
+	cr_assert(!take_at(t, &a, 1500));
+	cr_assert(take_at(t, &a, 1000000), "refilled");
 	for (int i = 0; i < 3; i++)
-		cr_assert(nym_token_bucket_take(t, (struct sockaddr *)&x1, 2000));
-	cr_assert(!nym_token_bucket_take(t, (struct sockaddr *)&x2, 2000), "IPv6 counts per /64");
-	cr_assert(nym_token_bucket_take(t, (struct sockaddr *)&y, 2000));
-	nym_token_bucket_free(t);
+		cr_assert(take_at(t, &x1, 2000));
+	cr_assert(!take_at(t, &x2, 2000), "IPv6 counts per /64");
+	cr_assert(take_at(t, &y, 2000));
+	nym_ratelimit_table_free(t);
 
 	/* A table of 8 slots stays 8 slots however many addresses come; the idlest is forgotten. */
-	cr_assert_eq(nym_token_bucket_new(&t, 8, 1, 1000000, 1), 0);
+	cr_assert_eq(nym_ratelimit_table_new(&t, 8, 1000 * NYM_NS_PER_SEC, 1), 0);
 	for (unsigned i = 0; i < 1000; i++) {
 		struct sockaddr_storage s = { 0 };
 		struct sockaddr_in *in = (struct sockaddr_in *)&s;
 		in->sin_family = AF_INET;
 		in->sin_addr.s_addr = htonl(0x0a000000u + i);
-		cr_assert(nym_token_bucket_take(t, (struct sockaddr *)&s, 5000), "a fresh address starts full");
+		cr_assert(take_at(t, &s, 5000), "a fresh address starts full");
 	}
-	nym_token_bucket_free(t);
+	nym_ratelimit_table_free(t);
 }
