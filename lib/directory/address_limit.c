@@ -7,20 +7,26 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The form an address is counted under: "4:" + IPv4, "6:" + the /64, or the text itself. */
+#include "net/net_addr.h"
+#include "util/hex.h"
+
+/* The form an address is counted under: the per-address key every limit of the project uses
+ * (net_addr_limit_key: IPv4, or the /64 of IPv6) in hex, or the text itself when it is no
+ * address. */
 static void address_key(const char *text, char out[NYM_DESCRIPTOR_ADDR_LEN + 4])
 {
-	unsigned char bin[16];
-	char buf[INET6_ADDRSTRLEN];
-	if (inet_pton(AF_INET, text, bin) == 1) {
-		snprintf(out, NYM_DESCRIPTOR_ADDR_LEN + 4, "4:%s", text);
-	} else if (inet_pton(AF_INET6, text, bin) == 1) {
-		memset(bin + 8, 0, 8);
-		inet_ntop(AF_INET6, bin, buf, sizeof(buf));
-		snprintf(out, NYM_DESCRIPTOR_ADDR_LEN + 4, "6:%s", buf);
-	} else {
+	struct sockaddr_storage ss = { 0 };
+	struct sockaddr_in *v4 = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&ss;
+	uint8_t key[NET_ADDR_LIMIT_KEY_LEN];
+	if (inet_pton(AF_INET, text, &v4->sin_addr) == 1)
+		v4->sin_family = AF_INET;
+	else if (inet_pton(AF_INET6, text, &v6->sin6_addr) == 1)
+		v6->sin6_family = AF_INET6;
+	if (net_addr_limit_key((const struct sockaddr *)&ss, key) == 0)
+		nym_hex_encode(out, key, sizeof(key));
+	else
 		snprintf(out, NYM_DESCRIPTOR_ADDR_LEN + 4, "?:%s", text);
-	}
 }
 
 struct seen {
