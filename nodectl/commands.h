@@ -31,8 +31,4 @@ int cmd_authority_revoke(const char *context, int argc, char **argv);
 int cmd_authority_list(const char *context, int argc, char **argv);
 int cmd_debug_descriptors(const char *context, int argc, char **argv);
 
-/* Median microseconds to process one forward hop of a regular packet (bench sphinx);
- * spread_pct gets how much its 20 ms batches differed (10th to 90th percentile, % of median). */
-double bench_sphinx_forward_us(double seconds, double *spread_pct);
-
 #endif

@@ -14,9 +14,10 @@
  * sends and receives without ever sleeping: a thread that sleeps between packets is woken
  * late when its CPU went idle (on a virtual machine the host may run someone else there for
  * milliseconds), and that delay belongs to the load generator, not to the node it measures. */
+#include "nodectl/bench/bench_mixnet.h"
+
 #include <errno.h>
 #include <ftw.h>
-#include <jansson.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -29,16 +30,15 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cmd_util.h"
-#include "commands.h"
 #include "io/sock.h"
 #include "mix/mix_frame.h"
 #include "mix/mix_node_addr.h"
+#include "nodectl/bench/bench_host.h"
+#include "nodectl/bench/bench_sphinx.h"
 #include "nodectl/debug/mix_sink.h"
 #include "nodectl/node/node_config.h"
 #include "nodectl/node/node_keys.h"
 #include "sphinx/sphinx_packet.h"
-#include "util/cli.h"
 #include "util/clock.h"
 #include "util/file.h"
 #include "util/log.h"
@@ -341,25 +341,25 @@ static pid_t start_node(const char *dir, uint64_t workers, const cpu_set_t *cpus
 	return pid;
 }
 
-int cmd_bench_mixnet(const char *context, int argc, char **argv)
+static void progress(const struct bench_mixnet_options *o, const char *fmt, unsigned long long n)
 {
-	uint64_t seconds = 5, workers = 1;
-	bool json = false;
-	struct cli_option opts[] = {
-		{ "seconds", CLI_U64, &seconds, false, "N  length of the throughput phase (default 5)" },
-		{ "workers", CLI_U64, &workers, false, "N  worker threads of the node under test (default 1)" },
-		{ "json", CLI_FLAG, &json, false, "   one JSON object instead of text" },
-		{ 0 },
-	};
-	int rc = cli_parse(context, argc, argv, opts, NULL, 0, NULL);
-	if (rc)
-		return rc > 0 ? EXIT_OK : EXIT_FAIL;
+	char line[128];
+	if (!o->on_progress)
+		return;
+	snprintf(line, sizeof(line), fmt, n);
+	o->on_progress(line);
+}
+
+int bench_mixnet_run(const struct bench_mixnet_options *options, struct bench_mixnet_result *result, char *error,
+		     size_t error_len)
+{
+	uint64_t seconds = options->seconds, workers = options->workers;
 	if (seconds == 0 || seconds > 120 || workers == 0 || workers > 64) {
-		fprintf(stderr, "%s: --seconds must be 1..120 and --workers 1..64\n", context);
-		return EXIT_FAIL;
+		snprintf(error, error_len, "--seconds must be 1..120 and --workers 1..64");
+		return -EINVAL;
 	}
 
-	int status = EXIT_FAIL;
+	int status = -EIO;
 	pid_t node = -1;
 	static struct mix_sink sink = { .listen_fd = -1 };
 	static struct bench b;
@@ -368,8 +368,9 @@ int cmd_bench_mixnet(const char *context, int argc, char **argv)
 	/* A node that dies mid-flood must end the run with an error, not the bench with SIGPIPE. */
 	signal(SIGPIPE, SIG_IGN);
 	if (!mkdtemp(dir)) {
-		fprintf(stderr, "%s: cannot create a temporary directory: %s\n", context, strerror(errno));
-		return EXIT_FAIL;
+		int e = errno;
+		snprintf(error, error_len, "cannot create a temporary directory: %s", strerror(e));
+		return -e;
 	}
 
 	/* The ceiling, measured before anything else loads the machine and, when the node will
@@ -391,7 +392,7 @@ int cmd_bench_mixnet(const char *context, int argc, char **argv)
 	snprintf(text, sizeof(text), "127.0.0.1:%d", sink_port);
 	net_addr_parse(&sink_addr, text, -1);
 	if (make_node(dir, mix_port, http_port, flood_count * 2, &keys)) {
-		fprintf(stderr, "%s: cannot set up the node in %s\n", context, dir);
+		snprintf(error, error_len, "cannot set up the node in %s", dir);
 		goto out;
 	}
 	memcpy(b.node_secret, keys.sphinx[0].kp.secret, 32);
@@ -406,17 +407,16 @@ int cmd_bench_mixnet(const char *context, int argc, char **argv)
 	node_keys_clear(&keys);
 
 	if (mix_sink_open(&sink, &sink_addr, on_frame, &b)) {
-		fprintf(stderr, "%s: cannot listen for the sink\n", context);
+		snprintf(error, error_len, "cannot listen for the sink");
 		goto out;
 	}
 	node = start_node(dir, workers, pinned ? &node_cpus : NULL);
 	if (pinned)
 		sched_setaffinity(0, sizeof(bench_cpus), &bench_cpus); /* threads created from here inherit it */
 
-	if (!json)
-		fprintf(stderr, "building %llu packets...\n", (unsigned long long)flood_count);
+	progress(options, "building %llu packets...", (unsigned long long)flood_count);
 	if (build_pool(&b, &b.flood, flood_count, false)) {
-		fprintf(stderr, "%s: cannot build the packets\n", context);
+		snprintf(error, error_len, "cannot build the packets");
 		goto out;
 	}
 	/* The node is up once it accepts connections. */
@@ -429,7 +429,7 @@ int cmd_bench_mixnet(const char *context, int argc, char **argv)
 			break;
 		}
 		if (tries > 100) {
-			fprintf(stderr, "%s: the node did not start (see %s/node.log)\n", context, dir);
+			snprintf(error, error_len, "the node did not start (see %s/node.log)", dir);
 			goto out;
 		}
 		struct timespec ts = { 0, 100 * 1000 * 1000 };
@@ -442,8 +442,8 @@ int cmd_bench_mixnet(const char *context, int argc, char **argv)
 	uint64_t rss_before, rss_peak, rss_after, unused;
 	memory_kib(node, &rss_before, &unused);
 	uint64_t cpu0 = cpu_us(node);
-	struct cmd_host_cpu host0, host1;
-	cmd_host_cpu_read(&host0);
+	struct bench_host_cpu host0, host1;
+	bench_host_cpu_read(&host0);
 	atomic_store(&b.phase, 1);
 	pthread_t senders[128];
 	struct flood_job jobs[128];
@@ -470,15 +470,15 @@ int cmd_bench_mixnet(const char *context, int argc, char **argv)
 	size_t warmup = (size_t)(rate * LATENCY_WARMUP_SECONDS), paced = warmup + (size_t)(rate * LATENCY_SECONDS);
 	if (paced < warmup + 100)
 		paced = warmup + 100;
-	if (!json)
-		fprintf(stderr, "throughput phase done; building %zu packets for the latency phase...\n", paced);
+	progress(options, "throughput phase done; building %llu packets for the latency phase...",
+		 (unsigned long long)paced);
 	b.slots = paced * 4;
 	b.slot_tag = calloc(b.slots, sizeof(uint64_t));
 	b.slot_index = calloc(b.slots, sizeof(uint32_t));
 	b.arrival_ns = calloc(paced, sizeof(uint64_t));
 	b.sent_ns = calloc(paced, sizeof(uint64_t));
 	if (!b.slot_tag || !b.slot_index || !b.arrival_ns || !b.sent_ns || build_pool(&b, &b.paced, paced, true)) {
-		fprintf(stderr, "%s: cannot build the latency packets\n", context);
+		snprintf(error, error_len, "cannot build the latency packets");
 		goto out;
 	}
 	for (size_t i = 0; i < paced; i++)
@@ -503,8 +503,7 @@ int cmd_bench_mixnet(const char *context, int argc, char **argv)
 		i++;
 	}
 	uint64_t paced_delivered = drain(&sink, &b, 2, paced);
-	cmd_host_cpu_read(&host1);
-	double steal = cmd_host_steal_pct(&host0, &host1);
+	bench_host_cpu_read(&host1);
 	double paced_cpu_us = paced_delivered ? (double)(cpu_us(node) - cpu1) / (double)paced_delivered : 0;
 	uint64_t *lat = malloc(paced * sizeof(uint64_t));
 	size_t nlat = 0;
@@ -512,48 +511,33 @@ int cmd_bench_mixnet(const char *context, int argc, char **argv)
 		if (b.arrival_ns[i] && b.sent_ns[i])
 			lat[nlat++] = b.arrival_ns[i] - b.sent_ns[i];
 	if (!nlat) {
-		fprintf(stderr, "%s: no packet came through in the latency phase (see %s/node.log)\n", context, dir);
+		snprintf(error, error_len, "no packet came through in the latency phase (see %s/node.log)", dir);
 		free(lat);
 		goto out;
 	}
 	qsort(lat, nlat, sizeof(uint64_t), cmp_u64);
-	double p50 = (double)lat[nlat / 2] / 1e3, p99 = (double)lat[nlat * 99 / 100] / 1e3;
+	*result = (struct bench_mixnet_result){
+		.process_forward_us = forward_us,
+		.ceiling_pps = ceiling,
+		.sent = flood_count,
+		.delivered = delivered,
+		.delivered_pps = delivered_pps,
+		.node_cpu_us_per_packet_flood = flood_cpu_us,
+		.node_rss_before_kib = rss_before,
+		.node_rss_peak_kib = rss_peak,
+		.node_rss_after_kib = rss_after,
+		.latency_rate_pps = rate,
+		.latency_packets = nlat,
+		.p50_us = (double)lat[nlat / 2] / 1e3,
+		.p99_us = (double)lat[nlat * 99 / 100] / 1e3,
+		.node_cpu_us_per_packet_paced = paced_cpu_us,
+		.host_steal_pct = bench_host_steal_pct(&host0, &host1),
+		.host_speed_spread_pct = speed_spread,
+	};
 	free(lat);
 	for (size_t i = 0; i < nconn; i++)
 		close(fds[i]);
-
-	if (json) {
-		json_t *o = json_pack("{s:f, s:I, s:I, s:I, s:f, s:f, s:I, s:f, s:f, s:f, s:I}", "delivered_pps",
-				      delivered_pps, "sent", (json_int_t)flood_count, "delivered", (json_int_t)delivered,
-				      "lost", (json_int_t)(flood_count - delivered), "p50_us", p50, "p99_us", p99,
-				      "workers", (json_int_t)workers, "process_forward_us", forward_us, "ceiling_pps",
-				      ceiling, "latency_rate_pps", rate, "latency_packets", (json_int_t)nlat);
-		json_object_set_new(o, "node_cpu_us_per_packet_flood", json_real(flood_cpu_us));
-		json_object_set_new(o, "node_cpu_us_per_packet_paced", json_real(paced_cpu_us));
-		json_object_set_new(o, "node_rss_before_kib", json_integer((json_int_t)rss_before));
-		json_object_set_new(o, "node_rss_peak_kib", json_integer((json_int_t)rss_peak));
-		json_object_set_new(o, "node_rss_after_kib", json_integer((json_int_t)rss_after));
-		json_object_set_new(o, "host_steal_pct", json_real(steal));
-		json_object_set_new(o, "host_speed_spread_pct", json_real(speed_spread));
-		status = cmd_print_json(o);
-	} else {
-		printf("mixnode with %llu worker(s), regular packets, loopback TCP\n", (unsigned long long)workers);
-		printf("  process_forward_us     %9.2f   ceiling %.0f packets/s\n", forward_us, ceiling);
-		printf("  delivered              %9.0f packets/s = %.2f x ceiling (%llu of %llu, %llu lost)\n",
-		       delivered_pps, delivered_pps / ceiling, (unsigned long long)delivered,
-		       (unsigned long long)flood_count, (unsigned long long)(flood_count - delivered));
-		printf("  added latency at %.0f packets/s: p50 %.0f us, p99 %.0f us (%zu packets)\n", rate, p50, p99,
-		       nlat);
-		printf("  node CPU per packet: %.1f us flooded, %.1f us paced (busy polling included)\n", flood_cpu_us,
-		       paced_cpu_us);
-		printf("  node memory: %.1f MiB before the flood, %.1f MiB at its peak, %.1f MiB after\n",
-		       (double)rss_before / 1024, (double)rss_peak / 1024, (double)rss_after / 1024);
-		printf("  host: %.1f %% of CPU time stolen by the hypervisor during the run%s\n", steal,
-		       steal > 2 ? " (figures and ratios are unreliable)" : "");
-		printf("  host: process_forward batches differed by %.0f %% of their median (10th to 90th percentile)%s\n",
-		       speed_spread, speed_spread > 20 ? " (an unsteady CPU: the latency at 0.8 x ceiling is unreliable)" : "");
-		status = EXIT_OK;
-	}
+	status = 0;
 out:
 	if (node > 0) {
 		kill(node, SIGTERM);
@@ -568,7 +552,7 @@ out:
 	free(b.arrival_ns);
 	free(b.sent_ns);
 	/* Remove the run's directory; keep it on failure for its log. */
-	if (status == EXIT_OK && nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS) != 0)
+	if (status == 0 && nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS) != 0)
 		log_warn("cannot remove %s", dir);
 	return status;
 }

@@ -1,25 +1,21 @@
 /* nym-node bench sphinx: the cost of Sphinx against the curve arithmetic it cannot avoid.
- * Single-threaded, one process. Each figure is the median over many short batches, which
- * shrugs off the odd scheduling hiccup better than one long average, and the operations'
- * batches alternate, so that a slower or faster stretch of the machine hits them all. */
-#include <jansson.h>
-#include <stdio.h>
+ * Each figure is the median over many short batches, which shrugs off the odd scheduling
+ * hiccup better than one long average, and the operations' batches alternate, so that a
+ * slower or faster stretch of the machine hits them all. */
+#include "nodectl/bench/bench_sphinx.h"
+
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "cmd_util.h"
-#include "commands.h"
 #include "crypto/x25519.h"
-#include "crypto/x25519_batch.h"
-#include "sphinx/sphinx_packet.h"
-#include "util/cli.h"
+#include "nodectl/bench/bench_host.h"
 #include "util/clock.h"
 
-#define REGULAR_PAYLOAD 2065
-#define PACKET_LEN (SPHINX_HEADER_LEN + REGULAR_PAYLOAD)
+#define PACKET_LEN BENCH_SPHINX_PACKET_LEN
 #define POOL 64
-#define BENCH_HOPS 4 /* three mix layers and the exit gateway */
-#define BATCH NYM_X25519_LANES /* what a node takes from one receive at a time */
+#define BENCH_HOPS BENCH_SPHINX_HOPS
+#define BATCH BENCH_SPHINX_BATCH
 
 struct bench_state {
 	struct nym_x25519_keypair nodes[BENCH_HOPS];
@@ -204,73 +200,31 @@ double bench_sphinx_forward_us(double seconds, double *spread_pct)
 	return us;
 }
 
-int cmd_bench_sphinx(const char *context, int argc, char **argv)
+int bench_sphinx_run(const struct bench_sphinx_options *options, struct bench_sphinx_result *result)
 {
-	uint64_t seconds = 4;
-	bool json = false;
-	struct cli_option opts[] = {
-		{ "seconds", CLI_U64, &seconds, false, "N  total measuring time (default 4)" },
-		{ "json", CLI_FLAG, &json, false, "   one JSON object instead of text" },
-		{ 0 },
-	};
-	int rc = cli_parse(context, argc, argv, opts, NULL, 0, NULL);
-	if (rc)
-		return rc > 0 ? EXIT_OK : EXIT_FAIL;
-	if (seconds == 0) {
-		fprintf(stderr, "%s: --seconds must be at least 1\n", context);
-		return EXIT_FAIL;
-	}
-
 	struct bench_state *s = bench_state_new();
-	if (!s) {
-		fprintf(stderr, "%s: cannot set up the benchmark\n", context);
-		return EXIT_FAIL;
-	}
-	int status = EXIT_FAIL;
-
-	struct cmd_host_cpu cpu0, cpu1;
-	cmd_host_cpu_read(&cpu0);
+	if (!s)
+		return -ENOMEM;
+	struct bench_host_cpu cpu0, cpu1;
+	bench_host_cpu_read(&cpu0);
 	static const bench_op ops[] = { op_x25519, op_create, op_forward, op_final, op_x25519_batch, op_forward_batch };
 	double us[6], spread[6];
-	int failed = measure(s, ops, 6, (double)seconds, us, spread);
-	double x25519_us = us[0], create_us = us[1], forward_us = us[2], final_us = us[3];
-	double x25519_batched_us = us[4] / BATCH, forward_batched_us = us[5] / BATCH;
-	if (failed) {
-		fprintf(stderr, "%s: a Sphinx operation failed during the benchmark\n", context);
-		goto out;
-	}
-	cmd_host_cpu_read(&cpu1);
-	double steal = cmd_host_steal_pct(&cpu0, &cpu1);
-	double pps = 1e6 / forward_us;
-	if (json) {
-		json_t *o = json_pack("{s:f, s:f, s:f, s:f, s:f, s:f, s:f}", "x25519_us", x25519_us, "create_us",
-				      create_us, "process_forward_us", forward_us, "process_final_us", final_us,
-				      "forward_packets_per_second", pps, "host_steal_pct", steal,
-				      "host_speed_spread_pct", spread[0]);
-		json_object_set_new(o, "x25519_batched_us", json_real(x25519_batched_us));
-		json_object_set_new(o, "process_forward_batched_us", json_real(forward_batched_us));
-		json_object_set_new(o, "x25519_vectorised", json_boolean(nym_x25519_batch_vectorised()));
-		status = cmd_print_json(o);
-		goto out;
-	}
-	printf("sphinx v%d, regular packets (%d bytes), 1 thread, medians of 20 ms batches taking turns for %llu s\n",
-	       SPHINX_VERSION_DEFAULT, PACKET_LEN, (unsigned long long)seconds);
-	printf("  x25519 scalar multiplication %9.2f us\n", x25519_us);
-	printf("  create (4 hops)              %9.2f us  = %5.2f x x25519\n", create_us, create_us / x25519_us);
-	printf("  process forward hop          %9.2f us  = %5.2f x x25519\n", forward_us, forward_us / x25519_us);
-	printf("  process final hop            %9.2f us  = %5.2f x x25519\n", final_us, final_us / x25519_us);
-	printf("  forward packets per second per core: %.0f\n", pps);
-	printf("  in batches of %d (%s):\n", BATCH,
-	       nym_x25519_batch_vectorised() ? "eight-lane AVX-512 IFMA ladder" : "no AVX-512 IFMA: one at a time");
-	printf("    x25519 per operation       %9.2f us\n", x25519_batched_us);
-	printf("    process forward per packet %9.2f us  = %5.2f x unbatched\n", forward_batched_us,
-	       forward_batched_us / forward_us);
-	printf("  host: %.1f %% of CPU time stolen by the hypervisor during the run%s\n", steal,
-	       steal > 2 ? " (figures and ratios are unreliable)" : "");
-	printf("  host: x25519 batches differed by %.0f %% of their median (10th to 90th percentile)%s\n",
-	       spread[0], spread[0] > 20 ? " (an unsteady CPU: figures are unreliable)" : "");
-	status = EXIT_OK;
-out:
+	int failed = measure(s, ops, 6, options->seconds, us, spread);
 	free(s);
-	return status;
+	if (failed)
+		return -EIO;
+	bench_host_cpu_read(&cpu1);
+	*result = (struct bench_sphinx_result){
+		.x25519_us = us[0],
+		.create_us = us[1],
+		.process_forward_us = us[2],
+		.process_final_us = us[3],
+		.x25519_batched_us = us[4] / BATCH,
+		.process_forward_batched_us = us[5] / BATCH,
+		.forward_packets_per_second = 1e6 / us[2],
+		.x25519_vectorised = nym_x25519_batch_vectorised(),
+		.host_steal_pct = bench_host_steal_pct(&cpu0, &cpu1),
+		.host_speed_spread_pct = spread[0],
+	};
+	return 0;
 }
