@@ -1,14 +1,13 @@
 /* nym-node bench credentials: the costs of ticket issuance, verification and spending, with
  * a local issuer database and ticket store. */
+#include "nodectl/bench/bench_credentials.h"
+
 #include <errno.h>
-#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "cmd_util.h"
-#include "commands.h"
 #include "cred/blind_rsa.h"
 #include "credstore/issuer.h"
 #include "cred/issuer_keyset.h"
@@ -17,7 +16,6 @@
 #include "cred/ticketbook.h"
 #include "crypto/secret.h"
 #include "util/bloom.h"
-#include "util/cli.h"
 #include "util/clock.h"
 #include "util/log.h"
 
@@ -42,10 +40,7 @@ struct bench {
 	char dir[128], db[160], store[160];
 	unsigned bits;
 	size_t books;
-	double keygen_ms, blind_book_ms, issue_book_ms, finalize_book_ms, blind_sign_us;
-	double brsa_verify_us, verify_us, spend_us, bloom_test_ns, bloom_insert_ns;
-	double bloom_bits_per_item, bloom_fpr;
-	size_t ticket_bytes;
+	struct bench_credentials_result *r;
 };
 
 static void remove_db(const char *path)
@@ -87,7 +82,7 @@ static int bench_run(struct bench *b)
 	uint64_t t0 = nym_clock_now_ns();
 	if ((rc = nym_issuer_ensure_key(iss, NYM_TICKET_WG_ENTRY, now)) != 0)
 		goto out;
-	b->keygen_ms = since_us(t0) / 1000.0;
+	b->r->keygen_ms = since_us(t0) / 1000.0;
 	if ((rc = nym_issuer_keys(iss, now, &ks)) != 0 ||
 	    (rc = nym_issuer_voucher_create(iss, n, now, codes)) != 0)
 		goto out;
@@ -143,10 +138,10 @@ static int bench_run(struct bench *b)
 		if (rc)
 			goto out;
 	}
-	b->blind_book_ms = median(blind, n);
-	b->issue_book_ms = median(issue, n);
-	b->finalize_book_ms = median(fin, n);
-	b->blind_sign_us = median(bare_signs, n);
+	b->r->blind_book_ms = median(blind, n);
+	b->r->issue_book_ms = median(issue, n);
+	b->r->finalize_book_ms = median(fin, n);
+	b->r->blind_sign_us = median(bare_signs, n);
 
 	/* Gateway: verification without and with the database. */
 	const struct nym_ticketbook_entry *e0 = &books[0]->entries[0];
@@ -158,7 +153,7 @@ static int bench_run(struct bench *b)
 		if (rc)
 			goto out;
 	}
-	b->brsa_verify_us = median(s, 4096);
+	b->r->brsa_verify_us = median(s, 4096);
 	for (size_t i = 0; i < 4096; i++) {
 		size_t len;
 		struct nym_ticketbook *bk = books[i % n];
@@ -169,8 +164,8 @@ static int bench_run(struct bench *b)
 		if (rc)
 			goto out;
 	}
-	b->verify_us = median(s, 4096);
-	b->ticket_bytes = NYM_TICKET_PREPARED_LEN + k;
+	b->r->verify_us = median(s, 4096);
+	b->r->ticket_bytes = NYM_TICKET_PREPARED_LEN + k;
 	if ((rc = nym_ticket_store_open(&store, b->store)) != 0)
 		goto out;
 	for (size_t i = 0; i < ntickets; i++) {
@@ -183,7 +178,7 @@ static int bench_run(struct bench *b)
 		if (rc)
 			goto out;
 	}
-	b->spend_us = median(s, ntickets);
+	b->r->spend_us = median(s, ntickets);
 
 	/* The Bloom filter at the mixnode replay filter's rate. */
 	struct nym_bloom bloom;
@@ -197,7 +192,7 @@ static int bench_run(struct bench *b)
 		memcpy(item, &i, sizeof(i));
 		nym_bloom_insert(&bloom, item, sizeof(item));
 	}
-	b->bloom_insert_ns = since_us(t0) * 1000.0 / (double)items;
+	b->r->bloom_insert_ns = since_us(t0) * 1000.0 / (double)items;
 	size_t hits = 0;
 	item[31] ^= 1; /* items never inserted: every hit is a false positive */
 	t0 = nym_clock_now_ns();
@@ -205,9 +200,9 @@ static int bench_run(struct bench *b)
 		memcpy(item, &i, sizeof(i));
 		hits += nym_bloom_test(&bloom, item, sizeof(item));
 	}
-	b->bloom_test_ns = since_us(t0) * 1000.0 / (double)items;
-	b->bloom_fpr = (double)hits / (double)items;
-	b->bloom_bits_per_item = (double)bloom.nbits / (double)items;
+	b->r->bloom_test_ns = since_us(t0) * 1000.0 / (double)items;
+	b->r->bloom_fpr = (double)hits / (double)items;
+	b->r->bloom_bits_per_item = (double)bloom.nbits / (double)items;
 	nym_bloom_free(&bloom);
 	rc = 0;
 out:
@@ -230,98 +225,34 @@ out:
 	return rc;
 }
 
-int cmd_bench_credentials(const char *context, int argc, char **argv)
+int bench_credentials_run(const struct bench_credentials_options *options, struct bench_credentials_result *result,
+			  char *error, size_t error_len)
 {
-	bool as_json = false;
-	uint64_t bits = 3072, books = 5;
-	struct cli_option opts[] = {
-		{ .name = "json",
-		  .type = CLI_FLAG,
-		  .dest = &as_json,
-		  .required = false,
-		  .help = "print one JSON object" },
-		{ .name = "bits",
-		  .type = CLI_U64,
-		  .dest = &bits,
-		  .required = false,
-		  .help = "N  issuer key size: 2048 | 3072 (default) | 4096" },
-		{ .name = "books",
-		  .type = CLI_U64,
-		  .dest = &books,
-		  .required = false,
-		  .help = "N  ticketbooks to issue (1..100, default 5)" },
-		{ 0 },
-	};
-	int rc = cli_parse(context, argc, argv, opts, NULL, 0, NULL);
-	if (rc)
-		return rc > 0 ? EXIT_OK : EXIT_FAIL;
-	if (bits != 2048 && bits != 3072 && bits != 4096) {
-		fprintf(stderr, "%s: --bits expects 2048, 3072 or 4096, got %llu\n", context,
-			(unsigned long long)bits);
-		return EXIT_FAIL;
-	}
-	if (books < 1 || books > 100) {
-		fprintf(stderr, "%s: --books expects 1..100, got %llu\n", context,
-			(unsigned long long)books);
-		return EXIT_FAIL;
-	}
-	struct bench b = { .bits = (unsigned)bits, .books = (size_t)books };
+	*result = (struct bench_credentials_result){ 0 };
+	struct bench b = { .bits = options->bits, .books = options->books, .r = result };
 	const char *tmp = getenv("TMPDIR");
 	snprintf(b.dir, sizeof(b.dir), "%s/nym-bench-cred.XXXXXX", tmp && *tmp ? tmp : "/tmp");
 	if (!mkdtemp(b.dir)) {
-		fprintf(stderr, "%s: cannot create a scratch directory in %s: %s\n", context,
-			tmp && *tmp ? tmp : "/tmp", strerror(errno));
-		return EXIT_FAIL;
+		int e = errno;
+		snprintf(error, error_len, "cannot create a scratch directory in %s: %s", tmp && *tmp ? tmp : "/tmp",
+			 strerror(e));
+		return -e;
 	}
 	snprintf(b.db, sizeof(b.db), "%s/issuer.db", b.dir);
 	snprintf(b.store, sizeof(b.store), "%s/gateway.db", b.dir);
 	enum nym_log_level level = nym_log_get_level();
 	nym_log_set_level(NYM_LOG_WARN);
-	rc = bench_run(&b);
+	int rc = bench_run(&b);
 	nym_log_set_level(level);
 	remove_db(b.db);
 	remove_db(b.store);
 	rmdir(b.dir);
 	if (rc) {
-		fprintf(stderr, "%s: benchmark failed: %s\n", context, strerror(-rc));
-		return EXIT_FAIL;
+		snprintf(error, error_len, "benchmark failed: %s", strerror(-rc));
+		return rc;
 	}
-	double issue_ratio = b.issue_book_ms * 1000.0 / (NYM_TICKETBOOK_SIZE * b.blind_sign_us);
-	double verify_ratio = b.verify_us / b.brsa_verify_us;
-	if (as_json)
-		return cmd_print_json(json_pack(
-			"{s:i, s:I, s:I, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, "
-			"s:f, "
-			"s:f, s:f, s:f}",
-			"bits", (int)b.bits, "books", (json_int_t)b.books, "ticket_bytes",
-			(json_int_t)b.ticket_bytes, "issue_book_ms", b.issue_book_ms, "verify_us",
-			b.verify_us, "blind_sign_us", b.blind_sign_us, "issue_vs_50_blind_signs",
-			issue_ratio, "rsa_pss_verify_us", b.brsa_verify_us,
-			"verify_vs_rsa_pss_verify", verify_ratio, "spend_us", b.spend_us,
-			"client_blind_book_ms", b.blind_book_ms, "client_finalize_book_ms",
-			b.finalize_book_ms, "keygen_ms", b.keygen_ms, "bloom_insert_ns",
-			b.bloom_insert_ns, "bloom_test_ns", b.bloom_test_ns,
-			"bloom_bits_per_item_1e-5", b.bloom_bits_per_item, "bloom_fpr_measured",
-			b.bloom_fpr, "books_per_s_per_core",
-			1000.0 / b.issue_book_ms));
-	printf("credentials, %u-bit issuer key (ticket %zu bytes), %zu books of %d tickets\n",
-	       b.bits, b.ticket_bytes, b.books, NYM_TICKETBOOK_SIZE);
-	printf("  issue_book_ms        %8.2f  authority: one 50-ticket request end to end "
-	       "(%.2fx 50 bare BlindSigns of %.0f us)\n",
-	       b.issue_book_ms, issue_ratio, b.blind_sign_us);
-	printf("  verify_us            %8.2f  gateway: one ticket, parse + key lookup + RSA-PSS "
-	       "(%.2fx a bare verification of %.1f us)\n",
-	       b.verify_us, verify_ratio, b.brsa_verify_us);
-	printf("  spend_us             %8.2f  gateway: verify + committed SQLite insert (fsync)\n",
-	       b.spend_us);
-	printf("  client_blind_book_ms %8.2f  client: 50 serials, prepares and blinds\n",
-	       b.blind_book_ms);
-	printf("  client_finalize_ms   %8.2f  client: 50 unblinds, each verified\n",
-	       b.finalize_book_ms);
-	printf("  keygen_ms            %8.1f  one issuer key\n", b.keygen_ms);
-	printf("  bloom_insert_ns      %8.1f  1e6 items at 1e-5 (%.1f bits/item)\n",
-	       b.bloom_insert_ns, b.bloom_bits_per_item);
-	printf("  bloom_test_ns        %8.1f  (measured false positives %.2g, sized for 1e-5)\n",
-	       b.bloom_test_ns, b.bloom_fpr);
-	return EXIT_OK;
+	result->issue_vs_50_blind_signs = result->issue_book_ms * 1000.0 / (NYM_TICKETBOOK_SIZE * result->blind_sign_us);
+	result->verify_vs_rsa_pss_verify = result->verify_us / result->brsa_verify_us;
+	result->books_per_s_per_core = 1000.0 / result->issue_book_ms;
+	return 0;
 }

@@ -10,20 +10,18 @@
  *   reassembly        fragmenting a 1 MiB message for regular packets and reassembling it
  *                     in shuffled order: MB/s of message
  */
+#include "nodectl/bench/bench_transport.h"
+
 #include <errno.h>
-#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "cmd_util.h"
-#include "commands.h"
 #include "crypto/x25519.h"
 #include "mix/mix_fragment.h"
 #include "mix/mix_frame.h"
 #include "mix/mix_reassembly.h"
 #include "noise/noise_session.h"
-#include "util/cli.h"
 #include "util/clock.h"
 #include "util/log.h"
 
@@ -204,34 +202,21 @@ out:
 	return rc;
 }
 
-int cmd_bench_transport(const char *context, int argc, char **argv)
+int bench_transport_run(const struct bench_transport_options *options, struct bench_transport_result *result)
 {
-	uint64_t seconds = 1;
-	bool json = false;
-	struct cli_option opts[] = {
-		{ "seconds", CLI_U64, &seconds, false, "N  time per measurement (default 1)" },
-		{ "json", CLI_FLAG, &json, false, "   one JSON object on stdout" },
-		{ 0 },
-	};
-	int rc = cli_parse(context, argc, argv, opts, NULL, 0, NULL);
-	if (rc)
-		return rc > 0 ? EXIT_OK : EXIT_FAIL;
-	if (seconds == 0 || seconds > 600) {
-		fprintf(stderr, "%s: --seconds must be between 1 and 600\n", context);
-		return EXIT_FAIL;
-	}
-	double s = (double)seconds;
+	double s = options->seconds;
 	double frame_ns, frame_gbps, x_us, hs_us, small_ns, bulk_ns, reasm_mbps;
 	struct noise_session *i = calloc(1, sizeof(*i)), *r = calloc(1, sizeof(*r));
 	uint8_t *scratch = malloc(NOISE_MAX_PLAINTEXT_LEN);
 	struct nym_x25519_keypair ik, rk;
-	int status = EXIT_FAIL;
+	int rc = -ENOMEM;
 	nym_x25519_generate(&ik);
 	nym_x25519_generate(&rk);
 	if (!i || !r || !scratch)
 		goto out;
-	if (bench_frame_decode(s, &frame_ns, &frame_gbps))
-		goto fail;
+	rc = bench_frame_decode(s, &frame_ns, &frame_gbps);
+	if (rc)
+		goto out;
 
 	struct timer t;
 	uint8_t shared[32];
@@ -244,44 +229,33 @@ int cmd_bench_transport(const char *context, int argc, char **argv)
 
 	timer_start(&t, s);
 	while (timer_running(&t)) {
-		if (handshake_once(i, r, &ik, &rk, scratch))
-			goto fail;
+		rc = handshake_once(i, r, &ik, &rk, scratch);
+		if (rc)
+			goto out;
 		noise_session_clear(i);
 		noise_session_clear(r);
 		t.iterations++;
 	}
 	hs_us = timer_ns_per_iteration(&t) / 1e3;
 
-	if (handshake_once(i, r, &ik, &rk, scratch) ||
-	    bench_seal_open(i, r, MIX_FRAME_HEADER_LEN + MIX_REGULAR_PACKET_LEN, s, scratch,
-			    &small_ns) ||
-	    bench_seal_open(i, r, NOISE_MAX_PLAINTEXT_LEN, s, scratch, &bulk_ns))
-		goto fail;
-	if (bench_reassembly(s, &reasm_mbps))
-		goto fail;
-
-	double bulk_gbps = NOISE_MAX_PLAINTEXT_LEN / bulk_ns;
-	if (json) {
-		json_t *o = json_pack("{s:f, s:f, s:f, s:f, s:f, s:f, s:f}", "frame_decode_ns",
-				      frame_ns, "frame_decode_gbps", frame_gbps, "x25519_us", x_us,
-				      "noise_handshake_us", hs_us, "noise_frame_us", small_ns / 1e3,
-				      "noise_bulk_gbps", bulk_gbps, "reassembly_mbps", reasm_mbps);
-		if (cmd_print_json(o) != EXIT_OK)
-			goto fail;
-	} else {
-		printf("frame decode (regular, 64 KiB reads)  %8.1f ns/frame  %6.2f GB/s\n", frame_ns,
-		       frame_gbps);
-		printf("x25519 (one scalar multiplication)    %8.1f us\n", x_us);
-		printf("noise handshake (both sides)          %8.1f us  (%.2f x25519)\n", hs_us,
-		       hs_us / x_us);
-		printf("noise seal+open, one 2417-byte frame  %8.2f us\n", small_ns / 1e3);
-		printf("noise seal+open, 65519-byte frames    %8.2f GB/s\n", bulk_gbps);
-		printf("fragment+reassemble 1 MiB, shuffled   %8.1f MB/s\n", reasm_mbps);
-	}
-	status = EXIT_OK;
-	goto out;
-fail:
-	fprintf(stderr, "%s: a measurement failed\n", context);
+	rc = handshake_once(i, r, &ik, &rk, scratch);
+	if (!rc)
+		rc = bench_seal_open(i, r, MIX_FRAME_HEADER_LEN + MIX_REGULAR_PACKET_LEN, s, scratch, &small_ns);
+	if (!rc)
+		rc = bench_seal_open(i, r, NOISE_MAX_PLAINTEXT_LEN, s, scratch, &bulk_ns);
+	if (!rc)
+		rc = bench_reassembly(s, &reasm_mbps);
+	if (rc)
+		goto out;
+	*result = (struct bench_transport_result){
+		.frame_decode_ns = frame_ns,
+		.frame_decode_gbps = frame_gbps,
+		.x25519_us = x_us,
+		.noise_handshake_us = hs_us,
+		.noise_frame_us = small_ns / 1e3,
+		.noise_bulk_gbps = NOISE_MAX_PLAINTEXT_LEN / bulk_ns,
+		.reassembly_mbps = reasm_mbps,
+	};
 out:
 	if (i)
 		noise_session_clear(i);
@@ -292,5 +266,5 @@ out:
 	free(i);
 	free(r);
 	free(scratch);
-	return status;
+	return rc;
 }
