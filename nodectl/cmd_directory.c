@@ -9,8 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "client/client_route.h"
 #include "cmd_util.h"
@@ -25,6 +23,7 @@
 #include "gateway/gateway_tickets.h"
 #include "http/http_client.h"
 #include "net/net_addr.h"
+#include "nodectl/debug/mix_send.h"
 #include "nodectl/gateway/gateway_authorities.h"
 #include "nodectl/node/node_config.h"
 #include "nodectl/node/node_keys.h"
@@ -32,7 +31,6 @@
 #include "util/base58.h"
 #include "util/cli.h"
 #include "util/clock.h"
-#include "util/file.h"
 #include "util/hex.h"
 #include "util/log.h"
 
@@ -531,8 +529,6 @@ int cmd_debug_mix_send(const char *context, int argc, char **argv)
 		return EXIT_FAIL;
 	}
 	int status = EXIT_FAIL;
-	int fd = -1;
-	uint8_t *frame = malloc(CLIENT_ROUTE_FRAME_LEN);
 	/* Route: one mixnode of each layer, then the exit gateway, as a Nym client routes. */
 	const struct nym_descriptor_signed *exit_gw;
 	struct nym_epoch_doc_gateway_query q = { .roles = NYM_ROLE_EXIT };
@@ -559,29 +555,11 @@ int cmd_debug_mix_send(const char *context, int argc, char **argv)
 		json_array_append_new(jroute, json_pack("{s:o, s:s, s:s}", "identity", b58(d->identity), "address", text,
 							"role", i < NYM_LAYERS ? "mixnode" : "exit-gateway"));
 	}
-	char first[NET_ADDR_STR_LEN];
-	const struct net_addr *to = &route.addresses[0];
-	net_addr_format((const struct sockaddr *)&to->ss, first);
-	fd = socket(to->ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || connect(fd, (const struct sockaddr *)&to->ss, to->len) != 0) {
-		fprintf(stderr, "%s: cannot connect to the first mix layer at %s: %s\n", context, first, strerror(errno));
+	char error[MIX_SEND_ERROR_MAX];
+	struct mix_send_options o = { count, rate, mean_ms * NYM_NS_PER_MS };
+	if (mix_send_run(&route, &o, error, sizeof(error))) {
+		fprintf(stderr, "%s: %s\n", context, error);
 		goto out;
-	}
-	uint64_t gap_ns = NYM_NS_PER_SEC / rate, start = nym_clock_now_ns();
-	for (uint64_t n = 0; n < count; n++) {
-		client_route_sample_delays(&route, mean_ms * NYM_NS_PER_MS);
-		char msg[64];
-		int len = snprintf(msg, sizeof(msg), "nym-c mix-send packet %" PRIu64, n);
-		if (!frame || client_route_frame(&route, (const uint8_t *)msg, (size_t)len, frame) ||
-		    nym_file_write_all(fd, frame, CLIENT_ROUTE_FRAME_LEN)) {
-			fprintf(stderr, "%s: sending packet %" PRIu64 " failed\n", context, n);
-			goto out;
-		}
-		uint64_t next = start + (n + 1) * gap_ns, now = nym_clock_now_ns();
-		if (next > now) {
-			struct timespec ts = { (time_t)((next - now) / NYM_NS_PER_SEC), (long)((next - now) % NYM_NS_PER_SEC) };
-			nanosleep(&ts, NULL);
-		}
 	}
 	if (as_json) {
 		status = cmd_print_json(json_pack("{s:I, s:O, s:I, s:b}", "epoch", (json_int_t)t.doc.epoch, "route", jroute,
@@ -599,9 +577,6 @@ int cmd_debug_mix_send(const char *context, int argc, char **argv)
 	}
 out:
 	json_decref(jroute);
-	if (fd >= 0)
-		close(fd);
-	free(frame);
 	nym_dir_client_topology_free(&t);
 	return status;
 }
