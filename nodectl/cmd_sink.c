@@ -5,7 +5,6 @@
  * (once the first has come), --timeout seconds, or SIGINT/SIGTERM. */
 #include <errno.h>
 #include <jansson.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -93,27 +92,14 @@ int cmd_debug_mix_sink(const char *context, int argc, char **argv)
 	}
 	sigset_t sigs;
 	nym_signals_take(&sigs, false);
-	pthread_t t;
-	pthread_create(&t, NULL, mix_sink_run, &sink);
-	uint64_t start = nym_clock_now_ns();
-	for (;;) {
-		struct timespec tick = { 0, 50 * 1000 * 1000 };
-		if (sigtimedwait(&sigs, NULL, &tick) > 0)
-			break;
-		uint64_t now = nym_clock_now_ns(), frames = atomic_load(&sink.frames), last = atomic_load(&sink.last_arrival_ns);
-		if (count && frames >= count)
-			break;
-		if (idle_s && frames && now - last > idle_s * NYM_NS_PER_SEC)
-			break;
-		if (timeout_s && now - start > timeout_s * NYM_NS_PER_SEC)
-			break;
-	}
-	atomic_store(&sink.stop, true);
-	pthread_join(t, NULL);
+	struct mix_sink_limits limits = { count, idle_s * NYM_NS_PER_SEC, timeout_s * NYM_NS_PER_SEC, &sigs };
+	rc = mix_sink_serve(&sink, &limits);
+	if (rc)
+		fprintf(stderr, "%s: cannot serve %s: %s\n", context, listen_text, strerror(-rc));
 	mix_sink_close(&sink);
 	nym_memzero(r.secret, sizeof(r.secret));
 	free(r.scratch);
 	fprintf(stderr, "%s: %llu packets, %llu bad streams\n", context, (unsigned long long)atomic_load(&sink.frames),
 		(unsigned long long)atomic_load(&sink.bad_streams));
-	return EXIT_OK;
+	return rc ? EXIT_FAIL : EXIT_OK;
 }

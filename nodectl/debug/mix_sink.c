@@ -2,9 +2,11 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "io/sock.h"
@@ -93,6 +95,30 @@ void *mix_sink_run(void *arg)
 	while (!atomic_load(&s->stop))
 		mix_sink_poll(s, 100 * NYM_NS_PER_MS);
 	return NULL;
+}
+
+int mix_sink_serve(struct mix_sink *s, const struct mix_sink_limits *limits)
+{
+	pthread_t t;
+	int rc = pthread_create(&t, NULL, mix_sink_run, s);
+	if (rc)
+		return -rc;
+	uint64_t start = nym_clock_now_ns();
+	for (;;) {
+		struct timespec tick = { 0, 50 * 1000 * 1000 };
+		if (sigtimedwait(limits->signals, NULL, &tick) > 0)
+			break;
+		uint64_t now = nym_clock_now_ns(), frames = atomic_load(&s->frames), last = atomic_load(&s->last_arrival_ns);
+		if (limits->count && frames >= limits->count)
+			break;
+		if (limits->idle_ns && frames && now - last > limits->idle_ns)
+			break;
+		if (limits->timeout_ns && now - start > limits->timeout_ns)
+			break;
+	}
+	atomic_store(&s->stop, true);
+	pthread_join(t, NULL);
+	return 0;
 }
 
 void mix_sink_close(struct mix_sink *s)

@@ -6,6 +6,7 @@
 #ifndef NYM_NODECTL_MIX_SINK_H
 #define NYM_NODECTL_MIX_SINK_H
 
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -40,6 +41,17 @@ int mix_sink_open(struct mix_sink *s, const struct net_addr *addr, mix_sink_cb c
 void mix_sink_poll(struct mix_sink *s, uint64_t timeout_ns);
 /* Steps the sink until s->stop is set (checked every 100 ms). Thread entry point. */
 void *mix_sink_run(void *s);
+
+/* When a served sink stops: after `count` frames, `idle_ns` without one once the first has
+ * come, `timeout_ns` in any case (each 0: never), or when one of `signals` (blocked by the
+ * caller) arrives. */
+struct mix_sink_limits {
+	uint64_t count, idle_ns, timeout_ns;
+	const sigset_t *signals;
+};
+/* Serves the sink from a thread of its own until a limit is reached; the sink stays open.
+ * Returns 0 or a negative errno when the thread cannot start. */
+int mix_sink_serve(struct mix_sink *s, const struct mix_sink_limits *limits);
 /* Closes the listener and every connection. */
 void mix_sink_close(struct mix_sink *s);
 
