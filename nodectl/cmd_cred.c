@@ -17,6 +17,7 @@
 #include "credstore/ticket_store.h"
 #include "cred/ticketbook.h"
 #include "crypto/secret.h"
+#include "nodectl/debug/ticketbook_local.h"
 #include "util/cli.h"
 #include "util/clock.h"
 #include "util/file.h"
@@ -143,85 +144,15 @@ int cmd_debug_ticketbook_issue_local(const char *context, int argc, char **argv)
 		return EXIT_FAIL;
 	}
 
-	struct nym_issuer_config cfg;
-	nym_issuer_config_default(&cfg);
-	cfg.key_bits = (unsigned)bits;
-	struct nym_issuer *iss = NULL;
-	struct nym_issuer_keyset ks;
-	struct nym_ticketbook *book = NULL;
-	char *req = NULL, *resp = NULL, *keys_json = NULL;
-	size_t req_len, resp_len;
-	char codes[1][NYM_VOUCHER_MAX + 1];
-	int status = EXIT_FAIL, http;
-	int64_t now = nym_clock_unix_now();
-	nym_issuer_keyset_init(&ks);
-
-	if ((rc = nym_issuer_open(&iss, db_path, &cfg)) != 0) {
-		fprintf(stderr, "%s: %s: cannot open the issuer database: %s\n", context, db_path,
-			strerror(-rc));
-		goto out;
+	struct ticketbook_local_options o = { db_path, type, (size_t)count, (unsigned)bits, out_path, keys_out };
+	struct ticketbook_local_result r;
+	char error[TICKETBOOK_LOCAL_ERROR_MAX];
+	if (ticketbook_local_issue(&o, &r, error, sizeof(error))) {
+		fprintf(stderr, "%s: %s\n", context, error);
+		return EXIT_FAIL;
 	}
-	if ((rc = nym_issuer_ensure_key(iss, type, now)) != 0 ||
-	    (rc = nym_issuer_keys(iss, now, &ks)) != 0 ||
-	    (rc = nym_issuer_voucher_create(iss, 1, now, codes)) != 0) {
-		fprintf(stderr, "%s: %s: issuer failed: %s\n", context, db_path, strerror(-rc));
-		goto out;
-	}
-	/* The client's half, exactly as against a remote authority: the key comes from the
-	 * published list, the request and answer are the HTTP bodies. */
-	const struct nym_issuer_keyset_entry *key = nym_issuer_keyset_current(&ks, type, now);
-	if (!key) {
-		fprintf(stderr, "%s: no current %s key in the published list\n", context,
-			type_name);
-		goto out;
-	}
-	if ((rc = nym_ticketbook_create(&book, key->key, type, key->expiry, (size_t)count,
-					codes[0])) != 0 ||
-	    (rc = nym_ticketbook_save(book, out_path)) != 0 ||
-	    (rc = nym_ticketbook_request(book, &req, &req_len)) != 0) {
-		fprintf(stderr, "%s: preparing the book failed: %s\n", context, strerror(-rc));
-		goto out;
-	}
-	rc = nym_issuer_handle_ticketbooks(iss, req, req_len, now, &http, &resp, &resp_len);
-	if (rc || http != 200) {
-		fprintf(stderr, "%s: issuer refused the request (%d): %s\n", context, http,
-			resp ? resp : "no answer");
-		goto out;
-	}
-	if ((rc = nym_ticketbook_finalize(book, resp, resp_len)) != 0) {
-		fprintf(stderr, "%s: the issuer's answer does not finalize: %s\n", context,
-			strerror(-rc));
-		unlink(out_path);
-		goto out;
-	}
-	if ((rc = nym_ticketbook_save(book, out_path)) != 0) {
-		fprintf(stderr, "%s: %s: cannot write: %s\n", context, out_path, strerror(-rc));
-		goto out;
-	}
-	if (keys_out) {
-		if ((rc = nym_issuer_keyset_to_json(&ks, &keys_json)) != 0 ||
-		    (rc = nym_file_write_atomic(keys_out, keys_json, strlen(keys_json), 0644)) !=
-			    0) {
-			fprintf(stderr, "%s: %s: cannot write: %s\n", context, keys_out,
-				strerror(-rc));
-			goto out;
-		}
-	}
-	status = cmd_print_json(json_pack("{s:s, s:s, s:I, s:I, s:i}", "book", out_path, "type",
-				      type_name, "expires", (json_int_t)book->expiry, "tickets",
-				      (json_int_t)book->count, "bits",
-				      (int)nym_blind_rsa_public_key_bits(book->key)));
-out:
-	nym_memzero(codes, sizeof(codes));
-	nym_ticketbook_free(book);
-	nym_issuer_keyset_clear(&ks);
-	nym_issuer_close(iss);
-	if (req)
-		nym_memzero(req, req_len);
-	free(req);
-	free(resp);
-	free(keys_json);
-	return status;
+	return cmd_print_json(json_pack("{s:s, s:s, s:I, s:I, s:i}", "book", out_path, "type", type_name, "expires",
+					(json_int_t)r.expiry, "tickets", (json_int_t)r.tickets, "bits", (int)r.bits));
 }
 
 int cmd_debug_ticket_verify(const char *context, int argc, char **argv)
