@@ -24,6 +24,7 @@
 #include "http/http_client.h"
 #include "net/net_addr.h"
 #include "nodectl/debug/mix_send.h"
+#include "nodectl/debug/ticket_spend.h"
 #include "nodectl/gateway/gateway_authorities.h"
 #include "nodectl/node/node_config.h"
 #include "nodectl/node/node_keys.h"
@@ -336,6 +337,11 @@ int cmd_debug_ticketbook_obtain(const char *context, int argc, char **argv)
 
 /* --- debug ticket-spend --------------------------------------------------------------- */
 
+static void print_warning(void *context, const char *line)
+{
+	fprintf(stderr, "%s: %s\n", (const char *)context, line);
+}
+
 int cmd_debug_ticket_spend(const char *context, int argc, char **argv)
 {
 	const char *id = NULL, *data_dir = NULL, *store_path = NULL, *book_path = NULL, *report_out = NULL;
@@ -393,95 +399,46 @@ int cmd_debug_ticket_spend(const char *context, int argc, char **argv)
 		snprintf(path, sizeof(path), "%s/tickets.db", data);
 		store_path = path;
 	}
-	struct nym_ticketbook *book = NULL;
-	struct nym_ticket_store *st = NULL;
-	struct nym_issuer_keyset ks;
-	uint8_t ticket[NYM_TICKET_MAX_LEN];
-	size_t tlen, reported = 0;
-	struct gateway_outbox outbox = { 0 };
-	uint64_t pending = 0;
-	int64_t now = nym_clock_unix_now(), filter_at = 0, filter_after = 0;
-	int status = EXIT_FAIL;
 	enum nym_log_level level = nym_log_get_level();
 	nym_log_set_level(NYM_LOG_WARN);
-	nym_issuer_keyset_init(&ks);
 	struct gateway_authorities ga = { context, urls.items, urls.count, &trust, TIMEOUT_MS };
 	struct gateway_tickets_authorities auth;
 	gateway_authorities_bind(&ga, &auth);
-	if ((rc = nym_ticketbook_load(&book, book_path)) != 0) {
-		fprintf(stderr, "%s: %s: cannot load the ticketbook: %s\n", context, book_path, strerror(-rc));
-		goto out;
-	}
-	if (book->state != NYM_TICKETBOOK_READY || index >= book->count ||
-	    nym_ticketbook_ticket(book, (size_t)index, ticket, sizeof(ticket), &tlen)) {
-		fprintf(stderr, "%s: %s holds no ready ticket %llu\n", context, book_path, (unsigned long long)index);
-		goto out;
-	}
-	if ((rc = nym_ticket_store_open(&st, store_path)) != 0) {
-		fprintf(stderr, "%s: %s: cannot open the ticket store: %s\n", context, store_path, strerror(-rc));
-		goto out;
-	}
-	/* Serials of expired tickets need no memory: an expired ticket is refused anyway. */
-	if ((rc = nym_ticket_store_prune(st, now)) != 0)
-		fprintf(stderr, "%s: %s: cannot prune expired serials: %s\n", context, store_path, strerror(-rc));
-	if (gateway_tickets_gather_keys(&auth, now, &ks)) {
-		fprintf(stderr, "%s: no authority gave its issuer keys\n", context);
-		goto out;
-	}
-	if (!no_refresh && gateway_tickets_refresh_filter(&auth, st, now, &filter_at)) {
-		fprintf(stderr, "%s: no spent filter could be refreshed\n", context);
-		goto out;
-	}
-	struct nym_ticket_msg msg = { 0 };
-	int spent = nym_ticket_store_spend(st, &ks, ticket, tlen, now, NYM_TICKET_TYPES_ALL, &msg);
-	if (spent == 0 && (nym_ticketbook_mark_spent(book, (size_t)index) || nym_ticketbook_save(book, book_path)))
-		fprintf(stderr, "%s: %s: could not mark ticket %llu spent\n", context, book_path, (unsigned long long)index);
-	/* Report whatever waits (this serial, and earlier ones a failed report left), then take
-	 * the filter again so the next spend sees what the authorities merged. */
-	if (!no_report) {
-		/* The first attempt as before (and the report saved), then retries from the
-		 * store's durable outbox for --report-retry. */
-		if ((rc = gateway_tickets_report(&auth, st, &nk.identity, now, report_out, &reported)) != 0)
-			fprintf(stderr, "%s: reporting failed: %s\n", context, strerror(-rc));
-		size_t later = 0;
-		if (!rc && gateway_outbox_init(&outbox, &auth, 0, 0) == 0 &&
-		    (rc = gateway_outbox_deliver(&outbox, st, &nk.identity, retry_ns / NYM_NS_PER_MS, &later)) != 0 &&
-		    rc != -ETIMEDOUT)
-			fprintf(stderr, "%s: reporting failed: %s\n", context, strerror(-rc));
-		reported += later;
-		gateway_tickets_refresh_filter(&auth, st, nym_clock_unix_now(), &filter_after);
-	}
-	struct nym_ticket_store_counters c;
-	nym_ticket_store_counters(st, &c);
-	nym_ticket_store_pending_reports(st, &pending);
-	char serial[2 * NYM_TICKET_SERIAL_LEN + 1] = "";
-	struct nym_ticket_view v;
-	if (nym_ticket_parse(&v, ticket, tlen) == 0)
-		nym_hex_encode(serial, v.msg.serial, NYM_TICKET_SERIAL_LEN);
-	if (as_json)
-		cmd_print_json(json_pack("{s:b, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I}", "accepted", spent == 0,
-					 "reason", spent ? nym_ticket_store_refusal_text(spent) : "", "refused_by",
-					 c.spent_filter ? "spent filter" : c.spent_here ? "gateway store" : "", "serial",
-					 serial, "store", store_path, "reported", (json_int_t)reported,
-					 "spent_filter_created", (json_int_t)(filter_after ? filter_after : filter_at),
-					 "reports_pending", (json_int_t)pending, "report_attempts",
-					 (json_int_t)outbox.counters.attempts, "report_refusals",
-					 (json_int_t)outbox.counters.refused, "report_failures",
-					 (json_int_t)outbox.counters.failed));
-	else if (spent == 0)
-		printf("ticket %llu accepted (serial %.16s...), %zu serials reported\n", (unsigned long long)index, serial,
-		       reported);
-	if (spent)
-		fprintf(stderr, "%s: ticket %llu refused: %s\n", context, (unsigned long long)index, nym_ticket_store_refusal_text(spent));
-	status = spent == 0 ? EXIT_OK : EXIT_FAIL;
-out:
+	struct ticket_spend_options o = { .book_path = book_path,
+					  .store_path = store_path,
+					  .index = (size_t)index,
+					  .authorities = &auth,
+					  .identity = &nk.identity,
+					  .refresh = !no_refresh,
+					  .report = !no_report,
+					  .report_out = report_out,
+					  .report_retry_ms = retry_ns / NYM_NS_PER_MS,
+					  .on_warning = print_warning,
+					  .ctx = (void *)context };
+	struct ticket_spend_result r;
+	char error[TICKET_SPEND_ERROR_MAX];
+	rc = ticket_spend_run(&o, &r, error, sizeof(error));
 	nym_log_set_level(level);
-	nym_memzero(ticket, sizeof(ticket));
-	nym_issuer_keyset_clear(&ks);
-	nym_ticket_store_close(st);
-	nym_ticketbook_free(book);
 	node_keys_clear(&nk);
-	return status;
+	if (rc) {
+		fprintf(stderr, "%s: %s\n", context, error);
+		return EXIT_FAIL;
+	}
+	if (as_json)
+		cmd_print_json(json_pack("{s:b, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I}", "accepted", r.refusal == 0,
+					 "reason", r.refusal ? nym_ticket_store_refusal_text(r.refusal) : "", "refused_by",
+					 r.refused_by, "serial", r.serial, "store", store_path, "reported",
+					 (json_int_t)r.reported, "spent_filter_created", (json_int_t)r.spent_filter_created,
+					 "reports_pending", (json_int_t)r.reports_pending, "report_attempts",
+					 (json_int_t)r.reports.attempts, "report_refusals", (json_int_t)r.reports.refused,
+					 "report_failures", (json_int_t)r.reports.failed));
+	else if (r.refusal == 0)
+		printf("ticket %llu accepted (serial %.16s...), %zu serials reported\n", (unsigned long long)index, r.serial,
+		       r.reported);
+	if (r.refusal)
+		fprintf(stderr, "%s: ticket %llu refused: %s\n", context, (unsigned long long)index,
+			nym_ticket_store_refusal_text(r.refusal));
+	return r.refusal == 0 ? EXIT_OK : EXIT_FAIL;
 }
 
 /* --- debug mix-send --------------------------------------------------------------------- */
