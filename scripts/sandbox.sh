@@ -19,6 +19,7 @@
 set -eu
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 . "$ROOT/tests/lib/netns.sh"
+. "$ROOT/tests/lib/node.sh"
 BASE=${TMPDIR:-/tmp}/nym-sandbox.
 NODES="mix1 mix2 mix3 entry exit"
 # Host, last part of its v4 and v6 addresses on the node segment (router: its provider side).
@@ -78,15 +79,6 @@ teardown() {
 	for ns in $(cat "$NS_DIR/.netns/namespaces" 2>/dev/null); do rm -rf "/etc/netns/$ns"; done
 	rmdir /etc/netns 2>/dev/null
 	netns_cleanup
-}
-
-# The node settings that make a network come together in seconds (real ones use 1 h epochs).
-shorten() {
-	sed -i -e "s/^  epoch_duration: .*/  epoch_duration: 4s/" -e "s/^  epochs_per_rotation: .*/  epochs_per_rotation: 15/" \
-		-e "s/^  genesis: .*/  genesis: $GENESIS/" -e "s/expected_packets_per_second: .*/expected_packets_per_second: 100/" \
-		-e "s/probe_interval: .*/probe_interval: 1s/" -e "s/probe_timeout: .*/probe_timeout: 1s/" \
-		-e "s/reachable_window: .*/reachable_window: 4s/" -e "s/issuer_key_bits: .*/issuer_key_bits: 2048/" \
-		"$1/config/config.yaml"
 }
 
 # Every node is in the signed topology: three mixnodes in the layers and two gateways.
@@ -173,13 +165,13 @@ cmd_up() {
 
 	GENESIS=$(($(date +%s) - 1))
 	"$NODE" init --id auth --mode authority --public-ip "$NET4.2" --data-dir "$NS_DIR/auth" >/dev/null
-	shorten "$NS_DIR/auth"
+	node_short_epochs "$NS_DIR/auth" 15
 	for i in 1 2 3; do
 		"$NODE" init --id "mix$i" --mode mixnode --public-ip "$NET4.1$i" --location DE --data-dir "$NS_DIR/mix$i" >/dev/null
 	done
 	"$NODE" init --id entry --mode entry-gateway --public-ip "$NET4.21" --location NL --data-dir "$NS_DIR/entry" >/dev/null
 	"$NODE" init --id exit --mode exit-gateway --public-ip "$NET4.22" --location CH --data-dir "$NS_DIR/exit" >/dev/null
-	for n in $NODES; do shorten "$NS_DIR/$n"; done
+	for n in $NODES; do node_short_epochs "$NS_DIR/$n" 15; done
 	AUTH_URL=http://$NET4.2:8080
 	AUTH_KEY=$(cat "$NS_DIR/auth/data/ed25519_identity.pub")
 	# Where the authority admits only listed nodes (authority.admission: allowlist), the

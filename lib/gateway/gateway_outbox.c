@@ -6,7 +6,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "cred/spent_report.h"
 #include "util/clock.h"
 
 int gateway_outbox_init(struct gateway_outbox *o, const struct gateway_tickets_authorities *a,
@@ -33,16 +32,12 @@ static void back_off(struct gateway_outbox *o, size_t i, uint64_t now_ms)
 int gateway_outbox_flush(struct gateway_outbox *o, struct nym_ticket_store *st, const struct nym_ed25519_keypair *id,
 			 int64_t now, uint64_t now_ms, uint64_t *next_ms)
 {
-	uint8_t *buf = malloc(NYM_SPENT_REPORT_MAX_LEN);
+	uint8_t *buf;
 	size_t len;
 	uint64_t last;
-	if (!buf)
-		return -ENOMEM;
-	int rc = nym_ticket_store_report(st, id, now, buf, NYM_SPENT_REPORT_MAX_LEN, &len, &last);
-	if (rc) {
-		free(buf);
+	int rc = gateway_tickets_build_report(st, id, now, &buf, &len, &last);
+	if (rc)
 		return rc == -ENOENT ? 0 : rc;
-	}
 	if (last != o->last_seq) { /* a report with other serials: every authority needs it */
 		o->last_seq = last;
 		memset(o->taken, 0, sizeof(o->taken));

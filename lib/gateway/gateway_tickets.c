@@ -76,20 +76,32 @@ int gateway_tickets_refresh_filter(const struct gateway_tickets_authorities *a, 
 	return rc;
 }
 
+int gateway_tickets_build_report(struct nym_ticket_store *st, const struct nym_ed25519_keypair *id, int64_t now,
+				 uint8_t **report, size_t *len, uint64_t *last)
+{
+	uint8_t *buf = malloc(NYM_SPENT_REPORT_MAX_LEN);
+	*report = NULL;
+	if (!buf)
+		return -ENOMEM;
+	int rc = nym_ticket_store_report(st, id, now, buf, NYM_SPENT_REPORT_MAX_LEN, len, last);
+	if (rc) {
+		free(buf);
+		return rc;
+	}
+	*report = buf;
+	return 0;
+}
+
 int gateway_tickets_report(const struct gateway_tickets_authorities *a, struct nym_ticket_store *st,
 			   const struct nym_ed25519_keypair *id, int64_t now, const char *save, size_t *reported)
 {
-	uint8_t *buf = malloc(NYM_SPENT_REPORT_MAX_LEN);
+	uint8_t *buf;
 	size_t len;
 	uint64_t last;
 	*reported = 0;
-	if (!buf)
-		return -ENOMEM;
-	int rc = nym_ticket_store_report(st, id, now, buf, NYM_SPENT_REPORT_MAX_LEN, &len, &last);
-	if (rc == -ENOENT) {
-		free(buf);
-		return 0;
-	}
+	int rc = gateway_tickets_build_report(st, id, now, &buf, &len, &last);
+	if (rc)
+		return rc == -ENOENT ? 0 : rc;
 	if (!rc && save && (rc = nym_file_write_atomic(save, buf, len, 0644)) != 0)
 		complain(a, "%s: cannot write: %s", save, strerror(-rc));
 	size_t taken = 0;

@@ -46,6 +46,13 @@ int gateway_tickets_gather_keys(const struct gateway_tickets_authorities *a, int
 int gateway_tickets_refresh_filter(const struct gateway_tickets_authorities *a, struct nym_ticket_store *st,
 				   int64_t now, int64_t *created);
 
+/* The signed report of every serial the store has not reported yet, in a malloc'd buffer
+ * (*last: the sequence number the report ends at, for nym_ticket_store_report_done).
+ * Returns 0, -ENOENT when nothing waits, or the store's negative errno. Both the one-shot
+ * report below and the retrying outbox (gateway_outbox) send what this builds. */
+int gateway_tickets_build_report(struct nym_ticket_store *st, const struct nym_ed25519_keypair *id, int64_t now,
+				 uint8_t **report, size_t *len, uint64_t *last);
+
 /* Posts every serial the store has not reported yet, signed with the gateway's identity, to
  * every authority; marks them reported only when all took the report, so a failed one is sent
  * again next time. `save`, when not NULL, also gets the signed report. *reported gets the

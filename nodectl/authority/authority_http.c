@@ -37,6 +37,16 @@ static void count(struct authority *a, const struct node_http_reply *rep)
 		atomic_fetch_add(&a->n.http_refused, 1);
 }
 
+/* The answer of an engine that returns an HTTP status and a JSON body, or an error of its own. */
+static void answer(struct authority *a, struct node_http_reply *rep, int rc, int status, char *body, size_t len)
+{
+	if (rc)
+		node_http_error(rep, 500, "internal error");
+	else
+		take(rep, status, body, len, "application/json");
+	count(a, rep);
+}
+
 /* The epoch number at the end of a path ("/v1/topology/42"): digits only, 1..2^53. */
 static bool path_epoch(const char *url, const char *prefix, uint64_t *epoch)
 {
@@ -71,11 +81,7 @@ static void post_nodes(void *ctx, const struct node_http_request *req, struct no
 	int rc = nym_registry_handle_post(a->http_reg, req->body ? req->body : "", req->body_len, nym_clock_unix_now(),
 					  &status, &body, &len);
 	pthread_mutex_unlock(&a->http_lock);
-	if (rc)
-		node_http_error(rep, 500, "internal error");
-	else
-		take(rep, status, body, len, "application/json");
-	count(a, rep);
+	answer(a, rep, rc, status, body, len);
 }
 
 /* A page of the node list (after NULL: the first). */
@@ -355,11 +361,7 @@ static void post_ticketbooks(void *ctx, const struct node_http_request *req, str
 	int rc = nym_issuer_handle_ticketbooks(is->iss, req->body ? req->body : "", req->body_len, nym_clock_unix_now(),
 					       &status, &body, &len);
 	pthread_mutex_unlock(&is->lock);
-	if (rc)
-		node_http_error(rep, 500, "internal error");
-	else
-		take(rep, status, body, len, "application/json");
-	count(a, rep);
+	answer(a, rep, rc, status, body, len);
 }
 
 static bool is_gateway(void *ctx, const uint8_t pub[NYM_ED25519_PUBLIC_LEN])
@@ -378,11 +380,7 @@ static void post_spent(void *ctx, const struct node_http_request *req, struct no
 	int rc = nym_spent_merge_handle_report(a->http_spent, (const uint8_t *)(req->body ? req->body : ""),
 					       req->body_len, nym_clock_unix_now(), is_gateway, a, &status, &body, &len);
 	pthread_mutex_unlock(&a->http_lock);
-	if (rc)
-		node_http_error(rep, 500, "internal error");
-	else
-		take(rep, status, body, len, "application/json");
-	count(a, rep);
+	answer(a, rep, rc, status, body, len);
 }
 
 static void get_spent_filter(void *ctx, const struct node_http_request *req, struct node_http_reply *rep)

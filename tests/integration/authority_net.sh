@@ -5,6 +5,7 @@
 # authority_net.py, which runs on the client host.
 set -eu
 . tests/lib/netns.sh
+. tests/lib/node.sh
 NODE="$(pwd)/${NYM_BUILD:-build}/bin/nym-node"
 netns_init au
 T=$NS_DIR
@@ -20,20 +21,10 @@ netns_host client 198.51.100.30/24
 
 GENESIS=$(($(date +%s) - 1))
 export GENESIS NS_P
-short_epochs() {
-	sed -i -e "s/^  epoch_duration: .*/  epoch_duration: 4s/" \
-		-e "s/^  epochs_per_rotation: .*/  epochs_per_rotation: 3/" \
-		-e "s/^  genesis: .*/  genesis: $GENESIS/" \
-		-e "s/expected_packets_per_second: .*/expected_packets_per_second: 50/" \
-		-e "s/probe_interval: .*/probe_interval: 1s/" \
-		-e "s/probe_timeout: .*/probe_timeout: 1s/" \
-		-e "s/reachable_window: .*/reachable_window: 3s/" \
-		-e "s/issuer_key_bits: .*/issuer_key_bits: 2048/" "$1/config/config.yaml"
-}
 
 for i in $AUTH; do
 	"$NODE" init --id "a$i" --mode authority --public-ip "198.51.100.$i" --data-dir "$T/a$i" >/dev/null
-	short_epochs "$T/a$i"
+	node_short_epochs "$T/a$i" 3
 done
 # Each authority lists the other two ("URL KEY") and needs 2 signatures.
 for i in $AUTH; do
@@ -48,12 +39,12 @@ for i in $AUTH; do
 done
 for i in $MIX; do
 	"$NODE" init --id "m$i" --mode mixnode --public-ip "198.51.100.1$i" --location DE --data-dir "$T/m$i" >/dev/null
-	short_epochs "$T/m$i"
+	node_short_epochs "$T/m$i" 3
 done
 "$NODE" init --id g1 --mode entry-gateway --public-ip 198.51.100.21 --location DE --data-dir "$T/g1" >/dev/null
 "$NODE" init --id g2 --mode exit-gateway --public-ip 198.51.100.22 --location CH --data-dir "$T/g2" >/dev/null
 "$NODE" init --id g3 --mode entry-gateway --public-ip 198.51.100.23 --location DE --data-dir "$T/g3" >/dev/null
-for i in $GW; do short_epochs "$T/g$i"; done
+for i in $GW; do node_short_epochs "$T/g$i" 3; done
 sed -i -e "/^wireguard:/,/^$/s/^  enabled: false/  enabled: true/" "$T/g1/config/config.yaml"
 
 # Admission (authority.admission: allowlist): the operator admits every node at a1 only;

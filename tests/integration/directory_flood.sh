@@ -9,6 +9,7 @@
 # it keeps answering. 4-second epochs by configuration.
 set -eu
 . tests/lib/netns.sh
+. tests/lib/node.sh
 NODE="$(pwd)/${NYM_BUILD:-build}/bin/nym-node"
 netns_init fl
 T=$NS_DIR
@@ -20,19 +21,9 @@ netns_host evil 198.51.100.66/24
 
 GENESIS=$(($(date +%s) - 1))
 export GENESIS
-# No Sphinx key rotation during the run: with 4-second epochs a node's announcement of its
+# No Sphinx key rotation during the run (100 epochs per rotation): with 4-second epochs a node's announcement of its
 # next key can reach the authority after the mid-epoch vote when the machine is loaded,
 # which would leave it out of that one document for reasons that are not the flood's.
-short_epochs() {
-	sed -i -e "s/^  epoch_duration: .*/  epoch_duration: 4s/" \
-		-e "s/^  epochs_per_rotation: .*/  epochs_per_rotation: 100/" \
-		-e "s/^  genesis: .*/  genesis: $GENESIS/" \
-		-e "s/expected_packets_per_second: .*/expected_packets_per_second: 50/" \
-		-e "s/probe_interval: .*/probe_interval: 1s/" \
-		-e "s/probe_timeout: .*/probe_timeout: 1s/" \
-		-e "s/reachable_window: .*/reachable_window: 3s/" \
-		-e "s/issuer_key_bits: .*/issuer_key_bits: 2048/" "$1/config/config.yaml"
-}
 
 # The flood: fresh identities announcing 100 addresses of the nodes' subnet that nobody
 # holds, so every probe of them waits for a timeout.
@@ -44,7 +35,7 @@ run_mode() {
 	D="$T/$MODE"
 	mkdir -p "$D"
 	"$NODE" init --id auth --mode authority --public-ip 198.51.100.2 --data-dir "$D/auth" >/dev/null
-	short_epochs "$D/auth"
+	node_short_epochs "$D/auth" 100
 	case $MODE in
 	open-unlimited)
 		sed -i -e "s/^  admission: .*/  admission: open/" -e "s/^  registrations_per_epoch: .*/  registrations_per_epoch: 1000000/" \
@@ -55,7 +46,7 @@ run_mode() {
 	esac
 	for i in 1 2 3; do
 		"$NODE" init --id "m$i" --mode mixnode --public-ip "198.51.100.1$i" --data-dir "$D/m$i" >/dev/null
-		short_epochs "$D/m$i"
+		node_short_epochs "$D/m$i" 100
 		if [ "$MODE" = allowlist ]; then
 			"$NODE" authority admit --data-dir "$D/auth" "$(cat "$D/m$i/data/ed25519_identity.pub")" >/dev/null
 		fi

@@ -4,6 +4,7 @@
 # The checks are in mixnode_net.py.
 set -eu
 . tests/lib/netns.sh
+. tests/lib/node.sh
 NODE="$(pwd)/${NYM_BUILD:-build}/bin/nym-node"
 netns_init mx
 T=$NS_DIR
@@ -20,11 +21,8 @@ GENESIS=$(($(date +%s) - 2))
 export GENESIS NS_P
 for i in 1 2 3; do
 	"$NODE" init --id "mix$i" --mode mixnode --public-ip "198.51.100.1$i" --location DE --data-dir "$T/mix$i" >/dev/null
-	sed -i -e "s/^  epoch_duration: .*/  epoch_duration: 4s/" \
-		-e "s/^  epochs_per_rotation: .*/  epochs_per_rotation: 2/" \
-		-e "s/^  genesis: .*/  genesis: $GENESIS/" \
-		-e "s/expected_packets_per_second: .*/expected_packets_per_second: 100/" \
-		-e "s/connection_idle_timeout: .*/connection_idle_timeout: 3s/" \
+	node_short_epochs "$T/mix$i" 2
+	sed -i -e "s/connection_idle_timeout: .*/connection_idle_timeout: 3s/" \
 		-e "s/maximum_forward_packet_delay: .*/maximum_forward_packet_delay: 2s/" \
 		-e "s/packet_forwarding_initial_backoff: .*/packet_forwarding_initial_backoff: 3s/" \
 		-e "s/packet_forwarding_maximum_backoff: .*/packet_forwarding_maximum_backoff: 12s/" \

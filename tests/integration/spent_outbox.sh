@@ -7,6 +7,7 @@
 # epochs by configuration.
 set -eu
 . tests/lib/netns.sh
+. tests/lib/node.sh
 NODE="$(pwd)/${NYM_BUILD:-build}/bin/nym-node"
 netns_init so
 T=$NS_DIR
@@ -17,20 +18,11 @@ netns_host g2 198.51.100.22/24
 netns_host client 198.51.100.30/24
 
 GENESIS=$(($(date +%s) - 1))
-short_epochs() {
-	sed -i -e "s/^  epoch_duration: .*/  epoch_duration: 4s/" \
-		-e "s/^  genesis: .*/  genesis: $GENESIS/" \
-		-e "s/expected_packets_per_second: .*/expected_packets_per_second: 50/" \
-		-e "s/probe_interval: .*/probe_interval: 1s/" \
-		-e "s/probe_timeout: .*/probe_timeout: 1s/" \
-		-e "s/reachable_window: .*/reachable_window: 3s/" \
-		-e "s/issuer_key_bits: .*/issuer_key_bits: 2048/" "$1/config/config.yaml"
-}
 "$NODE" init --id auth --mode authority --public-ip 198.51.100.2 --data-dir "$T/auth" >/dev/null
-short_epochs "$T/auth"
+node_short_epochs "$T/auth"
 for i in 1 2; do
 	"$NODE" init --id "g$i" --mode entry-gateway --public-ip "198.51.100.2$i" --data-dir "$T/g$i" >/dev/null
-	short_epochs "$T/g$i"
+	node_short_epochs "$T/g$i"
 done
 URL=http://198.51.100.2:8080
 KEY=$(cat "$T/auth/data/ed25519_identity.pub")
