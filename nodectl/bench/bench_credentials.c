@@ -1,6 +1,7 @@
 /* nym-node bench credentials: the costs of ticket issuance, verification and spending, with
  * a local issuer database and ticket store. */
 #include "nodectl/bench/bench_credentials.h"
+#include "nodectl/bench/bench_host.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -42,16 +43,6 @@ struct bench {
 	size_t books;
 	struct bench_credentials_result *r;
 };
-
-static void remove_db(const char *path)
-{
-	char p[200];
-	unlink(path);
-	snprintf(p, sizeof(p), "%s-wal", path);
-	unlink(p);
-	snprintf(p, sizeof(p), "%s-shm", path);
-	unlink(p);
-}
 
 static int bench_run(struct bench *b)
 {
@@ -230,23 +221,16 @@ int bench_credentials_run(const struct bench_credentials_options *options, struc
 {
 	*result = (struct bench_credentials_result){ 0 };
 	struct bench b = { .bits = options->bits, .books = options->books, .r = result };
-	const char *tmp = getenv("TMPDIR");
-	snprintf(b.dir, sizeof(b.dir), "%s/nym-bench-cred.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-	if (!mkdtemp(b.dir)) {
-		int e = errno;
-		snprintf(error, error_len, "cannot create a scratch directory in %s: %s", tmp && *tmp ? tmp : "/tmp",
-			 strerror(e));
-		return -e;
-	}
+	int rc = bench_host_scratch_dir(b.dir, sizeof(b.dir), "nym-bench-cred", error, error_len);
+	if (rc)
+		return rc;
 	snprintf(b.db, sizeof(b.db), "%s/issuer.db", b.dir);
 	snprintf(b.store, sizeof(b.store), "%s/gateway.db", b.dir);
 	enum nym_log_level level = nym_log_get_level();
 	nym_log_set_level(NYM_LOG_WARN);
-	int rc = bench_run(&b);
+	rc = bench_run(&b);
 	nym_log_set_level(level);
-	remove_db(b.db);
-	remove_db(b.store);
-	rmdir(b.dir);
+	bench_host_scratch_remove(b.dir);
 	if (rc) {
 		snprintf(error, error_len, "benchmark failed: %s", strerror(-rc));
 		return rc;

@@ -17,7 +17,6 @@
 #include "nodectl/bench/bench_mixnet.h"
 
 #include <errno.h>
-#include <ftw.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -216,13 +215,6 @@ static uint64_t drain(struct mix_sink *sink, struct bench *b, int phase, uint64_
 	}
 }
 
-static int remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
-{
-	(void)st;
-	(void)ftw;
-	return type == FTW_DP ? rmdir(path) : unlink(path);
-}
-
 /* A process's resident memory now and at its peak, in KiB, from /proc. */
 static void memory_kib(pid_t pid, uint64_t *rss, uint64_t *peak)
 {
@@ -364,14 +356,12 @@ int bench_mixnet_run(const struct bench_mixnet_options *options, struct bench_mi
 	static struct mix_sink sink = { .listen_fd = -1 };
 	static struct bench b;
 	struct node_keys keys;
-	char dir[] = "/tmp/nym-bench-mixnet-XXXXXX";
+	char dir[256];
 	/* A node that dies mid-flood must end the run with an error, not the bench with SIGPIPE. */
 	signal(SIGPIPE, SIG_IGN);
-	if (!mkdtemp(dir)) {
-		int e = errno;
-		snprintf(error, error_len, "cannot create a temporary directory: %s", strerror(e));
-		return -e;
-	}
+	int rc = bench_host_scratch_dir(dir, sizeof(dir), "nym-bench-mixnet", error, error_len);
+	if (rc)
+		return rc;
 
 	/* The ceiling, measured before anything else loads the machine and, when the node will
 	 * have cores of its own, on those cores: a host may run its vCPUs at different speeds. */
@@ -552,7 +542,7 @@ out:
 	free(b.arrival_ns);
 	free(b.sent_ns);
 	/* Remove the run's directory; keep it on failure for its log. */
-	if (status == 0 && nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS) != 0)
+	if (status == 0 && bench_host_scratch_remove(dir) != 0)
 		log_warn("cannot remove %s", dir);
 	return status;
 }

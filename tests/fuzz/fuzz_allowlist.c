@@ -14,18 +14,33 @@
 
 static struct nym_registry *reg;
 static uint8_t authority[32];
+static char dir[256], path[300];
+
+/* The database and its WAL files live in a directory of their own, removed at exit (libFuzzer
+ * and the replay driver both end with exit), so runs leave nothing in the temporary folder. */
+static void remove_database(void)
+{
+	static const char *const suffix[] = { "", "-wal", "-shm" };
+	char p[320];
+	nym_registry_close(reg);
+	for (size_t i = 0; i < sizeof(suffix) / sizeof(suffix[0]); i++) {
+		snprintf(p, sizeof(p), "%s%s", path, suffix[i]);
+		unlink(p);
+	}
+	rmdir(dir);
+}
 
 void fuzz_setup(void)
 {
-	char path[] = "/tmp/fuzz_allowlist_XXXXXX";
-	int fd = mkstemp(path);
-	if (fd < 0)
+	const char *tmp = getenv("TMPDIR");
+	snprintf(dir, sizeof(dir), "%s/fuzz_allowlist.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	if (!mkdtemp(dir))
 		abort();
-	close(fd);
+	snprintf(path, sizeof(path), "%s/registry.db", dir);
 	nym_log_set_level(NYM_LOG_ERROR);
 	if (nym_registry_open(&reg, path, NULL))
 		abort();
-	unlink(path); /* the open database lives on without its name */
+	atexit(remove_database);
 	/* The key the seeds name: base58 "11111111111111111111111111111111" is 32 zero bytes. */
 	memset(authority, 0, sizeof(authority));
 }
