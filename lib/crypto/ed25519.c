@@ -1,5 +1,6 @@
 #include "crypto/ed25519.h"
 
+#include <errno.h>
 #include <sodium.h>
 #include <string.h>
 
@@ -36,4 +37,15 @@ bool nym_ed25519_verify(const uint8_t pub[NYM_ED25519_PUBLIC_LEN], const void *m
 void nym_ed25519_keypair_clear(struct nym_ed25519_keypair *kp)
 {
 	nym_memzero(kp, sizeof(*kp));
+}
+
+int nym_ed25519_public_to_x25519(const uint8_t pub[NYM_ED25519_PUBLIC_LEN], uint8_t x_pub[32])
+{
+	return crypto_sign_ed25519_pk_to_curve25519(x_pub, pub) == 0 ? 0 : -EINVAL;
+}
+
+void nym_ed25519_secret_to_x25519(const struct nym_ed25519_keypair *kp, uint8_t x_secret[32])
+{
+	if (crypto_sign_ed25519_sk_to_curve25519(x_secret, kp->expanded) != 0)
+		nym_crypto_fatal("Ed25519 to X25519 secret conversion");
 }

@@ -25,4 +25,11 @@ bool nym_ed25519_verify(const uint8_t pub[NYM_ED25519_PUBLIC_LEN], const void *m
 			const uint8_t sig[NYM_ED25519_SIG_LEN]);
 void nym_ed25519_keypair_clear(struct nym_ed25519_keypair *kp);
 
+/* The X25519 key of the same key pair (the birational map of RFC 7748 section 4.1, as
+ * libsodium's crypto_sign_ed25519_*_to_curve25519): a service that is addressed by a node's
+ * identity (the exit gateway's IP packet router) gets an encryption key without publishing
+ * one. Returns 0 or -EINVAL (a public key that is not a valid point). */
+int nym_ed25519_public_to_x25519(const uint8_t pub[NYM_ED25519_PUBLIC_LEN], uint8_t x_pub[32]);
+void nym_ed25519_secret_to_x25519(const struct nym_ed25519_keypair *kp, uint8_t x_secret[32]);
+
 #endif

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "crypto/ed25519.h"
 #include "util/base58.h"
 
 void mix_recipient_encode(const struct mix_recipient *r, uint8_t out[MIX_RECIPIENT_LEN])
@@ -49,5 +50,14 @@ int mix_recipient_parse(const char *text, struct mix_recipient *out)
 	    key_part(out->encryption_key, dot + 1, (size_t)(at - dot - 1)) ||
 	    key_part(out->gateway, at + 1, strlen(at + 1)))
 		return -EINVAL;
+	return 0;
+}
+
+int mix_recipient_of_node(const uint8_t node_identity[32], struct mix_recipient *out)
+{
+	if (nym_ed25519_public_to_x25519(node_identity, out->encryption_key) != 0)
+		return -EINVAL;
+	memcpy(out->identity, node_identity, 32);
+	memcpy(out->gateway, node_identity, 32);
 	return 0;
 }

@@ -24,4 +24,10 @@ int mix_recipient_format(const struct mix_recipient *r, char *out, size_t cap);
 /* Returns 0 or -EINVAL (not of the form id.key@gateway with three base58 32-byte keys). */
 int mix_recipient_parse(const char *text, struct mix_recipient *out);
 
+/* The address of a service a node runs itself (the exit gateway's IP packet router): the
+ * node's identity, the X25519 key converted from it (crypto/ed25519.h), and the node as its
+ * own gateway. The service opens envelopes with nym_ed25519_secret_to_x25519 of the node's
+ * identity. Returns 0 or -EINVAL (not a valid identity key). */
+int mix_recipient_of_node(const uint8_t node_identity[32], struct mix_recipient *out);
+
 #endif

@@ -10,6 +10,9 @@
 #include "mix/mix_fragment.h"
 #include "mix/mix_node_addr.h"
 #include "mix/mix_recipient.h"
+#include "mix/mix_reply.h"
+#include "crypto/ed25519.h"
+#include "sphinx/sphinx_surb.h"
 #include "mix/mix_surb_ack.h"
 #include "sphinx/sphinx_packet.h"
 
@@ -196,4 +199,81 @@ Test(mix_ack, recipient_text_form)
 	cr_assert_eq(mix_recipient_parse("a.b@c", &back), -EINVAL);
 	text[strlen(text) - 1] = '0'; /* not base58 */
 	cr_assert_eq(mix_recipient_parse(text, &back), -EINVAL);
+}
+
+/* A reply through a real SURB: the replier seals with the reply key, the packet crosses the
+ * route the SURB names, and the creator finds the key by its digest and reads the body. */
+Test(mix_ack, reply_through_surb)
+{
+	make_nodes();
+	struct sphinx_hop route[4];
+	route_to(route, GW_SENDER);
+	uint8_t creator[32], identifier[SPHINX_IDENTIFIER_LEN] = { 0 };
+	memset(creator, 0x5c, sizeof(creator));
+	struct sphinx_surb surb;
+	cr_assert_eq(sphinx_surb_create(&surb, route, 4, creator, identifier, 259, NULL), 0);
+	uint8_t key[MIX_REPLY_KEY_LEN];
+	nym_random(key, sizeof(key));
+
+	enum { PLAIN = 2048 };
+	uint8_t body[PLAIN], message[PLAIN];
+	size_t body_len = mix_reply_body_len(PLAIN);
+	cr_assert_eq(body_len, 1611);
+	for (size_t i = 0; i < body_len; i++)
+		body[i] = (uint8_t)(i * 7);
+	cr_assert_eq(mix_reply_seal(message, PLAIN, NULL, key, body, body_len), 0);
+	cr_assert(mix_surb_ack_slot_empty(message));
+	cr_assert_eq(mix_reply_seal(message, PLAIN, NULL, key, body, body_len - 1), -EINVAL);
+
+	uint8_t packet[MIX_REGULAR_PACKET_LEN];
+	cr_assert_eq(sphinx_surb_use(&surb, packet, sizeof(packet), message, PLAIN), 0);
+	const uint8_t *msg;
+	size_t msg_len;
+	walk(packet, sizeof(packet), GW_SENDER, creator, &msg, &msg_len);
+	cr_assert_eq(msg_len, PLAIN);
+	cr_assert(mix_surb_ack_slot_empty(msg));
+
+	uint8_t forwarded[PLAIN];
+	size_t fwd_len = msg_len - MIX_SURB_ACK_LEN;
+	memcpy(forwarded, msg + MIX_SURB_ACK_LEN, fwd_len);
+	const uint8_t *digest;
+	uint8_t expect[MIX_REPLY_DIGEST_LEN];
+	mix_reply_key_digest(key, expect);
+	cr_assert_eq(mix_reply_digest(forwarded, fwd_len, &digest), 0);
+	cr_assert_arr_eq(digest, expect, sizeof(expect));
+
+	uint8_t wrong[MIX_REPLY_KEY_LEN];
+	memcpy(wrong, key, sizeof(wrong));
+	wrong[0] ^= 1;
+	uint8_t *opened;
+	size_t opened_len;
+	cr_assert_eq(mix_reply_open(forwarded, fwd_len, wrong, &opened, &opened_len), -EINVAL);
+	cr_assert_eq(mix_reply_open(forwarded, fwd_len, key, &opened, &opened_len), 0);
+	cr_assert_eq(opened_len, body_len);
+	cr_assert_arr_eq(opened, body, body_len);
+	sphinx_surb_clear(&surb);
+}
+
+/* A service addressed by a node's Ed25519 identity: the X25519 key derived from the public
+ * key is the one the secret's conversion produces, so an envelope sealed to it opens. */
+Test(mix_ack, identity_derived_encryption_key)
+{
+	struct nym_ed25519_keypair id;
+	nym_ed25519_generate(&id);
+	uint8_t x_pub[32], x_sec[32], check[32];
+	cr_assert_eq(nym_ed25519_public_to_x25519(id.public_key, x_pub), 0);
+	nym_ed25519_secret_to_x25519(&id, x_sec);
+	nym_x25519_public(check, x_sec);
+	cr_assert_arr_eq(check, x_pub, 32);
+	uint8_t bad[32];
+	memset(bad, 0, sizeof(bad));
+	bad[0] = 2; /* not on the curve */
+	cr_assert_eq(nym_ed25519_public_to_x25519(bad, x_pub), -EINVAL);
+	struct mix_recipient service;
+	cr_assert_eq(mix_recipient_of_node(id.public_key, &service), 0);
+	cr_assert_arr_eq(service.encryption_key, check, 32);
+	cr_assert_arr_eq(service.identity, id.public_key, 32);
+	cr_assert_arr_eq(service.gateway, id.public_key, 32);
+	cr_assert_eq(mix_recipient_of_node(bad, &service), -EINVAL);
+	nym_ed25519_keypair_clear(&id);
 }
