@@ -1,0 +1,86 @@
+/* The mixnet client's I/O driver: one thread running an io_uring loop around the client
+ * engine (lib/client/client_engine) and, when asked, an IP packet router session
+ * (lib/client/client_ipr) fed from a TUN device. Both nym-node probe and the client daemon
+ * run it.
+ *
+ *   topology   fetched from the authorities (k of n signatures), re-fetched at the end of
+ *              every epoch and handed to the engine
+ *   link       TCP to the entry gateway's clients_port (IPv4 or IPv6, the descriptor's
+ *              addresses in order), Noise XKpsk3 as initiator with a fresh static key per
+ *              connection, then HELLO, AUTH (signed over the handshake hash), SPEND_TICKET
+ *              from the ticketbook file when the balance is low (docs/PROTOCOLS.md §8)
+ *   pump       engine SEND entries -> SEND frames (up to a frame's worth each);
+ *              RECEIVE items -> the engine; Reply messages -> the IPR session;
+ *              TUN packets -> the IPR session -> Repliable messages to the exit's IPR;
+ *              IP packets from the IPR -> the TUN device
+ *   recovery   a lost link is reconnected with exponential backoff; the engine keeps its
+ *              state (queued packets, acks, reply keys), the gateway's inbox holds what
+ *              arrived meanwhile
+ *
+ * Tickets are spent on AUTH_OK with a balance under 1 MB, on LOW_BALANCE and on ERROR
+ * bandwidth_exhausted: the next unspent ticket of the book (which must be of type
+ * mixnet-entry) is marked spent in the file before it leaves the process. */
+#ifndef NYM_CLIENTIO_CLIENTIO_H
+#define NYM_CLIENTIO_CLIENTIO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "client/client_engine.h"
+#include "client/client_ipr.h"
+#include "dirclient/dir_client.h"
+
+#define CLIENTIO_ERR_MAX 512
+
+struct clientio_config {
+	const char *const *authority_urls;
+	size_t authority_count;
+	const struct nym_dir_client_trust *trust; /* k of n */
+	const uint8_t *entry_identity; /* NULL: an entry gateway at random */
+	const uint8_t *exit_identity;  /* NULL: an exit gateway at random (IPR only) */
+	const char *ticketbook_path;   /* mixnet-entry tickets */
+	/* The engine's settings; its keys must outlive the driver. The gateway identity is
+	 * filled in by the driver. */
+	struct client_engine_config engine;
+	bool ipr; /* open an IP packet router session with the exit gateway */
+	struct client_ipr_config ipr_config;
+	int tun_fd; /* -1: none; else packets from it go to the IPR and back */
+	long http_timeout_ms;
+	uint64_t reconnect_min_ns, reconnect_max_ns; /* backoff: 500 ms doubling to 30 s */
+};
+
+/* Defaults: engine and IPR defaults, no TUN, 5 s HTTP, backoff 500 ms .. 30 s. */
+void clientio_config_default(struct clientio_config *cfg);
+
+struct clientio;
+
+/* Fetches the topology, picks the gateways and starts the driver's thread. Returns 0, or an
+ * error with a one-line reason in err (-EACCES: no verified topology; -ENOENT: no such
+ * gateway; ...). */
+int clientio_start(const struct clientio_config *cfg, struct clientio **out, char *err, size_t errlen);
+
+/* Waits until the IPR session has its addresses (0), failed (-ECONNREFUSED, reason in err),
+ * the driver gave up (-EIO, reason in err) or timeout_ms passed (-ETIMEDOUT). */
+int clientio_wait_ipr(struct clientio *io, long timeout_ms, struct ipr_addr_pair *out, char *err, size_t errlen);
+
+/* The chosen gateways' identities. */
+void clientio_gateways(const struct clientio *io, uint8_t entry[32], uint8_t exit[32]);
+
+struct clientio_stats {
+	struct client_engine_stats engine;
+	struct client_ipr_stats ipr;
+	uint64_t links_opened, link_failures, tickets_spent;
+	uint64_t frames_sent, frames_received, tun_packets_in, tun_packets_out;
+	uint64_t balance; /* bytes left at the gateway, as last reported */
+	uint64_t epoch;
+};
+void clientio_get_stats(struct clientio *io, struct clientio_stats *out);
+
+/* The last link or IPR problem (empty if none). */
+void clientio_last_error(struct clientio *io, char *out, size_t cap);
+
+/* Stops the thread (CLOSE on the link if it is up) and frees everything. */
+void clientio_stop(struct clientio *io);
+
+#endif
