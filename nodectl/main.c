@@ -8,6 +8,7 @@
 static const struct cli_command commands[] = {
 	{ NULL, "init", cmd_init, "create a node: configuration and keys" },
 	{ NULL, "run", cmd_run, "run the node in the foreground" },
+	{ NULL, "probe", cmd_probe, "probe gateways over the mixnet: ping, DNS and HTTP through an exit's IP packet router" },
 	{ "keys", "show", cmd_keys_show, "print the node's public keys" },
 	{ "debug", "keygen", cmd_debug_keygen, "print a fresh X25519 key pair (hex and base58)" },
 	{ "debug", "sphinx-create", cmd_debug_sphinx_create, "build a Sphinx packet for a route" },
