@@ -52,6 +52,7 @@ static int maybe_finish(struct noise_session *s, bool *established)
 	if (!noise_handshake_done(&s->hs))
 		return 0;
 	noise_handshake_remote_static(&s->hs, s->remote_static);
+	noise_handshake_get_hash(&s->hs, s->handshake_hash);
 	int r = noise_handshake_split(&s->hs, &s->tr);
 	if (r)
 		return r;
@@ -168,6 +169,14 @@ int noise_session_remote_static(const struct noise_session *s, uint8_t out[NOISE
 	if (s->state != NOISE_SESSION_TRANSPORT)
 		return -EAGAIN;
 	memcpy(out, s->remote_static, NOISE_DH_LEN);
+	return 0;
+}
+
+int noise_session_handshake_hash(const struct noise_session *s, uint8_t out[NOISE_HASH_LEN])
+{
+	if (s->state != NOISE_SESSION_TRANSPORT)
+		return -EAGAIN;
+	memcpy(out, s->handshake_hash, NOISE_HASH_LEN);
 	return 0;
 }
 

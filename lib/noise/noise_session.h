@@ -45,6 +45,7 @@ struct noise_session {
 	struct noise_handshake hs;
 	struct noise_transport tr;
 	uint8_t remote_static[NOISE_DH_LEN];
+	uint8_t handshake_hash[NOISE_HASH_LEN]; /* h at the end of the handshake */
 	uint8_t reply[NOISE_FRAME_HEADER_LEN + NOISE_HANDSHAKE_MAX_LEN];
 	struct noise_frame_decoder dec;
 };
@@ -82,6 +83,10 @@ bool noise_session_established(const struct noise_session *s);
 
 /* The peer's static key once the handshake is done. Returns 0 or -EAGAIN. */
 int noise_session_remote_static(const struct noise_session *s, uint8_t out[NOISE_DH_LEN]);
+
+/* The handshake hash h of this session once the handshake is done (channel binding: the
+ * client link signs it in AUTH). Returns 0 or -EAGAIN. */
+int noise_session_handshake_hash(const struct noise_session *s, uint8_t out[NOISE_HASH_LEN]);
 
 void noise_session_clear(struct noise_session *s);
 
