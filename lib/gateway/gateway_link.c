@@ -261,6 +261,7 @@ static int on_send(struct gateway_link *l, const struct link_msg *m)
 static int on_frame(struct gateway_link *l, const struct link_frame *f, uint64_t now)
 {
 	struct link_msg m;
+	l->frames_in++;
 	int rc = link_msg_decode(f, LINK_FROM_CLIENT, &m);
 	if (rc == -EINVAL && f->header.type == LINK_MSG_SPEND_TICKET && l->state == GATEWAY_LINK_OPEN) {
 		/* A ticket-sized body that is no ticket: refused like a bad ticket, the link stays. */

@@ -102,6 +102,7 @@ struct gateway_link {
 	bool low_sent, exhausted_sent;
 	bool balance_dirty; /* metering changed it since the owner last saved it */
 	int error;	    /* why the link is closing (0: CLOSE or the owner's request) */
+	uint64_t frames_in; /* complete link frames received (what keeps a connection alive) */
 	uint8_t *out;	    /* GATEWAY_LINK_OUT_MAX bytes: [head, tail) waits to be written */
 	size_t out_head, out_tail;
 	struct noise_session noise;
