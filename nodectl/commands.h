@@ -30,6 +30,7 @@ int cmd_debug_ticket_spend(const char *context, int argc, char **argv);
 int cmd_authority_admit(const char *context, int argc, char **argv);
 int cmd_authority_revoke(const char *context, int argc, char **argv);
 int cmd_authority_list(const char *context, int argc, char **argv);
+int cmd_debug_link_client(const char *context, int argc, char **argv);
 int cmd_debug_descriptors(const char *context, int argc, char **argv);
 
 #endif

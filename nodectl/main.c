@@ -38,6 +38,8 @@ static const struct cli_command commands[] = {
 	  "obtain a ticketbook from an authority with a voucher" },
 	{ "debug", "ticket-spend", cmd_debug_ticket_spend,
 	  "spend a ticket as a gateway: verify, record, report, refresh the filter" },
+	{ "debug", "link-client", cmd_debug_link_client,
+	  "one client link session against a gateway (handshake, auth, tickets, send; abuse modes for tests)" },
 	{ "debug", "descriptors", cmd_debug_descriptors,
 	  "print signed self-descriptions of fresh throwaway identities (flood tests)" },
 	{ "bench", "credentials", cmd_bench_credentials,

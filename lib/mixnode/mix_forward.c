@@ -65,6 +65,8 @@ void mix_forward_decide_batch(const struct mixnode_keyring *kr, bool replay_prot
 			o->verdict = MIX_BAD_PACKET;
 		} else if (res[k].kind == SPHINX_HOP_FINAL) {
 			o->verdict = MIX_FINAL;
+			memcpy(o->destination, res[k].address, sizeof(o->destination));
+			memcpy(o->identifier, res[k].identifier, sizeof(o->identifier));
 		} else if (mix_node_addr_decode(res[k].address, sizeof(res[k].address), &o->next.ss, &o->next.len,
 						&consumed)) {
 			o->verdict = MIX_BAD_NEXT_HOP;

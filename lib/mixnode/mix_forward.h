@@ -10,6 +10,7 @@
 #include "net/net_addr.h"
 #include "mix/mix_frame.h"
 #include "mixnode/key_rotation.h"
+#include "sphinx/sphinx_params.h"
 
 enum mix_forward_verdict {
 	MIX_FORWARD,        /* forward `packet` (peeled in place) to `next` after `delay_ns` */
@@ -27,6 +28,10 @@ struct mix_forward {
 	uint64_t delay_ns;
 	struct net_addr next;
 	struct mix_frame_header out_header; /* the header to send the peeled packet with */
+	/* MIX_FINAL: where the message goes (a client's or a service's identity) and the packet's
+	 * identifier (zeros for SURB-ACKs); the gateway routes by destination. */
+	uint8_t destination[SPHINX_ADDRESS_LEN];
+	uint8_t identifier[SPHINX_IDENTIFIER_LEN];
 };
 
 /* Processes the frame whose packet bytes have been copied to `packet` (f->packet_len bytes,

@@ -1,7 +1,7 @@
-/* nym-node run --mode entry-gateway | exit-gateway: the gateway roles. Today they run the
- * mixnet data plane, where a packet's final hop is counted and dropped; the gateway services
- * (client links, ticket spending through lib/gateway, the IP packet router, the inbox) start
- * here, next to it. */
+/* nym-node run --mode entry-gateway | exit-gateway: the gateway roles. They run the mixnet
+ * data plane and, beside it, the gateway service (gateway_service.h): client links, ticket
+ * spending, final hops (SURB-ACKs, delivery, the inbox) and, on an exit, the IP packet
+ * router. */
 #ifndef NYM_NODECTL_GATEWAY_H
 #define NYM_NODECTL_GATEWAY_H
 

@@ -8,6 +8,7 @@
 
 #include "io/sock.h"
 #include "mixnode/mix_forward.h"
+#include "sphinx/sphinx_packet.h"
 #include "util/log.h"
 
 static void arm_recv(struct ingress_conn *c);
@@ -68,11 +69,21 @@ static void act(struct mix_worker *w, struct packet_slot *s, const struct mix_fr
 	switch (d->verdict) {
 	case MIX_FORWARD:
 		break;
-	case MIX_FINAL:
-		/* A mixnode is never a final hop; gateways take these. */
+	case MIX_FINAL: {
+		/* A mixnode is never a final hop; gateways hand these to their service. */
 		METRIC_INC(m, ingress_final_received);
-		METRIC_INC(m, ingress_final_dropped);
+		const uint8_t *msg;
+		size_t msg_len;
+		if (!w->shared->gateway_final) {
+			METRIC_INC(m, ingress_final_dropped);
+		} else if (sphinx_packet_message(s->frame + MIX_FRAME_HEADER_LEN, f->packet_len, &msg, &msg_len) != 0) {
+			METRIC_INC(m, ingress_malformed);
+			log_ratelimited(NYM_LOG_INFO, "mixnet: dropping a final-hop packet whose payload does not parse");
+		} else {
+			w->shared->gateway_final(w->shared->gateway_ctx, w, f, d, msg, msg_len);
+		}
 		goto drop;
+	}
 	case MIX_REPLAY:
 		METRIC_INC(m, ingress_replayed);
 		log_ratelimited(NYM_LOG_INFO, "mixnet: dropping a replayed packet");

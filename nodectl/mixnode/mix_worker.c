@@ -61,8 +61,11 @@ static void on_wake(struct uring_loop_op *op, int res, uint32_t flags)
 	(void)res;
 	(void)flags;
 	struct mix_worker *w = container_of(op, struct mix_worker, wake_op);
-	if (!atomic_load(&w->shared->stopping))
-		arm_wake(w);
+	if (atomic_load(&w->shared->stopping))
+		return;
+	if (w->shared->gateway_drain)
+		w->shared->gateway_drain(w->shared->gateway_ctx, w);
+	arm_wake(w);
 }
 
 static void arm_accept(struct mix_worker *w)

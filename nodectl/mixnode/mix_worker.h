@@ -24,6 +24,7 @@
 #include "mix/mix_frame.h"
 #include "mixnode/delay_queue.h"
 #include "mixnode/key_rotation.h"
+#include "mixnode/mix_forward.h"
 #include "noise/noise_session.h"
 #include "nodectl/node/node_config.h"
 #include "nodectl/node/node_metrics.h"
@@ -64,6 +65,13 @@ struct mix_shared {
 	size_t peer_queue_max, delayed_max, ingress_max;
 	size_t packet_memory_max;
 	bool replay_protection;
+	/* Gateway modes (nodectl/gateway/gateway_plane.h), set before the workers start; NULL
+	 * for a mixnode. final: a final-hop message (msg points into the worker's packet; the
+	 * hook copies it). drain: on every wake of a worker, sends what the gateway queued. */
+	void *gateway_ctx;
+	void (*gateway_final)(void *ctx, struct mix_worker *w, const struct mix_frame *f, const struct mix_forward *d,
+			      const uint8_t *msg, size_t msg_len);
+	void (*gateway_drain)(void *ctx, struct mix_worker *w);
 };
 
 /* One packet on its way through a worker: the v8 frame as it will leave. */

@@ -343,7 +343,8 @@ int mixnode_run(const char *context, const struct node_config *cfg, const char *
 			strerror(-n.mix.listen_fd));
 		goto out;
 	}
-	if (node_metrics_init(&n.metrics, workers))
+	/* One block per worker, and one for a service beside them (the gateway's). */
+	if (node_metrics_init(&n.metrics, workers + 1))
 		goto out;
 	pthread_mutex_init(&n.http.lock, NULL);
 	n.http.cfg = &n.cfg;
@@ -354,11 +355,24 @@ int mixnode_run(const char *context, const struct node_config *cfg, const char *
 	load_description(&n);
 	if (publish_keyring(&n, nym_clock_unix_now()))
 		goto out;
+	const struct mixnode_service *svc = o->service;
+	struct mixnode_runtime rt = { &n.cfg, n.dir, n.data, &n.keys, &n.metrics, &n.mix, &n.directory };
+	if (svc && (rc = svc->attach(svc->ctx, &rt)) != 0) {
+		fprintf(stderr, "%s: cannot set up the %s service: %s\n", context, n.cfg.mode, strerror(-rc));
+		goto out;
+	}
 	if (mix_workers_start(&n.mix))
 		goto out;
+	if (svc && (rc = svc->start(svc->ctx)) != 0) {
+		fprintf(stderr, "%s: cannot start the %s service: %s\n", context, n.cfg.mode, strerror(-rc));
+		mix_workers_stop(&n.mix);
+		goto out;
+	}
 	rc = node_http_start(&n.http);
 	if (rc) {
 		fprintf(stderr, "%s: cannot serve HTTP on %s: %s\n", context, n.cfg.http.bind_address, strerror(-rc));
+		if (svc)
+			svc->stop(svc->ctx);
 		mix_workers_stop(&n.mix);
 		goto out;
 	}
@@ -368,6 +382,8 @@ int mixnode_run(const char *context, const struct node_config *cfg, const char *
 	n.directory.mix = &n.mix;
 	if (node_directory_start(&n.directory)) {
 		node_http_stop(&n.http);
+		if (svc)
+			svc->stop(svc->ctx);
 		mix_workers_stop(&n.mix);
 		goto out;
 	}
@@ -406,6 +422,8 @@ int mixnode_run(const char *context, const struct node_config *cfg, const char *
 		}
 	}
 	node_http_stop(&n.http);
+	if (svc)
+		svc->stop(svc->ctx);
 	mix_workers_stop(&n.mix);
 	node_directory_stop(&n.directory);
 	if (n.mix.replay_protection)

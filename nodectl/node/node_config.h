@@ -68,6 +68,16 @@ struct node_config {
 	} logging;
 	struct {
 		uint64_t clients_port;
+		/* gateway service (client links, inbox, final hops) */
+		uint64_t bandwidth_per_ticket;
+		uint64_t max_clients;
+		uint64_t max_clients_per_address;
+		uint64_t link_idle_timeout_ns;
+		uint64_t link_first_frame_timeout_ns;
+		uint64_t inbox_max_messages;
+		uint64_t inbox_max_age_ns;
+		uint64_t final_queue;
+		uint64_t spent_filter_refresh_ns;
 	} gateway;
 	struct {
 		bool enabled;

@@ -24,6 +24,68 @@
 	  "forward-hop packets dropped on ingress (replays, full delay queue, unreachable next hop)")          \
 	X(ingress_final_dropped, "nym_node_mixnet_ingress_final_hop_packets_dropped", counter,                \
 	  "final-hop packets dropped (a mixnode delivers none)")                                              \
+	X(gateway_final_dropped, "nym_node_gateway_final_hop_queue_dropped", counter,                         \
+	  "final-hop packets dropped: the gateway service's queue (gateway.final_queue) was full")            \
+	X(gateway_inject_dropped, "nym_node_gateway_inject_dropped", counter,                                 \
+	  "packets the gateway (SURB-ACKs, client SEND, IPR) could not queue into the mixnet")                \
+	X(gateway_acks_sent, "nym_node_gateway_surb_acks_sent", counter, "SURB-ACKs sent back into the mixnet") \
+	X(gateway_final_malformed, "nym_node_gateway_final_hop_malformed", counter,                           \
+	  "final-hop messages too short or with a SURB-ACK whose first hop does not decode")                  \
+	X(gateway_delivered_client, "nym_node_gateway_delivered_to_clients", counter,                         \
+	  "final-hop messages handed to a connected client's link")                                           \
+	X(gateway_delivered_ipr, "nym_node_gateway_delivered_to_ipr", counter,                                \
+	  "final-hop messages handed to the IP packet router")                                                \
+	X(gateway_inbox_stored, "nym_node_gateway_inbox_stored", counter,                                     \
+	  "messages stored for clients that were not connected (or had no bandwidth)")                        \
+	X(gateway_inbox_dropped, "nym_node_gateway_inbox_dropped", counter,                                   \
+	  "messages dropped: the client's inbox was full (gateway.inbox.max_messages) or failed")             \
+	X(gateway_inbox_delivered, "nym_node_gateway_inbox_delivered", counter,                               \
+	  "stored messages handed to a client that came back")                                                \
+	X(gateway_inbox_purged, "nym_node_gateway_inbox_purged", counter,                                     \
+	  "stored messages forgotten after gateway.inbox.max_age")                                            \
+	X(gateway_clients, "nym_node_gateway_client_links", gauge, "open client links")                       \
+	X(gateway_clients_refused, "nym_node_gateway_client_links_refused", counter,                          \
+	  "client links closed at accept (gateway.max_clients, per-address limit, handshake rate)")           \
+	X(gateway_link_first_frame_timeouts, "nym_node_gateway_link_first_frame_timeouts", counter,           \
+	  "client links closed without a handshake and first frame in time")                                  \
+	X(gateway_link_idle_closed, "nym_node_gateway_link_idle_closed", counter,                             \
+	  "client links closed for being idle (gateway.link_idle_timeout)")                                   \
+	X(gateway_link_handshakes, "nym_node_gateway_link_handshakes", counter, "client link Noise handshakes") \
+	X(gateway_link_noise_failures, "nym_node_gateway_link_noise_failures", counter,                       \
+	  "client links dropped for a failed Noise handshake or bad Noise frames (garbage)")                  \
+	X(gateway_link_protocol_errors, "nym_node_gateway_link_protocol_errors", counter,                     \
+	  "client links closed for a malformed or oversized link frame")                                     \
+	X(gateway_link_out_of_order, "nym_node_gateway_link_out_of_order", counter,                           \
+	  "client links closed for a frame out of order")                                                     \
+	X(gateway_link_unauthenticated, "nym_node_gateway_link_unauthenticated", counter,                     \
+	  "client links closed for SEND or SPEND_TICKET before authentication")                               \
+	X(gateway_link_version_refused, "nym_node_gateway_link_version_refused", counter,                     \
+	  "client links with no version in common")                                                           \
+	X(gateway_link_auth_ok, "nym_node_gateway_link_auth_ok", counter, "client links authenticated")       \
+	X(gateway_link_auth_failed, "nym_node_gateway_link_auth_failed", counter,                             \
+	  "client links refused for a bad AUTH signature")                                                    \
+	X(gateway_link_clock_skew, "nym_node_gateway_link_clock_skew", counter,                               \
+	  "client links refused for an AUTH timestamp too far off")                                           \
+	X(gateway_tickets_accepted, "nym_node_gateway_tickets_accepted", counter, "tickets spent on links")   \
+	X(gateway_tickets_malformed, "nym_node_gateway_tickets_malformed", counter,                           \
+	  "SPEND_TICKET bodies that are not tickets")                                                         \
+	X(gateway_tickets_rejected, "nym_node_gateway_tickets_rejected", counter,                             \
+	  "tickets refused: wrong type, expired, unknown issuer key or bad signature (forged)")               \
+	X(gateway_tickets_spent, "nym_node_gateway_tickets_reused", counter,                                  \
+	  "tickets refused: serial spent before (replayed)")                                                  \
+	X(gateway_tickets_failed, "nym_node_gateway_tickets_failed", counter,                                 \
+	  "tickets the ticket store could not decide (no issuer keys yet, database failure)")                  \
+	X(gateway_send_packets, "nym_node_gateway_send_packets", counter,                                     \
+	  "client SEND packets forwarded into the mixnet")                                                    \
+	X(gateway_send_no_bandwidth, "nym_node_gateway_send_no_bandwidth", counter,                           \
+	  "client SEND packets dropped at balance 0")                                                         \
+	X(gateway_send_bad_packet, "nym_node_gateway_send_bad_packet", counter,                               \
+	  "client SEND frames refused for a bad entry")                                                       \
+	X(gateway_low_balance_sent, "nym_node_gateway_low_balance_sent", counter, "LOW_BALANCE warnings sent") \
+	X(gateway_exhausted_sent, "nym_node_gateway_bandwidth_exhausted_sent", counter,                       \
+	  "ERROR bandwidth_exhausted sent")                                                                   \
+	X(gateway_bytes_metered, "nym_node_gateway_bytes_metered", counter,                                   \
+	  "Sphinx bytes charged to client balances, both ways")                                              \
 	X(ingress_replayed, "nym_node_mixnet_ingress_replayed_packets", counter,                              \
 	  "packets dropped because their replay tag was seen")                                                \
 	X(egress_forward_sent, "nym_node_mixnet_egress_forward_hop_packets_sent", counter,                    \
@@ -80,7 +142,7 @@ struct node_metrics {
 	/* Per-second rates over the last sampling interval, refreshed by node_metrics_sample. */
 	uint64_t last_sample_ns;
 	struct worker_metrics last_totals;
-	double rates[40];
+	double rates[96];
 };
 
 int node_metrics_init(struct node_metrics *m, size_t workers);

@@ -1,0 +1,63 @@
+/* The gateway's durable per-client state, clients.sqlite (lib/store): the bandwidth balance of
+ * each client identity (survives restarts) and the inbox of messages for clients that were not
+ * connected when they arrived (docs/PROTOCOLS.md §8.6).
+ *
+ * The inbox holds at most inbox_cap messages per identity (more are refused and counted: the
+ * sender's retransmission covers them), forgets messages older than max_age (purge), and hands
+ * them out oldest first. A message is deleted only once the caller says it was handed to the
+ * client's connection, so a crash in between delivers it twice rather than never.
+ *
+ * One struct per thread. */
+#ifndef NYM_GATEWAY_GATEWAY_CLIENTS_H
+#define NYM_GATEWAY_GATEWAY_CLIENTS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mix/mix_packet_size.h"
+
+#define GATEWAY_CLIENT_ID_LEN 32
+
+struct gateway_clients;
+
+struct gateway_clients_counters {
+	uint64_t inbox_stored;
+	uint64_t inbox_refused_cap; /* the identity's inbox was full */
+	uint64_t inbox_delivered;
+	uint64_t inbox_purged;
+};
+
+/* One stored message. item points into the struct's own buffer until the next call. */
+struct gateway_inbox_item {
+	int64_t id; /* row id: oldest first */
+	enum mix_packet_size size;
+	int64_t received; /* Unix seconds */
+	size_t len;
+	uint8_t item[MIX_PACKET_MAX_LEN];
+};
+
+/* Returns 0 or a negative errno. inbox_cap 0 keeps nothing; max_age_s 0 never purges. */
+int gateway_clients_open(struct gateway_clients **out, const char *path, uint64_t inbox_cap, uint64_t max_age_s);
+void gateway_clients_close(struct gateway_clients *c);
+
+/* The stored balance (0 for an identity never seen). */
+int gateway_clients_balance_get(struct gateway_clients *c, const uint8_t id[GATEWAY_CLIENT_ID_LEN], uint64_t *bytes);
+int gateway_clients_balance_set(struct gateway_clients *c, const uint8_t id[GATEWAY_CLIENT_ID_LEN], uint64_t bytes,
+				int64_t now);
+
+/* Stores a message for id. Returns 0, -ENOSPC (inbox full; counted), -EINVAL or a store error. */
+int gateway_clients_inbox_put(struct gateway_clients *c, const uint8_t id[GATEWAY_CLIENT_ID_LEN],
+			      enum mix_packet_size size, const uint8_t *item, size_t len, int64_t now);
+/* The oldest message for id with a row id above after_id (start with 0). Returns 0, -ENOENT
+ * when none is left, or a store error. */
+int gateway_clients_inbox_next(struct gateway_clients *c, const uint8_t id[GATEWAY_CLIENT_ID_LEN], int64_t after_id,
+			       struct gateway_inbox_item *out);
+/* The message was handed to the client's connection: forget it. */
+int gateway_clients_inbox_delete(struct gateway_clients *c, int64_t row_id);
+int gateway_clients_inbox_count(struct gateway_clients *c, const uint8_t id[GATEWAY_CLIENT_ID_LEN], uint64_t *n);
+/* Forgets messages older than max_age at now; *purged (may be NULL) counts them. */
+int gateway_clients_inbox_purge(struct gateway_clients *c, int64_t now, uint64_t *purged);
+
+void gateway_clients_counters(const struct gateway_clients *c, struct gateway_clients_counters *out);
+
+#endif

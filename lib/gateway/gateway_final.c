@@ -1,0 +1,70 @@
+#include "gateway/gateway_final.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "mix/mix_reply.h"
+#include "mix/mix_surb_ack.h"
+
+void gateway_final_init(struct gateway_final *f, const struct gateway_final_hooks *hooks, const uint8_t *ipr_identity)
+{
+	memset(f, 0, sizeof(*f));
+	f->hooks = *hooks;
+	if (ipr_identity && hooks->to_ipr) {
+		f->ipr = true;
+		memcpy(f->ipr_identity, ipr_identity, 32);
+	}
+}
+
+static void route(struct gateway_final *f, enum mix_packet_size size, const uint8_t destination[32],
+		  const uint8_t *item, size_t len)
+{
+	if (f->ipr && memcmp(destination, f->ipr_identity, 32) == 0) {
+		f->counters.to_ipr++;
+		f->hooks.to_ipr(f->hooks.ctx, size, item, len);
+		return;
+	}
+	if (f->hooks.to_client && f->hooks.to_client(f->hooks.ctx, destination, size, item, len) == 0) {
+		f->counters.to_client++;
+		return;
+	}
+	if (f->hooks.to_inbox && f->hooks.to_inbox(f->hooks.ctx, destination, size, item, len) == 0) {
+		f->counters.to_inbox++;
+		return;
+	}
+	f->counters.dropped++;
+}
+
+int gateway_final_handle(struct gateway_final *f, enum mix_packet_size size, const uint8_t destination[32],
+			 uint8_t key_rotation, const uint8_t *msg, size_t msg_len)
+{
+	f->counters.received++;
+	if (size == MIX_PACKET_SIZE_ACK) {
+		if (msg_len != MIX_ACK_PLAINTEXT_LEN) {
+			f->counters.malformed++;
+			return -EINVAL;
+		}
+		route(f, size, destination, msg, msg_len);
+		return 0;
+	}
+	if (msg_len <= MIX_SURB_ACK_LEN || mix_packet_size_is_outfox(size)) {
+		f->counters.malformed++;
+		return -EINVAL;
+	}
+	if (mix_surb_ack_slot_empty(msg)) {
+		f->counters.acks_skipped++;
+	} else {
+		struct net_addr hop;
+		const uint8_t *packet;
+		if (mix_surb_ack_split(msg, &hop.ss, &hop.len, &packet) != 0) {
+			f->counters.malformed++;
+			return -EINVAL;
+		}
+		if (f->hooks.inject(f->hooks.ctx, &hop, key_rotation, MIX_PACKET_SIZE_ACK, packet, MIX_ACK_PACKET_LEN) == 0)
+			f->counters.acks_sent++;
+		else
+			f->counters.acks_failed++;
+	}
+	route(f, size, destination, msg + MIX_SURB_ACK_LEN, msg_len - MIX_SURB_ACK_LEN);
+	return 0;
+}

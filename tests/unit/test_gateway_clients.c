@@ -1,0 +1,246 @@
+/* The gateway's clients.sqlite (lib/gateway/gateway_clients) and final-hop routing
+ * (lib/gateway/gateway_final). */
+#include <arpa/inet.h>
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "crypto/secret.h"
+#include "gateway/gateway_clients.h"
+#include "gateway/gateway_final.h"
+#include "mix/mix_node_addr.h"
+#include "mix/mix_surb_ack.h"
+
+static char dir[] = "/tmp/test_gateway_clients.XXXXXX";
+static char path[256];
+
+static void setup(void)
+{
+	cr_assert_eq(nym_crypto_init(), 0);
+	cr_assert_not_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/clients.sqlite", dir);
+}
+
+static void teardown(void)
+{
+	char cmd[300];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	cr_assert_eq(system(cmd), 0);
+	strcpy(dir, "/tmp/test_gateway_clients.XXXXXX");
+}
+
+TestSuite(gateway_clients, .init = setup, .fini = teardown);
+
+static const uint8_t A[32] = { 1 }, B[32] = { 2 };
+
+Test(gateway_clients, balance_survives_reopen)
+{
+	struct gateway_clients *c;
+	uint64_t v;
+	cr_assert_eq(gateway_clients_open(&c, path, 4, 86400), 0);
+	cr_assert_eq(gateway_clients_balance_get(c, A, &v), 0);
+	cr_assert_eq(v, 0);
+	cr_assert_eq(gateway_clients_balance_set(c, A, 200000000, 100), 0);
+	cr_assert_eq(gateway_clients_balance_set(c, A, 199000000, 101), 0);
+	cr_assert_eq(gateway_clients_balance_set(c, B, 5, 101), 0);
+	gateway_clients_close(c);
+	cr_assert_eq(gateway_clients_open(&c, path, 4, 86400), 0);
+	cr_assert_eq(gateway_clients_balance_get(c, A, &v), 0);
+	cr_assert_eq(v, 199000000);
+	cr_assert_eq(gateway_clients_balance_get(c, B, &v), 0);
+	cr_assert_eq(v, 5);
+	gateway_clients_close(c);
+}
+
+Test(gateway_clients, inbox_order_cap_delete)
+{
+	struct gateway_clients *c;
+	struct gateway_inbox_item it;
+	uint8_t item[1643];
+	cr_assert_eq(gateway_clients_open(&c, path, 3, 86400), 0);
+	for (int i = 0; i < 4; i++) {
+		memset(item, i, sizeof(item));
+		int rc = gateway_clients_inbox_put(c, A, MIX_PACKET_SIZE_REGULAR, item, sizeof(item), 1000 + i);
+		cr_assert_eq(rc, i < 3 ? 0 : -ENOSPC);
+	}
+	uint8_t ack[21] = { 9 };
+	cr_assert_eq(gateway_clients_inbox_put(c, B, MIX_PACKET_SIZE_ACK, ack, sizeof(ack), 1000), 0);
+	struct gateway_clients_counters k;
+	gateway_clients_counters(c, &k);
+	cr_assert_eq(k.inbox_stored, 4);
+	cr_assert_eq(k.inbox_refused_cap, 1);
+	gateway_clients_close(c);
+	/* after a restart, oldest first; rows go only when deleted */
+	cr_assert_eq(gateway_clients_open(&c, path, 3, 86400), 0);
+	int64_t after = 0;
+	for (int i = 0; i < 3; i++) {
+		cr_assert_eq(gateway_clients_inbox_next(c, A, after, &it), 0);
+		cr_assert_eq(it.len, 1643);
+		cr_assert_eq(it.size, MIX_PACKET_SIZE_REGULAR);
+		cr_assert_eq(it.item[0], i);
+		cr_assert_eq(it.received, 1000 + i);
+		after = it.id;
+	}
+	cr_assert_eq(gateway_clients_inbox_next(c, A, after, &it), -ENOENT);
+	cr_assert_eq(gateway_clients_inbox_next(c, A, 0, &it), 0);
+	cr_assert_eq(gateway_clients_inbox_delete(c, it.id), 0);
+	uint64_t n;
+	cr_assert_eq(gateway_clients_inbox_count(c, A, &n), 0);
+	cr_assert_eq(n, 2);
+	cr_assert_eq(gateway_clients_inbox_next(c, A, 0, &it), 0);
+	cr_assert_eq(it.item[0], 1);
+	cr_assert_eq(gateway_clients_inbox_next(c, B, 0, &it), 0);
+	cr_assert_eq(it.len, 21);
+	cr_assert_eq(it.item[0], 9);
+	gateway_clients_close(c);
+}
+
+Test(gateway_clients, purge)
+{
+	struct gateway_clients *c;
+	uint8_t item[21] = { 0 };
+	uint64_t purged, n;
+	cr_assert_eq(gateway_clients_open(&c, path, 10, 86400), 0);
+	cr_assert_eq(gateway_clients_inbox_put(c, A, MIX_PACKET_SIZE_ACK, item, 21, 1000), 0);
+	cr_assert_eq(gateway_clients_inbox_put(c, A, MIX_PACKET_SIZE_ACK, item, 21, 50000), 0);
+	cr_assert_eq(gateway_clients_inbox_purge(c, 1000 + 86400 + 1, &purged), 0);
+	cr_assert_eq(purged, 1);
+	cr_assert_eq(gateway_clients_inbox_count(c, A, &n), 0);
+	cr_assert_eq(n, 1);
+	gateway_clients_close(c);
+}
+
+/* gateway_final */
+
+struct routed {
+	int injected, ipr, client, inbox;
+	bool client_connected;
+	struct net_addr hop;
+	uint8_t rotation;
+	size_t last_len;
+	uint8_t last_first;
+	enum mix_packet_size inj_size;
+};
+
+static int r_inject(void *ctx, const struct net_addr *next_hop, uint8_t key_rotation, enum mix_packet_size size,
+		    const uint8_t *packet, size_t len)
+{
+	struct routed *r = ctx;
+	r->injected++;
+	r->hop = *next_hop;
+	r->rotation = key_rotation;
+	r->inj_size = size;
+	cr_assert_eq(len, MIX_ACK_PACKET_LEN);
+	cr_assert_eq(packet[0], 0xaa);
+	return 0;
+}
+
+static void r_ipr(void *ctx, enum mix_packet_size size, const uint8_t *item, size_t len)
+{
+	(void)size;
+	struct routed *r = ctx;
+	r->ipr++;
+	r->last_len = len;
+	r->last_first = item[0];
+}
+
+static int r_client(void *ctx, const uint8_t id[32], enum mix_packet_size size, const uint8_t *item, size_t len)
+{
+	(void)id;
+	(void)size;
+	struct routed *r = ctx;
+	if (!r->client_connected)
+		return -ENOENT;
+	r->client++;
+	r->last_len = len;
+	r->last_first = item[0];
+	return 0;
+}
+
+static int r_inbox(void *ctx, const uint8_t id[32], enum mix_packet_size size, const uint8_t *item, size_t len)
+{
+	(void)id;
+	(void)size;
+	struct routed *r = ctx;
+	r->inbox++;
+	r->last_len = len;
+	r->last_first = item[0];
+	return 0;
+}
+
+static void build_msg(uint8_t *msg, size_t len, bool with_ack)
+{
+	memset(msg, 0, len);
+	msg[MIX_SURB_ACK_LEN] = 0x77;
+	if (!with_ack)
+		return;
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(1789) };
+	inet_pton(AF_INET, "10.1.2.3", &a.sin_addr);
+	size_t n;
+	cr_assert_eq(mix_node_addr_encode_unpadded((struct sockaddr *)&a, sizeof(a), msg, &n), 0);
+	memset(msg + MIX_NODE_ADDR_MAX_UNPADDED_LEN, 0xaa, MIX_ACK_PACKET_LEN);
+}
+
+Test(gateway_clients, final_routing)
+{
+	struct routed r = { 0 };
+	struct gateway_final f;
+	const uint8_t ipr_id[32] = { 0x33 };
+	struct gateway_final_hooks h = { &r, r_inject, r_ipr, r_client, r_inbox };
+	gateway_final_init(&f, &h, ipr_id);
+	static uint8_t msg[2048];
+	/* to a client not connected: ack sent, rest to the inbox */
+	build_msg(msg, sizeof(msg), true);
+	cr_assert_eq(gateway_final_handle(&f, MIX_PACKET_SIZE_REGULAR, A, 2, msg, sizeof(msg)), 0);
+	cr_assert_eq(r.injected, 1);
+	cr_assert_eq(r.rotation, 2);
+	cr_assert_eq(r.inj_size, MIX_PACKET_SIZE_ACK);
+	cr_assert_eq(ntohs(((struct sockaddr_in *)&r.hop.ss)->sin_port), 1789);
+	cr_assert_eq(r.inbox, 1);
+	cr_assert_eq(r.last_len, 1643);
+	cr_assert_eq(r.last_first, 0x77);
+	/* connected: to the client */
+	r.client_connected = true;
+	cr_assert_eq(gateway_final_handle(&f, MIX_PACKET_SIZE_REGULAR, A, 1, msg, sizeof(msg)), 0);
+	cr_assert_eq(r.client, 1);
+	cr_assert_eq(r.injected, 2);
+	/* a reply without ack, to the IPR */
+	build_msg(msg, sizeof(msg), false);
+	cr_assert_eq(gateway_final_handle(&f, MIX_PACKET_SIZE_REGULAR, ipr_id, 1, msg, sizeof(msg)), 0);
+	cr_assert_eq(r.ipr, 1);
+	cr_assert_eq(r.injected, 2);
+	cr_assert_eq(f.counters.acks_skipped, 1);
+	cr_assert_eq(r.last_len, 1643);
+	/* an ack, whole */
+	uint8_t ack[21] = { 0x55 };
+	cr_assert_eq(gateway_final_handle(&f, MIX_PACKET_SIZE_ACK, A, 1, ack, sizeof(ack)), 0);
+	cr_assert_eq(r.client, 2);
+	cr_assert_eq(r.last_len, 21);
+	cr_assert_eq(r.last_first, 0x55);
+	cr_assert_eq(r.injected, 2);
+	/* malformed */
+	cr_assert_eq(gateway_final_handle(&f, MIX_PACKET_SIZE_ACK, A, 1, ack, 20), -EINVAL);
+	cr_assert_eq(gateway_final_handle(&f, MIX_PACKET_SIZE_REGULAR, A, 1, msg, 100), -EINVAL);
+	memset(msg, 0xff, MIX_NODE_ADDR_MAX_UNPADDED_LEN);
+	cr_assert_eq(gateway_final_handle(&f, MIX_PACKET_SIZE_REGULAR, A, 1, msg, sizeof(msg)), -EINVAL);
+	cr_assert_eq(f.counters.malformed, 3);
+	cr_assert_eq(f.counters.received, 7);
+}
+
+Test(gateway_clients, final_without_ipr)
+{
+	struct routed r = { 0 };
+	struct gateway_final f;
+	const uint8_t ipr_id[32] = { 0x33 };
+	struct gateway_final_hooks h = { &r, r_inject, NULL, r_client, r_inbox };
+	gateway_final_init(&f, &h, ipr_id);
+	static uint8_t msg[2048];
+	build_msg(msg, sizeof(msg), false);
+	cr_assert_eq(gateway_final_handle(&f, MIX_PACKET_SIZE_REGULAR, ipr_id, 1, msg, sizeof(msg)), 0);
+	cr_assert_eq(r.ipr, 0);
+	cr_assert_eq(r.inbox, 1);
+}

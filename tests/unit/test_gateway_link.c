@@ -1,0 +1,525 @@
+/* The gateway's client link engine (lib/gateway/gateway_link): whole sessions in memory against
+ * a client built from a Noise initiator and link_msg, with fake hooks for the ticket store, the
+ * balances and the mixnet. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crypto/ed25519.h"
+#include "crypto/secret.h"
+#include "gateway/gateway_link.h"
+#include "link/link_msg.h"
+#include "mix/mix_frame.h"
+
+#define NOW 1800000000ull
+
+struct fake {
+	uint64_t stored_balance;
+	uint64_t grant;
+	int authenticated_calls;
+	uint8_t spent[16][8];
+	size_t nspent;
+	size_t forwarded;
+	int spend_fail; /* forced result of the store */
+};
+
+static int fk_authenticated(void *ctx, const uint8_t identity[32], uint64_t *balance)
+{
+	(void)identity;
+	struct fake *f = ctx;
+	f->authenticated_calls++;
+	*balance = f->stored_balance;
+	return 0;
+}
+
+/* A ticket here is any 329 bytes; byte 0 = 0xff means a forged signature; the first 8 bytes
+ * are its serial. */
+static int fk_spend(void *ctx, const uint8_t *ticket, size_t len, uint64_t *granted)
+{
+	struct fake *f = ctx;
+	if (f->spend_fail)
+		return f->spend_fail;
+	if (len < 8)
+		return -EINVAL;
+	if (ticket[0] == 0xff)
+		return -EBADMSG;
+	for (size_t i = 0; i < f->nspent; i++)
+		if (memcmp(f->spent[i], ticket, 8) == 0)
+			return -EALREADY;
+	memcpy(f->spent[f->nspent++], ticket, 8);
+	*granted = f->grant;
+	return 0;
+}
+
+static int fk_saved(void *ctx, const uint8_t identity[32], uint64_t balance)
+{
+	(void)identity;
+	((struct fake *)ctx)->stored_balance = balance;
+	return 0;
+}
+
+static int fk_forward(void *ctx, enum mix_packet_size size, const struct link_send_entry *e)
+{
+	(void)size;
+	(void)e;
+	((struct fake *)ctx)->forwarded++;
+	return 0;
+}
+
+struct session {
+	struct fake fake;
+	struct gateway_link_counters counters;
+	uint8_t scratch[NOISE_MAX_PLAINTEXT_LEN];
+	uint8_t cscratch[NOISE_MAX_PLAINTEXT_LEN];
+	struct nym_x25519_keypair gw_noise;
+	struct nym_ed25519_keypair client_id;
+	struct gateway_link link;
+	struct noise_session client;
+	struct link_frame_decoder cdec;
+	/* Messages the client received, in order. */
+	struct link_msg got[64];
+	uint8_t got_bodies[64][2048];
+	size_t ngot;
+	int link_rc;
+};
+
+static struct session *S;
+
+static void setup(void)
+{
+	cr_assert_eq(nym_crypto_init(), 0);
+	S = calloc(1, sizeof(*S));
+	nym_x25519_generate(&S->gw_noise);
+	nym_ed25519_generate(&S->client_id);
+	S->fake.grant = 10 * 1000 * 1000;
+	struct gateway_link_config cfg = { .counters = &S->counters, .scratch = S->scratch };
+	struct gateway_link_hooks hooks = { &S->fake, fk_authenticated, fk_spend, fk_saved, fk_forward };
+	cr_assert_eq(gateway_link_init(&S->link, &S->gw_noise, &cfg, &hooks), 0);
+	struct nym_x25519_keypair ck;
+	nym_x25519_generate(&ck);
+	cr_assert_eq(noise_session_init(&S->client, NOISE_INITIATOR, &ck, S->gw_noise.public_key, NULL), 0);
+	link_frame_decoder_init(&S->cdec, LINK_FROM_GATEWAY);
+}
+
+static void teardown(void)
+{
+	gateway_link_free(&S->link);
+	noise_session_clear(&S->client);
+	free(S);
+}
+
+TestSuite(gateway_link, .init = setup, .fini = teardown);
+
+/* Moves the gateway's output to the client and decodes what arrives. */
+static void pump_to_client(void)
+{
+	const uint8_t *out;
+	size_t n;
+	while ((n = gateway_link_output(&S->link, &out)) > 0) {
+		uint8_t *copy = malloc(n);
+		memcpy(copy, out, n);
+		gateway_link_written(&S->link, n);
+		cr_assert_eq(noise_session_feed(&S->client, copy, n), 0);
+		struct noise_session_event ev;
+		int rc;
+		while ((rc = noise_session_next(&S->client, S->cscratch, sizeof(S->cscratch), &ev)) == 0) {
+			if (ev.send)
+				cr_assert_eq(gateway_link_feed(&S->link, ev.send, ev.send_len, NOW), 0);
+			if (!ev.data_len)
+				continue;
+			cr_assert_eq(link_frame_decoder_feed(&S->cdec, ev.data, ev.data_len), 0);
+			struct link_frame f;
+			while (link_frame_decoder_next(&S->cdec, &f) == 0) {
+				struct link_msg *m = &S->got[S->ngot % 64];
+				cr_assert_eq(link_msg_decode(&f, LINK_FROM_GATEWAY, m), 0);
+				S->ngot++;
+			}
+		}
+		cr_assert_eq(rc, -EAGAIN);
+		free(copy);
+	}
+}
+
+static void handshake(void)
+{
+	uint8_t first[128];
+	size_t n;
+	cr_assert_eq(noise_session_start(&S->client, first, sizeof(first), &n), 0);
+	cr_assert_eq(gateway_link_feed(&S->link, first, n, NOW), 0);
+	pump_to_client(); /* message 2 in, message 3 back out */
+	cr_assert(noise_session_established(&S->client));
+	cr_assert_eq(S->link.state, GATEWAY_LINK_HELLO);
+}
+
+/* Seals raw plaintext bytes from the client and feeds them to the gateway. */
+static int client_raw(const uint8_t *b, size_t n)
+{
+	static uint8_t sealed[2 * LINK_FRAME_MAX_LEN];
+	size_t w;
+	cr_assert_eq(noise_session_seal(&S->client, b, n, sealed, sizeof(sealed), &w), 0);
+	S->link_rc = gateway_link_feed(&S->link, sealed, w, NOW);
+	pump_to_client();
+	return S->link_rc;
+}
+
+static int client_send(const struct link_msg *m)
+{
+	static uint8_t frame[LINK_FRAME_MAX_LEN];
+	size_t n;
+	cr_assert_eq(link_msg_encode(m, frame, sizeof(frame), &n), 0);
+	return client_raw(frame, n);
+}
+
+/* The k-th message from the end (1: the last). */
+static const struct link_msg *back(size_t k)
+{
+	cr_assert_geq(S->ngot, k);
+	return &S->got[(S->ngot - k) % 64];
+}
+
+static const struct link_msg *last(void)
+{
+	return back(1);
+}
+
+static void hello(void)
+{
+	struct link_msg m = { .type = LINK_MSG_HELLO, .hello = { 1, 3 } };
+	cr_assert_eq(client_send(&m), 0);
+	cr_assert_eq(last()->type, LINK_MSG_VERSION);
+	cr_assert_eq(last()->version, 1);
+}
+
+static int auth_at(uint64_t ts, bool corrupt)
+{
+	uint8_t h[32];
+	cr_assert_eq(noise_session_handshake_hash(&S->client, h), 0);
+	struct link_msg m = { .type = LINK_MSG_AUTH };
+	link_auth_sign(&S->client_id, h, ts, &m.auth);
+	if (corrupt)
+		m.auth.signature[5] ^= 1;
+	return client_send(&m);
+}
+
+static void open_session(void)
+{
+	handshake();
+	hello();
+	cr_assert_eq(auth_at(NOW, false), 0);
+	cr_assert_eq(last()->type, LINK_MSG_AUTH_OK);
+}
+
+static int spend(uint8_t serial0, uint8_t first)
+{
+	uint8_t t[LINK_TICKET_MIN_LEN];
+	memset(t, serial0, sizeof(t));
+	t[0] = first;
+	memset(t + NYM_BRSA_PREFIX_LEN, 0, NYM_TICKET_MSG_LEN);
+	t[NYM_BRSA_PREFIX_LEN] = NYM_TICKET_MIXNET_ENTRY;
+	struct link_msg m = { .type = LINK_MSG_SPEND_TICKET, .ticket = { t, sizeof(t) } };
+	return client_send(&m);
+}
+
+static int send_packets(size_t count)
+{
+	static uint8_t items[LINK_FRAME_MAX_LEN];
+	static uint8_t packet[MIX_REGULAR_PACKET_LEN];
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(1789), .sin_addr = { htonl(0xc6336402) } };
+	size_t item = link_send_entry_len(MIX_PACKET_SIZE_REGULAR);
+	for (size_t i = 0; i < count; i++)
+		cr_assert_eq(link_send_entry_write(items + i * item, MIX_PACKET_SIZE_REGULAR, MIX_KEY_ROTATION_ODD,
+						   (struct sockaddr *)&a, sizeof(a), packet, sizeof(packet)),
+			     0);
+	struct link_msg m = { .type = LINK_MSG_SEND,
+			      .packets = { .size = MIX_PACKET_SIZE_REGULAR, .count = count, .item_len = item, .items = items } };
+	return client_send(&m);
+}
+
+Test(gateway_link, full_session)
+{
+	open_session();
+	cr_assert_eq(last()->balance, 0);
+	cr_assert_eq(S->fake.authenticated_calls, 1);
+	cr_assert_eq(spend(1, 1), 0);
+	cr_assert_eq(last()->type, LINK_MSG_BANDWIDTH);
+	cr_assert_eq(last()->balance, 10000000);
+	cr_assert_eq(S->fake.stored_balance, 10000000);
+	cr_assert_eq(send_packets(3), 0);
+	cr_assert_eq(S->fake.forwarded, 3);
+	cr_assert_eq(S->link.balance, 10000000 - 3 * MIX_REGULAR_PACKET_LEN);
+	cr_assert(S->link.balance_dirty);
+	/* A delivery is metered too. */
+	uint8_t item[1643] = { 7 };
+	cr_assert_eq(gateway_link_deliver(&S->link, MIX_PACKET_SIZE_REGULAR, item, sizeof(item)), 0);
+	pump_to_client();
+	cr_assert_eq(last()->type, LINK_MSG_RECEIVE);
+	cr_assert_eq(last()->packets.count, 1);
+	cr_assert_eq(last()->packets.items[0], 7);
+	cr_assert_eq(S->link.balance, 10000000 - 4 * MIX_REGULAR_PACKET_LEN);
+	cr_assert_eq(S->counters.bytes_metered, 4 * MIX_REGULAR_PACKET_LEN);
+	cr_assert_eq(gateway_link_deliver(&S->link, MIX_PACKET_SIZE_REGULAR, item, 10), -EINVAL);
+	struct link_msg c = { .type = LINK_MSG_CLOSE };
+	cr_assert_eq(client_send(&c), 0);
+	cr_assert(gateway_link_closing(&S->link));
+	cr_assert_eq(last()->type, LINK_MSG_CLOSE);
+	cr_assert_eq(S->counters.closed_by_client, 1);
+}
+
+Test(gateway_link, version_refused)
+{
+	handshake();
+	struct link_msg m = { .type = LINK_MSG_HELLO, .hello = { 2, 5 } };
+	cr_assert_neq(client_send(&m), 0);
+	cr_assert_eq(back(2)->type, LINK_MSG_ERROR);
+	cr_assert_eq(back(2)->error.code, LINK_ERR_VERSION);
+	cr_assert_eq(last()->type, LINK_MSG_CLOSE);
+	cr_assert(gateway_link_closing(&S->link));
+	cr_assert_eq(S->counters.version_refused, 1);
+}
+
+Test(gateway_link, bad_signature)
+{
+	handshake();
+	hello();
+	cr_assert_eq(auth_at(NOW, true), -EKEYREJECTED);
+	cr_assert_eq((*back(2)).type, LINK_MSG_ERROR);
+	cr_assert_eq((*back(2)).error.code, LINK_ERR_AUTH);
+	cr_assert_eq(last()->type, LINK_MSG_CLOSE);
+	cr_assert_eq(S->counters.auth_failed, 1);
+	cr_assert_eq(S->fake.authenticated_calls, 0);
+}
+
+Test(gateway_link, clock_skew)
+{
+	handshake();
+	hello();
+	cr_assert_eq(auth_at(NOW - 301, false), -ETIME);
+	cr_assert_eq((*back(2)).error.code, LINK_ERR_CLOCK_SKEW);
+	cr_assert_eq(S->counters.clock_skew, 1);
+}
+
+Test(gateway_link, skew_within_bounds)
+{
+	handshake();
+	hello();
+	cr_assert_eq(auth_at(NOW + 299, false), 0);
+	cr_assert_eq(last()->type, LINK_MSG_AUTH_OK);
+}
+
+Test(gateway_link, signature_from_another_session)
+{
+	handshake();
+	hello();
+	uint8_t h[32] = { 1 };
+	struct link_msg m = { .type = LINK_MSG_AUTH };
+	link_auth_sign(&S->client_id, h, NOW, &m.auth);
+	cr_assert_eq(client_send(&m), -EKEYREJECTED);
+	cr_assert_eq(S->counters.auth_failed, 1);
+}
+
+Test(gateway_link, unauthenticated_send_and_spend)
+{
+	handshake();
+	hello();
+	cr_assert_eq(send_packets(1), -EPROTO);
+	cr_assert_eq((*back(2)).error.code, LINK_ERR_PROTOCOL);
+	cr_assert_eq(S->counters.unauthenticated, 1);
+	cr_assert_eq(S->fake.forwarded, 0);
+}
+
+Test(gateway_link, spend_before_hello)
+{
+	handshake();
+	cr_assert_eq(spend(1, 1), -EPROTO);
+	cr_assert_eq(S->counters.unauthenticated, 1);
+}
+
+Test(gateway_link, second_hello)
+{
+	handshake();
+	hello();
+	struct link_msg m = { .type = LINK_MSG_HELLO, .hello = { 1, 1 } };
+	cr_assert_eq(client_send(&m), -EPROTO);
+	cr_assert_eq(S->counters.out_of_order, 1);
+}
+
+Test(gateway_link, tickets)
+{
+	open_session();
+	cr_assert_eq(spend(1, 1), 0);
+	cr_assert_eq(last()->type, LINK_MSG_BANDWIDTH);
+	/* reuse: refused at once, the link stays */
+	cr_assert_eq(spend(1, 1), 0);
+	cr_assert_eq(last()->type, LINK_MSG_ERROR);
+	cr_assert_eq(last()->error.code, LINK_ERR_TICKET_SPENT);
+	/* forged */
+	cr_assert_eq(spend(2, 0xff), 0);
+	cr_assert_eq(last()->error.code, LINK_ERR_TICKET_REJECTED);
+	S->fake.spend_fail = -EINVAL;
+	cr_assert_eq(spend(3, 3), 0);
+	cr_assert_eq(last()->error.code, LINK_ERR_TICKET_MALFORMED);
+	/* not a ticket at all: refused, the link stays */
+	uint8_t bad[4 + LINK_TICKET_MIN_LEN] = { LINK_MSG_SPEND_TICKET, 0, LINK_TICKET_MIN_LEN >> 8, LINK_TICKET_MIN_LEN & 0xff };
+	cr_assert_eq(client_raw(bad, sizeof(bad)), 0);
+	cr_assert_eq(last()->error.code, LINK_ERR_TICKET_MALFORMED);
+	S->fake.spend_fail = -EIO;
+	cr_assert_eq(spend(3, 3), 0);
+	cr_assert_eq(last()->error.code, LINK_ERR_INTERNAL);
+	S->fake.spend_fail = 0;
+	cr_assert_eq(spend(4, 4), 0);
+	cr_assert_eq(last()->type, LINK_MSG_BANDWIDTH);
+	cr_assert_eq(last()->balance, 20000000);
+	cr_assert_eq(S->counters.tickets_accepted, 2);
+	cr_assert_eq(S->counters.tickets_spent, 1);
+	cr_assert_eq(S->counters.tickets_rejected, 1);
+	cr_assert_eq(S->counters.tickets_malformed, 2);
+	cr_assert_eq(S->counters.tickets_failed, 1);
+	cr_assert(!gateway_link_closing(&S->link));
+}
+
+Test(gateway_link, low_balance_exhaustion_topup)
+{
+	/* 1 MB + 2 packets: the third packet goes under 1 MB. */
+	S->fake.grant = LINK_LOW_BALANCE_BYTES + 2 * MIX_REGULAR_PACKET_LEN;
+	open_session();
+	cr_assert_eq(spend(1, 1), 0);
+	cr_assert_eq(send_packets(2), 0);
+	size_t before = S->ngot;
+	cr_assert_eq(send_packets(1), 0);
+	cr_assert_eq(S->ngot, before + 1);
+	cr_assert_eq(last()->type, LINK_MSG_LOW_BALANCE);
+	cr_assert_lt(last()->balance, LINK_LOW_BALANCE_BYTES);
+	cr_assert_eq(send_packets(1), 0);
+	cr_assert_eq(S->ngot, before + 1, "LOW_BALANCE only once");
+	cr_assert_eq(S->counters.low_balance_sent, 1);
+	/* Spend the rest: ~1 MB is 421 packets. */
+	for (int i = 0; i < 20 && S->link.balance > 0; i++)
+		cr_assert_eq(send_packets(26), 0);
+	cr_assert_eq(S->link.balance, 0);
+	cr_assert_eq(last()->type, LINK_MSG_ERROR);
+	cr_assert_eq(last()->error.code, LINK_ERR_BANDWIDTH_EXHAUSTED);
+	cr_assert_eq(S->counters.exhausted_sent, 1);
+	size_t fwd = S->fake.forwarded, got = S->ngot;
+	cr_assert_eq(send_packets(5), 0);
+	cr_assert_eq(S->fake.forwarded, fwd, "nothing forwarded at 0");
+	cr_assert_eq(S->ngot, got, "the error only once");
+	cr_assert_geq(S->counters.send_no_bandwidth, 5);
+	uint8_t item[1643] = { 0 };
+	cr_assert_eq(gateway_link_deliver(&S->link, MIX_PACKET_SIZE_REGULAR, item, sizeof(item)), -EDQUOT);
+	cr_assert(!gateway_link_closing(&S->link));
+	/* top-up */
+	cr_assert_eq(spend(2, 2), 0);
+	cr_assert_eq(last()->type, LINK_MSG_BANDWIDTH);
+	cr_assert_eq(send_packets(1), 0);
+	cr_assert_eq(S->fake.forwarded, fwd + 1);
+	cr_assert_eq(gateway_link_deliver(&S->link, MIX_PACKET_SIZE_REGULAR, item, sizeof(item)), 0);
+}
+
+Test(gateway_link, stored_balance_on_auth)
+{
+	S->fake.stored_balance = 5000000;
+	open_session();
+	cr_assert_eq(last()->balance, 5000000);
+	cr_assert_eq(send_packets(1), 0);
+	cr_assert_eq(S->fake.forwarded, 1);
+}
+
+Test(gateway_link, garbage_frame)
+{
+	open_session();
+	uint8_t junk[] = { 0x42, 0, 0, 0 };
+	cr_assert_neq(client_raw(junk, sizeof(junk)), 0);
+	cr_assert_eq((*back(2)).error.code, LINK_ERR_PROTOCOL);
+	cr_assert_eq(S->counters.protocol_errors, 1);
+	cr_assert(gateway_link_closing(&S->link));
+	/* Nothing more is taken. */
+	cr_assert_neq(gateway_link_feed(&S->link, junk, 1, NOW), 0);
+}
+
+Test(gateway_link, oversize_frame)
+{
+	open_session();
+	uint8_t hdr[] = { LINK_MSG_AUTH, 0, 0x10, 0x00 }; /* AUTH of 4096 bytes */
+	cr_assert_eq(client_raw(hdr, sizeof(hdr)), -EMSGSIZE);
+	cr_assert_eq((*back(2)).error.code, LINK_ERR_PROTOCOL);
+	cr_assert_eq(S->counters.protocol_errors, 1);
+}
+
+Test(gateway_link, gateway_type_from_client)
+{
+	handshake();
+	uint8_t f[] = { LINK_MSG_VERSION, 0, 0, 1, 1 };
+	cr_assert_eq(client_raw(f, sizeof(f)), -EINVAL);
+	cr_assert_eq(S->counters.protocol_errors, 1);
+}
+
+Test(gateway_link, frames_split_and_joined)
+{
+	handshake();
+	/* HELLO split over two Noise frames, then AUTH and a CLOSE joined in one. */
+	uint8_t hello_f[] = { 1, 0, 0, 2, 1, 1 };
+	cr_assert_eq(client_raw(hello_f, 3), 0);
+	cr_assert_eq(S->ngot, 0);
+	cr_assert_eq(client_raw(hello_f + 3, 3), 0);
+	cr_assert_eq(last()->type, LINK_MSG_VERSION);
+	uint8_t h[32];
+	noise_session_handshake_hash(&S->client, h);
+	struct link_msg m = { .type = LINK_MSG_AUTH };
+	link_auth_sign(&S->client_id, h, NOW, &m.auth);
+	uint8_t buf[256];
+	size_t n;
+	cr_assert_eq(link_msg_encode(&m, buf, sizeof(buf), &n), 0);
+	memcpy(buf + n, (uint8_t[]){ 0x0b, 0, 0, 0 }, 4);
+	cr_assert_eq(client_raw(buf, n + 4), 0);
+	cr_assert_eq((*back(2)).type, LINK_MSG_AUTH_OK);
+	cr_assert_eq(last()->type, LINK_MSG_CLOSE);
+}
+
+Test(gateway_link, garbage_before_handshake)
+{
+	uint8_t junk[64];
+	memset(junk, 0x55, sizeof(junk));
+	cr_assert_neq(gateway_link_feed(&S->link, junk, sizeof(junk), NOW), 0);
+	cr_assert(gateway_link_closing(&S->link));
+	const uint8_t *out;
+	cr_assert_eq(gateway_link_output(&S->link, &out), 0, "nothing said without a transport");
+	cr_assert_eq(S->counters.noise_failures, 1);
+}
+
+Test(gateway_link, wrong_gateway_key)
+{
+	struct noise_session other;
+	struct nym_x25519_keypair k;
+	nym_x25519_generate(&k);
+	cr_assert_eq(noise_session_init(&other, NOISE_INITIATOR, &k, k.public_key, NULL), 0);
+	uint8_t first[128];
+	size_t n;
+	cr_assert_eq(noise_session_start(&other, first, sizeof(first), &n), 0);
+	cr_assert_neq(gateway_link_feed(&S->link, first, n, NOW), 0);
+	cr_assert_eq(S->counters.noise_failures, 1);
+	noise_session_clear(&other);
+}
+
+Test(gateway_link, deliver_before_auth)
+{
+	handshake();
+	uint8_t item[21] = { 0 };
+	cr_assert_eq(gateway_link_deliver(&S->link, MIX_PACKET_SIZE_ACK, item, sizeof(item)), -ENOTCONN);
+}
+
+Test(gateway_link, output_backpressure)
+{
+	S->fake.stored_balance = 1ull << 40;
+	open_session();
+	uint8_t item[1643] = { 0 };
+	int rc = 0;
+	size_t n = 0;
+	while ((rc = gateway_link_deliver(&S->link, MIX_PACKET_SIZE_REGULAR, item, sizeof(item))) == 0)
+		n++;
+	cr_assert_eq(rc, -ENOBUFS);
+	cr_assert_gt(n, 100);
+	pump_to_client();
+	cr_assert_eq(gateway_link_deliver(&S->link, MIX_PACKET_SIZE_REGULAR, item, sizeof(item)), 0);
+}
