@@ -76,14 +76,24 @@ static json_t *result_json(const struct probe_result *r)
 	if (r->error[0])
 		json_object_set_new(o, "error", json_string(r->error));
 	const struct clientio_stats *s = &r->stats;
-	json_object_set_new(o, "stats",
-			    json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "epoch", (json_int_t)s->epoch,
-				      "tickets_spent", (json_int_t)s->tickets_spent, "link_failures",
-				      (json_int_t)s->link_failures, "real_sent", (json_int_t)s->engine.real_sent,
-				      "cover_sent", (json_int_t)s->engine.cover_sent, "retransmitted",
-				      (json_int_t)s->engine.retransmitted, "replies_received",
-				      (json_int_t)s->engine.replies_received, "surbs_sent", (json_int_t)s->ipr.surbs_sent,
-				      "balance", (json_int_t)s->balance));
+	json_t *st = json_object();
+	json_object_set_new(st, "epoch", json_integer((json_int_t)s->epoch));
+	json_object_set_new(st, "balance", json_integer((json_int_t)s->balance));
+	json_object_set_new(st, "tickets_spent", json_integer((json_int_t)s->tickets_spent));
+	json_object_set_new(st, "link_failures", json_integer((json_int_t)s->link_failures));
+	json_object_set_new(st, "real_sent", json_integer((json_int_t)s->engine.real_sent));
+	json_object_set_new(st, "cover_sent", json_integer((json_int_t)s->engine.cover_sent));
+	json_object_set_new(st, "loop_cover_sent", json_integer((json_int_t)s->engine.loop_cover_sent));
+	json_object_set_new(st, "retransmitted", json_integer((json_int_t)s->engine.retransmitted));
+	json_object_set_new(st, "acks_received", json_integer((json_int_t)s->engine.acks_received));
+	json_object_set_new(st, "fragments_received", json_integer((json_int_t)s->engine.fragments_received));
+	json_object_set_new(st, "replies_received", json_integer((json_int_t)s->engine.replies_received));
+	json_object_set_new(st, "garbage_received", json_integer((json_int_t)s->engine.garbage_received));
+	json_object_set_new(st, "surbs_sent", json_integer((json_int_t)s->ipr.surbs_sent));
+	json_object_set_new(st, "ipr_packets_sent", json_integer((json_int_t)s->ipr.packets_sent));
+	json_object_set_new(st, "ipr_packets_received", json_integer((json_int_t)s->ipr.packets_received));
+	json_object_set_new(st, "frames_received", json_integer((json_int_t)s->frames_received));
+	json_object_set_new(o, "stats", st);
 	return o;
 }
 
