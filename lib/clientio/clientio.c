@@ -825,11 +825,12 @@ static void *thread_main(void *arg)
 		publish_ipr_state(io);
 
 		uint64_t due = now + TICK_NS;
-		if (io->conn) {
+		/* Over the high-water mark the socket's POLLOUT wakes the loop, not the engine. */
+		if (io->conn && io->conn->out_len - io->conn->out_off < OUT_HIGH_WATER) {
 			uint64_t d = client_engine_next_due(io->engine, now);
 			if (d < due)
 				due = d;
-		} else if (io->reconnect_at < due) {
+		} else if (!io->conn && io->reconnect_at < due) {
 			due = io->reconnect_at;
 		}
 		if (io->ipr) {
