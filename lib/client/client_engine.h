@@ -95,6 +95,10 @@ int client_engine_make_reply_surbs(struct client_engine *e, size_t n, uint8_t *o
 /* When poll has something to do next (absolute ns; UINT64_MAX: nothing until an event). */
 uint64_t client_engine_next_due(const struct client_engine *e, uint64_t now_ns);
 
+/* Real packets built together by one poll (their curve operations share the eight-lane
+ * X25519 ladder): a driver that can take this many entries per poll gets the most from it. */
+#define CLIENT_ENGINE_BATCH 8
+
 /* Writes up to max SEND entries that are due at now_ns into entries (each
  * link_send_entry_len(MIX_PACKET_REGULAR) bytes, link_send_entry_write's layout), and returns
  * how many. Also expires acknowledgement deadlines (building retransmissions), reassembly

@@ -654,3 +654,67 @@ Test(client_engine, many_messages_round_trip)
 	client_fini(&a);
 	client_fini(&b);
 }
+
+/* In one batch, packets that cannot be built (their recipient's gateway left the topology)
+ * leave no hole among the entries; they go again once the gateway is back. More than one
+ * batch's worth is due at once. */
+Test(client_engine, unbuildable_packets_leave_no_gap_and_go_later)
+{
+	struct client_engine_config cfg;
+	quiet_config(&cfg);
+	static struct client a, b, c;
+	client_init(&a, GW_A, &cfg);
+	client_init(&b, GW_B, &cfg);
+	client_init(&c, GW_A, &cfg);
+	enum { EACH = 7 };
+	static uint8_t msgs[2 * EACH][64];
+	for (int i = 0; i < 2 * EACH; i++) {
+		nym_random(msgs[i], sizeof(msgs[i]));
+		struct client *to = i % 2 ? &c : &b;
+		cr_assert_eq(client_engine_send(a.e, &to->addr, MIX_MESSAGE_PLAIN, msgs[i], sizeof(msgs[i]), 0), 0);
+	}
+	struct nym_epoch_doc only_a = net.doc;
+	only_a.gateways = &net.gateways[GW_A];
+	only_a.gateway_count = 1;
+	cr_assert_eq(client_engine_set_topology(a.e, &only_a), 0);
+	cr_assert_eq(client_engine_poll(a.e, 0, entries, MAX_ENTRIES), EACH);
+	for (int i = 0; i < EACH; i++) {
+		static struct delivered d;
+		deliver_entry(entries + (size_t)i * ENTRY_LEN, &d);
+		deliver_to(&c, &d, 0);
+		cr_assert_eq(return_ack(&a, &d, 0), 0);
+		expect_message(&c, MIX_MESSAGE_PLAIN, msgs[2 * i + 1], sizeof(msgs[0]));
+	}
+	cr_assert_eq(stats_of(&a).real_sent, EACH);
+	cr_assert_eq(stats_of(&a).in_flight, EACH);
+	cr_assert_eq(client_engine_set_topology(a.e, &net.doc), 0);
+	uint64_t due = client_engine_next_due(a.e, 0);
+	cr_assert_geq(due, 1500 * MS);
+	cr_assert_eq(client_engine_poll(a.e, due, entries, MAX_ENTRIES), EACH);
+	for (int i = 0; i < EACH; i++) {
+		static struct delivered d;
+		deliver_entry(entries + (size_t)i * ENTRY_LEN, &d);
+		deliver_to(&b, &d, due);
+		cr_assert_eq(return_ack(&a, &d, due), 0);
+	}
+	/* Deadlines that fall together expire in no particular order. */
+	bool seen[EACH] = { false };
+	for (int i = 0; i < EACH; i++) {
+		enum mix_message_type t;
+		uint8_t *got;
+		size_t len;
+		cr_assert_eq(client_engine_next_message(b.e, &t, &got, &len), 0);
+		cr_assert_eq(len, sizeof(msgs[0]));
+		int j = 0;
+		while (j < EACH && memcmp(got, msgs[2 * j], len) != 0)
+			j++;
+		cr_assert_lt(j, EACH);
+		cr_assert_not(seen[j]);
+		seen[j] = true;
+		free(got);
+	}
+	cr_assert_eq(stats_of(&a).in_flight, 0);
+	client_fini(&a);
+	client_fini(&b);
+	client_fini(&c);
+}
