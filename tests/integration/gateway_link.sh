@@ -4,7 +4,9 @@
 # authenticating, a bad AUTH signature, a replayed and a forged ticket: each is refused, the
 # link closed where the protocol says so, and counted in the gateway's metrics; the gateway
 # keeps serving a good client afterwards, which spends, sends and is metered; its balance
-# survives a restart of the gateway. An authority and one gateway in namespaces, 4-second
+# survives a restart of the gateway. Final hops: a packet for the client while it is away
+# goes to its inbox (its SURB-ACK sent back into the mixnet) and is delivered when it
+# reconnects. An authority and one gateway in namespaces, 4-second
 # epochs and a 3 MB allowance per ticket by configuration.
 set -eu
 . tests/lib/netns.sh
@@ -148,3 +150,39 @@ start_gateway
 out=$(lc --identity-seed "$SEED") || fail "$out"
 [ "$(json 'j["balance_at_auth"]' "$out")" = $WANT ] || fail "after restart: $out (want $WANT)"
 echo "ok   balance $WANT survives a gateway restart"
+
+# 7. A final hop for the client while it is away: SURB-ACK sent, message to the inbox, and
+# delivered when the client comes back. The packet is built for the gateway's live Sphinx
+# keys (one per key; the rotation byte names the key by parity) and framed by hand.
+ID=$(json 'j["identity"]' "$out")
+for pub in "$T"/gw/data/x25519_sphinx_*.pub; do
+	rot=${pub##*_}
+	rot=${rot%.pub}
+	/usr/bin/python3 - "$pub" "$T/route_$rot.json" "$T/msg_$rot.hex" <<'PY'
+import json, os, sys
+A = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+n = 0
+for ch in open(sys.argv[1]).read().strip():
+    n = n * 58 + A.index(ch)
+key = n.to_bytes(32, "big")
+json.dump([{"address": "00" * 32, "public_key": key.hex(), "delay_ns": 0}], open(sys.argv[2], "w"))
+# SURB-ACK: first hop 198.51.100.21:1789 (unpadded IPv4, zero padded to 19), a 386-byte packet
+ack = bytes([4, 0x06, 0xfd, 198, 51, 100, 21]) + bytes(12) + os.urandom(386)
+open(sys.argv[3], "w").write((ack + b"inbox-check" + bytes(1643 - 11)).hex())
+PY
+	pkt=$("$NODE" debug sphinx-create --route "$T/route_$rot.json" --destination "$ID" \
+		--identifier 00000000000000000000000000000000 --message "$(cat "$T/msg_$rot.hex")" |
+		/usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["packet"])')
+	netns_exec client /usr/bin/python3 -c '
+import socket, sys
+rot = 1 if int(sys.argv[2]) % 2 else 2
+s = socket.create_connection(("198.51.100.21", 1789), 5)
+s.sendall(bytes([8, 1, 0, rot]) + bytes.fromhex(sys.argv[1]))
+s.close()' "$pkt" "$rot"
+done
+expect_metric nym_node_gateway_inbox_stored 1
+expect_metric nym_node_gateway_surb_acks_sent 1
+out=$(lc --identity-seed "$SEED" --wait-ms 1000) || fail "$out"
+[ "$(json 'j["received"]' "$out")" -ge 1 ] || fail "the stored message was not delivered: $out"
+expect_metric nym_node_gateway_inbox_delivered 1
+echo "ok   a final hop for an absent client: SURB-ACK sent, stored, delivered on reconnect"
