@@ -26,8 +26,8 @@ enum { ST_BAL_GET, ST_BAL_SET, ST_PUT, ST_NEXT, ST_DELETE, ST_COUNT, ST_PURGE, S
 
 static const char *const statements[ST_N] = {
 	[ST_BAL_GET] = "SELECT bytes FROM balances WHERE identity = ?",
-	[ST_BAL_SET] = "INSERT INTO balances (identity, bytes, updated) VALUES (?, ?, ?) "
-		       "ON CONFLICT (identity) DO UPDATE SET bytes = excluded.bytes, updated = excluded.updated",
+	[ST_BAL_SET] = ("INSERT INTO balances (identity, bytes, updated) VALUES (?, ?, ?) "
+			"ON CONFLICT (identity) DO UPDATE SET bytes = excluded.bytes, updated = excluded.updated"),
 	[ST_PUT] = "INSERT INTO inbox (identity, size, item, received) VALUES (?, ?, ?, ?)",
 	[ST_NEXT] = "SELECT id, size, item, received FROM inbox WHERE identity = ? AND id > ? ORDER BY id LIMIT 1",
 	[ST_DELETE] = "DELETE FROM inbox WHERE id = ?",

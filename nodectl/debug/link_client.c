@@ -17,6 +17,7 @@
 #include "link/link_msg.h"
 #include "noise/noise_session.h"
 #include "util/clock.h"
+#include "util/hex.h"
 
 struct lc {
 	int fd;
@@ -249,6 +250,9 @@ int link_client_run(const struct link_client_options *o, json_t **out, char *err
 		snprintf(err, errlen, "cannot connect: %s", strerror(errno));
 		goto fail;
 	}
+	char idhex[65];
+	nym_hex_encode(idhex, id.public_key, 32);
+	json_object_set_new(r, "identity", json_string(idhex));
 	json_object_set_new(r, "connected", json_true());
 	if (o->abuse == LINK_CLIENT_GARBAGE_RAW) {
 		uint8_t junk[512];
