@@ -121,7 +121,7 @@ cmd_up() {
 
 	netns_new "$prefix" "$dir" exact
 	# shellcheck disable=SC2154 # set by the trap itself
-	trap 'rc=$?; [ $rc -eq 0 ] || { say "up failed; removing what it made"; teardown; }; exit $rc' EXIT
+	trap 'rc=$?; [ $rc -eq 0 ] || [ -n "${SANDBOX_KEEP:-}" ] || { say "up failed; removing what it made"; teardown; }; exit $rc' EXIT
 	trap 'exit 130' INT
 	trap 'exit 143' TERM
 	say "prefix $NS_P, state in $NS_DIR"
@@ -172,6 +172,8 @@ cmd_up() {
 	"$NODE" init --id entry --mode entry-gateway --public-ip "$NET4.21" --location NL --data-dir "$NS_DIR/entry" >/dev/null
 	"$NODE" init --id exit --mode exit-gateway --public-ip "$NET4.22" --location CH --data-dir "$NS_DIR/exit" >/dev/null
 	for n in $NODES; do node_short_epochs "$NS_DIR/$n" 15; done
+	# The exit's IP packet router checks client packets against the policy nym-ntm applies.
+	sed -i "s|^    policy_file: .*|    policy_file: \"$ROOT/packaging/exit-policy.txt\"|" "$NS_DIR/exit/config/config.yaml"
 	AUTH_URL=http://$NET4.2:8080
 	AUTH_KEY=$(cat "$NS_DIR/auth/data/ed25519_identity.pub")
 	# Where the authority admits only listed nodes (authority.admission: allowlist), the
