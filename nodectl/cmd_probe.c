@@ -142,7 +142,7 @@ int cmd_probe(const char *context, int argc, char **argv)
 {
 	struct cli_list urls = { 0 }, keys = { 0 };
 	uint64_t threshold = 0, ping_count = 3, timeout = 60, per_hop = UINT64_MAX, poisson = UINT64_MAX,
-		 table = PROBE_DEFAULT_TABLE, priority = PROBE_DEFAULT_RULE_PRIORITY;
+		 ipr_buffer = UINT64_MAX, table = PROBE_DEFAULT_TABLE, priority = PROBE_DEFAULT_RULE_PRIORITY;
 	const char *entry = NULL, *exit_ = NULL, *ticketbook = NULL, *ping = NULL, *ping6 = NULL, *dns_server = NULL,
 		   *dns_name = NULL, *http_url = NULL, *tun = PROBE_DEFAULT_TUN, *keys_dir = NULL;
 	bool as_json = false, no_cover = false;
@@ -167,6 +167,8 @@ int cmd_probe(const char *context, int argc, char **argv)
 		{ "per-hop-delay-ms", CLI_U64, &per_hop, false, "MS    mean Sphinx delay per hop (default 15)" },
 		{ "poisson-ms", CLI_U64, &poisson, false, "MS    mean wait of the sending stream (default 20; 0 lifts the rate)" },
 		{ "no-cover", CLI_FLAG, &no_cover, false, "      no cover traffic (real packets leave at once)" },
+		{ "ipr-buffer-ms", CLI_U64, &ipr_buffer, false,
+		  "MS    bundle timeout asked of the exit's IPR (default: its own; 0 with --poisson-ms 0 or --no-cover)" },
 		{ "timeout", CLI_U64, &timeout, false, "S     for the session to come up and for each check (default 60)" },
 		{ 0 },
 	};
@@ -236,6 +238,11 @@ int cmd_probe(const char *context, int argc, char **argv)
 	o.per_hop_delay_ms = per_hop;
 	o.poisson_ms = poisson;
 	o.no_cover = no_cover;
+	if (ipr_buffer != UINT64_MAX && ipr_buffer > 1000) {
+		fprintf(stderr, "%s: --ipr-buffer-ms expects 0..1000\n", context);
+		return EXIT_FAIL;
+	}
+	o.ipr_buffer_ms = ipr_buffer;
 	o.timeout_s = timeout;
 	if (nym_http_init() != 0) {
 		fprintf(stderr, "%s: cannot initialise libcurl\n", context);

@@ -45,7 +45,7 @@ void client_ipr_config_default(struct client_ipr_config *cfg)
 	cfg->surb_batch = 64;
 	cfg->max_surbs_per_request = 250;
 	cfg->buffer_timeout_ns = 5 * NS_PER_MS;
-	cfg->ipr_buffer_timeout_ms = 0;
+	cfg->ipr_buffer_timeout_ms = CLIENT_IPR_IPR_TIMEOUT_DEFAULT;
 	cfg->connect_retry_ns = 10000 * NS_PER_MS;
 	cfg->keepalive_ns = 15000 * NS_PER_MS;
 	cfg->bundle_limit = 0;
@@ -204,7 +204,7 @@ int client_ipr_connect(struct client_ipr *c, uint64_t now_ns, uint64_t now_ms)
 		.kind = IPR_REQ_CONNECT,
 		.request_id = c->connect_id,
 		.timestamp_ms = now_ms,
-		.has_buffer_timeout = c->cfg.ipr_buffer_timeout_ms != 0,
+		.has_buffer_timeout = c->cfg.ipr_buffer_timeout_ms != CLIENT_IPR_IPR_TIMEOUT_DEFAULT,
 		.buffer_timeout_ms = c->cfg.ipr_buffer_timeout_ms,
 	};
 	size_t n = c->cfg.initial_surbs ? c->cfg.initial_surbs : 1;
@@ -266,6 +266,12 @@ int client_ipr_send_packet(struct client_ipr *c, const uint8_t *packet, size_t l
 	if (c->bundle.len + IPR_BUNDLE_PREFIX_LEN + 1 > c->bundle.limit)
 		flush(c, now_ns);
 	return 0;
+}
+
+void client_ipr_flush(struct client_ipr *c, uint64_t now_ns)
+{
+	if (c->state == CLIENT_IPR_CONNECTED)
+		flush(c, now_ns);
 }
 
 static void set_error(struct client_ipr *c, const char *fmt, const char *detail)

@@ -40,13 +40,17 @@ struct client_ipr_hooks {
 	void (*deliver)(void *ctx, const uint8_t *packet, size_t len);
 };
 
+#define CLIENT_IPR_IPR_TIMEOUT_DEFAULT UINT64_MAX
+
 struct client_ipr_config {
 	size_t initial_surbs;	  /* sent with CONNECT (default 64) */
 	size_t surb_low_water;	  /* top the estimated stock up below this (default 48) */
 	size_t surb_batch;	  /* SURBs per top-up (default 64) */
 	size_t max_surbs_per_request; /* cap on one SURBS request (default 250, <= 500) */
 	uint64_t buffer_timeout_ns;   /* a partial bundle leaves after this (default 5 ms) */
-	uint64_t ipr_buffer_timeout_ms; /* asked of the IPR in CONNECT; 0: the IPR's own */
+	/* Asked of the IPR in CONNECT (0: send each bundle at once); CLIENT_IPR_IPR_TIMEOUT_DEFAULT:
+	 * none asked, the IPR's own applies. */
+	uint64_t ipr_buffer_timeout_ms;
 	uint64_t connect_retry_ns;      /* CONNECT again (new tag) without an answer (10 s) */
 	uint64_t keepalive_ns;	        /* PING after this long without a request (15 s); 0: off */
 	size_t bundle_limit;	        /* 0: one Sphinx regular packet's worth (client_ipr_bundle_limit) */
@@ -95,6 +99,11 @@ const char *client_ipr_last_error(const struct client_ipr *c);
 
 /* An IP packet to the IPR. Returns 0, -ENOTCONN (not connected: dropped), -EMSGSIZE. */
 int client_ipr_send_packet(struct client_ipr *c, const uint8_t *packet, size_t len, uint64_t now_ns);
+
+/* Sends the bundle being filled now, if any (a driver that has read every packet waiting on
+ * its TUN calls it when it wants no added latency: the buffer timeout is then only for
+ * packets that trickle in). */
+void client_ipr_flush(struct client_ipr *c, uint64_t now_ns);
 
 /* A Reply message's body from the engine. Returns 0 or the decoder's error (counted). */
 int client_ipr_on_message(struct client_ipr *c, const uint8_t *body, size_t len, uint64_t now_ns,

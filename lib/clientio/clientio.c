@@ -732,14 +732,19 @@ static void on_tun(struct uring_loop_op *op, int res, uint32_t flags)
 	io->tun_armed = false;
 	if (res < 0)
 		return;
+	bool drained = false;
 	for (int i = 0; i < 256; i++) {
 		ssize_t n = read(io->cfg.tun_fd, io->tunbuf, TUN_BUF_LEN);
-		if (n <= 0)
+		if (n <= 0) {
+			drained = n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
 			break;
+		}
 		io->stats.tun_packets_in++;
 		if (io->ipr)
 			client_ipr_send_packet(io->ipr, io->tunbuf, (size_t)n, io->loop.now_ns);
 	}
+	if (drained && io->ipr && io->cfg.ipr_flush_when_idle)
+		client_ipr_flush(io->ipr, io->loop.now_ns);
 }
 
 static void pump_send(struct clientio *io, struct conn *c, uint64_t now)

@@ -26,6 +26,7 @@ void probe_options_default(struct probe_options *o)
 	o->rule_priority = PROBE_DEFAULT_RULE_PRIORITY;
 	o->per_hop_delay_ms = UINT64_MAX;
 	o->poisson_ms = UINT64_MAX;
+	o->ipr_buffer_ms = UINT64_MAX;
 	o->timeout_s = 60;
 }
 
@@ -119,6 +120,13 @@ static void engine_settings(const struct probe_options *o, struct clientio_confi
 		e->poisson.disable_main_poisson_packet_distribution = true;
 		e->poisson.disable_loop_cover_traffic_stream = true;
 	}
+	/* With the rate lifted nothing waits for a Poisson slot: no bundle waits either. */
+	bool lifted = o->poisson_ms == 0 || o->no_cover;
+	cfg->ipr_flush_when_idle = lifted;
+	if (o->ipr_buffer_ms != UINT64_MAX)
+		cfg->ipr_config.ipr_buffer_timeout_ms = o->ipr_buffer_ms;
+	else if (lifted)
+		cfg->ipr_config.ipr_buffer_timeout_ms = 0;
 }
 
 int probe_run(const struct probe_options *o, struct probe_result *r)

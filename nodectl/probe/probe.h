@@ -45,6 +45,7 @@ struct probe_options {
 	uint64_t per_hop_delay_ms; /* UINT64_MAX: Nym's default (15 ms) */
 	uint64_t poisson_ms;	   /* UINT64_MAX: default (20 ms); 0: the mixed stream's rate lifted */
 	bool no_cover;
+	uint64_t ipr_buffer_ms; /* asked of the IPR; UINT64_MAX: its own, or 0 with poisson_ms 0 */
 	uint64_t timeout_s; /* for the IPR session to come up, and each check (default 60) */
 };
 

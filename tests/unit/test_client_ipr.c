@@ -176,6 +176,7 @@ Test(client_ipr, connect_retries_with_a_new_tag_and_ignores_stale_answers)
 	decode_sent(&r, 0, &q1);
 	decode_sent(&r, 1, &q2);
 	cr_assert_eq(q2.kind, IPR_REQ_CONNECT);
+	cr_assert_not(q2.has_buffer_timeout); /* the default: the IPR's own */
 	cr_assert_neq(memcmp(q1.sender_tag, q2.sender_tag, IPR_SENDER_TAG_LEN), 0);
 	cr_assert_neq(q1.request_id, q2.request_id);
 	/* The first attempt's answer is ignored. */
@@ -234,6 +235,14 @@ Test(client_ipr, packets_bundle_until_full_or_timeout)
 	client_ipr_get_stats(c, &st);
 	cr_assert_eq(st.packets_sent, 5);
 	cr_assert_eq(st.bundles_sent, 3);
+	/* An explicit flush sends a partial bundle at once. */
+	cr_assert_eq(client_ipr_send_packet(c, pkt, 60, 40 * MS), 0);
+	cr_assert_eq(r.n, 4);
+	client_ipr_flush(c, 40 * MS);
+	cr_assert_eq(r.n, 5);
+	cr_assert_eq(client_ipr_next_due(c), UINT64_MAX);
+	client_ipr_flush(c, 41 * MS);
+	cr_assert_eq(r.n, 5);
 	client_ipr_free(c);
 	rec_free(&r);
 }
