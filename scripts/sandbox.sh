@@ -171,7 +171,12 @@ cmd_up() {
 	done
 	"$NODE" init --id entry --mode entry-gateway --public-ip "$NET4.21" --location NL --data-dir "$NS_DIR/entry" >/dev/null
 	"$NODE" init --id exit --mode exit-gateway --public-ip "$NET4.22" --location CH --data-dir "$NS_DIR/exit" >/dev/null
-	for n in $NODES; do node_short_epochs "$NS_DIR/$n" 15; done
+	# Replay filters sized for the throughput the probe and the benchmarks reach (node.sh's 50
+	# packets a second saturate within seconds of a download, and then drop as replays).
+	for n in $NODES; do
+		node_short_epochs "$NS_DIR/$n" 15
+		sed -i "s/expected_packets_per_second: .*/expected_packets_per_second: 5000/" "$NS_DIR/$n/config/config.yaml"
+	done
 	# The exit's IP packet router checks client packets against the policy nym-ntm applies.
 	sed -i "s|^    policy_file: .*|    policy_file: \"$ROOT/packaging/exit-policy.txt\"|" "$NS_DIR/exit/config/config.yaml"
 	AUTH_URL=http://$NET4.2:8080
