@@ -33,6 +33,8 @@ struct client_ipr {
 	uint64_t flush_at; /* UINT64_MAX: no partial bundle waiting */
 	size_t surbs_owed; /* asked for by SURB_REQUEST, not sent yet */
 	uint64_t surb_retry_at; /* after a failed top-up (the engine's queue was full) */
+	uint64_t last_data_ns;	/* the last DATA request sent */
+	uint64_t last_reply_ns; /* the last response received, or the last starvation top-up */
 	struct client_ipr_stats stats;
 	char error[ERROR_TEXT_MAX];
 };
@@ -40,14 +42,15 @@ struct client_ipr {
 void client_ipr_config_default(struct client_ipr_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
-	cfg->initial_surbs = 64;
-	cfg->surb_low_water = 48;
-	cfg->surb_batch = 64;
+	cfg->initial_surbs = 200;
+	cfg->surb_low_water = 150;
+	cfg->surb_batch = 100;
 	cfg->max_surbs_per_request = 250;
 	cfg->buffer_timeout_ns = 5 * NS_PER_MS;
 	cfg->ipr_buffer_timeout_ms = CLIENT_IPR_IPR_TIMEOUT_DEFAULT;
 	cfg->connect_retry_ns = 10000 * NS_PER_MS;
 	cfg->keepalive_ns = 15000 * NS_PER_MS;
+	cfg->surb_starve_ns = 1000 * NS_PER_MS;
 	cfg->bundle_limit = 0;
 }
 
@@ -239,6 +242,8 @@ static void flush(struct client_ipr *c, uint64_t now_ns)
 		c->stats.bundles_sent++;
 		c->stats.packets_sent += c->bundle.count;
 		c->last_request_ns = now_ns;
+		if (c->last_data_ns <= c->last_reply_ns)
+			c->last_data_ns = now_ns; /* the first request since the last answer */
 	} else {
 		c->stats.send_failures++;
 		c->stats.packets_dropped += c->bundle.count;
@@ -313,6 +318,7 @@ int client_ipr_on_message(struct client_ipr *c, const uint8_t *body, size_t len,
 		return rc;
 	}
 	c->stats.responses_received++;
+	c->last_reply_ns = now_ns;
 	switch (r.kind) {
 	case IPR_RESP_CONNECT:
 		if (c->state != CLIENT_IPR_CONNECTING || r.request_id != c->connect_id)
@@ -382,6 +388,14 @@ int client_ipr_on_message(struct client_ipr *c, const uint8_t *body, size_t len,
 	return 0;
 }
 
+/* Requests went out a while ago and nothing came back: the IPR may have no SURB left to
+ * answer with, not even to ask for more (lost replies make the estimate too high). */
+static bool starving(const struct client_ipr *c, uint64_t now_ns)
+{
+	return c->cfg.surb_starve_ns && c->last_data_ns > c->last_reply_ns &&
+	       now_ns >= c->last_data_ns + c->cfg.surb_starve_ns;
+}
+
 static bool needs_surbs(const struct client_ipr *c)
 {
 	return c->surbs_owed || (c->cfg.surb_batch && c->stats.surb_stock < (int64_t)c->cfg.surb_low_water);
@@ -397,6 +411,12 @@ void client_ipr_poll(struct client_ipr *c, uint64_t now_ns, uint64_t now_ms)
 	}
 	if (c->state != CLIENT_IPR_CONNECTED)
 		return;
+	if (starving(c, now_ns) && c->surb_retry_at <= now_ns) {
+		c->stats.starvations++;
+		c->stats.surb_stock = 0;
+		c->last_reply_ns = now_ns; /* once per starve_ns until an answer comes */
+		c->last_data_ns = now_ns;
+	}
 	if (needs_surbs(c) && c->surb_retry_at <= now_ns) {
 		bool short_ = false;
 		if (c->surbs_owed) {
@@ -422,6 +442,9 @@ uint64_t client_ipr_next_due(const struct client_ipr *c)
 			return c->surb_retry_at;
 		if (c->cfg.keepalive_ns && c->last_request_ns + c->cfg.keepalive_ns < due)
 			due = c->last_request_ns + c->cfg.keepalive_ns;
+		if (c->cfg.surb_starve_ns && c->last_data_ns > c->last_reply_ns &&
+		    c->last_data_ns + c->cfg.surb_starve_ns < due)
+			due = c->last_data_ns + c->cfg.surb_starve_ns;
 	}
 	return due;
 }

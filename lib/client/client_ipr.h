@@ -43,9 +43,10 @@ struct client_ipr_hooks {
 #define CLIENT_IPR_IPR_TIMEOUT_DEFAULT UINT64_MAX
 
 struct client_ipr_config {
-	size_t initial_surbs;	  /* sent with CONNECT (default 64) */
-	size_t surb_low_water;	  /* top the estimated stock up below this (default 48) */
-	size_t surb_batch;	  /* SURBs per top-up (default 64) */
+	/* The IPR keeps at most 256 (its default max_surbs_per_client): the estimate stays under it. */
+	size_t initial_surbs;	  /* sent with CONNECT (default 200) */
+	size_t surb_low_water;	  /* top the estimated stock up below this (default 150) */
+	size_t surb_batch;	  /* SURBs per top-up (default 100) */
 	size_t max_surbs_per_request; /* cap on one SURBS request (default 250, <= 500) */
 	uint64_t buffer_timeout_ns;   /* a partial bundle leaves after this (default 5 ms) */
 	/* Asked of the IPR in CONNECT (0: send each bundle at once); CLIENT_IPR_IPR_TIMEOUT_DEFAULT:
@@ -53,6 +54,9 @@ struct client_ipr_config {
 	uint64_t ipr_buffer_timeout_ms;
 	uint64_t connect_retry_ns;      /* CONNECT again (new tag) without an answer (10 s) */
 	uint64_t keepalive_ns;	        /* PING after this long without a request (15 s); 0: off */
+	/* DATA sent and no response for this long: assume the IPR ran out of SURBs (it cannot
+	 * even ask) and send a batch whatever the estimate says (1 s; 0: off). */
+	uint64_t surb_starve_ns;
 	size_t bundle_limit;	        /* 0: one Sphinx regular packet's worth (client_ipr_bundle_limit) */
 };
 
@@ -73,7 +77,7 @@ struct client_ipr_stats {
 	uint64_t requests_sent, send_failures;
 	uint64_t packets_sent, bundles_sent, packets_dropped;
 	uint64_t packets_received, responses_received, malformed_responses;
-	uint64_t surbs_sent, surb_requests, pongs, infos;
+	uint64_t surbs_sent, surb_requests, pongs, infos, starvations;
 	int64_t surb_stock; /* estimate of what the IPR holds */
 };
 

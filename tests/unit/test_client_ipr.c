@@ -200,6 +200,7 @@ Test(client_ipr, packets_bundle_until_full_or_timeout)
 	cfg.initial_surbs = 1;
 	cfg.surb_low_water = 0;
 	cfg.keepalive_ns = 0;
+	cfg.surb_starve_ns = 0;
 	struct ipr_request q;
 	struct client_ipr *c = connected(&r, &cfg, &q);
 	uint8_t pkt[1500];
@@ -377,6 +378,45 @@ Test(client_ipr, unrequested_disconnect_and_info)
 	cr_assert(strstr(client_ipr_last_error(c), "mixnet traffic timeout"));
 	uint8_t pkt[20] = { 0x45 };
 	cr_assert_eq(client_ipr_send_packet(c, pkt, sizeof(pkt), 4 * MS), -ENOTCONN);
+	client_ipr_free(c);
+	rec_free(&r);
+}
+
+Test(client_ipr, starvation_sends_surbs_whatever_the_estimate)
+{
+	struct rec r = { 0 };
+	struct client_ipr_config cfg;
+	client_ipr_config_default(&cfg);
+	cfg.initial_surbs = 50;
+	cfg.surb_low_water = 5;
+	cfg.surb_batch = 7;
+	cfg.keepalive_ns = 0;
+	cfg.surb_starve_ns = 1000 * MS;
+	struct ipr_request q;
+	struct client_ipr *c = connected(&r, &cfg, &q);
+	uint8_t pkt[100] = { 0x45 };
+	cr_assert_eq(client_ipr_send_packet(c, pkt, sizeof(pkt), 10 * MS), 0);
+	client_ipr_flush(c, 10 * MS);
+	cr_assert_eq(r.n, 2);
+	/* No answer for a second: 7 SURBs go although the estimate says 49. */
+	cr_assert_eq(client_ipr_next_due(c), 1010 * MS);
+	client_ipr_poll(c, 1010 * MS, 0);
+	cr_assert_eq(r.n, 3);
+	decode_sent(&r, 2, &q);
+	cr_assert_eq(q.kind, IPR_REQ_SURBS);
+	cr_assert_eq(q.surb_count, 7);
+	struct client_ipr_stats st;
+	client_ipr_get_stats(c, &st);
+	cr_assert_eq(st.starvations, 1);
+	cr_assert_eq(st.surb_stock, 7);
+	/* Not again before another second. */
+	client_ipr_poll(c, 1500 * MS, 0);
+	cr_assert_eq(r.n, 3);
+	/* An answer ends it. */
+	struct ipr_response pong = { .kind = IPR_RESP_PONG, .request_id = 1 };
+	cr_assert_eq(respond(c, &pong, 1600 * MS), 0);
+	client_ipr_poll(c, 5000 * MS, 0);
+	cr_assert_eq(r.n, 3);
 	client_ipr_free(c);
 	rec_free(&r);
 }
