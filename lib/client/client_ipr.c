@@ -33,8 +33,8 @@ struct client_ipr {
 	uint64_t flush_at; /* UINT64_MAX: no partial bundle waiting */
 	size_t surbs_owed; /* asked for by SURB_REQUEST, not sent yet */
 	uint64_t surb_retry_at; /* after a failed top-up (the engine's queue was full) */
-	uint64_t last_data_ns;	/* the last DATA request sent */
 	uint64_t last_reply_ns; /* the last response received, or the last starvation top-up */
+	unsigned starve_shift;	/* top-ups since the last response: the wait doubles */
 	struct client_ipr_stats stats;
 	char error[ERROR_TEXT_MAX];
 };
@@ -200,6 +200,7 @@ int client_ipr_connect(struct client_ipr *c, uint64_t now_ns, uint64_t now_ms)
 	c->connect_id = ++c->next_request_id;
 	c->connect_retry_at = now_ns + c->cfg.connect_retry_ns;
 	c->stats.surb_stock = 0; /* a new tag: the IPR holds none for it */
+	c->starve_shift = 0;
 	c->surbs_owed = 0;
 	ipr_bundle_reset(&c->bundle);
 	c->flush_at = UINT64_MAX;
@@ -242,8 +243,6 @@ static void flush(struct client_ipr *c, uint64_t now_ns)
 		c->stats.bundles_sent++;
 		c->stats.packets_sent += c->bundle.count;
 		c->last_request_ns = now_ns;
-		if (c->last_data_ns <= c->last_reply_ns)
-			c->last_data_ns = now_ns; /* the first request since the last answer */
 	} else {
 		c->stats.send_failures++;
 		c->stats.packets_dropped += c->bundle.count;
@@ -319,6 +318,7 @@ int client_ipr_on_message(struct client_ipr *c, const uint8_t *body, size_t len,
 	}
 	c->stats.responses_received++;
 	c->last_reply_ns = now_ns;
+	c->starve_shift = 0;
 	switch (r.kind) {
 	case IPR_RESP_CONNECT:
 		if (c->state != CLIENT_IPR_CONNECTING || r.request_id != c->connect_id)
@@ -388,12 +388,14 @@ int client_ipr_on_message(struct client_ipr *c, const uint8_t *body, size_t len,
 	return 0;
 }
 
-/* Requests went out a while ago and nothing came back: the IPR may have no SURB left to
- * answer with, not even to ask for more (lost replies make the estimate too high). */
-static bool starving(const struct client_ipr *c, uint64_t now_ns)
+/* Nothing came back for a while: the IPR may have no SURB left to answer with, not even to
+ * ask for more (lost replies make the estimate too high, and a download stalls silently).
+ * The wait doubles with every top-up that brings nothing, up to 32 times. */
+static uint64_t starve_at(const struct client_ipr *c)
 {
-	return c->cfg.surb_starve_ns && c->last_data_ns > c->last_reply_ns &&
-	       now_ns >= c->last_data_ns + c->cfg.surb_starve_ns;
+	if (!c->cfg.surb_starve_ns || c->state != CLIENT_IPR_CONNECTED)
+		return UINT64_MAX;
+	return c->last_reply_ns + (c->cfg.surb_starve_ns << c->starve_shift);
 }
 
 static bool needs_surbs(const struct client_ipr *c)
@@ -411,11 +413,12 @@ void client_ipr_poll(struct client_ipr *c, uint64_t now_ns, uint64_t now_ms)
 	}
 	if (c->state != CLIENT_IPR_CONNECTED)
 		return;
-	if (starving(c, now_ns) && c->surb_retry_at <= now_ns) {
+	if (starve_at(c) <= now_ns && c->surb_retry_at <= now_ns) {
 		c->stats.starvations++;
 		c->stats.surb_stock = 0;
-		c->last_reply_ns = now_ns; /* once per starve_ns until an answer comes */
-		c->last_data_ns = now_ns;
+		c->last_reply_ns = now_ns;
+		if (c->starve_shift < 5)
+			c->starve_shift++;
 	}
 	if (needs_surbs(c) && c->surb_retry_at <= now_ns) {
 		bool short_ = false;
@@ -442,9 +445,8 @@ uint64_t client_ipr_next_due(const struct client_ipr *c)
 			return c->surb_retry_at;
 		if (c->cfg.keepalive_ns && c->last_request_ns + c->cfg.keepalive_ns < due)
 			due = c->last_request_ns + c->cfg.keepalive_ns;
-		if (c->cfg.surb_starve_ns && c->last_data_ns > c->last_reply_ns &&
-		    c->last_data_ns + c->cfg.surb_starve_ns < due)
-			due = c->last_data_ns + c->cfg.surb_starve_ns;
+		if (starve_at(c) < due)
+			due = starve_at(c);
 	}
 	return due;
 }

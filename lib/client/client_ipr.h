@@ -54,8 +54,9 @@ struct client_ipr_config {
 	uint64_t ipr_buffer_timeout_ms;
 	uint64_t connect_retry_ns;      /* CONNECT again (new tag) without an answer (10 s) */
 	uint64_t keepalive_ns;	        /* PING after this long without a request (15 s); 0: off */
-	/* DATA sent and no response for this long: assume the IPR ran out of SURBs (it cannot
-	 * even ask) and send a batch whatever the estimate says (1 s; 0: off). */
+	/* No response for this long: assume the IPR ran out of SURBs (it cannot even ask) and
+	 * send a batch whatever the estimate says; the wait doubles while nothing comes, up to
+	 * 32 times (1 s; 0: off). */
 	uint64_t surb_starve_ns;
 	size_t bundle_limit;	        /* 0: one Sphinx regular packet's worth (client_ipr_bundle_limit) */
 };

@@ -291,6 +291,7 @@ Test(client_ipr, surb_request_and_proactive_top_up)
 	cfg.surb_batch = 6;
 	cfg.max_surbs_per_request = 4;
 	cfg.keepalive_ns = 0;
+	cfg.surb_starve_ns = 0;
 	struct ipr_request q;
 	struct client_ipr *c = connected(&r, &cfg, &q);
 	/* 9 left: nothing to do. */
@@ -398,8 +399,9 @@ Test(client_ipr, starvation_sends_surbs_whatever_the_estimate)
 	cr_assert_eq(client_ipr_send_packet(c, pkt, sizeof(pkt), 10 * MS), 0);
 	client_ipr_flush(c, 10 * MS);
 	cr_assert_eq(r.n, 2);
-	/* No answer for a second: 7 SURBs go although the estimate says 49. */
-	cr_assert_eq(client_ipr_next_due(c), 1010 * MS);
+	/* No answer for a second since the CONNECT answer (at 1 ms): 7 SURBs go although the
+	 * estimate says 49. */
+	cr_assert_eq(client_ipr_next_due(c), 1001 * MS);
 	client_ipr_poll(c, 1010 * MS, 0);
 	cr_assert_eq(r.n, 3);
 	decode_sent(&r, 2, &q);
@@ -409,14 +411,16 @@ Test(client_ipr, starvation_sends_surbs_whatever_the_estimate)
 	client_ipr_get_stats(c, &st);
 	cr_assert_eq(st.starvations, 1);
 	cr_assert_eq(st.surb_stock, 7);
-	/* Not again before another second. */
-	client_ipr_poll(c, 1500 * MS, 0);
+	/* Then after two seconds, not one. */
+	cr_assert_eq(client_ipr_next_due(c), 3010 * MS);
+	client_ipr_poll(c, 2500 * MS, 0);
 	cr_assert_eq(r.n, 3);
-	/* An answer ends it. */
+	client_ipr_poll(c, 3010 * MS, 0);
+	cr_assert_eq(r.n, 4);
+	/* An answer starts the wait again at one second. */
 	struct ipr_response pong = { .kind = IPR_RESP_PONG, .request_id = 1 };
-	cr_assert_eq(respond(c, &pong, 1600 * MS), 0);
-	client_ipr_poll(c, 5000 * MS, 0);
-	cr_assert_eq(r.n, 3);
+	cr_assert_eq(respond(c, &pong, 3100 * MS), 0);
+	cr_assert_eq(client_ipr_next_due(c), 4100 * MS);
 	client_ipr_free(c);
 	rec_free(&r);
 }
