@@ -90,6 +90,8 @@ static json_t *result_json(const struct probe_result *r)
 	json_object_set_new(st, "replies_received", json_integer((json_int_t)s->engine.replies_received));
 	json_object_set_new(st, "garbage_received", json_integer((json_int_t)s->engine.garbage_received));
 	json_object_set_new(st, "surbs_sent", json_integer((json_int_t)s->ipr.surbs_sent));
+	json_object_set_new(st, "surb_requests", json_integer((json_int_t)s->ipr.surb_requests));
+	json_object_set_new(st, "surb_starvations", json_integer((json_int_t)s->ipr.starvations));
 	json_object_set_new(st, "ipr_packets_sent", json_integer((json_int_t)s->ipr.packets_sent));
 	json_object_set_new(st, "ipr_packets_received", json_integer((json_int_t)s->ipr.packets_received));
 	json_object_set_new(st, "frames_received", json_integer((json_int_t)s->frames_received));
