@@ -75,6 +75,8 @@ static json_t *result_json(const struct probe_result *r)
 	}
 	if (r->error[0])
 		json_object_set_new(o, "error", json_string(r->error));
+	if (r->notice[0])
+		json_object_set_new(o, "notice", json_string(r->notice));
 	const struct clientio_stats *s = &r->stats;
 	json_t *st = json_object();
 	json_object_set_new(st, "epoch", json_integer((json_int_t)s->epoch));

@@ -98,6 +98,7 @@ struct clientio {
 	enum client_ipr_state ipr_state;
 	struct ipr_addr_pair ips;
 	char error[CLIENTIO_ERR_MAX];
+	char ipr_text[CLIENTIO_ERR_MAX]; /* the IPR session's last text, as published */
 	struct clientio_stats stats; /* the driver's own */
 	struct clientio_stats pub;   /* its copy for other threads, under mu */
 };
@@ -778,7 +779,13 @@ static void publish_ipr_state(struct clientio *io)
 	if (!io->ipr)
 		return;
 	enum client_ipr_state st = client_ipr_state(io->ipr);
+	const char *text = client_ipr_last_error(io->ipr);
 	pthread_mutex_lock(&io->mu);
+	/* INFO texts (an exit policy refusal, ...) are shown like link problems. */
+	if (text[0] && strcmp(text, io->ipr_text) != 0) {
+		snprintf(io->ipr_text, sizeof(io->ipr_text), "%s", text);
+		snprintf(io->error, sizeof(io->error), "%s", text);
+	}
 	if (st != io->ipr_state) {
 		io->ipr_state = st;
 		if (st == CLIENT_IPR_CONNECTED)

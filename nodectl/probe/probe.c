@@ -240,6 +240,7 @@ int probe_run(const struct probe_options *o, struct probe_result *r)
 out:
 	if (io) {
 		clientio_get_stats(io, &r->stats);
+		clientio_last_error(io, r->notice, sizeof(r->notice));
 		clientio_stop(io);
 	}
 	tunnel_down(&t);

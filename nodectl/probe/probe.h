@@ -83,6 +83,7 @@ struct probe_result {
 	struct probe_http http;
 	struct clientio_stats stats;
 	char error[CLIENTIO_ERR_MAX + 64]; /* why the probe could not run its checks */
+	char notice[CLIENTIO_ERR_MAX];	   /* the last link or IPR message (e.g. an exit policy INFO) */
 };
 
 void probe_options_default(struct probe_options *o);
