@@ -76,6 +76,26 @@ expect "no ip rule left (v6)" "" sh -c "$S exec client ip -6 rule | grep nymprob
 expect "no TUN left" "" sh -c "$S exec client ip link show nymprobe0 2>/dev/null"
 expect "the client's main table is untouched" "*via $ROUTER_IP dev eth0*" on ip -4 route get "$INTERNET_IP"
 
+# SIGINT in the middle of a check: the probe still removes its rules and its device.
+head -c 20971520 /dev/urandom >"$WWW_DIR/big$$.bin"
+on sh -c "echo \$\$ >'$SANDBOX_DIR/probe.pid'; exec '$NODE' probe --authority '$AUTH_URL' --authority-key '$AUTH_KEY' \
+	--ticketbook '$BOOK' --http-url 'http://$INTERNET_IP/big$$.bin' --timeout 120 --json" >"$OUT" 2>/dev/null &
+bg=$!
+up=""
+for _ in $(seq 1 100); do
+	if $S exec client ip -4 rule | grep -q nymprobe0; then up=1; break; fi
+	sleep 0.2
+done
+check "the interrupted probe brought its tunnel up" [ -n "$up" ]
+sleep 1
+kill -INT "$(cat "$SANDBOX_DIR/probe.pid")"
+wait "$bg"
+rc=$?
+check "an interrupted probe exits 1" [ "$rc" -eq 1 ]
+expect "it says so in the JSON" "interrupted" field error
+expect "no ip rule left after SIGINT" "" sh -c "$S exec client ip rule | grep nymprobe0"
+expect "no TUN left after SIGINT" "" sh -c "$S exec client ip link show nymprobe0 2>/dev/null"
+
 # A check that cannot pass: exit 1, the failure in the JSON.
 on "$NODE" probe --authority "$AUTH_URL" --authority-key "$AUTH_KEY" --ticketbook "$BOOK" \
 	--dns-server "$INTERNET_IP" --dns-name "nothing$$.test" --per-hop-delay-ms 1 --timeout 20 --json \
