@@ -7,6 +7,7 @@
 
 #include "cmd_util.h"
 #include "commands.h"
+#include "cred/ticketbook.h"
 #include "http/http_client.h"
 #include "nodectl/node/node_config.h"
 #include "nodectl/probe/probe.h"
@@ -75,7 +76,7 @@ static json_t *result_json(const struct probe_result *r)
 	}
 	if (r->error[0])
 		json_object_set_new(o, "error", json_string(r->error));
-	if (r->notice[0])
+	if (r->notice[0] && !strstr(r->error, r->notice))
 		json_object_set_new(o, "notice", json_string(r->notice));
 	const struct clientio_stats *s = &r->stats;
 	json_t *st = json_object();
@@ -248,6 +249,21 @@ int cmd_probe(const char *context, int argc, char **argv)
 	}
 	o.ipr_buffer_ms = ipr_buffer;
 	o.timeout_s = timeout;
+	struct nym_ticketbook *book = NULL;
+	rc = nym_ticketbook_load(&book, ticketbook);
+	if (rc) {
+		fprintf(stderr, "%s: cannot read the ticketbook %s: %s\n", context, ticketbook,
+			rc == -ENOENT ? "no such file" : "not a ticketbook file");
+		return EXIT_FAIL;
+	}
+	bool usable = book->state == NYM_TICKETBOOK_READY && book->type == NYM_TICKET_MIXNET_ENTRY;
+	size_t unspent = usable ? nym_ticketbook_unspent(book) : 0;
+	nym_ticketbook_free(book);
+	if (!usable || !unspent) {
+		fprintf(stderr, "%s: the ticketbook %s holds no unspent mixnet-entry ticket%s\n", context, ticketbook,
+			usable ? " (all spent)" : " (wrong type, or not finalized)");
+		return EXIT_FAIL;
+	}
 	if (nym_http_init() != 0) {
 		fprintf(stderr, "%s: cannot initialise libcurl\n", context);
 		return EXIT_FAIL;

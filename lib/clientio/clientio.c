@@ -377,7 +377,11 @@ static int on_frame(struct clientio *io, struct conn *c, const struct link_frame
 				return 0;
 			}
 			if (m.balance == 0) {
+				/* Nothing would be forwarded: give up, with spend_ticket's reason. */
+				pthread_mutex_lock(&io->mu);
 				io->fatal = true;
+				pthread_cond_broadcast(&io->cv);
+				pthread_mutex_unlock(&io->mu);
 				return rc;
 			}
 		}
@@ -805,6 +809,7 @@ static void *thread_main(void *arg)
 		return NULL;
 	}
 	arm_tun(io);
+	publish_stats(io);
 	while (!atomic_load(&io->stopping) && !io->fatal) {
 		uint64_t now = nym_clock_now_ns();
 		if (!io->conn && now >= io->reconnect_at) {
