@@ -47,6 +47,7 @@ rc=$?
 check "probe exits 0 (every check passed)" [ "$rc" -eq 0 ]
 [ "$rc" -eq 0 ] || { echo "--- probe stderr"; tail -n 30 "$SANDBOX_DIR/probe.err"; cat "$OUT"; }
 
+# shellcheck disable=SC2317 # called through expect
 field() { "$PY" -c 'import json,sys
 d=json.load(open(sys.argv[1]))
 for k in sys.argv[2].split("."):
