@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cred/ticketbook.h"
@@ -35,7 +36,7 @@
 #define TICK_NS (100 * NS_PER_MS)
 /* SEND frames are not built while this much is waiting for the socket. */
 #define OUT_HIGH_WATER (512 * 1024)
-#define TOPOLOGY_RETRY_NS (10 * NS_PER_S)
+#define TOPOLOGY_RETRY_MS 10000
 #define TUN_BUF_LEN 65536
 #define READ_BUF_LEN 65536
 
@@ -81,7 +82,13 @@ struct clientio {
 	struct conn *conn;
 	struct conn *zombies[4]; /* dead connections with polls still in flight */
 	uint64_t reconnect_at, backoff_ns;
-	uint64_t topology_at;
+	/* the fetcher thread (under mu) */
+	pthread_t fetcher;
+	bool fetcher_started;
+	pthread_cond_t fetch_cv;
+	struct nym_dir_client_topology *pending; /* fetched, not yet installed */
+	uint64_t fetched_epoch;
+	int64_t fetch_at_ms;
 	bool fatal;
 	/* TUN */
 	struct uring_loop_op tun_op;
@@ -143,41 +150,84 @@ static int fetch_topology(struct clientio *io, struct nym_dir_client_topology *o
 					     io->cfg.http_timeout_ms, out, err, errlen);
 }
 
-static void schedule_topology(struct clientio *io, const struct nym_epoch_doc *doc, uint64_t now)
+/* The fetcher thread: fetches the next epoch's document a moment after the current one
+ * ends, so an authority that is slow to answer never holds up the data path, and leaves it
+ * in io->pending for the loop to install. */
+static void *fetch_main(void *arg)
 {
-	int64_t left = doc->valid_until - nym_clock_unix_now();
-	/* A moment after the epoch turns, when the authorities have the next document. */
-	io->topology_at = now + (left > 0 ? (uint64_t)left * NS_PER_S : 0) + 2 * NS_PER_S;
+	struct clientio *io = arg;
+	pthread_mutex_lock(&io->mu);
+	uint64_t epoch = io->fetched_epoch;
+	int64_t next_ms = io->fetch_at_ms;
+	while (!atomic_load(&io->stopping)) {
+		int64_t now = nym_clock_unix_now_ms();
+		if (now < next_ms) {
+			struct timespec ts;
+			clock_gettime(CLOCK_REALTIME, &ts);
+			int64_t wait = next_ms - now;
+			ts.tv_sec += wait / 1000;
+			ts.tv_nsec += (wait % 1000) * 1000000L;
+			if (ts.tv_nsec >= 1000000000L) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000L;
+			}
+			pthread_cond_timedwait(&io->fetch_cv, &io->mu, &ts);
+			continue;
+		}
+		pthread_mutex_unlock(&io->mu);
+		char err[NYM_DIR_ERR_MAX];
+		struct nym_dir_client_topology *t = calloc(1, sizeof(*t));
+		int rc = t ? fetch_topology(io, t, err, sizeof(err)) : -ENOMEM;
+		if (rc)
+			nym_log(NYM_LOG_WARN, "client: topology refresh failed: %s", t ? err : "out of memory");
+		pthread_mutex_lock(&io->mu);
+		if (rc == 0 && t->doc.epoch > epoch) {
+			epoch = t->doc.epoch;
+			if (io->pending) {
+				nym_dir_client_topology_free(io->pending);
+				free(io->pending);
+			}
+			io->pending = t;
+			/* A moment after the epoch turns, when the authorities have the next document. */
+			next_ms = t->doc.valid_until * 1000 + 2000;
+			if (next_ms <= nym_clock_unix_now_ms())
+				next_ms = nym_clock_unix_now_ms() + TOPOLOGY_RETRY_MS;
+		} else {
+			if (t) {
+				nym_dir_client_topology_free(t);
+				free(t);
+			}
+			next_ms = nym_clock_unix_now_ms() + TOPOLOGY_RETRY_MS;
+		}
+	}
+	pthread_mutex_unlock(&io->mu);
+	return NULL;
 }
 
-static void refresh_topology(struct clientio *io, uint64_t now)
+/* Hands a document the fetcher left to the engine (the loop's thread). */
+static void install_topology(struct clientio *io)
 {
-	char err[NYM_DIR_ERR_MAX];
+	pthread_mutex_lock(&io->mu);
+	struct nym_dir_client_topology *t = io->pending;
+	io->pending = NULL;
+	pthread_mutex_unlock(&io->mu);
+	if (!t)
+		return;
 	int next = io->topo_cur == 0 ? 1 : 0;
 	nym_dir_client_topology_free(&io->topo[next]);
-	if (fetch_topology(io, &io->topo[next], err, sizeof(err)) != 0) {
-		nym_log(NYM_LOG_WARN, "client: topology refresh failed: %s", err);
-		io->topology_at = now + TOPOLOGY_RETRY_NS;
-		return;
-	}
-	if (io->topo[next].doc.epoch <= io->topo[io->topo_cur].doc.epoch) {
-		io->topology_at = now + TOPOLOGY_RETRY_NS;
-		nym_dir_client_topology_free(&io->topo[next]);
-		return;
-	}
+	io->topo[next] = *t;
+	free(t);
 	int rc = client_engine_set_topology(io->engine, &io->topo[next].doc);
 	if (rc) {
 		nym_log(NYM_LOG_WARN, "client: epoch %" PRIu64 " is not usable (%s); keeping the last one",
 			io->topo[next].doc.epoch, strerror(-rc));
-		/* The engine may now hold the unusable one: give it the last good one back. */
+		/* The engine may hold the unusable one now: give it the last good one back. */
 		client_engine_set_topology(io->engine, &io->topo[io->topo_cur].doc);
 		nym_dir_client_topology_free(&io->topo[next]);
-		io->topology_at = now + TOPOLOGY_RETRY_NS;
 		return;
 	}
 	nym_dir_client_topology_free(&io->topo[io->topo_cur]);
 	io->topo_cur = next;
-	schedule_topology(io, &io->topo[next].doc, now);
 	io->stats.epoch = io->topo[next].doc.epoch;
 	nym_log(NYM_LOG_INFO, "client: topology of epoch %" PRIu64, io->topo[next].doc.epoch);
 }
@@ -830,8 +880,7 @@ static void *thread_main(void *arg)
 			}
 			now = nym_clock_now_ns();
 		}
-		if (now >= io->topology_at)
-			refresh_topology(io, now);
+		install_topology(io);
 		if (io->ipr)
 			client_ipr_poll(io->ipr, now, now_ms());
 		if (io->conn)
@@ -855,8 +904,6 @@ static void *thread_main(void *arg)
 			if (d < due)
 				due = d;
 		}
-		if (io->topology_at < due)
-			due = io->topology_at;
 		int rc = uring_loop_run_once(&io->loop, due > now ? due - now : 0);
 		if (rc < 0 && rc != -EINTR && rc != -ETIME) {
 			set_error(io, true, "io_uring: %s", strerror(-rc));
@@ -915,6 +962,10 @@ static void clientio_free(struct clientio *io)
 	client_engine_free(io->engine);
 	nym_dir_client_topology_free(&io->topo[0]);
 	nym_dir_client_topology_free(&io->topo[1]);
+	if (io->pending) {
+		nym_dir_client_topology_free(io->pending);
+		free(io->pending);
+	}
 	if (io->urls)
 		for (size_t i = 0; i < io->cfg.authority_count; i++)
 			free(io->urls[i]);
@@ -922,6 +973,7 @@ static void clientio_free(struct clientio *io)
 	free(io->tunbuf);
 	pthread_mutex_destroy(&io->mu);
 	pthread_cond_destroy(&io->cv);
+	pthread_cond_destroy(&io->fetch_cv);
 	free(io);
 }
 
@@ -938,6 +990,7 @@ int clientio_start(const struct clientio_config *cfg, struct clientio **out, cha
 	}
 	pthread_mutex_init(&io->mu, NULL);
 	pthread_cond_init(&io->cv, NULL);
+	pthread_cond_init(&io->fetch_cv, NULL);
 	io->cfg = *cfg;
 	io->trust = *cfg->trust;
 	io->topo_cur = 0;
@@ -1006,8 +1059,8 @@ int clientio_start(const struct clientio_config *cfg, struct clientio **out, cha
 			goto fail_quiet;
 		}
 	}
-	uint64_t now = nym_clock_now_ns();
-	schedule_topology(io, doc, now);
+	io->fetched_epoch = doc->epoch;
+	io->fetch_at_ms = doc->valid_until * 1000 + 2000;
 	io->tun_op.cb = on_tun;
 	rc = uring_loop_init(&io->loop, RING_ENTRIES);
 	if (rc) {
@@ -1022,6 +1075,10 @@ int clientio_start(const struct clientio_config *cfg, struct clientio **out, cha
 		goto fail_quiet;
 	}
 	io->thread_started = true;
+	if (pthread_create(&io->fetcher, NULL, fetch_main, io) == 0)
+		io->fetcher_started = true;
+	else
+		nym_log(NYM_LOG_WARN, "client: no topology refresh (cannot start its thread)");
 	*out = io;
 	return 0;
 fail:
@@ -1097,7 +1154,12 @@ void clientio_stop(struct clientio *io)
 {
 	if (!io)
 		return;
+	pthread_mutex_lock(&io->mu);
 	atomic_store(&io->stopping, true);
+	pthread_cond_broadcast(&io->fetch_cv);
+	pthread_mutex_unlock(&io->mu);
+	if (io->fetcher_started)
+		pthread_join(io->fetcher, NULL);
 	if (io->thread_started) {
 		pthread_join(io->thread, NULL);
 		uring_loop_fini(&io->loop);

@@ -4,7 +4,7 @@
  * run it.
  *
  *   topology   fetched from the authorities (k of n signatures), re-fetched at the end of
- *              every epoch and handed to the engine
+ *              every epoch by a thread of its own and handed to the engine by the loop
  *   link       TCP to the entry gateway's clients_port (IPv4 or IPv6, the descriptor's
  *              addresses in order), Noise XKpsk3 as initiator with a fresh static key per
  *              connection, then HELLO, AUTH (signed over the handshake hash), SPEND_TICKET
