@@ -57,7 +57,10 @@ void client_engine_config_default(struct client_engine_config *cfg);
 
 struct client_engine;
 
-/* The engine keeps pointers to cfg's keys, which must outlive it. rng NULL: the system's. */
+/* The engine keeps pointers to cfg's keys, which must outlive it. rng NULL: the system's;
+ * otherwise a copy of the handle is kept and its context must outlive the engine. The ack
+ * key is drawn here, fresh for every engine. Returns 0, -EINVAL (no keys, a zero cap, a bad
+ * Poisson or ack configuration) or -ENOMEM. Not thread-safe: the driver serialises calls. */
 int client_engine_new(const struct client_engine_config *cfg, const struct nym_rng *rng,
 		      struct client_engine **out);
 void client_engine_free(struct client_engine *e);
