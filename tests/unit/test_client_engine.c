@@ -452,25 +452,30 @@ Test(client_engine, replies_through_reply_surbs_and_each_key_is_used_once)
 	quiet_config(&cfg);
 	static struct client a;
 	client_init(&a, GW_A, &cfg);
-	static uint8_t surbs[4 * 460];
+	enum { SURBS = 20 }; /* more than one batch */
+	static uint8_t surbs[SURBS * 460];
 	size_t surb_len = 0;
-	cr_assert_eq(client_engine_make_reply_surbs(a.e, 4, surbs, 4 * 460 - 1, &surb_len, 0), -ENOSPC);
-	cr_assert_eq(client_engine_make_reply_surbs(a.e, 4, surbs, sizeof(surbs), &surb_len, 0), 0);
+	cr_assert_eq(client_engine_make_reply_surbs(a.e, SURBS, surbs, SURBS * 460 - 1, &surb_len, 0), -ENOSPC);
+	cr_assert_eq(client_engine_make_reply_surbs(a.e, SURBS, surbs, sizeof(surbs), &surb_len, 0), 0);
 	cr_assert_eq(surb_len, 460);
-	cr_assert_eq(stats_of(&a).reply_keys, 4);
+	cr_assert_eq(stats_of(&a).reply_keys, SURBS);
 	static struct delivered d;
+	const char *ping = "first answer";
+	service_reply(surbs + 17 * surb_len, surb_len, (const uint8_t *)ping, strlen(ping), &d);
+	deliver_to(&a, &d, 10 * SEC);
+	expect_message(&a, MIX_MESSAGE_REPLY, (const uint8_t *)ping, strlen(ping));
 	const char *pong = "pong from the service";
 	service_reply(surbs + 2 * surb_len, surb_len, (const uint8_t *)pong, strlen(pong), &d);
 	deliver_to(&a, &d, 10 * SEC);
 	expect_message(&a, MIX_MESSAGE_REPLY, (const uint8_t *)pong, strlen(pong));
 	struct client_engine_stats s = stats_of(&a);
-	cr_assert_eq(s.replies_received, 1);
-	cr_assert_eq(s.reply_keys, 3);
+	cr_assert_eq(s.replies_received, 2);
+	cr_assert_eq(s.reply_keys, SURBS - 2);
 	/* The same reply again: the key is gone, the item is garbage. */
 	cr_assert_eq(client_engine_receive(a.e, MIX_PACKET_SIZE_REGULAR, d.item, ITEM_LEN, 11 * SEC), -EINVAL);
 	s = stats_of(&a);
-	cr_assert_eq(s.replies_received, 1);
-	cr_assert_eq(s.messages_received, 1);
+	cr_assert_eq(s.replies_received, 2);
+	cr_assert_eq(s.messages_received, 2);
 	cr_assert_eq(s.garbage_received, 1);
 	client_fini(&a);
 }
