@@ -471,12 +471,14 @@ Test(client_engine, replies_through_reply_surbs_and_each_key_is_used_once)
 	struct client_engine_stats s = stats_of(&a);
 	cr_assert_eq(s.replies_received, 2);
 	cr_assert_eq(s.reply_keys, SURBS - 2);
-	/* The same reply again: the key is gone, the item is garbage. */
-	cr_assert_eq(client_engine_receive(a.e, MIX_PACKET_SIZE_REGULAR, d.item, ITEM_LEN, 11 * SEC), -EINVAL);
+	/* The same reply again: the key is gone, so the item is taken for an envelope and opens
+	 * to noise (garbage, or in about 0.3 % of cases a stray fragment that never completes). */
+	int rc = client_engine_receive(a.e, MIX_PACKET_SIZE_REGULAR, d.item, ITEM_LEN, 11 * SEC);
+	cr_assert(rc == -EINVAL || rc == 0);
 	s = stats_of(&a);
 	cr_assert_eq(s.replies_received, 2);
 	cr_assert_eq(s.messages_received, 2);
-	cr_assert_eq(s.garbage_received, 1);
+	cr_assert_eq(s.garbage_received + s.fragments_received, 3);
 	client_fini(&a);
 }
 
@@ -494,7 +496,9 @@ Test(client_engine, reply_keys_expire)
 	service_reply(surbs, surb_len, (const uint8_t *)"late", 4, &d);
 	client_engine_poll(a.e, 61 * SEC, entries, MAX_ENTRIES);
 	cr_assert_eq(stats_of(&a).reply_keys, 0);
-	cr_assert_eq(client_engine_receive(a.e, MIX_PACKET_SIZE_REGULAR, d.item, ITEM_LEN, 61 * SEC), -EINVAL);
+	int rc = client_engine_receive(a.e, MIX_PACKET_SIZE_REGULAR, d.item, ITEM_LEN, 61 * SEC);
+	cr_assert(rc == -EINVAL || rc == 0);
+	cr_assert_eq(stats_of(&a).replies_received, 0);
 	cr_assert_eq(stats_of(&a).messages_received, 0);
 	client_fini(&a);
 }
@@ -572,15 +576,19 @@ Test(client_engine, garbage_is_counted)
 	uint64_t expect = 0;
 	/* An ack has no MAC (as in Nym): random bytes decrypt to an id half the time, which is
 	 * then unknown. */
-	uint64_t acks = 0;
+	uint64_t acks = 0, frags = 0;
 	for (int i = 0; i < 50; i++) {
 		nym_random(junk, sizeof(junk));
 		int rc = client_engine_receive(a.e, MIX_PACKET_SIZE_ACK, junk, MIX_ACK_PLAINTEXT_LEN, 0);
 		cr_assert(rc == 0 || rc == -EINVAL);
 		expect += rc != 0;
 		acks += rc == 0;
-		cr_assert_eq(client_engine_receive(a.e, MIX_PACKET_SIZE_REGULAR, junk, ITEM_LEN, 0), -EINVAL);
-		expect++;
+		/* An envelope has no MAC either (as in Nym): about 0.3 % of random bodies decode as
+		 * a fragment and wait in reassembly, never completing a message. */
+		rc = client_engine_receive(a.e, MIX_PACKET_SIZE_REGULAR, junk, ITEM_LEN, 0);
+		cr_assert(rc == 0 || rc == -EINVAL);
+		expect += rc != 0;
+		frags += rc == 0;
 	}
 	size_t lens[] = { 0, 1, 20, 22, ITEM_LEN - 1, ITEM_LEN + 1, 4096 };
 	for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
@@ -595,7 +603,8 @@ Test(client_engine, garbage_is_counted)
 	cr_assert_eq(s.garbage_received, expect);
 	cr_assert_eq(s.acks_received, acks);
 	cr_assert_eq(s.acks_unmatched, acks);
-	cr_assert_eq(s.messages_received + s.fragments_received, 0);
+	cr_assert_eq(s.fragments_received, frags);
+	cr_assert_eq(s.messages_received, 0);
 	client_fini(&a);
 }
 
