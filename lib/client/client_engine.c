@@ -59,6 +59,7 @@ struct client_engine {
 	bool has_rng;
 	uint8_t ack_key[MIX_ACK_KEY_LEN];
 	struct mix_recipient self;
+	uint8_t cover_body[BODY_LEN];
 
 	struct client_poisson poisson;
 	bool started;
@@ -264,6 +265,7 @@ int client_engine_new(const struct client_engine_config *cfg, const struct nym_r
 	memcpy(e->self.identity, cfg->identity->public_key, 32);
 	memcpy(e->self.encryption_key, cfg->encryption->public_key, 32);
 	memcpy(e->self.gateway, cfg->gateway_identity, 32);
+	mix_cover_loop_body(e->cover_body, sizeof(e->cover_body));
 	*out = e;
 	return 0;
 fail:
@@ -366,35 +368,24 @@ static int entry_prefix(uint8_t *entry, const struct client_route *r)
 					    r->addresses[0].len);
 }
 
-static int build_cover(struct client_engine *e, uint8_t *entry)
-{
-	struct client_route r, ar;
-	int rc = route_to(e, e->own_gateway, e->cfg.average_packet_delay_ns, &r);
-	if (!rc)
-		rc = route_to(e, e->own_gateway, e->cfg.average_ack_delay_ns, &ar);
-	if (!rc)
-		rc = mix_cover_loop_packet(entry + LINK_SEND_ENTRY_OVERHEAD, MIX_REGULAR_PACKET_LEN, &e->self, r.hops,
-					   HOPS, ar.hops, HOPS, e->ack_key, VERSION, rng_of(e));
-	if (!rc)
-		rc = entry_prefix(entry, &r);
-	return rc;
-}
-
 /* What a poll has decided to send, built together when the batch is full or the poll ends. */
 struct pending {
 	enum client_poisson_event ev;
 	struct frag *f; /* REAL */
 	int rc;
+	const struct mix_recipient *to;
+	const uint8_t *body;
 	struct client_route r, ar;
 	struct mix_surb_ack ack;
 };
 
-/* Builds the real packets of a batch together, in place in their entries: their SURB-ACKs in
- * one batch, the envelopes sealed straight into the Sphinx payloads in another, then the
- * packets (whose payload encoding is a memmove of the envelope already there). The curve
- * operations of all of them (5 per header, 2 per envelope) run through the eight-lane
- * ladder (crypto/x25519_batch); nothing else touches the curve. */
-static void build_reals(struct client_engine *e, struct pending *pend, size_t np, uint8_t *entries)
+/* Builds the packets of a batch together, in place in their entries: their SURB-ACKs in one
+ * batch, the envelopes sealed straight into the Sphinx payloads in another, then the packets
+ * (whose payload encoding is a memmove of the envelope already there). The curve operations
+ * of all of them (5 per header, 2 per envelope) run through the eight-lane ladder
+ * (crypto/x25519_batch); nothing else touches the curve. Loop cover is built the same way,
+ * addressed to this client with the cover body and the cover fragment id (mix_cover). */
+static void build_batch(struct client_engine *e, struct pending *pend, size_t np, uint8_t *entries)
 {
 	static const uint8_t zero_identifier[SPHINX_IDENTIFIER_LEN];
 	const struct sphinx_hop *ack_routes[CLIENT_ENGINE_BATCH];
@@ -410,15 +401,17 @@ static void build_reals(struct client_engine *e, struct pending *pend, size_t np
 
 	for (size_t i = 0; i < np; i++) {
 		struct pending *p = &pend[i];
-		if (p->ev != CLIENT_POISSON_REAL)
-			continue;
-		p->rc = route_to(e, gateway_of(e, p->f->msg->to.gateway), e->cfg.average_packet_delay_ns, &p->r);
+		bool real = p->ev == CLIENT_POISSON_REAL;
+		p->to = real ? &p->f->msg->to : &e->self;
+		p->body = real ? p->f->data : e->cover_body;
+		p->rc = route_to(e, real ? gateway_of(e, p->to->gateway) : e->own_gateway, e->cfg.average_packet_delay_ns,
+				 &p->r);
 		if (!p->rc)
 			p->rc = route_to(e, e->own_gateway, e->cfg.average_ack_delay_ns, &p->ar);
 		if (p->rc)
 			continue;
 		ack_routes[m] = p->ar.hops;
-		ids[m] = p->f->id;
+		ids[m] = real ? p->f->id : MIX_FRAGMENT_ID_COVER;
 		index[m++] = i;
 	}
 	mix_surb_ack_create_batch(acks, ack_routes, HOPS, e->self.identity, e->ack_key, ids, VERSION, rng_of(e), rc, m);
@@ -432,8 +425,8 @@ static void build_reals(struct client_engine *e, struct pending *pend, size_t np
 		packets[k] = packet;
 		msgs[k] = packet + SPHINX_HEADER_LEN + (SPHINX_PAYLOAD_OVERHEAD - 1);
 		ackp[k] = &p->ack;
-		keys[k] = p->f->msg->to.encryption_key;
-		bodies[k] = p->f->data;
+		keys[k] = p->to->encryption_key;
+		bodies[k] = p->body;
 		index[k++] = index[j];
 	}
 	mix_envelope_seal_batch(msgs, PLAIN, ackp, keys, bodies, BODY_LEN, rng_of(e), rc, k);
@@ -447,7 +440,7 @@ static void build_reals(struct client_engine *e, struct pending *pend, size_t np
 		lens[m] = MIX_REGULAR_PACKET_LEN;
 		msg_lens[m] = PLAIN;
 		params[m] = (struct sphinx_packet_params){ .route = p->r.hops, .hops = HOPS,
-							   .destination = p->f->msg->to.identity,
+							   .destination = p->to->identity,
 							   .identifier = zero_identifier, .version = VERSION,
 							   .rng = rng_of(e) };
 		index[m++] = index[j];
@@ -467,7 +460,7 @@ static void build_reals(struct client_engine *e, struct pending *pend, size_t np
  * later topology. */
 static size_t flush(struct client_engine *e, struct pending *pend, size_t np, uint8_t *entries, uint64_t now_ns)
 {
-	build_reals(e, pend, np, entries);
+	build_batch(e, pend, np, entries);
 	size_t w = 0;
 	for (size_t i = 0; i < np; i++) {
 		struct pending *p = &pend[i];
@@ -490,7 +483,7 @@ static size_t flush(struct client_engine *e, struct pending *pend, size_t np, ui
 			if (resend)
 				e->stats.retransmitted++;
 		} else {
-			if (build_cover(e, entries + i * ENTRY_LEN) != 0)
+			if (p->rc)
 				continue;
 			if (p->ev == CLIENT_POISSON_COVER)
 				e->stats.cover_sent++;
