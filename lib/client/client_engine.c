@@ -23,6 +23,9 @@
 #define HOPS CLIENT_ROUTE_HOPS
 #define EXPIRE_BATCH 32
 
+_Static_assert(CLIENT_ENGINE_ENTRY_LEN == ENTRY_LEN, "the entry length of client_engine.h");
+_Static_assert(CLIENT_ENGINE_ITEM_LEN == ITEM_LEN, "the item length of client_engine.h");
+
 struct frag;
 
 /* A message being sent: its recipient and its fragments, so that one failed fragment can

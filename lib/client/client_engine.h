@@ -102,6 +102,12 @@ uint64_t client_engine_next_due(const struct client_engine *e, uint64_t now_ns);
  * X25519 ladder): a driver that can take this many entries per poll gets the most from it. */
 #define CLIENT_ENGINE_BATCH 8
 
+/* Bytes of one SEND entry the engine writes: link_send_entry_len(MIX_PACKET_SIZE_REGULAR),
+ * rotation (1) | first hop (19) | regular Sphinx packet (2413). */
+#define CLIENT_ENGINE_ENTRY_LEN (1 + MIX_NODE_ADDR_MAX_UNPADDED_LEN + MIX_REGULAR_PACKET_LEN)
+/* Bytes of a regular RECEIVE item: the 2048-byte plaintext without its SURB-ACK (1643). */
+#define CLIENT_ENGINE_ITEM_LEN (2048 - MIX_NODE_ADDR_MAX_UNPADDED_LEN - MIX_ACK_PACKET_LEN)
+
 /* Writes up to max SEND entries that are due at now_ns into entries (each
  * link_send_entry_len(MIX_PACKET_REGULAR) bytes, link_send_entry_write's layout), and returns
  * how many. Also expires acknowledgement deadlines (building retransmissions), reassembly

@@ -13,7 +13,9 @@
 #include "crypto/secret.h"
 #include "crypto/x25519.h"
 #include "link/link_msg.h"
+#include "mix/mix_envelope.h"
 #include "mix/mix_node_addr.h"
+#include "mix/mix_reassembly.h"
 #include "mix/mix_reply.h"
 #include "net/net_addr.h"
 #include "sphinx/sphinx_packet.h"
@@ -731,4 +733,67 @@ Test(client_engine, unbuildable_packets_leave_no_gap_and_go_later)
 	client_fini(&a);
 	client_fini(&b);
 	client_fini(&c);
+}
+
+/* The IP packet router's address (contract 1): a service at the exit gateway addressed by
+ * the gateway's own identity. The client's packets end at that gateway, which opens them with
+ * the X25519 form of its identity key; the SURB-ACK still returns to the client's own
+ * gateway, and a reply through one of the client's SURBs comes back to it. */
+Test(client_engine, a_service_at_another_gateway_addressed_by_its_identity)
+{
+	struct client_engine_config cfg;
+	quiet_config(&cfg);
+	/* Gateway B gets a real Ed25519 identity, still sorting after A's. */
+	struct nym_ed25519_keypair gw_id;
+	do
+		nym_ed25519_generate(&gw_id);
+	while (gw_id.public_key[0] <= net.gateways[GW_A].d.identity[0]);
+	memcpy(net.gateways[GW_B].d.identity, gw_id.public_key, 32);
+	static struct client a;
+	client_init(&a, GW_A, &cfg);
+	struct mix_recipient ipr;
+	cr_assert_eq(mix_recipient_of_node(gw_id.public_key, &ipr), 0);
+
+	/* A request carrying SURBs, as an IPR request does. */
+	static uint8_t request[3000];
+	size_t surb_len;
+	nym_random(request, sizeof(request));
+	cr_assert_eq(client_engine_make_reply_surbs(a.e, 2, request + 100, 2 * 460, &surb_len, 0), 0);
+	cr_assert_eq(client_engine_send(a.e, &ipr, MIX_MESSAGE_REPLIABLE, request, sizeof(request), 0), 0);
+	size_t n = client_engine_poll(a.e, 0, entries, MAX_ENTRIES);
+	cr_assert_eq(n, 2);
+	struct mix_reassembly *r;
+	cr_assert_eq(mix_reassembly_new(NULL, &r), 0);
+	uint8_t secret[32];
+	nym_ed25519_secret_to_x25519(&gw_id, secret);
+	struct mix_reassembly_message done = { 0 };
+	for (size_t i = 0; i < n; i++) {
+		static struct delivered d;
+		deliver_entry(entries + i * ENTRY_LEN, &d);
+		cr_assert_arr_eq(d.gateway->sd->d.identity, gw_id.public_key, 32, "at the exit gateway");
+		cr_assert_arr_eq(d.destination, gw_id.public_key, 32);
+		uint8_t *body;
+		size_t body_len;
+		cr_assert_eq(mix_envelope_open(d.item, ITEM_LEN, secret, &body, &body_len), 0);
+		cr_assert_eq(mix_reassembly_add_bytes(r, body, body_len, 0, &done), 0);
+		cr_assert_eq(return_ack(&a, &d, 0), 0);
+	}
+	cr_assert_not_null(done.data, "the request is whole at the service");
+	enum mix_message_type t;
+	size_t body_len;
+	cr_assert_eq(mix_fragment_message_unpad(done.data, done.len, &t, &body_len), 0);
+	cr_assert_eq(t, MIX_MESSAGE_REPLIABLE);
+	cr_assert_eq(body_len, sizeof(request));
+	cr_assert_eq(memcmp(done.data + 1, request, sizeof(request)), 0);
+	cr_assert_eq(stats_of(&a).in_flight, 0);
+
+	/* The service answers through the second SURB of the request. */
+	static struct delivered d;
+	service_reply(done.data + 1 + 100 + surb_len, surb_len, (const uint8_t *)"ok", 2, &d);
+	deliver_to(&a, &d, 1 * SEC);
+	expect_message(&a, MIX_MESSAGE_REPLY, (const uint8_t *)"ok", 2);
+	free(done.data);
+	mix_reassembly_free(r);
+	nym_memzero(secret, sizeof(secret));
+	client_fini(&a);
 }
