@@ -738,7 +738,7 @@ static int receive_message(struct client_engine *e, const uint8_t *item, size_t 
 	}
 	struct mix_reassembly_message done = { 0 };
 	int rc = mix_reassembly_add_bytes(e->reasm, body, body_len, now_ns, &done);
-	nym_memzero(buf, sizeof(buf));
+	nym_memzero(buf, sizeof(buf)); /* the plaintext: reassembly keeps its own copy */
 	if (rc == -EINVAL || rc == -EMSGSIZE)
 		return garbage(e);
 	if (rc)
