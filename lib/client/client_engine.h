@@ -109,9 +109,12 @@ uint64_t client_engine_next_due(const struct client_engine *e, uint64_t now_ns);
 #define CLIENT_ENGINE_ITEM_LEN (2048 - MIX_NODE_ADDR_MAX_UNPADDED_LEN - MIX_ACK_PACKET_LEN)
 
 /* Writes up to max SEND entries that are due at now_ns into entries (each
- * link_send_entry_len(MIX_PACKET_REGULAR) bytes, link_send_entry_write's layout), and returns
- * how many. Also expires acknowledgement deadlines (building retransmissions), reassembly
- * sets and reply keys. */
+ * CLIENT_ENGINE_ENTRY_LEN = link_send_entry_len(MIX_PACKET_SIZE_REGULAR) bytes,
+ * link_send_entry_write's layout), and returns how many. Also expires acknowledgement
+ * deadlines (queuing retransmissions), reassembly sets and reply keys. With the mixed
+ * stream's rate lifted (message_sending_average_delay 0) its one firing per poll time sends
+ * every queued packet (up to max), or one cover packet when none waits; with the main
+ * distribution disabled every queued packet goes at once, and that stream sends no cover. */
 size_t client_engine_poll(struct client_engine *e, uint64_t now_ns, uint8_t *entries, size_t max);
 
 /* One RECEIVE item of the given class from the gateway: an ack (MIX_PACKET_SIZE_ACK, 21

@@ -797,3 +797,36 @@ Test(client_engine, a_service_at_another_gateway_addressed_by_its_identity)
 	nym_memzero(secret, sizeof(secret));
 	client_fini(&a);
 }
+
+/* The mixed stream with its rate lifted: one poll takes the whole queue (in full batches),
+ * and an empty queue gives one cover packet per poll time. */
+Test(client_engine, lifted_rate_drains_the_queue_in_one_poll)
+{
+	struct client_engine_config cfg;
+	quiet_config(&cfg);
+	cfg.poisson.disable_main_poisson_packet_distribution = false;
+	cfg.poisson.message_sending_average_delay_ns = 0;
+	static struct client a, b;
+	client_init(&a, GW_A, &cfg);
+	client_init(&b, GW_B, &cfg);
+	static uint8_t msg[30000]; /* 19 fragments */
+	nym_random(msg, sizeof(msg));
+	cr_assert_eq(client_engine_poll(a.e, 0, entries, MAX_ENTRIES), 0, "the streams start");
+	cr_assert_eq(client_engine_send(a.e, &b.addr, MIX_MESSAGE_PLAIN, msg, sizeof(msg), 1), 0);
+	cr_assert_eq(client_engine_next_due(a.e, 1), 1);
+	cr_assert_eq(client_engine_poll(a.e, 1, entries, 5), 5, "no more than max");
+	size_t n = client_engine_poll(a.e, 2, entries + 5 * ENTRY_LEN, MAX_ENTRIES - 5);
+	cr_assert_eq(n, 14);
+	for (size_t i = 0; i < 19; i++) {
+		static struct delivered d;
+		deliver_entry(entries + i * ENTRY_LEN, &d);
+		deliver_to(&b, &d, 2);
+	}
+	expect_message(&b, MIX_MESSAGE_PLAIN, msg, sizeof(msg));
+	cr_assert_eq(stats_of(&a).cover_sent, 0);
+	cr_assert_eq(client_engine_poll(a.e, 3, entries, MAX_ENTRIES), 1, "one cover per poll time");
+	cr_assert_eq(client_engine_poll(a.e, 3, entries, MAX_ENTRIES), 0);
+	cr_assert_eq(stats_of(&a).cover_sent, 1);
+	client_fini(&a);
+	client_fini(&b);
+}
