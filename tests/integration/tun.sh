@@ -1,7 +1,7 @@
 #!/bin/sh
 # The exit gateway's TUN device, in a namespace of its own: `nym-node debug ipr` (the IP
 # packet router without a mixnet) creates nymtun0 with 10.0.0.1/16 and fc00::1/112, up, with
-# the configured MTU; both router addresses answer ping; a packet the kernel routes to a
+# the configured MTU (1420); both router addresses answer ping; a packet the kernel routes to a
 # client address nobody holds reaches the router and is counted as for no client; stopping
 # the router removes the device.
 set -u
@@ -28,7 +28,7 @@ pass "nym-node debug ipr started"
 
 link=$(ip -n "${NS_P}exit" -o link show nymtun0 2>/dev/null)
 case "$link" in
-*"<POINTOPOINT,MULTICAST,NOARP,UP,LOWER_UP>"*"mtu 1500"*) pass "nymtun0 is up with MTU 1500" ;;
+*"<POINTOPOINT,MULTICAST,NOARP,UP,LOWER_UP>"*"mtu 1420"*) pass "nymtun0 is up with MTU 1420" ;;
 *) fail "nymtun0: '$link'" ;;
 esac
 addrs=$(ip -n "${NS_P}exit" -o addr show dev nymtun0)
