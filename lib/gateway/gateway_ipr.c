@@ -372,7 +372,10 @@ static bool client_send_now(struct gateway_ipr_engine *e, struct client *c, cons
 
 static void client_maybe_ask(struct gateway_ipr_engine *e, struct client *c, size_t need, uint64_t now_ns)
 {
-	if (c->surb_count == 0 || c->surb_count >= need + e->cfg.surb_low_water + 1)
+	/* Ask when the response leaves the stock under the low-water mark and one SURB is left
+	 * for the request, or when the response must wait for SURBs anyway; never take the last
+	 * SURB a response that can leave now needs. */
+	if (c->surb_count == 0 || c->surb_count == need || c->surb_count >= need + e->cfg.surb_low_water + 1)
 		return;
 	if (c->surb_asked && now_ns - c->surb_asked_ns < e->cfg.surb_request_retry_ns)
 		return;
