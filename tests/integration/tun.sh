@@ -59,4 +59,19 @@ if ip -n "${NS_P}exit" link show nymtun0 >/dev/null 2>&1; then
 else
 	pass "nymtun0 is gone with the router"
 fi
+
+printf 'accept *:*\n' >"$TMP/accept-all.txt"
+for run in "packaging/exit-policy.txt prohibited" "$TMP/accept-all.txt echo-reply"; do
+	# shellcheck disable=SC2086 # two words on purpose
+	set -- $run
+	out=$(netns_exec exit "$NODE" debug ipr --policy "$1" --loopback 2>"$TMP/loopback.err" | tr -d ' \n')
+	case "$out" in
+	*'"connected":true'*'"ipv4":"10.0.'*'"ipv6":"fc00::'*) pass "loopback client connected ($1): $out" ;;
+	*) fail "loopback client did not connect ($1): $out $(cat "$TMP/loopback.err")" ;;
+	esac
+	case "$out" in
+	*"\"ping4\":\"$2\""*"\"ping6\":\"$2\""*) pass "pings to 10.0.0.1 and fc00::1 through the router: $2" ;;
+	*) fail "pings through the router ($1): want $2, got $out" ;;
+	esac
+done
 finish
