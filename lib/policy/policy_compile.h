@@ -59,7 +59,7 @@ int policy_compile(const struct policy *p, struct policy_compiled *out);
 
 void policy_compiled_free(struct policy_compiled *c);
 
-/* Compiles the network view of p (docs/PROTOCOLS.md §9.6): every accept entry widened to
+/* Compiles the network view of p (docs/PROTOCOLS.md §9.7): every accept entry widened to
  * "accept ADDR:*" for every class, every reject entry with a port list or a protocol word
  * left out. An address is "rejected by network" when the view rejects it (any class, e.g.
  * policy_compiled_lookup(view, a, POLICY_PROTO_OTHER, 0)): DNS and ICMP echo go to every

@@ -1,4 +1,4 @@
-/* The network view of a policy (docs/PROTOCOLS.md §9.6): which destinations a policy rejects
+/* The network view of a policy (docs/PROTOCOLS.md §9.7): which destinations a policy rejects
  * by network, so that DNS and ICMP echo reach every other one whatever its port list. */
 #include <criterion/criterion.h>
 #include <stdio.h>
