@@ -23,6 +23,9 @@
 #define HOPS CLIENT_ROUTE_HOPS
 #define EXPIRE_BATCH 32
 
+_Static_assert(CLIENT_ENGINE_ENTRY_LEN == ENTRY_LEN, "the entry length of client_engine.h");
+_Static_assert(CLIENT_ENGINE_ITEM_LEN == ITEM_LEN, "the item length of client_engine.h");
+
 struct frag;
 
 /* A message being sent: its recipient and its fragments, so that one failed fragment can
@@ -59,6 +62,7 @@ struct client_engine {
 	bool has_rng;
 	uint8_t ack_key[MIX_ACK_KEY_LEN];
 	struct mix_recipient self;
+	uint8_t cover_body[BODY_LEN];
 
 	struct client_poisson poisson;
 	bool started;
@@ -264,6 +268,7 @@ int client_engine_new(const struct client_engine_config *cfg, const struct nym_r
 	memcpy(e->self.identity, cfg->identity->public_key, 32);
 	memcpy(e->self.encryption_key, cfg->encryption->public_key, 32);
 	memcpy(e->self.gateway, cfg->gateway_identity, 32);
+	mix_cover_loop_body(e->cover_body, sizeof(e->cover_body));
 	*out = e;
 	return 0;
 fail:
@@ -366,35 +371,24 @@ static int entry_prefix(uint8_t *entry, const struct client_route *r)
 					    r->addresses[0].len);
 }
 
-static int build_cover(struct client_engine *e, uint8_t *entry)
-{
-	struct client_route r, ar;
-	int rc = route_to(e, e->own_gateway, e->cfg.average_packet_delay_ns, &r);
-	if (!rc)
-		rc = route_to(e, e->own_gateway, e->cfg.average_ack_delay_ns, &ar);
-	if (!rc)
-		rc = mix_cover_loop_packet(entry + LINK_SEND_ENTRY_OVERHEAD, MIX_REGULAR_PACKET_LEN, &e->self, r.hops,
-					   HOPS, ar.hops, HOPS, e->ack_key, VERSION, rng_of(e));
-	if (!rc)
-		rc = entry_prefix(entry, &r);
-	return rc;
-}
-
 /* What a poll has decided to send, built together when the batch is full or the poll ends. */
 struct pending {
 	enum client_poisson_event ev;
 	struct frag *f; /* REAL */
 	int rc;
+	const struct mix_recipient *to;
+	const uint8_t *body;
 	struct client_route r, ar;
 	struct mix_surb_ack ack;
 };
 
-/* Builds the real packets of a batch together, in place in their entries: their SURB-ACKs in
- * one batch, the envelopes sealed straight into the Sphinx payloads in another, then the
- * packets (whose payload encoding is a memmove of the envelope already there). The curve
- * operations of all of them (5 per header, 2 per envelope) run through the eight-lane
- * ladder (crypto/x25519_batch); nothing else touches the curve. */
-static void build_reals(struct client_engine *e, struct pending *pend, size_t np, uint8_t *entries)
+/* Builds the packets of a batch together, in place in their entries: their SURB-ACKs in one
+ * batch, the envelopes sealed straight into the Sphinx payloads in another, then the packets
+ * (whose payload encoding is a memmove of the envelope already there). The curve operations
+ * of all of them (5 per header, 2 per envelope) run through the eight-lane ladder
+ * (crypto/x25519_batch); nothing else touches the curve. Loop cover is built the same way,
+ * addressed to this client with the cover body and the cover fragment id (mix_cover). */
+static void build_batch(struct client_engine *e, struct pending *pend, size_t np, uint8_t *entries)
 {
 	static const uint8_t zero_identifier[SPHINX_IDENTIFIER_LEN];
 	const struct sphinx_hop *ack_routes[CLIENT_ENGINE_BATCH];
@@ -410,15 +404,17 @@ static void build_reals(struct client_engine *e, struct pending *pend, size_t np
 
 	for (size_t i = 0; i < np; i++) {
 		struct pending *p = &pend[i];
-		if (p->ev != CLIENT_POISSON_REAL)
-			continue;
-		p->rc = route_to(e, gateway_of(e, p->f->msg->to.gateway), e->cfg.average_packet_delay_ns, &p->r);
+		bool real = p->ev == CLIENT_POISSON_REAL;
+		p->to = real ? &p->f->msg->to : &e->self;
+		p->body = real ? p->f->data : e->cover_body;
+		p->rc = route_to(e, real ? gateway_of(e, p->to->gateway) : e->own_gateway, e->cfg.average_packet_delay_ns,
+				 &p->r);
 		if (!p->rc)
 			p->rc = route_to(e, e->own_gateway, e->cfg.average_ack_delay_ns, &p->ar);
 		if (p->rc)
 			continue;
 		ack_routes[m] = p->ar.hops;
-		ids[m] = p->f->id;
+		ids[m] = real ? p->f->id : MIX_FRAGMENT_ID_COVER;
 		index[m++] = i;
 	}
 	mix_surb_ack_create_batch(acks, ack_routes, HOPS, e->self.identity, e->ack_key, ids, VERSION, rng_of(e), rc, m);
@@ -432,8 +428,8 @@ static void build_reals(struct client_engine *e, struct pending *pend, size_t np
 		packets[k] = packet;
 		msgs[k] = packet + SPHINX_HEADER_LEN + (SPHINX_PAYLOAD_OVERHEAD - 1);
 		ackp[k] = &p->ack;
-		keys[k] = p->f->msg->to.encryption_key;
-		bodies[k] = p->f->data;
+		keys[k] = p->to->encryption_key;
+		bodies[k] = p->body;
 		index[k++] = index[j];
 	}
 	mix_envelope_seal_batch(msgs, PLAIN, ackp, keys, bodies, BODY_LEN, rng_of(e), rc, k);
@@ -447,7 +443,7 @@ static void build_reals(struct client_engine *e, struct pending *pend, size_t np
 		lens[m] = MIX_REGULAR_PACKET_LEN;
 		msg_lens[m] = PLAIN;
 		params[m] = (struct sphinx_packet_params){ .route = p->r.hops, .hops = HOPS,
-							   .destination = p->f->msg->to.identity,
+							   .destination = p->to->identity,
 							   .identifier = zero_identifier, .version = VERSION,
 							   .rng = rng_of(e) };
 		index[m++] = index[j];
@@ -467,7 +463,7 @@ static void build_reals(struct client_engine *e, struct pending *pend, size_t np
  * later topology. */
 static size_t flush(struct client_engine *e, struct pending *pend, size_t np, uint8_t *entries, uint64_t now_ns)
 {
-	build_reals(e, pend, np, entries);
+	build_batch(e, pend, np, entries);
 	size_t w = 0;
 	for (size_t i = 0; i < np; i++) {
 		struct pending *p = &pend[i];
@@ -490,7 +486,7 @@ static size_t flush(struct client_engine *e, struct pending *pend, size_t np, ui
 			if (resend)
 				e->stats.retransmitted++;
 		} else {
-			if (build_cover(e, entries + i * ENTRY_LEN) != 0)
+			if (p->rc)
 				continue;
 			if (p->ev == CLIENT_POISSON_COVER)
 				e->stats.cover_sent++;
@@ -635,13 +631,19 @@ int client_engine_make_reply_surbs(struct client_engine *e, size_t n, uint8_t *o
 		return -ENOTCONN;
 	if (n > cap / len)
 		return -ENOSPC;
-	for (size_t i = 0; i < n; i++) {
-		struct client_route r;
-		size_t written;
-		int rc = route_to(e, e->own_gateway, e->cfg.average_packet_delay_ns, &r);
-		if (!rc)
-			rc = client_surbs_make(e->surbs, r.hops, HOPS, e->self.identity, rng_of(e), now_ns,
-					       out + i * len, len, &written);
+	/* In groups whose key exchanges share the eight-lane ladder. */
+	struct client_route r[CLIENT_ENGINE_BATCH];
+	const struct sphinx_hop *routes[CLIENT_ENGINE_BATCH];
+	for (size_t first = 0; first < n; first += CLIENT_ENGINE_BATCH) {
+		size_t m = n - first < CLIENT_ENGINE_BATCH ? n - first : CLIENT_ENGINE_BATCH;
+		for (size_t j = 0; j < m; j++) {
+			int rc = route_to(e, e->own_gateway, e->cfg.average_packet_delay_ns, &r[j]);
+			if (rc)
+				return rc;
+			routes[j] = r[j].hops;
+		}
+		int rc = client_surbs_make_batch(e->surbs, routes, HOPS, e->self.identity, rng_of(e), now_ns,
+						 out + first * len, (n - first) * len, m);
 		if (rc)
 			return rc;
 	}
@@ -668,6 +670,8 @@ size_t client_engine_poll(struct client_engine *e, uint64_t now_ns, uint8_t *ent
 	expire_acks(e, now_ns);
 	struct pending pend[CLIENT_ENGINE_BATCH];
 	size_t n = 0, np = 0;
+	const bool lifted = e->cfg.poisson.message_sending_average_delay_ns == 0 &&
+			    !e->cfg.poisson.disable_main_poisson_packet_distribution;
 	while (n + np < max) {
 		enum client_poisson_event ev = client_poisson_poll(&e->poisson, now_ns, e->queued);
 		if (ev == CLIENT_POISSON_NONE)
@@ -675,10 +679,17 @@ size_t client_engine_poll(struct client_engine *e, uint64_t now_ns, uint8_t *ent
 		struct frag *f = NULL;
 		if (ev == CLIENT_POISSON_REAL && !(f = next_queued(e)))
 			continue;
-		pend[np++] = (struct pending){ .ev = ev, .f = f };
-		if (np == CLIENT_ENGINE_BATCH) {
-			n += flush(e, pend, np, entries + n * ENTRY_LEN, now_ns);
-			np = 0;
+		for (;;) {
+			pend[np++] = (struct pending){ .ev = ev, .f = f };
+			if (np == CLIENT_ENGINE_BATCH) {
+				n += flush(e, pend, np, entries + n * ENTRY_LEN, now_ns);
+				np = 0;
+			}
+			/* With the rate lifted (mean 0), the mixed stream fires once per poll time;
+			 * the engine takes that firing for the whole queue, as fast as the caller
+			 * takes entries, so that a throughput run builds full batches. */
+			if (!lifted || ev != CLIENT_POISSON_REAL || n + np >= max || !(f = next_queued(e)))
+				break;
 		}
 	}
 	if (np)
@@ -736,7 +747,7 @@ static int receive_message(struct client_engine *e, const uint8_t *item, size_t 
 	}
 	struct mix_reassembly_message done = { 0 };
 	int rc = mix_reassembly_add_bytes(e->reasm, body, body_len, now_ns, &done);
-	nym_memzero(buf, sizeof(buf));
+	nym_memzero(buf, sizeof(buf)); /* the plaintext: reassembly keeps its own copy */
 	if (rc == -EINVAL || rc == -EMSGSIZE)
 		return garbage(e);
 	if (rc)

@@ -57,7 +57,10 @@ void client_engine_config_default(struct client_engine_config *cfg);
 
 struct client_engine;
 
-/* The engine keeps pointers to cfg's keys, which must outlive it. rng NULL: the system's. */
+/* The engine keeps pointers to cfg's keys, which must outlive it. rng NULL: the system's;
+ * otherwise a copy of the handle is kept and its context must outlive the engine. The ack
+ * key is drawn here, fresh for every engine. Returns 0, -EINVAL (no keys, a zero cap, a bad
+ * Poisson or ack configuration) or -ENOMEM. Not thread-safe: the driver serialises calls. */
 int client_engine_new(const struct client_engine_config *cfg, const struct nym_rng *rng,
 		      struct client_engine **out);
 void client_engine_free(struct client_engine *e);
@@ -99,10 +102,19 @@ uint64_t client_engine_next_due(const struct client_engine *e, uint64_t now_ns);
  * X25519 ladder): a driver that can take this many entries per poll gets the most from it. */
 #define CLIENT_ENGINE_BATCH 8
 
+/* Bytes of one SEND entry the engine writes: link_send_entry_len(MIX_PACKET_SIZE_REGULAR),
+ * rotation (1) | first hop (19) | regular Sphinx packet (2413). */
+#define CLIENT_ENGINE_ENTRY_LEN (1 + MIX_NODE_ADDR_MAX_UNPADDED_LEN + MIX_REGULAR_PACKET_LEN)
+/* Bytes of a regular RECEIVE item: the 2048-byte plaintext without its SURB-ACK (1643). */
+#define CLIENT_ENGINE_ITEM_LEN (2048 - MIX_NODE_ADDR_MAX_UNPADDED_LEN - MIX_ACK_PACKET_LEN)
+
 /* Writes up to max SEND entries that are due at now_ns into entries (each
- * link_send_entry_len(MIX_PACKET_REGULAR) bytes, link_send_entry_write's layout), and returns
- * how many. Also expires acknowledgement deadlines (building retransmissions), reassembly
- * sets and reply keys. */
+ * CLIENT_ENGINE_ENTRY_LEN = link_send_entry_len(MIX_PACKET_SIZE_REGULAR) bytes,
+ * link_send_entry_write's layout), and returns how many. Also expires acknowledgement
+ * deadlines (queuing retransmissions), reassembly sets and reply keys. With the mixed
+ * stream's rate lifted (message_sending_average_delay 0) its one firing per poll time sends
+ * every queued packet (up to max), or one cover packet when none waits; with the main
+ * distribution disabled every queued packet goes at once, and that stream sends no cover. */
 size_t client_engine_poll(struct client_engine *e, uint64_t now_ns, uint8_t *entries, size_t max);
 
 /* One RECEIVE item of the given class from the gateway: an ack (MIX_PACKET_SIZE_ACK, 21

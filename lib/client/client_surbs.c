@@ -138,28 +138,9 @@ size_t client_surbs_expire(struct client_surbs *s, uint64_t now_ns)
 	return n;
 }
 
-int client_surbs_make(struct client_surbs *s, const struct sphinx_hop *route, size_t hops,
-		      const uint8_t destination[32], const struct nym_rng *rng, uint64_t now_ns, uint8_t *out,
-		      size_t cap, size_t *written)
+/* Stores a fresh key and writes it to out[0..16). */
+static void store_key(struct client_surbs *s, const struct nym_rng *rng, uint64_t now_ns, uint8_t *out)
 {
-	static const uint8_t zero_identifier[SPHINX_IDENTIFIER_LEN];
-	if (hops < 1 || hops > SPHINX_MAX_HOPS)
-		return -EINVAL;
-	if (cap < CLIENT_SURBS_LEN(hops))
-		return -ENOSPC;
-	struct sphinx_surb surb;
-	int rc = sphinx_surb_create(&surb, route, hops, destination, zero_identifier, SPHINX_VERSION_259, rng);
-	if (rc == 0) {
-		int n = sphinx_surb_encode(&surb, out + MIX_REPLY_KEY_LEN, cap - MIX_REPLY_KEY_LEN);
-		rc = n < 0 ? n : 0;
-		if (rc == 0)
-			*written = MIX_REPLY_KEY_LEN + (size_t)n;
-	}
-	sphinx_surb_clear(&surb);
-	if (rc)
-		return rc;
-
-	client_surbs_expire(s, now_ns);
 	if (s->used == s->cap)
 		pop_head(s, &s->stats.dropped);
 	size_t idx = (s->head + s->used) % s->cap;
@@ -181,6 +162,55 @@ int client_surbs_make(struct client_surbs *s, const struct sphinx_hop *route, si
 	memcpy(out, e->key, MIX_REPLY_KEY_LEN);
 	s->stats.made++;
 	s->stats.held++;
+}
+
+int client_surbs_make(struct client_surbs *s, const struct sphinx_hop *route, size_t hops,
+		      const uint8_t destination[32], const struct nym_rng *rng, uint64_t now_ns, uint8_t *out,
+		      size_t cap, size_t *written)
+{
+	if (hops < 1 || hops > SPHINX_MAX_HOPS)
+		return -EINVAL;
+	int rc = client_surbs_make_batch(s, &route, hops, destination, rng, now_ns, out, cap, 1);
+	if (!rc)
+		*written = CLIENT_SURBS_LEN(hops);
+	return rc;
+}
+
+#define MAKE_BATCH 16
+
+int client_surbs_make_batch(struct client_surbs *s, const struct sphinx_hop *const *routes, size_t hops,
+			    const uint8_t destination[32], const struct nym_rng *rng, uint64_t now_ns, uint8_t *out,
+			    size_t cap, size_t n)
+{
+	static const uint8_t zero_identifier[SPHINX_IDENTIFIER_LEN];
+	if (hops < 1 || hops > SPHINX_MAX_HOPS)
+		return -EINVAL;
+	const size_t len = CLIENT_SURBS_LEN(hops);
+	if (n > cap / len)
+		return -ENOSPC;
+	struct sphinx_surb surbs[MAKE_BATCH];
+	int rcs[MAKE_BATCH], rc = 0;
+	/* First every SURB, so that a failure stores no key. */
+	for (size_t first = 0; first < n && !rc; first += MAKE_BATCH) {
+		size_t m = n - first < MAKE_BATCH ? n - first : MAKE_BATCH;
+		sphinx_surb_create_batch(surbs, routes + first, hops, destination, zero_identifier, SPHINX_VERSION_259,
+					 rng, rcs, m);
+		for (size_t j = 0; j < m && !rc; j++) {
+			rc = rcs[j];
+			if (!rc) {
+				int w = sphinx_surb_encode(&surbs[j], out + (first + j) * len + MIX_REPLY_KEY_LEN,
+							   len - MIX_REPLY_KEY_LEN);
+				rc = w < 0 ? w : 0;
+			}
+		}
+		for (size_t j = 0; j < m; j++)
+			sphinx_surb_clear(&surbs[j]);
+	}
+	if (rc)
+		return rc;
+	client_surbs_expire(s, now_ns);
+	for (size_t k = 0; k < n; k++)
+		store_key(s, rng, now_ns, out + k * len);
 	return 0;
 }
 

@@ -57,6 +57,14 @@ int client_surbs_make(struct client_surbs *s, const struct sphinx_hop *route, si
 		      const uint8_t destination[32], const struct nym_rng *rng, uint64_t now_ns, uint8_t *out,
 		      size_t cap, size_t *written);
 
+/* n reply SURBs at once over routes[k] (their key exchanges batched,
+ * sphinx_surb_create_batch), written one after the other into out (n x
+ * CLIENT_SURBS_LEN(hops) bytes). Returns 0, -ENOSPC, or the first error of a SURB's creation
+ * (then no key is stored). */
+int client_surbs_make_batch(struct client_surbs *s, const struct sphinx_hop *const *routes, size_t hops,
+			    const uint8_t destination[32], const struct nym_rng *rng, uint64_t now_ns, uint8_t *out,
+			    size_t cap, size_t n);
+
 /* Whether a digest is held (and not expired at now_ns). */
 bool client_surbs_known(const struct client_surbs *s, const uint8_t digest[MIX_REPLY_DIGEST_LEN], uint64_t now_ns);
 

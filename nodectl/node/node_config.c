@@ -72,7 +72,7 @@ const struct conf_key node_config_schema[] = {
 	{ "wireguard.announced_port", CONF_U64, F(wireguard.announced_port), "51822", "gateways: WireGuard UDP port announced", 1, 65535 },
 	{ "exit_gateway.ip_packet_router.enabled", CONF_BOOL, F(exit_gateway.ip_packet_router.enabled), "true", "exit gateways: run the IP packet router (a TUN device, clients' IP packets to the internet under the exit policy)", 0, 0 },
 	{ "exit_gateway.ip_packet_router.tun_name", CONF_STRING, F(exit_gateway.ip_packet_router.tun_name), "nymtun0", "TUN device the router creates (10.0.0.1/16, fc00::1/112); nym-ntm's tunnel interfaces must name it", 0, 0 },
-	{ "exit_gateway.ip_packet_router.tun_mtu", CONF_U64, F(exit_gateway.ip_packet_router.tun_mtu), "1500", "MTU of the TUN device", 1280, 65535 },
+	{ "exit_gateway.ip_packet_router.tun_mtu", CONF_U64, F(exit_gateway.ip_packet_router.tun_mtu), "1420", "MTU of the TUN device (Nym: 1420)", 1280, 65535 },
 	{ "exit_gateway.ip_packet_router.policy_file", CONF_STRING, F(exit_gateway.ip_packet_router.policy_file), "/etc/nym/exit-policy.txt", "exit policy every client packet is checked against (nym-ntm's default file; relative paths are under the node directory)", 0, 0 },
 	{ "exit_gateway.ip_packet_router.client_idle_timeout", CONF_DURATION, F(exit_gateway.ip_packet_router.client_idle_timeout_ns), "60s", "a client that sent no request for this long loses its address pair (Nym: 60 s)", 1, 86400 },
 	{ "exit_gateway.ip_packet_router.buffer_timeout", CONF_DURATION, F(exit_gateway.ip_packet_router.buffer_timeout_ns), "5ms", "a partial bundle of packets for a client leaves after this long, unless its CONNECT asked for another timeout (Nym: 20 ms)", 0, 1 },

@@ -1,7 +1,7 @@
 #!/bin/sh
 # The exit gateway's TUN device, in a namespace of its own: `nym-node debug ipr` (the IP
 # packet router without a mixnet) creates nymtun0 with 10.0.0.1/16 and fc00::1/112, up, with
-# the configured MTU; both router addresses answer ping; a packet the kernel routes to a
+# the configured MTU (1420); both router addresses answer ping; a packet the kernel routes to a
 # client address nobody holds reaches the router and is counted as for no client; stopping
 # the router removes the device.
 set -u
@@ -28,7 +28,7 @@ pass "nym-node debug ipr started"
 
 link=$(ip -n "${NS_P}exit" -o link show nymtun0 2>/dev/null)
 case "$link" in
-*"<POINTOPOINT,MULTICAST,NOARP,UP,LOWER_UP>"*"mtu 1500"*) pass "nymtun0 is up with MTU 1500" ;;
+*"<POINTOPOINT,MULTICAST,NOARP,UP,LOWER_UP>"*"mtu 1420"*) pass "nymtun0 is up with MTU 1420" ;;
 *) fail "nymtun0: '$link'" ;;
 esac
 addrs=$(ip -n "${NS_P}exit" -o addr show dev nymtun0)
@@ -39,8 +39,11 @@ check "ping 10.0.0.1" ping_ok -c 1 -W 2 10.0.0.1
 check "ping fc00::1" ping_ok -6 -c 1 -W 2 fc00::1
 
 # Addresses of the client pool are routed into the device; nobody holds these.
-netns_exec exit ping -c 2 -i 0.2 -W 1 10.0.0.5 >/dev/null 2>&1 &&
-	fail "a ping to a free client address was answered" || pass "a ping to a free client address goes unanswered"
+if ping_ok -c 2 -i 0.2 -W 1 10.0.0.5; then
+	fail "a ping to a free client address was answered"
+else
+	pass "a ping to a free client address goes unanswered"
+fi
 netns_exec exit ping -6 -c 1 -W 1 fc00::5 >/dev/null 2>&1
 
 kill -TERM "$IPR"
@@ -56,4 +59,19 @@ if ip -n "${NS_P}exit" link show nymtun0 >/dev/null 2>&1; then
 else
 	pass "nymtun0 is gone with the router"
 fi
+
+printf 'accept *:*\n' >"$TMP/accept-all.txt"
+for run in "packaging/exit-policy.txt prohibited" "$TMP/accept-all.txt echo-reply"; do
+	# shellcheck disable=SC2086 # two words on purpose
+	set -- $run
+	out=$(netns_exec exit "$NODE" debug ipr --policy "$1" --loopback 2>"$TMP/loopback.err" | tr -d ' \n')
+	case "$out" in
+	*'"connected":true'*'"ipv4":"10.0.'*'"ipv6":"fc00::'*) pass "loopback client connected ($1): $out" ;;
+	*) fail "loopback client did not connect ($1): $out $(cat "$TMP/loopback.err")" ;;
+	esac
+	case "$out" in
+	*"\"ping4\":\"$2\""*"\"ping6\":\"$2\""*) pass "pings to 10.0.0.1 and fc00::1 through the router: $2" ;;
+	*) fail "pings through the router ($1): want $2, got $out" ;;
+	esac
+done
 finish

@@ -13,7 +13,9 @@
 #include "crypto/secret.h"
 #include "crypto/x25519.h"
 #include "link/link_msg.h"
+#include "mix/mix_envelope.h"
 #include "mix/mix_node_addr.h"
+#include "mix/mix_reassembly.h"
 #include "mix/mix_reply.h"
 #include "net/net_addr.h"
 #include "sphinx/sphinx_packet.h"
@@ -452,26 +454,33 @@ Test(client_engine, replies_through_reply_surbs_and_each_key_is_used_once)
 	quiet_config(&cfg);
 	static struct client a;
 	client_init(&a, GW_A, &cfg);
-	static uint8_t surbs[4 * 460];
+	enum { SURBS = 20 }; /* more than one batch */
+	static uint8_t surbs[SURBS * 460];
 	size_t surb_len = 0;
-	cr_assert_eq(client_engine_make_reply_surbs(a.e, 4, surbs, 4 * 460 - 1, &surb_len, 0), -ENOSPC);
-	cr_assert_eq(client_engine_make_reply_surbs(a.e, 4, surbs, sizeof(surbs), &surb_len, 0), 0);
+	cr_assert_eq(client_engine_make_reply_surbs(a.e, SURBS, surbs, SURBS * 460 - 1, &surb_len, 0), -ENOSPC);
+	cr_assert_eq(client_engine_make_reply_surbs(a.e, SURBS, surbs, sizeof(surbs), &surb_len, 0), 0);
 	cr_assert_eq(surb_len, 460);
-	cr_assert_eq(stats_of(&a).reply_keys, 4);
+	cr_assert_eq(stats_of(&a).reply_keys, SURBS);
 	static struct delivered d;
+	const char *ping = "first answer";
+	service_reply(surbs + 17 * surb_len, surb_len, (const uint8_t *)ping, strlen(ping), &d);
+	deliver_to(&a, &d, 10 * SEC);
+	expect_message(&a, MIX_MESSAGE_REPLY, (const uint8_t *)ping, strlen(ping));
 	const char *pong = "pong from the service";
 	service_reply(surbs + 2 * surb_len, surb_len, (const uint8_t *)pong, strlen(pong), &d);
 	deliver_to(&a, &d, 10 * SEC);
 	expect_message(&a, MIX_MESSAGE_REPLY, (const uint8_t *)pong, strlen(pong));
 	struct client_engine_stats s = stats_of(&a);
-	cr_assert_eq(s.replies_received, 1);
-	cr_assert_eq(s.reply_keys, 3);
-	/* The same reply again: the key is gone, the item is garbage. */
-	cr_assert_eq(client_engine_receive(a.e, MIX_PACKET_SIZE_REGULAR, d.item, ITEM_LEN, 11 * SEC), -EINVAL);
+	cr_assert_eq(s.replies_received, 2);
+	cr_assert_eq(s.reply_keys, SURBS - 2);
+	/* The same reply again: the key is gone, so the item is taken for an envelope and opens
+	 * to noise (garbage, or in about 0.3 % of cases a stray fragment that never completes). */
+	int rc = client_engine_receive(a.e, MIX_PACKET_SIZE_REGULAR, d.item, ITEM_LEN, 11 * SEC);
+	cr_assert(rc == -EINVAL || rc == 0);
 	s = stats_of(&a);
-	cr_assert_eq(s.replies_received, 1);
-	cr_assert_eq(s.messages_received, 1);
-	cr_assert_eq(s.garbage_received, 1);
+	cr_assert_eq(s.replies_received, 2);
+	cr_assert_eq(s.messages_received, 2);
+	cr_assert_eq(s.garbage_received + s.fragments_received, 3);
 	client_fini(&a);
 }
 
@@ -489,7 +498,9 @@ Test(client_engine, reply_keys_expire)
 	service_reply(surbs, surb_len, (const uint8_t *)"late", 4, &d);
 	client_engine_poll(a.e, 61 * SEC, entries, MAX_ENTRIES);
 	cr_assert_eq(stats_of(&a).reply_keys, 0);
-	cr_assert_eq(client_engine_receive(a.e, MIX_PACKET_SIZE_REGULAR, d.item, ITEM_LEN, 61 * SEC), -EINVAL);
+	int rc = client_engine_receive(a.e, MIX_PACKET_SIZE_REGULAR, d.item, ITEM_LEN, 61 * SEC);
+	cr_assert(rc == -EINVAL || rc == 0);
+	cr_assert_eq(stats_of(&a).replies_received, 0);
 	cr_assert_eq(stats_of(&a).messages_received, 0);
 	client_fini(&a);
 }
@@ -567,15 +578,19 @@ Test(client_engine, garbage_is_counted)
 	uint64_t expect = 0;
 	/* An ack has no MAC (as in Nym): random bytes decrypt to an id half the time, which is
 	 * then unknown. */
-	uint64_t acks = 0;
+	uint64_t acks = 0, frags = 0;
 	for (int i = 0; i < 50; i++) {
 		nym_random(junk, sizeof(junk));
 		int rc = client_engine_receive(a.e, MIX_PACKET_SIZE_ACK, junk, MIX_ACK_PLAINTEXT_LEN, 0);
 		cr_assert(rc == 0 || rc == -EINVAL);
 		expect += rc != 0;
 		acks += rc == 0;
-		cr_assert_eq(client_engine_receive(a.e, MIX_PACKET_SIZE_REGULAR, junk, ITEM_LEN, 0), -EINVAL);
-		expect++;
+		/* An envelope has no MAC either (as in Nym): about 0.3 % of random bodies decode as
+		 * a fragment and wait in reassembly, never completing a message. */
+		rc = client_engine_receive(a.e, MIX_PACKET_SIZE_REGULAR, junk, ITEM_LEN, 0);
+		cr_assert(rc == 0 || rc == -EINVAL);
+		expect += rc != 0;
+		frags += rc == 0;
 	}
 	size_t lens[] = { 0, 1, 20, 22, ITEM_LEN - 1, ITEM_LEN + 1, 4096 };
 	for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
@@ -590,7 +605,8 @@ Test(client_engine, garbage_is_counted)
 	cr_assert_eq(s.garbage_received, expect);
 	cr_assert_eq(s.acks_received, acks);
 	cr_assert_eq(s.acks_unmatched, acks);
-	cr_assert_eq(s.messages_received + s.fragments_received, 0);
+	cr_assert_eq(s.fragments_received, frags);
+	cr_assert_eq(s.messages_received, 0);
 	client_fini(&a);
 }
 
@@ -717,4 +733,100 @@ Test(client_engine, unbuildable_packets_leave_no_gap_and_go_later)
 	client_fini(&a);
 	client_fini(&b);
 	client_fini(&c);
+}
+
+/* The IP packet router's address (contract 1): a service at the exit gateway addressed by
+ * the gateway's own identity. The client's packets end at that gateway, which opens them with
+ * the X25519 form of its identity key; the SURB-ACK still returns to the client's own
+ * gateway, and a reply through one of the client's SURBs comes back to it. */
+Test(client_engine, a_service_at_another_gateway_addressed_by_its_identity)
+{
+	struct client_engine_config cfg;
+	quiet_config(&cfg);
+	/* Gateway B gets a real Ed25519 identity, still sorting after A's. */
+	struct nym_ed25519_keypair gw_id;
+	do
+		nym_ed25519_generate(&gw_id);
+	while (gw_id.public_key[0] <= net.gateways[GW_A].d.identity[0]);
+	memcpy(net.gateways[GW_B].d.identity, gw_id.public_key, 32);
+	static struct client a;
+	client_init(&a, GW_A, &cfg);
+	struct mix_recipient ipr;
+	cr_assert_eq(mix_recipient_of_node(gw_id.public_key, &ipr), 0);
+
+	/* A request carrying SURBs, as an IPR request does. */
+	static uint8_t request[3000];
+	size_t surb_len;
+	nym_random(request, sizeof(request));
+	cr_assert_eq(client_engine_make_reply_surbs(a.e, 2, request + 100, 2 * 460, &surb_len, 0), 0);
+	cr_assert_eq(client_engine_send(a.e, &ipr, MIX_MESSAGE_REPLIABLE, request, sizeof(request), 0), 0);
+	size_t n = client_engine_poll(a.e, 0, entries, MAX_ENTRIES);
+	cr_assert_eq(n, 2);
+	struct mix_reassembly *r;
+	cr_assert_eq(mix_reassembly_new(NULL, &r), 0);
+	uint8_t secret[32];
+	nym_ed25519_secret_to_x25519(&gw_id, secret);
+	struct mix_reassembly_message done = { 0 };
+	for (size_t i = 0; i < n; i++) {
+		static struct delivered d;
+		deliver_entry(entries + i * ENTRY_LEN, &d);
+		cr_assert_arr_eq(d.gateway->sd->d.identity, gw_id.public_key, 32, "at the exit gateway");
+		cr_assert_arr_eq(d.destination, gw_id.public_key, 32);
+		uint8_t *body;
+		size_t body_len;
+		cr_assert_eq(mix_envelope_open(d.item, ITEM_LEN, secret, &body, &body_len), 0);
+		cr_assert_eq(mix_reassembly_add_bytes(r, body, body_len, 0, &done), 0);
+		cr_assert_eq(return_ack(&a, &d, 0), 0);
+	}
+	cr_assert_not_null(done.data, "the request is whole at the service");
+	enum mix_message_type t;
+	size_t body_len;
+	cr_assert_eq(mix_fragment_message_unpad(done.data, done.len, &t, &body_len), 0);
+	cr_assert_eq(t, MIX_MESSAGE_REPLIABLE);
+	cr_assert_eq(body_len, sizeof(request));
+	cr_assert_eq(memcmp(done.data + 1, request, sizeof(request)), 0);
+	cr_assert_eq(stats_of(&a).in_flight, 0);
+
+	/* The service answers through the second SURB of the request. */
+	static struct delivered d;
+	service_reply(done.data + 1 + 100 + surb_len, surb_len, (const uint8_t *)"ok", 2, &d);
+	deliver_to(&a, &d, 1 * SEC);
+	expect_message(&a, MIX_MESSAGE_REPLY, (const uint8_t *)"ok", 2);
+	free(done.data);
+	mix_reassembly_free(r);
+	nym_memzero(secret, sizeof(secret));
+	client_fini(&a);
+}
+
+/* The mixed stream with its rate lifted: one poll takes the whole queue (in full batches),
+ * and an empty queue gives one cover packet per poll time. */
+Test(client_engine, lifted_rate_drains_the_queue_in_one_poll)
+{
+	struct client_engine_config cfg;
+	quiet_config(&cfg);
+	cfg.poisson.disable_main_poisson_packet_distribution = false;
+	cfg.poisson.message_sending_average_delay_ns = 0;
+	static struct client a, b;
+	client_init(&a, GW_A, &cfg);
+	client_init(&b, GW_B, &cfg);
+	static uint8_t msg[30000]; /* 19 fragments */
+	nym_random(msg, sizeof(msg));
+	cr_assert_eq(client_engine_poll(a.e, 0, entries, MAX_ENTRIES), 0, "the streams start");
+	cr_assert_eq(client_engine_send(a.e, &b.addr, MIX_MESSAGE_PLAIN, msg, sizeof(msg), 1), 0);
+	cr_assert_eq(client_engine_next_due(a.e, 1), 1);
+	cr_assert_eq(client_engine_poll(a.e, 1, entries, 5), 5, "no more than max");
+	size_t n = client_engine_poll(a.e, 2, entries + 5 * ENTRY_LEN, MAX_ENTRIES - 5);
+	cr_assert_eq(n, 14);
+	for (size_t i = 0; i < 19; i++) {
+		static struct delivered d;
+		deliver_entry(entries + i * ENTRY_LEN, &d);
+		deliver_to(&b, &d, 2);
+	}
+	expect_message(&b, MIX_MESSAGE_PLAIN, msg, sizeof(msg));
+	cr_assert_eq(stats_of(&a).cover_sent, 0);
+	cr_assert_eq(client_engine_poll(a.e, 3, entries, MAX_ENTRIES), 1, "one cover per poll time");
+	cr_assert_eq(client_engine_poll(a.e, 3, entries, MAX_ENTRIES), 0);
+	cr_assert_eq(stats_of(&a).cover_sent, 1);
+	client_fini(&a);
+	client_fini(&b);
 }

@@ -470,6 +470,57 @@ Test(gateway_ipr, policy_refusals_come_back_as_reset_and_icmp)
 	forget_responses();
 }
 
+/* A CONNECT with a single SURB gets its answer, not a request for more SURBs. */
+Test(gateway_ipr, connect_with_one_surb_is_answered)
+{
+	send_with_surbs(IPR_REQ_CONNECT, 1, 0);
+	receive();
+	cr_assert_eq(n_resp, 1);
+	cr_assert_eq(resp[0].kind, IPR_RESP_CONNECT);
+	cr_assert_eq(resp[0].reply, IPR_CONNECT_SUCCESS);
+	forget_responses();
+	cr_assert_eq(gateway_ipr_engine_client_surbs(eng, tag), 0);
+	/* A PING then waits for SURBs, and leaves when they come (after a SURB request). */
+	send_with_surbs(IPR_REQ_PING, 0, 1 * MS);
+	cr_assert_eq(n_inj, 1);
+	send_with_surbs(IPR_REQ_SURBS, 2, 2 * MS);
+	receive();
+	cr_assert_eq(n_resp, 2);
+	cr_assert_eq(find_resp(IPR_RESP_PONG)->request_id, 7);
+	cr_assert_eq(find_resp(IPR_RESP_SURB_REQUEST)->amount, 64);
+	forget_responses();
+}
+
+/* CONNECT without a SURB leaves no state; at the client cap the answer is "other". */
+Test(gateway_ipr, connect_refusals)
+{
+	send_with_surbs(IPR_REQ_CONNECT, 0, 0);
+	struct gateway_ipr_stats st;
+	gateway_ipr_engine_get_stats(eng, &st);
+	cr_assert_eq(st.clients, 0);
+	cr_assert_eq(st.connect_refused, 1);
+	cr_assert_eq(n_inj, 0);
+
+	/* An engine for one client: a second tag is refused with "other", statelessly. */
+	gateway_ipr_engine_free(eng);
+	mix_reassembly_free(client_reasm);
+	struct gateway_ipr_engine_config cfg;
+	gateway_ipr_engine_config_default(&cfg);
+	cfg.max_clients = 1;
+	setup_with(&cfg);
+	connect_client(30);
+	nym_random(tag, sizeof(tag));
+	send_with_surbs(IPR_REQ_CONNECT, 2, 1 * MS);
+	receive();
+	cr_assert_eq(n_resp, 1);
+	cr_assert_eq(resp[0].kind, IPR_RESP_CONNECT);
+	cr_assert_eq(resp[0].reply, IPR_CONNECT_OTHER);
+	forget_responses();
+	gateway_ipr_engine_get_stats(eng, &st);
+	cr_assert_eq(st.clients, 1);
+	cr_assert_eq(st.connect_refused, 1);
+}
+
 Test(gateway_ipr, spoofed_sources_are_dropped)
 {
 	struct ipr_addr_pair ips = connect_client(8);

@@ -123,3 +123,45 @@ Test(sphinx_batch, packets_equal_one_at_a_time_and_open_at_every_hop)
 	cr_assert_eq(rc[6], -EPROTONOSUPPORT);
 	cr_assert_eq(rc[5], 0);
 }
+
+#include "sphinx/sphinx_surb.h"
+
+Test(sphinx_batch, surbs_carry_replies_and_one_equals_single)
+{
+	make_routes();
+	static struct sphinx_surb surbs[N], single;
+	const struct sphinx_hop *rp[N];
+	int rc[N];
+	static const uint8_t dest[32] = { 0xd1 }, id[16] = { 1 };
+	for (int k = 0; k < N; k++)
+		rp[k] = routes[k];
+	sphinx_surb_create_batch(surbs, rp, 4, dest, id, SPHINX_VERSION_259, NULL, rc, N);
+	for (int k = 0; k < N; k++) {
+		cr_assert_eq(rc[k], 0);
+		static uint8_t packet[LEN], msg[2048];
+		nym_random(msg, sizeof(msg));
+		cr_assert_eq(sphinx_surb_use(&surbs[k], packet, LEN, msg, sizeof(msg)), 0);
+		struct sphinx_processed out;
+		for (int i = 0; i < 4; i++)
+			cr_assert_eq(sphinx_packet_process(packet, LEN, node[i].secret, &out), 0, "surb %d hop %d", k, i);
+		cr_assert_eq(out.kind, SPHINX_HOP_FINAL);
+		cr_assert_arr_eq(out.address, dest, 32);
+		cr_assert_arr_eq(out.identifier, id, 16);
+		const uint8_t *m;
+		size_t ml;
+		cr_assert_eq(sphinx_packet_message(packet, LEN, &m, &ml), 0);
+		cr_assert_eq(ml, sizeof(msg));
+		cr_assert_eq(memcmp(m, msg, ml), 0);
+	}
+	static struct nym_seeded_rng s1, s2;
+	static const uint8_t seed[32] = { 0x50 };
+	struct nym_rng r1 = nym_seeded_rng_init(&s1, seed), r2 = nym_seeded_rng_init(&s2, seed);
+	sphinx_surb_create_batch(surbs, rp, 4, dest, id, SPHINX_VERSION_258, &r1, rc, 1);
+	cr_assert_eq(rc[0], 0);
+	cr_assert_eq(sphinx_surb_create(&single, routes[0], 4, dest, id, SPHINX_VERSION_258, &r2), 0);
+	cr_assert_eq(memcmp(&single, &surbs[0], sizeof(single)), 0);
+	sphinx_surb_create_batch(surbs, rp, 6, dest, id, SPHINX_VERSION_259, NULL, rc, 2);
+	cr_assert_eq(rc[0], -EINVAL);
+	sphinx_surb_create_batch(surbs, rp, 4, dest, id, 7, NULL, rc, 2);
+	cr_assert_eq(rc[1], -EPROTONOSUPPORT);
+}
