@@ -16,8 +16,8 @@ netns_init gl
 T=$NS_DIR
 
 netns_host auth 198.51.100.2/24
-netns_host gw 198.51.100.21/24
-netns_host client 198.51.100.30/24
+netns_host gw 198.51.100.21/24 2001:db8:1::21/64
+netns_host client 198.51.100.30/24 2001:db8:1::30/64
 
 GENESIS=$(($(date +%s) - 1))
 ALLOWANCE=3000000
@@ -66,7 +66,8 @@ expect_metric() {
 		sleep 0.2
 	done
 }
-lc() { netns_exec client "$NODE" debug link-client --gateway 198.51.100.21:9000 --gateway-noise-key "$GWKEY" "$@"; }
+GWADDR=198.51.100.21:9000
+lc() { netns_exec client "$NODE" debug link-client --gateway "$GWADDR" --gateway-noise-key "$GWKEY" "$@"; }
 
 CODE=$("$NODE" authority voucher create --data-dir "$T/auth" --books 1 --json |
 	/usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["vouchers"][0])')
@@ -128,12 +129,14 @@ out=$(lc --ticketbook "$T/book.json" --ticket 2 --forge-ticket) || fail "$out"
 expect_metric nym_node_gateway_tickets_rejected 1
 echo "ok   replayed tickets (ticket_spent) and a forged one (ticket_rejected): refused, counted"
 
-# 5. The good client is still served: its balance, metering of what it sends.
+# 5. The good client is still served (over IPv6 this time): its balance, metering of what it sends.
+GWADDR='[2001:db8:1::21]:9000'
 out=$(lc --identity-seed "$SEED" --send 10 --wait-ms 300) || fail "$out"
+GWADDR=198.51.100.21:9000
 [ "$(json 'j["auth"]' "$out")" = ok ] && [ "$(json 'j["balance_at_auth"]' "$out")" = $ALLOWANCE ] || fail "after abuse: $out"
 expect_metric nym_node_gateway_send_packets 10
 expect_metric nym_node_gateway_bytes_metered $((10 * 2413))
-echo "ok   the gateway keeps serving the good client; 10 packets sent and metered"
+echo "ok   the gateway keeps serving the good client (IPv6); 10 packets sent and metered"
 
 # 6. A top-up on the open link, and the balance across a restart.
 out=$(lc --identity-seed "$SEED" --ticketbook "$T/book.json" --ticket 3) || fail "$out"
