@@ -22,7 +22,7 @@
 #include "io/uring_loop.h"
 #include "mix/mix_node_addr.h"
 #include "nodectl/gateway/gateway_authorities.h"
-#include "nodectl/gateway/gateway_ipr_stub.h"
+#include "nodectl/gateway/gateway_ipr.h"
 #include "nodectl/gateway/gateway_plane.h"
 #include "nodectl/mixnode/mix_worker.h"
 #include "nodectl/node/node_directory.h"
@@ -534,6 +534,22 @@ static void publish_metrics(struct gateway_service *g)
 	METRIC_SET(m, gateway_low_balance_sent, l->low_balance_sent);
 	METRIC_SET(m, gateway_exhausted_sent, l->exhausted_sent);
 	METRIC_SET(m, gateway_bytes_metered, l->bytes_metered);
+	if (g->ipr) {
+		struct gateway_ipr_stats st;
+		uint64_t dropped = 0;
+		gateway_ipr_get_stats(g->ipr, &st, &dropped);
+		METRIC_SET(m, ipr_clients, st.clients);
+		METRIC_SET(m, ipr_messages, st.messages);
+		METRIC_SET(m, ipr_messages_malformed, st.items_malformed + st.messages_malformed + st.version_mismatch);
+		METRIC_SET(m, ipr_unknown_client, st.unknown_client);
+		METRIC_SET(m, ipr_bundles_malformed, st.bundles_malformed);
+		METRIC_SET(m, ipr_packets_refused, st.packets_malformed + st.packets_spoofed + st.packets_refused);
+		METRIC_SET(m, ipr_packets_to_tun, st.packets_to_tun);
+		METRIC_SET(m, ipr_tun_packets, st.tun_packets);
+		METRIC_SET(m, ipr_responses, st.responses);
+		METRIC_SET(m, ipr_responses_dropped, st.responses_dropped);
+		METRIC_SET(m, ipr_deliver_dropped, dropped);
+	}
 }
 
 static void housekeeping(struct gateway_service *g)
@@ -767,12 +783,14 @@ static int svc_start(void *ctx)
 {
 	struct gateway_service *g = ctx;
 	int rc;
-	if (g->mode == NODE_MODE_EXIT && GATEWAY_IPR_ENABLED(g->cfg)) {
+	if (g->mode == NODE_MODE_EXIT && g->cfg->exit_gateway.ip_packet_router.enabled) {
 		struct gateway_ipr_hooks hooks = { g->plane, ipr_inject };
 		rc = gateway_ipr_start(g->cfg, g->node_dir, &g->identity, &hooks, &g->ipr);
 		if (rc) {
-			log_error("gateway: cannot start the IP packet router: %s", strerror(-rc));
-			return rc;
+			/* The gateway still serves clients and the mixnet; its exit traffic waits for a
+			 * working router (messages for it go to the inbox of its identity, capped). */
+			log_error("gateway: cannot start the IP packet router (%s); running without it", strerror(-rc));
+			g->ipr = NULL;
 		}
 	}
 	struct gateway_final_hooks fh = { g, final_inject, g->ipr ? final_ipr : NULL, final_client, final_inbox };
