@@ -278,9 +278,11 @@ static void on_recv(struct uring_loop_op *op, int res, uint32_t flags)
 		conn_limit_timer_frame(&c->timer, g->loop.now_ns);
 	if (rc)
 		log_ratelimited(NYM_LOG_INFO, "gateway: ending a client link: %s", strerror(-rc));
-	after_io(c);
-	if (!c->closing && !gateway_link_closing(&c->link))
+	/* Re-armed first: after_io may close the connection, and frees it when nothing is in
+	 * flight, so c must not be touched after it. */
+	if (!gateway_link_closing(&c->link))
 		arm_recv(c);
+	after_io(c);
 }
 
 static void arm_recv(struct gw_conn *c)
