@@ -36,11 +36,21 @@ netns_bg auth "$T/auth.log" "$NODE" run --data-dir "$T/auth"
 netns_wait_port client 198.51.100.2:8080 20
 start_gateway() {
 	netns_bg gw "$T/gw.log" "$NODE" run --data-dir "$T/gw" --workers 1 --authority "$URL" --authority-key "$KEY"
+	GW_PID=$NS_LAST_PID
 	netns_wait_port client 198.51.100.21:9000 20
 	netns_wait_port client 198.51.100.21:8080 20
 }
 start_gateway
 
+stop_gateway() {
+	netns_kill gw TERM
+	i=0
+	while kill -0 "$GW_PID" 2>/dev/null; do
+		i=$((i + 1))
+		[ $i -lt 100 ] || fail "the gateway did not stop"
+		sleep 0.2
+	done
+}
 fail() {
 	echo "FAIL $*"
 	for f in auth gw; do [ -f "$T/$f.log" ] && { echo "--- $f log"; tail -n 25 "$T/$f.log"; }; done
@@ -142,13 +152,8 @@ echo "ok   the gateway keeps serving the good client (IPv6); 10 packets sent and
 out=$(lc --identity-seed "$SEED" --ticketbook "$T/book.json" --ticket 3) || fail "$out"
 WANT=$((2 * ALLOWANCE - 10 * 2413))
 [ "$(json 'j["spends"][0]["balance"]' "$out")" = $WANT ] || fail "top-up: $out (want $WANT)"
-netns_kill gw TERM
-i=0
-while netns_exec client /usr/bin/python3 -c 'import socket; socket.create_connection(("198.51.100.21", 9000), 0.5)' 2>/dev/null; do
-	i=$((i + 1))
-	[ $i -lt 50 ] || fail "the gateway did not stop"
-	sleep 0.2
-done
+stop_gateway
+! grep -q "Sanitizer" "$T/gw.log" || fail "the sanitizers complained"
 start_gateway
 out=$(lc --identity-seed "$SEED") || fail "$out"
 [ "$(json 'j["balance_at_auth"]' "$out")" = $WANT ] || fail "after restart: $out (want $WANT)"
@@ -189,3 +194,5 @@ out=$(lc --identity-seed "$SEED" --wait-ms 1000) || fail "$out"
 [ "$(json 'j["received"]' "$out")" -ge 1 ] || fail "the stored message was not delivered: $out"
 expect_metric nym_node_gateway_inbox_delivered 1
 echo "ok   a final hop for an absent client: SURB-ACK sent, stored, delivered on reconnect"
+stop_gateway
+! grep -q "Sanitizer" "$T/gw.log" || fail "the sanitizers complained"
