@@ -357,6 +357,7 @@ int link_client_run(const struct link_client_options *o, json_t **out, char *err
 	bool closed = false;
 	if (o->wait_ms)
 		closed = drain(&c, o->wait_ms);
+	json_object_set_new(r, "closed_by_gateway", json_boolean(closed));
 	if (!closed) {
 		struct link_msg cl = { .type = LINK_MSG_CLOSE };
 		send_msg(&c, &cl);

@@ -159,14 +159,14 @@ out=$(lc --identity-seed "$SEED") || fail "$out"
 [ "$(json 'j["balance_at_auth"]' "$out")" = $WANT ] || fail "after restart: $out (want $WANT)"
 echo "ok   balance $WANT survives a gateway restart"
 
-# 7. A final hop for the client while it is away: SURB-ACK sent, message to the inbox, and
-# delivered when the client comes back. The packet is built for the gateway's live Sphinx
-# keys (one per key; the rotation byte names the key by parity) and framed by hand.
-ID=$(json 'j["identity"]' "$out")
-for pub in "$T"/gw/data/x25519_sphinx_*.pub; do
-	rot=${pub##*_}
-	rot=${rot%.pub}
-	/usr/bin/python3 - "$pub" "$T/route_$rot.json" "$T/msg_$rot.hex" <<'PY'
+# send_final ID: a final hop for identity ID, built for each of the gateway's live Sphinx
+# keys (the rotation byte names the key by parity), framed by hand and sent to its mixnet
+# port; its SURB-ACK's first hop is the gateway itself.
+send_final() {
+	for pub in "$T"/gw/data/x25519_sphinx_*.pub; do
+		rot=${pub##*_}
+		rot=${rot%.pub}
+		/usr/bin/python3 - "$pub" "$T/route_$rot.json" "$T/msg_$rot.hex" <<'PY'
 import json, os, sys
 A = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 n = 0
@@ -178,21 +178,63 @@ json.dump([{"address": "00" * 32, "public_key": key.hex(), "delay_ns": 0}], open
 ack = bytes([4, 0x06, 0xfd, 198, 51, 100, 21]) + bytes(12) + os.urandom(386)
 open(sys.argv[3], "w").write((ack + b"inbox-check" + bytes(1643 - 11)).hex())
 PY
-	pkt=$("$NODE" debug sphinx-create --route "$T/route_$rot.json" --destination "$ID" \
-		--identifier 00000000000000000000000000000000 --message "$(cat "$T/msg_$rot.hex")" |
-		/usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["packet"])')
-	netns_exec client /usr/bin/python3 -c '
+		pkt=$("$NODE" debug sphinx-create --route "$T/route_$rot.json" --destination "$1" \
+			--identifier 00000000000000000000000000000000 --message "$(cat "$T/msg_$rot.hex")" |
+			/usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["packet"])')
+		netns_exec client /usr/bin/python3 -c '
 import socket, sys
 rot = 1 if int(sys.argv[2]) % 2 else 2
 s = socket.create_connection(("198.51.100.21", 1789), 5)
 s.sendall(bytes([8, 1, 0, rot]) + bytes.fromhex(sys.argv[1]))
 s.close()' "$pkt" "$rot"
-done
+	done
+}
+
+# 7. A final hop for the client while it is away: SURB-ACK sent, message to the inbox, and
+# delivered when the client comes back.
+ID=$(json 'j["identity"]' "$out")
+send_final "$ID"
 expect_metric nym_node_gateway_inbox_stored 1
 expect_metric nym_node_gateway_surb_acks_sent 1
 out=$(lc --identity-seed "$SEED" --wait-ms 1000) || fail "$out"
 [ "$(json 'j["received"]' "$out")" -ge 1 ] || fail "the stored message was not delivered: $out"
 expect_metric nym_node_gateway_inbox_delivered 1
 echo "ok   a final hop for an absent client: SURB-ACK sent, stored, delivered on reconnect"
+
+# 8. ... and while it is connected: straight onto its link.
+AUTHS=$(metric nym_node_gateway_link_auth_ok)
+lc --identity-seed "$SEED" --wait-ms 4000 >"$T/connected.out" &
+LC=$!
+i=0
+until [ "$(metric nym_node_gateway_link_auth_ok)" -gt "$AUTHS" ]; do
+	i=$((i + 1))
+	[ $i -lt 50 ] || fail "the client did not connect"
+	sleep 0.1
+done
+send_final "$ID"
+wait "$LC" || fail "link-client: $(cat "$T/connected.out")"
+out=$(cat "$T/connected.out")
+[ "$(json 'j["received"]' "$out")" -ge 1 ] || fail "nothing delivered to the connected client: $out"
+expect_metric nym_node_gateway_delivered_to_clients 1
+echo "ok   a final hop for a connected client arrives on its link"
+
+# 9. A second link of the same identity takes over: the first is closed by the gateway.
+lc --identity-seed "$SEED" --wait-ms 5000 >"$T/first.out" &
+LC=$!
+sleep 1
+out=$(lc --identity-seed "$SEED") || fail "$out"
+[ "$(json 'j["auth"]' "$out")" = ok ] || fail "second link: $out"
+wait "$LC" || fail "link-client: $(cat "$T/first.out")"
+[ "$(json 'j["closed_by_gateway"]' "$(cat "$T/first.out")")" = True ] || fail "the first link stayed open: $(cat "$T/first.out")"
+echo "ok   a second link of one identity takes over, the first is closed"
+
+# 10. One address holds at most gateway.max_clients_per_address (16) links.
+netns_exec client /usr/bin/python3 -c '
+import socket, time
+s = [socket.create_connection(("198.51.100.21", 9000), 5) for _ in range(20)]
+time.sleep(0.5)
+for x in s: x.close()'
+expect_metric nym_node_gateway_client_links_refused 4
+echo "ok   links over the per-address limit are refused and counted"
 stop_gateway
 ! grep -q "Sanitizer" "$T/gw.log" || fail "the sanitizers complained"
