@@ -152,6 +152,18 @@ echo "ok   the gateway keeps serving the good client (IPv6); 10 packets sent and
 out=$(lc --identity-seed "$SEED" --ticketbook "$T/book.json" --ticket 3) || fail "$out"
 WANT=$((2 * ALLOWANCE - 10 * 2413))
 [ "$(json 'j["spends"][0]["balance"]' "$out")" = $WANT ] || fail "top-up: $out (want $WANT)"
+# The serials the gateway accepted (tickets 0, 1 and 3) reach the authority through the outbox.
+i=0
+until netns_exec client /usr/bin/python3 -c '
+import sys, urllib.request
+text = urllib.request.urlopen(sys.argv[1] + "/api/v1/metrics/prometheus", timeout=5).read().decode()
+spent = [l for l in text.splitlines() if l.startswith("nym_authority_spent_serials ")]
+sys.exit(0 if spent and int(spent[0].split()[1]) == 3 else 1)' "$URL"; do
+	i=$((i + 1))
+	[ $i -lt 50 ] || fail "the authority does not hold the 3 spent serials"
+	sleep 0.2
+done
+echo "ok   the 3 accepted serials were reported to the authority"
 stop_gateway
 ! grep -q "Sanitizer" "$T/gw.log" || fail "the sanitizers complained"
 start_gateway
