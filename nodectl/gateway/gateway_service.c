@@ -700,15 +700,22 @@ static void *service_main(void *arg)
 	g->next_purge_ns = g->loop.now_ns;
 	arm_accept(g);
 	arm_final(g);
+	uint64_t busy_until = 0;
 	while (!atomic_load(&g->stopping)) {
 		if (g->loop.now_ns >= g->next_housekeeping_ns)
 			housekeeping(g);
 		uint64_t timeout = g->next_housekeeping_ns > g->loop.now_ns ? g->next_housekeeping_ns - g->loop.now_ns : 1;
+		/* Busy polling as the mix workers do (mixnet.busy_poll): a packet for or from a client
+		 * soon after the last one is not delayed by waking the CPU. */
+		if (g->loop.now_ns < busy_until)
+			timeout = 0;
 		rc = uring_loop_run_once(&g->loop, timeout);
 		if (rc < 0) {
 			log_error("gateway: io_uring failed: %s", strerror(-rc));
 			break;
 		}
+		if (rc > 0 && g->cfg->mixnet.busy_poll_ns)
+			busy_until = nym_clock_now_ns() + g->cfg->mixnet.busy_poll_ns;
 	}
 	uring_loop_fini(&g->loop);
 	close_all(g);
