@@ -417,6 +417,23 @@ Test(gateway_link, low_balance_exhaustion_topup)
 	cr_assert_eq(gateway_link_deliver(&S->link, MIX_PACKET_SIZE_REGULAR, item, sizeof(item)), 0);
 }
 
+Test(gateway_link, send_without_balance)
+{
+	open_session();
+	size_t got = S->ngot;
+	cr_assert_eq(send_packets(2), 0);
+	cr_assert_eq(S->fake.forwarded, 0);
+	cr_assert_eq(S->ngot, got + 1);
+	cr_assert_eq(last()->error.code, LINK_ERR_BANDWIDTH_EXHAUSTED);
+	cr_assert_eq(send_packets(2), 0);
+	cr_assert_eq(S->ngot, got + 1, "told once");
+	cr_assert_eq(S->counters.send_no_bandwidth, 4);
+	cr_assert(!gateway_link_closing(&S->link));
+	cr_assert_eq(spend(1, 1), 0);
+	cr_assert_eq(send_packets(1), 0);
+	cr_assert_eq(S->fake.forwarded, 1);
+}
+
 Test(gateway_link, stored_balance_on_auth)
 {
 	S->fake.stored_balance = 5000000;
