@@ -177,8 +177,19 @@ static void conn_close(struct gw_conn *c)
 		conn_finalize(c);
 }
 
+static void drain_inbox_pass(struct gw_conn *c);
+
 /* Hands stored messages to the link, oldest first, deleting each once it is in the output. */
 static void drain_inbox(struct gw_conn *c)
+{
+	struct gateway_service *g = c->g;
+	bool txn = gateway_clients_begin(g->clients) == 0; /* one sync for the pass's deletions */
+	drain_inbox_pass(c);
+	if (txn && gateway_clients_commit(g->clients) != 0)
+		log_ratelimited(NYM_LOG_WARN, "gateway: cannot commit the inbox deliveries");
+}
+
+static void drain_inbox_pass(struct gw_conn *c)
 {
 	struct gateway_service *g = c->g;
 	static struct gateway_inbox_item it;
@@ -491,12 +502,16 @@ static void on_final(struct uring_loop_op *op, int res, uint32_t flags)
 	(void)flags;
 	struct gateway_service *g = container_of(op, struct gateway_service, final_op);
 	struct gateway_plane_final *f = gateway_plane_take_final(g->plane);
+	/* One commit for the batch: inbox writes would otherwise sync one by one. */
+	bool txn = f && f->next && gateway_clients_begin(g->clients) == 0;
 	while (f) {
 		struct gateway_plane_final *next = f->next;
 		gateway_final_handle(&g->final, f->size, f->destination, f->key_rotation, f->msg, f->len);
 		free(f);
 		f = next;
 	}
+	if (txn && gateway_clients_commit(g->clients) != 0)
+		log_ratelimited(NYM_LOG_WARN, "gateway: cannot commit a batch of inbox messages");
 	if (!atomic_load(&g->stopping))
 		arm_final(g);
 }
@@ -574,8 +589,11 @@ static void housekeeping(struct gateway_service *g)
 		conn_close(c);
 	}
 	if (now >= g->next_balance_save_ns) {
+		bool txn = g->conns && gateway_clients_begin(g->clients) == 0;
 		for (struct gw_conn *c = g->conns; c; c = c->next)
 			save_balance(c);
+		if (txn && gateway_clients_commit(g->clients) != 0)
+			log_ratelimited(NYM_LOG_WARN, "gateway: cannot commit the balances");
 		g->next_balance_save_ns = now + BALANCE_SAVE_NS;
 	}
 	if (now >= g->next_purge_ns) {
