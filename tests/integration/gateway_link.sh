@@ -25,7 +25,8 @@ ALLOWANCE=3000000
 node_short_epochs "$T/auth"
 "$NODE" init --id gw --mode entry-gateway --public-ip 198.51.100.21 --data-dir "$T/gw" >/dev/null
 node_short_epochs "$T/gw"
-sed -i -e "s/^  bandwidth_per_ticket: .*/  bandwidth_per_ticket: $ALLOWANCE/" "$T/gw/config/config.yaml"
+sed -i -e "s/^  bandwidth_per_ticket: .*/  bandwidth_per_ticket: $ALLOWANCE/" \
+	-e "s/^  link_first_frame_timeout: .*/  link_first_frame_timeout: 2s/" "$T/gw/config/config.yaml"
 grep -q "bandwidth_per_ticket: $ALLOWANCE" "$T/gw/config/config.yaml" || { echo "FAIL config key not written"; exit 1; }
 URL=http://198.51.100.2:8080
 KEY=$(cat "$T/auth/data/ed25519_identity.pub")
@@ -248,5 +249,16 @@ time.sleep(0.5)
 for x in s: x.close()'
 expect_metric nym_node_gateway_client_links_refused 4
 echo "ok   links over the per-address limit are refused and counted"
+
+# 11. A connection that never completes a handshake is closed at the first-frame deadline.
+netns_exec client /usr/bin/python3 -c '
+import socket, time
+s = socket.create_connection(("198.51.100.21", 9000), 5)
+s.settimeout(6)
+t = time.time()
+assert s.recv(1) == b"", "expected the gateway to close"
+assert 1.5 < time.time() - t < 5, time.time() - t'
+expect_metric nym_node_gateway_link_first_frame_timeouts 1
+echo "ok   a silent connection is closed at gateway.link_first_frame_timeout and counted"
 stop_gateway
 ! grep -q "Sanitizer" "$T/gw.log" || fail "the sanitizers complained"
