@@ -172,10 +172,14 @@ out=$(lc --identity-seed "$SEED") || fail "$out"
 [ "$(json 'j["balance_at_auth"]' "$out")" = $WANT ] || fail "after restart: $out (want $WANT)"
 echo "ok   balance $WANT survives a gateway restart"
 
-# send_final ID: a final hop for identity ID, built for each of the gateway's live Sphinx
-# keys (the rotation byte names the key by parity), framed by hand and sent to its mixnet
-# port; its SURB-ACK's first hop is the gateway itself.
+# send_final ID [ack]: a final hop for identity ID, built for each of the gateway's live
+# Sphinx keys (the rotation byte names the key by parity), framed by hand and sent to its
+# mixnet port; its SURB-ACK's first hop is the gateway itself. With "ack": an ack-class
+# packet (21 bytes of plaintext, no SURB-ACK of its own) instead.
 send_final() {
+	class=1
+	size=2065
+	[ "${2:-}" != ack ] || { class=2; size=38; }
 	for pub in "$T"/gw/data/x25519_sphinx_*.pub; do
 		rot=${pub##*_}
 		rot=${rot%.pub}
@@ -190,16 +194,19 @@ json.dump([{"address": "00" * 32, "public_key": key.hex(), "delay_ns": 0}], open
 # SURB-ACK: first hop 198.51.100.21:1789 (unpadded IPv4, zero padded to 19), a 386-byte packet
 ack = bytes([4, 0x06, 0xfd, 198, 51, 100, 21]) + bytes(12) + os.urandom(386)
 open(sys.argv[3], "w").write((ack + b"inbox-check" + bytes(1643 - 11)).hex())
+open(sys.argv[3] + ".ack", "w").write(os.urandom(21).hex())
 PY
+		msg=$(cat "$T/msg_$rot.hex")
+		[ "$class" = 1 ] || msg=$(cat "$T/msg_$rot.hex.ack")
 		pkt=$("$NODE" debug sphinx-create --route "$T/route_$rot.json" --destination "$1" \
-			--identifier 00000000000000000000000000000000 --message "$(cat "$T/msg_$rot.hex")" |
+			--identifier 00000000000000000000000000000000 --payload-size "$size" --message "$msg" |
 			/usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["packet"])')
 		netns_exec client /usr/bin/python3 -c '
 import socket, sys
 rot = 1 if int(sys.argv[2]) % 2 else 2
 s = socket.create_connection(("198.51.100.21", 1789), 5)
-s.sendall(bytes([8, 1, 0, rot]) + bytes.fromhex(sys.argv[1]))
-s.close()' "$pkt" "$rot"
+s.sendall(bytes([8, int(sys.argv[3]), 0, rot]) + bytes.fromhex(sys.argv[1]))
+s.close()' "$pkt" "$rot" "$class"
 	done
 }
 
@@ -224,12 +231,16 @@ until [ "$(metric nym_node_gateway_link_auth_ok)" -gt "$AUTHS" ]; do
 	[ $i -lt 50 ] || fail "the client did not connect"
 	sleep 0.1
 done
+ACKS=$(metric nym_node_gateway_surb_acks_sent)
 send_final "$ID"
+send_final "$ID" ack
 wait "$LC" || fail "link-client: $(cat "$T/connected.out")"
 out=$(cat "$T/connected.out")
-[ "$(json 'j["received"]' "$out")" -ge 1 ] || fail "nothing delivered to the connected client: $out"
-expect_metric nym_node_gateway_delivered_to_clients 1
-echo "ok   a final hop for a connected client arrives on its link"
+[ "$(json 'j["received"] - j["received_acks"]' "$out")" -ge 1 ] && [ "$(json 'j["received_acks"]' "$out")" -ge 1 ] ||
+	fail "not delivered to the connected client: $out"
+expect_metric nym_node_gateway_delivered_to_clients 2
+[ "$(metric nym_node_gateway_surb_acks_sent)" -gt "$ACKS" ] || fail "no SURB-ACK sent for the message"
+echo "ok   a final hop and an ack for a connected client arrive on its link"
 
 # 9. A second link of the same identity takes over: the first is closed by the gateway.
 lc --identity-seed "$SEED" --wait-ms 5000 >"$T/first.out" &
