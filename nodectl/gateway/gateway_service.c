@@ -482,6 +482,11 @@ static int final_inbox(void *ctx, const uint8_t identity[32], enum mix_packet_si
 		       size_t len)
 {
 	struct gateway_service *g = ctx;
+	if (memcmp(identity, g->identity.public_key, 32) == 0) {
+		/* For this gateway's own router, which is not running: nobody would collect it. */
+		g->inbox_dropped++;
+		return -ENOENT;
+	}
 	int rc = gateway_clients_inbox_put(g->clients, identity, size, item, len, nym_clock_unix_now());
 	if (rc == 0)
 		g->inbox_stored++;
