@@ -195,6 +195,16 @@ int gateway_clients_inbox_purge(struct gateway_clients *c, int64_t now, uint64_t
 	return rc;
 }
 
+int gateway_clients_begin(struct gateway_clients *c)
+{
+	return nym_db_begin(c->db);
+}
+
+int gateway_clients_commit(struct gateway_clients *c)
+{
+	return nym_db_commit(c->db);
+}
+
 void gateway_clients_counters(const struct gateway_clients *c, struct gateway_clients_counters *out)
 {
 	*out = c->counters;

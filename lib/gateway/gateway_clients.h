@@ -58,6 +58,12 @@ int gateway_clients_inbox_count(struct gateway_clients *c, const uint8_t id[GATE
 /* Forgets messages older than max_age at now; *purged (may be NULL) counts them. */
 int gateway_clients_inbox_purge(struct gateway_clients *c, int64_t now, uint64_t *purged);
 
+/* Groups what follows into one transaction (one commit, one sync) until
+ * gateway_clients_commit: for a batch of final hops or a pass over the inbox. Nesting is not
+ * supported. Returns 0 or a negative errno (then run without a transaction). */
+int gateway_clients_begin(struct gateway_clients *c);
+int gateway_clients_commit(struct gateway_clients *c);
+
 void gateway_clients_counters(const struct gateway_clients *c, struct gateway_clients_counters *out);
 
 #endif

@@ -20,6 +20,11 @@ static void route(struct gateway_final *f, enum mix_packet_size size, const uint
 		  const uint8_t *item, size_t len)
 {
 	if (f->ipr && memcmp(destination, f->ipr_identity, 32) == 0) {
+		if (size == MIX_PACKET_SIZE_ACK) {
+			/* The IPR asks for no acks (its replies carry a zero slot): nothing to take. */
+			f->counters.dropped++;
+			return;
+		}
 		f->counters.to_ipr++;
 		f->hooks.to_ipr(f->hooks.ctx, size, item, len);
 		return;
@@ -47,7 +52,9 @@ int gateway_final_handle(struct gateway_final *f, enum mix_packet_size size, con
 		route(f, size, destination, msg, msg_len);
 		return 0;
 	}
-	if (msg_len <= MIX_SURB_ACK_LEN || mix_packet_size_is_outfox(size)) {
+	/* Clients pad every message to its class: anything else could not be a RECEIVE item. */
+	if (mix_packet_size_is_outfox(size) || msg_len != mix_packet_size_plaintext_len(size) ||
+	    msg_len <= MIX_SURB_ACK_LEN) {
 		f->counters.malformed++;
 		return -EINVAL;
 	}

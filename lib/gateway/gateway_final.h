@@ -32,7 +32,7 @@ struct gateway_final_hooks {
 
 struct gateway_final_counters {
 	uint64_t received;
-	uint64_t malformed;	   /* shorter than a SURB-ACK, or its first hop does not decode */
+	uint64_t malformed;	   /* not the class's plaintext length, or a SURB-ACK that does not decode */
 	uint64_t acks_sent;	   /* SURB-ACKs injected */
 	uint64_t acks_failed;	   /* ... that inject refused */
 	uint64_t acks_skipped;	   /* zero slots (replies without an ack) */

@@ -168,7 +168,7 @@ static int on_auth(struct gateway_link *l, const struct link_msg *m, uint64_t no
 	memcpy(l->identity, m->auth.identity, sizeof(l->identity));
 	l->balance = balance;
 	l->low_sent = balance < LINK_LOW_BALANCE_BYTES;
-	l->exhausted_sent = balance == 0;
+	l->exhausted_sent = false; /* told at the first SEND it cannot pay for */
 	l->state = GATEWAY_LINK_OPEN;
 	COUNT(l, auth_ok);
 	struct link_msg r = { .type = LINK_MSG_AUTH_OK, .balance = balance };
@@ -234,6 +234,14 @@ static int on_send(struct gateway_link *l, const struct link_msg *m)
 		}
 	}
 	uint64_t cost = mix_packet_size_len(p->size);
+	if (l->balance == 0 && !l->exhausted_sent) {
+		struct link_msg e0;
+		l->exhausted_sent = true;
+		COUNT(l, exhausted_sent);
+		link_msg_error(&e0, LINK_ERR_BANDWIDTH_EXHAUSTED, "balance 0: spend a ticket");
+		if (send_msg(l, &e0))
+			return fail(l, -ENOBUFS, 0, NULL);
+	}
 	for (size_t i = 0; i < p->count; i++) {
 		if (l->balance == 0) {
 			COUNT_ADD(l, send_no_bandwidth, p->count - i);

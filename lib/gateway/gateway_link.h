@@ -10,8 +10,9 @@
  * and RECEIVE items alike. An entry is forwarded while the balance is above 0 (the last one may
  * take it below its length: the balance saturates at 0). LOW_BALANCE goes out once each time the
  * balance falls under LINK_LOW_BALANCE_BYTES, ERROR bandwidth_exhausted once each time it
- * reaches 0; SEND entries are then dropped and counted, and deliveries refused (-EDQUOT: the
- * owner keeps them in the inbox) until a ticket is spent.
+ * reaches 0 (or at the first SEND of a link that starts at 0); SEND entries are then dropped
+ * and counted, and deliveries refused (-EDQUOT: the owner keeps them in the inbox) until a
+ * ticket is spent.
  *
  * Any protocol error (a malformed frame, a frame out of order, a Noise failure) ends the link:
  * an ERROR goes out if the Noise transport is up, then the link only drains its output

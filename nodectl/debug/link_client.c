@@ -30,6 +30,7 @@ struct lc {
 	bool eof;
 	json_t *errors;
 	uint64_t received, low_balance, last_balance;
+	uint64_t received_acks; /* RECEIVE items of the ack class */
 	bool have_balance;
 };
 
@@ -90,8 +91,11 @@ static int next_msg(struct lc *c, struct link_msg *m, uint64_t ms)
 				return rc;
 			if (m->type == LINK_MSG_ERROR)
 				json_array_append_new(c->errors, json_string(link_error_name(m->error.code) ? link_error_name(m->error.code) : "unknown"));
-			if (m->type == LINK_MSG_RECEIVE)
+			if (m->type == LINK_MSG_RECEIVE) {
 				c->received += m->packets.count;
+				if (m->packets.size == MIX_PACKET_SIZE_ACK)
+					c->received_acks += m->packets.count;
+			}
 			if (m->type == LINK_MSG_LOW_BALANCE)
 				c->low_balance++;
 			if (m->type == LINK_MSG_AUTH_OK || m->type == LINK_MSG_BANDWIDTH || m->type == LINK_MSG_LOW_BALANCE) {
@@ -357,6 +361,7 @@ int link_client_run(const struct link_client_options *o, json_t **out, char *err
 	bool closed = false;
 	if (o->wait_ms)
 		closed = drain(&c, o->wait_ms);
+	json_object_set_new(r, "closed_by_gateway", json_boolean(closed));
 	if (!closed) {
 		struct link_msg cl = { .type = LINK_MSG_CLOSE };
 		send_msg(&c, &cl);
@@ -365,6 +370,7 @@ int link_client_run(const struct link_client_options *o, json_t **out, char *err
 	json_object_set_new(r, "closed", json_boolean(closed));
 done:
 	json_object_set_new(r, "received", json_integer((json_int_t)c.received));
+	json_object_set_new(r, "received_acks", json_integer((json_int_t)c.received_acks));
 	json_object_set_new(r, "low_balance", json_integer((json_int_t)c.low_balance));
 	if (c.have_balance)
 		json_object_set_new(r, "balance", json_integer((json_int_t)c.last_balance));

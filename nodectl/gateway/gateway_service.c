@@ -22,7 +22,7 @@
 #include "io/uring_loop.h"
 #include "mix/mix_node_addr.h"
 #include "nodectl/gateway/gateway_authorities.h"
-#include "nodectl/gateway/gateway_ipr_stub.h"
+#include "nodectl/gateway/gateway_ipr.h"
 #include "nodectl/gateway/gateway_plane.h"
 #include "nodectl/mixnode/mix_worker.h"
 #include "nodectl/node/node_directory.h"
@@ -177,8 +177,19 @@ static void conn_close(struct gw_conn *c)
 		conn_finalize(c);
 }
 
+static void drain_inbox_pass(struct gw_conn *c);
+
 /* Hands stored messages to the link, oldest first, deleting each once it is in the output. */
 static void drain_inbox(struct gw_conn *c)
+{
+	struct gateway_service *g = c->g;
+	bool txn = gateway_clients_begin(g->clients) == 0; /* one sync for the pass's deletions */
+	drain_inbox_pass(c);
+	if (txn && gateway_clients_commit(g->clients) != 0)
+		log_ratelimited(NYM_LOG_WARN, "gateway: cannot commit the inbox deliveries");
+}
+
+static void drain_inbox_pass(struct gw_conn *c)
 {
 	struct gateway_service *g = c->g;
 	static struct gateway_inbox_item it;
@@ -278,9 +289,11 @@ static void on_recv(struct uring_loop_op *op, int res, uint32_t flags)
 		conn_limit_timer_frame(&c->timer, g->loop.now_ns);
 	if (rc)
 		log_ratelimited(NYM_LOG_INFO, "gateway: ending a client link: %s", strerror(-rc));
-	after_io(c);
-	if (!c->closing && !gateway_link_closing(&c->link))
+	/* Re-armed first: after_io may close the connection, and frees it when nothing is in
+	 * flight, so c must not be touched after it. */
+	if (!gateway_link_closing(&c->link))
 		arm_recv(c);
+	after_io(c);
 }
 
 static void arm_recv(struct gw_conn *c)
@@ -469,6 +482,11 @@ static int final_inbox(void *ctx, const uint8_t identity[32], enum mix_packet_si
 		       size_t len)
 {
 	struct gateway_service *g = ctx;
+	if (memcmp(identity, g->identity.public_key, 32) == 0) {
+		/* For this gateway's own router, which is not running: nobody would collect it. */
+		g->inbox_dropped++;
+		return -ENOENT;
+	}
 	int rc = gateway_clients_inbox_put(g->clients, identity, size, item, len, nym_clock_unix_now());
 	if (rc == 0)
 		g->inbox_stored++;
@@ -489,12 +507,16 @@ static void on_final(struct uring_loop_op *op, int res, uint32_t flags)
 	(void)flags;
 	struct gateway_service *g = container_of(op, struct gateway_service, final_op);
 	struct gateway_plane_final *f = gateway_plane_take_final(g->plane);
+	/* One commit for the batch: inbox writes would otherwise sync one by one. */
+	bool txn = f && f->next && gateway_clients_begin(g->clients) == 0;
 	while (f) {
 		struct gateway_plane_final *next = f->next;
 		gateway_final_handle(&g->final, f->size, f->destination, f->key_rotation, f->msg, f->len);
 		free(f);
 		f = next;
 	}
+	if (txn && gateway_clients_commit(g->clients) != 0)
+		log_ratelimited(NYM_LOG_WARN, "gateway: cannot commit a batch of inbox messages");
 	if (!atomic_load(&g->stopping))
 		arm_final(g);
 }
@@ -534,6 +556,22 @@ static void publish_metrics(struct gateway_service *g)
 	METRIC_SET(m, gateway_low_balance_sent, l->low_balance_sent);
 	METRIC_SET(m, gateway_exhausted_sent, l->exhausted_sent);
 	METRIC_SET(m, gateway_bytes_metered, l->bytes_metered);
+	if (g->ipr) {
+		struct gateway_ipr_stats st;
+		uint64_t dropped = 0;
+		gateway_ipr_get_stats(g->ipr, &st, &dropped);
+		METRIC_SET(m, ipr_clients, st.clients);
+		METRIC_SET(m, ipr_messages, st.messages);
+		METRIC_SET(m, ipr_messages_malformed, st.items_malformed + st.messages_malformed + st.version_mismatch);
+		METRIC_SET(m, ipr_unknown_client, st.unknown_client);
+		METRIC_SET(m, ipr_bundles_malformed, st.bundles_malformed);
+		METRIC_SET(m, ipr_packets_refused, st.packets_malformed + st.packets_spoofed + st.packets_refused);
+		METRIC_SET(m, ipr_packets_to_tun, st.packets_to_tun);
+		METRIC_SET(m, ipr_tun_packets, st.tun_packets);
+		METRIC_SET(m, ipr_responses, st.responses);
+		METRIC_SET(m, ipr_responses_dropped, st.responses_dropped);
+		METRIC_SET(m, ipr_deliver_dropped, dropped);
+	}
 }
 
 static void housekeeping(struct gateway_service *g)
@@ -556,8 +594,11 @@ static void housekeeping(struct gateway_service *g)
 		conn_close(c);
 	}
 	if (now >= g->next_balance_save_ns) {
+		bool txn = g->conns && gateway_clients_begin(g->clients) == 0;
 		for (struct gw_conn *c = g->conns; c; c = c->next)
 			save_balance(c);
+		if (txn && gateway_clients_commit(g->clients) != 0)
+			log_ratelimited(NYM_LOG_WARN, "gateway: cannot commit the balances");
 		g->next_balance_save_ns = now + BALANCE_SAVE_NS;
 	}
 	if (now >= g->next_purge_ns) {
@@ -682,15 +723,22 @@ static void *service_main(void *arg)
 	g->next_purge_ns = g->loop.now_ns;
 	arm_accept(g);
 	arm_final(g);
+	uint64_t busy_until = 0;
 	while (!atomic_load(&g->stopping)) {
 		if (g->loop.now_ns >= g->next_housekeeping_ns)
 			housekeeping(g);
 		uint64_t timeout = g->next_housekeeping_ns > g->loop.now_ns ? g->next_housekeeping_ns - g->loop.now_ns : 1;
+		/* Busy polling as the mix workers do (mixnet.busy_poll): a packet for or from a client
+		 * soon after the last one is not delayed by waking the CPU. */
+		if (g->loop.now_ns < busy_until)
+			timeout = 0;
 		rc = uring_loop_run_once(&g->loop, timeout);
 		if (rc < 0) {
 			log_error("gateway: io_uring failed: %s", strerror(-rc));
 			break;
 		}
+		if (rc > 0 && g->cfg->mixnet.busy_poll_ns)
+			busy_until = nym_clock_now_ns() + g->cfg->mixnet.busy_poll_ns;
 	}
 	uring_loop_fini(&g->loop);
 	close_all(g);
@@ -767,12 +815,14 @@ static int svc_start(void *ctx)
 {
 	struct gateway_service *g = ctx;
 	int rc;
-	if (g->mode == NODE_MODE_EXIT && GATEWAY_IPR_ENABLED(g->cfg)) {
+	if (g->mode == NODE_MODE_EXIT && g->cfg->exit_gateway.ip_packet_router.enabled) {
 		struct gateway_ipr_hooks hooks = { g->plane, ipr_inject };
 		rc = gateway_ipr_start(g->cfg, g->node_dir, &g->identity, &hooks, &g->ipr);
 		if (rc) {
-			log_error("gateway: cannot start the IP packet router: %s", strerror(-rc));
-			return rc;
+			/* The gateway still serves clients and the mixnet; its exit traffic waits for a
+			 * working router (messages for it go to the inbox of its identity, capped). */
+			log_error("gateway: cannot start the IP packet router (%s); running without it", strerror(-rc));
+			g->ipr = NULL;
 		}
 	}
 	struct gateway_final_hooks fh = { g, final_inject, g->ipr ? final_ipr : NULL, final_client, final_inbox };

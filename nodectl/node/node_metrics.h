@@ -85,7 +85,24 @@
 	X(gateway_exhausted_sent, "nym_node_gateway_bandwidth_exhausted_sent", counter,                       \
 	  "ERROR bandwidth_exhausted sent")                                                                   \
 	X(gateway_bytes_metered, "nym_node_gateway_bytes_metered", counter,                                   \
-	  "Sphinx bytes charged to client balances, both ways")                                              \
+	  "Sphinx bytes charged to client balances, both ways")                                                \
+	X(ipr_clients, "nym_node_ipr_clients", gauge, "IP packet router clients holding an address pair")   \
+	X(ipr_messages, "nym_node_ipr_messages", counter, "IPR request messages reassembled")                 \
+	X(ipr_messages_malformed, "nym_node_ipr_messages_malformed", counter,                                 \
+	  "IPR items or messages refused: wrong length, bad padding, not Repliable, undecodable request")     \
+	X(ipr_unknown_client, "nym_node_ipr_unknown_client", counter,                                         \
+	  "IPR requests other than CONNECT from a client the router does not know")                           \
+	X(ipr_bundles_malformed, "nym_node_ipr_bundles_malformed", counter,                                   \
+	  "IPR DATA bundles refused (malformed length prefixes)")                                             \
+	X(ipr_packets_refused, "nym_node_ipr_packets_refused", counter,                                       \
+	  "client IP packets refused: not IP, spoofed source, or the exit policy")                            \
+	X(ipr_packets_to_tun, "nym_node_ipr_packets_to_tun", counter, "client IP packets written to nymtun0") \
+	X(ipr_tun_packets, "nym_node_ipr_tun_packets", counter, "IP packets read from nymtun0")               \
+	X(ipr_responses, "nym_node_ipr_responses", counter, "IPR responses sent through reply SURBs")         \
+	X(ipr_responses_dropped, "nym_node_ipr_responses_dropped", counter,                                   \
+	  "IPR responses dropped: no SURB in time, queue full or an error")                                   \
+	X(ipr_deliver_dropped, "nym_node_ipr_deliver_dropped", counter,                                       \
+	  "final-hop messages for the IPR dropped at its queue")                                              \
 	X(ingress_replayed, "nym_node_mixnet_ingress_replayed_packets", counter,                              \
 	  "packets dropped because their replay tag was seen")                                                \
 	X(egress_forward_sent, "nym_node_mixnet_egress_forward_hop_packets_sent", counter,                    \

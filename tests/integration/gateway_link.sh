@@ -16,8 +16,8 @@ netns_init gl
 T=$NS_DIR
 
 netns_host auth 198.51.100.2/24
-netns_host gw 198.51.100.21/24
-netns_host client 198.51.100.30/24
+netns_host gw 198.51.100.21/24 2001:db8:1::21/64
+netns_host client 198.51.100.30/24 2001:db8:1::30/64
 
 GENESIS=$(($(date +%s) - 1))
 ALLOWANCE=3000000
@@ -25,7 +25,8 @@ ALLOWANCE=3000000
 node_short_epochs "$T/auth"
 "$NODE" init --id gw --mode entry-gateway --public-ip 198.51.100.21 --data-dir "$T/gw" >/dev/null
 node_short_epochs "$T/gw"
-sed -i -e "s/^  bandwidth_per_ticket: .*/  bandwidth_per_ticket: $ALLOWANCE/" "$T/gw/config/config.yaml"
+sed -i -e "s/^  bandwidth_per_ticket: .*/  bandwidth_per_ticket: $ALLOWANCE/" \
+	-e "s/^  link_first_frame_timeout: .*/  link_first_frame_timeout: 2s/" "$T/gw/config/config.yaml"
 grep -q "bandwidth_per_ticket: $ALLOWANCE" "$T/gw/config/config.yaml" || { echo "FAIL config key not written"; exit 1; }
 URL=http://198.51.100.2:8080
 KEY=$(cat "$T/auth/data/ed25519_identity.pub")
@@ -36,11 +37,21 @@ netns_bg auth "$T/auth.log" "$NODE" run --data-dir "$T/auth"
 netns_wait_port client 198.51.100.2:8080 20
 start_gateway() {
 	netns_bg gw "$T/gw.log" "$NODE" run --data-dir "$T/gw" --workers 1 --authority "$URL" --authority-key "$KEY"
+	GW_PID=$NS_LAST_PID
 	netns_wait_port client 198.51.100.21:9000 20
 	netns_wait_port client 198.51.100.21:8080 20
 }
 start_gateway
 
+stop_gateway() {
+	netns_kill gw TERM
+	i=0
+	while kill -0 "$GW_PID" 2>/dev/null; do
+		i=$((i + 1))
+		[ $i -lt 100 ] || fail "the gateway did not stop"
+		sleep 0.2
+	done
+}
 fail() {
 	echo "FAIL $*"
 	for f in auth gw; do [ -f "$T/$f.log" ] && { echo "--- $f log"; tail -n 25 "$T/$f.log"; }; done
@@ -66,7 +77,8 @@ expect_metric() {
 		sleep 0.2
 	done
 }
-lc() { netns_exec client "$NODE" debug link-client --gateway 198.51.100.21:9000 --gateway-noise-key "$GWKEY" "$@"; }
+GWADDR=198.51.100.21:9000
+lc() { netns_exec client "$NODE" debug link-client --gateway "$GWADDR" --gateway-noise-key "$GWKEY" "$@"; }
 
 CODE=$("$NODE" authority voucher create --data-dir "$T/auth" --books 1 --json |
 	/usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["vouchers"][0])')
@@ -128,37 +140,50 @@ out=$(lc --ticketbook "$T/book.json" --ticket 2 --forge-ticket) || fail "$out"
 expect_metric nym_node_gateway_tickets_rejected 1
 echo "ok   replayed tickets (ticket_spent) and a forged one (ticket_rejected): refused, counted"
 
-# 5. The good client is still served: its balance, metering of what it sends.
+# 5. The good client is still served (over IPv6 this time): its balance, metering of what it sends.
+GWADDR='[2001:db8:1::21]:9000'
 out=$(lc --identity-seed "$SEED" --send 10 --wait-ms 300) || fail "$out"
+GWADDR=198.51.100.21:9000
 [ "$(json 'j["auth"]' "$out")" = ok ] && [ "$(json 'j["balance_at_auth"]' "$out")" = $ALLOWANCE ] || fail "after abuse: $out"
 expect_metric nym_node_gateway_send_packets 10
 expect_metric nym_node_gateway_bytes_metered $((10 * 2413))
-echo "ok   the gateway keeps serving the good client; 10 packets sent and metered"
+echo "ok   the gateway keeps serving the good client (IPv6); 10 packets sent and metered"
 
 # 6. A top-up on the open link, and the balance across a restart.
 out=$(lc --identity-seed "$SEED" --ticketbook "$T/book.json" --ticket 3) || fail "$out"
 WANT=$((2 * ALLOWANCE - 10 * 2413))
 [ "$(json 'j["spends"][0]["balance"]' "$out")" = $WANT ] || fail "top-up: $out (want $WANT)"
-netns_kill gw TERM
+# The serials the gateway accepted (tickets 0, 1 and 3) reach the authority through the outbox.
 i=0
-while netns_exec client /usr/bin/python3 -c 'import socket; socket.create_connection(("198.51.100.21", 9000), 0.5)' 2>/dev/null; do
+until netns_exec client /usr/bin/python3 -c '
+import sys, urllib.request
+text = urllib.request.urlopen(sys.argv[1] + "/api/v1/metrics/prometheus", timeout=5).read().decode()
+spent = [l for l in text.splitlines() if l.startswith("nym_authority_spent_serials ")]
+sys.exit(0 if spent and int(spent[0].split()[1]) == 3 else 1)' "$URL"; do
 	i=$((i + 1))
-	[ $i -lt 50 ] || fail "the gateway did not stop"
+	[ $i -lt 50 ] || fail "the authority does not hold the 3 spent serials"
 	sleep 0.2
 done
+echo "ok   the 3 accepted serials were reported to the authority"
+stop_gateway
+! grep -q "Sanitizer" "$T/gw.log" || fail "the sanitizers complained"
 start_gateway
 out=$(lc --identity-seed "$SEED") || fail "$out"
 [ "$(json 'j["balance_at_auth"]' "$out")" = $WANT ] || fail "after restart: $out (want $WANT)"
 echo "ok   balance $WANT survives a gateway restart"
 
-# 7. A final hop for the client while it is away: SURB-ACK sent, message to the inbox, and
-# delivered when the client comes back. The packet is built for the gateway's live Sphinx
-# keys (one per key; the rotation byte names the key by parity) and framed by hand.
-ID=$(json 'j["identity"]' "$out")
-for pub in "$T"/gw/data/x25519_sphinx_*.pub; do
-	rot=${pub##*_}
-	rot=${rot%.pub}
-	/usr/bin/python3 - "$pub" "$T/route_$rot.json" "$T/msg_$rot.hex" <<'PY'
+# send_final ID [ack]: a final hop for identity ID, built for each of the gateway's live
+# Sphinx keys (the rotation byte names the key by parity), framed by hand and sent to its
+# mixnet port; its SURB-ACK's first hop is the gateway itself. With "ack": an ack-class
+# packet (21 bytes of plaintext, no SURB-ACK of its own) instead.
+send_final() {
+	class=1
+	size=2065
+	[ "${2:-}" != ack ] || { class=2; size=38; }
+	for pub in "$T"/gw/data/x25519_sphinx_*.pub; do
+		rot=${pub##*_}
+		rot=${rot%.pub}
+		/usr/bin/python3 - "$pub" "$T/route_$rot.json" "$T/msg_$rot.hex" <<'PY'
 import json, os, sys
 A = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 n = 0
@@ -169,20 +194,82 @@ json.dump([{"address": "00" * 32, "public_key": key.hex(), "delay_ns": 0}], open
 # SURB-ACK: first hop 198.51.100.21:1789 (unpadded IPv4, zero padded to 19), a 386-byte packet
 ack = bytes([4, 0x06, 0xfd, 198, 51, 100, 21]) + bytes(12) + os.urandom(386)
 open(sys.argv[3], "w").write((ack + b"inbox-check" + bytes(1643 - 11)).hex())
+open(sys.argv[3] + ".ack", "w").write(os.urandom(21).hex())
 PY
-	pkt=$("$NODE" debug sphinx-create --route "$T/route_$rot.json" --destination "$ID" \
-		--identifier 00000000000000000000000000000000 --message "$(cat "$T/msg_$rot.hex")" |
-		/usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["packet"])')
-	netns_exec client /usr/bin/python3 -c '
+		msg=$(cat "$T/msg_$rot.hex")
+		[ "$class" = 1 ] || msg=$(cat "$T/msg_$rot.hex.ack")
+		pkt=$("$NODE" debug sphinx-create --route "$T/route_$rot.json" --destination "$1" \
+			--identifier 00000000000000000000000000000000 --payload-size "$size" --message "$msg" |
+			/usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["packet"])')
+		netns_exec client /usr/bin/python3 -c '
 import socket, sys
 rot = 1 if int(sys.argv[2]) % 2 else 2
 s = socket.create_connection(("198.51.100.21", 1789), 5)
-s.sendall(bytes([8, 1, 0, rot]) + bytes.fromhex(sys.argv[1]))
-s.close()' "$pkt" "$rot"
-done
+s.sendall(bytes([8, int(sys.argv[3]), 0, rot]) + bytes.fromhex(sys.argv[1]))
+s.close()' "$pkt" "$rot" "$class"
+	done
+}
+
+# 7. A final hop for the client while it is away: SURB-ACK sent, message to the inbox, and
+# delivered when the client comes back.
+ID=$(json 'j["identity"]' "$out")
+send_final "$ID"
 expect_metric nym_node_gateway_inbox_stored 1
 expect_metric nym_node_gateway_surb_acks_sent 1
 out=$(lc --identity-seed "$SEED" --wait-ms 1000) || fail "$out"
 [ "$(json 'j["received"]' "$out")" -ge 1 ] || fail "the stored message was not delivered: $out"
 expect_metric nym_node_gateway_inbox_delivered 1
 echo "ok   a final hop for an absent client: SURB-ACK sent, stored, delivered on reconnect"
+
+# 8. ... and while it is connected: straight onto its link.
+AUTHS=$(metric nym_node_gateway_link_auth_ok)
+lc --identity-seed "$SEED" --wait-ms 4000 >"$T/connected.out" &
+LC=$!
+i=0
+until [ "$(metric nym_node_gateway_link_auth_ok)" -gt "$AUTHS" ]; do
+	i=$((i + 1))
+	[ $i -lt 50 ] || fail "the client did not connect"
+	sleep 0.1
+done
+ACKS=$(metric nym_node_gateway_surb_acks_sent)
+send_final "$ID"
+send_final "$ID" ack
+wait "$LC" || fail "link-client: $(cat "$T/connected.out")"
+out=$(cat "$T/connected.out")
+[ "$(json 'j["received"] - j["received_acks"]' "$out")" -ge 1 ] && [ "$(json 'j["received_acks"]' "$out")" -ge 1 ] ||
+	fail "not delivered to the connected client: $out"
+expect_metric nym_node_gateway_delivered_to_clients 2
+[ "$(metric nym_node_gateway_surb_acks_sent)" -gt "$ACKS" ] || fail "no SURB-ACK sent for the message"
+echo "ok   a final hop and an ack for a connected client arrive on its link"
+
+# 9. A second link of the same identity takes over: the first is closed by the gateway.
+lc --identity-seed "$SEED" --wait-ms 5000 >"$T/first.out" &
+LC=$!
+sleep 1
+out=$(lc --identity-seed "$SEED") || fail "$out"
+[ "$(json 'j["auth"]' "$out")" = ok ] || fail "second link: $out"
+wait "$LC" || fail "link-client: $(cat "$T/first.out")"
+[ "$(json 'j["closed_by_gateway"]' "$(cat "$T/first.out")")" = True ] || fail "the first link stayed open: $(cat "$T/first.out")"
+echo "ok   a second link of one identity takes over, the first is closed"
+
+# 10. One address holds at most gateway.max_clients_per_address (16) links.
+netns_exec client /usr/bin/python3 -c '
+import socket, time
+s = [socket.create_connection(("198.51.100.21", 9000), 5) for _ in range(20)]
+time.sleep(0.5)
+for x in s: x.close()'
+expect_metric nym_node_gateway_client_links_refused 4
+echo "ok   links over the per-address limit are refused and counted"
+
+# 11. A connection that never completes a handshake is closed at the first-frame deadline.
+netns_exec client /usr/bin/python3 -c '
+import socket, time
+s = socket.create_connection(("198.51.100.21", 9000), 5)
+s.settimeout(6)
+t = time.time()
+assert s.recv(1) == b"", "expected the gateway to close"
+assert 1.5 < time.time() - t < 5, time.time() - t'
+expect_metric nym_node_gateway_link_first_frame_timeouts 1
+echo "ok   a silent connection is closed at gateway.link_first_frame_timeout and counted"
+stop_gateway
+! grep -q "Sanitizer" "$T/gw.log" || fail "the sanitizers complained"

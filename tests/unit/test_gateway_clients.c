@@ -244,3 +244,23 @@ Test(gateway_clients, final_without_ipr)
 	cr_assert_eq(r.ipr, 0);
 	cr_assert_eq(r.inbox, 1);
 }
+
+Test(gateway_clients, batch_in_one_transaction)
+{
+	struct gateway_clients *c;
+	uint8_t item[21] = { 0 };
+	uint64_t n, v;
+	cr_assert_eq(gateway_clients_open(&c, path, 3, 86400), 0);
+	cr_assert_eq(gateway_clients_begin(c), 0);
+	for (int i = 0; i < 5; i++)
+		gateway_clients_inbox_put(c, A, MIX_PACKET_SIZE_ACK, item, 21, 1000);
+	cr_assert_eq(gateway_clients_balance_set(c, A, 77, 1000), 0);
+	cr_assert_eq(gateway_clients_commit(c), 0);
+	gateway_clients_close(c);
+	cr_assert_eq(gateway_clients_open(&c, path, 3, 86400), 0);
+	cr_assert_eq(gateway_clients_inbox_count(c, A, &n), 0);
+	cr_assert_eq(n, 3, "the cap holds inside a transaction");
+	cr_assert_eq(gateway_clients_balance_get(c, A, &v), 0);
+	cr_assert_eq(v, 77);
+	gateway_clients_close(c);
+}

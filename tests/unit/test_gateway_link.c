@@ -7,6 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../support/credfix.h"
+#include "../support/tmpdir.h"
+#include "credstore/ticket_store.h"
 #include "crypto/ed25519.h"
 #include "crypto/secret.h"
 #include "gateway/gateway_link.h"
@@ -23,6 +26,8 @@ struct fake {
 	size_t nspent;
 	size_t forwarded;
 	int spend_fail; /* forced result of the store */
+	struct nym_ticket_store *store; /* a real store, when set */
+	struct credfix *cf;
 };
 
 static int fk_authenticated(void *ctx, const uint8_t identity[32], uint64_t *balance)
@@ -39,6 +44,14 @@ static int fk_authenticated(void *ctx, const uint8_t identity[32], uint64_t *bal
 static int fk_spend(void *ctx, const uint8_t *ticket, size_t len, uint64_t *granted)
 {
 	struct fake *f = ctx;
+	if (f->store) {
+		struct nym_ticket_msg msg;
+		int rc = nym_ticket_store_spend(f->store, &f->cf->ks, ticket, len, f->cf->now,
+						1u << NYM_TICKET_MIXNET_ENTRY, &msg);
+		if (rc == 0)
+			*granted = f->grant;
+		return rc;
+	}
 	if (f->spend_fail)
 		return f->spend_fail;
 	if (len < 8)
@@ -219,6 +232,12 @@ static int spend(uint8_t serial0, uint8_t first)
 	memset(t + NYM_BRSA_PREFIX_LEN, 0, NYM_TICKET_MSG_LEN);
 	t[NYM_BRSA_PREFIX_LEN] = NYM_TICKET_MIXNET_ENTRY;
 	struct link_msg m = { .type = LINK_MSG_SPEND_TICKET, .ticket = { t, sizeof(t) } };
+	return client_send(&m);
+}
+
+static int spend_bytes(const uint8_t *t, size_t len)
+{
+	struct link_msg m = { .type = LINK_MSG_SPEND_TICKET, .ticket = { t, len } };
 	return client_send(&m);
 }
 
@@ -417,6 +436,23 @@ Test(gateway_link, low_balance_exhaustion_topup)
 	cr_assert_eq(gateway_link_deliver(&S->link, MIX_PACKET_SIZE_REGULAR, item, sizeof(item)), 0);
 }
 
+Test(gateway_link, send_without_balance)
+{
+	open_session();
+	size_t got = S->ngot;
+	cr_assert_eq(send_packets(2), 0);
+	cr_assert_eq(S->fake.forwarded, 0);
+	cr_assert_eq(S->ngot, got + 1);
+	cr_assert_eq(last()->error.code, LINK_ERR_BANDWIDTH_EXHAUSTED);
+	cr_assert_eq(send_packets(2), 0);
+	cr_assert_eq(S->ngot, got + 1, "told once");
+	cr_assert_eq(S->counters.send_no_bandwidth, 4);
+	cr_assert(!gateway_link_closing(&S->link));
+	cr_assert_eq(spend(1, 1), 0);
+	cr_assert_eq(send_packets(1), 0);
+	cr_assert_eq(S->fake.forwarded, 1);
+}
+
 Test(gateway_link, stored_balance_on_auth)
 {
 	S->fake.stored_balance = 5000000;
@@ -522,4 +558,47 @@ Test(gateway_link, output_backpressure)
 	cr_assert_gt(n, 100);
 	pump_to_client();
 	cr_assert_eq(gateway_link_deliver(&S->link, MIX_PACKET_SIZE_REGULAR, item, sizeof(item)), 0);
+}
+
+/* The real ticket store and issuer keys behind the hook: a ticket buys bandwidth once, a reused
+ * serial is refused at once (also on a second link), a forged signature and a ticket of
+ * another type are rejected. */
+Test(gateway_link, real_ticket_store, .timeout = 120)
+{
+	static struct credfix cf;
+	char path[300];
+	uint8_t t[NYM_TICKET_MAX_LEN];
+	credfix_init(&cf, 1u << NYM_TICKET_MIXNET_ENTRY | 1u << NYM_TICKET_WG_ENTRY);
+	struct nym_ticketbook *book = credfix_issue_book(&cf, NYM_TICKET_MIXNET_ENTRY, 3);
+	struct nym_ticketbook *wg = credfix_issue_book(&cf, NYM_TICKET_WG_ENTRY, 1);
+	test_path(path, sizeof(path), cf.dir, "tickets.db");
+	cr_assert_eq(nym_ticket_store_open(&S->fake.store, path), 0);
+	S->fake.cf = &cf;
+	open_session();
+	size_t n = credfix_ticket(book, 0, t);
+	cr_assert_eq(spend_bytes(t, n), 0);
+	cr_assert_eq(last()->type, LINK_MSG_BANDWIDTH);
+	cr_assert_eq(last()->balance, S->fake.grant);
+	cr_assert_eq(spend_bytes(t, n), 0);
+	cr_assert_eq(last()->error.code, LINK_ERR_TICKET_SPENT);
+	n = credfix_ticket(book, 1, t);
+	t[n - 1] ^= 1;
+	cr_assert_eq(spend_bytes(t, n), 0);
+	cr_assert_eq(last()->error.code, LINK_ERR_TICKET_REJECTED, "forged");
+	n = credfix_ticket(wg, 0, t);
+	cr_assert_eq(spend_bytes(t, n), 0);
+	cr_assert_eq(last()->error.code, LINK_ERR_TICKET_REJECTED, "not a mixnet-entry ticket");
+	n = credfix_ticket(book, 2, t);
+	cr_assert_eq(spend_bytes(t, n), 0);
+	cr_assert_eq(last()->type, LINK_MSG_BANDWIDTH);
+	cr_assert_eq(last()->balance, 2 * S->fake.grant);
+	cr_assert_eq(S->counters.tickets_accepted, 2);
+	cr_assert_eq(S->counters.tickets_spent, 1);
+	cr_assert_eq(S->counters.tickets_rejected, 2);
+	cr_assert(!gateway_link_closing(&S->link));
+	nym_ticket_store_close(S->fake.store);
+	S->fake.store = NULL;
+	nym_ticketbook_free(book);
+	nym_ticketbook_free(wg);
+	credfix_fini(&cf);
 }
