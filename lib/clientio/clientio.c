@@ -798,8 +798,14 @@ static void on_tun(struct uring_loop_op *op, int res, uint32_t flags)
 		if (io->ipr)
 			client_ipr_send_packet(io->ipr, io->tunbuf, (size_t)n, io->loop.now_ns);
 	}
-	if (drained && io->ipr && io->cfg.ipr_flush_when_idle)
-		client_ipr_flush(io->ipr, io->loop.now_ns);
+	/* Nothing more to read: a partial bundle goes now unless real packets wait in the engine
+	 * anyway (then it may still fill while they wait, until its timeout). */
+	if (drained && io->ipr) {
+		struct client_engine_stats es;
+		client_engine_get_stats(io->engine, &es);
+		if (io->cfg.ipr_flush_when_idle || es.queued == 0)
+			client_ipr_flush(io->ipr, io->loop.now_ns);
+	}
 }
 
 static void pump_send(struct clientio *io, struct conn *c, uint64_t now)

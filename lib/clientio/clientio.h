@@ -47,7 +47,9 @@ struct clientio_config {
 	struct client_ipr_config ipr_config;
 	int tun_fd; /* -1: none; else packets from it go to the IPR and back */
 	/* Send the IPR bundle as soon as the TUN has nothing more to read (no added latency;
-	 * for the lifted rate) instead of waiting for the bundle's timeout. */
+	 * for the lifted rate) instead of waiting for the bundle's timeout. Without it, a drained
+	 * TUN sends the bundle only when no real packet waits in the engine's queue (a bundle
+	 * that would wait for a Poisson slot anyway keeps filling until its timeout). */
 	bool ipr_flush_when_idle;
 	long http_timeout_ms;
 	uint64_t reconnect_min_ns, reconnect_max_ns; /* backoff: 500 ms doubling to 30 s */
