@@ -146,7 +146,7 @@ static void print_text(const struct probe_result *r)
 int cmd_probe(const char *context, int argc, char **argv)
 {
 	struct cli_list urls = { 0 }, keys = { 0 };
-	uint64_t threshold = 0, ping_count = 3, timeout = 60, per_hop = UINT64_MAX, poisson = UINT64_MAX,
+	uint64_t threshold = 0, ping_count = 3, timeout = 60, duration = 0, per_hop = UINT64_MAX, poisson = UINT64_MAX,
 		 ipr_buffer = UINT64_MAX, table = PROBE_DEFAULT_TABLE, priority = PROBE_DEFAULT_RULE_PRIORITY;
 	const char *entry = NULL, *exit_ = NULL, *ticketbook = NULL, *ping = NULL, *ping6 = NULL, *dns_server = NULL,
 		   *dns_name = NULL, *http_url = NULL, *tun = PROBE_DEFAULT_TUN, *keys_dir = NULL;
@@ -175,6 +175,8 @@ int cmd_probe(const char *context, int argc, char **argv)
 		{ "ipr-buffer-ms", CLI_U64, &ipr_buffer, false,
 		  "MS    bundle timeout asked of the exit's IPR (default: its own; 0 with --poisson-ms 0 or --no-cover)" },
 		{ "timeout", CLI_U64, &timeout, false, "S     for the session to come up and for each check (default 60)" },
+		{ "duration", CLI_U64, &duration, false,
+		  "S     keep the tunnel up this long after the checks, for other programs (SIGINT ends it)" },
 		{ 0 },
 	};
 	int rc = cli_parse(context, argc, argv, opts, NULL, 0, NULL);
@@ -222,7 +224,7 @@ int cmd_probe(const char *context, int argc, char **argv)
 		fprintf(stderr, "%s: --tun expects a device name of 1..15 characters, got '%s'\n", context, tun);
 		return EXIT_FAIL;
 	}
-	if (!ping && !ping6 && !dns_name && !http_url)
+	if (!ping && !ping6 && !dns_name && !http_url && !duration)
 		fprintf(stderr, "%s: no check requested (--ping, --dns-name, --http-url): only the session is tried\n",
 			context);
 	o.authorities = (const char *const *)urls.items;
@@ -249,6 +251,7 @@ int cmd_probe(const char *context, int argc, char **argv)
 	}
 	o.ipr_buffer_ms = ipr_buffer;
 	o.timeout_s = timeout;
+	o.duration_s = duration;
 	struct nym_ticketbook *book = NULL;
 	rc = nym_ticketbook_load(&book, ticketbook);
 	if (rc) {

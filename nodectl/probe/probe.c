@@ -5,12 +5,14 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "client/client_keys.h"
 #include "io/tun.h"
 #include "netlink/net_sysctl.h"
 #include "netlink/nl_link.h"
+#include "util/clock.h"
 #include "util/signals.h"
 
 #define NS_PER_MS 1000000ull
@@ -212,6 +214,8 @@ int probe_run(const struct probe_options *o, struct probe_result *r)
 	rc = tunnel_configure(&t, &ips, r->error, sizeof(r->error));
 	if (rc)
 		goto out;
+	/* For scripts that use the tunnel themselves (--duration): it is usable from here. */
+	fprintf(stderr, "nym-node probe: tunnel %s up: %s %s\n", t.name, r->ipv4, r->ipv6);
 
 	unsigned timeout = (unsigned)(o->timeout_s ? o->timeout_s : 60);
 	bool all_ok = true;
@@ -231,7 +235,17 @@ int probe_run(const struct probe_options *o, struct probe_result *r)
 		probe_check_http(t.name, o->http_url, o->dns_server, timeout, &r->http);
 		all_ok &= r->http.ok;
 	}
-	if (probe_interrupted()) {
+	bool held = false;
+	if (o->duration_s && !probe_interrupted()) {
+		/* Other programs may use the tunnel meanwhile; SIGINT ends the wait, not the probe. */
+		uint64_t end = nym_clock_now_ns() + o->duration_s * 1000000000ull;
+		while (nym_clock_now_ns() < end && !probe_interrupted()) {
+			struct timespec ts = { 0, 100 * 1000000L };
+			nanosleep(&ts, NULL);
+		}
+		held = true;
+	}
+	if (probe_interrupted() && !held) {
 		snprintf(r->error, sizeof(r->error), "interrupted");
 		rc = -EINTR;
 	} else {

@@ -47,6 +47,7 @@ struct probe_options {
 	bool no_cover;
 	uint64_t ipr_buffer_ms; /* asked of the IPR; UINT64_MAX: its own, or 0 with poisson_ms 0 */
 	uint64_t timeout_s; /* for the IPR session to come up, and each check (default 60) */
+	uint64_t duration_s; /* keep the tunnel up this long after the checks (SIGINT ends it early) */
 };
 
 struct probe_ping {
