@@ -33,8 +33,8 @@ WANT=$(sha256sum <"$WWW_DIR/$FILE" | cut -d' ' -f1)
 NAME=e2e$$.test
 printf '%s %s\n%s %s\n' "$INTERNET_IP" "$NAME" "$INTERNET_IP6" "$NAME" >>"$DNS_HOSTS"
 # A server on a port the default policy rejects: it must never see a connection.
-on internet "$PY" -m http.server 8081 --bind :: --directory "$WWW_DIR" >"$WORK/denied.log" 2>&1 &
-DENIED_PID=$!
+bg_on internet "$WORK/denied.log" "$PY" -m http.server 8081 --bind :: --directory "$WWW_DIR"
+DENIED_PID=$BG_PID
 on internet "$PY" tests/lib/nymtest.py wait-port "$INTERNET_IP:8081" 10 || die "no server on 8081"
 
 ENTRY_MAC=$(mac entry eth0)

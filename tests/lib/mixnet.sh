@@ -9,6 +9,7 @@
 #   mixnet_probe OUT.json [options]    # nym-node probe --json from the client host; $?: its status
 #   jget FILE PATH [DEFAULT]           # a JSON member, e.g. jget out.json http.sha256
 #   metric HOST NAME                   # a node's Prometheus counter (sum over labels; 0 if absent)
+#   bg_on HOST LOG CMD...              # CMD in the background on a host ($BG_PID)
 #   capture_start HOST IF FILE         # tcpdump of every full frame on an interface
 #   capture_stop                       # stops every capture of this run, flushed
 
@@ -73,9 +74,19 @@ metric() {
 		awk -v n="$2" '$1 ~ "(^|_)" n "($|\\{)" { s += $2 } END { printf "%d\n", s }'
 }
 
+# A background job of the shell itself (not of a function, whose subshell would ignore the
+# signals), so that $! is the process that runs the command.
+bg_on() {
+	host=$1
+	log=$2
+	shift 2
+	ip netns exec "$SANDBOX_PREFIX$host" "$@" >"$log" 2>&1 &
+	BG_PID=$!
+}
+
 capture_start() {
-	on "$1" tcpdump -i "$2" -s 0 -U -n -Z root -w "$3" >"$3.log" 2>&1 &
-	CAPTURE_PIDS="$CAPTURE_PIDS $!"
+	bg_on "$1" "$3.log" tcpdump -i "$2" -s 0 -U -n -Z root -w "$3"
+	CAPTURE_PIDS="$CAPTURE_PIDS $BG_PID"
 	i=0
 	until grep -q "listening on" "$3.log" 2>/dev/null; do
 		i=$((i + 1))
@@ -85,7 +96,7 @@ capture_start() {
 }
 
 capture_stop() {
-	for pid in $CAPTURE_PIDS; do kill -INT "$pid" 2>/dev/null; done
+	for pid in $CAPTURE_PIDS; do kill -TERM "$pid" 2>/dev/null; done
 	for pid in $CAPTURE_PIDS; do wait "$pid" 2>/dev/null; done
 	CAPTURE_PIDS=""
 }
