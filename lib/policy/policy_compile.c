@@ -329,15 +329,15 @@ static int decide(struct builder *b, const struct policy *p, struct scratch *s, 
 	s->icmp_done = s->other_done = false;
 	s->icmp_entry = s->other_entry = POLICY_NO_ENTRY;
 	size_t nh = prefix_index_find(ix, rep);
-	*net_rejected = false;
+	*net_rejected = true; /* no entry: the implicit reject at the end, of every port */
 	for (size_t h = 0; h < nh; h++) {
 		const struct policy_entry *e = &p->entries[p->rules[ix->hits[h]].entry];
-		if (e->action == POLICY_ACCEPT)
-			break;
-		if (policy_entry_rejects_network(e)) {
-			*net_rejected = true;
+		if (e->action == POLICY_ACCEPT) {
+			*net_rejected = false;
 			break;
 		}
+		if (policy_entry_rejects_network(e))
+			break;
 	}
 	for (size_t h = 0; h < nh; h++) {
 		if (s->icmp_done && s->other_done && s->paint[0].n_gaps == 0 && s->paint[1].n_gaps == 0)

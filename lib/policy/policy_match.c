@@ -88,5 +88,5 @@ bool policy_network_rejected(const struct policy *p, const struct policy_addr *d
 		if (policy_entry_rejects_network(e))
 			return true;
 	}
-	return false;
+	return true; /* the implicit reject at the end rejects every port */
 }

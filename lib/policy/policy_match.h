@@ -38,7 +38,8 @@ void policy_match(const struct policy *p, const struct policy_addr *dst, enum po
  * reject by network, whatever its port list says. An address is rejected by network when,
  * walking the entries that contain it in order, a reject of every port (ports `*` or
  * 1-65535, TCP and UDP alike: no protocol word, or none narrower) comes before any accept.
- * An address no entry contains is not rejected by network. The exit's IP packet router
+ * An address that no accept and no such reject contains meets the implicit reject at the
+ * end, which rejects every port: it is rejected by network too. The exit's IP packet router
  * and nym-ntm's table apply the same rule (PROTOCOLS.md 4.1). */
 bool policy_dns_icmp_class(enum policy_proto proto, uint16_t port);
 

@@ -488,10 +488,20 @@ Test(policy, dns_and_ping_exemption)
 	policy_compiled_free(&c);
 	policy_free(&p);
 
-	/* An empty policy rejects everything, but no entry rejects any network. */
+	/* An empty policy rejects everything: the implicit end rejects every port. */
 	p = parse_ok("# nothing\n");
 	cr_assert_eq(policy_compile(&p, &c), 0);
 	struct policy_addr a = addr("8.8.8.8");
+	cr_assert(policy_compiled_network_rejected(&c, &a));
+	cr_assert(policy_network_rejected(&p, &a));
+	policy_compiled_free(&c);
+	policy_free(&p);
+	/* Only partial rejects before the end: still the end decides. */
+	p = parse_ok("reject *:1-1000\naccept 192.0.2.0/24:443\n");
+	cr_assert_eq(policy_compile(&p, &c), 0);
+	a = addr("8.8.8.8");
+	cr_assert(policy_compiled_network_rejected(&c, &a));
+	a = addr("192.0.2.9");
 	cr_assert(!policy_compiled_network_rejected(&c, &a));
 	policy_compiled_free(&c);
 	policy_free(&p);
