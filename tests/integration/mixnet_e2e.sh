@@ -65,7 +65,10 @@ echo "# tickets: $spent0 spent before, $spent1 after the IPv4 run; the probe say
 check "a second ticket was spent when the first ran out, and the session went on ($((spent1 - spent0)) spent)" \
 	[ $st -eq 0 -a $((spent1 - spent0)) -ge 2 ]
 accepted=$(metric entry gateway_tickets_accepted)
+metered=$(metric entry gateway_bytes_metered)
+echo "# entry gateway: $metered Sphinx bytes metered, $(metric entry gateway_low_balance_sent) low-balance warnings, $(metric entry gateway_exhausted_sent) exhausted errors"
 check "the entry gateway accepted them ($accepted)" [ "$accepted" -ge $((spent1 - spent0)) ]
+check "the run used more than one ticket buys ($metered > $TICKET_BYTES bytes metered)" [ "$metered" -gt "$TICKET_BYTES" ]
 
 echo "# IPv6: ping, DNS, HTTP to the literal address"
 mixnet_probe "$WORK/p6.json" --ping "$INTERNET_IP6" --dns-server "$INTERNET_IP6" --dns-name "$NAME" \

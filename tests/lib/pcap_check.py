@@ -341,18 +341,19 @@ def mix_plaintext_ok(pt):
 
 
 def link_plaintext_ok(pt, to_gateway):
-    if pt <= CONTROL_MAX:
-        return "control"
+    """What a client-link record of pt plaintext bytes can be (the packet-carrying forms are
+    named first; a short one may also be a control frame), or None."""
     if to_gateway:
         if pt in TICKETS:
             return "ticket"
-        for cls, e in SEND_ENTRY.items():
-            if (pt - 5) % e == 0 and pt > 5:
-                return "SEND %d %s" % ((pt - 5) // e, cls)
-        return None
-    for cls, e in RECEIVE_ITEM.items():
-        if (pt - 5) % e == 0 and pt > 5:
-            return "RECEIVE %d %s" % ((pt - 5) // e, cls)
+        forms = SEND_ENTRY
+    else:
+        forms = RECEIVE_ITEM
+    for cls, e in forms.items():
+        if pt > 5 and (pt - 5) % e == 0:
+            return "%s %d %s" % ("SEND" if to_gateway else "RECEIVE", (pt - 5) // e, cls)
+    if pt <= CONTROL_MAX:
+        return "control"
     return None
 
 
