@@ -53,6 +53,7 @@ while [ $# -gt 0 ]; do
 done
 . tests/lib/assert.sh
 . tests/lib/mixnet.sh
+mixnet_require
 say() { echo "mixnet_path: $*" >&2; }
 
 mixnet_up >/dev/null

@@ -17,7 +17,7 @@ set -u
 cd "$(dirname "$0")/../.." || exit 1
 . tests/lib/assert.sh
 . tests/lib/mixnet.sh
-for tool in tcpdump curl dnsmasq; do command -v $tool >/dev/null || die "$tool is missing (scripts/deps.sh)"; done
+mixnet_require
 
 # What one ticket buys: 2 MB of Sphinx bytes, so the first download needs a top-up or more.
 TICKET_BYTES=2000000

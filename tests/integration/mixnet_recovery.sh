@@ -16,6 +16,7 @@ set -u
 cd "$(dirname "$0")/../.." || exit 1
 . tests/lib/assert.sh
 . tests/lib/mixnet.sh
+mixnet_require
 
 mixnet_up --mixnodes 6
 BOOK=$WORK/ticketbook.json

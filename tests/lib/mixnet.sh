@@ -3,6 +3,7 @@
 # tickets on the client host, `nym-node probe` runs, JSON fields, node metrics and packet
 # captures.
 #
+#   mixnet_require                     # the build and the tools the tests need, or die
 #   mixnet_up [sandbox up options]     # the sandbox, its exports loaded, removed at exit
 #   on HOST CMD...                     # run on a sandbox host
 #   mixnet_ticketbook FILE             # a voucher from the authority, a ticketbook on the client
@@ -17,6 +18,15 @@ S=scripts/sandbox.sh
 PY=/usr/bin/python3
 [ -x "$PY" ] || PY=python3
 CAPTURE_PIDS=""
+
+# The build must have the client side (nym-node probe) and the gateway side (client links,
+# the IPR): say which part is missing rather than fail obscurely.
+mixnet_require() {
+	node=${NYM_BUILD:-build}/bin/nym-node
+	[ -x "$node" ] || die "no $node: build first (make)"
+	"$node" probe --help >/dev/null 2>&1 || die "this nym-node has no 'probe' command (issue 11, the client side)"
+	for tool in tcpdump curl dnsmasq ss; do command -v $tool >/dev/null || die "$tool is missing (scripts/deps.sh)"; done
+}
 
 mixnet_up() {
 	env=$($S up --prefix "mx$$" "$@") || die "scripts/sandbox.sh up $* failed"
