@@ -3,26 +3,32 @@
 # `nym-node probe` on the client host, against what the machine's cores allow. Prints one
 # JSON object on stdout (progress on stderr); a measurement, not a pass/fail test.
 #
-#   tests/bench/mixnet_path.sh [--mib N] [--pings N] [--sphinx-seconds S]
+#   tests/bench/mixnet_path.sh [--mib N] [--mib-default N] [--pings N] [--sphinx-seconds S]
 #
 # Members:
 #   goodput_mbps_nodelay, rtt_p50_ms_nodelay, rtt_p99_ms_nodelay, rtt_mean_ms_nodelay
 #       per-hop delays 0 and the mixed Poisson stream's rate lifted (--per-hop-delay-ms 0
-#       --poisson-ms 0): an HTTP download of N MiB (HTTP body bytes x 8 / the probe's
-#       transfer time) and the RTTs of its pings;
+#       --poisson-ms 0; the probe then also flushes its IP bundles when its TUN is drained and
+#       asks the IPR for a zero buffer timeout): an HTTP download of N MiB (default 8; HTTP
+#       body bytes x 8 / the probe's transfer time) and the RTTs of its pings;
 #   goodput_mbps_default, rtt_mean_ms_default
-#       the same with Nym's defaults (15 ms mean per-hop delay, 20 ms mixed stream, cover on);
+#       the same with Nym's defaults (15 ms mean per-hop delay, 20 ms mixed stream, cover on,
+#       5 ms bundle timeouts), downloading --mib-default MiB (default 2: the rate is low);
 #   rtt_predicted_ms_default
 #       what the defaults add to the path's own round trip, on average:
-#         rtt_mean_ms_nodelay + poisson_ms + 2 x 3 x per_hop_delay_ms  (= + 20 + 90 ms)
-#       A ping's request waits for the next tick of the mixed stream: ticks are a Poisson
+#         rtt_mean_ms_nodelay + client_bundle_ms + poisson_ms + 3 x per_hop_delay_ms
+#                             + ipr_buffer_ms + 3 x per_hop_delay_ms
+#         = rtt_mean_ms_nodelay + 5 + 20 + 45 + 5 + 45 ms
+#       A ping's packet waits in the client's IP bundle for its buffer timeout (5 ms, nothing
+#       else fills it), then for the next tick of the mixed stream: ticks are a Poisson
 #       process, so from any instant the wait is exponential with the stream's mean (20 ms,
 #       memoryless). It then crosses three mix nodes, each holding it for an exponential
-#       delay of mean 15 ms (the final hop at the exit gateway does not delay). The answer
-#       comes back through a reply SURB the client built with the same per-hop delays (three
-#       mix nodes again) and is sent by the IPR at once, without a Poisson stream. Everything
-#       else (links, Sphinx work, the IPR's bundling, the TUN devices) is what the no-delay run
-#       measures. It assumes the request fits one Sphinx packet, which a ping does;
+#       delay of mean 15 ms (the final hop at the exit gateway does not delay). The echo reply
+#       waits in the IPR's bundle for its buffer timeout (5 ms, the IPR's default) and comes
+#       back through a reply SURB the client built with the same per-hop delays (three mix
+#       nodes again); the IPR sends it at once, without a Poisson stream. Everything else
+#       (links, Sphinx work, the TUN devices, the kernels) is what the no-delay run measures.
+#       It assumes the request fits one Sphinx packet, which a ping does;
 #   ceiling_mbps
 #       the goodput the cores allow given the Sphinx costs `nym-node bench sphinx` measures in
 #       this run: each 2 KiB payload (2048 message bytes of a regular packet) costs the
@@ -40,14 +46,16 @@
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 MIB=8
+MIB_DEFAULT=2
 PINGS=30
 SPHINX_SECONDS=4
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--mib) MIB=$2; shift ;;
+	--mib-default) MIB_DEFAULT=$2; shift ;;
 	--pings) PINGS=$2; shift ;;
 	--sphinx-seconds) SPHINX_SECONDS=$2; shift ;;
-	*) echo "usage: $0 [--mib N] [--pings N] [--sphinx-seconds S]" >&2; exit 2 ;;
+	*) echo "usage: $0 [--mib N] [--mib-default N] [--pings N] [--sphinx-seconds S]" >&2; exit 2 ;;
 	esac
 	shift
 done
@@ -61,7 +69,8 @@ BOOK=$WORK/ticketbook.json
 mixnet_ticketbook "$BOOK"
 BIG=bench$$.bin
 head -c $((MIB * 1048576)) /dev/urandom >"$WWW_DIR/$BIG"
-WANT=$(sha256sum <"$WWW_DIR/$BIG" | cut -d' ' -f1)
+SMALL=bench$$-default.bin
+head -c $((MIB_DEFAULT * 1048576)) /dev/urandom >"$WWW_DIR/$SMALL"
 count_opt=""
 "$NODE" probe --help 2>&1 | grep -q -- "--ping-count" && count_opt="--ping-count $PINGS"
 
@@ -73,13 +82,13 @@ say "no delays, Poisson rate lifted: $PINGS pings, then $MIB MiB"
 mixnet_probe "$WORK/nodelay.json" --per-hop-delay-ms 0 --poisson-ms 0 --ping "$INTERNET_IP" $count_opt \
 	--http-url "http://$INTERNET_IP/$BIG" --timeout 300 ||
 	say "no-delay probe: exit $?: $(tail -n 3 "$WORK/nodelay.json.err")"
-say "Nym's defaults: $PINGS pings, then $MIB MiB"
+say "Nym's defaults: $PINGS pings, then $MIB_DEFAULT MiB"
 # shellcheck disable=SC2086
-mixnet_probe "$WORK/default.json" --ping "$INTERNET_IP" $count_opt --http-url "http://$INTERNET_IP/$BIG" --timeout 600 ||
+mixnet_probe "$WORK/default.json" --ping "$INTERNET_IP" $count_opt --http-url "http://$INTERNET_IP/$SMALL" --timeout 600 ||
 	say "default probe: exit $?: $(tail -n 3 "$WORK/default.json.err")"
 
-"$PY" - "$WORK/sphinx.json" "$WORK/nodelay.json" "$WORK/default.json" "$WANT" "$(nproc)" <<'EOF'
-import json, sys
+"$PY" - "$WORK/sphinx.json" "$WORK/nodelay.json" "$WORK/default.json" "$WWW_DIR/$BIG" "$WWW_DIR/$SMALL" "$(nproc)" <<'EOF'
+import hashlib, json, sys
 
 def load(p):
     try:
@@ -88,11 +97,13 @@ def load(p):
         return {"error": "unreadable: %s" % e}
 
 sphinx, nodelay, default = load(sys.argv[1]), load(sys.argv[2]), load(sys.argv[3])
-want, cores = sys.argv[4], int(sys.argv[5])
-POISSON_MS, PER_HOP_MS, MIX_HOPS = 20.0, 15.0, 3
+digest = {r: hashlib.sha256(open(p, "rb").read()).hexdigest() for r, p in ((0, sys.argv[4]), (1, sys.argv[5]))}
+cores = int(sys.argv[6])
+POISSON_MS, PER_HOP_MS, MIX_HOPS, CLIENT_BUNDLE_MS, IPR_BUFFER_MS = 20.0, 15.0, 3, 5.0, 5.0
 
 def goodput(r):
     h = r.get("http", {})
+    want = digest[1 if r is default else 0]
     if not h.get("ok") or h.get("sha256") != want or not h.get("seconds"):
         return None
     return h["bytes"] * 8 / h["seconds"] / 1e6
@@ -121,14 +132,15 @@ out["rtt_p99_ms_nodelay"] = rnd(pct(r0, 0.99))
 out["rtt_mean_ms_nodelay"] = rnd(mean(r0))
 out["goodput_mbps_default"] = rnd(goodput(default), 3)
 out["rtt_mean_ms_default"] = rnd(mean(r1))
-out["rtt_predicted_ms_default"] = rnd(mean(r0) + POISSON_MS + 2 * MIX_HOPS * PER_HOP_MS if r0 else None)
+out["rtt_predicted_ms_default"] = rnd(mean(r0) + CLIENT_BUNDLE_MS + POISSON_MS + IPR_BUFFER_MS + 2 * MIX_HOPS * PER_HOP_MS
+                                      if r0 else None)
 cost = sphinx.get("create_us", 0) + MIX_HOPS * sphinx.get("process_forward_batched_us", 0) + sphinx.get("process_final_us", 0)
 cost1 = sphinx.get("create_us", 0) + MIX_HOPS * sphinx.get("process_forward_us", 0) + sphinx.get("process_final_us", 0)
 out["ceiling_mbps"] = rnd(cores * 1e6 / cost * 2048 * 8 / 1e6 if cost else None)
 out["ceiling_mbps_unbatched"] = rnd(cores * 1e6 / cost1 * 2048 * 8 / 1e6 if cost1 else None)
 out["sphinx_us"] = {k: rnd(sphinx.get(k)) for k in ("create_us", "process_forward_us", "process_forward_batched_us", "process_final_us")}
 out["pings"] = {"nodelay": len(r0), "default": len(r1)}
-out["bytes"] = (nodelay.get("http") or {}).get("bytes")
+out["bytes"] = {"nodelay": (nodelay.get("http") or {}).get("bytes"), "default": (default.get("http") or {}).get("bytes")}
 t = {}
 if out["goodput_mbps_nodelay"] is not None and out["ceiling_mbps"]:
     t["goodput_nodelay_over_half_ceiling"] = out["goodput_mbps_nodelay"] >= 0.5 * out["ceiling_mbps"]
