@@ -11,6 +11,7 @@ int cmd_init(const char *context, int argc, char **argv);
 int cmd_run(const char *context, int argc, char **argv);
 int cmd_keys_show(const char *context, int argc, char **argv);
 int cmd_debug_keygen(const char *context, int argc, char **argv);
+int cmd_debug_ipr(const char *context, int argc, char **argv);
 int cmd_debug_sphinx_create(const char *context, int argc, char **argv);
 int cmd_debug_sphinx_process(const char *context, int argc, char **argv);
 int cmd_debug_mix_send(const char *context, int argc, char **argv);

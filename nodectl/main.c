@@ -10,6 +10,7 @@ static const struct cli_command commands[] = {
 	{ NULL, "run", cmd_run, "run the node in the foreground" },
 	{ "keys", "show", cmd_keys_show, "print the node's public keys" },
 	{ "debug", "keygen", cmd_debug_keygen, "print a fresh X25519 key pair (hex and base58)" },
+	{ "debug", "ipr", cmd_debug_ipr, "run the IP packet router alone on its TUN device (no mixnet)" },
 	{ "debug", "sphinx-create", cmd_debug_sphinx_create, "build a Sphinx packet for a route" },
 	{ "debug", "sphinx-process", cmd_debug_sphinx_process, "peel one Sphinx layer with a node key" },
 	{ "debug", "mix-send", cmd_debug_mix_send, "send Sphinx packets through the mixnet the authorities describe" },

@@ -61,6 +61,18 @@ const struct conf_key node_config_schema[] = {
 	{ "gateway.clients_port", CONF_U64, F(gateway.clients_port), "9000", "client port gateways announce (entry and exit modes)", 1, 65535 },
 	{ "wireguard.enabled", CONF_BOOL, F(wireguard.enabled), "false", "gateways: announce the WireGuard role with the key data/x25519_wireguard", 0, 0 },
 	{ "wireguard.announced_port", CONF_U64, F(wireguard.announced_port), "51822", "gateways: WireGuard UDP port announced", 1, 65535 },
+	{ "exit_gateway.ip_packet_router.enabled", CONF_BOOL, F(exit_gateway.ip_packet_router.enabled), "true", "exit gateways: run the IP packet router (a TUN device, clients' IP packets to the internet under the exit policy)", 0, 0 },
+	{ "exit_gateway.ip_packet_router.tun_name", CONF_STRING, F(exit_gateway.ip_packet_router.tun_name), "nymtun0", "TUN device the router creates (10.0.0.1/16, fc00::1/112); nym-ntm's tunnel interfaces must name it", 0, 0 },
+	{ "exit_gateway.ip_packet_router.tun_mtu", CONF_U64, F(exit_gateway.ip_packet_router.tun_mtu), "1420", "MTU of the TUN device (Nym: 1420)", 1280, 65535 },
+	{ "exit_gateway.ip_packet_router.policy_file", CONF_STRING, F(exit_gateway.ip_packet_router.policy_file), "/etc/nym/exit-policy.txt", "exit policy every client packet is checked against (nym-ntm's default file; relative paths are under the node directory)", 0, 0 },
+	{ "exit_gateway.ip_packet_router.client_idle_timeout", CONF_DURATION, F(exit_gateway.ip_packet_router.client_idle_timeout_ns), "60s", "a client that sent no request for this long loses its address pair (Nym: 60 s)", 1, 86400 },
+	{ "exit_gateway.ip_packet_router.buffer_timeout", CONF_DURATION, F(exit_gateway.ip_packet_router.buffer_timeout_ns), "5ms", "a partial bundle of packets for a client leaves after this long, unless its CONNECT asked for another timeout (Nym: 20 ms)", 0, 1 },
+	{ "exit_gateway.ip_packet_router.max_clients", CONF_U64, F(exit_gateway.ip_packet_router.max_clients), "1024", "connected clients at most; more are refused (ours)", 1, 65533 },
+	{ "exit_gateway.ip_packet_router.max_surbs_per_client", CONF_U64, F(exit_gateway.ip_packet_router.max_surbs_per_client), "256", "reply SURBs kept per client (about 460 bytes each); beyond it the oldest go (ours)", 2, 65535 },
+	{ "exit_gateway.ip_packet_router.surb_low_water", CONF_U64, F(exit_gateway.ip_packet_router.surb_low_water), "20", "ask a client for more reply SURBs when its stock falls under this (ours)", 0, 65535 },
+	{ "exit_gateway.ip_packet_router.surb_request_amount", CONF_U64, F(exit_gateway.ip_packet_router.surb_request_amount), "64", "reply SURBs asked for at a time (ours)", 1, 500 },
+	{ "exit_gateway.ip_packet_router.max_pending_responses", CONF_U64, F(exit_gateway.ip_packet_router.max_pending_responses), "64", "responses per client waiting for reply SURBs; more are dropped (ours)", 1, 100000 },
+	{ "exit_gateway.ip_packet_router.deliver_queue", CONF_U64, F(exit_gateway.ip_packet_router.deliver_queue), "8192", "final-hop packets queued from the gateway to the router's thread; more are dropped and counted (ours)", 16, 10000000 },
 	{ "directory.authorities", CONF_LIST, F(directory.authorities), NULL, "authority URLs (http://IP:PORT) to announce to and fetch the topology from; --authority adds more", 0, 0 },
 	{ "directory.authority_keys", CONF_LIST, F(directory.authority_keys), NULL, "base58 Ed25519 keys of the authorities whose signatures count; --authority-key adds more", 0, 0 },
 	{ "directory.threshold", CONF_U64, F(directory.threshold), "0", "signatures a topology needs (0: a majority of the keys)", 0, 16 },
@@ -198,6 +210,12 @@ int node_config_validate(const struct node_config *c, char err[CONF_ERROR_MAX])
 	if (strcmp(c->authority.admission, "allowlist") != 0 && strcmp(c->authority.admission, "open") != 0) {
 		snprintf(err, CONF_ERROR_MAX, "authority.admission: expected allowlist or open, got \"%.40s\"",
 			 c->authority.admission);
+		return -EINVAL;
+	}
+	const char *tun = c->exit_gateway.ip_packet_router.tun_name;
+	size_t tun_len = strlen(tun);
+	if (tun_len == 0 || tun_len >= 16 || strchr(tun, '/') || strchr(tun, ' ') || strchr(tun, '%')) {
+		snprintf(err, CONF_ERROR_MAX, "exit_gateway.ip_packet_router.tun_name: expected an interface name of 1-15 characters, got \"%.40s\"", tun);
 		return -EINVAL;
 	}
 	if (c->mixnet.packet_forwarding_maximum_backoff_ns < c->mixnet.packet_forwarding_initial_backoff_ns) {

@@ -73,6 +73,23 @@ struct node_config {
 		bool enabled;
 		uint64_t announced_port;
 	} wireguard;
+	/* exit_gateway.ip_packet_router.*: the exit's IP packet router (nodectl/gateway/gateway_ipr) */
+	struct {
+		struct {
+			bool enabled;
+			char tun_name[CONF_STR_MAX];
+			uint64_t tun_mtu;
+			char policy_file[CONF_STR_MAX];
+			uint64_t client_idle_timeout_ns;
+			uint64_t buffer_timeout_ns;
+			uint64_t max_clients;
+			uint64_t max_surbs_per_client;
+			uint64_t surb_low_water;
+			uint64_t surb_request_amount;
+			uint64_t max_pending_responses;
+			uint64_t deliver_queue;
+		} ip_packet_router;
+	} exit_gateway;
 	struct {
 		struct conf_list authorities;
 		struct conf_list authority_keys;
