@@ -674,12 +674,13 @@ int policy_compile_network_view(const struct policy *p, struct policy_compiled *
 		struct policy_entry *e = &v.entries[i];
 		*e = p->entries[i];
 		memset(&e->limit, 0, sizeof(e->limit));
-		bool whole = e->protos == POLICY_PROTOS_ALL && e->port_lo == 0 && e->port_hi == 65535;
-		if (e->action == POLICY_ACCEPT) {
+		/* One definition of "a reject of every port" (policy_match.h), so the view, the
+		 * compiled open ranges and nym-ntm's table agree. */
+		if (e->action == POLICY_ACCEPT || policy_entry_rejects_network(e)) {
 			e->protos = POLICY_PROTOS_ALL;
 			e->port_lo = 0;
 			e->port_hi = 65535;
-		} else if (!whole) {
+		} else {
 			e->protos = 0; /* matches nothing: left out */
 		}
 	}
