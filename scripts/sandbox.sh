@@ -196,13 +196,6 @@ cmd_up() {
 	"$NODE" init --id entry --mode entry-gateway --public-ip "$NET4.21" --location NL --data-dir "$NS_DIR/entry" >/dev/null
 	"$NODE" init --id exit --mode exit-gateway --public-ip "$NET4.22" --location CH --data-dir "$NS_DIR/exit" >/dev/null
 	for n in $NODES; do node_short_epochs "$NS_DIR/$n" 15; done
-	if [ -n "$ticket_bytes" ]; then
-		for n in entry exit; do
-			grep -q "^  bandwidth_per_ticket: " "$NS_DIR/$n/config/config.yaml" ||
-				die "--ticket-bytes: this nym-node has no gateway.bandwidth_per_ticket"
-			sed -i "s/^  bandwidth_per_ticket: .*/  bandwidth_per_ticket: $ticket_bytes/" "$NS_DIR/$n/config/config.yaml"
-		done
-	fi
 	AUTH_URL=http://$NET4.2:8080
 	AUTH_KEY=$(cat "$NS_DIR/auth/data/ed25519_identity.pub")
 	# Where the authority admits only listed nodes (authority.admission: allowlist), the
@@ -214,6 +207,14 @@ cmd_up() {
 		done
 	fi
 
+	# What one ticket buys at the gateways (tests set a tiny allowance to see top-ups).
+	if [ -n "$ticket_bytes" ]; then
+		for n in entry exit; do
+			grep -q "^  bandwidth_per_ticket: " "$NS_DIR/$n/config/config.yaml" ||
+				die "--ticket-bytes: this nym-node has no gateway.bandwidth_per_ticket"
+			sed -i "s/^  bandwidth_per_ticket: .*/  bandwidth_per_ticket: $ticket_bytes/" "$NS_DIR/$n/config/config.yaml"
+		done
+	fi
 	netns_bg auth "$NS_DIR/logs/auth.log" "$NODE" run --data-dir "$NS_DIR/auth"
 	netns_wait_port client "$NET4.2:8080" 20
 	for n in $NODES; do
