@@ -77,11 +77,12 @@ print(json.dumps(v) if isinstance(v, (list, dict, bool)) else v)
 EOF
 }
 
-# metric HOST NAME: the node's counter NAME from its HTTP API (any prefix, summed over labels).
+# metric HOST NAME: the node's Prometheus counter NAME from its HTTP API (the name without the
+# nym_node_ prefix; summed over labels; 0 when absent).
 metric() {
 	ip=$(sed -n "s/^export $(echo "$1" | tr a-z A-Z)_IP=//p" "$SANDBOX_DIR/sandbox.env")
 	on client curl -sS -m 5 "http://$ip:8080/api/v1/metrics/prometheus" 2>/dev/null |
-		awk -v n="$2" '$1 ~ "(^|_)" n "($|\\{)" { s += $2 } END { printf "%d\n", s }'
+		awk -v n="$2" '$1 ~ "(^|_)" n "($|\\{)" { s += $2 } END { printf "%.0f\n", s }'
 }
 
 # A background job of the shell itself (not of a function, whose subshell would ignore the
