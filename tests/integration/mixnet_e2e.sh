@@ -72,6 +72,8 @@ metered=$(metric entry gateway_bytes_metered)
 echo "# entry gateway: $metered Sphinx bytes metered, $(metric entry gateway_send_packets) packets forwarded, $(metric entry gateway_send_no_bandwidth) refused without bandwidth, $(metric entry gateway_low_balance_sent) low-balance warnings, $(metric entry gateway_bandwidth_exhausted_sent) exhausted errors"
 check "the entry gateway accepted them ($accepted)" [ "$accepted" -ge $((spent1 - spent0)) ]
 check "the run used more than one ticket buys ($metered > $TICKET_BYTES bytes metered)" [ "$metered" -gt "$TICKET_BYTES" ]
+ran_low=$(($(metric entry gateway_low_balance_sent) + $(metric entry gateway_bandwidth_exhausted_sent)))
+check "the gateway told the client its balance ran low or out ($ran_low times)" [ "$ran_low" -ge 1 ]
 
 echo "# IPv6: ping, DNS, HTTP to the literal address"
 mixnet_probe "$WORK/p6.json" --ping "$INTERNET_IP6" --dns-server "$INTERNET_IP6" --dns-name "$NAME" \
