@@ -363,6 +363,7 @@ def check_sizes(path, mac, link_port, mix_port, need):
     bad = []
     counts = {"link": 0, "mix": 0}
     unsynced = 0
+    plain_flows = set()
     for (src, sport, dst, dport), d in sorted(flows.items(), key=lambda kv: str(kv[0])):
         kind = "link" if link_port in (sport, dport) else "mix"
         name = "%s:%d -> %s:%d" % (src, sport, dst, dport)
@@ -375,6 +376,8 @@ def check_sizes(path, mac, link_port, mix_port, need):
             else:
                 rec, noise = noise_record, True
             recs, skipped = synchronise(buf, rec, at_start)
+            if not noise and recs:
+                plain_flows.add(name)
             if recs is None:
                 if at_start or len(buf) > 2 * (NOISE_HDR + 65535):
                     bad.append("%s: %d bytes at +%d are not %s records" %
@@ -410,6 +413,8 @@ def check_sizes(path, mac, link_port, mix_port, need):
            ", %d bytes in pieces too short to synchronise on" % unsynced if unsynced else ""))
     for k, v in sorted(hist.items(), key=lambda kv: -kv[1])[:16]:
         print("  %-5s %-12s %-22s x %d" % (k[0], k[1], k[2], v))
+    if plain_flows:
+        print("  node links without Noise (plain mix frames): %s" % ", ".join(sorted(plain_flows)[:6]))
     if bad:
         print("%d records outside the size classes:" % len(bad))
         print("\n".join("  " + b for b in bad[:12]))
