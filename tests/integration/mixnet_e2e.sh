@@ -12,7 +12,8 @@
 # during all of it (tests/lib/pcap_check.py explains the rules): nothing the entry gateway
 # sends or receives carries an internet address, nothing the exit gateway exchanges with the
 # mixnet carries the client's address, and every record on the client link and on the node
-# links is of a fixed size class.
+# links is of a fixed size class; and on the exit's uplink nothing carries the client's or a
+# tunnel address (NAT).
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 . tests/lib/assert.sh
@@ -42,8 +43,10 @@ on internet "$PY" tests/lib/nymtest.py wait-port "$INTERNET_IP:8081" 10 || die "
 
 ENTRY_MAC=$(mac entry eth0)
 EXIT_MAC=$(mac exit eth0)
+UPLINK_MAC=$(mac exit up0)
 capture_start entry eth0 "$WORK/entry.pcap"
 capture_start exit eth0 "$WORK/exit.pcap"
+capture_start exit up0 "$WORK/uplink.pcap"
 
 echo "# IPv4: ping, DNS, HTTP by name (resolved through the tunnel)"
 spent0=$(tickets_spent "$BOOK")
@@ -122,6 +125,13 @@ check "nothing the entry gateway sends or receives carries an internet address" 
 st=$?
 sed 's/^/    /' "$WORK/exit-addrs.out"
 check "nothing the exit gateway exchanges with the mixnet carries the client's address" [ $st -eq 0 ]
+# The internet side of the exit: its own uplink address only, neither the client's nor the
+# tunnel addresses (nym-ntm masquerades nymtun0's subnets behind up0).
+"$PY" tests/lib/pcap_check.py addrs "$WORK/uplink.pcap" --mac "$UPLINK_MAC" --forbid "$CLIENT_IP/32" \
+	--forbid "$CLIENT_IP6/128" --forbid 10.0.0.0/16 --forbid fc00::/112 >"$WORK/uplink-addrs.out" 2>&1
+st=$?
+sed 's/^/    /' "$WORK/uplink-addrs.out"
+check "nothing on the exit's uplink carries the client's or a tunnel address" [ $st -eq 0 ]
 "$PY" tests/lib/pcap_check.py sizes "$WORK/entry.pcap" --mac "$ENTRY_MAC" --need link,mix >"$WORK/entry-sizes.out" 2>&1
 st=$?
 sed 's/^/    /' "$WORK/entry-sizes.out"
