@@ -1,6 +1,9 @@
 /* nym-node debug ipr: runs the exit gateway's IP packet router alone (its TUN device, policy
- * and thread) with a fresh identity and no mixnet: reply packets are counted, not sent. For
- * the TUN integration test and for operators checking that a host can create the device. */
+ * and thread) with a fresh identity and no mixnet: reply packets are counted, not sent. With
+ * --loopback a client inside the process connects and pings the router's own addresses
+ * through the device (nodectl/debug/ipr_loopback). For the TUN integration test and for
+ * operators checking that a host can run the router. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <jansson.h>
 #include <signal.h>
@@ -11,6 +14,7 @@
 #include "cmd_util.h"
 #include "commands.h"
 #include "crypto/ed25519.h"
+#include "nodectl/debug/ipr_loopback.h"
 #include "nodectl/gateway/gateway_ipr.h"
 #include "nodectl/node/node_config.h"
 #include "util/cli.h"
@@ -30,10 +34,12 @@ int cmd_debug_ipr(const char *context, int argc, char **argv)
 {
 	const char *policy = NULL, *tun = NULL;
 	uint64_t seconds = 0;
+	bool loopback = false;
 	struct cli_option opts[] = {
 		{ "policy", CLI_STRING, &policy, true, "FILE  exit policy" },
 		{ "tun", CLI_STRING, &tun, false, "NAME  TUN device (default nymtun0)" },
 		{ "seconds", CLI_U64, &seconds, false, "N  stop after N seconds (default: at SIGINT/SIGTERM)" },
+		{ "loopback", CLI_FLAG, &loopback, false, "connect a client inside the process, ping 10.0.0.1 and fc00::1 through the router, print the result and stop" },
 		{ 0 },
 	};
 	int rc = cli_parse(context, argc, argv, opts, NULL, 0, NULL);
@@ -57,12 +63,39 @@ int cmd_debug_ipr(const char *context, int argc, char **argv)
 	struct nym_ed25519_keypair id;
 	nym_ed25519_generate(&id);
 	struct gateway_ipr_hooks hooks = { NULL, count_inject };
+	struct ipr_loopback *client = NULL;
+	if (loopback) {
+		if ((rc = ipr_loopback_new(id.public_key, &client))) {
+			fprintf(stderr, "%s: %s\n", context, strerror(-rc));
+			return EXIT_FAIL;
+		}
+		ipr_loopback_hooks(client, &hooks);
+	}
 	struct gateway_ipr *ipr;
 	rc = gateway_ipr_start(&cfg, NULL, &id, &hooks, &ipr);
 	nym_ed25519_keypair_clear(&id);
 	if (rc) {
 		fprintf(stderr, "%s: cannot start the IP packet router: %s\n", context, strerror(-rc));
+		ipr_loopback_free(client);
 		return EXIT_FAIL;
+	}
+	if (client) {
+		struct ipr_loopback_result r;
+		rc = ipr_loopback_run(client, ipr, 5000, &r);
+		gateway_ipr_stop(ipr);
+		ipr_loopback_free(client);
+		if (rc) {
+			fprintf(stderr, "%s: the router did not answer CONNECT: %s\n", context, strerror(-rc));
+			return EXIT_FAIL;
+		}
+		static const char *const names[] = { "none", "echo-reply", "prohibited", "other" };
+		char v4[INET_ADDRSTRLEN], v6[INET6_ADDRSTRLEN];
+		inet_ntop(AF_INET, r.ips.v4, v4, sizeof(v4));
+		inet_ntop(AF_INET6, r.ips.v6, v6, sizeof(v6));
+		json_t *out = json_pack("{s:b, s:s, s:s, s:s, s:f, s:s, s:f, s:I}", "connected", r.connected, "ipv4", v4,
+					"ipv6", v6, "ping4", names[r.ping4], "rtt4_ms", r.rtt4_ms, "ping6", names[r.ping6],
+					"rtt6_ms", r.rtt6_ms, "reply_packets", (json_int_t)r.reply_packets);
+		return cmd_print_json(out);
 	}
 	printf("ready\n");
 	fflush(stdout);

@@ -57,23 +57,34 @@ void client_engine_config_default(struct client_engine_config *cfg);
 
 struct client_engine;
 
-/* The engine keeps pointers to cfg's keys, which must outlive it. rng NULL: the system's. */
+/* The engine keeps pointers to cfg's keys, which must outlive it. rng NULL: the system's;
+ * otherwise a copy of the handle is kept and its context must outlive the engine. The ack
+ * key is drawn here, fresh for every engine. Returns 0, -EINVAL (no keys, a zero cap, a bad
+ * Poisson or ack configuration) or -ENOMEM. Not thread-safe: the driver serialises calls. */
 int client_engine_new(const struct client_engine_config *cfg, const struct nym_rng *rng,
 		      struct client_engine **out);
 void client_engine_free(struct client_engine *e);
 
 /* The topology routes are drawn from (borrowed until the next call or free); the client's
- * gateway must be in it. Fragments already queued keep the routes they were built with;
- * retransmissions take new ones. Returns 0, -ENOENT (the client's gateway is missing, or a
- * layer is empty: nothing can be sent until a usable topology arrives). */
+ * gateway must be in it. A packet's route is drawn when the packet is built (at poll), so
+ * queued fragments and retransmissions take routes from the newest topology. Returns 0,
+ * -ENOENT (the client's gateway is missing, or a layer is empty: nothing can be sent until a
+ * usable topology arrives; NULL also clears it). */
 int client_engine_set_topology(struct client_engine *e, const struct nym_epoch_doc *doc);
 
 /* The client's own address. */
 void client_engine_address(const struct client_engine *e, struct mix_recipient *out);
 
 /* Queues a message (type Plain or Repliable; NymMessage framing, padding and fragments of
- * mix_fragment). Returns 0, -ENOBUFS (queue full, or too many fragments in flight: try again
- * after polling), -ENOTCONN (no usable topology), -EMSGSIZE. */
+ * mix_fragment) to a recipient whose gateway is in the topology (the IP packet router's is
+ * the exit gateway, mix_recipient_of_node). Its fragments wait for the mixed stream; each
+ * gets a SURB-ACK back to this client's gateway when its packet is built. Returns 0,
+ * -ENOBUFS (queue full, or too many fragments in flight: try again after polling),
+ * -ENOTCONN (no usable topology), -EHOSTUNREACH (the recipient's gateway is not in it),
+ * -EMSGSIZE (more fragments than the queue or max_tracked can ever hold), -EINVAL (type),
+ * -EAGAIN (set ids collided with ones in flight four times: practically never), -ENOMEM.
+ * A fragment that fails after ack.max_retransmissions re-sends fails its whole message
+ * (stats: fragments_failed, messages_failed); its other fragments are abandoned. */
 int client_engine_send(struct client_engine *e, const struct mix_recipient *to, enum mix_message_type type,
 		       const uint8_t *msg, size_t len, uint64_t now_ns);
 
@@ -87,14 +98,30 @@ int client_engine_make_reply_surbs(struct client_engine *e, size_t n, uint8_t *o
 /* When poll has something to do next (absolute ns; UINT64_MAX: nothing until an event). */
 uint64_t client_engine_next_due(const struct client_engine *e, uint64_t now_ns);
 
+/* Real packets built together by one poll (their curve operations share the eight-lane
+ * X25519 ladder): a driver that can take this many entries per poll gets the most from it. */
+#define CLIENT_ENGINE_BATCH 8
+
+/* Bytes of one SEND entry the engine writes: link_send_entry_len(MIX_PACKET_SIZE_REGULAR),
+ * rotation (1) | first hop (19) | regular Sphinx packet (2413). */
+#define CLIENT_ENGINE_ENTRY_LEN (1 + MIX_NODE_ADDR_MAX_UNPADDED_LEN + MIX_REGULAR_PACKET_LEN)
+/* Bytes of a regular RECEIVE item: the 2048-byte plaintext without its SURB-ACK (1643). */
+#define CLIENT_ENGINE_ITEM_LEN (2048 - MIX_NODE_ADDR_MAX_UNPADDED_LEN - MIX_ACK_PACKET_LEN)
+
 /* Writes up to max SEND entries that are due at now_ns into entries (each
- * link_send_entry_len(MIX_PACKET_REGULAR) bytes, link_send_entry_write's layout), and returns
- * how many. Also expires acknowledgement deadlines (building retransmissions), reassembly
- * sets and reply keys. */
+ * CLIENT_ENGINE_ENTRY_LEN = link_send_entry_len(MIX_PACKET_SIZE_REGULAR) bytes,
+ * link_send_entry_write's layout), and returns how many. Also expires acknowledgement
+ * deadlines (queuing retransmissions), reassembly sets and reply keys. With the mixed
+ * stream's rate lifted (message_sending_average_delay 0) its one firing per poll time sends
+ * every queued packet (up to max), or one cover packet when none waits; with the main
+ * distribution disabled every queued packet goes at once, and that stream sends no cover. */
 size_t client_engine_poll(struct client_engine *e, uint64_t now_ns, uint8_t *entries, size_t max);
 
-/* One RECEIVE item of the given class from the gateway. Returns 0 (taken: an ack, a
- * fragment, cover), or -EINVAL (counted as garbage). */
+/* One RECEIVE item of the given class from the gateway: an ack (MIX_PACKET_SIZE_ACK, 21
+ * bytes) or a message (MIX_PACKET_SIZE_REGULAR, 1643 bytes) that is a reply when its first
+ * 32 bytes are the digest of a reply key held (the key is used up), an envelope otherwise.
+ * Returns 0 (taken: an ack, a fragment, cover), -EINVAL (counted as garbage), or
+ * -ENOBUFS / -ENOMEM from reassembly (a fragment that does not fit its caps: dropped). */
 int client_engine_receive(struct client_engine *e, enum mix_packet_size size, const uint8_t *item, size_t len,
 			  uint64_t now_ns);
 
@@ -103,10 +130,16 @@ int client_engine_receive(struct client_engine *e, enum mix_packet_size size, co
 int client_engine_next_message(struct client_engine *e, enum mix_message_type *type, uint8_t **body,
 			       size_t *len);
 
+/* real_sent counts every real packet, retransmitted the re-sends among them; acks_received
+ * every ack recognised under the ack key (cover_acks_received those of cover packets,
+ * acks_unmatched duplicates and unknown ones); cover_received loop cover that came back;
+ * replies_received packets opened with a reply key; messages_malformed reassembled messages
+ * whose padding or type is wrong; garbage_received items refused with -EINVAL. */
 struct client_engine_stats {
 	uint64_t real_sent, cover_sent, loop_cover_sent, retransmitted;
 	uint64_t acks_received, acks_unmatched, fragments_failed, messages_failed;
 	uint64_t fragments_received, messages_received, replies_received, garbage_received;
+	uint64_t cover_acks_received, cover_received, messages_malformed;
 	size_t queued, in_flight, reply_keys;
 	uint64_t poisson_late_ns_max;
 };

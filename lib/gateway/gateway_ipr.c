@@ -87,34 +87,6 @@ void gateway_ipr_engine_config_default(struct gateway_ipr_engine_config *cfg)
 	cfg->packet_size = MIX_PACKET_SIZE_REGULAR;
 }
 
-/* The network view of a policy (docs/PROTOCOLS.md §9.6): every accept becomes "accept
- * NET:*" for every class, every reject with a port list or a protocol word drops out, so
- * that the first entry covering an address decides whether the policy rejects it by
- * network. */
-static int netview_compile(const struct policy *p, struct policy_compiled *out)
-{
-	struct policy v = { .n_entries = p->n_entries, .rules = p->rules, .n_rules = p->n_rules };
-	v.entries = calloc(p->n_entries ? p->n_entries : 1, sizeof(*v.entries));
-	if (!v.entries)
-		return -ENOMEM;
-	for (size_t i = 0; i < p->n_entries; i++) {
-		struct policy_entry *e = &v.entries[i];
-		*e = p->entries[i];
-		memset(&e->limit, 0, sizeof(e->limit));
-		bool all = e->protos == POLICY_PROTOS_ALL && e->port_lo == 0 && e->port_hi == 65535;
-		if (e->action == POLICY_ACCEPT) {
-			e->protos = POLICY_PROTOS_ALL;
-			e->port_lo = 0;
-			e->port_hi = 65535;
-		} else if (!all) {
-			e->protos = 0; /* matches nothing */
-		}
-	}
-	int rc = policy_compile(&v, out);
-	free(v.entries);
-	return rc;
-}
-
 int gateway_ipr_engine_new(const struct gateway_ipr_engine_config *cfg, const uint8_t x25519_secret[32],
 			   const struct policy *policy, const struct gateway_ipr_engine_hooks *hooks,
 			   const struct nym_rng *rng, struct gateway_ipr_engine **out)
@@ -150,7 +122,7 @@ int gateway_ipr_engine_new(const struct gateway_ipr_engine_config *cfg, const ui
 	e->bundle_limit = e->per_packet - MIX_FRAGMENT_UNLINKED_HEADER_LEN - 2 - ipr_response_overhead();
 	if ((rc = policy_compile(policy, &e->policy)))
 		goto fail;
-	if ((rc = netview_compile(policy, &e->netview)))
+	if ((rc = policy_compile_network_view(policy, &e->netview)))
 		goto fail;
 	struct mix_reassembly_config rc_cfg = {
 		.max_sets = cfg->reassembly_max_sets,

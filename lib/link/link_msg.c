@@ -92,16 +92,27 @@ int link_send_entry_write(uint8_t *out, enum mix_packet_size size, uint8_t key_r
 			  const struct sockaddr *first_hop, socklen_t first_hop_len,
 			  const uint8_t *packet, size_t packet_len)
 {
+	if (!sphinx_class(size) || packet_len != mix_packet_size_len(size))
+		return -EINVAL;
+	int r = link_send_entry_write_prefix(out, key_rotation, first_hop, first_hop_len);
+	if (r)
+		return r;
+	if (packet != out + LINK_SEND_ENTRY_OVERHEAD)
+		memmove(out + LINK_SEND_ENTRY_OVERHEAD, packet, packet_len);
+	return 0;
+}
+
+int link_send_entry_write_prefix(uint8_t *out, uint8_t key_rotation, const struct sockaddr *first_hop,
+				 socklen_t first_hop_len)
+{
 	size_t used;
-	if (!sphinx_class(size) || packet_len != mix_packet_size_len(size) ||
-	    key_rotation > MIX_KEY_ROTATION_EVEN)
+	if (key_rotation > MIX_KEY_ROTATION_EVEN)
 		return -EINVAL;
 	memset(out + 1, 0, MIX_NODE_ADDR_MAX_UNPADDED_LEN);
 	int r = mix_node_addr_encode_unpadded(first_hop, first_hop_len, out + 1, &used);
 	if (r)
 		return r;
 	out[0] = key_rotation;
-	memcpy(out + LINK_SEND_ENTRY_OVERHEAD, packet, packet_len);
 	return 0;
 }
 

@@ -137,6 +137,12 @@ int link_send_entry_write(uint8_t *out, enum mix_packet_size size, uint8_t key_r
 			  const struct sockaddr *first_hop, socklen_t first_hop_len,
 			  const uint8_t *packet, size_t packet_len);
 
+/* Writes only the first LINK_SEND_ENTRY_OVERHEAD bytes of a SEND entry (rotation, first hop),
+ * for a packet that is built in place at out + LINK_SEND_ENTRY_OVERHEAD (the client engine
+ * does so to save a copy). Returns 0, -EINVAL or mix_node_addr_encode_unpadded's error. */
+int link_send_entry_write_prefix(uint8_t *out, uint8_t key_rotation, const struct sockaddr *first_hop,
+				 socklen_t first_hop_len);
+
 /* Packets of a class that fit in one frame: 26 regular SEND entries, 39 regular RECEIVE
  * items, one extended32 of either. */
 size_t link_packets_per_frame(enum link_msg_type type, enum mix_packet_size size);

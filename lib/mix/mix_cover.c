@@ -23,9 +23,7 @@ int mix_cover_loop_packet(uint8_t *packet, size_t packet_len, const struct mix_r
 	int rc = mix_surb_ack_create(&ack, ack_route, ack_hops, self->identity, ack_key, &cover, version, rng);
 	if (rc)
 		return rc;
-	memset(body, 0, body_len);
-	memcpy(body, loop_text, sizeof(loop_text) - 1);
-	body[sizeof(loop_text) - 1] = 0x01;
+	mix_cover_loop_body(body, body_len);
 	rc = mix_envelope_seal(envelope, PLAIN, &ack, self->encryption_key, body, body_len, rng);
 	if (rc)
 		return rc;
@@ -33,6 +31,13 @@ int mix_cover_loop_packet(uint8_t *packet, size_t packet_len, const struct mix_r
 	struct sphinx_packet_params p = { .route = route, .hops = hops, .destination = self->identity,
 					  .identifier = zero_identifier, .version = version, .rng = rng };
 	return sphinx_packet_create(packet, packet_len, &p, envelope, PLAIN);
+}
+
+void mix_cover_loop_body(uint8_t *body, size_t len)
+{
+	memset(body, 0, len);
+	memcpy(body, loop_text, sizeof(loop_text) - 1);
+	body[sizeof(loop_text) - 1] = 0x01;
 }
 
 bool mix_cover_is_loop(const uint8_t *body, size_t len)

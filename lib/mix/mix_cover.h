@@ -19,6 +19,10 @@ int mix_cover_loop_packet(uint8_t *packet, size_t packet_len, const struct mix_r
 			  size_t ack_hops, const uint8_t ack_key[MIX_ACK_KEY_LEN], uint16_t version,
 			  const struct nym_rng *rng);
 
+/* Writes the loop cover body (len bytes, at least 19): the text, 0x01, zeros. For a client
+ * that seals its loop cover together with its other packets (mix_envelope_seal_batch). */
+void mix_cover_loop_body(uint8_t *body, size_t len);
+
 /* Whether a decrypted body is loop cover. */
 bool mix_cover_is_loop(const uint8_t *body, size_t len);
 

@@ -6,6 +6,7 @@
 #include "crypto/aes_ctr.h"
 #include "crypto/sha256.h"
 #include "crypto/x25519.h"
+#include "crypto/x25519_batch.h"
 
 static const char key_info[] = "nym-c/packet-key/v1";
 
@@ -44,6 +45,45 @@ int mix_envelope_seal(uint8_t *out, size_t plaintext_len, const struct mix_surb_
 	nym_x25519_keypair_clear(&eph);
 	nym_memzero(key, sizeof(key));
 	return rc;
+}
+
+#define SEAL_BATCH 8 /* packets: 16 curve operations, two groups of eight lanes */
+
+void mix_envelope_seal_batch(uint8_t *const *outs, size_t plaintext_len, const struct mix_surb_ack *const *acks,
+			     const uint8_t *const *recipient_keys, const uint8_t *const *bodies, size_t body_len,
+			     const struct nym_rng *rng, int *rc, size_t n)
+{
+	static const uint8_t zero_iv[16], base[32] = { 9 };
+	for (size_t first = 0; first < n; first += SEAL_BATCH) {
+		size_t m = n - first < SEAL_BATCH ? n - first : SEAL_BATCH;
+		uint8_t scalar[2 * SEAL_BATCH][32], point[2 * SEAL_BATCH][32], out[2 * SEAL_BATCH][32], key[16];
+		int xrc[2 * SEAL_BATCH];
+		/* Lanes 0..m-1: the ephemeral public keys; m..2m-1: the shared secrets. */
+		for (size_t j = 0; j < m; j++) {
+			nym_rng_fill(rng, scalar[j], 32);
+			memcpy(scalar[m + j], scalar[j], 32);
+			memcpy(point[j], base, 32);
+			memcpy(point[m + j], recipient_keys[first + j], 32);
+		}
+		nym_x25519_batch(out, (const uint8_t(*)[32])scalar, (const uint8_t(*)[32])point, xrc, 2 * m);
+		for (size_t j = 0; j < m; j++) {
+			size_t k = first + j;
+			if (body_len == 0 || body_len != mix_envelope_body_len(plaintext_len)) {
+				rc[k] = -EINVAL;
+				continue;
+			}
+			rc[k] = xrc[m + j];
+			if (rc[k])
+				continue;
+			nym_hkdf_sha256(key, sizeof(key), NULL, 0, out[m + j], 32, key_info, sizeof(key_info) - 1);
+			memcpy(outs[k], acks[k]->bytes, MIX_SURB_ACK_LEN);
+			memcpy(outs[k] + MIX_ENVELOPE_KEY_OFF, out[j], 32);
+			nym_aes_ctr_xor_ctr64(key, zero_iv, bodies[k], outs[k] + MIX_ENVELOPE_BODY_OFF, body_len);
+		}
+		nym_memzero(scalar, sizeof(scalar));
+		nym_memzero(out, sizeof(out));
+		nym_memzero(key, sizeof(key));
+	}
 }
 
 int mix_envelope_open(uint8_t *forwarded, size_t len, const uint8_t recipient_secret[32],

@@ -29,6 +29,13 @@ int mix_envelope_seal(uint8_t *out, size_t plaintext_len, const struct mix_surb_
 		      const uint8_t recipient_key[32], const uint8_t *body, size_t body_len,
 		      const struct nym_rng *rng);
 
+/* n envelopes at once (outs[k] of plaintext_len bytes, acks[k], recipient_keys[k],
+ * bodies[k] of body_len bytes): the ephemeral keys' two curve operations each run together
+ * (crypto/x25519_batch). rc[k] gets what mix_envelope_seal would return. */
+void mix_envelope_seal_batch(uint8_t *const *outs, size_t plaintext_len, const struct mix_surb_ack *const *acks,
+			     const uint8_t *const *recipient_keys, const uint8_t *const *bodies, size_t body_len,
+			     const struct nym_rng *rng, int *rc, size_t n);
+
 /* The client's side, on what its gateway forwards (the envelope after the SURB-ACK): the
  * body, decrypted in place after the 32-byte key. Returns 0 or -EINVAL. */
 int mix_envelope_open(uint8_t *forwarded, size_t len, const uint8_t recipient_secret[32],

@@ -35,6 +35,13 @@ int mix_surb_ack_create(struct mix_surb_ack *ack, const struct sphinx_hop *route
 			const uint8_t sender_identity[32], const uint8_t ack_key[MIX_ACK_KEY_LEN],
 			const struct mix_fragment_id *id, uint16_t version, const struct nym_rng *rng);
 
+/* n SURB-ACKs at once over routes[k] (hops each) for ids[k], their Sphinx packets built
+ * together (sphinx_packet_create_batch). rc[k] gets what mix_surb_ack_create would return. */
+void mix_surb_ack_create_batch(struct mix_surb_ack *acks, const struct sphinx_hop *const *routes, size_t hops,
+			       const uint8_t sender_identity[32], const uint8_t ack_key[MIX_ACK_KEY_LEN],
+			       const struct mix_fragment_id *ids, uint16_t version, const struct nym_rng *rng,
+			       int *rc, size_t n);
+
 /* The gateway's side: where to send the ack packet and the packet itself (points into ack).
  * Returns 0 or -EINVAL (the first hop does not decode). */
 int mix_surb_ack_split(const uint8_t ack[MIX_SURB_ACK_LEN], struct sockaddr_storage *first_hop,

@@ -42,17 +42,31 @@ int sphinx_header_create(uint8_t header[SPHINX_HEADER_LEN], struct sphinx_hop_ke
 		return -EPROTONOSUPPORT;
 
 	uint8_t x[32], route_keys[SPHINX_MAX_HOPS][32];
-	uint8_t streams[SPHINX_MAX_HOPS][SPHINX_STREAM_LEN];
-	uint8_t filler[SPHINX_BETA_LEN - SPHINX_HOP_SLOT_LEN] = { 0 };
-	uint8_t beta[SPHINX_BETA_LEN], gamma[SPHINX_GAMMA_LEN];
-	int rc;
-
 	nym_rng_fill(rng, x, sizeof(x));
 	for (size_t i = 0; i < hops; i++)
 		memcpy(route_keys[i], route[i].public_key, 32);
-	rc = sphinx_sender_keys(header, keys, (const uint8_t(*)[32])route_keys, hops, x);
+	int rc = sphinx_sender_keys(header, keys, (const uint8_t(*)[32])route_keys, hops, x);
+	nym_memzero(x, sizeof(x));
 	if (rc)
-		goto out;
+		return rc;
+	return sphinx_header_create_with_keys(header, keys, route, hops, destination, identifier, version, rng);
+}
+
+int sphinx_header_create_with_keys(uint8_t header[SPHINX_HEADER_LEN], const struct sphinx_hop_keys *keys,
+				   const struct sphinx_hop *route, size_t hops,
+				   const uint8_t destination[SPHINX_ADDRESS_LEN],
+				   const uint8_t identifier[SPHINX_IDENTIFIER_LEN], uint16_t version,
+				   const struct nym_rng *rng)
+{
+	if (hops < 1 || hops > SPHINX_MAX_HOPS)
+		return -EINVAL;
+	if (!sphinx_version_supported(version))
+		return -EPROTONOSUPPORT;
+
+	uint8_t streams[SPHINX_MAX_HOPS][SPHINX_STREAM_LEN];
+	uint8_t filler[SPHINX_BETA_LEN - SPHINX_HOP_SLOT_LEN] = { 0 };
+	uint8_t beta[SPHINX_BETA_LEN], gamma[SPHINX_GAMMA_LEN];
+
 	for (size_t i = 0; i < hops; i++)
 		nym_aes_ctr_keystream(keys[i].stream_key, streams[i], SPHINX_STREAM_LEN);
 
@@ -94,11 +108,9 @@ int sphinx_header_create(uint8_t header[SPHINX_HEADER_LEN], struct sphinx_hop_ke
 	}
 	memcpy(header + SPHINX_OFF_GAMMA, gamma, SPHINX_GAMMA_LEN);
 	memcpy(header + SPHINX_OFF_BETA, beta, SPHINX_BETA_LEN);
-out:
-	nym_memzero(x, sizeof(x));
 	nym_memzero(streams, sizeof(streams));
 	nym_memzero(filler, sizeof(filler));
-	return rc;
+	return 0;
 }
 
 int sphinx_header_verify(const uint8_t header[SPHINX_HEADER_LEN], const struct sphinx_hop_keys *keys)

@@ -26,6 +26,15 @@ int sphinx_header_create(uint8_t header[SPHINX_HEADER_LEN], struct sphinx_hop_ke
 			 const uint8_t identifier[SPHINX_IDENTIFIER_LEN], uint16_t version,
 			 const struct nym_rng *rng);
 
+/* The rest of sphinx_header_create once the key exchange is done (header's alpha written,
+ * keys from sphinx_sender_keys or its batch): builds gamma and beta; the final block's
+ * padding is drawn from rng. Returns 0, -EINVAL or -EPROTONOSUPPORT. */
+int sphinx_header_create_with_keys(uint8_t header[SPHINX_HEADER_LEN], const struct sphinx_hop_keys *keys,
+				   const struct sphinx_hop *route, size_t hops,
+				   const uint8_t destination[SPHINX_ADDRESS_LEN],
+				   const uint8_t identifier[SPHINX_IDENTIFIER_LEN], uint16_t version,
+				   const struct nym_rng *rng);
+
 /* What a hop learns from its routing block. */
 struct sphinx_routing {
 	uint8_t flag; /* SPHINX_FLAG_FORWARD or SPHINX_FLAG_FINAL */

@@ -8,6 +8,7 @@
 #include "crypto/x25519_batch.h"
 #include "sphinx/sphinx_keys.h"
 #include "sphinx/sphinx_payload.h"
+#include "sphinx/sphinx_sender.h"
 
 int sphinx_packet_create(uint8_t *packet, size_t packet_len, const struct sphinx_packet_params *p,
 			 const uint8_t *msg, size_t msg_len)
@@ -36,6 +37,75 @@ out:
 	nym_memzero(keys, sizeof(keys));
 	nym_memzero(material, sizeof(material));
 	return rc;
+}
+
+/* Packets whose key exchanges run together in sphinx_packet_create_batch. */
+#define CREATE_BATCH 16
+
+static void create_group(uint8_t *const *packets, const size_t *packet_lens, const struct sphinx_packet_params *p,
+			 const uint8_t *const *msgs, const size_t *msg_lens, int *rc, size_t n)
+{
+	uint8_t x[CREATE_BATCH][32], alpha0[CREATE_BATCH][32];
+	uint8_t route_keys[CREATE_BATCH][SPHINX_MAX_HOPS][32];
+	const uint8_t(*rk[CREATE_BATCH])[32];
+	struct sphinx_hop_keys keys[CREATE_BATCH][SPHINX_MAX_HOPS];
+	size_t hops[CREATE_BATCH];
+	int krc[CREATE_BATCH];
+
+	for (size_t k = 0; k < n; k++) {
+		rk[k] = (const uint8_t(*)[32])route_keys[k];
+		hops[k] = p[k].hops;
+		if (packet_lens[k] < SPHINX_HEADER_LEN + SPHINX_PAYLOAD_MIN)
+			rc[k] = -EMSGSIZE;
+		else if (p[k].hops < 1 || p[k].hops > SPHINX_MAX_HOPS)
+			rc[k] = -EINVAL;
+		else if (!sphinx_version_supported(p[k].version))
+			rc[k] = -EPROTONOSUPPORT;
+		else
+			rc[k] = sphinx_payload_encode(packets[k] + SPHINX_HEADER_LEN, packet_lens[k] - SPHINX_HEADER_LEN,
+						      msgs[k], msg_lens[k]);
+		if (rc[k]) {
+			hops[k] = 0; /* skipped by the batch */
+			continue;
+		}
+		nym_rng_fill(p[k].rng, x[k], 32);
+		for (size_t i = 0; i < p[k].hops; i++)
+			memcpy(route_keys[k][i], p[k].route[i].public_key, 32);
+	}
+	sphinx_sender_keys_batch(alpha0, keys, rk, hops, (const uint8_t(*)[32])x, krc, n);
+	for (size_t k = 0; k < n; k++) {
+		if (rc[k])
+			continue;
+		rc[k] = krc[k];
+		if (!rc[k]) {
+			memcpy(packets[k], alpha0[k], 32);
+			rc[k] = sphinx_header_create_with_keys(packets[k], keys[k], p[k].route, p[k].hops,
+							       p[k].destination, p[k].identifier, p[k].version,
+							       p[k].rng);
+		}
+		if (!rc[k]) {
+			uint8_t material[SPHINX_MAX_HOPS][SPHINX_PAYLOAD_KEY_LEN];
+			for (size_t i = 0; i < p[k].hops; i++)
+				memcpy(material[i], keys[k][i].payload, SPHINX_PAYLOAD_KEY_LEN);
+			rc[k] = sphinx_payload_encrypt(packets[k] + SPHINX_HEADER_LEN, packet_lens[k] - SPHINX_HEADER_LEN,
+						       (const uint8_t(*)[SPHINX_PAYLOAD_KEY_LEN])material, p[k].hops,
+						       p[k].version);
+			nym_memzero(material, sizeof(material));
+		}
+	}
+	nym_memzero(x, sizeof(x));
+	nym_memzero(keys, sizeof(keys));
+}
+
+void sphinx_packet_create_batch(uint8_t *const *packets, const size_t *packet_lens,
+				const struct sphinx_packet_params *params, const uint8_t *const *msgs,
+				const size_t *msg_lens, int *rc, size_t n)
+{
+	for (size_t first = 0; first < n; first += CREATE_BATCH) {
+		size_t m = n - first < CREATE_BATCH ? n - first : CREATE_BATCH;
+		create_group(packets + first, packet_lens + first, params + first, msgs + first, msg_lens + first,
+			     rc + first, m);
+	}
 }
 
 /* Curve operations gathered from up to this many packets run as one batch. */

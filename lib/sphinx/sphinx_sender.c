@@ -7,6 +7,7 @@
 
 #include "crypto/secret.h"
 #include "crypto/x25519.h"
+#include "crypto/x25519_batch.h"
 
 /* Scalars below are 32-byte little-endian integers modulo the group order l. */
 static uint8_t two_254_mod_l[32]; /* 2^254 mod l */
@@ -92,6 +93,75 @@ out:
 	nym_memzero(s, sizeof(s));
 	nym_memzero(shared, sizeof(shared));
 	return rc;
+}
+
+/* Packets per group of curve operations: two groups of eight lanes. */
+#define BATCH 16
+
+static void keys_batch_group(uint8_t (*alpha0)[32], struct sphinx_hop_keys (*keys)[SPHINX_MAX_HOPS],
+			     const uint8_t (*const *route_keys)[32], const size_t *hops, const uint8_t (*x)[32],
+			     int *rc, size_t n)
+{
+	uint8_t acc[BATCH][32], scalar[BATCH][32], point[BATCH][32], shared[BATCH][32], factor[32];
+	size_t index[BATCH], max_hops = 0;
+	int xrc[BATCH];
+	static const uint8_t base[32] = { 9 };
+
+	for (size_t k = 0; k < n; k++) {
+		rc[k] = hops[k] < 1 || hops[k] > SPHINX_MAX_HOPS ? -EINVAL : 0;
+		memcpy(scalar[k], x[k], 32);
+		memcpy(point[k], base, 32);
+		clamped_mod_l(acc[k], x[k]);
+		if (!rc[k] && hops[k] > max_hops)
+			max_hops = hops[k];
+	}
+	nym_x25519_batch(alpha0, (const uint8_t(*)[32])scalar, (const uint8_t(*)[32])point, xrc, n);
+	for (size_t i = 0; i < max_hops; i++) {
+		size_t m = 0;
+		for (size_t k = 0; k < n; k++) {
+			if (rc[k] || i >= hops[k])
+				continue;
+			if (clamped_representative(scalar[m], acc[k]) != 0) {
+				/* 2^-120: this packet takes the literal chain on its own. */
+				rc[k] = sphinx_sender_keys_chain(alpha0[k], keys[k], route_keys[k], hops[k], x[k]);
+				if (!rc[k])
+					rc[k] = 1; /* done; reset below */
+				continue;
+			}
+			memcpy(point[m], route_keys[k][i], 32);
+			index[m++] = k;
+		}
+		nym_x25519_batch(shared, (const uint8_t(*)[32])scalar, (const uint8_t(*)[32])point, xrc, m);
+		for (size_t j = 0; j < m; j++) {
+			size_t k = index[j];
+			if (xrc[j]) {
+				rc[k] = -EINVAL;
+				continue;
+			}
+			sphinx_keys_expand(&keys[k][i], shared[j]);
+			clamped_mod_l(factor, keys[k][i].blinding);
+			crypto_core_ed25519_scalar_mul(acc[k], acc[k], factor);
+		}
+	}
+	for (size_t k = 0; k < n; k++)
+		if (rc[k] == 1)
+			rc[k] = 0;
+	nym_memzero(acc, sizeof(acc));
+	nym_memzero(scalar, sizeof(scalar));
+	nym_memzero(shared, sizeof(shared));
+	nym_memzero(factor, sizeof(factor));
+}
+
+void sphinx_sender_keys_batch(uint8_t (*alpha0)[32], struct sphinx_hop_keys (*keys)[SPHINX_MAX_HOPS],
+			      const uint8_t (*const *route_keys)[32], const size_t *hops, const uint8_t (*x)[32],
+			      int *rc, size_t n)
+{
+	pthread_once(&constants_once, constants_init);
+	for (size_t first = 0; first < n; first += BATCH) {
+		size_t m = n - first < BATCH ? n - first : BATCH;
+		keys_batch_group(alpha0 + first, keys + first, route_keys + first, hops + first, x + first,
+				 rc + first, m);
+	}
 }
 
 int sphinx_sender_keys_chain(uint8_t alpha0[32], struct sphinx_hop_keys *keys,

@@ -20,6 +20,15 @@
 int sphinx_sender_keys(uint8_t alpha0[32], struct sphinx_hop_keys *keys,
 		       const uint8_t (*route_keys)[32], size_t hops, const uint8_t x[32]);
 
+/* sphinx_sender_keys for n packets at once: step i runs the i-th curve operation of every
+ * packet in one nym_x25519_batch (alpha0 is X25519(x, 9) in the first step), so that a client
+ * building several packets together uses the eight-lane ladder. The steps of one packet
+ * depend on each other (each hop's scalar includes the earlier blinding factors); packets do
+ * not. Same bytes as sphinx_sender_keys. rc[k] gets what it would return for packet k. */
+void sphinx_sender_keys_batch(uint8_t (*alpha0)[32], struct sphinx_hop_keys (*keys)[SPHINX_MAX_HOPS],
+			      const uint8_t (*const *route_keys)[32], const size_t *hops, const uint8_t (*x)[32],
+			      int *rc, size_t n);
+
 /* The literal definition (x then each blinding factor, one X25519 each). Used as the
  * fallback for the 2^-120-likely scalar the shortcut cannot represent, and by the tests. */
 int sphinx_sender_keys_chain(uint8_t alpha0[32], struct sphinx_hop_keys *keys,

@@ -1,10 +1,12 @@
 #include "sphinx/sphinx_surb.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "sphinx/sphinx_packet.h"
 #include "sphinx/sphinx_payload.h"
+#include "sphinx/sphinx_sender.h"
 
 #define FIXED_LEN (SPHINX_HEADER_LEN + SPHINX_ADDRESS_LEN)
 
@@ -31,6 +33,57 @@ int sphinx_surb_create(struct sphinx_surb *surb, const struct sphinx_hop *route,
 	}
 	nym_memzero(keys, sizeof(keys));
 	return rc;
+}
+
+#define SURB_BATCH 16
+
+void sphinx_surb_create_batch(struct sphinx_surb *surbs, const struct sphinx_hop *const *routes, size_t hops,
+			      const uint8_t destination[SPHINX_ADDRESS_LEN],
+			      const uint8_t identifier[SPHINX_IDENTIFIER_LEN], uint16_t version,
+			      const struct nym_rng *rng, int *rc, size_t n)
+{
+	for (size_t first = 0; first < n; first += SURB_BATCH) {
+		size_t m = n - first < SURB_BATCH ? n - first : SURB_BATCH;
+		uint8_t x[SURB_BATCH][32], alpha0[SURB_BATCH][32], route_keys[SURB_BATCH][SPHINX_MAX_HOPS][32];
+		const uint8_t(*rk[SURB_BATCH])[32];
+		struct sphinx_hop_keys keys[SURB_BATCH][SPHINX_MAX_HOPS];
+		size_t nh[SURB_BATCH];
+		int krc[SURB_BATCH];
+		bool ok = hops >= 1 && hops <= SPHINX_MAX_HOPS && sphinx_version_supported(version);
+		for (size_t j = 0; j < m; j++) {
+			memset(&surbs[first + j], 0, sizeof(surbs[0]));
+			nh[j] = ok ? hops : 0;
+			rk[j] = (const uint8_t(*)[32])route_keys[j];
+			if (!ok)
+				continue;
+			nym_rng_fill(rng, x[j], 32);
+			for (size_t i = 0; i < hops; i++)
+				memcpy(route_keys[j][i], routes[first + j][i].public_key, 32);
+		}
+		if (ok)
+			sphinx_sender_keys_batch(alpha0, keys, rk, nh, (const uint8_t(*)[32])x, krc, m);
+		for (size_t j = 0; j < m; j++) {
+			struct sphinx_surb *surb = &surbs[first + j];
+			int r = !ok ? (hops < 1 || hops > SPHINX_MAX_HOPS ? -EINVAL : -EPROTONOSUPPORT) : krc[j];
+			if (!r) {
+				memcpy(surb->header, alpha0[j], 32);
+				r = sphinx_header_create_with_keys(surb->header, keys[j], routes[first + j], hops,
+								   destination, identifier, version, rng);
+			}
+			if (!r) {
+				memcpy(surb->first_hop, routes[first + j][0].address, SPHINX_ADDRESS_LEN);
+				surb->hops = hops;
+				surb->version = version;
+				for (size_t i = 0; i < hops; i++)
+					memcpy(surb->material[i], keys[j][i].payload, material_len(version));
+			} else {
+				memset(surb, 0, sizeof(*surb));
+			}
+			rc[first + j] = r;
+		}
+		nym_memzero(x, sizeof(x));
+		nym_memzero(keys, sizeof(keys));
+	}
 }
 
 int sphinx_surb_use(const struct sphinx_surb *surb, uint8_t *packet, size_t packet_len,

@@ -28,6 +28,13 @@ int sphinx_surb_create(struct sphinx_surb *surb, const struct sphinx_hop *route,
 		       const uint8_t identifier[SPHINX_IDENTIFIER_LEN], uint16_t version,
 		       const struct nym_rng *rng);
 
+/* n SURBs at once (surbs[k] over routes[k], hops each), their key exchanges run together
+ * hop by hop (sphinx_sender_keys_batch). rc[k] gets what sphinx_surb_create would return. */
+void sphinx_surb_create_batch(struct sphinx_surb *surbs, const struct sphinx_hop *const *routes, size_t hops,
+			      const uint8_t destination[SPHINX_ADDRESS_LEN],
+			      const uint8_t identifier[SPHINX_IDENTIFIER_LEN], uint16_t version,
+			      const struct nym_rng *rng, int *rc, size_t n);
+
 /* Builds the reply packet (header | payload) of packet_len bytes carrying msg; it goes to
  * surb->first_hop. Returns 0, -EMSGSIZE or -EPROTONOSUPPORT. */
 int sphinx_surb_use(const struct sphinx_surb *surb, uint8_t *packet, size_t packet_len,

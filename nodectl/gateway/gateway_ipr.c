@@ -173,6 +173,12 @@ static int load_policy(const struct node_config *cfg, const char *node_dir, stru
 	uint8_t *text;
 	size_t len;
 	int rc = nym_file_read(path, POLICY_FILE_MAX, &text, &len);
+	if (rc == -ENOENT) {
+		/* Fail closed but keep the gateway serving: an empty policy refuses everything. */
+		log_error("ipr: no exit policy at %s: every client packet is refused until it exists and the node "
+			  "restarts (set exit_gateway.ip_packet_router.policy_file)", path);
+		return policy_parse("", 0, p, &(struct policy_error){ 0 });
+	}
 	if (rc) {
 		log_error("ipr: cannot read the exit policy %s: %s", path, strerror(-rc));
 		return rc;

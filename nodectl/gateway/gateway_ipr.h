@@ -27,8 +27,10 @@ struct gateway_ipr_hooks {
 };
 
 /* Creates the TUN device, loads the exit policy, starts the thread. node_dir anchors a
- * relative policy_file. Returns 0, -EPERM (no CAP_NET_ADMIN), -ENOENT (no policy file),
- * -EINVAL (a policy that does not parse: logged with its line and column) or -errno. */
+ * relative policy_file. A missing policy file is logged as an error and the router runs with
+ * an empty policy (every packet refused: fail closed, the gateway keeps serving). Returns 0,
+ * -EPERM (no CAP_NET_ADMIN), -EBUSY (the device is held by another process), -EINVAL (a
+ * policy that does not parse: logged with its line and column) or -errno. */
 int gateway_ipr_start(const struct node_config *cfg, const char *node_dir, const struct nym_ed25519_keypair *identity,
 		      const struct gateway_ipr_hooks *hooks, struct gateway_ipr **out);
 

@@ -39,8 +39,11 @@ check "ping 10.0.0.1" ping_ok -c 1 -W 2 10.0.0.1
 check "ping fc00::1" ping_ok -6 -c 1 -W 2 fc00::1
 
 # Addresses of the client pool are routed into the device; nobody holds these.
-netns_exec exit ping -c 2 -i 0.2 -W 1 10.0.0.5 >/dev/null 2>&1 &&
-	fail "a ping to a free client address was answered" || pass "a ping to a free client address goes unanswered"
+if ping_ok -c 2 -i 0.2 -W 1 10.0.0.5; then
+	fail "a ping to a free client address was answered"
+else
+	pass "a ping to a free client address goes unanswered"
+fi
 netns_exec exit ping -6 -c 1 -W 1 fc00::5 >/dev/null 2>&1
 
 kill -TERM "$IPR"
@@ -56,4 +59,19 @@ if ip -n "${NS_P}exit" link show nymtun0 >/dev/null 2>&1; then
 else
 	pass "nymtun0 is gone with the router"
 fi
+
+printf 'accept *:*\n' >"$TMP/accept-all.txt"
+for run in "packaging/exit-policy.txt prohibited" "$TMP/accept-all.txt echo-reply"; do
+	# shellcheck disable=SC2086 # two words on purpose
+	set -- $run
+	out=$(netns_exec exit "$NODE" debug ipr --policy "$1" --loopback 2>"$TMP/loopback.err" | tr -d ' \n')
+	case "$out" in
+	*'"connected":true'*'"ipv4":"10.0.'*'"ipv6":"fc00::'*) pass "loopback client connected ($1): $out" ;;
+	*) fail "loopback client did not connect ($1): $out $(cat "$TMP/loopback.err")" ;;
+	esac
+	case "$out" in
+	*"\"ping4\":\"$2\""*"\"ping6\":\"$2\""*) pass "pings to 10.0.0.1 and fc00::1 through the router: $2" ;;
+	*) fail "pings through the router ($1): want $2, got $out" ;;
+	esac
+done
 finish
