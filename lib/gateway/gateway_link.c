@@ -177,11 +177,29 @@ static int on_auth(struct gateway_link *l, const struct link_msg *m, uint64_t no
 	return 0;
 }
 
+/* Counts a refused ticket; past the limit the link ends. */
+static int refused_ticket(struct gateway_link *l)
+{
+	if (++l->tickets_refused <= GATEWAY_LINK_MAX_REFUSED_TICKETS)
+		return 0;
+	COUNT(l, tickets_too_many);
+	return fail(l, -EDQUOT, LINK_ERR_PROTOCOL, "too many refused tickets");
+}
+
 static int on_spend(struct gateway_link *l, const struct link_msg *m)
 {
 	uint64_t granted = 0;
 	int rc = l->hooks.spend(l->hooks.ctx, m->ticket.bytes, m->ticket.len, &granted);
 	struct link_msg r;
+	if (rc != 0 && rc != -EINVAL && rc != -EPERM && rc != -EKEYEXPIRED && rc != -ENOKEY && rc != -EBADMSG &&
+	    rc != -EALREADY) {
+		/* The gateway's failure: not counted against the client. */
+		COUNT(l, tickets_failed);
+		link_msg_error(&r, LINK_ERR_INTERNAL, "ticket store failed");
+		return send_msg(l, &r) ? fail(l, -ENOBUFS, 0, NULL) : 0;
+	}
+	if (rc != 0 && refused_ticket(l))
+		return l->error;
 	switch (rc) {
 	case 0:
 		break;
@@ -273,6 +291,8 @@ static int on_frame(struct gateway_link *l, const struct link_frame *f, uint64_t
 	int rc = link_msg_decode(f, LINK_FROM_CLIENT, &m);
 	if (rc == -EINVAL && f->header.type == LINK_MSG_SPEND_TICKET && l->state == GATEWAY_LINK_OPEN) {
 		/* A ticket-sized body that is no ticket: refused like a bad ticket, the link stays. */
+		if (refused_ticket(l))
+			return l->error;
 		COUNT(l, tickets_malformed);
 		link_msg_error(&m, LINK_ERR_TICKET_MALFORMED, "not a ticket");
 		return send_msg(l, &m) ? fail(l, -ENOBUFS, 0, NULL) : 0;

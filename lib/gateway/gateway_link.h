@@ -31,6 +31,10 @@
 #include "mix/mix_packet_size.h"
 #include "noise/noise_session.h"
 
+/* Refused tickets a link may present before it is closed: each costs the gateway an RSA
+ * verification, and authentication costs a client nothing. */
+#define GATEWAY_LINK_MAX_REFUSED_TICKETS 16
+
 /* Output a link holds at most (sealed bytes not yet written). */
 #define GATEWAY_LINK_OUT_MAX (256 * 1024)
 
@@ -50,6 +54,7 @@ struct gateway_link_counters {
 	uint64_t tickets_rejected;  /* wrong type, expired, unknown key, bad signature (forged) */
 	uint64_t tickets_spent;	    /* reused serial */
 	uint64_t tickets_failed;    /* the store failed (not the client's fault) */
+	uint64_t tickets_too_many;  /* links closed after GATEWAY_LINK_MAX_REFUSED_TICKETS refusals */
 	uint64_t send_packets;	    /* SEND entries forwarded */
 	uint64_t send_no_bandwidth; /* SEND entries dropped at balance 0 */
 	uint64_t send_bad_packet;   /* SEND frames refused for a bad entry */
@@ -104,6 +109,7 @@ struct gateway_link {
 	bool balance_dirty; /* metering changed it since the owner last saved it */
 	int error;	    /* why the link is closing (0: CLOSE or the owner's request) */
 	uint64_t frames_in; /* complete link frames received (what keeps a connection alive) */
+	unsigned tickets_refused;
 	uint8_t *out;	    /* GATEWAY_LINK_OUT_MAX bytes: [head, tail) waits to be written */
 	size_t out_head, out_tail;
 	struct noise_session noise;

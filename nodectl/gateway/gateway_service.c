@@ -550,6 +550,7 @@ static void publish_metrics(struct gateway_service *g)
 	METRIC_SET(m, gateway_tickets_rejected, l->tickets_rejected);
 	METRIC_SET(m, gateway_tickets_spent, l->tickets_spent);
 	METRIC_SET(m, gateway_tickets_failed, l->tickets_failed);
+	METRIC_SET(m, gateway_tickets_too_many, l->tickets_too_many);
 	METRIC_SET(m, gateway_send_packets, l->send_packets);
 	METRIC_SET(m, gateway_send_no_bandwidth, l->send_no_bandwidth);
 	METRIC_SET(m, gateway_send_bad_packet, l->send_bad_packet);

@@ -75,6 +75,8 @@
 	  "tickets refused: serial spent before (replayed)")                                                  \
 	X(gateway_tickets_failed, "nym_node_gateway_tickets_failed", counter,                                 \
 	  "tickets the ticket store could not decide (no issuer keys yet, database failure)")                  \
+	X(gateway_tickets_too_many, "nym_node_gateway_tickets_too_many_refused", counter,                     \
+	  "client links closed after 16 refused tickets (each costs an RSA verification)")                    \
 	X(gateway_send_packets, "nym_node_gateway_send_packets", counter,                                     \
 	  "client SEND packets forwarded into the mixnet")                                                    \
 	X(gateway_send_no_bandwidth, "nym_node_gateway_send_no_bandwidth", counter,                           \

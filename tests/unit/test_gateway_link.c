@@ -398,6 +398,24 @@ Test(gateway_link, tickets)
 	cr_assert(!gateway_link_closing(&S->link));
 }
 
+Test(gateway_link, too_many_refused_tickets)
+{
+	open_session();
+	for (int i = 0; i < GATEWAY_LINK_MAX_REFUSED_TICKETS; i++) {
+		cr_assert_eq(spend((uint8_t)i, 0xff), 0);
+		cr_assert_eq(last()->error.code, LINK_ERR_TICKET_REJECTED);
+	}
+	S->fake.spend_fail = -EIO; /* the gateway's own failures do not count */
+	cr_assert_eq(spend(99, 1), 0);
+	cr_assert_eq(last()->error.code, LINK_ERR_INTERNAL);
+	S->fake.spend_fail = 0;
+	cr_assert(!gateway_link_closing(&S->link));
+	cr_assert_neq(spend(100, 0xff), 0);
+	cr_assert(gateway_link_closing(&S->link));
+	cr_assert_eq(back(2)->error.code, LINK_ERR_PROTOCOL);
+	cr_assert_eq(S->counters.tickets_too_many, 1);
+}
+
 Test(gateway_link, low_balance_exhaustion_topup)
 {
 	/* 1 MB + 2 packets: the third packet goes under 1 MB. */
