@@ -18,6 +18,8 @@
 #define NS_PER_MS 1000000ull
 /* The TUN's MTU: one IP packet fits a bundle of one Sphinx packet each way. */
 #define PROBE_TUN_MTU 1500
+/* Reply SURBs (460 bytes) in one SURBS request that fits one Sphinx packet (1581 bytes). */
+#define PROBE_POISSON_SURB_BATCH 3
 
 void probe_options_default(struct probe_options *o)
 {
@@ -125,6 +127,11 @@ static void engine_settings(const struct probe_options *o, struct clientio_confi
 	/* With the rate lifted nothing waits for a Poisson slot: no bundle waits either. */
 	bool lifted = o->poisson_ms == 0 || o->no_cover;
 	cfg->ipr_flush_when_idle = lifted;
+	/* Under the Poisson rate every queued packet waits its slot (20 ms mean): a top-up of 100
+	 * SURBs (about 30 packets) would queue 0.6 s ahead of the next IP packet. Top-ups of one
+	 * packet's worth (3 SURBs) keep the stock as full with no such wait. */
+	if (!lifted)
+		cfg->ipr_config.surb_batch = PROBE_POISSON_SURB_BATCH;
 	if (o->ipr_buffer_ms != UINT64_MAX)
 		cfg->ipr_config.ipr_buffer_timeout_ms = o->ipr_buffer_ms;
 	else if (lifted)
