@@ -141,7 +141,7 @@ int cmd_apply(const char *context, int argc, char **argv)
 		       plan.uplink_v6[0] ? plan.uplink_v6 : "none", plan.policy_name, plan.policy.n_entries);
 	printf(", %zu chains, %zu rules, %zu sets", rs.n_chains, rs.n_rules, rs.n_sets);
 	if (plan.n_offload_devices)
-		printf(", flowtable on %zu devices", plan.n_offload_devices);
+		printf(", flowtable on %zu device%s", plan.n_offload_devices, plan.n_offload_devices == 1 ? "" : "s");
 	printf("\n");
 	if (plan.offload_unsupported)
 		printf("%s: this kernel has no nftables flowtables (nf_flow_table_inet): established "

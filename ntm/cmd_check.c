@@ -83,8 +83,12 @@ int cmd_check(const char *context, int argc, char **argv)
 		struct policy_compiled c;
 		if (load_policy(context, policy_file, &p, &c))
 			return EXIT_CHECK_ERROR;
-		policy_compiled_lookup(&c, &addr, proto, (uint16_t)port, &v);
+		bool exempt;
+		policy_compiled_decide(&c, &addr, proto, (uint16_t)port, &v, &exempt);
 		printf("%s\n", v.accept ? "accept" : "reject");
+		if (exempt)
+			printf("%s: DNS passes to every network the policy does not reject whole; the policy itself: ",
+			       policy_file);
 		if (v.entry == POLICY_NO_ENTRY)
 			printf("%s: no line matches: implicit reject at the end of the policy\n", policy_file);
 		else
@@ -115,8 +119,11 @@ int cmd_check(const char *context, int argc, char **argv)
 				      : "the installed table's policy maps are not in the shape nym-ntm writes (edited by hand?)");
 		return EXIT_CHECK_ERROR;
 	}
-	policy_compiled_lookup(&d.compiled, &addr, proto, (uint16_t)port, &v);
+	bool exempt;
+	policy_compiled_decide(&d.compiled, &addr, proto, (uint16_t)port, &v, &exempt);
 	printf("%s\n", v.accept ? "accept" : "reject");
+	if (exempt)
+		printf("installed policy: DNS passes to every network the policy does not reject whole; the policy itself: ");
 	if (v.entry == POLICY_NO_ENTRY)
 		printf("installed policy: no line matches: implicit reject at the end of the policy\n");
 	else

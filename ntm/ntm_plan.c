@@ -155,8 +155,11 @@ static void plan_offload(struct ntm_plan *plan)
 		plan->offload_unsupported = true;
 		return;
 	}
-	for (size_t i = 0; i < plan->cfg.n_tunnels; i++)
-		offload_device(plan, plan->cfg.tunnels[i].ifname);
+	/* The uplinks only: a flowtable must name devices that exist, and the tunnels come and
+	 * go with the node (nymtun0 appears after apply, and again after every restart), so
+	 * listing them would make the table depend on when apply ran. Offloaded connections
+	 * still take the fast path from the uplink into the tunnel, where the bulk of a tunnel
+	 * client's traffic flows; the tunnel side stays on the forward chain. */
 	offload_device(plan, plan->uplink_v4);
 	offload_device(plan, plan->uplink_v6);
 }

@@ -53,8 +53,9 @@ struct ntm_plan {
 	bool have_policy;
 	char uplink_v4[NFT_IFNAME_LEN]; /* resolved; "" = none */
 	char uplink_v6[NFT_IFNAME_LEN];
-	/* The flowtable's devices: the tunnels and uplinks that exist now, when flow_offload
-	 * is on and the kernel has flowtables (none otherwise). */
+	/* The flowtable's devices: the uplinks (which exist: apply resolves them), when
+	 * flow_offload is on and the kernel has flowtables (none otherwise). Never the tunnels,
+	 * which the node creates after apply. */
 	char offload_devices[NFT_FLOWTABLE_MAX_DEVICES][NFT_IFNAME_LEN];
 	size_t n_offload_devices;
 	bool offload_unsupported; /* flow_offload is on but the kernel has no flowtables */

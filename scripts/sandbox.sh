@@ -2,20 +2,24 @@
 # The sandbox of DESIGN.md as a tool: a whole Nym network on this machine, in network
 # namespaces that it creates and removes, for the demo, the end-to-end tests and by hand.
 #
-#   scripts/sandbox.sh up [--prefix P] [--dir DIR]   build it, print `export` lines (eval them)
+#   scripts/sandbox.sh up [--prefix P] [--dir DIR] [--mixnodes N] [--ticket-bytes B]
+#                                                   build it, print `export` lines (eval them)
 #   scripts/sandbox.sh exec [SEL] NAME CMD...       run CMD on one host
 #   scripts/sandbox.sh voucher [SEL] N              print N voucher codes (one ticketbook each)
 #   scripts/sandbox.sh status [SEL]                 what is up (every sandbox without SEL)
 #   scripts/sandbox.sh down [SEL]                   remove everything `up` made
 #
 # SEL is --prefix P or --dir DIR; without it, $SANDBOX_DIR, else the only sandbox up. Hosts:
-# auth, mix1..mix3, entry, exit, client on 198.51.100.0/24 and 2001:db8:100::/64; internet on
+# auth, mix1..mix3 (--mixnodes N: mix1..mixN, 3 to 9, the authority spreads them over the
+# three layers), entry, exit, client on 198.51.100.0/24 and 2001:db8:100::/64; internet on
 # 203.0.113.0/24 and 2001:db8:113::/64 behind the exit gateway (uplink up0); router, the
 # client's provider, joins both segments and is the client's default route, so traffic that
 # bypasses a tunnel reaches the internet host and shows. The internet host serves DNS for
 # names under .test (dnsmasq, from $DNS_HOSTS, re-read when it changes or on SIGHUP), HTTP on
 # port 80 from $WWW_DIR and iperf3 on 5201. Each host's /etc/netns/<namespace>/resolv.conf
 # names that DNS server, so nothing reads or changes this machine's resolver configuration.
+# --ticket-bytes B sets what one mixnet-entry ticket buys at the gateways
+# (gateway.bandwidth_per_ticket; tests use a tiny allowance to see top-ups).
 set -eu
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 . "$ROOT/tests/lib/netns.sh"
@@ -37,8 +41,18 @@ INET4=203.0.113
 INET6=2001:db8:113:
 
 usage() {
-	sed -n '4,9s/^# \{0,1\}//p' "$0" >&2
+	sed -n '4,10s/^# \{0,1\}//p' "$0" >&2
 	exit 2
+}
+
+# The host table for N mixnodes (mix4.. at .14 upwards).
+hosts_for() {
+	echo "$HOSTS" | grep -v '^mix'
+	i=1
+	while [ $i -le "$1" ]; do
+		echo "mix$i 1$i"
+		i=$((i + 1))
+	done
 }
 
 die() {
@@ -81,25 +95,33 @@ teardown() {
 	netns_cleanup
 }
 
-# Every node is in the signed topology: three mixnodes in the layers and two gateways.
+# Every node is in the signed topology: the mixnodes in the layers and two gateways.
 topology_complete() {
 	# shellcheck disable=SC2086
 	netns_exec client "$NODE" debug topology-fetch --authority "$AUTH_URL" --authority-key "$AUTH_KEY" --json \
 		>"$NS_DIR/topology.json" 2>/dev/null &&
-		"$PY" -c 'import json,sys; d=json.load(open(sys.argv[1])); n=sum(len(l) for l in d["layers"]); sys.exit(0 if n==3 and len(d["gateways"])==2 else 1)' \
-			"$NS_DIR/topology.json" 2>/dev/null
+		"$PY" -c 'import json,sys; d=json.load(open(sys.argv[1])); n=sum(len(l) for l in d["layers"]); sys.exit(0 if n==int(sys.argv[2]) and len(d["gateways"])==2 else 1)' \
+			"$NS_DIR/topology.json" "${MIXNODES:-${SANDBOX_MIXNODES:-3}}" 2>/dev/null
 }
 
 cmd_up() {
 	prefix="sb$$"
 	dir=""
+	MIXNODES=3
+	ticket_bytes=""
 	while [ $# -gt 0 ]; do
 		case "$1" in
 		--prefix) [ $# -ge 2 ] || usage; prefix=$2; shift 2 ;;
 		--dir) [ $# -ge 2 ] || usage; dir=$2; shift 2 ;;
+		--mixnodes) [ $# -ge 2 ] || usage; MIXNODES=$2; shift 2 ;;
+		--ticket-bytes) [ $# -ge 2 ] || usage; ticket_bytes=$2; shift 2 ;;
 		*) usage ;;
 		esac
 	done
+	case "$MIXNODES" in [3-9]) ;; *) die "--mixnodes takes 3 to 9, got '$MIXNODES'" ;; esac
+	case "$ticket_bytes" in *[!0-9]*) die "--ticket-bytes takes a number of bytes, got '$ticket_bytes'" ;; esac
+	HOSTS=$(hosts_for "$MIXNODES")
+	NODES="$(echo "$HOSTS" | awk '$1 ~ /^mix/ { printf "%s ", $1 }')entry exit"
 	case "$prefix" in
 	*[!a-z0-9]* | "") die "the prefix must be lower-case letters and digits: '$prefix'" ;;
 	esac
@@ -142,7 +164,7 @@ cmd_up() {
 		mkdir -p "$(resolv_dir "$host")"
 		printf 'nameserver %s\nnameserver %s\n' "$INET4.10" "$INET6:10" >"$(resolv_dir "$host")/resolv.conf"
 	done
-	say "hosts up: auth $NET4.2, mixnodes .11 .12 .13, entry .21, exit .22 (uplink $INET4.1), client .30"
+	say "hosts up: auth $NET4.2, mixnodes .11 to .1$MIXNODES, entry .21, exit .22 (uplink $INET4.1), client .30"
 	say "          (default route via its provider, router .1 / $INET4.254), internet $INET4.10; v6 alike"
 
 	mkdir -p "$NS_DIR/www" "$NS_DIR/dns" "$NS_DIR/logs"
@@ -166,8 +188,10 @@ cmd_up() {
 	GENESIS=$(($(date +%s) - 1))
 	"$NODE" init --id auth --mode authority --public-ip "$NET4.2" --data-dir "$NS_DIR/auth" >/dev/null
 	node_short_epochs "$NS_DIR/auth" 15
-	for i in 1 2 3; do
+	i=1
+	while [ $i -le "$MIXNODES" ]; do
 		"$NODE" init --id "mix$i" --mode mixnode --public-ip "$NET4.1$i" --location DE --data-dir "$NS_DIR/mix$i" >/dev/null
+		i=$((i + 1))
 	done
 	"$NODE" init --id entry --mode entry-gateway --public-ip "$NET4.21" --location NL --data-dir "$NS_DIR/entry" >/dev/null
 	"$NODE" init --id exit --mode exit-gateway --public-ip "$NET4.22" --location CH --data-dir "$NS_DIR/exit" >/dev/null
@@ -175,7 +199,7 @@ cmd_up() {
 	AUTH_URL=http://$NET4.2:8080
 	AUTH_KEY=$(cat "$NS_DIR/auth/data/ed25519_identity.pub")
 	# Where the authority admits only listed nodes (authority.admission: allowlist), the
-	# operator admits these five.
+	# operator admits these nodes.
 	if "$NODE" authority admit --help >/dev/null 2>&1; then
 		for n in $NODES; do
 			"$NODE" authority admit --data-dir "$NS_DIR/auth" "$(cat "$NS_DIR/$n/data/ed25519_identity.pub")" |
@@ -183,6 +207,14 @@ cmd_up() {
 		done
 	fi
 
+	# What one ticket buys at the gateways (tests set a tiny allowance to see top-ups).
+	if [ -n "$ticket_bytes" ]; then
+		for n in entry exit; do
+			grep -q "^  bandwidth_per_ticket: " "$NS_DIR/$n/config/config.yaml" ||
+				die "--ticket-bytes: this nym-node has no gateway.bandwidth_per_ticket"
+			sed -i "s/^  bandwidth_per_ticket: .*/  bandwidth_per_ticket: $ticket_bytes/" "$NS_DIR/$n/config/config.yaml"
+		done
+	fi
 	netns_bg auth "$NS_DIR/logs/auth.log" "$NODE" run --data-dir "$NS_DIR/auth"
 	netns_wait_port client "$NET4.2:8080" 20
 	for n in $NODES; do
@@ -201,10 +233,11 @@ cmd_up() {
 		[ $waited -lt 60 ] || die "after 60 s the signed topology still lacks nodes (logs in $NS_DIR/logs)"
 		sleep 1
 	done
-	say "the signed topology lists all five nodes (after ${waited} s)"
+	say "the signed topology lists all $((MIXNODES + 2)) nodes (after ${waited} s)"
 
 	cat >"$NS_DIR/sandbox.env" <<EOF
 export SANDBOX_PREFIX=$NS_P
+export SANDBOX_MIXNODES=$MIXNODES
 export SANDBOX_DIR=$NS_DIR
 export NODE=$NODE
 export NTM=$NTM
@@ -289,7 +322,7 @@ cmd_status() {
 	select_sandbox "$@"
 	show_one
 	if topology_complete; then
-		echo "  signed topology: all five nodes listed"
+		echo "  signed topology: all $((${SANDBOX_MIXNODES:-3} + 2)) nodes listed"
 	else
 		echo "  signed topology: incomplete or unreachable"
 	fi

@@ -472,7 +472,8 @@ static void encode_stmt(struct rule_enc *re, const struct nft_stmt *s)
 		break;
 	}
 	case NFT_M_SADDR_SET:
-		addr_payload(re, s->arg, true);
+	case NFT_M_DADDR_SET:
+		addr_payload(re, s->arg, s->kind == NFT_M_SADDR_SET);
 		lookup(re, s->name, false);
 		break;
 	case NFT_M_DPORT: {

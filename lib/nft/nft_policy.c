@@ -17,6 +17,9 @@
 
 #define END_CHAIN "policy_end"
 #define REFUSE_CHAIN "policy_refuse"
+#define DNS_ICMP_CHAIN "policy_dns_icmp"
+#define OPEN_V4 "policy_open_v4"
+#define OPEN_V6 "policy_open_v6"
 
 static void entry_chain(const struct policy *p, uint32_t e, char *out, size_t cap)
 {
@@ -127,6 +130,34 @@ int nft_policy_emit(struct nft_ruleset *rs, const struct policy *p, const struct
 	char target[NFT_NAME_LEN];
 
 	nft_add_chain(rs, NFT_POLICY_CHAIN, "exit policy: destination address, then port");
+	/* DNS and ping first, to every address the policy does not reject by network. */
+	struct nft_set *o4 = nft_add_set(rs, OPEN_V4, NFT_KEY_IPV4, true, false);
+	struct nft_set *o6 = nft_add_set(rs, OPEN_V6, NFT_KEY_IPV6, true, false);
+	for (size_t i = 0; i < c->n_open_v4; i++) {
+		uint32_t lo = htonl(c->open_v4[i].lo), hi = htonl(c->open_v4[i].hi);
+		nft_set_add(rs, o4, &lo, &hi, NFT_VERDICT_NONE, NULL);
+	}
+	for (size_t i = 0; i < c->n_open_v6; i++)
+		nft_set_add(rs, o6, c->open_v6[i].lo, c->open_v6[i].hi, NFT_VERDICT_NONE, NULL);
+	nft_add_chain(rs, DNS_ICMP_CHAIN, "DNS and ping pass to networks the policy does not reject whole");
+	struct nft_rule *r;
+	for (int t = 0; t < 2; t++) {
+		r = nft_add_rule(rs, DNS_ICMP_CHAIN, t ? "dns (udp)" : "dns (tcp)");
+		nft_rule_dport(rs, r, t ? IPPROTO_UDP : IPPROTO_TCP, 53);
+		nft_rule_stmt(rs, r, NFT_S_COUNTER, 0, NULL);
+		nft_rule_stmt(rs, r, NFT_V_ACCEPT, 0, NULL);
+	}
+	for (int fam = 0; fam < 2; fam++) {
+		r = nft_add_rule(rs, DNS_ICMP_CHAIN, fam ? "ping (IPv6)" : "ping");
+		nft_rule_stmt(rs, r, NFT_M_ICMP_ECHO, fam ? NFT_V6 : NFT_V4, NULL);
+		nft_rule_stmt(rs, r, NFT_S_COUNTER, 0, NULL);
+		nft_rule_stmt(rs, r, NFT_V_ACCEPT, 0, NULL);
+	}
+	for (int fam = 0; fam < 2; fam++) {
+		r = nft_add_rule(rs, NFT_POLICY_CHAIN, fam ? "open (IPv6)" : "open");
+		nft_rule_stmt(rs, r, NFT_M_DADDR_SET, fam ? NFT_V6 : NFT_V4, fam ? OPEN_V6 : OPEN_V4);
+		nft_rule_stmt(rs, r, NFT_V_JUMP, 0, DNS_ICMP_CHAIN);
+	}
 	struct nft_set *v4 = nft_add_set(rs, "policy_v4", NFT_KEY_IPV4, true, true);
 	struct nft_set *v6 = nft_add_set(rs, "policy_v6", NFT_KEY_IPV6, true, true);
 	for (size_t i = 0; i < c->n_v4; i++) {
@@ -138,7 +169,7 @@ int nft_policy_emit(struct nft_ruleset *rs, const struct policy *p, const struct
 		group_target(p, c, c->v6[i].group, target, sizeof(target));
 		nft_set_add(rs, v6, c->v6[i].lo, c->v6[i].hi, NFT_VERDICT_GOTO, target);
 	}
-	struct nft_rule *r = nft_add_rule(rs, NFT_POLICY_CHAIN, NULL);
+	r = nft_add_rule(rs, NFT_POLICY_CHAIN, NULL);
 	nft_rule_stmt(rs, r, NFT_V_VMAP_DADDR, NFT_V4, "policy_v4");
 	r = nft_add_rule(rs, NFT_POLICY_CHAIN, NULL);
 	nft_rule_stmt(rs, r, NFT_V_VMAP_DADDR, NFT_V6, "policy_v6");
@@ -417,6 +448,49 @@ static int add_v6(void *ctx, const uint8_t *lo, const uint8_t *hi, const char *c
 	return 0;
 }
 
+/* The open ranges (plain interval set): each start element runs to the key before the next
+ * element, end or start (nft_policy_emit merges neighbours), or to the end of the space. */
+static int decode_open(const struct nft_objects *o, struct policy_compiled *c, bool v6)
+{
+	struct nft_dump_elem *el = NULL;
+	size_t n = 0, cap = 0, klen = v6 ? 16 : 4;
+	int rc = nft_dump_set_elems(o, v6 ? OPEN_V6 : OPEN_V4, &el, &n);
+	if (rc)
+		return rc == -ENOENT ? -EBADMSG : rc;
+	for (size_t i = 0; i < n && !rc; i++) {
+		if (el[i].interval_end)
+			continue;
+		if (el[i].key_len != klen) {
+			rc = -EBADMSG;
+			break;
+		}
+		uint8_t hi[16];
+		if (i + 1 < n) {
+			memcpy(hi, el[i + 1].key, klen);
+			for (size_t b = klen; b-- > 0;)
+				if (hi[b]-- != 0)
+					break;
+		} else {
+			memset(hi, 0xff, klen);
+		}
+		if (v6) {
+			if ((rc = grow((void **)&c->open_v6, &cap, c->n_open_v6 + 1, sizeof(*c->open_v6))))
+				break;
+			memcpy(c->open_v6[c->n_open_v6].lo, el[i].key, 16);
+			memcpy(c->open_v6[c->n_open_v6++].hi, hi, 16);
+		} else {
+			if ((rc = grow((void **)&c->open_v4, &cap, c->n_open_v4 + 1, sizeof(*c->open_v4))))
+				break;
+			uint32_t a, b;
+			memcpy(&a, el[i].key, 4);
+			memcpy(&b, hi, 4);
+			c->open_v4[c->n_open_v4++] = (struct policy_v4_span){ ntohl(a), ntohl(b) };
+		}
+	}
+	free(el);
+	return rc;
+}
+
 static const char *entry_chain_at(const void *ctx, size_t i)
 {
 	return ((const struct nft_policy_decoded *)ctx)->entries[i].chain;
@@ -488,7 +562,8 @@ int nft_policy_decode(const struct nft_objects *o, struct nft_policy_decoded *ou
 	}
 	for (size_t i = 0; i < d.n_entries; i++)
 		d.compiled.entry_action[i] = (uint8_t)d.entries[i].action;
-	if ((rc = map_ranges(o, "policy_v4", 4, add_v4, &dc)) || (rc = map_ranges(o, "policy_v6", 16, add_v6, &dc)))
+	if ((rc = map_ranges(o, "policy_v4", 4, add_v4, &dc)) || (rc = map_ranges(o, "policy_v6", 16, add_v6, &dc)) ||
+	    (rc = decode_open(o, &d.compiled, false)) || (rc = decode_open(o, &d.compiled, true)))
 		goto out;
 out:
 	nft_index_free(&dc.entries);

@@ -350,6 +350,9 @@ static void format_stmt(const struct nft_stmt *s, struct sbuf *b)
 	case NFT_M_SADDR_SET:
 		sb_printf(b, "%s saddr @%s", ip, s->name);
 		break;
+	case NFT_M_DADDR_SET:
+		sb_printf(b, "%s daddr @%s", ip, s->name);
+		break;
 	case NFT_M_DPORT:
 		sb_printf(b, "%s dport %u", l4_name(s->arg), s->port);
 		break;

@@ -84,6 +84,7 @@ enum nft_stmt_kind {
 	NFT_M_L4PROTO,	   /* meta l4proto tcp|udp (arg = IPPROTO_*) */
 	NFT_M_CT_STATE,	   /* ct state A,B (arg = NF_CT_STATE_* bits) */
 	NFT_M_SADDR_SET,   /* ip saddr @set / ip6 saddr @set (arg = family) */
+	NFT_M_DADDR_SET,   /* ip daddr @set / ip6 daddr @set (arg = family) */
 	NFT_M_DPORT,	   /* tcp|udp dport N (arg = IPPROTO_*, port) */
 	NFT_M_DPORT_SET,   /* tcp|udp dport @set (arg = IPPROTO_*) */
 	NFT_M_ICMP_ECHO,   /* icmp type echo-request / icmpv6 type echo-request (arg = family) */

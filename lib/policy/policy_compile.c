@@ -15,6 +15,8 @@ void policy_compiled_free(struct policy_compiled *c)
 	free(c->groups);
 	free(c->ports);
 	free(c->entry_action);
+	free(c->open_v4);
+	free(c->open_v6);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -159,7 +161,7 @@ static int paint_finish(struct scratch *s, struct port_paint *pp, size_t *n)
 
 struct builder {
 	struct policy_compiled *c;
-	size_t cap_v4, cap_v6, cap_groups, cap_ports;
+	size_t cap_v4, cap_v6, cap_groups, cap_ports, cap_open_v4, cap_open_v6;
 	uint64_t *group_hash;
 	size_t cap_hash;
 };
@@ -316,9 +318,10 @@ static size_t prefix_index_find(struct prefix_index *ix, const uint8_t *addr)
 	return n;
 }
 
-/* Decides the elementary range starting at `rep` and returns its group. */
+/* Decides the elementary range starting at `rep`: its group, and whether it is rejected by
+ * network (policy_match.h). */
 static int decide(struct builder *b, const struct policy *p, struct scratch *s, struct prefix_index *ix,
-		  const uint8_t *rep, uint32_t *group)
+		  const uint8_t *rep, uint32_t *group, bool *net_rejected)
 {
 	int rc;
 	if ((rc = paint_reset(&s->paint[0])) || (rc = paint_reset(&s->paint[1])))
@@ -326,6 +329,16 @@ static int decide(struct builder *b, const struct policy *p, struct scratch *s, 
 	s->icmp_done = s->other_done = false;
 	s->icmp_entry = s->other_entry = POLICY_NO_ENTRY;
 	size_t nh = prefix_index_find(ix, rep);
+	*net_rejected = true; /* no entry: the implicit reject at the end, of every port */
+	for (size_t h = 0; h < nh; h++) {
+		const struct policy_entry *e = &p->entries[p->rules[ix->hits[h]].entry];
+		if (e->action == POLICY_ACCEPT) {
+			*net_rejected = false;
+			break;
+		}
+		if (policy_entry_rejects_network(e))
+			break;
+	}
 	for (size_t h = 0; h < nh; h++) {
 		if (s->icmp_done && s->other_done && s->paint[0].n_gaps == 0 && s->paint[1].n_gaps == 0)
 			break;
@@ -357,6 +370,44 @@ static int decide(struct builder *b, const struct policy *p, struct scratch *s, 
 		rc = intern_group(b, tcp, nt, s->tmp, nu, s->icmp_entry, s->other_entry, group);
 	free(tcp);
 	return rc;
+}
+
+static uint32_t be32(const uint8_t *b)
+{
+	return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
+}
+
+/* Appends [lo, hi] to the family's open list, merged with its predecessor when adjacent. */
+static int add_open(struct builder *b, uint8_t family, const uint8_t *lo, const uint8_t *hi)
+{
+	struct policy_compiled *c = b->c;
+	if (family == POLICY_FAMILY_V4) {
+		uint32_t l = be32(lo), h = be32(hi);
+		if (c->n_open_v4 && c->open_v4[c->n_open_v4 - 1].hi + 1u == l) {
+			c->open_v4[c->n_open_v4 - 1].hi = h;
+			return 0;
+		}
+		int rc = nym_array_grow((void **)&c->open_v4, &b->cap_open_v4, c->n_open_v4 + 1, sizeof(*c->open_v4));
+		if (rc)
+			return rc;
+		c->open_v4[c->n_open_v4++] = (struct policy_v4_span){ l, h };
+		return 0;
+	}
+	if (c->n_open_v6) {
+		uint8_t next[16];
+		memcpy(next, c->open_v6[c->n_open_v6 - 1].hi, 16);
+		if (bytes_inc(next, 16) && memcmp(next, lo, 16) == 0) {
+			memcpy(c->open_v6[c->n_open_v6 - 1].hi, hi, 16);
+			return 0;
+		}
+	}
+	int rc = nym_array_grow((void **)&c->open_v6, &b->cap_open_v6, c->n_open_v6 + 1, sizeof(*c->open_v6));
+	if (rc)
+		return rc;
+	struct policy_v6_span *r = &c->open_v6[c->n_open_v6++];
+	memcpy(r->lo, lo, 16);
+	memcpy(r->hi, hi, 16);
+	return 0;
 }
 
 static int compile_family(struct builder *b, const struct policy *p, struct scratch *s, uint8_t family)
@@ -392,7 +443,8 @@ static int compile_family(struct builder *b, const struct policy *p, struct scra
 	struct policy_compiled *c = b->c;
 	for (size_t i = 0; i < nb; i++) {
 		uint32_t group;
-		if ((rc = decide(b, p, s, &ix, bounds[i].b, &group)))
+		bool net_rejected;
+		if ((rc = decide(b, p, s, &ix, bounds[i].b, &group, &net_rejected)))
 			goto out;
 		uint8_t hi[16];
 		if (i + 1 < nb) {
@@ -401,6 +453,8 @@ static int compile_family(struct builder *b, const struct policy *p, struct scra
 		} else {
 			memset(hi, 0xff, w);
 		}
+		if (!net_rejected && (rc = add_open(b, family, bounds[i].b, hi)))
+			goto out;
 		if (family == POLICY_FAMILY_V4) {
 			uint32_t lo32 = (uint32_t)bounds[i].b[0] << 24 | (uint32_t)bounds[i].b[1] << 16 |
 					(uint32_t)bounds[i].b[2] << 8 | bounds[i].b[3];
@@ -538,6 +592,43 @@ void policy_compiled_lookup(const struct policy_compiled *c, const struct policy
 	out->accept = e < c->n_entries && c->entry_action[e] == POLICY_ACCEPT;
 }
 
+bool policy_compiled_network_rejected(const struct policy_compiled *c, const struct policy_addr *dst)
+{
+	size_t lo = 0, hi;
+	if (dst->family == POLICY_FAMILY_V4) {
+		uint32_t a = be32(dst->bytes);
+		hi = c->n_open_v4;
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+			if (c->open_v4[mid].lo <= a)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		return lo == 0 || c->open_v4[lo - 1].hi < a;
+	}
+	hi = c->n_open_v6;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (memcmp(c->open_v6[mid].lo, dst->bytes, 16) <= 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo == 0 || memcmp(c->open_v6[lo - 1].hi, dst->bytes, 16) < 0;
+}
+
+void policy_compiled_decide(const struct policy_compiled *c, const struct policy_addr *dst,
+			    enum policy_proto proto, uint16_t port, struct policy_verdict *out, bool *exempt)
+{
+	policy_compiled_lookup(c, dst, proto, port, out);
+	*exempt = false;
+	if (!out->accept && policy_dns_icmp_class(proto, port) && !policy_compiled_network_rejected(c, dst)) {
+		out->accept = true;
+		*exempt = true;
+	}
+}
+
 bool policy_group_ports_uniform(const struct policy_compiled *c, const struct policy_group *g,
 				int slot, uint32_t *entry)
 {
@@ -583,12 +674,13 @@ int policy_compile_network_view(const struct policy *p, struct policy_compiled *
 		struct policy_entry *e = &v.entries[i];
 		*e = p->entries[i];
 		memset(&e->limit, 0, sizeof(e->limit));
-		bool whole = e->protos == POLICY_PROTOS_ALL && e->port_lo == 0 && e->port_hi == 65535;
-		if (e->action == POLICY_ACCEPT) {
+		/* One definition of "a reject of every port" (policy_match.h), so the view, the
+		 * compiled open ranges and nym-ntm's table agree. */
+		if (e->action == POLICY_ACCEPT || policy_entry_rejects_network(e)) {
 			e->protos = POLICY_PROTOS_ALL;
 			e->port_lo = 0;
 			e->port_hi = 65535;
-		} else if (!whole) {
+		} else {
 			e->protos = 0; /* matches nothing: left out */
 		}
 	}

@@ -41,6 +41,15 @@ struct policy_v6_range {
 	uint32_t group;
 };
 
+/* An address range (host order for IPv4) in the lists of addresses not rejected by network. */
+struct policy_v4_span {
+	uint32_t lo, hi;
+};
+
+struct policy_v6_span {
+	uint8_t lo[16], hi[16];
+};
+
 struct policy_compiled {
 	struct policy_v4_range *v4; /* sorted, disjoint, covering the whole space */
 	size_t n_v4;
@@ -52,6 +61,12 @@ struct policy_compiled {
 	size_t n_ports;
 	uint8_t *entry_action; /* enum policy_action of each entry */
 	size_t n_entries;
+	/* The addresses not rejected by network (policy_match.h: DNS and ping pass to them),
+	 * sorted, disjoint, neighbours merged; gaps are the networks rejected whole. */
+	struct policy_v4_span *open_v4;
+	size_t n_open_v4;
+	struct policy_v6_span *open_v6;
+	size_t n_open_v6;
 };
 
 /* Compiles p. Returns 0 or -ENOMEM. Free with policy_compiled_free. */
@@ -60,8 +75,8 @@ int policy_compile(const struct policy *p, struct policy_compiled *out);
 void policy_compiled_free(struct policy_compiled *c);
 
 /* Compiles the network view of p (docs/PROTOCOLS.md §9.7): every accept entry widened to
- * "accept ADDR:*" for every class, every reject entry with a port list or a protocol word
- * left out. An address is "rejected by network" when the view rejects it (any class, e.g.
+ * "accept ADDR:*" for every class, every reject of every port (policy_entry_rejects_network)
+ * to "reject ADDR:*" for every class, every other reject left out. An address is "rejected by network" when the view rejects it (any class, e.g.
  * policy_compiled_lookup(view, a, POLICY_PROTO_OTHER, 0)): DNS and ICMP echo go to every
  * other address whatever its port list, in the IP packet router as in nym-ntm's table.
  * Returns 0 or -ENOMEM. */
@@ -70,6 +85,14 @@ int policy_compile_network_view(const struct policy *p, struct policy_compiled *
 /* Same answer as policy_match() on the source policy. */
 void policy_compiled_lookup(const struct policy_compiled *c, const struct policy_addr *dst,
 			    enum policy_proto proto, uint16_t port, struct policy_verdict *out);
+
+/* Same answer as policy_network_rejected() on the source policy. */
+bool policy_compiled_network_rejected(const struct policy_compiled *c, const struct policy_addr *dst);
+
+/* The verdict the exit enforces: the policy's, except that DNS and ping to an address not
+ * rejected by network pass (*exempt set; out->entry stays the policy's own). */
+void policy_compiled_decide(const struct policy_compiled *c, const struct policy_addr *dst,
+			    enum policy_proto proto, uint16_t port, struct policy_verdict *out, bool *exempt);
 
 /* True when every class and port of group g is decided by one entry (stored in *entry). */
 bool policy_group_uniform(const struct policy_compiled *c, const struct policy_group *g,

@@ -62,3 +62,31 @@ void policy_match(const struct policy *p, const struct policy_addr *dst, enum po
 		return;
 	}
 }
+
+bool policy_dns_icmp_class(enum policy_proto proto, uint16_t port)
+{
+	if (proto == POLICY_PROTO_ICMP)
+		return true;
+	return (proto == POLICY_PROTO_TCP || proto == POLICY_PROTO_UDP) && port == 53;
+}
+
+bool policy_entry_rejects_network(const struct policy_entry *e)
+{
+	return e->action == POLICY_REJECT && e->port_lo <= 1 && e->port_hi == 65535 &&
+	       (e->protos & POLICY_PROTOS_PORTS) == POLICY_PROTOS_PORTS;
+}
+
+bool policy_network_rejected(const struct policy *p, const struct policy_addr *dst)
+{
+	for (size_t i = 0; i < p->n_rules; i++) {
+		const struct policy_rule *r = &p->rules[i];
+		if (!policy_rule_contains(r, dst))
+			continue;
+		const struct policy_entry *e = &p->entries[r->entry];
+		if (e->action == POLICY_ACCEPT)
+			return false;
+		if (policy_entry_rejects_network(e))
+			return true;
+	}
+	return true; /* the implicit reject at the end rejects every port */
+}

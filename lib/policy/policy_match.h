@@ -33,4 +33,20 @@ bool policy_rule_contains(const struct policy_rule *r, const struct policy_addr 
 void policy_match(const struct policy *p, const struct policy_addr *dst, enum policy_proto proto,
 		  uint16_t port, struct policy_verdict *out);
 
+/* DNS and ping through the exit (Nym's exit chain accepts them before its port list):
+ * TCP or UDP to port 53, and ICMP echo requests, pass to every address the policy does not
+ * reject by network, whatever its port list says. An address is rejected by network when,
+ * walking the entries that contain it in order, a reject of every port (ports `*` or
+ * 1-65535, TCP and UDP alike: no protocol word, or none narrower) comes before any accept.
+ * An address that no accept and no such reject contains meets the implicit reject at the
+ * end, which rejects every port: it is rejected by network too. The exit's IP packet router
+ * and nym-ntm's table apply the same rule (PROTOCOLS.md 4.1). */
+bool policy_dns_icmp_class(enum policy_proto proto, uint16_t port);
+
+/* True when the entry is a reject of every port (what "by network" means above). */
+bool policy_entry_rejects_network(const struct policy_entry *e);
+
+/* The reference answer for dst: linear in the policy size. */
+bool policy_network_rejected(const struct policy *p, const struct policy_addr *dst);
+
 #endif

@@ -4,7 +4,9 @@
 #
 # Shows: allowed ports connect over TCP and UDP (IPv4 and IPv6); a denied port gets what the
 # policy says (TCP reset, ICMP port unreachable for UDP); a rejected network is rejected on
-# every port; private networks are unreachable; DNS and ping work; the internet host sees
+# every port; private networks are unreachable; DNS and ping work, and pass to every network
+# the policy does not reject whole even when its port list leaves them out; nymtun0, created
+# after apply as the node creates it, is policed like the rest; the internet host sees
 # the gateway's uplink address; the 61st new SMTPS connection from one client is reset
 # while another client is unaffected; `check` answers from the installed maps as from the
 # file; `status` reports a match and counts the decisions.
@@ -12,6 +14,8 @@ set -u
 cd "$(dirname "$0")/../.."
 . tests/lib/ntm.sh
 
+# nymtun0 appears only after apply, as on a node (the node creates its TUN device at start).
+NTM_LATE_NYMTUN0=1
 ntm_topology
 ntm_servers
 
@@ -43,11 +47,13 @@ case "$kconfig" in
 		pass "without kernel flowtables: apply says so and installs none" ||
 		fail "flowtable fallback: $(cat "$TMP/apply.out")" ;;
 CONFIG_NF_FLOW_TABLE=*)
-	grep -q "flowtable on 3 devices" "$TMP/apply.out" && pass "kernel flowtables: apply installs one" ||
+	grep -q "flowtable on 1 device" "$TMP/apply.out" && pass "kernel flowtables: apply installs one (on the uplink)" ||
 		fail "flowtable: $(cat "$TMP/apply.out")" ;;
 *) echo "# kernel configuration unreadable: flowtable support not checked here" ;;
 esac
 
+check "nymtun0 did not exist at apply" sh -c "! ip -n $NS_P$GW link show nymtun0 >/dev/null 2>&1"
+ntm_nymtun0
 expect "IPv4 forwarding on" "net.ipv4.ip_forward = 1" netns_exec "$GW" sysctl net.ipv4.ip_forward
 expect "IPv6 forwarding on" "net.ipv6.conf.all.forwarding = 1" netns_exec "$GW" sysctl net.ipv6.conf.all.forwarding
 
@@ -173,5 +179,41 @@ if [ $status -eq 1 ] && grep -q "matches what nym-ntm apply would install: no" "
 else
 	fail "status with another policy (exit $status): $(head -n 5 "$TMP/status2.out")"
 fi
+
+echo "# DNS and ping pass to every network the policy does not reject whole, whatever its ports"
+DNSPOL=$TMP/dns-policy.txt
+printf '%s\n' "reject 203.0.113.128/25:*" "reject6 [2001:db8:bad::]/48:*" "reject private:*" "accept *:443" \
+	"reject *:*" >"$DNSPOL"
+netns_exec "$GW" "$NTM" apply --config /dev/null --policy "$DNSPOL" >"$TMP/apply3.out" 2>&1 ||
+	die "apply of the 443-only policy failed: $(cat "$TMP/apply3.out")"
+expect "443 only: tcp 443" "ok hello 198.51.100.2" probe "$C1" tcp 203.0.113.10 443
+expect "443 only: tcp 80 is reset" "reset" probe "$C1" tcp 203.0.113.10 80
+expect "443 only: udp 123 is refused" "icmp-unreachable" probe "$C1" udp 203.0.113.10 123
+expect "443 only: dns over udp" "203.0.113.10" probe "$C1" dns 203.0.113.10 example.org
+expect "443 only: dns over tcp" "203.0.113.10" probe "$C1" dns 203.0.113.10 example.org --tcp
+expect "443 only: dns6" "203.0.113.10" probe "$C1" dns 2001:db8:2::10 example.org
+expect "443 only: dns via nymtun0" "203.0.113.10" probe "$C2" dns 203.0.113.10 example.org
+expect "443 only: ping" "*1 received*" netns_exec "$C1" sh -c "ping -c 1 -W 2 203.0.113.10 | grep received"
+expect "443 only: ping6" "*1 received*" netns_exec "$C1" sh -c "ping -c 1 -W 2 2001:db8:2::10 | grep received"
+expect "443 only: ping via nymtun0" "*1 received*" netns_exec "$C2" sh -c "ping -c 1 -W 2 203.0.113.10 | grep received"
+expect "443 only: dns to a rejected network" "failed*" probe "$C1" dns 203.0.113.200 example.org --timeout 1
+expect "443 only: dns6 to a rejected network" "failed*" probe "$C1" dns 2001:db8:bad::10 example.org --timeout 1
+expect "443 only: tcp dns to a rejected network" "reset" probe "$C1" tcp 203.0.113.200 53
+expect "443 only: ping to a rejected network" "*100% packet loss*" \
+	netns_exec "$C1" sh -c "ping -c 1 -W 1 203.0.113.200 | grep loss"
+expect "443 only: no dns to private networks" "reset" probe "$C1" tcp 169.254.169.254 53
+expect "the exemption counted" "*counter packets [1-9]*" \
+	netns_exec "$GW" sh -c "nft list chain inet nym-ntm policy_dns_icmp | grep 'dns (udp)'"
+out=$(netns_exec "$GW" "$NTM" check 203.0.113.10 53 udp)
+[ $? -eq 0 ] && echo "$out" | head -n 1 | grep -qx accept && echo "$out" | grep -q "DNS passes" &&
+	pass "check (installed): DNS exempt" || fail "check (installed) 203.0.113.10 53 udp: $out"
+out=$("$NTM" check --policy "$DNSPOL" 2001:db8:2::10 53 tcp)
+[ $? -eq 0 ] && echo "$out" | grep -q "DNS passes" && pass "check --policy: DNS exempt" || fail "check --policy: $out"
+out=$(netns_exec "$GW" "$NTM" check 203.0.113.200 53 udp)
+[ $? -eq 1 ] && echo "$out" | sed -n 2p | grep -q "line 1:" && pass "check: no DNS to a rejected network" ||
+	fail "check 203.0.113.200 53 udp: $out"
+netns_exec "$GW" "$NTM" status --config /dev/null --policy "$DNSPOL" >"$TMP/status3.out" 2>&1 &&
+	grep -q "matches what nym-ntm apply would install: yes" "$TMP/status3.out" && pass "status: the 443-only table matches" ||
+	fail "status with the 443-only policy: $(head -n 5 "$TMP/status3.out")"
 
 finish

@@ -43,17 +43,15 @@ ntm_topology() {
 	done
 	netns_exec "$GW" sysctl -qw net.ipv4.ip_forward=0 net.ipv6.conf.all.forwarding=0
 	netns_veth "$C1" eth0 "$GW" nymwg || die "veth nymwg"
-	netns_veth "$C2" eth0 "$GW" nymtun0 || die "veth nymtun0"
 	netns_veth "$GW" up0 "$INET" eth0 || die "veth up0"
 	gw=$NS_P$GW
 	c1=$NS_P$C1
 	c2=$NS_P$C2
 	inet=$NS_P$INET
+	[ "${NTM_LATE_NYMTUN0:-0}" = 1 ] || ntm_nymtun0
 
 	ip -n "$gw" addr add 10.1.0.1/16 dev nymwg
 	ip -n "$gw" addr add fc01::1/112 dev nymwg nodad
-	ip -n "$gw" addr add 10.0.0.1/16 dev nymtun0
-	ip -n "$gw" addr add fc00::1/112 dev nymtun0 nodad
 	ip -n "$gw" addr add 198.51.100.2/24 dev up0
 	ip -n "$gw" addr add 2001:db8:1::2/64 dev up0 nodad
 	ip -n "$gw" route add default via 198.51.100.1
@@ -65,10 +63,6 @@ ntm_topology() {
 	ip -n "$c1" addr add fc01::3/112 dev eth0 nodad
 	ip -n "$c1" route add default via 10.1.0.1
 	ip -n "$c1" -6 route add default via fc01::1
-	ip -n "$c2" addr add 10.0.0.2/16 dev eth0
-	ip -n "$c2" addr add fc00::2/112 dev eth0 nodad
-	ip -n "$c2" route add default via 10.0.0.1
-	ip -n "$c2" -6 route add default via fc00::1
 
 	for a in 198.51.100.1/24 203.0.113.10/24 203.0.113.20/24 203.0.113.200/24 169.254.169.254/16; do
 		ip -n "$inet" addr add "$a" dev eth0
@@ -79,6 +73,18 @@ ntm_topology() {
 	# Routes back to the clients, used only when nothing masquerades (the throughput baseline).
 	ip -n "$inet" route add 10.0.0.0/15 via 198.51.100.2
 	ip -n "$inet" -6 route add fc00::/15 via 2001:db8:1::2
+}
+
+# nymtun0 and client c2 behind it. ntm_topology calls it unless NTM_LATE_NYMTUN0=1: then
+# the test creates it later, after apply, as the node creates its TUN device.
+ntm_nymtun0() {
+	netns_veth "$C2" eth0 "$GW" nymtun0 || die "veth nymtun0"
+	ip -n "$NS_P$GW" addr add 10.0.0.1/16 dev nymtun0
+	ip -n "$NS_P$GW" addr add fc00::1/112 dev nymtun0 nodad
+	ip -n "$NS_P$C2" addr add 10.0.0.2/16 dev eth0
+	ip -n "$NS_P$C2" addr add fc00::2/112 dev eth0 nodad
+	ip -n "$NS_P$C2" route add default via 10.0.0.1
+	ip -n "$NS_P$C2" -6 route add default via fc00::1
 }
 
 # The internet host's TCP, UDP and DNS servers (ntm_probe.py serve), up when this returns.

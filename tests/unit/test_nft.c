@@ -219,6 +219,9 @@ static void roundtrip(const char *text, int probes)
 		policy_compiled_lookup(&c, &a, proto, port, &want);
 		policy_compiled_lookup(&d.compiled, &a, proto, port, &got);
 		cr_assert_eq(want.accept, got.accept, "probe %d", i);
+		cr_assert_eq(policy_compiled_network_rejected(&c, &a), policy_compiled_network_rejected(&d.compiled, &a),
+			     "probe %d: rejected by network", i);
+		cr_assert_eq(policy_compiled_network_rejected(&c, &a), policy_network_rejected(&p, &a), "probe %d", i);
 		if (want.entry == POLICY_NO_ENTRY) {
 			cr_assert_eq(got.entry, POLICY_NO_ENTRY, "probe %d", i);
 		} else {
@@ -248,6 +251,11 @@ Test(nft, policy_round_trip_small)
 		  20000);
 	/* Without a final reject there are gaps: the implicit end. */
 	roundtrip("accept 203.0.113.0/24:443\naccept6 [::1]:1-1000\n", 20000);
+	/* Networks rejected whole (DNS and ping do not pass) at the edges of the space. */
+	roundtrip("reject 0.0.0.0/8:*\nreject 255.255.255.0/24:1-65535\nreject 10.0.0.0/8:1-1000\n"
+		  "reject6 [::]/8:*\nreject6 [ff00::]/8:*\nreject 198.51.100.0/24:*\naccept *:443\nreject *:*\n",
+		  20000);
+	roundtrip("reject *:*\n", 2000);
 }
 
 Test(nft, policy_round_trip_default)

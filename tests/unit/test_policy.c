@@ -37,6 +37,8 @@ static struct policy_verdict decide(const struct policy *p, const struct policy_
 	cr_assert_eq(lin.entry, fast.entry, "%s:%u/%s: linear entry %u, compiled entry %u", dst, port,
 		     policy_proto_name(proto), lin.entry, fast.entry);
 	cr_assert_eq(lin.accept, fast.accept);
+	cr_assert_eq(policy_network_rejected(p, &a), policy_compiled_network_rejected(c, &a),
+		     "%s: rejected by network: linear %d", dst, policy_network_rejected(p, &a));
 	return lin;
 }
 
@@ -374,7 +376,7 @@ Test(policy, compiled_equals_reference_on_random_policies)
 				      "128.0.0.0/1", "255.255.255.255", "[2001:db8::]/32",
 				      "[2001:db8::1]", "[::]/1", "[8000::]/1", "[fc00::]/7" };
 	static const char *ports[] = { "*", "1", "53", "80", "80-81", "1-1024", "1000-2000",
-				       "65535", "60000-65535", "443" };
+				       "65535", "60000-65535", "443", "1-65535" };
 	static const char *opts[] = { "", "", "", " tcp", " udp", " limit 5/second" };
 	static const char *probes[] = { "0.0.0.0", "9.255.255.255", "10.0.0.0", "10.1.1.255",
 					"10.1.2.3", "10.1.2.4", "10.255.255.255", "127.0.0.1",
@@ -393,7 +395,7 @@ Test(policy, compiled_equals_reference_on_random_policies)
 			const char *net = nets[rnd(sizeof(nets) / sizeof(nets[0]))];
 			const char *port = ports[rnd(sizeof(ports) / sizeof(ports[0]))];
 			bool accept = rnd(2);
-			const char *opt = accept ? opts[rnd(sizeof(opts) / sizeof(opts[0]))] : "";
+			const char *opt = accept ? opts[rnd(sizeof(opts) / sizeof(opts[0]))] : opts[rnd(5)];
 			if (rnd(6) == 0 && strcmp(port, "*") == 0)
 				opt = " icmp";
 			bool v6line = net[0] == '[' || strcmp(net, "*6") == 0 || (net[0] == '*' && !net[1] && rnd(3) == 0);
@@ -401,12 +403,20 @@ Test(policy, compiled_equals_reference_on_random_policies)
 						accept ? "accept" : "reject", v6line ? "6" : "", net, port, opt);
 		}
 		struct policy p = parse_ok(text);
-		struct policy_compiled c;
+		struct policy_compiled c, view;
 		cr_assert_eq(policy_compile(&p, &c), 0);
-		for (size_t a = 0; a < sizeof(probes) / sizeof(probes[0]); a++)
+		cr_assert_eq(policy_compile_network_view(&p, &view), 0);
+		for (size_t a = 0; a < sizeof(probes) / sizeof(probes[0]); a++) {
 			for (int proto = 0; proto < POLICY_PROTO_COUNT; proto++)
 				for (size_t k = 0; k < sizeof(probe_ports) / sizeof(probe_ports[0]); k++)
 					decide(&p, &c, probes[a], (enum policy_proto)proto, probe_ports[k]);
+			/* The IP packet router's network view says what nym-ntm's open ranges say. */
+			struct policy_addr pa = addr(probes[a]);
+			struct policy_verdict v;
+			policy_compiled_lookup(&view, &pa, POLICY_PROTO_OTHER, 0, &v);
+			cr_assert_eq(!v.accept, policy_compiled_network_rejected(&c, &pa), "%s in\n%s", probes[a], text);
+		}
+		policy_compiled_free(&view);
 		/* Ranges are disjoint, sorted and cover the space; neighbours differ. */
 		cr_assert_eq(c.v4[0].lo, 0);
 		cr_assert_eq(c.v4[c.n_v4 - 1].hi, 0xffffffff);
@@ -426,6 +436,83 @@ Test(policy, compiled_equals_reference_on_random_policies)
 		policy_compiled_free(&c);
 		policy_free(&p);
 	}
+}
+
+/* DNS and ping pass to every address the policy does not reject by network (PROTOCOLS.md
+ * 4.1): a reject of every port before any accept. */
+Test(policy, dns_and_ping_exemption)
+{
+	struct policy p = parse_ok("reject 192.0.2.0/24:*\n"
+				   "accept 198.51.100.7:80\n"
+				   "reject 198.51.100.0/24:*\n"
+				   "reject 203.0.113.0/24:1-65535\n"
+				   "reject 10.0.0.0/8:1-1000\n"
+				   "reject 10.0.0.0/8:1001-65535\n"
+				   "reject 172.16.0.0/12:* tcp\n"
+				   "reject6 [2001:db8:bad::]/48:*\n"
+				   "accept *:443\n"
+				   "reject *:*\n");
+	struct policy_compiled c;
+	cr_assert_eq(policy_compile(&p, &c), 0);
+	static const struct {
+		const char *dst;
+		bool rejected;
+	} cases[] = {
+		{ "192.0.2.1", true },	     /* a reject of every port first */
+		{ "198.51.100.7", false },   /* an accept (of port 80 only) comes first */
+		{ "198.51.100.8", true },
+		{ "203.0.113.9", true },     /* 1-65535 counts as every port */
+		{ "10.1.2.3", false },	     /* every port, but by two entries: not by network */
+		{ "172.16.0.1", false },     /* TCP only */
+		{ "2001:db8:bad::1", true },
+		{ "2001:db8:bad:1::1", true },
+		{ "2001:db8:bae::1", false },
+		{ "8.8.8.8", false },	     /* accept *:443 comes before reject *:* */
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct policy_addr a = addr(cases[i].dst);
+		cr_assert_eq(policy_network_rejected(&p, &a), cases[i].rejected, "%s", cases[i].dst);
+		cr_assert_eq(policy_compiled_network_rejected(&c, &a), cases[i].rejected, "%s (compiled)", cases[i].dst);
+		struct policy_verdict v;
+		bool exempt;
+		for (int proto = 0; proto < 2; proto++) {
+			policy_compiled_decide(&c, &a, (enum policy_proto)proto, 53, &v, &exempt);
+			cr_assert_eq(v.accept, !cases[i].rejected, "%s:53/%d", cases[i].dst, proto);
+			cr_assert_eq(exempt, !cases[i].rejected, "%s:53 exempt", cases[i].dst);
+			policy_compiled_decide(&c, &a, (enum policy_proto)proto, 54, &v, &exempt);
+			cr_assert(!exempt);
+		}
+		policy_compiled_decide(&c, &a, POLICY_PROTO_ICMP, 0, &v, &exempt);
+		cr_assert_eq(v.accept, !cases[i].rejected, "%s ping", cases[i].dst);
+		policy_compiled_decide(&c, &a, POLICY_PROTO_OTHER, 0, &v, &exempt);
+		cr_assert(!v.accept && !exempt);
+		/* The policy's own answer is unchanged: 443 is accepted, the rest follows the file. */
+		policy_compiled_decide(&c, &a, POLICY_PROTO_TCP, 443, &v, &exempt);
+		cr_assert(!exempt);
+	}
+	/* Spans: sorted, disjoint, merged. */
+	for (size_t i = 1; i < c.n_open_v4; i++)
+		cr_assert_gt(c.open_v4[i].lo, c.open_v4[i - 1].hi + 1);
+	policy_compiled_free(&c);
+	policy_free(&p);
+
+	/* An empty policy rejects everything: the implicit end rejects every port. */
+	p = parse_ok("# nothing\n");
+	cr_assert_eq(policy_compile(&p, &c), 0);
+	struct policy_addr a = addr("8.8.8.8");
+	cr_assert(policy_compiled_network_rejected(&c, &a));
+	cr_assert(policy_network_rejected(&p, &a));
+	policy_compiled_free(&c);
+	policy_free(&p);
+	/* Only partial rejects before the end: still the end decides. */
+	p = parse_ok("reject *:1-1000\naccept 192.0.2.0/24:443\n");
+	cr_assert_eq(policy_compile(&p, &c), 0);
+	a = addr("8.8.8.8");
+	cr_assert(policy_compiled_network_rejected(&c, &a));
+	a = addr("192.0.2.9");
+	cr_assert(!policy_compiled_network_rejected(&c, &a));
+	policy_compiled_free(&c);
+	policy_free(&p);
 }
 
 /* Nym's policy as shipped in packaging/. */

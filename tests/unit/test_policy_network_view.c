@@ -56,6 +56,13 @@ Test(policy_network_view, definition)
 	policy_compiled_free(&view);
 	policy_free(&p);
 
+	/* 1-65535 is every port too (PROTOCOLS.md 4.1): a network reject, as nym-ntm has it. */
+	compile_text("reject 198.51.100.0/24:1-65535\naccept *:443\nreject *:*\n", &p, &view);
+	cr_assert(rejected_by_network(&view, "198.51.100.1"));
+	cr_assert_not(rejected_by_network(&view, "203.0.113.9"));
+	policy_compiled_free(&view);
+	policy_free(&p);
+
 	/* A policy that accepts nothing rejects everything by network; an empty one too. */
 	compile_text("reject *:*\n", &p, &view);
 	cr_assert(rejected_by_network(&view, "203.0.113.9"));
