@@ -59,7 +59,7 @@ struct gateway_ipr_engine {
 	struct nym_rng rng;
 	bool has_rng;
 	uint8_t secret[32];
-	struct policy_compiled policy, netview;
+	struct policy_compiled policy;
 	struct mix_reassembly *reasm;
 	uint64_t next_expire_ns;
 	size_t plaintext_len, packet_len, per_packet, bundle_limit;
@@ -122,8 +122,6 @@ int gateway_ipr_engine_new(const struct gateway_ipr_engine_config *cfg, const ui
 	e->bundle_limit = e->per_packet - MIX_FRAGMENT_UNLINKED_HEADER_LEN - 2 - ipr_response_overhead();
 	if ((rc = policy_compile(policy, &e->policy)))
 		goto fail;
-	if ((rc = policy_compile_network_view(policy, &e->netview)))
-		goto fail;
 	struct mix_reassembly_config rc_cfg = {
 		.max_sets = cfg->reassembly_max_sets,
 		.max_bytes = cfg->reassembly_max_bytes ? cfg->reassembly_max_bytes : (16u << 20),
@@ -171,7 +169,6 @@ void gateway_ipr_engine_free(struct gateway_ipr_engine *e)
 	free(e->packet);
 	mix_reassembly_free(e->reasm);
 	policy_compiled_free(&e->policy);
-	policy_compiled_free(&e->netview);
 	nym_memzero(e->secret, sizeof(e->secret));
 	free(e);
 }
@@ -483,11 +480,10 @@ static void client_queue_packet(struct gateway_ipr_engine *e, struct client *c, 
 
 /* ---- policy ---- */
 
+/* The one definition nym-ntm's table uses too (policy_match.h). */
 static bool net_rejected(const struct gateway_ipr_engine *e, const struct policy_addr *a)
 {
-	struct policy_verdict v;
-	policy_compiled_lookup(&e->netview, a, POLICY_PROTO_OTHER, 0, &v);
-	return !v.accept;
+	return policy_compiled_network_rejected(&e->policy, a);
 }
 
 bool gateway_ipr_engine_allows(const struct gateway_ipr_engine *e, const struct ipr_packet_info *in)

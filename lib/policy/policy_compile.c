@@ -663,28 +663,3 @@ void policy_compiled_used(const struct policy_compiled *c, bool *used)
 			used[c->groups[g].other_entry] = true;
 	}
 }
-
-int policy_compile_network_view(const struct policy *p, struct policy_compiled *out)
-{
-	struct policy v = { .n_entries = p->n_entries, .rules = p->rules, .n_rules = p->n_rules };
-	v.entries = calloc(p->n_entries ? p->n_entries : 1, sizeof(*v.entries));
-	if (!v.entries)
-		return -ENOMEM;
-	for (size_t i = 0; i < p->n_entries; i++) {
-		struct policy_entry *e = &v.entries[i];
-		*e = p->entries[i];
-		memset(&e->limit, 0, sizeof(e->limit));
-		/* One definition of "a reject of every port" (policy_match.h), so the view, the
-		 * compiled open ranges and nym-ntm's table agree. */
-		if (e->action == POLICY_ACCEPT || policy_entry_rejects_network(e)) {
-			e->protos = POLICY_PROTOS_ALL;
-			e->port_lo = 0;
-			e->port_hi = 65535;
-		} else {
-			e->protos = 0; /* matches nothing: left out */
-		}
-	}
-	int rc = policy_compile(&v, out);
-	free(v.entries);
-	return rc;
-}

@@ -74,14 +74,6 @@ int policy_compile(const struct policy *p, struct policy_compiled *out);
 
 void policy_compiled_free(struct policy_compiled *c);
 
-/* Compiles the network view of p (docs/PROTOCOLS.md §9.7): every accept entry widened to
- * "accept ADDR:*" for every class, every reject of every port (policy_entry_rejects_network)
- * to "reject ADDR:*" for every class, every other reject left out. An address is "rejected by network" when the view rejects it (any class, e.g.
- * policy_compiled_lookup(view, a, POLICY_PROTO_OTHER, 0)): DNS and ICMP echo go to every
- * other address whatever its port list, in the IP packet router as in nym-ntm's table.
- * Returns 0 or -ENOMEM. */
-int policy_compile_network_view(const struct policy *p, struct policy_compiled *out);
-
 /* Same answer as policy_match() on the source policy. */
 void policy_compiled_lookup(const struct policy_compiled *c, const struct policy_addr *dst,
 			    enum policy_proto proto, uint16_t port, struct policy_verdict *out);
