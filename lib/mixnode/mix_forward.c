@@ -43,6 +43,40 @@ void mix_forward_decide_batch(const struct mixnode_keyring *kr, bool replay_prot
 		m++;
 	}
 	sphinx_packet_open_batch(hk, secrets, pkts, lens, rc, m);
+	/* Rotation byte 0 ("unknown": reply SURBs and SURB-ACKs injected by a gateway, legacy
+	 * frames) named the primary key; a packet built for the secondary one (the previous
+	 * rotation's during the overlap) fails its MAC there and gets one more try with the
+	 * secondary key: one extra curve operation, only for packets that failed the first. */
+	size_t retry[MIX_FORWARD_BATCH_MAX], r = 0;
+	const struct mixnode_key *secondary = kr->count == 2 ? &kr->keys[1 - kr->primary] : NULL;
+	if (secondary) {
+		const uint8_t *rsecrets[MIX_FORWARD_BATCH_MAX];
+		uint8_t *rpkts[MIX_FORWARD_BATCH_MAX];
+		size_t rlens[MIX_FORWARD_BATCH_MAX];
+		struct sphinx_hop_keys rhk[MIX_FORWARD_BATCH_MAX];
+		int rrc[MIX_FORWARD_BATCH_MAX];
+		for (size_t k = 0; k < m; k++) {
+			if (rc[k] != -EBADMSG || frames[index[k]]->header.key_rotation != 0)
+				continue;
+			retry[r] = k;
+			rsecrets[r] = secondary->secret;
+			rpkts[r] = pkts[k];
+			rlens[r] = lens[k];
+			r++;
+		}
+		sphinx_packet_open_batch(rhk, rsecrets, rpkts, rlens, rrc, r);
+		for (size_t j = 0; j < r; j++) {
+			size_t k = retry[j];
+			if (rrc[j] == 0) {
+				sphinx_hop_keys_clear(&hk[k]);
+				hk[k] = rhk[j];
+				keys[k] = secondary;
+				rc[k] = 0;
+				out[index[k]].secondary_key = true;
+			}
+			sphinx_hop_keys_clear(&rhk[j]);
+		}
+	}
 	for (size_t k = 0; k < m; k++) {
 		struct mix_forward *o = &out[index[k]];
 		if (rc[k] != 0) {

@@ -25,6 +25,9 @@ enum mix_forward_verdict {
 struct mix_forward {
 	enum mix_forward_verdict verdict;
 	bool delay_clamped;          /* the requested delay exceeded the maximum */
+	/* Rotation byte 0 and authenticated by the secondary key after the primary failed (its
+	 * replay tag went to the secondary key's filter). */
+	bool secondary_key;
 	uint64_t delay_ns;
 	struct net_addr next;
 	struct mix_frame_header out_header; /* the header to send the peeled packet with */

@@ -66,6 +66,8 @@ void mix_ingress_packet(struct mix_worker *w, const struct mix_frame *f)
 static void act(struct mix_worker *w, struct packet_slot *s, const struct mix_frame *f, const struct mix_forward *d)
 {
 	struct worker_metrics *m = w->m;
+	if (d->secondary_key)
+		METRIC_INC(m, ingress_secondary_key);
 	switch (d->verdict) {
 	case MIX_FORWARD:
 		break;

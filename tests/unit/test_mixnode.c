@@ -257,3 +257,109 @@ Test(mixnode, batch_decisions_match_single_ones)
 	cr_assert_eq(many[0].delay_ns, 5000);
 	cr_assert(memcmp(&many[0].next.ss, &next, sizeof(next)) == 0);
 }
+
+/* Rotation byte 0 ("unknown": reply SURBs and SURB-ACKs a gateway injects) is tried with the
+ * primary key and, when that fails, with the live secondary one: a packet built with the
+ * previous rotation's key still crosses the node during the overlap. Its replay tag goes to
+ * the secondary key's filter; garbage is still refused; rotation bytes 1/2 stay strict; the
+ * batch path decides as the single one does. */
+Test(mixnode, rotation_zero_falls_back_to_the_secondary_key)
+{
+	enum { N = 7, LEN = MIX_REGULAR_PACKET_LEN };
+	struct nym_x25519_keypair old_key, new_key, last;
+	nym_x25519_generate(&old_key);
+	nym_x25519_generate(&new_key);
+	nym_x25519_generate(&last);
+	struct sockaddr_in next = { .sin_family = AF_INET, .sin_port = htons(1789),
+				    .sin_addr.s_addr = htonl(0xc6336401) };
+	static const uint8_t dest[32], id[16];
+	static uint8_t built[N][LEN], single[N][LEN], batched[N][LEN];
+	struct mix_frame f[N];
+	/* 0: old key, byte 0; 1: new key, byte 0; 2: garbage, byte 0; 3: old key, byte 2 (the
+	 * new key's parity); 4: replay of 0; 5: old key, byte 1 (its own parity); 6: old key final. */
+	for (int i = 0; i < N; i++) {
+		struct sphinx_hop route[2] = { { .delay_ns = 7000 }, { .delay_ns = 0 } };
+		memcpy(route[0].public_key, i == 1 ? new_key.public_key : old_key.public_key, 32);
+		memcpy(route[1].public_key, last.public_key, 32);
+		cr_assert_eq(mix_node_addr_encode((struct sockaddr *)&next, sizeof(next), route[1].address), 0);
+		struct sphinx_packet_params p = { route, i == 6 ? 1 : 2, dest, id, SPHINX_VERSION_DEFAULT, NULL };
+		uint8_t msg[8] = { (uint8_t)i };
+		cr_assert_eq(sphinx_packet_create(built[i], LEN, &p, msg, sizeof(msg)), 0);
+		f[i] = (struct mix_frame){ .header = { .version = MIX_FRAME_VERSION, .size = MIX_PACKET_SIZE_REGULAR,
+						       .type = MIX_PACKET_TYPE_MIX, .key_rotation = 0 },
+					   .packet_len = LEN };
+	}
+	nym_random(built[2] + 32, LEN - 32);       /* a valid point, garbage after it */
+	f[3].header.key_rotation = 2;
+	memcpy(built[4], built[0], LEN);
+	f[5].header.key_rotation = 1;
+
+	/* Rotation 6 current (primary, even), rotation 5 the overlap's secondary (odd). */
+	struct mixnode_keyring kr = { .count = 2, .primary = 1 };
+	kr.keys[0].rotation_id = 5;
+	memcpy(kr.keys[0].secret, old_key.secret, 32);
+	kr.keys[1].rotation_id = 6;
+	memcpy(kr.keys[1].secret, new_key.secret, 32);
+	struct mix_forward one[N], many[N];
+	for (int pass = 0; pass < 2; pass++) {
+		kr.keys[0].replay = replay_filter_new(5, 10000, 1e-5);
+		kr.keys[1].replay = replay_filter_new(6, 10000, 1e-5);
+		uint8_t (*buf)[LEN] = pass ? batched : single;
+		memcpy(buf, built, sizeof(built));
+		const struct mix_frame *fp[N];
+		uint8_t *pp[N];
+		for (int i = 0; i < N; i++) {
+			f[i].packet = buf[i];
+			fp[i] = &f[i];
+			pp[i] = buf[i];
+		}
+		if (pass)
+			mix_forward_decide_batch(&kr, true, NYM_NS_PER_SEC, fp, pp, many, N);
+		else
+			for (int i = 0; i < N; i++)
+				mix_forward_decide(&kr, true, NYM_NS_PER_SEC, &f[i], single[i], &one[i]);
+		/* The tag of packet 0 sits in the old key's filter, not the new one's. */
+		uint8_t tag[32];
+		struct sphinx_hop_keys hk;
+		cr_assert_eq(sphinx_packet_open(&hk, old_key.secret, built[0], LEN), 0);
+		memcpy(tag, hk.replay_tag, sizeof(tag));
+		sphinx_hop_keys_clear(&hk);
+		cr_assert(replay_filter_check_and_insert(kr.keys[0].replay, tag), "pass %d", pass);
+		cr_assert_not(replay_filter_check_and_insert(kr.keys[1].replay, tag), "pass %d", pass);
+		replay_filter_free(kr.keys[0].replay);
+		replay_filter_free(kr.keys[1].replay);
+	}
+	cr_assert_eq(one[0].verdict, MIX_FORWARD);
+	cr_assert(one[0].secondary_key);
+	cr_assert_eq(one[0].delay_ns, 7000);
+	cr_assert_eq(one[0].out_header.key_rotation, 0, "the byte travels on unchanged");
+	cr_assert_eq(one[1].verdict, MIX_FORWARD);
+	cr_assert_not(one[1].secondary_key, "the primary key is tried first");
+	cr_assert_eq(one[2].verdict, MIX_BAD_PACKET);
+	cr_assert_not(one[2].secondary_key);
+	cr_assert_eq(one[3].verdict, MIX_BAD_PACKET, "rotation bytes 1/2 stay strict");
+	cr_assert_eq(one[4].verdict, MIX_REPLAY);
+	cr_assert_eq(one[5].verdict, MIX_FORWARD);
+	cr_assert_not(one[5].secondary_key, "byte 1 named the old key directly");
+	cr_assert_eq(one[6].verdict, MIX_FINAL);
+	cr_assert(one[6].secondary_key);
+	for (int i = 0; i < N; i++) {
+		cr_assert_eq(many[i].verdict, one[i].verdict, "frame %d", i);
+		cr_assert_eq(many[i].secondary_key, one[i].secondary_key, "frame %d", i);
+		cr_assert_eq(many[i].delay_ns, one[i].delay_ns, "frame %d", i);
+		if (one[i].verdict == MIX_FORWARD || one[i].verdict == MIX_FINAL)
+			cr_assert(memcmp(batched[i], single[i], LEN) == 0, "frame %d peeled differently", i);
+	}
+
+	/* Without a live secondary key (a single-key ring), the old packet is refused. */
+	struct mixnode_keyring one_key = { .count = 1 };
+	one_key.keys[0].rotation_id = 6;
+	memcpy(one_key.keys[0].secret, new_key.secret, 32);
+	memcpy(single[0], built[0], LEN);
+	f[0].packet = single[0];
+	struct mix_forward d;
+	mix_forward_decide(&one_key, false, NYM_NS_PER_SEC, &f[0], single[0], &d);
+	cr_assert_eq(d.verdict, MIX_BAD_PACKET);
+	nym_memzero(&kr, sizeof(kr));
+	nym_memzero(&one_key, sizeof(one_key));
+}
