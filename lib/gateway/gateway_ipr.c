@@ -28,6 +28,7 @@
 struct surb_slot {
 	uint8_t *data; /* reply key (16) | SURB */
 	uint16_t len;
+	uint64_t arrived_ns;
 };
 
 struct pending {
@@ -219,7 +220,8 @@ static void client_release(struct gateway_ipr_engine *e, struct client *c)
 	e->n_clients--;
 }
 
-static void client_add_surbs(struct gateway_ipr_engine *e, struct client *c, const struct ipr_request *req)
+static void client_add_surbs(struct gateway_ipr_engine *e, struct client *c, const struct ipr_request *req,
+			     uint64_t now_ns)
 {
 	size_t cap = e->cfg.max_surbs_per_client;
 	for (size_t i = 0; i < req->surb_count; i++) {
@@ -238,11 +240,25 @@ static void client_add_surbs(struct gateway_ipr_engine *e, struct client *c, con
 		struct surb_slot *s = &c->surbs[(c->surb_head + c->surb_count) % cap];
 		s->data = copy;
 		s->len = (uint16_t)req->surb_len;
+		s->arrived_ns = now_ns;
 		c->surb_count++;
 		e->st.surbs_received++;
 	}
 	if (req->surb_count)
 		c->surb_asked = false;
+}
+
+/* Drops the SURBs older than surb_max_age_ns: the stock is in arrival order, so from the head. */
+static void client_expire_surbs(struct gateway_ipr_engine *e, struct client *c, uint64_t now_ns)
+{
+	if (!e->cfg.surb_max_age_ns)
+		return;
+	while (c->surb_count && now_ns - c->surbs[c->surb_head].arrived_ns > e->cfg.surb_max_age_ns) {
+		surb_slot_free(&c->surbs[c->surb_head]);
+		c->surb_head = (c->surb_head + 1) % e->cfg.max_surbs_per_client;
+		c->surb_count--;
+		e->st.surbs_expired++;
+	}
 }
 
 /* ---- reply packets ---- */
@@ -372,6 +388,7 @@ static bool client_send_now(struct gateway_ipr_engine *e, struct client *c, cons
 		e->st.responses_dropped++;
 		return true; /* cannot ever be sent */
 	}
+	client_expire_surbs(e, c, now_ns);
 	client_maybe_ask(e, c, frags, now_ns);
 	if (c->surb_count < frags)
 		return false;
@@ -572,7 +589,7 @@ static void handle_connect(struct gateway_ipr_engine *e, const struct ipr_reques
 	struct ipr_response r = { .kind = IPR_RESP_CONNECT, .request_id = req->request_id };
 	struct client *c = client_by_tag(e, req->sender_tag);
 	if (c) {
-		client_add_surbs(e, c, req);
+		client_add_surbs(e, c, req, now_ns);
 		c->last_rx_ns = now_ns;
 		r.reply = IPR_CONNECT_ALREADY_CONNECTED;
 		client_respond_struct(e, c, &r, now_ns);
@@ -625,7 +642,7 @@ static void handle_connect(struct gateway_ipr_engine *e, const struct ipr_reques
 		c->buffer_timeout_ns = ns > e->cfg.max_buffer_timeout_ns ? e->cfg.max_buffer_timeout_ns : ns;
 	}
 	ipr_bundle_init(&c->bundle, c->bundle_buf + ipr_response_overhead(), e->bundle_limit, e->bundle_limit);
-	client_add_surbs(e, c, req);
+	client_add_surbs(e, c, req, now_ns);
 	r.reply = IPR_CONNECT_SUCCESS;
 	r.ips = ips;
 	client_respond_struct(e, c, &r, now_ns);
@@ -643,7 +660,7 @@ static void handle_request(struct gateway_ipr_engine *e, const struct ipr_reques
 		return;
 	}
 	c->last_rx_ns = now_ns;
-	client_add_surbs(e, c, req);
+	client_add_surbs(e, c, req, now_ns);
 	struct ipr_response r = { .request_id = req->request_id };
 	switch (req->kind) {
 	case IPR_REQ_DATA:
@@ -772,6 +789,7 @@ void gateway_ipr_engine_tick(struct gateway_ipr_engine *e, uint64_t now_ns)
 		struct client *c = &e->clients[i];
 		if (!c->used)
 			continue;
+		client_expire_surbs(e, c, now_ns);
 		if (now_ns - c->last_rx_ns >= e->cfg.client_idle_ns) {
 			if (c->surb_count) {
 				uint8_t msg[3];

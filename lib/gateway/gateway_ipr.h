@@ -42,6 +42,10 @@ struct gateway_ipr_engine_config {
 	uint64_t buffer_timeout_ns;	 /* bundle timeout when CONNECT gives none (5 ms) */
 	uint64_t max_buffer_timeout_ns;	 /* a client's own timeout is clamped to this (1 s) */
 	uint64_t surb_request_retry_ns;	 /* ask again if no SURB came for this long (1 s) */
+	/* A SURB that arrived longer ago than this is dropped unused (0: kept until used). Its
+	 * Sphinx keys die when the mixnodes' key of its rotation does (one rotation plus the
+	 * overlap at most), and a reply through it would be lost. */
+	uint64_t surb_max_age_ns;
 	size_t max_pending_responses;	 /* per client, waiting for SURBs (default 64) */
 	size_t reassembly_max_sets;	 /* 0: the reassembly default */
 	size_t reassembly_max_bytes;	 /* 0: 16 MiB */
@@ -80,6 +84,7 @@ struct gateway_ipr_stats {
 	uint64_t tun_unknown;	     /* ... for no client (dropped) */
 	uint64_t tun_malformed;
 	uint64_t surbs_received, surbs_dropped; /* dropped: over the stock cap (oldest) */
+	uint64_t surbs_expired;	     /* dropped unused: older than surb_max_age_ns */
 	uint64_t surb_requests;
 	uint64_t responses;	     /* response messages sent */
 	uint64_t responses_dropped;  /* no SURB in time, queue full, or an error */

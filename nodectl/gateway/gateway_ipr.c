@@ -225,6 +225,8 @@ int gateway_ipr_start(const struct node_config *cfg, const char *node_dir, const
 	ec.client_idle_ns = c->client_idle_timeout_ns;
 	ec.buffer_timeout_ns = c->buffer_timeout_ns;
 	ec.max_pending_responses = c->max_pending_responses;
+	ec.surb_max_age_ns = c->surb_max_age_ns ? c->surb_max_age_ns
+						: cfg->sphinx.epoch_duration_ns * cfg->sphinx.epochs_per_rotation;
 	uint8_t secret[32];
 	nym_ed25519_secret_to_x25519(identity, secret);
 	struct gateway_ipr_engine_hooks eh = { g, hook_tun_write, hook_inject };

@@ -752,3 +752,54 @@ Test(gateway_ipr, ipv6_data_and_dns)
 	cr_assert_eq(in.icmp_code, 1);
 	forget_responses();
 }
+
+/* SURBs older than surb_max_age_ns are dropped unused (their mixnode keys are gone): the
+ * stock keeps the fresh ones, replies wait for new SURBs rather than go into the void. */
+Test(gateway_ipr, stale_surbs_are_dropped_unused)
+{
+	gateway_ipr_engine_free(eng);
+	mix_reassembly_free(client_reasm);
+	struct gateway_ipr_engine_config cfg;
+	gateway_ipr_engine_config_default(&cfg);
+	cfg.surb_max_age_ns = 10000 * MS;
+	setup_with(&cfg);
+	struct ipr_addr_pair ips = connect_client(24); /* at 0 s; one SURB answered CONNECT */
+	send_with_surbs(IPR_REQ_SURBS, 10, 5000 * MS);
+	cr_assert_eq(gateway_ipr_engine_client_surbs(eng, tag), 33);
+	gateway_ipr_engine_tick(eng, 10000 * MS);
+	cr_assert_eq(gateway_ipr_engine_client_surbs(eng, tag), 33, "none older than the limit yet");
+	gateway_ipr_engine_tick(eng, 12000 * MS);
+	cr_assert_eq(gateway_ipr_engine_client_surbs(eng, tag), 10, "the CONNECT's SURBs went");
+	struct gateway_ipr_stats st;
+	gateway_ipr_engine_get_stats(eng, &st);
+	cr_assert_eq(st.surbs_expired, 23);
+
+	uint8_t from[4] = { 192, 0, 2, 10 };
+	char dst[32];
+	snprintf(dst, sizeof(dst), "%u.%u.%u.%u", ips.v4[0], ips.v4[1], ips.v4[2], ips.v4[3]);
+	uint8_t pkt[1600];
+	size_t n = make_v4(pkt, from, dst, 17, 5000, 1500 - 28);
+	size_t before = n_inj;
+	gateway_ipr_engine_tun(eng, pkt, n, 12000 * MS);
+	gateway_ipr_engine_tick(eng, 12100 * MS);
+	cr_assert_gt(n_inj, before, "a fresh SURB carried it");
+	receive();
+	cr_assert_not_null(find_resp(IPR_RESP_DATA));
+	forget_responses();
+
+	/* All stale: the packet waits instead of going through a dead SURB... */
+	gateway_ipr_engine_tick(eng, 15001 * MS);
+	cr_assert_eq(gateway_ipr_engine_client_surbs(eng, tag), 0);
+	before = n_inj;
+	gateway_ipr_engine_tun(eng, pkt, n, 15500 * MS);
+	gateway_ipr_engine_tick(eng, 15600 * MS);
+	cr_assert_eq(n_inj, before);
+	/* ...and leaves with the next SURBs. */
+	send_with_surbs(IPR_REQ_SURBS, 8, 16000 * MS);
+	cr_assert_gt(n_inj, before);
+	receive();
+	cr_assert_not_null(find_resp(IPR_RESP_DATA));
+	forget_responses();
+	gateway_ipr_engine_get_stats(eng, &st);
+	cr_assert_eq(st.responses_dropped, 0);
+}
