@@ -4,7 +4,7 @@
  * for the rest of it (so clients whose clocks run ahead are not refused). A rotation lasts `epochs_per_rotation` epochs
  * (Nym: 24 epochs of 1 hour); rotation ids count from `genesis` and start at 1, because Nym
  * reserves 0 (and UINT32_MAX) for "unknown". Frames name a key by parity: 1 odd, 2 even,
- * 0 "the current one". */
+ * 0 "unknown" (mix_forward tries the primary, then the secondary if the MAC fails). */
 #ifndef NYM_MIXNODE_KEY_ROTATION_H
 #define NYM_MIXNODE_KEY_ROTATION_H
 
@@ -45,8 +45,8 @@ struct mixnode_keyring {
 	struct mixnode_key keys[2];
 };
 
-/* The key a frame's rotation byte names (0: the primary; 1/2: the live key of that parity),
- * or NULL if none is live. */
+/* The key a frame's rotation byte names (0: the primary, tried first; 1/2: the live key of
+ * that parity), or NULL if none is live. */
 const struct mixnode_key *mixnode_keyring_select(const struct mixnode_keyring *kr, uint8_t rotation_byte);
 
 #endif
