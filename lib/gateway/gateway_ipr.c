@@ -28,7 +28,7 @@
 struct surb_slot {
 	uint8_t *data; /* reply key (16) | SURB */
 	uint16_t len;
-	uint64_t arrived_ns;
+	uint64_t expires_ns; /* dropped unused after this (UINT64_MAX: never) */
 };
 
 struct pending {
@@ -220,10 +220,38 @@ static void client_release(struct gateway_ipr_engine *e, struct client *c)
 	e->n_clients--;
 }
 
+/* When a SURB arriving at now_ns stops being usable; non-decreasing in now_ns, so the stock
+ * (in arrival order) expires from its head. */
+static uint64_t surb_expiry(const struct gateway_ipr_engine_config *cfg, uint64_t now_ns)
+{
+	uint64_t until = UINT64_MAX;
+	if (cfg->surb_max_age_ns && now_ns <= UINT64_MAX - cfg->surb_max_age_ns)
+		until = now_ns + cfg->surb_max_age_ns;
+	if (cfg->rotation_ns && now_ns >= cfg->rotation_origin_ns) {
+		uint64_t next = cfg->rotation_origin_ns +
+				((now_ns - cfg->rotation_origin_ns) / cfg->rotation_ns + 1) * cfg->rotation_ns;
+		if (next + cfg->overlap_ns < until)
+			until = next + cfg->overlap_ns;
+	}
+	return until;
+}
+
+/* Drops the SURBs whose keys are gone, from the head (the stock is in arrival order). */
+static void client_expire_surbs(struct gateway_ipr_engine *e, struct client *c, uint64_t now_ns)
+{
+	while (c->surb_count && now_ns > c->surbs[c->surb_head].expires_ns) {
+		surb_slot_free(&c->surbs[c->surb_head]);
+		c->surb_head = (c->surb_head + 1) % e->cfg.max_surbs_per_client;
+		c->surb_count--;
+		e->st.surbs_expired++;
+	}
+}
+
 static void client_add_surbs(struct gateway_ipr_engine *e, struct client *c, const struct ipr_request *req,
 			     uint64_t now_ns)
 {
 	size_t cap = e->cfg.max_surbs_per_client;
+	client_expire_surbs(e, c, now_ns);
 	for (size_t i = 0; i < req->surb_count; i++) {
 		uint8_t *copy = malloc(req->surb_len);
 		if (!copy) {
@@ -240,7 +268,7 @@ static void client_add_surbs(struct gateway_ipr_engine *e, struct client *c, con
 		struct surb_slot *s = &c->surbs[(c->surb_head + c->surb_count) % cap];
 		s->data = copy;
 		s->len = (uint16_t)req->surb_len;
-		s->arrived_ns = now_ns;
+		s->expires_ns = surb_expiry(&e->cfg, now_ns);
 		c->surb_count++;
 		e->st.surbs_received++;
 	}
@@ -248,18 +276,6 @@ static void client_add_surbs(struct gateway_ipr_engine *e, struct client *c, con
 		c->surb_asked = false;
 }
 
-/* Drops the SURBs older than surb_max_age_ns: the stock is in arrival order, so from the head. */
-static void client_expire_surbs(struct gateway_ipr_engine *e, struct client *c, uint64_t now_ns)
-{
-	if (!e->cfg.surb_max_age_ns)
-		return;
-	while (c->surb_count && now_ns - c->surbs[c->surb_head].arrived_ns > e->cfg.surb_max_age_ns) {
-		surb_slot_free(&c->surbs[c->surb_head]);
-		c->surb_head = (c->surb_head + 1) % e->cfg.max_surbs_per_client;
-		c->surb_count--;
-		e->st.surbs_expired++;
-	}
-}
 
 /* ---- reply packets ---- */
 

@@ -42,9 +42,12 @@ struct gateway_ipr_engine_config {
 	uint64_t buffer_timeout_ns;	 /* bundle timeout when CONNECT gives none (5 ms) */
 	uint64_t max_buffer_timeout_ns;	 /* a client's own timeout is clamped to this (1 s) */
 	uint64_t surb_request_retry_ns;	 /* ask again if no SURB came for this long (1 s) */
-	/* A SURB that arrived longer ago than this is dropped unused (0: kept until used). Its
-	 * Sphinx keys die when the mixnodes' key of its rotation does (one rotation plus the
-	 * overlap at most), and a reply through it would be lost. */
+	/* SURBs whose mixnodes' Sphinx keys are gone are dropped unused, since a reply through
+	 * one would be lost. A SURB arriving at t was built with the keys of the rotation t lies
+	 * in; they die at the next rotation start plus the overlap. Rotations start at
+	 * rotation_origin_ns + k * rotation_ns on the engine's clock (rotation_ns 0: no
+	 * schedule); the overlap is overlap_ns. surb_max_age_ns (0: none) caps the age too. */
+	uint64_t rotation_ns, rotation_origin_ns, overlap_ns;
 	uint64_t surb_max_age_ns;
 	size_t max_pending_responses;	 /* per client, waiting for SURBs (default 64) */
 	size_t reassembly_max_sets;	 /* 0: the reassembly default */
@@ -84,7 +87,7 @@ struct gateway_ipr_stats {
 	uint64_t tun_unknown;	     /* ... for no client (dropped) */
 	uint64_t tun_malformed;
 	uint64_t surbs_received, surbs_dropped; /* dropped: over the stock cap (oldest) */
-	uint64_t surbs_expired;	     /* dropped unused: older than surb_max_age_ns */
+	uint64_t surbs_expired;	     /* dropped unused: their keys are gone (or too old) */
 	uint64_t surb_requests;
 	uint64_t responses;	     /* response messages sent */
 	uint64_t responses_dropped;  /* no SURB in time, queue full, or an error */

@@ -57,6 +57,26 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+/* The mixnodes' Sphinx key schedule (sphinx.*) on the engine's monotonic clock: a rotation
+ * starts at genesis + k * epoch_duration * epochs_per_rotation (wall clock), and the previous
+ * key lives one epoch more. */
+static void surb_schedule(const struct node_config *cfg, struct gateway_ipr_engine_config *ec)
+{
+	struct timespec wall;
+	clock_gettime(CLOCK_REALTIME, &wall);
+	uint64_t mono = now_ns(), period = cfg->sphinx.epoch_duration_ns * cfg->sphinx.epochs_per_rotation;
+	uint64_t real = (uint64_t)wall.tv_sec * 1000000000ull + (uint64_t)wall.tv_nsec;
+	uint64_t genesis = cfg->sphinx.genesis * 1000000000ull;
+	if (!period || real < genesis)
+		return; /* before genesis: rotation 1 lasts until then at least; no schedule */
+	uint64_t into = (real - genesis) % period;
+	if (into > mono)
+		return;
+	ec->rotation_ns = period;
+	ec->rotation_origin_ns = mono - into;
+	ec->overlap_ns = cfg->sphinx.epoch_duration_ns;
+}
+
 static int hook_tun_write(void *ctx, const uint8_t *packet, size_t len)
 {
 	struct gateway_ipr *g = ctx;
@@ -225,8 +245,8 @@ int gateway_ipr_start(const struct node_config *cfg, const char *node_dir, const
 	ec.client_idle_ns = c->client_idle_timeout_ns;
 	ec.buffer_timeout_ns = c->buffer_timeout_ns;
 	ec.max_pending_responses = c->max_pending_responses;
-	ec.surb_max_age_ns = c->surb_max_age_ns ? c->surb_max_age_ns
-						: cfg->sphinx.epoch_duration_ns * cfg->sphinx.epochs_per_rotation;
+	ec.surb_max_age_ns = c->surb_max_age_ns;
+	surb_schedule(cfg, &ec);
 	uint8_t secret[32];
 	nym_ed25519_secret_to_x25519(identity, secret);
 	struct gateway_ipr_engine_hooks eh = { g, hook_tun_write, hook_inject };

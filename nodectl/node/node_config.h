@@ -96,7 +96,7 @@ struct node_config {
 			uint64_t max_surbs_per_client;
 			uint64_t surb_low_water;
 			uint64_t surb_request_amount;
-			uint64_t surb_max_age_ns; /* 0: one Sphinx key rotation */
+			uint64_t surb_max_age_ns; /* 0: none (the rotation schedule still applies) */
 			uint64_t max_pending_responses;
 			uint64_t deliver_queue;
 		} ip_packet_router;

@@ -803,3 +803,33 @@ Test(gateway_ipr, stale_surbs_are_dropped_unused)
 	gateway_ipr_engine_get_stats(eng, &st);
 	cr_assert_eq(st.responses_dropped, 0);
 }
+
+/* With the mixnodes' rotation schedule (rotations every 60 s from 0, 4 s overlap), a SURB
+ * lives until the overlap after the next rotation start following its arrival. */
+Test(gateway_ipr, surbs_expire_with_the_key_rotation)
+{
+	gateway_ipr_engine_free(eng);
+	mix_reassembly_free(client_reasm);
+	struct gateway_ipr_engine_config cfg;
+	gateway_ipr_engine_config_default(&cfg);
+	cfg.rotation_ns = 60000 * MS;
+	cfg.rotation_origin_ns = 0;
+	cfg.overlap_ns = 4000 * MS;
+	setup_with(&cfg);
+	connect_client(24);                             /* 23 left, arrived at 0 s */
+	send_with_surbs(IPR_REQ_SURBS, 5, 59000 * MS);  /* rotation 1 too */
+	send_with_surbs(IPR_REQ_SURBS, 7, 61000 * MS);  /* rotation 2 */
+	cr_assert_eq(gateway_ipr_engine_client_surbs(eng, tag), 35);
+	gateway_ipr_engine_tick(eng, 64000 * MS);
+	cr_assert_eq(gateway_ipr_engine_client_surbs(eng, tag), 35, "the overlap is still on");
+	send_with_surbs(IPR_REQ_SURBS, 1, 64001 * MS);  /* keeps the client alive */
+	cr_assert_eq(gateway_ipr_engine_client_surbs(eng, tag), 8, "rotation 1's SURBs died with its keys");
+	send_with_surbs(IPR_REQ_SURBS, 1, 119000 * MS);
+	gateway_ipr_engine_tick(eng, 124000 * MS);
+	cr_assert_eq(gateway_ipr_engine_client_surbs(eng, tag), 9);
+	gateway_ipr_engine_tick(eng, 124001 * MS);
+	cr_assert_eq(gateway_ipr_engine_client_surbs(eng, tag), 0);
+	struct gateway_ipr_stats st;
+	gateway_ipr_engine_get_stats(eng, &st);
+	cr_assert_eq(st.surbs_expired, 37);
+}
