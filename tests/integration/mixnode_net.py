@@ -41,9 +41,10 @@ def current_rotation():
     return (int(time.time()) - GENESIS) // PERIOD + 1
 
 
-def build(delays, msg, rotation=None, version=259, last=None):
+def build(delays, msg, rotation=None, version=259, last=None, byte=None):
     """A v8 frame for mix1 -> mix2 -> mix3 -> sink (or -> `last` after mix1), built for the
-    keys of `rotation` (default: the current one)."""
+    keys of `rotation` (default: the current one), with that rotation's parity byte (or
+    `byte`)."""
     rotation = rotation or current_rotation()
     keys = [sphinx_keys(i)[rotation] for i in (1, 2, 3)]
     if last:
@@ -53,7 +54,7 @@ def build(delays, msg, rotation=None, version=259, last=None):
         route.append((routing_address(*SINK), SINK_PK, 0))
     x, pad = ref.sender_randomness(len(route))
     packet = ref.create_packet(version, route, bytes(32), bytes(16), msg, 2065, x, pad)
-    return bytes([8, 1, 0, 1 if rotation % 2 else 2]) + packet
+    return bytes([8, 1, 0, (1 if rotation % 2 else 2) if byte is None else byte]) + packet
 
 
 def align_to_rotation(needed):
@@ -224,11 +225,17 @@ check(wait_for(lambda: prom(API[1], "nym_node_mixnet_egress_connection_failures"
 #    are refused after it; the next key is accepted ahead of its rotation.
 r = current_rotation()
 old = [build([0, 0, 0], b"old key %d" % n, r) for n in range(2)]
+old_unknown = build([0, 0, 0], b"old key, rotation 0", r, byte=0)
 start_next = GENESIS + r * PERIOD
 time.sleep(max(0, start_next + 1.5 - time.time()))
 check(current_rotation() == r + 1, "a rotation has happened")
 sender.send(old[0])
 check(wait_for(lambda: delivered(b"old key 0"), 3), "the previous key works during the overlap")
+# Rotation byte 0 (replies through SURBs): the primary key fails, the secondary one is tried.
+sender.send(old_unknown)
+check(wait_for(lambda: delivered(b"old key, rotation 0"), 3), "rotation 0 falls back to the previous key")
+check(all(prom(API[i], "nym_node_mixnet_ingress_secondary_key_packets") == 1 for i in (1, 2, 3)),
+      "and each hop counts the fallback")
 time.sleep(max(0, start_next + OVERLAP + 1.5 - time.time()))
 malformed = stats(1)["ingress_mixing"]["malformed_packets_received"]
 sender.send(old[1])
