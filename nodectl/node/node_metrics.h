@@ -105,6 +105,8 @@
 	X(ipr_responses, "nym_node_ipr_responses", counter, "IPR responses sent through reply SURBs")         \
 	X(ipr_responses_dropped, "nym_node_ipr_responses_dropped", counter,                                   \
 	  "IPR responses dropped: no SURB in time, queue full or an error")                                   \
+	X(ipr_surbs_expired, "nym_node_ipr_surbs_expired", counter,                                           \
+	  "reply SURBs dropped unused: the mixnodes' keys they were built with have rotated away")            \
 	X(ipr_deliver_dropped, "nym_node_ipr_deliver_dropped", counter,                                       \
 	  "final-hop messages for the IPR dropped at its queue")                                              \
 	X(ingress_replayed, "nym_node_mixnet_ingress_replayed_packets", counter,                              \
