@@ -4,7 +4,8 @@
  * for the rest of it (so clients whose clocks run ahead are not refused). A rotation lasts `epochs_per_rotation` epochs
  * (Nym: 24 epochs of 1 hour); rotation ids count from `genesis` and start at 1, because Nym
  * reserves 0 (and UINT32_MAX) for "unknown". Frames name a key by parity: 1 odd, 2 even,
- * 0 "unknown" (mix_forward tries the primary, then the secondary if the MAC fails). */
+ * 0 "unknown" (mix_forward tries the primary, then in the overlap the previous key if the MAC
+ * fails). */
 #ifndef NYM_MIXNODE_KEY_ROTATION_H
 #define NYM_MIXNODE_KEY_ROTATION_H
 

@@ -44,11 +44,14 @@ void mix_forward_decide_batch(const struct mixnode_keyring *kr, bool replay_prot
 	}
 	sphinx_packet_open_batch(hk, secrets, pkts, lens, rc, m);
 	/* Rotation byte 0 ("unknown": reply SURBs and SURB-ACKs injected by a gateway, legacy
-	 * frames) named the primary key; a packet built for the secondary one (the previous
-	 * rotation's during the overlap) fails its MAC there and gets one more try with the
-	 * secondary key: one extra curve operation, only for packets that failed the first. */
+	 * frames) named the primary key; a packet built with the previous rotation's key (still
+	 * live during the overlap) fails its MAC there and gets one more try with that key: one
+	 * extra curve operation, only for packets that failed the first, and only during the
+	 * overlap (a pre-announced next key is never tried: nothing is built with it unnamed). */
 	size_t retry[MIX_FORWARD_BATCH_MAX], r = 0;
-	const struct mixnode_key *secondary = kr->count == 2 ? &kr->keys[1 - kr->primary] : NULL;
+	const struct mixnode_key *secondary = NULL;
+	if (kr->count == 2 && kr->keys[1 - kr->primary].rotation_id < kr->keys[kr->primary].rotation_id)
+		secondary = &kr->keys[1 - kr->primary];
 	if (secondary) {
 		const uint8_t *rsecrets[MIX_FORWARD_BATCH_MAX];
 		uint8_t *rpkts[MIX_FORWARD_BATCH_MAX];

@@ -25,8 +25,8 @@ enum mix_forward_verdict {
 struct mix_forward {
 	enum mix_forward_verdict verdict;
 	bool delay_clamped;          /* the requested delay exceeded the maximum */
-	/* Rotation byte 0 and authenticated by the secondary key after the primary failed (its
-	 * replay tag went to the secondary key's filter). */
+	/* Rotation byte 0 and authenticated by the previous rotation's key (live during the
+	 * overlap) after the primary failed; its replay tag went to that key's filter. */
 	bool secondary_key;
 	uint64_t delay_ns;
 	struct net_addr next;

@@ -21,7 +21,7 @@
 	X(ingress_excessive_delay, "nym_node_mixnet_ingress_excessive_delay_packets", counter,                \
 	  "packets whose requested delay exceeded the maximum and was clamped")                               \
 	X(ingress_secondary_key, "nym_node_mixnet_ingress_secondary_key_packets", counter,                    \
-	  "packets with rotation byte 0 that authenticated only with the secondary Sphinx key")             \
+	  "packets with rotation byte 0 that authenticated only with the previous rotation's key")          \
 	X(ingress_forward_dropped, "nym_node_mixnet_ingress_forward_hop_packets_dropped", counter,            \
 	  "forward-hop packets dropped on ingress (replays, full delay queue, unreachable next hop)")          \
 	X(ingress_final_dropped, "nym_node_mixnet_ingress_final_hop_packets_dropped", counter,                \

@@ -351,6 +351,19 @@ Test(mixnode, rotation_zero_falls_back_to_the_secondary_key)
 			cr_assert(memcmp(batched[i], single[i], LEN) == 0, "frame %d peeled differently", i);
 	}
 
+	/* Outside the overlap the secondary key is the pre-announced next one: not tried for 0. */
+	struct mixnode_keyring ahead = { .count = 2, .primary = 0 };
+	ahead.keys[0].rotation_id = 5;
+	memcpy(ahead.keys[0].secret, old_key.secret, 32);
+	ahead.keys[1].rotation_id = 6;
+	memcpy(ahead.keys[1].secret, new_key.secret, 32);
+	memcpy(single[1], built[1], LEN);
+	f[1].packet = single[1];
+	struct mix_forward a;
+	mix_forward_decide(&ahead, false, NYM_NS_PER_SEC, &f[1], single[1], &a);
+	cr_assert_eq(a.verdict, MIX_BAD_PACKET, "the next key is not tried for rotation 0");
+	nym_memzero(&ahead, sizeof(ahead));
+
 	/* Without a live secondary key (a single-key ring), the old packet is refused. */
 	struct mixnode_keyring one_key = { .count = 1 };
 	one_key.keys[0].rotation_id = 6;
