@@ -348,11 +348,12 @@ int gateway_clients_credit_resolve(struct gateway_clients *c, struct nym_ticket_
 	for (;;) {
 		size_t n = 0;
 		sqlite3_stmt *s = use(c, ST_CR_LIST);
-		while ((rc = sqlite3_step(s)) == SQLITE_ROW && n < 64)
+		/* A batch first (the statement has LIMIT 64), settled after: no writes under a read. */
+		while (n < 64 && (rc = sqlite3_step(s)) == SQLITE_ROW)
 			if (sqlite3_column_bytes(s, 0) == NYM_TICKET_SERIAL_LEN)
 				memcpy(serials[n++], sqlite3_column_blob(s, 0), NYM_TICKET_SERIAL_LEN);
 		sqlite3_reset(s);
-		rc = rc == SQLITE_DONE ? 0 : nym_db_errno(rc);
+		rc = n == 64 || rc == SQLITE_DONE ? 0 : nym_db_errno(rc);
 		if (rc || n == 0)
 			break;
 		for (size_t i = 0; i < n && rc == 0; i++) {

@@ -462,3 +462,28 @@ Test(gateway_clients, credit_refusals, .timeout = 120)
 	nym_ticketbook_free(wg);
 	credfix_fini(&cf);
 }
+
+/* More pending credits than one batch of the resolve (64): all settled. */
+Test(gateway_clients, credit_resolve_many)
+{
+	struct gateway_clients *c;
+	struct nym_ticket_store *st;
+	uint64_t applied, dropped;
+	open_pair(0, &c, &st);
+	for (int i = 0; i < 150; i++) {
+		struct nym_ticket_msg m = { .type = NYM_TICKET_MIXNET_ENTRY, .expiry = 2000000000 };
+		m.serial[0] = (uint8_t)i;
+		m.serial[1] = (uint8_t)(i >> 8);
+		cr_assert_eq(gateway_clients_credit_pending(c, &m, A, GRANT, 1000), 0);
+		if (i % 3 == 0)
+			cr_assert_eq(nym_ticket_store_record(st, &m, 1000), 0);
+	}
+	cr_assert_eq(pending_of(c), 150);
+	cr_assert_eq(gateway_clients_credit_resolve(c, st, 1000, &applied, &dropped), 0);
+	cr_assert_eq(applied, 50);
+	cr_assert_eq(dropped, 100);
+	cr_assert_eq(pending_of(c), 0);
+	cr_assert_eq(balance_of(c, A), 50 * GRANT);
+	gateway_clients_close(c);
+	nym_ticket_store_close(st);
+}
