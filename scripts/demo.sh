@@ -5,8 +5,9 @@
 # exit gateway, a client and its provider's router. It shows, with the real programs: nodes
 # registering and the signed topology of each epoch; the exit gateway's networking and exit
 # policy applied by nym-ntm; anonymous bandwidth tickets obtained and spent (and a double
-# spend refused); Sphinx packets crossing the three mix layers to the exit gateway. Nothing
-# leaves the machine.
+# spend refused); Sphinx packets crossing the three mix layers to the exit gateway; and a
+# client's IP traffic (ping, DNS, an HTTP download) over all five hops through the exit's IP
+# packet router with `nym-node probe`. Nothing leaves the machine.
 set -eu
 cd "$(dirname "$0")/.."
 . tests/lib/netns.sh
@@ -78,5 +79,32 @@ if [ "$finals" != 200 ]; then
 fi
 echo
 echo "All 200 packets crossed the three mix layers, each held for its random delay, and reached the"
-echo "exit gateway as final hops (delivery onward through the IP packet router is later work)."
+echo "exit gateway as final hops."
+
+say "6. IP over the mixnet: ping, DNS and an HTTP download through all five hops (nym-node probe)"
+head -c 262144 /dev/urandom >"$WWW_DIR/demo.bin"
+echo "$INTERNET_IP shop.test" >>"$DNS_HOSTS"
+sleep 1
+CODE=$("$NODE" authority voucher create --data-dir "$T/auth" --books 1 --json | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["vouchers"][0])')
+in_host client "$NODE" debug ticketbook-obtain --authority "$AUTH_URL" --authority-key "$AUTH_KEY" --voucher "$CODE" --type mixnet-entry --count 5 --out "$T/mixnet-book.json"
+# shellcheck disable=SC2086
+in_host client "$NODE" probe $DIR --ticketbook "$T/mixnet-book.json" --ping "$INTERNET_IP" \
+	--dns-server "$INTERNET_IP" --dns-name shop.test --http-url http://shop.test/demo.bin --json || {
+	echo "the probe failed: its output is above"
+	exit 1
+}
+/usr/bin/python3 - "$T/out" "$WWW_DIR/demo.bin" <<'PY'
+import hashlib, json, sys
+r = json.loads([l for l in open(sys.argv[1]).read().splitlines() if l.startswith("{")][-1])
+want = hashlib.sha256(open(sys.argv[2], "rb").read()).hexdigest()
+print("client address in the tunnel: %s / %s" % (r["ipv4"], r["ipv6"]))
+print("ping: %d of %d answered, RTTs %s ms" % (r["ping"]["received"], r["ping"]["sent"],
+      " ".join("%.1f" % x for x in r["ping"]["rtt_ms"])))
+print("dns: shop.test -> %s" % ", ".join(r["dns"]["answers"]))
+print("http: status %d, %d bytes in %.2f s, SHA-256 %s" % (r["http"]["status"], r["http"]["bytes"],
+      r["http"]["seconds"], "matches the file" if r["http"]["sha256"] == want else "DOES NOT MATCH"))
+sys.exit(0 if r["http"]["sha256"] == want else 1)
+PY
+echo "What the internet host's web server logged for that download (the client is $CLIENT_IP):"
+grep demo.bin "$T/logs/http.log" | tail -1
 say "Done: every process and namespace of this run is being removed"

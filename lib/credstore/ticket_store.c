@@ -27,7 +27,7 @@ static const char *const migrations[] = {
 
 struct nym_ticket_store {
 	sqlite3 *db;
-	sqlite3_stmt *insert;
+	sqlite3_stmt *insert, *lookup;
 	bool have_filter;
 	struct nym_bloom filter;
 	struct nym_ticket_store_counters counters;
@@ -70,6 +70,9 @@ int nym_ticket_store_open(struct nym_ticket_store **out, const char *path)
 		"ON CONFLICT (serial) DO NOTHING");
 	if (rc)
 		goto fail;
+	rc = nym_db_prepare(st->db, &st->lookup, "SELECT 1 FROM spent WHERE serial = ?");
+	if (rc)
+		goto fail;
 	rc = load_filter(st);
 	if (rc)
 		goto fail;
@@ -85,6 +88,7 @@ void nym_ticket_store_close(struct nym_ticket_store *st)
 	if (!st)
 		return;
 	sqlite3_finalize(st->insert);
+	sqlite3_finalize(st->lookup);
 	nym_db_close(st->db);
 	if (st->have_filter)
 		nym_bloom_free(&st->filter);
@@ -114,11 +118,28 @@ static void count_refusal(struct nym_ticket_store *st, int rc)
 	}
 }
 
-int nym_ticket_store_spend(struct nym_ticket_store *st, const struct nym_issuer_keyset *keys,
+static int serial_recorded(struct nym_ticket_store *st, const uint8_t serial[NYM_TICKET_SERIAL_LEN], bool *spent)
+{
+	sqlite3_reset(st->lookup);
+	sqlite3_bind_blob(st->lookup, 1, serial, NYM_TICKET_SERIAL_LEN, SQLITE_STATIC);
+	int rc = sqlite3_step(st->lookup);
+	*spent = rc == SQLITE_ROW;
+	sqlite3_reset(st->lookup);
+	sqlite3_clear_bindings(st->lookup);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : nym_db_errno(rc);
+}
+
+int nym_ticket_store_is_spent(struct nym_ticket_store *st, const uint8_t serial[NYM_TICKET_SERIAL_LEN], bool *spent)
+{
+	return serial_recorded(st, serial, spent);
+}
+
+int nym_ticket_store_check(struct nym_ticket_store *st, const struct nym_issuer_keyset *keys,
 			   const uint8_t *ticket, size_t len, int64_t now, unsigned accepted_types,
 			   struct nym_ticket_msg *msg)
 {
 	struct nym_ticket_msg m;
+	bool spent;
 	int rc = nym_issuer_keyset_verify_ticket(keys, ticket, len, now, accepted_types, &m);
 	if (rc) {
 		count_refusal(st, rc);
@@ -129,14 +150,26 @@ int nym_ticket_store_spend(struct nym_ticket_store *st, const struct nym_issuer_
 		st->counters.spent_filter++;
 		return -EALREADY;
 	}
+	if ((rc = serial_recorded(st, m.serial, &spent)) != 0)
+		return rc;
+	if (spent) {
+		st->counters.spent_here++;
+		return -EALREADY;
+	}
+	*msg = m;
+	return 0;
+}
+
+int nym_ticket_store_record(struct nym_ticket_store *st, const struct nym_ticket_msg *m, int64_t now)
+{
 	sqlite3_reset(st->insert);
-	sqlite3_bind_blob(st->insert, 1, m.serial, sizeof(m.serial), SQLITE_STATIC);
-	sqlite3_bind_int(st->insert, 2, (int)m.type);
-	sqlite3_bind_int64(st->insert, 3, m.expiry);
+	sqlite3_bind_blob(st->insert, 1, m->serial, sizeof(m->serial), SQLITE_STATIC);
+	sqlite3_bind_int(st->insert, 2, (int)m->type);
+	sqlite3_bind_int64(st->insert, 3, m->expiry);
 	sqlite3_bind_int64(st->insert, 4, now);
 	/* One statement in autocommit mode is one transaction; with synchronous=FULL it is on
 	 * disk when step returns. */
-	rc = sqlite3_step(st->insert);
+	int rc = sqlite3_step(st->insert);
 	sqlite3_reset(st->insert);
 	sqlite3_clear_bindings(st->insert);
 	if (rc != SQLITE_DONE) {
@@ -150,9 +183,20 @@ int nym_ticket_store_spend(struct nym_ticket_store *st, const struct nym_issuer_
 		return -EALREADY;
 	}
 	st->counters.accepted++;
-	if (msg)
-		*msg = m;
 	return 0;
+}
+
+int nym_ticket_store_spend(struct nym_ticket_store *st, const struct nym_issuer_keyset *keys,
+			   const uint8_t *ticket, size_t len, int64_t now, unsigned accepted_types,
+			   struct nym_ticket_msg *msg)
+{
+	struct nym_ticket_msg m;
+	int rc = nym_ticket_store_check(st, keys, ticket, len, now, accepted_types, &m);
+	if (rc == 0)
+		rc = nym_ticket_store_record(st, &m, now);
+	if (rc == 0 && msg)
+		*msg = m;
+	return rc;
 }
 
 int nym_ticket_store_set_filter(struct nym_ticket_store *st, const uint8_t *data, size_t len,

@@ -46,6 +46,20 @@ int nym_ticket_store_spend(struct nym_ticket_store *st, const struct nym_issuer_
 			   const uint8_t *ticket, size_t len, int64_t now, unsigned accepted_types,
 			   struct nym_ticket_msg *msg);
 
+/* nym_ticket_store_spend in two halves, for a caller that records its own intent durably
+ * in between (the gateway's crash-safe credit, gateway_clients_spend_ticket). check verifies
+ * the ticket and looks the serial up in the filter and the store, writing nothing: 0 with
+ * *msg, or spend's refusals and errors. record inserts a checked serial in one committed
+ * transaction: 0 (grant now), -EALREADY (recorded meanwhile) or a database error. */
+int nym_ticket_store_check(struct nym_ticket_store *st, const struct nym_issuer_keyset *keys,
+			   const uint8_t *ticket, size_t len, int64_t now, unsigned accepted_types,
+			   struct nym_ticket_msg *msg);
+int nym_ticket_store_record(struct nym_ticket_store *st, const struct nym_ticket_msg *m, int64_t now);
+
+/* Whether this store recorded serial as spent (the authorities' filter is not consulted). */
+int nym_ticket_store_is_spent(struct nym_ticket_store *st, const uint8_t serial[NYM_TICKET_SERIAL_LEN],
+			      bool *spent);
+
 /* A short English reason for a refusal code of nym_ticket_store_spend (or of ticket
  * verification), for messages and JSON answers. */
 const char *nym_ticket_store_refusal_text(int rc);

@@ -11,9 +11,12 @@
 #ifndef NYM_GATEWAY_GATEWAY_CLIENTS_H
 #define NYM_GATEWAY_GATEWAY_CLIENTS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cred/issuer_keyset.h"
+#include "credstore/ticket_store.h"
 #include "mix/mix_packet_size.h"
 
 #define GATEWAY_CLIENT_ID_LEN 32
@@ -63,6 +66,52 @@ int gateway_clients_inbox_purge(struct gateway_clients *c, int64_t now, uint64_t
  * supported. Returns 0 or a negative errno (then run without a transaction). */
 int gateway_clients_begin(struct gateway_clients *c);
 int gateway_clients_commit(struct gateway_clients *c);
+
+/* ---- Ticket credits: a spend and its credit, crash-safe (docs/PROTOCOLS.md §8.6) ----
+ *
+ * The ticket store (tickets.db) and the balances (clients.sqlite) are two databases, so no one
+ * transaction covers both. The credit goes in steps, each its own committed transaction,
+ * keyed by the ticket's serial:
+ *   0. nym_ticket_store_check: the ticket verified, its serial unspent (nothing written);
+ *   1. clients.sqlite: a pending credit (serial, identity, bytes, ticket expiry);
+ *   2. tickets.db: the serial recorded spent (nym_ticket_store_record);
+ *   3. clients.sqlite: the balance credited and the credit marked applied, one transaction.
+ * A refusal at 2 drops the pending credit. After a crash anywhere, gateway_clients_credit_resolve
+ * (at start-up, before any client link and before the ticket store is pruned) settles every
+ * pending credit against the ticket store: serial spent -> applied, not spent -> dropped (the
+ * ticket was not spent: the client may present it again). An applied credit is kept until its
+ * ticket expires, so a serial is credited at most once.
+ *
+ * This holds as long as every spend against the ticket store goes through these functions
+ * (one writer: the gateway service thread). */
+
+/* Steps 0 to 3 for identity id. Returns 0 when the ticket was spent and bytes were added to
+ * id's stored balance (*balance, may be NULL, gets the stored balance after it), a refusal of
+ * nym_ticket_store_spend (-EINVAL, -EPERM, -EKEYEXPIRED, -ENOKEY, -EBADMSG, -EALREADY:
+ * nothing credited, no pending credit left), or a database error (-EBUSY also when called
+ * inside gateway_clients_begin): then a pending credit may remain for resolve. */
+int gateway_clients_spend_ticket(struct gateway_clients *c, struct nym_ticket_store *st,
+				 const struct nym_issuer_keyset *keys, const uint8_t *ticket, size_t len, int64_t now,
+				 unsigned accepted_types, const uint8_t id[GATEWAY_CLIENT_ID_LEN], uint64_t bytes,
+				 uint64_t *balance, struct nym_ticket_msg *msg);
+
+/* Settles every pending credit against st (see above); *applied and *dropped (may be NULL)
+ * count them. Call it with no client link open: it adds to stored balances. */
+int gateway_clients_credit_resolve(struct gateway_clients *c, struct nym_ticket_store *st, int64_t now,
+				   uint64_t *applied, uint64_t *dropped);
+/* Forgets applied credits whose tickets expired by now (the ticket store forgets them too). */
+int gateway_clients_credit_prune(struct gateway_clients *c, int64_t now);
+int gateway_clients_credit_pending_count(struct gateway_clients *c, uint64_t *n);
+
+/* The single steps (for the tests and the resolve). pending: step 1; -EALREADY when the
+ * serial has an applied credit (a pending one is replaced). apply: step 3, idempotent:
+ * -EALREADY when applied before, -ENOENT when there is no such credit. drop: forgets a
+ * pending credit (never an applied one). */
+int gateway_clients_credit_pending(struct gateway_clients *c, const struct nym_ticket_msg *m,
+				   const uint8_t id[GATEWAY_CLIENT_ID_LEN], uint64_t bytes, int64_t now);
+int gateway_clients_credit_apply(struct gateway_clients *c, const uint8_t serial[NYM_TICKET_SERIAL_LEN], int64_t now,
+				 uint64_t *balance);
+int gateway_clients_credit_drop(struct gateway_clients *c, const uint8_t serial[NYM_TICKET_SERIAL_LEN]);
 
 void gateway_clients_counters(const struct gateway_clients *c, struct gateway_clients_counters *out);
 

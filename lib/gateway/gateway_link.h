@@ -80,11 +80,13 @@ struct gateway_link_hooks {
 	/* A client authenticated as identity: the owner registers it (and may end an older link of
 	 * the same identity, saving its balance first), then says its stored balance. */
 	int (*authenticated)(void *ctx, const uint8_t identity[32], uint64_t *balance);
-	/* Spends a ticket: 0 with *granted bytes, or nym_ticket_store_spend's refusals (-EINVAL
-	 * malformed; -EPERM, -EKEYEXPIRED, -ENOKEY, -EBADMSG rejected; -EALREADY spent); anything
-	 * else is the gateway's failure. */
+	/* Spends a ticket and credits it to the link's identity in the owner's durable balance
+	 * before returning, crash-safe (gateway_clients_spend_ticket): 0 with *granted bytes, or
+	 * nym_ticket_store_spend's refusals (-EINVAL malformed; -EPERM, -EKEYEXPIRED, -ENOKEY,
+	 * -EBADMSG rejected; -EALREADY spent); anything else is the gateway's failure. */
 	int (*spend)(void *ctx, const uint8_t *ticket, size_t len, uint64_t *granted);
-	/* The balance changed by a spend (persist it now). */
+	/* The balance changed by a spend (persist it now: the credit is already stored, this
+	 * also saves the metering since the last save). */
 	int (*balance_saved)(void *ctx, const uint8_t identity[32], uint64_t balance);
 	/* One SEND entry to send into the mixnet. */
 	int (*forward)(void *ctx, enum mix_packet_size size, const struct link_send_entry *e);

@@ -142,14 +142,21 @@ int nym_db_open(sqlite3 **out, const char *path, const char *const *migrations, 
 {
 	sqlite3 *db = NULL;
 	*out = NULL;
-	/* Create the file ourselves so it never exists with a wider mode, even for a moment. */
-	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (fd < 0) {
+	/* Create the file ourselves so it never exists with a wider mode, even for a moment, but
+	 * only when it does not exist yet: close() drops every POSIX lock this process holds on
+	 * the file, including the SHARED lock another connection of ours keeps on it in WAL
+	 * mode. Without that lock another process closing the database takes itself for the
+	 * last user, checkpoints and deletes the -wal/-shm files under our open connections,
+	 * which then keep reading and writing the deleted log and never see that process's
+	 * later commits (and their own commits never reach the database file). */
+	int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd >= 0) {
+		close(fd);
+	} else if (errno != EEXIST) {
 		int err = errno;
 		log_error("%s: cannot open: %s", path, strerror(err));
 		return -err;
 	}
-	close(fd);
 	int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc != SQLITE_OK) {
 		log_error("%s: cannot open database: %s", path,

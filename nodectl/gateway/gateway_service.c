@@ -1,6 +1,7 @@
 #include "nodectl/gateway/gateway_service.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -336,11 +337,14 @@ static int hook_spend(void *ctx, const uint8_t *ticket, size_t len, uint64_t *gr
 	struct nym_ticket_msg msg;
 	int rc;
 	pthread_mutex_lock(&g->tlock);
+	/* The spend and the credit to the stored balance, crash-safe (gateway_clients.h); the
+	 * link adds the same bytes to its balance and saves it. */
 	if (!g->keys || !g->store)
 		rc = -EAGAIN; /* no issuer keys yet: not the client's fault */
 	else
-		rc = nym_ticket_store_spend(g->store, g->keys, ticket, len, nym_clock_unix_now(),
-					    1u << NYM_TICKET_MIXNET_ENTRY, &msg);
+		rc = gateway_clients_spend_ticket(g->clients, g->store, g->keys, ticket, len, nym_clock_unix_now(),
+						  1u << NYM_TICKET_MIXNET_ENTRY, c->identity,
+						  g->cfg->gateway.bandwidth_per_ticket, NULL, &msg);
 	if (rc == 0) {
 		g->report_due = true;
 		pthread_cond_signal(&g->tcond);
@@ -605,6 +609,7 @@ static void housekeeping(struct gateway_service *g)
 	if (now >= g->next_purge_ns) {
 		uint64_t purged = 0;
 		gateway_clients_inbox_purge(g->clients, nym_clock_unix_now(), &purged);
+		gateway_clients_credit_prune(g->clients, nym_clock_unix_now());
 		g->inbox_purged += purged;
 		g->next_purge_ns = now + PURGE_NS;
 	}
@@ -784,13 +789,25 @@ static int svc_attach(void *ctx, const struct mixnode_runtime *rt)
 		log_error("gateway: cannot open the ticket store %s: %s", path, strerror(-rc));
 		return rc;
 	}
-	nym_ticket_store_prune(g->store, nym_clock_unix_now());
 	snprintf(path, sizeof(path), "%s/clients.sqlite", g->data_dir);
 	if ((rc = gateway_clients_open(&g->clients, path, g->cfg->gateway.inbox_max_messages,
 				       g->cfg->gateway.inbox_max_age_ns / NYM_NS_PER_SEC)) != 0) {
 		log_error("gateway: cannot open %s: %s", path, strerror(-rc));
 		return rc;
 	}
+	/* Ticket credits a crash interrupted, settled before any link and before the store
+	 * forgets expired serials (gateway_clients.h). */
+	uint64_t applied = 0, dropped = 0;
+	if ((rc = gateway_clients_credit_resolve(g->clients, g->store, nym_clock_unix_now(), &applied, &dropped)) !=
+	    0) {
+		log_error("gateway: cannot settle the pending ticket credits: %s", strerror(-rc));
+		return rc;
+	}
+	if (applied || dropped)
+		log_info("gateway: pending ticket credits after a crash: %" PRIu64 " applied, %" PRIu64 " dropped",
+			 applied, dropped);
+	nym_ticket_store_prune(g->store, nym_clock_unix_now());
+	gateway_clients_credit_prune(g->clients, nym_clock_unix_now());
 	struct net_addr addr;
 	if (net_addr_parse(&addr, g->cfg->mixnet.bind_address, -1))
 		return -EINVAL;

@@ -94,6 +94,15 @@ refuses "exec refuses an unknown host" "no host 'nohost'" $S exec nohost true
 expect "exec finds the sandbox by --prefix alone" "*inet $EXIT_UPLINK_IP/24*" \
 	env -u SANDBOX_DIR $S exec --prefix "$P" exit ip -4 -o addr show dev up0
 expect "voucher 3 prints three different codes" 3 sh -c "$S voucher 3 | sort -u | grep -c ."
+# Vouchers made one after the other by separate `voucher` runs, each redeemed before the next
+# is made, all work with the running authority (its database connections once lost their
+# lock, and a voucher made after the first issuance was "unknown").
+for i in 1 2 3; do
+	code=$($S voucher 1)
+	expect "ticketbook $i from a voucher made after the previous issuance" "*10 wg-exit tickets*" \
+		on client "$NODE" debug ticketbook-obtain --authority "$AUTH_URL" --authority-key "$AUTH_KEY" \
+		--voucher "$code" --type wg-exit --count 10 --out "$SANDBOX_DIR/book$i.json"
+done
 expect "status shows the internet host's servers" "*dnsmasq iperf3 python3*" sh -c "$S status | grep ' internet '"
 
 pids=$(for ns in $(ip netns list | awk -v p="$P" 'index($1, p) == 1 { print $1 }'); do ip netns pids "$ns"; done)

@@ -1,5 +1,5 @@
-/* The gateway's clients.sqlite (lib/gateway/gateway_clients) and final-hop routing
- * (lib/gateway/gateway_final). */
+/* The gateway's clients.sqlite (lib/gateway/gateway_clients: balances, inbox, crash-safe ticket
+ * credits) and final-hop routing (lib/gateway/gateway_final). */
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -7,7 +7,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include "../support/credfix.h"
+#include "credstore/ticket_store.h"
 
 #include "crypto/secret.h"
 #include "gateway/gateway_clients.h"
@@ -263,4 +267,223 @@ Test(gateway_clients, batch_in_one_transaction)
 	cr_assert_eq(gateway_clients_balance_get(c, A, &v), 0);
 	cr_assert_eq(v, 77);
 	gateway_clients_close(c);
+}
+
+/* ---- ticket credits: a crash at every point credits a spent ticket exactly once ---- */
+
+#define GRANT 1000000ull
+#define START 5ull
+#define MIXNET (1u << NYM_TICKET_MIXNET_ENTRY)
+
+static struct credfix cf;
+
+static void open_pair(int k, struct gateway_clients **c, struct nym_ticket_store **st)
+{
+	char p[300];
+	snprintf(p, sizeof(p), "%s/clients-%d.sqlite", dir, k);
+	cr_assert_eq(gateway_clients_open(c, p, 4, 86400), 0);
+	snprintf(p, sizeof(p), "%s/tickets-%d.db", dir, k);
+	cr_assert_eq(nym_ticket_store_open(st, p), 0);
+}
+
+static uint64_t balance_of(struct gateway_clients *c, const uint8_t *id)
+{
+	uint64_t v;
+	cr_assert_eq(gateway_clients_balance_get(c, id, &v), 0);
+	return v;
+}
+
+static uint64_t pending_of(struct gateway_clients *c)
+{
+	uint64_t n;
+	cr_assert_eq(gateway_clients_credit_pending_count(c, &n), 0);
+	return n;
+}
+
+/* In a child process that dies without closing anything (_exit), runs the credit of ticket t
+ * to A up to a point: 0 after the check, 1 after the pending credit committed, 2 after the
+ * serial was recorded spent, 3 in the middle of the credit's transaction (balance written, no
+ * commit), 4 after the credit committed, 5 after the whole gateway_clients_spend_ticket. */
+static void crash_at(int k, int point, const uint8_t *t, size_t n)
+{
+	pid_t pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		struct gateway_clients *c;
+		struct nym_ticket_store *st;
+		struct nym_ticket_msg m;
+		open_pair(k, &c, &st);
+		if (point == 5)
+			_exit(gateway_clients_spend_ticket(c, st, &cf.ks, t, n, cf.now, MIXNET, A, GRANT, NULL, NULL) ? 15 : 0);
+		if (nym_ticket_store_check(st, &cf.ks, t, n, cf.now, MIXNET, &m))
+			_exit(10);
+		if (point >= 1 && gateway_clients_credit_pending(c, &m, A, GRANT, cf.now))
+			_exit(11);
+		if (point >= 2 && nym_ticket_store_record(st, &m, cf.now))
+			_exit(12);
+		if (point == 3) {
+			if (gateway_clients_begin(c) || gateway_clients_balance_set(c, A, START + GRANT, cf.now))
+				_exit(13);
+			_exit(0); /* the transaction never commits */
+		}
+		if (point >= 4 && gateway_clients_credit_apply(c, m.serial, cf.now, NULL))
+			_exit(14);
+		_exit(0);
+	}
+	int status;
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "point %d: child failed (%d)", point, status);
+}
+
+Test(gateway_clients, credit_crash_at_every_point, .timeout = 120)
+{
+	uint8_t t[NYM_TICKET_MAX_LEN];
+	credfix_init(&cf, MIXNET);
+	struct nym_ticketbook *book = credfix_issue_book(&cf, NYM_TICKET_MIXNET_ENTRY, 6);
+	for (int point = 0; point <= 5; point++) {
+		struct gateway_clients *c;
+		struct nym_ticket_store *st;
+		uint64_t applied, dropped;
+		size_t n = credfix_ticket(book, (size_t)point, t);
+		bool spent = point >= 2; /* the serial was recorded before the crash */
+		open_pair(point, &c, &st);
+		cr_assert_eq(gateway_clients_balance_set(c, A, START, cf.now), 0);
+		gateway_clients_close(c);
+		nym_ticket_store_close(st);
+
+		crash_at(point, point, t, n);
+
+		/* The restart: every pending credit is settled against the ticket store. */
+		open_pair(point, &c, &st);
+		cr_assert_eq(gateway_clients_credit_resolve(c, st, cf.now, &applied, &dropped), 0);
+		cr_assert_eq(applied, point == 2 || point == 3 ? 1 : 0, "point %d", point);
+		cr_assert_eq(dropped, point == 1 ? 1 : 0, "point %d", point);
+		cr_assert_eq(pending_of(c), 0);
+		cr_assert_eq(balance_of(c, A), spent ? START + GRANT : START, "point %d", point);
+		/* Settling again changes nothing. */
+		cr_assert_eq(gateway_clients_credit_resolve(c, st, cf.now, &applied, &dropped), 0);
+		cr_assert_eq(applied + dropped, 0);
+		/* A serial spent before the crash is refused; one that was not is still the
+		 * client's ticket and buys its bandwidth now, once. */
+		int rc = gateway_clients_spend_ticket(c, st, &cf.ks, t, n, cf.now, MIXNET, A, GRANT, NULL, NULL);
+		cr_assert_eq(rc, spent ? -EALREADY : 0, "point %d", point);
+		cr_assert_eq(balance_of(c, A), START + GRANT, "point %d", point);
+		cr_assert_eq(pending_of(c), 0);
+		gateway_clients_close(c);
+		nym_ticket_store_close(st);
+
+		/* And after one more restart, still exactly once. */
+		open_pair(point, &c, &st);
+		cr_assert_eq(gateway_clients_credit_resolve(c, st, cf.now, &applied, &dropped), 0);
+		cr_assert_eq(applied + dropped, 0);
+		cr_assert_eq(balance_of(c, A), START + GRANT, "point %d", point);
+		cr_assert_eq(gateway_clients_spend_ticket(c, st, &cf.ks, t, n, cf.now, MIXNET, B, GRANT, NULL, NULL),
+			     -EALREADY);
+		cr_assert_eq(balance_of(c, B), 0);
+		gateway_clients_close(c);
+		nym_ticket_store_close(st);
+	}
+	nym_ticketbook_free(book);
+	credfix_fini(&cf);
+}
+
+/* A refused ticket never credits and leaves no pending credit; a reused serial is credited
+ * once; a spend cannot run inside a batch transaction; a pending credit that a failed store
+ * left behind is replaced by the next spend of its (unspent) serial. */
+Test(gateway_clients, credit_refusals, .timeout = 120)
+{
+	uint8_t t[NYM_TICKET_MAX_LEN];
+	struct gateway_clients *c;
+	struct nym_ticket_store *st;
+	uint64_t bal;
+	credfix_init(&cf, MIXNET | 1u << NYM_TICKET_WG_ENTRY);
+	struct nym_ticketbook *book = credfix_issue_book(&cf, NYM_TICKET_MIXNET_ENTRY, 3);
+	struct nym_ticketbook *wg = credfix_issue_book(&cf, NYM_TICKET_WG_ENTRY, 1);
+	open_pair(0, &c, &st);
+
+	size_t n = credfix_ticket(book, 0, t);
+	t[n - 1] ^= 1;
+	cr_assert_eq(gateway_clients_spend_ticket(c, st, &cf.ks, t, n, cf.now, MIXNET, A, GRANT, NULL, NULL), -EBADMSG);
+	n = credfix_ticket(wg, 0, t);
+	cr_assert_eq(gateway_clients_spend_ticket(c, st, &cf.ks, t, n, cf.now, MIXNET, A, GRANT, NULL, NULL), -EPERM);
+	cr_assert_eq(gateway_clients_spend_ticket(c, st, &cf.ks, t, 10, cf.now, MIXNET, A, GRANT, NULL, NULL), -EINVAL);
+	cr_assert_eq(balance_of(c, A), 0);
+	cr_assert_eq(pending_of(c), 0);
+
+	n = credfix_ticket(book, 0, t);
+	cr_assert_eq(gateway_clients_begin(c), 0);
+	cr_assert_eq(gateway_clients_spend_ticket(c, st, &cf.ks, t, n, cf.now, MIXNET, A, GRANT, NULL, NULL), -EBUSY);
+	cr_assert_eq(gateway_clients_commit(c), 0);
+	cr_assert_eq(gateway_clients_spend_ticket(c, st, &cf.ks, t, n, cf.now, MIXNET, A, GRANT, &bal, NULL), 0);
+	cr_assert_eq(bal, GRANT);
+	cr_assert_eq(gateway_clients_spend_ticket(c, st, &cf.ks, t, n, cf.now, MIXNET, A, GRANT, NULL, NULL), -EALREADY);
+	cr_assert_eq(gateway_clients_spend_ticket(c, st, &cf.ks, t, n, cf.now, MIXNET, B, GRANT, NULL, NULL), -EALREADY);
+	cr_assert_eq(balance_of(c, A), GRANT);
+	cr_assert_eq(balance_of(c, B), 0);
+	cr_assert_eq(pending_of(c), 0);
+	gateway_clients_close(c);
+	nym_ticket_store_close(st);
+
+	/* A pending credit left behind (the store failed after step 1), then B presents the
+	 * ticket first: B's credit replaces it, credited once. */
+	n = credfix_ticket(book, 1, t);
+	crash_at(0, 1, t, n);
+	open_pair(0, &c, &st);
+	cr_assert_eq(pending_of(c), 1);
+	cr_assert_eq(gateway_clients_spend_ticket(c, st, &cf.ks, t, n, cf.now, MIXNET, B, GRANT, NULL, NULL), 0);
+	cr_assert_eq(pending_of(c), 0);
+	cr_assert_eq(balance_of(c, A), GRANT);
+	cr_assert_eq(balance_of(c, B), GRANT);
+
+	/* A pending credit whose serial is not spent is dropped, never applied; apply is
+	 * idempotent; an applied credit is neither dropped nor replaced. */
+	struct nym_ticket_msg m;
+	n = credfix_ticket(book, 2, t);
+	cr_assert_eq(nym_ticket_store_check(st, &cf.ks, t, n, cf.now, MIXNET, &m), 0);
+	cr_assert_eq(gateway_clients_credit_pending(c, &m, A, GRANT, cf.now), 0);
+	cr_assert_eq(gateway_clients_credit_resolve(c, st, cf.now, NULL, NULL), 0);
+	cr_assert_eq(balance_of(c, A), GRANT);
+	cr_assert_eq(gateway_clients_credit_apply(c, m.serial, cf.now, NULL), -ENOENT);
+	cr_assert_eq(gateway_clients_credit_pending(c, &m, A, GRANT, cf.now), 0);
+	cr_assert_eq(nym_ticket_store_record(st, &m, cf.now), 0);
+	cr_assert_eq(gateway_clients_credit_apply(c, m.serial, cf.now, &bal), 0);
+	cr_assert_eq(bal, 2 * GRANT);
+	cr_assert_eq(gateway_clients_credit_apply(c, m.serial, cf.now, NULL), -EALREADY);
+	cr_assert_eq(gateway_clients_credit_drop(c, m.serial), 0);
+	cr_assert_eq(gateway_clients_credit_pending(c, &m, B, GRANT, cf.now), -EALREADY);
+	cr_assert_eq(balance_of(c, A), 2 * GRANT);
+
+	/* Applied credits go with their tickets' expiry. */
+	cr_assert_eq(gateway_clients_credit_prune(c, m.expiry), 0);
+	cr_assert_eq(gateway_clients_credit_pending(c, &m, B, GRANT, cf.now), 0, "forgotten once expired");
+	gateway_clients_close(c);
+	nym_ticket_store_close(st);
+	nym_ticketbook_free(book);
+	nym_ticketbook_free(wg);
+	credfix_fini(&cf);
+}
+
+/* More pending credits than one batch of the resolve (64): all settled. */
+Test(gateway_clients, credit_resolve_many)
+{
+	struct gateway_clients *c;
+	struct nym_ticket_store *st;
+	uint64_t applied, dropped;
+	open_pair(0, &c, &st);
+	for (int i = 0; i < 150; i++) {
+		struct nym_ticket_msg m = { .type = NYM_TICKET_MIXNET_ENTRY, .expiry = 2000000000 };
+		m.serial[0] = (uint8_t)i;
+		m.serial[1] = (uint8_t)(i >> 8);
+		cr_assert_eq(gateway_clients_credit_pending(c, &m, A, GRANT, 1000), 0);
+		if (i % 3 == 0)
+			cr_assert_eq(nym_ticket_store_record(st, &m, 1000), 0);
+	}
+	cr_assert_eq(pending_of(c), 150);
+	cr_assert_eq(gateway_clients_credit_resolve(c, st, 1000, &applied, &dropped), 0);
+	cr_assert_eq(applied, 50);
+	cr_assert_eq(dropped, 100);
+	cr_assert_eq(pending_of(c), 0);
+	cr_assert_eq(balance_of(c, A), 50 * GRANT);
+	gateway_clients_close(c);
+	nym_ticket_store_close(st);
 }

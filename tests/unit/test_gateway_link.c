@@ -12,6 +12,7 @@
 #include "credstore/ticket_store.h"
 #include "crypto/ed25519.h"
 #include "crypto/secret.h"
+#include "gateway/gateway_clients.h"
 #include "gateway/gateway_link.h"
 #include "link/link_msg.h"
 #include "mix/mix_frame.h"
@@ -27,14 +28,18 @@ struct fake {
 	size_t forwarded;
 	int spend_fail; /* forced result of the store */
 	struct nym_ticket_store *store; /* a real store, when set */
+	struct gateway_clients *clients; /* and real balances with it, when set */
+	bool saves_lost; /* balance_saved never reaches the database (a crash right after a spend) */
 	struct credfix *cf;
+	const struct gateway_link *link; /* the link the hooks serve */
 };
 
 static int fk_authenticated(void *ctx, const uint8_t identity[32], uint64_t *balance)
 {
-	(void)identity;
 	struct fake *f = ctx;
 	f->authenticated_calls++;
+	if (f->clients)
+		return gateway_clients_balance_get(f->clients, identity, balance);
 	*balance = f->stored_balance;
 	return 0;
 }
@@ -44,6 +49,15 @@ static int fk_authenticated(void *ctx, const uint8_t identity[32], uint64_t *bal
 static int fk_spend(void *ctx, const uint8_t *ticket, size_t len, uint64_t *granted)
 {
 	struct fake *f = ctx;
+	if (f->store && f->clients) {
+		/* What the gateway service does: spend and credit, crash-safe. */
+		int rc = gateway_clients_spend_ticket(f->clients, f->store, &f->cf->ks, ticket, len, f->cf->now,
+						      1u << NYM_TICKET_MIXNET_ENTRY, f->link->identity, f->grant, NULL,
+						      NULL);
+		if (rc == 0)
+			*granted = f->grant;
+		return rc;
+	}
 	if (f->store) {
 		struct nym_ticket_msg msg;
 		int rc = nym_ticket_store_spend(f->store, &f->cf->ks, ticket, len, f->cf->now,
@@ -68,8 +82,12 @@ static int fk_spend(void *ctx, const uint8_t *ticket, size_t len, uint64_t *gran
 
 static int fk_saved(void *ctx, const uint8_t identity[32], uint64_t balance)
 {
-	(void)identity;
-	((struct fake *)ctx)->stored_balance = balance;
+	struct fake *f = ctx;
+	if (f->saves_lost)
+		return 0;
+	f->stored_balance = balance;
+	if (f->clients)
+		return gateway_clients_balance_set(f->clients, identity, balance, (int64_t)NOW);
 	return 0;
 }
 
@@ -107,6 +125,7 @@ static void setup(void)
 	nym_x25519_generate(&S->gw_noise);
 	nym_ed25519_generate(&S->client_id);
 	S->fake.grant = 10 * 1000 * 1000;
+	S->fake.link = &S->link;
 	struct gateway_link_config cfg = { .counters = &S->counters, .scratch = S->scratch };
 	struct gateway_link_hooks hooks = { &S->fake, fk_authenticated, fk_spend, fk_saved, fk_forward };
 	cr_assert_eq(gateway_link_init(&S->link, &S->gw_noise, &cfg, &hooks), 0);
@@ -591,6 +610,8 @@ Test(gateway_link, real_ticket_store, .timeout = 120)
 	struct nym_ticketbook *wg = credfix_issue_book(&cf, NYM_TICKET_WG_ENTRY, 1);
 	test_path(path, sizeof(path), cf.dir, "tickets.db");
 	cr_assert_eq(nym_ticket_store_open(&S->fake.store, path), 0);
+	test_path(path, sizeof(path), cf.dir, "clients.sqlite");
+	cr_assert_eq(gateway_clients_open(&S->fake.clients, path, 4, 86400), 0);
 	S->fake.cf = &cf;
 	open_session();
 	size_t n = credfix_ticket(book, 0, t);
@@ -614,9 +635,74 @@ Test(gateway_link, real_ticket_store, .timeout = 120)
 	cr_assert_eq(S->counters.tickets_spent, 1);
 	cr_assert_eq(S->counters.tickets_rejected, 2);
 	cr_assert(!gateway_link_closing(&S->link));
+	uint64_t v, pending;
+	cr_assert_eq(gateway_clients_balance_get(S->fake.clients, S->client_id.public_key, &v), 0);
+	cr_assert_eq(v, 2 * S->fake.grant);
+	cr_assert_eq(gateway_clients_credit_pending_count(S->fake.clients, &pending), 0);
+	cr_assert_eq(pending, 0, "refused tickets leave no pending credit");
+	gateway_clients_close(S->fake.clients);
+	S->fake.clients = NULL;
 	nym_ticket_store_close(S->fake.store);
 	S->fake.store = NULL;
 	nym_ticketbook_free(book);
 	nym_ticketbook_free(wg);
+	credfix_fini(&cf);
+}
+
+/* The crash of the issue: the ticket's serial committed as spent, then the gateway dies before
+ * the link saves its balance. The credit was committed with the spend's steps
+ * (gateway_clients_spend_ticket), so after the restart the client has its bandwidth, once,
+ * and the ticket is refused. */
+Test(gateway_link, ticket_credit_survives_a_crash, .timeout = 120)
+{
+	static struct credfix cf;
+	char tpath[300], cpath[300];
+	uint8_t t[NYM_TICKET_MAX_LEN];
+	uint64_t v, applied, dropped;
+	credfix_init(&cf, 1u << NYM_TICKET_MIXNET_ENTRY);
+	struct nym_ticketbook *book = credfix_issue_book(&cf, NYM_TICKET_MIXNET_ENTRY, 1);
+	test_path(tpath, sizeof(tpath), cf.dir, "tickets.db");
+	test_path(cpath, sizeof(cpath), cf.dir, "clients.sqlite");
+	cr_assert_eq(nym_ticket_store_open(&S->fake.store, tpath), 0);
+	cr_assert_eq(gateway_clients_open(&S->fake.clients, cpath, 4, 86400), 0);
+	S->fake.cf = &cf;
+	S->fake.saves_lost = true;
+	open_session();
+	size_t n = credfix_ticket(book, 0, t);
+	cr_assert_eq(spend_bytes(t, n), 0);
+	cr_assert_eq(last()->type, LINK_MSG_BANDWIDTH);
+	cr_assert_eq(last()->balance, S->fake.grant);
+	/* The crash: the link and both databases gone without another word. */
+	gateway_clients_close(S->fake.clients);
+	nym_ticket_store_close(S->fake.store);
+	gateway_link_free(&S->link);
+
+	cr_assert_eq(nym_ticket_store_open(&S->fake.store, tpath), 0);
+	cr_assert_eq(gateway_clients_open(&S->fake.clients, cpath, 4, 86400), 0);
+	cr_assert_eq(gateway_clients_credit_resolve(S->fake.clients, S->fake.store, cf.now, &applied, &dropped), 0);
+	cr_assert_eq(applied + dropped, 0, "nothing was left pending");
+	cr_assert_eq(gateway_clients_balance_get(S->fake.clients, S->client_id.public_key, &v), 0);
+	cr_assert_eq(v, S->fake.grant);
+	/* A new link of the same client starts with it; the ticket is spent. */
+	S->fake.saves_lost = false;
+	struct gateway_link_config cfg = { .counters = &S->counters, .scratch = S->scratch };
+	struct gateway_link_hooks hooks = { &S->fake, fk_authenticated, fk_spend, fk_saved, fk_forward };
+	cr_assert_eq(gateway_link_init(&S->link, &S->gw_noise, &cfg, &hooks), 0);
+	struct nym_x25519_keypair ck;
+	nym_x25519_generate(&ck);
+	noise_session_clear(&S->client);
+	cr_assert_eq(noise_session_init(&S->client, NOISE_INITIATOR, &ck, S->gw_noise.public_key, NULL), 0);
+	link_frame_decoder_init(&S->cdec, LINK_FROM_GATEWAY);
+	open_session();
+	cr_assert_eq(last()->balance, S->fake.grant);
+	cr_assert_eq(spend_bytes(t, n), 0);
+	cr_assert_eq(last()->error.code, LINK_ERR_TICKET_SPENT);
+	cr_assert_eq(gateway_clients_balance_get(S->fake.clients, S->client_id.public_key, &v), 0);
+	cr_assert_eq(v, S->fake.grant);
+	gateway_clients_close(S->fake.clients);
+	nym_ticket_store_close(S->fake.store);
+	S->fake.clients = NULL;
+	S->fake.store = NULL;
+	nym_ticketbook_free(book);
 	credfix_fini(&cf);
 }

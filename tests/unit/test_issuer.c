@@ -7,11 +7,15 @@
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "../support/credfix.h"
 #include "../support/tmpdir.h"
 #include "cred/issue.h"
 #include "credstore/issuer.h"
+#include "crypto/secret.h"
 #include "crypto/sha256.h"
 #include "util/file.h"
 #include "util/hex.h"
@@ -367,6 +371,115 @@ Test(issuer, concurrent_issuers_redeem_a_voucher_once)
 		nym_ticketbook_free(books[i]);
 	}
 	credfix_fini(&f);
+}
+
+/* Another process (`nym-node authority voucher create`) makes vouchers while this one keeps
+ * several connections open, as the authority does: one per HTTP thread. The helper is forked
+ * before this process opens the database: a child forked later would inherit SQLite's
+ * in-process lock bookkeeping and so behave unlike a separate program. For each byte read
+ * from `cmd` it opens the database, creates one voucher, closes it and writes the code. */
+struct voucher_maker {
+	pid_t pid;
+	int cmd, codes;
+};
+
+static void voucher_maker_start(struct voucher_maker *m, const char *db, int64_t now)
+{
+	int to[2], from[2];
+	cr_assert_eq(pipe(to), 0);
+	cr_assert_eq(pipe(from), 0);
+	m->pid = fork();
+	cr_assert_geq(m->pid, 0);
+	if (m->pid == 0) {
+		char c;
+		close(to[1]);
+		close(from[0]);
+		while (read(to[0], &c, 1) == 1) {
+			struct nym_issuer *iss;
+			char codes[1][NYM_VOUCHER_MAX + 1];
+			if (nym_issuer_open(&iss, db, NULL))
+				_exit(1);
+			if (nym_issuer_voucher_create(iss, 1, now, codes))
+				_exit(2);
+			nym_issuer_close(iss);
+			if (write(from[1], codes[0], NYM_VOUCHER_CODE_LEN) != NYM_VOUCHER_CODE_LEN)
+				_exit(3);
+		}
+		_exit(0);
+	}
+	close(to[0]);
+	close(from[1]);
+	m->cmd = to[1];
+	m->codes = from[0];
+}
+
+static void voucher_maker_make(struct voucher_maker *m, char *code)
+{
+	cr_assert_eq(write(m->cmd, "v", 1), 1);
+	cr_assert_eq(read(m->codes, code, NYM_VOUCHER_CODE_LEN), NYM_VOUCHER_CODE_LEN);
+	code[NYM_VOUCHER_CODE_LEN] = '\0';
+}
+
+static void voucher_maker_stop(struct voucher_maker *m)
+{
+	int status;
+	close(m->cmd);
+	close(m->codes);
+	cr_assert_eq(waitpid(m->pid, &status, 0), m->pid);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "voucher maker failed");
+}
+
+/* Opening a second connection must not drop the lock the first holds on the database file:
+ * without it the other process, closing last as far as the locks tell, checkpointed and
+ * deleted the write-ahead log under our connections, which then never saw a later voucher
+ * ("unknown voucher" from the second issuance on). */
+Test(issuer, vouchers_from_another_process_between_issuances)
+{
+	char dir[256], db[300];
+	struct voucher_maker m;
+	test_tmpdir(dir, sizeof(dir));
+	test_path(db, sizeof(db), dir, "issuer.db");
+	voucher_maker_start(&m, db, CREDFIX_NOW);
+
+	struct nym_issuer_config cfg;
+	nym_issuer_config_default(&cfg);
+	cfg.key_bits = 2048;
+	cfg.days_ahead = 0;
+	struct nym_issuer *iss, *other;
+	struct nym_issuer_keyset ks;
+	cr_assert_eq(nym_crypto_init(), 0);
+	cr_assert_eq(nym_issuer_open(&iss, db, &cfg), 0);
+	cr_assert_eq(nym_issuer_ensure_key(iss, NYM_TICKET_WG_EXIT, CREDFIX_NOW), 0);
+	cr_assert_eq(nym_issuer_keys(iss, CREDFIX_NOW, &ks), 0);
+	cr_assert_eq(nym_issuer_open(&other, db, &cfg), 0);
+	const struct nym_issuer_keyset_entry *k = &ks.keys[0];
+	char wal[320];
+	snprintf(wal, sizeof(wal), "%s-wal", db);
+	for (int i = 0; i < 3; i++) {
+		char code[NYM_VOUCHER_CODE_LEN + 1];
+		voucher_maker_make(&m, code);
+		struct stat sb;
+		cr_assert_eq(stat(wal, &sb), 0, "round %d: the other process deleted the log we use", i);
+		struct nym_ticketbook *b;
+		cr_assert_eq(nym_ticketbook_create(&b, k->key, NYM_TICKET_WG_EXIT, k->expiry, 5, code), 0);
+		char *req, *resp;
+		size_t len, resp_len;
+		int status;
+		cr_assert_eq(nym_ticketbook_request(b, &req, &len), 0);
+		cr_assert_eq(nym_issuer_handle_ticketbooks(iss, req, len, CREDFIX_NOW, &status, &resp, &resp_len), 0);
+		cr_assert_eq(status, 200, "round %d: %d %s", i, status, resp);
+		free(req);
+		free(resp);
+		nym_ticketbook_free(b);
+	}
+	voucher_maker_stop(&m);
+	struct nym_issuer_stats st;
+	cr_assert_eq(nym_issuer_stats(other, &st), 0);
+	cr_assert_eq(st.vouchers_redeemed, 3);
+	nym_issuer_keyset_clear(&ks);
+	nym_issuer_close(other);
+	nym_issuer_close(iss);
+	test_tmpdir_remove(dir);
 }
 
 Test(issuer, voucher_codes_are_stored_hashed)
