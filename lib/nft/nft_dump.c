@@ -671,7 +671,8 @@ int nft_dump_set_elems(const struct nft_objects *o, const char *name, struct nft
 			free(x.v);
 			return x.err;
 		}
-		qsort(x.v, x.n, sizeof(*x.v), dump_elem_cmp);
+		if (x.n > 1) /* an empty set has no array: qsort must not see NULL */
+			qsort(x.v, x.n, sizeof(*x.v), dump_elem_cmp);
 		*out = x.v;
 		*n = x.n;
 		return 0;
