@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ipr/ipr_packet.h"
 #include "mix/mix_envelope.h"
 #include "mix/mix_node_addr.h"
 #include "sphinx/sphinx_surb.h"
@@ -168,4 +169,32 @@ int iprfix_take_reply(uint8_t **data, size_t *len)
 	cr_assert_eq(type, MIX_MESSAGE_REPLY);
 	*data = msg.data;
 	return 1;
+}
+
+size_t iprfix_make_v4(uint8_t *out, const uint8_t src[4], const char *dst, uint8_t proto, uint16_t dport,
+		      size_t payload)
+{
+	size_t l4 = proto == 6 ? 20 : 8;
+	size_t total = 20 + l4 + payload;
+	memset(out, 0, total);
+	out[0] = 0x45;
+	out[2] = (uint8_t)(total >> 8);
+	out[3] = (uint8_t)total;
+	out[8] = 64;
+	out[9] = proto;
+	memcpy(out + 12, src, 4);
+	cr_assert_eq(inet_pton(AF_INET, dst, out + 16), 1);
+	out[20] = 0x9c;
+	out[21] = 0x40;
+	out[22] = (uint8_t)(dport >> 8);
+	out[23] = (uint8_t)dport;
+	if (proto == 6) {
+		out[27] = 1; /* seq 1 */
+		out[32] = 0x50;
+		out[33] = IPR_PACKET_TCP_SYN;
+	} else if (proto == 17) {
+		out[24] = (uint8_t)((8 + payload) >> 8);
+		out[25] = (uint8_t)(8 + payload);
+	}
+	return total;
 }

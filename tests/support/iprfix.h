@@ -73,4 +73,9 @@ void iprfix_send_raw(const uint8_t *msg, size_t len, enum mix_message_type type,
  * a Reply message, 0 otherwise. */
 int iprfix_take_reply(uint8_t **data, size_t *len);
 
+/* An IPv4 packet from src to dst (dotted quad) into out: proto 6 (a TCP SYN, seq 1) or 17
+ * (UDP) from port 40000 to dport, then payload zero bytes. Returns its length. */
+size_t iprfix_make_v4(uint8_t *out, const uint8_t src[4], const char *dst, uint8_t proto, uint16_t dport,
+		      size_t payload);
+
 #endif

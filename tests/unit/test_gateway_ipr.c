@@ -115,35 +115,6 @@ static struct ipr_addr_pair connect_client(size_t n_surbs)
 	return ips;
 }
 
-/* An IPv4 packet from src to dst: proto, ports (TCP SYN or UDP), payload bytes. */
-static size_t make_v4(uint8_t *out, const uint8_t src[4], const char *dst, uint8_t proto, uint16_t dport,
-		      size_t payload)
-{
-	size_t l4 = proto == 6 ? 20 : 8;
-	size_t total = 20 + l4 + payload;
-	memset(out, 0, total);
-	out[0] = 0x45;
-	out[2] = (uint8_t)(total >> 8);
-	out[3] = (uint8_t)total;
-	out[8] = 64;
-	out[9] = proto;
-	memcpy(out + 12, src, 4);
-	cr_assert_eq(inet_pton(AF_INET, dst, out + 16), 1);
-	out[20] = 0x9c;
-	out[21] = 0x40;
-	out[22] = (uint8_t)(dport >> 8);
-	out[23] = (uint8_t)dport;
-	if (proto == 6) {
-		out[27] = 1; /* seq 1 */
-		out[32] = 0x50;
-		out[33] = IPR_PACKET_TCP_SYN;
-	} else if (proto == 17) {
-		out[24] = (uint8_t)((8 + payload) >> 8);
-		out[25] = (uint8_t)(8 + payload);
-	}
-	return total;
-}
-
 static void send_data(const uint8_t *const *pkts, const size_t *lens, size_t n, size_t n_surbs, uint64_t now)
 {
 	uint8_t buf[8192];
@@ -195,8 +166,8 @@ Test(gateway_ipr, connect_gives_a_pair_and_data_reaches_the_tun)
 	cr_assert_eq(gateway_ipr_engine_client_surbs(ipf.eng, ipf.tag), 31);
 
 	uint8_t a[128], b[128];
-	size_t la = make_v4(a, ips.v4, "192.0.2.10", 6, 80, 0);
-	size_t lb = make_v4(b, ips.v4, "192.0.2.11", 17, 80, 12);
+	size_t la = iprfix_make_v4(a, ips.v4, "192.0.2.10", 6, 80, 0);
+	size_t lb = iprfix_make_v4(b, ips.v4, "192.0.2.11", 17, 80, 12);
 	const uint8_t *p[2] = { a, b };
 	size_t l[2] = { la, lb };
 	send_data(p, l, 2, 0, 1 * MS);
@@ -221,7 +192,7 @@ Test(gateway_ipr, replies_from_the_tun_come_back_bundled)
 	char dst[32];
 	snprintf(dst, sizeof(dst), "%u.%u.%u.%u", ips.v4[0], ips.v4[1], ips.v4[2], ips.v4[3]);
 	for (int i = 0; i < 3; i++) {
-		lens[i] = make_v4(pk[i], from, dst, 17, 5000, (size_t)(10 + 50 * i));
+		lens[i] = iprfix_make_v4(pk[i], from, dst, 17, 5000, (size_t)(10 + 50 * i));
 		gateway_ipr_engine_tun(ipf.eng, pk[i], lens[i], 10 * MS + (uint64_t)i);
 	}
 	cr_assert_eq(ipf.n_inj, 0, "held for the buffer timeout");
@@ -245,7 +216,7 @@ Test(gateway_ipr, replies_from_the_tun_come_back_bundled)
 	/* A full bundle leaves at once: 1600 bytes hold two 700-byte packets, not three. */
 	for (int i = 0; i < 3; i++) {
 		uint8_t big[800];
-		size_t n = make_v4(big, from, dst, 17, 5000, 700 - 28);
+		size_t n = iprfix_make_v4(big, from, dst, 17, 5000, 700 - 28);
 		cr_assert_eq(n, 700);
 		gateway_ipr_engine_tun(ipf.eng, big, n, 20 * MS);
 	}
@@ -258,7 +229,7 @@ Test(gateway_ipr, replies_from_the_tun_come_back_bundled)
 
 	/* A packet for nobody is dropped. */
 	uint8_t stray[64];
-	size_t sn = make_v4(stray, from, "10.0.255.254", 17, 1, 0);
+	size_t sn = iprfix_make_v4(stray, from, "10.0.255.254", 17, 1, 0);
 	gateway_ipr_engine_tun(ipf.eng, stray, sn, 40 * MS);
 	struct gateway_ipr_stats st;
 	gateway_ipr_engine_get_stats(ipf.eng, &st);
@@ -269,12 +240,12 @@ Test(gateway_ipr, policy_refusals_come_back_as_reset_and_icmp)
 {
 	struct ipr_addr_pair ips = connect_client(64);
 	uint8_t syn[64], udp[64], dns[64], dns_bad[64], ok[64];
-	size_t l_syn = make_v4(syn, ips.v4, "192.0.2.10", 6, 25, 0);
-	size_t l_udp = make_v4(udp, ips.v4, "192.0.2.10", 17, 9999, 4);
+	size_t l_syn = iprfix_make_v4(syn, ips.v4, "192.0.2.10", 6, 25, 0);
+	size_t l_udp = iprfix_make_v4(udp, ips.v4, "192.0.2.10", 17, 9999, 4);
 	/* 203.0.113.0/24 allows only 443, but DNS goes to any address not rejected by network. */
-	size_t l_dns = make_v4(dns, ips.v4, "203.0.113.5", 17, 53, 20);
-	size_t l_dns_bad = make_v4(dns_bad, ips.v4, "198.51.100.1", 17, 53, 20);
-	size_t l_ok = make_v4(ok, ips.v4, "203.0.113.5", 6, 443, 0);
+	size_t l_dns = iprfix_make_v4(dns, ips.v4, "203.0.113.5", 17, 53, 20);
+	size_t l_dns_bad = iprfix_make_v4(dns_bad, ips.v4, "198.51.100.1", 17, 53, 20);
+	size_t l_ok = iprfix_make_v4(ok, ips.v4, "203.0.113.5", 6, 443, 0);
 	const uint8_t *p[5] = { syn, udp, dns, dns_bad, ok };
 	size_t l[5] = { l_syn, l_udp, l_dns, l_dns_bad, l_ok };
 	send_data(p, l, 5, 0, 1 * MS);
@@ -366,7 +337,7 @@ Test(gateway_ipr, spoofed_sources_are_dropped)
 	if (memcmp(other, ips.v4, 4) == 0)
 		other[3] = 98;
 	uint8_t pkt[64];
-	size_t n = make_v4(pkt, other, "192.0.2.10", 6, 80, 0);
+	size_t n = iprfix_make_v4(pkt, other, "192.0.2.10", 6, 80, 0);
 	send_one(pkt, n, 1 * MS);
 	cr_assert_eq(ipf.n_tun, 0);
 	struct gateway_ipr_stats st;
@@ -379,7 +350,7 @@ Test(gateway_ipr, unknown_client_and_malformed_input_are_counted)
 	/* DATA, PING and SURBS from a tag that never connected. */
 	uint8_t pkt[64];
 	uint8_t src[4] = { 10, 0, 0, 2 };
-	size_t n = make_v4(pkt, src, "192.0.2.10", 6, 80, 0);
+	size_t n = iprfix_make_v4(pkt, src, "192.0.2.10", 6, 80, 0);
 	send_one(pkt, n, 0);
 	send_with_surbs(IPR_REQ_PING, 2, 0);
 	send_with_surbs(IPR_REQ_SURBS, 2, 0);
@@ -426,7 +397,7 @@ Test(gateway_ipr, unknown_client_and_malformed_input_are_counted)
 	forget_responses();
 	struct ipr_addr_pair ips;
 	cr_assert_eq(gateway_ipr_engine_client_addr(ipf.eng, ipf.tag, &ips), 0);
-	n = make_v4(pkt, ips.v4, "192.0.2.10", 6, 80, 0);
+	n = iprfix_make_v4(pkt, ips.v4, "192.0.2.10", 6, 80, 0);
 	send_one(pkt, n, 2 * MS);
 	cr_assert_eq(ipf.n_tun, 1);
 }
@@ -475,7 +446,7 @@ Test(gateway_ipr, idle_client_released_after_60s)
 	uint8_t pkt[64], from[4] = { 192, 0, 2, 10 };
 	char dst[32];
 	snprintf(dst, sizeof(dst), "%u.%u.%u.%u", ips.v4[0], ips.v4[1], ips.v4[2], ips.v4[3]);
-	size_t n = make_v4(pkt, from, dst, 17, 1, 0);
+	size_t n = iprfix_make_v4(pkt, from, dst, 17, 1, 0);
 	gateway_ipr_engine_tun(ipf.eng, pkt, n, 80000 * MS);
 	gateway_ipr_engine_tick(ipf.eng, 85000 * MS);
 	receive();
@@ -505,7 +476,7 @@ Test(gateway_ipr, surb_request_when_the_stock_runs_low)
 	char dst[32];
 	snprintf(dst, sizeof(dst), "%u.%u.%u.%u", ips.v4[0], ips.v4[1], ips.v4[2], ips.v4[3]);
 	uint8_t pkt[1600];
-	size_t n = make_v4(pkt, from, dst, 17, 5000, 1500 - 28);
+	size_t n = iprfix_make_v4(pkt, from, dst, 17, 5000, 1500 - 28);
 	/* Each 1500-byte packet fills a bundle: one SURB each. */
 	for (int i = 0; i < 4; i++)
 		gateway_ipr_engine_tun(ipf.eng, pkt, n, 1 * MS);
@@ -546,7 +517,7 @@ Test(gateway_ipr, oversized_packet_spans_several_reply_packets)
 	char dst[32];
 	snprintf(dst, sizeof(dst), "%u.%u.%u.%u", ips.v4[0], ips.v4[1], ips.v4[2], ips.v4[3]);
 	static uint8_t pkt[9000];
-	size_t n = make_v4(pkt, from, dst, 17, 5000, 9000 - 28);
+	size_t n = iprfix_make_v4(pkt, from, dst, 17, 5000, 9000 - 28);
 	for (size_t i = 28; i < n; i++)
 		pkt[i] = (uint8_t)i;
 	gateway_ipr_engine_tun(ipf.eng, pkt, n, 1 * MS);
@@ -615,7 +586,7 @@ Test(gateway_ipr, stale_surbs_are_dropped_unused)
 	char dst[32];
 	snprintf(dst, sizeof(dst), "%u.%u.%u.%u", ips.v4[0], ips.v4[1], ips.v4[2], ips.v4[3]);
 	uint8_t pkt[1600];
-	size_t n = make_v4(pkt, from, dst, 17, 5000, 1500 - 28);
+	size_t n = iprfix_make_v4(pkt, from, dst, 17, 5000, 1500 - 28);
 	size_t before = ipf.n_inj;
 	gateway_ipr_engine_tun(ipf.eng, pkt, n, 12000 * MS);
 	gateway_ipr_engine_tick(ipf.eng, 12100 * MS);

@@ -29,35 +29,6 @@ static void teardown(void)
 
 TestSuite(ipr_interop, .init = setup, .fini = teardown);
 
-/* An IPv4 packet from src to dst: proto, ports (TCP SYN or UDP), payload bytes. */
-static size_t make_v4(uint8_t *out, const uint8_t src[4], const char *dst, uint8_t proto, uint16_t dport,
-		      size_t payload)
-{
-	size_t l4 = proto == 6 ? 20 : 8;
-	size_t total = 20 + l4 + payload;
-	memset(out, 0, total);
-	out[0] = 0x45;
-	out[2] = (uint8_t)(total >> 8);
-	out[3] = (uint8_t)total;
-	out[8] = 64;
-	out[9] = proto;
-	memcpy(out + 12, src, 4);
-	cr_assert_eq(inet_pton(AF_INET, dst, out + 16), 1);
-	out[20] = 0x9c;
-	out[21] = 0x40;
-	out[22] = (uint8_t)(dport >> 8);
-	out[23] = (uint8_t)dport;
-	if (proto == 6) {
-		out[27] = 1; /* seq 1 */
-		out[32] = 0x50;
-		out[33] = IPR_PACKET_TCP_SYN;
-	} else if (proto == 17) {
-		out[24] = (uint8_t)((8 + payload) >> 8);
-		out[25] = (uint8_t)(8 + payload);
-	}
-	return total;
-}
-
 
 static struct client_ipr *cli;
 static uint8_t *got[IPRFIX_MAX_OUT];
@@ -127,7 +98,7 @@ Test(ipr_interop, client_ipr_against_the_router)
 	/* Upstream: 50 SYNs to port 80, bundled by the client. */
 	for (int i = 0; i < 50; i++) {
 		uint8_t pkt[64];
-		size_t n = make_v4(pkt, ips.v4, "192.0.2.10", 6, 80, 0);
+		size_t n = iprfix_make_v4(pkt, ips.v4, "192.0.2.10", 6, 80, 0);
 		cr_assert_eq(client_ipr_send_packet(cli, pkt, n, clock_ns), 0);
 	}
 	step(10 * MS);
@@ -139,7 +110,7 @@ Test(ipr_interop, client_ipr_against_the_router)
 	snprintf(dst, sizeof(dst), "%u.%u.%u.%u", ips.v4[0], ips.v4[1], ips.v4[2], ips.v4[3]);
 	for (int i = 0; i < 2000; i++) {
 		uint8_t pkt[1400];
-		size_t n = make_v4(pkt, from, dst, 17, 5000, 1400 - 28);
+		size_t n = iprfix_make_v4(pkt, from, dst, 17, 5000, 1400 - 28);
 		pkt[40] = (uint8_t)i;
 		pkt[41] = (uint8_t)(i >> 8);
 		gateway_ipr_engine_tun(ipf.eng, pkt, n, clock_ns);
