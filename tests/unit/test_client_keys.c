@@ -9,22 +9,19 @@
 #include "client/client_keys.h"
 #include "crypto/secret.h"
 #include "mix/mix_recipient.h"
+#include "../support/tmpdir.h"
 
 static char dir[256];
 
 static void setup(void)
 {
 	cr_assert_eq(nym_crypto_init(), 0);
-	const char *tmp = getenv("TMPDIR");
-	snprintf(dir, sizeof(dir), "%s/client_keys.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-	cr_assert_not_null(mkdtemp(dir));
+	test_tmpdir(dir, sizeof(dir));
 }
 
 static void teardown(void)
 {
-	char cmd[512];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	cr_assert_eq(system(cmd), 0);
+	test_tmpdir_remove(dir);
 }
 
 TestSuite(client_keys, .init = setup, .fini = teardown);

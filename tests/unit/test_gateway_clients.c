@@ -18,23 +18,21 @@
 #include "gateway/gateway_final.h"
 #include "mix/mix_node_addr.h"
 #include "mix/mix_surb_ack.h"
+#include "../support/tmpdir.h"
 
-static char dir[] = "/tmp/test_gateway_clients.XXXXXX";
-static char path[256];
+static char dir[256];
+static char path[512];
 
 static void setup(void)
 {
 	cr_assert_eq(nym_crypto_init(), 0);
-	cr_assert_not_null(mkdtemp(dir));
-	snprintf(path, sizeof(path), "%s/clients.sqlite", dir);
+	test_tmpdir(dir, sizeof(dir));
+	test_path(path, sizeof(path), dir, "clients.sqlite");
 }
 
 static void teardown(void)
 {
-	char cmd[300];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	cr_assert_eq(system(cmd), 0);
-	strcpy(dir, "/tmp/test_gateway_clients.XXXXXX");
+	test_tmpdir_remove(dir);
 }
 
 TestSuite(gateway_clients, .init = setup, .fini = teardown);
