@@ -9,6 +9,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <libmnl/libmnl.h>
+#include <linux/fib_rules.h>
+#include <linux/rtnetlink.h>
+
 #include "../support/privnet.h"
 #include "io/tun.h"
 #include "netlink/nl_policy.h"
@@ -19,6 +23,32 @@ static int count(const char *hay, const char *needle)
 	for (const char *p = hay; (p = strstr(p, needle)); p += strlen(needle))
 		n++;
 	return n;
+}
+
+/* Adds "32765: not fwmark M lookup T" WITHOUT NLM_F_EXCL, which the kernel takes even when
+ * the same rule exists: the duplicate a careless program can leave. */
+static void add_dup_mark_rule(uint32_t table, uint32_t mark)
+{
+	uint8_t buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = RTM_NEWRULE;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_CREATE | NLM_F_ACK;
+	nlh->nlmsg_seq = 1;
+	struct fib_rule_hdr *fr = mnl_nlmsg_put_extra_header(nlh, sizeof(*fr));
+	fr->family = AF_INET;
+	fr->action = FR_ACT_TO_TBL;
+	fr->flags = FIB_RULE_INVERT;
+	mnl_attr_put_u32(nlh, FRA_PRIORITY, 32765);
+	mnl_attr_put_u32(nlh, FRA_TABLE, table);
+	mnl_attr_put_u32(nlh, FRA_FWMARK, mark);
+	struct mnl_socket *nl = mnl_socket_open(NETLINK_ROUTE);
+	cr_assert_not_null(nl);
+	cr_assert_eq(mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID), 0);
+	cr_assert_geq(mnl_socket_sendto(nl, nlh, nlh->nlmsg_len), 0);
+	ssize_t n = mnl_socket_recvfrom(nl, buf, sizeof(buf));
+	cr_assert_geq(n, 0);
+	cr_assert_geq(mnl_cb_run(buf, (size_t)n, 1, mnl_socket_get_portid(nl), NULL, NULL), 0);
+	mnl_socket_close(nl);
 }
 
 static int open_tun(void)
@@ -64,6 +94,9 @@ Test(nl_policy, up_twice_down_restores)
 	 * older table, same mark) is cleaned up. */
 	cr_assert_neq(test_privnet_run("ip rule add pref 32765 not fwmark 0x14d lookup 333 2>/dev/null", NULL, 0), 0);
 	test_privnet_sh("ip rule add pref 32765 not fwmark 0x14d lookup 444");
+	add_dup_mark_rule(333, 0x14d);
+	test_privnet_run("ip -4 rule show", out, sizeof(out));
+	cr_assert_eq(count(out, "not from all fwmark 0x14d lookup 333"), 2, "the duplicate is there: %s", out);
 	cr_assert_eq(nl_policy_up(&r), 0);
 	test_privnet_run("ip -4 rule show", out, sizeof(out));
 	cr_assert_eq(count(out, "32765:"), 1, "%s", out);
