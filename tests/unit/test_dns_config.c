@@ -1,0 +1,243 @@
+/* lib/dns/dns_config on files of a scratch directory only: the static-file backend's apply
+ * and byte-exact revert (also by a fresh call after a "crash", and after a second apply),
+ * refused input, the backup's format, and AUTO's detection steps on fake paths. Never the
+ * resolved or resolvconf backends against the host. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "../support/tmpdir.h"
+#include "dns/dns_config.h"
+#include "util/file.h"
+
+static char dir[256], resolv[512], bdir[512];
+
+/* Arbitrary bytes, no final newline, a NUL and high bytes: must come back exactly. */
+static const char original[] = "# host\nnameserver 192.0.2.53\nsearch example.test\n\x01\xff\x00tail";
+#define ORIGINAL_LEN (sizeof(original) - 1)
+
+static void setup(void)
+{
+	test_tmpdir(dir, sizeof(dir));
+	test_path(resolv, sizeof(resolv), dir, "resolv.conf");
+	test_path(bdir, sizeof(bdir), dir, "dns");
+	cr_assert_eq(mkdir(bdir, 0700), 0);
+	FILE *f = fopen(resolv, "wb");
+	cr_assert_not_null(f);
+	cr_assert_eq(fwrite(original, 1, ORIGINAL_LEN, f), ORIGINAL_LEN);
+	fclose(f);
+}
+
+static void teardown(void)
+{
+	test_tmpdir_remove(dir);
+}
+
+TestSuite(dns_config, .init = setup, .fini = teardown);
+
+static const char *const servers[] = { "10.64.0.1", "2001:db8::53" };
+
+static void assert_original(void)
+{
+	uint8_t *d = NULL;
+	size_t len = 0;
+	cr_assert_eq(nym_file_read(resolv, 1 << 20, &d, &len), 0);
+	cr_assert_eq(len, ORIGINAL_LEN);
+	cr_assert_eq(memcmp(d, original, len), 0, "the original bytes are back");
+	free(d);
+}
+
+static char *read_text(const char *path)
+{
+	uint8_t *d = NULL;
+	size_t len = 0;
+	cr_assert_eq(nym_file_read(path, 1 << 20, &d, &len), 0);
+	return (char *)d;
+}
+
+static ino_t inode(const char *path)
+{
+	struct stat st;
+	cr_assert_eq(stat(path, &st), 0);
+	return st.st_ino;
+}
+
+Test(dns_config, backend_names)
+{
+	enum dns_config_backend b;
+	const char *n[] = { "auto", "systemd-resolved", "resolvconf", "static-file" };
+	for (int i = 0; i < 4; i++) {
+		cr_assert_eq(dns_config_parse_backend(n[i], &b), 0);
+		cr_assert_eq((int)b, i);
+		cr_assert_str_eq(dns_config_backend_name(b), n[i]);
+	}
+	cr_assert_eq(dns_config_parse_backend("resolved", &b), -EINVAL);
+	cr_assert_eq(dns_config_parse_backend("", &b), -EINVAL);
+	cr_assert_eq(dns_config_parse_backend(NULL, &b), -EINVAL);
+}
+
+Test(dns_config, static_file_apply_and_revert_in_place)
+{
+	ino_t ino = inode(resolv);
+	enum dns_config_backend used = DNS_CONFIG_AUTO;
+	char err[256];
+	cr_assert_eq(dns_config_apply(DNS_CONFIG_STATIC_FILE, "nym0", servers, 2, bdir, resolv, &used, err, sizeof(err)),
+		     0, "%s", err);
+	cr_assert_eq(used, DNS_CONFIG_STATIC_FILE);
+	cr_assert(dns_config_backup_present(bdir));
+	char *t = read_text(resolv);
+	cr_assert(strncmp(t, "# written by nym-vpnd", 21) == 0, "%s", t);
+	cr_assert_not_null(strstr(t, "\nnameserver 10.64.0.1\nnameserver 2001:db8::53\n"), "%s", t);
+	free(t);
+	cr_assert_eq(inode(resolv), ino, "rewritten in place, not renamed over");
+
+	char bpath[600];
+	snprintf(bpath, sizeof(bpath), "%s/%s", bdir, DNS_CONFIG_BACKUP_NAME);
+	struct stat st;
+	cr_assert_eq(stat(bpath, &st), 0);
+	cr_assert_eq(st.st_mode & 0777, 0600);
+	cr_assert(test_file_contains(bpath, "backend static-file\nifname nym0\n", 32));
+
+	cr_assert_eq(dns_config_revert(bdir, resolv, err, sizeof(err)), 0, "%s", err);
+	assert_original();
+	cr_assert_eq(inode(resolv), ino);
+	cr_assert_not(dns_config_backup_present(bdir));
+	/* Nothing to revert: fine. */
+	cr_assert_eq(dns_config_revert(bdir, resolv, err, sizeof(err)), 0);
+	assert_original();
+}
+
+Test(dns_config, crash_then_revert_by_a_fresh_call)
+{
+	char err[256];
+	pid_t pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		/* The "daemon": applies and dies without reverting. */
+		int rc = dns_config_apply(DNS_CONFIG_STATIC_FILE, "nym0", servers, 1, bdir, resolv, NULL, err,
+					  sizeof(err));
+		_exit(rc == 0 ? 9 : 1);
+	}
+	int status;
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 9);
+	char *t = read_text(resolv);
+	cr_assert_not_null(strstr(t, "nameserver 10.64.0.1\n"));
+	free(t);
+	cr_assert_eq(dns_config_revert(bdir, resolv, err, sizeof(err)), 0, "%s", err);
+	assert_original();
+}
+
+Test(dns_config, second_apply_keeps_the_original_backup)
+{
+	char err[256];
+	cr_assert_eq(dns_config_apply(DNS_CONFIG_STATIC_FILE, "nym0", servers, 2, bdir, resolv, NULL, err, sizeof(err)),
+		     0, "%s", err);
+	const char *other[] = { "9.9.9.9" };
+	cr_assert_eq(dns_config_apply(DNS_CONFIG_STATIC_FILE, "nym0", other, 1, bdir, resolv, NULL, err, sizeof(err)), 0,
+		     "%s", err);
+	char *t = read_text(resolv);
+	cr_assert_not_null(strstr(t, "nameserver 9.9.9.9\n"));
+	cr_assert_null(strstr(t, "10.64.0.1"));
+	free(t);
+	cr_assert_eq(dns_config_revert(bdir, resolv, err, sizeof(err)), 0, "%s", err);
+	assert_original();
+}
+
+Test(dns_config, absent_resolv_conf_is_removed_again)
+{
+	cr_assert_eq(unlink(resolv), 0);
+	char err[256];
+	cr_assert_eq(dns_config_apply(DNS_CONFIG_STATIC_FILE, "nym0", servers, 1, bdir, resolv, NULL, err, sizeof(err)),
+		     0, "%s", err);
+	cr_assert_eq(access(resolv, F_OK), 0);
+	cr_assert_eq(dns_config_revert(bdir, resolv, err, sizeof(err)), 0, "%s", err);
+	cr_assert_neq(access(resolv, F_OK), 0);
+}
+
+Test(dns_config, bad_input_is_refused_before_anything_changes)
+{
+	char err[256];
+	const char *bad[][2] = { { "10.64.0.1", "not-an-ip" }, { "10.64.0.256", NULL }, { "1.1.1.1 ", NULL },
+				 { "", NULL }, { "fe80::1%eth0", NULL }, { "1.1.1.1\nnameserver 6.6.6.6", NULL },
+				 { "example.com", NULL } };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		size_t n = bad[i][1] ? 2 : 1;
+		err[0] = 0;
+		cr_assert_eq(dns_config_apply(DNS_CONFIG_STATIC_FILE, "nym0", bad[i], n, bdir, resolv, NULL, err,
+					      sizeof(err)),
+			     -EINVAL, "%s", bad[i][0]);
+		cr_assert_neq(err[0], 0);
+	}
+	cr_assert_eq(dns_config_apply(DNS_CONFIG_STATIC_FILE, "nym0", servers, 0, bdir, resolv, NULL, err, sizeof(err)),
+		     -EINVAL);
+	cr_assert_eq(dns_config_apply(DNS_CONFIG_STATIC_FILE, "", servers, 1, bdir, resolv, NULL, err, sizeof(err)),
+		     -EINVAL);
+	cr_assert_eq(dns_config_apply(DNS_CONFIG_STATIC_FILE, "a/b", servers, 1, bdir, resolv, NULL, err, sizeof(err)),
+		     -EINVAL);
+	cr_assert_eq(dns_config_apply(DNS_CONFIG_STATIC_FILE, "averyveryverylongname", servers, 1, bdir, resolv, NULL,
+				      err, sizeof(err)),
+		     -EINVAL);
+	cr_assert_eq(dns_config_apply((enum dns_config_backend)7, "nym0", servers, 1, bdir, resolv, NULL, err,
+				      sizeof(err)),
+		     -EINVAL);
+	cr_assert_not(dns_config_backup_present(bdir));
+	assert_original();
+}
+
+Test(dns_config, corrupt_backup_is_reported_and_kept)
+{
+	char bpath[600], err[256];
+	snprintf(bpath, sizeof(bpath), "%s/%s", bdir, DNS_CONFIG_BACKUP_NAME);
+	const char *cases[] = { "garbage", "nym-dns-backup 1\nbackend static-file\nifname nym0\nresolv 99\nshort",
+				"nym-dns-backup 1\nbackend auto\nifname nym0\nresolv absent\n",
+				"nym-dns-backup 1\nbackend static-file\nifname a/b\nresolv absent\n" };
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		cr_assert_eq(nym_file_write_atomic(bpath, cases[i], strlen(cases[i]), 0600), 0);
+		cr_assert_eq(dns_config_revert(bdir, resolv, err, sizeof(err)), -EBADMSG, "%s", cases[i]);
+		cr_assert_neq(err[0], 0);
+		cr_assert(dns_config_backup_present(bdir));
+		assert_original();
+	}
+}
+
+Test(dns_config, detection_on_fake_paths)
+{
+	char link1[600], link2[600], link3[600], plain[600];
+	snprintf(link1, sizeof(link1), "%s/abs", dir);
+	snprintf(link2, sizeof(link2), "%s/rel", dir);
+	snprintf(link3, sizeof(link3), "%s/other", dir);
+	snprintf(plain, sizeof(plain), "%s/resolv.conf", dir);
+	cr_assert_eq(symlink("/run/systemd/resolve/stub-resolv.conf", link1), 0);
+	cr_assert_eq(symlink("../run/systemd/resolve/resolv.conf", link2), 0);
+	cr_assert_eq(symlink("/run/resolvconf/resolv.conf", link3), 0);
+	cr_assert(dns_config_resolv_is_resolved(link1));
+	cr_assert(dns_config_resolv_is_resolved(link2));
+	cr_assert_not(dns_config_resolv_is_resolved(link3));
+	cr_assert_not(dns_config_resolv_is_resolved(plain));
+	char missing[600];
+	snprintf(missing, sizeof(missing), "%s/none", dir);
+	cr_assert_not(dns_config_resolv_is_resolved(missing));
+
+	/* PATH search: only executable regular files count. */
+	char bin1[600], bin2[600], path_env[1300], found[600], want[700];
+	snprintf(bin1, sizeof(bin1), "%s/bin1", dir);
+	snprintf(bin2, sizeof(bin2), "%s/bin2", dir);
+	cr_assert_eq(mkdir(bin1, 0755), 0);
+	cr_assert_eq(mkdir(bin2, 0755), 0);
+	snprintf(want, sizeof(want), "%s/resolvconf", bin1);
+	cr_assert_eq(nym_file_write_atomic(want, "#!/bin/sh\n", 10, 0644), 0); /* not executable */
+	snprintf(want, sizeof(want), "%s/resolvconf", bin2);
+	cr_assert_eq(nym_file_write_atomic(want, "#!/bin/sh\n", 10, 0755), 0);
+	snprintf(path_env, sizeof(path_env), "::%s:%s", bin1, bin2);
+	cr_assert_eq(dns_config_which("resolvconf", path_env, found, sizeof(found)), 0);
+	cr_assert_str_eq(found, want);
+	snprintf(path_env, sizeof(path_env), "%s", bin1);
+	cr_assert_eq(dns_config_which("resolvconf", path_env, found, sizeof(found)), -ENOENT);
+	cr_assert_eq(dns_config_which("bin2/resolvconf", dir, found, sizeof(found)), -ENOENT);
+}
