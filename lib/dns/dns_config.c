@@ -78,7 +78,7 @@ bool dns_config_resolv_is_resolved(const char *resolv_path)
 	if (*p != '/') {
 		while (strncmp(p, "../", 3) == 0)
 			p += 3;
-		if (strncmp(p, RESOLVED_DIR + 1, sizeof(RESOLVED_DIR) - 2) != 0)
+		if (strncmp(p, &RESOLVED_DIR[1], sizeof(RESOLVED_DIR) - 2) != 0)
 			return false;
 		return p[sizeof(RESOLVED_DIR) - 2] != 0;
 	}
