@@ -1173,6 +1173,16 @@ int clientio_start(const struct clientio_config *cfg, struct clientio **out, cha
 		snprintf(err, errlen, "missing authorities, trust or keys");
 		return -EINVAL;
 	}
+	/* Countries are checked before anything goes on the network. */
+	char entry_cc[3] = "", exit_cc[3] = "";
+	if (cfg->entry_country && cfg->entry_country[0] && country_code(cfg->entry_country, entry_cc)) {
+		snprintf(err, errlen, "bad entry country \"%s\" (two letters, ISO 3166)", cfg->entry_country);
+		return -EINVAL;
+	}
+	if (cfg->exit_country && cfg->exit_country[0] && country_code(cfg->exit_country, exit_cc)) {
+		snprintf(err, errlen, "bad exit country \"%s\" (two letters, ISO 3166)", cfg->exit_country);
+		return -EINVAL;
+	}
 	struct clientio *io = calloc(1, sizeof(*io));
 	if (!io) {
 		snprintf(err, errlen, "out of memory");
@@ -1207,11 +1217,8 @@ int clientio_start(const struct clientio_config *cfg, struct clientio **out, cha
 	const struct nym_descriptor_signed *entry = NULL, *exit_gw = NULL;
 	struct nym_epoch_doc_gateway_query q = { .roles = NYM_ROLE_ENTRY };
 	char in_country[32] = "";
-	if (!cfg->entry_identity && cfg->entry_country) {
-		if ((rc = country_code(cfg->entry_country, q.country))) {
-			snprintf(err, errlen, "bad entry country \"%s\" (two letters, ISO 3166)", cfg->entry_country);
-			goto fail_quiet;
-		}
+	if (!cfg->entry_identity && entry_cc[0]) {
+		memcpy(q.country, entry_cc, 3);
 		snprintf(in_country, sizeof(in_country), " in country %s", q.country);
 	}
 	rc = nym_dir_client_pick_gateway(doc, cfg->entry_identity, &q, &entry);
@@ -1226,11 +1233,8 @@ int clientio_start(const struct clientio_config *cfg, struct clientio **out, cha
 		q.roles = NYM_ROLE_EXIT;
 		q.country[0] = 0;
 		in_country[0] = 0;
-		if (!cfg->exit_identity && cfg->exit_country) {
-			if ((rc = country_code(cfg->exit_country, q.country))) {
-				snprintf(err, errlen, "bad exit country \"%s\" (two letters, ISO 3166)", cfg->exit_country);
-				goto fail_quiet;
-			}
+		if (!cfg->exit_identity && exit_cc[0]) {
+			memcpy(q.country, exit_cc, 3);
 			snprintf(in_country, sizeof(in_country), " in country %s", q.country);
 		}
 		rc = nym_dir_client_pick_gateway(doc, cfg->exit_identity, &q, &exit_gw);

@@ -94,7 +94,9 @@ struct clientio_config {
 	/* Alternative to ticketbook_path: every *.json book in it; mixnet-entry, ready,
 	 * unexpired, unspent; soonest expiry first. */
 	const char *ticketbook_dir;
-	const char *entry_country, *exit_country; /* ISO2 or NULL (used when the identity is NULL) */
+	/* ISO2 ("de" is taken as "DE"), or NULL / "": any (used when the identity is NULL);
+	 * anything else: clientio_start -EINVAL before any request */
+	const char *entry_country, *exit_country;
 	uint32_t fwmark; /* 0: none; else SO_MARK on the gateway link socket (before connect) */
 	void (*on_event)(void *ctx, const struct clientio_event *ev);
 	void *event_ctx;

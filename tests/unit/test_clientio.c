@@ -107,3 +107,34 @@ Test(clientio, event_names)
 	cr_assert_str_eq(clientio_event_name(CLIENTIO_EV_IPR_FAILED), "ipr_failed");
 	cr_assert_str_eq(clientio_event_name(CLIENTIO_EV_TICKETS_LOW), "tickets_low");
 }
+
+Test(clientio, bad_countries_are_refused_before_the_network)
+{
+	struct clientio_config cfg;
+	clientio_config_default(&cfg);
+	struct nym_x25519_keypair enc;
+	struct nym_ed25519_keypair id;
+	memset(&enc, 0, sizeof(enc));
+	memset(&id, 0, sizeof(id));
+	struct nym_dir_client_trust trust = { .count = 1, .threshold = 1 };
+	const char *urls[] = { "http://127.0.0.1:1" };
+	cfg.authority_urls = urls;
+	cfg.authority_count = 1;
+	cfg.trust = &trust;
+	cfg.engine.identity = &id;
+	cfg.engine.encryption = &enc;
+	const char *bad[] = { "D", "DEU", "1E", "d-" };
+	struct clientio *io = NULL;
+	char err[CLIENTIO_ERR_MAX];
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		cfg.entry_country = bad[i];
+		cfg.exit_country = NULL;
+		cr_assert_eq(clientio_start(&cfg, &io, err, sizeof(err)), -EINVAL, "%s", bad[i]);
+		cr_assert_not_null(strstr(err, "entry country"), "%s", err);
+		cfg.entry_country = NULL;
+		cfg.exit_country = bad[i];
+		cr_assert_eq(clientio_start(&cfg, &io, err, sizeof(err)), -EINVAL, "%s", bad[i]);
+		cr_assert_not_null(strstr(err, "exit country"), "%s", err);
+	}
+	cr_assert_null(io);
+}
