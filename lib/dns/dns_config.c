@@ -374,8 +374,10 @@ static int run_resolvconf(const char *const *args, const char *input, char *err,
 		say(err, errlen, "resolvconf is not on PATH");
 		return -ENOENT;
 	}
+	/* A socket pair rather than a pipe: written with MSG_NOSIGNAL, a program that exits
+	 * without reading costs an EPIPE, not a SIGPIPE to the daemon. */
 	int pfd[2];
-	if (pipe2(pfd, O_CLOEXEC) != 0)
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pfd) != 0)
 		return -errno;
 	posix_spawn_file_actions_t fa;
 	posix_spawn_file_actions_init(&fa);
@@ -395,7 +397,17 @@ static int run_resolvconf(const char *const *args, const char *input, char *err,
 		say(err, errlen, "cannot run %s: %s", prog, strerror(rc));
 		return -rc;
 	}
-	int wrc = input ? nym_file_write_all(pfd[1], input, strlen(input)) : 0;
+	int wrc = 0;
+	for (size_t off = 0, len = input ? strlen(input) : 0; off < len;) {
+		ssize_t w = send(pfd[1], input + off, len - off, MSG_NOSIGNAL);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0) {
+			wrc = -errno;
+			break;
+		}
+		off += (size_t)w;
+	}
 	close(pfd[1]);
 	int status;
 	while (waitpid(pid, &status, 0) < 0)

@@ -6,7 +6,7 @@
  *                SetLinkDomains(a(sb)) with ("~.", true) (the link takes every lookup),
  *                SetLinkDefaultRoute(ib) true; revert: RevertLink(i) (nothing when the
  *                device is gone: resolved forgets a vanished link by itself)
- *   resolvconf   "nameserver X" lines piped to `resolvconf -a IFNAME` (posix_spawn, no
+ *   resolvconf   "nameserver X" lines fed to `resolvconf -a IFNAME` on stdin (posix_spawn, no
  *                shell); revert: `resolvconf -d IFNAME`
  *   static-file  resolv_path rewritten IN PLACE (open O_WRONLY|O_TRUNC, write: it may be a
  *                bind mount, as `ip netns exec` makes), never renamed over; revert writes the

@@ -241,3 +241,64 @@ Test(dns_config, detection_on_fake_paths)
 	cr_assert_eq(dns_config_which("resolvconf", path_env, found, sizeof(found)), -ENOENT);
 	cr_assert_eq(dns_config_which("bin2/resolvconf", dir, found, sizeof(found)), -ENOENT);
 }
+
+/* The resolvconf backend against a fake `resolvconf` of ours (PATH is only the scratch
+ * directory, in a forked child: never the host's program): the arguments, the lines on
+ * its stdin, and -d on revert; a failing program is an error. */
+static int resolvconf_child(const char *bin, bool fail)
+{
+	char script[2048], prog[700];
+	snprintf(prog, sizeof(prog), "%s/resolvconf", bin);
+	snprintf(script, sizeof(script),
+		 "#!/bin/sh\necho \"$*\" >> '%s/args'\n[ \"$1\" = -a ] && /bin/cat > '%s/stdin'\nexit %d\n", dir, dir,
+		 fail ? 3 : 0);
+	if (nym_file_write_atomic(prog, script, strlen(script), 0755))
+		return 10;
+	if (setenv("PATH", bin, 1))
+		return 11;
+	char err[256];
+	enum dns_config_backend used;
+	int rc = dns_config_apply(DNS_CONFIG_RESOLVCONF, "nym0", servers, 2, bdir, resolv, &used, err, sizeof(err));
+	if (fail)
+		return rc == -EIO && strstr(err, "resolvconf") ? 0 : 1;
+	if (rc || used != DNS_CONFIG_RESOLVCONF)
+		return 2;
+	if (dns_config_revert(bdir, resolv, err, sizeof(err)))
+		return 3;
+	return dns_config_backup_present(bdir) ? 4 : 0;
+}
+
+static void run_resolvconf(bool fail)
+{
+	char bin[600];
+	snprintf(bin, sizeof(bin), "%s/bin", dir);
+	cr_assert_eq(mkdir(bin, 0755), 0);
+	pid_t pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0)
+		_exit(resolvconf_child(bin, fail));
+	int st;
+	cr_assert_eq(waitpid(pid, &st, 0), pid);
+	cr_assert(WIFEXITED(st));
+	cr_assert_eq(WEXITSTATUS(st), 0, "step %d", WEXITSTATUS(st));
+}
+
+Test(dns_config, resolvconf_backend_with_a_fake_program)
+{
+	run_resolvconf(false);
+	char p[600];
+	snprintf(p, sizeof(p), "%s/args", dir);
+	char *t = read_text(p);
+	cr_assert_str_eq(t, "-a nym0\n-d nym0\n");
+	free(t);
+	snprintf(p, sizeof(p), "%s/stdin", dir);
+	t = read_text(p);
+	cr_assert_str_eq(t, "nameserver 10.64.0.1\nnameserver 2001:db8::53\n");
+	free(t);
+	assert_original(); /* resolv.conf itself untouched */
+}
+
+Test(dns_config, resolvconf_failure_is_an_error)
+{
+	run_resolvconf(true);
+}
