@@ -1,14 +1,22 @@
 /* lib/dns/dns_config on files of a scratch directory only: the static-file backend's apply
  * and byte-exact revert (also by a fresh call after a "crash", and after a second apply),
  * refused input, the backup's format, and AUTO's detection steps on fake paths. Never the
- * resolved or resolvconf backends against the host. */
+ * resolved or resolvconf backends against the host: they run against a fake resolvconf on
+ * PATH and a fake resolve1 on a private dbus-daemon, in forked children. */
 #include <criterion/criterion.h>
+#include <arpa/inet.h>
 #include <errno.h>
+#include <net/if.h>
+#include <pthread.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <systemd/sd-bus.h>
 #include <unistd.h>
 
 #include "../support/tmpdir.h"
@@ -301,4 +309,188 @@ Test(dns_config, resolvconf_backend_with_a_fake_program)
 Test(dns_config, resolvconf_failure_is_an_error)
 {
 	run_resolvconf(true);
+}
+
+/* ---- the systemd-resolved backend against a fake resolve1 on a private bus ----
+ * A dbus-daemon of our own (session policy) at a socket in the scratch directory, named as
+ * the system bus through DBUS_SYSTEM_BUS_ADDRESS in a forked child, and a thread that owns
+ * org.freedesktop.resolve1 and records the calls: never the host's bus. */
+extern char **environ;
+
+static char calls[4096];
+static volatile int fake_stop;
+
+static void record(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void record(const char *fmt, ...)
+{
+	size_t l = strlen(calls);
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(calls + l, sizeof(calls) - l, fmt, ap);
+	va_end(ap);
+}
+
+static int m_dns(sd_bus_message *m, void *ud, sd_bus_error *e)
+{
+	(void)ud, (void)e;
+	int32_t idx;
+	if (sd_bus_message_read(m, "i", &idx) < 0 || sd_bus_message_enter_container(m, 'a', "(iay)") < 0)
+		return -EINVAL;
+	record("SetLinkDNS %d", idx);
+	while (sd_bus_message_enter_container(m, 'r', "iay") > 0) {
+		int32_t fam;
+		const void *p;
+		size_t n;
+		sd_bus_message_read(m, "i", &fam);
+		sd_bus_message_read_array(m, 'y', &p, &n);
+		char t[64];
+		inet_ntop(fam, p, t, sizeof(t));
+		record(" %d:%zu:%s", fam, n, t);
+		sd_bus_message_exit_container(m);
+	}
+	sd_bus_message_exit_container(m);
+	record("\n");
+	return sd_bus_reply_method_return(m, "");
+}
+
+static int m_domains(sd_bus_message *m, void *ud, sd_bus_error *e)
+{
+	(void)ud, (void)e;
+	int32_t idx;
+	if (sd_bus_message_read(m, "i", &idx) < 0 || sd_bus_message_enter_container(m, 'a', "(sb)") < 0)
+		return -EINVAL;
+	record("SetLinkDomains %d", idx);
+	const char *d;
+	int route;
+	while (sd_bus_message_read(m, "(sb)", &d, &route) > 0)
+		record(" %s:%d", d, route);
+	sd_bus_message_exit_container(m);
+	record("\n");
+	return sd_bus_reply_method_return(m, "");
+}
+
+static int m_default(sd_bus_message *m, void *ud, sd_bus_error *e)
+{
+	(void)ud, (void)e;
+	int32_t idx;
+	int b;
+	if (sd_bus_message_read(m, "ib", &idx, &b) < 0)
+		return -EINVAL;
+	record("SetLinkDefaultRoute %d %d\n", idx, b);
+	return sd_bus_reply_method_return(m, "");
+}
+
+static int m_revert(sd_bus_message *m, void *ud, sd_bus_error *e)
+{
+	(void)ud, (void)e;
+	int32_t idx;
+	if (sd_bus_message_read(m, "i", &idx) < 0)
+		return -EINVAL;
+	record("RevertLink %d\n", idx);
+	return sd_bus_reply_method_return(m, "");
+}
+
+static const sd_bus_vtable fake_vtable[] = {
+	SD_BUS_VTABLE_START(0),
+	SD_BUS_METHOD("SetLinkDNS", "ia(iay)", "", m_dns, 0),
+	SD_BUS_METHOD("SetLinkDomains", "ia(sb)", "", m_domains, 0),
+	SD_BUS_METHOD("SetLinkDefaultRoute", "ib", "", m_default, 0),
+	SD_BUS_METHOD("RevertLink", "i", "", m_revert, 0),
+	SD_BUS_VTABLE_END,
+};
+
+static sd_bus *fake_bus;
+
+static void *fake_main(void *arg)
+{
+	(void)arg;
+	while (!fake_stop) {
+		int r = sd_bus_process(fake_bus, NULL);
+		if (r < 0)
+			break;
+		if (r == 0)
+			sd_bus_wait(fake_bus, 50000);
+	}
+	return NULL;
+}
+
+static int resolved_child(const char *busdir)
+{
+	char sock[700], addr[800];
+	snprintf(sock, sizeof(sock), "%s/bus", busdir);
+	snprintf(addr, sizeof(addr), "unix:path=%s", sock);
+	char listen_arg[820];
+	snprintf(listen_arg, sizeof(listen_arg), "--address=%s", addr);
+	char *argv[] = { (char *)"dbus-daemon", (char *)"--session", (char *)"--nofork", (char *)"--nopidfile",
+			 listen_arg, NULL };
+	pid_t d;
+	if (posix_spawn(&d, "/usr/bin/dbus-daemon", NULL, NULL, argv, environ) != 0)
+		return 20;
+	for (int i = 0; i < 200 && access(sock, F_OK) != 0; i++)
+		usleep(10000);
+	int ret = 21;
+	if (setenv("DBUS_SYSTEM_BUS_ADDRESS", addr, 1) || strcmp(getenv("DBUS_SYSTEM_BUS_ADDRESS"), addr) != 0)
+		goto out;
+	ret = 22;
+	if (sd_bus_open_system(&fake_bus) < 0 ||
+	    sd_bus_add_object_vtable(fake_bus, NULL, "/org/freedesktop/resolve1", "org.freedesktop.resolve1.Manager",
+				     fake_vtable, NULL) < 0 ||
+	    sd_bus_request_name(fake_bus, "org.freedesktop.resolve1", 0) < 0)
+		goto out;
+	pthread_t th;
+	if (pthread_create(&th, NULL, fake_main, NULL))
+		goto out;
+
+	/* AUTO: resolv.conf links into /run/systemd/resolve/ and resolve1 answers. */
+	char link[700], err[256];
+	snprintf(link, sizeof(link), "%s/resolv-link", busdir);
+	ret = 23;
+	if (symlink("/run/systemd/resolve/stub-resolv.conf", link))
+		goto stop;
+	enum dns_config_backend used = DNS_CONFIG_STATIC_FILE;
+	ret = 24;
+	if (dns_config_apply(DNS_CONFIG_AUTO, "lo", servers, 2, bdir, link, &used, err, sizeof(err)) != 0 ||
+	    used != DNS_CONFIG_RESOLVED) {
+		fprintf(stderr, "apply: %s\n", err);
+		goto stop;
+	}
+	ret = 25;
+	if (dns_config_revert(bdir, link, err, sizeof(err)) != 0 || dns_config_backup_present(bdir)) {
+		fprintf(stderr, "revert: %s\n", err);
+		goto stop;
+	}
+	ret = 0;
+stop:
+	fake_stop = 1;
+	pthread_join(th, NULL);
+out:
+	kill(d, SIGTERM);
+	waitpid(d, NULL, 0);
+	if (ret == 0) {
+		char expect[512];
+		snprintf(expect, sizeof(expect),
+			 "SetLinkDNS %u %d:4:10.64.0.1 %d:16:2001:db8::53\nSetLinkDomains %u ~.:1\n"
+			 "SetLinkDefaultRoute %u 1\nRevertLink %u\n",
+			 if_nametoindex("lo"), AF_INET, AF_INET6, if_nametoindex("lo"), if_nametoindex("lo"),
+			 if_nametoindex("lo"));
+		if (strcmp(calls, expect) != 0) {
+			fprintf(stderr, "calls:\n%s\nwant:\n%s", calls, expect);
+			ret = 26;
+		}
+	}
+	return ret;
+}
+
+Test(dns_config, resolved_backend_against_a_fake_resolve1)
+{
+	if (access("/usr/bin/dbus-daemon", X_OK) != 0)
+		cr_skip_test("no dbus-daemon");
+	pid_t pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0)
+		_exit(resolved_child(dir));
+	int st;
+	cr_assert_eq(waitpid(pid, &st, 0), pid);
+	cr_assert(WIFEXITED(st));
+	cr_assert_eq(WEXITSTATUS(st), 0, "step %d", WEXITSTATUS(st));
 }
