@@ -55,6 +55,10 @@ int vpn_ctl_error_set(struct vpn_ctl_error *err, enum vpn_ctl_code code, const c
 		va_start(ap, fmt);
 		vsnprintf(err->message, sizeof(err->message), fmt, ap);
 		va_end(ap);
+		/* jansson quotes the offending input: no control character reaches a terminal */
+		for (char *p = err->message; *p; p++)
+			if ((unsigned char)*p < 0x20 || *p == 0x7f)
+				*p = '?';
 	}
 	return -EINVAL;
 }
@@ -985,7 +989,7 @@ static int load_object(const char *line, size_t len, size_t max, json_t **out,
 	if (len > max)
 		return vpn_ctl_error_set(err, VPN_CTL_BAD_REQUEST, "the %s is longer than %zu bytes",
 					 what, max);
-	json_t *root = json_loadb(line, len, JSON_REJECT_DUPLICATES, &je);
+	json_t *root = json_loadb(line, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &je);
 	if (!root)
 		return vpn_ctl_error_set(err, VPN_CTL_BAD_REQUEST,
 					 "the %s is not valid JSON: %s (column %d)", what, je.text,
