@@ -739,6 +739,7 @@ void gateway_wg_stats(struct gateway_wg *g, int64_t now, struct gateway_wg_stats
 	out->pending = g->n_pending;
 	out->bytes_rx = g->bytes_rx;
 	out->bytes_tx = g->bytes_tx;
+	out->pairs_free = g->pool.n_free;
 	for (uint32_t i = 0; i < g->pool.size; i++) {
 		const struct entry *e = g->by_index[i];
 		if (e && now - e->last_active <= (int64_t)g->cfg.active_threshold_s)

@@ -103,6 +103,7 @@ struct gateway_wg_stats {
 	uint64_t active_peers; /* traffic or a handshake within active_threshold_s */
 	uint64_t pending;      /* registrations waiting for their FINAL */
 	uint64_t bytes_rx, bytes_tx; /* metered since the engine opened */
+	uint64_t pairs_free;	     /* address pairs neither pending nor registered */
 };
 
 struct gateway_wg_counters {

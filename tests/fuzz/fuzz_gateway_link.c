@@ -137,7 +137,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	data++;
 	size--;
 	struct gateway_link_config cfg = { .counters = &counters, .scratch = scratch };
-	struct gateway_link_hooks hooks = { NULL, h_auth, h_spend, h_saved, h_forward };
+	struct gateway_link_hooks hooks = { NULL, h_auth, h_spend, h_saved, h_forward, NULL };
 	balance_stored = 5000;
 	if (gateway_link_init(&link, &gw_key, &cfg, &hooks) != 0)
 		abort();
