@@ -40,6 +40,7 @@
 #define VPND_AUTHORITIES_MAX 8
 #define VPND_ENDPOINTS_MAX 32
 #define VPND_HTTP_TIMEOUT_MS 10000
+#define VPND_DIR_MAX 3072 /* the state directory; file paths in it fit PATH_MAX */
 
 /* ---- firewall (vpnd_firewall.c) ---- */
 
@@ -96,7 +97,7 @@ struct vpnd_tunnel_params {
 	const char *const *authority_urls;
 	size_t n_authorities;
 	const struct nym_dir_client_trust *trust;
-	char keys_dir[PATH_MAX], tickets_dir[PATH_MAX], dns_dir[PATH_MAX], state_dir[PATH_MAX];
+	char keys_dir[PATH_MAX], tickets_dir[PATH_MAX], dns_dir[PATH_MAX], state_dir[VPND_DIR_MAX];
 	enum dns_config_backend dns_backend;
 	struct vpnd_fw *fw;
 	int event_fd; /* written (eventfd) when an event is queued */
@@ -166,7 +167,7 @@ struct vpnd {
 	struct vpn_config cfg;
 	char config_path[PATH_MAX];
 	bool config_found;
-	char state_dir[PATH_MAX], keys_dir[PATH_MAX], tickets_dir[PATH_MAX], dns_dir[PATH_MAX];
+	char state_dir[VPND_DIR_MAX], keys_dir[PATH_MAX], tickets_dir[PATH_MAX], dns_dir[PATH_MAX];
 	char settings_path[PATH_MAX], target_path[PATH_MAX];
 	const char *authority_urls[VPND_AUTHORITIES_MAX];
 	size_t n_authorities;

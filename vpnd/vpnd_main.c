@@ -263,7 +263,7 @@ struct options {
 static int setup_paths(struct vpnd *d)
 {
 	int n = snprintf(d->state_dir, sizeof(d->state_dir), "%s/%s", d->cfg.daemon.data_dir, d->cfg.network.name);
-	if (n < 0 || (size_t)n >= sizeof(d->state_dir) - 32)
+	if (n < 0 || (size_t)n >= sizeof(d->state_dir))
 		return -ENAMETOOLONG;
 	snprintf(d->keys_dir, sizeof(d->keys_dir), "%s/keys", d->state_dir);
 	snprintf(d->tickets_dir, sizeof(d->tickets_dir), "%s/tickets", d->state_dir);

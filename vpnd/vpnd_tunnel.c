@@ -410,7 +410,7 @@ static void *run(void *arg)
 		goto out;
 	}
 	if (tun_name(t->tun_fd, t->ifname) != 0)
-		snprintf(t->ifname, sizeof(t->ifname), "%s", cfg->tunnel.device);
+		snprintf(t->ifname, sizeof(t->ifname), "%.15s", cfg->tunnel.device);
 	rc = nl_link_set_up(t->ifname, (unsigned)cfg->tunnel.mtu);
 	if (rc) {
 		failed(t, VPN_REASON_TUN_DEVICE, true, "cannot bring %s up: %s", t->ifname, strerror(-rc));
