@@ -51,6 +51,7 @@ struct vpnd_tunnel {
 	struct clientio *io;
 	bool up_sent;
 	bool gateways_seen, fw_failed;
+	atomic_bool discarding; /* a client drawn again is being stopped: its events are noise */
 	char fw_err[256];
 	struct vpn_state_connection conn;
 	struct client_keys keys;
@@ -133,6 +134,8 @@ static void on_event(void *ctx, const struct clientio_event *ev)
 {
 	struct vpnd_tunnel *t = ctx;
 	struct vpnd_tev e;
+	if (atomic_load(&t->discarding))
+		return;
 	memset(&e, 0, sizeof(e));
 	switch (ev->kind) {
 	case CLIENTIO_EV_TOPOLOGY:
@@ -436,7 +439,20 @@ static void *run(void *arg)
 	cc.ipr = true;
 	cc.tun_fd = t->tun_fd;
 	cc.http_timeout_ms = VPND_HTTP_TIMEOUT_MS;
-	rc = clientio_start(&cc, &t->io, err, sizeof(err));
+	/* Random points may draw one gateway for both roles (an exit that is also an entry):
+	 * draw again a few times before calling it a failure. */
+	for (int draw = 0;; draw++) {
+		t->gateways_seen = false;
+		rc = clientio_start(&cc, &t->io, err, sizeof(err));
+		if (rc || !t->gateways_seen || strcmp(t->conn.entry_id, t->conn.exit_id) != 0 || draw == 8 ||
+		    (cc.entry_identity && cc.exit_identity) || stopping(t))
+			break;
+		log_debug("tunnel: the same gateway drawn for entry and exit: drawing again");
+		atomic_store(&t->discarding, true);
+		clientio_stop(t->io);
+		atomic_store(&t->discarding, false);
+		t->io = NULL;
+	}
 	if (rc) {
 		t->io = NULL;
 		if (rc == -ENOENT && cc.entry_country && strstr(err, "entry gateway"))
@@ -454,7 +470,8 @@ static void *run(void *arg)
 		goto out;
 	}
 	if (t->gateways_seen && strcmp(t->conn.entry_id, t->conn.exit_id) == 0) {
-		failed(t, VPN_REASON_SAME_ENTRY_AND_EXIT_GATEWAY, false, "the entry and exit gateways drawn are the same");
+		failed(t, VPN_REASON_SAME_ENTRY_AND_EXIT_GATEWAY, true,
+		       "the entry and exit gateways are the same: choose others with `nym-vpnc gateway set`");
 		goto out;
 	}
 	struct ipr_addr_pair ips;
@@ -499,6 +516,7 @@ int vpnd_tunnel_start(const struct vpnd_tunnel_params *p, struct vpnd_tunnel **o
 	t->p = *p;
 	t->tun_fd = -1;
 	atomic_init(&t->stop, false);
+	atomic_init(&t->discarding, false);
 	pthread_mutex_init(&t->mu, NULL);
 	int rc = pthread_create(&t->thread, NULL, run, t);
 	if (rc) {
