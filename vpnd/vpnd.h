@@ -188,6 +188,8 @@ void vpnd_handle(struct vpnd *d, const struct vpn_state_event *ev);
 /* The control socket's handler (vpnd_ctl_handler). */
 int vpnd_request(void *ctx, const struct vpnd_ctl_peer *peer, const struct vpn_ctl_request *req, json_t **result,
 		 struct vpn_ctl_error *err, bool *listen);
+/* tickets_left of the state from the mixnet-entry books in <state>/tickets/. */
+void vpnd_refresh_tickets(struct vpnd *d);
 /* Persists the settings; logs a failure. */
 int vpnd_save_settings(struct vpnd *d);
 

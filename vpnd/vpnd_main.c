@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clientio/clientio.h"
 #include "crypto/secret.h"
 #include "http/http_client.h"
 #include "netlink/nl_route.h"
@@ -105,6 +106,8 @@ static enum vpn_ctl_step step_of(enum vpn_state_progress p)
 	return VPN_CTL_STEP_UP;
 }
 
+static void broadcast_progress(struct vpnd *d, enum vpn_ctl_step s);
+
 static void start_tunnel(struct vpnd *d)
 {
 	struct vpnd_tunnel_params p;
@@ -166,13 +169,10 @@ void vpnd_handle(struct vpnd *d, const struct vpn_state_event *ev)
 		d->retry_at_ns = 0;
 		start_tunnel(d);
 	}
-	if (a.flags & VPN_ACT_PROGRESS) {
-		char *line = NULL;
-		enum vpn_ctl_step s = step_of(d->st.progress);
-		if (vpn_ctl_event_progress(s, vpn_ctl_step_description(s), &line) == 0 && d->ctl)
-			vpnd_ctl_broadcast(d->ctl, line);
-		free(line);
-	}
+	if (a.flags & VPN_ACT_PROGRESS)
+		broadcast_progress(d, step_of(d->st.progress));
+	if (ev->kind == VPN_EV_UP && d->st.kind == VPN_STATE_CONNECTED)
+		broadcast_progress(d, VPN_CTL_STEP_UP);
 	if (a.flags & VPN_ACT_WARN) {
 		char *line = NULL;
 		log_warn("%s", a.warning);
@@ -185,6 +185,23 @@ void vpnd_handle(struct vpnd *d, const struct vpn_state_event *ev)
 			 d->st.kind == VPN_STATE_ERROR ? vpn_state_reason_name(d->st.reason) : "");
 		d->publish_pending = true;
 	}
+}
+
+static void broadcast_progress(struct vpnd *d, enum vpn_ctl_step s)
+{
+	char *line = NULL;
+	if (vpn_ctl_event_progress(s, vpn_ctl_step_description(s), &line) == 0 && d->ctl)
+		vpnd_ctl_broadcast(d->ctl, line);
+	free(line);
+}
+
+void vpnd_refresh_tickets(struct vpnd *d)
+{
+	char path[PATH_MAX];
+	size_t left = 0;
+	if (clientio_ticketbook_pick(d->tickets_dir, nym_clock_unix_now(), path, sizeof(path), &left) != 0)
+		left = 0;
+	d->st.tickets_left = (long)left;
 }
 
 static void drain_tunnel_events(struct vpnd *d)
@@ -485,6 +502,7 @@ int main(int argc, char **argv)
 	log_info("nym-vpnd %s: network %s, state in %s, control socket %s", NYM_VERSION, d.cfg.network.name, d.state_dir,
 		 d.cfg.daemon.socket);
 	d.st.online = have_route(&d);
+	vpnd_refresh_tickets(&d);
 	recover(&d);
 	vpnd_notify("READY=1");
 	rc = run(&d, &stop);

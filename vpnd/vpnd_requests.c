@@ -248,7 +248,9 @@ int vpnd_request(void *ctx, const struct vpnd_ctl_peer *peer, const struct vpn_c
 			trust.threshold = 1;
 			use = &trust;
 		}
-		return vpnd_creds_obtain(d->tickets_dir, a, use, result, err);
+		int rc = vpnd_creds_obtain(d->tickets_dir, a, use, result, err);
+		vpnd_refresh_tickets(d);
+		return rc;
 	}
 	case VPN_CTL_CREDENTIALS_LIST:
 		return vpnd_creds_list(d->tickets_dir, result, err);
