@@ -49,7 +49,7 @@ struct vpnd_tunnel {
 	int tun_fd;
 	char ifname[IF_NAMESIZE];
 	struct clientio *io;
-	bool up_sent;
+	atomic_bool up_sent; /* read by clientio's driver thread too */
 	bool gateways_seen, fw_failed;
 	atomic_bool discarding; /* a client drawn again is being stopped: its events are noise */
 	char fw_err[256];
@@ -158,8 +158,11 @@ static void on_event(void *ctx, const struct clientio_event *ev)
 			progress(t, VPN_PROGRESS_CONNECTING_ENTRY);
 		break;
 	case CLIENTIO_EV_LINK_UP:
-		if (ev->detail[0])
+		if (ev->detail[0]) {
+			pthread_mutex_lock(&t->mu);
 			snprintf(t->conn.entry_address, sizeof(t->conn.entry_address), "%s", ev->detail);
+			pthread_mutex_unlock(&t->mu);
+		}
 		e.kind = VPND_TEV_LINK_UP;
 		post(t, &e);
 		break;
@@ -339,7 +342,7 @@ static void wait_for_stop(struct vpnd_tunnel *t)
 			bool no_tickets = strstr(why, "ticket") || strstr(why, "balance") || strstr(why, "bandwidth");
 			failed(t, no_tickets ? VPN_REASON_NO_TICKETS : VPN_REASON_TUNNEL_PROVIDER, true,
 			       "the client gave up: %s", why);
-			t->up_sent = false; /* report once */
+			atomic_store(&t->up_sent, false); /* report once */
 		}
 	}
 }
@@ -502,9 +505,12 @@ static void *run(void *arg)
 	}
 	if (configure(t, &ips) != 0)
 		goto out;
-	struct vpnd_tev up = { .kind = VPND_TEV_UP, .connection = t->conn };
+	struct vpnd_tev up = { .kind = VPND_TEV_UP };
+	pthread_mutex_lock(&t->mu);
+	up.connection = t->conn;
+	pthread_mutex_unlock(&t->mu);
 	post(t, &up);
-	t->up_sent = true;
+	atomic_store(&t->up_sent, true);
 out:
 	wait_for_stop(t);
 	teardown(t);
@@ -522,6 +528,7 @@ int vpnd_tunnel_start(const struct vpnd_tunnel_params *p, struct vpnd_tunnel **o
 	t->tun_fd = -1;
 	atomic_init(&t->stop, false);
 	atomic_init(&t->discarding, false);
+	atomic_init(&t->up_sent, false);
 	pthread_mutex_init(&t->mu, NULL);
 	int rc = pthread_create(&t->thread, NULL, run, t);
 	if (rc) {
