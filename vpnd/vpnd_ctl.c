@@ -39,6 +39,7 @@ struct vpnd_ctl {
 	gid_t group;
 	struct vpnd_client *clients[VPND_CTL_CLIENTS_MAX];
 	size_t n;
+	uint64_t next_serial;
 };
 
 bool vpnd_ctl_peer_privileged(pid_t pid, uid_t uid, gid_t gid, bool have_group, gid_t group)
@@ -241,7 +242,12 @@ static int handle_line(struct vpnd_ctl *c, struct vpnd_client *cl, const char *t
 	}
 	json_t *result = NULL;
 	bool listen = false;
-	if (c->handler(c->ctx, &cl->peer, &req, &result, &e, &listen) == 0)
+	int h = c->handler(c->ctx, &cl->peer, &req, &result, &e, &listen);
+	if (h == VPND_CTL_LATER) {
+		vpn_ctl_request_clear(&req);
+		return 0;
+	}
+	if (h == 0)
 		rc = vpn_ctl_reply_ok(req.id, result, &line);
 	else
 		rc = vpn_ctl_reply_error(req.id, &e, &line);
@@ -306,6 +312,7 @@ static void accept_clients(struct vpnd_ctl *c)
 			return;
 		}
 		cl->fd = fd;
+		cl->peer.client = ++c->next_serial;
 		cl->peer.pid = cr.pid;
 		cl->peer.uid = cr.uid;
 		cl->peer.gid = cr.gid;
@@ -359,6 +366,26 @@ void vpnd_ctl_dispatch(struct vpnd_ctl *c, const struct pollfd *fds, size_t n)
 	}
 	if (n && (fds[0].revents & POLLIN))
 		accept_clients(c);
+}
+
+void vpnd_ctl_reply(struct vpnd_ctl *c, uint64_t client, long long id, const json_t *result,
+		    const struct vpn_ctl_error *err)
+{
+	for (size_t i = 0; i < c->n; i++) {
+		struct vpnd_client *cl = c->clients[i];
+		if (cl->peer.client != client || cl->dead)
+			continue;
+		char *line = NULL;
+		int rc = err ? vpn_ctl_reply_error(id, err, &line) : vpn_ctl_reply_ok(id, result, &line);
+		if (rc == -EMSGSIZE)
+			rc = send_error(cl, id, VPN_CTL_INTERNAL, "the reply is too large");
+		else if (rc == 0)
+			rc = enqueue(cl, line);
+		if (rc)
+			cl->dead = true;
+		free(line);
+		return;
+	}
 }
 
 void vpnd_ctl_broadcast(struct vpnd_ctl *c, const char *line)

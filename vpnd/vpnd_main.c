@@ -258,6 +258,21 @@ static void drain_tunnel_events(struct vpnd *d)
 	}
 }
 
+static void drain_jobs(struct vpnd *d)
+{
+	uint64_t client;
+	long long id;
+	json_t *result;
+	struct vpn_ctl_error err;
+	bool ok, obtained;
+	while (vpnd_jobs_next(d->jobs, &client, &id, &result, &err, &ok, &obtained)) {
+		vpnd_ctl_reply(d->ctl, client, id, result, ok ? NULL : &err);
+		json_decref(result);
+		if (obtained)
+			vpnd_refresh_tickets(d);
+	}
+}
+
 /* Offline: no default route (IPv4 or IPv6) but through our own tunnel. */
 static bool have_route(const struct vpnd *d)
 {
@@ -429,8 +444,10 @@ static int run(struct vpnd *d, const sigset_t *stop)
 			return -errno;
 		if (r <= 0)
 			continue;
-		if (fds[0].revents & POLLIN)
+		if (fds[0].revents & POLLIN) {
 			drain_tunnel_events(d);
+			drain_jobs(d);
+		}
 		vpnd_ctl_dispatch(d->ctl, fds + 1, n - 1);
 		if (d->publish_pending) {
 			d->publish_pending = false;
@@ -501,6 +518,11 @@ int main(int argc, char **argv)
 		log_error("eventfd: %s", strerror(errno));
 		return EXIT_FAIL;
 	}
+	d.jobs = vpnd_jobs_new(d.event_fd);
+	if (!d.jobs) {
+		log_error("out of memory");
+		return EXIT_FAIL;
+	}
 	mode_t mode = 0660;
 	vpn_config_socket_mode(&d.cfg, &mode);
 	rc = vpnd_ctl_open(d.cfg.daemon.socket, mode, d.cfg.daemon.socket_group, vpnd_request, &d, &d.ctl, err,
@@ -518,6 +540,7 @@ int main(int argc, char **argv)
 	rc = run(&d, &stop);
 	vpnd_notify("STOPPING=1");
 	shutdown_tunnel(&d);
+	vpnd_jobs_drain(d.jobs, 2 * VPND_HTTP_TIMEOUT_MS);
 	if (!d.st.target_connected) {
 		/* Disconnected (or disconnecting): nothing may stay behind. */
 		if (d.fw.active || nft_killswitch_present(VPND_TABLE) == 1) {
