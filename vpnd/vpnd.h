@@ -10,6 +10,7 @@
  *                    addresses, policy routing, DNS; events back through a queue + eventfd
  *   vpnd_firewall.c  the kill switch's current policy, applied under a lock from both threads
  *   vpnd_creds.c     credentials obtain / list in <state>/tickets/
+ *   vpnd_jobs.c      slow requests (credentials obtain, gateway list) in a thread of their own
  *   vpnd_notify.c    sd_notify
  *
  * The control loop is single-threaded and owns struct vpnd; the tunnel thread only touches
