@@ -128,8 +128,9 @@ int vpnd_creds_list(const char *tickets_dir, json_t **result, struct vpn_ctl_err
 /* ---- slow requests (vpnd_jobs.c) ---- */
 
 /* Requests that wait on the network (credentials obtain, gateway list) run in a thread of
- * their own, one at a time, so the control loop keeps answering; the reply is sent when the
- * loop collects the finished job (the eventfd is written). */
+ * their own (obtains one at a time), so the control loop keeps answering; the reply is sent
+ * when the loop collects the finished job (the eventfd is written). The connection that
+ * asked waits for it before its next requests are read (replies stay in order). */
 struct vpnd_jobs;
 struct vpnd_jobs *vpnd_jobs_new(int event_fd);
 /* Starts a job for request req of connection client. 0 or -errno. */

@@ -1,6 +1,6 @@
 /* Slow control requests in a thread of their own (credentials obtain, gateway list): the
- * control loop stays responsive while they wait on the network. One job runs at a time (two
- * obtains must not pick the same ticketbook name); each owns copies of what it reads. */
+ * control loop stays responsive while they wait on the network. One obtain runs at a time
+ * (two must not pick the same ticketbook name); each job owns copies of what it reads. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,7 +33,7 @@ struct vpnd_job {
 struct vpnd_jobs {
 	pthread_mutex_t mu;
 	pthread_cond_t idle;
-	pthread_mutex_t run; /* one job at a time */
+	pthread_mutex_t run; /* one obtain at a time (each picks a fresh file name) */
 	int event_fd;
 	size_t running;
 	struct vpnd_job *done, **done_tail;
@@ -96,14 +96,15 @@ static void *run(void *arg)
 {
 	struct vpnd_job *job = arg;
 	struct vpnd_jobs *j = job->owner;
-	pthread_mutex_lock(&j->run);
 	int rc;
-	if (job->cmd == VPN_CTL_CREDENTIALS_OBTAIN)
+	if (job->cmd == VPN_CTL_CREDENTIALS_OBTAIN) {
+		pthread_mutex_lock(&j->run);
 		rc = vpnd_creds_obtain(job->tickets_dir, &job->args, job->have_trust ? &job->trust : NULL, &job->result,
 				       &job->err);
-	else
+		pthread_mutex_unlock(&j->run);
+	} else {
 		rc = gateway_list(job);
-	pthread_mutex_unlock(&j->run);
+	}
 	job->ok = rc == 0;
 	vpn_ctl_args_clear(&job->args); /* the vouchers */
 	pthread_mutex_lock(&j->mu);
