@@ -81,7 +81,7 @@ enum vpnd_tev_kind {
 
 struct vpnd_tev {
 	enum vpnd_tev_kind kind;
-	enum vpn_state_progress progress;
+	enum vpn_ctl_step progress;
 	enum vpn_state_reason reason;
 	bool fatal, low;
 	long tickets_left;

@@ -85,28 +85,6 @@ static void publish_state(struct vpnd *d)
 	json_decref(s);
 }
 
-static enum vpn_ctl_step step_of(enum vpn_state_progress p)
-{
-	switch (p) {
-	case VPN_PROGRESS_FETCHING_TOPOLOGY:
-		return VPN_CTL_STEP_FETCHING_TOPOLOGY;
-	case VPN_PROGRESS_SELECTING_GATEWAYS:
-		return VPN_CTL_STEP_SELECTING_GATEWAYS;
-	case VPN_PROGRESS_SPENDING_TICKET:
-		return VPN_CTL_STEP_SPENDING_TICKET;
-	case VPN_PROGRESS_CONNECTING_ENTRY:
-		return VPN_CTL_STEP_CONNECTING_ENTRY;
-	case VPN_PROGRESS_WAITING_FOR_IPR:
-		return VPN_CTL_STEP_WAITING_FOR_IPR;
-	case VPN_PROGRESS_CONFIGURING_TUNNEL:
-		return VPN_CTL_STEP_CONFIGURING_TUNNEL;
-	case VPN_PROGRESS_UP:
-	case VPN_PROGRESS_NONE:
-		break;
-	}
-	return VPN_CTL_STEP_UP;
-}
-
 static void broadcast_progress(struct vpnd *d, enum vpn_ctl_step s);
 
 static void start_tunnel(struct vpnd *d)
@@ -171,7 +149,7 @@ void vpnd_handle(struct vpnd *d, const struct vpn_state_event *ev)
 		start_tunnel(d);
 	}
 	if (a.flags & VPN_ACT_PROGRESS)
-		broadcast_progress(d, step_of(d->st.progress));
+		broadcast_progress(d, d->st.progress);
 	if (ev->kind == VPN_EV_UP && d->st.kind == VPN_STATE_CONNECTED)
 		broadcast_progress(d, VPN_CTL_STEP_UP);
 	if (a.flags & VPN_ACT_WARN) {
