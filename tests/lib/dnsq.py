@@ -3,11 +3,13 @@
 with nothing but the standard library: the tests use it to ask a server other than the
 system's resolvers, which a VPN's kill switch must stop.
 
-  dnsq.py SERVER NAME [A|AAAA] [--timeout SECONDS] [--tries N]
+  dnsq.py SERVER NAME [A|AAAA] [--timeout SECONDS] [--tries N] [--mark N]
 
 Prints each address of the answer, one a line, and exits 0; exits 1 after printing
 "timeout" (no reply at all) or "rcode N" / "no address" (a reply without an answer); 2 on
 usage errors. A send refused by the local firewall (EPERM) counts as a timeout: nothing left.
+--mark N sets SO_MARK on the socket (root): a program that tries to bypass a VPN's policy
+routing the way the VPN's own gateway link does (fwmark 0x14d = 333).
 """
 import os
 import socket
@@ -15,7 +17,7 @@ import struct
 import sys
 
 
-def query(server, name, qtype, timeout, tries):
+def query(server, name, qtype, timeout, tries, mark=None):
     fam = socket.AF_INET6 if ":" in server else socket.AF_INET
     qid = int.from_bytes(os.urandom(2), "big")
     q = struct.pack(">HHHHHH", qid, 0x0100, 1, 0, 0, 0)
@@ -23,6 +25,8 @@ def query(server, name, qtype, timeout, tries):
         q += bytes([len(label)]) + label.encode()
     q += b"\0" + struct.pack(">HH", 28 if qtype == "AAAA" else 1, 1)
     s = socket.socket(fam, socket.SOCK_DGRAM)
+    if mark is not None:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_MARK, mark)
     s.settimeout(timeout / tries)
     try:
         for _ in range(tries):
@@ -77,12 +81,14 @@ def parse(r):
 
 def main(argv):
     args = []
-    timeout, tries = 3.0, 2
+    timeout, tries, mark = 3.0, 2, None
     i = 0
     while i < len(argv):
-        if argv[i] in ("--timeout", "--tries") and i + 1 < len(argv):
+        if argv[i] in ("--timeout", "--tries", "--mark") and i + 1 < len(argv):
             if argv[i] == "--timeout":
                 timeout = float(argv[i + 1])
+            elif argv[i] == "--mark":
+                mark = int(argv[i + 1], 0)
             else:
                 tries = max(1, int(argv[i + 1]))
             i += 2
@@ -92,7 +98,7 @@ def main(argv):
     if len(args) not in (2, 3) or (len(args) == 3 and args[2] not in ("A", "AAAA")):
         sys.stderr.write(__doc__)
         return 2
-    got = query(args[0], args[1], args[2] if len(args) == 3 else "A", timeout, tries)
+    got = query(args[0], args[1], args[2] if len(args) == 3 else "A", timeout, tries, mark)
     if got is None:
         print("timeout")
         return 1
