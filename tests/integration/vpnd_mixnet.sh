@@ -39,8 +39,8 @@ st=$?
 sed 's/^/    /' "$WORK/connect.out"
 check "connect --wait exits 0 ($(($(date +%s) - t0)) s)" [ $st -eq 0 ]
 [ $st -eq 0 ] || { tail -n 40 "$VPND_LOG"; die "not connected: nothing more to test"; }
-for step in topology gateway ticket entry ipr; do
-	check "connect --wait showed the step '$step'" grep -qi "$step" "$WORK/connect.out"
+for step in topology gateway ticket entry "ipr|packet router"; do
+	check "connect --wait showed the step '$step'" grep -qiE "$step" "$WORK/connect.out"
 done
 
 vpnd_status "$WORK/status.json"
