@@ -39,7 +39,7 @@ $(error scripts/deps.sh failed: the build dependencies are not installed)
 endif
 endif
 
-PKGS := libsodium libcrypto liburing libmnl libnftnl yaml-0.1 jansson sqlite3 libmicrohttpd libcurl
+PKGS := libsodium libcrypto liburing libmnl libnftnl yaml-0.1 jansson sqlite3 libmicrohttpd libcurl libsystemd
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS := $(shell pkg-config --libs $(PKGS)) -lpthread -lm
 CRITERION_LIBS := $(shell pkg-config --libs criterion)

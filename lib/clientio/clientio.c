@@ -1,5 +1,7 @@
 #include "clientio/clientio.h"
 
+#include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -15,6 +17,7 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+#include <limits.h>
 
 #include "cred/ticketbook.h"
 #include "io/sock.h"
@@ -139,6 +142,69 @@ static void set_error(struct clientio *io, bool fatal, const char *fmt, ...)
 static uint64_t now_ms(void)
 {
 	return (uint64_t)nym_clock_unix_now_ms();
+}
+
+/* ---- events ---- */
+
+const char *clientio_event_name(enum clientio_event_kind kind)
+{
+	switch (kind) {
+	case CLIENTIO_EV_TOPOLOGY:
+		return "topology";
+	case CLIENTIO_EV_GATEWAYS:
+		return "gateways";
+	case CLIENTIO_EV_LINK_CONNECTING:
+		return "link_connecting";
+	case CLIENTIO_EV_LINK_UP:
+		return "link_up";
+	case CLIENTIO_EV_TICKET_SPENT:
+		return "ticket_spent";
+	case CLIENTIO_EV_TICKETS_LOW:
+		return "tickets_low";
+	case CLIENTIO_EV_IPR_WAIT:
+		return "ipr_wait";
+	case CLIENTIO_EV_IPR_UP:
+		return "ipr_up";
+	case CLIENTIO_EV_LINK_DOWN:
+		return "link_down";
+	case CLIENTIO_EV_IPR_FAILED:
+		return "ipr_failed";
+	}
+	return "?";
+}
+
+static void emit_ev(struct clientio *io, struct clientio_event *ev)
+{
+	if (!io->cfg.on_event)
+		return;
+	ev->epoch = io->stats.epoch;
+	memcpy(ev->entry, io->entry_id, 32);
+	memcpy(ev->exit, io->exit_id, 32);
+	if (!ev->detail)
+		ev->detail = "";
+	io->cfg.on_event(io->cfg.event_ctx, ev);
+}
+
+static void emit(struct clientio *io, enum clientio_event_kind kind, size_t tickets_left, const char *detail)
+{
+	struct clientio_event ev;
+	memset(&ev, 0, sizeof(ev));
+	ev.kind = kind;
+	ev.tickets_left = tickets_left;
+	ev.detail = detail;
+	emit_ev(io, &ev);
+}
+
+/* LINK_DOWN with the reason last recorded. */
+static void emit_link_down(struct clientio *io)
+{
+	if (atomic_load(&io->stopping))
+		return;
+	char why[CLIENTIO_ERR_MAX];
+	pthread_mutex_lock(&io->mu);
+	snprintf(why, sizeof(why), "%s", io->error[0] ? io->error : "link lost");
+	pthread_mutex_unlock(&io->mu);
+	emit(io, CLIENTIO_EV_LINK_DOWN, 0, why);
 }
 
 /* ---- topology ---- */
@@ -314,12 +380,81 @@ static int flush_out(struct conn *c)
 
 /* ---- tickets ---- */
 
+static bool json_name(const char *name)
+{
+	size_t l = strlen(name);
+	return name[0] != '.' && l > 5 && strcmp(name + l - 5, ".json") == 0;
+}
+
+int clientio_ticketbook_pick(const char *dir, int64_t now, char *path, size_t cap, size_t *tickets_left)
+{
+	if (tickets_left)
+		*tickets_left = 0;
+	DIR *d = opendir(dir);
+	if (!d)
+		return -errno;
+	char best[NAME_MAX + 1] = "";
+	int64_t best_expiry = 0;
+	size_t total = 0;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		if (!json_name(e->d_name))
+			continue;
+		char p[PATH_MAX];
+		if (snprintf(p, sizeof(p), "%s/%s", dir, e->d_name) >= (int)sizeof(p))
+			continue;
+		struct nym_ticketbook *book = NULL;
+		if (nym_ticketbook_load(&book, p) != 0)
+			continue;
+		size_t left = nym_ticketbook_unspent(book);
+		bool usable = book->state == NYM_TICKETBOOK_READY && book->type == NYM_TICKET_MIXNET_ENTRY &&
+			      book->expiry > now && left > 0;
+		int64_t expiry = book->expiry;
+		nym_ticketbook_free(book);
+		if (!usable)
+			continue;
+		total += left;
+		if (!best[0] || expiry < best_expiry || (expiry == best_expiry && strcmp(e->d_name, best) < 0)) {
+			snprintf(best, sizeof(best), "%s", e->d_name);
+			best_expiry = expiry;
+		}
+	}
+	closedir(d);
+	if (tickets_left)
+		*tickets_left = total;
+	if (!best[0])
+		return -ENOENT;
+	if (snprintf(path, cap, "%s/%s", dir, best) >= (int)cap)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
 static int spend_ticket(struct clientio *io, struct conn *c)
 {
 	struct nym_ticketbook *book = NULL;
 	const char *path = io->cfg.ticketbook_path;
+	char picked[PATH_MAX];
+	size_t dir_left = 0;
+	bool from_dir = false;
+	if (!path && io->cfg.ticketbook_dir) {
+		int rc = clientio_ticketbook_pick(io->cfg.ticketbook_dir, nym_clock_unix_now(), picked, sizeof(picked),
+						  &dir_left);
+		if (rc) {
+			if (rc == -ENOENT)
+				set_error(io, false, "no ready, unexpired mixnet-entry ticket left in %s",
+					  io->cfg.ticketbook_dir);
+			else
+				set_error(io, false, "cannot read the ticketbooks in %s: %s", io->cfg.ticketbook_dir,
+					  strerror(-rc));
+			emit(io, CLIENTIO_EV_TICKETS_LOW, 0, "no tickets left");
+			return -ENOENT;
+		}
+		path = picked;
+		from_dir = true;
+	}
 	if (!path) {
 		set_error(io, false, "the gateway wants bandwidth and no ticketbook was given");
+		emit(io, CLIENTIO_EV_TICKETS_LOW, 0, "no ticketbook");
 		return -ENOENT;
 	}
 	int rc = nym_ticketbook_load(&book, path);
@@ -337,8 +472,10 @@ static int spend_ticket(struct clientio *io, struct conn *c)
 	if (rc) {
 		set_error(io, false, "the ticketbook %s has no unspent ticket left", path);
 		nym_ticketbook_free(book);
+		emit(io, CLIENTIO_EV_TICKETS_LOW, 0, "no tickets left");
 		return -ENOENT;
 	}
+	size_t left = from_dir ? dir_left - 1 : nym_ticketbook_unspent(book);
 	/* Spent in the file before the ticket leaves the process. */
 	rc = nym_ticketbook_save(book, path);
 	if (rc) {
@@ -360,7 +497,10 @@ static int spend_ticket(struct clientio *io, struct conn *c)
 	if (rc == 0) {
 		c->spend_in_flight = true;
 		io->stats.tickets_spent++;
-		nym_log(NYM_LOG_INFO, "client: spent ticket %zu of %s", index, path);
+		nym_log(NYM_LOG_INFO, "client: spent ticket %zu of %s (%zu left)", index, path, left);
+		emit(io, CLIENTIO_EV_TICKET_SPENT, left, path);
+		if (left < CLIENTIO_TICKETS_LOW)
+			emit(io, CLIENTIO_EV_TICKETS_LOW, left, "few tickets left");
 	}
 	return rc;
 }
@@ -558,7 +698,7 @@ static int read_some(struct clientio *io, struct conn *c, uint64_t now)
 
 /* ---- connection set-up (blocking, with timeouts) ---- */
 
-static int connect_to(const struct nym_descriptor *d, int *fd_out, char *where, size_t wlen)
+static int connect_to(const struct nym_descriptor *d, uint32_t mark, int *fd_out, char *where, size_t wlen)
 {
 	int last = -EHOSTUNREACH;
 	for (size_t i = 0; i < d->address_count; i++) {
@@ -571,6 +711,13 @@ static int connect_to(const struct nym_descriptor *d, int *fd_out, char *where, 
 		int fd = socket(a.ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 		if (fd < 0) {
 			last = -errno;
+			continue;
+		}
+		/* Marked before connect: the SYN already leaves through the physical route (policy
+		 * routing) and past the kill switch. */
+		if (mark && setsockopt(fd, SOL_SOCKET, SO_MARK, &mark, sizeof(mark)) != 0) {
+			last = -errno;
+			close(fd);
 			continue;
 		}
 		int rc = connect(fd, (const struct sockaddr *)&a.ss, a.len);
@@ -621,6 +768,22 @@ static int open_link(struct clientio *io, struct conn **out)
 	char where[NET_ADDR_STR_LEN] = "?";
 	int layer;
 	gw = nym_epoch_doc_find(doc, io->entry_id, &layer);
+	{
+		char list[NYM_DESCRIPTOR_ADDRS_MAX * (NET_ADDR_STR_LEN + 2)] = "";
+		size_t off = 0;
+		for (size_t i = 0; gw && i < gw->d.address_count; i++) {
+			struct net_addr a;
+			char one[NET_ADDR_STR_LEN];
+			if (net_addr_parse(&a, gw->d.addresses[i], gw->d.clients_port) != 0)
+				continue;
+			net_addr_set_port(&a, gw->d.clients_port);
+			net_addr_format((const struct sockaddr *)&a.ss, one);
+			int k = snprintf(list + off, sizeof(list) - off, "%s%s", off ? ", " : "", one);
+			if (k > 0 && (size_t)k < sizeof(list) - off)
+				off += (size_t)k;
+		}
+		emit(io, CLIENTIO_EV_LINK_CONNECTING, 0, list);
+	}
 	if (!gw || !gw->d.clients_port) {
 		set_error(io, false, "the entry gateway is not in the topology of epoch %" PRIu64 " (or has no clients port)",
 			  doc->epoch);
@@ -635,7 +798,7 @@ static int open_link(struct clientio *io, struct conn **out)
 	c->out_op.cb = on_conn_poll_out;
 	link_frame_decoder_init(&c->dec, LINK_FROM_GATEWAY);
 	nym_x25519_generate(&c->noise_static);
-	int rc = connect_to(&gw->d, &c->fd, where, sizeof(where));
+	int rc = connect_to(&gw->d, io->cfg.fwmark, &c->fd, where, sizeof(where));
 	if (rc) {
 		set_error(io, false, "cannot connect to the entry gateway at %s: %s", where, strerror(-rc));
 		conn_free(c);
@@ -680,6 +843,7 @@ static int open_link(struct clientio *io, struct conn **out)
 	}
 	nym_log(NYM_LOG_INFO, "client: link to the entry gateway at %s is up", where);
 	*out = c;
+	emit(io, CLIENTIO_EV_LINK_UP, 0, where);
 	return 0;
 }
 
@@ -714,6 +878,7 @@ static void link_lost(struct clientio *io, struct conn *c, int err)
 	shutdown(c->fd, SHUT_RDWR); /* completes the polls in flight */
 	if (io->conn == c)
 		io->conn = NULL;
+	emit_link_down(io);
 	uint64_t now = nym_clock_now_ns();
 	io->reconnect_at = now + io->backoff_ns;
 	io->backoff_ns = io->backoff_ns * 2 > io->cfg.reconnect_max_ns ? io->cfg.reconnect_max_ns : io->backoff_ns * 2;
@@ -840,6 +1005,7 @@ static void publish_ipr_state(struct clientio *io)
 		return;
 	enum client_ipr_state st = client_ipr_state(io->ipr);
 	const char *text = client_ipr_last_error(io->ipr);
+	bool changed = false;
 	pthread_mutex_lock(&io->mu);
 	/* INFO texts (an exit policy refusal, ...) are shown like link problems. */
 	if (text[0] && strcmp(text, io->ipr_text) != 0) {
@@ -853,8 +1019,13 @@ static void publish_ipr_state(struct clientio *io)
 		if (st == CLIENT_IPR_FAILED)
 			snprintf(io->error, sizeof(io->error), "%s", client_ipr_last_error(io->ipr));
 		pthread_cond_broadcast(&io->cv);
+		changed = true;
 	}
 	pthread_mutex_unlock(&io->mu);
+	if (changed && st == CLIENT_IPR_CONNECTED)
+		emit(io, CLIENTIO_EV_IPR_UP, 0, "");
+	else if (changed && st == CLIENT_IPR_FAILED)
+		emit(io, CLIENTIO_EV_IPR_FAILED, 0, client_ipr_last_error(io->ipr));
 }
 
 static void *thread_main(void *arg)
@@ -877,8 +1048,10 @@ static void *thread_main(void *arg)
 				if (io->ipr && !io->ipr_started) {
 					io->ipr_started = true;
 					client_ipr_connect(io->ipr, nym_clock_now_ns(), now_ms());
+					emit(io, CLIENTIO_EV_IPR_WAIT, 0, "");
 				}
 			} else {
+				emit_link_down(io);
 				io->stats.link_failures++;
 				io->reconnect_at = nym_clock_now_ns() + io->backoff_ns;
 				io->backoff_ns = io->backoff_ns * 2 > io->cfg.reconnect_max_ns ? io->cfg.reconnect_max_ns
@@ -983,10 +1156,31 @@ static void clientio_free(struct clientio *io)
 	free(io);
 }
 
+/* "de" -> "DE"; -EINVAL unless two letters. */
+static int country_code(const char *in, char out[3])
+{
+	if (strlen(in) != 2 || !isalpha((unsigned char)in[0]) || !isalpha((unsigned char)in[1]))
+		return -EINVAL;
+	out[0] = (char)toupper((unsigned char)in[0]);
+	out[1] = (char)toupper((unsigned char)in[1]);
+	out[2] = 0;
+	return 0;
+}
+
 int clientio_start(const struct clientio_config *cfg, struct clientio **out, char *err, size_t errlen)
 {
 	if (!cfg || !out || !cfg->authority_count || !cfg->trust || !cfg->engine.identity || !cfg->engine.encryption) {
 		snprintf(err, errlen, "missing authorities, trust or keys");
+		return -EINVAL;
+	}
+	/* Countries are checked before anything goes on the network. */
+	char entry_cc[3] = "", exit_cc[3] = "";
+	if (cfg->entry_country && cfg->entry_country[0] && country_code(cfg->entry_country, entry_cc)) {
+		snprintf(err, errlen, "bad entry country \"%s\" (two letters, ISO 3166)", cfg->entry_country);
+		return -EINVAL;
+	}
+	if (cfg->exit_country && cfg->exit_country[0] && country_code(cfg->exit_country, exit_cc)) {
+		snprintf(err, errlen, "bad exit country \"%s\" (two letters, ISO 3166)", cfg->exit_country);
 		return -EINVAL;
 	}
 	struct clientio *io = calloc(1, sizeof(*io));
@@ -1018,22 +1212,35 @@ int clientio_start(const struct clientio_config *cfg, struct clientio **out, cha
 		goto fail_quiet;
 	}
 	const struct nym_epoch_doc *doc = &io->topo[0].doc;
+	io->stats.epoch = doc->epoch;
+	emit(io, CLIENTIO_EV_TOPOLOGY, 0, io->topo[0].source);
 	const struct nym_descriptor_signed *entry = NULL, *exit_gw = NULL;
 	struct nym_epoch_doc_gateway_query q = { .roles = NYM_ROLE_ENTRY };
+	char in_country[32] = "";
+	if (!cfg->entry_identity && entry_cc[0]) {
+		memcpy(q.country, entry_cc, 3);
+		snprintf(in_country, sizeof(in_country), " in country %s", q.country);
+	}
 	rc = nym_dir_client_pick_gateway(doc, cfg->entry_identity, &q, &entry);
 	if (rc || !(entry->d.roles & NYM_ROLE_ENTRY)) {
-		snprintf(err, errlen, "%s entry gateway in the topology of epoch %" PRIu64,
-			 cfg->entry_identity ? "no such" : "no", doc->epoch);
+		snprintf(err, errlen, "%s entry gateway%s in the topology of epoch %" PRIu64,
+			 cfg->entry_identity ? "no such" : "no", in_country, doc->epoch);
 		rc = -ENOENT;
 		goto fail_quiet;
 	}
 	memcpy(io->entry_id, entry->d.identity, 32);
 	if (cfg->ipr) {
 		q.roles = NYM_ROLE_EXIT;
+		q.country[0] = 0;
+		in_country[0] = 0;
+		if (!cfg->exit_identity && exit_cc[0]) {
+			memcpy(q.country, exit_cc, 3);
+			snprintf(in_country, sizeof(in_country), " in country %s", q.country);
+		}
 		rc = nym_dir_client_pick_gateway(doc, cfg->exit_identity, &q, &exit_gw);
 		if (rc || !(exit_gw->d.roles & NYM_ROLE_EXIT)) {
-			snprintf(err, errlen, "%s exit gateway in the topology of epoch %" PRIu64,
-				 cfg->exit_identity ? "no such" : "no", doc->epoch);
+			snprintf(err, errlen, "%s exit gateway%s in the topology of epoch %" PRIu64,
+				 cfg->exit_identity ? "no such" : "no", in_country, doc->epoch);
 			rc = -ENOENT;
 			goto fail_quiet;
 		}
@@ -1043,6 +1250,20 @@ int clientio_start(const struct clientio_config *cfg, struct clientio **out, cha
 			snprintf(err, errlen, "the exit gateway's identity is not a valid key");
 			goto fail_quiet;
 		}
+	}
+	{
+		/* The caller opens its kill switch for these before the link is tried. */
+		struct clientio_event ev;
+		memset(&ev, 0, sizeof(ev));
+		ev.kind = CLIENTIO_EV_GATEWAYS;
+		for (size_t i = 0; i < entry->d.address_count && ev.n_entry_addrs < CLIENTIO_ENTRY_ADDRS_MAX; i++) {
+			struct net_addr a;
+			if (!entry->d.clients_port || net_addr_parse(&a, entry->d.addresses[i], entry->d.clients_port) != 0)
+				continue;
+			net_addr_set_port(&a, entry->d.clients_port);
+			memcpy(&ev.entry_addrs[ev.n_entry_addrs++], &a.ss, sizeof(a.ss));
+		}
+		emit_ev(io, &ev);
 	}
 	memcpy(io->cfg.engine.gateway_identity, io->entry_id, 32);
 	rc = client_engine_new(&io->cfg.engine, NULL, &io->engine);
@@ -1154,6 +1375,14 @@ void clientio_last_error(struct clientio *io, char *out, size_t cap)
 	pthread_mutex_lock(&io->mu);
 	snprintf(out, cap, "%s", io->error);
 	pthread_mutex_unlock(&io->mu);
+}
+
+bool clientio_gave_up(struct clientio *io)
+{
+	pthread_mutex_lock(&io->mu);
+	bool f = io->fatal;
+	pthread_mutex_unlock(&io->mu);
+	return f;
 }
 
 void clientio_stop(struct clientio *io)

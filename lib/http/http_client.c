@@ -3,6 +3,8 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +29,22 @@ int nym_http_init(void)
 {
 	pthread_once(&once, global_init);
 	return init_rc;
+}
+
+static _Atomic uint32_t socket_mark;
+
+void nym_http_set_socket_mark(uint32_t mark)
+{
+	atomic_store(&socket_mark, mark);
+}
+
+static int on_sockopt(void *ctx, curl_socket_t fd, curlsocktype purpose)
+{
+	(void)ctx;
+	uint32_t mark = atomic_load(&socket_mark);
+	if (purpose != CURLSOCKTYPE_IPCXN || mark == 0)
+		return CURL_SOCKOPT_OK;
+	return setsockopt(fd, SOL_SOCKET, SO_MARK, &mark, sizeof(mark)) == 0 ? CURL_SOCKOPT_OK : CURL_SOCKOPT_ERROR;
 }
 
 struct sink {
@@ -112,6 +130,7 @@ static void setup(CURL *c, const char *url, long timeout, struct sink *s)
 	curl_easy_setopt(c, CURLOPT_USERAGENT, "nym-c/" NYM_VERSION);
 	/* Proxies from the environment would route around the caller's choice of authority. */
 	curl_easy_setopt(c, CURLOPT_PROXY, "");
+	curl_easy_setopt(c, CURLOPT_SOCKOPTFUNCTION, on_sockopt);
 }
 
 /* The outcome of a finished transfer into resp. */

@@ -55,6 +55,11 @@ int nym_http_get_many(struct nym_http_batch_item *items, size_t n, size_t max_re
 int nym_http_get_bounded(struct nym_http_batch_item *items, size_t n, size_t max_response, long timeout_ms,
 			 size_t max_parallel, long deadline_ms);
 
+/* Process-wide: every socket libcurl opens from now on (single and batch requests) gets
+ * SO_MARK `mark` before it connects (0: none, the default). A mark the kernel refuses
+ * (no CAP_NET_ADMIN) fails the request rather than letting it leave unmarked. */
+void nym_http_set_socket_mark(uint32_t mark);
+
 /* "http://host:port" + path into out; strips a trailing '/' of the base. */
 int nym_http_url(char *out, size_t cap, const char *base, const char *path);
 

@@ -98,6 +98,7 @@ static struct nftnl_chain *encode_chain(const struct nft_ruleset *rs, const stru
 	if (c->hook != NFT_HOOK_NONE) {
 		uint32_t hooknum = c->hook == NFT_HOOK_INPUT	   ? NF_INET_LOCAL_IN
 				   : c->hook == NFT_HOOK_FORWARD ? NF_INET_FORWARD
+				   : c->hook == NFT_HOOK_OUTPUT	 ? NF_INET_LOCAL_OUT
 								 : NF_INET_POST_ROUTING;
 		nftnl_chain_set_u32(ch, NFTNL_CHAIN_HOOKNUM, hooknum);
 		nftnl_chain_set_s32(ch, NFTNL_CHAIN_PRIO, c->priority);
@@ -502,6 +503,30 @@ static void encode_stmt(struct rule_enc *re, const struct nft_stmt *s)
 		payload(re, NFT_PAYLOAD_TRANSPORT_HEADER, 0, 1);
 		lookup(re, s->name, false);
 		break;
+	case NFT_M_OIFNAME_NOT: {
+		char buf[NFT_IFNAME_LEN] = { 0 };
+		strncpy(buf, s->name, sizeof(buf) - 1);
+		meta(re, NFT_META_OIFNAME);
+		cmp(re, NFT_CMP_NEQ, buf, sizeof(buf));
+		break;
+	}
+	case NFT_M_MARK: {
+		uint32_t mark = s->arg; /* host byte order, as the kernel keeps skb->mark */
+		meta(re, NFT_META_MARK);
+		cmp(re, NFT_CMP_EQ, &mark, 4);
+		break;
+	}
+	case NFT_M_DADDR:
+		addr_payload(re, s->arg, false);
+		cmp(re, NFT_CMP_EQ, s->addr, s->arg == NFT_V6 ? 16 : 4);
+		break;
+	case NFT_M_SPORT_DPORT: {
+		uint16_t ports[2] = { htons(s->sport), htons(s->port) };
+		dep_l4proto(re, s->arg);
+		payload(re, NFT_PAYLOAD_TRANSPORT_HEADER, 0, 4);
+		cmp(re, NFT_CMP_EQ, ports, 4);
+		break;
+	}
 	case NFT_S_COUNTER:
 		add(re, expr(re, "counter"));
 		break;

@@ -227,6 +227,38 @@ void nft_rule_dport(struct nft_ruleset *rs, struct nft_rule *r, uint8_t l4proto,
 	s->port = port;
 }
 
+void nft_rule_mark(struct nft_ruleset *rs, struct nft_rule *r, uint32_t mark)
+{
+	struct nft_stmt *s = next_stmt(rs, r);
+	if (!s)
+		return;
+	s->kind = NFT_M_MARK;
+	s->arg = mark;
+}
+
+void nft_rule_daddr(struct nft_ruleset *rs, struct nft_rule *r, enum nft_family family, const void *addr)
+{
+	struct nft_stmt *s = next_stmt(rs, r);
+	if (!s)
+		return;
+	if (family != NFT_V4 && family != NFT_V6 && !rs->error)
+		rs->error = -EINVAL;
+	s->kind = NFT_M_DADDR;
+	s->arg = family;
+	memcpy(s->addr, addr, family == NFT_V6 ? 16 : 4);
+}
+
+void nft_rule_ports(struct nft_ruleset *rs, struct nft_rule *r, uint8_t l4proto, uint16_t sport, uint16_t dport)
+{
+	struct nft_stmt *s = next_stmt(rs, r);
+	if (!s)
+		return;
+	s->kind = NFT_M_SPORT_DPORT;
+	s->arg = l4proto;
+	s->sport = sport;
+	s->port = dport;
+}
+
 void nft_rule_limit(struct nft_ruleset *rs, struct nft_rule *r, enum nft_family family,
 		    const char *set, uint32_t rate, uint32_t unit_s, uint32_t burst)
 {
@@ -364,6 +396,21 @@ static void format_stmt(const struct nft_stmt *s, struct sbuf *b)
 		break;
 	case NFT_M_ICMPV6_TYPE_SET:
 		sb_printf(b, "icmpv6 type @%s", s->name);
+		break;
+	case NFT_M_OIFNAME_NOT:
+		sb_printf(b, "oifname != \"%s\"", s->name);
+		break;
+	case NFT_M_MARK:
+		sb_printf(b, "meta mark 0x%08x", s->arg);
+		break;
+	case NFT_M_DADDR: {
+		char a[INET6_ADDRSTRLEN];
+		inet_ntop(s->arg == NFT_V6 ? AF_INET6 : AF_INET, s->addr, a, sizeof(a));
+		sb_printf(b, "%s daddr %s", ip, a);
+		break;
+	}
+	case NFT_M_SPORT_DPORT:
+		sb_printf(b, "%s sport %u %s dport %u", l4_name(s->arg), s->sport, l4_name(s->arg), s->port);
 		break;
 	case NFT_S_COUNTER:
 		sb_printf(b, "counter");
@@ -553,6 +600,8 @@ static const char *hook_name(enum nft_hook h)
 		return "forward";
 	case NFT_HOOK_POSTROUTING:
 		return "postrouting";
+	case NFT_HOOK_OUTPUT:
+		return "output";
 	case NFT_HOOK_NONE:
 		break;
 	}

@@ -63,6 +63,7 @@ enum nft_hook {
 	NFT_HOOK_INPUT,
 	NFT_HOOK_FORWARD,
 	NFT_HOOK_POSTROUTING,
+	NFT_HOOK_OUTPUT,
 };
 
 struct nft_chain {
@@ -89,6 +90,11 @@ enum nft_stmt_kind {
 	NFT_M_DPORT_SET,   /* tcp|udp dport @set (arg = IPPROTO_*) */
 	NFT_M_ICMP_ECHO,   /* icmp type echo-request / icmpv6 type echo-request (arg = family) */
 	NFT_M_ICMPV6_TYPE_SET, /* icmpv6 type @set */
+	NFT_M_OIFNAME_NOT, /* oifname != "name" */
+	NFT_M_MARK,	   /* meta mark 0x... (arg = mark) */
+	NFT_M_DADDR,	   /* ip daddr A / ip6 daddr A (arg = family, addr) */
+	NFT_M_SPORT_DPORT, /* tcp|udp sport S tcp|udp dport D (arg = IPPROTO_*, sport, port):
+			    * one 4-byte compare, as nft merges the two */
 	/* statements */
 	NFT_S_COUNTER,
 	NFT_S_LIMIT_OVER, /* update @set { ip saddr limit rate over R/U burst B packets } (arg = family) */
@@ -109,6 +115,8 @@ struct nft_stmt {
 	enum nft_stmt_kind kind;
 	uint32_t arg;
 	uint16_t port;
+	uint16_t sport;
+	uint8_t addr[16];	 /* NFT_M_DADDR, network byte order */
 	char name[NFT_NAME_LEN]; /* set, chain or interface */
 	uint32_t rate, unit_s, burst;
 };
@@ -180,6 +188,10 @@ struct nft_rule *nft_add_rule(struct nft_ruleset *rs, const char *chain, const c
 void nft_rule_stmt(struct nft_ruleset *rs, struct nft_rule *r, enum nft_stmt_kind kind, uint32_t arg,
 		   const char *name);
 void nft_rule_dport(struct nft_ruleset *rs, struct nft_rule *r, uint8_t l4proto, uint16_t port);
+/* meta mark M; ip|ip6 daddr A (4 or 16 bytes by family); tcp|udp sport S dport D. */
+void nft_rule_mark(struct nft_ruleset *rs, struct nft_rule *r, uint32_t mark);
+void nft_rule_daddr(struct nft_ruleset *rs, struct nft_rule *r, enum nft_family family, const void *addr);
+void nft_rule_ports(struct nft_ruleset *rs, struct nft_rule *r, uint8_t l4proto, uint16_t sport, uint16_t dport);
 void nft_rule_limit(struct nft_ruleset *rs, struct nft_rule *r, enum nft_family family,
 		    const char *set, uint32_t rate, uint32_t unit_s, uint32_t burst);
 

@@ -11,9 +11,14 @@ void cli_usage(FILE *out, const char *context, const struct cli_option *opts)
 	for (const struct cli_option *o = opts; o && o->name; o++)
 		fprintf(out, o->required ? " --%s" : " [--%s]", o->name);
 	fputc('\n', out);
-	for (const struct cli_option *o = opts; o && o->name; o++)
-		fprintf(out, "  --%-20s %s%s\n", o->name, o->help ? o->help : "",
-			o->type == CLI_LIST ? " (repeatable)" : "");
+	for (const struct cli_option *o = opts; o && o->name; o++) {
+		if (o->short_name)
+			fprintf(out, "  -%c, --%-16s %s%s\n", o->short_name, o->name, o->help ? o->help : "",
+				o->type == CLI_LIST ? " (repeatable)" : "");
+		else
+			fprintf(out, "  --%-20s %s%s\n", o->name, o->help ? o->help : "",
+				o->type == CLI_LIST ? " (repeatable)" : "");
+	}
 }
 
 static int fail(const char *context, const struct cli_option *opts, const char *what,
@@ -63,8 +68,9 @@ int cli_parse(const char *context, int argc, char **argv, struct cli_option *opt
 {
 	size_t npos = 0, nopts = 0;
 	bool seen[CLI_MAX_OPTIONS] = { false };
+	bool has_short = false;
 	while (opts[nopts].name)
-		nopts++;
+		has_short |= opts[nopts++].short_name != 0;
 	if (nopts > CLI_MAX_OPTIONS)
 		return fail(context, opts, "internal error: too many options", NULL);
 	for (int i = 0; i < argc; i++) {
@@ -73,17 +79,27 @@ int cli_parse(const char *context, int argc, char **argv, struct cli_option *opt
 			cli_usage(stdout, context, opts);
 			return 1;
 		}
-		if (strncmp(arg, "--", 2) != 0) {
+		/* "-x" is an option only in tables that declare short names: elsewhere it stays
+		 * what it always was (a positional argument, such as a negative number) */
+		bool is_short = has_short && arg[0] == '-' && arg[1] && arg[1] != '-';
+		if (strncmp(arg, "--", 2) != 0 && !is_short) {
 			if (npos >= max_positional)
 				return fail(context, opts, "unexpected argument ", arg);
 			positional[npos++] = arg;
 			continue;
 		}
-		const char *name = arg + 2;
-		const char *eq = strchr(name, '=');
+		const char *name = arg + (is_short ? 1 : 2);
+		const char *eq = is_short ? NULL : strchr(name, '=');
 		size_t name_len = eq ? (size_t)(eq - name) : strlen(name);
 		struct cli_option *o = opts;
-		for (; o->name; o++)
+		if (is_short) {
+			for (; o->name && name_len == 1; o++)
+				if (o->short_name && o->short_name == name[0])
+					break;
+			if (!o->name || name_len != 1)
+				return fail(context, opts, "unknown option ", arg);
+		}
+		for (; !is_short && o->name; o++)
 			if (strlen(o->name) == name_len && strncmp(o->name, name, name_len) == 0)
 				break;
 		if (!o->name)

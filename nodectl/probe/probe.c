@@ -13,6 +13,7 @@
 #include "netlink/net_sysctl.h"
 #include "netlink/nl_link.h"
 #include "util/clock.h"
+#include "util/log.h"
 #include "util/signals.h"
 
 #define NS_PER_MS 1000000ull
@@ -107,6 +108,20 @@ static int tunnel_configure(struct tunnel *t, const struct ipr_addr_pair *ips, c
 	return 0;
 }
 
+/* The driver's progress, one log line each (the integration test checks their order). */
+static void on_event(void *ctx, const struct clientio_event *ev)
+{
+	(void)ctx;
+	if (ev->kind == CLIENTIO_EV_TICKET_SPENT || ev->kind == CLIENTIO_EV_TICKETS_LOW)
+		nym_log(NYM_LOG_INFO, "probe: event %s (%zu tickets left)", clientio_event_name(ev->kind),
+			ev->tickets_left);
+	else if (ev->kind == CLIENTIO_EV_GATEWAYS)
+		nym_log(NYM_LOG_INFO, "probe: event %s (%zu entry addresses)", clientio_event_name(ev->kind),
+			ev->n_entry_addrs);
+	else
+		nym_log(NYM_LOG_INFO, "probe: event %s (%s)", clientio_event_name(ev->kind), ev->detail);
+}
+
 static void engine_settings(const struct probe_options *o, struct clientio_config *cfg)
 {
 	struct client_engine_config *e = &cfg->engine;
@@ -184,6 +199,7 @@ int probe_run(const struct probe_options *o, struct probe_result *r)
 	engine_settings(o, &cfg);
 	cfg.ipr = true;
 	cfg.tun_fd = t.fd;
+	cfg.on_event = on_event;
 
 	struct clientio *io = NULL;
 	char err[CLIENTIO_ERR_MAX];

@@ -46,6 +46,15 @@ on "$NODE" probe --authority "$AUTH_URL" --authority-key "$AUTH_KEY" --ticketboo
 rc=$?
 check "probe exits 0 (every check passed)" [ "$rc" -eq 0 ]
 [ "$rc" -eq 0 ] || { echo "--- probe stderr"; tail -n 30 "$SANDBOX_DIR/probe.err"; cat "$OUT"; }
+# clientio's events, in their order: the gateways before any connection attempt, the ticket
+# (4 of the book's 5 left: low) spent during the link's set-up, the IPR after the link.
+events=$(sed -n 's/.*probe: event \([a-z_]*\).*/\1/p' "$SANDBOX_DIR/probe.err" | tr '\n' ' ')
+expect "clientio's events come in order" \
+	"topology gateways link_connecting ticket_spent tickets_low link_up ipr_wait ipr_up *" echo "$events"
+expect "the gateways event carries the entry's addresses" "gateways ([1-4] entry addresses)" \
+	grep -o -m1 "gateways ([0-9]* entry addresses)" "$SANDBOX_DIR/probe.err"
+expect "the ticket event counts what is left" "ticket_spent (4 tickets left)" \
+	grep -o -m1 "ticket_spent ([0-9]* tickets left)" "$SANDBOX_DIR/probe.err"
 
 # shellcheck disable=SC2317 # called through expect
 field() { "$PY" -c 'import json,sys

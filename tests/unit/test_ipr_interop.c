@@ -133,3 +133,73 @@ Test(ipr_interop, client_ipr_against_the_router)
 		free(got[i]);
 	client_ipr_free(cli);
 }
+
+/* A TUN with MTU 1500: full-size packets both ways, alone and mixed with small ones, arrive
+ * whole (a 1500-byte packet is one bundle of its own: it spans two Sphinx packets). */
+Test(ipr_interop, mtu_1500_both_ways)
+{
+	struct client_ipr_config cfg;
+	client_ipr_config_default(&cfg);
+	struct client_ipr_hooks h = { NULL, c_send, c_surbs, c_deliver };
+	cr_assert_eq(client_ipr_new(&cfg, &h, NULL, &cli), 0);
+	cr_assert_eq(client_ipr_connect(cli, clock_ns, 1), 0);
+	pump();
+	cr_assert_eq(client_ipr_state(cli), CLIENT_IPR_CONNECTED);
+	struct ipr_addr_pair ips;
+	cr_assert_eq(client_ipr_addresses(cli, &ips), 0);
+
+	/* Upstream: 1500-byte TCP packets to port 80, each after a 100-byte one. */
+	size_t up_len[40];
+	for (int i = 0; i < 40; i++) {
+		uint8_t pkt[1500];
+		size_t want = i % 2 ? 1500 : 100;
+		size_t n = iprfix_make_v4(pkt, ips.v4, "192.0.2.10", 6, 80, want - 40);
+		cr_assert_eq(n, want);
+		pkt[n - 1] = (uint8_t)i;
+		up_len[i] = n;
+		cr_assert_eq(client_ipr_send_packet(cli, pkt, n, clock_ns), 0, "packet %d (%zu bytes)", i, n);
+	}
+	step(10 * MS);
+	cr_assert_eq(ipf.n_tun, 40);
+	for (size_t i = 0; i < ipf.n_tun; i++) {
+		cr_assert_eq(ipf.tun_len[i], up_len[i], "upstream packet %zu", i);
+		cr_assert_eq(ipf.tun_out[i][ipf.tun_len[i] - 1], (uint8_t)i);
+	}
+
+	/* Downstream: 300 UDP packets of 1500 bytes, 10 every millisecond. */
+	uint8_t from[4] = { 192, 0, 2, 10 };
+	char dst[32];
+	snprintf(dst, sizeof(dst), "%u.%u.%u.%u", ips.v4[0], ips.v4[1], ips.v4[2], ips.v4[3]);
+	uint8_t sent[1500];
+	for (int i = 0; i < 300; i++) {
+		uint8_t pkt[1500];
+		size_t n = iprfix_make_v4(pkt, from, dst, 17, 5000, 1500 - 28);
+		cr_assert_eq(n, 1500);
+		pkt[40] = (uint8_t)i;
+		pkt[41] = (uint8_t)(i >> 8);
+		pkt[1499] = 0xa5;
+		if (i == 0)
+			memcpy(sent, pkt, n);
+		gateway_ipr_engine_tun(ipf.eng, pkt, n, clock_ns);
+		if (i % 10 == 9)
+			step(1 * MS);
+	}
+	for (int i = 0; i < 2000 && n_got < 300; i++)
+		step(1 * MS);
+	struct gateway_ipr_stats st;
+	gateway_ipr_engine_get_stats(ipf.eng, &st);
+	struct client_ipr_stats cs;
+	client_ipr_get_stats(cli, &cs);
+	cr_assert_eq(st.responses_dropped, 0);
+	cr_assert_eq(cs.malformed_responses, 0);
+	cr_assert_eq(n_got, 300);
+	cr_assert_eq(memcmp(got[0], sent, 1500), 0);
+	for (size_t i = 0; i < n_got; i++) {
+		cr_assert_eq(got_len[i], 1500);
+		cr_assert_eq(got[i][40] | got[i][41] << 8, (int)i, "in order");
+		cr_assert_eq(got[i][1499], 0xa5);
+	}
+	for (size_t i = 0; i < n_got; i++)
+		free(got[i]);
+	client_ipr_free(cli);
+}
