@@ -54,9 +54,11 @@ static void join(const json_t *arr, const char *none, char *out, size_t cap)
 		snprintf(out, cap, "%s", none);
 }
 
+static int label_width = 34;
+
 static void puts_line(const char *label, const char *value)
 {
-	printf("%-34s ", label);
+	printf("%-*s ", label_width, label);
 	vpnc_puts_safe(stdout, value);
 	putchar('\n');
 }
@@ -163,6 +165,7 @@ void vpnc_print_info(const json_t *info)
 		{ "network", "network" }, { "data_dir", "data directory" }, { "socket", "socket" },
 		{ "config", "configuration" },
 	};
+	label_width = 18;
 	printf("nym-vpnd ");
 	vpnc_puts_safe(stdout, vpnc_str(info, "version"));
 	putchar('\n');
@@ -207,6 +210,7 @@ static void point_text(const json_t *p, char *out, size_t cap)
 
 void vpnc_print_gateways(const json_t *points)
 {
+	label_width = 7;
 	char buf[128];
 	point_text(json_object_get(points, "entry"), buf, sizeof(buf));
 	puts_line("entry:", buf);
@@ -238,6 +242,7 @@ void vpnc_print_gateway_list(const json_t *result)
 
 void vpnc_print_tunnel(const json_t *t)
 {
+	label_width = 34;
 	char buf[64];
 	puts_line("two-hop:", onoff(t, "two_hop"));
 	puts_line("ipv6:", onoff(t, "ipv6"));
@@ -254,6 +259,7 @@ void vpnc_print_tunnel(const json_t *t)
 
 void vpnc_print_dns(const json_t *dns)
 {
+	label_width = 10;
 	char buf[512];
 	join(json_object_get(dns, "servers"), "(none: the default is used)", buf, sizeof(buf));
 	puts_line("custom:", buf);
@@ -305,6 +311,7 @@ void vpnc_print_books(const json_t *result)
 
 void vpnc_print_network(const json_t *result)
 {
+	label_width = 8;
 	puts_line("network:", vpnc_str(result, "network"));
 	json_t *auth = json_object_get(result, "authorities");
 	if (json_is_array(auth)) {
