@@ -61,7 +61,8 @@ printf 'daemon:\n  sockit: /tmp/x\n' >>"$WORK/bad3.yaml"
 fails "an unknown key: nym-vpnd exits non-zero naming it" "bad3.yaml:[0-9]+.*sockit" \
 	on client timeout 20 "$VPND" --config "$WORK/bad3.yaml"
 printf 'network: [unclosed\n' >"$WORK/bad4.yaml"
-fails "broken YAML: nym-vpnd exits non-zero naming bad4.yaml:1" "bad4.yaml:1" \
+# (libyaml reports an unclosed flow sequence where it finds the end: line 2)
+fails "broken YAML: nym-vpnd exits non-zero naming bad4.yaml:LINE" "bad4.yaml:[12]:" \
 	on client timeout 20 "$VPND" --config "$WORK/bad4.yaml"
 fails "a missing --config file is named" "nothere.yaml" on client timeout 20 "$VPND" --config "$WORK/nothere.yaml"
 fails "nym-vpnd --bogus" "bogus" on client timeout 20 "$VPND" --bogus
@@ -154,14 +155,15 @@ echo "# an unprivileged user (nobody)"
 check "nobody may read status" nobody status
 check "nobody may read lan get" nobody lan get
 check "nobody may list credentials" nobody credentials list
-refuses "nobody may not connect: permission denied" "[Pp]ermission denied" nobody connect
-refuses "nobody may not lan set block" "[Pp]ermission denied" nobody lan set block
-refuses "nobody may not dns set" "[Pp]ermission denied" nobody dns set 9.9.9.9
-refuses "nobody may not network set" "[Pp]ermission denied" nobody network set mainnet
+refuses "nobody may not connect: permission denied" "[Pp]ermission denied\|run it as root" nobody connect
+refuses "nobody may not lan set block" "[Pp]ermission denied\|run it as root" nobody lan set block
+refuses "nobody may not dns set" "[Pp]ermission denied\|run it as root" nobody dns set 9.9.9.9
+refuses "nobody may not network set" "[Pp]ermission denied\|run it as root" nobody network set mainnet
 expect "nobody's --json error code" '*permission_denied*' nobody connect --json
 expect "nothing changed: still disconnected" disconnected vpnd_state
 expect "nothing changed: lan still allow" "*allow*" vpnc lan get
-expect "nothing changed: no custom DNS" '*"servers": \[\]*' vpnc dns get --json
+vpnc dns get --json >"$WORK/dns.json" 2>&1
+expect "nothing changed: no custom DNS" "[]" jget "$WORK/dns.json" servers
 check "lan set block (root)" vpnc lan set block
 
 echo "# a corrupt ticketbook beside a good one"
@@ -173,16 +175,17 @@ vpnc credentials list >"$WORK/creds.out" 2>&1
 st=$?
 sed 's/^/    /' "$WORK/creds.out"
 check "credentials list still works (exit $st)" [ $st -eq 0 ]
-check "it still counts the good book's mixnet-entry tickets" grep -q "mixnet-entry" "$WORK/creds.out"
-check "the corrupt book is reported (credentials list or the daemon's log names corrupt.json)" \
-	sh -c "grep -q corrupt.json '$WORK/creds.out' || grep -q corrupt.json '$VPND_LOG'"
+check "it still counts the good book's mixnet-entry tickets" grep -q "mixnet-entry *50 " "$WORK/creds.out"
+check "credentials list names the unreadable book (corrupt.json)" grep -q "corrupt.json" "$WORK/creds.out"
+vpnc credentials list --json >"$WORK/creds.json" 2>&1
+expect "credentials list --json: the book in 'unreadable'" '["corrupt.json"]' jget "$WORK/creds.json" unreadable
 check "the daemon still answers" vpnc status
 vpnc gateway set --entry-id "$ENTRY_ID" --exit-id "$EXIT_ID" >/dev/null
 vpnc connect --wait >"$WORK/connect.out" 2>&1
 st=$?
 check "connect --wait works with the corrupt book lying beside the good one" [ $st -eq 0 ]
 [ $st -eq 0 ] || { cat "$WORK/connect.out"; tail -n 20 "$VPND_LOG"; }
-check "disconnect --wait" vpnc disconnect --wait
+check "disconnect --wait" quiet vpnc disconnect --wait
 vpnd_stop
 check "nym-vpnd exits 0 on SIGTERM" [ "${VPND_RC:-1}" -eq 0 ]
 check "the socket is removed on exit" [ ! -e "$VPND_SOCKET" ]

@@ -60,7 +60,7 @@ check "... and reached the DNS server from the exit gateway" \
 	grep -E -q "query\\[A\\] $NAME from ($EXIT_UPLINK_IP|$EXIT_UPLINK_IP6)\$" "$SANDBOX_DIR/logs/dnsmasq.log"
 # A root program marking its socket like the daemon's gateway link (fwmark 0x14d): policy
 # routing sends it out of eth0, where only the gateway endpoints may go.
-expect "DNS with the tunnel's fwmark (bypassing the tunnel) is blocked" timeout \
+expect "DNS with the tunnel's fwmark (bypassing the tunnel) is blocked" "timeout*" \
 	on client "$PY" tests/lib/dnsq.py "$INTERNET_IP" "$NAME" A --mark 0x14d --timeout 3
 expect "TCP with the tunnel's fwmark (bypassing the tunnel) is blocked" blocked on client "$PY" -c '
 import socket, sys
@@ -72,14 +72,14 @@ try:
     print("connected")
 except OSError:
     print("blocked")' "$INTERNET_IP"
-check "ping6 through the tunnel" on client ping -6 -c 1 -W 15 -q "$INTERNET_IP6"
+check "ping6 through the tunnel" quiet on client ping -6 -c 1 -W 15 -q "$INTERNET_IP6"
 vpn_capture_stop
 vpn_leaks connected "no leak while connected (HTTP, DNS, ping, bypass attempts)" --need 1
 
 echo "# kill -9 of the daemon"
 vpn_capture_start killed
 vpnd_kill9
-check "after kill -9 the kill switch table is still there" on client nft list table inet nym-vpn
+check "after kill -9 the kill switch table is still there" quiet on client nft list table inet nym-vpn
 expect "the TUN device went with the process" "" sh -c "$S exec --dir '$SANDBOX_DIR' client ip -o link show type tun"
 vpn_try_traffic "after kill -9"
 vpn_capture_stop
@@ -108,11 +108,11 @@ vpn_leaks restarted "no leak while the daemon restarts and reconnects"
 
 echo "# IPv6 off"
 vpn_capture_start ipv6-off
-check "tunnel set --ipv6 off" vpnc tunnel set --ipv6 off
+check "tunnel set --ipv6 off" quiet vpnc tunnel set --ipv6 off
 vpnc reconnect >/dev/null 2>&1
 sleep 0.5
 vpnd_wait_state connected 90 && pass "reconnected with IPv6 off" || fail "not connected after reconnect: $(vpnd_state)"
-check "IPv4 still works" on client ping -c 1 -W 15 -q "$INTERNET_IP"
+check "IPv4 still works" quiet on client ping -c 1 -W 15 -q "$INTERNET_IP"
 if on client ping -6 -c 2 -W 3 -q "$INTERNET_IP6" >/dev/null 2>&1; then
 	fail "IPv6 to the internet host works with --ipv6 off"
 else
@@ -125,22 +125,22 @@ else
 fi
 vpn_capture_stop
 vpn_leaks ipv6-off "no leak with IPv6 off (IPv6 neither tunnelled nor leaked)"
-check "tunnel set --ipv6 on" vpnc tunnel set --ipv6 on
+check "tunnel set --ipv6 on" quiet vpnc tunnel set --ipv6 on
 
 echo "# LAN allowed, then blocked"
 LAN="--lan-allowed --lan-net 198.51.100.0/24 --lan-net 2001:db8:100::/64 --lan-net fe80::/10"
 vpn_capture_start lan-allow
-check "lan set allow" vpnc lan set allow
+check "lan set allow" quiet vpnc lan set allow
 expect "lan get" "*allow*" vpnc lan get
-check "the router (LAN) answers ping with lan allow" on client ping -c 1 -W 3 -q "$ROUTER_IP"
-expect "DNS to a LAN address never leaves, even with lan allow" timeout \
+check "the router (LAN) answers ping with lan allow" quiet on client ping -c 1 -W 3 -q "$ROUTER_IP"
+expect "DNS to a LAN address never leaves, even with lan allow" "timeout*" \
 	on client "$PY" tests/lib/dnsq.py "$ROUTER_IP" "$NAME" A --timeout 2
 vpn_capture_stop
 # shellcheck disable=SC2086 # LAN is a list of options
 vpn_leaks lan-allow "no leak with lan allow (LAN traffic allowed)" $LAN
 expect "no DNS packet on eth0 with lan allow" 0 sh -c "tcpdump -r '$WORK/lan-allow.pcap' -n 'port 53' 2>/dev/null | wc -l"
 vpn_capture_start lan-block
-check "lan set block" vpnc lan set block
+check "lan set block" quiet vpnc lan set block
 if on client ping -c 1 -W 2 -q "$ROUTER_IP" >/dev/null 2>&1; then
 	fail "the router answers ping with lan block"
 else
@@ -150,7 +150,7 @@ vpn_capture_stop
 vpn_leaks lan-block "no leak with lan block"
 
 echo "# disconnect"
-check "disconnect --wait" vpnc disconnect --wait
+check "disconnect --wait" quiet vpnc disconnect --wait
 expect "no kill switch left" "" sh -c "$S exec --dir '$SANDBOX_DIR' client nft list tables | grep nym-vpn"
 vpn_snapshot "$WORK/after.snap"
 if diff -u "$WORK/before.snap" "$WORK/after.snap" >"$WORK/snap.diff"; then

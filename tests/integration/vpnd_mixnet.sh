@@ -18,7 +18,7 @@ vpnd_sandbox
 
 vpn_snapshot "$WORK/before-daemon.snap"
 vpnd_start
-check "nym-vpnd answers on its socket ($VPND_SOCKET)" vpnc status
+check "nym-vpnd answers on its socket ($VPND_SOCKET)" sh -c "$S exec --dir '$SANDBOX_DIR' client '$VPNC' --socket '$VPND_SOCKET' status >/dev/null"
 expect "a fresh daemon is disconnected" disconnected vpnd_state
 check "nym-vpnc info works" vpnc info
 vpnd_credentials
@@ -54,7 +54,7 @@ expect "status: an IPv6 address from the IPR (fc00::/112)" "fc00::*" jget "$WORK
 expect "status: the TUN device" nym0 jget "$WORK/status.json" connection.tun
 expect "the TUN device's MTU is 1500" "*mtu 1500*" on client ip link show nym0
 expect "the client's resolv.conf names the tunnel's resolvers" "nameserver 1.1.1.1" on client sh -c "grep nameserver /etc/resolv.conf"
-check "the kill switch table inet nym-vpn is in place" on client nft list table inet nym-vpn
+check "the kill switch table inet nym-vpn is in place" sh -c "$S exec --dir '$SANDBOX_DIR' client nft list table inet nym-vpn >/dev/null"
 vpnc status >"$WORK/status.txt" 2>&1
 sed 's/^/    /' "$WORK/status.txt"
 

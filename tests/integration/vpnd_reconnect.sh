@@ -20,7 +20,7 @@ vpn_snapshot "$WORK/before.snap"
 vpn_capture_start all
 vpnc connect --wait >"$WORK/connect.out" 2>&1 || { cat "$WORK/connect.out"; tail -n 40 "$VPND_LOG"; die "not connected"; }
 pass "connected"
-check "ping through the tunnel" on client ping -c 1 -W 15 -q "$INTERNET_IP"
+check "ping through the tunnel" quiet on client ping -c 1 -W 15 -q "$INTERNET_IP"
 # A listener sees the states the daemon goes through.
 vpnc status --listen --json >"$WORK/listen.out" 2>&1 &
 LISTEN_PID=$!
@@ -43,7 +43,7 @@ else
 fi
 vpnd_status "$WORK/down.json"
 echo "    $(cat "$WORK/down.json")"
-check "the kill switch stays while the entry is away" on client nft list table inet nym-vpn
+check "the kill switch stays while the entry is away" quiet on client nft list table inet nym-vpn
 vpn_try_traffic "entry gateway down"
 # It retries against the dead entry (the capture judges every attempt): retry_attempt counts.
 i=0
@@ -67,7 +67,7 @@ else
 	fail "not connected 120 s after the entry came back: $(vpnd_state)"
 	tail -n 30 "$VPND_LOG"
 fi
-check "ping through the tunnel again" on client ping -c 1 -W 15 -q "$INTERNET_IP"
+check "ping through the tunnel again" quiet on client ping -c 1 -W 15 -q "$INTERNET_IP"
 expect "one TUN device" 1 sh -c "$S exec --dir '$SANDBOX_DIR' client ip -o link show type tun | wc -l"
 for fam in 4 6; do
 	expect "one 'not fwmark' rule (IPv$fam)" 1 sh -c "$S exec --dir '$SANDBOX_DIR' client ip -$fam rule | grep -c 'not from all fwmark 0x14d lookup 333'"
@@ -81,7 +81,7 @@ case "$states" in
 *connecting*connected*) pass "status --listen saw the daemon reconnect" ;;
 *) fail "status --listen did not show connecting then connected: $states" ;;
 esac
-check "disconnect --wait" vpnc disconnect --wait
+check "disconnect --wait" quiet vpnc disconnect --wait
 vpn_capture_stop
 vpn_leaks all "no leak across connect, the entry's death, the retries and the reconnect" --need 1
 vpn_snapshot "$WORK/after.snap"

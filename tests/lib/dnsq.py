@@ -6,8 +6,9 @@ system's resolvers, which a VPN's kill switch must stop.
   dnsq.py SERVER NAME [A|AAAA] [--timeout SECONDS] [--tries N] [--mark N]
 
 Prints each address of the answer, one a line, and exits 0; exits 1 after printing
-"timeout" (no reply at all) or "rcode N" / "no address" (a reply without an answer); 2 on
-usage errors. A send refused by the local firewall (EPERM) counts as a timeout: nothing left.
+"timeout" (no reply at all; "timeout (REASON)" when the send itself failed, e.g. EPERM from
+the local firewall: nothing left) or "rcode N" / "no address" (a reply without an answer); 2
+on usage errors.
 --mark N sets SO_MARK on the socket (root): a program that tries to bypass a VPN's policy
 routing the way the VPN's own gateway link does (fwmark 0x14d = 333).
 """
@@ -40,9 +41,7 @@ def query(server, name, qtype, timeout, tries, mark=None):
                 continue
             except OSError as e:
                 # EPERM from an output firewall, unreachable errors: nothing got through.
-                print("send failed: %s" % e.strerror, file=sys.stderr)
-                s.settimeout(None)
-                return None
+                return "timeout (%s)" % e.strerror
     finally:
         s.close()
     return None
@@ -99,8 +98,8 @@ def main(argv):
         sys.stderr.write(__doc__)
         return 2
     got = query(args[0], args[1], args[2] if len(args) == 3 else "A", timeout, tries, mark)
-    if got is None:
-        print("timeout")
+    if got is None or isinstance(got, str):
+        print(got or "timeout")
         return 1
     rcode, addrs = got
     if rcode:

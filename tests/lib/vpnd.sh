@@ -6,6 +6,7 @@
 #   vpnd_require                      # the build and the tools, or die
 #   vpnd_sandbox [sandbox up options] # the sandbox, its exports loaded, removed at exit
 #   vpnc ARGS...                      # nym-vpnc on the client host, talking to the daemon
+#   quiet CMD...                      # CMD, its output kept in $WORK/quiet.out
 #   vpnd_start [nym-vpnd options]     # the daemon in the background, answering ($VPND_PID)
 #   vpnd_stop                         # SIGTERM, waits for it to exit (its status in $VPND_RC)
 #   vpnd_kill9                        # kill -9
@@ -49,6 +50,8 @@ vpnd_sandbox() {
 }
 
 vpnc() { on client "$VPNC" --socket "$VPND_SOCKET" "$@"; }
+# quiet CMD...: CMD with its output to $WORK/quiet.out (for `check`).
+quiet() { "$@" >"$WORK/quiet.out" 2>&1; }
 
 # The daemon answers `status` within SECONDS (default 20); 1 if it exited or never answered.
 vpnd_wait_ready() {
