@@ -149,9 +149,11 @@ else
 	echo
 	echo "Now any program on the client host goes through the mixnet, knowing nothing of it:"
 	in_host client getent hosts shop.test
-	in_host client curl -sS -o "$T/vpn-demo.bin" -w 'HTTP %{http_code}, %{size_download} bytes in %{time_total} s\n' http://shop.test/demo.bin
+	t0=$(date +%s.%N)
+	in_host client curl -sS -o "$T/vpn-demo.bin" http://shop.test/demo.bin
 	if [ "$(sha256sum <"$T/vpn-demo.bin")" = "$(sha256sum <"$WWW_DIR/demo.bin")" ]; then
-		echo "SHA-256 $(sha256sum <"$T/vpn-demo.bin" | cut -c1-16)...: matches the file on the internet host"
+		printf '%d bytes in %.1f s, SHA-256 %s...: matches the file on the internet host\n' \
+			"$(stat -c %s "$T/vpn-demo.bin")" "$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { print b - a }')" "$(sha256sum <"$T/vpn-demo.bin" | cut -c1-16)"
 	else
 		echo "the download DOES NOT MATCH the file"
 		exit 1
@@ -160,7 +162,7 @@ else
 	grep "GET /demo.bin" "$T/logs/http.log" | tail -1
 	in_host client grep nameserver /etc/resolv.conf
 	vpnc disconnect --wait
-	echo "Disconnected: the client's resolv.conf, routes and firewall are back as they were:"
+	echo "Disconnected: the client's resolv.conf is back as it was (its rules, routes and firewall too):"
 	in_host client grep nameserver /etc/resolv.conf
 	kill -TERM "$VPND_PID"
 	wait "$VPND_PID" || true

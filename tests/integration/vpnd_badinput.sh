@@ -178,7 +178,7 @@ check "credentials list still works (exit $st)" [ $st -eq 0 ]
 check "it still counts the good book's mixnet-entry tickets" grep -q "mixnet-entry *50 " "$WORK/creds.out"
 check "credentials list names the unreadable book (corrupt.json)" grep -q "corrupt.json" "$WORK/creds.out"
 vpnc credentials list --json >"$WORK/creds.json" 2>&1
-expect "credentials list --json: the book in 'unreadable'" '["corrupt.json"]' jget "$WORK/creds.json" unreadable
+expect "credentials list --json: the book in 'unreadable'" '\["corrupt.json"\]' jget "$WORK/creds.json" unreadable
 check "the daemon still answers" vpnc status
 vpnc gateway set --entry-id "$ENTRY_ID" --exit-id "$EXIT_ID" >/dev/null
 vpnc connect --wait >"$WORK/connect.out" 2>&1
