@@ -5,7 +5,10 @@
 # started again on its data directory, the daemon reconnects by itself, and traffic flows.
 # A capture of the client's eth0 across all of it holds nothing but the entry gateway's
 # client link, the authority's API and ARP/NDP/DHCP (tests/lib/leak_check.py); afterwards one
-# TUN, one pair of rules per family, one kill switch table.
+# TUN, one pair of rules per family, one kill switch table. Then the network goes away (the
+# client's default routes deleted): Offline, blocked; back: connected again. Then SIGTERM
+# while connected: the daemon exits 0 leaving the kill switch (the target is still
+# "connected"), and the next start restores the tunnel with nothing doubled.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 . tests/lib/assert.sh
@@ -24,6 +27,12 @@ check "ping through the tunnel" quiet on client ping -c 1 -W 15 -q "$INTERNET_IP
 # A listener sees the states the daemon goes through.
 vpnc status --listen --json >"$WORK/listen.out" 2>&1 &
 LISTEN_PID=$!
+i=0
+until grep -q '"state"' "$WORK/listen.out" 2>/dev/null; do
+	i=$((i + 1))
+	[ $i -lt 100 ] || die "status --listen printed nothing in 10 s: $(cat "$WORK/listen.out")"
+	sleep 0.1
+done
 
 echo "# the entry gateway dies"
 ip netns pids "${SANDBOX_PREFIX}entry" | xargs -r kill -KILL
@@ -81,9 +90,52 @@ case "$states" in
 *connecting*connected*) pass "status --listen saw the daemon reconnect" ;;
 *) fail "status --listen did not show connecting then connected: $states" ;;
 esac
+
+echo "# the network goes away: no default route"
+on client ip -4 route del default
+on client ip -6 route del default
+t0=$(date +%s)
+if vpnd_wait_state offline 30; then
+	pass "offline $(($(date +%s) - t0)) s after the default routes went"
+else
+	fail "not offline 30 s after the default routes went: $(vpnd_state)"
+fi
+check "the kill switch stays while offline" quiet on client nft list table inet nym-vpn
+vpn_try_traffic "offline"
+on client ip -4 route add default via "$ROUTER_IP"
+on client ip -6 route add default via "$ROUTER_IP6"
+t0=$(date +%s)
+if vpnd_wait_state connected 90; then
+	pass "connected again $(($(date +%s) - t0)) s after the default routes came back"
+else
+	fail "not connected 90 s after the default routes came back: $(vpnd_state)"
+fi
+check "ping through the tunnel after the network came back" quiet on client ping -c 1 -W 15 -q "$INTERNET_IP"
+
+echo "# SIGTERM while connected, then a new start"
+vpnd_stop
+check "nym-vpnd exits 0 on SIGTERM" [ "${VPND_RC:-1}" -eq 0 ]
+check "stopped while connected: the kill switch stays (the target is still connected)" \
+	quiet on client nft list table inet nym-vpn
+vpn_try_traffic "stopped while connected"
+vpnd_start
+t0=$(date +%s)
+if vpnd_wait_state connected 90; then
+	pass "the new daemon restored the connection ($(($(date +%s) - t0)) s)"
+else
+	fail "the new daemon is $(vpnd_state) after 90 s, not connected"
+fi
+expect "one TUN device after the restart" 1 sh -c "$S exec --dir '$SANDBOX_DIR' client ip -o link show type tun | wc -l"
+for fam in 4 6; do
+	expect "one 'not fwmark' rule (IPv$fam) after the restart" 1 sh -c "$S exec --dir '$SANDBOX_DIR' client ip -$fam rule | grep -c 'not from all fwmark 0x14d lookup 333'"
+	expect "one suppress_prefixlength rule (IPv$fam) after the restart" 1 sh -c "$S exec --dir '$SANDBOX_DIR' client ip -$fam rule | grep -c 'suppress_prefixlength 0'"
+done
+expect "one kill switch table after the restart" 1 sh -c "$S exec --dir '$SANDBOX_DIR' client nft list tables | grep -c 'inet nym-vpn'"
+check "ping through the tunnel after the restart" quiet on client ping -c 1 -W 15 -q "$INTERNET_IP"
+
 check "disconnect --wait" quiet vpnc disconnect --wait
 vpn_capture_stop
-vpn_leaks all "no leak across connect, the entry's death, the retries and the reconnect" --need 1
+vpn_leaks all "no leak across connect, the entry's death, the retries, the reconnect, offline, a stop and a start" --need 1
 vpn_snapshot "$WORK/after.snap"
 check "disconnect restores the client's configuration" diff -u "$WORK/before.snap" "$WORK/after.snap"
 vpnd_stop
