@@ -159,5 +159,16 @@ else
 	sed 's/^/    /' "$WORK/snap.diff"
 	fail "after disconnect the client's configuration differs from before"
 fi
+
+# The control: disconnected, no kill switch; a direct download must show as a leak, so the
+# captures and the judge above could have seen one.
+vpn_capture_start control
+on client curl -sS -m 5 -o /dev/null "http://$INTERNET_IP/$FILE"
+vpn_capture_stop
+"$PY" tests/lib/leak_check.py "$WORK/control.pcap" --mac "$CLIENT_MAC" --label control \
+	--allow "tcp:$ENTRY_IP:9000" --allow "tcp:$AUTH_IP:8080" --max-print 3 >"$WORK/control.leaks" 2>&1
+st=$?
+sed 's/^/    /' "$WORK/control.leaks"
+check "control: disconnected, a direct download is reported as leaks" [ $st -eq 1 ]
 vpnd_stop
 finish
