@@ -272,12 +272,20 @@ void vpnc_print_dns(const json_t *dns)
 void vpnc_print_credentials(const json_t *result)
 {
 	json_t *types = json_object_get(result, "types");
+	json_t *unreadable = json_object_get(result, "unreadable");
 	size_t n = json_array_size(types);
-	if (n == 0) {
-		printf("no tickets: obtain some with `nym-vpnc credentials obtain --authority URL "
-		       "--voucher CODE`\n");
-		return;
+	if (json_array_size(unreadable)) {
+		char names[512];
+		join(unreadable, "", names, sizeof(names));
+		fprintf(stderr, "warning: ticketbooks the daemon cannot read (skipped): ");
+		vpnc_puts_safe(stderr, names);
+		fputc('\n', stderr);
 	}
+	bool any = false;
+	for (size_t i = 0; i < n; i++)
+		any |= int_of(json_array_get(types, i), "tickets_left", 0) > 0;
+	if (n == 0)
+		return;
 	printf("%-14s %12s %6s  %s\n", "TYPE", "TICKETS LEFT", "BOOKS", "EXPIRES (SOONEST)");
 	for (size_t i = 0; i < n; i++) {
 		json_t *t = json_array_get(types, i);
@@ -288,6 +296,9 @@ void vpnc_print_credentials(const json_t *result)
 		vpnc_puts_safe(stdout, line);
 		putchar('\n');
 	}
+	if (!any)
+		printf("no tickets left: obtain some with `nym-vpnc credentials obtain --authority URL "
+		       "--voucher CODE`\n");
 }
 
 void vpnc_print_books(const json_t *result)
