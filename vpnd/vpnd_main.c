@@ -27,6 +27,7 @@
 #define EXIT_FAIL 1
 #define ROUTE_CHECK_NS (2ull * 1000000000ull)
 #define POLL_MAX 80
+#define VPND_LINK_RETRIES 6
 
 /* ---- state directory and target.json ---- */
 
@@ -245,6 +246,15 @@ static void drain_tunnel_events(struct vpnd *d)
 			break;
 		}
 		vpnd_handle(d, &ev);
+		/* clientio retries its one entry gateway for ever; a random entry that stays away
+		 * this long is given up for a new draw. */
+		if (e.kind == VPND_TEV_LINK_DOWN && d->st.kind == VPN_STATE_CONNECTING &&
+		    d->st.retry_attempt >= VPND_LINK_RETRIES && d->settings.entry.kind != VPN_POINT_ID) {
+			struct vpn_state_event f = { .kind = VPN_EV_FAILED,
+						     .reason = VPN_REASON_TUNNEL_PROVIDER,
+						     .message = "the entry gateway stays unreachable: drawing another" };
+			vpnd_handle(d, &f);
+		}
 	}
 }
 

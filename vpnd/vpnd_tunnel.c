@@ -300,6 +300,11 @@ static int configure(struct vpnd_tunnel *t, const struct ipr_addr_pair *ips)
 			continue; /* unreachable without IPv6 in the tunnel */
 		use[nu++] = servers[i];
 	}
+	if (nu == 0) {
+		failed(t, VPN_REASON_SET_DNS, true,
+		       "no DNS server usable without IPv6 in the tunnel: add an IPv4 one with `nym-vpnc dns set` or turn IPv6 on");
+		return -EINVAL;
+	}
 	enum dns_config_backend used;
 	t->dns = true;
 	rc = dns_config_apply(t->p.dns_backend, t->ifname, use, nu, t->p.dns_dir, cfg->dns.resolv_conf, &used, err,

@@ -117,7 +117,7 @@ void vpn_state_handle(struct vpn_state *s, const struct vpn_state_event *ev, str
 		}
 		break;
 	case VPN_EV_PROGRESS:
-		if (s->kind == VPN_STATE_CONNECTING && s->tunnel_running) {
+		if (s->kind == VPN_STATE_CONNECTING && s->tunnel_running && s->progress != ev->progress) {
 			s->progress = ev->progress;
 			a->flags |= VPN_ACT_PROGRESS;
 		}

@@ -45,6 +45,8 @@ Test(vpn_state, connect_up_disconnect)
 	struct vpn_state_event p = { .kind = VPN_EV_PROGRESS, .progress = VPN_PROGRESS_WAITING_FOR_IPR };
 	vpn_state_handle(&s, &p, &a);
 	cr_assert_eq(a.flags, VPN_ACT_PROGRESS);
+	vpn_state_handle(&s, &p, &a);
+	cr_assert_eq(a.flags, 0, "a repeated step is not reported twice");
 	up();
 	cr_assert_eq(s.kind, VPN_STATE_CONNECTED);
 	cr_assert_eq(a.flags, VPN_ACT_PUBLISH);
