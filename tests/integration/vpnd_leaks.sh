@@ -109,9 +109,15 @@ vpn_leaks restarted "no leak while the daemon restarts and reconnects"
 echo "# IPv6 off"
 vpn_capture_start ipv6-off
 check "tunnel set --ipv6 off" quiet vpnc tunnel set --ipv6 off
-vpnc reconnect >/dev/null 2>&1
-sleep 0.5
-vpnd_wait_state connected 90 && pass "reconnected with IPv6 off" || fail "not connected after reconnect: $(vpnd_state)"
+if vpnd_reconnect 90; then
+	pass "reconnected with IPv6 off"
+else
+	fail "no new connection 90 s after reconnect: $(cat "$WORK/post-reconnect.json")"
+fi
+vpnd_status "$WORK/ipv6-off.json"
+expect "status: no IPv6 address in the tunnel with --ipv6 off" "" jget "$WORK/ipv6-off.json" connection.ipv6
+expect "status: still an IPv4 address" "10.0.*" jget "$WORK/ipv6-off.json" connection.ipv4
+expect "no IPv6 default route in table 333" 0 sh -c "$S exec --dir '$SANDBOX_DIR' client ip -6 route show table 333 | grep -c default"
 check "IPv4 still works" quiet on client ping -c 1 -W 15 -q "$INTERNET_IP"
 if on client ping -6 -c 2 -W 3 -q "$INTERNET_IP6" >/dev/null 2>&1; then
 	fail "IPv6 to the internet host works with --ipv6 off"

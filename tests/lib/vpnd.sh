@@ -12,6 +12,7 @@
 #   vpnd_kill9                        # kill -9
 #   vpnd_status FILE                  # status --json into FILE; vpnd_state prints the state
 #   vpnd_wait_state STATE SECONDS     # polls until the daemon is in STATE (0) or not (1)
+#   vpnd_reconnect SECONDS            # `reconnect`, and waits for the new connection
 #   vpnd_credentials                  # a voucher from the authority, `credentials obtain`
 #   vpn_snapshot FILE                 # the client's rules, routes, nftables, resolv.conf
 #   vpn_capture_start NAME            # tcpdump of the client's eth0 into $WORK/NAME.pcap
@@ -39,7 +40,7 @@ vpnd_sandbox() {
 	env=$($S up --prefix "vd$$" "$@") || die "scripts/sandbox.sh up $* failed"
 	eval "$env"
 	# shellcheck disable=SC2154 # SANDBOX_DIR comes from the eval
-	trap 'st=$?; vpn_capture_stop; vpnd_kill9 2>/dev/null; $S down --dir "$SANDBOX_DIR" >/dev/null 2>&1; exit $st' EXIT
+	trap 'st=$?; vpn_capture_stop; vpnd_kill9 2>/dev/null; vpnd_failure_log $st; $S down --dir "$SANDBOX_DIR" >/dev/null 2>&1; exit $st' EXIT
 	trap 'exit 130' INT
 	trap 'exit 143' TERM
 	ENTRY_ID=$(cat "$SANDBOX_DIR/entry/data/ed25519_identity.pub")
@@ -47,6 +48,13 @@ vpnd_sandbox() {
 	WORK=$SANDBOX_DIR/test
 	mkdir -p "$WORK"
 	CLIENT_MAC=$(mac client "$CLIENT_IF")
+}
+
+# On a failed run: the end of the daemon's log, for the test log.
+vpnd_failure_log() {
+	[ "$1" -ne 0 ] && [ -n "${VPND_LOG:-}" ] && [ -f "$VPND_LOG" ] || return 0
+	echo "--- the last 60 lines of $VPND_LOG"
+	tail -n 60 "$VPND_LOG"
 }
 
 vpnc() { on client "$VPNC" --socket "$VPND_SOCKET" "$@"; }
@@ -113,6 +121,29 @@ vpnd_wait_state() {
 	i=0
 	while [ $i -lt $(($2 * 4)) ]; do
 		[ "$(vpnd_state)" = "$1" ] && return 0
+		sleep 0.25
+		i=$((i + 1))
+	done
+	return 1
+}
+
+# vpnd_reconnect SECONDS: `reconnect`, then waits for a new connection: connected again after
+# having left Connected, or with a later `since` (a state change quicker than a poll).
+vpnd_reconnect() {
+	vpnd_status "$WORK/pre-reconnect.json"
+	since=$(jget "$WORK/pre-reconnect.json" connection.since 0)
+	vpnc reconnect >"$WORK/reconnect.out" 2>&1 || return 1
+	left=""
+	i=0
+	while [ $i -lt $(($1 * 4)) ]; do
+		vpnd_status "$WORK/post-reconnect.json"
+		st=$(jget "$WORK/post-reconnect.json" state)
+		if [ "$st" = connected ]; then
+			[ -n "$left" ] && return 0
+			[ "$(jget "$WORK/post-reconnect.json" connection.since 0)" != "$since" ] && return 0
+		else
+			left=1
+		fi
 		sleep 0.25
 		i=$((i + 1))
 	done
