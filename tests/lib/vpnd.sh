@@ -171,10 +171,12 @@ vpn_snapshot() {
 		echo "## sysctl"; sysctl net.ipv4.conf.all.src_valid_mark net.ipv4.ip_forward' >"$1" 2>&1
 }
 
-# tcpdump on the client's physical interface: every frame, each written as it comes.
+# tcpdump on the client's physical interface: every frame (its first 256 bytes: the headers
+# are what the judge reads), each written as it comes, with a 32 MiB kernel buffer so that
+# a loaded machine does not drop frames.
 vpn_capture_start() {
 	VPN_CAPTURE=$WORK/$1.pcap
-	bg_on client "$VPN_CAPTURE.log" tcpdump -i "$CLIENT_IF" -s 0 -U --immediate-mode -n -Z root -w "$VPN_CAPTURE"
+	bg_on client "$VPN_CAPTURE.log" tcpdump -i "$CLIENT_IF" -s 256 -B 32768 -U --immediate-mode -n -Z root -w "$VPN_CAPTURE"
 	VPN_CAPTURE_PID=$BG_PID
 	i=0
 	until grep -q "listening on" "$VPN_CAPTURE.log" 2>/dev/null; do
