@@ -10,6 +10,7 @@
  *                    addresses, policy routing, DNS; events back through a queue + eventfd
  *   vpnd_firewall.c  the kill switch's current policy, applied under a lock from both threads
  *   vpnd_creds.c     credentials obtain / list in <state>/tickets/
+ *   vpnd_jobs.c      slow requests (credentials obtain, gateway list) in a thread of their own
  *   vpnd_notify.c    sd_notify
  *
  * The control loop is single-threaded and owns struct vpnd; the tunnel thread only touches
@@ -80,7 +81,7 @@ enum vpnd_tev_kind {
 
 struct vpnd_tev {
 	enum vpnd_tev_kind kind;
-	enum vpn_state_progress progress;
+	enum vpn_ctl_step progress;
 	enum vpn_state_reason reason;
 	bool fatal, low;
 	long tickets_left;
@@ -124,6 +125,24 @@ int vpnd_creds_obtain(const char *tickets_dir, const struct vpn_ctl_args *a, con
 		      json_t **result, struct vpn_ctl_error *err);
 int vpnd_creds_list(const char *tickets_dir, json_t **result, struct vpn_ctl_error *err);
 
+/* ---- slow requests (vpnd_jobs.c) ---- */
+
+/* Requests that wait on the network (credentials obtain, gateway list) run in a thread of
+ * their own (obtains one at a time), so the control loop keeps answering; the reply is sent
+ * when the loop collects the finished job (the eventfd is written). The connection that
+ * asked waits for it before its next requests are read (replies stay in order). */
+struct vpnd_jobs;
+struct vpnd_jobs *vpnd_jobs_new(int event_fd);
+/* Starts a job for request req of connection client. 0 or -errno. */
+int vpnd_jobs_start(struct vpnd_jobs *j, uint64_t client, const struct vpn_ctl_request *req, const char *tickets_dir,
+		    const char *const *urls, size_t n_urls, const struct nym_dir_client_trust *trust);
+/* Takes a finished job: 1 with its reply (result or err, *obtained true for credentials
+ * obtain), 0 when none. *result is the caller's. */
+int vpnd_jobs_next(struct vpnd_jobs *j, uint64_t *client, long long *id, json_t **result, struct vpn_ctl_error *err,
+		   bool *ok, bool *obtained);
+/* Waits up to timeout_ms for running jobs to end. */
+void vpnd_jobs_drain(struct vpnd_jobs *j, long timeout_ms);
+
 /* ---- sd_notify (vpnd_notify.c) ---- */
 
 /* Sends state ("READY=1") to $NOTIFY_SOCKET when set. 0, or -errno. */
@@ -135,14 +154,17 @@ struct vpnd_client;
 struct vpnd_ctl;
 
 struct vpnd_ctl_peer {
+	uint64_t client; /* this connection's serial number, for replies given later */
 	pid_t pid;
 	uid_t uid;
 	gid_t gid;
 	bool privileged;
 };
 
-/* Called for each request line: fills *result (ok) or err and returns 0 / -1. *listen set to
- * true turns the connection into a listener after the reply. */
+/* Called for each request line: fills *result (ok) or err and returns 0 / -1, or returns
+ * VPND_CTL_LATER when the reply comes later through vpnd_ctl_reply. *listen set to true
+ * turns the connection into a listener after the reply. */
+#define VPND_CTL_LATER 1
 typedef int (*vpnd_ctl_handler)(void *ctx, const struct vpnd_ctl_peer *peer, const struct vpn_ctl_request *req,
 				json_t **result, struct vpn_ctl_error *err, bool *listen);
 
@@ -155,6 +177,10 @@ void vpnd_ctl_close(struct vpnd_ctl *c); /* closes every client and removes the 
 size_t vpnd_ctl_pollfds(struct vpnd_ctl *c, struct pollfd *fds, size_t cap);
 /* Handles the revents of those entries. */
 void vpnd_ctl_dispatch(struct vpnd_ctl *c, const struct pollfd *fds, size_t n);
+/* The reply to request `id` of connection `client` (result when err is NULL); dropped when
+ * the connection is gone. */
+void vpnd_ctl_reply(struct vpnd_ctl *c, uint64_t client, long long id, const json_t *result,
+		    const struct vpn_ctl_error *err);
 /* Sends a line to every listener. */
 void vpnd_ctl_broadcast(struct vpnd_ctl *c, const char *line);
 
@@ -178,6 +204,7 @@ struct vpnd {
 	struct vpnd_fw fw;
 	struct vpnd_ctl *ctl;
 	struct vpnd_tunnel *tunnel;
+	struct vpnd_jobs *jobs;
 	int event_fd;
 	uint64_t retry_at_ns; /* 0: no retry armed */
 	bool publish_pending;

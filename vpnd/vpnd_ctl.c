@@ -28,6 +28,11 @@ struct vpnd_client {
 	size_t out_len, out_cap;
 	bool listening;
 	bool dead; /* to be dropped by the next dispatch */
+	/* A request is answered later (a job): the replies stay in order, so the connection's
+	 * next requests wait, unread or in backlog, until that reply is sent. */
+	bool pending;
+	char *backlog;
+	size_t backlog_len;
 };
 
 struct vpnd_ctl {
@@ -39,6 +44,7 @@ struct vpnd_ctl {
 	gid_t group;
 	struct vpnd_client *clients[VPND_CTL_CLIENTS_MAX];
 	size_t n;
+	uint64_t next_serial;
 };
 
 bool vpnd_ctl_peer_privileged(pid_t pid, uid_t uid, gid_t gid, bool have_group, gid_t group)
@@ -138,6 +144,9 @@ fail:;
 static void client_free(struct vpnd_client *cl)
 {
 	close(cl->fd);
+	if (cl->backlog)
+		explicit_bzero(cl->backlog, cl->backlog_len); /* may hold vouchers */
+	free(cl->backlog);
 	vpn_ctl_reader_free(&cl->reader);
 	free(cl->out);
 	free(cl);
@@ -162,7 +171,7 @@ size_t vpnd_ctl_pollfds(struct vpnd_ctl *c, struct pollfd *fds, size_t cap)
 	for (size_t i = 0; i < c->n && n < cap; i++) {
 		struct vpnd_client *cl = c->clients[i];
 		fds[n++] = (struct pollfd){ .fd = cl->fd,
-					    .events = (short)(POLLIN | (cl->out_len ? POLLOUT : 0)) };
+					    .events = (short)((cl->pending ? 0 : POLLIN) | (cl->out_len ? POLLOUT : 0)) };
 	}
 	return n;
 }
@@ -241,7 +250,13 @@ static int handle_line(struct vpnd_ctl *c, struct vpnd_client *cl, const char *t
 	}
 	json_t *result = NULL;
 	bool listen = false;
-	if (c->handler(c->ctx, &cl->peer, &req, &result, &e, &listen) == 0)
+	int h = c->handler(c->ctx, &cl->peer, &req, &result, &e, &listen);
+	if (h == VPND_CTL_LATER) {
+		cl->pending = true;
+		vpn_ctl_request_clear(&req);
+		return 0;
+	}
+	if (h == 0)
 		rc = vpn_ctl_reply_ok(req.id, result, &line);
 	else
 		rc = vpn_ctl_reply_error(req.id, &e, &line);
@@ -258,18 +273,20 @@ static int handle_line(struct vpnd_ctl *c, struct vpnd_client *cl, const char *t
 	return rc;
 }
 
-/* Returns -1 when the client must be dropped. */
-static int client_read(struct vpnd_ctl *c, struct vpnd_client *cl)
+/* Handles the lines in data; when a request goes pending, the bytes after it wait in the
+ * backlog. Returns -1 when the client must be dropped. */
+static int process_bytes(struct vpnd_ctl *c, struct vpnd_client *cl, const char *data, size_t n)
 {
-	char buf[16384];
-	ssize_t r = recv(cl->fd, buf, sizeof(buf), MSG_DONTWAIT);
-	if (r == 0)
-		return -1;
-	if (r < 0)
-		return errno == EAGAIN || errno == EINTR ? 0 : -1;
-	const char *data = buf;
-	size_t n = (size_t)r;
-	for (;;) {
+	while (n) {
+		if (cl->pending) {
+			char *b = realloc(cl->backlog, cl->backlog_len + n);
+			if (!b)
+				return -1;
+			memcpy(b + cl->backlog_len, data, n);
+			cl->backlog = b;
+			cl->backlog_len += n;
+			return 0;
+		}
 		const char *line;
 		size_t len;
 		int rc = vpn_ctl_reader_next(&cl->reader, &data, &n, &line, &len);
@@ -286,6 +303,18 @@ static int client_read(struct vpnd_ctl *c, struct vpnd_client *cl)
 			return -1;
 	}
 	return 0;
+}
+
+/* Returns -1 when the client must be dropped. */
+static int client_read(struct vpnd_ctl *c, struct vpnd_client *cl)
+{
+	char buf[16384];
+	ssize_t r = recv(cl->fd, buf, sizeof(buf), MSG_DONTWAIT);
+	if (r == 0)
+		return -1;
+	if (r < 0)
+		return errno == EAGAIN || errno == EINTR ? 0 : -1;
+	return process_bytes(c, cl, buf, (size_t)r);
 }
 
 static void accept_clients(struct vpnd_ctl *c)
@@ -306,6 +335,7 @@ static void accept_clients(struct vpnd_ctl *c)
 			return;
 		}
 		cl->fd = fd;
+		cl->peer.client = ++c->next_serial;
 		cl->peer.pid = cr.pid;
 		cl->peer.uid = cr.uid;
 		cl->peer.gid = cr.gid;
@@ -359,6 +389,39 @@ void vpnd_ctl_dispatch(struct vpnd_ctl *c, const struct pollfd *fds, size_t n)
 	}
 	if (n && (fds[0].revents & POLLIN))
 		accept_clients(c);
+}
+
+void vpnd_ctl_reply(struct vpnd_ctl *c, uint64_t client, long long id, const json_t *result,
+		    const struct vpn_ctl_error *err)
+{
+	for (size_t i = 0; i < c->n; i++) {
+		struct vpnd_client *cl = c->clients[i];
+		if (cl->peer.client != client || cl->dead)
+			continue;
+		char *line = NULL;
+		int rc = err ? vpn_ctl_reply_error(id, err, &line) : vpn_ctl_reply_ok(id, result, &line);
+		if (rc == -EMSGSIZE)
+			rc = send_error(cl, id, VPN_CTL_INTERNAL, "the reply is too large");
+		else if (rc == 0)
+			rc = enqueue(cl, line);
+		free(line);
+		cl->pending = false;
+		if (rc) {
+			cl->dead = true;
+			return;
+		}
+		/* The requests that waited behind it. */
+		char *b = cl->backlog;
+		size_t n = cl->backlog_len;
+		cl->backlog = NULL;
+		cl->backlog_len = 0;
+		if (b && process_bytes(c, cl, b, n) != 0)
+			cl->dead = true;
+		if (b)
+			explicit_bzero(b, n);
+		free(b);
+		return;
+	}
 }
 
 void vpnd_ctl_broadcast(struct vpnd_ctl *c, const char *line)

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "http/http_client.h"
 #include "netlink/nl_policy.h"
 #include "util/log.h"
 #include "vpnd/vpnd.h"
@@ -98,10 +99,27 @@ int vpnd_fw_set_authorities(struct vpnd_fw *fw, const char *const *urls, size_t 
 			rc = -EHOSTUNREACH;
 			continue;
 		}
-		for (struct addrinfo *ai = res; ai && ne < VPND_ENDPOINTS_MAX; ai = ai->ai_next)
-			if (endpoint_from(ai->ai_addr, IPPROTO_TCP, &eps[ne]) == 0)
-				ne++;
+		/* libcurl would look the name up again for every request, and once the kill switch
+		 * is up DNS only works through the tunnel: pin the name to what it resolves to now,
+		 * the very addresses the kill switch lets through. */
+		char text[VPND_ENDPOINTS_MAX][INET6_ADDRSTRLEN];
+		const char *addrs[VPND_ENDPOINTS_MAX];
+		size_t na = 0;
+		for (struct addrinfo *ai = res; ai && ne < VPND_ENDPOINTS_MAX; ai = ai->ai_next) {
+			if (endpoint_from(ai->ai_addr, IPPROTO_TCP, &eps[ne]) != 0)
+				continue;
+			ne++;
+			const void *a = ai->ai_family == AF_INET ? (const void *)&((struct sockaddr_in *)ai->ai_addr)->sin_addr
+								 : (const void *)&((struct sockaddr_in6 *)ai->ai_addr)->sin6_addr;
+			if (inet_ntop(ai->ai_family, a, text[na], sizeof(text[na])))
+				addrs[na] = text[na], na++;
+		}
 		freeaddrinfo(res);
+		struct in6_addr literal;
+		bool numeric = inet_pton(AF_INET, host, &literal) == 1 || inet_pton(AF_INET6, host, &literal) == 1;
+		int pin = numeric || na == 0 ? 0 : nym_http_pin_host(host, port, addrs, na);
+		if (pin && pin != -EEXIST)
+			log_warn("authority %s: cannot pin %s to its addresses: %s", urls[i], host, strerror(-pin));
 	}
 	pthread_mutex_lock(&fw->mu);
 	memcpy(fw->authority, eps, ne * sizeof(eps[0]));

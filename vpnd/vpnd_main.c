@@ -85,28 +85,6 @@ static void publish_state(struct vpnd *d)
 	json_decref(s);
 }
 
-static enum vpn_ctl_step step_of(enum vpn_state_progress p)
-{
-	switch (p) {
-	case VPN_PROGRESS_FETCHING_TOPOLOGY:
-		return VPN_CTL_STEP_FETCHING_TOPOLOGY;
-	case VPN_PROGRESS_SELECTING_GATEWAYS:
-		return VPN_CTL_STEP_SELECTING_GATEWAYS;
-	case VPN_PROGRESS_SPENDING_TICKET:
-		return VPN_CTL_STEP_SPENDING_TICKET;
-	case VPN_PROGRESS_CONNECTING_ENTRY:
-		return VPN_CTL_STEP_CONNECTING_ENTRY;
-	case VPN_PROGRESS_WAITING_FOR_IPR:
-		return VPN_CTL_STEP_WAITING_FOR_IPR;
-	case VPN_PROGRESS_CONFIGURING_TUNNEL:
-		return VPN_CTL_STEP_CONFIGURING_TUNNEL;
-	case VPN_PROGRESS_UP:
-	case VPN_PROGRESS_NONE:
-		break;
-	}
-	return VPN_CTL_STEP_UP;
-}
-
 static void broadcast_progress(struct vpnd *d, enum vpn_ctl_step s);
 
 static void start_tunnel(struct vpnd *d)
@@ -171,7 +149,7 @@ void vpnd_handle(struct vpnd *d, const struct vpn_state_event *ev)
 		start_tunnel(d);
 	}
 	if (a.flags & VPN_ACT_PROGRESS)
-		broadcast_progress(d, step_of(d->st.progress));
+		broadcast_progress(d, d->st.progress);
 	if (ev->kind == VPN_EV_UP && d->st.kind == VPN_STATE_CONNECTED)
 		broadcast_progress(d, VPN_CTL_STEP_UP);
 	if (a.flags & VPN_ACT_WARN) {
@@ -255,6 +233,21 @@ static void drain_tunnel_events(struct vpnd *d)
 						     .message = "the entry gateway stays unreachable: drawing another" };
 			vpnd_handle(d, &f);
 		}
+	}
+}
+
+static void drain_jobs(struct vpnd *d)
+{
+	uint64_t client;
+	long long id;
+	json_t *result;
+	struct vpn_ctl_error err;
+	bool ok, obtained;
+	while (vpnd_jobs_next(d->jobs, &client, &id, &result, &err, &ok, &obtained)) {
+		vpnd_ctl_reply(d->ctl, client, id, result, ok ? NULL : &err);
+		json_decref(result);
+		if (obtained)
+			vpnd_refresh_tickets(d);
 	}
 }
 
@@ -429,8 +422,10 @@ static int run(struct vpnd *d, const sigset_t *stop)
 			return -errno;
 		if (r <= 0)
 			continue;
-		if (fds[0].revents & POLLIN)
+		if (fds[0].revents & POLLIN) {
 			drain_tunnel_events(d);
+			drain_jobs(d);
+		}
 		vpnd_ctl_dispatch(d->ctl, fds + 1, n - 1);
 		if (d->publish_pending) {
 			d->publish_pending = false;
@@ -501,6 +496,11 @@ int main(int argc, char **argv)
 		log_error("eventfd: %s", strerror(errno));
 		return EXIT_FAIL;
 	}
+	d.jobs = vpnd_jobs_new(d.event_fd);
+	if (!d.jobs) {
+		log_error("out of memory");
+		return EXIT_FAIL;
+	}
 	mode_t mode = 0660;
 	vpn_config_socket_mode(&d.cfg, &mode);
 	rc = vpnd_ctl_open(d.cfg.daemon.socket, mode, d.cfg.daemon.socket_group, vpnd_request, &d, &d.ctl, err,
@@ -518,6 +518,7 @@ int main(int argc, char **argv)
 	rc = run(&d, &stop);
 	vpnd_notify("STOPPING=1");
 	shutdown_tunnel(&d);
+	vpnd_jobs_drain(d.jobs, 2 * VPND_HTTP_TIMEOUT_MS);
 	if (!d.st.target_connected) {
 		/* Disconnected (or disconnecting): nothing may stay behind. */
 		if (d.fw.active || nft_killswitch_present(VPND_TABLE) == 1) {

@@ -63,45 +63,6 @@ static json_t *dns_json(const struct vpnd *d)
 	return vpn_settings_dns_json(&d->settings, defaults, d->cfg.dns.default_servers.count);
 }
 
-static int gateway_list(struct vpnd *d, enum vpn_ctl_gateway_type type, json_t **result, struct vpn_ctl_error *err)
-{
-	if (d->n_authorities == 0)
-		return vpn_ctl_error_set(err, VPN_CTL_UNAVAILABLE,
-					 "no directory authority configured: set network.authorities or give --authority");
-	struct nym_dir_client_topology topo;
-	char msg[NYM_DIR_ERR_MAX];
-	memset(&topo, 0, sizeof(topo));
-	int rc = nym_dir_client_fetch_topology(d->authority_urls, d->n_authorities, d->trust.count ? &d->trust : NULL, 0,
-					       VPND_HTTP_TIMEOUT_MS, &topo, msg, sizeof(msg));
-	if (rc)
-		return vpn_ctl_error_set(err, VPN_CTL_UNAVAILABLE, "cannot fetch the topology: %.200s", msg);
-	unsigned want = type == VPN_CTL_GW_MIXNET_ENTRY ? NYM_ROLE_ENTRY
-			: type == VPN_CTL_GW_MIXNET_EXIT ? NYM_ROLE_EXIT
-							  : NYM_ROLE_WIREGUARD;
-	json_t *list = json_array();
-	for (size_t i = 0; i < topo.doc.gateway_count; i++) {
-		const struct nym_descriptor *g = &topo.doc.gateways[i].d;
-		if (!(g->roles & want))
-			continue;
-		char id[NYM_BASE58_ENCODED_MAX(32)];
-		nym_base58_encode(id, sizeof(id), g->identity, 32);
-		json_t *addrs = json_array(), *roles = json_array();
-		for (size_t k = 0; k < g->address_count; k++)
-			json_array_append_new(addrs, json_string(g->addresses[k]));
-		if (g->roles & NYM_ROLE_ENTRY)
-			json_array_append_new(roles, json_string("entry"));
-		if (g->roles & NYM_ROLE_EXIT)
-			json_array_append_new(roles, json_string("exit"));
-		if (g->roles & NYM_ROLE_WIREGUARD)
-			json_array_append_new(roles, json_string("wireguard"));
-		json_array_append_new(list, json_pack("{s:s, s:s, s:o, s:o}", "id", id, "country", g->country, "addresses",
-						      addrs, "roles", roles));
-	}
-	nym_dir_client_topology_free(&topo);
-	*result = json_pack("{s:o}", "gateways", list);
-	return 0;
-}
-
 static int network_set(struct vpnd *d, const char *name, json_t **result, struct vpn_ctl_error *err)
 {
 	struct vpn_config c = d->cfg;
@@ -122,7 +83,6 @@ int vpnd_request(void *ctx, const struct vpnd_ctl_peer *peer, const struct vpn_c
 	struct vpn_state_event ev;
 	memset(&ev, 0, sizeof(ev));
 	bool changed = false;
-	(void)peer;
 	switch (req->command->cmd) {
 	case VPN_CTL_INFO: {
 		struct utsname u;
@@ -170,7 +130,10 @@ int vpnd_request(void *ctx, const struct vpnd_ctl_peer *peer, const struct vpn_c
 		return 0;
 	}
 	case VPN_CTL_GATEWAY_LIST:
-		return gateway_list(d, a->gateway_type, result, err);
+		if (vpnd_jobs_start(d->jobs, peer->client, req, d->tickets_dir, d->authority_urls, d->n_authorities,
+				    &d->trust) != 0)
+			return vpn_ctl_error_set(err, VPN_CTL_INTERNAL, "cannot start a thread for the request");
+		return VPND_CTL_LATER;
 	case VPN_CTL_TUNNEL_GET:
 		*result = vpn_settings_tunnel_json(&d->settings, (unsigned)d->cfg.tunnel.mtu);
 		return 0;
@@ -239,18 +202,18 @@ int vpnd_request(void *ctx, const struct vpnd_ctl_peer *peer, const struct vpn_c
 		return 0;
 	}
 	case VPN_CTL_CREDENTIALS_OBTAIN: {
-		struct nym_dir_client_trust trust;
-		const struct nym_dir_client_trust *use = d->trust.count ? &d->trust : NULL;
+		struct nym_dir_client_trust trust = d->trust;
 		if (a->n_authority_keys) {
 			memset(&trust, 0, sizeof(trust));
 			for (size_t i = 0; i < a->n_authority_keys && i < NYM_AUTHORITIES_MAX; i++)
 				memcpy(trust.keys[trust.count++], a->authority_keys[i], 32);
 			trust.threshold = 1;
-			use = &trust;
 		}
-		int rc = vpnd_creds_obtain(d->tickets_dir, a, use, result, err);
-		vpnd_refresh_tickets(d);
-		return rc;
+		log_info("control: credentials obtain (%zu vouchers, uid %u)", a->n_vouchers, (unsigned)peer->uid);
+		if (vpnd_jobs_start(d->jobs, peer->client, req, d->tickets_dir, d->authority_urls, d->n_authorities,
+				    &trust) != 0)
+			return vpn_ctl_error_set(err, VPN_CTL_INTERNAL, "cannot start a thread for the request");
+		return VPND_CTL_LATER;
 	}
 	case VPN_CTL_CREDENTIALS_LIST:
 		return vpnd_creds_list(d->tickets_dir, result, err);

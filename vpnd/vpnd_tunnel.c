@@ -49,7 +49,7 @@ struct vpnd_tunnel {
 	int tun_fd;
 	char ifname[IF_NAMESIZE];
 	struct clientio *io;
-	bool up_sent;
+	atomic_bool up_sent; /* read by clientio's driver thread too */
 	bool gateways_seen, fw_failed;
 	atomic_bool discarding; /* a client drawn again is being stopped: its events are noise */
 	char fw_err[256];
@@ -93,7 +93,7 @@ int vpnd_tunnel_next_event(struct vpnd_tunnel *t, struct vpnd_tev *out)
 	return got;
 }
 
-static void progress(struct vpnd_tunnel *t, enum vpn_state_progress p)
+static void progress(struct vpnd_tunnel *t, enum vpn_ctl_step p)
 {
 	struct vpnd_tev ev = { .kind = VPND_TEV_PROGRESS, .progress = p };
 	post(t, &ev);
@@ -139,7 +139,7 @@ static void on_event(void *ctx, const struct clientio_event *ev)
 	memset(&e, 0, sizeof(e));
 	switch (ev->kind) {
 	case CLIENTIO_EV_TOPOLOGY:
-		progress(t, VPN_PROGRESS_SELECTING_GATEWAYS);
+		progress(t, VPN_CTL_STEP_SELECTING_GATEWAYS);
 		break;
 	case CLIENTIO_EV_GATEWAYS:
 		/* Synchronously: the link opens only after this returns. */
@@ -155,11 +155,14 @@ static void on_event(void *ctx, const struct clientio_event *ev)
 		break;
 	case CLIENTIO_EV_LINK_CONNECTING:
 		if (!t->up_sent)
-			progress(t, VPN_PROGRESS_CONNECTING_ENTRY);
+			progress(t, VPN_CTL_STEP_CONNECTING_ENTRY);
 		break;
 	case CLIENTIO_EV_LINK_UP:
-		if (ev->detail[0])
+		if (ev->detail[0]) {
+			pthread_mutex_lock(&t->mu);
 			snprintf(t->conn.entry_address, sizeof(t->conn.entry_address), "%s", ev->detail);
+			pthread_mutex_unlock(&t->mu);
+		}
 		e.kind = VPND_TEV_LINK_UP;
 		post(t, &e);
 		break;
@@ -171,7 +174,7 @@ static void on_event(void *ctx, const struct clientio_event *ev)
 		break;
 	case CLIENTIO_EV_TICKET_SPENT:
 		if (!t->up_sent)
-			progress(t, VPN_PROGRESS_SPENDING_TICKET);
+			progress(t, VPN_CTL_STEP_SPENDING_TICKET);
 		e.kind = VPND_TEV_TICKETS;
 		e.tickets_left = (long)ev->tickets_left;
 		post(t, &e);
@@ -184,7 +187,7 @@ static void on_event(void *ctx, const struct clientio_event *ev)
 		break;
 	case CLIENTIO_EV_IPR_WAIT:
 		if (!t->up_sent)
-			progress(t, VPN_PROGRESS_WAITING_FOR_IPR);
+			progress(t, VPN_CTL_STEP_WAITING_FOR_IPR);
 		break;
 	case CLIENTIO_EV_IPR_UP:
 		break;
@@ -248,7 +251,7 @@ static int configure(struct vpnd_tunnel *t, const struct ipr_addr_pair *ips)
 	const struct vpn_config *cfg = t->p.cfg;
 	const struct vpn_settings *s = &t->p.settings;
 	char key[128];
-	progress(t, VPN_PROGRESS_CONFIGURING_TUNNEL);
+	progress(t, VPN_CTL_STEP_CONFIGURING_TUNNEL);
 	/* Replies come in on the TUN from addresses routed elsewhere: no strict rp_filter. */
 	snprintf(key, sizeof(key), "net/ipv4/conf/%s/rp_filter", t->ifname);
 	net_sysctl_write_int(key, 0);
@@ -339,7 +342,7 @@ static void wait_for_stop(struct vpnd_tunnel *t)
 			bool no_tickets = strstr(why, "ticket") || strstr(why, "balance") || strstr(why, "bandwidth");
 			failed(t, no_tickets ? VPN_REASON_NO_TICKETS : VPN_REASON_TUNNEL_PROVIDER, true,
 			       "the client gave up: %s", why);
-			t->up_sent = false; /* report once */
+			atomic_store(&t->up_sent, false); /* report once */
 		}
 	}
 }
@@ -378,7 +381,7 @@ static void *run(void *arg)
 	char err[CLIENTIO_ERR_MAX];
 	int rc;
 
-	progress(t, VPN_PROGRESS_FETCHING_TOPOLOGY);
+	progress(t, VPN_CTL_STEP_FETCHING_TOPOLOGY);
 	rc = vpnd_fw_block(t->p.fw, s->allow_lan, s->tunnel.ipv6, err, sizeof(err));
 	if (rc) {
 		failed(t, VPN_REASON_FIREWALL, true, "%s", err);
@@ -502,9 +505,12 @@ static void *run(void *arg)
 	}
 	if (configure(t, &ips) != 0)
 		goto out;
-	struct vpnd_tev up = { .kind = VPND_TEV_UP, .connection = t->conn };
+	struct vpnd_tev up = { .kind = VPND_TEV_UP };
+	pthread_mutex_lock(&t->mu);
+	up.connection = t->conn;
+	pthread_mutex_unlock(&t->mu);
 	post(t, &up);
-	t->up_sent = true;
+	atomic_store(&t->up_sent, true);
 out:
 	wait_for_stop(t);
 	teardown(t);
@@ -522,6 +528,7 @@ int vpnd_tunnel_start(const struct vpnd_tunnel_params *p, struct vpnd_tunnel **o
 	t->tun_fd = -1;
 	atomic_init(&t->stop, false);
 	atomic_init(&t->discarding, false);
+	atomic_init(&t->up_sent, false);
 	pthread_mutex_init(&t->mu, NULL);
 	int rc = pthread_create(&t->thread, NULL, run, t);
 	if (rc) {

@@ -34,7 +34,7 @@ static void set_target(struct vpn_state *s, struct vpn_state_actions *a, bool co
 static void enter_connecting(struct vpn_state *s, struct vpn_state_actions *a, uint32_t attempt, bool now)
 {
 	s->reason = VPN_REASON_NONE;
-	s->progress = VPN_PROGRESS_NONE;
+	s->progress = VPN_CTL_STEP_COUNT;
 	s->have_connection = false;
 	s->retry_pending = false;
 	s->reconnect_now = false;
@@ -74,7 +74,7 @@ static void enter_disconnected(struct vpn_state *s, struct vpn_state_actions *a)
 	s->retry_attempt = 0;
 	s->reason = VPN_REASON_NONE;
 	s->message[0] = '\0';
-	s->progress = VPN_PROGRESS_NONE;
+	s->progress = VPN_CTL_STEP_COUNT;
 	s->have_connection = false;
 	s->retry_pending = false;
 	s->reconnect_now = false;
@@ -127,7 +127,7 @@ void vpn_state_handle(struct vpn_state *s, const struct vpn_state_event *ev, str
 			s->kind = VPN_STATE_CONNECTED;
 			s->retry_attempt = 0;
 			s->message[0] = '\0';
-			s->progress = VPN_PROGRESS_UP;
+			s->progress = VPN_CTL_STEP_UP;
 			s->have_connection = true;
 			s->connection = *ev->connection;
 			a->flags |= VPN_ACT_PUBLISH;
@@ -182,13 +182,13 @@ void vpn_state_handle(struct vpn_state *s, const struct vpn_state_event *ev, str
 		case VPN_AFTER_OFFLINE:
 			s->kind = VPN_STATE_OFFLINE;
 			s->retry_attempt = 0;
-			s->progress = VPN_PROGRESS_NONE;
+			s->progress = VPN_CTL_STEP_COUNT;
 			a->flags |= VPN_ACT_BLOCK | VPN_ACT_PUBLISH;
 			break;
 		case VPN_AFTER_ERROR:
 			s->kind = VPN_STATE_ERROR;
 			s->retry_attempt = 0;
-			s->progress = VPN_PROGRESS_NONE;
+			s->progress = VPN_CTL_STEP_COUNT;
 			a->flags |= VPN_ACT_BLOCK | VPN_ACT_PUBLISH;
 			break;
 		}
@@ -265,14 +265,6 @@ const char *vpn_state_reason_name(enum vpn_state_reason r)
 	return (unsigned)r < sizeof(names) / sizeof(names[0]) ? names[r] : "internal";
 }
 
-const char *vpn_state_progress_name(enum vpn_state_progress p)
-{
-	static const char *const names[] = { "none",		"fetching_topology", "selecting_gateways",
-					     "spending_ticket", "connecting_entry",  "waiting_for_ipr",
-					     "configuring_tunnel", "up" };
-	return (unsigned)p < sizeof(names) / sizeof(names[0]) ? names[p] : "none";
-}
-
 const char *vpn_state_after_name(enum vpn_state_after a)
 {
 	static const char *const names[] = { "nothing", "reconnect", "offline", "error" };
@@ -302,8 +294,8 @@ json_t *vpn_state_to_json(const struct vpn_state *s)
 					      "tun", c->tun, "ipv4", c->ipv4, "ipv6", c->ipv6, "since",
 					      (json_int_t)c->since, "dns", dns));
 	}
-	if (s->kind == VPN_STATE_CONNECTING && s->progress != VPN_PROGRESS_NONE)
-		json_object_set_new(j, "progress", json_string(vpn_state_progress_name(s->progress)));
+	if (s->kind == VPN_STATE_CONNECTING && s->progress != VPN_CTL_STEP_COUNT)
+		json_object_set_new(j, "progress", json_string(vpn_ctl_step_name(s->progress)));
 	if (s->tickets_left >= 0)
 		json_object_set_new(j, "tickets_left", json_integer(s->tickets_left));
 	return j;

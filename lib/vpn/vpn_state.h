@@ -22,6 +22,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "vpn/vpn_ctl.h"
+
 enum vpn_state_kind {
 	VPN_STATE_DISCONNECTED,
 	VPN_STATE_CONNECTING,
@@ -49,16 +51,6 @@ enum vpn_state_reason {
 	VPN_REASON_INTERNAL,
 };
 
-enum vpn_state_progress {
-	VPN_PROGRESS_NONE,
-	VPN_PROGRESS_FETCHING_TOPOLOGY,
-	VPN_PROGRESS_SELECTING_GATEWAYS,
-	VPN_PROGRESS_SPENDING_TICKET,
-	VPN_PROGRESS_CONNECTING_ENTRY,
-	VPN_PROGRESS_WAITING_FOR_IPR,
-	VPN_PROGRESS_CONFIGURING_TUNNEL,
-	VPN_PROGRESS_UP,
-};
 
 #define VPN_STATE_DNS_MAX 8
 #define VPN_STATE_MESSAGE_MAX 256
@@ -81,7 +73,7 @@ struct vpn_state {
 	enum vpn_state_after after;	  /* Disconnecting */
 	enum vpn_state_reason reason;	  /* Error, and the pending error while Disconnecting{error} */
 	char message[VPN_STATE_MESSAGE_MAX]; /* Error: what failed; else the last problem */
-	enum vpn_state_progress progress;
+	enum vpn_ctl_step progress; /* VPN_CTL_STEP_COUNT: none yet */
 	bool have_connection; /* the tunnel was configured (Connected, or Connecting after a link loss) */
 	struct vpn_state_connection connection;
 	long tickets_left; /* -1: unknown */
@@ -111,7 +103,7 @@ enum vpn_state_event_kind {
 
 struct vpn_state_event {
 	enum vpn_state_event_kind kind;
-	enum vpn_state_progress progress;
+	enum vpn_ctl_step progress; /* VPN_CTL_STEP_COUNT: none yet */
 	const struct vpn_state_connection *connection;
 	enum vpn_state_reason reason;
 	const char *message;
@@ -151,7 +143,6 @@ uint32_t vpn_state_backoff_ms(uint32_t attempt);
 /* Names: "connecting", "tun_device", "waiting_for_ipr", "reconnect". */
 const char *vpn_state_kind_name(enum vpn_state_kind k);
 const char *vpn_state_reason_name(enum vpn_state_reason r);
-const char *vpn_state_progress_name(enum vpn_state_progress p);
 const char *vpn_state_after_name(enum vpn_state_after a);
 
 /* C5's <state> object (mode "mixnet"). */

@@ -42,7 +42,7 @@ Test(vpn_state, connect_up_disconnect)
 	cr_assert_eq(s.kind, VPN_STATE_CONNECTING);
 	cr_assert_eq(a.flags, VPN_ACT_TARGET | VPN_ACT_START_TUNNEL | VPN_ACT_PUBLISH);
 	cr_assert(s.target_connected);
-	struct vpn_state_event p = { .kind = VPN_EV_PROGRESS, .progress = VPN_PROGRESS_WAITING_FOR_IPR };
+	struct vpn_state_event p = { .kind = VPN_EV_PROGRESS, .progress = VPN_CTL_STEP_WAITING_FOR_IPR };
 	vpn_state_handle(&s, &p, &a);
 	cr_assert_eq(a.flags, VPN_ACT_PROGRESS);
 	vpn_state_handle(&s, &p, &a);
@@ -208,7 +208,7 @@ Test(vpn_state, json_of_each_state)
 	cr_assert(a.flags & VPN_ACT_WARN);
 	cr_assert(strstr(a.warning, "3") != NULL);
 	ev(VPN_EV_CONNECT);
-	struct vpn_state_event p = { .kind = VPN_EV_PROGRESS, .progress = VPN_PROGRESS_SPENDING_TICKET };
+	struct vpn_state_event p = { .kind = VPN_EV_PROGRESS, .progress = VPN_CTL_STEP_SPENDING_TICKET };
 	vpn_state_handle(&s, &p, &a);
 	j = vpn_state_to_json(&s);
 	cr_assert_str_eq(json_string_value(json_object_get(j, "progress")), "spending_ticket");
@@ -227,5 +227,5 @@ Test(vpn_state, json_of_each_state)
 	cr_assert_str_eq(json_string_value(json_object_get(j, "after_disconnect")), "nothing");
 	json_decref(j);
 	cr_assert_str_eq(vpn_state_reason_name(VPN_REASON_SAME_ENTRY_AND_EXIT_GATEWAY), "same_entry_and_exit_gateway");
-	cr_assert_str_eq(vpn_state_progress_name(VPN_PROGRESS_CONFIGURING_TUNNEL), "configuring_tunnel");
+	cr_assert_str_eq(vpn_ctl_step_name(VPN_CTL_STEP_CONFIGURING_TUNNEL), "configuring_tunnel");
 }
