@@ -630,3 +630,49 @@ Test(wg_register, query_and_topup_over_the_link)
 	nym_ticketbook_free(book);
 	world_fini(w);
 }
+
+Test(wg_register, credits_and_debits_survive_a_crash)
+{
+	struct world *w = &W;
+	world_init(w, NYM_TICKET_WG_EXIT);
+	struct nym_ticketbook *book = credfix_issue_book(&w->cf, NYM_TICKET_WG_EXIT, 2);
+	static uint8_t t[NYM_TICKET_MAX_LEN];
+	size_t tl = ticket_of(book, 0, t);
+	struct nym_x25519_keypair ck;
+	keypair(&ck, 15);
+	struct client_wg_register c;
+	cr_assert_eq(run_register(w, &c, &ck, t, tl), 0);
+	struct gateway_wg_reading r = { .rx = 300, .tx = 200 };
+	memcpy(r.key, ck.public_key, 32);
+	cr_assert_eq(gateway_wg_meter(w->gw, &r, 1, w->now + 5), 0);
+	uint64_t bal;
+	tl = ticket_of(book, 1, t);
+	cr_assert_eq(gateway_wg_topup(w->gw, ck.public_key, t, tl, w->now + 6, &bal), 0);
+	cr_assert_eq(bal, 2000000 - 500);
+	/* The same ticket again: refused, nothing credited. */
+	cr_assert_eq(gateway_wg_topup(w->gw, ck.public_key, t, tl, w->now + 6, &bal), -EALREADY);
+	/* The process dies: nothing closed; a new one opens the same files. */
+	struct gateway_wg *dead = w->gw;
+	struct gateway_clients *dead_db = w->db;
+	char p[512];
+	test_path(p, sizeof(p), w->dir, "clients.sqlite");
+	cr_assert_eq(gateway_clients_open(&w->db, p, 10, 86400), 0);
+	uint64_t applied, dropped;
+	cr_assert_eq(gateway_clients_credit_resolve(w->db, w->st, w->now, &applied, &dropped), 0);
+	cr_assert_eq(applied + dropped, 0);
+	world_open_gw(w, NYM_TICKET_WG_EXIT, 0);
+	bool reg;
+	cr_assert_eq(gateway_wg_balance(w->gw, ck.public_key, &reg, &bal), 0);
+	cr_assert(reg);
+	cr_assert_eq(bal, 2000000 - 500);
+	/* A ticket-less FINAL of another key finds no balance of the first. */
+	struct nym_x25519_keypair other;
+	keypair(&other, 16);
+	cr_assert_eq(gateway_wg_balance(w->gw, other.public_key, &reg, &bal), 0);
+	cr_assert_eq(bal, 0);
+	gateway_wg_close(dead);
+	gateway_clients_close(dead_db);
+	client_wg_register_clear(&c);
+	nym_ticketbook_free(book);
+	world_fini(w);
+}
