@@ -223,6 +223,13 @@ static int wg_uapi_get_line(const char *k, const char *v, struct wg_status *st, 
 			st->fwmark = (uint32_t)n;
 			return 0;
 		}
+		static const char *const peer_keys[] = { "preshared_key", "endpoint", "allowed_ip", "rx_bytes",
+							 "tx_bytes", "last_handshake_time_sec",
+							 "last_handshake_time_nsec",
+							 "persistent_keepalive_interval", "protocol_version" };
+		for (size_t i = 0; i < sizeof(peer_keys) / sizeof(peer_keys[0]); i++)
+			if (!strcmp(k, peer_keys[i]))
+				return -EBADMSG; /* a peer's key before any peer */
 		return 0; /* a device key of some extension */
 	}
 	if (!strcmp(k, "preshared_key")) {
