@@ -259,7 +259,8 @@ int cmd_debug_wg_run(const char *context, int argc, char **argv)
 	struct wg_device *d;
 	rc = wg_device_create(pos[0], b, NULL, &d);
 	if (rc) {
-		fprintf(stderr, "%s: cannot create %s: %s\n", context, pos[0], strerror(-rc));
+		fprintf(stderr, "%s: cannot create %s: %s\n", context, pos[0],
+			rc == -ECHILD ? "wireguard-go ended before its socket answered" : strerror(-rc));
 		wg_json_conf_free(&j);
 		return EXIT_FAIL;
 	}

@@ -3,8 +3,10 @@ prints against the JSON configuration written and against `wg show IF dump`.
 
   wg_check.py written SHOW.json CONF.json      the device holds exactly what CONF set
   wg_check.py dump SHOW.json DUMP.txt           wg(8) sees the same device
+  wg_check.py both SHOW.json CONF.json DUMP.txt  both of the above (exit status: 1 written,
+                                                 2 dump, 3 both)
   wg_check.py traffic SHOW.json                 every peer has a handshake and rx/tx > 0
-Prints one line per problem and exits 1 when there is one."""
+Prints one line per problem and exits non-zero when there is one."""
 import json
 import subprocess
 import sys
@@ -89,6 +91,15 @@ def traffic(show):
 def main():
     cmd = sys.argv[1]
     show = load(sys.argv[2])
+    if cmd == "both":
+        with open(sys.argv[4]) as f:
+            d = dump(show, f.read())
+        w = written(show, load(sys.argv[3]))
+        for b in w:
+            print("written: " + b)
+        for b in d:
+            print("dump: " + b)
+        sys.exit((1 if w else 0) | (2 if d else 0))
     if cmd == "written":
         bad = written(show, load(sys.argv[3]))
     elif cmd == "dump":
