@@ -260,7 +260,9 @@ int cmd_debug_wg_run(const char *context, int argc, char **argv)
 	rc = wg_device_create(pos[0], b, NULL, &d);
 	if (rc) {
 		fprintf(stderr, "%s: cannot create %s: %s\n", context, pos[0],
-			rc == -ECHILD ? "wireguard-go ended before its socket answered" : strerror(-rc));
+			rc == -ECHILD	     ? "wireguard-go ended before its socket answered"
+			: rc == -EOPNOTSUPP ? "no WireGuard in this kernel"
+					     : strerror(-rc));
 		wg_json_conf_free(&j);
 		return EXIT_FAIL;
 	}
@@ -354,7 +356,8 @@ int cmd_debug_wg_show(const char *context, int argc, char **argv)
 			wg_device_close(d);
 	}
 	if (rc) {
-		fprintf(stderr, "%s: cannot read %s: %s\n", context, pos[0], strerror(-rc));
+		fprintf(stderr, "%s: cannot read %s: %s\n", context, pos[0],
+			rc == -ENODEV ? "no such WireGuard device" : strerror(-rc));
 		return EXIT_FAIL;
 	}
 	json_t *out = wg_json_status(d, &st, secrets);

@@ -177,16 +177,16 @@ int wg_device_open(const char *ifname, enum wg_backend want, const struct wg_use
 	if (want == WG_BACKEND_AUTO)
 		d->backend = access(d->us.sock_path, F_OK) == 0 ? WG_BACKEND_USERSPACE : WG_BACKEND_KERNEL;
 	if (d->backend == WG_BACKEND_KERNEL) {
-		rc = wg_device_kernel_available();
-		if (rc == 0)
-			rc = -EOPNOTSUPP;
-		if (rc < 0)
-			goto fail;
-		d->family = wg_device_family;
 		if (!if_nametoindex(ifname)) {
 			rc = -ENODEV;
 			goto fail;
 		}
+		rc = wg_device_kernel_available();
+		if (rc == 0) /* a device, but not a WireGuard one we can reach */
+			rc = want == WG_BACKEND_AUTO ? -ENODEV : -EOPNOTSUPP;
+		if (rc < 0)
+			goto fail;
+		d->family = wg_device_family;
 	}
 	*out = d;
 	return 0;

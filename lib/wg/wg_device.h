@@ -35,7 +35,8 @@ int wg_device_create(const char *ifname, enum wg_backend want, const struct wg_u
 		     struct wg_device **out);
 
 /* Takes an existing device that someone else runs (for inspection tools); auto: userspace
- * when a daemon answers on its socket, else the kernel. wg_device_close leaves it running. */
+ * when its socket exists, else the kernel. -ENODEV: no such device (or, with auto, no
+ * WireGuard to reach it through). wg_device_close leaves it running. */
 int wg_device_open(const char *ifname, enum wg_backend want, const struct wg_userspace_opts *uo,
 		   struct wg_device **out);
 

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "wg/wg_conf.h"
+#include "wg/wg_device.h"
 #include "wg/wg_uapi.h"
 
 TestSuite(wg_uapi);
@@ -315,4 +316,17 @@ Test(wg_conf, keys_and_allowed_ips)
 	cr_assert_eq(wg_allowed_ip_parse(&a, "10.0.0.1/ 8"), -EINVAL);
 	cr_assert_eq(wg_allowed_ip_parse(&a, "10.0.0/8"), -EINVAL);
 	cr_assert_eq(wg_allowed_ip_parse(&a, ""), -EINVAL);
+}
+
+Test(wg_device, backend_names)
+{
+	enum wg_backend b;
+	static const char *const names[] = { "auto", "kernel", "userspace" };
+	for (int i = 0; i < 3; i++) {
+		cr_assert_eq(wg_backend_parse(names[i], &b), 0);
+		cr_assert_str_eq(wg_backend_name(b), names[i]);
+	}
+	cr_assert_eq(wg_backend_parse("Kernel", &b), -EINVAL);
+	cr_assert_eq(wg_backend_parse("", &b), -EINVAL);
+	cr_assert_eq(wg_backend_parse(NULL, &b), -EINVAL);
 }
