@@ -12,6 +12,7 @@
  * BOOL, "remove": BOOL, "update_only": BOOL}]}. */
 #include <errno.h>
 #include <jansson.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -278,7 +279,11 @@ int cmd_debug_wg_run(const char *context, int argc, char **argv)
 	fflush(stdout);
 	int status = EXIT_OK;
 	for (;;) {
-		struct timespec t = { 0, 200 * 1000 * 1000 };
+		/* Woken at once when wireguard-go ends (its pidfd), else every 200 ms. */
+		struct pollfd pfd = { .fd = wg_device_watch_fd(d), .events = POLLIN };
+		if (pfd.fd >= 0)
+			poll(&pfd, 1, 200);
+		struct timespec t = { 0, pfd.fd >= 0 ? 0 : 200 * 1000 * 1000 };
 		int sig = sigtimedwait(&set, NULL, &t);
 		if (sig > 0)
 			break;

@@ -85,6 +85,7 @@ static int wg_device_new(const char *ifname, enum wg_backend b, bool owned, stru
 	d->backend = b;
 	d->owned = owned;
 	d->family = wg_device_family;
+	d->us.pidfd = -1;
 	strcpy(d->ifname, ifname);
 	*out = d;
 	return 0;
@@ -227,6 +228,11 @@ int wg_device_alive(struct wg_device *d)
 			return rc;
 	}
 	return if_nametoindex(d->ifname) ? 0 : -ENODEV;
+}
+
+int wg_device_watch_fd(const struct wg_device *d)
+{
+	return d->backend == WG_BACKEND_USERSPACE && d->owned ? d->us.pidfd : -1;
 }
 
 int wg_device_destroy(struct wg_device *d)

@@ -51,6 +51,11 @@ int wg_device_get(struct wg_device *d, struct wg_status *st);
  * has died, -ENODEV when the kernel link has gone. */
 int wg_device_alive(struct wg_device *d);
 
+/* A descriptor that becomes readable (POLLIN) when a userspace device's wireguard-go ends,
+ * for event loops (then call wg_device_alive); -1 for kernel devices, devices not ours, or
+ * kernels without pidfd_open. Owned by d. */
+int wg_device_watch_fd(const struct wg_device *d);
+
 /* Removes the device we created (kernel link deleted; wireguard-go stopped, its socket
  * removed) and frees d. Returns 0 or the first error (d is freed anyway). */
 int wg_device_destroy(struct wg_device *d);

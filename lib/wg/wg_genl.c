@@ -171,7 +171,11 @@ int wg_genl_build_set(void *buf, size_t size, uint16_t family, const char *ifnam
 		struct nlattr *pn = mnl_attr_nest_start_check(nlh, size, 0);
 		if (!pn)
 			break;
+		/* A continuation keeps UPDATE_ONLY, or it would create the peer the first part left
+		 * alone; everything else of the peer went with the first part. */
+		bool cont_flags = cur->peer_started && (p->flags & WG_PEER_UPDATE_ONLY);
 		if (!mnl_attr_put_check(nlh, size, WG_GENL_PEER_PUBLIC_KEY, WG_KEY_LEN, p->public_key) ||
+		    (cont_flags && !mnl_attr_put_u32_check(nlh, size, WG_GENL_PEER_FLAGS, WG_GENL_PEER_F_UPDATE_ONLY)) ||
 		    (!cur->peer_started && !wg_genl_put_peer_head(nlh, size, p))) {
 			mnl_attr_nest_cancel(nlh, pn);
 			break;

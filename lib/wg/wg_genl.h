@@ -5,7 +5,8 @@
  *
  * A configuration larger than one message is split across several SET_DEVICE messages, as
  * wg(8) does: a peer whose allowed IPs do not fit continues in the next message with only its
- * public key, and REPLACE_PEERS / REPLACE_ALLOWEDIPS go only with the first part. Dump replies
+ * public key (and UPDATE_ONLY when it has it), and REPLACE_PEERS / REPLACE_ALLOWEDIPS go only
+ * with the first part. Dump replies
  * may repeat a peer (its public key and more allowed IPs): the reader merges them.
  * Per-entry allowed-IP removal (wg_allowed_ip.remove) is refused with -EOPNOTSUPP: kernels
  * before 2025 ignore the attribute, which would turn a removal into an addition. */

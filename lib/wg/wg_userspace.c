@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -227,6 +228,9 @@ static int wg_userspace_spawn(struct wg_userspace *u, const char *program, const
 	if (e)
 		return -e;
 	u->pid = pid;
+#ifdef SYS_pidfd_open
+	u->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+#endif
 	return 0;
 }
 
@@ -236,6 +240,7 @@ int wg_userspace_start(struct wg_userspace *u, const char *ifname, const struct 
 	if (!o)
 		o = &defaults;
 	memset(u, 0, sizeof(*u));
+	u->pidfd = -1;
 	if (!ifname || !*ifname || strlen(ifname) >= sizeof(u->ifname))
 		return -EINVAL;
 	strcpy(u->ifname, ifname);
@@ -260,8 +265,12 @@ int wg_userspace_start(struct wg_userspace *u, const char *ifname, const struct 
 			close(fd);
 			return 0;
 		}
-		if (wg_userspace_alive(u))
+		if (wg_userspace_alive(u)) {
+			if (u->pidfd >= 0)
+				close(u->pidfd);
+			u->pidfd = -1;
 			return -ECHILD;
+		}
 		if (wg_userspace_now_ms() > deadline) {
 			wg_userspace_stop(u);
 			return -ETIMEDOUT;
@@ -292,5 +301,8 @@ int wg_userspace_stop(struct wg_userspace *u)
 	}
 	if (u->sock_path[0])
 		unlink(u->sock_path);
+	if (u->pidfd >= 0)
+		close(u->pidfd);
+	u->pidfd = -1;
 	return rc;
 }

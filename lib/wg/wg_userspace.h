@@ -31,6 +31,7 @@ struct wg_userspace_opts {
 struct wg_userspace {
 	pid_t pid; /* 0 once it has ended and been reaped */
 	int status; /* its wait status, once reaped */
+	int pidfd;  /* readable once the child has ended (pidfd_open); -1 where unsupported */
 	char ifname[IF_NAMESIZE];
 	char sock_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 };
@@ -44,11 +45,12 @@ int wg_userspace_sock_path(char out[sizeof(((struct sockaddr_un *)0)->sun_path)]
  * it ended before its socket answered; -ETIMEDOUT (it is then stopped). */
 int wg_userspace_start(struct wg_userspace *u, const char *ifname, const struct wg_userspace_opts *o);
 
-/* 0 while the child runs; -ECHILD once it has ended (reaped here; u->status says how). */
+/* 0 while the child runs; -ECHILD once it has ended (reaped here; u->status says how).
+ * An event loop may poll u->pidfd (POLLIN: the child has ended) and then call this. */
 int wg_userspace_alive(struct wg_userspace *u);
 
-/* Ends the child (SIGTERM, SIGKILL after 2 s), reaps it, removes its socket. Returns 0 or
- * -ECHILD when it had already died on its own. */
+/* Ends the child (SIGTERM, SIGKILL after 2 s), reaps it, removes its socket, closes the
+ * pidfd. Returns 0 or -ECHILD when it had already died on its own. */
 int wg_userspace_stop(struct wg_userspace *u);
 
 /* One UAPI conversation with the daemon on sock_path (any daemon speaking the protocol, ours

@@ -185,6 +185,25 @@ Test(wg_genl, split_and_merge)
 	}
 	cr_assert_eq(replace, PEERS);
 	cr_assert_gt(parts, PEERS);
+
+	/* UPDATE_ONLY stays on every part of a split peer. */
+	peers[5].flags |= WG_PEER_UPDATE_ONLY;
+	size_t upd = 0, parts_of_5 = 0;
+	memset(&cur, 0, sizeof(cur));
+	while (!cur.done) {
+		memset(msg, 0, sizeof(msg));
+		cr_assert_eq(wg_genl_build_set(msg, 2048, 7, "wg0", &c, &cur), 0);
+		scan((const struct nlmsghdr *)msg, &f);
+		for (size_t k = 0; k < f.n; k++) {
+			if (f.key0[k] != 15)
+				continue;
+			parts_of_5++;
+			cr_assert(f.peer_flags[k] == 4 || f.peer_flags[k] == (2 | 4), "flags %d", f.peer_flags[k]);
+			upd += f.peer_flags[k] == (2 | 4);
+		}
+	}
+	cr_assert_gt(parts_of_5, 2);
+	cr_assert_eq(upd, 1); /* REPLACE_ALLOWEDIPS with the first part only */
 	free(aips);
 	free(peers);
 }
