@@ -58,7 +58,7 @@ on client "$NODE" debug ticketbook-obtain --authority "$AUTH_URL" --authority-ke
 	die "no mixnet-entry ticketbook"
 check "the entry's nymwg has 10.1.0.1/16 and fc01::1/112" sh -c \
 	"$S exec entry ip -br addr show nymwg | grep -q '10.1.0.1/16.*fc01::1/112'"
-check "the exit runs its own nymwg" on exit ip link show nymwg >/dev/null
+check "the exit runs its own nymwg" sh -c "$S exec exit ip link show nymwg >/dev/null"
 
 # 1. Registration with ticket 0 (the entry may need a moment for the issuer keys).
 KEY=$(wg genkey)
@@ -110,14 +110,16 @@ until on client wg show "$WGIF" >/dev/null 2>&1; do
 	sleep 0.1
 done
 on client wg set "$WGIF" private-key "$SANDBOX_DIR/wg.key" peer "$GWWG" endpoint "$ENTRY_IP:51822" \
-	allowed-ips 10.1.0.1/32,fc01::1/128 || die "wg set failed"
+	allowed-ips "10.1.0.1/32,fc01::1/128,$EXIT_IP/32,$AUTH_IP/32" || die "wg set failed"
 on client ip addr add "$IP4/32" dev "$WGIF"
 on client ip -6 addr add "$IP6/128" dev "$WGIF" nodad 2>/dev/null
 on client ip link set "$WGIF" up mtu 1420
 on client ip route add 10.1.0.1/32 dev "$WGIF" src "$IP4"
 on client ip -6 route add fc01::1/128 dev "$WGIF" src "$IP6" 2>/dev/null
-check "the peer pings 10.1.0.1 through the tunnel" on client ping -c 2 -W 3 -q 10.1.0.1 >/dev/null
-check "the peer pings fc01::1 through the tunnel" on client ping -6 -c 1 -W 3 -q fc01::1 >/dev/null
+on client ip route add "$EXIT_IP/32" dev "$WGIF" src "$IP4"
+on client ip route add "$AUTH_IP/32" dev "$WGIF" src "$IP4"
+check "the peer pings 10.1.0.1 through the tunnel" sh -c "$S exec client ping -c 2 -W 3 -q 10.1.0.1 >/dev/null"
+check "the peer pings fc01::1 through the tunnel" sh -c "$S exec client ping -6 -c 1 -W 3 -q fc01::1 >/dev/null"
 expect "the metadata endpoint answers inside the tunnel" '*"available_bandwidth":*' \
 	on client curl -s -m 5 http://10.1.0.1:51830/v1/bandwidth/available
 expect "the metadata version" '{"version":1}' on client curl -s -m 5 http://10.1.0.1:51830/v1/bandwidth/version
@@ -125,6 +127,14 @@ outside0=$(metric nym_node_wireguard_metadata_refused_outside)
 expect "the metadata endpoint refuses from outside the tunnel" 403 \
 	on entry curl -s -o /dev/null -w '%{http_code}' -m 5 http://10.1.0.1:51830/v1/bandwidth/available
 check "... and counts it" metric_at_least nym_node_wireguard_metadata_refused_outside $((${outside0:-0} + 1))
+
+# nym-ntm on the entry (entry-gateway mode, covering nymwg): tunnel clients reach the exit's
+# client link, nothing else.
+tcp_to() {
+	on client "$PY" -c 'import socket,sys; socket.create_connection((sys.argv[1], int(sys.argv[2])), 3); print("open")' "$1" "$2" 2>/dev/null || echo closed
+}
+expect "through the entry, the exit's client link (9000/tcp) is reachable" open tcp_to "$EXIT_IP" 9000
+expect "through the entry, the authority's API is not" closed tcp_to "$AUTH_IP" 8080
 
 # 5. wireguard-stats shows the traffic (metered every 5 s).
 i=0
