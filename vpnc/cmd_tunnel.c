@@ -175,11 +175,18 @@ static int judge(enum goal goal, const json_t *state, bool *armed)
 
 static void print_progress(const struct vpn_ctl_message *m)
 {
-	if (m->step < VPN_CTL_STEP_COUNT)
-		printf("[%d/%d] ", (int)m->step + 1, (int)VPN_CTL_STEP_COUNT);
+	/* the step as this program words it, and the daemon's own words when they say more */
+	const char *desc = m->step < VPN_CTL_STEP_COUNT ? vpn_ctl_step_description(m->step) : NULL;
+	if (desc)
+		printf("[%d/%d] %s", (int)m->step + 1, (int)VPN_CTL_STEP_COUNT, desc);
 	else
 		printf("      ");
-	vpnc_puts_safe(stdout, m->text);
+	if (!desc || (m->text && *m->text && strcmp(m->text, desc) != 0 &&
+		      strcmp(m->text, vpn_ctl_step_name(m->step)) != 0)) {
+		printf(desc ? " (" : "");
+		vpnc_puts_safe(stdout, m->text);
+		printf(desc ? ")" : "");
+	}
 	putchar('\n');
 	fflush(stdout);
 }

@@ -91,12 +91,8 @@ int vpnc_fail(const char *context, enum vpn_ctl_code code, const char *fmt, ...)
 
 int vpnc_fail_reply(const char *context, const struct vpn_ctl_message *reply)
 {
-	fail_text(context, reply->error.code, reply->error.message);
-	if (!vpnc_json && reply->error.code == VPN_CTL_PERMISSION_DENIED)
-		fprintf(stderr, "%s: this command changes the daemon's state: run it as root or as a "
-				"member of the daemon's socket group (nym-vpn)\n",
-			context);
-	return VPNC_EXIT_FAIL;
+	/* the daemon's message says what to do (permission_denied: root or the socket group) */
+	return fail_text(context, reply->error.code, reply->error.message);
 }
 
 int vpnc_open(struct vpnc_conn *c, const char *context)

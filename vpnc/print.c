@@ -54,9 +54,11 @@ static void join(const json_t *arr, const char *none, char *out, size_t cap)
 		snprintf(out, cap, "%s", none);
 }
 
+static int label_width = 34;
+
 static void puts_line(const char *label, const char *value)
 {
-	printf("%-34s ", label);
+	printf("%-*s ", label_width, label);
 	vpnc_puts_safe(stdout, value);
 	putchar('\n');
 }
@@ -163,6 +165,7 @@ void vpnc_print_info(const json_t *info)
 		{ "network", "network" }, { "data_dir", "data directory" }, { "socket", "socket" },
 		{ "config", "configuration" },
 	};
+	label_width = 18;
 	printf("nym-vpnd ");
 	vpnc_puts_safe(stdout, vpnc_str(info, "version"));
 	putchar('\n');
@@ -207,6 +210,7 @@ static void point_text(const json_t *p, char *out, size_t cap)
 
 void vpnc_print_gateways(const json_t *points)
 {
+	label_width = 7;
 	char buf[128];
 	point_text(json_object_get(points, "entry"), buf, sizeof(buf));
 	puts_line("entry:", buf);
@@ -238,6 +242,7 @@ void vpnc_print_gateway_list(const json_t *result)
 
 void vpnc_print_tunnel(const json_t *t)
 {
+	label_width = 34;
 	char buf[64];
 	puts_line("two-hop:", onoff(t, "two_hop"));
 	puts_line("ipv6:", onoff(t, "ipv6"));
@@ -254,6 +259,7 @@ void vpnc_print_tunnel(const json_t *t)
 
 void vpnc_print_dns(const json_t *dns)
 {
+	label_width = 10;
 	char buf[512];
 	join(json_object_get(dns, "servers"), "(none: the default is used)", buf, sizeof(buf));
 	puts_line("custom:", buf);
@@ -266,12 +272,20 @@ void vpnc_print_dns(const json_t *dns)
 void vpnc_print_credentials(const json_t *result)
 {
 	json_t *types = json_object_get(result, "types");
+	json_t *unreadable = json_object_get(result, "unreadable");
 	size_t n = json_array_size(types);
-	if (n == 0) {
-		printf("no tickets: obtain some with `nym-vpnc credentials obtain --authority URL "
-		       "--voucher CODE`\n");
-		return;
+	if (json_array_size(unreadable)) {
+		char names[512];
+		join(unreadable, "", names, sizeof(names));
+		fprintf(stderr, "warning: ticketbooks the daemon cannot read (skipped): ");
+		vpnc_puts_safe(stderr, names);
+		fputc('\n', stderr);
 	}
+	bool any = false;
+	for (size_t i = 0; i < n; i++)
+		any |= int_of(json_array_get(types, i), "tickets_left", 0) > 0;
+	if (n == 0)
+		return;
 	printf("%-14s %12s %6s  %s\n", "TYPE", "TICKETS LEFT", "BOOKS", "EXPIRES (SOONEST)");
 	for (size_t i = 0; i < n; i++) {
 		json_t *t = json_array_get(types, i);
@@ -282,6 +296,9 @@ void vpnc_print_credentials(const json_t *result)
 		vpnc_puts_safe(stdout, line);
 		putchar('\n');
 	}
+	if (!any)
+		printf("no tickets left: obtain some with `nym-vpnc credentials obtain --authority URL "
+		       "--voucher CODE`\n");
 }
 
 void vpnc_print_books(const json_t *result)
@@ -305,6 +322,7 @@ void vpnc_print_books(const json_t *result)
 
 void vpnc_print_network(const json_t *result)
 {
+	label_width = 8;
 	puts_line("network:", vpnc_str(result, "network"));
 	json_t *auth = json_object_get(result, "authorities");
 	if (json_is_array(auth)) {

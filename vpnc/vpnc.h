@@ -80,7 +80,7 @@ int vpnc_request(const char *context, enum vpn_ctl_cmd cmd, const json_t *args,
  * text prints "<context>: <message>" on stderr. Returns VPNC_EXIT_FAIL. */
 int vpnc_fail(const char *context, enum vpn_ctl_code code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
-/* A daemon's error reply, with a hint for the codes that have one. */
+/* A daemon's error reply: its message. */
 int vpnc_fail_reply(const char *context, const struct vpn_ctl_message *reply);
 /* --json: prints v (compact, one line) on stdout. */
 void vpnc_print_json(const json_t *v);

@@ -187,6 +187,24 @@ int nym_issuer_ensure_key(struct nym_issuer *iss, enum nym_ticket_type type, int
 	return make_key(iss, type, nym_issuer_day_start(now));
 }
 
+/* Runs one statement of the rotation with ?1 = now and ?2 = the grace period; *changes
+ * (optional): the rows it changed. */
+static int run_until(struct nym_issuer *iss, const char *sql, int64_t now, int *changes)
+{
+	sqlite3_stmt *st;
+	int rc = nym_db_prepare(iss->db, &st, sql);
+	if (rc)
+		return rc;
+	sqlite3_bind_int64(st, 1, now);
+	if (sqlite3_bind_parameter_count(st) >= 2)
+		sqlite3_bind_int64(st, 2, iss->cfg.grace_s);
+	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : nym_db_errno(sqlite3_errcode(iss->db));
+	if (changes)
+		*changes = sqlite3_changes(iss->db);
+	sqlite3_finalize(st);
+	return rc;
+}
+
 int nym_issuer_rotate(struct nym_issuer *iss, int64_t now)
 {
 	int64_t today = nym_issuer_day_start(now);
@@ -198,42 +216,17 @@ int nym_issuer_rotate(struct nym_issuer *iss, int64_t now)
 	if (rc)
 		return rc;
 
-	sqlite3_stmt *st = NULL;
 	rc = nym_db_begin(iss->db);
 	if (rc)
 		return rc;
-	rc = nym_db_prepare(iss->db, &st,
-			    "UPDATE issuer_keys SET private_der = NULL "
-			    "WHERE private_der IS NOT NULL AND issue_until + ? <= ?");
-	if (rc)
-		goto fail;
-	sqlite3_bind_int64(st, 1, iss->cfg.grace_s);
-	sqlite3_bind_int64(st, 2, now);
-	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : nym_db_errno(sqlite3_errcode(iss->db));
-	int destroyed = sqlite3_changes(iss->db);
-	sqlite3_finalize(st);
-	st = NULL;
-	if (rc)
-		goto fail;
-	rc = nym_db_prepare(iss->db, &st, "DELETE FROM issuer_keys WHERE expiry <= ?1");
-	if (rc)
-		goto fail;
-	sqlite3_bind_int64(st, 1, now);
-	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : nym_db_errno(sqlite3_errcode(iss->db));
-	sqlite3_finalize(st);
-	st = NULL;
-	if (rc)
-		goto fail;
-	/* Redeemed vouchers stay (a code must never work twice); their blinded values go with
-	 * the key they were signed under. */
-	rc = nym_db_prepare(iss->db, &st, "DELETE FROM issuances WHERE expiry <= ?1");
-	if (rc)
-		goto fail;
-	sqlite3_bind_int64(st, 1, now);
-	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : nym_db_errno(sqlite3_errcode(iss->db));
-	sqlite3_finalize(st);
-	st = NULL;
-	if (rc)
+	int destroyed = 0;
+	if ((rc = run_until(iss, "UPDATE issuer_keys SET private_der = NULL "
+				 "WHERE private_der IS NOT NULL AND issue_until + ?2 <= ?1",
+			    now, &destroyed)) ||
+	    (rc = run_until(iss, "DELETE FROM issuer_keys WHERE expiry <= ?1", now, NULL)) ||
+	    /* Redeemed vouchers stay (a code must never work twice); their blinded values go
+	     * with the key they were signed under. */
+	    (rc = run_until(iss, "DELETE FROM issuances WHERE expiry <= ?1", now, NULL)))
 		goto fail;
 	rc = nym_db_commit(iss->db);
 	if (rc)

@@ -1,58 +1,15 @@
 #include "netlink/nl_link.h"
 
+#include "netlink/nl_sock.h"
+
 #include <errno.h>
 #include <libmnl/libmnl.h>
 #include <linux/fib_rules.h>
 #include <linux/if_addr.h>
 #include <linux/rtnetlink.h>
 #include <net/if.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
-
-/* Sends one request and waits for its acknowledgement (or error). */
-static int nl_link_transact(struct nlmsghdr *nlh)
-{
-	struct mnl_socket *nl = mnl_socket_open(NETLINK_ROUTE);
-	if (!nl)
-		return -errno;
-	int rc = 0;
-	char *buf = malloc(MNL_SOCKET_BUFFER_SIZE);
-	if (!buf) {
-		rc = -ENOMEM;
-		goto out;
-	}
-	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
-		rc = -errno;
-		goto out;
-	}
-	nlh->nlmsg_flags |= NLM_F_REQUEST | NLM_F_ACK;
-	nlh->nlmsg_seq = (uint32_t)time(NULL);
-	uint32_t seq = nlh->nlmsg_seq, portid = mnl_socket_get_portid(nl);
-	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) {
-		rc = -errno;
-		goto out;
-	}
-	for (;;) {
-		ssize_t n = mnl_socket_recvfrom(nl, buf, MNL_SOCKET_BUFFER_SIZE);
-		if (n < 0) {
-			rc = -errno;
-			goto out;
-		}
-		int r = mnl_cb_run(buf, (size_t)n, seq, portid, NULL, NULL);
-		if (r < 0) {
-			rc = errno ? -errno : -EIO;
-			goto out;
-		}
-		if (r == MNL_CB_STOP)
-			break;
-	}
-out:
-	free(buf);
-	mnl_socket_close(nl);
-	return rc;
-}
 
 static int nl_link_index(const char *ifname, unsigned *index)
 {
@@ -83,8 +40,7 @@ int nl_link_set_up(const char *ifname, unsigned mtu)
 	if (rc)
 		return rc;
 	uint8_t buf[256];
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
-	nlh->nlmsg_type = RTM_NEWLINK;
+	struct nlmsghdr *nlh = nl_sock_put_request(buf, RTM_NEWLINK, 0);
 	struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
 	ifi->ifi_family = AF_UNSPEC;
 	ifi->ifi_index = (int)index;
@@ -92,7 +48,7 @@ int nl_link_set_up(const char *ifname, unsigned mtu)
 	ifi->ifi_change = IFF_UP;
 	if (mtu)
 		mnl_attr_put_u32(nlh, IFLA_MTU, mtu);
-	return nl_link_transact(nlh);
+	return nl_sock_ack(nlh);
 }
 
 static int nl_link_addr(uint16_t type, uint16_t flags, const char *ifname, int family, const void *addr,
@@ -104,9 +60,7 @@ static int nl_link_addr(uint16_t type, uint16_t flags, const char *ifname, int f
 	if (rc || (rc = nl_link_addr_len(family, &len, prefix)))
 		return rc;
 	uint8_t buf[256];
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
-	nlh->nlmsg_type = type;
-	nlh->nlmsg_flags = flags;
+	struct nlmsghdr *nlh = nl_sock_put_request(buf, type, flags);
 	struct ifaddrmsg *ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
 	ifa->ifa_family = (uint8_t)family;
 	ifa->ifa_prefixlen = (uint8_t)prefix;
@@ -116,7 +70,7 @@ static int nl_link_addr(uint16_t type, uint16_t flags, const char *ifname, int f
 		ifa->ifa_flags = IFA_F_NODAD;
 	mnl_attr_put(nlh, IFA_LOCAL, len, addr);
 	mnl_attr_put(nlh, IFA_ADDRESS, len, addr);
-	return nl_link_transact(nlh);
+	return nl_sock_ack(nlh);
 }
 
 int nl_link_addr_add(const char *ifname, int family, const void *addr, unsigned prefix)
@@ -138,9 +92,7 @@ static int nl_link_route(uint16_t type, uint16_t flags, const char *ifname, int 
 	if (family != AF_INET && family != AF_INET6)
 		return -EINVAL;
 	uint8_t buf[256];
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
-	nlh->nlmsg_type = type;
-	nlh->nlmsg_flags = flags;
+	struct nlmsghdr *nlh = nl_sock_put_request(buf, type, flags);
 	struct rtmsg *rm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rm));
 	rm->rtm_family = (uint8_t)family;
 	rm->rtm_dst_len = 0;
@@ -150,12 +102,17 @@ static int nl_link_route(uint16_t type, uint16_t flags, const char *ifname, int 
 	rm->rtm_type = RTN_UNICAST;
 	mnl_attr_put_u32(nlh, RTA_TABLE, table);
 	mnl_attr_put_u32(nlh, RTA_OIF, index);
-	return nl_link_transact(nlh);
+	return nl_sock_ack(nlh);
 }
 
 int nl_link_route_add_default(const char *ifname, int family, uint32_t table)
 {
 	return nl_link_route(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, ifname, family, table);
+}
+
+int nl_link_route_replace_default(const char *ifname, int family, uint32_t table)
+{
+	return nl_link_route(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_REPLACE, ifname, family, table);
 }
 
 int nl_link_route_del_default(const char *ifname, int family, uint32_t table)
@@ -171,9 +128,7 @@ static int nl_link_rule(uint16_t type, uint16_t flags, const char *ifname, int f
 	if (family != AF_INET && family != AF_INET6)
 		return -EINVAL;
 	uint8_t buf[256];
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
-	nlh->nlmsg_type = type;
-	nlh->nlmsg_flags = flags;
+	struct nlmsghdr *nlh = nl_sock_put_request(buf, type, flags);
 	struct fib_rule_hdr *fr = mnl_nlmsg_put_extra_header(nlh, sizeof(*fr));
 	fr->family = (uint8_t)family;
 	fr->action = FR_ACT_TO_TBL;
@@ -181,7 +136,7 @@ static int nl_link_rule(uint16_t type, uint16_t flags, const char *ifname, int f
 	mnl_attr_put_u32(nlh, FRA_TABLE, table);
 	mnl_attr_put_u32(nlh, FRA_PRIORITY, priority);
 	mnl_attr_put_strz(nlh, FRA_OIFNAME, ifname);
-	return nl_link_transact(nlh);
+	return nl_sock_ack(nlh);
 }
 
 int nl_link_rule_add_oif(const char *ifname, int family, uint32_t table, uint32_t priority)

@@ -2,8 +2,8 @@
  * `ip addr add`, `ip route add default dev D table T` and `ip rule add oif D lookup T` do.
  * The exit gateway's IP packet router configures nymtun0 with it; the probe its own TUN.
  * Every call opens its own netlink socket, sends one request and waits for the kernel's
- * acknowledgement. Returns 0 or -errno (-ENODEV: no such interface; -EEXIST from an add
- * that is already there; -ESRCH / -ENOENT from a delete of something absent). */
+ * acknowledgement (nl_sock). Returns 0 or -errno (-ENODEV: no such interface; -EEXIST from
+ * an add that is already there; -ESRCH / -ENOENT from a delete of something absent). */
 #ifndef NYM_NETLINK_NL_LINK_H
 #define NYM_NETLINK_NL_LINK_H
 
@@ -18,8 +18,9 @@ int nl_link_addr_add(const char *ifname, int family, const void *addr, unsigned 
 int nl_link_addr_del(const char *ifname, int family, const void *addr, unsigned prefix);
 
 /* Adds / deletes the default route of `family` through the interface in routing table
- * `table` (RT_TABLE_MAIN is 254). */
+ * `table` (RT_TABLE_MAIN is 254); replace adds it or replaces the one there. */
 int nl_link_route_add_default(const char *ifname, int family, uint32_t table);
+int nl_link_route_replace_default(const char *ifname, int family, uint32_t table);
 int nl_link_route_del_default(const char *ifname, int family, uint32_t table);
 
 /* Adds / deletes the policy rule "priority P: oif IFNAME lookup TABLE" of `family`, so that

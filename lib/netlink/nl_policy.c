@@ -1,5 +1,8 @@
 #include "netlink/nl_policy.h"
 
+#include "netlink/nl_link.h"
+#include "netlink/nl_sock.h"
+
 #include <errno.h>
 #include <libmnl/libmnl.h>
 #include <linux/fib_rules.h>
@@ -9,54 +12,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-/* ---- one netlink conversation ---- */
-
-static uint32_t nl_policy_seq;
-
-/* Sends nlh; with dump, calls cb for each answer until the end of the dump; else waits for
- * the acknowledgement. */
-static int talk(struct nlmsghdr *nlh, bool dump, mnl_cb_t cb, void *data)
-{
-	struct mnl_socket *nl = mnl_socket_open(NETLINK_ROUTE);
-	if (!nl)
-		return -errno;
-	int rc = 0;
-	char *buf = malloc(MNL_SOCKET_BUFFER_SIZE);
-	if (!buf) {
-		rc = -ENOMEM;
-		goto out;
-	}
-	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
-		rc = -errno;
-		goto out;
-	}
-	nlh->nlmsg_flags |= NLM_F_REQUEST | (dump ? NLM_F_DUMP : NLM_F_ACK);
-	nlh->nlmsg_seq = __atomic_add_fetch(&nl_policy_seq, 1, __ATOMIC_RELAXED);
-	uint32_t seq = nlh->nlmsg_seq, portid = mnl_socket_get_portid(nl);
-	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) {
-		rc = -errno;
-		goto out;
-	}
-	for (;;) {
-		ssize_t n = mnl_socket_recvfrom(nl, buf, MNL_SOCKET_BUFFER_SIZE);
-		if (n < 0) {
-			rc = -errno;
-			goto out;
-		}
-		errno = 0;
-		int r = mnl_cb_run(buf, (size_t)n, seq, portid, cb, data);
-		if (r < 0) {
-			rc = errno ? -errno : -EIO;
-			goto out;
-		}
-		if (r == MNL_CB_STOP)
-			break;
-	}
-out:
-	free(buf);
-	mnl_socket_close(nl);
-	return rc;
-}
+/* ---- dumps and deletes ---- */
 
 /* Copies of dumped messages, to be sent back as deletes (what `ip rule flush` and `ip route
  * flush` do: the kernel matches a delete on the attributes it reported). */
@@ -105,7 +61,7 @@ static int msgs_delete(struct msgs *l, uint16_t del)
 		struct nlmsghdr *nlh = l->m[i];
 		nlh->nlmsg_type = del;
 		nlh->nlmsg_flags = 0;
-		int r = talk(nlh, false, NULL, NULL);
+		int r = nl_sock_ack(nlh);
 		if (r && r != -ENOENT && r != -ESRCH && !rc)
 			rc = r;
 	}
@@ -115,8 +71,7 @@ static int msgs_delete(struct msgs *l, uint16_t del)
 static int dump(uint16_t type, int family, mnl_cb_t cb, void *data)
 {
 	uint8_t buf[64];
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
-	nlh->nlmsg_type = type;
+	struct nlmsghdr *nlh = nl_sock_put_request(buf, type, 0);
 	if (type == RTM_GETRULE) {
 		struct fib_rule_hdr *fr = mnl_nlmsg_put_extra_header(nlh, sizeof(*fr));
 		fr->family = (uint8_t)family;
@@ -124,7 +79,7 @@ static int dump(uint16_t type, int family, mnl_cb_t cb, void *data)
 		struct rtmsg *rm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rm));
 		rm->rtm_family = (uint8_t)family;
 	}
-	return talk(nlh, true, cb, data);
+	return nl_sock_dump(nlh, cb, data);
 }
 
 /* ---- rules ---- */
@@ -234,9 +189,7 @@ static int rule_cb(const struct nlmsghdr *nlh, void *data)
 static int rule_add_suppress(int family)
 {
 	uint8_t buf[256];
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
-	nlh->nlmsg_type = RTM_NEWRULE;
-	nlh->nlmsg_flags = NLM_F_CREATE | NLM_F_EXCL;
+	struct nlmsghdr *nlh = nl_sock_put_request(buf, RTM_NEWRULE, NLM_F_CREATE | NLM_F_EXCL);
 	struct fib_rule_hdr *fr = mnl_nlmsg_put_extra_header(nlh, sizeof(*fr));
 	fr->family = (uint8_t)family;
 	fr->action = FR_ACT_TO_TBL;
@@ -244,15 +197,13 @@ static int rule_add_suppress(int family)
 	mnl_attr_put_u32(nlh, FRA_PRIORITY, NL_POLICY_PRIO_SUPPRESS);
 	mnl_attr_put_u32(nlh, FRA_TABLE, RT_TABLE_MAIN);
 	mnl_attr_put_u32(nlh, FRA_SUPPRESS_PREFIXLEN, 0);
-	return talk(nlh, false, NULL, NULL);
+	return nl_sock_ack(nlh);
 }
 
 static int rule_add_mark(int family, uint32_t table, uint32_t fwmark)
 {
 	uint8_t buf[256];
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
-	nlh->nlmsg_type = RTM_NEWRULE;
-	nlh->nlmsg_flags = NLM_F_CREATE | NLM_F_EXCL;
+	struct nlmsghdr *nlh = nl_sock_put_request(buf, RTM_NEWRULE, NLM_F_CREATE | NLM_F_EXCL);
 	struct fib_rule_hdr *fr = mnl_nlmsg_put_extra_header(nlh, sizeof(*fr));
 	fr->family = (uint8_t)family;
 	fr->action = FR_ACT_TO_TBL;
@@ -261,7 +212,7 @@ static int rule_add_mark(int family, uint32_t table, uint32_t fwmark)
 	mnl_attr_put_u32(nlh, FRA_PRIORITY, NL_POLICY_PRIO_FWMARK);
 	mnl_attr_put_u32(nlh, FRA_TABLE, table);
 	mnl_attr_put_u32(nlh, FRA_FWMARK, fwmark);
-	return talk(nlh, false, NULL, NULL);
+	return nl_sock_ack(nlh);
 }
 
 /* up (keep = true): one rule of each kind stays or is added, the rest goes; down: all goes. */
@@ -354,23 +305,6 @@ static int table_flush(int family, uint32_t table)
 	return rc;
 }
 
-static int route_replace_default(int family, unsigned index, uint32_t table)
-{
-	uint8_t buf[256];
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
-	nlh->nlmsg_type = RTM_NEWROUTE;
-	nlh->nlmsg_flags = NLM_F_CREATE | NLM_F_REPLACE;
-	struct rtmsg *rm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rm));
-	rm->rtm_family = (uint8_t)family;
-	rm->rtm_table = table < 256 ? (uint8_t)table : RT_TABLE_UNSPEC;
-	rm->rtm_protocol = RTPROT_STATIC;
-	rm->rtm_scope = RT_SCOPE_LINK;
-	rm->rtm_type = RTN_UNICAST;
-	mnl_attr_put_u32(nlh, RTA_TABLE, table);
-	mnl_attr_put_u32(nlh, RTA_OIF, index);
-	return talk(nlh, false, NULL, NULL);
-}
-
 static bool table_ok(uint32_t t)
 {
 	return t != 0 && t != RT_TABLE_MAIN && t != RT_TABLE_LOCAL && t != RT_TABLE_DEFAULT;
@@ -381,8 +315,7 @@ int nl_policy_up(const struct nl_policy_routing *r)
 	if (!r || !r->ifname || !r->ifname[0] || strlen(r->ifname) >= IF_NAMESIZE || !table_ok(r->table) ||
 	    !r->fwmark || (!r->ipv4 && !r->ipv6))
 		return -EINVAL;
-	unsigned index = if_nametoindex(r->ifname);
-	if (!index)
+	if (!if_nametoindex(r->ifname))
 		return -ENODEV;
 	static const int fams[2] = { AF_INET, AF_INET6 };
 	for (int i = 0; i < 2; i++) {
@@ -390,7 +323,7 @@ int nl_policy_up(const struct nl_policy_routing *r)
 		int rc;
 		if (on) {
 			/* Route first: once the rule is there, unmarked traffic needs it. */
-			if ((rc = route_replace_default(fams[i], index, r->table)) ||
+			if ((rc = nl_link_route_replace_default(r->ifname, fams[i], r->table)) ||
 			    (rc = rules_sync(fams[i], r->table, r->fwmark, true)))
 				return rc;
 		} else if ((rc = rules_sync(fams[i], r->table, r->fwmark, false)) ||

@@ -1,13 +1,13 @@
 #include "netlink/nl_route.h"
 
+#include "netlink/nl_sock.h"
+
 #include <errno.h>
 #include <libmnl/libmnl.h>
 #include <linux/rtnetlink.h>
 #include <stdbool.h>
 #include <stdint.h>
-#include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 struct best {
 	int family;
@@ -72,54 +72,18 @@ static int route_cb(const struct nlmsghdr *nlh, void *data)
 
 int nl_route_default_ifname(int family, char ifname[IF_NAMESIZE])
 {
-	struct mnl_socket *nl = mnl_socket_open(NETLINK_ROUTE);
-	if (!nl)
-		return -errno;
-	int rc = 0;
-	char *buf = malloc(MNL_SOCKET_BUFFER_SIZE);
-	if (!buf) {
-		rc = -ENOMEM;
-		goto out;
-	}
-	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
-		rc = -errno;
-		goto out;
-	}
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
-	nlh->nlmsg_type = RTM_GETROUTE;
-	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-	nlh->nlmsg_seq = (uint32_t)time(NULL);
+	uint8_t buf[64];
+	struct nlmsghdr *nlh = nl_sock_put_request(buf, RTM_GETROUTE, 0);
 	struct rtmsg *rm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rm));
 	rm->rtm_family = (unsigned char)family;
-	uint32_t seq = nlh->nlmsg_seq, portid = mnl_socket_get_portid(nl);
-	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) {
-		rc = -errno;
-		goto out;
-	}
 	struct best b = { .family = family };
-	for (;;) {
-		ssize_t n = mnl_socket_recvfrom(nl, buf, MNL_SOCKET_BUFFER_SIZE);
-		if (n < 0) {
-			rc = -errno;
-			goto out;
-		}
-		int r = mnl_cb_run(buf, (size_t)n, seq, portid, route_cb, &b);
-		if (r < 0) {
-			rc = -errno;
-			goto out;
-		}
-		if (r == MNL_CB_STOP)
-			break;
-	}
+	int rc = nl_sock_dump(nlh, route_cb, &b);
+	if (rc)
+		return rc;
 	int oif = b.main_found ? b.main_oif : b.any_found ? b.any_oif : 0;
-	if (!oif) {
-		rc = -ENOENT;
-		goto out;
-	}
+	if (!oif)
+		return -ENOENT;
 	if (!if_indextoname((unsigned)oif, ifname))
-		rc = -errno;
-out:
-	free(buf);
-	mnl_socket_close(nl);
-	return rc;
+		return -errno;
+	return 0;
 }

@@ -284,8 +284,10 @@ static int grow(void **arr, size_t *cap, size_t need, size_t elem)
 	return 0;
 }
 
-/* Ranges of an interval map: each start element runs to the key before the next element. */
-static int map_ranges(const struct nft_objects *o, const char *set, uint32_t klen,
+/* Ranges of an interval set: each start element runs to the key before the next element
+ * (start or end), or to the end of the space. verdicts: an interval map whose elements must
+ * each goto / jump to a chain. */
+static int set_ranges(const struct nft_objects *o, const char *set, uint32_t klen, bool verdicts,
 		      int (*each)(void *ctx, const uint8_t *lo, const uint8_t *hi, const char *chain), void *ctx)
 {
 	struct nft_dump_elem *el = NULL;
@@ -296,7 +298,7 @@ static int map_ranges(const struct nft_objects *o, const char *set, uint32_t kle
 	for (size_t i = 0; i < n && !rc; i++) {
 		if (el[i].interval_end)
 			continue;
-		if (el[i].key_len != klen || (el[i].verdict != NFT_GOTO && el[i].verdict != NFT_JUMP)) {
+		if (el[i].key_len != klen || (verdicts && el[i].verdict != NFT_GOTO && el[i].verdict != NFT_JUMP)) {
 			rc = -EBADMSG;
 			break;
 		}
@@ -393,7 +395,7 @@ static int group_for(struct decoder *dc, const char *chain, uint32_t *out)
 				have[slot] = true;
 				g.ports_off[slot] = (uint32_t)c->n_ports;
 				if (f.vmap[0])
-					rc = map_ranges(dc->o, f.vmap, 2, add_port, dc);
+					rc = set_ranges(dc->o, f.vmap, 2, true, add_port, dc);
 				else if (f.target[0] && (rc = entry_by_chain(dc, f.target, &e)) == 0)
 					rc = add_uniform_ports(dc, e);
 				else
@@ -448,47 +450,46 @@ static int add_v6(void *ctx, const uint8_t *lo, const uint8_t *hi, const char *c
 	return 0;
 }
 
-/* The open ranges (plain interval set): each start element runs to the key before the next
- * element, end or start (nft_policy_emit merges neighbours), or to the end of the space. */
+struct open_ctx {
+	struct policy_compiled *c;
+	size_t cap;
+};
+
+static int add_open_v4(void *ctx, const uint8_t *lo, const uint8_t *hi, const char *chain)
+{
+	(void)chain;
+	struct open_ctx *oc = ctx;
+	struct policy_compiled *c = oc->c;
+	int rc = grow((void **)&c->open_v4, &oc->cap, c->n_open_v4 + 1, sizeof(*c->open_v4));
+	if (rc)
+		return rc;
+	uint32_t a, b;
+	memcpy(&a, lo, 4);
+	memcpy(&b, hi, 4);
+	c->open_v4[c->n_open_v4++] = (struct policy_v4_span){ ntohl(a), ntohl(b) };
+	return 0;
+}
+
+static int add_open_v6(void *ctx, const uint8_t *lo, const uint8_t *hi, const char *chain)
+{
+	(void)chain;
+	struct open_ctx *oc = ctx;
+	struct policy_compiled *c = oc->c;
+	int rc = grow((void **)&c->open_v6, &oc->cap, c->n_open_v6 + 1, sizeof(*c->open_v6));
+	if (rc)
+		return rc;
+	memcpy(c->open_v6[c->n_open_v6].lo, lo, 16);
+	memcpy(c->open_v6[c->n_open_v6++].hi, hi, 16);
+	return 0;
+}
+
+/* The open ranges (plain interval set; nft_policy_emit merges neighbours). */
 static int decode_open(const struct nft_objects *o, struct policy_compiled *c, bool v6)
 {
-	struct nft_dump_elem *el = NULL;
-	size_t n = 0, cap = 0, klen = v6 ? 16 : 4;
-	int rc = nft_dump_set_elems(o, v6 ? OPEN_V6 : OPEN_V4, &el, &n);
-	if (rc)
-		return rc == -ENOENT ? -EBADMSG : rc;
-	for (size_t i = 0; i < n && !rc; i++) {
-		if (el[i].interval_end)
-			continue;
-		if (el[i].key_len != klen) {
-			rc = -EBADMSG;
-			break;
-		}
-		uint8_t hi[16];
-		if (i + 1 < n) {
-			memcpy(hi, el[i + 1].key, klen);
-			for (size_t b = klen; b-- > 0;)
-				if (hi[b]-- != 0)
-					break;
-		} else {
-			memset(hi, 0xff, klen);
-		}
-		if (v6) {
-			if ((rc = grow((void **)&c->open_v6, &cap, c->n_open_v6 + 1, sizeof(*c->open_v6))))
-				break;
-			memcpy(c->open_v6[c->n_open_v6].lo, el[i].key, 16);
-			memcpy(c->open_v6[c->n_open_v6++].hi, hi, 16);
-		} else {
-			if ((rc = grow((void **)&c->open_v4, &cap, c->n_open_v4 + 1, sizeof(*c->open_v4))))
-				break;
-			uint32_t a, b;
-			memcpy(&a, el[i].key, 4);
-			memcpy(&b, hi, 4);
-			c->open_v4[c->n_open_v4++] = (struct policy_v4_span){ ntohl(a), ntohl(b) };
-		}
-	}
-	free(el);
-	return rc;
+	struct open_ctx oc = { .c = c };
+	if (v6)
+		return set_ranges(o, OPEN_V6, 16, false, add_open_v6, &oc);
+	return set_ranges(o, OPEN_V4, 4, false, add_open_v4, &oc);
 }
 
 static const char *entry_chain_at(const void *ctx, size_t i)
@@ -562,7 +563,8 @@ int nft_policy_decode(const struct nft_objects *o, struct nft_policy_decoded *ou
 	}
 	for (size_t i = 0; i < d.n_entries; i++)
 		d.compiled.entry_action[i] = (uint8_t)d.entries[i].action;
-	if ((rc = map_ranges(o, "policy_v4", 4, add_v4, &dc)) || (rc = map_ranges(o, "policy_v6", 16, add_v6, &dc)) ||
+	if ((rc = set_ranges(o, "policy_v4", 4, true, add_v4, &dc)) ||
+	    (rc = set_ranges(o, "policy_v6", 16, true, add_v6, &dc)) ||
 	    (rc = decode_open(o, &d.compiled, false)) || (rc = decode_open(o, &d.compiled, true)))
 		goto out;
 out:

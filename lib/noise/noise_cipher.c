@@ -50,18 +50,23 @@ static int prepare(struct noise_cipher *c, int dir)
 	return 0;
 }
 
+/* Without a key (Noise's empty k) a message goes as it is. */
+static int passthrough(const uint8_t *in, size_t len, uint8_t *out, size_t cap, size_t *written)
+{
+	if (cap < len)
+		return -ENOSPC;
+	if (len)
+		memmove(out, in, len);
+	*written = len;
+	return 0;
+}
+
 int noise_cipher_encrypt(struct noise_cipher *c, const uint8_t *ad, size_t ad_len,
 			 const uint8_t *in, size_t len, uint8_t *out, size_t cap, size_t *written)
 {
 	int n;
-	if (!c->has_key) {
-		if (cap < len)
-			return -ENOSPC;
-		if (len)
-			memmove(out, in, len);
-		*written = len;
-		return 0;
-	}
+	if (!c->has_key)
+		return passthrough(in, len, out, cap, written);
 	if (len > INT_MAX - NOISE_TAG_LEN || ad_len > INT_MAX)
 		return -EMSGSIZE;
 	if (cap < len + NOISE_TAG_LEN)
@@ -85,14 +90,8 @@ int noise_cipher_decrypt(struct noise_cipher *c, const uint8_t *ad, size_t ad_le
 			 const uint8_t *in, size_t len, uint8_t *out, size_t cap, size_t *written)
 {
 	int n;
-	if (!c->has_key) {
-		if (cap < len)
-			return -ENOSPC;
-		if (len)
-			memmove(out, in, len);
-		*written = len;
-		return 0;
-	}
+	if (!c->has_key)
+		return passthrough(in, len, out, cap, written);
 	if (len < NOISE_TAG_LEN)
 		return -EMSGSIZE;
 	size_t pt_len = len - NOISE_TAG_LEN;

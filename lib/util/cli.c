@@ -12,12 +12,18 @@ void cli_usage(FILE *out, const char *context, const struct cli_option *opts)
 		fprintf(out, o->required ? " --%s" : " [--%s]", o->name);
 	fputc('\n', out);
 	for (const struct cli_option *o = opts; o && o->name; o++) {
+		char flag[80];
 		if (o->short_name)
-			fprintf(out, "  -%c, --%-16s %s%s\n", o->short_name, o->name, o->help ? o->help : "",
-				o->type == CLI_LIST ? " (repeatable)" : "");
+			snprintf(flag, sizeof(flag), "-%c, --%s", o->short_name, o->name);
 		else
-			fprintf(out, "  --%-20s %s%s\n", o->name, o->help ? o->help : "",
-				o->type == CLI_LIST ? " (repeatable)" : "");
+			snprintf(flag, sizeof(flag), "--%s", o->name);
+		const char *help = o->help ? o->help : "";
+		const char *repeat = o->type == CLI_LIST ? " (repeatable)" : "";
+		/* a name too long for the column gets its help on the next line */
+		if (strlen(flag) > 22)
+			fprintf(out, "  %s\n  %-22s %s%s\n", flag, "", help, repeat);
+		else
+			fprintf(out, "  %-22s %s%s\n", flag, help, repeat);
 	}
 }
 

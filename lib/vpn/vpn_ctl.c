@@ -851,7 +851,7 @@ int vpn_ctl_request_encode(long long id, enum vpn_ctl_cmd cmd, const json_t *arg
 int vpn_ctl_reply_ok(long long id, const json_t *result, char **line)
 {
 	*line = NULL;
-	if (id != VPN_CTL_ID_NONE && !id_ok(id))
+	if ((id != VPN_CTL_ID_NONE && !id_ok(id)) || (result && !json_is_object(result)))
 		return -EINVAL;
 	json_t *o = json_object();
 	if (!o || json_object_set_new(o, "id", id_json(id)) || json_object_set_new(o, "ok", json_true()) ||

@@ -210,8 +210,10 @@ int vpn_ctl_request_encode(long long id, enum vpn_ctl_cmd cmd, const json_t *arg
 
 /* ---- replies and events (daemon side) ---- */
 
-/* {"id":..,"ok":true,"result":result} + "\n" (result NULL: {}). Each returns 0, -ENOMEM or
- * -EMSGSIZE (longer than VPN_CTL_REPLY_MAX); *line malloc'd, NUL-terminated. */
+/* {"id":..,"ok":true,"result":result} + "\n" (result: an object, NULL for {}). Each returns 0,
+ * -EINVAL (an id out of range, a result that is not an object, an unknown code), -ENOMEM or
+ * -EMSGSIZE (longer than VPN_CTL_REPLY_MAX); *line malloc'd, NUL-terminated. id may be
+ * VPN_CTL_ID_NONE ("id": null). */
 int vpn_ctl_reply_ok(long long id, const json_t *result, char **line);
 int vpn_ctl_reply_error(long long id, const struct vpn_ctl_error *err, char **line);
 

@@ -18,6 +18,7 @@
 
 #include "crypto/secret.h"
 #include "crypto/sha256.h"
+#include "net/dns_msg.h"
 #include "util/clock.h"
 
 #define POLL_SLICE_MS 200
@@ -161,84 +162,17 @@ void probe_check_ping(const char *ifname, const char *target, unsigned count, un
 
 /* ---- DNS ---- */
 
-static size_t dns_query(uint8_t *out, size_t cap, uint16_t id, const char *name, uint16_t qtype)
-{
-	size_t n = 0;
-	if (cap < 12 + strlen(name) + 2 + 4)
-		return 0;
-	out[n++] = (uint8_t)(id >> 8);
-	out[n++] = (uint8_t)id;
-	out[n++] = 0x01; /* RD */
-	out[n++] = 0x00;
-	out[n++] = 0;
-	out[n++] = 1; /* one question */
-	memset(out + n, 0, 6);
-	n += 6;
-	const char *p = name;
-	while (*p) {
-		const char *dot = strchr(p, '.');
-		size_t l = dot ? (size_t)(dot - p) : strlen(p);
-		if (l == 0 || l > 63)
-			return 0;
-		out[n++] = (uint8_t)l;
-		memcpy(out + n, p, l);
-		n += l;
-		p += l;
-		if (*p == '.')
-			p++;
-	}
-	out[n++] = 0;
-	out[n++] = (uint8_t)(qtype >> 8);
-	out[n++] = (uint8_t)qtype;
-	out[n++] = 0;
-	out[n++] = 1; /* IN */
-	return n;
-}
-
-/* Skips a (possibly compressed) name. Returns the offset after it or 0. */
-static size_t dns_skip_name(const uint8_t *m, size_t len, size_t off)
-{
-	while (off < len) {
-		uint8_t l = m[off];
-		if ((l & 0xc0) == 0xc0)
-			return off + 2 <= len ? off + 2 : 0;
-		if (l == 0)
-			return off + 1;
-		off += 1 + l;
-	}
-	return 0;
-}
-
 /* Adds the A and AAAA answers of a response with this id. Returns the rcode, or -1 for a
  * response that is not ours or malformed. */
 static int dns_parse(const uint8_t *m, size_t len, uint16_t id, struct probe_dns *out)
 {
-	if (len < 12 || (uint16_t)(m[0] << 8 | m[1]) != id || !(m[2] & 0x80))
+	struct dns_msg_answer a[PROBE_DNS_ANSWERS_MAX];
+	struct dns_msg_answers res;
+	if (dns_msg_answers(m, len, id, a, PROBE_DNS_ANSWERS_MAX - out->count, &res) != 0)
 		return -1;
-	int rcode = m[3] & 0x0f;
-	unsigned qd = (unsigned)(m[4] << 8 | m[5]), an = (unsigned)(m[6] << 8 | m[7]);
-	size_t off = 12;
-	for (unsigned i = 0; i < qd; i++) {
-		off = dns_skip_name(m, len, off);
-		if (!off || off + 4 > len)
-			return -1;
-		off += 4;
-	}
-	for (unsigned i = 0; i < an; i++) {
-		off = dns_skip_name(m, len, off);
-		if (!off || off + 10 > len)
-			return -1;
-		uint16_t type = (uint16_t)(m[off] << 8 | m[off + 1]);
-		size_t rdlen = (size_t)(m[off + 8] << 8 | m[off + 9]);
-		off += 10;
-		if (off + rdlen > len)
-			return -1;
-		int fam = type == 1 && rdlen == 4 ? AF_INET : type == 28 && rdlen == 16 ? AF_INET6 : 0;
-		if (fam && out->count < PROBE_DNS_ANSWERS_MAX)
-			inet_ntop(fam, m + off, out->answers[out->count++], sizeof(out->answers[0]));
-		off += rdlen;
-	}
-	return rcode;
+	for (size_t i = 0; i < res.count; i++)
+		inet_ntop(a[i].family, a[i].addr, out->answers[out->count++], sizeof(out->answers[0]));
+	return res.rcode;
 }
 
 void probe_check_dns(const char *ifname, const char *server, const char *name, unsigned timeout_s,
@@ -259,16 +193,16 @@ void probe_check_dns(const char *ifname, const char *server, const char *name, u
 	}
 	uint16_t ids[2];
 	nym_random(ids, sizeof(ids));
-	static const uint16_t types[2] = { 1, 28 };
+	static const uint16_t types[2] = { DNS_MSG_TYPE_A, DNS_MSG_TYPE_AAAA };
 	bool done[2] = { false, false };
 	int rcode = -1;
 	uint64_t deadline = nym_clock_now_ns() + (uint64_t)timeout_s * 1000000000ull;
 	uint64_t per_try = (uint64_t)timeout_s * 1000000000ull / DNS_TRIES;
 	for (int attempt = 0; attempt < DNS_TRIES && !(done[0] && done[1]) && !probe_interrupted(); attempt++) {
 		for (int q = 0; q < 2; q++) {
-			uint8_t msg[300];
-			size_t n = done[q] ? 0 : dns_query(msg, sizeof(msg), ids[q], name, types[q]);
-			if (!done[q] && !n) {
+			uint8_t msg[DNS_MSG_QUERY_MAX];
+			size_t n = 0;
+			if (!done[q] && dns_msg_query(msg, sizeof(msg), ids[q], name, types[q], &n) != 0) {
 				snprintf(out->error, sizeof(out->error), "not a DNS name: %s", name);
 				close(fd);
 				return;

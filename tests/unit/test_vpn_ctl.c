@@ -525,6 +525,12 @@ Test(vpn_ctl, replies_and_events)
 	free(line);
 	json_decref(res);
 
+	json_t *arr = json_array();
+	cr_assert_eq(vpn_ctl_reply_ok(6, arr, &line), -EINVAL);
+	json_decref(arr);
+	cr_assert_eq(vpn_ctl_reply_ok(VPN_CTL_ID_MAX + 1, NULL, &line), -EINVAL);
+	struct vpn_ctl_error unknown = { (enum vpn_ctl_code)42, "x" };
+	cr_assert_eq(vpn_ctl_reply_error(1, &unknown, &line), -EINVAL);
 	cr_assert_eq(vpn_ctl_reply_ok(6, NULL, &line), 0);
 	cr_assert_str_eq(line, "{\"id\":6,\"ok\":true,\"result\":{}}\n");
 	free(line);

@@ -1,0 +1,24 @@
+/* One rtnetlink conversation over libmnl, shared by nl_link, nl_route and nl_policy: a socket
+ * of its own (opened, bound, closed again), one request, and either the kernel's
+ * acknowledgement or a whole dump. The request's NLM_F_REQUEST and NLM_F_ACK / NLM_F_DUMP
+ * flags and its sequence number are set here. Returns 0 or -errno (the kernel's error from
+ * the acknowledgement, e.g. -EEXIST, -ENOENT, -ESRCH; -EIO when libmnl fails without one). */
+#ifndef NYM_NETLINK_NL_SOCK_H
+#define NYM_NETLINK_NL_SOCK_H
+
+#include <libmnl/libmnl.h>
+#include <stdint.h>
+
+/* Starts a request in buf (zeroed header, type, flags such as NLM_F_CREATE | NLM_F_EXCL);
+ * the caller adds its extra header and attributes with mnl_nlmsg_put_extra_header /
+ * mnl_attr_put_*. buf must be aligned for struct nlmsghdr and large enough. */
+struct nlmsghdr *nl_sock_put_request(void *buf, uint16_t type, uint16_t flags);
+
+/* Sends nlh and waits for its acknowledgement. */
+int nl_sock_ack(struct nlmsghdr *nlh);
+
+/* Sends nlh as a dump request and calls cb(message, data) for each answer until the end of
+ * the dump (a callback that returns MNL_CB_ERROR ends it with -errno). */
+int nl_sock_dump(struct nlmsghdr *nlh, mnl_cb_t cb, void *data);
+
+#endif
