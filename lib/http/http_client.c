@@ -47,6 +47,49 @@ static int on_sockopt(void *ctx, curl_socket_t fd, curlsocktype purpose)
 	return setsockopt(fd, SOL_SOCKET, SO_MARK, &mark, sizeof(mark)) == 0 ? CURL_SOCKOPT_OK : CURL_SOCKOPT_ERROR;
 }
 
+/* The pins of nym_http_pin_host. libcurl reads a resolve list when a transfer starts, so a
+ * list handed to a transfer is never changed or freed: each pin prepends a node to the
+ * current head, and old heads stay the tails of newer ones. */
+static pthread_mutex_t pins_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct curl_slist *pins;
+
+int nym_http_pin_host(const char *host, const char *port, const char *const *addrs, size_t n)
+{
+	if (!host || !*host || !port || !*port || strchr(host, ':') || strchr(port, ':') || !addrs || n == 0)
+		return -EINVAL;
+	char entry[1024];
+	int len = snprintf(entry, sizeof(entry), "%s:%s:", host, port);
+	size_t prefix = (size_t)len;
+	for (size_t i = 0; i < n && len > 0 && (size_t)len < sizeof(entry); i++) {
+		if (!addrs[i] || !*addrs[i] || strpbrk(addrs[i], ",[] "))
+			return -EINVAL;
+		bool v6 = strchr(addrs[i], ':') != NULL;
+		len += snprintf(entry + len, sizeof(entry) - (size_t)len, v6 ? "%s[%s]" : "%s%s", i ? "," : "", addrs[i]);
+	}
+	if (len < 0 || (size_t)len >= sizeof(entry))
+		return -EINVAL;
+	int rc = 0;
+	pthread_mutex_lock(&pins_mu);
+	for (struct curl_slist *e = pins; e; e = e->next)
+		if (strncmp(e->data, entry, prefix) == 0)
+			rc = -EEXIST;
+	struct curl_slist *node = rc ? NULL : curl_slist_append(NULL, entry);
+	if (!rc && !node)
+		rc = -ENOMEM;
+	if (node)
+		node->next = pins, pins = node;
+	pthread_mutex_unlock(&pins_mu);
+	return rc;
+}
+
+static struct curl_slist *current_pins(void)
+{
+	pthread_mutex_lock(&pins_mu);
+	struct curl_slist *p = pins;
+	pthread_mutex_unlock(&pins_mu);
+	return p;
+}
+
 struct sink {
 	struct nym_http_response *resp;
 	size_t cap, max;
@@ -131,6 +174,9 @@ static void setup(CURL *c, const char *url, long timeout, struct sink *s)
 	/* Proxies from the environment would route around the caller's choice of authority. */
 	curl_easy_setopt(c, CURLOPT_PROXY, "");
 	curl_easy_setopt(c, CURLOPT_SOCKOPTFUNCTION, on_sockopt);
+	struct curl_slist *p = current_pins();
+	if (p)
+		curl_easy_setopt(c, CURLOPT_RESOLVE, p);
 }
 
 /* The outcome of a finished transfer into resp. */

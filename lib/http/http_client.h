@@ -60,6 +60,13 @@ int nym_http_get_bounded(struct nym_http_batch_item *items, size_t n, size_t max
  * (no CAP_NET_ADMIN) fails the request rather than letting it leave unmarked. */
 void nym_http_set_socket_mark(uint32_t mark);
 
+/* Process-wide: from now on, requests to HOST:PORT connect to one of `addrs` (numeric
+ * IPv4/IPv6 text) without asking DNS. A daemon pins its authorities once, before a firewall
+ * that blocks DNS outside a tunnel goes up, so that names in authority URLs keep working
+ * and lead to exactly the addresses the firewall lets through. Returns 0, -EEXIST (HOST:PORT
+ * is pinned already), -EINVAL (empty or malformed parts, or no address) or -ENOMEM. */
+int nym_http_pin_host(const char *host, const char *port, const char *const *addrs, size_t n);
+
 /* "http://host:port" + path into out; strips a trailing '/' of the base. */
 int nym_http_url(char *out, size_t cap, const char *base, const char *path);
 

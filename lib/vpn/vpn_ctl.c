@@ -125,14 +125,14 @@ const char *vpn_ctl_lan_name(enum vpn_ctl_lan l)
 }
 
 static const char *const step_names[VPN_CTL_STEP_COUNT] = {
-	"fetching_topology", "selecting_gateways", "spending_ticket", "connecting_entry",
+	"fetching_topology", "selecting_gateways", "connecting_entry", "spending_ticket",
 	"waiting_for_ipr",   "configuring_tunnel", "up",
 };
 static const char *const step_descriptions[VPN_CTL_STEP_COUNT] = {
 	"fetching the topology",
 	"selecting gateways",
-	"spending a ticket",
 	"connecting to the entry gateway",
+	"spending a ticket",
 	"waiting for the IP packet router",
 	"configuring the tunnel",
 	"up",

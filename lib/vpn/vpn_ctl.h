@@ -220,12 +220,12 @@ int vpn_ctl_reply_error(long long id, const struct vpn_ctl_error *err, char **li
 enum vpn_ctl_step {
 	VPN_CTL_STEP_FETCHING_TOPOLOGY,
 	VPN_CTL_STEP_SELECTING_GATEWAYS,
-	VPN_CTL_STEP_SPENDING_TICKET,
 	VPN_CTL_STEP_CONNECTING_ENTRY,
+	VPN_CTL_STEP_SPENDING_TICKET, /* over the link: after connecting */
 	VPN_CTL_STEP_WAITING_FOR_IPR,
 	VPN_CTL_STEP_CONFIGURING_TUNNEL,
 	VPN_CTL_STEP_UP,
-	VPN_CTL_STEP_COUNT
+	VPN_CTL_STEP_COUNT /* also "no step yet" where a step is optional */
 };
 const char *vpn_ctl_step_name(enum vpn_ctl_step s);	   /* "fetching_topology" */
 const char *vpn_ctl_step_description(enum vpn_ctl_step s); /* "fetching the topology" */

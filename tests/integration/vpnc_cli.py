@@ -168,7 +168,7 @@ class FakeDaemon:
             with self.lock:
                 self.connect_saw_listener = bool(self.listeners)
             self.send(conn, {"id": rid, "ok": True, "result": STATE_CONNECTING})
-            steps = ["fetching_topology", "selecting_gateways", "spending_ticket", "connecting_entry",
+            steps = ["fetching_topology", "selecting_gateways", "connecting_entry", "spending_ticket",
                      "waiting_for_ipr", "configuring_tunnel", "up"]
             evs = [{"event": "state", "state": STATE_CONNECTING}]
             if self.connect_mode == "up":

@@ -1,0 +1,171 @@
+#include "vpn/vpn_config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/base58.h"
+#include "util/log.h"
+
+#define F(field) offsetof(struct vpn_config, field)
+
+const struct conf_key vpn_config_schema[] = {
+	{ "network.name", CONF_STRING, F(network.name), "mainnet", "network name; the state lives in <daemon.data_dir>/<network.name>/", 0, 0 },
+	{ "network.authorities", CONF_LIST, F(network.authorities), NULL, "directory authority URLs (http://HOST:PORT) the topology and credentials come from; --authority replaces them", 0, 0 },
+	{ "network.authority_keys", CONF_LIST, F(network.authority_keys), NULL, "base58 Ed25519 keys of the authorities whose signatures count (a majority must sign); --authority-key replaces them", 0, 0 },
+	{ "daemon.socket", CONF_STRING, F(daemon.socket), "/run/nym-vpnd.sock", "control socket nym-vpnc talks to; --socket overrides", 0, 0 },
+	{ "daemon.socket_group", CONF_STRING, F(daemon.socket_group), "nym-vpn", "group owning the socket whose members may change settings and connect (ignored when no such group exists; root always may)", 0, 0 },
+	{ "daemon.socket_mode", CONF_STRING, F(daemon.socket_mode), "660", "octal permissions of the socket", 0, 0 },
+	{ "daemon.data_dir", CONF_STRING, F(daemon.data_dir), "/var/lib/nym-vpnd", "state directory (keys, tickets, settings); --data-dir overrides", 0, 0 },
+	{ "tunnel.device", CONF_STRING, F(tunnel.device), "nym0", "TUN device of the mixnet tunnel", 0, 0 },
+	{ "tunnel.mtu", CONF_U64, F(tunnel.mtu), "1500", "MTU of the TUN device", 1280, 1500 },
+	{ "tunnel.fwmark", CONF_U64, F(tunnel.fwmark), "333", "firewall mark (decimal; 333 = 0x14d) of the gateway link and API sockets: marked traffic leaves by the physical route", 1, 4294967295.0 },
+	{ "tunnel.table", CONF_U64, F(tunnel.table), "333", "routing table holding the tunnel's default routes", 1, 4294967295.0 },
+	{ "dns.default_servers", CONF_LIST, F(dns.default_servers), "1.1.1.1,1.0.0.1,2606:4700:4700::1111,2606:4700:4700::1001", "resolvers used through the tunnel unless `nym-vpnc dns set` chose others", 0, 0 },
+	{ "dns.backend", CONF_STRING, F(dns.backend), "auto", "how DNS is configured: auto (systemd-resolved, else resolvconf, else static-file), systemd-resolved, resolvconf or static-file", 0, 0 },
+	{ "dns.resolv_conf", CONF_STRING, F(dns.resolv_conf), "/etc/resolv.conf", "file the static-file backend rewrites in place (and restores)", 0, 0 },
+	{ "logging.level", CONF_STRING, F(logging.level), "info", "error, warn, info or debug; --log-level overrides", 0, 0 },
+	{ 0 },
+};
+
+void vpn_config_defaults(struct vpn_config *c)
+{
+	char err[CONF_ERROR_MAX];
+	memset(c, 0, sizeof(*c));
+	if (conf_defaults(vpn_config_schema, c, err) != 0)
+		abort(); /* a broken schema default: a bug caught by the unit test */
+}
+
+int vpn_config_url_ok(const char *text)
+{
+	size_t n = strlen(text);
+	if (strncmp(text, "http://", 7) != 0 && strncmp(text, "https://", 8) != 0)
+		return 0;
+	if (n > 200 || n == 7 || n == 8)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)text[i] <= ' ' || (unsigned char)text[i] >= 0x7f)
+			return 0;
+	return 1;
+}
+
+int vpn_config_socket_mode(const struct vpn_config *c, mode_t *mode)
+{
+	const char *s = c->daemon.socket_mode;
+	char *end;
+	if (!*s || strlen(s) > 4)
+		return -EINVAL;
+	for (const char *p = s; *p; p++)
+		if (*p < '0' || *p > '7')
+			return -EINVAL;
+	unsigned long v = strtoul(s, &end, 8);
+	if (*end || v > 0777)
+		return -EINVAL;
+	*mode = (mode_t)v;
+	return 0;
+}
+
+static int ip_ok(const char *s)
+{
+	uint8_t buf[16];
+	return inet_pton(AF_INET, s, buf) == 1 || inet_pton(AF_INET6, s, buf) == 1;
+}
+
+int vpn_config_validate(const struct vpn_config *c, char err[CONF_ERROR_MAX])
+{
+	enum nym_log_level level;
+	mode_t mode;
+	uint8_t key[32];
+	const char *n = c->network.name;
+	if (!*n || strlen(n) > 64 || strchr(n, '/') || strcmp(n, ".") == 0 || strcmp(n, "..") == 0) {
+		snprintf(err, CONF_ERROR_MAX, "network.name: expected a name without '/', got \"%.60s\"", n);
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < c->network.authorities.count; i++)
+		if (!vpn_config_url_ok(c->network.authorities.item[i])) {
+			snprintf(err, CONF_ERROR_MAX, "network.authorities: expected http://HOST:PORT, got \"%.60s\"",
+				 c->network.authorities.item[i]);
+			return -EINVAL;
+		}
+	for (size_t i = 0; i < c->network.authority_keys.count; i++)
+		if (nym_base58_decode_exact(key, 32, c->network.authority_keys.item[i]) != 0) {
+			snprintf(err, CONF_ERROR_MAX, "network.authority_keys: \"%.60s\" is not a base58 Ed25519 key",
+				 c->network.authority_keys.item[i]);
+			return -EINVAL;
+		}
+	if (!c->daemon.socket[0] || c->daemon.socket[0] != '/' || strlen(c->daemon.socket) >= 108) {
+		snprintf(err, CONF_ERROR_MAX, "daemon.socket: expected an absolute path under 108 bytes, got \"%.60s\"",
+			 c->daemon.socket);
+		return -EINVAL;
+	}
+	if (vpn_config_socket_mode(c, &mode) != 0) {
+		snprintf(err, CONF_ERROR_MAX, "daemon.socket_mode: expected octal permissions such as 660, got \"%.20s\"",
+			 c->daemon.socket_mode);
+		return -EINVAL;
+	}
+	if (!c->daemon.data_dir[0]) {
+		snprintf(err, CONF_ERROR_MAX, "daemon.data_dir: expected a directory");
+		return -EINVAL;
+	}
+	size_t dl = strlen(c->tunnel.device);
+	if (dl == 0 || dl > 15 || strchr(c->tunnel.device, '/') || strchr(c->tunnel.device, ' ')) {
+		snprintf(err, CONF_ERROR_MAX, "tunnel.device: expected an interface name of 1 to 15 characters, got \"%.40s\"",
+			 c->tunnel.device);
+		return -EINVAL;
+	}
+	if (c->tunnel.table == 253 || c->tunnel.table == 254 || c->tunnel.table == 255) {
+		snprintf(err, CONF_ERROR_MAX, "tunnel.table: %llu is a table of the system (default, main, local)",
+			 (unsigned long long)c->tunnel.table);
+		return -EINVAL;
+	}
+	if (c->dns.default_servers.count == 0) {
+		snprintf(err, CONF_ERROR_MAX, "dns.default_servers: expected at least one address");
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < c->dns.default_servers.count; i++)
+		if (!ip_ok(c->dns.default_servers.item[i])) {
+			snprintf(err, CONF_ERROR_MAX, "dns.default_servers: \"%.60s\" is not an IPv4 or IPv6 address",
+				 c->dns.default_servers.item[i]);
+			return -EINVAL;
+		}
+	static const char *const backends[] = { "auto", "systemd-resolved", "resolvconf", "static-file" };
+	bool known = false;
+	for (size_t i = 0; i < sizeof(backends) / sizeof(backends[0]); i++)
+		known |= strcmp(c->dns.backend, backends[i]) == 0;
+	if (!known) {
+		snprintf(err, CONF_ERROR_MAX,
+			 "dns.backend: expected auto, systemd-resolved, resolvconf or static-file, got \"%.40s\"", c->dns.backend);
+		return -EINVAL;
+	}
+	if (c->dns.resolv_conf[0] != '/') {
+		snprintf(err, CONF_ERROR_MAX, "dns.resolv_conf: expected an absolute path, got \"%.60s\"", c->dns.resolv_conf);
+		return -EINVAL;
+	}
+	if (nym_log_parse_level(c->logging.level, &level) != 0) {
+		snprintf(err, CONF_ERROR_MAX, "logging.level: expected error, warn, info or debug, got \"%.40s\"",
+			 c->logging.level);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int vpn_config_load(const char *path, struct vpn_config *c, char err[CONF_ERROR_MAX])
+{
+	vpn_config_defaults(c);
+	int rc = conf_load(path, vpn_config_schema, c, err);
+	if (rc == -ENOENT) {
+		vpn_config_defaults(c);
+		snprintf(err, CONF_ERROR_MAX, "%s: no such file", path);
+		return rc;
+	}
+	if (rc)
+		return rc;
+	char msg[CONF_ERROR_MAX];
+	rc = vpn_config_validate(c, msg);
+	if (rc)
+		snprintf(err, CONF_ERROR_MAX, "%.200s: %.300s", path, msg);
+	return rc;
+}

@@ -1,0 +1,136 @@
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "../support/tmpdir.h"
+#include "vpn/vpn_config.h"
+
+static char dir[256], path[512];
+
+static void setup(void)
+{
+	test_tmpdir(dir, sizeof(dir));
+	test_path(path, sizeof(path), dir, "nym-vpnd.yaml");
+}
+
+static void teardown(void)
+{
+	test_tmpdir_remove(dir);
+}
+
+static void write_text(const char *text)
+{
+	FILE *f = fopen(path, "w");
+	cr_assert_not_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+TestSuite(vpn_config, .init = setup, .fini = teardown);
+
+Test(vpn_config, defaults_match_the_contract)
+{
+	struct vpn_config c;
+	char err[CONF_ERROR_MAX];
+	vpn_config_defaults(&c);
+	cr_assert_str_eq(c.network.name, "mainnet");
+	cr_assert_str_eq(c.daemon.socket, "/run/nym-vpnd.sock");
+	cr_assert_str_eq(c.daemon.socket_group, "nym-vpn");
+	cr_assert_str_eq(c.daemon.data_dir, "/var/lib/nym-vpnd");
+	cr_assert_str_eq(c.tunnel.device, "nym0");
+	cr_assert_eq(c.tunnel.mtu, 1500);
+	cr_assert_eq(c.tunnel.fwmark, 0x14d);
+	cr_assert_eq(c.tunnel.table, 0x14d);
+	cr_assert_eq(c.dns.default_servers.count, 4);
+	cr_assert_str_eq(c.dns.default_servers.item[0], "1.1.1.1");
+	cr_assert_str_eq(c.dns.default_servers.item[3], "2606:4700:4700::1001");
+	cr_assert_str_eq(c.dns.backend, "auto");
+	cr_assert_str_eq(c.dns.resolv_conf, "/etc/resolv.conf");
+	mode_t m;
+	cr_assert_eq(vpn_config_socket_mode(&c, &m), 0);
+	cr_assert_eq(m, 0660);
+	cr_assert_eq(vpn_config_validate(&c, err), 0, "%s", err);
+}
+
+Test(vpn_config, loads_a_file)
+{
+	struct vpn_config c;
+	char err[CONF_ERROR_MAX];
+	write_text("network:\n  name: sandbox\n  authorities: [\"http://10.0.0.1:8080\"]\n"
+		   "daemon:\n  socket_mode: \"600\"\n  data_dir: /tmp/x\n"
+		   "tunnel:\n  mtu: 1400\n"
+		   "dns:\n  backend: static-file\n  default_servers: [9.9.9.9]\n");
+	cr_assert_eq(vpn_config_load(path, &c, err), 0, "%s", err);
+	cr_assert_str_eq(c.network.name, "sandbox");
+	cr_assert_eq(c.network.authorities.count, 1);
+	cr_assert_eq(c.tunnel.mtu, 1400);
+	cr_assert_str_eq(c.dns.backend, "static-file");
+	cr_assert_eq(c.dns.default_servers.count, 1);
+	mode_t m;
+	cr_assert_eq(vpn_config_socket_mode(&c, &m), 0);
+	cr_assert_eq(m, 0600);
+}
+
+Test(vpn_config, missing_file_is_enoent_with_defaults)
+{
+	struct vpn_config c;
+	char err[CONF_ERROR_MAX];
+	cr_assert_eq(vpn_config_load("/nonexistent/nym-vpnd.yaml", &c, err), -ENOENT);
+	cr_assert_str_eq(c.tunnel.device, "nym0");
+}
+
+Test(vpn_config, errors_name_file_and_line)
+{
+	struct vpn_config c;
+	char err[CONF_ERROR_MAX];
+	write_text("network:\n  name: x\ntunnel:\n  mtu: lots\n");
+	cr_assert_eq(vpn_config_load(path, &c, err), -EINVAL);
+	char want[600];
+	snprintf(want, sizeof(want), "%s:4:", path);
+	cr_assert(strstr(err, want) != NULL, "%s", err);
+	cr_assert(strstr(err, "tunnel.mtu") != NULL, "%s", err);
+
+	write_text("tunnel:\n  colour: red\n");
+	cr_assert_eq(vpn_config_load(path, &c, err), -EINVAL);
+	cr_assert(strstr(err, "colour") != NULL, "%s", err);
+
+	write_text("network: [unclosed\n");
+	cr_assert_eq(vpn_config_load(path, &c, err), -EINVAL);
+	cr_assert(strstr(err, path) != NULL, "%s", err);
+}
+
+Test(vpn_config, semantic_checks)
+{
+	static const char *const bad[] = {
+		"dns:\n  backend: magic\n",
+		"dns:\n  default_servers: [not-an-ip]\n",
+		"daemon:\n  socket_mode: \"999\"\n",
+		"daemon:\n  socket: relative.sock\n",
+		"network:\n  authorities: [ftp://x]\n",
+		"network:\n  authority_keys: [notbase58!]\n",
+		"network:\n  name: a/b\n",
+		"tunnel:\n  device: averyveryverylongname\n",
+		"tunnel:\n  table: 254\n",
+		"tunnel:\n  mtu: 9000\n",
+		"logging:\n  level: loud\n",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct vpn_config c;
+		char err[CONF_ERROR_MAX] = "";
+		write_text(bad[i]);
+		cr_assert_eq(vpn_config_load(path, &c, err), -EINVAL, "accepted: %s", bad[i]);
+		cr_assert(strstr(err, path) != NULL, "%s", err);
+	}
+}
+
+Test(vpn_config, written_default_reads_back)
+{
+	struct vpn_config c, d;
+	char err[CONF_ERROR_MAX];
+	vpn_config_defaults(&c);
+	cr_assert_eq(conf_write(path, vpn_config_schema, &c, 0644), 0);
+	cr_assert_eq(vpn_config_load(path, &d, err), 0, "%s", err);
+	cr_assert_eq(memcmp(&c, &d, sizeof(c)), 0);
+}

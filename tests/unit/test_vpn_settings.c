@@ -1,0 +1,194 @@
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "../support/tmpdir.h"
+#include "util/base58.h"
+#include "vpn/vpn_settings.h"
+
+static char dir[256], path[512];
+
+static void setup(void)
+{
+	test_tmpdir(dir, sizeof(dir));
+	test_path(path, sizeof(path), dir, "settings.json");
+}
+
+static void teardown(void)
+{
+	test_tmpdir_remove(dir);
+}
+
+TestSuite(vpn_settings, .init = setup, .fini = teardown);
+
+static int apply_text(struct vpn_settings *s, const char *cmd, const char *args, char *err, size_t errlen)
+{
+	json_t *j = args ? json_loads(args, 0, NULL) : NULL;
+	if (args)
+		cr_assert_not_null(j, "bad test JSON %s", args);
+	int rc = vpn_settings_apply(s, cmd, j, NULL, err, errlen);
+	json_decref(j);
+	return rc;
+}
+
+Test(vpn_settings, defaults)
+{
+	struct vpn_settings s;
+	vpn_settings_default(&s);
+	cr_assert_eq(s.entry.kind, VPN_POINT_RANDOM);
+	cr_assert_eq(s.exit.kind, VPN_POINT_RANDOM);
+	cr_assert(s.tunnel.ipv6);
+	cr_assert_not(s.tunnel.two_hop);
+	cr_assert_not(s.allow_lan);
+	cr_assert_eq(s.n_dns, 0);
+}
+
+Test(vpn_settings, round_trip_through_a_file)
+{
+	struct vpn_settings s, t;
+	char err[256];
+	vpn_settings_default(&s);
+	uint8_t id[32];
+	memset(id, 7, sizeof(id));
+	char b58[64];
+	nym_base58_encode(b58, sizeof(b58), id, 32);
+	char args[256];
+	snprintf(args, sizeof(args), "{\"entry\": {\"kind\": \"id\", \"id\": \"%s\"}, \"exit\": {\"kind\": \"country\", \"country\": \"de\"}}", b58);
+	cr_assert_eq(apply_text(&s, "gateway_set", args, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(apply_text(&s, "tunnel_set", "{\"ipv6\": false, \"average_packet_delay_ms\": 0, \"message_sending_delay_ms\": 5}", err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(apply_text(&s, "dns_set", "{\"servers\": [\"9.9.9.9\", \"2620:fe::fe\"]}", err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(apply_text(&s, "lan_set", "{\"lan\": \"allow\"}", err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(vpn_settings_save(path, &s), 0);
+	struct stat st;
+	cr_assert_eq(stat(path, &st), 0);
+	cr_assert_eq(st.st_mode & 0777, 0600);
+	cr_assert_eq(vpn_settings_load(path, &t, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(t.entry.kind, VPN_POINT_ID);
+	cr_assert_eq(memcmp(t.entry.id, id, 32), 0);
+	cr_assert_eq(t.exit.kind, VPN_POINT_COUNTRY);
+	cr_assert_str_eq(t.exit.country, "DE");
+	cr_assert_not(t.tunnel.ipv6);
+	cr_assert_eq(t.tunnel.average_packet_delay_ms, 0);
+	cr_assert_eq(t.tunnel.message_sending_delay_ms, 5);
+	cr_assert_eq(t.n_dns, 2);
+	cr_assert_str_eq(t.dns[1], "2620:fe::fe");
+	cr_assert(t.allow_lan);
+	cr_assert_eq(apply_text(&t, "dns_clear", NULL, err, sizeof(err)), 0);
+	cr_assert_eq(t.n_dns, 0);
+}
+
+Test(vpn_settings, missing_and_corrupt_files_give_defaults)
+{
+	struct vpn_settings s;
+	char err[256];
+	cr_assert_eq(vpn_settings_load(path, &s, err, sizeof(err)), -ENOENT);
+	cr_assert(s.tunnel.ipv6);
+	static const char *const bad[] = {
+		"{not json",
+		"[1,2]",
+		"{\"version\": 2}",
+		"{\"entry\": {\"kind\": \"moon\"}}",
+		"{\"entry\": {\"kind\": \"id\", \"id\": \"xyz\"}}",
+		"{\"tunnel\": {\"ipv6\": 1}}",
+		"{\"tunnel\": {\"message_sending_delay_ms\": 1}}",
+		"{\"dns\": [\"1.2.3\"]}",
+		"{\"lan\": true}",
+		"{\"lan\": \"allow\", \"lan\": \"block\"}",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		FILE *f = fopen(path, "w");
+		fputs(bad[i], f);
+		fclose(f);
+		err[0] = '\0';
+		s.allow_lan = true;
+		cr_assert_eq(vpn_settings_load(path, &s, err, sizeof(err)), -EINVAL, "accepted %s", bad[i]);
+		cr_assert(err[0], "no message for %s", bad[i]);
+		cr_assert_not(s.allow_lan);
+	}
+	/* Unknown fields are ignored, missing ones default. */
+	FILE *f = fopen(path, "w");
+	fputs("{\"future\": 1, \"lan\": \"allow\"}", f);
+	fclose(f);
+	cr_assert_eq(vpn_settings_load(path, &s, err, sizeof(err)), 0, "%s", err);
+	cr_assert(s.allow_lan);
+}
+
+Test(vpn_settings, setters_are_all_or_nothing)
+{
+	struct vpn_settings s, before;
+	char err[256];
+	vpn_settings_default(&s);
+	before = s;
+	static const struct {
+		const char *cmd, *args;
+	} bad[] = {
+		{ "gateway_set", "{}" },
+		{ "gateway_set", "{\"entry\": {\"kind\": \"country\", \"country\": \"DE\"}, \"exit\": {\"kind\": \"id\", \"id\": \"0\"}}" },
+		{ "gateway_set", "{\"middle\": {\"kind\": \"random\"}}" },
+		{ "tunnel_set", "{\"mtu\": 1400}" },
+		{ "tunnel_set", "{\"ipv6\": false, \"average_packet_delay_ms\": 500}" },
+		{ "tunnel_set", "{\"loop_cover_stream_average_delay_ms\": -1}" },
+		{ "tunnel_set", "{}" },
+		{ "tunnel_set", "[]" },
+		{ "dns_set", "{\"servers\": []}" },
+		{ "dns_set", "{\"servers\": \"1.1.1.1\"}" },
+		{ "dns_set", "{\"servers\": [\"1.1.1.1\", \"x\"]}" },
+		{ "dns_set", "{\"servers\": [\"1.1.1.1\",\"1.1.1.1\",\"1.1.1.1\",\"1.1.1.1\",\"1.1.1.1\",\"1.1.1.1\",\"1.1.1.1\",\"1.1.1.1\",\"1.1.1.1\"]}" },
+		{ "dns_clear", "{\"x\": 1}" },
+		{ "lan_set", "{\"lan\": \"maybe\"}" },
+		{ "lan_set", "{}" },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err[0] = '\0';
+		cr_assert_eq(apply_text(&s, bad[i].cmd, bad[i].args, err, sizeof(err)), -EINVAL, "accepted %s %s", bad[i].cmd,
+			     bad[i].args);
+		cr_assert(err[0]);
+		cr_assert_eq(memcmp(&s, &before, sizeof(s)), 0, "changed by %s %s", bad[i].cmd, bad[i].args);
+	}
+	cr_assert_eq(apply_text(&s, "status", NULL, err, sizeof(err)), -ENOENT);
+}
+
+Test(vpn_settings, changed_flag_and_getters)
+{
+	struct vpn_settings s;
+	char err[256];
+	bool changed;
+	vpn_settings_default(&s);
+	json_t *a = json_pack("{s:s}", "lan", "block");
+	cr_assert_eq(vpn_settings_apply(&s, "lan_set", a, &changed, err, sizeof(err)), 0);
+	cr_assert_not(changed);
+	json_decref(a);
+	a = json_pack("{s:b}", "two_hop", 1);
+	cr_assert_eq(vpn_settings_apply(&s, "tunnel_set", a, &changed, err, sizeof(err)), 0);
+	cr_assert(changed);
+	json_decref(a);
+
+	json_t *t = vpn_settings_tunnel_json(&s, 1500);
+	cr_assert(json_is_true(json_object_get(t, "two_hop")));
+	cr_assert_eq(json_integer_value(json_object_get(t, "mtu")), 1500);
+	cr_assert_eq(json_integer_value(json_object_get(t, "message_sending_delay_ms")), 20);
+	json_decref(t);
+
+	const char *defaults[] = { "1.1.1.1", "1.0.0.1" };
+	json_t *d = vpn_settings_dns_json(&s, defaults, 2);
+	cr_assert_eq(json_array_size(json_object_get(d, "servers")), 0);
+	cr_assert_eq(json_array_size(json_object_get(d, "effective")), 2);
+	json_decref(d);
+	a = json_pack("{s:[s]}", "servers", "9.9.9.9");
+	cr_assert_eq(vpn_settings_apply(&s, "dns_set", a, &changed, err, sizeof(err)), 0);
+	json_decref(a);
+	d = vpn_settings_dns_json(&s, defaults, 2);
+	cr_assert_str_eq(json_string_value(json_array_get(json_object_get(d, "effective"), 0)), "9.9.9.9");
+	cr_assert_eq(json_array_size(json_object_get(d, "effective")), 1);
+	json_decref(d);
+
+	json_t *g = vpn_settings_gateway_json(&s);
+	cr_assert_str_eq(json_string_value(json_object_get(json_object_get(g, "entry"), "kind")), "random");
+	json_decref(g);
+	json_t *l = vpn_settings_lan_json(&s);
+	cr_assert_str_eq(json_string_value(json_object_get(l, "lan")), "block");
+	json_decref(l);
+}
