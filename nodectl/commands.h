@@ -33,5 +33,8 @@ int cmd_authority_revoke(const char *context, int argc, char **argv);
 int cmd_authority_list(const char *context, int argc, char **argv);
 int cmd_debug_link_client(const char *context, int argc, char **argv);
 int cmd_debug_descriptors(const char *context, int argc, char **argv);
+int cmd_debug_wg_run(const char *context, int argc, char **argv);
+int cmd_debug_wg_set(const char *context, int argc, char **argv);
+int cmd_debug_wg_show(const char *context, int argc, char **argv);
 
 #endif

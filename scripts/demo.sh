@@ -7,7 +7,10 @@
 # policy applied by nym-ntm; anonymous bandwidth tickets obtained and spent (and a double
 # spend refused); Sphinx packets crossing the three mix layers to the exit gateway; and a
 # client's IP traffic (ping, DNS, an HTTP download) over all five hops through the exit's IP
-# packet router with `nym-node probe`. Nothing leaves the machine.
+# packet router with `nym-node probe`; and the client host's whole networking through the
+# mixnet with the client daemon, nym-vpnd, driven by nym-vpnc: credentials from a voucher,
+# connect, a download by name with curl and a name lookup with the system's own tools, the
+# status, disconnect. Nothing leaves the machine.
 set -eu
 cd "$(dirname "$0")/.."
 . tests/lib/netns.sh
@@ -107,4 +110,61 @@ sys.exit(0 if r["http"]["sha256"] == want else 1)
 PY
 echo "What the internet host's web server logged for that download (the client is $CLIENT_IP):"
 grep demo.bin "$T/logs/http.log" | tail -1
+
+say "7. nym-vpnd and nym-vpnc: the whole machine through the mixnet"
+# nym-vpnc on the client host, shown as typed (the sandbox's socket path left out), its output
+# as it comes (connect --wait prints each step when it happens).
+vpnc() {
+	echo "[client] \$ nym-vpnc $*"
+	{
+		rc=0
+		netns_exec client "$VPNC" --socket "$VPND_SOCKET" "$@" 2>&1 || rc=$?
+		echo $rc >"$T/vpnc.rc"
+	} | sed "s|$T|\$DEMO|g"
+	return "$(cat "$T/vpnc.rc")"
+}
+if [ ! -x "$VPND" ] || [ ! -x "$VPNC" ]; then
+	echo "(nym-vpnd or nym-vpnc is not built: skipped)"
+else
+	echo "The client host runs the client daemon, as root, with the sandbox's configuration:"
+	echo "[client] \$ nym-vpnd --config \$DEMO/vpnd/nym-vpnd.yaml &"
+	grep -v '^#' "$VPND_CONFIG" | sed "s|$T|\$DEMO|g; s/^/    /"
+	# Not through a function: $! must be the daemon itself.
+	ip netns exec "${NS_P}client" "$VPND" --config "$VPND_CONFIG" >"$T/logs/vpnd.log" 2>&1 &
+	VPND_PID=$!
+	i=0
+	until netns_exec client "$VPNC" --socket "$VPND_SOCKET" status >/dev/null 2>&1; do
+		i=$((i + 1))
+		[ $i -lt 100 ] && kill -0 "$VPND_PID" 2>/dev/null || { tail -n 20 "$T/logs/vpnd.log"; exit 1; }
+		sleep 0.2
+	done
+	CODE=$("$NODE" authority voucher create --data-dir "$T/auth" --books 1 --json | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["vouchers"][0])')
+	vpnc credentials obtain --authority "$AUTH_URL" --authority-key "$AUTH_KEY" --voucher "$CODE"
+	vpnc credentials list
+	# The sandbox has one entry and one exit gateway (random choice could take either as entry).
+	vpnc gateway set --entry-id "$(cat "$T/entry/data/ed25519_identity.pub")" \
+		--exit-id "$(cat "$T/exit/data/ed25519_identity.pub")" >/dev/null
+	vpnc connect --wait || { echo "not connected: the daemon's log follows"; tail -n 30 "$T/logs/vpnd.log"; exit 1; }
+	vpnc status
+	echo
+	echo "Now any program on the client host goes through the mixnet, knowing nothing of it:"
+	in_host client getent hosts shop.test
+	t0=$(date +%s.%N)
+	in_host client curl -sS -o "$T/vpn-demo.bin" http://shop.test/demo.bin
+	if [ "$(sha256sum <"$T/vpn-demo.bin")" = "$(sha256sum <"$WWW_DIR/demo.bin")" ]; then
+		printf '%d bytes in %.1f s, SHA-256 %s...: matches the file on the internet host\n' \
+			"$(stat -c %s "$T/vpn-demo.bin")" "$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { print b - a }')" "$(sha256sum <"$T/vpn-demo.bin" | cut -c1-16)"
+	else
+		echo "the download DOES NOT MATCH the file"
+		exit 1
+	fi
+	echo "The web server saw the exit gateway ($EXIT_UPLINK_IP), not the client ($CLIENT_IP):"
+	grep "GET /demo.bin" "$T/logs/http.log" | tail -1
+	in_host client grep nameserver /etc/resolv.conf
+	vpnc disconnect --wait
+	echo "Disconnected: the client's resolv.conf is back as it was (its rules, routes and firewall too):"
+	in_host client grep nameserver /etc/resolv.conf
+	kill -TERM "$VPND_PID"
+	wait "$VPND_PID" || true
+fi
 say "Done: every process and namespace of this run is being removed"

@@ -18,6 +18,13 @@
 # names under .test (dnsmasq, from $DNS_HOSTS, re-read when it changes or on SIGHUP), HTTP on
 # port 80 from $WWW_DIR and iperf3 on 5201. Each host's /etc/netns/<namespace>/resolv.conf
 # names that DNS server, so nothing reads or changes this machine's resolver configuration.
+# The internet host also answers, on its loopback, as NymVPN's default public resolvers
+# ($RESOLVERS: 1.1.1.1, 1.0.0.1, 2606:4700:4700::1111, 2606:4700:4700::1001; same dnsmasq),
+# reached through the exit gateway's default route and, for traffic that bypasses a tunnel,
+# through the router. The client is ready for nym-vpnd: `up` writes $VPND_CONFIG
+# ($SANDBOX_DIR/vpnd/nym-vpnd.yaml: network "sandbox" with this authority, socket $VPND_SOCKET
+# of mode 666, data in $SANDBOX_DIR/vpnd/data, DNS by rewriting the client's /etc/resolv.conf,
+# which inside `ip netns exec` is /etc/netns/<namespace>/resolv.conf).
 # --ticket-bytes B sets what one mixnet-entry ticket buys at the gateways
 # (gateway.bandwidth_per_ticket; tests use a tiny allowance to see top-ups). The nodes run
 # without busy polling (mixnet.busy_poll 0: they share the cores); SANDBOX_BUSY_POLL=200us in
@@ -41,6 +48,8 @@ NET4=198.51.100
 NET6=2001:db8:100:
 INET4=203.0.113
 INET6=2001:db8:113:
+# NymVPN's default DNS servers (dns.default_servers of nym-vpnd), served by the internet host.
+RESOLVERS="1.1.1.1 1.0.0.1 2606:4700:4700::1111 2606:4700:4700::1001"
 
 usage() {
 	sed -n '4,10s/^# \{0,1\}//p' "$0" >&2
@@ -162,6 +171,17 @@ cmd_up() {
 	ip -n "${NS_P}exit" -6 route add default via "$INET6:10"
 	ip -n "${NS_P}internet" route add default via "$INET4.254"
 	ip -n "${NS_P}internet" -6 route add default via "$INET6:254"
+	listen=""
+	for r in $RESOLVERS; do
+		case "$r" in
+		*:*) ip -n "${NS_P}internet" -6 addr add "$r/128" dev lo; via=$INET6:10 ;;
+		*) ip -n "${NS_P}internet" addr add "$r/32" dev lo; via=$INET4.10 ;;
+		esac
+		# The exit reaches them by its default route; the router (the path of anything that
+		# bypasses a tunnel) by these, so that a leaked query would be answered and show.
+		ip -n "${NS_P}router" route add "$r" via "$via"
+		listen="$listen --listen-address=$r"
+	done
 	for host in $(echo "$HOSTS" | cut -d' ' -f1) internet; do
 		mkdir -p "$(resolv_dir "$host")"
 		printf 'nameserver %s\nnameserver %s\n' "$INET4.10" "$INET6:10" >"$(resolv_dir "$host")/resolv.conf"
@@ -176,16 +196,21 @@ cmd_up() {
 	echo "the sandbox's internet host" >"$WWW_DIR/index.html"
 	# Nothing of this machine's: no /etc/resolv.conf, /etc/hosts or /etc/dnsmasq.conf; only
 	# the internet host's own addresses; names under .test never forwarded; no root once bound.
+	# shellcheck disable=SC2086 # $listen is a list of options
 	netns_bg internet "$NS_DIR/logs/dnsmasq.log" dnsmasq --keep-in-foreground --log-facility=- --log-queries \
 		--no-resolv --no-hosts --conf-file=/dev/null --user=nobody --group=nogroup --pid-file="$NS_DIR/dnsmasq.pid" \
-		--bind-interfaces --listen-address="$INET4.10" --listen-address="$INET6:10" \
+		--bind-interfaces --listen-address="$INET4.10" --listen-address="$INET6:10" $listen \
 		--local=/test/ --domain-needed --hostsdir="$NS_DIR/dns"
 	netns_bg internet "$NS_DIR/logs/http.log" "$PY" -m http.server 80 --bind :: --directory "$WWW_DIR"
 	netns_bg internet "$NS_DIR/logs/iperf3.log" iperf3 -s
 	netns_wait_port client "$INET4.10:80" 10
 	netns_wait_port client "$INET4.10:5201" 10
 	netns_wait_port client "$INET4.10:53" 10
-	say "internet host: DNS (.test) on :53, HTTP on :80, iperf3 on :5201"
+	for r in $RESOLVERS; do
+		case "$r" in *:*) r="[$r]" ;; esac
+		netns_wait_port exit "$r:53" 10
+	done
+	say "internet host: DNS (.test) on :53 (also as $RESOLVERS), HTTP on :80, iperf3 on :5201"
 
 	GENESIS=$(($(date +%s) - 1))
 	"$NODE" init --id auth --mode authority --public-ip "$NET4.2" --data-dir "$NS_DIR/auth" >/dev/null
@@ -248,6 +273,7 @@ cmd_up() {
 		sleep 1
 	done
 	say "the signed topology lists all $((MIXNODES + 2)) nodes (after ${waited} s)"
+	write_vpnd_config
 
 	cat >"$NS_DIR/sandbox.env" <<EOF
 export SANDBOX_PREFIX=$NS_P
@@ -273,9 +299,38 @@ export ROUTER_IP=$NET4.1
 export ROUTER_IP6=$NET6:1
 export INTERNET_IP=$INET4.10
 export INTERNET_IP6=$INET6:10
+export RESOLVERS="$RESOLVERS"
+export VPND=$B/bin/nym-vpnd
+export VPNC=$B/bin/nym-vpnc
+export VPND_CONFIG=$NS_DIR/vpnd/nym-vpnd.yaml
+export VPND_SOCKET=$NS_DIR/vpnd/nym-vpnd.sock
+export VPND_DATA=$NS_DIR/vpnd/data
+export CLIENT_IF=eth0
 EOF
 	cat "$NS_DIR/sandbox.env"
 	trap - EXIT INT TERM
+}
+
+# nym-vpnd's configuration for the client host (the daemon itself is started by whoever uses
+# it, in the client namespace: `scripts/sandbox.sh exec client $VPND --config $VPND_CONFIG`).
+write_vpnd_config() {
+	mkdir -p "$NS_DIR/vpnd/data" "$NS_DIR/logs"
+	# Unprivileged users (the permission tests) reach the socket through these directories.
+	chmod 755 "$NS_DIR" "$NS_DIR/vpnd"
+	cat >"$NS_DIR/vpnd/nym-vpnd.yaml" <<EOF
+# nym-vpnd on the sandbox's client host (written by scripts/sandbox.sh up).
+network:
+  name: "sandbox"
+  authorities: ["$AUTH_URL"]
+  authority_keys: ["$AUTH_KEY"]
+daemon:
+  socket: "$NS_DIR/vpnd/nym-vpnd.sock"
+  socket_mode: "666"
+  data_dir: "$NS_DIR/vpnd/data"
+dns:
+  backend: "static-file"
+  resolv_conf: "/etc/resolv.conf"
+EOF
 }
 
 cmd_exec() {

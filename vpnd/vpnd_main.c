@@ -330,9 +330,10 @@ static int load_config(struct vpnd *d, const struct options *o)
 			snprintf(d->cfg.network.authority_keys.item[d->cfg.network.authority_keys.count++], CONF_STR_MAX,
 				 "%s", o->keys.items[i]);
 	}
-	rc = vpn_config_validate(&d->cfg, err);
+	const char *key = "";
+	rc = vpn_config_validate(&d->cfg, err, &key);
 	if (rc) {
-		fprintf(stderr, "nym-vpnd: %s (after the command-line options): %s\n", d->config_path, err);
+		fprintf(stderr, "nym-vpnd: %s (after the command-line options): %s: %s\n", d->config_path, key, err);
 		return rc;
 	}
 	enum nym_log_level level;

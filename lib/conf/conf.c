@@ -646,7 +646,8 @@ int conf_parse(const char *name, const char *text, size_t len, const struct conf
 	return rc;
 }
 
-int conf_load(const char *path, const struct conf_key *schema, void *target, char err[CONF_ERROR_MAX])
+/* Reads a whole configuration file into *buf (malloc'd, not terminated). */
+static int read_file(const char *path, char **buf, size_t *len, char err[CONF_ERROR_MAX])
 {
 	FILE *f = fopen(path, "r");
 	if (!f) {
@@ -656,20 +657,142 @@ int conf_load(const char *path, const struct conf_key *schema, void *target, cha
 	}
 	/* Configuration files are small; anything past 1 MiB is a mistake. */
 	enum { MAX_CONFIG = 1 << 20 };
-	char *buf = malloc(MAX_CONFIG);
-	size_t len = buf ? fread(buf, 1, MAX_CONFIG, f) : 0;
-	int rc;
-	if (!buf || ferror(f)) {
+	*buf = malloc(MAX_CONFIG);
+	*len = *buf ? fread(*buf, 1, MAX_CONFIG, f) : 0;
+	int rc = 0;
+	if (!*buf || ferror(f)) {
 		snprintf(err, CONF_ERROR_MAX, "%s: cannot read", path);
 		rc = -EIO;
-	} else if (len == MAX_CONFIG) {
+	} else if (*len == MAX_CONFIG) {
 		snprintf(err, CONF_ERROR_MAX, "%s: larger than 1 MiB", path);
 		rc = -EINVAL;
-	} else {
-		rc = conf_parse(path, buf, len, schema, target, err);
+	}
+	fclose(f);
+	if (rc) {
+		free(*buf);
+		*buf = NULL;
+	}
+	return rc;
+}
+
+int conf_load(const char *path, const struct conf_key *schema, void *target, char err[CONF_ERROR_MAX])
+{
+	char *buf;
+	size_t len;
+	int rc = read_file(path, &buf, &len, err);
+	if (rc)
+		return rc;
+	rc = conf_parse(path, buf, len, schema, target, err);
+	free(buf);
+	return rc;
+}
+
+/* Skips the rest of the node whose start event was just read (depth counts open
+ * collections). 0, or -EINVAL on a parse error. */
+static int skip_node(yaml_parser_t *p, const yaml_event_t *start)
+{
+	int depth = start->type == YAML_MAPPING_START_EVENT || start->type == YAML_SEQUENCE_START_EVENT;
+	while (depth > 0) {
+		yaml_event_t ev;
+		if (!yaml_parser_parse(p, &ev))
+			return -EINVAL;
+		if (ev.type == YAML_MAPPING_START_EVENT || ev.type == YAML_SEQUENCE_START_EVENT)
+			depth++;
+		else if (ev.type == YAML_MAPPING_END_EVENT || ev.type == YAML_SEQUENCE_END_EVENT)
+			depth--;
+		yaml_event_delete(&ev);
+	}
+	return 0;
+}
+
+/* Finds the key at dotted `want` under the mapping just opened (whose own path is prefix):
+ * 1 with its value's 1-based line and column, 0 when absent, -EINVAL on a parse error. */
+static int locate_in(yaml_parser_t *p, const char *prefix, const char *want, uint32_t *line, uint32_t *column)
+{
+	for (;;) {
+		yaml_event_t key, value;
+		if (!yaml_parser_parse(p, &key))
+			return -EINVAL;
+		if (key.type == YAML_MAPPING_END_EVENT) {
+			yaml_event_delete(&key);
+			return 0;
+		}
+		char path[CONF_STR_MAX] = "";
+		bool scalar = key.type == YAML_SCALAR_EVENT;
+		if (scalar)
+			snprintf(path, sizeof(path), "%s%s%s", prefix, *prefix ? "." : "", (const char *)key.data.scalar.value);
+		if (scalar && strcmp(path, want) == 0) {
+			/* At the value, as the reader's own errors are. */
+			yaml_event_delete(&key);
+			if (!yaml_parser_parse(p, &value))
+				return -EINVAL;
+			*line = (uint32_t)value.start_mark.line + 1;
+			*column = (uint32_t)value.start_mark.column + 1;
+			yaml_event_delete(&value);
+			return 1;
+		}
+		int rc = scalar ? 0 : skip_node(p, &key);
+		yaml_event_delete(&key);
+		if (rc)
+			return rc;
+		if (!yaml_parser_parse(p, &value))
+			return -EINVAL;
+		size_t n = strlen(path);
+		if (value.type == YAML_MAPPING_START_EVENT && n && strncmp(want, path, n) == 0 && want[n] == '.')
+			rc = locate_in(p, path, want, line, column);
+		else
+			rc = skip_node(p, &value);
+		yaml_event_delete(&value);
+		if (rc)
+			return rc;
+	}
+}
+
+/* Where the key at dotted `want` is in text: 1 (line and column set) or 0. */
+static int locate(const char *text, size_t len, const char *want, uint32_t *line, uint32_t *column)
+{
+	yaml_parser_t p;
+	if (!yaml_parser_initialize(&p))
+		return 0;
+	yaml_parser_set_input_string(&p, (const unsigned char *)text, len);
+	int found = 0;
+	for (;;) {
+		yaml_event_t ev;
+		if (!yaml_parser_parse(&p, &ev))
+			break;
+		yaml_event_type_t t = ev.type;
+		yaml_event_delete(&ev);
+		if (t == YAML_MAPPING_START_EVENT) {
+			found = locate_in(&p, "", want, line, column) == 1;
+			break;
+		}
+		if (t == YAML_STREAM_END_EVENT || t == YAML_SEQUENCE_START_EVENT || t == YAML_SCALAR_EVENT)
+			break;
+	}
+	yaml_parser_delete(&p);
+	return found;
+}
+
+int conf_load_checked(const char *path, const struct conf_key *schema, void *target, conf_check_fn check,
+		      char err[CONF_ERROR_MAX])
+{
+	char *buf;
+	size_t len;
+	int rc = read_file(path, &buf, &len, err);
+	if (rc)
+		return rc;
+	rc = conf_parse(path, buf, len, schema, target, err);
+	if (!rc) {
+		char msg[CONF_ERROR_MAX];
+		const char *key = "";
+		rc = check(target, msg, &key);
+		uint32_t line, column;
+		if (rc && locate(buf, len, key, &line, &column))
+			snprintf(err, CONF_ERROR_MAX, "%.200s:%u:%u: %s: %.250s", path, line, column, key, msg);
+		else if (rc)
+			snprintf(err, CONF_ERROR_MAX, "%.200s: %s: %.250s", path, key, msg);
 	}
 	free(buf);
-	fclose(f);
 	return rc;
 }
 

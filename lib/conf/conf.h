@@ -93,6 +93,16 @@ int conf_defaults(const struct conf_key *schema, void *target, char err[CONF_ERR
  * with err describing the first problem. */
 int conf_load(const char *path, const struct conf_key *schema, void *target, char err[CONF_ERROR_MAX]);
 
+/* Checks that need several keys, or more than a type and a range, after a file was read:
+ * returns 0, or -EINVAL with msg (without the key) and *key the dotted path at fault. */
+typedef int (*conf_check_fn)(const void *target, char msg[CONF_ERROR_MAX], const char **key);
+
+/* conf_load, then check: a value check refuses is reported at its place in the file,
+ * "FILE:LINE:COLUMN: KEY: msg", or "FILE: KEY: msg" when the file does not hold the key (its
+ * default was refused). Returns what conf_load or check return. */
+int conf_load_checked(const char *path, const struct conf_key *schema, void *target, conf_check_fn check,
+		      char err[CONF_ERROR_MAX]);
+
 /* The same over text already in memory; `name` is used in error messages. */
 int conf_parse(const char *name, const char *text, size_t len, const struct conf_key *schema,
 	       void *target, char err[CONF_ERROR_MAX]);

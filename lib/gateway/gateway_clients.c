@@ -32,6 +32,16 @@ static const char *const migrations[] = {
 	"  created INTEGER NOT NULL);"
 	"CREATE INDEX credits_pending ON credits (serial) WHERE applied = 0;"
 	"CREATE INDEX credits_by_expiry ON credits (expiry);",
+	/* 3: registered WireGuard peers (gateway_wg); their balances are rows of `balances` under
+	 * gateway_wg's namespaced id of the key. */
+	"CREATE TABLE wg_peers ("
+	"  public_key BLOB PRIMARY KEY,"
+	"  ipv4 BLOB NOT NULL UNIQUE,"
+	"  ipv6 BLOB NOT NULL UNIQUE,"
+	"  nonce INTEGER NOT NULL,"
+	"  counter INTEGER NOT NULL," /* rx + tx last read from the device */
+	"  last_active INTEGER NOT NULL,"
+	"  registered INTEGER NOT NULL);",
 };
 
 enum {
@@ -48,6 +58,9 @@ enum {
 	ST_CR_DROP,
 	ST_CR_LIST,
 	ST_CR_PRUNE,
+	ST_WG_PUT,
+	ST_WG_DELETE,
+	ST_WG_LIST,
 	ST_N
 };
 
@@ -69,6 +82,10 @@ static const char *const statements[ST_N] = {
 	[ST_CR_DROP] = "DELETE FROM credits WHERE serial = ? AND applied = 0",
 	[ST_CR_LIST] = "SELECT serial FROM credits WHERE applied = 0 LIMIT 64",
 	[ST_CR_PRUNE] = "DELETE FROM credits WHERE applied = 1 AND expiry <= ?",
+	[ST_WG_PUT] = ("INSERT OR REPLACE INTO wg_peers (public_key, ipv4, ipv6, nonce, counter, last_active, registered) "
+		       "VALUES (?, ?, ?, ?, ?, ?, ?)"),
+	[ST_WG_DELETE] = "DELETE FROM wg_peers WHERE public_key = ?",
+	[ST_WG_LIST] = "SELECT public_key, ipv4, ipv6, nonce, counter, last_active, registered FROM wg_peers",
 };
 
 struct gateway_clients {
@@ -427,4 +444,57 @@ int gateway_clients_spend_ticket(struct gateway_clients *c, struct nym_ticket_st
 	if (msg)
 		*msg = m;
 	return 0;
+}
+
+/* ---- WireGuard peers ---- */
+
+static int64_t clamp64(uint64_t v)
+{
+	return v > INT64_MAX ? INT64_MAX : (int64_t)v;
+}
+
+int gateway_clients_wg_peer_put(struct gateway_clients *c, const struct gateway_clients_wg_peer *p)
+{
+	sqlite3_stmt *s = use(c, ST_WG_PUT);
+	sqlite3_bind_blob(s, 1, p->public_key, GATEWAY_CLIENT_ID_LEN, SQLITE_STATIC);
+	sqlite3_bind_blob(s, 2, p->ipv4, 4, SQLITE_STATIC);
+	sqlite3_bind_blob(s, 3, p->ipv6, 16, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 4, (int64_t)p->nonce); /* bits kept as they are */
+	sqlite3_bind_int64(s, 5, clamp64(p->counter));
+	sqlite3_bind_int64(s, 6, p->last_active);
+	sqlite3_bind_int64(s, 7, p->registered);
+	return done(s);
+}
+
+int gateway_clients_wg_peer_delete(struct gateway_clients *c, const uint8_t public_key[GATEWAY_CLIENT_ID_LEN])
+{
+	sqlite3_stmt *s = use(c, ST_WG_DELETE);
+	sqlite3_bind_blob(s, 1, public_key, GATEWAY_CLIENT_ID_LEN, SQLITE_STATIC);
+	return done(s);
+}
+
+int gateway_clients_wg_peer_list(struct gateway_clients *c,
+				 int (*each)(void *ctx, const struct gateway_clients_wg_peer *p), void *ctx)
+{
+	sqlite3_stmt *s = use(c, ST_WG_LIST);
+	int rc;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		struct gateway_clients_wg_peer p;
+		if (sqlite3_column_bytes(s, 0) != GATEWAY_CLIENT_ID_LEN || sqlite3_column_bytes(s, 1) != 4 ||
+		    sqlite3_column_bytes(s, 2) != 16)
+			continue; /* not ours: skipped */
+		memcpy(p.public_key, sqlite3_column_blob(s, 0), GATEWAY_CLIENT_ID_LEN);
+		memcpy(p.ipv4, sqlite3_column_blob(s, 1), 4);
+		memcpy(p.ipv6, sqlite3_column_blob(s, 2), 16);
+		p.nonce = (uint64_t)sqlite3_column_int64(s, 3);
+		p.counter = (uint64_t)sqlite3_column_int64(s, 4);
+		p.last_active = sqlite3_column_int64(s, 5);
+		p.registered = sqlite3_column_int64(s, 6);
+		if ((rc = each(ctx, &p)) != 0) {
+			sqlite3_reset(s);
+			return rc;
+		}
+	}
+	sqlite3_reset(s);
+	return rc == SQLITE_DONE ? 0 : nym_db_errno(rc);
 }

@@ -115,4 +115,24 @@ int gateway_clients_credit_drop(struct gateway_clients *c, const uint8_t serial[
 
 void gateway_clients_counters(const struct gateway_clients *c, struct gateway_clients_counters *out);
 
+/* ---- WireGuard peers (gateway_wg) ----
+ * A registered peer's row; its balance is a row of the balances above, under an id that
+ * gateway_wg derives from the key (so WireGuard keys and link identities never share one). */
+struct gateway_clients_wg_peer {
+	uint8_t public_key[GATEWAY_CLIENT_ID_LEN];
+	uint8_t ipv4[4], ipv6[16];
+	uint64_t nonce;	    /* of the registration, for an idempotent repeat of its FINAL */
+	uint64_t counter;   /* rx + tx last read from the device */
+	int64_t last_active; /* Unix seconds */
+	int64_t registered;
+};
+
+/* Insert or replace by key. */
+int gateway_clients_wg_peer_put(struct gateway_clients *c, const struct gateway_clients_wg_peer *p);
+int gateway_clients_wg_peer_delete(struct gateway_clients *c, const uint8_t public_key[GATEWAY_CLIENT_ID_LEN]);
+/* Calls each for every stored peer; a nonzero return stops the walk and is returned (each
+ * must not write to c: the walk is a read). */
+int gateway_clients_wg_peer_list(struct gateway_clients *c,
+				 int (*each)(void *ctx, const struct gateway_clients_wg_peer *p), void *ctx);
+
 #endif

@@ -283,6 +283,27 @@ static int on_send(struct gateway_link *l, const struct link_msg *m)
 	return 0;
 }
 
+static bool wg_request(enum link_msg_type t)
+{
+	return t == LINK_MSG_WG_INIT || t == LINK_MSG_WG_FINAL || t == LINK_MSG_WG_QUERY || t == LINK_MSG_WG_TOPUP;
+}
+
+static int on_wg(struct gateway_link *l, const struct link_msg *m)
+{
+	struct link_msg r;
+	int rc = l->hooks.wg(l->hooks.ctx, m, &r);
+	if (rc)
+		return fail(l, rc, LINK_ERR_INTERNAL, NULL);
+	COUNT(l, wg_requests);
+	if (r.type == LINK_MSG_ERROR) {
+		COUNT(l, wg_refused);
+		/* Each refusal may have cost an X25519 or an RSA verification. */
+		if (r.error.code != LINK_ERR_INTERNAL && r.error.code != LINK_ERR_WG_NO_ADDRESS && refused_ticket(l))
+			return l->error;
+	}
+	return send_msg(l, &r) ? fail(l, -ENOBUFS, 0, NULL) : 0;
+}
+
 /* One decoded frame from the client. */
 static int on_frame(struct gateway_link *l, const struct link_frame *f, uint64_t now)
 {
@@ -313,6 +334,9 @@ static int on_frame(struct gateway_link *l, const struct link_frame *f, uint64_t
 		gateway_link_close(l, 0, NULL);
 		return 0;
 	}
+	if (wg_request(m.type) && l->hooks.wg &&
+	    (l->state == GATEWAY_LINK_AUTH || l->state == GATEWAY_LINK_OPEN))
+		return on_wg(l, &m);
 	switch (l->state) {
 	case GATEWAY_LINK_HELLO:
 		if (m.type == LINK_MSG_HELLO)

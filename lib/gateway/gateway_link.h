@@ -14,6 +14,10 @@
  * and counted, and deliveries refused (-EDQUOT: the owner keeps them in the inbox) until a
  * ticket is spent.
  *
+ * WireGuard registration frames go to the wg hook once VERSION is sent; a refused one (bad MAC,
+ * not pending, a refused ticket) counts against GATEWAY_LINK_MAX_REFUSED_TICKETS as a refused
+ * ticket does.
+ *
  * Any protocol error (a malformed frame, a frame out of order, a Noise failure) ends the link:
  * an ERROR goes out if the Noise transport is up, then the link only drains its output
  * (gateway_link_closing). Every refusal is counted in the shared counters. */
@@ -64,6 +68,8 @@ struct gateway_link_counters {
 	uint64_t exhausted_sent;
 	uint64_t bytes_metered;	    /* Sphinx bytes charged, both ways */
 	uint64_t closed_by_client;  /* CLOSE from the client */
+	uint64_t wg_requests;	    /* WG_* frames answered */
+	uint64_t wg_refused;	    /* of them answered with an ERROR */
 };
 
 enum gateway_link_state {
@@ -90,6 +96,11 @@ struct gateway_link_hooks {
 	int (*balance_saved)(void *ctx, const uint8_t identity[32], uint64_t balance);
 	/* One SEND entry to send into the mixnet. */
 	int (*forward)(void *ctx, enum mix_packet_size size, const struct link_send_entry *e);
+	/* A WireGuard registration frame (WG_INIT, WG_FINAL, WG_QUERY, WG_TOPUP; PROTOCOLS.md
+	 * §8.7), after VERSION with or without AUTH: the owner answers it in *resp
+	 * (gateway_wg_handle). NULL: the gateway has no WireGuard, and the frames are out of
+	 * order. A nonzero return ends the link with ERROR internal. */
+	int (*wg)(void *ctx, const struct link_msg *req, struct link_msg *resp);
 };
 
 struct gateway_link_config {

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "link/link_msg.h"
+#include "link/link_wg.h"
 
 #define FROM_C (1u << LINK_FROM_CLIENT)
 #define FROM_G (1u << LINK_FROM_GATEWAY)
@@ -24,6 +25,13 @@ static const struct {
 	[LINK_MSG_RECEIVE] = { "receive", FROM_G, LINK_RECEIVE_MIN_LEN, LINK_FRAME_MAX_BODY },
 	[LINK_MSG_ERROR] = { "error", FROM_C | FROM_G, LINK_ERROR_MIN_LEN, LINK_ERROR_MAX_LEN },
 	[LINK_MSG_CLOSE] = { "close", FROM_C | FROM_G, 0, 0 },
+	[LINK_MSG_WG_INIT] = { "wg_init", FROM_C, LINK_WG_INIT_LEN, LINK_WG_INIT_LEN },
+	[LINK_MSG_WG_PENDING] = { "wg_pending", FROM_G, LINK_WG_PENDING_LEN, LINK_WG_PENDING_LEN },
+	[LINK_MSG_WG_FINAL] = { "wg_final", FROM_C, LINK_WG_FINAL_BASE_LEN, LINK_WG_FINAL_MAX_LEN },
+	[LINK_MSG_WG_REGISTERED] = { "wg_registered", FROM_G, LINK_WG_REGISTERED_LEN, LINK_WG_REGISTERED_LEN },
+	[LINK_MSG_WG_QUERY] = { "wg_query", FROM_C, LINK_WG_QUERY_LEN, LINK_WG_QUERY_LEN },
+	[LINK_MSG_WG_BANDWIDTH] = { "wg_bandwidth", FROM_G, LINK_WG_BANDWIDTH_LEN, LINK_WG_BANDWIDTH_LEN },
+	[LINK_MSG_WG_TOPUP] = { "wg_topup", FROM_C, LINK_WG_TOPUP_MIN_LEN, LINK_WG_TOPUP_MAX_LEN },
 };
 
 static bool known(unsigned type)

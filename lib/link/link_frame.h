@@ -34,9 +34,17 @@ enum link_msg_type {
 	LINK_MSG_RECEIVE = 0x09,      /* g->c: messages delivered to the client */
 	LINK_MSG_ERROR = 0x0a,	      /* both: code and text */
 	LINK_MSG_CLOSE = 0x0b,	      /* both: graceful end of the link */
+	/* WireGuard registration (link_wg.h) */
+	LINK_MSG_WG_INIT = 0x0c,       /* c->g: the client's WireGuard key */
+	LINK_MSG_WG_PENDING = 0x0d,    /* g->c: nonce, gateway key, address pair, port, MAC */
+	LINK_MSG_WG_FINAL = 0x0e,      /* c->g: the client's MAC and a wg-entry / wg-exit ticket */
+	LINK_MSG_WG_REGISTERED = 0x0f, /* g->c: address pair, port, gateway key, balance */
+	LINK_MSG_WG_QUERY = 0x10,      /* c->g: the bandwidth left for a key */
+	LINK_MSG_WG_BANDWIDTH = 0x11,  /* g->c: answer to WG_QUERY and WG_TOPUP */
+	LINK_MSG_WG_TOPUP = 0x12,      /* c->g: a ticket for a registered key */
 };
 #define LINK_MSG_TYPE_MIN LINK_MSG_HELLO
-#define LINK_MSG_TYPE_MAX LINK_MSG_CLOSE
+#define LINK_MSG_TYPE_MAX LINK_MSG_WG_TOPUP
 
 /* Who sent a frame; a decoder is built for one side and refuses the other side's types. */
 enum link_side {

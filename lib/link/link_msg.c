@@ -23,6 +23,9 @@ static const char *const error_names[] = {
 	[LINK_ERR_BAD_PACKET] = "bad_packet",
 	[LINK_ERR_BUSY] = "busy",
 	[LINK_ERR_INTERNAL] = "internal",
+	[LINK_ERR_WG_BAD_MAC] = "wg_bad_mac",
+	[LINK_ERR_WG_NOT_PENDING] = "wg_not_pending",
+	[LINK_ERR_WG_NO_ADDRESS] = "wg_no_address",
 };
 
 static bool printable(char c)
@@ -202,6 +205,14 @@ static int body_len(const struct link_msg *m, size_t *len)
 	case LINK_MSG_CLOSE:
 		*len = 0;
 		return 0;
+	case LINK_MSG_WG_INIT:
+	case LINK_MSG_WG_PENDING:
+	case LINK_MSG_WG_FINAL:
+	case LINK_MSG_WG_REGISTERED:
+	case LINK_MSG_WG_QUERY:
+	case LINK_MSG_WG_BANDWIDTH:
+	case LINK_MSG_WG_TOPUP:
+		return link_wg_body_len(m, len);
 	}
 	return -EINVAL;
 }
@@ -251,6 +262,15 @@ int link_msg_encode(const struct link_msg *m, uint8_t *out, size_t cap, size_t *
 		memcpy(b + 2, m->error.text, len - 2);
 		break;
 	case LINK_MSG_CLOSE:
+		break;
+	case LINK_MSG_WG_INIT:
+	case LINK_MSG_WG_PENDING:
+	case LINK_MSG_WG_FINAL:
+	case LINK_MSG_WG_REGISTERED:
+	case LINK_MSG_WG_QUERY:
+	case LINK_MSG_WG_BANDWIDTH:
+	case LINK_MSG_WG_TOPUP:
+		link_wg_body_write(m, b);
 		break;
 	}
 	*written = LINK_FRAME_HEADER_LEN + len;
@@ -323,6 +343,14 @@ int link_msg_decode(const struct link_frame *f, enum link_side from, struct link
 		return 0;
 	case LINK_MSG_CLOSE:
 		return 0;
+	case LINK_MSG_WG_INIT:
+	case LINK_MSG_WG_PENDING:
+	case LINK_MSG_WG_FINAL:
+	case LINK_MSG_WG_REGISTERED:
+	case LINK_MSG_WG_QUERY:
+	case LINK_MSG_WG_BANDWIDTH:
+	case LINK_MSG_WG_TOPUP:
+		return link_wg_body_read(m, b, len);
 	}
 	return -EINVAL;
 }

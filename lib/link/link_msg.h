@@ -5,6 +5,8 @@
  *
  * A link runs: HELLO -> VERSION, AUTH -> AUTH_OK, then SPEND_TICKET -> BANDWIDTH, SEND and
  * RECEIVE in any order, LOW_BALANCE when the balance runs low, ERROR and CLOSE at any time.
+ * The WireGuard registration frames (WG_*, link_wg.h) may follow VERSION, with or without
+ * AUTH.
  * The order is the engines' to enforce; this module only knows each frame on its own. */
 #ifndef NYM_LINK_LINK_MSG_H
 #define NYM_LINK_LINK_MSG_H
@@ -16,6 +18,7 @@
 #include "cred/ticket.h"
 #include "crypto/ed25519.h"
 #include "link/link_frame.h"
+#include "link/link_wg.h"
 #include "mix/mix_node_addr.h"
 #include "mix/mix_packet_size.h"
 
@@ -66,8 +69,11 @@ enum link_error_code {
 	LINK_ERR_BAD_PACKET = 9,	 /* a SEND entry the gateway cannot forward */
 	LINK_ERR_BUSY = 10,		 /* the gateway is overloaded; try later or elsewhere */
 	LINK_ERR_INTERNAL = 11,		 /* the gateway failed; not the client's fault */
+	LINK_ERR_WG_BAD_MAC = 12,	 /* WG_FINAL: the client's MAC does not verify */
+	LINK_ERR_WG_NOT_PENDING = 13,	 /* WG_FINAL / WG_TOPUP: no such registration (or another pair, nonce) */
+	LINK_ERR_WG_NO_ADDRESS = 14,	 /* no free address pair, or too many pending registrations */
 };
-#define LINK_ERR_MAX LINK_ERR_INTERNAL
+#define LINK_ERR_MAX LINK_ERR_WG_NO_ADDRESS
 
 /* A run of equal-size items: SEND entries or RECEIVE items. */
 struct link_packets {
@@ -109,6 +115,12 @@ struct link_msg {
 			uint16_t code; /* enum link_error_code; others are shown as numbers */
 			char text[LINK_ERROR_TEXT_MAX + 1];
 		} error;
+		uint8_t wg_key[LINK_WG_KEY_LEN]; /* WG_INIT, WG_QUERY: the client's key */
+		struct link_wg_pending wg_pending;
+		struct link_wg_final wg_final;
+		struct link_wg_registered wg_registered;
+		struct link_wg_bandwidth wg_bandwidth;
+		struct link_wg_topup wg_topup;
 	};
 };
 

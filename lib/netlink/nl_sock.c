@@ -18,9 +18,9 @@ struct nlmsghdr *nl_sock_put_request(void *buf, uint16_t type, uint16_t flags)
 	return nlh;
 }
 
-static int nl_sock_talk(struct nlmsghdr *nlh, bool dump, mnl_cb_t cb, void *data)
+static int nl_sock_talk(int bus, struct nlmsghdr *nlh, bool dump, mnl_cb_t cb, void *data)
 {
-	struct mnl_socket *nl = mnl_socket_open(NETLINK_ROUTE);
+	struct mnl_socket *nl = mnl_socket_open(bus);
 	if (!nl)
 		return -errno;
 	int rc = 0;
@@ -29,6 +29,10 @@ static int nl_sock_talk(struct nlmsghdr *nlh, bool dump, mnl_cb_t cb, void *data
 		rc = -ENOMEM;
 		goto out;
 	}
+	/* An error acknowledgement then carries the request's header only, not the whole request
+	 * (a large one would not fit the receive buffer). Old kernels lack it: no harm. */
+	int one = 1;
+	(void)mnl_socket_setsockopt(nl, NETLINK_CAP_ACK, &one, sizeof(one));
 	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
 		rc = -errno;
 		goto out;
@@ -63,10 +67,20 @@ out:
 
 int nl_sock_ack(struct nlmsghdr *nlh)
 {
-	return nl_sock_talk(nlh, false, NULL, NULL);
+	return nl_sock_talk(NETLINK_ROUTE, nlh, false, NULL, NULL);
 }
 
 int nl_sock_dump(struct nlmsghdr *nlh, mnl_cb_t cb, void *data)
 {
-	return nl_sock_talk(nlh, true, cb, data);
+	return nl_sock_talk(NETLINK_ROUTE, nlh, true, cb, data);
+}
+
+int nl_sock_ack_on(int bus, struct nlmsghdr *nlh, mnl_cb_t cb, void *data)
+{
+	return nl_sock_talk(bus, nlh, false, cb, data);
+}
+
+int nl_sock_dump_on(int bus, struct nlmsghdr *nlh, mnl_cb_t cb, void *data)
+{
+	return nl_sock_talk(bus, nlh, true, cb, data);
 }

@@ -21,4 +21,10 @@ int nl_sock_ack(struct nlmsghdr *nlh);
  * the dump (a callback that returns MNL_CB_ERROR ends it with -errno). */
 int nl_sock_dump(struct nlmsghdr *nlh, mnl_cb_t cb, void *data);
 
+/* The same two conversations on another netlink bus (NETLINK_GENERIC for a generic-netlink
+ * family such as wg_genl's). nl_sock_ack_on passes the answers that come before the
+ * acknowledgement to cb when it is not NULL (a CTRL_CMD_GETFAMILY reply). */
+int nl_sock_ack_on(int bus, struct nlmsghdr *nlh, mnl_cb_t cb, void *data);
+int nl_sock_dump_on(int bus, struct nlmsghdr *nlh, mnl_cb_t cb, void *data);
+
 #endif

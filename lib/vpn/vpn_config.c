@@ -74,60 +74,71 @@ static int ip_ok(const char *s)
 	return inet_pton(AF_INET, s, buf) == 1 || inet_pton(AF_INET6, s, buf) == 1;
 }
 
-int vpn_config_validate(const struct vpn_config *c, char err[CONF_ERROR_MAX])
+int vpn_config_validate(const void *config, char msg[CONF_ERROR_MAX], const char **key)
 {
+	const struct vpn_config *c = config;
 	enum nym_log_level level;
 	mode_t mode;
-	uint8_t key[32];
+	uint8_t pub[32];
 	const char *n = c->network.name;
 	if (!*n || strlen(n) > 64 || strchr(n, '/') || strcmp(n, ".") == 0 || strcmp(n, "..") == 0) {
-		snprintf(err, CONF_ERROR_MAX, "network.name: expected a name without '/', got \"%.60s\"", n);
+		*key = "network.name";
+		snprintf(msg, CONF_ERROR_MAX, "expected a name without '/', got \"%.60s\"", n);
 		return -EINVAL;
 	}
 	for (size_t i = 0; i < c->network.authorities.count; i++)
 		if (!vpn_config_url_ok(c->network.authorities.item[i])) {
-			snprintf(err, CONF_ERROR_MAX, "network.authorities: expected http://HOST:PORT, got \"%.60s\"",
+			*key = "network.authorities";
+		snprintf(msg, CONF_ERROR_MAX, "expected http://HOST:PORT, got \"%.60s\"",
 				 c->network.authorities.item[i]);
 			return -EINVAL;
 		}
 	for (size_t i = 0; i < c->network.authority_keys.count; i++)
-		if (nym_base58_decode_exact(key, 32, c->network.authority_keys.item[i]) != 0) {
-			snprintf(err, CONF_ERROR_MAX, "network.authority_keys: \"%.60s\" is not a base58 Ed25519 key",
+		if (nym_base58_decode_exact(pub, 32, c->network.authority_keys.item[i]) != 0) {
+			*key = "network.authority_keys";
+		snprintf(msg, CONF_ERROR_MAX, "\"%.60s\" is not a base58 Ed25519 key",
 				 c->network.authority_keys.item[i]);
 			return -EINVAL;
 		}
 	if (!c->daemon.socket[0] || c->daemon.socket[0] != '/' || strlen(c->daemon.socket) >= 108) {
-		snprintf(err, CONF_ERROR_MAX, "daemon.socket: expected an absolute path under 108 bytes, got \"%.60s\"",
+		*key = "daemon.socket";
+		snprintf(msg, CONF_ERROR_MAX, "expected an absolute path under 108 bytes, got \"%.60s\"",
 			 c->daemon.socket);
 		return -EINVAL;
 	}
 	if (vpn_config_socket_mode(c, &mode) != 0) {
-		snprintf(err, CONF_ERROR_MAX, "daemon.socket_mode: expected octal permissions such as 660, got \"%.20s\"",
+		*key = "daemon.socket_mode";
+		snprintf(msg, CONF_ERROR_MAX, "expected octal permissions such as 660, got \"%.20s\"",
 			 c->daemon.socket_mode);
 		return -EINVAL;
 	}
 	if (!c->daemon.data_dir[0]) {
-		snprintf(err, CONF_ERROR_MAX, "daemon.data_dir: expected a directory");
+		*key = "daemon.data_dir";
+		snprintf(msg, CONF_ERROR_MAX, "expected a directory");
 		return -EINVAL;
 	}
 	size_t dl = strlen(c->tunnel.device);
 	if (dl == 0 || dl > 15 || strchr(c->tunnel.device, '/') || strchr(c->tunnel.device, ' ')) {
-		snprintf(err, CONF_ERROR_MAX, "tunnel.device: expected an interface name of 1 to 15 characters, got \"%.40s\"",
+		*key = "tunnel.device";
+		snprintf(msg, CONF_ERROR_MAX, "expected an interface name of 1 to 15 characters, got \"%.40s\"",
 			 c->tunnel.device);
 		return -EINVAL;
 	}
 	if (c->tunnel.table == 253 || c->tunnel.table == 254 || c->tunnel.table == 255) {
-		snprintf(err, CONF_ERROR_MAX, "tunnel.table: %llu is a table of the system (default, main, local)",
+		*key = "tunnel.table";
+		snprintf(msg, CONF_ERROR_MAX, "%llu is a table of the system (default, main, local)",
 			 (unsigned long long)c->tunnel.table);
 		return -EINVAL;
 	}
 	if (c->dns.default_servers.count == 0) {
-		snprintf(err, CONF_ERROR_MAX, "dns.default_servers: expected at least one address");
+		*key = "dns.default_servers";
+		snprintf(msg, CONF_ERROR_MAX, "expected at least one address");
 		return -EINVAL;
 	}
 	for (size_t i = 0; i < c->dns.default_servers.count; i++)
 		if (!ip_ok(c->dns.default_servers.item[i])) {
-			snprintf(err, CONF_ERROR_MAX, "dns.default_servers: \"%.60s\" is not an IPv4 or IPv6 address",
+			*key = "dns.default_servers";
+		snprintf(msg, CONF_ERROR_MAX, "\"%.60s\" is not an IPv4 or IPv6 address",
 				 c->dns.default_servers.item[i]);
 			return -EINVAL;
 		}
@@ -136,16 +147,18 @@ int vpn_config_validate(const struct vpn_config *c, char err[CONF_ERROR_MAX])
 	for (size_t i = 0; i < sizeof(backends) / sizeof(backends[0]); i++)
 		known |= strcmp(c->dns.backend, backends[i]) == 0;
 	if (!known) {
-		snprintf(err, CONF_ERROR_MAX,
-			 "dns.backend: expected auto, systemd-resolved, resolvconf or static-file, got \"%.40s\"", c->dns.backend);
+		*key = "dns.backend";
+		snprintf(msg, CONF_ERROR_MAX, "expected auto, systemd-resolved, resolvconf or static-file, got \"%.40s\"", c->dns.backend);
 		return -EINVAL;
 	}
 	if (c->dns.resolv_conf[0] != '/') {
-		snprintf(err, CONF_ERROR_MAX, "dns.resolv_conf: expected an absolute path, got \"%.60s\"", c->dns.resolv_conf);
+		*key = "dns.resolv_conf";
+		snprintf(msg, CONF_ERROR_MAX, "expected an absolute path, got \"%.60s\"", c->dns.resolv_conf);
 		return -EINVAL;
 	}
 	if (nym_log_parse_level(c->logging.level, &level) != 0) {
-		snprintf(err, CONF_ERROR_MAX, "logging.level: expected error, warn, info or debug, got \"%.40s\"",
+		*key = "logging.level";
+		snprintf(msg, CONF_ERROR_MAX, "expected error, warn, info or debug, got \"%.40s\"",
 			 c->logging.level);
 		return -EINVAL;
 	}
@@ -155,17 +168,10 @@ int vpn_config_validate(const struct vpn_config *c, char err[CONF_ERROR_MAX])
 int vpn_config_load(const char *path, struct vpn_config *c, char err[CONF_ERROR_MAX])
 {
 	vpn_config_defaults(c);
-	int rc = conf_load(path, vpn_config_schema, c, err);
+	int rc = conf_load_checked(path, vpn_config_schema, c, vpn_config_validate, err);
 	if (rc == -ENOENT) {
 		vpn_config_defaults(c);
 		snprintf(err, CONF_ERROR_MAX, "%s: no such file", path);
-		return rc;
 	}
-	if (rc)
-		return rc;
-	char msg[CONF_ERROR_MAX];
-	rc = vpn_config_validate(c, msg);
-	if (rc)
-		snprintf(err, CONF_ERROR_MAX, "%.200s: %.300s", path, msg);
 	return rc;
 }

@@ -48,8 +48,9 @@ void vpn_config_defaults(struct vpn_config *c);
 int vpn_config_load(const char *path, struct vpn_config *c, char err[CONF_ERROR_MAX]);
 
 /* Checks what the schema cannot: URLs, base58 keys, the socket mode, the device name, IP
- * addresses of dns.default_servers, the backend name, the log level. 0 or -EINVAL. */
-int vpn_config_validate(const struct vpn_config *c, char err[CONF_ERROR_MAX]);
+ * addresses of dns.default_servers, the backend name, the log level. 0, or -EINVAL with msg
+ * and *key the key at fault (a conf_check_fn over a struct vpn_config). */
+int vpn_config_validate(const void *config, char msg[CONF_ERROR_MAX], const char **key);
 
 /* daemon.socket_mode as a mode (validated: 0..0777). */
 int vpn_config_socket_mode(const struct vpn_config *c, mode_t *mode);

@@ -311,105 +311,67 @@ int vpn_settings_save(const char *path, const struct vpn_settings *s)
 }
 
 /* Refuses keys of obj not in the NULL-terminated list. */
-static int only_keys(const json_t *obj, const char *const *keys, char *err, size_t errlen)
+static void point_from_ctl(const struct vpn_ctl_point *in, struct vpn_point *out)
 {
-	const char *k;
-	const json_t *v;
-	json_object_foreach((json_t *)obj, k, v)
-	{
-		bool known = false;
-		for (const char *const *p = keys; *p; p++)
-			known |= strcmp(*p, k) == 0;
-		if (!known) {
-			if (errlen)
-				snprintf(err, errlen, "unknown argument \"%.40s\"", k);
-			return -EINVAL;
-		}
+	memset(out, 0, sizeof(*out));
+	switch (in->kind) {
+	case VPN_CTL_POINT_ID:
+		out->kind = VPN_POINT_ID;
+		memcpy(out->id, in->id, sizeof(out->id));
+		break;
+	case VPN_CTL_POINT_COUNTRY:
+		out->kind = VPN_POINT_COUNTRY;
+		memcpy(out->country, in->country, sizeof(out->country));
+		break;
+	case VPN_CTL_POINT_RANDOM:
+		out->kind = VPN_POINT_RANDOM;
+		break;
 	}
-	return 0;
 }
 
-static bool settings_equal(const struct vpn_settings *a, const struct vpn_settings *b)
-{
-	char *ja = vpn_settings_to_json(a), *jb = vpn_settings_to_json(b);
-	bool eq = ja && jb && strcmp(ja, jb) == 0;
-	free(ja);
-	free(jb);
-	return eq;
-}
-
-int vpn_settings_apply(struct vpn_settings *s, const char *cmd, const json_t *args, bool *changed, char *err,
-		       size_t errlen)
+int vpn_settings_apply(struct vpn_settings *s, enum vpn_ctl_cmd cmd, const struct vpn_ctl_args *a, bool *changed)
 {
 	struct vpn_settings n = *s;
-	json_t *empty = NULL;
-	int rc = -EINVAL;
-	if (!args)
-		args = empty = json_object();
-	if (!json_is_object(args)) {
-		fail(err, errlen, "%s", "\"args\" must be an object");
-		goto out;
-	}
-	if (strcmp(cmd, "gateway_set") == 0) {
-		static const char *const keys[] = { "entry", "exit", NULL };
-		const json_t *e = json_object_get(args, "entry"), *x = json_object_get(args, "exit");
-		if (only_keys(args, keys, err, errlen))
-			goto out;
-		if (!e && !x) {
-			fail(err, errlen, "%s", "give \"entry\" and/or \"exit\"");
-			goto out;
-		}
-		if (e && vpn_point_from_json(e, &n.entry, err, errlen))
-			goto out;
-		if (x && vpn_point_from_json(x, &n.exit, err, errlen))
-			goto out;
-	} else if (strcmp(cmd, "tunnel_set") == 0) {
-		static const char *const keys[] = { "two_hop",
-						    "ipv6",
-						    "average_packet_delay_ms",
-						    "message_sending_delay_ms",
-						    "loop_cover_stream_average_delay_ms",
-						    "disable_real_traffic_poisson_rate",
-						    NULL };
-		if (json_object_get(args, "mtu")) {
-			fail(err, errlen, "%s", "the MTU is set in the daemon's configuration (tunnel.mtu), not here");
-			goto out;
-		}
-		if (only_keys(args, keys, err, errlen) || tunnel_from(args, &n.tunnel, err, errlen))
-			goto out;
-		if (json_object_size(args) == 0) {
-			fail(err, errlen, "%s", "give at least one tunnel setting");
-			goto out;
-		}
-	} else if (strcmp(cmd, "dns_set") == 0) {
-		static const char *const keys[] = { "servers", NULL };
-		if (only_keys(args, keys, err, errlen) || dns_from(json_object_get(args, "servers"), &n, false, err, errlen))
-			goto out;
-	} else if (strcmp(cmd, "dns_clear") == 0) {
-		static const char *const keys[] = { NULL };
-		if (only_keys(args, keys, err, errlen))
-			goto out;
-		n.n_dns = 0;
+	struct vpn_tunnel_settings *t = &n.tunnel;
+	switch (cmd) {
+	case VPN_CTL_GATEWAY_SET:
+		if (a->has_entry)
+			point_from_ctl(&a->entry, &n.entry);
+		if (a->has_exit)
+			point_from_ctl(&a->exit, &n.exit);
+		break;
+	case VPN_CTL_TUNNEL_SET:
+		if (a->tunnel_set & VPN_CTL_TUNNEL_TWO_HOP)
+			t->two_hop = a->tunnel.two_hop;
+		if (a->tunnel_set & VPN_CTL_TUNNEL_IPV6)
+			t->ipv6 = a->tunnel.ipv6;
+		if (a->tunnel_set & VPN_CTL_TUNNEL_AVERAGE_PACKET_DELAY)
+			t->average_packet_delay_ms = a->tunnel.average_packet_delay_ms;
+		if (a->tunnel_set & VPN_CTL_TUNNEL_MESSAGE_SENDING_DELAY)
+			t->message_sending_delay_ms = a->tunnel.message_sending_delay_ms;
+		if (a->tunnel_set & VPN_CTL_TUNNEL_LOOP_COVER_DELAY)
+			t->loop_cover_stream_average_delay_ms = a->tunnel.loop_cover_stream_average_delay_ms;
+		if (a->tunnel_set & VPN_CTL_TUNNEL_DISABLE_POISSON)
+			t->disable_real_traffic_poisson_rate = a->tunnel.disable_real_traffic_poisson_rate;
+		break;
+	case VPN_CTL_DNS_SET:
+	case VPN_CTL_DNS_CLEAR:
 		memset(n.dns, 0, sizeof(n.dns));
-	} else if (strcmp(cmd, "lan_set") == 0) {
-		static const char *const keys[] = { "lan", NULL };
-		const char *lan = json_string_value(json_object_get(args, "lan"));
-		if (only_keys(args, keys, err, errlen))
-			goto out;
-		if (!lan || (strcmp(lan, "allow") != 0 && strcmp(lan, "block") != 0)) {
-			fail(err, errlen, "%s", "\"lan\" must be \"allow\" or \"block\"");
-			goto out;
-		}
-		n.allow_lan = strcmp(lan, "allow") == 0;
-	} else {
-		rc = -ENOENT;
-		goto out;
+		n.n_dns = 0;
+		for (size_t i = 0; cmd == VPN_CTL_DNS_SET && i < a->n_dns && i < VPN_SETTINGS_DNS_MAX; i++)
+			snprintf(n.dns[n.n_dns++], sizeof(n.dns[0]), "%s", a->dns[i]);
+		break;
+	case VPN_CTL_LAN_SET:
+		n.allow_lan = a->lan == VPN_CTL_LAN_ALLOW;
+		break;
+	default:
+		return -ENOENT;
 	}
-	if (changed)
-		*changed = !settings_equal(s, &n);
+	/* Field by field: the structs' padding is not part of the settings. */
+	char *before = vpn_settings_to_json(s), *after = vpn_settings_to_json(&n);
+	*changed = !before || !after || strcmp(before, after) != 0;
+	free(before);
+	free(after);
 	*s = n;
-	rc = 0;
-out:
-	json_decref(empty);
-	return rc;
+	return 0;
 }

@@ -19,6 +19,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "vpn/vpn_ctl.h"
+
 #define VPN_SETTINGS_VERSION 1
 #define VPN_SETTINGS_DNS_MAX 8
 #define VPN_SETTINGS_IP_MAX 46 /* INET6_ADDRSTRLEN */
@@ -84,11 +86,9 @@ json_t *vpn_settings_lan_json(const struct vpn_settings *s);
 size_t vpn_settings_dns_effective(const struct vpn_settings *s, const char *const *defaults, size_t n_defaults,
 				  const char **out, size_t cap);
 
-/* Applies a C5 setter: cmd gateway_set, tunnel_set, dns_set, dns_clear or lan_set with its
- * args (NULL = none). All or nothing: on error s is unchanged. Returns 0, -ENOENT (not a
- * setter), or -EINVAL with a sentence in err (invalid_argument). *changed says whether
- * anything differs from before. */
-int vpn_settings_apply(struct vpn_settings *s, const char *cmd, const json_t *args, bool *changed, char *err,
-		       size_t errlen);
+/* Applies a setter (gateway_set, tunnel_set, dns_set, dns_clear, lan_set) whose arguments
+ * vpn_ctl_args_parse has checked. Returns 0 with *changed telling whether anything differs
+ * from before, or -ENOENT (not a setter; s unchanged). */
+int vpn_settings_apply(struct vpn_settings *s, enum vpn_ctl_cmd cmd, const struct vpn_ctl_args *a, bool *changed);
 
 #endif

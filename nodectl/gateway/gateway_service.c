@@ -390,7 +390,7 @@ static void adopt(struct gateway_service *g, int fd, uint32_t addr_slot)
 		memset(c, 0, offsetof(struct gw_conn, link));
 		c->g = g;
 		struct gateway_link_config lcfg = { .counters = &g->lc, .scratch = g->scratch };
-		struct gateway_link_hooks hooks = { c, hook_authenticated, hook_spend, hook_balance_saved, hook_forward };
+		struct gateway_link_hooks hooks = { c, hook_authenticated, hook_spend, hook_balance_saved, hook_forward, NULL };
 		if (gateway_link_init(&c->link, &g->noise, &lcfg, &hooks)) {
 			free(c);
 			c = NULL;

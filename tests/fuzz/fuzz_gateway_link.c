@@ -4,7 +4,8 @@
  * messages from a stranger). Bit 0 set: a client completes the Noise handshake first and the
  * rest is plaintext it seals (the link frames a client could send); bit 1 also sends a valid
  * HELLO and AUTH first, so SEND and SPEND_TICKET are reached. Bits 2..7 pick how the stream is
- * cut into reads. Whatever comes in, every byte the gateway writes must decrypt on the client's
+ * cut into reads. The link has a WireGuard engine (in memory, a pool of five pairs) behind its
+ * wg hook, so WG_* frames are answered too. Whatever comes in, every byte the gateway writes must decrypt on the client's
  * side into frames a client accepts, and a link that closed takes nothing more. */
 #include <errno.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@
 #include "crypto/secret.h"
 #include "fuzz.h"
 #include "gateway/gateway_link.h"
+#include "gateway/gateway_wg.h"
 #include "link/link_msg.h"
 
 #define NOW 1800000000ull
@@ -26,6 +28,29 @@ static struct noise_session client;
 static struct link_frame_decoder cdec;
 static struct gateway_link_counters counters;
 static uint64_t balance_stored;
+static struct gateway_wg *wg;
+
+static int wg_spend(void *ctx, const uint8_t *ticket, size_t len, enum nym_ticket_type type,
+		    const uint8_t id[GATEWAY_CLIENT_ID_LEN], uint64_t bytes, uint64_t *balance)
+{
+	(void)ctx, (void)len, (void)type, (void)id;
+	if (ticket[0] == 0xff)
+		return -EBADMSG;
+	*balance = bytes;
+	return 0;
+}
+
+static int wg_apply(void *ctx, const struct gateway_wg_action *a)
+{
+	(void)ctx, (void)a;
+	return 0;
+}
+
+static int h_wg(void *ctx, const struct link_msg *req, struct link_msg *resp)
+{
+	(void)ctx;
+	return gateway_wg_handle(wg, req, (int64_t)NOW, resp);
+}
 
 void fuzz_setup(void)
 {
@@ -137,7 +162,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	data++;
 	size--;
 	struct gateway_link_config cfg = { .counters = &counters, .scratch = scratch };
-	struct gateway_link_hooks hooks = { NULL, h_auth, h_spend, h_saved, h_forward };
+	struct gateway_link_hooks hooks = { NULL, h_auth, h_spend, h_saved, h_forward, h_wg };
+	struct gateway_wg_config wcfg = { .ticket_type = NYM_TICKET_WG_ENTRY, .bytes_per_ticket = 5000 };
+	struct gateway_wg_hooks wh = { .spend = wg_spend, .apply = wg_apply };
+	gateway_wg_pool_default_config(&wcfg.pool);
+	wcfg.pool.prefix4 = 29;
+	wcfg.pool.prefix6 = 125;
+	if (gateway_wg_open(&wg, &wcfg, &client_key, NULL, &wh, (int64_t)NOW) != 0)
+		abort();
 	balance_stored = 5000;
 	if (gateway_link_init(&link, &gw_key, &cfg, &hooks) != 0)
 		abort();
@@ -193,5 +225,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	noise_session_clear(&client);
 out:
 	gateway_link_free(&link);
+	gateway_wg_close(wg);
 	return 0;
 }

@@ -19,7 +19,7 @@ trap '[ -d "$SANDBOX_DIR" ] && $S down --dir "$SANDBOX_DIR" >/dev/null 2>&1' EXI
 on() { $S exec "$@"; }
 
 for v in SANDBOX_PREFIX SANDBOX_DIR AUTH_URL AUTH_KEY WWW_DIR DNS_HOSTS CLIENT_IP ENTRY_IP EXIT_IP INTERNET_IP \
-	CLIENT_IP6 ENTRY_IP6 EXIT_IP6 INTERNET_IP6; do
+	CLIENT_IP6 ENTRY_IP6 EXIT_IP6 INTERNET_IP6 RESOLVERS VPND_CONFIG VPND_SOCKET; do
 	eval "val=\${$v:-}"
 	# shellcheck disable=SC2154 # set by the eval
 	check "up exports $v ($val)" [ -n "$val" ]
@@ -63,6 +63,14 @@ else:
 }
 expect "the client resolves $name added after up (A)" "$INTERNET_IP" resolve "$name" 4
 expect "the client resolves $name added after up (AAAA)" "$INTERNET_IP6" resolve "$name" 6
+# NymVPN's default resolvers are the internet host too: reached from the exit gateway (the
+# tunnel's way out) and from the client through its provider (where a leak would go).
+for r in $RESOLVERS; do
+	expect "the exit gateway resolves $name through $r" "$INTERNET_IP" on exit "$PY" tests/lib/dnsq.py "$r" "$name" A
+	expect "the client resolves $name through $r directly" "$INTERNET_IP6" on client "$PY" tests/lib/dnsq.py "$r" "$name" AAAA
+done
+check "up wrote the client's nym-vpnd configuration" grep -q "socket: \"$VPND_SOCKET\"" "$VPND_CONFIG"
+check "... naming this authority" grep -q "authorities: \[\"$AUTH_URL\"\]" "$VPND_CONFIG"
 check "the answer came from the sandbox's DNS server" grep -q "query\[A\] $name from $CLIENT_IP" "$SANDBOX_DIR/logs/dnsmasq.log"
 expect "the client's resolver is the internet host" "nameserver $INTERNET_IP" on client cat /etc/resolv.conf
 expect "an unknown .test name is not answered" unresolved resolve "nothing$$.test" 4

@@ -11,8 +11,10 @@
 #include "../support/tmpdir.h"
 #include "credstore/ticket_store.h"
 #include "crypto/ed25519.h"
+#include "client/client_wg_register.h"
 #include "crypto/secret.h"
 #include "gateway/gateway_clients.h"
+#include "gateway/gateway_wg.h"
 #include "gateway/gateway_link.h"
 #include "link/link_msg.h"
 #include "mix/mix_frame.h"
@@ -32,6 +34,7 @@ struct fake {
 	bool saves_lost; /* balance_saved never reaches the database (a crash right after a spend) */
 	struct credfix *cf;
 	const struct gateway_link *link; /* the link the hooks serve */
+	struct gateway_wg *wg;		 /* the WireGuard engine, when the link has one */
 };
 
 static int fk_authenticated(void *ctx, const uint8_t identity[32], uint64_t *balance)
@@ -127,7 +130,7 @@ static void setup(void)
 	S->fake.grant = 10 * 1000 * 1000;
 	S->fake.link = &S->link;
 	struct gateway_link_config cfg = { .counters = &S->counters, .scratch = S->scratch };
-	struct gateway_link_hooks hooks = { &S->fake, fk_authenticated, fk_spend, fk_saved, fk_forward };
+	struct gateway_link_hooks hooks = { &S->fake, fk_authenticated, fk_spend, fk_saved, fk_forward, NULL };
 	cr_assert_eq(gateway_link_init(&S->link, &S->gw_noise, &cfg, &hooks), 0);
 	struct nym_x25519_keypair ck;
 	nym_x25519_generate(&ck);
@@ -686,7 +689,7 @@ Test(gateway_link, ticket_credit_survives_a_crash, .timeout = 120)
 	/* A new link of the same client starts with it; the ticket is spent. */
 	S->fake.saves_lost = false;
 	struct gateway_link_config cfg = { .counters = &S->counters, .scratch = S->scratch };
-	struct gateway_link_hooks hooks = { &S->fake, fk_authenticated, fk_spend, fk_saved, fk_forward };
+	struct gateway_link_hooks hooks = { &S->fake, fk_authenticated, fk_spend, fk_saved, fk_forward, NULL };
 	cr_assert_eq(gateway_link_init(&S->link, &S->gw_noise, &cfg, &hooks), 0);
 	struct nym_x25519_keypair ck;
 	nym_x25519_generate(&ck);
@@ -705,4 +708,140 @@ Test(gateway_link, ticket_credit_survives_a_crash, .timeout = 120)
 	S->fake.store = NULL;
 	nym_ticketbook_free(book);
 	credfix_fini(&cf);
+}
+
+/* ---- WireGuard registration over the link (PROTOCOLS.md §8.7) ---- */
+
+static int wg_spend(void *ctx, const uint8_t *ticket, size_t len, enum nym_ticket_type type,
+		    const uint8_t id[GATEWAY_CLIENT_ID_LEN], uint64_t bytes, uint64_t *balance)
+{
+	(void)ctx;
+	(void)len;
+	(void)id;
+	(void)type;
+	if (ticket[0] == 0xff)
+		return -EBADMSG;
+	*balance = bytes;
+	return 0;
+}
+
+static int wg_apply(void *ctx, const struct gateway_wg_action *a)
+{
+	(void)ctx;
+	(void)a;
+	return 0;
+}
+
+static int fk_wg(void *ctx, const struct link_msg *req, struct link_msg *resp)
+{
+	return gateway_wg_handle(((struct fake *)ctx)->wg, req, (int64_t)NOW, resp);
+}
+
+/* The link again, now with a WireGuard engine behind it. */
+static void wg_link(void)
+{
+	struct gateway_wg_config wcfg = { .ticket_type = NYM_TICKET_WG_EXIT };
+	struct gateway_wg_hooks wh = { .spend = wg_spend, .apply = wg_apply };
+	struct nym_x25519_keypair wk;
+	nym_x25519_generate(&wk);
+	gateway_wg_pool_default_config(&wcfg.pool);
+	cr_assert_eq(gateway_wg_open(&S->fake.wg, &wcfg, &wk, NULL, &wh, (int64_t)NOW), 0);
+	gateway_link_free(&S->link);
+	struct gateway_link_config cfg = { .counters = &S->counters, .scratch = S->scratch };
+	struct gateway_link_hooks hooks = { &S->fake, fk_authenticated, fk_spend, fk_saved, fk_forward, fk_wg };
+	cr_assert_eq(gateway_link_init(&S->link, &S->gw_noise, &cfg, &hooks), 0);
+}
+
+static size_t wg_ticket(uint8_t *t, uint8_t first)
+{
+	memset(t, 0x21, LINK_TICKET_MIN_LEN);
+	t[0] = first;
+	memset(t + NYM_BRSA_PREFIX_LEN, 0, NYM_TICKET_MSG_LEN);
+	t[NYM_BRSA_PREFIX_LEN] = NYM_TICKET_WG_EXIT;
+	return LINK_TICKET_MIN_LEN;
+}
+
+Test(gateway_link, wg_registration_without_auth)
+{
+	static uint8_t t[LINK_TICKET_MIN_LEN];
+	struct client_wg_register c;
+	struct nym_x25519_keypair ck;
+	struct link_msg m;
+	bool send;
+	wg_link();
+	handshake();
+	hello();
+	nym_x25519_generate(&ck);
+	cr_assert_eq(client_wg_register_init(&c, &ck, NULL, t, wg_ticket(t, 1)), 0);
+	cr_assert_eq(client_wg_register_start(&c, &m), 0);
+	cr_assert_eq(client_send(&m), 0);
+	cr_assert_eq(last()->type, LINK_MSG_WG_PENDING);
+	cr_assert_eq(client_wg_register_on_msg(&c, last(), &m, &send), 0);
+	cr_assert(send);
+	cr_assert_eq(client_send(&m), 0);
+	cr_assert_eq(last()->type, LINK_MSG_WG_REGISTERED);
+	cr_assert_eq(client_wg_register_on_msg(&c, last(), &m, &send), 0);
+	cr_assert(client_wg_register_done(&c));
+	cr_assert_eq(c.result.balance, 500000000);
+	/* A query, after AUTH too. */
+	cr_assert_eq(auth_at(NOW, false), 0);
+	cr_assert_eq(last()->type, LINK_MSG_AUTH_OK);
+	struct link_msg q = { .type = LINK_MSG_WG_QUERY };
+	memcpy(q.wg_key, ck.public_key, 32);
+	cr_assert_eq(client_send(&q), 0);
+	cr_assert_eq(last()->type, LINK_MSG_WG_BANDWIDTH);
+	cr_assert(last()->wg_bandwidth.registered);
+	cr_assert_eq(S->counters.wg_requests, 3);
+	client_wg_register_clear(&c);
+	gateway_wg_close(S->fake.wg);
+}
+
+Test(gateway_link, wg_refusals_end_the_link)
+{
+	struct nym_x25519_keypair ck;
+	struct link_msg m = { .type = LINK_MSG_WG_INIT };
+	wg_link();
+	handshake();
+	hello();
+	nym_x25519_generate(&ck);
+	memcpy(m.wg_key, ck.public_key, 32);
+	cr_assert_eq(client_send(&m), 0);
+	cr_assert_eq(last()->type, LINK_MSG_WG_PENDING);
+	struct link_msg fin = { .type = LINK_MSG_WG_FINAL };
+	memcpy(fin.wg_final.client_key, ck.public_key, 32);
+	fin.wg_final.ips = last()->wg_pending.ips;
+	fin.wg_final.nonce = last()->wg_pending.nonce; /* and a MAC of zeros */
+	for (int i = 0; i < GATEWAY_LINK_MAX_REFUSED_TICKETS; i++) {
+		cr_assert_eq(client_send(&fin), 0);
+		cr_assert_eq(last()->error.code, LINK_ERR_WG_BAD_MAC);
+	}
+	cr_assert_neq(client_send(&fin), 0);
+	cr_assert(gateway_link_closing(&S->link));
+	cr_assert_eq(S->counters.wg_refused, GATEWAY_LINK_MAX_REFUSED_TICKETS + 1);
+	cr_assert_eq(S->counters.tickets_too_many, 1);
+	gateway_wg_close(S->fake.wg);
+}
+
+Test(gateway_link, wg_frames_need_version_and_an_engine)
+{
+	struct link_msg m = { .type = LINK_MSG_WG_INIT, .wg_key = { 9 } };
+	/* No engine: out of order. */
+	handshake();
+	hello();
+	cr_assert_neq(client_send(&m), 0);
+	cr_assert_eq(back(2)->error.code, LINK_ERR_PROTOCOL);
+	cr_assert_eq(last()->type, LINK_MSG_CLOSE);
+	cr_assert_eq(S->counters.out_of_order, 1);
+}
+
+Test(gateway_link, wg_before_hello)
+{
+	struct link_msg m = { .type = LINK_MSG_WG_INIT, .wg_key = { 9 } };
+	wg_link();
+	handshake();
+	cr_assert_neq(client_send(&m), 0);
+	cr_assert_eq(back(2)->error.code, LINK_ERR_PROTOCOL);
+	cr_assert_eq(last()->type, LINK_MSG_CLOSE);
+	cr_assert_eq(S->counters.wg_requests, 0);
+	gateway_wg_close(S->fake.wg);
 }

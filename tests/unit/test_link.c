@@ -90,7 +90,7 @@ Test(link, types_senders_and_bounds)
 		cr_assert_eq(min, want[i].min, "%s min", want[i].name);
 		cr_assert_eq(max, want[i].max, "%s max", want[i].name);
 	}
-	static const unsigned unknown[] = { 0, 12, 0x80, 0xff };
+	static const unsigned unknown[] = { 0, 0x13, 0x80, 0xff };
 	for (size_t i = 0; i < sizeof(unknown) / sizeof(unknown[0]); i++) {
 		size_t min, max;
 		cr_assert_null(link_msg_type_name(unknown[i]));

@@ -24,13 +24,25 @@ static void teardown(void)
 
 TestSuite(vpn_settings, .init = setup, .fini = teardown);
 
-static int apply_text(struct vpn_settings *s, const char *cmd, const char *args, char *err, size_t errlen)
+/* A setter as the daemon runs it: vpn_ctl checks the arguments, vpn_settings applies them.
+ * Returns vpn_ctl's -EINVAL (err filled) or vpn_settings_apply's result. */
+static int apply_text(struct vpn_settings *s, const char *cmd, const char *args, bool *changed, char *err,
+		      size_t errlen)
 {
+	const struct vpn_ctl_command *c = vpn_ctl_command_find(cmd);
+	cr_assert_not_null(c, "no command %s", cmd);
 	json_t *j = args ? json_loads(args, 0, NULL) : NULL;
 	if (args)
 		cr_assert_not_null(j, "bad test JSON %s", args);
-	int rc = vpn_settings_apply(s, cmd, j, NULL, err, errlen);
+	struct vpn_ctl_args a;
+	struct vpn_ctl_error e = { 0 };
+	int rc = vpn_ctl_args_parse(c->cmd, j, &a, &e);
 	json_decref(j);
+	snprintf(err, errlen, "%s", e.message);
+	bool ignored;
+	if (rc == 0)
+		rc = vpn_settings_apply(s, c->cmd, &a, changed ? changed : &ignored);
+	vpn_ctl_args_clear(&a);
 	return rc;
 }
 
@@ -57,10 +69,10 @@ Test(vpn_settings, round_trip_through_a_file)
 	nym_base58_encode(b58, sizeof(b58), id, 32);
 	char args[256];
 	snprintf(args, sizeof(args), "{\"entry\": {\"kind\": \"id\", \"id\": \"%s\"}, \"exit\": {\"kind\": \"country\", \"country\": \"de\"}}", b58);
-	cr_assert_eq(apply_text(&s, "gateway_set", args, err, sizeof(err)), 0, "%s", err);
-	cr_assert_eq(apply_text(&s, "tunnel_set", "{\"ipv6\": false, \"average_packet_delay_ms\": 0, \"message_sending_delay_ms\": 5}", err, sizeof(err)), 0, "%s", err);
-	cr_assert_eq(apply_text(&s, "dns_set", "{\"servers\": [\"9.9.9.9\", \"2620:fe::fe\"]}", err, sizeof(err)), 0, "%s", err);
-	cr_assert_eq(apply_text(&s, "lan_set", "{\"lan\": \"allow\"}", err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(apply_text(&s, "gateway_set", args, NULL, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(apply_text(&s, "tunnel_set", "{\"ipv6\": false, \"average_packet_delay_ms\": 0, \"message_sending_delay_ms\": 5}", NULL, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(apply_text(&s, "dns_set", "{\"servers\": [\"9.9.9.9\", \"2620:fe::fe\"]}", NULL, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(apply_text(&s, "lan_set", "{\"lan\": \"allow\"}", NULL, err, sizeof(err)), 0, "%s", err);
 	cr_assert_eq(vpn_settings_save(path, &s), 0);
 	struct stat st;
 	cr_assert_eq(stat(path, &st), 0);
@@ -76,7 +88,7 @@ Test(vpn_settings, round_trip_through_a_file)
 	cr_assert_eq(t.n_dns, 2);
 	cr_assert_str_eq(t.dns[1], "2620:fe::fe");
 	cr_assert(t.allow_lan);
-	cr_assert_eq(apply_text(&t, "dns_clear", NULL, err, sizeof(err)), 0);
+	cr_assert_eq(apply_text(&t, "dns_clear", NULL, NULL, err, sizeof(err)), 0);
 	cr_assert_eq(t.n_dns, 0);
 }
 
@@ -116,7 +128,7 @@ Test(vpn_settings, missing_and_corrupt_files_give_defaults)
 	cr_assert(s.allow_lan);
 }
 
-Test(vpn_settings, setters_are_all_or_nothing)
+Test(vpn_settings, bad_setters_change_nothing)
 {
 	struct vpn_settings s, before;
 	char err[256];
@@ -127,28 +139,21 @@ Test(vpn_settings, setters_are_all_or_nothing)
 	} bad[] = {
 		{ "gateway_set", "{}" },
 		{ "gateway_set", "{\"entry\": {\"kind\": \"country\", \"country\": \"DE\"}, \"exit\": {\"kind\": \"id\", \"id\": \"0\"}}" },
-		{ "gateway_set", "{\"middle\": {\"kind\": \"random\"}}" },
 		{ "tunnel_set", "{\"mtu\": 1400}" },
 		{ "tunnel_set", "{\"ipv6\": false, \"average_packet_delay_ms\": 500}" },
-		{ "tunnel_set", "{\"loop_cover_stream_average_delay_ms\": -1}" },
 		{ "tunnel_set", "{}" },
-		{ "tunnel_set", "[]" },
-		{ "dns_set", "{\"servers\": []}" },
-		{ "dns_set", "{\"servers\": \"1.1.1.1\"}" },
 		{ "dns_set", "{\"servers\": [\"1.1.1.1\", \"x\"]}" },
-		{ "dns_set", "{\"servers\": [\"1.1.1.1\",\"1.1.1.1\",\"1.1.1.1\",\"1.1.1.1\",\"1.1.1.1\",\"1.1.1.1\",\"1.1.1.1\",\"1.1.1.1\",\"1.1.1.1\"]}" },
-		{ "dns_clear", "{\"x\": 1}" },
 		{ "lan_set", "{\"lan\": \"maybe\"}" },
-		{ "lan_set", "{}" },
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		err[0] = '\0';
-		cr_assert_eq(apply_text(&s, bad[i].cmd, bad[i].args, err, sizeof(err)), -EINVAL, "accepted %s %s", bad[i].cmd,
-			     bad[i].args);
+		cr_assert_eq(apply_text(&s, bad[i].cmd, bad[i].args, NULL, err, sizeof(err)), -EINVAL, "accepted %s %s",
+			     bad[i].cmd, bad[i].args);
 		cr_assert(err[0]);
 		cr_assert_eq(memcmp(&s, &before, sizeof(s)), 0, "changed by %s %s", bad[i].cmd, bad[i].args);
 	}
-	cr_assert_eq(apply_text(&s, "status", NULL, err, sizeof(err)), -ENOENT);
+	cr_assert_eq(apply_text(&s, "status", NULL, NULL, err, sizeof(err)), -ENOENT);
+	cr_assert_eq(memcmp(&s, &before, sizeof(s)), 0);
 }
 
 Test(vpn_settings, changed_flag_and_getters)
@@ -157,14 +162,10 @@ Test(vpn_settings, changed_flag_and_getters)
 	char err[256];
 	bool changed;
 	vpn_settings_default(&s);
-	json_t *a = json_pack("{s:s}", "lan", "block");
-	cr_assert_eq(vpn_settings_apply(&s, "lan_set", a, &changed, err, sizeof(err)), 0);
+	cr_assert_eq(apply_text(&s, "lan_set", "{\"lan\": \"block\"}", &changed, err, sizeof(err)), 0, "%s", err);
 	cr_assert_not(changed);
-	json_decref(a);
-	a = json_pack("{s:b}", "two_hop", 1);
-	cr_assert_eq(vpn_settings_apply(&s, "tunnel_set", a, &changed, err, sizeof(err)), 0);
+	cr_assert_eq(apply_text(&s, "tunnel_set", "{\"two_hop\": true}", &changed, err, sizeof(err)), 0, "%s", err);
 	cr_assert(changed);
-	json_decref(a);
 
 	json_t *t = vpn_settings_tunnel_json(&s, 1500);
 	cr_assert(json_is_true(json_object_get(t, "two_hop")));
@@ -177,9 +178,8 @@ Test(vpn_settings, changed_flag_and_getters)
 	cr_assert_eq(json_array_size(json_object_get(d, "servers")), 0);
 	cr_assert_eq(json_array_size(json_object_get(d, "effective")), 2);
 	json_decref(d);
-	a = json_pack("{s:[s]}", "servers", "9.9.9.9");
-	cr_assert_eq(vpn_settings_apply(&s, "dns_set", a, &changed, err, sizeof(err)), 0);
-	json_decref(a);
+	cr_assert_eq(apply_text(&s, "dns_set", "{\"servers\": [\"9.9.9.9\"]}", &changed, err, sizeof(err)), 0, "%s", err);
+	cr_assert(changed);
 	d = vpn_settings_dns_json(&s, defaults, 2);
 	cr_assert_str_eq(json_string_value(json_array_get(json_object_get(d, "effective"), 0)), "9.9.9.9");
 	cr_assert_eq(json_array_size(json_object_get(d, "effective")), 1);
