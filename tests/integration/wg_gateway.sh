@@ -3,9 +3,11 @@
 # hand-made client registers with the entry over the client link (`nym-node debug
 # wg-register`, a wg-entry ticket), then a plain wireguard-go peer configured with wg(8) and
 # the returned address pair joins the entry and pings 10.1.0.1; the metadata endpoint answers
-# inside the tunnel and refuses from outside; a bad MAC, a reused ticket and a mixnet-entry
-# ticket are refused and counted, a second registration of the same key is idempotent; the
-# peer is removed once it has used its allowance; wireguard-stats shows its traffic.
+# inside the tunnel (a top-up with a ticket included) and refuses from outside; a bad MAC, a
+# reused ticket and a mixnet-entry ticket are refused and counted, a second registration of
+# the same key is idempotent; nym-ntm on the entry lets tunnel clients reach only the exit's
+# WireGuard and client ports; the peer is removed once it has used its allowance;
+# wireguard-stats shows its traffic.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 . tests/lib/assert.sh
@@ -123,6 +125,15 @@ check "the peer pings fc01::1 through the tunnel" sh -c "$S exec client ping -6 
 expect "the metadata endpoint answers inside the tunnel" '*"available_bandwidth":*' \
 	on client curl -s -m 5 http://10.1.0.1:51830/v1/bandwidth/available
 expect "the metadata version" '{"version":1}' on client curl -s -m 5 http://10.1.0.1:51830/v1/bandwidth/version
+# A top-up through the metadata endpoint, without leaving the tunnel (ticket 2).
+reg --ticketbook "$SANDBOX_DIR/wg.json" --ticket 2 --print-ticket >"$SANDBOX_DIR/topup.json"
+before=$(on client curl -s -m 5 http://10.1.0.1:51830/v1/bandwidth/available)
+after=$(on client curl -s -m 5 -H 'Content-Type: application/json' --data-binary "@$SANDBOX_DIR/topup.json" \
+	http://10.1.0.1:51830/v1/bandwidth/topup)
+expect "a top-up inside the tunnel adds one ticket's allowance" True \
+	json "json.loads('$after')['available_bandwidth'] - j['available_bandwidth'] >= $ALLOWANCE - 20000" "$before"
+expect "the same ticket again: 409" 409 on client curl -s -o /dev/null -w '%{http_code}' -m 5 \
+	--data-binary "@$SANDBOX_DIR/topup.json" http://10.1.0.1:51830/v1/bandwidth/topup
 outside0=$(metric nym_node_wireguard_metadata_refused_outside)
 expect "the metadata endpoint refuses from outside the tunnel" 403 \
 	on entry curl -s -o /dev/null -w '%{http_code}' -m 5 http://10.1.0.1:51830/v1/bandwidth/available
@@ -148,7 +159,7 @@ done
 expect "wireguard-stats shows the peers and their traffic" True json 'j["bytes_rx"] > 0 and j["total_peers"] >= 2' "$st"
 
 # 6. The allowance used up: the peer is removed (within a metering interval or two).
-on client ping -c 150 -i 0.01 -s 1200 -W 1 -q 10.1.0.1 >/dev/null 2>&1
+on client ping -c 500 -i 0.004 -s 1300 -W 1 -q 10.1.0.1 >/dev/null 2>&1
 check "the peer out of bandwidth is removed" metric_at_least nym_node_wireguard_peers_removed_no_bandwidth 1 ||
 	sleep 6
 i=0
