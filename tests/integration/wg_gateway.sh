@@ -7,6 +7,7 @@
 # reused ticket and a mixnet-entry ticket are refused and counted, a second registration of
 # the same key is idempotent; nym-ntm on the entry lets tunnel clients reach only the exit's
 # WireGuard and client ports; the peer is removed once it has used its allowance;
+# a one-hop peer of the exit reaches the internet host through nymwg (nym-ntm exit table);
 # wireguard-stats shows its traffic.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
@@ -15,6 +16,7 @@ S=scripts/sandbox.sh
 PY=/usr/bin/python3
 P=wgg$$
 WGIF=wgt$$
+WGX=wgx$$
 ALLOWANCE=200000
 
 command -v wireguard-go >/dev/null && command -v wg >/dev/null || die "wireguard-go and wg are needed"
@@ -22,7 +24,8 @@ env=$($S up --prefix "$P" --wg-ticket-bytes "$ALLOWANCE") || die "sandbox up fai
 eval "$env"
 cleanup() {
 	$S exec client ip link del "$WGIF" >/dev/null 2>&1
-	rm -f "/run/wireguard/$WGIF.sock"
+	$S exec client ip link del "$WGX" >/dev/null 2>&1
+	rm -f "/run/wireguard/$WGIF.sock" "/run/wireguard/$WGX.sock"
 	$S down --dir "$SANDBOX_DIR" >/dev/null 2>&1
 }
 trap cleanup EXIT
@@ -51,13 +54,16 @@ metric_at_least() {
 	done
 }
 
-V=$($S voucher 2)
+V=$($S voucher 3)
 on client "$NODE" debug ticketbook-obtain --authority "$AUTH_URL" --authority-key "$AUTH_KEY" \
 	--voucher "$(echo "$V" | sed -n 1p)" --type wg-entry --count 5 --out "$SANDBOX_DIR/wg.json" >/dev/null ||
 	die "no wg-entry ticketbook"
 on client "$NODE" debug ticketbook-obtain --authority "$AUTH_URL" --authority-key "$AUTH_KEY" \
 	--voucher "$(echo "$V" | sed -n 2p)" --type mixnet-entry --count 2 --out "$SANDBOX_DIR/mix.json" >/dev/null ||
 	die "no mixnet-entry ticketbook"
+on client "$NODE" debug ticketbook-obtain --authority "$AUTH_URL" --authority-key "$AUTH_KEY" \
+	--voucher "$(echo "$V" | sed -n 3p)" --type wg-exit --count 2 --out "$SANDBOX_DIR/wgx.json" >/dev/null ||
+	die "no wg-exit ticketbook"
 check "the entry's nymwg has 10.1.0.1/16 and fc01::1/112" sh -c \
 	"$S exec entry ip -br addr show nymwg | grep -q '10.1.0.1/16.*fc01::1/112'"
 check "the exit runs its own nymwg" sh -c "$S exec exit ip link show nymwg >/dev/null"
@@ -158,7 +164,33 @@ while :; do
 done
 expect "wireguard-stats shows the peers and their traffic" True json 'j["bytes_rx"] > 0 and j["total_peers"] >= 2' "$st"
 
-# 6. The allowance used up: the peer is removed (within a metering interval or two).
+# 6. One hop to the exit: a wg-exit ticket, and nym-ntm's exit table forwards and masquerades
+# nymwg's traffic under the exit policy (HTTP to the internet host).
+XGWKEY=$(cat "$SANDBOX_DIR/exit/data/x25519_noise.pub")
+XKEY=$(wg genkey)
+out=$(on client "$NODE" debug wg-register --gateway "$EXIT_IP:9000" --gateway-noise-key "$XGWKEY" \
+	--private-key "$XKEY" --ticketbook "$SANDBOX_DIR/wgx.json" --ticket 0)
+expect "registered with the exit with a wg-exit ticket" True json 'j["registered"]' "$out"
+XIP4=$(json 'j.get("ipv4", "")' "$out")
+printf '%s\n' "$XKEY" >"$SANDBOX_DIR/wgx.key"
+chmod 600 "$SANDBOX_DIR/wgx.key"
+on client wireguard-go -f "$WGX" >"$SANDBOX_DIR/logs/$WGX.log" 2>&1 &
+i=0
+until on client wg show "$WGX" >/dev/null 2>&1; do
+	i=$((i + 1))
+	[ $i -lt 50 ] || die "wireguard-go's socket did not appear"
+	sleep 0.1
+done
+on client wg set "$WGX" private-key "$SANDBOX_DIR/wgx.key" peer "$(json 'j["gateway_key"]' "$out")" \
+	endpoint "$EXIT_IP:51822" allowed-ips "$INTERNET_IP/32"
+on client ip addr add "$XIP4/32" dev "$WGX"
+on client ip link set "$WGX" up mtu 1420
+on client ip route add "$INTERNET_IP/32" dev "$WGX" src "$XIP4"
+expect "HTTP to the internet host through the exit's nymwg" '[0-9][0-9][0-9]' \
+	on client curl -s -o /dev/null -w '%{http_code}' -m 5 "http://$INTERNET_IP/"
+on client ip link del "$WGX"
+
+# 7. The allowance used up: the peer is removed (within a metering interval or two).
 on client ping -c 500 -i 0.004 -s 1300 -W 1 -q 10.1.0.1 >/dev/null 2>&1
 check "the peer out of bandwidth is removed" metric_at_least nym_node_wireguard_peers_removed_no_bandwidth 1 ||
 	sleep 6
