@@ -19,7 +19,7 @@ WGIF=wgt$$
 WGX=wgx$$
 ALLOWANCE=200000
 
-command -v wireguard-go >/dev/null && command -v wg >/dev/null || die "wireguard-go and wg are needed"
+{ command -v wireguard-go && command -v wg; } >/dev/null || die "wireguard-go and wg are needed"
 env=$($S up --prefix "$P" --wg-ticket-bytes "$ALLOWANCE") || die "sandbox up failed"
 eval "$env"
 cleanup() {
