@@ -54,6 +54,7 @@ STREAMS=1
 BACKENDS=userspace
 PIN=0
 RAW=0
+LINK=0
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--vm) VM=1 ;;
@@ -62,6 +63,8 @@ while [ $# -gt 0 ]; do
 	--streams) STREAMS=$2; shift ;;
 	--backends) BACKENDS=$2; shift ;;
 	--pin) PIN=1 ;;
+	--gomaxprocs) GOMAXPROCS=$2; export GOMAXPROCS; shift ;;
+	--link-mbps) LINK=$2; shift ;;
 	--raw) RAW=1 ;; # internal: per-backend figures only (what the VM run prints)
 	*) echo "usage: $0 [--vm] [--seconds S] [--rounds R] [--streams P] [--backends \"userspace kernel\"] [--pin]" >&2; exit 2 ;;
 	esac
@@ -75,20 +78,24 @@ NODE="$(pwd)/${NYM_BUILD:-build}/bin/nym-node"
 for t in iperf3 nft wg; do
 	command -v $t >/dev/null || die "$t missing (scripts/deps.sh installs it)"
 done
-pin=""
-[ $PIN -eq 1 ] && pin=--pin
+extra=""
+[ $PIN -eq 1 ] && extra=--pin
+[ -n "${GOMAXPROCS:-}" ] && extra="$extra --gomaxprocs $GOMAXPROCS"
+[ "$LINK" != 0 ] && extra="$extra --link-mbps $LINK"
 
 if [ $VM -eq 1 ]; then
 	OUT=$(mktemp -d "${TMPDIR:-/tmp}/nym-dvpn.XXXXXX")
 	trap 'rm -rf "$OUT"' EXIT
 	say "this machine: userspace backend"
-	sh "$0" --raw --backends userspace --seconds "$SECS" --rounds "$ROUNDS" --streams "$STREAMS" $pin \
+	# shellcheck disable=SC2086 # $extra: options, split on purpose
+	sh "$0" --raw --backends userspace --seconds "$SECS" --rounds "$ROUNDS" --streams "$STREAMS" $extra \
 		>"$OUT/host.json" || die "the measurement on this machine failed"
 	say "the VM (Debian's kernel, emulated): kernel and userspace backends"
 	# The VM's console carries stdout and stderr alike: the JSON object is its one line
 	# starting with '{', everything else is progress.
+	# shellcheck disable=SC2086
 	tests/vm/boot.sh --mem 2048 env NYM_BUILD="${NYM_BUILD:-build}" sh tests/bench/dvpn_throughput.sh --raw \
-		--backends "kernel userspace" --seconds "$SECS" --rounds "$ROUNDS" --streams "$STREAMS" $pin |
+		--backends "kernel userspace" --seconds "$SECS" --rounds "$ROUNDS" --streams "$STREAMS" $extra |
 		while IFS= read -r line; do
 			case "$line" in
 			'{'*) echo "$line" >"$OUT/vm.json" ;;
@@ -100,8 +107,9 @@ if [ $VM -eq 1 ]; then
 import json, sys
 host, vm = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
 out = {"test": "dvpn_throughput"}
-for k in ("seconds", "rounds", "streams", "pinned", "cores"):
-    out[k] = host.get(k)
+for k in ("seconds", "rounds", "streams", "pinned", "cores", "link_mbps", "gomaxprocs", "loadavg_at_start"):
+    if k in host:
+        out[k] = host[k]
 out["kernel"] = host.get("kernel")
 out["vm_kernel"] = vm.get("kernel")
 def ratio(a, b):
@@ -157,6 +165,11 @@ netns_exec server ip addr add 203.0.113.2/24 dev eth0
 netns_exec server ip addr add 203.0.113.3/24 dev eth0
 netns_exec entry sysctl -qw net.ipv4.ip_forward=1
 netns_exec exit sysctl -qw net.ipv4.ip_forward=1
+# --link-mbps: the client's uplink (its eth0, towards the entry) shaped to that rate.
+if [ "$LINK" != 0 ]; then
+	netns_exec client tc qdisc add dev eth0 root tbf rate "${LINK}mbit" burst 256kb latency 50ms ||
+		die "tc tbf on the client's uplink"
+fi
 # The single tunnel's UDP crosses the entry by plain routing.
 netns_exec client ip route add 198.51.100.0/24 via 192.0.2.2
 netns_exec exit ip route add 192.0.2.0/24 via 198.51.100.1
@@ -208,12 +221,28 @@ pin_wg() {
 # cpu_sample: "busy total" jiffies of the whole machine.
 cpu_sample() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9 }' /proc/stat; }
 
-# run DST: "Mbit/s cpu_busy_pct" of one iperf3 run from the client to DST.
+# wggo_ticks: CPU time (user + system, clock ticks) of the wireguard-go processes so far.
+wggo_ticks() {
+	t=0
+	for p in $WGGO; do
+		# comm is "wireguard-go" (no spaces): utime and stime are fields 14 and 15.
+		v=$(awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null) && t=$((t + v))
+	done
+	echo $t
+}
+
+# run DST: "Mbit/s machine_busy_pct wireguard_go_pct" of one iperf3 run from the client to
+# DST. The machine's share includes whatever else runs on it; wireguard-go's is in % of
+# one core, over the whole run (its 1 s warm-up included).
 run() {
 	s0=$(cpu_sample)
+	w0=$(wggo_ticks)
+	n0=$(date +%s%N)
 	netns_exec client iperf3 -c "$1" -t "$SECS" -O 1 -P "$STREAMS" -J >"$TMP/iperf.json" 2>&1
+	n1=$(date +%s%N)
+	w1=$(wggo_ticks)
 	s1=$(cpu_sample)
-	"$PY" - "$TMP/iperf.json" "$s0" "$s1" <<'EOF'
+	"$PY" - "$TMP/iperf.json" "$s0" "$s1" "$((w1 - w0))" "$((n1 - n0))" "$(getconf CLK_TCK)" <<'EOF'
 import json, sys
 try:
     mbps = json.load(open(sys.argv[1]))["end"]["sum_received"]["bits_per_second"] / 1e6
@@ -221,11 +250,13 @@ except Exception:
     mbps = 0.0
 b0, t0 = map(int, sys.argv[2].split())
 b1, t1 = map(int, sys.argv[3].split())
-print("%.1f %.1f" % (mbps, 100.0 * (b1 - b0) / max(1, t1 - t0)))
+wg = 100.0 * int(sys.argv[4]) / int(sys.argv[6]) / (int(sys.argv[5]) / 1e9)
+print("%.1f %.1f %.1f" % (mbps, 100.0 * (b1 - b0) / max(1, t1 - t0), wg))
 EOF
 }
 
 : >"$TMP/results"
+LOAD0=$(cut -d' ' -f1 /proc/loadavg)
 for backend in $BACKENDS; do
 	say "$backend backend: devices"
 	: >"$TMP/wgrun.pids"
@@ -260,6 +291,10 @@ for backend in $BACKENDS; do
 		pin_wg "$CS" 0
 		pin_wg "$XS" 1
 	fi
+	WGGO=""
+	while read -r pid; do
+		WGGO="$WGGO $(pgrep -P "$pid" -x wireguard-go)"
+	done <"$TMP/wgrun.pids"
 	netns_exec client ping -q -c 2 -i 0.2 -W 3 203.0.113.2 >/dev/null ||
 		die "$backend: no ping through the nested tunnels"
 	netns_exec client ping -q -c 2 -i 0.2 -W 3 203.0.113.3 >/dev/null ||
@@ -270,9 +305,11 @@ for backend in $BACKENDS; do
 		[ $((r % 2)) -eq 0 ] && order="single nested"
 		for c in $order; do
 			dst=203.0.113.2
-			[ $c = single ] && dst=203.0.113.3
+			[ "$c" = single ] && dst=203.0.113.3
 			res=$(run $dst)
-			say "$backend $c round $r: ${res% *} Mbit/s, CPU ${res#* }% busy"
+			# shellcheck disable=SC2086 # three numbers
+			set -- $res
+			say "$backend $c round $r: $1 Mbit/s; machine CPU $2% busy, wireguard-go $3% of a core"
 			echo "$backend $c $res" >>"$TMP/results"
 		done
 		r=$((r + 1))
@@ -285,23 +322,29 @@ for backend in $BACKENDS; do
 	done <"$TMP/wgrun.pids"
 done
 
-"$PY" - "$TMP/results" "$RAW" "$SECS" "$ROUNDS" "$STREAMS" "$PIN" "$(uname -r)" "$(nproc)" <<'EOF'
+"$PY" - "$TMP/results" "$RAW" "$SECS" "$ROUNDS" "$STREAMS" "$PIN" "$(uname -r)" "$(nproc)" "$LINK" "${GOMAXPROCS:-}" "$LOAD0" <<'EOF'
 import json, statistics, sys
 raw = sys.argv[2] == "1"
 res = {}
 for line in open(sys.argv[1]):
-    b, c, mbps, cpu = line.split()
-    res.setdefault(b, {}).setdefault(c, []).append((float(mbps), float(cpu)))
+    b, c, mbps, cpu, wg = line.split()
+    res.setdefault(b, {}).setdefault(c, []).append((float(mbps), float(cpu), float(wg)))
 out = {"test": "dvpn_throughput", "seconds": int(sys.argv[3]), "rounds": int(sys.argv[4]),
        "streams": int(sys.argv[5]), "pinned": sys.argv[6] == "1", "kernel": sys.argv[7],
-       "cores": int(sys.argv[8])}
+       "cores": int(sys.argv[8]), "loadavg_at_start": float(sys.argv[11])}
+if sys.argv[9] != "0":
+    out["link_mbps"] = float(sys.argv[9])
+if sys.argv[10]:
+    out["gomaxprocs"] = int(sys.argv[10])
 backends = {}
 for b, cases in res.items():
     d = {}
     for c, runs in cases.items():
-        d[c + "_mbps"] = round(statistics.median(m for m, _ in runs), 1)
-        d[c + "_cpu_busy_pct"] = round(statistics.median(u for _, u in runs), 1)
-        d[c + "_runs_mbps"] = [m for m, _ in runs]
+        d[c + "_mbps"] = round(statistics.median(r[0] for r in runs), 1)
+        d[c + "_runs_mbps"] = [r[0] for r in runs]
+        d[c + "_machine_cpu_busy_pct"] = round(statistics.median(r[1] for r in runs), 1)
+        if b == "userspace":
+            d[c + "_wireguard_go_cpu_pct"] = round(statistics.median(r[2] for r in runs), 1)
     if d.get("nested_mbps") and d.get("single_mbps"):
         d["nesting_ratio"] = round(d["nested_mbps"] / d["single_mbps"], 3)
     backends[b] = d
