@@ -256,6 +256,7 @@ EOF
 }
 
 : >"$TMP/results"
+: >"$TMP/frags"
 LOAD0=$(cut -d' ' -f1 /proc/loadavg)
 for backend in $BACKENDS; do
 	say "$backend backend: devices"
@@ -309,11 +310,24 @@ for backend in $BACKENDS; do
 			res=$(run $dst)
 			# shellcheck disable=SC2086 # three numbers
 			set -- $res
-			say "$backend $c round $r: $1 Mbit/s; machine CPU $2% busy, wireguard-go $3% of a core"
+			if [ "$backend" = userspace ]; then
+				say "$backend $c round $r: $1 Mbit/s; machine CPU $2% busy, wireguard-go $3% of a core"
+			else
+				say "$backend $c round $r: $1 Mbit/s; machine CPU $2% busy"
+			fi
 			echo "$backend $c $res" >>"$TMP/results"
 		done
 		r=$((r + 1))
 	done
+	# Fragments would mean a tunnel's packets do not fit the MTU of the device under it.
+	frags=0
+	for h in client entry exit server; do
+		# shellcheck disable=SC2016 # an awk program
+		f=$(netns_exec $h awk '/^Ip:/ { if (!hd) { for (i = 1; i <= NF; i++) n[$i] = i; hd = 1 }
+			else print $n["FragCreates"] + $n["ReasmReqds"] }' /proc/net/snmp)
+		frags=$((frags + f))
+	done
+	echo "$backend $frags" >>"$TMP/frags"
 	while read -r pid; do
 		kill "$pid" 2>/dev/null
 	done <"$TMP/wgrun.pids"
@@ -348,6 +362,9 @@ for b, cases in res.items():
     if d.get("nested_mbps") and d.get("single_mbps"):
         d["nesting_ratio"] = round(d["nested_mbps"] / d["single_mbps"], 3)
     backends[b] = d
+for line in open(sys.argv[1].replace("results", "frags")):
+    b, n = line.split()
+    backends[b]["ip_fragments"] = int(n)
 out["backends"] = backends
 if not raw:
     t = {}
