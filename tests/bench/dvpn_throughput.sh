@@ -27,7 +27,8 @@
 #           runs to 203.0.113.3 (routed into the single tunnel).
 # Every device of a backend stays up during its measurements, so the two cases alternate in
 # each round (nested first in odd rounds, single first in even ones: a drift of the
-# machine's load hits both alike), and the medians over --rounds (default 3) are reported.
+# machine's load hits both alike), and the medians over --rounds (default 3) are reported
+# (per backend, "nesting_ratio_paired" is the median of the rounds' own ratios).
 # iperf3: one TCP stream by default (--streams P for P parallel streams), --seconds (4) each,
 # after a 1 s warm-up that is not counted (-O 1). The whole machine's CPU use during each run
 # (/proc/stat, all cores) is reported too: on 2 cores the nested case runs twice the
@@ -366,6 +367,10 @@ for b, cases in res.items():
             d[c + "_wireguard_go_cpu_pct"] = round(statistics.median(r[2] for r in runs), 1)
     if d.get("nested_mbps") and d.get("single_mbps"):
         d["nesting_ratio"] = round(d["nested_mbps"] / d["single_mbps"], 3)
+        # The two runs of a round are back to back: a burst of load from elsewhere hits both.
+        pairs = [n / x for n, x in zip(d["nested_runs_mbps"], d["single_runs_mbps"]) if x]
+        if pairs:
+            d["nesting_ratio_paired"] = round(statistics.median(pairs), 3)
     backends[b] = d
 for line in open(sys.argv[1].replace("results", "frags")):
     b, n = line.split()
