@@ -47,6 +47,8 @@ static const struct cli_command commands[] = {
 	  "create a WireGuard device (kernel or wireguard-go), configure it from JSON, keep it until stopped" },
 	{ "debug", "wg-set", cmd_debug_wg_set, "configure an existing WireGuard device from JSON" },
 	{ "debug", "wg-show", cmd_debug_wg_show, "a WireGuard device's status as JSON" },
+	{ "debug", "wg-register", cmd_debug_wg_register,
+	  "register a WireGuard key with a gateway over a client link (a wg-entry / wg-exit ticket); JSON" },
 	{ "bench", "credentials", cmd_bench_credentials,
 	  "measure ticket issuance and verification" },
 	{ 0 },

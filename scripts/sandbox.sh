@@ -3,6 +3,7 @@
 # namespaces that it creates and removes, for the demo, the end-to-end tests and by hand.
 #
 #   scripts/sandbox.sh up [--prefix P] [--dir DIR] [--mixnodes N] [--ticket-bytes B]
+#                         [--wireguard] [--wg-ticket-bytes B]
 #                                                   build it, print `export` lines (eval them)
 #   scripts/sandbox.sh exec [SEL] NAME CMD...       run CMD on one host
 #   scripts/sandbox.sh voucher [SEL] N              print N voucher codes (one ticketbook each)
@@ -27,6 +28,12 @@
 # which inside `ip netns exec` is /etc/netns/<namespace>/resolv.conf).
 # --ticket-bytes B sets what one mixnet-entry ticket buys at the gateways
 # (gateway.bandwidth_per_ticket; tests use a tiny allowance to see top-ups). The nodes run
+# --wireguard enables the WireGuard service on both gateways (wireguard.enabled: nymwg on UDP
+# 51822, 10.1.0.1/16 and fc01::1/112, metadata on 10.1.0.1:51830, userspace backend unless the
+# kernel has WireGuard); each gateway runs in a mount namespace of its own (ip netns exec makes
+# one) with a private tmpfs on /run/wireguard, so the two wireguard-go sockets (both nymwg.sock)
+# do not collide. --wg-ticket-bytes B sets what one wg-entry / wg-exit ticket buys
+# (wireguard.bandwidth_per_ticket). The nodes run
 # without busy polling (mixnet.busy_poll 0: they share the cores); SANDBOX_BUSY_POLL=200us in
 # the environment of `up` sets another budget.
 set -eu
@@ -120,17 +127,22 @@ cmd_up() {
 	dir=""
 	MIXNODES=3
 	ticket_bytes=""
+	wireguard=""
+	wg_ticket_bytes=""
 	while [ $# -gt 0 ]; do
 		case "$1" in
 		--prefix) [ $# -ge 2 ] || usage; prefix=$2; shift 2 ;;
 		--dir) [ $# -ge 2 ] || usage; dir=$2; shift 2 ;;
 		--mixnodes) [ $# -ge 2 ] || usage; MIXNODES=$2; shift 2 ;;
 		--ticket-bytes) [ $# -ge 2 ] || usage; ticket_bytes=$2; shift 2 ;;
+		--wireguard) wireguard=1; shift ;;
+		--wg-ticket-bytes) [ $# -ge 2 ] || usage; wg_ticket_bytes=$2; wireguard=1; shift 2 ;;
 		*) usage ;;
 		esac
 	done
 	case "$MIXNODES" in [3-9]) ;; *) die "--mixnodes takes 3 to 9, got '$MIXNODES'" ;; esac
 	case "$ticket_bytes" in *[!0-9]*) die "--ticket-bytes takes a number of bytes, got '$ticket_bytes'" ;; esac
+	case "$wg_ticket_bytes" in *[!0-9]*) die "--wg-ticket-bytes takes a number of bytes, got '$wg_ticket_bytes'" ;; esac
 	HOSTS=$(hosts_for "$MIXNODES")
 	NODES="$(echo "$HOSTS" | awk '$1 ~ /^mix/ { printf "%s ", $1 }')entry exit"
 	case "$prefix" in
@@ -254,11 +266,31 @@ cmd_up() {
 			sed -i "s/^  bandwidth_per_ticket: .*/  bandwidth_per_ticket: $ticket_bytes/" "$NS_DIR/$n/config/config.yaml"
 		done
 	fi
+	if [ -n "$wireguard" ]; then
+		for n in entry exit; do
+			sed -i "/^wireguard:/,/^[a-z]/ s/^  enabled: .*/  enabled: true/" "$NS_DIR/$n/config/config.yaml"
+			[ -z "$wg_ticket_bytes" ] ||
+				sed -i "/^wireguard:/,/^[a-z]/ s/^  bandwidth_per_ticket: .*/  bandwidth_per_ticket: $wg_ticket_bytes/" \
+					"$NS_DIR/$n/config/config.yaml"
+		done
+		# The mount point of the gateways' private tmpfs (wireguard-go makes it anyway).
+		mkdir -p /run/wireguard
+	fi
 	netns_bg auth "$NS_DIR/logs/auth.log" "$NODE" run --data-dir "$NS_DIR/auth"
 	netns_wait_port client "$NET4.2:8080" 20
 	for n in $NODES; do
-		netns_bg "$n" "$NS_DIR/logs/$n.log" "$NODE" run --data-dir "$NS_DIR/$n" --workers 1 \
-			--authority "$AUTH_URL" --authority-key "$AUTH_KEY"
+		case "$wireguard:$n" in
+		1:entry | 1:exit)
+			# ip netns exec gave the process a mount namespace of its own (slave to ours):
+			# the tmpfs stays private to this gateway.
+			netns_bg "$n" "$NS_DIR/logs/$n.log" sh -c 'mount -t tmpfs -o mode=0700 nym-wg /run/wireguard && exec "$@"' \
+				sh "$NODE" run --data-dir "$NS_DIR/$n" --workers 1 --authority "$AUTH_URL" --authority-key "$AUTH_KEY"
+			;;
+		*)
+			netns_bg "$n" "$NS_DIR/logs/$n.log" "$NODE" run --data-dir "$NS_DIR/$n" --workers 1 \
+				--authority "$AUTH_URL" --authority-key "$AUTH_KEY"
+			;;
+		esac
 	done
 	# Forwarding, NAT and Nym's exit policy on the exit gateway, as an operator installs them.
 	netns_exec exit "$NTM" apply --mode exit-gateway --policy "$ROOT/packaging/exit-policy.txt" \
@@ -281,6 +313,7 @@ export SANDBOX_MIXNODES=$MIXNODES
 export SANDBOX_DIR=$NS_DIR
 export NODE=$NODE
 export NTM=$NTM
+export SANDBOX_WIREGUARD=${wireguard:-0}
 export AUTH_URL=$AUTH_URL
 export AUTH_KEY=$AUTH_KEY
 export WWW_DIR=$WWW_DIR

@@ -1,4 +1,5 @@
 #include "nodectl/debug/link_client.h"
+#include "nodectl/debug/link_blocking.h"
 
 #include <errno.h>
 #include <netinet/in.h>
@@ -19,189 +20,7 @@
 #include "util/clock.h"
 #include "util/hex.h"
 
-struct lc {
-	int fd;
-	uint64_t timeout_ms;
-	struct noise_session noise;
-	struct link_frame_decoder dec;
-	uint8_t rbuf[65536];
-	uint8_t plain[NOISE_MAX_PLAINTEXT_LEN];
-	size_t plain_len, plain_off; /* decrypted bytes not yet given to the decoder */
-	bool eof;
-	json_t *errors;
-	uint64_t received, low_balance, last_balance;
-	uint64_t received_acks; /* RECEIVE items of the ack class */
-	bool have_balance;
-};
-
-static int write_all(int fd, const uint8_t *b, size_t n)
-{
-	while (n) {
-		ssize_t w = send(fd, b, n, MSG_NOSIGNAL);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -errno;
-		b += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-/* Reads once (waiting up to ms). Returns bytes, 0 at EOF, -ETIMEDOUT or -errno. */
-static ssize_t read_some(struct lc *c, uint64_t ms)
-{
-	struct pollfd p = { c->fd, POLLIN, 0 };
-	int r = poll(&p, 1, (int)ms);
-	if (r == 0)
-		return -ETIMEDOUT;
-	if (r < 0)
-		return -errno;
-	ssize_t n = recv(c->fd, c->rbuf, sizeof(c->rbuf), 0);
-	return n < 0 ? -errno : n;
-}
-
-static int send_plain(struct lc *c, const uint8_t *b, size_t n)
-{
-	static uint8_t sealed[2 * LINK_FRAME_MAX_LEN];
-	size_t w;
-	int rc = noise_session_seal(&c->noise, b, n, sealed, sizeof(sealed), &w);
-	return rc ? rc : write_all(c->fd, sealed, w);
-}
-
-static int send_msg(struct lc *c, const struct link_msg *m)
-{
-	static uint8_t frame[LINK_FRAME_MAX_LEN];
-	size_t n;
-	int rc = link_msg_encode(m, frame, sizeof(frame), &n);
-	return rc ? rc : send_plain(c, frame, n);
-}
-
-/* The next message from the gateway, within ms. Returns 0, -ETIMEDOUT, -ECONNRESET (closed) or a
- * decoding error. Notes RECEIVE, LOW_BALANCE and ERROR frames as they pass. */
-static int next_msg(struct lc *c, struct link_msg *m, uint64_t ms)
-{
-	uint64_t deadline = nym_clock_now_ns() / NYM_NS_PER_MS + ms;
-	for (;;) {
-		struct link_frame f;
-		int rc = link_frame_decoder_next(&c->dec, &f);
-		if (rc == 0) {
-			rc = link_msg_decode(&f, LINK_FROM_GATEWAY, m);
-			if (rc)
-				return rc;
-			if (m->type == LINK_MSG_ERROR)
-				json_array_append_new(c->errors, json_string(link_error_name(m->error.code) ? link_error_name(m->error.code) : "unknown"));
-			if (m->type == LINK_MSG_RECEIVE) {
-				c->received += m->packets.count;
-				if (m->packets.size == MIX_PACKET_SIZE_ACK)
-					c->received_acks += m->packets.count;
-			}
-			if (m->type == LINK_MSG_LOW_BALANCE)
-				c->low_balance++;
-			if (m->type == LINK_MSG_AUTH_OK || m->type == LINK_MSG_BANDWIDTH || m->type == LINK_MSG_LOW_BALANCE) {
-				c->last_balance = m->balance;
-				c->have_balance = true;
-			}
-			return 0;
-		}
-		if (rc != -EAGAIN)
-			return rc;
-		/* More plaintext from Noise. */
-		struct noise_session_event ev;
-		rc = noise_session_next(&c->noise, c->plain, sizeof(c->plain), &ev);
-		if (rc == 0) {
-			if (ev.data_len && (rc = link_frame_decoder_feed(&c->dec, ev.data, ev.data_len)) != 0)
-				return rc;
-			continue;
-		}
-		if (rc != -EAGAIN)
-			return rc;
-		if (c->eof)
-			return -ECONNRESET;
-		uint64_t now = nym_clock_now_ns() / NYM_NS_PER_MS;
-		if (now >= deadline)
-			return -ETIMEDOUT;
-		ssize_t n = read_some(c, deadline - now);
-		if (n == -ETIMEDOUT)
-			return -ETIMEDOUT;
-		if (n <= 0) {
-			c->eof = true;
-			continue;
-		}
-		if ((rc = noise_session_feed(&c->noise, c->rbuf, (size_t)n)) != 0)
-			return rc;
-	}
-}
-
-/* Waits for an answer of one of the given types, noting what else passes. */
-static int expect(struct lc *c, struct link_msg *m, enum link_msg_type a, enum link_msg_type b)
-{
-	for (;;) {
-		int rc = next_msg(c, m, c->timeout_ms);
-		if (rc)
-			return rc;
-		if (m->type == a || m->type == b || m->type == LINK_MSG_CLOSE)
-			return 0;
-	}
-}
-
-static const char *answer_name(const struct link_msg *m)
-{
-	if (m->type == LINK_MSG_ERROR)
-		return link_error_name(m->error.code) ? link_error_name(m->error.code) : "unknown";
-	return link_msg_type_name(m->type);
-}
-
-/* Reads until the gateway closes or ms pass; says whether it closed. */
-static bool drain(struct lc *c, uint64_t ms)
-{
-	struct link_msg m;
-	uint64_t end = nym_clock_now_ns() / NYM_NS_PER_MS + ms;
-	for (;;) {
-		uint64_t now = nym_clock_now_ns() / NYM_NS_PER_MS;
-		if (now >= end)
-			return false;
-		int rc = next_msg(c, &m, end - now);
-		if (rc == -ETIMEDOUT)
-			return false;
-		if (rc)
-			return true;
-		if (m.type == LINK_MSG_CLOSE)
-			return true;
-	}
-}
-
-static int handshake(struct lc *c, const uint8_t gateway_noise[32])
-{
-	struct nym_x25519_keypair kp;
-	uint8_t first[128];
-	size_t n;
-	nym_x25519_generate(&kp); /* a fresh static key per connection */
-	int rc = noise_session_init(&c->noise, NOISE_INITIATOR, &kp, gateway_noise, NULL);
-	nym_x25519_keypair_clear(&kp);
-	if (rc || (rc = noise_session_start(&c->noise, first, sizeof(first), &n)) != 0 ||
-	    (rc = write_all(c->fd, first, n)) != 0)
-		return rc;
-	while (!noise_session_established(&c->noise)) {
-		ssize_t got = read_some(c, c->timeout_ms);
-		if (got <= 0)
-			return got == 0 ? -ECONNRESET : (int)got;
-		if ((rc = noise_session_feed(&c->noise, c->rbuf, (size_t)got)) != 0)
-			return rc;
-		struct noise_session_event ev;
-		while ((rc = noise_session_next(&c->noise, c->plain, sizeof(c->plain), &ev)) == 0) {
-			if (ev.send && (rc = write_all(c->fd, ev.send, ev.send_len)) != 0)
-				return rc;
-			if (ev.data_len)
-				link_frame_decoder_feed(&c->dec, ev.data, ev.data_len);
-		}
-		if (rc != -EAGAIN)
-			return rc;
-	}
-	return 0;
-}
-
-static int send_packets(struct lc *c, const struct link_client_options *o)
+static int send_packets(struct link_blocking *c, const struct link_client_options *o)
 {
 	static uint8_t items[LINK_FRAME_MAX_LEN];
 	static uint8_t packet[MIX_REGULAR_PACKET_LEN];
@@ -219,7 +38,7 @@ static int send_packets(struct lc *c, const struct link_client_options *o)
 		}
 		struct link_msg m = { .type = LINK_MSG_SEND,
 				      .packets = { .size = MIX_PACKET_SIZE_REGULAR, .count = k, .item_len = item, .items = items } };
-		int rc = send_msg(c, &m);
+		int rc = link_blocking_send_msg(c, &m);
 		if (rc)
 			return rc;
 		done += k;
@@ -229,7 +48,7 @@ static int send_packets(struct lc *c, const struct link_client_options *o)
 
 int link_client_run(const struct link_client_options *o, json_t **out, char *err, size_t errlen)
 {
-	static struct lc c;
+	static struct link_blocking c;
 	struct nym_ticketbook *book = NULL;
 	struct nym_ed25519_keypair id;
 	struct link_msg m;
@@ -262,11 +81,11 @@ int link_client_run(const struct link_client_options *o, json_t **out, char *err
 		uint8_t junk[512];
 		nym_random(junk, sizeof(junk));
 		junk[0] = 0x01; /* looks like a Noise frame header at first */
-		write_all(c.fd, junk, sizeof(junk));
-		json_object_set_new(r, "closed_by_gateway", json_boolean(read_some(&c, c.timeout_ms) <= 0 || read_some(&c, c.timeout_ms) <= 0));
+		link_blocking_write_all(c.fd, junk, sizeof(junk));
+		json_object_set_new(r, "closed_by_gateway", json_boolean(link_blocking_read_some(&c, c.timeout_ms) <= 0 || link_blocking_read_some(&c, c.timeout_ms) <= 0));
 		goto done;
 	}
-	if ((rc = handshake(&c, o->gateway_noise)) != 0) {
+	if ((rc = link_blocking_handshake(&c, o->gateway_noise)) != 0) {
 		json_object_set_new(r, "handshake", json_false());
 		json_object_set_new(r, "handshake_error", json_string(strerror(-rc)));
 		goto done;
@@ -274,28 +93,28 @@ int link_client_run(const struct link_client_options *o, json_t **out, char *err
 	json_object_set_new(r, "handshake", json_true());
 	if (o->abuse == LINK_CLIENT_NO_AUTH) {
 		struct link_msg h = { .type = LINK_MSG_HELLO, .hello = { LINK_VERSION_MIN, LINK_VERSION_MAX } };
-		send_msg(&c, &h);
-		expect(&c, &m, LINK_MSG_VERSION, LINK_MSG_ERROR);
+		link_blocking_send_msg(&c, &h);
+		link_blocking_expect(&c, &m, LINK_MSG_VERSION, LINK_MSG_ERROR);
 		struct link_client_options one = *o;
 		one.send = 1;
 		send_packets(&c, &one);
-		json_object_set_new(r, "closed_by_gateway", json_boolean(drain(&c, c.timeout_ms)));
+		json_object_set_new(r, "closed_by_gateway", json_boolean(link_blocking_drain(&c, c.timeout_ms)));
 		goto done;
 	}
 	struct link_msg hello = { .type = LINK_MSG_HELLO, .hello = { LINK_VERSION_MIN, LINK_VERSION_MAX } };
-	if ((rc = send_msg(&c, &hello)) != 0 || (rc = expect(&c, &m, LINK_MSG_VERSION, LINK_MSG_ERROR)) != 0) {
+	if ((rc = link_blocking_send_msg(&c, &hello)) != 0 || (rc = link_blocking_expect(&c, &m, LINK_MSG_VERSION, LINK_MSG_ERROR)) != 0) {
 		json_object_set_new(r, "version_error", json_string(strerror(-rc)));
 		goto done;
 	}
 	if (m.type != LINK_MSG_VERSION) {
-		json_object_set_new(r, "version", json_string(answer_name(&m)));
+		json_object_set_new(r, "version", json_string(link_blocking_answer_name(&m)));
 		goto done;
 	}
 	json_object_set_new(r, "version", json_integer(m.version));
 	if (o->abuse == LINK_CLIENT_OVERSIZE) {
 		uint8_t hdr[4 + 64] = { LINK_MSG_AUTH, 0, 0x10, 0x00 };
-		send_plain(&c, hdr, sizeof(hdr));
-		json_object_set_new(r, "closed_by_gateway", json_boolean(drain(&c, c.timeout_ms)));
+		link_blocking_send_plain(&c, hdr, sizeof(hdr));
+		json_object_set_new(r, "closed_by_gateway", json_boolean(link_blocking_drain(&c, c.timeout_ms)));
 		goto done;
 	}
 	uint8_t h[32];
@@ -304,20 +123,20 @@ int link_client_run(const struct link_client_options *o, json_t **out, char *err
 	link_auth_sign(&id, h, (uint64_t)(nym_clock_unix_now() + o->skew_s), &auth.auth);
 	if (o->abuse == LINK_CLIENT_BAD_SIGNATURE)
 		auth.auth.signature[0] ^= 0x80;
-	if ((rc = send_msg(&c, &auth)) != 0 || (rc = expect(&c, &m, LINK_MSG_AUTH_OK, LINK_MSG_ERROR)) != 0) {
+	if ((rc = link_blocking_send_msg(&c, &auth)) != 0 || (rc = link_blocking_expect(&c, &m, LINK_MSG_AUTH_OK, LINK_MSG_ERROR)) != 0) {
 		json_object_set_new(r, "auth", json_string(strerror(-rc)));
 		goto done;
 	}
-	json_object_set_new(r, "auth", json_string(m.type == LINK_MSG_AUTH_OK ? "ok" : answer_name(&m)));
+	json_object_set_new(r, "auth", json_string(m.type == LINK_MSG_AUTH_OK ? "ok" : link_blocking_answer_name(&m)));
 	if (m.type != LINK_MSG_AUTH_OK) {
-		json_object_set_new(r, "closed_by_gateway", json_boolean(drain(&c, c.timeout_ms)));
+		json_object_set_new(r, "closed_by_gateway", json_boolean(link_blocking_drain(&c, c.timeout_ms)));
 		goto done;
 	}
 	json_object_set_new(r, "balance_at_auth", json_integer((json_int_t)m.balance));
 	if (o->abuse == LINK_CLIENT_GARBAGE_FRAME) {
 		uint8_t junk[8] = { 0x42, 0, 0, 4, 1, 2, 3, 4 };
-		send_plain(&c, junk, sizeof(junk));
-		json_object_set_new(r, "closed_by_gateway", json_boolean(drain(&c, c.timeout_ms)));
+		link_blocking_send_plain(&c, junk, sizeof(junk));
+		json_object_set_new(r, "closed_by_gateway", json_boolean(link_blocking_drain(&c, c.timeout_ms)));
 		goto done;
 	}
 	size_t tickets = book ? (o->tickets ? o->tickets : 1) : 0;
@@ -344,14 +163,14 @@ int link_client_run(const struct link_client_options *o, json_t **out, char *err
 			}
 		}
 		struct link_msg sp = { .type = LINK_MSG_SPEND_TICKET, .ticket = { t, tlen } };
-		if ((rc = send_msg(&c, &sp)) != 0 || (rc = expect(&c, &m, LINK_MSG_BANDWIDTH, LINK_MSG_ERROR)) != 0) {
+		if ((rc = link_blocking_send_msg(&c, &sp)) != 0 || (rc = link_blocking_expect(&c, &m, LINK_MSG_BANDWIDTH, LINK_MSG_ERROR)) != 0) {
 			json_array_append_new(spends, json_pack("{s:b, s:s}", "ok", 0, "answer", strerror(-rc)));
 			break;
 		}
 		if (m.type == LINK_MSG_BANDWIDTH)
 			json_array_append_new(spends, json_pack("{s:b, s:I}", "ok", 1, "balance", (json_int_t)m.balance));
 		else
-			json_array_append_new(spends, json_pack("{s:b, s:s}", "ok", 0, "answer", answer_name(&m)));
+			json_array_append_new(spends, json_pack("{s:b, s:s}", "ok", 0, "answer", link_blocking_answer_name(&m)));
 	}
 	json_object_set_new(r, "spends", spends);
 	spends = NULL;
@@ -360,12 +179,12 @@ int link_client_run(const struct link_client_options *o, json_t **out, char *err
 	json_object_set_new(r, "sent", json_integer((json_int_t)o->send));
 	bool closed = false;
 	if (o->wait_ms)
-		closed = drain(&c, o->wait_ms);
+		closed = link_blocking_drain(&c, o->wait_ms);
 	json_object_set_new(r, "closed_by_gateway", json_boolean(closed));
 	if (!closed) {
 		struct link_msg cl = { .type = LINK_MSG_CLOSE };
-		send_msg(&c, &cl);
-		closed = drain(&c, c.timeout_ms);
+		link_blocking_send_msg(&c, &cl);
+		closed = link_blocking_drain(&c, c.timeout_ms);
 	}
 	json_object_set_new(r, "closed", json_boolean(closed));
 done:

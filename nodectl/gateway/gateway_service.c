@@ -25,6 +25,7 @@
 #include "nodectl/gateway/gateway_authorities.h"
 #include "nodectl/gateway/gateway_ipr.h"
 #include "nodectl/gateway/gateway_plane.h"
+#include "nodectl/gateway/gateway_wg_service.h"
 #include "nodectl/mixnode/mix_worker.h"
 #include "nodectl/node/node_directory.h"
 #include "nodectl/node/node_keys.h"
@@ -102,6 +103,7 @@ struct gateway_service {
 	struct gateway_clients *clients;
 	struct gateway_final final;
 	struct gateway_ipr *ipr;
+	struct gateway_wg_service *wg; /* wireguard.enabled */
 	uint64_t next_housekeeping_ns, next_balance_save_ns, next_purge_ns;
 	uint64_t inbox_stored, inbox_dropped, inbox_delivered, inbox_purged;
 };
@@ -375,6 +377,37 @@ static int hook_forward(void *ctx, enum mix_packet_size size, const struct link_
 	return gateway_plane_inject(c->g->plane, &hop, e->key_rotation, size, e->packet, e->packet_len);
 }
 
+static int hook_wg(void *ctx, const struct link_msg *req, struct link_msg *resp)
+{
+	struct gw_conn *c = ctx;
+	return gateway_wg_service_handle(c->g->wg, req, resp);
+}
+
+/* The WireGuard engine's ticket hook (from either of its callers' threads, with its own
+ * database connection): the same ticket store and issuer keys as the links' tickets. */
+static int wg_spend(void *ctx, struct gateway_clients *db, const uint8_t *ticket, size_t len,
+		    enum nym_ticket_type type, const uint8_t id[GATEWAY_CLIENT_ID_LEN], uint64_t bytes,
+		    uint64_t *balance)
+{
+	struct gateway_service *g = ctx;
+	struct nym_ticket_msg msg;
+	int rc;
+	pthread_mutex_lock(&g->tlock);
+	if (!g->keys || !g->store)
+		rc = -EAGAIN;
+	else
+		rc = gateway_clients_spend_ticket(db, g->store, g->keys, ticket, len, nym_clock_unix_now(), 1u << type,
+						  id, bytes, balance, &msg);
+	if (rc == 0) {
+		g->report_due = true;
+		pthread_cond_signal(&g->tcond);
+	}
+	pthread_mutex_unlock(&g->tlock);
+	if (rc)
+		log_ratelimited(NYM_LOG_INFO, "wireguard: ticket refused: %s", nym_ticket_store_refusal_text(rc));
+	return rc;
+}
+
 /* ---- accepting ---- */
 
 static void adopt(struct gateway_service *g, int fd, uint32_t addr_slot)
@@ -390,7 +423,8 @@ static void adopt(struct gateway_service *g, int fd, uint32_t addr_slot)
 		memset(c, 0, offsetof(struct gw_conn, link));
 		c->g = g;
 		struct gateway_link_config lcfg = { .counters = &g->lc, .scratch = g->scratch };
-		struct gateway_link_hooks hooks = { c, hook_authenticated, hook_spend, hook_balance_saved, hook_forward, NULL };
+		struct gateway_link_hooks hooks = { c, hook_authenticated, hook_spend, hook_balance_saved, hook_forward,
+						    g->wg ? hook_wg : NULL };
 		if (gateway_link_init(&c->link, &g->noise, &lcfg, &hooks)) {
 			free(c);
 			c = NULL;
@@ -561,6 +595,21 @@ static void publish_metrics(struct gateway_service *g)
 	METRIC_SET(m, gateway_low_balance_sent, l->low_balance_sent);
 	METRIC_SET(m, gateway_exhausted_sent, l->exhausted_sent);
 	METRIC_SET(m, gateway_bytes_metered, l->bytes_metered);
+	if (g->wg) {
+		struct gateway_wg_stats ws;
+		struct gateway_wg_counters wc;
+		gateway_wg_service_stats(g->wg, &ws, &wc);
+		METRIC_SET(m, wireguard_bytes_rx, ws.bytes_rx);
+		METRIC_SET(m, wireguard_bytes_tx, ws.bytes_tx);
+		METRIC_SET(m, wireguard_total_peers, ws.total_peers);
+		METRIC_SET(m, wireguard_active_peers, ws.active_peers);
+		METRIC_SET(m, wireguard_registrations, wc.registrations);
+		METRIC_SET(m, wireguard_refused, wc.bad_mac + wc.not_pending + wc.no_address + wc.bad_key +
+							 wc.tickets_wrong_type + wc.tickets_refused +
+							 wc.tickets_spent_before + wc.spend_failed + wc.no_bandwidth);
+		METRIC_SET(m, wireguard_removed_no_bandwidth, wc.removed_no_bandwidth);
+		METRIC_SET(m, wireguard_meta_outside, wc.meta_outside);
+	}
 	if (g->ipr) {
 		struct gateway_ipr_stats st;
 		uint64_t dropped = 0;
@@ -844,6 +893,14 @@ static int svc_start(void *ctx)
 			g->ipr = NULL;
 		}
 	}
+	if (g->cfg->wireguard.enabled) {
+		rc = gateway_wg_service_start(&g->wg, g->cfg, g->mode, g->data_dir, wg_spend, g);
+		if (rc) {
+			/* As the IPR: the gateway still serves its mixnet clients. */
+			log_error("gateway: cannot start the WireGuard service (%s); running without it", strerror(-rc));
+			g->wg = NULL;
+		}
+	}
 	struct gateway_final_hooks fh = { g, final_inject, g->ipr ? final_ipr : NULL, final_client, final_inbox };
 	gateway_final_init(&g->final, &fh, g->ipr ? g->identity.public_key : NULL);
 	pthread_barrier_init(&g->ready, NULL, 2);
@@ -867,7 +924,8 @@ static int svc_start(void *ctx)
 	socklen_t len = sizeof(ss);
 	getsockname(g->listen_fd, (struct sockaddr *)&ss, &len);
 	net_addr_format((struct sockaddr *)&ss, text);
-	log_info("gateway: client links on %s%s", text, g->ipr ? ", IP packet router running" : "");
+	log_info("gateway: client links on %s%s%s", text, g->ipr ? ", IP packet router running" : "",
+		 g->wg ? ", WireGuard running" : "");
 	return 0;
 }
 
@@ -893,6 +951,11 @@ static void svc_stop(void *ctx)
 	if (g->ipr) {
 		gateway_ipr_stop(g->ipr);
 		g->ipr = NULL;
+	}
+	if (g->wg) {
+		publish_metrics(g);
+		gateway_wg_service_stop(g->wg);
+		g->wg = NULL;
 	}
 }
 

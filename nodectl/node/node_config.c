@@ -68,8 +68,15 @@ const struct conf_key node_config_schema[] = {
 	{ "gateway.inbox.max_age", CONF_DURATION, F(gateway.inbox_max_age_ns), "24h", "stored messages are forgotten after this long (Nym: 24 h)", 0, 30 * 86400 },
 	{ "gateway.final_queue", CONF_U64, F(gateway.final_queue), "16384", "final-hop packets queued from the mix workers to the gateway service; more are dropped and counted (ours)", 16, 10000000 },
 	{ "gateway.spent_filter_refresh", CONF_DURATION, F(gateway.spent_filter_refresh_ns), "5m", "how often the authorities' merged spent filter and issuer keys are fetched again (ours)", 1, 86400 },
-	{ "wireguard.enabled", CONF_BOOL, F(wireguard.enabled), "false", "gateways: announce the WireGuard role with the key data/x25519_wireguard", 0, 0 },
+	{ "wireguard.enabled", CONF_BOOL, F(wireguard.enabled), "false", "entry and exit gateways: run the WireGuard service (device, registration over the client link, metering, metadata endpoint) and announce the WireGuard role with the key data/x25519_wireguard", 0, 0 },
 	{ "wireguard.announced_port", CONF_U64, F(wireguard.announced_port), "51822", "gateways: WireGuard UDP port announced", 1, 65535 },
+	{ "wireguard.backend", CONF_STRING, F(wireguard.backend), "auto", "WireGuard backend: auto (the kernel's when it has WireGuard, else wireguard-go), kernel or userspace (ours)", 0, 0 },
+	{ "wireguard.bind_port", CONF_U64, F(wireguard.bind_port), "51822", "UDP port of the WireGuard device (Nym: 51822)", 1, 65535 },
+	{ "wireguard.private_network_v4", CONF_STRING, F(wireguard.private_network_v4), "10.1.0.0/16", "IPv4 network of the peers' private addresses; the gateway takes its .1 (Nym: 10.1.0.0/16)", 0, 0 },
+	{ "wireguard.private_network_v6", CONF_STRING, F(wireguard.private_network_v6), "fc01::/112", "IPv6 network of the peers' private addresses; the gateway takes its ::1 (Nym: fc01::/112)", 0, 0 },
+	{ "wireguard.interface", CONF_STRING, F(wireguard.interface), "nymwg", "name of the WireGuard device; nym-ntm covers it (ours)", 0, 0 },
+	{ "wireguard.bandwidth_per_ticket", CONF_U64, F(wireguard.bandwidth_per_ticket), "500000000", "bytes (rx + tx) one wg-entry / wg-exit ticket buys (Nym: 500 MB; tests set a tiny allowance)", 1, 1e15 },
+	{ "wireguard.metadata_port", CONF_U64, F(wireguard.metadata_port), "51830", "TCP port of the in-tunnel metadata endpoint on the gateway's private IPv4 address (Nym: 51830)", 1, 65535 },
 	{ "exit_gateway.ip_packet_router.enabled", CONF_BOOL, F(exit_gateway.ip_packet_router.enabled), "true", "exit gateways: run the IP packet router (a TUN device, clients' IP packets to the internet under the exit policy)", 0, 0 },
 	{ "exit_gateway.ip_packet_router.tun_name", CONF_STRING, F(exit_gateway.ip_packet_router.tun_name), "nymtun0", "TUN device the router creates (10.0.0.1/16, fc00::1/112); nym-ntm's tunnel interfaces must name it", 0, 0 },
 	{ "exit_gateway.ip_packet_router.tun_mtu", CONF_U64, F(exit_gateway.ip_packet_router.tun_mtu), "1420", "MTU of the TUN device (Nym: 1420)", 1280, 65535 },
@@ -226,6 +233,17 @@ int node_config_validate(const struct node_config *c, char err[CONF_ERROR_MAX])
 	size_t tun_len = strlen(tun);
 	if (tun_len == 0 || tun_len >= 16 || strchr(tun, '/') || strchr(tun, ' ') || strchr(tun, '%')) {
 		snprintf(err, CONF_ERROR_MAX, "exit_gateway.ip_packet_router.tun_name: expected an interface name of 1-15 characters, got \"%.40s\"", tun);
+		return -EINVAL;
+	}
+	const char *wgif = c->wireguard.interface;
+	size_t wgif_len = strlen(wgif);
+	if (wgif_len == 0 || wgif_len >= 16 || strchr(wgif, '/') || strchr(wgif, ' ') || strchr(wgif, '%')) {
+		snprintf(err, CONF_ERROR_MAX, "wireguard.interface: expected an interface name of 1-15 characters, got \"%.40s\"", wgif);
+		return -EINVAL;
+	}
+	if (strcmp(c->wireguard.backend, "auto") && strcmp(c->wireguard.backend, "kernel") &&
+	    strcmp(c->wireguard.backend, "userspace")) {
+		snprintf(err, CONF_ERROR_MAX, "wireguard.backend: expected auto, kernel or userspace, got \"%.40s\"", c->wireguard.backend);
 		return -EINVAL;
 	}
 	if (c->mixnet.packet_forwarding_maximum_backoff_ns < c->mixnet.packet_forwarding_initial_backoff_ns) {

@@ -82,6 +82,13 @@ struct node_config {
 	struct {
 		bool enabled;
 		uint64_t announced_port;
+		char backend[CONF_STR_MAX];
+		uint64_t bind_port;
+		char private_network_v4[CONF_STR_MAX];
+		char private_network_v6[CONF_STR_MAX];
+		char interface[CONF_STR_MAX];
+		uint64_t bandwidth_per_ticket;
+		uint64_t metadata_port;
 	} wireguard;
 	/* exit_gateway.ip_packet_router.*: the exit's IP packet router (nodectl/gateway/gateway_ipr) */
 	struct {

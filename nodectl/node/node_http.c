@@ -193,6 +193,17 @@ static json_t *packets_stats(struct node_http *h)
 #undef V
 }
 
+/* Nym's /api/v1/metrics/wireguard-stats (gateway_wg_stats_json's fields); zeros without WireGuard. */
+static json_t *wireguard_stats(struct node_http *h)
+{
+	struct worker_metrics t;
+	node_metrics_totals(h->metrics, &t);
+#define V(f) (json_int_t)atomic_load(&t.f)
+	return json_pack("{s:I, s:I, s:I, s:I}", "bytes_rx", V(wireguard_bytes_rx), "bytes_tx", V(wireguard_bytes_tx),
+			 "total_peers", V(wireguard_total_peers), "active_peers", V(wireguard_active_peers));
+#undef V
+}
+
 static bool authorised(struct node_http *h, struct MHD_Connection *conn)
 {
 	const char *token = h->cfg->http.access_token;
@@ -433,6 +444,8 @@ static enum MHD_Result builtin(struct node_http *h, struct MHD_Connection *conn,
 		return reply_json(conn, MHD_HTTP_OK, load());
 	if (strcmp(url, "/api/v1/metrics/packets-stats") == 0 && h->metrics)
 		return reply_json(conn, MHD_HTTP_OK, packets_stats(h));
+	if (strcmp(url, "/api/v1/metrics/wireguard-stats") == 0 && h->metrics)
+		return reply_json(conn, MHD_HTTP_OK, wireguard_stats(h));
 	if (strcmp(url, "/api/v1/metrics/prometheus") == 0) {
 		if (!authorised(h, conn))
 			return reply_error(conn, MHD_HTTP_UNAUTHORIZED, "a bearer token is required");

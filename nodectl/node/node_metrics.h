@@ -45,6 +45,20 @@
 	  "stored messages handed to a client that came back")                                                \
 	X(gateway_inbox_purged, "nym_node_gateway_inbox_purged", counter,                                     \
 	  "stored messages forgotten after gateway.inbox.max_age")                                            \
+	X(wireguard_bytes_rx, "nym_node_wireguard_bytes_rx", counter,                                          \
+	  "bytes received from WireGuard peers (metered)")                                                     \
+	X(wireguard_bytes_tx, "nym_node_wireguard_bytes_tx", counter, "bytes sent to WireGuard peers (metered)") \
+	X(wireguard_total_peers, "nym_node_wireguard_total_peers", gauge, "registered WireGuard peers")        \
+	X(wireguard_active_peers, "nym_node_wireguard_active_peers", gauge,                                    \
+	  "WireGuard peers with traffic or a handshake in the last 3 minutes")                                 \
+	X(wireguard_registrations, "nym_node_wireguard_registrations", counter,                                \
+	  "WireGuard registrations completed (repeats not counted)")                                           \
+	X(wireguard_refused, "nym_node_wireguard_registrations_refused", counter,                              \
+	  "WireGuard registration or top-up frames refused (bad MAC, not pending, wrong-type, reused or bad ticket)") \
+	X(wireguard_removed_no_bandwidth, "nym_node_wireguard_peers_removed_no_bandwidth", counter,            \
+	  "WireGuard peers removed for having used their bandwidth")                                           \
+	X(wireguard_meta_outside, "nym_node_wireguard_metadata_refused_outside", counter,                      \
+	  "metadata endpoint requests refused for coming from outside the tunnel")                             \
 	X(gateway_clients, "nym_node_gateway_client_links", gauge, "open client links")                       \
 	X(gateway_clients_refused, "nym_node_gateway_client_links_refused", counter,                          \
 	  "client links closed at accept (gateway.max_clients, per-address limit, handshake rate)")           \
