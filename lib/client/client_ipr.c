@@ -69,12 +69,15 @@ size_t client_ipr_bundle_limit(void)
 	return message_room() - ipr_request_overhead(0, 0);
 }
 
-/* Reply packets a reply message of len bytes took: one SURB each. */
+/* Reply packets a reply message of len bytes took: one SURB each (the message's layout as
+ * the IPR pads it, §2.4: type byte, body, padding marker). */
 static size_t reply_packets(size_t len)
 {
-	size_t room = message_room();
-	size_t n = (len + room - 1) / room;
-	return n ? n : 1;
+	size_t per_packet = 0, padded, frags;
+	if (mix_fragment_plaintext_per_packet(MIX_PACKET_SIZE_REGULAR, &per_packet) ||
+	    mix_fragment_message_layout(1 + len, per_packet, &padded, &frags) || !frags)
+		return 1;
+	return frags;
 }
 
 int client_ipr_new(const struct client_ipr_config *cfg, const struct client_ipr_hooks *hooks,

@@ -24,6 +24,8 @@
 /* The longest response: DATA with one bundle holding one 65535-byte packet. */
 #define RESPONSE_MAX (IPR_RESPONSE_FIXED_LEN + IPR_BUNDLE_MAX_SINGLE)
 #define REASSEMBLY_EXPIRE_NS (1000ull * NS_PER_MS)
+/* A bundle of several packets stays one unlinked set (§2.5) and under RESPONSE_MAX. */
+#define BUNDLE_MAX_FRAGMENTS 32
 
 struct surb_slot {
 	uint8_t *data; /* reply key (16) | SURB */
@@ -85,6 +87,7 @@ void gateway_ipr_engine_config_default(struct gateway_ipr_engine_config *cfg)
 	cfg->max_buffer_timeout_ns = 1000 * NS_PER_MS;
 	cfg->surb_request_retry_ns = 1000 * NS_PER_MS;
 	cfg->max_pending_responses = 64;
+	cfg->bundle_max_fragments = 8;
 	cfg->packet_size = MIX_PACKET_SIZE_REGULAR;
 }
 
@@ -97,7 +100,8 @@ int gateway_ipr_engine_new(const struct gateway_ipr_engine_config *cfg, const ui
 	if (cfg->max_clients < 1 || cfg->max_clients > IPR_ADDR_INDEX_MAX || cfg->max_surbs_per_client < 2 ||
 	    cfg->max_surbs_per_client > 65535 || cfg->surb_request_amount < 1 ||
 	    cfg->surb_request_amount > IPR_MAX_SURBS || cfg->max_pending_responses < 1 ||
-	    cfg->max_pending_responses > 100000)
+	    cfg->max_pending_responses > 100000 || cfg->bundle_max_fragments < 1 ||
+	    cfg->bundle_max_fragments > BUNDLE_MAX_FRAGMENTS)
 		return -EINVAL;
 	struct gateway_ipr_engine *e = calloc(1, sizeof(*e));
 	if (!e)
@@ -118,9 +122,14 @@ int gateway_ipr_engine_new(const struct gateway_ipr_engine_config *cfg, const ui
 		goto fail;
 	if (mix_reply_body_len(e->plaintext_len) != e->per_packet)
 		goto fail;
-	/* A response of one unlinked fragment: its header, the type byte and the padding marker
-	 * and the response header come off the plaintext per packet. */
-	e->bundle_limit = e->per_packet - MIX_FRAGMENT_UNLINKED_HEADER_LEN - 2 - ipr_response_overhead();
+	/* A response of bundle_max_fragments unlinked fragments, each full: their data bytes less
+	 * the type byte, the padding marker and the response header (§2.4, §2.5). */
+	e->bundle_limit = cfg->bundle_max_fragments * mix_fragment_unlinked_capacity(e->per_packet) - 2 -
+			  ipr_response_overhead();
+	size_t padded, n;
+	if (mix_fragment_message_layout(1 + ipr_response_overhead() + e->bundle_limit, e->per_packet, &padded, &n) ||
+	    n != cfg->bundle_max_fragments)
+		goto fail;
 	if ((rc = policy_compile(policy, &e->policy)))
 		goto fail;
 	struct mix_reassembly_config rc_cfg = {
@@ -470,6 +479,7 @@ static void client_flush(struct gateway_ipr_engine *e, struct client *c, uint64_
 	struct ipr_response r = { .kind = IPR_RESP_DATA,
 				  .bundle = { c->bundle_buf + ipr_response_overhead(), c->bundle.len } };
 	size_t w;
+	e->st.data_bundles++;
 	if (ipr_response_encode(&r, c->bundle_buf, ipr_response_overhead() + e->bundle_limit, &w) == 0)
 		client_respond(e, c, c->bundle_buf, w, now_ns);
 	else
@@ -479,7 +489,10 @@ static void client_flush(struct gateway_ipr_engine *e, struct client *c, uint64_
 }
 
 /* Queues an IP packet for the client: into the current bundle, or alone when it is too big
- * for any bundle of one packet. */
+ * for a bundle. The bundle leaves when the next packet does not fit or no packet could, when
+ * its buffer timeout passes (tick), or, with a zero timeout, when the driver has read every
+ * packet waiting (gateway_ipr_engine_tun_drained) or ticks: the packets of one read batch
+ * share a bundle, and so fill its reply packets, without waiting for more. */
 static void client_queue_packet(struct gateway_ipr_engine *e, struct client *c, const uint8_t *pkt, size_t len,
 				uint64_t now_ns)
 {
@@ -497,6 +510,7 @@ static void client_queue_packet(struct gateway_ipr_engine *e, struct client *c, 
 		msg[2] = (uint8_t)(len >> 8);
 		msg[3] = (uint8_t)len;
 		memcpy(msg + 4, pkt, len);
+		e->st.data_bundles++;
 		client_respond(e, c, msg, 4 + len, now_ns);
 		free(msg);
 		return;
@@ -507,8 +521,17 @@ static void client_queue_packet(struct gateway_ipr_engine *e, struct client *c, 
 		return;
 	if (c->bundle.count == 1)
 		c->bundle_due = now_ns + c->buffer_timeout_ns;
-	if (c->buffer_timeout_ns == 0 || !ipr_bundle_fits(&c->bundle, 1))
+	if (!ipr_bundle_fits(&c->bundle, 1))
 		client_flush(e, c, now_ns);
+}
+
+void gateway_ipr_engine_tun_drained(struct gateway_ipr_engine *e, uint64_t now_ns)
+{
+	for (size_t i = 0; i < e->cfg.max_clients; i++) {
+		struct client *c = &e->clients[i];
+		if (c->used && c->bundle.count && c->buffer_timeout_ns == 0)
+			client_flush(e, c, now_ns);
+	}
 }
 
 /* ---- policy ---- */

@@ -8,6 +8,8 @@
  *                            request decoded and served;
  *   gateway_ipr_engine_tun   an IP packet read from the TUN device, for the client whose
  *                            address it is sent to;
+ *   gateway_ipr_engine_tun_drained  the driver read every packet waiting on the TUN device:
+ *                            the bundles of clients with a zero buffer timeout leave;
  *   gateway_ipr_engine_tick  time: bundle timeouts, idle clients.
  * Out (hooks): IP packets for the TUN device (client packets that passed the anti-spoofing
  * and exit-policy checks) and reply Sphinx packets, one per fragment of each response, each
@@ -15,7 +17,8 @@
  *
  * Per client (keyed by its sender tag): its address pair, a stock of reply SURBs (bounded,
  * used oldest first, SURB_REQUEST when it falls under the low-water mark), the current DATA
- * bundle (sent when full or when the client's buffer timeout passes), a bounded queue of
+ * bundle (up to bundle_max_fragments full reply packets; sent when full, when the client's
+ * buffer timeout passes, or with a zero timeout once the TUN is drained), a bounded queue of
  * responses waiting for SURBs. A client that sends nothing for client_idle_ns is released
  * (UNREQUESTED_DISCONNECT when a SURB is left). Everything is bounded and every refusal
  * counted. Not thread-safe: one owner. */
@@ -50,6 +53,9 @@ struct gateway_ipr_engine_config {
 	uint64_t rotation_ns, rotation_origin_ns, overlap_ns;
 	uint64_t surb_max_age_ns;
 	size_t max_pending_responses;	 /* per client, waiting for SURBs (default 64) */
+	/* A DATA bundle of several packets fills at most this many reply packets (1..32,
+	 * default 8: nine 1420-byte packets in eight full reply packets). */
+	size_t bundle_max_fragments;
 	size_t reassembly_max_sets;	 /* 0: the reassembly default */
 	size_t reassembly_max_bytes;	 /* 0: 16 MiB */
 	uint64_t reassembly_timeout_ns;	 /* 0: 30 s */
@@ -92,6 +98,7 @@ struct gateway_ipr_stats {
 	uint64_t responses;	     /* response messages sent */
 	uint64_t responses_dropped;  /* no SURB in time, queue full, or an error */
 	uint64_t reply_packets;	     /* reply Sphinx packets built */
+	uint64_t data_bundles;	     /* DATA responses made of TUN packets and refusals */
 	uint64_t inject_errors;
 	size_t clients;		     /* now */
 };
@@ -113,7 +120,13 @@ void gateway_ipr_engine_item(struct gateway_ipr_engine *e, enum mix_packet_size 
 /* An IP packet from the TUN device. */
 void gateway_ipr_engine_tun(struct gateway_ipr_engine *e, const uint8_t *packet, size_t len, uint64_t now_ns);
 
-/* Flushes bundles whose timeout passed, releases idle clients, re-asks for SURBs. */
+/* The driver has read every packet waiting on the TUN device (a read returned EAGAIN):
+ * the bundles of clients with a zero buffer timeout leave now, so the packets of one read
+ * batch share their reply packets and none waits for a packet that is not there. */
+void gateway_ipr_engine_tun_drained(struct gateway_ipr_engine *e, uint64_t now_ns);
+
+/* Flushes bundles whose timeout passed (a zero timeout's at once), releases idle clients,
+ * re-asks for SURBs. */
 void gateway_ipr_engine_tick(struct gateway_ipr_engine *e, uint64_t now_ns);
 
 /* When tick next has something to do (absolute ns; UINT64_MAX: nothing). */

@@ -110,6 +110,9 @@ static void drain_items(struct gateway_ipr *g)
 	}
 }
 
+/* Reads what the TUN device holds, up to TUN_BATCH packets. The packets of one batch for one
+ * client share its bundle, and the zero-timeout bundles leave at the end of the batch (when
+ * a read found nothing more, or after TUN_BATCH packets: no packet waits for the next poll). */
 static void read_tun(struct gateway_ipr *g)
 {
 	for (int i = 0; i < TUN_BATCH; i++) {
@@ -117,10 +120,11 @@ static void read_tun(struct gateway_ipr *g)
 		if (n <= 0) {
 			if (n < 0 && errno != EAGAIN && errno != EINTR)
 				log_ratelimited(NYM_LOG_WARN, "ipr: reading %s: %s", g->tun_name, strerror(errno));
-			return;
+			break;
 		}
 		gateway_ipr_engine_tun(g->engine, g->rx, (size_t)n, now_ns());
 	}
+	gateway_ipr_engine_tun_drained(g->engine, now_ns());
 }
 
 static void *ipr_main(void *arg)

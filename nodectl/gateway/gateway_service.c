@@ -623,6 +623,8 @@ static void publish_metrics(struct gateway_service *g)
 		METRIC_SET(m, ipr_packets_to_tun, st.packets_to_tun);
 		METRIC_SET(m, ipr_tun_packets, st.tun_packets);
 		METRIC_SET(m, ipr_responses, st.responses);
+		METRIC_SET(m, ipr_data_bundles, st.data_bundles);
+		METRIC_SET(m, ipr_reply_packets, st.reply_packets);
 		METRIC_SET(m, ipr_responses_dropped, st.responses_dropped);
 		METRIC_SET(m, ipr_surbs_expired, st.surbs_expired);
 		METRIC_SET(m, ipr_deliver_dropped, dropped);

@@ -117,6 +117,10 @@
 	X(ipr_packets_to_tun, "nym_node_ipr_packets_to_tun", counter, "client IP packets written to nymtun0") \
 	X(ipr_tun_packets, "nym_node_ipr_tun_packets", counter, "IP packets read from nymtun0")               \
 	X(ipr_responses, "nym_node_ipr_responses", counter, "IPR responses sent through reply SURBs")         \
+	X(ipr_data_bundles, "nym_node_ipr_data_bundles", counter,                                             \
+	  "IPR DATA responses made of packets from nymtun0 (and refusals)")                                   \
+	X(ipr_reply_packets, "nym_node_ipr_reply_packets", counter,                                           \
+	  "reply Sphinx packets the IPR sent (one reply SURB each)")                                          \
 	X(ipr_responses_dropped, "nym_node_ipr_responses_dropped", counter,                                   \
 	  "IPR responses dropped: no SURB in time, queue full or an error")                                   \
 	X(ipr_surbs_expired, "nym_node_ipr_surbs_expired", counter,                                           \

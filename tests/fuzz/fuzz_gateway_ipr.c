@@ -133,6 +133,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		case 3:
 			gateway_ipr_engine_tun(e, d, len, now);
+			if (len & 1) /* the end of a read batch */
+				gateway_ipr_engine_tun_drained(e, now);
 			break;
 		case 4:
 			now += (uint64_t)(len ? d[0] : 1) * 250000000ull;

@@ -444,3 +444,27 @@ Test(client_ipr, keepalive_ping)
 	client_ipr_free(c);
 	rec_free(&r);
 }
+
+/* A reply message takes one SURB per fragment of its layout (type byte, body, padding
+ * marker; 1604 data bytes per unlinked fragment): 12830 bytes fill eight, 12831 take nine. */
+Test(client_ipr, stock_estimate_counts_the_fragments_of_a_reply)
+{
+	struct rec r = { 0 };
+	struct client_ipr_config cfg;
+	client_ipr_config_default(&cfg);
+	struct ipr_request q;
+	struct client_ipr *c = connected(&r, &cfg, &q);
+	struct client_ipr_stats st;
+	client_ipr_get_stats(c, &st);
+	int64_t before = st.surb_stock;
+	static uint8_t body[12831];
+	memset(body, 0, sizeof(body));
+	client_ipr_on_message(c, body, 12830, 2 * MS, 1000); /* malformed: still counted */
+	client_ipr_get_stats(c, &st);
+	cr_assert_eq(st.surb_stock, before - 8);
+	client_ipr_on_message(c, body, 12831, 2 * MS, 1000);
+	client_ipr_get_stats(c, &st);
+	cr_assert_eq(st.surb_stock, before - 8 - 9);
+	client_ipr_free(c);
+	rec_free(&r);
+}

@@ -213,18 +213,21 @@ Test(gateway_ipr, replies_from_the_tun_come_back_bundled)
 	}
 	forget_responses();
 
-	/* A full bundle leaves at once: 1600 bytes hold two 700-byte packets, not three. */
-	for (int i = 0; i < 3; i++) {
+	/* A full bundle leaves at once: eight reply packets (8 x 1604 - 4 = 12828 bytes) hold
+	 * eighteen 700-byte packets with their prefixes, not nineteen. */
+	for (int i = 0; i < 19; i++) {
 		uint8_t big[800];
 		size_t n = iprfix_make_v4(big, from, dst, 17, 5000, 700 - 28);
 		cr_assert_eq(n, 700);
 		gateway_ipr_engine_tun(ipf.eng, big, n, 20 * MS);
 	}
-	cr_assert_eq(ipf.n_inj, 2);
+	cr_assert_eq(ipf.n_inj, 1 + 8, "18 x 702 + 4 bytes: 8 reply packets, not %zu", ipf.n_inj - 1);
 	gateway_ipr_engine_tick(ipf.eng, 30 * MS);
-	cr_assert_eq(ipf.n_inj, 3);
+	cr_assert_eq(ipf.n_inj, 1 + 9);
 	receive();
-	cr_assert_eq(data_packets(got, gl, 8), 3);
+	const uint8_t *all[32];
+	size_t al[32];
+	cr_assert_eq(data_packets(all, al, 32), 19);
 	forget_responses();
 
 	/* A packet for nobody is dropped. */
@@ -477,7 +480,7 @@ Test(gateway_ipr, surb_request_when_the_stock_runs_low)
 	snprintf(dst, sizeof(dst), "%u.%u.%u.%u", ips.v4[0], ips.v4[1], ips.v4[2], ips.v4[3]);
 	uint8_t pkt[1600];
 	size_t n = iprfix_make_v4(pkt, from, dst, 17, 5000, 1500 - 28);
-	/* Each 1500-byte packet fills a bundle: one SURB each. */
+	/* Four 1500-byte packets: one bundle of four reply packets, one SURB each. */
 	for (int i = 0; i < 4; i++)
 		gateway_ipr_engine_tun(ipf.eng, pkt, n, 1 * MS);
 	gateway_ipr_engine_tick(ipf.eng, 100 * MS);
@@ -490,11 +493,12 @@ Test(gateway_ipr, surb_request_when_the_stock_runs_low)
 		}
 	cr_assert_eq(asks, 1, "asked once, not per packet");
 	forget_responses();
-	/* The stock runs out: packets wait, then leave when SURBs come. */
+	/* The stock runs out: bundles of eight packets (eight reply packets each) take it
+	 * under what the next needs; the rest wait, then leave when SURBs come. */
 	for (int i = 0; i < 40; i++)
 		gateway_ipr_engine_tun(ipf.eng, pkt, n, 200 * MS);
 	gateway_ipr_engine_tick(ipf.eng, 300 * MS);
-	cr_assert_eq(gateway_ipr_engine_client_surbs(ipf.eng, ipf.tag), 0);
+	cr_assert_lt(gateway_ipr_engine_client_surbs(ipf.eng, ipf.tag), 8);
 	size_t before = ipf.n_inj;
 	send_with_surbs(IPR_REQ_SURBS, 64, 400 * MS);
 	cr_assert_gt(ipf.n_inj, before);
@@ -512,16 +516,17 @@ Test(gateway_ipr, surb_request_when_the_stock_runs_low)
 
 Test(gateway_ipr, oversized_packet_spans_several_reply_packets)
 {
-	struct ipr_addr_pair ips = connect_client(32);
+	struct ipr_addr_pair ips = connect_client(64);
 	uint8_t from[4] = { 192, 0, 2, 10 };
 	char dst[32];
 	snprintf(dst, sizeof(dst), "%u.%u.%u.%u", ips.v4[0], ips.v4[1], ips.v4[2], ips.v4[3]);
-	static uint8_t pkt[9000];
-	size_t n = iprfix_make_v4(pkt, from, dst, 17, 5000, 9000 - 28);
+	/* Over a bundle's limit (12828 bytes): a DATA response of its own, at once. */
+	static uint8_t pkt[20000];
+	size_t n = iprfix_make_v4(pkt, from, dst, 17, 5000, 20000 - 28);
 	for (size_t i = 28; i < n; i++)
 		pkt[i] = (uint8_t)i;
 	gateway_ipr_engine_tun(ipf.eng, pkt, n, 1 * MS);
-	cr_assert_geq(ipf.n_inj, 6);
+	cr_assert_eq(ipf.n_inj, 13, "20006 bytes in 1604-byte fragments, not %zu", ipf.n_inj);
 	receive();
 	const uint8_t *got[2];
 	size_t gl[2];
@@ -639,4 +644,178 @@ Test(gateway_ipr, surbs_expire_with_the_key_rotation)
 	struct gateway_ipr_stats st;
 	gateway_ipr_engine_get_stats(ipf.eng, &st);
 	cr_assert_eq(st.surbs_expired, 37);
+}
+
+/* ---- packing: the packets of one TUN read batch share a bundle ---- */
+
+/* CONNECT asking for a zero buffer timeout (the probe's no-delay mode). */
+static struct ipr_addr_pair connect_zero_timeout(size_t n_surbs)
+{
+	uint8_t *surbs = iprfix_make_surbs(n_surbs);
+	struct ipr_request q = { .kind = IPR_REQ_CONNECT, .surb_count = n_surbs, .surb_len = IPRFIX_SURB_LEN,
+				 .surbs = surbs, .request_id = 7, .has_buffer_timeout = true, .buffer_timeout_ms = 0 };
+	send_req(&q, 0);
+	free(surbs);
+	receive();
+	const struct ipr_response *r = find_resp(IPR_RESP_CONNECT);
+	cr_assert_eq(r->reply, IPR_CONNECT_SUCCESS);
+	struct ipr_addr_pair ips = r->ips;
+	forget_responses();
+	for (size_t k = 0; k < ipf.n_inj; k++)
+		free(ipf.inj_out[k]);
+	ipf.n_inj = ipf.inj_seen = 0;
+	return ips;
+}
+
+/* A TCP packet from the internet to the client, len bytes, numbered i in its payload. */
+static size_t tun_packet(uint8_t *out, const struct ipr_addr_pair *ips, size_t len, int i)
+{
+	uint8_t from[4] = { 192, 0, 2, 10 };
+	char dst[32];
+	snprintf(dst, sizeof(dst), "%u.%u.%u.%u", ips->v4[0], ips->v4[1], ips->v4[2], ips->v4[3]);
+	size_t n = iprfix_make_v4(out, from, dst, 6, 80, len - 40);
+	cr_assert_eq(n, len);
+	out[40] = (uint8_t)i;
+	out[41] = (uint8_t)(i >> 8);
+	return n;
+}
+
+static size_t data_responses(void)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < n_resp; i++)
+		n += resp[i].kind == IPR_RESP_DATA;
+	return n;
+}
+
+/* Checks the DATA responses received hold packets numbered 0..n-1 in order. */
+static void assert_in_order(size_t n)
+{
+	const uint8_t *got[256];
+	size_t gl[256];
+	cr_assert_eq(data_packets(got, gl, 256), n);
+	for (size_t i = 0; i < n; i++)
+		cr_assert_eq(got[i][40] | got[i][41] << 8, (int)i, "packet %zu in order", i);
+}
+
+Test(gateway_ipr, zero_timeout_packs_a_read_batch_into_full_reply_packets)
+{
+	struct ipr_addr_pair ips = connect_zero_timeout(64);
+	/* Nine 1420-byte packets (nymtun0's MTU) in one read: one at a time they took nine reply
+	 * packets; in one bundle (9 x 1422 + 4 bytes) they fill eight. */
+	for (int i = 0; i < 9; i++) {
+		uint8_t pkt[1420];
+		size_t n = tun_packet(pkt, &ips, sizeof(pkt), i);
+		gateway_ipr_engine_tun(ipf.eng, pkt, n, 1 * MS);
+		cr_assert_eq(ipf.n_inj, 0, "held while the batch lasts");
+	}
+	gateway_ipr_engine_tun_drained(ipf.eng, 1 * MS);
+	cr_assert_eq(ipf.n_inj, 8);
+	receive();
+	cr_assert_eq(data_responses(), 1);
+	assert_in_order(9);
+	struct gateway_ipr_stats st;
+	gateway_ipr_engine_get_stats(ipf.eng, &st);
+	cr_assert_eq(st.data_bundles, 1);
+	cr_assert_eq(st.tun_packets, 9);
+	cr_assert_eq(gateway_ipr_engine_client_surbs(ipf.eng, ipf.tag), 63 - 8);
+	forget_responses();
+}
+
+Test(gateway_ipr, zero_timeout_lone_packet_leaves_at_once)
+{
+	struct ipr_addr_pair ips = connect_zero_timeout(16);
+	uint8_t pkt[1420];
+	size_t n = tun_packet(pkt, &ips, 100, 0);
+	gateway_ipr_engine_tun(ipf.eng, pkt, n, 1 * MS);
+	gateway_ipr_engine_tun_drained(ipf.eng, 1 * MS);
+	cr_assert_eq(ipf.n_inj, 1);
+	/* A driver that ticks instead: the bundle is due at once. */
+	n = tun_packet(pkt, &ips, 1420, 1);
+	gateway_ipr_engine_tun(ipf.eng, pkt, n, 2 * MS);
+	cr_assert_eq(ipf.n_inj, 1);
+	cr_assert_leq(gateway_ipr_engine_next_due(ipf.eng), 2 * MS);
+	gateway_ipr_engine_tick(ipf.eng, 2 * MS);
+	cr_assert_eq(ipf.n_inj, 2);
+	receive();
+	cr_assert_eq(data_responses(), 2);
+	assert_in_order(2);
+	forget_responses();
+}
+
+Test(gateway_ipr, a_long_batch_fills_bundles_to_the_cap_in_order)
+{
+	struct ipr_addr_pair ips = connect_zero_timeout(200);
+	/* 60 packets of mixed sizes in one batch: bundles leave as they reach the cap (eight reply
+	 * packets), the last when the TUN is drained; every packet arrives, in order. */
+	size_t bytes = 0;
+	for (int i = 0; i < 60; i++) {
+		uint8_t pkt[1420];
+		size_t len = i % 3 == 2 ? 52 : 1420;
+		bytes += len + 2;
+		gateway_ipr_engine_tun(ipf.eng, pkt, tun_packet(pkt, &ips, len, i), 1 * MS);
+	}
+	size_t before = ipf.n_inj;
+	cr_assert_gt(before, 0, "full bundles left during the batch");
+	gateway_ipr_engine_tun_drained(ipf.eng, 1 * MS);
+	cr_assert_gt(ipf.n_inj, before);
+	receive();
+	assert_in_order(60);
+	struct gateway_ipr_stats st;
+	gateway_ipr_engine_get_stats(ipf.eng, &st);
+	/* 40 x 1422 + 20 x 54 = 57960 bytes: 37 fragments' worth; one partial fragment at most
+	 * per bundle on top (five bundles at most: 8 x 1604 - 4 = 12828 bytes each). */
+	cr_assert_eq(bytes, 57960);
+	cr_assert_leq(st.data_bundles, 5);
+	cr_assert_leq(st.reply_packets, 37 + st.data_bundles);
+	cr_assert_lt(st.reply_packets, 60);
+	forget_responses();
+}
+
+Test(gateway_ipr, with_a_buffer_timeout_a_drained_tun_does_not_flush)
+{
+	struct ipr_addr_pair ips = connect_client(64); /* the IPR's 5 ms */
+	uint8_t pkt[1420];
+	gateway_ipr_engine_tun(ipf.eng, pkt, tun_packet(pkt, &ips, 1420, 0), 1 * MS);
+	gateway_ipr_engine_tun_drained(ipf.eng, 1 * MS);
+	cr_assert_eq(ipf.n_inj, 0);
+	gateway_ipr_engine_tun(ipf.eng, pkt, tun_packet(pkt, &ips, 1420, 1), 3 * MS);
+	gateway_ipr_engine_tick(ipf.eng, 6 * MS - 1);
+	cr_assert_eq(ipf.n_inj, 0);
+	gateway_ipr_engine_tick(ipf.eng, 6 * MS);
+	cr_assert_eq(ipf.n_inj, 2, "two packets, 2848 bytes: two reply packets");
+	receive();
+	cr_assert_eq(data_responses(), 1);
+	assert_in_order(2);
+	forget_responses();
+}
+
+Test(gateway_ipr, a_packed_bundle_waits_for_surbs_and_asks_for_them)
+{
+	/* Six SURBs: CONNECT's answer and a SURB_REQUEST take two. */
+	struct ipr_addr_pair ips = connect_zero_timeout(6);
+	cr_assert_eq(gateway_ipr_engine_client_surbs(ipf.eng, ipf.tag), 4);
+	/* Past the 1 s before asking again, nine packets in one read. */
+	for (int i = 0; i < 9; i++) {
+		uint8_t pkt[1420];
+		gateway_ipr_engine_tun(ipf.eng, pkt, tun_packet(pkt, &ips, 1420, i), 1100 * MS);
+	}
+	gateway_ipr_engine_tun_drained(ipf.eng, 1100 * MS);
+	/* The bundle needs eight SURBs: SURB_REQUEST goes with one of the four, the bundle waits. */
+	cr_assert_eq(ipf.n_inj, 1);
+	receive();
+	cr_assert_eq(n_resp, 1);
+	cr_assert_eq(resp[0].kind, IPR_RESP_SURB_REQUEST);
+	forget_responses();
+	cr_assert_eq(gateway_ipr_engine_client_surbs(ipf.eng, ipf.tag), 3);
+	send_with_surbs(IPR_REQ_SURBS, 40, 1200 * MS); /* enough not to ask again */
+	cr_assert_eq(ipf.n_inj, 1 + 8);
+	receive();
+	cr_assert_eq(data_responses(), 1);
+	assert_in_order(9);
+	cr_assert_eq(gateway_ipr_engine_client_surbs(ipf.eng, ipf.tag), 3 + 40 - 8);
+	struct gateway_ipr_stats st;
+	gateway_ipr_engine_get_stats(ipf.eng, &st);
+	cr_assert_eq(st.responses_dropped, 0);
+	forget_responses();
 }

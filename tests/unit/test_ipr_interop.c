@@ -135,7 +135,8 @@ Test(ipr_interop, client_ipr_against_the_router)
 }
 
 /* A TUN with MTU 1500: full-size packets both ways, alone and mixed with small ones, arrive
- * whole (a 1500-byte packet is one bundle of its own: it spans two Sphinx packets). */
+ * whole (upstream a 1500-byte packet is one bundle of its own that spans two Sphinx packets;
+ * downstream bundles of several of them span up to eight). */
 Test(ipr_interop, mtu_1500_both_ways)
 {
 	struct client_ipr_config cfg;
@@ -199,6 +200,63 @@ Test(ipr_interop, mtu_1500_both_ways)
 		cr_assert_eq(got[i][40] | got[i][41] << 8, (int)i, "in order");
 		cr_assert_eq(got[i][1499], 0xa5);
 	}
+	for (size_t i = 0; i < n_got; i++)
+		free(got[i]);
+	client_ipr_free(cli);
+}
+
+/* The probe's no-delay mode: the client asks for a zero buffer timeout, the router packs each
+ * TUN read batch of 1420-byte packets into full reply packets (multi-fragment replies), and
+ * the client's estimate of the router's SURB stock stays exact (one SURB per fragment). */
+Test(ipr_interop, zero_timeout_packed_download)
+{
+	struct client_ipr_config cfg;
+	client_ipr_config_default(&cfg);
+	cfg.ipr_buffer_timeout_ms = 0;
+	struct client_ipr_hooks h = { NULL, c_send, c_surbs, c_deliver };
+	cr_assert_eq(client_ipr_new(&cfg, &h, NULL, &cli), 0);
+	cr_assert_eq(client_ipr_connect(cli, clock_ns, 1), 0);
+	pump();
+	cr_assert_eq(client_ipr_state(cli), CLIENT_IPR_CONNECTED);
+	struct ipr_addr_pair ips;
+	cr_assert_eq(client_ipr_addresses(cli, &ips), 0);
+
+	uint8_t from[4] = { 192, 0, 2, 10 };
+	char dst[32];
+	snprintf(dst, sizeof(dst), "%u.%u.%u.%u", ips.v4[0], ips.v4[1], ips.v4[2], ips.v4[3]);
+	/* 1000 packets in read batches of 1 to 13. */
+	int sent = 0, batch = 1;
+	while (sent < 1000) {
+		for (int k = 0; k < batch && sent < 1000; k++, sent++) {
+			uint8_t pkt[1420];
+			size_t n = iprfix_make_v4(pkt, from, dst, 6, 80, 1420 - 40);
+			pkt[40] = (uint8_t)sent;
+			pkt[41] = (uint8_t)(sent >> 8);
+			gateway_ipr_engine_tun(ipf.eng, pkt, n, clock_ns);
+		}
+		gateway_ipr_engine_tun_drained(ipf.eng, clock_ns);
+		batch = batch % 13 + 1;
+		step(1 * MS);
+	}
+	for (int i = 0; i < 2000 && n_got < 1000; i++)
+		step(1 * MS);
+	struct gateway_ipr_stats st;
+	gateway_ipr_engine_get_stats(ipf.eng, &st);
+	struct client_ipr_stats cs;
+	client_ipr_get_stats(cli, &cs);
+	cr_assert_eq(st.responses_dropped, 0);
+	cr_assert_eq(cs.malformed_responses, 0);
+	cr_assert_eq(n_got, 1000);
+	for (size_t i = 0; i < n_got; i++) {
+		cr_assert_eq(got_len[i], 1420);
+		cr_assert_eq(got[i][40] | got[i][41] << 8, (int)i, "in order");
+	}
+	/* Fewer reply packets than IP packets, and the client's estimate is the router's stock. */
+	cr_assert_lt(st.reply_packets, 1000 - 50);
+	/* The router's stock: SURBs received less reply packets sent (none dropped or expired). */
+	cr_assert_eq(st.surbs_received, cs.surbs_sent);
+	cr_assert_eq(st.surbs_dropped + st.surbs_expired, 0);
+	cr_assert_eq(cs.surb_stock, (int64_t)(st.surbs_received - st.reply_packets));
 	for (size_t i = 0; i < n_got; i++)
 		free(got[i]);
 	client_ipr_free(cli);
