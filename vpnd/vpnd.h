@@ -140,8 +140,11 @@ int vpnd_wg_up(const struct vpnd_tunnel_params *p, const struct vpnd_wg_hooks *h
 	       bool *ipv6, struct vpnd_wg **out);
 /* The entry device's name (the kill switch's outer tunnel). */
 const char *vpnd_wg_outer_ifname(void);
-/* While up: 0, or -ESTALE with a message (a device gone, a handshake older than 180 s). */
-int vpnd_wg_watch(struct vpnd_wg *w, char *msg, size_t cap);
+/* While up (every 5 s): 0, or -ESTALE with a message (a device gone, a handshake older than
+ * 180 s). Reads each tunnel's balance from its metadata endpoint (10.1.0.1:51830 through that
+ * device) and tops it up with a ticket when it is below half of what the registration's
+ * ticket bought; *changed when a balance changed (new values in *entry_left / *exit_left). */
+int vpnd_wg_watch(struct vpnd_wg *w, bool *changed, int64_t *entry_left, int64_t *exit_left, char *msg, size_t cap);
 /* Removes both devices (and so their routes) and frees w. */
 void vpnd_wg_down(struct vpnd_wg *w);
 

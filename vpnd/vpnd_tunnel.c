@@ -352,9 +352,21 @@ static void wait_for_stop(struct vpnd_tunnel *t)
 		struct timespec ts = { 0, 200 * 1000000L };
 		nanosleep(&ts, NULL);
 		char why_wg[VPN_STATE_MESSAGE_MAX];
-		if (t->wg && t->up_sent && ++tick % 25 == 0 && vpnd_wg_watch(t->wg, why_wg, sizeof(why_wg)) != 0) {
-			failed(t, VPN_REASON_TUNNEL_PROVIDER, false, "%s", why_wg); /* the loop reconnects */
-			atomic_store(&t->up_sent, false);
+		bool changed = false;
+		int64_t el = -1, xl = -1;
+		if (t->wg && t->up_sent && ++tick % 25 == 0) {
+			if (vpnd_wg_watch(t->wg, &changed, &el, &xl, why_wg, sizeof(why_wg)) != 0) {
+				failed(t, VPN_REASON_TUNNEL_PROVIDER, false, "%s", why_wg); /* the loop reconnects */
+				atomic_store(&t->up_sent, false);
+			} else if (changed) {
+				struct vpnd_tev up = { .kind = VPND_TEV_UP }; /* refreshed figures */
+				pthread_mutex_lock(&t->mu);
+				t->conn.entry_bandwidth = el;
+				t->conn.exit_bandwidth = xl;
+				up.connection = t->conn;
+				pthread_mutex_unlock(&t->mu);
+				post(t, &up);
+			}
 		}
 		if (t->io && t->up_sent && clientio_gave_up(t->io)) {
 			char why[256];

@@ -23,7 +23,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <jansson.h>
+#include <net/if.h>
+#include <poll.h>
+
 #include "clientio/clientio_wgreg.h"
+#include "util/hex.h"
 #include "crypto/secret.h"
 #include "dirclient/dir_client.h"
 #include "net/net_addr.h"
@@ -46,6 +51,7 @@
 #define WG_STALE_S 180
 #define WG_REG_TIMEOUT_MS 10000
 #define WG_MAX_ADDRS NYM_DESCRIPTOR_ADDRS_MAX
+#define WG_META_PORT 51830
 
 struct vpnd_wg {
 	const struct vpnd_tunnel_params *p;
@@ -56,6 +62,9 @@ struct vpnd_wg {
 	size_t n_exit_addrs;
 	bool routes;
 	int64_t up_since;
+	uint64_t entry_ticket_bytes, exit_ticket_bytes; /* the balance at registration: one ticket's worth */
+	int64_t entry_left, exit_left;			/* -1: unknown */
+	unsigned ticks;
 };
 
 static void fail(struct vpnd_wg *w, enum vpn_state_reason reason, bool fatal, const char *fmt, ...)
@@ -334,7 +343,8 @@ int vpnd_wg_up(const struct vpnd_tunnel_params *p, const struct vpnd_wg_hooks *h
 	if ((rc = register_with(w, "entry", &entry_link, entry->d.noise_key, mark, &w->entry_key, NYM_TICKET_WG_ENTRY,
 				&er)) != 0)
 		goto done;
-	conn->entry_bandwidth = (int64_t)er.reg.balance;
+	conn->entry_bandwidth = w->entry_left = (int64_t)er.reg.balance;
+	w->entry_ticket_bytes = er.reg.balance;
 	net_addr_set_port(&entry_udp, er.reg.port);
 	bool v6 = s->tunnel.ipv6;
 	struct wg_allowed_ip aips[WG_MAX_ADDRS + 2];
@@ -376,7 +386,8 @@ int vpnd_wg_up(const struct vpnd_tunnel_params *p, const struct vpnd_wg_hooks *h
 	if ((rc = register_with(w, "exit", &exit_link, exit_gw->d.noise_key, 0, &w->exit_key, NYM_TICKET_WG_EXIT, &xr)) !=
 	    0)
 		goto done;
-	conn->exit_bandwidth = (int64_t)xr.reg.balance;
+	conn->exit_bandwidth = w->exit_left = (int64_t)xr.reg.balance;
+	w->exit_ticket_bytes = xr.reg.balance;
 	struct net_addr exit_udp = exit_link;
 	net_addr_set_port(&exit_udp, xr.reg.port);
 	struct wg_allowed_ip all[2];
@@ -430,12 +441,133 @@ static int check(struct vpnd_wg *w, struct wg_device *dev, const char *what, int
 	return 0;
 }
 
-int vpnd_wg_watch(struct vpnd_wg *w, char *msg, size_t cap)
+/* One HTTP/1.0 exchange with the gateway's metadata endpoint (docs/PROTOCOLS.md §8.8),
+ * 10.1.0.1:51830, on a socket bound to the tunnel's device (each gateway has its own
+ * 10.1.0.1: the device says which). Returns the status code (body JSON into *out) or -errno. */
+static int meta_request(const char *ifname, const char *method, const char *path, const char *body, json_t **out)
 {
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(WG_META_PORT) };
+	inet_pton(AF_INET, "10.1.0.1", &sa.sin_addr);
+	*out = NULL;
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	struct timeval tv = { .tv_sec = 5 };
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	int rc = 0;
+	if (setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, ifname, (socklen_t)strlen(ifname)) != 0 ||
+	    connect(fd, (const struct sockaddr *)&sa, sizeof(sa)) != 0) {
+		rc = -errno;
+		close(fd);
+		return rc;
+	}
+	char req[2048];
+	int n = snprintf(req, sizeof(req),
+			 "%s %s HTTP/1.0\r\nHost: 10.1.0.1:%d\r\nContent-Type: application/json\r\n"
+			 "Content-Length: %zu\r\n\r\n%s",
+			 method, path, WG_META_PORT, body ? strlen(body) : 0, body ? body : "");
+	if (n < 0 || (size_t)n >= sizeof(req) || send(fd, req, (size_t)n, MSG_NOSIGNAL) != n) {
+		nym_memzero(req, sizeof(req));
+		close(fd);
+		return -EIO;
+	}
+	nym_memzero(req, sizeof(req));
+	char resp[4096];
+	size_t got = 0;
+	for (;;) {
+		ssize_t r = recv(fd, resp + got, sizeof(resp) - 1 - got, 0);
+		if (r <= 0)
+			break;
+		got += (size_t)r;
+		if (got == sizeof(resp) - 1)
+			break;
+	}
+	close(fd);
+	resp[got] = 0;
+	int status = 0;
+	if (sscanf(resp, "HTTP/%*d.%*d %d", &status) != 1)
+		return -EPROTO;
+	const char *b = strstr(resp, "\r\n\r\n");
+	if (b)
+		*out = json_loads(b + 4, 0, NULL);
+	return status;
+}
+
+static int64_t meta_available(const char *ifname)
+{
+	json_t *j = NULL;
+	int st = meta_request(ifname, "GET", "/v1/bandwidth/available", NULL, &j);
+	int64_t v = -1;
+	if (st == 200 && json_is_integer(json_object_get(j, "available_bandwidth")))
+		v = (int64_t)json_integer_value(json_object_get(j, "available_bandwidth"));
+	json_decref(j);
+	return v;
+}
+
+/* Spends one ticket of `type` through the tunnel's metadata endpoint. New balance or -1. */
+static int64_t meta_topup(struct vpnd_wg *w, const char *ifname, enum nym_ticket_type type)
+{
+	uint8_t ticket[NYM_TICKET_MAX_LEN];
+	size_t tlen = 0, left = 0;
+	if (clientio_wgreg_take_ticket(w->p->tickets_dir, type, nym_clock_unix_now(), ticket, sizeof(ticket), &tlen,
+				       &left) != 0) {
+		log_warn("two-hop: %s is low on bandwidth and no %s ticket is left", ifname, nym_ticket_type_name(type));
+		return -1;
+	}
+	char body[2 * NYM_TICKET_MAX_LEN + 32];
+	int n = snprintf(body, sizeof(body), "{\"ticket\":\"");
+	nym_hex_encode(body + n, ticket, tlen);
+	snprintf(body + n + 2 * tlen, sizeof(body) - (size_t)n - 2 * tlen, "\"}");
+	nym_memzero(ticket, sizeof(ticket));
+	json_t *j = NULL;
+	int st = meta_request(ifname, "POST", "/v1/bandwidth/topup", body, &j);
+	nym_memzero(body, sizeof(body));
+	int64_t v = -1;
+	json_t *a = json_object_get(j, "available_bandwidth");
+	if (st == 200 && json_is_integer(a))
+		v = (int64_t)json_integer_value(a);
+	json_decref(j);
+	if (st == 200)
+		log_info("two-hop: topped up %s with a %s ticket (%zu left)%s", ifname, nym_ticket_type_name(type), left,
+			 v < 0 ? "" : "");
+	else
+		log_warn("two-hop: the top-up of %s was refused (HTTP %d)", ifname, st);
+	return st == 200 ? (v >= 0 ? v : meta_available(ifname)) : -1;
+}
+
+/* Below half of what the registration's ticket bought: one more ticket. */
+static void refresh(struct vpnd_wg *w, const char *ifname, enum nym_ticket_type type, uint64_t per_ticket,
+		    int64_t *left)
+{
+	int64_t v = meta_available(ifname);
+	if (v < 0)
+		return;
+	*left = v;
+	if (per_ticket && (uint64_t)v < per_ticket / 2) {
+		int64_t after = meta_topup(w, ifname, type);
+		if (after >= 0)
+			*left = after;
+	}
+}
+
+int vpnd_wg_watch(struct vpnd_wg *w, bool *changed, int64_t *entry_left, int64_t *exit_left, char *msg, size_t cap)
+{
+	*changed = false;
 	if (!w || !w->entry_dev || !w->exit_dev)
 		return 0;
 	int rc = check(w, w->entry_dev, "entry", NULL, msg, cap);
-	return rc ? rc : check(w, w->exit_dev, "exit", NULL, msg, cap);
+	if (rc == 0)
+		rc = check(w, w->exit_dev, "exit", NULL, msg, cap);
+	if (rc)
+		return rc;
+	int64_t e = w->entry_left, x = w->exit_left;
+	refresh(w, WG_ENTRY_IF, NYM_TICKET_WG_ENTRY, w->entry_ticket_bytes, &w->entry_left);
+	refresh(w, WG_EXIT_IF, NYM_TICKET_WG_EXIT, w->exit_ticket_bytes, &w->exit_left);
+	*changed = e != w->entry_left || x != w->exit_left;
+	*entry_left = w->entry_left;
+	*exit_left = w->exit_left;
+	return 0;
 }
 
 void vpnd_wg_down(struct vpnd_wg *w)

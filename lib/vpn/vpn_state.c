@@ -131,6 +131,8 @@ void vpn_state_handle(struct vpn_state *s, const struct vpn_state_event *ev, str
 			s->have_connection = true;
 			s->connection = *ev->connection;
 			a->flags |= VPN_ACT_PUBLISH;
+		} else if (s->kind == VPN_STATE_CONNECTED && s->tunnel_running && ev->connection) {
+			s->connection = *ev->connection; /* refreshed figures (two-hop: the balances) */
 		}
 		break;
 	case VPN_EV_LINK_DOWN:

@@ -5,6 +5,8 @@
 # with the entry over a marked link, brings up nym-wg-entry (MTU 1420), registers with the exit
 # through it and brings up nym-wg-exit (MTU 1340) inside. Then plain programs reach the
 # internet host: ping, DNS and a 1 MiB download with matching SHA-256 over IPv4 and IPv6;
+# (the ticket buys 4 MB: a third download takes both tunnels below half of it and the daemon
+# tops each up through its in-tunnel metadata endpoint, without interruption);
 # `status --json` shows mode wireguard, both gateways, both private address pairs, the backend
 # and each tunnel's remaining bandwidth. The client's physical interface carries nothing but
 # UDP to the entry's WireGuard port, the marked link to the entry and the authority; the
@@ -15,7 +17,9 @@ cd "$(dirname "$0")/../.." || exit 1
 . tests/lib/assert.sh
 . tests/lib/vpnd.sh
 vpnd_require
-vpnd_sandbox --wireguard
+# One wg ticket buys 4 MB here: the downloads below take each tunnel under half of it, and the
+# daemon tops both up through their metadata endpoints while the traffic goes on.
+vpnd_sandbox --wireguard --wg-ticket-bytes 4000000
 
 # The entry gateway must forward its tunnel clients to other gateways' WireGuard and client
 # ports (W1: nym-ntm's entry mode). Until the sandbox's entry does that by itself, this test
@@ -102,6 +106,27 @@ expect "ping -c 3 the internet host (IPv4)" "*3 packets transmitted, [1-3] recei
 	sh -c "$S exec --dir '$SANDBOX_DIR' client ping -c 3 -W 10 '$INTERNET_IP' | grep transmitted"
 expect "ping -6 -c 3 the internet host (IPv6)" "*3 packets transmitted, [1-3] received*" \
 	sh -c "$S exec --dir '$SANDBOX_DIR' client ping -6 -c 3 -W 10 '$INTERNET_IP6' | grep transmitted"
+echo "# automatic top-up through the metadata endpoints (4 MB per ticket)"
+expect "a third download (IPv4): the same bytes" "$WANT" \
+	sh -c "$S exec --dir '$SANDBOX_DIR' client curl -4 -sS -m 90 'http://$NAME/$FILE' | sha256sum | cut -d' ' -f1"
+i=0
+until grep -q "topped up nym-wg-entry" "$VPND_LOG" && grep -q "topped up nym-wg-exit" "$VPND_LOG"; do
+	i=$((i + 1))
+	[ $i -lt 40 ] || break
+	sleep 1
+done
+check "the daemon topped up the entry tunnel (a wg-entry ticket through 10.1.0.1:51830)" grep -q "topped up nym-wg-entry" "$VPND_LOG"
+check "the daemon topped up the exit tunnel (a wg-exit ticket through the nested tunnel)" grep -q "topped up nym-wg-exit" "$VPND_LOG"
+sleep 6
+vpnd_status "$WORK/status2.json"
+expect "still connected after the top-ups" connected jget "$WORK/status2.json" state
+expect "no reconnection on the way" 0 jget "$WORK/status2.json" retry_attempt
+check "status: the entry's balance above half a ticket again" \
+	[ "$(jget "$WORK/status2.json" connection.wireguard.entry.bandwidth)" -gt 2000000 ]
+check "status: the exit's balance above half a ticket again" \
+	[ "$(jget "$WORK/status2.json" connection.wireguard.exit.bandwidth)" -gt 2000000 ]
+expect "and the traffic goes on (IPv6 download)" "$WANT" \
+	sh -c "$S exec --dir '$SANDBOX_DIR' client curl -6 -sS -m 90 'http://$NAME/$FILE' | sha256sum | cut -d' ' -f1"
 check "the web server never saw the client's addresses" \
 	sh -c "! grep -E -q '^(::ffff:)?($CLIENT_IP|$CLIENT_IP6) ' '$SANDBOX_DIR/logs/http.log'"
 
