@@ -545,6 +545,8 @@ static void refresh(struct vpnd_wg *w, const char *ifname, enum nym_ticket_type 
 		return;
 	*left = v;
 	if (per_ticket && (uint64_t)v < per_ticket / 2) {
+		log_info("two-hop: %s has %lld bytes left (below half of %llu): topping up", ifname, (long long)v,
+			 (unsigned long long)per_ticket);
 		int64_t after = meta_topup(w, ifname, type);
 		if (after >= 0)
 			*left = after;

@@ -143,6 +143,12 @@ static int connect_marked(const struct clientio_wgreg_config *c, long timeout_ms
 		close(fd);
 		return e;
 	}
+	if (c->bind_ifname &&
+	    setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, c->bind_ifname, (socklen_t)strlen(c->bind_ifname)) != 0) {
+		int e = -errno;
+		close(fd);
+		return e;
+	}
 	int rc = connect(fd, c->gateway, c->gateway_len);
 	if (rc != 0 && errno == EINPROGRESS) {
 		struct pollfd p = { .fd = fd, .events = POLLOUT };

@@ -28,6 +28,7 @@ struct clientio_wgreg_config {
 	socklen_t gateway_len;
 	const uint8_t *gateway_noise;	/* its Noise key from the topology (32) */
 	uint32_t fwmark;		/* 0: none */
+	const char *bind_ifname;	/* NULL: none; else SO_BINDTODEVICE (the probe's way through a tunnel) */
 	const struct nym_x25519_keypair *wg_key; /* our WireGuard key for this gateway */
 	const uint8_t *ticket;		/* wg-entry / wg-exit ticket, or NULL */
 	size_t ticket_len;

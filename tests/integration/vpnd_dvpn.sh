@@ -7,6 +7,8 @@
 # internet host: ping, DNS and a 1 MiB download with matching SHA-256 over IPv4 and IPv6;
 # (the ticket buys 4 MB: a third download takes both tunnels below half of it and the daemon
 # tops each up through its in-tunnel metadata endpoint, without interruption);
+# `nym-node probe --two-hop` runs its checks through the same two nested tunnels with the
+# daemon's remaining books and leaves nothing behind;
 # `status --json` shows mode wireguard, both gateways, both private address pairs, the backend
 # and each tunnel's remaining bandwidth. The client's physical interface carries nothing but
 # UDP to the entry's WireGuard port, the marked link to the entry and the authority; the
@@ -115,6 +117,7 @@ until grep -q "topped up nym-wg-entry" "$VPND_LOG" && grep -q "topped up nym-wg-
 	[ $i -lt 40 ] || break
 	sleep 1
 done
+grep -E "topping up|topped up" "$VPND_LOG" | sed 's/^/    /'
 check "the daemon topped up the entry tunnel (a wg-entry ticket through 10.1.0.1:51830)" grep -q "topped up nym-wg-entry" "$VPND_LOG"
 check "the daemon topped up the exit tunnel (a wg-exit ticket through the nested tunnel)" grep -q "topped up nym-wg-exit" "$VPND_LOG"
 sleep 6
@@ -162,4 +165,22 @@ else
 fi
 vpnd_stop
 check "nym-vpnd exits 0 on SIGTERM" [ "${VPND_RC:-1}" -eq 0 ]
+
+echo "# nym-node probe --two-hop (the daemon's remaining wg books)"
+TDIR=$(dirname "$(find "$VPND_DATA" -name 'wg-entry-*.json' | head -n 1)")
+on client timeout 120 "$NODE" probe --two-hop --ticket-dir "$TDIR" --authority "$AUTH_URL" --authority-key "$AUTH_KEY" \
+	--entry-gateway "$ENTRY_ID" --exit-gateway "$EXIT_ID" --ping "$INTERNET_IP" --ping6 "$INTERNET_IP6" \
+	--dns-server 1.1.1.1 --dns-name "$NAME" --http-url "http://$NAME/$FILE" --timeout 30 --json \
+	>"$WORK/probe.json" 2>"$WORK/probe.err"
+st=$?
+sed 's/^/    /' "$WORK/probe.json" "$WORK/probe.err"
+check "probe --two-hop exits 0" [ $st -eq 0 ]
+expect "probe: mode two-hop" two-hop jget "$WORK/probe.json" mode
+expect "probe: the backend" userspace jget "$WORK/probe.json" backend
+expect "probe: ping through both tunnels" true jget "$WORK/probe.json" ping.ok
+expect "probe: ping6 through both tunnels" true jget "$WORK/probe.json" ping6.ok
+expect "probe: DNS through both tunnels" true jget "$WORK/probe.json" dns.ok
+expect "probe: the download's SHA-256" "$WANT" jget "$WORK/probe.json" http.sha256
+vpn_snapshot "$WORK/after-probe.snap"
+check "the probe left nothing behind" diff -u "$WORK/after.snap" "$WORK/after-probe.snap"
 finish
