@@ -33,6 +33,24 @@ static int no_args(const char *context, const struct vpnc_help *help, int argc, 
 	return run(context, cmd, NULL, print);
 }
 
+/* A command of one word argument sent as {key: WORD}; `question` asks for a missing one. */
+static int one_arg(const char *context, const struct vpnc_help *help, int argc, char **argv, const char *question,
+		   enum vpn_ctl_cmd cmd, const char *key, void (*print)(const json_t *))
+{
+	struct cli_option opts[] = { VPNC_GLOBAL_OPTIONS, { 0 } };
+	const char *pos[1];
+	size_t npos = 0;
+	int rc = vpnc_parse(context, help, argc, argv, opts, pos, 1, &npos);
+	if (rc >= 0)
+		return rc;
+	if (npos != 1) {
+		fprintf(stderr, "%s: %s\n", context, question);
+		cli_usage(stderr, context, opts);
+		return VPNC_EXIT_FAIL;
+	}
+	return run(context, cmd, json_pack("{s:s}", key, pos[0]), print);
+}
+
 /* on|off (also true/false, yes/no, 1/0) -> JSON boolean. */
 static int parse_onoff(const char *context, const char *option, const char *v, json_t **out)
 {
@@ -140,19 +158,7 @@ int vpnc_cmd_gateway_list(const char *context, int argc, char **argv)
 		"exit (they run an IP packet router) or a WireGuard (dVPN) gateway: identity, country,\n"
 		"roles and addresses.\n"
 	};
-	struct cli_option opts[] = { VPNC_GLOBAL_OPTIONS, { 0 } };
-	const char *pos[1];
-	size_t npos = 0;
-	int rc = vpnc_parse(context, &help, argc, argv, opts, pos, 1, &npos);
-	if (rc >= 0)
-		return rc;
-	if (npos != 1) {
-		fprintf(stderr, "%s: which gateways? mixnet-entry, mixnet-exit or wg\n", context);
-		cli_usage(stderr, context, opts);
-		return VPNC_EXIT_FAIL;
-	}
-	return run(context, VPN_CTL_GATEWAY_LIST, json_pack("{s:s}", "type", pos[0]),
-		   vpnc_print_gateway_list);
+	return one_arg(context, &help, argc, argv, "which gateways? mixnet-entry, mixnet-exit or wg", VPN_CTL_GATEWAY_LIST, "type", vpnc_print_gateway_list);
 }
 
 /* ---- tunnel ---- */
@@ -308,18 +314,7 @@ int vpnc_cmd_lan_set(const char *context, int argc, char **argv)
 		"connected; block: everything goes through the tunnel or nowhere. Applies at once\n"
 		"when connected. Needs root or the daemon's socket group.\n"
 	};
-	struct cli_option opts[] = { VPNC_GLOBAL_OPTIONS, { 0 } };
-	const char *pos[1];
-	size_t npos = 0;
-	int rc = vpnc_parse(context, &help, argc, argv, opts, pos, 1, &npos);
-	if (rc >= 0)
-		return rc;
-	if (npos != 1) {
-		fprintf(stderr, "%s: allow or block?\n", context);
-		cli_usage(stderr, context, opts);
-		return VPNC_EXIT_FAIL;
-	}
-	return run(context, VPN_CTL_LAN_SET, json_pack("{s:s}", "lan", pos[0]), print_lan);
+	return one_arg(context, &help, argc, argv, "allow or block?", VPN_CTL_LAN_SET, "lan", print_lan);
 }
 
 /* ---- network ---- */
@@ -341,16 +336,5 @@ int vpnc_cmd_network_set(const char *context, int argc, char **argv)
 		"in <data_dir>/NAME/). Takes effect when the daemon restarts\n"
 		"(`systemctl restart nym-vpnd`). Needs root or the daemon's socket group.\n"
 	};
-	struct cli_option opts[] = { VPNC_GLOBAL_OPTIONS, { 0 } };
-	const char *pos[1];
-	size_t npos = 0;
-	int rc = vpnc_parse(context, &help, argc, argv, opts, pos, 1, &npos);
-	if (rc >= 0)
-		return rc;
-	if (npos != 1) {
-		fprintf(stderr, "%s: which network?\n", context);
-		cli_usage(stderr, context, opts);
-		return VPNC_EXIT_FAIL;
-	}
-	return run(context, VPN_CTL_NETWORK_SET, json_pack("{s:s}", "network", pos[0]), vpnc_print_network);
+	return one_arg(context, &help, argc, argv, "which network?", VPN_CTL_NETWORK_SET, "network", vpnc_print_network);
 }

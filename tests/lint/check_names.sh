@@ -46,7 +46,9 @@ done
 	# shellcheck disable=SC2086
 	[ -z "$objects" ] || nm -A -g --defined-only $objects |
 		awk '{ split($1, p, ":"); n = split(p[1], d, "/"); m = d[n]; sub(/\.o$/, "", m)
-		       print d[n - 1] "/" m, "symbol", $NF }'
+		       # AddressSanitizer adds __odr_asan.NAME beside each public variable NAME.
+		       s = $NF; sub(/^__odr_asan[.]/, "", s)
+		       print d[n - 1] "/" m, "symbol", s }'
 	# Tags defined in the headers ("struct x {", "enum x {") and typedef names.
 	for h in "$root"/lib/*/*.h; do
 		where="$(basename "$(dirname "$h")")/$(basename "$h" .h)"
