@@ -297,6 +297,20 @@ cmd_up() {
 		--uplink-v4 up0 --uplink-v6 up0 >"$NS_DIR/logs/ntm-apply.log" 2>&1 ||
 		{ cat "$NS_DIR/logs/ntm-apply.log" >&2; die "nym-ntm apply failed on the exit gateway"; }
 	say "exit gateway: nym-ntm table applied (uplink up0, packaging/exit-policy.txt)"
+	if [ -n "$wireguard" ]; then
+		# The entry forwards its WireGuard clients only to the exit's WireGuard port and
+		# client link (two-hop: registration with the exit, then the inner tunnel).
+		cat >"$NS_DIR/entry-ntm.yaml" <<EOF
+mode: entry-gateway
+uplink: eth0
+entry_gateway:
+  gateways: [$NET4.22, "$NET6:22"]
+  ports: [51822/udp, 9000/tcp]
+EOF
+		netns_exec entry "$NTM" apply --config "$NS_DIR/entry-ntm.yaml" >"$NS_DIR/logs/ntm-entry.log" 2>&1 ||
+			{ cat "$NS_DIR/logs/ntm-entry.log" >&2; die "nym-ntm apply failed on the entry gateway"; }
+		say "entry gateway: nym-ntm table applied (entry-gateway: to the exit's 51822/udp and 9000/tcp only)"
+	fi
 	say "waiting for an epoch whose signed topology lists every node..."
 	waited=0
 	until topology_complete; do

@@ -53,11 +53,13 @@ void gateway_config_defaults(struct gateway_config *cfg, const char *policy)
 	set_ports(&cfg->gateway_udp, default_gateway_udp, sizeof(default_gateway_udp) / sizeof(default_gateway_udp[0]));
 	set_ports(&cfg->wireguard_tcp, default_wireguard_tcp,
 		  sizeof(default_wireguard_tcp) / sizeof(default_wireguard_tcp[0]));
-	/* An entry gateway forwards WireGuard and the Lewes Protocol (registration) only. */
+	/* An entry gateway forwards WireGuard and registration only: Nym's Lewes Protocol ports
+	 * and our client link (9000/tcp), over which a two-hop client registers with the exit. */
 	cfg->entry_ports[0] = (struct gateway_config_entry_port){ 51822, true };
 	cfg->entry_ports[1] = (struct gateway_config_entry_port){ 41264, false };
 	cfg->entry_ports[2] = (struct gateway_config_entry_port){ 51264, true };
-	cfg->n_entry_ports = 3;
+	cfg->entry_ports[3] = (struct gateway_config_entry_port){ 9000, false };
+	cfg->n_entry_ports = 4;
 }
 
 int gateway_config_mode_parse(const char *s, enum nft_gateway_mode *out)
