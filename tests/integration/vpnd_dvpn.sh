@@ -23,20 +23,9 @@ vpnd_require
 # daemon tops both up through their metadata endpoints while the traffic goes on.
 vpnd_sandbox --wireguard --wg-ticket-bytes 4000000
 
-# The entry gateway must forward its tunnel clients to other gateways' WireGuard and client
-# ports (W1: nym-ntm's entry mode). Until the sandbox's entry does that by itself, this test
-# does it: forwarding on and the clients' private addresses masqueraded behind eth0.
-if [ "$(on entry sysctl -n net.ipv4.ip_forward)" = 0 ]; then
-	echo "# stopgap: the entry gateway does not forward nymwg yet: forwarding + masquerade by the test"
-	on entry sh -c 'sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1 && nft -f - <<NFT
-table inet dvpn-stopgap {
-	chain post {
-		type nat hook postrouting priority srcnat; policy accept;
-		iifname "nymwg" oifname "eth0" masquerade
-	}
-}
-NFT' || die "cannot make the entry gateway forward"
-fi
+# The entry forwards its WireGuard clients only to other gateways' 51822/udp and 9000/tcp
+# (nym-ntm in entry mode, applied by the sandbox with --wireguard).
+check "the entry gateway forwards (nym-ntm entry mode)" [ "$(on entry sysctl -n net.ipv4.ip_forward)" = 1 ]
 
 vpn_snapshot "$WORK/before-daemon.snap"
 vpnd_start
