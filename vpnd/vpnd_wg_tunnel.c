@@ -198,12 +198,14 @@ static int device_up(struct vpnd_wg *w, const char *ifname, struct wg_device **d
 		     uint32_t fwmark, const struct link_wg_registered *reg, const struct sockaddr *endpoint,
 		     const struct wg_allowed_ip *aips, size_t n_aips, unsigned mtu, bool v6)
 {
-	int rc = wg_device_create(ifname, WG_BACKEND_AUTO, NULL, dev);
+	enum wg_backend want = WG_BACKEND_AUTO;
+	wg_backend_parse(w->p->cfg->wireguard.backend, &want); /* validated with the configuration */
+	int rc = wg_device_create(ifname, want, NULL, dev);
 	if (rc == -EEXIST) { /* a previous run's: ours by its name */
 		struct wg_device *old = NULL;
 		if (wg_device_open(ifname, WG_BACKEND_AUTO, NULL, &old) == 0)
 			wg_device_destroy(old); /* not ours to stop: remove the link at least */
-		rc = wg_device_create(ifname, WG_BACKEND_AUTO, NULL, dev);
+		rc = wg_device_create(ifname, want, NULL, dev);
 	}
 	if (rc) {
 		fail(w, VPN_REASON_TUN_DEVICE, true, "cannot create the WireGuard device %s: %s", ifname, strerror(-rc));
