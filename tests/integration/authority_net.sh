@@ -70,8 +70,16 @@ for i in $MIX; do
 	echo "$NS_LAST_PID" >"$T/m$i.pid"
 done
 # shellcheck disable=SC2086
+# g1 runs its WireGuard service: wireguard-go's socket in a /run/wireguard of its own (a tmpfs
+# in the mount namespace ip netns exec made), as scripts/sandbox.sh does.
+mkdir -p /run/wireguard
 for i in $GW; do
-	netns_bg "g$i" "$T/g$i.log" "$NODE" run --data-dir "$T/g$i" --workers 1 $DIRECTORY --authority-threshold 2
+	if [ "$i" = 1 ]; then
+		netns_bg "g$i" "$T/g$i.log" sh -c 'mount -t tmpfs -o mode=0700 nym-wg /run/wireguard && exec "$@"' sh \
+			"$NODE" run --data-dir "$T/g$i" --workers 1 $DIRECTORY --authority-threshold 2
+	else
+		netns_bg "g$i" "$T/g$i.log" "$NODE" run --data-dir "$T/g$i" --workers 1 $DIRECTORY --authority-threshold 2
+	fi
 	echo "$NS_LAST_PID" >"$T/g$i.pid"
 done
 

@@ -3,9 +3,12 @@
 # hand-made client registers with the entry over the client link (`nym-node debug
 # wg-register`, a wg-entry ticket), then a plain wireguard-go peer configured with wg(8) and
 # the returned address pair joins the entry and pings 10.1.0.1; the metadata endpoint answers
-# inside the tunnel and refuses from outside; a bad MAC, a reused ticket and a mixnet-entry
-# ticket are refused and counted, a second registration of the same key is idempotent; the
-# peer is removed once it has used its allowance; wireguard-stats shows its traffic.
+# inside the tunnel (a top-up with a ticket included) and refuses from outside; a bad MAC, a
+# reused ticket and a mixnet-entry ticket are refused and counted, a second registration of
+# the same key is idempotent; nym-ntm on the entry lets tunnel clients reach only the exit's
+# WireGuard and client ports; the peer is removed once it has used its allowance;
+# a one-hop peer of the exit reaches the internet host through nymwg (nym-ntm exit table);
+# wireguard-stats shows its traffic.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 . tests/lib/assert.sh
@@ -13,14 +16,16 @@ S=scripts/sandbox.sh
 PY=/usr/bin/python3
 P=wgg$$
 WGIF=wgt$$
+WGX=wgx$$
 ALLOWANCE=200000
 
-command -v wireguard-go >/dev/null && command -v wg >/dev/null || die "wireguard-go and wg are needed"
+{ command -v wireguard-go && command -v wg; } >/dev/null || die "wireguard-go and wg are needed"
 env=$($S up --prefix "$P" --wg-ticket-bytes "$ALLOWANCE") || die "sandbox up failed"
 eval "$env"
 cleanup() {
 	$S exec client ip link del "$WGIF" >/dev/null 2>&1
-	rm -f "/run/wireguard/$WGIF.sock"
+	$S exec client ip link del "$WGX" >/dev/null 2>&1
+	rm -f "/run/wireguard/$WGIF.sock" "/run/wireguard/$WGX.sock"
 	$S down --dir "$SANDBOX_DIR" >/dev/null 2>&1
 }
 trap cleanup EXIT
@@ -49,13 +54,16 @@ metric_at_least() {
 	done
 }
 
-V=$($S voucher 2)
+V=$($S voucher 3)
 on client "$NODE" debug ticketbook-obtain --authority "$AUTH_URL" --authority-key "$AUTH_KEY" \
 	--voucher "$(echo "$V" | sed -n 1p)" --type wg-entry --count 5 --out "$SANDBOX_DIR/wg.json" >/dev/null ||
 	die "no wg-entry ticketbook"
 on client "$NODE" debug ticketbook-obtain --authority "$AUTH_URL" --authority-key "$AUTH_KEY" \
 	--voucher "$(echo "$V" | sed -n 2p)" --type mixnet-entry --count 2 --out "$SANDBOX_DIR/mix.json" >/dev/null ||
 	die "no mixnet-entry ticketbook"
+on client "$NODE" debug ticketbook-obtain --authority "$AUTH_URL" --authority-key "$AUTH_KEY" \
+	--voucher "$(echo "$V" | sed -n 3p)" --type wg-exit --count 2 --out "$SANDBOX_DIR/wgx.json" >/dev/null ||
+	die "no wg-exit ticketbook"
 check "the entry's nymwg has 10.1.0.1/16 and fc01::1/112" sh -c \
 	"$S exec entry ip -br addr show nymwg | grep -q '10.1.0.1/16.*fc01::1/112'"
 check "the exit runs its own nymwg" sh -c "$S exec exit ip link show nymwg >/dev/null"
@@ -123,6 +131,15 @@ check "the peer pings fc01::1 through the tunnel" sh -c "$S exec client ping -6 
 expect "the metadata endpoint answers inside the tunnel" '*"available_bandwidth":*' \
 	on client curl -s -m 5 http://10.1.0.1:51830/v1/bandwidth/available
 expect "the metadata version" '{"version":1}' on client curl -s -m 5 http://10.1.0.1:51830/v1/bandwidth/version
+# A top-up through the metadata endpoint, without leaving the tunnel (ticket 2).
+reg --ticketbook "$SANDBOX_DIR/wg.json" --ticket 2 --print-ticket >"$SANDBOX_DIR/topup.json"
+before=$(on client curl -s -m 5 http://10.1.0.1:51830/v1/bandwidth/available)
+after=$(on client curl -s -m 5 -H 'Content-Type: application/json' --data-binary "@$SANDBOX_DIR/topup.json" \
+	http://10.1.0.1:51830/v1/bandwidth/topup)
+expect "a top-up inside the tunnel adds one ticket's allowance" True \
+	json "json.loads('$after')['available_bandwidth'] - j['available_bandwidth'] >= $ALLOWANCE - 20000" "$before"
+expect "the same ticket again: 409" 409 on client curl -s -o /dev/null -w '%{http_code}' -m 5 \
+	--data-binary "@$SANDBOX_DIR/topup.json" http://10.1.0.1:51830/v1/bandwidth/topup
 outside0=$(metric nym_node_wireguard_metadata_refused_outside)
 expect "the metadata endpoint refuses from outside the tunnel" 403 \
 	on entry curl -s -o /dev/null -w '%{http_code}' -m 5 http://10.1.0.1:51830/v1/bandwidth/available
@@ -147,8 +164,34 @@ while :; do
 done
 expect "wireguard-stats shows the peers and their traffic" True json 'j["bytes_rx"] > 0 and j["total_peers"] >= 2' "$st"
 
-# 6. The allowance used up: the peer is removed (within a metering interval or two).
-on client ping -c 150 -i 0.01 -s 1200 -W 1 -q 10.1.0.1 >/dev/null 2>&1
+# 6. One hop to the exit: a wg-exit ticket, and nym-ntm's exit table forwards and masquerades
+# nymwg's traffic under the exit policy (HTTP to the internet host).
+XGWKEY=$(cat "$SANDBOX_DIR/exit/data/x25519_noise.pub")
+XKEY=$(wg genkey)
+out=$(on client "$NODE" debug wg-register --gateway "$EXIT_IP:9000" --gateway-noise-key "$XGWKEY" \
+	--private-key "$XKEY" --ticketbook "$SANDBOX_DIR/wgx.json" --ticket 0)
+expect "registered with the exit with a wg-exit ticket" True json 'j["registered"]' "$out"
+XIP4=$(json 'j.get("ipv4", "")' "$out")
+printf '%s\n' "$XKEY" >"$SANDBOX_DIR/wgx.key"
+chmod 600 "$SANDBOX_DIR/wgx.key"
+on client wireguard-go -f "$WGX" >"$SANDBOX_DIR/logs/$WGX.log" 2>&1 &
+i=0
+until on client wg show "$WGX" >/dev/null 2>&1; do
+	i=$((i + 1))
+	[ $i -lt 50 ] || die "wireguard-go's socket did not appear"
+	sleep 0.1
+done
+on client wg set "$WGX" private-key "$SANDBOX_DIR/wgx.key" peer "$(json 'j["gateway_key"]' "$out")" \
+	endpoint "$EXIT_IP:51822" allowed-ips "$INTERNET_IP/32"
+on client ip addr add "$XIP4/32" dev "$WGX"
+on client ip link set "$WGX" up mtu 1420
+on client ip route add "$INTERNET_IP/32" dev "$WGX" src "$XIP4"
+expect "HTTP to the internet host through the exit's nymwg" '[0-9][0-9][0-9]' \
+	on client curl -s -o /dev/null -w '%{http_code}' -m 5 "http://$INTERNET_IP/"
+on client ip link del "$WGX"
+
+# 7. The allowance used up: the peer is removed (within a metering interval or two).
+on client ping -c 500 -i 0.004 -s 1300 -W 1 -q 10.1.0.1 >/dev/null 2>&1
 check "the peer out of bandwidth is removed" metric_at_least nym_node_wireguard_peers_removed_no_bandwidth 1 ||
 	sleep 6
 i=0
