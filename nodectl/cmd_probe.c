@@ -13,6 +13,7 @@
 #include "nodectl/probe/probe.h"
 #include "util/base58.h"
 #include "util/cli.h"
+#include "util/signals.h"
 
 static int key_arg(const char *context, const char *option, const char *text, uint8_t out[32])
 {
@@ -51,6 +52,12 @@ static json_t *result_json(const struct probe_result *r)
 	json_t *o = json_object();
 	json_object_set_new(o, "entry", r->have_gateways ? json_string(entry) : json_null());
 	json_object_set_new(o, "exit", r->have_gateways ? json_string(exit_) : json_null());
+	json_object_set_new(o, "mode", json_string(r->backend[0] ? "two-hop" : "mixnet"));
+	if (r->backend[0]) {
+		json_object_set_new(o, "backend", json_string(r->backend));
+		json_object_set_new(o, "entry_ipv4", json_string(r->entry_ipv4));
+		json_object_set_new(o, "entry_ipv6", json_string(r->entry_ipv6));
+	}
 	json_object_set_new(o, "ipv4", r->connected ? json_string(r->ipv4) : json_null());
 	json_object_set_new(o, "ipv6", r->connected ? json_string(r->ipv6) : json_null());
 	if (r->ping.requested)
@@ -149,15 +156,19 @@ int cmd_probe(const char *context, int argc, char **argv)
 	uint64_t threshold = 0, ping_count = 3, timeout = 60, duration = 0, per_hop = UINT64_MAX, poisson = UINT64_MAX,
 		 ipr_buffer = UINT64_MAX, table = PROBE_DEFAULT_TABLE, priority = PROBE_DEFAULT_RULE_PRIORITY;
 	const char *entry = NULL, *exit_ = NULL, *ticketbook = NULL, *ping = NULL, *ping6 = NULL, *dns_server = NULL,
-		   *dns_name = NULL, *http_url = NULL, *tun = PROBE_DEFAULT_TUN, *keys_dir = NULL;
-	bool as_json = false, no_cover = false;
+		   *dns_name = NULL, *http_url = NULL, *tun = PROBE_DEFAULT_TUN, *keys_dir = NULL, *ticket_dir = NULL,
+		   *tun_entry = "nymprobe-entry";
+	bool as_json = false, no_cover = false, two_hop = false;
 	struct cli_option opts[] = {
 		{ "authority", CLI_LIST, &urls, true, "URL   an authority (repeat for several)" },
 		{ "authority-key", CLI_LIST, &keys, true, "B58   a trusted authority key (repeat; k of n must sign)" },
 		{ "threshold", CLI_U64, &threshold, false, "K     signatures required (default: a majority of the keys)" },
 		{ "entry-gateway", CLI_STRING, &entry, false, "ID    the entry gateway (default: one at random)" },
 		{ "exit-gateway", CLI_STRING, &exit_, false, "ID    the exit gateway (default: one at random)" },
-		{ "ticketbook", CLI_STRING, &ticketbook, true, "FILE  mixnet-entry tickets (spent ones are marked in it)" },
+		{ "ticketbook", CLI_STRING, &ticketbook, false, "FILE  mixnet-entry tickets (spent ones are marked in it; mixnet mode)" },
+		{ "two-hop", CLI_FLAG, &two_hop, false, "      through two nested WireGuard tunnels instead of the mixnet" },
+		{ "ticket-dir", CLI_STRING, &ticket_dir, false, "DIR   --two-hop: ticketbooks with wg-entry and wg-exit tickets" },
+		{ "tun-entry", CLI_STRING, &tun_entry, false, "NAME  --two-hop: the entry (outer) device (default nymprobe-entry)" },
 		{ "ping", CLI_STRING, &ping, false, "ADDR  ICMP echo to this IPv4 or IPv6 address" },
 		{ "ping6", CLI_STRING, &ping6, false, "ADDR  a second ICMP echo target (IPv6)" },
 		{ "ping-count", CLI_U64, &ping_count, false, "N     echo requests per target (default 3, at most 32)" },
@@ -252,6 +263,38 @@ int cmd_probe(const char *context, int argc, char **argv)
 	o.ipr_buffer_ms = ipr_buffer;
 	o.timeout_s = timeout;
 	o.duration_s = duration;
+	if (two_hop) {
+		if (!strcmp(tun, PROBE_DEFAULT_TUN))
+			tun = "nymprobe-exit";
+		if (!ticket_dir || strlen(tun_entry) < 1 || strlen(tun_entry) >= IF_NAMESIZE) {
+			fprintf(stderr, "%s: --two-hop needs --ticket-dir DIR (and --tun-entry of 1..15 characters)\n",
+				context);
+			return EXIT_FAIL;
+		}
+		o.two_hop = true;
+		o.ticket_dir = ticket_dir;
+		o.tun_entry_name = tun_entry;
+		o.tun_name = tun;
+		if (nym_http_init() != 0) {
+			fprintf(stderr, "%s: cannot initialise libcurl\n", context);
+			return EXIT_FAIL;
+		}
+		struct probe_result r2;
+		sigset_t stop;
+		nym_signals_take(&stop, false);
+		rc = probe_run_two_hop(&o, &r2);
+		if (as_json)
+			cmd_print_json(result_json(&r2));
+		else
+			print_text(&r2);
+		if (r2.error[0])
+			fprintf(stderr, "%s: %s\n", context, r2.error);
+		return rc == 0 ? EXIT_OK : EXIT_FAIL;
+	}
+	if (!ticketbook) {
+		fprintf(stderr, "%s: --ticketbook FILE is required (mixnet mode)\n", context);
+		return EXIT_FAIL;
+	}
 	struct nym_ticketbook *book = NULL;
 	rc = nym_ticketbook_load(&book, ticketbook);
 	if (rc) {

@@ -53,6 +53,7 @@ struct vpnd_fw {
 	struct nft_killswitch_endpoint entry[VPND_ENDPOINTS_MAX];
 	size_t n_entry;
 	char tunnel[16]; /* "" while no device */
+	char outer[16];	 /* two-hop: the entry device carrying the tunnel; "" otherwise */
 	bool allow_lan, allow_ipv6;
 	bool active; /* installed by us in this process */
 };
@@ -64,6 +65,10 @@ int vpnd_fw_set_authorities(struct vpnd_fw *fw, const char *const *urls, size_t 
 int vpnd_fw_block(struct vpnd_fw *fw, bool allow_lan, bool allow_ipv6, char *err, size_t errlen);
 int vpnd_fw_set_entry(struct vpnd_fw *fw, const struct sockaddr_storage *addrs, size_t n, char *err, size_t errlen);
 int vpnd_fw_set_tunnel(struct vpnd_fw *fw, const char *tunnel, char *err, size_t errlen);
+/* Two-hop: appends one endpoint (proto IPPROTO_TCP / IPPROTO_UDP; marked traffic only);
+ * the tunnel device and the outer device that carries it. */
+int vpnd_fw_add_entry(struct vpnd_fw *fw, const struct sockaddr *addr, uint8_t proto, char *err, size_t errlen);
+int vpnd_fw_set_tunnels(struct vpnd_fw *fw, const char *tunnel, const char *outer, char *err, size_t errlen);
 int vpnd_fw_set_lan(struct vpnd_fw *fw, bool allow_lan, char *err, size_t errlen); /* re-applies when active */
 int vpnd_fw_remove(struct vpnd_fw *fw, char *err, size_t errlen);
 
@@ -118,6 +123,30 @@ int vpnd_tunnel_next_event(struct vpnd_tunnel *t, struct vpnd_tev *out);
 /* Undoes what a previous process may have left (DNS backup, policy rules, src_valid_mark):
  * at start, before anything else. Logs what it did. */
 void vpnd_tunnel_cleanup_leftovers(const struct vpn_config *cfg, const char *state_dir, const char *dns_dir);
+
+/* ---- two-hop WireGuard (vpnd_wg_tunnel.c), run by the tunnel thread ---- */
+
+struct vpnd_wg;
+struct vpnd_wg_hooks {
+	void *ctx;
+	void (*progress)(void *ctx, enum vpn_ctl_step step);
+	void (*failed)(void *ctx, enum vpn_state_reason reason, bool fatal, const char *message);
+	bool (*stopping)(void *ctx);
+};
+/* Both tunnels up, the exit's addresses routed through the entry, addresses set; conn
+ * filled (tun = the exit device), *ipv6 whether the inner tunnel has IPv6. 0, or -errno after
+ * hooks->failed. *out is set whenever it returns (vpnd_wg_down it in any case). */
+int vpnd_wg_up(const struct vpnd_tunnel_params *p, const struct vpnd_wg_hooks *h, struct vpn_state_connection *conn,
+	       bool *ipv6, struct vpnd_wg **out);
+/* The entry device's name (the kill switch's outer tunnel). */
+const char *vpnd_wg_outer_ifname(void);
+/* While up (every 5 s): 0, or -ESTALE with a message (a device gone, a handshake older than
+ * 180 s). Reads each tunnel's balance from its metadata endpoint (10.1.0.1:51830 through that
+ * device) and tops it up with a ticket when it is below half of what the registration's
+ * ticket bought; *changed when a balance changed (new values in *entry_left / *exit_left). */
+int vpnd_wg_watch(struct vpnd_wg *w, bool *changed, int64_t *entry_left, int64_t *exit_left, char *msg, size_t cap);
+/* Removes both devices (and so their routes) and frees w. */
+void vpnd_wg_down(struct vpnd_wg *w);
 
 /* ---- credentials (vpnd_creds.c) ---- */
 

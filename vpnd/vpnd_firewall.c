@@ -158,6 +158,7 @@ static int apply_locked(struct vpnd_fw *fw, char *err, size_t errlen)
 	struct nft_killswitch_policy p = {
 		.table = VPND_TABLE,
 		.tunnel = fw->tunnel[0] ? fw->tunnel : NULL,
+		.tunnel_outer = fw->tunnel[0] && fw->outer[0] ? fw->outer : NULL,
 		.fwmark = fw->fwmark,
 		.endpoints = eps,
 		.n_endpoints = ne,
@@ -183,6 +184,7 @@ int vpnd_fw_block(struct vpnd_fw *fw, bool allow_lan, bool allow_ipv6, char *err
 	pthread_mutex_lock(&fw->mu);
 	fw->n_entry = 0;
 	fw->tunnel[0] = '\0';
+	fw->outer[0] = '\0';
 	fw->allow_lan = allow_lan;
 	fw->allow_ipv6 = allow_ipv6;
 	int rc = apply_locked(fw, err, errlen);
@@ -202,10 +204,35 @@ int vpnd_fw_set_entry(struct vpnd_fw *fw, const struct sockaddr_storage *addrs, 
 	return rc;
 }
 
+int vpnd_fw_add_entry(struct vpnd_fw *fw, const struct sockaddr *addr, uint8_t proto, char *err, size_t errlen)
+{
+	int rc = -ENOSPC;
+	pthread_mutex_lock(&fw->mu);
+	if (fw->n_entry < VPND_ENDPOINTS_MAX && (rc = endpoint_from(addr, proto, &fw->entry[fw->n_entry])) == 0) {
+		fw->n_entry++;
+		rc = apply_locked(fw, err, errlen);
+	} else {
+		snprintf(err, errlen, "cannot let the gateway's endpoint through: %s", strerror(-rc));
+	}
+	pthread_mutex_unlock(&fw->mu);
+	return rc;
+}
+
+int vpnd_fw_set_tunnels(struct vpnd_fw *fw, const char *tunnel, const char *outer, char *err, size_t errlen)
+{
+	pthread_mutex_lock(&fw->mu);
+	snprintf(fw->tunnel, sizeof(fw->tunnel), "%s", tunnel ? tunnel : "");
+	snprintf(fw->outer, sizeof(fw->outer), "%s", outer ? outer : "");
+	int rc = apply_locked(fw, err, errlen);
+	pthread_mutex_unlock(&fw->mu);
+	return rc;
+}
+
 int vpnd_fw_set_tunnel(struct vpnd_fw *fw, const char *tunnel, char *err, size_t errlen)
 {
 	pthread_mutex_lock(&fw->mu);
 	snprintf(fw->tunnel, sizeof(fw->tunnel), "%s", tunnel ? tunnel : "");
+	fw->outer[0] = '\0';
 	int rc = apply_locked(fw, err, errlen);
 	pthread_mutex_unlock(&fw->mu);
 	return rc;

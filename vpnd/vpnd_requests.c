@@ -53,8 +53,6 @@ static int apply_setter(struct vpnd *d, enum vpn_ctl_cmd cmd, const struct vpn_c
 		struct vpn_state_event ev = { .kind = VPN_EV_RECONNECT };
 		vpnd_handle(d, &ev);
 	}
-	if (cmd == VPN_CTL_TUNNEL_SET && d->settings.tunnel.two_hop && !before.tunnel.two_hop)
-		log_warn("two-hop (WireGuard) mode is not available yet: the tunnel stays in mixnet mode");
 	switch (cmd) {
 	case VPN_CTL_GATEWAY_SET:
 		*result = vpn_settings_gateway_json(&d->settings);

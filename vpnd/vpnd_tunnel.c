@@ -21,6 +21,7 @@
 
 #include "client/client_keys.h"
 #include "clientio/clientio.h"
+#include "clientio/clientio_wgreg.h"
 #include "crypto/secret.h"
 #include "io/tun.h"
 #include "netlink/net_sysctl.h"
@@ -56,6 +57,7 @@ struct vpnd_tunnel {
 	struct vpn_state_connection conn;
 	struct client_keys keys;
 	bool routing, dns, mark_saved;
+	struct vpnd_wg *wg; /* two-hop */
 };
 
 static void post(struct vpnd_tunnel *t, const struct vpnd_tev *ev)
@@ -245,6 +247,8 @@ static void restore_src_valid_mark(const char *state_dir)
 	free(data);
 }
 
+static int finish(struct vpnd_tunnel *t, bool v6, const char *outer);
+
 /* Returns 0 when configured, else posted FAILED. */
 static int configure(struct vpnd_tunnel *t, const struct ipr_addr_pair *ips)
 {
@@ -285,9 +289,19 @@ static int configure(struct vpnd_tunnel *t, const struct ipr_addr_pair *ips)
 		       r.fwmark, strerror(-rc));
 		return rc;
 	}
+	return finish(t, v6, NULL);
+}
+
+/* src_valid_mark, the kill switch with the tunnel (and the outer device of two-hop), DNS.
+ * Returns 0 when done, else posted FAILED. */
+static int finish(struct vpnd_tunnel *t, bool v6, const char *outer)
+{
+	const struct vpn_config *cfg = t->p.cfg;
+	const struct vpn_settings *s = &t->p.settings;
+	int rc;
 	save_src_valid_mark(t);
 	char err[256];
-	rc = vpnd_fw_set_tunnel(t->p.fw, t->ifname, err, sizeof(err));
+	rc = vpnd_fw_set_tunnels(t->p.fw, t->ifname, outer, err, sizeof(err));
 	if (rc) {
 		failed(t, VPN_REASON_FIREWALL, true, "%s", err);
 		return rc;
@@ -333,9 +347,27 @@ static bool stopping(struct vpnd_tunnel *t)
 
 static void wait_for_stop(struct vpnd_tunnel *t)
 {
+	unsigned tick = 0;
 	while (!stopping(t)) {
 		struct timespec ts = { 0, 200 * 1000000L };
 		nanosleep(&ts, NULL);
+		char why_wg[VPN_STATE_MESSAGE_MAX];
+		bool changed = false;
+		int64_t el = -1, xl = -1;
+		if (t->wg && t->up_sent && ++tick % 25 == 0) {
+			if (vpnd_wg_watch(t->wg, &changed, &el, &xl, why_wg, sizeof(why_wg)) != 0) {
+				failed(t, VPN_REASON_TUNNEL_PROVIDER, false, "%s", why_wg); /* the loop reconnects */
+				atomic_store(&t->up_sent, false);
+			} else if (changed) {
+				struct vpnd_tev up = { .kind = VPND_TEV_UP }; /* refreshed figures */
+				pthread_mutex_lock(&t->mu);
+				t->conn.entry_bandwidth = el;
+				t->conn.exit_bandwidth = xl;
+				up.connection = t->conn;
+				pthread_mutex_unlock(&t->mu);
+				post(t, &up);
+			}
+		}
 		if (t->io && t->up_sent && clientio_gave_up(t->io)) {
 			char why[256];
 			clientio_last_error(t->io, why, sizeof(why));
@@ -362,6 +394,8 @@ static void teardown(struct vpnd_tunnel *t)
 	if (t->io)
 		clientio_stop(t->io);
 	t->io = NULL;
+	vpnd_wg_down(t->wg);
+	t->wg = NULL;
 	if (t->tun_fd >= 0)
 		close(t->tun_fd);
 	t->tun_fd = -1;
@@ -371,6 +405,62 @@ static void teardown(struct vpnd_tunnel *t)
 static bool all_authorities_missing(const struct vpnd_tunnel *t)
 {
 	return t->p.n_authorities == 0;
+}
+
+static void wg_progress(void *ctx, enum vpn_ctl_step step)
+{
+	progress(ctx, step);
+}
+
+static void wg_failed(void *ctx, enum vpn_state_reason reason, bool fatal, const char *message)
+{
+	failed(ctx, reason, fatal, "%s", message);
+}
+
+static bool wg_stopping(void *ctx)
+{
+	return stopping(ctx);
+}
+
+/* Two-hop: vpnd_wg_tunnel.c brings the devices up; the routing, kill switch and DNS are the
+ * mixnet mode's, with the exit device as the tunnel. */
+static void run_two_hop(struct vpnd_tunnel *t)
+{
+	const struct vpn_config *cfg = t->p.cfg;
+	struct vpnd_wg_hooks h = { .ctx = t, .progress = wg_progress, .failed = wg_failed, .stopping = wg_stopping };
+	bool v6 = false;
+	struct vpn_state_connection conn;
+	memset(&conn, 0, sizeof(conn));
+	long entry_left = (long)clientio_wgreg_tickets_left(t->p.tickets_dir, NYM_TICKET_WG_ENTRY, nym_clock_unix_now());
+	struct vpnd_tev tk = { .kind = VPND_TEV_TICKETS, .tickets_left = entry_left, .low = entry_left < CLIENTIO_TICKETS_LOW };
+	post(t, &tk);
+	int rc = vpnd_wg_up(&t->p, &h, &conn, &v6, &t->wg);
+	pthread_mutex_lock(&t->mu);
+	t->conn = conn;
+	pthread_mutex_unlock(&t->mu);
+	if (rc || stopping(t))
+		return;
+	snprintf(t->ifname, sizeof(t->ifname), "%s", conn.tun);
+	struct nl_policy_routing r = { .ifname = t->ifname,
+				       .table = (uint32_t)cfg->tunnel.table,
+				       .fwmark = (uint32_t)cfg->tunnel.fwmark,
+				       .ipv4 = true,
+				       .ipv6 = v6 };
+	rc = nl_policy_up(&r);
+	t->routing = true;
+	if (rc) {
+		failed(t, VPN_REASON_ROUTING, true, "cannot set up the tunnel's routing (table %u, fwmark 0x%x): %s", r.table,
+		       r.fwmark, strerror(-rc));
+		return;
+	}
+	if (finish(t, v6, vpnd_wg_outer_ifname()) != 0)
+		return;
+	struct vpnd_tev up = { .kind = VPND_TEV_UP };
+	pthread_mutex_lock(&t->mu);
+	up.connection = t->conn;
+	pthread_mutex_unlock(&t->mu);
+	post(t, &up);
+	atomic_store(&t->up_sent, true);
 }
 
 static void *run(void *arg)
@@ -390,6 +480,10 @@ static void *run(void *arg)
 	if (all_authorities_missing(t)) {
 		failed(t, VPN_REASON_INTERNAL, true,
 		       "no directory authority configured: set network.authorities in the configuration or give --authority");
+		goto out;
+	}
+	if (s->tunnel.two_hop) {
+		run_two_hop(t);
 		goto out;
 	}
 	char book[PATH_MAX];

@@ -83,7 +83,8 @@ int nl_link_addr_del(const char *ifname, int family, const void *addr, unsigned 
 	return nl_link_addr(RTM_DELADDR, 0, ifname, family, addr, prefix);
 }
 
-static int nl_link_route(uint16_t type, uint16_t flags, const char *ifname, int family, uint32_t table)
+static int nl_link_route_to(uint16_t type, uint16_t flags, const char *ifname, int family, const void *dst,
+			    unsigned prefix, uint32_t table)
 {
 	unsigned index;
 	int rc = nl_link_index(ifname, &index);
@@ -95,14 +96,33 @@ static int nl_link_route(uint16_t type, uint16_t flags, const char *ifname, int 
 	struct nlmsghdr *nlh = nl_sock_put_request(buf, type, flags);
 	struct rtmsg *rm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rm));
 	rm->rtm_family = (uint8_t)family;
-	rm->rtm_dst_len = 0;
+	if (prefix > (family == AF_INET ? 32u : 128u) || (prefix && !dst))
+		return -EINVAL;
+	rm->rtm_dst_len = (uint8_t)prefix;
 	rm->rtm_table = table < 256 ? (uint8_t)table : RT_TABLE_UNSPEC;
 	rm->rtm_protocol = RTPROT_STATIC;
 	rm->rtm_scope = RT_SCOPE_LINK;
 	rm->rtm_type = RTN_UNICAST;
 	mnl_attr_put_u32(nlh, RTA_TABLE, table);
 	mnl_attr_put_u32(nlh, RTA_OIF, index);
+	if (prefix)
+		mnl_attr_put(nlh, RTA_DST, family == AF_INET ? 4 : 16, dst);
 	return nl_sock_ack(nlh);
+}
+
+static int nl_link_route(uint16_t type, uint16_t flags, const char *ifname, int family, uint32_t table)
+{
+	return nl_link_route_to(type, flags, ifname, family, NULL, 0, table);
+}
+
+int nl_link_route_replace(const char *ifname, int family, const void *dst, unsigned prefix, uint32_t table)
+{
+	return nl_link_route_to(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_REPLACE, ifname, family, dst, prefix, table);
+}
+
+int nl_link_route_del(const char *ifname, int family, const void *dst, unsigned prefix, uint32_t table)
+{
+	return nl_link_route_to(RTM_DELROUTE, 0, ifname, family, dst, prefix, table);
 }
 
 int nl_link_route_add_default(const char *ifname, int family, uint32_t table)

@@ -22,6 +22,9 @@ int nl_link_addr_del(const char *ifname, int family, const void *addr, unsigned 
 int nl_link_route_add_default(const char *ifname, int family, uint32_t table);
 int nl_link_route_replace_default(const char *ifname, int family, uint32_t table);
 int nl_link_route_del_default(const char *ifname, int family, uint32_t table);
+/* The same for the route to dst/prefix (4 or 16 bytes of dst) through the interface. */
+int nl_link_route_replace(const char *ifname, int family, const void *dst, unsigned prefix, uint32_t table);
+int nl_link_route_del(const char *ifname, int family, const void *dst, unsigned prefix, uint32_t table);
 
 /* Adds / deletes the policy rule "priority P: oif IFNAME lookup TABLE" of `family`, so that
  * sockets bound to the interface use that table. */

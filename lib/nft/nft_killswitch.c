@@ -90,13 +90,18 @@ static void dhcp_rules(struct nft_ruleset *rs, const char *chain, bool out)
 static void tunnel_rule(struct nft_ruleset *rs, const struct nft_killswitch_policy *p, const char *chain,
 			enum nft_stmt_kind dev)
 {
-	if (!p->tunnel)
-		return;
-	struct nft_rule *r = nft_add_rule(rs, chain, p->allow_ipv6 ? "the tunnel" : "the tunnel (IPv4 only)");
-	nft_rule_stmt(rs, r, dev, 0, p->tunnel);
-	if (!p->allow_ipv6)
-		nft_rule_stmt(rs, r, NFT_M_NFPROTO, NFT_V4, NULL);
-	rule_accept(rs, r);
+	for (int outer = 0; outer < 2; outer++) {
+		const char *name = outer ? p->tunnel_outer : p->tunnel;
+		if (!name || !p->tunnel || (outer && strcmp(chain, "forward") == 0))
+			continue; /* the outer one only carries the inner one's packets: this host's own */
+		struct nft_rule *r = nft_add_rule(rs, chain,
+						  outer ? (p->allow_ipv6 ? "the outer tunnel" : "the outer tunnel (IPv4 only)")
+							: (p->allow_ipv6 ? "the tunnel" : "the tunnel (IPv4 only)"));
+		nft_rule_stmt(rs, r, dev, 0, name);
+		if (!p->allow_ipv6)
+			nft_rule_stmt(rs, r, NFT_M_NFPROTO, NFT_V4, NULL);
+		rule_accept(rs, r);
+	}
 }
 
 static void lan_rules(struct nft_ruleset *rs, const struct nft_killswitch_policy *p, const char *chain,
@@ -139,6 +144,8 @@ int nft_killswitch_build(const struct nft_killswitch_policy *p, struct nft_rules
 {
 	nft_ruleset_init(rs, p->table ? p->table : "");
 	if (!p->table || !p->table[0])
+		return rs->error = -EINVAL;
+	if (p->tunnel_outer && (!p->tunnel_outer[0] || strlen(p->tunnel_outer) >= NFT_IFNAME_LEN))
 		return rs->error = -EINVAL;
 	if (p->tunnel && (!p->tunnel[0] || strlen(p->tunnel) >= NFT_IFNAME_LEN))
 		return rs->error = -EINVAL;

@@ -8,6 +8,7 @@
  * Output, in order (policy drop):
  *   oifname "lo" accept
  *   oifname TUNNEL [meta nfproto ipv4] accept          (no rule while tunnel is NULL)
+ *   oifname OUTER [meta nfproto ipv4] accept           (two-hop: the entry device, see below)
  *   [oifname != TUNNEL] udp|tcp dport 53 drop           (DNS only through the tunnel)
  *   meta mark FWMARK ip|ip6 daddr A tcp|udp dport P accept   (one rule per endpoint)
  *   udp sport 68 udp dport 67 accept; udp sport 546 udp dport 547 accept; icmpv6 type @ndp accept
@@ -40,6 +41,10 @@ struct nft_killswitch_net {
 struct nft_killswitch_policy {
 	const char *table;  /* "nym-vpn" */
 	const char *tunnel; /* "nym0"; NULL while the device does not exist yet */
+	/* Two-hop: the outer (entry) WireGuard device that carries the inner one's UDP and the
+	 * exit's link, allowed in output and input like the tunnel (not in forward, and only
+	 * while `tunnel` is set too); DNS stays the inner tunnel's alone. NULL: none. */
+	const char *tunnel_outer;
 	uint32_t fwmark;    /* endpoint traffic must carry this mark */
 	const struct nft_killswitch_endpoint *endpoints;
 	size_t n_endpoints; /* entry gateway link(s), authority API */

@@ -27,6 +27,7 @@ const struct conf_key vpn_config_schema[] = {
 	{ "dns.default_servers", CONF_LIST, F(dns.default_servers), "1.1.1.1,1.0.0.1,2606:4700:4700::1111,2606:4700:4700::1001", "resolvers used through the tunnel unless `nym-vpnc dns set` chose others", 0, 0 },
 	{ "dns.backend", CONF_STRING, F(dns.backend), "auto", "how DNS is configured: auto (systemd-resolved, else resolvconf, else static-file), systemd-resolved, resolvconf or static-file", 0, 0 },
 	{ "dns.resolv_conf", CONF_STRING, F(dns.resolv_conf), "/etc/resolv.conf", "file the static-file backend rewrites in place (and restores)", 0, 0 },
+	{ "wireguard.backend", CONF_STRING, F(wireguard.backend), "auto", "two-hop mode's WireGuard devices: auto (the kernel's when it has WireGuard, else wireguard-go), kernel or userspace", 0, 0 },
 	{ "logging.level", CONF_STRING, F(logging.level), "info", "error, warn, info or debug; --log-level overrides", 0, 0 },
 	{ 0 },
 };
@@ -149,6 +150,12 @@ int vpn_config_validate(const void *config, char msg[CONF_ERROR_MAX], const char
 	if (!known) {
 		*key = "dns.backend";
 		snprintf(msg, CONF_ERROR_MAX, "expected auto, systemd-resolved, resolvconf or static-file, got \"%.40s\"", c->dns.backend);
+		return -EINVAL;
+	}
+	if (strcmp(c->wireguard.backend, "auto") && strcmp(c->wireguard.backend, "kernel") &&
+	    strcmp(c->wireguard.backend, "userspace")) {
+		*key = "wireguard.backend";
+		snprintf(msg, CONF_ERROR_MAX, "expected auto, kernel or userspace, got \"%.40s\"", c->wireguard.backend);
 		return -EINVAL;
 	}
 	if (c->dns.resolv_conf[0] != '/') {

@@ -34,6 +34,9 @@ struct vpn_config {
 		char resolv_conf[CONF_STR_MAX];
 	} dns;
 	struct {
+		char backend[CONF_STR_MAX]; /* two-hop mode's devices: auto | kernel | userspace */
+	} wireguard;
+	struct {
 		char level[CONF_STR_MAX];
 	} logging;
 };

@@ -126,7 +126,7 @@ const char *vpn_ctl_lan_name(enum vpn_ctl_lan l)
 
 static const char *const step_names[VPN_CTL_STEP_COUNT] = {
 	"fetching_topology", "selecting_gateways", "connecting_entry", "spending_ticket",
-	"waiting_for_ipr",   "configuring_tunnel", "up",
+	"waiting_for_ipr",   "registering_entry",  "registering_exit", "configuring_tunnel", "up",
 };
 static const char *const step_descriptions[VPN_CTL_STEP_COUNT] = {
 	"fetching the topology",
@@ -134,6 +134,8 @@ static const char *const step_descriptions[VPN_CTL_STEP_COUNT] = {
 	"connecting to the entry gateway",
 	"spending a ticket",
 	"waiting for the IP packet router",
+	"registering with the entry gateway",
+	"registering with the exit gateway",
 	"configuring the tunnel",
 	"up",
 };

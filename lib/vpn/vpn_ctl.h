@@ -223,6 +223,8 @@ enum vpn_ctl_step {
 	VPN_CTL_STEP_CONNECTING_ENTRY,
 	VPN_CTL_STEP_SPENDING_TICKET, /* over the link: after connecting */
 	VPN_CTL_STEP_WAITING_FOR_IPR,
+	VPN_CTL_STEP_REGISTERING_ENTRY, /* two-hop: WireGuard registration with the entry */
+	VPN_CTL_STEP_REGISTERING_EXIT,	/* two-hop: with the exit, through the entry's tunnel */
 	VPN_CTL_STEP_CONFIGURING_TUNNEL,
 	VPN_CTL_STEP_UP,
 	VPN_CTL_STEP_COUNT /* also "no step yet" where a step is optional */

@@ -131,6 +131,8 @@ void vpn_state_handle(struct vpn_state *s, const struct vpn_state_event *ev, str
 			s->have_connection = true;
 			s->connection = *ev->connection;
 			a->flags |= VPN_ACT_PUBLISH;
+		} else if (s->kind == VPN_STATE_CONNECTED && s->tunnel_running && ev->connection) {
+			s->connection = *ev->connection; /* refreshed figures (two-hop: the balances) */
 		}
 		break;
 	case VPN_EV_LINK_DOWN:
@@ -273,7 +275,8 @@ const char *vpn_state_after_name(enum vpn_state_after a)
 
 json_t *vpn_state_to_json(const struct vpn_state *s)
 {
-	json_t *j = json_pack("{s:s, s:s, s:I}", "state", vpn_state_kind_name(s->kind), "mode", "mixnet",
+	bool wg = s->have_connection && s->connection.two_hop;
+	json_t *j = json_pack("{s:s, s:s, s:I}", "state", vpn_state_kind_name(s->kind), "mode", wg ? "wireguard" : "mixnet",
 			      "retry_attempt", (json_int_t)s->retry_attempt);
 	if (!j)
 		return NULL;
@@ -293,6 +296,16 @@ json_t *vpn_state_to_json(const struct vpn_state *s)
 					      c->entry_id, "address", c->entry_address, "exit", "id", c->exit_id,
 					      "tun", c->tun, "ipv4", c->ipv4, "ipv6", c->ipv6, "since",
 					      (json_int_t)c->since, "dns", dns));
+		if (c->two_hop) {
+			json_t *conn = json_object_get(j, "connection");
+			json_object_set_new(json_object_get(conn, "exit"), "address", json_string(c->exit_address));
+			json_object_set_new(
+				conn, "wireguard",
+				json_pack("{s:s, s:{s:s, s:s, s:s, s:I}, s:{s:s, s:s, s:s, s:I}}", "backend", c->backend,
+					  "entry", "tun", c->entry_tun, "ipv4", c->entry_ipv4, "ipv6", c->entry_ipv6,
+					  "bandwidth", (json_int_t)c->entry_bandwidth, "exit", "tun", c->tun, "ipv4",
+					  c->ipv4, "ipv6", c->ipv6, "bandwidth", (json_int_t)c->exit_bandwidth));
+		}
 	}
 	if (s->kind == VPN_STATE_CONNECTING && s->progress != VPN_CTL_STEP_COUNT)
 		json_object_set_new(j, "progress", json_string(vpn_ctl_step_name(s->progress)));

@@ -65,6 +65,14 @@ struct vpn_state_connection {
 	int64_t since; /* unix seconds */
 	size_t n_dns;
 	char dns[VPN_STATE_DNS_MAX][46];
+	/* Two-hop (mode "wireguard"): the backend, the exit's address, each tunnel's private
+	 * address pair and remaining bandwidth (bytes, -1 unknown). tun is the exit device. */
+	bool two_hop;
+	char backend[16];
+	char exit_address[64];
+	char entry_tun[16];
+	char entry_ipv4[16], entry_ipv6[46];
+	int64_t entry_bandwidth, exit_bandwidth;
 };
 
 struct vpn_state {

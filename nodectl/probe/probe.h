@@ -48,6 +48,11 @@ struct probe_options {
 	uint64_t ipr_buffer_ms; /* asked of the IPR; UINT64_MAX: its own, or 0 with poisson_ms 0 */
 	uint64_t timeout_s; /* for the IPR session to come up, and each check (default 60) */
 	uint64_t duration_s; /* keep the tunnel up this long after the checks (SIGINT ends it early) */
+	/* --two-hop (probe_wg.c): nested WireGuard instead of the mixnet; wg-entry and wg-exit
+	 * tickets from the books in ticket_dir; tun_name is the inner (exit) device. */
+	bool two_hop;
+	const char *ticket_dir;
+	const char *tun_entry_name;
 };
 
 struct probe_ping {
@@ -83,6 +88,8 @@ struct probe_result {
 	struct probe_dns dns;
 	struct probe_http http;
 	struct clientio_stats stats;
+	char backend[16];		/* two-hop: "kernel" | "userspace" */
+	char entry_ipv4[48], entry_ipv6[48]; /* two-hop: the entry tunnel's pair */
 	char error[CLIENTIO_ERR_MAX + 64]; /* why the probe could not run its checks */
 	char notice[CLIENTIO_ERR_MAX];	   /* the last link or IPR message (e.g. an exit policy INFO) */
 };
@@ -92,6 +99,8 @@ void probe_options_default(struct probe_options *o);
 /* Runs the probe. Returns 0 when every requested check passed, -EAGAIN when a check failed,
  * another negative errno when the probe could not run them (reason in r->error). */
 int probe_run(const struct probe_options *o, struct probe_result *r);
+/* The same through two nested WireGuard tunnels (o->two_hop; nodectl/probe/probe_wg.c). */
+int probe_run_two_hop(const struct probe_options *o, struct probe_result *r);
 
 /* The checks, on sockets bound to ifname (nodectl/probe/probe_checks.c). Each honours
  * timeout_s and stops early on SIGINT/SIGTERM (probe_interrupted). */

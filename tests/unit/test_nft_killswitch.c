@@ -174,6 +174,38 @@ Test(nft_killswitch, ipv6_off_lan_blocked_no_tunnel)
 	nft_ruleset_free(&rs);
 }
 
+Test(nft_killswitch, two_hop_outer_device)
+{
+	struct nft_killswitch_policy p = policy();
+	struct nft_ruleset rs;
+	p.tunnel = "nym-wg-exit";
+	p.tunnel_outer = "nym-wg-entry";
+	cr_assert_eq(nft_killswitch_build(&p, &rs), 0);
+	char *all = print(&rs);
+	char *out = chain_text(all, "output"), *in = chain_text(all, "input"), *fwd = chain_text(all, "forward");
+	cr_assert(strstr(out, "\t\toifname \"nym-wg-exit\" accept comment \"the tunnel\"\n"
+			      "\t\toifname \"nym-wg-entry\" accept comment \"the outer tunnel\"\n"
+			      "\t\toifname != \"nym-wg-exit\" udp dport 53 drop"),
+		  "%s", out);
+	cr_assert(strstr(in, "\t\tiifname \"nym-wg-entry\" accept comment \"the outer tunnel\"\n"), "%s", in);
+	cr_assert_null(strstr(fwd, "nym-wg-entry"), "no forwarding through the outer device: %s", fwd);
+	free(out);
+	free(in);
+	free(fwd);
+	free(all);
+	nft_ruleset_free(&rs);
+	p.tunnel = NULL; /* no outer device without the tunnel */
+	cr_assert_eq(nft_killswitch_build(&p, &rs), 0);
+	all = print(&rs);
+	cr_assert_null(strstr(all, "nym-wg-entry"), "%s", all);
+	free(all);
+	nft_ruleset_free(&rs);
+	p = policy();
+	p.tunnel_outer = "a-name-that-is-too-long";
+	cr_assert_eq(nft_killswitch_build(&p, &rs), -EINVAL);
+	nft_ruleset_free(&rs);
+}
+
 Test(nft_killswitch, bad_input)
 {
 	struct nft_killswitch_policy p = policy();

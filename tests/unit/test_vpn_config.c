@@ -48,6 +48,7 @@ Test(vpn_config, defaults_match_the_contract)
 	cr_assert_str_eq(c.dns.default_servers.item[3], "2606:4700:4700::1001");
 	cr_assert_str_eq(c.dns.backend, "auto");
 	cr_assert_str_eq(c.dns.resolv_conf, "/etc/resolv.conf");
+	cr_assert_str_eq(c.wireguard.backend, "auto");
 	mode_t m;
 	cr_assert_eq(vpn_config_socket_mode(&c, &m), 0);
 	cr_assert_eq(m, 0660);
@@ -119,6 +120,7 @@ Test(vpn_config, semantic_checks)
 		{ "tunnel:\n  table: 254\n", ":2:10: tunnel.table: " },
 		{ "tunnel:\n  mtu: 9000\n", ":2:8: tunnel.mtu: " },
 		{ "logging:\n  level: loud\n", ":2:10: logging.level: " },
+		{ "wireguard:\n  backend: fast\n", ":2:12: wireguard.backend: " },
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		struct vpn_config c;
