@@ -178,7 +178,7 @@ void vpnd_refresh_tickets(struct vpnd *d)
 {
 	char path[PATH_MAX];
 	size_t left = 0;
-	if (clientio_ticketbook_pick(d->tickets_dir, nym_clock_unix_now(), path, sizeof(path), &left) != 0)
+	if (clientio_ticketbook_pick(d->tickets_dir, NYM_TICKET_MIXNET_ENTRY, nym_clock_unix_now(), path, sizeof(path), &left) != 0)
 		left = 0;
 	d->st.tickets_left = (long)left;
 }

@@ -488,7 +488,7 @@ static void *run(void *arg)
 	}
 	char book[PATH_MAX];
 	size_t left = 0;
-	rc = clientio_ticketbook_pick(t->p.tickets_dir, nym_clock_unix_now(), book, sizeof(book), &left);
+	rc = clientio_ticketbook_pick(t->p.tickets_dir, NYM_TICKET_MIXNET_ENTRY, nym_clock_unix_now(), book, sizeof(book), &left);
 	if (rc) {
 		failed(t, VPN_REASON_NO_TICKETS, true,
 		       "no mixnet-entry tickets in %s: obtain some with `nym-vpnc credentials obtain`", t->p.tickets_dir);

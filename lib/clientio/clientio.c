@@ -386,7 +386,8 @@ static bool json_name(const char *name)
 	return name[0] != '.' && l > 5 && strcmp(name + l - 5, ".json") == 0;
 }
 
-int clientio_ticketbook_pick(const char *dir, int64_t now, char *path, size_t cap, size_t *tickets_left)
+int clientio_ticketbook_pick(const char *dir, enum nym_ticket_type type, int64_t now, char *path, size_t cap,
+			     size_t *tickets_left)
 {
 	if (tickets_left)
 		*tickets_left = 0;
@@ -407,7 +408,7 @@ int clientio_ticketbook_pick(const char *dir, int64_t now, char *path, size_t ca
 		if (nym_ticketbook_load(&book, p) != 0)
 			continue;
 		size_t left = nym_ticketbook_unspent(book);
-		bool usable = book->state == NYM_TICKETBOOK_READY && book->type == NYM_TICKET_MIXNET_ENTRY &&
+		bool usable = book->state == NYM_TICKETBOOK_READY && book->type == type &&
 			      book->expiry > now && left > 0;
 		int64_t expiry = book->expiry;
 		nym_ticketbook_free(book);
@@ -437,7 +438,7 @@ static int spend_ticket(struct clientio *io, struct conn *c)
 	size_t dir_left = 0;
 	bool from_dir = false;
 	if (!path && io->cfg.ticketbook_dir) {
-		int rc = clientio_ticketbook_pick(io->cfg.ticketbook_dir, nym_clock_unix_now(), picked, sizeof(picked),
+		int rc = clientio_ticketbook_pick(io->cfg.ticketbook_dir, NYM_TICKET_MIXNET_ENTRY, nym_clock_unix_now(), picked, sizeof(picked),
 						  &dir_left);
 		if (rc) {
 			if (rc == -ENOENT)

@@ -52,6 +52,7 @@
 
 #include "client/client_engine.h"
 #include "client/client_ipr.h"
+#include "cred/ticket.h"
 #include "dirclient/dir_client.h"
 
 #define CLIENTIO_ERR_MAX 512
@@ -148,12 +149,13 @@ void clientio_last_error(struct clientio *io, char *out, size_t cap);
 /* Whether the driver gave up (a fatal error; the reason in clientio_last_error). */
 bool clientio_gave_up(struct clientio *io);
 
-/* The book a ticket would be spent from: among the *.json files of dir, the ready
- * mixnet-entry books unexpired at `now` (Unix s) with unspent tickets, the one of the soonest
+/* The book a ticket of `type` would be spent from: among the *.json files of dir, the ready
+ * books of that type unexpired at `now` (Unix s) with unspent tickets, the one of the soonest
  * expiry (then the smallest name). path gets its path; *tickets_left (may be NULL) the unspent
  * tickets of all those books. Unreadable files are skipped. Returns 0, -ENOENT (none), or the
  * error of opening dir. */
-int clientio_ticketbook_pick(const char *dir, int64_t now, char *path, size_t cap, size_t *tickets_left);
+int clientio_ticketbook_pick(const char *dir, enum nym_ticket_type type, int64_t now, char *path, size_t cap,
+			     size_t *tickets_left);
 
 /* Stops the thread (CLOSE on the link if it is up) and frees everything. */
 void clientio_stop(struct clientio *io);

@@ -1,6 +1,5 @@
 #include "clientio/clientio_wgreg.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <poll.h>
@@ -10,6 +9,7 @@
 #include <unistd.h>
 
 #include "client/client_wg_register.h"
+#include "clientio/clientio.h"
 #include "cred/ticketbook.h"
 #include "crypto/secret.h"
 #include "io/sock.h"
@@ -277,56 +277,11 @@ out:
 	return rc;
 }
 
-static bool json_name(const char *name)
-{
-	size_t n = strlen(name);
-	return name[0] != '.' && n > 5 && strcmp(name + n - 5, ".json") == 0;
-}
-
-/* The soonest-expiring usable book of `type` in dir: path into best (empty: none). */
-static int pick(const char *dir, enum nym_ticket_type type, int64_t now, char *best, size_t cap, size_t *total)
-{
-	DIR *d = opendir(dir);
-	*total = 0;
-	best[0] = 0;
-	if (!d)
-		return -errno;
-	char name[NAME_MAX + 1] = "";
-	int64_t best_expiry = 0;
-	struct dirent *e;
-	while ((e = readdir(d))) {
-		if (!json_name(e->d_name))
-			continue;
-		char p[PATH_MAX];
-		if (snprintf(p, sizeof(p), "%s/%s", dir, e->d_name) >= (int)sizeof(p))
-			continue;
-		struct nym_ticketbook *book = NULL;
-		if (nym_ticketbook_load(&book, p) != 0)
-			continue;
-		size_t left = nym_ticketbook_unspent(book);
-		bool ok = book->state == NYM_TICKETBOOK_READY && book->type == type && book->expiry > now && left > 0;
-		int64_t expiry = book->expiry;
-		nym_ticketbook_free(book);
-		if (!ok)
-			continue;
-		*total += left;
-		if (!name[0] || expiry < best_expiry || (expiry == best_expiry && strcmp(e->d_name, name) < 0)) {
-			snprintf(name, sizeof(name), "%s", e->d_name);
-			best_expiry = expiry;
-		}
-	}
-	closedir(d);
-	if (name[0] && snprintf(best, cap, "%s/%s", dir, name) >= (int)cap)
-		return -ENAMETOOLONG;
-	return 0;
-}
-
 size_t clientio_wgreg_tickets_left(const char *dir, enum nym_ticket_type type, int64_t now)
 {
 	char p[PATH_MAX];
 	size_t total = 0;
-	if (pick(dir, type, now, p, sizeof(p), &total) != 0)
-		return 0;
+	clientio_ticketbook_pick(dir, type, now, p, sizeof(p), &total);
 	return total;
 }
 
@@ -337,11 +292,9 @@ int clientio_wgreg_take_ticket(const char *dir, enum nym_ticket_type type, int64
 	size_t total = 0, index;
 	if (left)
 		*left = 0;
-	int rc = pick(dir, type, now, path, sizeof(path), &total);
+	int rc = clientio_ticketbook_pick(dir, type, now, path, sizeof(path), &total);
 	if (rc)
 		return rc;
-	if (!path[0])
-		return -ENOENT;
 	struct nym_ticketbook *book = NULL;
 	if ((rc = nym_ticketbook_load(&book, path)) != 0)
 		return rc;

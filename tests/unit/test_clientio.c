@@ -59,11 +59,11 @@ Test(clientio, empty_or_missing_dir_has_no_book)
 {
 	char path[512];
 	size_t left = 99;
-	cr_assert_eq(clientio_ticketbook_pick(dir, cf.now, path, sizeof(path), &left), -ENOENT);
+	cr_assert_eq(clientio_ticketbook_pick(dir, NYM_TICKET_MIXNET_ENTRY, cf.now, path, sizeof(path), &left), -ENOENT);
 	cr_assert_eq(left, 0);
 	char missing[600];
 	snprintf(missing, sizeof(missing), "%s/nope", dir);
-	cr_assert_eq(clientio_ticketbook_pick(missing, cf.now, path, sizeof(path), &left), -ENOENT);
+	cr_assert_eq(clientio_ticketbook_pick(missing, NYM_TICKET_MIXNET_ENTRY, cf.now, path, sizeof(path), &left), -ENOENT);
 }
 
 Test(clientio, picks_ready_mixnet_entry_books_only)
@@ -79,24 +79,24 @@ Test(clientio, picks_ready_mixnet_entry_books_only)
 
 	char path[512], want[512];
 	size_t left = 0;
-	cr_assert_eq(clientio_ticketbook_pick(dir, cf.now, path, sizeof(path), &left), 0);
+	cr_assert_eq(clientio_ticketbook_pick(dir, NYM_TICKET_MIXNET_ENTRY, cf.now, path, sizeof(path), &left), 0);
 	test_path(want, sizeof(want), dir, "a.json");
 	cr_assert_str_eq(path, want, "same expiry: the smallest name first");
 	cr_assert_eq(left, 5 + 3);
 
 	/* Expired at its expiry instant: nothing usable. */
-	cr_assert_eq(clientio_ticketbook_pick(dir, expiry, path, sizeof(path), &left), -ENOENT);
+	cr_assert_eq(clientio_ticketbook_pick(dir, NYM_TICKET_MIXNET_ENTRY, expiry, path, sizeof(path), &left), -ENOENT);
 	cr_assert_eq(left, 0);
-	cr_assert_eq(clientio_ticketbook_pick(dir, expiry - 1, path, sizeof(path), &left), 0);
+	cr_assert_eq(clientio_ticketbook_pick(dir, NYM_TICKET_MIXNET_ENTRY, expiry - 1, path, sizeof(path), &left), 0);
 
 	/* a.json spent out: b.json next. */
 	unlink(want);
 	save_book("a.json", NYM_TICKET_MIXNET_ENTRY, 2, 2);
-	cr_assert_eq(clientio_ticketbook_pick(dir, cf.now, path, sizeof(path), &left), 0);
+	cr_assert_eq(clientio_ticketbook_pick(dir, NYM_TICKET_MIXNET_ENTRY, cf.now, path, sizeof(path), &left), 0);
 	test_path(want, sizeof(want), dir, "b.json");
 	cr_assert_str_eq(path, want);
 	cr_assert_eq(left, 3);
-	cr_assert_eq(clientio_ticketbook_pick(dir, cf.now, path, 8, NULL), -ENAMETOOLONG);
+	cr_assert_eq(clientio_ticketbook_pick(dir, NYM_TICKET_MIXNET_ENTRY, cf.now, path, 8, NULL), -ENAMETOOLONG);
 }
 
 Test(clientio, event_names)
