@@ -671,11 +671,13 @@ static void housekeeping(struct gateway_service *g)
 
 /* ---- the tickets thread: issuer keys, spent filter, reports ---- */
 
-static void refresh_tickets(struct gateway_service *g)
+/* Returns whether the authorities gave the issuer keys this time. */
+static bool refresh_tickets(struct gateway_service *g)
 {
 	int64_t now = nym_clock_unix_now();
 	struct nym_issuer_keyset *ks = malloc(sizeof(*ks));
-	if (ks && gateway_tickets_gather_keys(&g->auth, now, ks) == 0) {
+	bool got = ks && gateway_tickets_gather_keys(&g->auth, now, ks) == 0;
+	if (got) {
 		pthread_mutex_lock(&g->tlock);
 		struct nym_issuer_keyset *old = g->keys;
 		g->keys = ks;
@@ -703,6 +705,7 @@ static void refresh_tickets(struct gateway_service *g)
 		if (rc == 0)
 			break;
 	}
+	return got;
 }
 
 static void *tickets_main(void *arg)
@@ -718,6 +721,9 @@ static void *tickets_main(void *arg)
 	    gateway_outbox_init(&outbox, &g->auth, 0, 0) == 0)
 		have_outbox = true;
 	uint64_t refresh_ms = g->cfg->gateway.spent_filter_refresh_ns / NYM_NS_PER_MS, next_refresh = 0, next_report = 0;
+	/* Without issuer keys every ticket is refused: ask again soon (1 s, doubling) rather
+	 * than at the next refresh (a gateway started before its authorities have a topology). */
+	uint64_t retry_ms = 1000;
 	pthread_mutex_lock(&g->tlock);
 	while (!g->tickets_stop) {
 		uint64_t now_ms = nym_clock_now_ns() / NYM_NS_PER_MS;
@@ -725,8 +731,15 @@ static void *tickets_main(void *arg)
 		g->report_due = false;
 		pthread_mutex_unlock(&g->tlock);
 		if (g->auth.count && now_ms >= next_refresh) {
-			refresh_tickets(g);
-			next_refresh = now_ms + refresh_ms;
+			if (refresh_tickets(g)) {
+				next_refresh = now_ms + refresh_ms;
+				retry_ms = 1000;
+			} else {
+				if (retry_ms > refresh_ms)
+					retry_ms = refresh_ms;
+				next_refresh = now_ms + retry_ms;
+				retry_ms *= 2;
+			}
 		}
 		if (have_outbox && (due || now_ms >= next_report)) {
 			uint64_t next_ms = 0;
