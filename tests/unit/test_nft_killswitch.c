@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "../support/privnet.h"
+#include "../support/tmpdir.h"
 #include "io/tun.h"
 #include "nft/nft_dump.h"
 #include "nft/nft_encode.h"
@@ -332,18 +333,19 @@ Test(nft_killswitch, kernel_blocks_and_allows)
 	canon_of_installed(&c_ours);
 	struct nft_ruleset rs;
 	cr_assert_eq(nft_killswitch_build(&p, &rs), 0);
-	char path[] = "/tmp/nym-killswitch-XXXXXX";
-	int pfd = mkstemp(path);
-	cr_assert_geq(pfd, 0);
-	FILE *f = fdopen(pfd, "w");
+	char dir[256], path[300];
+	test_tmpdir(dir, sizeof(dir));
+	test_path(path, sizeof(path), dir, "killswitch.nft");
+	FILE *f = fopen(path, "w");
+	cr_assert_not_null(f);
 	cr_assert_eq(nft_ruleset_print(&rs, f), 0);
 	fclose(f);
 	nft_ruleset_free(&rs);
 	cr_assert_eq(nft_killswitch_remove("nym-vpn", &err), 0);
-	char cmd[200];
+	char cmd[400];
 	snprintf(cmd, sizeof(cmd), "nft -f %s", path);
 	test_privnet_sh(cmd);
-	unlink(path);
+	test_tmpdir_remove(dir);
 	list_table(theirs, sizeof(theirs));
 	cr_assert_str_eq(ours, theirs);
 	canon_of_installed(&c_theirs);
