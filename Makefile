@@ -50,7 +50,7 @@ COMMIT := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes -Wformat=2 \
         -Wno-format-nonliteral
-CPPFLAGS += -D_GNU_SOURCE -Ilib -MMD -MP -DNYM_VERSION='"$(VERSION)"' -DNYM_COMMIT='"$(COMMIT)"'
+CPPFLAGS += -D_GNU_SOURCE -Ilib -Ikmod/uapi -MMD -MP -DNYM_VERSION='"$(VERSION)"' -DNYM_COMMIT='"$(COMMIT)"'
 CFLAGS ?= -O2 -g
 CFLAGS += -std=gnu17 $(WARN) -fstack-protector-strong -fno-strict-aliasing $(SAN_FLAGS) $(PKG_CFLAGS)
 LDFLAGS += $(SAN_FLAGS)
@@ -138,7 +138,7 @@ demo: all
 
 # libFuzzer: its own tree, built with clang, sanitizers on.
 FO := build/fuzz
-FUZZ_FLAGS := -std=gnu17 -O1 -g -D_GNU_SOURCE -Ilib -DNYM_VERSION='"$(VERSION)"' -DNYM_COMMIT='"$(COMMIT)"' $(PKG_CFLAGS) -fno-omit-frame-pointer \
+FUZZ_FLAGS := -std=gnu17 -O1 -g -D_GNU_SOURCE -Ilib -Ikmod/uapi -DNYM_VERSION='"$(VERSION)"' -DNYM_COMMIT='"$(COMMIT)"' $(PKG_CFLAGS) -fno-omit-frame-pointer \
               -fsanitize=address,undefined -fno-sanitize-recover=all
 FUZZ_LIB_OBJ := $(LIB_SRC:%.c=$(FO)/obj/%.o)
 

@@ -465,6 +465,7 @@ static bool nym_awg_csum_ok(struct sk_buff *skb, const struct nym_awg_pkt *pk, u
 static unsigned int nym_awg_in(struct net *net, struct sk_buff *skb, u8 family, unsigned int hook)
 {
 	struct nym_awg_pkt pk;
+	struct udphdr *uh;
 	struct nym_awg_dev *d;
 	unsigned int t, pre;
 	u32 w;
@@ -510,7 +511,8 @@ static unsigned int nym_awg_in(struct net *net, struct sk_buff *skb, u8 family, 
 		skb_reset_network_header(skb);
 		skb_set_transport_header(skb, pk.thoff);
 		pk.len -= pre;
-		((struct udphdr *)(skb->data + pk.thoff))->len = htons(pk.len + sizeof(struct udphdr));
+		uh = (struct udphdr *)(skb->data + pk.thoff);
+		uh->len = htons(pk.len + sizeof(*uh));
 		if (family == NFPROTO_IPV4) {
 			ip_hdr(skb)->tot_len = htons(skb->len - skb_network_offset(skb));
 			ip_send_check(ip_hdr(skb));
@@ -583,36 +585,62 @@ static struct nym_awg_dev *nym_awg_dev_by_index(struct nym_awg_net *an, int ifin
 	return NULL;
 }
 
+/* The rules of lib/awg's awg_params_validate, in its order and with its words. */
 static int nym_awg_params_check(const struct nym_awg_params *p, struct netlink_ext_ack *extack)
 {
 	unsigned int i, k;
 
-	if (p->jc > AWG_MAX_JC) {
-		NL_SET_ERR_MSG(extack, "Jc must be at most 128");
+	if (p->jmax >= 65535) {
+		NL_SET_ERR_MSG(extack, "Jmax must be below 65535 (AWG 1.0 segment size)");
 		return -EINVAL;
 	}
 	if (p->jmin > p->jmax) {
-		NL_SET_ERR_MSG(extack, "Jmin must not be above Jmax");
+		NL_SET_ERR_MSG(extack, "Jmin must not exceed Jmax (AWG 1.0)");
 		return -EINVAL;
 	}
-	if (p->jmax > AWG_MAX_SIZE) {
-		NL_SET_ERR_MSG(extack, "Jmax must be at most 1280");
+	if (WG_SIZE_INIT + p->s1 >= 65535) {
+		NL_SET_ERR_MSG(extack, "148 + S1 must be below 65535 (AWG 1.0)");
 		return -EINVAL;
 	}
-	if (p->s1 > AWG_MAX_SIZE || p->s2 > AWG_MAX_SIZE) {
-		NL_SET_ERR_MSG(extack, "S1 and S2 must be at most 1280");
+	if (WG_SIZE_RESPONSE + p->s2 >= 65535) {
+		NL_SET_ERR_MSG(extack, "92 + S2 must be below 65535 (AWG 1.0)");
 		return -EINVAL;
 	}
 	if (p->s1 + 56 == p->s2) {
-		NL_SET_ERR_MSG(extack, "S1 + 56 must differ from S2");
+		NL_SET_ERR_MSG(extack,
+			       "S1 + 56 must differ from S2 (AWG 1.0: initiation and response sizes must differ)");
 		return -EINVAL;
 	}
 	for (i = 0; i < 4; i++) {
 		for (k = i + 1; k < 4; k++) {
-			if (p->h[i] == p->h[k]) {
-				NL_SET_ERR_MSG(extack, "H1, H2, H3 and H4 must differ (a value <= 4 means the default)");
-				return -EINVAL;
-			}
+			if (p->h[i] != p->h[k])
+				continue;
+			NL_SET_ERR_MSG(extack,
+				       "H1, H2, H3 and H4 must differ from each other (AWG 1.0, after values <= 4 take their default 1..4)");
+			return -EINVAL;
+		}
+	}
+	if (p->jc > AWG_MAX_JC) {
+		NL_SET_ERR_MSG(extack, "Jc must be at most 128 (NymVPN validate)");
+		return -EINVAL;
+	}
+	if (p->jmax > AWG_MAX_SIZE) {
+		NL_SET_ERR_MSG(extack, "Jmax must be at most 1280 (NymVPN validate)");
+		return -EINVAL;
+	}
+	if (p->s1 > AWG_MAX_SIZE) {
+		NL_SET_ERR_MSG(extack, "S1 must be at most 1280 (NymVPN validate)");
+		return -EINVAL;
+	}
+	if (p->s2 > AWG_MAX_SIZE) {
+		NL_SET_ERR_MSG(extack, "S2 must be at most 1280 (NymVPN validate)");
+		return -EINVAL;
+	}
+	for (i = 0; i < 4; i++) {
+		if (p->h_conf[i] > S32_MAX) {
+			NL_SET_ERR_MSG(extack,
+				       "H1..H4 must be at most 2147483647 (NymVPN keeps them as i32)");
+			return -EINVAL;
 		}
 	}
 	return 0;

@@ -29,6 +29,7 @@ enum nym_awg_cmd {
 	NYM_AWG_CMD_GET,
 	__NYM_AWG_CMD_MAX
 };
+
 #define NYM_AWG_CMD_MAX (__NYM_AWG_CMD_MAX - 1)
 
 /*
@@ -63,6 +64,7 @@ enum nym_awg_attr {
 	NYM_AWG_A_COUNTERS,	/* nested enum nym_awg_counter, GET only */
 	__NYM_AWG_A_MAX
 };
+
 #define NYM_AWG_A_MAX (__NYM_AWG_A_MAX - 1)
 
 /* Datagrams unless named otherwise; every value is a u64. */
@@ -81,6 +83,7 @@ enum nym_awg_counter {
 	NYM_AWG_C_NOMEM,	/* an allocation failed (junk, endpoint, reallocation) */
 	__NYM_AWG_C_MAX
 };
+
 #define NYM_AWG_C_MAX (__NYM_AWG_C_MAX - 1)
 
 #endif /* _UAPI_NYM_AWG_H */
