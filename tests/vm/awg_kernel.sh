@@ -78,7 +78,7 @@ check "gateway: RESPONDER with the random preset" \
 	sh -c "ip netns exec ${NS_P}g $NODE debug awg-set wgg --port 51820 --mode responder --preset random >$TMP/g.set"
 PARAMS=$(sed 's/.*"params":"\([^"]*\)".*/\1/' "$TMP/g.set")
 check "client: INITIATOR with the gateway's parameters ($PARAMS)" \
-	netns_exec c "$NODE" debug awg-set wgc --port 51821 --mode initiator --params "$PARAMS"
+	sh -c "ip netns exec ${NS_P}c $NODE debug awg-set wgc --port 51821 --mode initiator --params '$PARAMS' >/dev/null"
 netns_exec c "$NODE" debug awg-show wgc >"$TMP/c.show" 2>&1
 grep -q "\"params\":\"$PARAMS\"" "$TMP/c.show" && grep -q '"mode":"initiator"' "$TMP/c.show" &&
 	pass "awg-show reads back the client's parameters and mode" || fail "awg-show: $(cat "$TMP/c.show")"
@@ -146,6 +146,48 @@ cd2=$(counter c wgc rx_dropped)
 check "the tunnel still carries ping after the random datagrams" ping_ok c -c 3 -i 0.2 -W 3 10.9.0.1
 [ "$(counter g wgg endpoints)" -le 2 ] && pass "random datagrams taught the gateway no endpoint" ||
 	fail "endpoints after random datagrams: $(counter g wgg endpoints)"
+
+# The gateway's own wiring (K3): an entry gateway with wireguard.amnezia random creates nymwg,
+# puts it under the module as RESPONDER with the set it drew and kept in DATA_DIR/amnezia, and
+# announces exactly that set in its descriptor (caught by a stand-in authority).
+netns_add n
+GD=$TMP/gw
+"$NODE" init --id awggw --mode entry-gateway --public-ip 127.0.0.1 --data-dir "$GD" >/dev/null || die "init"
+sed -i '/^wireguard:/,/^[a-z]/ { s/^  enabled: .*/  enabled: true/; s/^  backend: .*/  backend: "kernel"/
+	s/^  amnezia: .*/  amnezia: "random"/ }' "$GD/config/config.yaml"
+sed -i 's/^  bind_address: "\[::\]:8080"/  bind_address: "127.0.0.1:8080"/' "$GD/config/config.yaml"
+netns_bg n "$TMP/auth.log" "$PY" -c '
+import http.server, sys
+class H(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        open(sys.argv[1], "wb").write(body)
+        self.send_response(200); self.send_header("Content-Length", "0"); self.end_headers()
+    def log_message(self, *a): pass
+http.server.HTTPServer(("127.0.0.1", 8999), H).serve_forever()' "$TMP/desc.json"
+netns_bg n "$TMP/gw.log" "$NODE" run --data-dir "$GD" --workers 1 --authority http://127.0.0.1:8999
+GW=$NS_LAST_PID
+i=0
+while [ ! -s "$TMP/desc.json" ] && [ $i -lt 150 ] && kill -0 "$GW" 2>/dev/null; do sleep 0.2; i=$((i + 1)); done
+netns_exec n "$NODE" debug awg-show nymwg >"$TMP/gw.show" 2>&1
+GP=$(cat "$GD/data/amnezia" 2>/dev/null)
+grep -q '"mode":"responder"' "$TMP/gw.show" && grep -q "\"params\":\"$GP\"" "$TMP/gw.show" &&
+	pass "the gateway put nymwg under nym_awg as RESPONDER with its drawn set ($GP)" ||
+	fail "gateway: $(cat "$TMP/gw.show"); log: $(tail -n 5 "$TMP/gw.log")"
+if out=$("$PY" - "$TMP/desc.json" "$GP" <<'EOT' 2>&1
+import json, sys
+d = json.load(open(sys.argv[1]))
+d = d.get("description", d)
+a = d.get("amnezia")
+want = dict(kv.split("=") for kv in sys.argv[2].split(","))
+assert a is not None, "no amnezia member in " + json.dumps(d)[:300]
+assert {k: str(v) for k, v in a.items()} == want, f"announced {a}, applied {want}"
+print("announced", a)
+EOT
+); then pass "the descriptor announces the set the module applies"; else fail "descriptor: $out"; fi
+kill "$GW"
+wait "$GW" 2>/dev/null
+refuses "once the gateway stopped, nymwg is no longer configured" "not configured" netns_exec n "$NODE" debug awg-show nymwg
 
 # Unloading: idle (configured devices), then under a ping flood.
 check "rmmod while idle" rmmod nym_awg
