@@ -37,5 +37,6 @@ int cmd_debug_wg_run(const char *context, int argc, char **argv);
 int cmd_debug_wg_set(const char *context, int argc, char **argv);
 int cmd_debug_wg_show(const char *context, int argc, char **argv);
 int cmd_debug_wg_register(const char *context, int argc, char **argv);
+int cmd_debug_awg_relay(const char *context, int argc, char **argv);
 
 #endif
