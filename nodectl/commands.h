@@ -40,5 +40,6 @@ int cmd_debug_awg_set(const char *context, int argc, char **argv);
 int cmd_debug_awg_del(const char *context, int argc, char **argv);
 int cmd_debug_awg_show(const char *context, int argc, char **argv);
 int cmd_debug_wg_register(const char *context, int argc, char **argv);
+int cmd_debug_awg_relay(const char *context, int argc, char **argv);
 
 #endif

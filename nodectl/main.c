@@ -53,6 +53,8 @@ static const struct cli_command commands[] = {
 	{ "debug", "awg-show", cmd_debug_awg_show, "nym_awg.ko's parameters and counters of a device as JSON" },
 	{ "debug", "wg-register", cmd_debug_wg_register,
 	  "register a WireGuard key with a gateway over a client link (a wg-entry / wg-exit ticket); JSON" },
+	{ "debug", "awg-relay", cmd_debug_awg_relay,
+	  "an AmneziaWG relay between a wireguard-go and the network (lib/wg/wg_awg_relay); JSON" },
 	{ "bench", "credentials", cmd_bench_credentials,
 	  "measure ticket issuance and verification" },
 	{ 0 },

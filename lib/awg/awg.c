@@ -228,6 +228,17 @@ int awg_params_parse(const char *text, struct awg_params *p, const char **why)
 	return 0;
 }
 
+int awg_params_from_spec(const char *spec, struct awg_params *p, const char **why)
+{
+	if (spec && (strcmp(spec, "off") == 0 || strcmp(spec, "base") == 0 || strcmp(spec, "random") == 0)) {
+		int rc = awg_params_preset(spec, p);
+		if (rc)
+			return broken(why, "no valid random parameter set drawn");
+		return 0;
+	}
+	return awg_params_parse(spec, p, why);
+}
+
 unsigned awg_wg_type(const uint8_t *msg, size_t len)
 {
 	if (len < 4)

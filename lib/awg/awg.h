@@ -70,6 +70,9 @@ uint32_t awg_params_header(const struct awg_params *p, unsigned type);
 int awg_params_parse(const char *text, struct awg_params *p, const char **why);
 int awg_params_format(const struct awg_params *p, char *out, size_t cap);
 
+/* A preset name ("off", "base", "random") or the text form: what configurations accept. */
+int awg_params_from_spec(const char *spec, struct awg_params *p, const char **why);
+
 bool awg_params_equal(const struct awg_params *a, const struct awg_params *b);
 
 /* Outgoing. `msg`/`len` is a plain WireGuard datagram. Writes the AWG datagram to `out`

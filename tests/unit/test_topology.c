@@ -344,7 +344,7 @@ Test(topology, consensus_latest_description_and_gateways)
 	cr_assert_not_null(n2);
 	cr_assert_eq(n2->d.published, 2000);
 	cr_assert_eq(doc.gateway_count, 1);
-	struct nym_epoch_doc_gateway_query q = { NYM_ROLE_EXIT, "DE" };
+	struct nym_epoch_doc_gateway_query q = { .roles = NYM_ROLE_EXIT, .country = "DE" };
 	const struct nym_descriptor_signed *found[4];
 	cr_assert_eq(nym_epoch_doc_gateways(&doc, &q, found, 4), 1, "node 3 is in DE");
 	strcpy(q.country, "CH");
