@@ -8,6 +8,7 @@
 #define NYM_AWG_AWG_GENL_H
 
 #include <stddef.h>
+#include <net/if.h>
 #include <stdint.h>
 
 #include "awg/awg.h"
@@ -33,6 +34,16 @@ int awg_genl_get(const char *ifname, struct awg_params *p, int *mode, struct awg
 
 /* 1 when the family resolves (after trying `modprobe nym_awg` once), else 0. */
 int awg_genl_available(void);
+
+/* The messages themselves (tests, fuzzing). build_set writes a NYM_AWG_CMD_SET request for
+ * family id `family` into buf (size >= AWG_GENL_MSG_SIZE, zeroed, aligned); parse reads one
+ * NYM_AWG_CMD_GET answer: -EBADMSG unless every attribute is there with its type. */
+#define AWG_GENL_MSG_SIZE 1024
+struct nlmsghdr;
+int awg_genl_build_set(void *buf, size_t size, uint16_t family, const char *ifname, uint16_t port, int mode,
+		       const struct awg_params *p);
+int awg_genl_parse(const struct nlmsghdr *nlh, char ifname[IF_NAMESIZE], struct awg_params *p, int *mode,
+		   struct awg_genl_counters *c);
 
 /* "initiator" / "responder" and back; parse returns -EINVAL for another word. */
 const char *awg_genl_mode_name(int mode);
