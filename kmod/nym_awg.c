@@ -257,7 +257,7 @@ static void nym_awg_ep_learn(struct nym_awg_dev *d, const struct nym_awg_pkt *pk
 		if (time_after(now, READ_ONCE(e->seen) + NYM_AWG_EP_IDLE)) {
 			hash_del_rcu(&e->node);
 			kfree_rcu(e, rcu);
-			d->ep_count--;
+			WRITE_ONCE(d->ep_count, d->ep_count - 1);
 		}
 	}
 	if (d->ep_count >= NYM_AWG_EP_MAX) {
@@ -273,7 +273,7 @@ static void nym_awg_ep_learn(struct nym_awg_dev *d, const struct nym_awg_pkt *pk
 	e->port = pk->peer_port;
 	e->seen = now;
 	hash_add_rcu(d->eps, &e->node, h);
-	d->ep_count++;
+	WRITE_ONCE(d->ep_count, d->ep_count + 1);
 out:
 	spin_unlock_bh(&d->ep_lock);
 }
@@ -290,7 +290,7 @@ static void nym_awg_ep_forget(struct nym_awg_dev *d, const struct nym_awg_pkt *p
 	if (e) {
 		hash_del_rcu(&e->node);
 		kfree_rcu(e, rcu);
-		d->ep_count--;
+		WRITE_ONCE(d->ep_count, d->ep_count - 1);
 	}
 	spin_unlock_bh(&d->ep_lock);
 }
@@ -473,6 +473,11 @@ static unsigned int nym_awg_in(struct net *net, struct sk_buff *skb, u8 family, 
 	d = nym_awg_match(net, skb, family, false, &pk);
 	if (!d)
 		return NF_ACCEPT;
+	if (unlikely(skb_is_gso(skb))) {
+		/* Datagrams merged by fraglist GRO (off by default): not one message. */
+		nym_awg_count(d, NYM_AWG_C_RX_DROPPED);
+		return NF_DROP;
+	}
 	t = nym_awg_classify(&d->p, skb, pk.doff, pk.len, &pre);
 	if (d->mode == NYM_AWG_MODE_RESPONDER && (!t || !d->p.wire)) {
 		/* Plain WireGuard from a peer without AWG; an initiation makes it plain again. */

@@ -50,6 +50,14 @@
 # kernel_over_userspace (nested, kernel / userspace, both in the VM); "runs" (every run's
 # Mbit/s and CPU use), "targets" (each nesting ratio >= 0.75; kernel_over_userspace >= 1.5).
 #
+# AmneziaWG: where nym_awg.ko loads (the VM; `make kmod` builds it first), the kernel backend
+# runs a third case, nested_awg: the nested path with AWG 1.0 on the entry hop (client
+# INITIATOR, entry RESPONDER, one "random" set), switched on just for that run on the same
+# devices (no new handshake: only the wire headers change) and off again. Its runs sit next to
+# the plain nested ones in each round; "awg_ratio_paired" (per backend) and
+# awg_over_plain_kernel (--vm) are the median of the rounds' nested_awg / nested ratios
+# (target >= 0.95).
+#
 # Needs root, iperf3, nft, wg and wireguard-go; NYM_BUILD selects the build (default build/).
 set -u
 cd "$(dirname "$0")/../.." || exit 1
@@ -96,7 +104,8 @@ if [ $VM -eq 1 ]; then
 	# shellcheck disable=SC2086 # $extra: options, split on purpose
 	sh tests/bench/dvpn_throughput.sh --raw --backends userspace --seconds "$SECS" --rounds "$ROUNDS" --streams "$STREAMS" $extra \
 		>"$OUT/host.json" || die "the measurement on this machine failed"
-	say "the VM (Debian's kernel, emulated): kernel and userspace backends"
+	make -s kmod O="${NYM_BUILD:-build}" >/dev/null 2>&1 || say "make kmod failed: no AmneziaWG runs"
+	say "the VM (Debian's kernel, emulated): kernel (with AmneziaWG) and userspace backends"
 	# The VM's console carries stdout and stderr alike: the JSON object is its one line
 	# starting with '{', everything else is progress.
 	# shellcheck disable=SC2086
@@ -132,7 +141,12 @@ out["vm_nested_userspace_mbps"] = get(vm, "userspace", "nested")
 out["vm_single_userspace_mbps"] = get(vm, "userspace", "single")
 out["vm_nesting_ratio_userspace"] = ratio(out["vm_nested_userspace_mbps"], out["vm_single_userspace_mbps"])
 out["kernel_over_userspace"] = ratio(out["nested_kernel_mbps"], out["vm_nested_userspace_mbps"])
+kv = vm.get("backends", {}).get("kernel") or {}
+out["nested_kernel_awg_mbps"] = kv.get("nested_awg_mbps")
+out["awg_over_plain_kernel"] = kv.get("awg_ratio_paired")
 t = {}
+if out["awg_over_plain_kernel"] is not None:
+    t["awg_over_plain_kernel_at_least_0.95"] = out["awg_over_plain_kernel"] >= 0.95
 for k in ("nesting_ratio_userspace", "nesting_ratio_kernel", "vm_nesting_ratio_userspace"):
     if out[k] is not None:
         t[k + "_at_least_0.75"] = out[k] >= 0.75
@@ -224,6 +238,24 @@ pin_wg() {
 	[ -n "$pid" ] && taskset -a -p -c "$2" "$pid" >/dev/null 2>&1
 }
 
+# AmneziaWG on the entry hop of the nested path (kernel backend, nym_awg.ko): awg_on / awg_off.
+KO="$(pwd)/${NYM_BUILD:-build}/kmod/nym_awg.ko"
+AWGP=""
+awg_on() {
+	if [ -z "$AWGP" ]; then
+		AWGP=$(netns_exec entry "$NODE" debug awg-set "$EO" --port 51822 --mode responder --preset random |
+			sed 's/.*"params":"\([^"]*\)".*/\1/')
+	else
+		netns_exec entry "$NODE" debug awg-set "$EO" --port 51822 --mode responder --params "$AWGP" >/dev/null
+	fi
+	netns_exec client "$NODE" debug awg-set "$CO" --port 51820 --mode initiator --params "$AWGP" >/dev/null
+}
+awg_off() {
+	netns_exec client "$NODE" debug awg-show "$CO" >"$TMP/awg.show" 2>&1
+	netns_exec client "$NODE" debug awg-del "$CO"
+	netns_exec entry "$NODE" debug awg-del "$EO"
+}
+
 # cpu_sample: "busy total" jiffies of the whole machine.
 cpu_sample() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9 }' /proc/stat; }
 
@@ -266,6 +298,10 @@ EOF
 LOAD0=$(cut -d' ' -f1 /proc/loadavg)
 for backend in $BACKENDS; do
 	say "$backend backend: devices"
+	AWG=0
+	if [ "$backend" = kernel ] && [ -r "$KO" ]; then
+		{ [ -d /sys/module/nym_awg ] || insmod "$KO" 2>/dev/null; } && AWG=1
+	fi
 	: >"$TMP/wgrun.pids"
 	b=$(echo "$backend" | cut -c1)
 	# wireguard-go's sockets share /var/run/wireguard across namespaces: names unique to the run.
@@ -310,10 +346,19 @@ for backend in $BACKENDS; do
 	while [ $r -le "$ROUNDS" ]; do
 		order="nested single"
 		[ $((r % 2)) -eq 0 ] && order="single nested"
+		if [ $AWG -eq 1 ]; then
+			order="nested nested_awg single"
+			[ $((r % 2)) -eq 0 ] && order="single nested_awg nested"
+		fi
 		for c in $order; do
 			dst=203.0.113.2
 			[ "$c" = single ] && dst=203.0.113.3
+			[ "$c" = nested_awg ] && awg_on
 			res=$(run $dst)
+			if [ "$c" = nested_awg ]; then
+				awg_off
+				say "AmneziaWG on the entry hop ($AWGP): client $(grep -o '"tx_encoded":[0-9]*' "$TMP/awg.show")"
+			fi
 			# shellcheck disable=SC2086 # three numbers
 			set -- $res
 			if [ "$backend" = userspace ]; then
@@ -365,6 +410,11 @@ for b, cases in res.items():
         d[c + "_machine_cpu_busy_pct"] = round(statistics.median(r[1] for r in runs), 1)
         if b == "userspace":
             d[c + "_wireguard_go_cpu_pct"] = round(statistics.median(r[2] for r in runs), 1)
+    if d.get("nested_awg_mbps") and d.get("nested_mbps"):
+        d["awg_ratio"] = round(d["nested_awg_mbps"] / d["nested_mbps"], 3)
+        pairs = [a / n for a, n in zip(d["nested_awg_runs_mbps"], d["nested_runs_mbps"]) if n]
+        if pairs:
+            d["awg_ratio_paired"] = round(statistics.median(pairs), 3)
     if d.get("nested_mbps") and d.get("single_mbps"):
         d["nesting_ratio"] = round(d["nested_mbps"] / d["single_mbps"], 3)
         # The two runs of a round are back to back: a burst of load from elsewhere hits both.

@@ -116,6 +116,19 @@ counter() {
 [ "$(counter g wgg rx_plain)" -gt 0 ] && [ "$(counter g wgg tx_plain)" -gt 0 ] &&
 	pass "the gateway passed plain datagrams both ways" || fail "gateway: $(netns_exec g "$NODE" debug awg-show wgg)"
 
+# The hop over IPv6: a fresh handshake (junk, S1 prefix) and transport through the IPv6 hooks.
+netns_exec c ip addr add fd00:a::1/64 dev eth0 nodad
+netns_exec g ip addr add fd00:a::2/64 dev eth0 nodad
+dec=$(counter g wgg rx_decoded)
+netns_exec c wg set wgc peer "$PG" remove
+netns_exec c wg set wgc peer "$PG" endpoint "[fd00:a::2]:51820" allowed-ips 10.9.0.0/24
+check "client -> gateway ping with the hop over IPv6" ping_ok c -c 3 -i 0.3 -W 3 10.9.0.1
+dec2=$(counter g wgg rx_decoded)
+[ $((dec2 - dec)) -ge 4 ] && [ "$(counter g wgg endpoints)" = 2 ] &&
+	pass "IPv6: the gateway decoded +$((dec2 - dec)) and learned the IPv6 endpoint" ||
+	fail "IPv6: decoded +$((dec2 - dec)), endpoints $(counter g wgg endpoints)"
+netns_exec c wg set wgc peer "$PG" endpoint 192.0.2.2:51820
+
 # NymVPN's "base" (junk only) against the AWG gateway: the junk is dropped, the rest is plain.
 check "plain peer switches to the base preset" sh -c "ip netns exec ${NS_P}p $NODE debug awg-set wgp --port 51822 --mode initiator --preset base >/dev/null"
 gd=$(counter g wgg rx_dropped)
