@@ -85,7 +85,10 @@ grep -q "\"params\":\"$PARAMS\"" "$TMP/c.show" && grep -q '"mode":"initiator"' "
 
 netns_bg c "$TMP/cap.log" tcpdump -i eth0 -U -w "$TMP/hop.pcap" udp port 51821
 CAP=$NS_LAST_PID
-sleep 1.5
+# tcpdump says when it listens; the first initiation must not go before.
+i=0
+while ! grep -q "listening on" "$TMP/cap.log" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+sleep 0.3
 check "client -> gateway ping through AWG" ping_ok c -c 3 -i 0.3 -W 3 10.9.0.1
 check "plain peer -> gateway ping on the same port" ping_ok p -c 3 -i 0.3 -W 3 10.9.0.1
 check "client <-> plain peer through the gateway" sh -c "ip netns exec ${NS_P}g sysctl -qw net.ipv4.ip_forward=1 &&
