@@ -403,7 +403,8 @@ static unsigned int nym_awg_out(struct net *net, struct sk_buff *skb, u8 family)
 	u8 *at;
 	u32 w;
 
-	if (__this_cpu_read(nym_awg_junk_xmit))
+	/* The hook may run preemptible; the flag is only ever set with BHs off. */
+	if (this_cpu_read(nym_awg_junk_xmit))
 		return NF_ACCEPT;
 	d = nym_awg_match(net, skb, family, true, &pk);
 	if (!d)
