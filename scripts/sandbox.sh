@@ -144,7 +144,7 @@ cmd_up() {
 		*) usage ;;
 		esac
 	done
-	case "$MIXNODES" in [3-9]) ;; *) die "--mixnodes takes 3 to 9, got '$MIXNODES'" ;; esac
+	case "$MIXNODES" in 0 | [3-9]) ;; *) die "--mixnodes takes 0 (a dVPN-only sandbox) or 3 to 9, got '$MIXNODES'" ;; esac
 	case "$ticket_bytes" in *[!0-9]*) die "--ticket-bytes takes a number of bytes, got '$ticket_bytes'" ;; esac
 	case "$wg_ticket_bytes" in *[!0-9]*) die "--wg-ticket-bytes takes a number of bytes, got '$wg_ticket_bytes'" ;; esac
 	case "$wg_backend" in "" | auto | kernel | userspace) ;; *) die "--wg-backend takes auto, kernel or userspace, got '$wg_backend'" ;; esac
@@ -284,7 +284,8 @@ cmd_up() {
 		mkdir -p /run/wireguard
 	fi
 	netns_bg auth "$NS_DIR/logs/auth.log" "$NODE" run --data-dir "$NS_DIR/auth"
-	netns_wait_port client "$NET4.2:8080" 20
+	# It makes its issuer keys first (six 2048-bit RSA keys: seconds here, more in an emulated VM).
+	netns_wait_port client "$NET4.2:8080" 60
 	for n in $NODES; do
 		case "$wireguard:$n" in
 		1:entry | 1:exit)

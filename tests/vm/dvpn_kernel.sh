@@ -13,6 +13,8 @@
 #
 # Environment:
 #   NYM_TEST_RUNS      the client backends to run, in order (default "kernel userspace")
+#   NYM_TEST_GW_BACKEND the gateways' backend (default kernel; userspace runs the script on a
+#                      machine without WireGuard, to try it out)
 #   NYM_TEST_AMNEZIA   off (default) | base | random: the hook for AmneziaWG (issue 13's AWG
 #                      work, contract K4). Anything but off is handed to
 #                      `nym-vpnc tunnel set --amnezia VALUE` before the runs, and the runs
@@ -26,31 +28,80 @@ cd "$(dirname "$0")/../.." || exit 1
 . tests/lib/vpnd.sh
 T0=$(date +%s)
 RUNS=${NYM_TEST_RUNS:-kernel userspace}
+GW_BACKEND=${NYM_TEST_GW_BACKEND:-kernel}
 AMNEZIA=${NYM_TEST_AMNEZIA:-off}
 case "$AMNEZIA" in off | base | random) ;; *) die "NYM_TEST_AMNEZIA: off, base or random, got '$AMNEZIA'" ;; esac
+[ -n "$RUNS" ] || die "NYM_TEST_RUNS is empty"
+for be in $RUNS $GW_BACKEND; do
+	case "$be" in kernel | userspace) ;; *) die "NYM_TEST_RUNS / NYM_TEST_GW_BACKEND: kernel or userspace, got '$be'" ;; esac
+done
 vpnd_require
 command -v wg >/dev/null || die "wg (wireguard-tools) missing"
 # wireguard-go (the mixed run) needs /dev/net/tun, which the VM's devtmpfs has only once tun
 # is loaded.
 modprobe tun 2>/dev/null
 [ -e /dev/net/tun ] || { mkdir -p /dev/net && mknod /dev/net/tun c 10 200; }
-modprobe wireguard || die "this kernel has no wireguard module"
+case "$GW_BACKEND $RUNS" in *kernel*) modprobe wireguard || die "this kernel has no wireguard module" ;; esac
+# The gateways' nym-ntm tables need about twenty netfilter modules. Loaded on demand, each
+# one makes the kernel abort and replay the whole nftables batch (15 to 35 s of emulated CPU
+# for the exit's table); one modprobe, in the background while the sandbox makes its hosts,
+# takes them off the critical path (whatever it misses still loads on demand).
+modprobe -a nf_tables nft_ct nft_chain_nat nft_masq nft_reject_inet nft_limit nft_flow_offload \
+	nf_flow_table_inet 2>/dev/null &
 elapsed() { echo "$(($(date +%s) - T0)) s"; }
+# gw_wg GATEWAY ARGS...: wg on that gateway, in its node's namespaces (the mount namespace
+# too, where a userspace nymwg keeps its UAPI socket).
+gw_wg() {
+	pid=$(ip netns pids "$SANDBOX_PREFIX$1" | xargs -r ps -o pid=,comm= -p | awk '$2 == "nym-node" { print $1; exit }')
+	[ -n "$pid" ] || { echo "no nym-node on $1" >&2; return 1; }
+	shift
+	nsenter -t "$pid" -m -n wg "$@"
+}
+# peers GATEWAY: the public keys of nymwg's peers.
+peers() { gw_wg "$1" show nymwg peers 2>/dev/null; }
+# jfields FILE PATH...: the JSON members, one a line (one python start: they are slow when
+# emulated).
+jfields() {
+	"$PY" - "$@" <<'EOT'
+import json, sys
+try:
+    d = json.load(open(sys.argv[1]))
+except Exception:
+    d = {}
+for p in sys.argv[2:]:
+    v = d
+    try:
+        for k in p.split("."):
+            v = v[k]
+    except Exception:
+        v = ""
+    print(json.dumps(v) if isinstance(v, (list, dict, bool)) else v)
+EOT
+}
 
-vpnd_sandbox --wireguard --wg-backend kernel
+# Only what the two-hop path needs: the authority, the two gateways, the client, router and
+# internet hosts (no mixnodes: their three hosts, keys and processes cost about a minute of
+# emulated CPU and nothing here uses them).
+vpnd_sandbox --mixnodes 0 --wireguard --wg-backend "$GW_BACKEND"
 echo "# sandbox up ($(elapsed))"
 # The gateways' side of the AmneziaWG hook (K3): their config before they (re)start.
 if [ -n "${NYM_TEST_GW_AMNEZIA:-}" ]; then
 	die "NYM_TEST_GW_AMNEZIA: not wired yet (set wireguard.amnezia on both gateways and restart them here)"
 fi
 for gw in entry exit; do
-	check "$gw: nymwg made with the kernel backend (its log)" \
-		grep -q "wireguard: device nymwg, backend kernel" "$SANDBOX_DIR/logs/$gw.log"
+	check "$gw: nymwg made with the $GW_BACKEND backend (its log)" \
+		grep -q "wireguard: device nymwg, backend $GW_BACKEND" "$SANDBOX_DIR/logs/$gw.log"
+	[ "$GW_BACKEND" = kernel ] || continue
 	expect "$gw: nymwg is a kernel link (ip -d link: type wireguard)" "*wireguard*" \
 		sh -c "'$S' exec --dir '$SANDBOX_DIR' $gw ip -d link show nymwg | sed -n 2,3p | tr '\n' ' '"
-	expect "$gw: wg show nymwg (kernel netlink) lists port 51822" "*51822*" on $gw wg show nymwg listen-port
+	expect "$gw: wg show nymwg (kernel netlink) lists port 51822" "*51822*" gw_wg $gw show nymwg listen-port
 done
 
+# The daemon's configuration as the sandbox wrote it; each run appends its backend (the
+# daemon starts here with the first run's).
+cp "$VPND_CONFIG" "$WORK/nym-vpnd.yaml.base"
+vpnd_config() { { cat "$WORK/nym-vpnd.yaml.base"; printf 'wireguard:\n  backend: "%s"\n' "$1"; } >"$VPND_CONFIG"; }
+vpnd_config "${RUNS%% *}"
 vpnd_start
 codes=$($S voucher --dir "$SANDBOX_DIR" 2) || die "no vouchers from the authority"
 vpnc credentials obtain --authority "$AUTH_URL" --authority-key "$AUTH_KEY" \
@@ -65,7 +116,6 @@ if [ "$AMNEZIA" != off ]; then
 		die "tunnel set --amnezia $AMNEZIA failed (does this nym-vpnc have it? contract K4): $(cat "$WORK/amnezia.out")"
 	pass "tunnel set --amnezia $AMNEZIA"
 fi
-vpnd_stop
 echo "# daemon configured ($(elapsed))"
 
 NAME=dvpn$$.test
@@ -73,21 +123,17 @@ FILE=d$$.bin
 printf '%s %s\n%s %s\n' "$INTERNET_IP" "$NAME" "$INTERNET_IP6" "$NAME" >>"$DNS_HOSTS"
 head -c 1048576 /dev/urandom >"$WWW_DIR/$FILE"
 WANT=$(sha256sum <"$WWW_DIR/$FILE" | cut -d' ' -f1)
-# The daemon's configuration as the sandbox wrote it; each run appends its backend.
-cp "$VPND_CONFIG" "$WORK/nym-vpnd.yaml.base"
 
-# pubkey HOST DEV: the device's public key, as wg show reads it (kernel links).
-pubkey() { on "$1" wg show "$2" public-key 2>/dev/null; }
-# peers HOST: the public keys of nymwg's peers on a gateway.
-peers() { on "$1" wg show nymwg peers 2>/dev/null; }
 
 # two_hop_run BACKEND: one connection with the client's devices on BACKEND, the checks, and
-# disconnect; the daemon is started and stopped here.
+# disconnect; the daemon is started here (unless it runs already, with BACKEND) and stopped.
 two_hop_run() {
 	be=$1
-	echo "# two-hop, client backend $be, gateways kernel ($(elapsed))"
-	{ cat "$WORK/nym-vpnd.yaml.base"; printf 'wireguard:\n  backend: "%s"\n' "$be"; } >"$VPND_CONFIG"
-	vpnd_start
+	echo "# two-hop, client backend $be, gateways $GW_BACKEND ($(elapsed))"
+	if [ -z "$VPND_PID" ]; then
+		vpnd_config "$be"
+		vpnd_start
+	fi
 	t0=$(date +%s)
 	on client timeout 150 "$VPNC" --socket "$VPND_SOCKET" connect --wait >"$WORK/connect-$be.out" 2>&1
 	st=$?
@@ -99,13 +145,16 @@ two_hop_run() {
 		return 1
 	fi
 	vpnd_status "$WORK/status-$be.json"
-	expect "[$be] status: connected" connected jget "$WORK/status-$be.json" state
-	expect "[$be] status: mode wireguard" wireguard jget "$WORK/status-$be.json" mode
-	expect "[$be] status --json: backend $be" "$be" jget "$WORK/status-$be.json" connection.wireguard.backend
-	expect "[$be] status: the entry gateway" "$ENTRY_ID" jget "$WORK/status-$be.json" connection.entry.id
-	expect "[$be] status: the exit gateway" "$EXIT_ID" jget "$WORK/status-$be.json" connection.exit.id
+	jfields "$WORK/status-$be.json" state mode connection.wireguard.backend connection.entry.id \
+		connection.exit.id connection.wireguard.amnezia >"$WORK/fields-$be"
+	field() { sed -n "${1}p" "$WORK/fields-$be"; }
+	expect "[$be] status: connected" connected field 1
+	expect "[$be] status: mode wireguard" wireguard field 2
+	expect "[$be] status --json: backend $be" "$be" field 3
+	expect "[$be] status: the entry gateway" "$ENTRY_ID" field 4
+	expect "[$be] status: the exit gateway" "$EXIT_ID" field 5
 	if [ "$AMNEZIA" != off ]; then
-		expect "[$be] status: AmneziaWG $AMNEZIA" "*$AMNEZIA*" jget "$WORK/status-$be.json" connection.wireguard.amnezia
+		expect "[$be] status: AmneziaWG $AMNEZIA" "*$AMNEZIA*" field 6
 	fi
 	for dev in nym-wg-entry nym-wg-exit; do
 		on client ip -d link show "$dev" >"$WORK/link-$be-$dev" 2>&1
@@ -118,7 +167,7 @@ two_hop_run() {
 	expect "[$be] nym-wg-entry's MTU 1420" "*mtu 1420*" on client ip link show nym-wg-entry
 	expect "[$be] nym-wg-exit's MTU 1340" "*mtu 1340*" on client ip link show nym-wg-exit
 
-	echo "# [$be] through both gateways"
+	echo "# [$be] through both gateways ($(elapsed))"
 	expect "[$be] ping -c 3 the internet host (IPv4)" "*3 packets transmitted, [1-3] received*" \
 		sh -c "'$S' exec --dir '$SANDBOX_DIR' client ping -c 3 -W 10 '$INTERNET_IP' | grep transmitted"
 	expect "[$be] ping -6 -c 3 the internet host (IPv6)" "*3 packets transmitted, [1-3] received*" \
@@ -128,9 +177,9 @@ two_hop_run() {
 	expect "[$be] curl -6 http://$NAME/$FILE: the same bytes over IPv6" "$WANT" \
 		sh -c "'$S' exec --dir '$SANDBOX_DIR' client curl -6 -sS -m 90 'http://$NAME/$FILE' | sha256sum | cut -d' ' -f1"
 
-	echo "# [$be] wg show"
+	echo "# [$be] wg show ($(elapsed))"
 	for gw in entry exit; do
-		on $gw wg show nymwg >"$WORK/wg-$be-$gw" 2>&1
+		gw_wg $gw show nymwg >"$WORK/wg-$be-$gw" 2>&1
 		check "[$be] $gw: wg show nymwg shows a handshake" grep -q "latest handshake" "$WORK/wg-$be-$gw"
 	done
 	if [ "$be" = kernel ]; then
@@ -139,8 +188,8 @@ two_hop_run() {
 			check "[$be] client: wg show $dev shows a handshake and traffic" \
 				sh -c "grep -q 'latest handshake' '$WORK/wg-$be-$dev' && grep -q 'transfer:' '$WORK/wg-$be-$dev'"
 		done
-		KE=$(pubkey client nym-wg-entry)
-		KX=$(pubkey client nym-wg-exit)
+		KE=$(on client wg show nym-wg-entry public-key 2>&1)
+		KX=$(on client wg show nym-wg-exit public-key 2>&1)
 	else
 		# wireguard-go's UAPI sockets are in the daemon's mount namespace
 		# ($SANDBOX_DIR/client-wireguard on its /run/wireguard): read them there.
@@ -154,6 +203,7 @@ two_hop_run() {
 	check "[$be] the client's exit key is a peer of the exit, not of the entry" \
 		sh -c "[ -n '$KX' ] && grep -qxF '$KX' '$WORK/peers-$be-exit' && ! grep -qxF '$KX' '$WORK/peers-$be-entry'"
 
+	echo "# [$be] disconnect ($(elapsed))"
 	vpnc disconnect --wait >"$WORK/disconnect-$be.out" 2>&1
 	check "[$be] disconnect --wait exits 0" [ $? -eq 0 ]
 	check "[$be] the client's devices are gone" sh -c "! '$S' exec --dir '$SANDBOX_DIR' client ip link show nym-wg-entry 2>/dev/null"
@@ -162,8 +212,7 @@ two_hop_run() {
 }
 
 for be in $RUNS; do
-	case "$be" in kernel | userspace) ;; *) die "NYM_TEST_RUNS: kernel or userspace, got '$be'" ;; esac
 	two_hop_run "$be"
 done
-echo "($(elapsed) in the VM after boot)"
+echo "($(elapsed) after boot)"
 finish
