@@ -12,7 +12,8 @@
 #
 # SEL is --prefix P or --dir DIR; without it, $SANDBOX_DIR, else the only sandbox up. Hosts:
 # auth, mix1..mix3 (--mixnodes N: mix1..mixN, 3 to 9, the authority spreads them over the
-# three layers), entry, exit, client on 198.51.100.0/24 and 2001:db8:100::/64; internet on
+# three layers; 0: none, a dVPN-only sandbox whose topology has empty layers), entry, exit,
+# client on 198.51.100.0/24 and 2001:db8:100::/64; internet on
 # 203.0.113.0/24 and 2001:db8:113::/64 behind the exit gateway (uplink up0); router, the
 # client's provider, joins both segments and is the client's default route, so traffic that
 # bypasses a tunnel reaches the internet host and shows. The internet host serves DNS for
@@ -203,7 +204,9 @@ cmd_up() {
 		mkdir -p "$(resolv_dir "$host")"
 		printf 'nameserver %s\nnameserver %s\n' "$INET4.10" "$INET6:10" >"$(resolv_dir "$host")/resolv.conf"
 	done
-	say "hosts up: auth $NET4.2, mixnodes .11 to .1$MIXNODES, entry .21, exit .22 (uplink $INET4.1), client .30"
+	mixes="mixnodes .11 to .1$MIXNODES"
+	[ "$MIXNODES" -gt 0 ] || mixes="no mixnodes"
+	say "hosts up: auth $NET4.2, $mixes, entry .21, exit .22 (uplink $INET4.1), client .30"
 	say "          (default route via its provider, router .1 / $INET4.254), internet $INET4.10; v6 alike"
 
 	mkdir -p "$NS_DIR/www" "$NS_DIR/dns" "$NS_DIR/logs"
