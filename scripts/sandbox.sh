@@ -189,6 +189,13 @@ cmd_up() {
 	ip -n "${NS_P}exit" -6 route add default via "$INET6:10"
 	ip -n "${NS_P}internet" route add default via "$INET4.254"
 	ip -n "${NS_P}internet" -6 route add default via "$INET6:254"
+	# The authority first: its issuer keys take a while, made while the rest comes up (the
+	# operator's admissions below reach it through its registry database as it runs).
+	mkdir -p "$NS_DIR/logs"
+	GENESIS=$(($(date +%s) - 1))
+	"$NODE" init --id auth --mode authority --public-ip "$NET4.2" --data-dir "$NS_DIR/auth" >/dev/null
+	node_short_epochs "$NS_DIR/auth" 15
+	netns_bg auth "$NS_DIR/logs/auth.log" "$NODE" run --data-dir "$NS_DIR/auth"
 	listen=""
 	for r in $RESOLVERS; do
 		case "$r" in
@@ -232,9 +239,6 @@ cmd_up() {
 	done
 	say "internet host: DNS (.test) on :53 (also as $RESOLVERS), HTTP on :80, iperf3 on :5201"
 
-	GENESIS=$(($(date +%s) - 1))
-	"$NODE" init --id auth --mode authority --public-ip "$NET4.2" --data-dir "$NS_DIR/auth" >/dev/null
-	node_short_epochs "$NS_DIR/auth" 15
 	i=1
 	while [ $i -le "$MIXNODES" ]; do
 		"$NODE" init --id "mix$i" --mode mixnode --public-ip "$NET4.1$i" --location DE --data-dir "$NS_DIR/mix$i" >/dev/null
@@ -286,8 +290,8 @@ cmd_up() {
 		# The mount point of the gateways' private tmpfs (wireguard-go makes it anyway).
 		mkdir -p /run/wireguard
 	fi
-	netns_bg auth "$NS_DIR/logs/auth.log" "$NODE" run --data-dir "$NS_DIR/auth"
-	# It makes its issuer keys first (six 2048-bit RSA keys: seconds here, more in an emulated VM).
+	# The authority started first, above: it makes its issuer keys before it listens (six
+	# 2048-bit RSA keys: seconds here, 10 to 20 s or more in an emulated VM).
 	netns_wait_port client "$NET4.2:8080" 60
 	for n in $NODES; do
 		case "$wireguard:$n" in
