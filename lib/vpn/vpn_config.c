@@ -28,6 +28,7 @@ const struct conf_key vpn_config_schema[] = {
 	{ "dns.backend", CONF_STRING, F(dns.backend), "auto", "how DNS is configured: auto (systemd-resolved, else resolvconf, else static-file), systemd-resolved, resolvconf or static-file", 0, 0 },
 	{ "dns.resolv_conf", CONF_STRING, F(dns.resolv_conf), "/etc/resolv.conf", "file the static-file backend rewrites in place (and restores)", 0, 0 },
 	{ "wireguard.backend", CONF_STRING, F(wireguard.backend), "auto", "two-hop mode's WireGuard devices: auto (the kernel's when it has WireGuard, else wireguard-go), kernel or userspace", 0, 0 },
+	{ "router.lan_interfaces", CONF_LIST, F(router.lan_interfaces), NULL, "router mode: LAN interfaces (br-lan) whose hosts go through the tunnel, masqueraded, their DNS sent to the tunnel's resolvers; nothing of theirs reaches the WAN while the tunnel is down; empty = off; --lan replaces them", 0, 0 },
 	{ "logging.level", CONF_STRING, F(logging.level), "info", "error, warn, info or debug; --log-level overrides", 0, 0 },
 	{ 0 },
 };
@@ -162,6 +163,23 @@ int vpn_config_validate(const void *config, char msg[CONF_ERROR_MAX], const char
 		*key = "dns.resolv_conf";
 		snprintf(msg, CONF_ERROR_MAX, "expected an absolute path, got \"%.60s\"", c->dns.resolv_conf);
 		return -EINVAL;
+	}
+	for (size_t i = 0; i < c->router.lan_interfaces.count; i++) {
+		const char *ifn = c->router.lan_interfaces.item[i];
+		size_t l = strlen(ifn);
+		bool bad = l == 0 || l > 15 || strcmp(ifn, c->tunnel.device) == 0 || strcmp(ifn, "lo") == 0 ||
+			   strcmp(ifn, ".") == 0 || strcmp(ifn, "..") == 0;
+		for (size_t k = 0; k < l; k++)
+			bad |= ifn[k] == '/' || ifn[k] == ':' || (unsigned char)ifn[k] <= ' ' || (unsigned char)ifn[k] >= 0x7f;
+		for (size_t j = 0; j < i; j++)
+			bad |= strcmp(ifn, c->router.lan_interfaces.item[j]) == 0;
+		if (bad) {
+			*key = "router.lan_interfaces";
+			snprintf(msg, CONF_ERROR_MAX,
+				 "expected distinct interface names of 1 to 15 characters other than lo and the tunnel, got \"%.40s\"",
+				 ifn);
+			return -EINVAL;
+		}
 	}
 	if (nym_log_parse_level(c->logging.level, &level) != 0) {
 		*key = "logging.level";

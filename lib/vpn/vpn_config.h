@@ -37,6 +37,10 @@ struct vpn_config {
 		char backend[CONF_STR_MAX]; /* two-hop mode's devices: auto | kernel | userspace */
 	} wireguard;
 	struct {
+		/* Router mode: interfaces whose hosts are forwarded through the tunnel; empty = off. */
+		struct conf_list lan_interfaces;
+	} router;
+	struct {
 		char level[CONF_STR_MAX];
 	} logging;
 };
