@@ -361,6 +361,32 @@ static int load_config(struct vpnd *d, const struct options *o)
 	return 0;
 }
 
+/* start.*: the configuration's mode and gateways over the saved settings, and connect. */
+static void apply_start(struct vpnd *d)
+{
+	const struct vpn_config *c = &d->cfg;
+	struct vpn_settings s = d->settings;
+	struct vpn_point p;
+	if (c->start.mode[0])
+		s.tunnel.two_hop = strcmp(c->start.mode, "two-hop") == 0;
+	if (vpn_config_point(c->start.entry_gateway, &p) == 0)
+		s.entry = p;
+	if (vpn_config_point(c->start.exit_gateway, &p) == 0)
+		s.exit = p;
+	char *a = vpn_settings_to_json(&d->settings), *b = vpn_settings_to_json(&s);
+	if (a && b && strcmp(a, b) != 0) {
+		d->settings = s;
+		log_info("settings from the configuration's start section: mode %s", s.tunnel.two_hop ? "two-hop" : "mixnet");
+		vpnd_save_settings(d);
+	}
+	free(a);
+	free(b);
+	if (c->start.connect) {
+		log_info("start.connect: connecting");
+		target_write(d, true);
+	}
+}
+
 /* Restart safety: what a previous process left behind is taken over or removed. */
 static void recover(struct vpnd *d)
 {
@@ -501,6 +527,7 @@ int main(int argc, char **argv)
 	rc = vpn_settings_load(d.settings_path, &d.settings, err, sizeof(err));
 	if (rc && rc != -ENOENT)
 		log_error("%s: %s: using the default settings (the file is replaced at the next change)", d.settings_path, err);
+	apply_start(&d);
 	sigset_t stop;
 	nym_signals_take(&stop, true); /* before any thread */
 	vpnd_fw_init(&d.fw, (uint32_t)d.cfg.tunnel.fwmark);

@@ -168,3 +168,33 @@ Test(vpn_config, router_lan_interfaces)
 		cr_assert(strstr(err, "router.lan_interfaces"), "%s", err);
 	}
 }
+
+Test(vpn_config, start_section)
+{
+	struct vpn_config c;
+	char err[CONF_ERROR_MAX];
+	struct vpn_point p;
+	write_text("start:\n  mode: two-hop\n  entry_gateway: de\n  exit_gateway: random\n  connect: true\n");
+	cr_assert_eq(vpn_config_load(path, &c, err), 0, "%s", err);
+	cr_assert_str_eq(c.start.mode, "two-hop");
+	cr_assert(c.start.connect);
+	cr_assert_eq(vpn_config_point(c.start.entry_gateway, &p), 0);
+	cr_assert_eq(p.kind, VPN_POINT_COUNTRY);
+	cr_assert_str_eq(p.country, "DE");
+	cr_assert_eq(vpn_config_point(c.start.exit_gateway, &p), 0);
+	cr_assert_eq(p.kind, VPN_POINT_RANDOM);
+	cr_assert_eq(vpn_config_point("", &p), 1, "empty: keep the saved one");
+	cr_assert_eq(vpn_config_point("9qQjuT1Q67N7payy1AqzVDDEuewvu4TEiK13wBQ19kDo", &p), 0);
+	cr_assert_eq(p.kind, VPN_POINT_ID);
+	static const char *const bad[] = {
+		"start:\n  mode: wireguard\n",
+		"start:\n  entry_gateway: DEU\n",
+		"start:\n  exit_gateway: \"not base58 0OIl\"\n",
+		"start:\n  connect: maybe\n",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		write_text(bad[i]);
+		cr_assert_neq(vpn_config_load(path, &c, err), 0, "%s", bad[i]);
+		cr_assert(strstr(err, "start."), "%s", err);
+	}
+}
