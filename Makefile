@@ -7,6 +7,9 @@
 #   make fuzz             run every fuzz target for FUZZ_SECONDS (default 60) with libFuzzer
 #   make CC=clang O=build/clang   build with clang into its own tree
 #   make V=1              show the compiler command lines
+#   make SYSTEMD=0        without libsystemd (no systemd-resolved DNS backend: OpenWrt, musl)
+#   make check-musl       compile every source with Debian's musl-gcc (build/musl/)
+#   DEPS=0 make ...       do not run scripts/deps.sh (cross builds: OpenWrt's SDK)
 #
 # Sources are discovered, not listed: lib/<area>/*.c make up libnym.a, each program folder's
 # *.c and <folder>/<role>/*.c make up one binary, tests/unit/test_*.c are Criterion suites, tests/fuzz/fuzz_*.c are
@@ -33,16 +36,24 @@ endif
 
 # Install the Debian packages first unless only cleaning (DESIGN.md: every target that needs
 # them calls scripts/deps.sh). Quiet and fast when everything is present.
-ifeq ($(filter clean help,$(MAKECMDGOALS)),)
+DEPS ?= 1
+ifeq ($(DEPS)$(filter clean help,$(MAKECMDGOALS)),1)
 ifneq ($(shell scripts/deps.sh >&2 && echo ok),ok)
 $(error scripts/deps.sh failed: the build dependencies are not installed)
 endif
 endif
 
-PKGS := libsodium libcrypto liburing libmnl libnftnl yaml-0.1 jansson sqlite3 libmicrohttpd libcurl libsystemd
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
-PKG_LIBS := $(shell pkg-config --libs $(PKGS)) -lpthread -lm
-CRITERION_LIBS := $(shell pkg-config --libs criterion)
+SYSTEMD ?= 1
+PKGS := libsodium libcrypto liburing libmnl libnftnl yaml-0.1 jansson sqlite3 libmicrohttpd libcurl
+ifeq ($(SYSTEMD),1)
+PKGS += libsystemd
+else
+CPPFLAGS += -DNYM_NO_SYSTEMD
+endif
+PKG_CONFIG ?= pkg-config
+PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS))
+PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS)) -lpthread -lm
+CRITERION_LIBS := $(shell $(PKG_CONFIG) --libs criterion 2>/dev/null)
 
 VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 COMMIT := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
