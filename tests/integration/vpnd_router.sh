@@ -10,7 +10,8 @@
 #            ping6, the web server sees the exit, never the LAN); kill -9 of the daemon (the
 #            table stays, nothing of the LAN gets out)
 #   two-hop  the restarted daemon, switched to two-hop: connecting; connected (the same
-#            checks); the entry gateway dies (every process of its host killed)
+#            checks); IPv6 off (the LAN's IPv6 fails and does not leave); the entry gateway
+#            dies (every process of its host killed)
 #
 # Then disconnect puts forwarding back off and removes the table. Before the first connect
 # the LAN reaches nothing (forwarding off), and the configuration is checked with
@@ -167,6 +168,21 @@ lan_through two-hop
 vpn_capture_stop
 # shellcheck disable=SC2086
 vpn_leaks w-connected "two-hop: nothing of the LAN outside the tunnels while connected" --need 1 $WG_ALLOW
+
+echo "# two-hop with IPv6 off: the LAN's IPv6 neither tunnelled nor leaked"
+vpn_capture_start w-ipv6-off
+check "tunnel set --ipv6 off" quiet vpnc tunnel set --ipv6 off
+vpnd_reconnect 120 || fail "no new connection with IPv6 off: $(cat "$WORK/post-reconnect.json")"
+expect "IPv6 forwarding off with IPv6 off" 0 sysctl_of net.ipv6.conf.all.forwarding
+check "IPv4 from the LAN still works" quiet on lan ping -c 1 -W 15 -q "$INTERNET_IP"
+if on lan ping -6 -c 2 -W 3 -q "$INTERNET_IP6" >/dev/null 2>&1 || on lan curl -6 -sS -m 4 -o /dev/null "http://[$INTERNET_IP6]/" 2>/dev/null; then
+	fail "IPv6 from the LAN works with --ipv6 off"
+else
+	pass "IPv6 from the LAN (ping, HTTP) fails with --ipv6 off"
+fi
+vpn_capture_stop
+# shellcheck disable=SC2086
+vpn_leaks w-ipv6-off "IPv6 off: nothing of the LAN leaves" --need 1 $WG_ALLOW
 
 echo "# two-hop: the entry gateway dies"
 vpn_capture_start w-gateway-dead
