@@ -11,7 +11,7 @@
 #                                    the function's short name, then its arguments joined by |
 #
 # Values are kept in CONFIG_<section>_<option> (lists: _N and _ITEM<i>), as OpenWrt does.
-# shellcheck shell=busybox disable=SC2034
+# shellcheck shell=dash disable=SC2034,SC2154
 
 UCI_SECTION=""
 
