@@ -193,7 +193,9 @@ two_hop_run() {
 	else
 		# wireguard-go's UAPI sockets are in the daemon's mount namespace
 		# ($SANDBOX_DIR/client-wireguard on its /run/wireguard): read them there.
+		# shellcheck disable=SC2016 # $0: expanded by the inner shell
 		KE=$(on client sh -c 'mount --bind "$0" /run/wireguard && wg show nym-wg-entry public-key' "$SANDBOX_DIR/client-wireguard" 2>&1)
+		# shellcheck disable=SC2016
 		KX=$(on client sh -c 'mount --bind "$0" /run/wireguard && wg show nym-wg-exit public-key' "$SANDBOX_DIR/client-wireguard" 2>&1)
 	fi
 	peers entry >"$WORK/peers-$be-entry"
