@@ -3,7 +3,7 @@
 # namespaces that it creates and removes, for the demo, the end-to-end tests and by hand.
 #
 #   scripts/sandbox.sh up [--prefix P] [--dir DIR] [--mixnodes N] [--ticket-bytes B]
-#                         [--wireguard] [--wg-ticket-bytes B] [--wg-backend B] [--lan]
+#                         [--wireguard] [--wg-ticket-bytes B] [--wg-backend B] [--wg-amnezia V] [--lan]
 #                                                   build it, print `export` lines (eval them)
 #   scripts/sandbox.sh exec [SEL] NAME CMD...       run CMD on one host
 #   scripts/sandbox.sh voucher [SEL] N              print N voucher codes (one ticketbook each)
@@ -35,7 +35,9 @@
 # one) with a private tmpfs on /run/wireguard, so the two wireguard-go sockets (both nymwg.sock)
 # do not collide. --wg-ticket-bytes B sets what one wg-entry / wg-exit ticket buys
 # (wireguard.bandwidth_per_ticket); --wg-backend auto|kernel|userspace sets both gateways'
-# wireguard.backend (default auto; kernel needs a kernel with WireGuard, as in tests/vm/).
+# wireguard.backend (default auto; kernel needs a kernel with WireGuard, as in tests/vm/);
+# --wg-amnezia off|base|random|TEXT sets the entry gateway's wireguard.amnezia (AmneziaWG on
+# the entry hop through nym_awg.ko, which must be loadable: kernel backend, as in tests/vm/).
 # --lan puts a LAN behind the client, which becomes a home router (nym-vpnd's router mode):
 # host lan, eth0 $LAN_NET4.10/24 and $LAN_NET6:10/64, on a veth to the client's lan0
 # ($LAN_NET4.1, $LAN_NET6:1; its default routes and its resolver). The client does not
@@ -139,6 +141,7 @@ cmd_up() {
 	wireguard=""
 	wg_ticket_bytes=""
 	wg_backend=""
+	wg_amnezia=""
 	lan=""
 	while [ $# -gt 0 ]; do
 		case "$1" in
@@ -150,6 +153,7 @@ cmd_up() {
 		--lan) lan=1; shift ;;
 		--wg-ticket-bytes) [ $# -ge 2 ] || usage; wg_ticket_bytes=$2; wireguard=1; shift 2 ;;
 		--wg-backend) [ $# -ge 2 ] || usage; wg_backend=$2; wireguard=1; shift 2 ;;
+		--wg-amnezia) [ $# -ge 2 ] || usage; wg_amnezia=$2; wireguard=1; shift 2 ;;
 		*) usage ;;
 		esac
 	done
@@ -309,6 +313,8 @@ cmd_up() {
 			[ -z "$wg_backend" ] ||
 				sed -i "/^wireguard:/,/^[a-z]/ s/^  backend: .*/  backend: \"$wg_backend\"/" "$NS_DIR/$n/config/config.yaml"
 		done
+		[ -z "$wg_amnezia" ] ||
+			sed -i "/^wireguard:/,/^[a-z]/ s/^  amnezia: .*/  amnezia: \"$wg_amnezia\"/" "$NS_DIR/entry/config/config.yaml"
 		# The mount point of the gateways' private tmpfs (wireguard-go makes it anyway).
 		mkdir -p /run/wireguard
 	fi

@@ -6,6 +6,9 @@
 # through (see tests/vm/dvpn_kernel.sh).
 set -u
 cd "$(dirname "$0")/../.." || exit 1
+if [ -n "${NYM_TEST_GW_AMNEZIA:-}" ]; then
+	make -s kmod O="${NYM_BUILD:-build}" >/dev/null || { echo "FAIL make kmod"; exit 1; }
+fi
 exec tests/vm/boot.sh --mem 2048 --cpus 2 env NYM_BUILD="${NYM_BUILD:-build}" \
 	NYM_TEST_RUNS="${NYM_TEST_RUNS:-kernel userspace}" NYM_TEST_AMNEZIA="${NYM_TEST_AMNEZIA:-off}" \
 	NYM_TEST_GW_AMNEZIA="${NYM_TEST_GW_AMNEZIA:-}" sh tests/vm/dvpn_kernel.sh

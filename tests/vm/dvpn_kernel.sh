@@ -21,7 +21,9 @@
 #                      then expect `status --json` to show it (connection.wireguard.amnezia);
 #                      a build without that option fails the test with a clear message.
 #                      The gateways' side (wireguard.amnezia, contract K3) is set with
-#                      NYM_TEST_GW_AMNEZIA (default: unset, the gateways' default).
+#                      NYM_TEST_GW_AMNEZIA (default: unset, the gateways' default): the
+#                      entry gateway's value (sandbox --wg-amnezia), with nym_awg.ko loaded
+#                      from $NYM_BUILD/kmod first (the wrapper runs `make kmod`).
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 . tests/lib/assert.sh
@@ -82,11 +84,19 @@ EOT
 # Only what the two-hop path needs: the authority, the two gateways, the client, router and
 # internet hosts (no mixnodes: their three hosts, keys and processes cost about a minute of
 # emulated CPU and nothing here uses them).
-vpnd_sandbox --mixnodes 0 --wireguard --wg-backend "$GW_BACKEND"
+GW_AMNEZIA=${NYM_TEST_GW_AMNEZIA:-}
+if [ -n "$GW_AMNEZIA" ]; then
+	# The entry gateway's side of AmneziaWG (K3): the module before the sandbox starts it.
+	KO="$(pwd)/${NYM_BUILD:-build}/kmod/nym_awg.ko"
+	[ -d /sys/module/nym_awg ] || insmod "$KO" || die "NYM_TEST_GW_AMNEZIA: cannot insmod $KO (make kmod)"
+	vpnd_sandbox --mixnodes 0 --wireguard --wg-backend "$GW_BACKEND" --wg-amnezia "$GW_AMNEZIA"
+else
+	vpnd_sandbox --mixnodes 0 --wireguard --wg-backend "$GW_BACKEND"
+fi
 echo "# sandbox up ($(elapsed))"
-# The gateways' side of the AmneziaWG hook (K3): their config before they (re)start.
-if [ -n "${NYM_TEST_GW_AMNEZIA:-}" ]; then
-	die "NYM_TEST_GW_AMNEZIA: not wired yet (set wireguard.amnezia on both gateways and restart them here)"
+if [ -n "$GW_AMNEZIA" ] && [ "$GW_AMNEZIA" != off ]; then
+	expect "entry: nymwg under nym_awg.ko as RESPONDER" '*"mode":"responder"*' \
+		"$S" exec --dir "$SANDBOX_DIR" entry "$(pwd)/${NYM_BUILD:-build}/bin/nym-node" debug awg-show nymwg
 fi
 for gw in entry exit; do
 	check "$gw: nymwg made with the $GW_BACKEND backend (its log)" \
@@ -205,6 +215,18 @@ two_hop_run() {
 	check "[$be] the client's exit key is a peer of the exit, not of the entry" \
 		sh -c "[ -n '$KX' ] && grep -qxF '$KX' '$WORK/peers-$be-exit' && ! grep -qxF '$KX' '$WORK/peers-$be-entry'"
 
+	if [ -n "$GW_AMNEZIA" ] && [ "$GW_AMNEZIA" != off ] && [ "$AMNEZIA" = random ]; then
+		# The entry hop really was AWG: the entry's module decoded it and learned the client.
+		"$S" exec --dir "$SANDBOX_DIR" entry "$(pwd)/${NYM_BUILD:-build}/bin/nym-node" debug awg-show nymwg \
+			>"$WORK/awg-$be.json" 2>&1
+		jfields "$WORK/awg-$be.json" endpoints counters.rx_decoded counters.tx_encoded >"$WORK/awgf-$be"
+		if [ "$(sed -n 1p "$WORK/awgf-$be")" -ge 1 ] 2>/dev/null && [ "$(sed -n 2p "$WORK/awgf-$be")" -gt 10 ] &&
+			[ "$(sed -n 3p "$WORK/awgf-$be")" -gt 10 ]; then
+			pass "[$be] the entry hop was AmneziaWG: nym_awg on the entry decoded $(sed -n 2p "$WORK/awgf-$be"), encoded $(sed -n 3p "$WORK/awgf-$be")"
+		else
+			fail "[$be] the entry's nym_awg saw no AWG client: $(cat "$WORK/awg-$be.json")"
+		fi
+	fi
 	echo "# [$be] disconnect ($(elapsed))"
 	vpnc disconnect --wait >"$WORK/disconnect-$be.out" 2>&1
 	check "[$be] disconnect --wait exits 0" [ $? -eq 0 ]
