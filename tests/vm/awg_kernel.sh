@@ -9,7 +9,7 @@
 # under a ping flood, and dmesg shows no warning and no taint beyond an unsigned out-of-tree
 # module's.
 set -u
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 . tests/lib/assert.sh
 . tests/lib/netns.sh
 
