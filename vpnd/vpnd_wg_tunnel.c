@@ -205,6 +205,10 @@ static int device_up(struct vpnd_wg *w, const char *ifname, struct wg_device **d
 		struct wg_device *old = NULL;
 		if (wg_device_open(ifname, WG_BACKEND_AUTO, NULL, &old) == 0)
 			wg_device_destroy(old); /* not ours to stop: remove the link at least */
+		/* A previous run's wireguard-go ends on its own once its socket is gone, and the
+		 * link with it: wait for that (up to 5 s) rather than fail on the link still there. */
+		for (int i = 0; i < 100 && if_nametoindex(ifname); i++)
+			usleep(50000);
 		rc = wg_device_create(ifname, want, NULL, dev);
 	}
 	if (rc) {
