@@ -98,7 +98,11 @@ vpnd_kill9
 check "after kill -9 the kill switch table is still there" quiet on client nft list table inet nym-vpn
 # Whatever the surviving wireguard-go children still carry goes through the tunnels: the
 # attempts below either fail or come back through them, and the capture judges the rest.
-on client curl -sS -m 3 -o /dev/null "http://$INTERNET_IP/" >/dev/null 2>&1
+if on client curl -sS -m 3 -o /dev/null "http://$INTERNET_IP/" >/dev/null 2>&1; then
+	echo "    (after kill -9, HTTP went through the surviving tunnels)"
+else
+	echo "    (after kill -9, HTTP failed)"
+fi
 on client ping -c 1 -W 2 -q "$INTERNET_IP" >/dev/null 2>&1
 on client "$PY" tests/lib/dnsq.py 1.1.1.1 internet.test --timeout 2 >/dev/null 2>&1
 expect "DNS with the tunnel's fwmark is still blocked after kill -9" "timeout*" \
