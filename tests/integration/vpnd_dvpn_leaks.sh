@@ -86,8 +86,11 @@ try:
     print("connected")
 except OSError:
     print("blocked")' "$INTERNET_IP"
-check "ping through the tunnels" quiet on client ping -c 1 -W 15 -q "$INTERNET_IP"
-check "ping6 through the tunnels" quiet on client ping -6 -c 1 -W 15 -q "$INTERNET_IP6"
+# (ping -c 3, one answer enough: a lost datagram is not what this test is about)
+expect "ping through the tunnels" "*3 packets transmitted, [1-3] received*" \
+	sh -c "$S exec --dir '$SANDBOX_DIR' client ping -c 3 -i 0.5 -W 10 '$INTERNET_IP' | grep transmitted"
+expect "ping6 through the tunnels" "*3 packets transmitted, [1-3] received*" \
+	sh -c "$S exec --dir '$SANDBOX_DIR' client ping -6 -c 3 -i 0.5 -W 10 '$INTERNET_IP6' | grep transmitted"
 vpn_capture_stop
 # shellcheck disable=SC2086
 vpn_leaks connected "no leak while connected two-hop (HTTP, DNS, ping, bypass attempts)" --need 1 $WG_ALLOW
@@ -135,6 +138,9 @@ for fam in 4 6; do
 	expect "one default route in table 333 (IPv$fam)" 1 cl "ip -$fam route show table 333 | grep -c ^default"
 done
 expect "one kill switch table" 1 cl "nft list tables | grep -c \"inet nym-vpn\""
+if [ "$(cl "ip route show table 333 | grep -c ^default")" != 1 ]; then
+	cp "$VPND_LOG" /tmp/dvleak-vpnd2.log; cl "ip -d link; ip route show table all; ip -6 route show table 333" >/tmp/dvleak-state.txt 2>&1
+fi
 expect "one nameserver block in resolv.conf" 1 cl "grep -c \"nameserver 1.1.1.1\" /etc/resolv.conf"
 expect "curl by name after the restart" "$WANT" fetch
 vpn_capture_stop
