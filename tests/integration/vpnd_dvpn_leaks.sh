@@ -54,7 +54,7 @@ wggo_count() { wggo_pids "$1" | wc -l; }
 
 echo "# connecting"
 vpn_capture_start connecting
-vpnc connect --wait >"$WORK/connect.out" 2>&1
+on client timeout 90 "$VPNC" --socket "$VPND_SOCKET" connect --wait >"$WORK/connect.out" 2>&1
 st=$?
 vpn_capture_stop
 check "connect --wait (two-hop) exits 0" [ $st -eq 0 ]
