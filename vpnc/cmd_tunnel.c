@@ -173,12 +173,17 @@ static int judge(enum goal goal, const json_t *state, bool *armed)
 	return 0;
 }
 
-static void print_progress(const struct vpn_ctl_message *m)
+/* mode: the tunnel's, from the last state seen ("mixnet", "wireguard"): steps are numbered
+ * within the connection of that mode. */
+static void print_progress(const struct vpn_ctl_message *m, const char *mode)
 {
 	/* the step as this program words it, and the daemon's own words when they say more */
 	const char *desc = m->step < VPN_CTL_STEP_COUNT ? vpn_ctl_step_description(m->step) : NULL;
-	if (desc)
-		printf("[%d/%d] %s", (int)m->step + 1, (int)VPN_CTL_STEP_COUNT, desc);
+	unsigned index, count;
+	if (desc && vpn_ctl_step_position(m->step, mode, &index, &count) == 0)
+		printf("[%u/%u] %s", index, count, desc);
+	else if (desc)
+		printf("[-] %s", desc);
 	else
 		printf("      ");
 	if (!desc || (m->text && *m->text && strcmp(m->text, desc) != 0 &&
@@ -269,6 +274,8 @@ static int change(const char *context, enum vpn_ctl_cmd cmd, enum goal goal)
 		vpnc_close(&events);
 		return rc;
 	}
+	char mode[16];
+	snprintf(mode, sizeof(mode), "%s", vpnc_str(reply.result, "mode"));
 	vpn_ctl_message_clear(&reply);
 	long long last_attempt = 0;
 	bool said_offline = false;
@@ -285,7 +292,7 @@ static int change(const char *context, enum vpn_ctl_cmd cmd, enum goal goal)
 		if (m.event == VPN_CTL_EV_PROGRESS) {
 			armed = true;
 			if (!vpnc_json)
-				print_progress(&m);
+				print_progress(&m, mode);
 		} else if (m.event == VPN_CTL_EV_WARNING) {
 			if (!vpnc_json) {
 				fprintf(stderr, "warning: ");
@@ -293,6 +300,8 @@ static int change(const char *context, enum vpn_ctl_cmd cmd, enum goal goal)
 				fputc('\n', stderr);
 			}
 		} else {
+			if (json_is_string(json_object_get(m.state, "mode")))
+				snprintf(mode, sizeof(mode), "%s", vpnc_str(m.state, "mode"));
 			verdict = judge(goal, m.state, &armed);
 			if (verdict) {
 				rc = finish(context, goal, m.state, verdict);

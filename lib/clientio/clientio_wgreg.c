@@ -2,181 +2,21 @@
 
 #include <errno.h>
 #include <limits.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "client/client_wg_register.h"
 #include "clientio/clientio.h"
+#include "clientio/clientio_link.h"
 #include "cred/ticketbook.h"
 #include "crypto/secret.h"
-#include "io/sock.h"
-#include "link/link_frame.h"
-#include "noise/noise_session.h"
-#include "util/clock.h"
 
-struct wgreg_link {
-	int fd;
-	long timeout_ms;
-	struct noise_session noise;
-	struct link_frame_decoder dec;
-	uint8_t rbuf[16384];
-	uint8_t plain[NOISE_MAX_PLAINTEXT_LEN];
-	uint8_t frame[LINK_FRAME_MAX_LEN];
-	uint8_t sealed[2 * LINK_FRAME_MAX_LEN];
-	bool eof;
-};
-
-static int write_all(int fd, const uint8_t *b, size_t n)
-{
-	while (n) {
-		ssize_t w = send(fd, b, n, MSG_NOSIGNAL);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return w < 0 ? -errno : -EPIPE;
-		b += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-static ssize_t read_some(struct wgreg_link *l, long ms)
-{
-	struct pollfd p = { l->fd, POLLIN, 0 };
-	int r = poll(&p, 1, (int)ms);
-	if (r == 0)
-		return -ETIMEDOUT;
-	if (r < 0)
-		return -errno;
-	ssize_t n = recv(l->fd, l->rbuf, sizeof(l->rbuf), 0);
-	return n < 0 ? -errno : n;
-}
-
-static int send_msg(struct wgreg_link *l, const struct link_msg *m)
-{
-	size_t n, w;
-	int rc = link_msg_encode(m, l->frame, sizeof(l->frame), &n);
-	if (rc == 0)
-		rc = noise_session_seal(&l->noise, l->frame, n, l->sealed, sizeof(l->sealed), &w);
-	nym_memzero(l->frame, sizeof(l->frame));
-	return rc ? rc : write_all(l->fd, l->sealed, w);
-}
-
-static int next_msg(struct wgreg_link *l, struct link_msg *m)
-{
-	uint64_t deadline = nym_clock_now_ns() / NYM_NS_PER_MS + (uint64_t)l->timeout_ms;
-	for (;;) {
-		struct link_frame f;
-		int rc = link_frame_decoder_next(&l->dec, &f);
-		if (rc == 0)
-			return link_msg_decode(&f, LINK_FROM_GATEWAY, m);
-		if (rc != -EAGAIN)
-			return rc;
-		struct noise_session_event ev;
-		rc = noise_session_next(&l->noise, l->plain, sizeof(l->plain), &ev);
-		if (rc == 0) {
-			if (ev.send && (rc = write_all(l->fd, ev.send, ev.send_len)) != 0)
-				return rc;
-			if (ev.data_len && (rc = link_frame_decoder_feed(&l->dec, ev.data, ev.data_len)) != 0)
-				return rc;
-			continue;
-		}
-		if (rc != -EAGAIN)
-			return rc;
-		if (l->eof)
-			return -ECONNRESET;
-		uint64_t now = nym_clock_now_ns() / NYM_NS_PER_MS;
-		if (now >= deadline)
-			return -ETIMEDOUT;
-		ssize_t n = read_some(l, (long)(deadline - now));
-		if (n == -ETIMEDOUT)
-			return -ETIMEDOUT;
-		if (n <= 0) {
-			l->eof = true;
-			continue;
-		}
-		if ((rc = noise_session_feed(&l->noise, l->rbuf, (size_t)n)) != 0)
-			return rc;
-	}
-}
-
-static int handshake(struct wgreg_link *l, const uint8_t gateway_noise[32])
-{
-	struct nym_x25519_keypair kp;
-	uint8_t first[128];
-	size_t n;
-	nym_x25519_generate(&kp); /* a fresh static key: the link proves nothing about us */
-	int rc = noise_session_init(&l->noise, NOISE_INITIATOR, &kp, gateway_noise, NULL);
-	nym_x25519_keypair_clear(&kp);
-	if (rc || (rc = noise_session_start(&l->noise, first, sizeof(first), &n)) != 0 ||
-	    (rc = write_all(l->fd, first, n)) != 0)
-		return rc;
-	while (!noise_session_established(&l->noise)) {
-		ssize_t got = read_some(l, l->timeout_ms);
-		if (got <= 0)
-			return got == 0 ? -ECONNRESET : (int)got;
-		if ((rc = noise_session_feed(&l->noise, l->rbuf, (size_t)got)) != 0)
-			return rc;
-		struct noise_session_event ev;
-		while ((rc = noise_session_next(&l->noise, l->plain, sizeof(l->plain), &ev)) == 0) {
-			if (ev.send && (rc = write_all(l->fd, ev.send, ev.send_len)) != 0)
-				return rc;
-			if (ev.data_len && (rc = link_frame_decoder_feed(&l->dec, ev.data, ev.data_len)) != 0)
-				return rc;
-		}
-		if (rc != -EAGAIN)
-			return rc;
-	}
-	return 0;
-}
-
-static int connect_marked(const struct clientio_wgreg_config *c, long timeout_ms, int *out)
-{
-	int fd = socket(c->gateway->sa_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0)
-		return -errno;
-	if (c->fwmark && setsockopt(fd, SOL_SOCKET, SO_MARK, &c->fwmark, sizeof(c->fwmark)) != 0) {
-		int e = -errno;
-		close(fd);
-		return e;
-	}
-	if (c->bind_ifname &&
-	    setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, c->bind_ifname, (socklen_t)strlen(c->bind_ifname)) != 0) {
-		int e = -errno;
-		close(fd);
-		return e;
-	}
-	int rc = connect(fd, c->gateway, c->gateway_len);
-	if (rc != 0 && errno == EINPROGRESS) {
-		struct pollfd p = { .fd = fd, .events = POLLOUT };
-		rc = poll(&p, 1, (int)timeout_ms);
-		int soerr = 0;
-		socklen_t sl = sizeof(soerr);
-		if (rc == 1 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) == 0 && soerr == 0) {
-			rc = 0;
-		} else {
-			errno = rc == 0 ? ETIMEDOUT : (soerr ? soerr : EIO);
-			rc = -1;
-		}
-	}
-	if (rc != 0) {
-		int e = -errno;
-		close(fd);
-		return e;
-	}
-	sock_tcp_tune(fd);
-	*out = fd;
-	return 0;
-}
-
-/* Waits for an answer other than noise (BANDWIDTH, LOW_BALANCE pass by). */
-static int expect(struct wgreg_link *l, struct link_msg *m)
+/* Waits for an answer other than noise (BANDWIDTH, LOW_BALANCE, RECEIVE pass by). */
+static int expect(struct clientio_link *l, struct link_msg *m)
 {
 	for (;;) {
-		int rc = next_msg(l, m);
+		int rc = clientio_link_next_msg(l, m, l->timeout_ms);
 		if (rc)
 			return rc;
 		if (m->type != LINK_MSG_BANDWIDTH && m->type != LINK_MSG_LOW_BALANCE && m->type != LINK_MSG_RECEIVE)
@@ -187,7 +27,7 @@ static int expect(struct wgreg_link *l, struct link_msg *m)
 int clientio_wgreg_register(const struct clientio_wgreg_config *c, struct clientio_wgreg_result *out, char *err,
 			    size_t errlen)
 {
-	struct wgreg_link *l = calloc(1, sizeof(*l));
+	struct clientio_link *l = calloc(1, sizeof(*l));
 	struct client_wg_register reg;
 	struct link_msg m, send;
 	bool more;
@@ -199,25 +39,26 @@ int clientio_wgreg_register(const struct clientio_wgreg_config *c, struct client
 		return -ENOMEM;
 	}
 	l->fd = -1;
-	l->timeout_ms = c->timeout_ms > 0 ? c->timeout_ms : 10000;
-	link_frame_decoder_init(&l->dec, LINK_FROM_GATEWAY);
+	struct clientio_link_options lo = { .fwmark = c->fwmark,
+					    .bind_ifname = c->bind_ifname,
+					    .timeout_ms = c->timeout_ms > 0 ? (uint64_t)c->timeout_ms : 10000 };
 	rc = client_wg_register_init(&reg, c->wg_key, NULL, c->ticket, c->ticket_len);
 	if (rc) {
 		snprintf(err, errlen, "a ticket of a length the link does not carry");
 		goto out;
 	}
-	rc = connect_marked(c, l->timeout_ms, &l->fd);
+	rc = clientio_link_connect(l, c->gateway, c->gateway_len, &lo);
 	if (rc) {
 		snprintf(err, errlen, "cannot connect to the gateway: %s", strerror(-rc));
 		goto out;
 	}
-	rc = handshake(l, c->gateway_noise);
+	rc = clientio_link_handshake(l, c->gateway_noise);
 	if (rc) {
 		snprintf(err, errlen, "the Noise handshake with the gateway failed: %s", strerror(-rc));
 		goto out;
 	}
 	struct link_msg hello = { .type = LINK_MSG_HELLO, .hello = { LINK_VERSION_MIN, LINK_VERSION_MAX } };
-	if ((rc = send_msg(l, &hello)) != 0 || (rc = expect(l, &m)) != 0) {
+	if ((rc = clientio_link_send_msg(l, &hello)) != 0 || (rc = expect(l, &m)) != 0) {
 		snprintf(err, errlen, "no VERSION from the gateway: %s", strerror(-rc));
 		goto out;
 	}
@@ -226,7 +67,7 @@ int clientio_wgreg_register(const struct clientio_wgreg_config *c, struct client
 		snprintf(err, errlen, "the gateway answered HELLO with %s", link_msg_type_name(m.type));
 		goto out;
 	}
-	if ((rc = client_wg_register_start(&reg, &send)) != 0 || (rc = send_msg(l, &send)) != 0) {
+	if ((rc = client_wg_register_start(&reg, &send)) != 0 || (rc = clientio_link_send_msg(l, &send)) != 0) {
 		snprintf(err, errlen, "cannot send WG_INIT: %s", strerror(-rc));
 		goto out;
 	}
@@ -254,7 +95,7 @@ int clientio_wgreg_register(const struct clientio_wgreg_config *c, struct client
 			}
 			goto out;
 		}
-		if (more && (rc = send_msg(l, &send)) != 0) {
+		if (more && (rc = clientio_link_send_msg(l, &send)) != 0) {
 			snprintf(err, errlen, "cannot send WG_FINAL: %s", strerror(-rc));
 			goto out;
 		}
@@ -263,15 +104,13 @@ int clientio_wgreg_register(const struct clientio_wgreg_config *c, struct client
 	out->reg = reg.result;
 	out->ticket_used = client_wg_register_ticket_used(&reg);
 	struct link_msg cl = { .type = LINK_MSG_CLOSE };
-	send_msg(l, &cl); /* best effort */
+	clientio_link_send_msg(l, &cl); /* best effort */
 	rc = 0;
 out:
 	if (rc && reg.ticket_used)
 		out->ticket_used = true;
 	client_wg_register_clear(&reg);
-	if (l->fd >= 0)
-		close(l->fd);
-	noise_session_clear(&l->noise);
+	clientio_link_close(l);
 	nym_memzero(l, sizeof(*l));
 	free(l);
 	return rc;

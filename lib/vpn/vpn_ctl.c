@@ -140,6 +140,35 @@ static const char *const step_descriptions[VPN_CTL_STEP_COUNT] = {
 	"up",
 };
 
+static const enum vpn_ctl_step mixnet_steps[] = {
+	VPN_CTL_STEP_FETCHING_TOPOLOGY, VPN_CTL_STEP_SELECTING_GATEWAYS, VPN_CTL_STEP_CONNECTING_ENTRY,
+	VPN_CTL_STEP_SPENDING_TICKET,	VPN_CTL_STEP_WAITING_FOR_IPR,	  VPN_CTL_STEP_CONFIGURING_TUNNEL,
+	VPN_CTL_STEP_UP,
+};
+static const enum vpn_ctl_step wireguard_steps[] = {
+	VPN_CTL_STEP_FETCHING_TOPOLOGY, VPN_CTL_STEP_SELECTING_GATEWAYS,  VPN_CTL_STEP_REGISTERING_ENTRY,
+	VPN_CTL_STEP_REGISTERING_EXIT,	VPN_CTL_STEP_CONFIGURING_TUNNEL, VPN_CTL_STEP_UP,
+};
+
+int vpn_ctl_step_position(enum vpn_ctl_step s, const char *mode, unsigned *index, unsigned *count)
+{
+	const enum vpn_ctl_step *steps;
+	size_t n;
+	if (mode && strcmp(mode, "mixnet") == 0)
+		steps = mixnet_steps, n = sizeof(mixnet_steps) / sizeof(mixnet_steps[0]);
+	else if (mode && strcmp(mode, "wireguard") == 0)
+		steps = wireguard_steps, n = sizeof(wireguard_steps) / sizeof(wireguard_steps[0]);
+	else
+		return -ENOENT;
+	for (size_t i = 0; i < n; i++)
+		if (steps[i] == s) {
+			*index = (unsigned)i + 1;
+			*count = (unsigned)n;
+			return 0;
+		}
+	return -ENOENT;
+}
+
 const char *vpn_ctl_step_name(enum vpn_ctl_step s)
 {
 	return (unsigned)s < VPN_CTL_STEP_COUNT ? step_names[s] : NULL;

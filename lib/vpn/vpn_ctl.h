@@ -232,6 +232,10 @@ enum vpn_ctl_step {
 const char *vpn_ctl_step_name(enum vpn_ctl_step s);	   /* "fetching_topology" */
 const char *vpn_ctl_step_description(enum vpn_ctl_step s); /* "fetching the topology" */
 int vpn_ctl_step_parse(const char *name, enum vpn_ctl_step *out);
+/* Where step s stands in the connection of a mode ("mixnet" or "wireguard"; each mode takes
+ * only some of the steps): *index 1..*count. -ENOENT when the mode does not take that step
+ * or is unknown. */
+int vpn_ctl_step_position(enum vpn_ctl_step s, const char *mode, unsigned *index, unsigned *count);
 
 int vpn_ctl_event_state(const json_t *state, char **line);
 int vpn_ctl_event_progress(enum vpn_ctl_step step, const char *message, char **line);

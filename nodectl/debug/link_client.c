@@ -1,5 +1,4 @@
 #include "nodectl/debug/link_client.h"
-#include "nodectl/debug/link_blocking.h"
 
 #include <errno.h>
 #include <netinet/in.h>
@@ -10,6 +9,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "clientio/clientio_link.h"
 #include "cred/ticketbook.h"
 #include "crypto/ed25519.h"
 #include "crypto/secret.h"
@@ -20,7 +20,14 @@
 #include "util/clock.h"
 #include "util/hex.h"
 
-static int send_packets(struct link_blocking *c, const struct link_client_options *o)
+/* Notes the gateway's ERROR frames by name as they pass. */
+static void note_error(void *arg, const struct link_msg *m)
+{
+	if (m->type == LINK_MSG_ERROR)
+		json_array_append_new((json_t *)arg, json_string(clientio_link_answer_name(m)));
+}
+
+static int send_packets(struct clientio_link *c, const struct link_client_options *o)
 {
 	static uint8_t items[LINK_FRAME_MAX_LEN];
 	static uint8_t packet[MIX_REGULAR_PACKET_LEN];
@@ -38,7 +45,7 @@ static int send_packets(struct link_blocking *c, const struct link_client_option
 		}
 		struct link_msg m = { .type = LINK_MSG_SEND,
 				      .packets = { .size = MIX_PACKET_SIZE_REGULAR, .count = k, .item_len = item, .items = items } };
-		int rc = link_blocking_send_msg(c, &m);
+		int rc = clientio_link_send_msg(c, &m);
 		if (rc)
 			return rc;
 		done += k;
@@ -48,16 +55,14 @@ static int send_packets(struct link_blocking *c, const struct link_client_option
 
 int link_client_run(const struct link_client_options *o, json_t **out, char *err, size_t errlen)
 {
-	static struct link_blocking c;
+	static struct clientio_link c;
 	struct nym_ticketbook *book = NULL;
 	struct nym_ed25519_keypair id;
 	struct link_msg m;
-	json_t *r = json_object(), *spends = json_array();
+	json_t *r = json_object(), *spends = json_array(), *errors = json_array();
 	int rc;
 	memset(&c, 0, sizeof(c));
-	c.timeout_ms = o->timeout_ms ? o->timeout_ms : 5000;
-	c.errors = json_array();
-	link_frame_decoder_init(&c.dec, LINK_FROM_GATEWAY);
+	c.fd = -1;
 	*out = NULL;
 	if (o->book_path && (rc = nym_ticketbook_load(&book, o->book_path)) != 0) {
 		snprintf(err, errlen, "%s: cannot load the ticketbook: %s", o->book_path, strerror(-rc));
@@ -67,10 +72,9 @@ int link_client_run(const struct link_client_options *o, json_t **out, char *err
 		nym_ed25519_from_seed(&id, o->identity_seed);
 	else
 		nym_ed25519_generate(&id);
-	c.fd = socket(o->gateway.ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (c.fd < 0 || connect(c.fd, (const struct sockaddr *)&o->gateway.ss, o->gateway.len) != 0) {
-		rc = -errno;
-		snprintf(err, errlen, "cannot connect: %s", strerror(errno));
+	struct clientio_link_options lo = { .timeout_ms = o->timeout_ms, .on_msg = note_error, .arg = errors };
+	if ((rc = clientio_link_connect(&c, (const struct sockaddr *)&o->gateway.ss, o->gateway.len, &lo)) != 0) {
+		snprintf(err, errlen, "cannot connect: %s", strerror(-rc));
 		goto fail;
 	}
 	char idhex[65];
@@ -81,11 +85,11 @@ int link_client_run(const struct link_client_options *o, json_t **out, char *err
 		uint8_t junk[512];
 		nym_random(junk, sizeof(junk));
 		junk[0] = 0x01; /* looks like a Noise frame header at first */
-		link_blocking_write_all(c.fd, junk, sizeof(junk));
-		json_object_set_new(r, "closed_by_gateway", json_boolean(link_blocking_read_some(&c, c.timeout_ms) <= 0 || link_blocking_read_some(&c, c.timeout_ms) <= 0));
+		clientio_link_write_all(&c, junk, sizeof(junk));
+		json_object_set_new(r, "closed_by_gateway", json_boolean(clientio_link_read_some(&c, c.timeout_ms) <= 0 || clientio_link_read_some(&c, c.timeout_ms) <= 0));
 		goto done;
 	}
-	if ((rc = link_blocking_handshake(&c, o->gateway_noise)) != 0) {
+	if ((rc = clientio_link_handshake(&c, o->gateway_noise)) != 0) {
 		json_object_set_new(r, "handshake", json_false());
 		json_object_set_new(r, "handshake_error", json_string(strerror(-rc)));
 		goto done;
@@ -93,28 +97,28 @@ int link_client_run(const struct link_client_options *o, json_t **out, char *err
 	json_object_set_new(r, "handshake", json_true());
 	if (o->abuse == LINK_CLIENT_NO_AUTH) {
 		struct link_msg h = { .type = LINK_MSG_HELLO, .hello = { LINK_VERSION_MIN, LINK_VERSION_MAX } };
-		link_blocking_send_msg(&c, &h);
-		link_blocking_expect(&c, &m, LINK_MSG_VERSION, LINK_MSG_ERROR);
+		clientio_link_send_msg(&c, &h);
+		clientio_link_expect(&c, &m, LINK_MSG_VERSION, LINK_MSG_ERROR);
 		struct link_client_options one = *o;
 		one.send = 1;
 		send_packets(&c, &one);
-		json_object_set_new(r, "closed_by_gateway", json_boolean(link_blocking_drain(&c, c.timeout_ms)));
+		json_object_set_new(r, "closed_by_gateway", json_boolean(clientio_link_drain(&c, c.timeout_ms)));
 		goto done;
 	}
 	struct link_msg hello = { .type = LINK_MSG_HELLO, .hello = { LINK_VERSION_MIN, LINK_VERSION_MAX } };
-	if ((rc = link_blocking_send_msg(&c, &hello)) != 0 || (rc = link_blocking_expect(&c, &m, LINK_MSG_VERSION, LINK_MSG_ERROR)) != 0) {
+	if ((rc = clientio_link_send_msg(&c, &hello)) != 0 || (rc = clientio_link_expect(&c, &m, LINK_MSG_VERSION, LINK_MSG_ERROR)) != 0) {
 		json_object_set_new(r, "version_error", json_string(strerror(-rc)));
 		goto done;
 	}
 	if (m.type != LINK_MSG_VERSION) {
-		json_object_set_new(r, "version", json_string(link_blocking_answer_name(&m)));
+		json_object_set_new(r, "version", json_string(clientio_link_answer_name(&m)));
 		goto done;
 	}
 	json_object_set_new(r, "version", json_integer(m.version));
 	if (o->abuse == LINK_CLIENT_OVERSIZE) {
 		uint8_t hdr[4 + 64] = { LINK_MSG_AUTH, 0, 0x10, 0x00 };
-		link_blocking_send_plain(&c, hdr, sizeof(hdr));
-		json_object_set_new(r, "closed_by_gateway", json_boolean(link_blocking_drain(&c, c.timeout_ms)));
+		clientio_link_send_plain(&c, hdr, sizeof(hdr));
+		json_object_set_new(r, "closed_by_gateway", json_boolean(clientio_link_drain(&c, c.timeout_ms)));
 		goto done;
 	}
 	uint8_t h[32];
@@ -123,20 +127,20 @@ int link_client_run(const struct link_client_options *o, json_t **out, char *err
 	link_auth_sign(&id, h, (uint64_t)(nym_clock_unix_now() + o->skew_s), &auth.auth);
 	if (o->abuse == LINK_CLIENT_BAD_SIGNATURE)
 		auth.auth.signature[0] ^= 0x80;
-	if ((rc = link_blocking_send_msg(&c, &auth)) != 0 || (rc = link_blocking_expect(&c, &m, LINK_MSG_AUTH_OK, LINK_MSG_ERROR)) != 0) {
+	if ((rc = clientio_link_send_msg(&c, &auth)) != 0 || (rc = clientio_link_expect(&c, &m, LINK_MSG_AUTH_OK, LINK_MSG_ERROR)) != 0) {
 		json_object_set_new(r, "auth", json_string(strerror(-rc)));
 		goto done;
 	}
-	json_object_set_new(r, "auth", json_string(m.type == LINK_MSG_AUTH_OK ? "ok" : link_blocking_answer_name(&m)));
+	json_object_set_new(r, "auth", json_string(m.type == LINK_MSG_AUTH_OK ? "ok" : clientio_link_answer_name(&m)));
 	if (m.type != LINK_MSG_AUTH_OK) {
-		json_object_set_new(r, "closed_by_gateway", json_boolean(link_blocking_drain(&c, c.timeout_ms)));
+		json_object_set_new(r, "closed_by_gateway", json_boolean(clientio_link_drain(&c, c.timeout_ms)));
 		goto done;
 	}
 	json_object_set_new(r, "balance_at_auth", json_integer((json_int_t)m.balance));
 	if (o->abuse == LINK_CLIENT_GARBAGE_FRAME) {
 		uint8_t junk[8] = { 0x42, 0, 0, 4, 1, 2, 3, 4 };
-		link_blocking_send_plain(&c, junk, sizeof(junk));
-		json_object_set_new(r, "closed_by_gateway", json_boolean(link_blocking_drain(&c, c.timeout_ms)));
+		clientio_link_send_plain(&c, junk, sizeof(junk));
+		json_object_set_new(r, "closed_by_gateway", json_boolean(clientio_link_drain(&c, c.timeout_ms)));
 		goto done;
 	}
 	size_t tickets = book ? (o->tickets ? o->tickets : 1) : 0;
@@ -163,14 +167,14 @@ int link_client_run(const struct link_client_options *o, json_t **out, char *err
 			}
 		}
 		struct link_msg sp = { .type = LINK_MSG_SPEND_TICKET, .ticket = { t, tlen } };
-		if ((rc = link_blocking_send_msg(&c, &sp)) != 0 || (rc = link_blocking_expect(&c, &m, LINK_MSG_BANDWIDTH, LINK_MSG_ERROR)) != 0) {
+		if ((rc = clientio_link_send_msg(&c, &sp)) != 0 || (rc = clientio_link_expect(&c, &m, LINK_MSG_BANDWIDTH, LINK_MSG_ERROR)) != 0) {
 			json_array_append_new(spends, json_pack("{s:b, s:s}", "ok", 0, "answer", strerror(-rc)));
 			break;
 		}
 		if (m.type == LINK_MSG_BANDWIDTH)
 			json_array_append_new(spends, json_pack("{s:b, s:I}", "ok", 1, "balance", (json_int_t)m.balance));
 		else
-			json_array_append_new(spends, json_pack("{s:b, s:s}", "ok", 0, "answer", link_blocking_answer_name(&m)));
+			json_array_append_new(spends, json_pack("{s:b, s:s}", "ok", 0, "answer", clientio_link_answer_name(&m)));
 	}
 	json_object_set_new(r, "spends", spends);
 	spends = NULL;
@@ -179,12 +183,12 @@ int link_client_run(const struct link_client_options *o, json_t **out, char *err
 	json_object_set_new(r, "sent", json_integer((json_int_t)o->send));
 	bool closed = false;
 	if (o->wait_ms)
-		closed = link_blocking_drain(&c, o->wait_ms);
+		closed = clientio_link_drain(&c, o->wait_ms);
 	json_object_set_new(r, "closed_by_gateway", json_boolean(closed));
 	if (!closed) {
 		struct link_msg cl = { .type = LINK_MSG_CLOSE };
-		link_blocking_send_msg(&c, &cl);
-		closed = link_blocking_drain(&c, c.timeout_ms);
+		clientio_link_send_msg(&c, &cl);
+		closed = clientio_link_drain(&c, c.timeout_ms);
 	}
 	json_object_set_new(r, "closed", json_boolean(closed));
 done:
@@ -193,8 +197,8 @@ done:
 	json_object_set_new(r, "low_balance", json_integer((json_int_t)c.low_balance));
 	if (c.have_balance)
 		json_object_set_new(r, "balance", json_integer((json_int_t)c.last_balance));
-	json_object_set_new(r, "errors", c.errors);
-	c.errors = NULL;
+	json_object_set_new(r, "errors", errors);
+	errors = NULL;
 	if (spends)
 		json_decref(spends);
 	*out = r;
@@ -203,11 +207,9 @@ done:
 fail:
 	json_decref(r);
 	json_decref(spends);
-	json_decref(c.errors);
+	json_decref(errors);
 out:
-	if (c.fd > 0)
-		close(c.fd);
-	noise_session_clear(&c.noise);
+	clientio_link_close(&c);
 	nym_ed25519_keypair_clear(&id);
 	nym_ticketbook_free(book);
 	return rc;

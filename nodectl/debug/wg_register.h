@@ -1,5 +1,5 @@
 /* nym-node debug wg-register: WireGuard registration with a gateway (docs/PROTOCOLS.md §8.7)
- * over a blocking client link (link_blocking: Noise, HELLO, then the WG_* frames without AUTH),
+ * over a blocking client link (clientio_link: Noise, HELLO, then the WG_* frames without AUTH),
  * driven by lib/client/client_wg_register, with the abuses the tests need (a bad MAC). The
  * result is one JSON object. */
 #ifndef NYM_NODECTL_DEBUG_WG_REGISTER_H

@@ -157,7 +157,7 @@ check "nym-vpnd exits 0 on SIGTERM" [ "${VPND_RC:-1}" -eq 0 ]
 
 echo "# nym-node probe --two-hop (the daemon's remaining wg books)"
 TDIR=$(dirname "$(find "$VPND_DATA" -name 'wg-entry-*.json' | head -n 1)")
-on client timeout 120 "$NODE" probe --two-hop --ticket-dir "$TDIR" --authority "$AUTH_URL" --authority-key "$AUTH_KEY" \
+on client sh -c 'mount --bind "$0" /run/wireguard && exec "$@"' "$SANDBOX_DIR/client-wireguard" timeout 120 "$NODE" probe --two-hop --ticket-dir "$TDIR" --authority "$AUTH_URL" --authority-key "$AUTH_KEY" \
 	--entry-gateway "$ENTRY_ID" --exit-gateway "$EXIT_ID" --ping "$INTERNET_IP" --ping6 "$INTERNET_IP6" \
 	--dns-server 1.1.1.1 --dns-name "$NAME" --http-url "http://$NAME/$FILE" --timeout 30 --json \
 	>"$WORK/probe.json" 2>"$WORK/probe.err"

@@ -73,10 +73,17 @@ vpnd_wait_ready() {
 	return 1
 }
 
+# The client's processes that run wireguard-go (nym-vpnd in two-hop mode, probe --two-hop)
+# get this sandbox's own /run/wireguard ($SANDBOX_DIR/client-wireguard): wireguard-go keeps
+# its sockets there, one directory for all namespaces of the machine, so it keeps the
+# client's devices apart from other runs' while every run of the daemon (a restart after
+# kill -9 too) finds the sockets of the one before.
 vpnd_start() {
 	VPND_RUNS=$((VPND_RUNS + 1))
 	VPND_LOG=$SANDBOX_DIR/logs/vpnd.$VPND_RUNS.log
-	bg_on client "$VPND_LOG" "$VPND" --config "$VPND_CONFIG" --log-level debug "$@"
+	mkdir -p /run/wireguard "$SANDBOX_DIR/client-wireguard"
+	bg_on client "$VPND_LOG" sh -c 'mount --bind "$0" /run/wireguard && exec "$@"' "$SANDBOX_DIR/client-wireguard" \
+		"$VPND" --config "$VPND_CONFIG" --log-level debug "$@"
 	VPND_PID=$BG_PID
 	vpnd_wait_ready 20 || {
 		echo "--- $VPND_LOG"

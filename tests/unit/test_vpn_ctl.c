@@ -780,3 +780,20 @@ Test(vpn_ctl, line_reader)
 	vpn_ctl_reader_free(&r);
 	free(big);
 }
+
+Test(vpn_ctl, steps_are_numbered_within_each_mode)
+{
+	unsigned i, n;
+	cr_assert_eq(vpn_ctl_step_position(VPN_CTL_STEP_FETCHING_TOPOLOGY, "mixnet", &i, &n), 0);
+	cr_assert(i == 1 && n == 7);
+	cr_assert_eq(vpn_ctl_step_position(VPN_CTL_STEP_SPENDING_TICKET, "mixnet", &i, &n), 0);
+	cr_assert(i == 4 && n == 7);
+	cr_assert_eq(vpn_ctl_step_position(VPN_CTL_STEP_UP, "mixnet", &i, &n), 0);
+	cr_assert(i == 7 && n == 7);
+	cr_assert_eq(vpn_ctl_step_position(VPN_CTL_STEP_REGISTERING_EXIT, "wireguard", &i, &n), 0);
+	cr_assert(i == 4 && n == 6);
+	cr_assert_eq(vpn_ctl_step_position(VPN_CTL_STEP_REGISTERING_ENTRY, "mixnet", &i, &n), -ENOENT);
+	cr_assert_eq(vpn_ctl_step_position(VPN_CTL_STEP_WAITING_FOR_IPR, "wireguard", &i, &n), -ENOENT);
+	cr_assert_eq(vpn_ctl_step_position(VPN_CTL_STEP_UP, "carrier-pigeon", &i, &n), -ENOENT);
+	cr_assert_eq(vpn_ctl_step_position(VPN_CTL_STEP_UP, NULL, &i, &n), -ENOENT);
+}
