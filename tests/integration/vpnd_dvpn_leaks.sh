@@ -139,7 +139,9 @@ for fam in 4 6; do
 done
 expect "one kill switch table" 1 cl "nft list tables | grep -c \"inet nym-vpn\""
 if [ "$(cl "ip route show table 333 | grep -c ^default")" != 1 ]; then
-	cp "$VPND_LOG" /tmp/dvleak-vpnd2.log; cl "ip -d link; ip route show table all; ip -6 route show table 333" >/tmp/dvleak-state.txt 2>&1
+	# (seen once in ~20 runs, not understood yet: show what there is for the next one)
+	grep -v -e 'debug: control' -e '^[^0-9]' "$VPND_LOG" | sed 's/^/    /'
+	cl "ip -o link show; ip route show table 333; ip -6 route show table 333" 2>&1 | sed 's/^/    /'
 fi
 expect "one nameserver block in resolv.conf" 1 cl "grep -c \"nameserver 1.1.1.1\" /etc/resolv.conf"
 expect "curl by name after the restart" "$WANT" fetch
