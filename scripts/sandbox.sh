@@ -3,7 +3,7 @@
 # namespaces that it creates and removes, for the demo, the end-to-end tests and by hand.
 #
 #   scripts/sandbox.sh up [--prefix P] [--dir DIR] [--mixnodes N] [--ticket-bytes B]
-#                         [--wireguard] [--wg-ticket-bytes B]
+#                         [--wireguard] [--wg-ticket-bytes B] [--wg-stale-peer-after D]
 #                                                   build it, print `export` lines (eval them)
 #   scripts/sandbox.sh exec [SEL] NAME CMD...       run CMD on one host
 #   scripts/sandbox.sh voucher [SEL] N              print N voucher codes (one ticketbook each)
@@ -29,11 +29,13 @@
 # --ticket-bytes B sets what one mixnet-entry ticket buys at the gateways
 # (gateway.bandwidth_per_ticket; tests use a tiny allowance to see top-ups). The nodes run
 # --wireguard enables the WireGuard service on both gateways (wireguard.enabled: nymwg on UDP
-# 51822, 10.1.0.1/16 and fc01::1/112, metadata on 10.1.0.1:51830, userspace backend unless the
+# 51822, 10.1.0.1/16 and fc01::1/112, metadata on 10.1.0.1 and fc01::1 :51830, userspace backend unless the
 # kernel has WireGuard); each gateway runs in a mount namespace of its own (ip netns exec makes
 # one) with a private tmpfs on /run/wireguard, so the two wireguard-go sockets (both nymwg.sock)
 # do not collide. --wg-ticket-bytes B sets what one wg-entry / wg-exit ticket buys
-# (wireguard.bandwidth_per_ticket). The nodes run
+# (wireguard.bandwidth_per_ticket), --wg-stale-peer-after D (e.g. 20s) how long a peer may go
+# without a handshake or traffic before the gateways remove it (wireguard.stale_peer_after,
+# 3 days by default). The nodes run
 # without busy polling (mixnet.busy_poll 0: they share the cores); SANDBOX_BUSY_POLL=200us in
 # the environment of `up` sets another budget.
 set -eu
@@ -129,6 +131,7 @@ cmd_up() {
 	ticket_bytes=""
 	wireguard=""
 	wg_ticket_bytes=""
+	wg_stale=""
 	while [ $# -gt 0 ]; do
 		case "$1" in
 		--prefix) [ $# -ge 2 ] || usage; prefix=$2; shift 2 ;;
@@ -137,12 +140,14 @@ cmd_up() {
 		--ticket-bytes) [ $# -ge 2 ] || usage; ticket_bytes=$2; shift 2 ;;
 		--wireguard) wireguard=1; shift ;;
 		--wg-ticket-bytes) [ $# -ge 2 ] || usage; wg_ticket_bytes=$2; wireguard=1; shift 2 ;;
+		--wg-stale-peer-after) [ $# -ge 2 ] || usage; wg_stale=$2; wireguard=1; shift 2 ;;
 		*) usage ;;
 		esac
 	done
 	case "$MIXNODES" in [3-9]) ;; *) die "--mixnodes takes 3 to 9, got '$MIXNODES'" ;; esac
 	case "$ticket_bytes" in *[!0-9]*) die "--ticket-bytes takes a number of bytes, got '$ticket_bytes'" ;; esac
 	case "$wg_ticket_bytes" in *[!0-9]*) die "--wg-ticket-bytes takes a number of bytes, got '$wg_ticket_bytes'" ;; esac
+	case "$wg_stale" in *[!0-9a-z]*) die "--wg-stale-peer-after takes a duration (e.g. 20s), got '$wg_stale'" ;; esac
 	HOSTS=$(hosts_for "$MIXNODES")
 	NODES="$(echo "$HOSTS" | awk '$1 ~ /^mix/ { printf "%s ", $1 }')entry exit"
 	case "$prefix" in
@@ -272,6 +277,12 @@ cmd_up() {
 			[ -z "$wg_ticket_bytes" ] ||
 				sed -i "/^wireguard:/,/^[a-z]/ s/^  bandwidth_per_ticket: .*/  bandwidth_per_ticket: $wg_ticket_bytes/" \
 					"$NS_DIR/$n/config/config.yaml"
+			if [ -n "$wg_stale" ]; then
+				grep -q '^  stale_peer_after:' "$NS_DIR/$n/config/config.yaml" ||
+					die "--wg-stale-peer-after: this nym-node has no wireguard.stale_peer_after"
+				sed -i "/^wireguard:/,/^[a-z]/ s/^  stale_peer_after: .*/  stale_peer_after: $wg_stale/" \
+					"$NS_DIR/$n/config/config.yaml"
+			fi
 		done
 		# The mount point of the gateways' private tmpfs (wireguard-go makes it anyway).
 		mkdir -p /run/wireguard
