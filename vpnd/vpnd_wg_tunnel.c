@@ -213,7 +213,10 @@ static int device_up(struct vpnd_wg *w, const char *ifname, struct wg_device **d
 		rc = wg_device_create(ifname, want, NULL, dev);
 	}
 	if (rc) {
-		fail(w, VPN_REASON_TUN_DEVICE, true, "cannot create the WireGuard device %s: %s", ifname, strerror(-rc));
+		/* A previous run's device still going away: the next attempt (after the backoff) finds
+		 * it gone. Anything else will not get better by itself. */
+		fail(w, VPN_REASON_TUN_DEVICE, rc != -EEXIST, "cannot create the WireGuard device %s: %s", ifname,
+		     strerror(-rc));
 		return rc;
 	}
 	struct wg_peer_conf peer;
