@@ -7,6 +7,9 @@
 #   make fuzz             run every fuzz target for FUZZ_SECONDS (default 60) with libFuzzer
 #   make CC=clang O=build/clang   build with clang into its own tree
 #   make V=1              show the compiler command lines
+#   make SYSTEMD=0        without libsystemd (no systemd-resolved DNS backend: OpenWrt, musl)
+#   make check-musl       compile every source with Debian's musl-gcc (build/musl/)
+#   DEPS=0 make ...       do not run scripts/deps.sh (cross builds: OpenWrt's SDK)
 #
 # Sources are discovered, not listed: lib/<area>/*.c make up libnym.a, each program folder's
 # *.c and <folder>/<role>/*.c make up one binary, tests/unit/test_*.c are Criterion suites, tests/fuzz/fuzz_*.c are
@@ -33,16 +36,24 @@ endif
 
 # Install the Debian packages first unless only cleaning (DESIGN.md: every target that needs
 # them calls scripts/deps.sh). Quiet and fast when everything is present.
-ifeq ($(filter clean help,$(MAKECMDGOALS)),)
+DEPS ?= 1
+ifeq ($(DEPS)$(filter clean help,$(MAKECMDGOALS)),1)
 ifneq ($(shell scripts/deps.sh >&2 && echo ok),ok)
 $(error scripts/deps.sh failed: the build dependencies are not installed)
 endif
 endif
 
-PKGS := libsodium libcrypto liburing libmnl libnftnl yaml-0.1 jansson sqlite3 libmicrohttpd libcurl libsystemd
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
-PKG_LIBS := $(shell pkg-config --libs $(PKGS)) -lpthread -lm
-CRITERION_LIBS := $(shell pkg-config --libs criterion)
+SYSTEMD ?= 1
+PKGS := libsodium libcrypto liburing libmnl libnftnl yaml-0.1 jansson sqlite3 libmicrohttpd libcurl
+ifeq ($(SYSTEMD),1)
+PKGS += libsystemd
+else
+CPPFLAGS += -DNYM_NO_SYSTEMD
+endif
+PKG_CONFIG ?= pkg-config
+PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS))
+PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS)) -lpthread -lm
+CRITERION_LIBS := $(shell $(PKG_CONFIG) --libs criterion 2>/dev/null)
 
 VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 COMMIT := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
@@ -95,7 +106,7 @@ Q := @
 say := @printf '  %-7s %s\n'
 endif
 
-.PHONY: all check fuzz clean help demo
+.PHONY: all check fuzz clean help demo check-musl
 .SECONDARY:
 all: $(LIBNYM) $(PROGRAMS) $(UNIT_BIN) $(FUZZ_REPLAY_BIN)
 
@@ -154,7 +165,33 @@ $(FO)/bin/%: $(FO)/obj/tests/fuzz/%.o $(FO)/obj/tests/fuzz/harness.o $(FUZZ_LIB_
 fuzz: $(FUZZ_NAMES:%=$(FO)/bin/%)
 	FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh $(FO) $(FUZZ_NAMES)
 
+# musl (OpenWrt's C library): every source of the library and the programs compiled with
+# Debian's musl-gcc against musl's headers, the dependencies' and the kernel's made visible
+# in build/musl/include (scripts/musl_headers.sh); no libsystemd. Then every symbol they use
+# must resolve in musl's libc.a, libgcc or a dependency (scripts/musl_symbols.sh). No binary
+# is linked: that needs the dependencies built for musl (not done here: see the README of
+# packaging/openwrt).
+MUSL_CC ?= musl-gcc
+MO := build/musl
+MUSL_SRC := $(LIB_SRC) $(foreach p,$(PROGRAM_DIRS),$(sort $(wildcard $(word 2,$(subst :, ,$(p)))/*.c $(word 2,$(subst :, ,$(p)))/*/*.c)))
+MUSL_OBJ := $(MUSL_SRC:%.c=$(MO)/obj/%.o)
+MUSL_FLAGS := -std=gnu17 -O2 $(WARN) -D_GNU_SOURCE -DNYM_NO_SYSTEMD -Ilib -I. -isystem $(MO)/include \
+              -DNYM_VERSION='"$(VERSION)"' -DNYM_COMMIT='"$(COMMIT)"'
+
+$(MO)/include/.stamp: scripts/musl_headers.sh
+	$(say) HEADERS $(MO)/include
+	$(Q)scripts/musl_headers.sh $(MO)/include && touch $@
+
+$(MO)/obj/%.o: %.c $(MO)/include/.stamp
+	@mkdir -p $(@D)
+	$(say) MUSLCC $<
+	$(Q)$(MUSL_CC) $(MUSL_FLAGS) -MMD -MP -c -o $@ $<
+
+check-musl: $(MUSL_OBJ)
+	$(Q)scripts/musl_symbols.sh $(MUSL_OBJ)
+	@echo "check-musl: $(words $(MUSL_OBJ)) sources compile with $(MUSL_CC) ($$($(MUSL_CC) -dumpversion 2>/dev/null), musl $$(dpkg-query -W -f='$${Version}' musl-dev 2>/dev/null))"
+
 clean:
 	rm -rf build
 
--include $(shell find $(O)/obj $(FO)/obj -name '*.d' 2>/dev/null)
+-include $(shell find $(O)/obj $(FO)/obj $(MO)/obj -name '*.d' 2>/dev/null)

@@ -3,7 +3,7 @@
 # namespaces that it creates and removes, for the demo, the end-to-end tests and by hand.
 #
 #   scripts/sandbox.sh up [--prefix P] [--dir DIR] [--mixnodes N] [--ticket-bytes B]
-#                         [--wireguard] [--wg-ticket-bytes B] [--wg-stale-peer-after D]
+#                         [--wireguard] [--wg-ticket-bytes B] [--wg-stale-peer-after D] [--lan]
 #                                                   build it, print `export` lines (eval them)
 #   scripts/sandbox.sh exec [SEL] NAME CMD...       run CMD on one host
 #   scripts/sandbox.sh voucher [SEL] N              print N voucher codes (one ticketbook each)
@@ -34,8 +34,13 @@
 # one) with a private tmpfs on /run/wireguard, so the two wireguard-go sockets (both nymwg.sock)
 # do not collide. --wg-ticket-bytes B sets what one wg-entry / wg-exit ticket buys
 # (wireguard.bandwidth_per_ticket), --wg-stale-peer-after D (e.g. 20s) how long a peer may go
-# without a handshake or traffic before the gateways remove it (wireguard.stale_peer_after,
-# 3 days by default). The nodes run
+# without a handshake or anything received before the gateways remove it
+# (wireguard.stale_peer_after, 3 days by default).
+# (wireguard.bandwidth_per_ticket).
+# --lan puts a LAN behind the client, which becomes a home router (nym-vpnd's router mode):
+# host lan, eth0 $LAN_NET4.10/24 and $LAN_NET6:10/64, on a veth to the client's lan0
+# ($LAN_NET4.1, $LAN_NET6:1; its default routes and its resolver). The client does not
+# forward until nym-vpnd's router mode turns forwarding on. The nodes run
 # without busy polling (mixnet.busy_poll 0: they share the cores); SANDBOX_BUSY_POLL=200us in
 # the environment of `up` sets another budget.
 set -eu
@@ -57,6 +62,9 @@ NET4=198.51.100
 NET6=2001:db8:100:
 INET4=203.0.113
 INET6=2001:db8:113:
+# The LAN behind the client with --lan.
+LAN_NET4=192.168.77
+LAN_NET6=fd77::
 # NymVPN's default DNS servers (dns.default_servers of nym-vpnd), served by the internet host.
 RESOLVERS="1.1.1.1 1.0.0.1 2606:4700:4700::1111 2606:4700:4700::1001"
 
@@ -132,6 +140,7 @@ cmd_up() {
 	wireguard=""
 	wg_ticket_bytes=""
 	wg_stale=""
+	lan=""
 	while [ $# -gt 0 ]; do
 		case "$1" in
 		--prefix) [ $# -ge 2 ] || usage; prefix=$2; shift 2 ;;
@@ -139,6 +148,7 @@ cmd_up() {
 		--mixnodes) [ $# -ge 2 ] || usage; MIXNODES=$2; shift 2 ;;
 		--ticket-bytes) [ $# -ge 2 ] || usage; ticket_bytes=$2; shift 2 ;;
 		--wireguard) wireguard=1; shift ;;
+		--lan) lan=1; shift ;;
 		--wg-ticket-bytes) [ $# -ge 2 ] || usage; wg_ticket_bytes=$2; wireguard=1; shift 2 ;;
 		--wg-stale-peer-after) [ $# -ge 2 ] || usage; wg_stale=$2; wireguard=1; shift 2 ;;
 		*) usage ;;
@@ -188,6 +198,20 @@ cmd_up() {
 	ip -n "${NS_P}exit" -6 route add default via "$INET6:10"
 	ip -n "${NS_P}internet" route add default via "$INET4.254"
 	ip -n "${NS_P}internet" -6 route add default via "$INET6:254"
+	if [ -n "$lan" ]; then
+		netns_add lan
+		netns_veth client lan0 lan eth0
+		ip -n "${NS_P}client" addr add "$LAN_NET4.1/24" dev lan0
+		ip -n "${NS_P}client" -6 addr add "${LAN_NET6}1/64" dev lan0 nodad
+		ip -n "${NS_P}lan" addr add "$LAN_NET4.10/24" dev eth0
+		ip -n "${NS_P}lan" -6 addr add "${LAN_NET6}10/64" dev eth0 nodad
+		ip -n "${NS_P}lan" route add default via "$LAN_NET4.1"
+		ip -n "${NS_P}lan" -6 route add default via "${LAN_NET6}1"
+		netns_exec client sysctl -qw net.ipv4.ip_forward=0 net.ipv6.conf.all.forwarding=0
+		mkdir -p "$(resolv_dir lan)"
+		printf 'nameserver %s\n' "$LAN_NET4.1" >"$(resolv_dir lan)/resolv.conf"
+		say "LAN behind the client: lan $LAN_NET4.10 / ${LAN_NET6}10, the client's lan0 $LAN_NET4.1 / ${LAN_NET6}1"
+	fi
 	listen=""
 	for r in $RESOLVERS; do
 		case "$r" in
@@ -364,6 +388,12 @@ export VPND_CONFIG=$NS_DIR/vpnd/nym-vpnd.yaml
 export VPND_SOCKET=$NS_DIR/vpnd/nym-vpnd.sock
 export VPND_DATA=$NS_DIR/vpnd/data
 export CLIENT_IF=eth0
+export SANDBOX_LAN=${lan:-0}
+export LAN_IF=lan0
+export LAN_ROUTER_IP=$LAN_NET4.1
+export LAN_ROUTER_IP6=${LAN_NET6}1
+export LAN_HOST_IP=$LAN_NET4.10
+export LAN_HOST_IP6=${LAN_NET6}10
 EOF
 	cat "$NS_DIR/sandbox.env"
 	trap - EXIT INT TERM
