@@ -3,7 +3,8 @@
 # namespaces that it creates and removes, for the demo, the end-to-end tests and by hand.
 #
 #   scripts/sandbox.sh up [--prefix P] [--dir DIR] [--mixnodes N] [--ticket-bytes B]
-#                         [--wireguard] [--wg-ticket-bytes B] [--wg-backend B] [--wg-amnezia V] [--lan]
+#                         [--wireguard] [--wg-ticket-bytes B] [--wg-backend B] [--wg-stale-peer-after D] [--wg-amnezia V]
+#                         [--lan]
 #                                                   build it, print `export` lines (eval them)
 #   scripts/sandbox.sh exec [SEL] NAME CMD...       run CMD on one host
 #   scripts/sandbox.sh voucher [SEL] N              print N voucher codes (one ticketbook each)
@@ -30,12 +31,14 @@
 # --ticket-bytes B sets what one mixnet-entry ticket buys at the gateways
 # (gateway.bandwidth_per_ticket; tests use a tiny allowance to see top-ups). The nodes run
 # --wireguard enables the WireGuard service on both gateways (wireguard.enabled: nymwg on UDP
-# 51822, 10.1.0.1/16 and fc01::1/112, metadata on 10.1.0.1:51830, userspace backend unless the
+# 51822, 10.1.0.1/16 and fc01::1/112, metadata on 10.1.0.1 and fc01::1 :51830, userspace backend unless the
 # kernel has WireGuard); each gateway runs in a mount namespace of its own (ip netns exec makes
 # one) with a private tmpfs on /run/wireguard, so the two wireguard-go sockets (both nymwg.sock)
 # do not collide. --wg-ticket-bytes B sets what one wg-entry / wg-exit ticket buys
 # (wireguard.bandwidth_per_ticket); --wg-backend auto|kernel|userspace sets both gateways'
 # wireguard.backend (default auto; kernel needs a kernel with WireGuard, as in tests/vm/);
+# --wg-stale-peer-after D (e.g. 20s) how long a peer may go without a handshake or anything
+# received before the gateways remove it (wireguard.stale_peer_after, 3 days by default).
 # --wg-amnezia off|base|random|TEXT sets the entry gateway's wireguard.amnezia (AmneziaWG on
 # the entry hop through nym_awg.ko, which must be loadable: kernel backend, as in tests/vm/).
 # --lan puts a LAN behind the client, which becomes a home router (nym-vpnd's router mode):
@@ -141,6 +144,7 @@ cmd_up() {
 	wireguard=""
 	wg_ticket_bytes=""
 	wg_backend=""
+	wg_stale=""
 	wg_amnezia=""
 	lan=""
 	while [ $# -gt 0 ]; do
@@ -153,6 +157,7 @@ cmd_up() {
 		--lan) lan=1; shift ;;
 		--wg-ticket-bytes) [ $# -ge 2 ] || usage; wg_ticket_bytes=$2; wireguard=1; shift 2 ;;
 		--wg-backend) [ $# -ge 2 ] || usage; wg_backend=$2; wireguard=1; shift 2 ;;
+		--wg-stale-peer-after) [ $# -ge 2 ] || usage; wg_stale=$2; wireguard=1; shift 2 ;;
 		--wg-amnezia) [ $# -ge 2 ] || usage; wg_amnezia=$2; wireguard=1; shift 2 ;;
 		*) usage ;;
 		esac
@@ -161,6 +166,7 @@ cmd_up() {
 	case "$ticket_bytes" in *[!0-9]*) die "--ticket-bytes takes a number of bytes, got '$ticket_bytes'" ;; esac
 	case "$wg_ticket_bytes" in *[!0-9]*) die "--wg-ticket-bytes takes a number of bytes, got '$wg_ticket_bytes'" ;; esac
 	case "$wg_backend" in "" | auto | kernel | userspace) ;; *) die "--wg-backend takes auto, kernel or userspace, got '$wg_backend'" ;; esac
+	case "$wg_stale" in *[!0-9a-z]*) die "--wg-stale-peer-after takes a duration (e.g. 20s), got '$wg_stale'" ;; esac
 	HOSTS=$(hosts_for "$MIXNODES")
 	NODES="$(echo "$HOSTS" | awk '$1 ~ /^mix/ { printf "%s ", $1 }')entry exit"
 	case "$prefix" in
@@ -312,6 +318,12 @@ cmd_up() {
 					"$NS_DIR/$n/config/config.yaml"
 			[ -z "$wg_backend" ] ||
 				sed -i "/^wireguard:/,/^[a-z]/ s/^  backend: .*/  backend: \"$wg_backend\"/" "$NS_DIR/$n/config/config.yaml"
+			if [ -n "$wg_stale" ]; then
+				grep -q '^  stale_peer_after:' "$NS_DIR/$n/config/config.yaml" ||
+					die "--wg-stale-peer-after: this nym-node has no wireguard.stale_peer_after"
+				sed -i "/^wireguard:/,/^[a-z]/ s/^  stale_peer_after: .*/  stale_peer_after: $wg_stale/" \
+					"$NS_DIR/$n/config/config.yaml"
+			fi
 		done
 		[ -z "$wg_amnezia" ] ||
 			sed -i "/^wireguard:/,/^[a-z]/ s/^  amnezia: .*/  amnezia: \"$wg_amnezia\"/" "$NS_DIR/entry/config/config.yaml"

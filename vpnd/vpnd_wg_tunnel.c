@@ -50,7 +50,7 @@
 #define WG_ENTRY_MTU 1420
 #define WG_EXIT_MTU 1340
 #define WG_KEEPALIVE_S 25
-#define WG_STALE_S 180
+#define WG_HANDSHAKE_STALE_MIN_S 180 /* WireGuard's REJECT_AFTER_TIME: a session this old is dead */
 #define WG_REG_TIMEOUT_MS 10000
 #define WG_MAX_ADDRS NYM_DESCRIPTOR_ADDRS_MAX
 #define WG_META_PORT 51830
@@ -67,6 +67,7 @@ struct vpnd_wg {
 	int64_t up_since;
 	uint64_t entry_ticket_bytes, exit_ticket_bytes; /* the balance at registration: one ticket's worth */
 	int64_t entry_left, exit_left;			/* -1: unknown */
+	int64_t entry_ok_at, exit_ok_at; /* the last answer through the tunnel (or the device came up) */
 	unsigned ticks;
 };
 
@@ -215,7 +216,10 @@ static int device_up(struct vpnd_wg *w, const char *ifname, struct wg_device **d
 		rc = wg_device_create(ifname, want, NULL, dev);
 	}
 	if (rc) {
-		fail(w, VPN_REASON_TUN_DEVICE, true, "cannot create the WireGuard device %s: %s", ifname, strerror(-rc));
+		/* A previous run's device still going away: the next attempt (after the backoff) finds
+		 * it gone. Anything else will not get better by itself. */
+		fail(w, VPN_REASON_TUN_DEVICE, rc != -EEXIST, "cannot create the WireGuard device %s: %s", ifname,
+		     strerror(-rc));
 		return rc;
 	}
 	struct wg_peer_conf peer;
@@ -474,7 +478,7 @@ int vpnd_wg_up(const struct vpnd_tunnel_params *p, const struct vpnd_wg_hooks *h
 		inet_ntop(AF_INET6, xr.reg.ips.v6, conn->ipv6, sizeof(conn->ipv6));
 	snprintf(conn->tun, sizeof(conn->tun), "%s", WG_EXIT_IF);
 	*ipv6 = v6;
-	w->up_since = (int64_t)time(NULL);
+	w->up_since = w->entry_ok_at = w->exit_ok_at = (int64_t)time(NULL);
 	rc = 0;
 done:
 	nym_dir_client_topology_free(&topo);
@@ -486,12 +490,14 @@ const char *vpnd_wg_outer_ifname(void)
 	return WG_ENTRY_IF;
 }
 
-/* Whether a peer's handshake is stale: none for WG_STALE_S since the device came up, or the
- * last one older than that. */
-static int check(struct vpnd_wg *w, struct wg_device *dev, const char *what, int64_t *balance_unused, char *msg,
-		 size_t cap)
+/* Whether a tunnel is stale (wireguard.stale_after, S): no answer from its gateway's
+ * metadata endpoint through it for S (the watch asks every 5 s; an HTTP answer of any status
+ * or a refused connection counts: both came back through the tunnel), or no handshake for
+ * max(S, 180 s) since the device came up, or the last one older than that. (The device's rx
+ * counter is no proof: after a one-way failure it still grows for a while with what the
+ * gateways send on their own, TCP retransmissions for instance.) */
+static int check(struct vpnd_wg *w, struct wg_device *dev, const char *what, int64_t ok_at, char *msg, size_t cap)
 {
-	(void)balance_unused;
 	int rc = wg_device_alive(dev);
 	if (rc) {
 		snprintf(msg, cap, "the %s WireGuard device stopped: %s", what, strerror(-rc));
@@ -506,8 +512,15 @@ static int check(struct vpnd_wg *w, struct wg_device *dev, const char *what, int
 	}
 	int64_t now = (int64_t)time(NULL), last = st.n_peers ? st.peers[0].last_handshake_sec : 0;
 	wg_status_free(&st);
-	if (last == 0 ? now - w->up_since > WG_STALE_S : now - last > WG_STALE_S) {
-		snprintf(msg, cap, "no WireGuard handshake with the %s gateway for %d s", what, WG_STALE_S);
+	int64_t silence = (int64_t)(w->p->cfg->wireguard.stale_after_ns / 1000000000ull);
+	int64_t hs = silence > WG_HANDSHAKE_STALE_MIN_S ? silence : WG_HANDSHAKE_STALE_MIN_S;
+	if (last == 0 ? now - w->up_since > hs : now - last > hs) {
+		snprintf(msg, cap, "no WireGuard handshake with the %s gateway for %lld s", what, (long long)hs);
+		return -ESTALE;
+	}
+	if (now - ok_at > silence) {
+		snprintf(msg, cap, "no answer from the %s gateway through its tunnel for %lld s", what,
+			 (long long)(now - ok_at));
 		return -ESTALE;
 	}
 	return 0;
@@ -547,8 +560,11 @@ static int meta_request(const char *ifname, const char *method, const char *path
 	nym_memzero(req, sizeof(req));
 	char resp[4096];
 	size_t got = 0;
+	int rerr = 0;
 	for (;;) {
 		ssize_t r = recv(fd, resp + got, sizeof(resp) - 1 - got, 0);
+		if (r < 0)
+			rerr = errno;
 		if (r <= 0)
 			break;
 		got += (size_t)r;
@@ -556,6 +572,8 @@ static int meta_request(const char *ifname, const char *method, const char *path
 			break;
 	}
 	close(fd);
+	if (got == 0 && (rerr == EAGAIN || rerr == EWOULDBLOCK))
+		return -ETIMEDOUT; /* nothing came back */
 	resp[got] = 0;
 	int status = 0;
 	if (sscanf(resp, "HTTP/%*d.%*d %d", &status) != 1)
@@ -566,10 +584,14 @@ static int meta_request(const char *ifname, const char *method, const char *path
 	return status;
 }
 
-static int64_t meta_available(const char *ifname)
+/* The balance or -1; *ok_at (unless NULL) gets the time when the gateway answered at all
+ * (any HTTP status, or a refused connection: it came back through the tunnel). */
+static int64_t meta_available(const char *ifname, int64_t *ok_at)
 {
 	json_t *j = NULL;
 	int st = meta_request(ifname, "GET", "/v1/bandwidth/available", NULL, &j);
+	if (ok_at && (st > 0 || st == -ECONNREFUSED || st == -EPROTO))
+		*ok_at = (int64_t)time(NULL);
 	int64_t v = -1;
 	if (st == 200 && json_is_integer(json_object_get(j, "available_bandwidth")))
 		v = (int64_t)json_integer_value(json_object_get(j, "available_bandwidth"));
@@ -605,14 +627,14 @@ static int64_t meta_topup(struct vpnd_wg *w, const char *ifname, enum nym_ticket
 			 v < 0 ? "" : "");
 	else
 		log_warn("two-hop: the top-up of %s was refused (HTTP %d)", ifname, st);
-	return st == 200 ? (v >= 0 ? v : meta_available(ifname)) : -1;
+	return st == 200 ? (v >= 0 ? v : meta_available(ifname, NULL)) : -1;
 }
 
 /* Below half of what the registration's ticket bought: one more ticket. */
 static void refresh(struct vpnd_wg *w, const char *ifname, enum nym_ticket_type type, uint64_t per_ticket,
-		    int64_t *left)
+		    int64_t *left, int64_t *ok_at)
 {
-	int64_t v = meta_available(ifname);
+	int64_t v = meta_available(ifname, ok_at);
 	if (v < 0)
 		return;
 	*left = v;
@@ -630,14 +652,14 @@ int vpnd_wg_watch(struct vpnd_wg *w, bool *changed, int64_t *entry_left, int64_t
 	*changed = false;
 	if (!w || !w->entry_dev || !w->exit_dev)
 		return 0;
-	int rc = check(w, w->entry_dev, "entry", NULL, msg, cap);
+	int rc = check(w, w->entry_dev, "entry", w->entry_ok_at, msg, cap);
 	if (rc == 0)
-		rc = check(w, w->exit_dev, "exit", NULL, msg, cap);
+		rc = check(w, w->exit_dev, "exit", w->exit_ok_at, msg, cap);
 	if (rc)
 		return rc;
 	int64_t e = w->entry_left, x = w->exit_left;
-	refresh(w, WG_ENTRY_IF, NYM_TICKET_WG_ENTRY, w->entry_ticket_bytes, &w->entry_left);
-	refresh(w, WG_EXIT_IF, NYM_TICKET_WG_EXIT, w->exit_ticket_bytes, &w->exit_left);
+	refresh(w, WG_ENTRY_IF, NYM_TICKET_WG_ENTRY, w->entry_ticket_bytes, &w->entry_left, &w->entry_ok_at);
+	refresh(w, WG_EXIT_IF, NYM_TICKET_WG_EXIT, w->exit_ticket_bytes, &w->exit_left, &w->exit_ok_at);
 	*changed = e != w->entry_left || x != w->exit_left;
 	*entry_left = w->entry_left;
 	*exit_left = w->exit_left;

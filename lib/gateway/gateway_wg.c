@@ -233,6 +233,8 @@ int gateway_wg_open(struct gateway_wg **out, const struct gateway_wg_config *cfg
 		g->cfg.stale_prealloc_s = GATEWAY_WG_STALE_PREALLOC_S;
 	if (!g->cfg.active_threshold_s)
 		g->cfg.active_threshold_s = GATEWAY_WG_ACTIVE_THRESHOLD_S;
+	if (!g->cfg.stale_peer_s)
+		g->cfg.stale_peer_s = GATEWAY_WG_STALE_PEER_S;
 	if (!g->cfg.max_pending)
 		g->cfg.max_pending = GATEWAY_WG_MAX_PENDING;
 	g->key = *key;
@@ -625,6 +627,9 @@ int gateway_wg_meter(struct gateway_wg *g, const struct gateway_wg_reading *r, s
 		}
 		uint64_t total = r[i].rx + r[i].tx, delta, drx, dtx;
 		bool reset = e->fresh ? total < e->counter : r[i].rx < e->last_rx || r[i].tx < e->last_tx;
+		/* Activity is what came from the peer: the device keeps sending (handshake
+		 * initiations, data for it) to a peer that has gone. */
+		bool heard = reset ? r[i].rx > 0 : e->fresh ? total > e->counter : r[i].rx > e->last_rx;
 		if (reset) {
 			g->counters.counter_resets++;
 			delta = total;
@@ -641,12 +646,14 @@ int gateway_wg_meter(struct gateway_wg *g, const struct gateway_wg_reading *r, s
 		e->last_tx = r[i].tx;
 		g->bytes_rx += drx;
 		g->bytes_tx += dtx;
-		if (delta) {
-			e->last_active = now;
+		if (delta)
 			e->dirty = true;
-		}
-		if (r[i].last_handshake > e->last_active)
+		if (heard)
+			e->last_active = now;
+		if (r[i].last_handshake > e->last_active) {
 			e->last_active = r[i].last_handshake;
+			e->dirty = true; /* stored: a restart must not make the peer look stale */
+		}
 		if (!delta)
 			continue;
 		bool had = e->balance > 0;
@@ -675,6 +682,8 @@ int gateway_wg_meter(struct gateway_wg *g, const struct gateway_wg_reading *r, s
 
 int gateway_wg_tick(struct gateway_wg *g, int64_t now)
 {
+	int began = g->db ? gateway_clients_begin(g->db) : -1;
+	uint64_t before = g->counters.store_failed;
 	for (size_t b = 0; b < BUCKETS; b++) {
 		struct entry *e = g->buckets[b];
 		while (e) {
@@ -684,11 +693,22 @@ int gateway_wg_tick(struct gateway_wg *g, int64_t now)
 				g->n_pending--;
 				g->counters.stale_released++;
 				unlink_free(g, e);
+			} else if (e->registered) {
+				int64_t seen = e->last_active > e->registered_at ? e->last_active : e->registered_at;
+				if (now - seen >= (int64_t)g->cfg.stale_peer_s) {
+					g->counters.removed_stale++;
+					remove_peer(g, e, GATEWAY_WG_REMOVED_STALE, now); /* the balance is saved */
+				}
 			}
 			e = next;
 		}
 	}
-	return 0;
+	int rc = 0;
+	if (began == 0)
+		rc = gateway_clients_commit(g->db);
+	if (rc)
+		db_failed(g, rc, "removing stale peers");
+	return rc ? rc : g->counters.store_failed != before ? -EIO : 0;
 }
 
 /* ---- queries ---- */

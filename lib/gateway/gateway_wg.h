@@ -19,7 +19,11 @@
  *   meter(readings) -> rx + tx deltas debited (a counter below the last reading means the
  *                      device was recreated: the reading is all new); at 0 the peer is removed
  *                      (action REMOVE) and its pair freed; saved in one transaction
- *   tick(now)       -> pre-allocations older than stale_prealloc_s released
+ *   tick(now)       -> pre-allocations older than stale_prealloc_s released; registered peers
+ *                      without a handshake or anything received for stale_peer_s (since the later of
+ *                      their registration and their last activity) removed (action REMOVE,
+ *                      reason STALE) and their pair freed, their balance kept: the key
+ *                      registers again without a ticket while it has bandwidth (Nym's 3 days)
  *
  * Durable state (struct gateway_clients, clients.sqlite): the peers (wg_peers) and their
  * balances (balances, under gateway_wg_balance_id). Ticket credits are crash-safe through the
@@ -43,6 +47,7 @@
 #define GATEWAY_WG_ACTIVE_THRESHOLD_S 180    /* a peer with traffic this recent is active */
 #define GATEWAY_WG_STALE_PREALLOC_S 3600     /* Nym's DEFAULT_IP_STALE_AGE */
 #define GATEWAY_WG_CLEANUP_INTERVAL_S 300    /* Nym's DEFAULT_IP_CLEANUP_INTERVAL */
+#define GATEWAY_WG_STALE_PEER_S (3 * 86400)  /* Nym removes peers without a handshake this long */
 #define GATEWAY_WG_MAX_PENDING 4096
 #define GATEWAY_WG_METADATA_PORT 51830	     /* Nym's WG_METADATA_PORT, at the gateway's .1 */
 
@@ -55,6 +60,7 @@ struct gateway_wg_config {
 	uint64_t bytes_per_ticket;	    /* 0: the type's allowance (500 MB) */
 	uint64_t stale_prealloc_s;	    /* 0: GATEWAY_WG_STALE_PREALLOC_S */
 	uint64_t active_threshold_s;	    /* 0: GATEWAY_WG_ACTIVE_THRESHOLD_S */
+	uint64_t stale_peer_s;		    /* 0: GATEWAY_WG_STALE_PEER_S */
 	uint32_t max_pending;		    /* 0: GATEWAY_WG_MAX_PENDING */
 	const struct nym_rng *rng;	    /* nonces and pairs; NULL: nym_random */
 };
@@ -67,6 +73,7 @@ enum gateway_wg_action_kind {
 enum gateway_wg_remove_reason {
 	GATEWAY_WG_REMOVED_NO_BANDWIDTH = 1, /* the balance reached 0 */
 	GATEWAY_WG_REMOVED_UNKNOWN = 2,	     /* a device peer the engine does not know */
+	GATEWAY_WG_REMOVED_STALE = 3,	     /* no handshake and nothing received for stale_peer_s */
 };
 
 struct gateway_wg_action {
@@ -100,7 +107,7 @@ struct gateway_wg_reading {
 /* For /api/v1/metrics/wireguard-stats and Prometheus. */
 struct gateway_wg_stats {
 	uint64_t total_peers;  /* registered */
-	uint64_t active_peers; /* traffic or a handshake within active_threshold_s */
+	uint64_t active_peers; /* received traffic or a handshake within active_threshold_s */
 	uint64_t pending;      /* registrations waiting for their FINAL */
 	uint64_t bytes_rx, bytes_tx; /* metered since the engine opened */
 	uint64_t pairs_free;	     /* address pairs neither pending nor registered */
@@ -113,7 +120,7 @@ struct gateway_wg_counters {
 	uint64_t no_bandwidth;	/* FINAL without a ticket and no balance left */
 	uint64_t topups;
 	uint64_t stale_released; /* pre-allocations released by tick */
-	uint64_t removed_no_bandwidth, removed_unknown;
+	uint64_t removed_no_bandwidth, removed_unknown, removed_stale;
 	uint64_t counter_resets; /* readings below the last: device recreated */
 	uint64_t apply_failed, store_failed;
 	uint64_t meta_requests, meta_outside, meta_bad_request, meta_unknown_peer;
@@ -143,7 +150,9 @@ int gateway_wg_handle(struct gateway_wg *g, const struct link_msg *req, int64_t 
  * their balance. Returns 0 or a store error (the engine's own state is updated anyway). */
 int gateway_wg_meter(struct gateway_wg *g, const struct gateway_wg_reading *r, size_t n, int64_t now);
 
-/* Releases stale pre-allocations; call every GATEWAY_WG_CLEANUP_INTERVAL_S or so. */
+/* Releases stale pre-allocations and removes stale peers (balances kept); call every
+ * GATEWAY_WG_CLEANUP_INTERVAL_S or so (more often when stale_peer_s is shorter). Returns 0 or
+ * a store error. */
 int gateway_wg_tick(struct gateway_wg *g, int64_t now);
 
 /* The balance of a key: *registered whether it has a peer. */

@@ -29,6 +29,7 @@ const struct conf_key vpn_config_schema[] = {
 	{ "dns.backend", CONF_STRING, F(dns.backend), "auto", "how DNS is configured: auto (systemd-resolved, else resolvconf, else static-file), systemd-resolved, resolvconf or static-file", 0, 0 },
 	{ "dns.resolv_conf", CONF_STRING, F(dns.resolv_conf), "/etc/resolv.conf", "file the static-file backend rewrites in place (and restores)", 0, 0 },
 	{ "wireguard.backend", CONF_STRING, F(wireguard.backend), "auto", "two-hop mode's WireGuard devices: auto (the kernel's when it has WireGuard, else wireguard-go), kernel or userspace", 0, 0 },
+	{ "wireguard.stale_after", CONF_DURATION, F(wireguard.stale_after_ns), "180s", "two-hop mode reconnects when a gateway has not answered through its tunnel for this long (the daemon asks each gateway's metadata endpoint every 5 s through its tunnel; any answer counts) or the tunnel's last WireGuard handshake is older than this and at least 180 s (WireGuard renews its session every 2 minutes)", 5, 86400 },
 	{ "start.mode", CONF_STRING, F(start.mode), "", "applied over the saved settings at every start (empty: keep them): mixnet or two-hop", 0, 0 },
 	{ "start.entry_gateway", CONF_STRING, F(start.entry_gateway), "", "applied at every start (empty: keep the saved one): random, a gateway identity (base58) or a two-letter country code", 0, 0 },
 	{ "start.exit_gateway", CONF_STRING, F(start.exit_gateway), "", "the same for the exit gateway", 0, 0 },

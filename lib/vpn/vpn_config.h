@@ -36,6 +36,7 @@ struct vpn_config {
 	} dns;
 	struct {
 		char backend[CONF_STR_MAX]; /* two-hop mode's devices: auto | kernel | userspace */
+		uint64_t stale_after_ns;    /* silence (or handshake age) that makes a tunnel stale */
 	} wireguard;
 	struct {
 		/* Applied over the saved settings at every start ("" = keep the saved value), for

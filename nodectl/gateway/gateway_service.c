@@ -610,6 +610,7 @@ static void publish_metrics(struct gateway_service *g)
 							 wc.tickets_wrong_type + wc.tickets_refused +
 							 wc.tickets_spent_before + wc.spend_failed + wc.no_bandwidth);
 		METRIC_SET(m, wireguard_removed_no_bandwidth, wc.removed_no_bandwidth);
+		METRIC_SET(m, wireguard_removed_stale, wc.removed_stale);
 		METRIC_SET(m, wireguard_meta_outside, wc.meta_outside);
 	}
 	if (g->ipr) {

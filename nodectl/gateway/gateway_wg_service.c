@@ -56,7 +56,7 @@ struct gateway_wg_service {
 	pthread_t thread;
 	bool started;
 	int stop_fd;
-	int listen_fd;
+	int listen_fd, listen6_fd; /* the metadata endpoint on 10.1.0.1 and on fc01::1 (-1: none) */
 	struct meta_conn conns[META_CONNS];
 };
 
@@ -117,7 +117,9 @@ static int hook_apply(void *ctx, const struct gateway_wg_action *a)
 				a->kind == GATEWAY_WG_ADD_PEER ? "add" : "remove", b64, strerror(-rc));
 	else if (a->kind == GATEWAY_WG_REMOVE_PEER)
 		log_info("wireguard: peer %s removed (%s)", b64,
-			 a->reason == GATEWAY_WG_REMOVED_NO_BANDWIDTH ? "out of bandwidth" : "unknown");
+			 a->reason == GATEWAY_WG_REMOVED_NO_BANDWIDTH ? "out of bandwidth"
+			 : a->reason == GATEWAY_WG_REMOVED_STALE     ? "no handshake for wireguard.stale_peer_after"
+								     : "unknown");
 	else
 		log_debug("wireguard: peer %s added", b64);
 	return rc;
@@ -228,17 +230,36 @@ static void revive(struct gateway_wg_service *s)
 
 /* ---- the metadata endpoint ---- */
 
-static int meta_listen(struct gateway_wg_service *s)
+/* The metadata endpoint on the gateway's private address of `family` (10.1.0.1 or fc01::1),
+ * port wireguard.metadata_port; FREEBIND: the IPv6 address may still be tentative. */
+static int meta_listen(struct gateway_wg_service *s, int family)
 {
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
 	int one = 1;
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	setsockopt(fd, IPPROTO_IP, IP_FREEBIND, &one, sizeof(one));
-	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons((uint16_t)s->cfg->wireguard.metadata_port) };
-	memcpy(&sin.sin_addr, s->pool.gateway4, 4);
-	if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) != 0 || listen(fd, 64) != 0) {
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	uint16_t port = htons((uint16_t)s->cfg->wireguard.metadata_port);
+	memset(&ss, 0, sizeof(ss));
+	if (family == AF_INET) {
+		setsockopt(fd, IPPROTO_IP, IP_FREEBIND, &one, sizeof(one));
+		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+		sin->sin_family = AF_INET;
+		sin->sin_port = port;
+		memcpy(&sin->sin_addr, s->pool.gateway4, 4);
+		sl = sizeof(*sin);
+	} else {
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+		setsockopt(fd, IPPROTO_IPV6, IPV6_FREEBIND, &one, sizeof(one));
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = port;
+		memcpy(&sin6->sin6_addr, s->pool.gateway6, 16);
+		sl = sizeof(*sin6);
+	}
+	if (bind(fd, (struct sockaddr *)&ss, sl) != 0 || listen(fd, 64) != 0) {
 		int e = -errno;
 		close(fd);
 		return e;
@@ -253,12 +274,12 @@ static void meta_close(struct meta_conn *c)
 	c->len = 0;
 }
 
-static void meta_accept(struct gateway_wg_service *s)
+static void meta_accept(struct gateway_wg_service *s, int listen_fd)
 {
 	for (;;) {
 		struct sockaddr_storage ss;
 		socklen_t sl = sizeof(ss);
-		int fd = accept4(s->listen_fd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		int fd = accept4(listen_fd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0)
 			return;
 		struct meta_conn *c = NULL;
@@ -310,19 +331,37 @@ static void meta_read(struct gateway_wg_service *s, struct meta_conn *c)
 
 /* ---- the thread ---- */
 
+static uint64_t stale_peer_s(const struct node_config *cfg)
+{
+	uint64_t s = cfg->wireguard.stale_peer_after_ns / NYM_NS_PER_SEC;
+	return s ? s : 1;
+}
+
+/* The engine's tick (stale pre-allocations and peers): every GATEWAY_WG_CLEANUP_INTERVAL_S,
+ * or a quarter of wireguard.stale_peer_after when that is shorter (at least 1 s). */
+static int64_t tick_interval_ms(const struct node_config *cfg)
+{
+	uint64_t ms = cfg->wireguard.stale_peer_after_ns / 4000000u;
+	if (ms > GATEWAY_WG_CLEANUP_INTERVAL_S * 1000)
+		ms = GATEWAY_WG_CLEANUP_INTERVAL_S * 1000;
+	return ms < 1000 ? 1000 : (int64_t)ms;
+}
+
 static void *service_main(void *arg)
 {
 	struct gateway_wg_service *s = arg;
 	pthread_setname_np(pthread_self(), "gw-wireguard");
 	int64_t now_ms = nym_clock_unix_now_ms();
 	int64_t next_meter = now_ms + GATEWAY_WG_METER_INTERVAL_S * 1000;
-	int64_t next_tick = now_ms + GATEWAY_WG_CLEANUP_INTERVAL_S * 1000;
+	int64_t tick_ms = tick_interval_ms(s->cfg);
+	int64_t next_tick = now_ms + tick_ms;
 	for (;;) {
-		struct pollfd pfd[2 + META_CONNS + 1];
-		struct meta_conn *who[2 + META_CONNS + 1];
+		struct pollfd pfd[3 + META_CONNS + 1];
+		struct meta_conn *who[3 + META_CONNS + 1];
 		size_t n = 0;
 		pfd[n++] = (struct pollfd){ .fd = s->stop_fd, .events = POLLIN };
 		pfd[n++] = (struct pollfd){ .fd = s->listen_fd, .events = POLLIN };
+		pfd[n++] = (struct pollfd){ .fd = s->listen6_fd, .events = POLLIN }; /* -1: ignored */
 		int watch = s->dev ? wg_device_watch_fd(s->dev) : -1;
 		size_t watch_i = 0;
 		if (watch >= 0) {
@@ -358,7 +397,9 @@ static void *service_main(void *arg)
 			if (pfd[i].revents)
 				meta_read(s, who[i]);
 		if (pfd[1].revents)
-			meta_accept(s);
+			meta_accept(s, s->listen_fd);
+		if (pfd[2].revents)
+			meta_accept(s, s->listen6_fd);
 		now_ms = nym_clock_unix_now_ms();
 		if (now_ms >= next_meter) {
 			if (s->dev && wg_device_alive(s->dev) != 0)
@@ -371,7 +412,7 @@ static void *service_main(void *arg)
 			pthread_mutex_lock(&s->lock);
 			gateway_wg_tick(s->engine, nym_clock_unix_now());
 			pthread_mutex_unlock(&s->lock);
-			next_tick = now_ms + GATEWAY_WG_CLEANUP_INTERVAL_S * 1000;
+			next_tick = now_ms + tick_ms;
 		}
 	}
 	return NULL;
@@ -392,7 +433,7 @@ int gateway_wg_service_start(struct gateway_wg_service **out, const struct node_
 	s->cfg = cfg;
 	s->spend = spend;
 	s->spend_ctx = spend_ctx;
-	s->listen_fd = -1;
+	s->listen_fd = s->listen6_fd = -1;
 	s->stop_fd = -1;
 	for (size_t i = 0; i < META_CONNS; i++)
 		s->conns[i].fd = -1;
@@ -431,7 +472,8 @@ int gateway_wg_service_start(struct gateway_wg_service **out, const struct node_
 	struct gateway_wg_config wc = { .pool = s->pool,
 					.port = (uint16_t)cfg->wireguard.announced_port,
 					.ticket_type = mode == NODE_MODE_EXIT ? NYM_TICKET_WG_EXIT : NYM_TICKET_WG_ENTRY,
-					.bytes_per_ticket = cfg->wireguard.bandwidth_per_ticket };
+					.bytes_per_ticket = cfg->wireguard.bandwidth_per_ticket,
+					.stale_peer_s = stale_peer_s(cfg) };
 	struct gateway_wg_hooks hooks = { s, hook_spend, hook_apply };
 	if ((rc = gateway_wg_open(&s->engine, &wc, &s->key, s->db, &hooks, nym_clock_unix_now())) != 0) {
 		log_error("wireguard: cannot open the WireGuard engine: %s", strerror(-rc));
@@ -439,12 +481,15 @@ int gateway_wg_service_start(struct gateway_wg_service **out, const struct node_
 	}
 	if ((rc = gateway_wg_sync_device(s->engine)) != 0)
 		log_warn("wireguard: not every stored peer could be added back: %s", strerror(-rc));
-	s->listen_fd = meta_listen(s);
+	s->listen_fd = meta_listen(s, AF_INET);
 	if (s->listen_fd < 0) {
 		rc = s->listen_fd;
 		log_error("wireguard: cannot listen for metadata requests: %s", strerror(-rc));
 		goto fail;
 	}
+	s->listen6_fd = meta_listen(s, AF_INET6);
+	if (s->listen6_fd < 0)
+		log_warn("wireguard: no metadata endpoint on IPv6 (IPv4 only): %s", strerror(-s->listen6_fd));
 	s->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (s->stop_fd < 0) {
 		rc = -errno;
@@ -455,13 +500,16 @@ int gateway_wg_service_start(struct gateway_wg_service **out, const struct node_
 		goto fail;
 	}
 	s->started = true;
-	char ip[INET_ADDRSTRLEN];
+	char ip[INET_ADDRSTRLEN], ip6[INET6_ADDRSTRLEN];
 	inet_ntop(AF_INET, s->pool.gateway4, ip, sizeof(ip));
+	inet_ntop(AF_INET6, s->pool.gateway6, ip6, sizeof(ip6));
 	struct gateway_wg_stats st;
 	gateway_wg_stats(s->engine, nym_clock_unix_now(), &st);
-	log_info("wireguard: %s tickets of %" PRIu64 " bytes, %" PRIu64 " peers restored, metadata on %s:%" PRIu64,
+	log_info("wireguard: %s tickets of %" PRIu64 " bytes, %" PRIu64 " peers restored, metadata on %s:%" PRIu64
+		 "%s%s%s",
 		 nym_ticket_type_name(wc.ticket_type), cfg->wireguard.bandwidth_per_ticket, st.total_peers, ip,
-		 cfg->wireguard.metadata_port);
+		 cfg->wireguard.metadata_port, s->listen6_fd >= 0 ? " and [" : "", s->listen6_fd >= 0 ? ip6 : "",
+		 s->listen6_fd >= 0 ? "]" : "");
 	*out = s;
 	return 0;
 fail:
@@ -484,6 +532,8 @@ void gateway_wg_service_stop(struct gateway_wg_service *s)
 			meta_close(&s->conns[i]);
 	if (s->listen_fd >= 0)
 		close(s->listen_fd);
+	if (s->listen6_fd >= 0)
+		close(s->listen6_fd);
 	if (s->stop_fd >= 0)
 		close(s->stop_fd);
 	if (s->engine && s->dev)

@@ -90,6 +90,7 @@ struct node_config {
 		uint64_t bandwidth_per_ticket;
 		uint64_t metadata_port;
 		char amnezia[CONF_STR_MAX];
+		uint64_t stale_peer_after_ns;
 	} wireguard;
 	/* exit_gateway.ip_packet_router.*: the exit's IP packet router (nodectl/gateway/gateway_ipr) */
 	struct {

@@ -67,8 +67,8 @@ int node_sphinx_key_add(const char *data_dir, uint32_t rotation, struct nym_x255
 
 int node_keys_create(const char *data_dir, uint32_t rotation)
 {
-	static const char *const names[] = { "ed25519_identity", "x25519_noise" };
-	for (size_t i = 0; i < 2; i++) {
+	static const char *const names[] = { "ed25519_identity", "x25519_noise", "x25519_wireguard" };
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		char path[4096];
 		snprintf(path, sizeof(path), "%s/%s", data_dir, names[i]);
 		if (access(path, F_OK) == 0)
@@ -85,6 +85,10 @@ int node_keys_create(const char *data_dir, uint32_t rotation)
 	rc = write_pair(data_dir, "x25519_noise", kp.secret, kp.public_key);
 	for (uint32_t r = rotation; rc == 0 && r <= rotation + 1; r++)
 		rc = node_sphinx_key_add(data_dir, r, &kp);
+	if (rc == 0) { /* as Nym's init: every node has one, used once wireguard.enabled */
+		nym_x25519_generate(&kp);
+		rc = write_pair(data_dir, "x25519_wireguard", kp.secret, kp.public_key);
+	}
 	nym_x25519_keypair_clear(&kp);
 	return rc;
 }

@@ -5,8 +5,9 @@
  *   x25519_sphinx_<rotation>(.pub)  Sphinx keys: the current rotation's, the next one
  *                                   (announced ahead) and, during the overlap epoch, the
  *                                   previous one.
- *   x25519_wireguard(.pub)          gateways with wireguard.enabled: the WireGuard key
- *                                   announced to the authorities (made on first use). */
+ *   x25519_wireguard(.pub)          the WireGuard key gateways with wireguard.enabled use
+ *                                   and announce (made by `init` as Nym's; a node made
+ *                                   before that gets it on first use). */
 #ifndef NYM_NODECTL_NODE_KEYS_H
 #define NYM_NODECTL_NODE_KEYS_H
 
@@ -30,7 +31,8 @@ struct node_keys {
 	struct node_sphinx_key sphinx[NODE_SPHINX_KEYS_MAX]; /* ascending rotation ids */
 };
 
-/* Creates identity, Noise and two Sphinx keys (rotations `rotation` and `rotation + 1`).
+/* Creates identity, Noise, WireGuard and two Sphinx keys (rotations `rotation` and
+ * `rotation + 1`).
  * Refuses with -EEXIST if any key file exists. */
 int node_keys_create(const char *data_dir, uint32_t rotation);
 

@@ -57,6 +57,8 @@
 	  "WireGuard registration or top-up frames refused (bad MAC, not pending, wrong-type, reused or bad ticket)") \
 	X(wireguard_removed_no_bandwidth, "nym_node_wireguard_peers_removed_no_bandwidth", counter,            \
 	  "WireGuard peers removed for having used their bandwidth")                                           \
+	X(wireguard_removed_stale, "nym_node_wireguard_peers_removed_stale", counter,                          \
+	  "WireGuard peers removed for no handshake within wireguard.stale_peer_after (balance kept)")         \
 	X(wireguard_meta_outside, "nym_node_wireguard_metadata_refused_outside", counter,                      \
 	  "metadata endpoint requests refused for coming from outside the tunnel")                             \
 	X(gateway_clients, "nym_node_gateway_client_links", gauge, "open client links")                       \

@@ -13,6 +13,9 @@ netns_host node 198.51.100.40/24
 D="$T/node"
 check "init creates a node" "$NODE" init --id lc1 --mode mixnode --public-ip 198.51.100.40 --location NL --data-dir "$D"
 check "private keys are mode 0600" test "$(stat -c %a "$D/data/ed25519_identity")" = 600
+# Every node gets its WireGuard key at init (as Nym's), not at the first run with wireguard.enabled.
+check "init creates the WireGuard key (data/x25519_wireguard, 0600, and .pub)" \
+	sh -c "test \"\$(stat -c %a '$D/data/x25519_wireguard')\" = 600 && test -s '$D/data/x25519_wireguard.pub'"
 refuses "init refuses to overwrite keys" "refusing to overwrite" \
 	"$NODE" init --id lc1 --mode mixnode --public-ip 198.51.100.40 --data-dir "$D"
 refuses "a bad public IP is named" "host.public_ips" \

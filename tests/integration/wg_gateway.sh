@@ -3,7 +3,8 @@
 # hand-made client registers with the entry over the client link (`nym-node debug
 # wg-register`, a wg-entry ticket), then a plain wireguard-go peer configured with wg(8) and
 # the returned address pair joins the entry and pings 10.1.0.1; the metadata endpoint answers
-# inside the tunnel (a top-up with a ticket included) and refuses from outside; a bad MAC, a
+# inside the tunnel on 10.1.0.1 and [fc01::1] (a top-up with a ticket included) and refuses
+# from outside; a bad MAC, a
 # reused ticket and a mixnet-entry ticket are refused and counted, a second registration of
 # the same key is idempotent; nym-ntm on the entry lets tunnel clients reach only the exit's
 # WireGuard and client ports; the peer is removed once it has used its allowance;
@@ -131,6 +132,8 @@ check "the peer pings fc01::1 through the tunnel" sh -c "$S exec client ping -6 
 expect "the metadata endpoint answers inside the tunnel" '*"available_bandwidth":*' \
 	on client curl -s -m 5 http://10.1.0.1:51830/v1/bandwidth/available
 expect "the metadata version" '{"version":1}' on client curl -s -m 5 http://10.1.0.1:51830/v1/bandwidth/version
+expect "the metadata endpoint answers on [fc01::1] too (the peer by its IPv6 address)" '*"available_bandwidth":*' \
+	on client curl -6 -s -m 5 'http://[fc01::1]:51830/v1/bandwidth/available'
 # A top-up through the metadata endpoint, without leaving the tunnel (ticket 2).
 reg --ticketbook "$SANDBOX_DIR/wg.json" --ticket 2 --print-ticket >"$SANDBOX_DIR/topup.json"
 before=$(on client curl -s -m 5 http://10.1.0.1:51830/v1/bandwidth/available)
@@ -144,6 +147,8 @@ outside0=$(metric nym_node_wireguard_metadata_refused_outside)
 expect "the metadata endpoint refuses from outside the tunnel" 403 \
 	on entry curl -s -o /dev/null -w '%{http_code}' -m 5 http://10.1.0.1:51830/v1/bandwidth/available
 check "... and counts it" metric_at_least nym_node_wireguard_metadata_refused_outside $((${outside0:-0} + 1))
+expect "the metadata endpoint refuses from outside the tunnel on IPv6 too" 403 \
+	on entry curl -6 -s -o /dev/null -w '%{http_code}' -m 5 'http://[fc01::1]:51830/v1/bandwidth/available'
 
 # nym-ntm on the entry (entry-gateway mode, covering nymwg): tunnel clients reach the exit's
 # client link, nothing else.

@@ -382,6 +382,87 @@ Test(gateway_wg, restart_restores_peers_and_balances)
 	env_fini(e);
 }
 
+/* Peers without a handshake or traffic for stale_peer_s (3 days by default) are removed at a
+ * tick, their pairs freed and their balances kept; the clock is the `now` handed in. */
+Test(gateway_wg, stale_peers_removed_balance_kept)
+{
+	struct env *e = &E;
+	struct nym_x25519_keypair a, b, c;
+	const int64_t t0 = 1000, day = 86400;
+	env_init(e);
+	register_peer(e, 1, 1, t0, &a);
+	struct link_wg_ips ib = register_peer(e, 2, 2, t0, &b);
+	register_peer(e, 3, 3, t0, &c);
+	/* Two days on: a moves bytes, c only handshakes (nothing metered), b only gets bytes sent
+	 * to it (the device trying a peer that has gone: not activity). */
+	struct gateway_wg_reading r[3] = { reading(&a, 100, 100), reading(&b, 0, 500), reading(&c, 0, 0) };
+	r[2].last_handshake = t0 + 2 * day;
+	cr_assert_eq(gateway_wg_meter(e->gw, r, 3, t0 + 2 * day), 0);
+	cr_assert_eq(gateway_wg_tick(e->gw, t0 + 3 * day - 1), 0);
+	cr_assert_eq(e->removes, 0);
+	/* Three days after b's registration: b goes, a and c stay. */
+	size_t before = e->n_actions;
+	cr_assert_eq(gateway_wg_tick(e->gw, t0 + 3 * day), 0);
+	cr_assert_eq(e->n_actions, before + 1);
+	cr_assert_eq(e->actions[before].kind, GATEWAY_WG_REMOVE_PEER);
+	cr_assert_eq(e->actions[before].reason, GATEWAY_WG_REMOVED_STALE);
+	cr_assert_arr_eq(e->actions[before].key, b.public_key, 32);
+	struct gateway_wg_counters k;
+	gateway_wg_counters(e->gw, &k);
+	cr_assert_eq(k.removed_stale, 1);
+	uint8_t key[32];
+	cr_assert_eq(gateway_wg_peer_by_addr(e->gw, AF_INET, ib.v4, key), -ENOENT);
+	bool reg;
+	uint64_t bal;
+	cr_assert_eq(gateway_wg_balance(e->gw, b.public_key, &reg, &bal), 0);
+	cr_assert_not(reg);
+	cr_assert_eq(bal, TICKET_BYTES - 500, "the balance is kept");
+	struct gateway_wg_stats st;
+	gateway_wg_stats(e->gw, t0 + 3 * day, &st);
+	cr_assert_eq(st.total_peers, 2);
+	/* A restart does not bring b back; its balance is still there. */
+	env_close(e);
+	env_open(e);
+	cr_assert_eq(gateway_wg_peer_by_addr(e->gw, AF_INET, ib.v4, key), -ENOENT);
+	cr_assert_eq(gateway_wg_balance(e->gw, b.public_key, &reg, &bal), 0);
+	cr_assert_not(reg);
+	cr_assert_eq(bal, TICKET_BYTES - 500);
+	/* c's handshake at day 2 counts as activity: it goes at day 5, a (traffic at day 2) too. */
+	e->removes = 0;
+	cr_assert_eq(gateway_wg_tick(e->gw, t0 + 5 * day - 1), 0);
+	cr_assert_eq(e->removes, 0);
+	cr_assert_eq(gateway_wg_tick(e->gw, t0 + 5 * day), 0);
+	cr_assert_eq(e->removes, 2);
+	gateway_wg_stats(e->gw, t0 + 5 * day, &st);
+	cr_assert_eq(st.total_peers, 0);
+	/* b registers again: its kept balance plus the new ticket's. */
+	register_peer(e, 2, 4, t0 + 5 * day, &b);
+	cr_assert_eq(balance_of(e, b.public_key), 2 * TICKET_BYTES - 500);
+	env_fini(e);
+}
+
+/* A shorter stale_peer_s from the configuration. */
+Test(gateway_wg, stale_peer_s_configurable)
+{
+	struct env *e = &E;
+	struct nym_x25519_keypair a;
+	env_init(e);
+	env_close(e);
+	struct gateway_wg_config cfg = { .ticket_type = NYM_TICKET_WG_ENTRY, .bytes_per_ticket = TICKET_BYTES,
+					 .stale_peer_s = 10 };
+	struct gateway_wg_hooks hooks = { .ctx = e, .spend = e_spend, .apply = e_apply };
+	gateway_wg_pool_default_config(&cfg.pool);
+	cr_assert_eq(gateway_clients_open(&e->db, e->path, 10, 86400), 0);
+	cr_assert_eq(gateway_wg_open(&e->gw, &cfg, &e->key, e->db, &hooks, 1000), 0);
+	cr_assert_eq(gateway_wg_config(e->gw)->stale_peer_s, 10);
+	register_peer(e, 1, 1, 1000, &a);
+	cr_assert_eq(gateway_wg_tick(e->gw, 1009), 0);
+	cr_assert_eq(e->removes, 0);
+	cr_assert_eq(gateway_wg_tick(e->gw, 1010), 0);
+	cr_assert_eq(e->removes, 1);
+	env_fini(e);
+}
+
 Test(gateway_wg, pending_limit_and_pool_exhaustion)
 {
 	struct env *e = &E;

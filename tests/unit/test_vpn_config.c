@@ -49,6 +49,7 @@ Test(vpn_config, defaults_match_the_contract)
 	cr_assert_str_eq(c.dns.backend, "auto");
 	cr_assert_str_eq(c.dns.resolv_conf, "/etc/resolv.conf");
 	cr_assert_str_eq(c.wireguard.backend, "auto");
+	cr_assert_eq(c.wireguard.stale_after_ns, 180ull * 1000000000ull);
 	mode_t m;
 	cr_assert_eq(vpn_config_socket_mode(&c, &m), 0);
 	cr_assert_eq(m, 0660);
