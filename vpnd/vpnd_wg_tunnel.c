@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <netinet/in.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +43,7 @@
 #include "util/log.h"
 #include "vpnd/vpnd.h"
 #include "awg/awg.h"
+#include "awg/awg_genl.h"
 #include "wg/wg_awg_relay.h"
 #include "wg/wg_device.h"
 
@@ -60,6 +62,8 @@ struct vpnd_wg {
 	const struct vpnd_wg_hooks *h;
 	struct wg_device *entry_dev, *exit_dev;
 	struct wg_awg_relay *relay; /* AmneziaWG on the entry hop, userspace backend */
+	bool awg_kernel;	    /* ... kernel backend: nym_awg.ko holds the entry device */
+	struct awg_params awg;
 	struct nym_x25519_keypair entry_key, exit_key;
 	struct net_addr exit_addrs[WG_MAX_ADDRS];
 	size_t n_exit_addrs;
@@ -198,9 +202,24 @@ static int register_with(struct vpnd_wg *w, const char *role, const struct net_a
 	return 0;
 }
 
+/* A UDP port free now, for a kernel device whose port nym_awg.ko must know before it is up. */
+static int free_udp_port(void)
+{
+	int fd = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_in6 a = { .sin6_family = AF_INET6 };
+	socklen_t len = sizeof(a);
+	if (fd < 0)
+		return -errno;
+	int rc = bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 && getsockname(fd, (struct sockaddr *)&a, &len) == 0
+			 ? ntohs(a.sin6_port)
+			 : -errno;
+	close(fd);
+	return rc;
+}
+
 static int device_up(struct vpnd_wg *w, const char *ifname, struct wg_device **dev, const struct nym_x25519_keypair *key,
 		     uint32_t fwmark, const struct link_wg_registered *reg, const struct sockaddr *endpoint,
-		     const struct wg_allowed_ip *aips, size_t n_aips, unsigned mtu, bool v6)
+		     const struct wg_allowed_ip *aips, size_t n_aips, unsigned mtu, bool v6, bool awg_kernel)
 {
 	enum wg_backend want = WG_BACKEND_AUTO;
 	wg_backend_parse(w->p->cfg->wireguard.backend, &want); /* validated with the configuration */
@@ -238,6 +257,28 @@ static int device_up(struct vpnd_wg *w, const char *ifname, struct wg_device **d
 	c.fwmark = fwmark;
 	c.peers = &peer;
 	c.n_peers = 1;
+	if (awg_kernel) {
+		/* nym_awg.ko first, on the port the device will use, so that not even the first
+		 * initiation leaves plain. */
+		char why[160] = "";
+		if (wg_device_backend(*dev) != WG_BACKEND_KERNEL) {
+			fail(w, VPN_REASON_TUN_DEVICE, true, "AmneziaWG: %s did not get the kernel backend", ifname);
+			return -EOPNOTSUPP;
+		}
+		int port = free_udp_port();
+		if (port > 0)
+			rc = awg_genl_set_why(ifname, (uint16_t)port, AWG_GENL_MODE_INITIATOR, &w->awg, why, sizeof(why));
+		else
+			rc = port;
+		if (rc) {
+			fail(w, VPN_REASON_TUN_DEVICE, true, "cannot apply AmneziaWG to %s with nym_awg.ko: %s%s%s", ifname,
+			     strerror(-rc), why[0] ? ": " : "", why);
+			return rc;
+		}
+		w->awg_kernel = true;
+		c.flags |= WG_CONF_LISTEN_PORT;
+		c.listen_port = (uint16_t)port;
+	}
 	rc = wg_device_set(*dev, &c);
 	nym_memzero(c.private_key, sizeof(c.private_key));
 	if (rc) {
@@ -264,7 +305,9 @@ static int device_up(struct vpnd_wg *w, const char *ifname, struct wg_device **d
 /* AmneziaWG on the entry hop (settings.tunnel.amnezia): base = NymVPN's junk-only preset,
  * random = the entry's announced set. On the userspace backend the relay (lib/wg/wg_awg_relay,
  * its socket marked like wireguard-go's, so the kill switch lets it through to the entry)
- * stands between wireguard-go and the entry, and *ep becomes the relay's loopback address. */
+ * stands between wireguard-go and the entry, and *ep becomes the relay's loopback address. On
+ * the kernel backend nym_awg.ko takes the entry device's port as INITIATOR (device_up, before
+ * the device is configured and up); without the module the connection is refused. */
 static int amnezia_up(struct vpnd_wg *w, const struct nym_descriptor_signed *entry, const struct net_addr *entry_udp,
 		      uint32_t mark, struct vpn_state_connection *conn, struct net_addr *ep)
 {
@@ -286,10 +329,20 @@ static int amnezia_up(struct vpnd_wg *w, const struct nym_descriptor_signed *ent
 	enum wg_backend want = WG_BACKEND_AUTO;
 	wg_backend_parse(w->p->cfg->wireguard.backend, &want);
 	if (want == WG_BACKEND_KERNEL || (want == WG_BACKEND_AUTO && wg_device_kernel_available() == 1)) {
-		fail(w, VPN_REASON_TUN_DEVICE, true,
-		     "AmneziaWG on the kernel backend needs nym_awg.ko, which this build cannot drive yet: set "
-		     "wireguard.backend: userspace in the daemon's configuration, or `nym-vpnc tunnel set --amnezia off`");
-		return -EOPNOTSUPP;
+		if (!awg_genl_available()) {
+			fail(w, VPN_REASON_TUN_DEVICE, true,
+			     "AmneziaWG on the kernel backend needs nym_awg.ko, which cannot be loaded here: install it "
+			     "(make kmod), set wireguard.backend: userspace in the daemon's configuration, or "
+			     "`nym-vpnc tunnel set --amnezia off`");
+			return -EOPNOTSUPP;
+		}
+		w->awg = params;
+		w->awg_kernel = true; /* device_up applies it */
+		awg_params_format(&params, conn->amnezia_params, sizeof(conn->amnezia_params));
+		snprintf(conn->amnezia_applied, sizeof(conn->amnezia_applied), "kernel");
+		log_info("two-hop: AmneziaWG %s on the entry hop through nym_awg.ko: %s", conn->amnezia,
+			 conn->amnezia_params);
+		return 0;
 	}
 	struct wg_awg_relay_config c;
 	memset(&c, 0, sizeof(c));
@@ -431,7 +484,7 @@ int vpnd_wg_up(const struct vpnd_tunnel_params *p, const struct vpnd_wg_hooks *h
 	if ((rc = amnezia_up(w, entry, &entry_udp, mark, conn, &entry_ep)) != 0)
 		goto done;
 	if ((rc = device_up(w, WG_ENTRY_IF, &w->entry_dev, &w->entry_key, mark, &er.reg,
-			    (const struct sockaddr *)&entry_ep.ss, aips, na, WG_ENTRY_MTU, true)) != 0)
+			    (const struct sockaddr *)&entry_ep.ss, aips, na, WG_ENTRY_MTU, true, w->awg_kernel)) != 0)
 		goto done;
 	/* The exit's addresses through the entry tunnel (main: the rule "lookup main
 	 * suppress_prefixlength 0" keeps host routes, so the exit device's own UDP and the
@@ -470,7 +523,7 @@ int vpnd_wg_up(const struct vpnd_tunnel_params *p, const struct vpnd_wg_hooks *h
 	allowed(&all[0], AF_INET, NULL, 0);
 	allowed(&all[1], AF_INET6, NULL, 0);
 	if ((rc = device_up(w, WG_EXIT_IF, &w->exit_dev, &w->exit_key, 0, &xr.reg, (const struct sockaddr *)&exit_udp.ss,
-			    all, 2, WG_EXIT_MTU, v6)) != 0)
+			    all, 2, WG_EXIT_MTU, v6, false)) != 0)
 		goto done;
 	h->progress(h->ctx, VPN_CTL_STEP_CONFIGURING_TUNNEL);
 	inet_ntop(AF_INET, xr.reg.ips.v4, conn->ipv4, sizeof(conn->ipv4));
@@ -673,6 +726,8 @@ void vpnd_wg_down(struct vpnd_wg *w)
 	/* Deleting a device takes its routes with it. */
 	if (w->exit_dev)
 		wg_device_destroy(w->exit_dev);
+	if (w->awg_kernel && w->entry_dev)
+		awg_genl_del(WG_ENTRY_IF); /* before the device goes; -ENOENT (never applied) is fine */
 	if (w->entry_dev)
 		wg_device_destroy(w->entry_dev);
 	wg_awg_relay_stop(w->relay);
