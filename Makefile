@@ -50,6 +50,10 @@ COMMIT := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 WARN := -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes -Wformat=2 \
         -Wno-format-nonliteral
 CPPFLAGS += -D_GNU_SOURCE -Ilib -MMD -MP -DNYM_VERSION='"$(VERSION)"' -DNYM_COMMIT='"$(COMMIT)"'
+# The Debian package builds with NODE_DEFAULT_USER=nym: `nym-node init` then writes `user: nym`.
+ifneq ($(NODE_DEFAULT_USER),)
+CPPFLAGS += -DNYM_NODE_DEFAULT_USER='"$(NODE_DEFAULT_USER)"'
+endif
 CFLAGS ?= -O2 -g
 CFLAGS += -std=gnu17 $(WARN) -fstack-protector-strong -fno-strict-aliasing $(SAN_FLAGS) $(PKG_CFLAGS)
 LDFLAGS += $(SAN_FLAGS)
