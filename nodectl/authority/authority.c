@@ -2,6 +2,8 @@
  * votes, build and sign, gather signatures or adopt). See authority.h. */
 #include "nodectl/authority/authority.h"
 
+#include <systemd/sd-daemon.h>
+
 #include <errno.h>
 #include <inttypes.h>
 #include <jansson.h>
@@ -520,6 +522,7 @@ int authority_run(const char *context, const struct node_config *cfg, const char
 		 " of %llds",
 		 who, cfg->http.bind_address, a.nauth, a.threshold, nym_epoch_at(&a.clock, nym_clock_unix_now()),
 		 (long long)a.clock.duration_s);
+	sd_notify(0, "READY=1");
 	for (;;) {
 		struct timespec tick = { 0, TICK_MS * 1000000L };
 		int sig = sigtimedwait(&sigs, NULL, &tick);
