@@ -5,6 +5,8 @@
 #   make check            build and run every test (unit, fuzz regression, integration)
 #   make SANITIZE=1 check the same under AddressSanitizer + UndefinedBehaviorSanitizer (build/san/)
 #   make fuzz             run every fuzz target for FUZZ_SECONDS (default 60) with libFuzzer
+#   make deb              the Debian packages (nym-node, nym-vpn, nym-awg-dkms) into build/deb/
+#   make check-packages   lintian, unit checks, install/upgrade/purge in a throwaway root
 #   make CC=clang O=build/clang   build with clang into its own tree
 #   make V=1              show the compiler command lines
 #
@@ -32,8 +34,9 @@ SAN_FLAGS :=
 endif
 
 # Install the Debian packages first unless only cleaning (DESIGN.md: every target that needs
-# them calls scripts/deps.sh). Quiet and fast when everything is present.
-ifeq ($(filter clean help,$(MAKECMDGOALS)),)
+# them calls scripts/deps.sh). Quiet and fast when everything is present. NYM_SKIP_DEPS=1: the
+# caller has its own list (the Debian package's Build-Depends).
+ifeq ($(filter clean help,$(MAKECMDGOALS))$(NYM_SKIP_DEPS),)
 ifneq ($(shell scripts/deps.sh >&2 && echo ok),ok)
 $(error scripts/deps.sh failed: the build dependencies are not installed)
 endif
@@ -45,7 +48,8 @@ PKG_LIBS := $(shell pkg-config --libs $(PKGS)) -lpthread -lm
 CRITERION_LIBS := $(shell pkg-config --libs criterion)
 
 VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
-COMMIT := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+# A tree outside git (the package build's copy) carries its commit in the file COMMIT.
+COMMIT := $(shell cat COMMIT 2>/dev/null || git rev-parse --short HEAD 2>/dev/null || echo unknown)
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes -Wformat=2 \
         -Wno-format-nonliteral
@@ -99,17 +103,22 @@ Q := @
 say := @printf '  %-7s %s\n'
 endif
 
-.PHONY: all check fuzz clean help demo
+.PHONY: all check fuzz clean help demo deb check-packages
 .SECONDARY:
 all: $(LIBNYM) $(PROGRAMS) $(UNIT_BIN) $(FUZZ_REPLAY_BIN)
 
 help:
-	@sed -n '1,12p' Makefile
+	@sed -n '1,14p' Makefile
 
 $(O)/obj/%.o: %.c
 	@mkdir -p $(@D)
 	$(say) CC $<
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+# The build time the node API reports: SOURCE_DATE_EPOCH when set (package builds are
+# reproducible), else now.
+BUILD_TIMESTAMP := $(shell date -u -d "@$${SOURCE_DATE_EPOCH:-$$(date +%s)}" +%Y-%m-%dT%H:%M:%SZ)
+$(O)/obj/nodectl/node/node_http.o: CPPFLAGS += -DNYM_BUILD_TIMESTAMP='"$(BUILD_TIMESTAMP)"'
 
 # Library code must declare what it exports.
 $(LIB_OBJ): CFLAGS += -Wmissing-prototypes
@@ -138,6 +147,14 @@ check: all
 
 demo: all
 	NYM_BUILD=$(O) scripts/demo.sh
+
+# Debian packages of the tree as it is (packaging/debian/) into build/deb/.
+deb:
+	scripts/deb.sh
+
+# lintian, unit verification, install/upgrade/remove/purge in a throwaway root.
+check-packages: deb
+	tests/packages/check.sh
 
 # libFuzzer: its own tree, built with clang, sanitizers on.
 FO := build/fuzz

@@ -102,7 +102,7 @@ static enum MHD_Result reply_error(struct MHD_Connection *conn, unsigned status,
 static json_t *build_information(void)
 {
 	return json_pack("{s:s, s:s, s:s, s:s, s:s}", "binary_name", "nym-node", "build_version", NYM_VERSION,
-			 "commit_sha", NYM_COMMIT, "build_timestamp", __DATE__ " " __TIME__, "c_compiler", __VERSION__);
+			 "commit_sha", NYM_COMMIT, "build_timestamp", NYM_BUILD_TIMESTAMP, "c_compiler", __VERSION__);
 }
 
 /* The announced addresses and keys, signed by the identity key over the compact JSON of
