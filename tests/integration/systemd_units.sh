@@ -8,7 +8,7 @@ B="$(pwd)/${NYM_BUILD:-build}/bin"
 T=$(mktemp -d "${TMPDIR:-/tmp}/nym-units.XXXXXX")
 trap 'rm -rf "$T"' EXIT INT TERM
 for u in nym-node@.service nym-ntm.service nym-vpnd.service; do
-	sed -e "s|/usr/bin/nym-node|$B/nym-node|g; s|/usr/sbin/nym-ntm|$B/nym-ntm|g; s|/usr/sbin/nym-vpnd|$B/nym-vpnd|g; s|/bin/kill|$(command -v kill || echo /usr/bin/kill)|" \
+	sed -e "s|/usr/bin/nym-node|$B/nym-node|g; s|/usr/sbin/nym-ntm|$B/nym-ntm|g; s|/usr/sbin/nym-vpnd|$B/nym-vpnd|g" \
 		"packaging/systemd/$u" >"$T/$u"
 done
 mv "$T/nym-node@.service" "$T/nym-node@test.service"
