@@ -9,6 +9,7 @@
 #   make check-packages   lintian, unit checks, install/upgrade/purge in a throwaway root
 #   make CC=clang O=build/clang   build with clang into its own tree
 #   make V=1              show the compiler command lines
+#   make kmod [KDIR=...]  build kmod/nym_awg.ko into build/kmod (default: the newest Debian kernel in /boot)
 #
 # Sources are discovered, not listed: lib/<area>/*.c make up libnym.a, each program folder's
 # *.c and <folder>/<role>/*.c make up one binary, tests/unit/test_*.c are Criterion suites, tests/fuzz/fuzz_*.c are
@@ -53,7 +54,7 @@ COMMIT := $(shell cat COMMIT 2>/dev/null || git rev-parse --short HEAD 2>/dev/nu
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes -Wformat=2 \
         -Wno-format-nonliteral
-CPPFLAGS += -D_GNU_SOURCE -Ilib -MMD -MP -DNYM_VERSION='"$(VERSION)"' -DNYM_COMMIT='"$(COMMIT)"'
+CPPFLAGS += -D_GNU_SOURCE -Ilib -Ikmod/uapi -MMD -MP -DNYM_VERSION='"$(VERSION)"' -DNYM_COMMIT='"$(COMMIT)"'
 # The Debian package builds with NODE_DEFAULT_USER=nym: `nym-node init` then writes `user: nym`.
 ifneq ($(NODE_DEFAULT_USER),)
 CPPFLAGS += -DNYM_NODE_DEFAULT_USER='"$(NODE_DEFAULT_USER)"'
@@ -108,7 +109,7 @@ endif
 all: $(LIBNYM) $(PROGRAMS) $(UNIT_BIN) $(FUZZ_REPLAY_BIN)
 
 help:
-	@sed -n '1,14p' Makefile
+	@sed -n '1,15p' Makefile
 
 $(O)/obj/%.o: %.c
 	@mkdir -p $(@D)
@@ -158,7 +159,7 @@ check-packages: deb
 
 # libFuzzer: its own tree, built with clang, sanitizers on.
 FO := build/fuzz
-FUZZ_FLAGS := -std=gnu17 -O1 -g -D_GNU_SOURCE -Ilib -DNYM_VERSION='"$(VERSION)"' -DNYM_COMMIT='"$(COMMIT)"' $(PKG_CFLAGS) -fno-omit-frame-pointer \
+FUZZ_FLAGS := -std=gnu17 -O1 -g -D_GNU_SOURCE -Ilib -Ikmod/uapi -DNYM_VERSION='"$(VERSION)"' -DNYM_COMMIT='"$(COMMIT)"' $(PKG_CFLAGS) -fno-omit-frame-pointer \
               -fsanitize=address,undefined -fno-sanitize-recover=all
 FUZZ_LIB_OBJ := $(LIB_SRC:%.c=$(FO)/obj/%.o)
 
@@ -179,3 +180,17 @@ clean:
 	rm -rf build
 
 -include $(shell find $(O)/obj $(FO)/obj -name '*.d' 2>/dev/null)
+
+# nym_awg.ko (kmod/) for the VM's Debian kernel or KDIR. Kbuild writes next to its sources,
+# so it builds in $(O)/kmod over symbolic links to them and the tree under git stays clean.
+KVER_DEFAULT := $(shell ls /boot/vmlinuz-*-amd64 2>/dev/null | sed 's,.*/vmlinuz-,,' | sort -V | tail -n 1)
+KDIR ?= /lib/modules/$(KVER_DEFAULT)/build
+KMOD_SRC := $(wildcard kmod/*.c kmod/uapi/*.h) kmod/Kbuild
+.PHONY: kmod
+kmod: $(O)/kmod/nym_awg.ko
+$(O)/kmod/nym_awg.ko: $(KMOD_SRC)
+	@[ -d "$(KDIR)" ] || { echo "make kmod: no kernel build tree at $(KDIR) (scripts/deps.sh installs linux-headers-amd64; or KDIR=...)" >&2; exit 1; }
+	@mkdir -p $(O)/kmod
+	$(Q)for f in $(KMOD_SRC:kmod/%=%); do mkdir -p $(O)/kmod/$$(dirname $$f); ln -sf $(abspath kmod)/$$f $(O)/kmod/$$f; done
+	$(say) KBUILD $@
+	$(Q)$(MAKE) -C $(KDIR) M=$(abspath $(O)/kmod) W=1 $(if $(C),C=$(C)) modules $(if $(filter 1,$(V)),,>/dev/null)

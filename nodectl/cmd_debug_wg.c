@@ -25,6 +25,8 @@
 #include "net/net_addr.h"
 #include "util/cli.h"
 #include "util/signals.h"
+#include "awg/awg.h"
+#include "wg/wg_awg_relay.h"
 #include "wg/wg_device.h"
 
 struct wg_json_conf {
@@ -369,4 +371,79 @@ int cmd_debug_wg_show(const char *context, int argc, char **argv)
 	wg_status_free(&st);
 	wg_device_close(d);
 	return cmd_print_json(out);
+}
+
+static int addr_arg(const char *context, const char *what, const char *text, struct net_addr *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (!text)
+		return 0;
+	if (net_addr_parse(out, text, -1) != 0) {
+		fprintf(stderr, "%s: --%s: not an address with a port: %s\n", context, what, text);
+		return -1;
+	}
+	return 0;
+}
+
+int cmd_debug_awg_relay(const char *context, int argc, char **argv)
+{
+	const char *params = NULL, *wg_bind = "127.0.0.1:0", *wg_peer = NULL, *net_bind = NULL, *net_peer = NULL;
+	uint64_t mark = 0;
+	struct cli_option opts[] = {
+		{ "params", CLI_STRING, &params, true, "P  off, base, random or jc=..,jmin=..,...,h4=.." },
+		{ "wg-bind", CLI_STRING, &wg_bind, false, "ADDR  where wireguard-go sends (default 127.0.0.1:0)" },
+		{ "wg-peer", CLI_STRING, &wg_peer, false, "ADDR  wireguard-go's own address (default: learned)" },
+		{ "net-bind", CLI_STRING, &net_bind, false, "ADDR  the network side's address (default: any)" },
+		{ "net-peer", CLI_STRING, &net_peer, false, "ADDR  the remote (default: learned from AWG datagrams)" },
+		{ "fwmark", CLI_U64, &mark, false, "N  SO_MARK of the network side's socket" },
+		{ 0 },
+	};
+	int rc = cli_parse(context, argc, argv, opts, NULL, 0, NULL);
+	if (rc)
+		return rc > 0 ? EXIT_OK : EXIT_FAIL;
+	struct wg_awg_relay_config c;
+	memset(&c, 0, sizeof(c));
+	const char *why = NULL;
+	if (awg_params_from_spec(params, &c.params, &why) != 0) {
+		fprintf(stderr, "%s: --params: %s\n", context, why);
+		return EXIT_FAIL;
+	}
+	if (mark > UINT32_MAX) {
+		fprintf(stderr, "%s: --fwmark: at most 32 bits\n", context);
+		return EXIT_FAIL;
+	}
+	c.fwmark = (uint32_t)mark;
+	if (addr_arg(context, "wg-bind", wg_bind, &c.wg_bind) || addr_arg(context, "wg-peer", wg_peer, &c.wg_peer) ||
+	    addr_arg(context, "net-bind", net_bind, &c.net_bind) || addr_arg(context, "net-peer", net_peer, &c.net_peer))
+		return EXIT_FAIL;
+	if (!net_bind && !net_peer) {
+		fprintf(stderr, "%s: give --net-peer (initiator) or --net-bind (responder)\n", context);
+		return EXIT_FAIL;
+	}
+	sigset_t set;
+	nym_signals_take(&set, false);
+	struct wg_awg_relay *r;
+	if ((rc = wg_awg_relay_start(&c, &r)) != 0) {
+		fprintf(stderr, "%s: cannot start the relay: %s\n", context, strerror(-rc));
+		return EXIT_FAIL;
+	}
+	struct net_addr a, b;
+	char wa[NET_ADDR_STR_LEN], na[NET_ADDR_STR_LEN], text[AWG_PARAMS_TEXT_MAX];
+	wg_awg_relay_wg_addr(r, &a);
+	wg_awg_relay_net_addr(r, &b);
+	net_addr_format((const struct sockaddr *)&a.ss, wa);
+	net_addr_format((const struct sockaddr *)&b.ss, na);
+	awg_params_format(&c.params, text, sizeof(text));
+	cmd_print_json(json_pack("{s:s, s:s, s:s}", "wg", wa, "net", na, "params", text));
+	fflush(stdout);
+	while (sigwaitinfo(&set, NULL) < 0)
+		;
+	struct wg_awg_relay_stats st;
+	wg_awg_relay_stats(r, &st);
+	wg_awg_relay_stop(r);
+	cmd_print_json(json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "to_net", (json_int_t)st.to_net, "from_net",
+				 (json_int_t)st.from_net, "junk", (json_int_t)st.junk, "initiations",
+				 (json_int_t)st.initiations, "responses", (json_int_t)st.responses, "dropped_net",
+				 (json_int_t)st.dropped_net, "dropped_wg", (json_int_t)st.dropped_wg));
+	return EXIT_OK;
 }

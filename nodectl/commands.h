@@ -36,6 +36,10 @@ int cmd_debug_descriptors(const char *context, int argc, char **argv);
 int cmd_debug_wg_run(const char *context, int argc, char **argv);
 int cmd_debug_wg_set(const char *context, int argc, char **argv);
 int cmd_debug_wg_show(const char *context, int argc, char **argv);
+int cmd_debug_awg_set(const char *context, int argc, char **argv);
+int cmd_debug_awg_del(const char *context, int argc, char **argv);
+int cmd_debug_awg_show(const char *context, int argc, char **argv);
 int cmd_debug_wg_register(const char *context, int argc, char **argv);
+int cmd_debug_awg_relay(const char *context, int argc, char **argv);
 
 #endif

@@ -200,7 +200,8 @@ int vpnc_cmd_tunnel_set(const char *context, int argc, char **argv)
 		"group. Prints the resulting settings. on|off values also read true|false, yes|no,\n"
 		"1|0. The delays are in milliseconds; the mixnet ones only matter in mixnet mode.\n"
 	};
-	const char *two_hop = NULL, *ipv6 = NULL, *apd = NULL, *msd = NULL, *lcd = NULL, *poisson = NULL;
+	const char *two_hop = NULL, *ipv6 = NULL, *apd = NULL, *msd = NULL, *lcd = NULL, *poisson = NULL,
+		   *amnezia = NULL;
 	struct cli_option opts[] = {
 		{ "two-hop", CLI_STRING, &two_hop, false, "on|off  two-hop WireGuard instead of the mixnet" },
 		{ "ipv6", CLI_STRING, &ipv6, false, "on|off  IPv6 through the tunnel (off: blocked)" },
@@ -210,6 +211,8 @@ int vpnc_cmd_tunnel_set(const char *context, int argc, char **argv)
 		  "MS  average gap between cover packets, 0..200" },
 		{ "disable-real-traffic-poisson-rate", CLI_STRING, &poisson, false,
 		  "on|off  real packets without the Poisson rate" },
+		{ "amnezia", CLI_STRING, &amnezia, false,
+		  "off|base|random  AmneziaWG on the entry hop of two-hop mode" },
 		VPNC_GLOBAL_OPTIONS,
 		{ 0 },
 	};
@@ -217,6 +220,14 @@ int vpnc_cmd_tunnel_set(const char *context, int argc, char **argv)
 	if (rc >= 0)
 		return rc;
 	json_t *args = json_object(), *b;
+	enum vpn_ctl_amnezia am;
+	if (amnezia && vpn_ctl_amnezia_parse(amnezia, &am)) {
+		fprintf(stderr, "%s: --amnezia: off, base or random, not '%s'\n", context, amnezia);
+		json_decref(args);
+		return VPNC_EXIT_FAIL;
+	}
+	if (amnezia)
+		json_object_set_new(args, "amnezia", json_string(amnezia));
 	if ((two_hop && (parse_onoff(context, "two-hop", two_hop, &b) || json_object_set_new(args, "two_hop", b))) ||
 	    (ipv6 && (parse_onoff(context, "ipv6", ipv6, &b) || json_object_set_new(args, "ipv6", b))) ||
 	    (poisson && (parse_onoff(context, "disable-real-traffic-poisson-rate", poisson, &b) ||

@@ -144,6 +144,18 @@ void vpnc_print_state(const json_t *st)
 		printf("\n  DNS             ");
 		vpnc_puts_safe(stdout, dns);
 		putchar('\n');
+		json_t *awg = json_object_get(json_object_get(c, "wireguard"), "amnezia");
+		if (awg) {
+			printf("  AmneziaWG       ");
+			vpnc_puts_safe(stdout, vpnc_str(awg, "preset"));
+			if (*vpnc_str(awg, "params")) {
+				printf(" (");
+				vpnc_puts_safe(stdout, vpnc_str(awg, "applied"));
+				printf("): ");
+				vpnc_puts_safe(stdout, vpnc_str(awg, "params"));
+			}
+			putchar('\n');
+		}
 	}
 	json_t *tl = json_object_get(st, "tickets_left");
 	if (json_is_integer(tl))
@@ -255,6 +267,7 @@ void vpnc_print_tunnel(const json_t *t)
 	snprintf(buf, sizeof(buf), "%lld ms", int_of(t, "loop_cover_stream_average_delay_ms", -1));
 	puts_line("loop cover stream average delay:", buf);
 	puts_line("disable real traffic poisson rate:", onoff(t, "disable_real_traffic_poisson_rate"));
+	puts_line("amnezia (two-hop entry):", *vpnc_str(t, "amnezia") ? vpnc_str(t, "amnezia") : "off");
 }
 
 void vpnc_print_dns(const json_t *dns)

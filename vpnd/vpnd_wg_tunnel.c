@@ -41,6 +41,8 @@
 #include "util/file.h"
 #include "util/log.h"
 #include "vpnd/vpnd.h"
+#include "awg/awg.h"
+#include "wg/wg_awg_relay.h"
 #include "wg/wg_device.h"
 
 #define WG_ENTRY_IF "nym-wg-entry"
@@ -57,6 +59,7 @@ struct vpnd_wg {
 	const struct vpnd_tunnel_params *p;
 	const struct vpnd_wg_hooks *h;
 	struct wg_device *entry_dev, *exit_dev;
+	struct wg_awg_relay *relay; /* AmneziaWG on the entry hop, userspace backend */
 	struct nym_x25519_keypair entry_key, exit_key;
 	struct net_addr exit_addrs[WG_MAX_ADDRS];
 	size_t n_exit_addrs;
@@ -107,15 +110,15 @@ static int load_key(const char *dir, const char *name, struct nym_x25519_keypair
 	return nym_file_write_atomic(path, kp->secret, NYM_X25519_LEN, 0600);
 }
 
-static int pick(const struct nym_epoch_doc *doc, const struct vpn_point *pt, unsigned role,
+static int pick(const struct nym_epoch_doc *doc, const struct vpn_point *pt, unsigned role, bool amnezia,
 		const struct nym_descriptor_signed **out)
 {
-	struct nym_epoch_doc_gateway_query q = { .roles = role | NYM_ROLE_WIREGUARD };
+	struct nym_epoch_doc_gateway_query q = { .roles = role | NYM_ROLE_WIREGUARD, .amnezia = amnezia };
 	const uint8_t *id = pt->kind == VPN_POINT_ID ? pt->id : NULL;
 	if (pt->kind == VPN_POINT_COUNTRY)
 		memcpy(q.country, pt->country, 3);
 	int rc = nym_dir_client_pick_gateway(doc, id, &q, out);
-	if (rc == -ENOENT && !id) { /* a topology that does not announce WireGuard */
+	if (rc == -ENOENT && !id && !amnezia) { /* a topology that does not announce WireGuard */
 		q.roles = role;
 		rc = nym_dir_client_pick_gateway(doc, id, &q, out);
 	}
@@ -254,6 +257,57 @@ static int device_up(struct vpnd_wg *w, const char *ifname, struct wg_device **d
 	return 0;
 }
 
+/* AmneziaWG on the entry hop (settings.tunnel.amnezia): base = NymVPN's junk-only preset,
+ * random = the entry's announced set. On the userspace backend the relay (lib/wg/wg_awg_relay,
+ * its socket marked like wireguard-go's, so the kill switch lets it through to the entry)
+ * stands between wireguard-go and the entry, and *ep becomes the relay's loopback address. */
+static int amnezia_up(struct vpnd_wg *w, const struct nym_descriptor_signed *entry, const struct net_addr *entry_udp,
+		      uint32_t mark, struct vpn_state_connection *conn, struct net_addr *ep)
+{
+	enum vpn_ctl_amnezia am = w->p->settings.tunnel.amnezia;
+	struct awg_params params;
+	snprintf(conn->amnezia, sizeof(conn->amnezia), "%s", vpn_ctl_amnezia_name(am));
+	if (am == VPN_CTL_AMNEZIA_OFF)
+		return 0;
+	if (am == VPN_CTL_AMNEZIA_BASE)
+		awg_params_preset("base", &params);
+	else if (entry->d.has_amnezia)
+		params = entry->d.amnezia;
+	else {
+		fail(w, VPN_REASON_TUNNEL_PROVIDER, true,
+		     "the entry gateway announces no AmneziaWG parameters, which `--amnezia random` needs: choose "
+		     "`nym-vpnc tunnel set --amnezia base` or another entry");
+		return -ENOENT;
+	}
+	enum wg_backend want = WG_BACKEND_AUTO;
+	wg_backend_parse(w->p->cfg->wireguard.backend, &want);
+	if (want == WG_BACKEND_KERNEL || (want == WG_BACKEND_AUTO && wg_device_kernel_available() == 1)) {
+		fail(w, VPN_REASON_TUN_DEVICE, true,
+		     "AmneziaWG on the kernel backend needs nym_awg.ko, which this build cannot drive yet: set "
+		     "wireguard.backend: userspace in the daemon's configuration, or `nym-vpnc tunnel set --amnezia off`");
+		return -EOPNOTSUPP;
+	}
+	struct wg_awg_relay_config c;
+	memset(&c, 0, sizeof(c));
+	c.params = params;
+	c.net_peer = *entry_udp;
+	c.fwmark = mark;
+	net_addr_parse(&c.wg_bind, "127.0.0.1:0", -1);
+	int rc = wg_awg_relay_start(&c, &w->relay);
+	if (rc) {
+		fail(w, VPN_REASON_TUN_DEVICE, true, "cannot start the AmneziaWG relay: %s", strerror(-rc));
+		return rc;
+	}
+	wg_awg_relay_wg_addr(w->relay, ep);
+	awg_params_format(&params, conn->amnezia_params, sizeof(conn->amnezia_params));
+	snprintf(conn->amnezia_applied, sizeof(conn->amnezia_applied), "relay");
+	char text[NET_ADDR_STR_LEN];
+	net_addr_format((const struct sockaddr *)&ep->ss, text);
+	log_info("two-hop: AmneziaWG %s on the entry hop through the relay at %s: %s", conn->amnezia, text,
+		 conn->amnezia_params);
+	return 0;
+}
+
 int vpnd_wg_up(const struct vpnd_tunnel_params *p, const struct vpnd_wg_hooks *h, struct vpn_state_connection *conn,
 	       bool *ipv6, struct vpnd_wg **out)
 {
@@ -280,7 +334,16 @@ int vpnd_wg_up(const struct vpnd_tunnel_params *p, const struct vpnd_wg_hooks *h
 	h->progress(h->ctx, VPN_CTL_STEP_SELECTING_GATEWAYS);
 	const struct nym_descriptor_signed *entry = NULL, *exit_gw = NULL;
 	for (int draw = 0; draw < 8; draw++) {
-		rc = pick(&topo.doc, &s->entry, NYM_ROLE_ENTRY, &entry);
+		rc = pick(&topo.doc, &s->entry, NYM_ROLE_ENTRY, s->tunnel.amnezia == VPN_CTL_AMNEZIA_RANDOM, &entry);
+		if (rc && s->tunnel.amnezia == VPN_CTL_AMNEZIA_RANDOM) {
+			fail(w, VPN_REASON_TUNNEL_PROVIDER, true,
+			     "no %sentry gateway%s%s announces AmneziaWG parameters, which `--amnezia random` needs: "
+			     "choose `nym-vpnc tunnel set --amnezia base` (junk only, works with any gateway) or "
+			     "another entry",
+			     s->entry.kind == VPN_POINT_ID ? "such " : "", s->entry.kind == VPN_POINT_COUNTRY ? " in " : "",
+			     s->entry.kind == VPN_POINT_COUNTRY ? s->entry.country : "");
+			goto done;
+		}
 		if (rc) {
 			fail(w, s->entry.kind == VPN_POINT_COUNTRY ? VPN_REASON_INVALID_ENTRY_GATEWAY_COUNTRY
 								   : VPN_REASON_TUNNEL_PROVIDER,
@@ -289,7 +352,7 @@ int vpnd_wg_up(const struct vpnd_tunnel_params *p, const struct vpnd_wg_hooks *h
 			     s->entry.kind == VPN_POINT_COUNTRY ? s->entry.country : "");
 			goto done;
 		}
-		rc = pick(&topo.doc, &s->exit, NYM_ROLE_EXIT, &exit_gw);
+		rc = pick(&topo.doc, &s->exit, NYM_ROLE_EXIT, false, &exit_gw);
 		if (rc) {
 			fail(w, s->exit.kind == VPN_POINT_COUNTRY ? VPN_REASON_INVALID_EXIT_GATEWAY_COUNTRY
 								  : VPN_REASON_TUNNEL_PROVIDER,
@@ -360,8 +423,11 @@ int vpnd_wg_up(const struct vpnd_tunnel_params *p, const struct vpnd_wg_hooks *h
 			w->exit_addrs[i].ss.ss_family == AF_INET ? 32 : 128);
 	static const uint8_t meta[4] = { 10, 1, 0, 1 };
 	allowed(&aips[na++], AF_INET, meta, 32);
+	struct net_addr entry_ep = entry_udp;
+	if ((rc = amnezia_up(w, entry, &entry_udp, mark, conn, &entry_ep)) != 0)
+		goto done;
 	if ((rc = device_up(w, WG_ENTRY_IF, &w->entry_dev, &w->entry_key, mark, &er.reg,
-			    (const struct sockaddr *)&entry_udp.ss, aips, na, WG_ENTRY_MTU, true)) != 0)
+			    (const struct sockaddr *)&entry_ep.ss, aips, na, WG_ENTRY_MTU, true)) != 0)
 		goto done;
 	/* The exit's addresses through the entry tunnel (main: the rule "lookup main
 	 * suppress_prefixlength 0" keeps host routes, so the exit device's own UDP and the
@@ -587,6 +653,7 @@ void vpnd_wg_down(struct vpnd_wg *w)
 		wg_device_destroy(w->exit_dev);
 	if (w->entry_dev)
 		wg_device_destroy(w->entry_dev);
+	wg_awg_relay_stop(w->relay);
 	nym_x25519_keypair_clear(&w->entry_key);
 	nym_x25519_keypair_clear(&w->exit_key);
 	nym_memzero(w, sizeof(*w));

@@ -163,7 +163,8 @@ int nym_dir_client_pick_gateway(const struct nym_epoch_doc *doc, const uint8_t *
 	if (identity) {
 		int layer;
 		const struct nym_descriptor_signed *sd = nym_epoch_doc_find(doc, identity, &layer);
-		if (!sd || layer != NYM_LAYER_NONE || (q && (sd->d.roles & q->roles) != q->roles))
+		if (!sd || layer != NYM_LAYER_NONE || (q && (sd->d.roles & q->roles) != q->roles) ||
+		    (q && q->amnezia && !sd->d.has_amnezia))
 			return -ENOENT;
 		*out = sd;
 		return 0;

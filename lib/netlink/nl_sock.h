@@ -7,6 +7,7 @@
 #define NYM_NETLINK_NL_SOCK_H
 
 #include <libmnl/libmnl.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* Starts a request in buf (zeroed header, type, flags such as NLM_F_CREATE | NLM_F_EXCL);
@@ -26,5 +27,10 @@ int nl_sock_dump(struct nlmsghdr *nlh, mnl_cb_t cb, void *data);
  * acknowledgement to cb when it is not NULL (a CTRL_CMD_GETFAMILY reply). */
 int nl_sock_ack_on(int bus, struct nlmsghdr *nlh, mnl_cb_t cb, void *data);
 int nl_sock_dump_on(int bus, struct nlmsghdr *nlh, mnl_cb_t cb, void *data);
+
+/* nl_sock_ack_on that also asks for the kernel's extended acknowledgement: on an error,
+ * why (capacity cap, NUL-terminated, "" when the kernel gave none) receives its message,
+ * e.g. the rule a generic-netlink family's policy or handler names. */
+int nl_sock_ack_why(int bus, struct nlmsghdr *nlh, char *why, size_t cap);
 
 #endif

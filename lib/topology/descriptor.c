@@ -82,6 +82,31 @@ int nym_descriptor_validate(const struct nym_descriptor *d)
 		return -EINVAL;
 	if (d->published < 0)
 		return -EINVAL;
+	if (d->has_amnezia && (!wg || awg_params_validate(&d->amnezia, NULL) || !awg_params_active(&d->amnezia)))
+		return -EINVAL;
+	return 0;
+}
+
+static json_t *amnezia_to_json(const struct awg_params *p)
+{
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "h1", (json_int_t)p->h1, "h2",
+			 (json_int_t)p->h2, "h3", (json_int_t)p->h3, "h4", (json_int_t)p->h4, "jc", (json_int_t)p->jc,
+			 "jmax", (json_int_t)p->jmax, "jmin", (json_int_t)p->jmin, "s1", (json_int_t)p->s1, "s2",
+			 (json_int_t)p->s2);
+}
+
+static int parse_amnezia(const json_t *o, struct awg_params *p)
+{
+	static const char *const names[] = { "h1", "h2", "h3", "h4", "jc", "jmax", "jmin", "s1", "s2", NULL };
+	int64_t v[9];
+	if (!json_is_object(o) || !nym_canonical_only_fields(o, names, 9))
+		return -EINVAL;
+	for (size_t i = 0; i < 9; i++)
+		if (!nym_canonical_get_int(o, names[i], 0, i < 4 ? UINT32_MAX : UINT16_MAX, &v[i]))
+			return -EINVAL;
+	*p = (struct awg_params){ .h1 = (uint32_t)v[0], .h2 = (uint32_t)v[1], .h3 = (uint32_t)v[2],
+				  .h4 = (uint32_t)v[3], .jc = (uint16_t)v[4], .jmax = (uint16_t)v[5],
+				  .jmin = (uint16_t)v[6], .s1 = (uint16_t)v[7], .s2 = (uint16_t)v[8] };
 	return 0;
 }
 
@@ -109,6 +134,8 @@ json_t *nym_descriptor_to_json(const struct nym_descriptor *d)
 		ok = json_object_set_new(ports, "wireguard", json_integer(d->wireguard_port)) == 0;
 	if (ok && (d->roles & NYM_ROLE_WIREGUARD))
 		ok = json_object_set_new(o, "wireguard_key", nym_canonical_b58(d->wireguard_key, 32)) == 0;
+	if (ok && d->has_amnezia)
+		ok = json_object_set_new(o, "amnezia", amnezia_to_json(&d->amnezia)) == 0;
 	ok = ok && json_object_set_new(o, "addresses", addrs) == 0;
 	addrs = NULL;
 	ok = ok && json_object_set_new(o, "roles", roles) == 0;
@@ -177,7 +204,7 @@ static int parse_description(const json_t *o, struct nym_descriptor *d)
 {
 	static const char *const names[] = { "addresses", "country", "identity", "noise_key", "ports",
 					     "published", "roles", "sphinx_keys", "version", "wireguard_key",
-					     NULL };
+					     "amnezia", NULL };
 	memset(d, 0, sizeof(*d));
 	if (!nym_canonical_only_fields(o, names, 9))
 		return -EINVAL;
@@ -238,6 +265,12 @@ static int parse_description(const json_t *o, struct nym_descriptor *d)
 		return -EINVAL;
 	if ((wg != NULL) != ((d->roles & NYM_ROLE_WIREGUARD) != 0))
 		return -EINVAL;
+	json_t *awg = json_object_get(o, "amnezia");
+	if (awg) {
+		if (parse_amnezia(awg, &d->amnezia))
+			return -EINVAL;
+		d->has_amnezia = true;
+	}
 	return nym_descriptor_validate(d);
 }
 

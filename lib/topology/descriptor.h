@@ -6,7 +6,9 @@
  *                    "noise_key": B58, "ports": {"mix": P, "http": P, "clients": P,
  *                    "wireguard": P}, "published": UNIX, "roles": ["mixnode"],
  *                    "sphinx_keys": [{"rotation": R, "key": B58}, ...], "version": "0.1.0",
- *                    "wireguard_key": B58},
+ *                    "wireguard_key": B58,
+ *                    "amnezia": {"h1": U32, "h2": U32, "h3": U32, "h4": U32, "jc": U16,
+ *                                "jmax": U16, "jmin": U16, "s1": U16, "s2": U16}},
  *    "signature": B58}
  *
  * Pure parser and encoder. A parsed descriptor re-encodes to exactly the bytes it was signed
@@ -20,6 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "awg/awg.h"
 #include "crypto/ed25519.h"
 
 #define NYM_DESCRIPTOR_DOMAIN "nym-descriptor-v1"
@@ -62,6 +65,10 @@ struct nym_descriptor {
 	char country[3];	       /* two capital letters, or "" when unknown */
 	char version[NYM_DESCRIPTOR_VERSION_MAX + 1];
 	int64_t published; /* Unix seconds; a node's later description replaces an earlier one */
+	/* "amnezia": the AmneziaWG 1.0 parameters the gateway applies to its WireGuard port; only
+	 * with the wireguard role, only a set that validates and is active (awg/awg.h). */
+	bool has_amnezia;
+	struct awg_params amnezia;
 };
 
 struct nym_descriptor_signed {
@@ -70,7 +77,8 @@ struct nym_descriptor_signed {
 };
 
 /* The rules every descriptor obeys: roles (mixnode alone, or entry/exit with or without
- * wireguard, which needs its key and port), ports, addresses, keys order, country, version.
+ * wireguard, which needs its key and port), ports, addresses, keys order, country, version,
+ * and "amnezia" (wireguard role only, awg_params_validate, active).
  * Returns 0 or -EINVAL. */
 int nym_descriptor_validate(const struct nym_descriptor *d);
 

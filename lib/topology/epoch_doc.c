@@ -400,6 +400,8 @@ size_t nym_epoch_doc_gateways(const struct nym_epoch_doc *doc, const struct nym_
 			continue;
 		if (q->country[0] && strcmp(q->country, d->country) != 0)
 			continue;
+		if (q->amnezia && !d->has_amnezia)
+			continue;
 		if (n < cap)
 			out[n] = &doc->gateways[i];
 		n++;

@@ -95,6 +95,7 @@ const struct nym_descriptor_signed *nym_epoch_doc_find(const struct nym_epoch_do
 struct nym_epoch_doc_gateway_query {
 	unsigned roles;
 	char country[3];
+	bool amnezia; /* only gateways announcing AmneziaWG parameters */
 };
 size_t nym_epoch_doc_gateways(const struct nym_epoch_doc *doc, const struct nym_epoch_doc_gateway_query *q,
 			      const struct nym_descriptor_signed **out, size_t cap);

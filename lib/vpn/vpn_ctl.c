@@ -521,6 +521,22 @@ static bool url_ok(const char *s)
 	return s[skip] != '/';
 }
 
+const char *vpn_ctl_amnezia_name(enum vpn_ctl_amnezia a)
+{
+	return a == VPN_CTL_AMNEZIA_BASE ? "base" : a == VPN_CTL_AMNEZIA_RANDOM ? "random" : "off";
+}
+
+int vpn_ctl_amnezia_parse(const char *name, enum vpn_ctl_amnezia *out)
+{
+	static const enum vpn_ctl_amnezia all[] = { VPN_CTL_AMNEZIA_OFF, VPN_CTL_AMNEZIA_BASE, VPN_CTL_AMNEZIA_RANDOM };
+	for (size_t i = 0; name && i < 3; i++)
+		if (strcmp(name, vpn_ctl_amnezia_name(all[i])) == 0) {
+			*out = all[i];
+			return 0;
+		}
+	return -EINVAL;
+}
+
 static int parse_tunnel_set(const json_t *args, struct vpn_ctl_args *out, struct vpn_ctl_error *err)
 {
 	static const char *const names[] = { "two_hop",
@@ -529,6 +545,7 @@ static int parse_tunnel_set(const json_t *args, struct vpn_ctl_args *out, struct
 					     "message_sending_delay_ms",
 					     "loop_cover_stream_average_delay_ms",
 					     "disable_real_traffic_poisson_rate",
+					     "amnezia",
 					     NULL };
 	struct vpn_ctl_tunnel *t = &out->tunnel;
 	json_t *v;
@@ -571,6 +588,16 @@ static int parse_tunnel_set(const json_t *args, struct vpn_ctl_args *out, struct
 			      &t->disable_real_traffic_poisson_rate, err))
 			return -EINVAL;
 		out->tunnel_set |= VPN_CTL_TUNNEL_DISABLE_POISSON;
+	}
+	if ((v = json_object_get(args, "amnezia"))) {
+		const char *a;
+		char b[48];
+		if (want_string(v, "amnezia", &a, err))
+			return -EINVAL;
+		if (vpn_ctl_amnezia_parse(a, &t->amnezia))
+			return vpn_ctl_error_set(err, VPN_CTL_INVALID_ARGUMENT,
+						 "amnezia must be off, base or random, got \"%s\"", shown(a, b));
+		out->tunnel_set |= VPN_CTL_TUNNEL_AMNEZIA;
 	}
 	if (!out->tunnel_set)
 		return vpn_ctl_error_set(err, VPN_CTL_INVALID_ARGUMENT,
@@ -813,12 +840,13 @@ json_t *vpn_ctl_point_json(const struct vpn_ctl_point *p)
 
 json_t *vpn_ctl_tunnel_json(const struct vpn_ctl_tunnel *t)
 {
-	return json_pack("{s:b, s:b, s:I, s:I, s:I, s:I, s:b}", "two_hop", t->two_hop, "ipv6", t->ipv6,
+	return json_pack("{s:b, s:b, s:I, s:I, s:I, s:I, s:b, s:s}", "two_hop", t->two_hop, "ipv6", t->ipv6,
 			 "mtu", (json_int_t)t->mtu, "average_packet_delay_ms",
 			 (json_int_t)t->average_packet_delay_ms, "message_sending_delay_ms",
 			 (json_int_t)t->message_sending_delay_ms, "loop_cover_stream_average_delay_ms",
 			 (json_int_t)t->loop_cover_stream_average_delay_ms,
-			 "disable_real_traffic_poisson_rate", t->disable_real_traffic_poisson_rate);
+			 "disable_real_traffic_poisson_rate", t->disable_real_traffic_poisson_rate, "amnezia",
+			 vpn_ctl_amnezia_name(t->amnezia));
 }
 
 /* ---- lines ---- */

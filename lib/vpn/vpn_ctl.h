@@ -117,6 +117,11 @@ enum vpn_ctl_gateway_type { VPN_CTL_GW_MIXNET_ENTRY, VPN_CTL_GW_MIXNET_EXIT, VPN
 const char *vpn_ctl_gateway_type_name(enum vpn_ctl_gateway_type t); /* "mixnet-entry", ... */
 int vpn_ctl_gateway_type_parse(const char *name, enum vpn_ctl_gateway_type *out);
 
+/* AmneziaWG on the entry hop of two-hop mode (NymVPN's presets, spec wireguard.md §1.6). */
+enum vpn_ctl_amnezia { VPN_CTL_AMNEZIA_OFF, VPN_CTL_AMNEZIA_BASE, VPN_CTL_AMNEZIA_RANDOM };
+const char *vpn_ctl_amnezia_name(enum vpn_ctl_amnezia a); /* "off", "base", "random" */
+int vpn_ctl_amnezia_parse(const char *name, enum vpn_ctl_amnezia *out);
+
 struct vpn_ctl_tunnel {
 	bool two_hop;
 	bool ipv6;
@@ -125,6 +130,7 @@ struct vpn_ctl_tunnel {
 	uint32_t message_sending_delay_ms;
 	uint32_t loop_cover_stream_average_delay_ms;
 	bool disable_real_traffic_poisson_rate;
+	enum vpn_ctl_amnezia amnezia;
 };
 /* Which fields a tunnel_set carries. */
 enum {
@@ -134,6 +140,7 @@ enum {
 	VPN_CTL_TUNNEL_MESSAGE_SENDING_DELAY = 1 << 3,
 	VPN_CTL_TUNNEL_LOOP_COVER_DELAY = 1 << 4,
 	VPN_CTL_TUNNEL_DISABLE_POISSON = 1 << 5,
+	VPN_CTL_TUNNEL_AMNEZIA = 1 << 6,
 };
 
 enum vpn_ctl_lan { VPN_CTL_LAN_BLOCK, VPN_CTL_LAN_ALLOW };

@@ -87,11 +87,11 @@ json_t *vpn_settings_gateway_json(const struct vpn_settings *s)
 
 static json_t *tunnel_json(const struct vpn_tunnel_settings *t)
 {
-	return json_pack("{s:b, s:b, s:I, s:I, s:I, s:b}", "two_hop", t->two_hop, "ipv6", t->ipv6,
+	return json_pack("{s:b, s:b, s:I, s:I, s:I, s:b, s:s}", "two_hop", t->two_hop, "ipv6", t->ipv6,
 			 "average_packet_delay_ms", (json_int_t)t->average_packet_delay_ms, "message_sending_delay_ms",
 			 (json_int_t)t->message_sending_delay_ms, "loop_cover_stream_average_delay_ms",
 			 (json_int_t)t->loop_cover_stream_average_delay_ms, "disable_real_traffic_poisson_rate",
-			 t->disable_real_traffic_poisson_rate);
+			 t->disable_real_traffic_poisson_rate, "amnezia", vpn_ctl_amnezia_name(t->amnezia));
 }
 
 json_t *vpn_settings_tunnel_json(const struct vpn_settings *s, unsigned mtu)
@@ -178,6 +178,9 @@ static int tunnel_from(const json_t *obj, struct vpn_tunnel_settings *t, char *e
 	    get_ms(obj, "loop_cover_stream_average_delay_ms", 0, VPN_SETTINGS_LOOP_COVER_MAX_MS,
 		   &t->loop_cover_stream_average_delay_ms, err, errlen))
 		return -EINVAL;
+	const json_t *a = json_object_get(obj, "amnezia");
+	if (a && (!json_is_string(a) || vpn_ctl_amnezia_parse(json_string_value(a), &t->amnezia)))
+		return fail(err, errlen, "%s", "\"amnezia\" must be \"off\", \"base\" or \"random\"");
 	return 0;
 }
 
@@ -353,6 +356,8 @@ int vpn_settings_apply(struct vpn_settings *s, enum vpn_ctl_cmd cmd, const struc
 			t->loop_cover_stream_average_delay_ms = a->tunnel.loop_cover_stream_average_delay_ms;
 		if (a->tunnel_set & VPN_CTL_TUNNEL_DISABLE_POISSON)
 			t->disable_real_traffic_poisson_rate = a->tunnel.disable_real_traffic_poisson_rate;
+		if (a->tunnel_set & VPN_CTL_TUNNEL_AMNEZIA)
+			t->amnezia = a->tunnel.amnezia;
 		break;
 	case VPN_CTL_DNS_SET:
 	case VPN_CTL_DNS_CLEAR:

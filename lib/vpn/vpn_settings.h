@@ -5,7 +5,8 @@
  *
  *   {"version": 1, "entry": <point>, "exit": <point>,
  *    "tunnel": {"two_hop", "ipv6", "average_packet_delay_ms", "message_sending_delay_ms",
- *               "loop_cover_stream_average_delay_ms", "disable_real_traffic_poisson_rate"},
+ *               "loop_cover_stream_average_delay_ms", "disable_real_traffic_poisson_rate",
+ *               "amnezia": "off"|"base"|"random"},
  *    "dns": ["ip", ...], "lan": "allow"|"block"}
  *   <point> = {"kind": "random"} | {"kind": "id", "id": b58} | {"kind": "country", "country": "DE"}
  *
@@ -47,6 +48,7 @@ struct vpn_tunnel_settings {
 	uint32_t message_sending_delay_ms;
 	uint32_t loop_cover_stream_average_delay_ms;
 	bool disable_real_traffic_poisson_rate;
+	enum vpn_ctl_amnezia amnezia; /* two-hop's entry hop; default off */
 };
 
 struct vpn_settings {

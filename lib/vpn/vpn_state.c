@@ -305,6 +305,12 @@ json_t *vpn_state_to_json(const struct vpn_state *s)
 					  "entry", "tun", c->entry_tun, "ipv4", c->entry_ipv4, "ipv6", c->entry_ipv6,
 					  "bandwidth", (json_int_t)c->entry_bandwidth, "exit", "tun", c->tun, "ipv4",
 					  c->ipv4, "ipv6", c->ipv6, "bandwidth", (json_int_t)c->exit_bandwidth));
+			json_t *awg = json_pack("{s:s}", "preset", c->amnezia[0] ? c->amnezia : "off");
+			if (awg && c->amnezia_params[0]) {
+				json_object_set_new(awg, "params", json_string(c->amnezia_params));
+				json_object_set_new(awg, "applied", json_string(c->amnezia_applied));
+			}
+			json_object_set_new(json_object_get(conn, "wireguard"), "amnezia", awg);
 		}
 	}
 	if (s->kind == VPN_STATE_CONNECTING && s->progress != VPN_CTL_STEP_COUNT)

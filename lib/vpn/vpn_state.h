@@ -73,6 +73,12 @@ struct vpn_state_connection {
 	char entry_tun[16];
 	char entry_ipv4[16], entry_ipv6[46];
 	int64_t entry_bandwidth, exit_bandwidth;
+	/* AmneziaWG on the entry hop: the preset ("off", "base", "random"), the parameters in use
+	 * (awg text form) and where the transform runs ("kernel": nym_awg.ko, "relay": the
+	 * userspace relay). */
+	char amnezia[8];
+	char amnezia_params[128];
+	char amnezia_applied[8];
 };
 
 struct vpn_state {

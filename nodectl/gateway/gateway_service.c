@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "awg/awg_genl.h"
 #include "cred/issuer_keyset.h"
 #include "credstore/ticket_store.h"
 #include "crypto/secret.h"
@@ -27,6 +28,7 @@
 #include "nodectl/gateway/gateway_plane.h"
 #include "nodectl/gateway/gateway_wg_service.h"
 #include "nodectl/mixnode/mix_worker.h"
+#include "nodectl/node/node_amnezia.h"
 #include "nodectl/node/node_directory.h"
 #include "nodectl/node/node_keys.h"
 #include "nodectl/node/node_metrics.h"
@@ -908,8 +910,19 @@ static int svc_start(void *ctx)
 			g->ipr = NULL;
 		}
 	}
+	if (g->cfg->wireguard.enabled && node_amnezia_on(g->cfg) && !awg_genl_available()) {
+		/* Never announce (or half-apply) an AmneziaWG that is not there. */
+		log_error("gateway: wireguard.amnezia is %s, but the nym_awg kernel module cannot be loaded "
+			  "(modprobe nym_awg); refusing to start", g->cfg->wireguard.amnezia);
+		return -ENOPKG;
+	}
 	if (g->cfg->wireguard.enabled) {
 		rc = gateway_wg_service_start(&g->wg, g->cfg, g->mode, g->data_dir, wg_spend, g);
+		if (rc && node_amnezia_on(g->cfg)) {
+			log_error("gateway: the WireGuard service with AmneziaWG did not start; refusing to start");
+			g->wg = NULL;
+			return rc;
+		}
 		if (rc) {
 			/* As the IPR: the gateway still serves its mixnet clients. */
 			log_error("gateway: cannot start the WireGuard service (%s); running without it", strerror(-rc));

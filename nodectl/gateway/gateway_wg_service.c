@@ -21,6 +21,8 @@
 #include "nodectl/node/node_keys.h"
 #include "util/clock.h"
 #include "util/log.h"
+#include "awg/awg_genl.h"
+#include "nodectl/node/node_amnezia.h"
 #include "wg/wg_device.h"
 
 #define META_CONNS 32
@@ -46,6 +48,8 @@ struct gateway_wg_service {
 	struct gateway_wg *engine;
 	struct gateway_clients *db;
 	struct wg_device *dev;
+	bool amnezia_on;	   /* wireguard.amnezia is not off: nym_awg.ko on the device's port */
+	struct awg_params amnezia;
 	int (*spend)(void *ctx, struct gateway_clients *db, const uint8_t *ticket, size_t len, enum nym_ticket_type type,
 		     const uint8_t id[GATEWAY_CLIENT_ID_LEN], uint64_t bytes, uint64_t *balance);
 	void *spend_ctx;
@@ -121,6 +125,30 @@ static int hook_apply(void *ctx, const struct gateway_wg_action *a)
 
 /* ---- the device ---- */
 
+/* AmneziaWG 1.0 on the device's port (a new device each time: the module forgets a deleted
+ * one). RESPONDER: the exit hop of other clients' two-hop tunnels arrives plain at the same
+ * port, and AWG clients are learned as they come. */
+static int amnezia_up(struct gateway_wg_service *s)
+{
+	if (!s->amnezia_on)
+		return 0;
+	if (wg_device_backend(s->dev) != WG_BACKEND_KERNEL) {
+		log_error("wireguard: wireguard.amnezia needs the kernel backend, but %s runs on %s", s->ifname,
+			  wg_backend_name(wg_device_backend(s->dev)));
+		return -EOPNOTSUPP;
+	}
+	char text[AWG_PARAMS_TEXT_MAX];
+	awg_params_format(&s->amnezia, text, sizeof(text));
+	int rc = awg_genl_set(s->ifname, (uint16_t)s->cfg->wireguard.bind_port, AWG_GENL_MODE_RESPONDER, &s->amnezia);
+	if (rc) {
+		log_error("wireguard: cannot apply AmneziaWG to %s (nym_awg.ko): %s", s->ifname,
+			  rc == -ENOENT ? "the module is not loaded" : strerror(-rc));
+		return rc;
+	}
+	log_info("wireguard: AmneziaWG 1.0 on %s port %" PRIu64 ": %s", s->ifname, s->cfg->wireguard.bind_port, text);
+	return 0;
+}
+
 static int device_up(struct gateway_wg_service *s)
 {
 	int rc = wg_device_create(s->ifname, s->backend, NULL, &s->dev);
@@ -153,7 +181,7 @@ static int device_up(struct gateway_wg_service *s)
 		log_error("wireguard: cannot set %s up: %s", s->ifname, strerror(-rc));
 		return rc;
 	}
-	return 0;
+	return amnezia_up(s);
 }
 
 /* ---- metering ---- */
@@ -380,6 +408,11 @@ int gateway_wg_service_start(struct gateway_wg_service **out, const struct node_
 		      s->pool.gateway6)) {
 		log_error("wireguard: wireguard.private_network_v4 / _v6: expected NET/PREFIX");
 		rc = -EINVAL;
+		goto fail;
+	}
+	s->amnezia_on = node_amnezia_on(cfg);
+	if (s->amnezia_on && (rc = node_amnezia_params(cfg, data_dir, &s->amnezia, err, sizeof(err))) != 0) {
+		log_error("wireguard: %s", err);
 		goto fail;
 	}
 	if ((rc = node_wireguard_key(data_dir, &s->key, err, sizeof(err))) != 0) {

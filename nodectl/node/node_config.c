@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "net/net_addr.h"
+#include "nodectl/node/node_amnezia.h"
 #include "util/base58.h"
 #include "util/log.h"
 
@@ -77,6 +78,7 @@ const struct conf_key node_config_schema[] = {
 	{ "wireguard.private_network_v6", CONF_STRING, F(wireguard.private_network_v6), "fc01::/112", "IPv6 network of the peers' private addresses; the gateway takes its ::1 (Nym: fc01::/112)", 0, 0 },
 	{ "wireguard.interface", CONF_STRING, F(wireguard.interface), "nymwg", "name of the WireGuard device; nym-ntm covers it (ours)", 0, 0 },
 	{ "wireguard.bandwidth_per_ticket", CONF_U64, F(wireguard.bandwidth_per_ticket), "500000000", "bytes (rx + tx) one wg-entry / wg-exit ticket buys (Nym: 500 MB; tests set a tiny allowance)", 1, 1e15 },
+	{ "wireguard.amnezia", CONF_STRING, F(wireguard.amnezia), "off", "AmneziaWG 1.0 on the WireGuard port (nym_awg.ko, kernel backend; announced in the descriptor): off, base, random (drawn once, kept in DATA_DIR/amnezia) or \"jc=4,jmin=40,jmax=70,s1=0,s2=0,h1=1,h2=2,h3=3,h4=4\" (ours)", 0, 0 },
 	{ "wireguard.metadata_port", CONF_U64, F(wireguard.metadata_port), "51830", "TCP port of the in-tunnel metadata endpoint on the gateway's private IPv4 address (Nym: 51830)", 1, 65535 },
 	{ "exit_gateway.ip_packet_router.enabled", CONF_BOOL, F(exit_gateway.ip_packet_router.enabled), "true", "exit gateways: run the IP packet router (a TUN device, clients' IP packets to the internet under the exit policy)", 0, 0 },
 	{ "exit_gateway.ip_packet_router.tun_name", CONF_STRING, F(exit_gateway.ip_packet_router.tun_name), "nymtun0", "TUN device the router creates (10.0.0.1/16, fc00::1/112); nym-ntm's tunnel interfaces must name it", 0, 0 },
@@ -245,6 +247,12 @@ int node_config_validate(const struct node_config *c, char err[CONF_ERROR_MAX])
 	if (strcmp(c->wireguard.backend, "auto") && strcmp(c->wireguard.backend, "kernel") &&
 	    strcmp(c->wireguard.backend, "userspace")) {
 		snprintf(err, CONF_ERROR_MAX, "wireguard.backend: expected auto, kernel or userspace, got \"%.40s\"", c->wireguard.backend);
+		return -EINVAL;
+	}
+	if (node_amnezia_check(c->wireguard.amnezia, err, CONF_ERROR_MAX))
+		return -EINVAL;
+	if (node_amnezia_on(c) && !strcmp(c->wireguard.backend, "userspace")) {
+		snprintf(err, CONF_ERROR_MAX, "wireguard.amnezia: needs the kernel backend (nym_awg.ko), but wireguard.backend is userspace");
 		return -EINVAL;
 	}
 	if (c->mixnet.packet_forwarding_maximum_backoff_ns < c->mixnet.packet_forwarding_initial_backoff_ns) {

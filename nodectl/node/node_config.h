@@ -96,6 +96,7 @@ struct node_config {
 		char interface[CONF_STR_MAX];
 		uint64_t bandwidth_per_ticket;
 		uint64_t metadata_port;
+		char amnezia[CONF_STR_MAX];
 	} wireguard;
 	/* exit_gateway.ip_packet_router.*: the exit's IP packet router (nodectl/gateway/gateway_ipr) */
 	struct {

@@ -8,9 +8,11 @@
 #include <string.h>
 #include <time.h>
 
+#include "awg/awg_genl.h"
 #include "crypto/secret.h"
 #include "http/http_client.h"
 #include "mixnode/key_rotation.h"
+#include "nodectl/node/node_amnezia.h"
 #include "topology/canonical.h"
 #include "topology/descriptor.h"
 #include "util/clock.h"
@@ -104,6 +106,17 @@ static int describe(struct node_directory *d, int64_t now, char **body, size_t *
 			desc.roles |= NYM_ROLE_WIREGUARD;
 			desc.wireguard_port = (uint16_t)c->wireguard.announced_port;
 			memcpy(desc.wireguard_key, d->wg.public_key, 32);
+			/* Announced only as the module applies it now (K3): what nym_awg.ko holds for
+			 * the device, a RESPONDER set. */
+			struct awg_params ap;
+			int awg_mode;
+			if (node_amnezia_on(c) &&
+			    awg_genl_get(c->wireguard.interface, &ap, &awg_mode, NULL) == 0 &&
+			    awg_mode == AWG_GENL_MODE_RESPONDER && awg_params_active(&ap) &&
+			    awg_params_validate(&ap, NULL) == 0) {
+				desc.has_amnezia = true;
+				desc.amnezia = ap;
+			}
 		}
 	}
 	if (strlen(c->host.location) == 2) /* validated: two capitals, or empty */

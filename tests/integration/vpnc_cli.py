@@ -292,6 +292,7 @@ def main():
           "--disable-real-traffic-poisson-rate", "on"], "tunnel_set",
          {"two_hop": False, "ipv6": True, "average_packet_delay_ms": 0, "message_sending_delay_ms": 5,
           "loop_cover_stream_average_delay_ms": 200, "disable_real_traffic_poisson_rate": True}),
+        (["tunnel", "set", "--amnezia", "random"], "tunnel_set", {"amnezia": "random"}),
         (["dns", "get"], "dns_get", None),
         (["dns", "set", "9.9.9.9", "2620:fe::fe"], "dns_set", {"servers": ["9.9.9.9", "2620:fe::fe"]}),
         (["dns", "clear"], "dns_clear", None),

@@ -344,7 +344,7 @@ Test(topology, consensus_latest_description_and_gateways)
 	cr_assert_not_null(n2);
 	cr_assert_eq(n2->d.published, 2000);
 	cr_assert_eq(doc.gateway_count, 1);
-	struct nym_epoch_doc_gateway_query q = { NYM_ROLE_EXIT, "DE" };
+	struct nym_epoch_doc_gateway_query q = { .roles = NYM_ROLE_EXIT, .country = "DE" };
 	const struct nym_descriptor_signed *found[4];
 	cr_assert_eq(nym_epoch_doc_gateways(&doc, &q, found, 4), 1, "node 3 is in DE");
 	strcpy(q.country, "CH");
@@ -527,4 +527,126 @@ Test(topology, body_signatures)
 			      "v1 created=1 authority=x signature=y", "v1 authority=x created=-1 signature=y" };
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		cr_assert_eq(nym_body_sig_parse(bad[i], strlen(bad[i]), &back), -EINVAL);
+}
+
+/* A gateway with the wireguard role announcing AmneziaWG parameters (K3). */
+static void awg_gateway(unsigned n, int64_t published, const struct awg_params *p, struct nym_descriptor_signed *sd)
+{
+	struct nym_ed25519_keypair kp;
+	struct nym_descriptor d;
+	topofix_identity(n, &kp);
+	topofix_descriptor(n, NYM_ROLE_ENTRY | NYM_ROLE_EXIT | NYM_ROLE_WIREGUARD, published, &d);
+	d.has_amnezia = true;
+	d.amnezia = *p;
+	cr_assert_eq(nym_descriptor_sign(&d, &kp, sd), 0);
+}
+
+Test(topology, descriptor_amnezia)
+{
+	const struct awg_params p = { .jc = 7, .jmin = 300, .jmax = 1000, .s1 = 44, .s2 = 120,
+				      .h1 = 123456789, .h2 = 987654321, .h3 = 555, .h4 = 2147483646 };
+	struct nym_descriptor_signed sd, back;
+	awg_gateway(7, 1700000000, &p, &sd);
+	json_t *j = nym_descriptor_signed_to_json(&sd);
+	char *text, *again;
+	size_t len, len2;
+	cr_assert_eq(nym_canonical_encode(j, &text, &len), 0);
+	cr_assert_not_null(strstr(text, "\"amnezia\":{\"h1\":123456789,\"h2\":987654321,\"h3\":555,\"h4\":2147483646,"
+					"\"jc\":7,\"jmax\":1000,\"jmin\":300,\"s1\":44,\"s2\":120}"),
+			   "%s", text);
+	cr_assert_eq(nym_descriptor_signed_decode(text, len, &back), 0);
+	cr_assert(back.d.has_amnezia);
+	cr_assert_eq(memcmp(&back.d.amnezia, &p, sizeof(p)), 0);
+	json_t *j2 = nym_descriptor_signed_to_json(&back);
+	cr_assert_eq(nym_canonical_encode(j2, &again, &len2), 0);
+	cr_assert_str_eq(again, text);
+	free(again);
+	json_decref(j2);
+	/* The parameters are signed. */
+	char *s1 = strstr(text, "\"s1\":44");
+	s1[6] = '5';
+	cr_assert_eq(nym_descriptor_signed_decode(text, len, &back), -EBADMSG);
+	free(text);
+
+	/* Without the member: no AWG. */
+	struct nym_descriptor_signed plain;
+	topofix_signed(8, NYM_ROLE_ENTRY | NYM_ROLE_EXIT | NYM_ROLE_WIREGUARD, 1700000000, &plain);
+	cr_assert_not(plain.d.has_amnezia);
+	json_t *pj = nym_descriptor_signed_to_json(&plain);
+	cr_assert_null(json_object_get(json_object_get(pj, "description"), "amnezia"));
+	json_decref(pj);
+
+	/* Refused: without the wireguard role, a set breaking a rule, an inactive set. */
+	struct nym_descriptor d = sd.d;
+	cr_assert_eq(nym_descriptor_validate(&d), 0);
+	d.roles = NYM_ROLE_ENTRY | NYM_ROLE_EXIT;
+	d.wireguard_port = 0;
+	cr_assert_eq(nym_descriptor_validate(&d), -EINVAL);
+	d = sd.d;
+	d.amnezia.s2 = (uint16_t)(d.amnezia.s1 + 56);
+	cr_assert_eq(nym_descriptor_validate(&d), -EINVAL);
+	d = sd.d;
+	d.amnezia.h2 = d.amnezia.h1;
+	cr_assert_eq(nym_descriptor_validate(&d), -EINVAL);
+	d = sd.d;
+	memset(&d.amnezia, 0, sizeof(d.amnezia));
+	cr_assert_eq(nym_descriptor_validate(&d), -EINVAL);
+	cr_assert_null(nym_descriptor_to_json(&d));
+
+	/* The parser refuses a member missing, an extra one, a value out of range or negative. */
+	json_t *desc = json_object_get(j, "description"), *a = json_object_get(desc, "amnezia");
+	json_object_del(a, "jc");
+	cr_assert_eq(nym_descriptor_signed_from_json(j, &back), -EINVAL);
+	json_object_set_new(a, "jc", json_integer(7));
+	cr_assert_eq(nym_descriptor_signed_from_json(j, &back), 0);
+	json_object_set_new(a, "s3", json_integer(1));
+	cr_assert_eq(nym_descriptor_signed_from_json(j, &back), -EINVAL);
+	json_object_del(a, "s3");
+	json_object_set_new(a, "s1", json_integer(65536));
+	cr_assert_eq(nym_descriptor_signed_from_json(j, &back), -EINVAL);
+	json_object_set_new(a, "s1", json_integer(-1));
+	cr_assert_eq(nym_descriptor_signed_from_json(j, &back), -EINVAL);
+	json_object_set_new(a, "s1", json_integer(44));
+	json_object_set_new(a, "h1", json_integer(4294967296));
+	cr_assert_eq(nym_descriptor_signed_from_json(j, &back), -EINVAL);
+	json_object_set_new(desc, "amnezia", json_string("base"));
+	cr_assert_eq(nym_descriptor_signed_from_json(j, &back), -EINVAL);
+	json_decref(j);
+}
+
+Test(topology, epoch_doc_carries_amnezia)
+{
+	struct nym_vote v[2];
+	unsigned nodes[] = { 1, 2, 3, 4 };
+	topofix_vote(0, 5, nodes, 4, NULL, &v[0]);
+	topofix_vote(1, 5, nodes, 4, NULL, &v[1]);
+	struct awg_params p;
+	cr_assert_eq(awg_params_preset("random", &p), 0);
+	struct nym_ed25519_keypair k4, auth;
+	topofix_identity(4, &k4);
+	for (size_t a = 0; a < 2; a++)
+		for (size_t i = 0; i < 4; i++)
+			if (memcmp(v[a].nodes[i].d.identity, k4.public_key, 32) == 0)
+				awg_gateway(4, 3000, &p, &v[a].nodes[i]);
+	for (unsigned a = 0; a < 2; a++) {
+		topofix_identity(200 + a, &auth);
+		cr_assert_eq(nym_vote_sign(&v[a], &auth), 0);
+	}
+	const struct nym_vote *votes[] = { &v[0], &v[1] };
+	struct nym_epoch_doc doc, parsed;
+	size_t len;
+	char *bytes = build_doc(votes, 2, NULL, NULL, &doc, &len);
+	cr_assert_not_null(strstr(bytes, "\"amnezia\":{\"h1\":"));
+	json_t *j;
+	cr_assert_eq(nym_canonical_parse(bytes, len, 1 << 20, &j), 0);
+	cr_assert_eq(nym_epoch_doc_from_json(j, &parsed), 0);
+	json_decref(j);
+	const struct nym_descriptor_signed *g = nym_epoch_doc_find(&parsed, k4.public_key, NULL);
+	cr_assert_not_null(g);
+	cr_assert(g->d.has_amnezia);
+	cr_assert(awg_params_equal(&g->d.amnezia, &p));
+	free(bytes);
+	nym_epoch_doc_free(&doc);
+	nym_epoch_doc_free(&parsed);
+	free_votes(v, 2);
 }

@@ -681,10 +681,11 @@ Test(vpn_ctl, point_and_tunnel_json)
 	json_decref(j);
 
 	struct vpn_ctl_tunnel t = { .two_hop = false, .ipv6 = true, .mtu = 1500, .average_packet_delay_ms = 15,
-				    .message_sending_delay_ms = 20, .loop_cover_stream_average_delay_ms = 200 };
+				    .message_sending_delay_ms = 20, .loop_cover_stream_average_delay_ms = 200,
+				    .amnezia = VPN_CTL_AMNEZIA_RANDOM };
 	j = vpn_ctl_tunnel_json(&t);
 	char *text = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
-	cr_assert_str_eq(text, "{\"average_packet_delay_ms\":15,\"disable_real_traffic_poisson_rate\":false,"
+	cr_assert_str_eq(text, "{\"amnezia\":\"random\",\"average_packet_delay_ms\":15,\"disable_real_traffic_poisson_rate\":false,"
 			       "\"ipv6\":true,\"loop_cover_stream_average_delay_ms\":200,"
 			       "\"message_sending_delay_ms\":20,\"mtu\":1500,\"two_hop\":false}");
 	free(text);
@@ -692,7 +693,23 @@ Test(vpn_ctl, point_and_tunnel_json)
 	json_object_del(j, "mtu");
 	struct vpn_ctl_args a;
 	cr_assert_eq(vpn_ctl_args_parse(VPN_CTL_TUNNEL_SET, j, &a, NULL), 0);
-	cr_assert_eq(a.tunnel_set, 0x3f);
+	cr_assert_eq(a.tunnel_set, 0x7f);
+	cr_assert_eq(a.tunnel.amnezia, VPN_CTL_AMNEZIA_RANDOM);
+	/* amnezia: off, base or random, a string. */
+	static const char *const bad[] = { "{\"amnezia\":\"strong\"}", "{\"amnezia\":1}", "{\"amnezia\":\"\"}",
+					   "{\"amnezia\":\"Base\"}" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		json_t *b = json_loads(bad[i], 0, NULL);
+		struct vpn_ctl_error e;
+		cr_assert_eq(vpn_ctl_args_parse(VPN_CTL_TUNNEL_SET, b, &a, &e), -EINVAL, "%s", bad[i]);
+		cr_assert(strstr(e.message, "amnezia"), "%s: %s", bad[i], e.message);
+		json_decref(b);
+	}
+	for (int k = 0; k < 3; k++) {
+		enum vpn_ctl_amnezia got;
+		cr_assert_eq(vpn_ctl_amnezia_parse(vpn_ctl_amnezia_name((enum vpn_ctl_amnezia)k), &got), 0);
+		cr_assert_eq((int)got, k);
+	}
 	json_decref(j);
 }
 

@@ -192,3 +192,31 @@ Test(vpn_settings, changed_flag_and_getters)
 	cr_assert_str_eq(json_string_value(json_object_get(l, "lan")), "block");
 	json_decref(l);
 }
+
+Test(vpn_settings, amnezia)
+{
+	struct vpn_settings s, t;
+	char err[256];
+	vpn_settings_default(&s);
+	cr_assert_eq(s.tunnel.amnezia, VPN_CTL_AMNEZIA_OFF, "off by default");
+	bool changed = false;
+	cr_assert_eq(apply_text(&s, "tunnel_set", "{\"amnezia\": \"base\"}", &changed, err, sizeof(err)), 0, "%s", err);
+	cr_assert(changed);
+	cr_assert_eq(s.tunnel.amnezia, VPN_CTL_AMNEZIA_BASE);
+	cr_assert_eq(vpn_settings_save(path, &s), 0);
+	cr_assert_eq(vpn_settings_load(path, &t, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(t.tunnel.amnezia, VPN_CTL_AMNEZIA_BASE);
+	char *text = vpn_settings_to_json(&t);
+	cr_assert(strstr(text, "\"amnezia\": \"base\"") || strstr(text, "\"amnezia\":\"base\""), "%s", text);
+	free(text);
+	cr_assert_eq(apply_text(&s, "tunnel_set", "{\"amnezia\": \"strong\"}", NULL, err, sizeof(err)), -EINVAL);
+	cr_assert(strstr(err, "amnezia"), "%s", err);
+	cr_assert_eq(s.tunnel.amnezia, VPN_CTL_AMNEZIA_BASE, "a refused setter changes nothing");
+	/* A file with a bad value is invalid as a whole. */
+	const char *bad = "{\"version\": 1, \"tunnel\": {\"amnezia\": \"max\"}}";
+	cr_assert_eq(vpn_settings_from_json(bad, strlen(bad), &t, err, sizeof(err)), -EINVAL);
+	cr_assert(strstr(err, "amnezia"), "%s", err);
+	const char *good = "{\"version\": 1, \"tunnel\": {\"amnezia\": \"random\"}}";
+	cr_assert_eq(vpn_settings_from_json(good, strlen(good), &t, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(t.tunnel.amnezia, VPN_CTL_AMNEZIA_RANDOM);
+}
