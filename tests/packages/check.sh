@@ -104,6 +104,10 @@ for u in nym-node@t1.service nym-ntm.service nym-vpnd.service; do
 done
 check "nym-vpnd.service is enabled on install" test -L /etc/systemd/system/multi-user.target.wants/nym-vpnd.service
 check "nym-ntm.service is not enabled by itself" test ! -e /etc/systemd/system/multi-user.target.wants/nym-ntm.service
+if [ -n "$(ls /debs/cur/nym-awg-dkms_*.deb 2>/dev/null)" ]; then
+	check "dkms knows nym-awg" sh -c "dkms status nym-awg | grep -q ^nym-awg/"
+	check "the module loads at boot (modules-load.d)" grep -qx nym_awg /usr/lib/modules-load.d/nym-awg.conf
+fi
 key=$(sha256sum /var/lib/nym-node/t1/data/ed25519_identity)
 echo "# operator's change" >>/etc/nym/ntm.yaml
 
@@ -112,14 +116,16 @@ check "the upgrade is $CUR" test "$(dpkg-query -W -f='${Version}' nym-node)" = "
 check "the upgrade keeps the node's keys" test "$(sha256sum /var/lib/nym-node/t1/data/ed25519_identity)" = "$key"
 check "the upgrade keeps the edited conffile" grep -q "operator's change" /etc/nym/ntm.yaml
 
-check "apt remove" apt remove nym-node nym-vpn
+AWG=$(ls /debs/cur/nym-awg-dkms_*.deb >/dev/null 2>&1 && echo nym-awg-dkms || true)
+check "apt remove" apt remove nym-node nym-vpn $AWG
 check "remove keeps the keys" test "$(sha256sum /var/lib/nym-node/t1/data/ed25519_identity)" = "$key"
 check "remove keeps the conffiles" test -f /etc/nym/ntm.yaml -a -f /etc/nym/nym-vpnd.yaml
 check "remove takes the programs" test ! -e /usr/bin/nym-node -a ! -e /usr/sbin/nym-vpnd
 
-check "apt purge --autoremove" apt purge --autoremove nym-node nym-vpn
+check "apt purge --autoremove" apt purge --autoremove nym-node nym-vpn $AWG
 check "purge deletes the node state" test ! -e /var/lib/nym-node
 check "purge deletes /etc/nym" test ! -e /etc/nym
+check "purge deletes the module source" sh -c '! ls -d /usr/src/nym-awg-* /var/lib/dkms/nym-awg 2>/dev/null' 
 snapshot >/after.list
 # Dependencies purged by --autoremove may leave generated files of their own (ca-certificates'
 # /etc/ssl/certs, netbase's /etc/hosts); nothing of ours may remain.
