@@ -33,7 +33,7 @@ W=$(mktemp -d "${TMPDIR:-/tmp}/nym-pkgcheck.XXXXXX")
 R=
 cleanup() {
 	rm -rf "$W"
-	[ -z "$R" ] || rm -rf "$R"
+	[ -z "$R" ] || [ -n "${KEEP_ROOT:-}" ] || rm -rf "$R"
 }
 trap cleanup EXIT INT TERM
 for d in build/deb/nym-node_*.deb build/deb/nym-vpn_*.deb build/deb/nym-awg-dkms_*.deb; do
@@ -80,8 +80,10 @@ snapshot() {
 	find / -xdev \( -path /proc -o -path /dev -o -path /sys -o -path /debs -o -path /var/cache/apt \
 		-o -path /var/lib/apt -o -path /var/lib/dpkg -o -path /var/log -o -path /tmp -o -path /run \
 		-o -path /var/cache/man -o -path /var/cache/debconf -o -path /var/lib/systemd/deb-systemd-helper-masked \
-		-o -name '*.log' -o -path /inside.sh -o -path /assert.sh -o -path /apt.log \) -prune -o -print | sort
+		-o -name '*.log' -o -path /inside.sh -o -path /assert.sh -o -path /apt.log -o -path /key.sum \
+		-o -path /var/lib/systemd -o -path /var/tmp -o -path /etc/machine-id \) -prune -o -print | sort
 }
+if [ "$PHASE" = install ]; then
 apt-get -q update >>/apt.log 2>&1 || die "apt-get update (see apt.log)"
 snapshot >/before.list
 
@@ -115,6 +117,12 @@ check "apt upgrades to $CUR" apt install --no-install-recommends /debs/cur/*.deb
 check "the upgrade is $CUR" test "$(dpkg-query -W -f='${Version}' nym-node)" = "$CUR"
 check "the upgrade keeps the node's keys" test "$(sha256sum /var/lib/nym-node/t1/data/ed25519_identity)" = "$key"
 check "the upgrade keeps the edited conffile" grep -q "operator's change" /etc/nym/ntm.yaml
+echo "$key" >/key.sum
+finish
+fi
+
+if [ "$PHASE" = remove ]; then
+key=$(cat /key.sum)
 
 AWG=$(ls /debs/cur/nym-awg-dkms_*.deb >/dev/null 2>&1 && echo nym-awg-dkms || true)
 check "apt remove" apt remove nym-node nym-vpn $AWG
@@ -138,22 +146,38 @@ else
 	pass "purge leaves no file of ours ($(wc -l </left.list) left by purged dependencies)"
 fi
 finish
-IN
-if unshare --mount --propagation private sh -c '
-	set -e
-	R=$1
-	mount -t proc proc "$R/proc"
-	mount --rbind /dev "$R/dev"
-	mount --bind build/pkgroot/apt-archives "$R/var/cache/apt/archives"
-	CUR=$2 chroot "$R" /bin/sh /inside.sh
-' sh "$R" "$cur_version" >build/pkgroot/inside.log 2>&1; then rc=0; else rc=$?; fi
-grep -a -E '^(ok|FAIL) ' build/pkgroot/inside.log | sed 's/^/  root: /'
-if [ $rc -eq 0 ]; then
-	pass "install / upgrade / remove / purge in the throwaway root"
-else
-	tail -n 30 build/pkgroot/inside.log
-	[ -f "$R/apt.log" ] && tail -n 30 "$R/apt.log"
-	fail "install / upgrade / remove / purge in the throwaway root"
 fi
+IN
+# phase PHASE: inside.sh's part PHASE in the root, its verdicts shown as "root:" lines.
+phase() {
+	if unshare --mount --propagation private sh -c '
+		set -e
+		R=$1
+		mount -t proc proc "$R/proc"
+		mount --rbind /dev "$R/dev"
+		mount --bind build/pkgroot/apt-archives "$R/var/cache/apt/archives"
+		PHASE=$3 CUR=$2 chroot "$R" /bin/sh /inside.sh
+	' sh "$R" "$cur_version" "$1" >"build/pkgroot/$1.log" 2>&1; then rc=0; else rc=$?; fi
+	grep -a -E '^(ok|FAIL) ' "build/pkgroot/$1.log" | sed 's/^/  root: /'
+	if [ $rc -eq 0 ]; then
+		pass "$1 phase in the throwaway root"
+	else
+		tail -n 30 "build/pkgroot/$1.log"
+		[ -f "$R/apt.log" ] && tail -n 30 "$R/apt.log"
+		fail "$1 phase in the throwaway root (log: build/pkgroot/$1.log)"
+	fi
+}
+phase install
+# The installed root booted with systemd (systemd-nspawn) in a network namespace of this
+# test: the gateway runs from its unit, as nym, sandboxed.
+if [ "$ASSERT_FAILS" -eq 0 ]; then
+	if tests/packages/unit_boot.sh "$R" >build/pkgroot/unit_boot.log 2>&1; then rc=0; else rc=$?; fi
+	grep -a -E '^(ok|FAIL) ' build/pkgroot/unit_boot.log | sed 's/^/  boot: /'
+	if [ $rc -eq 0 ]; then pass "the gateway's unit in a booted root"; else
+		tail -n 20 build/pkgroot/unit_boot.log
+		fail "the gateway's unit in a booted root (log: build/pkgroot/unit_boot.log)"
+	fi
+fi
+[ -n "${KEEP_ROOT:-}" ] || phase remove
 echo "check-packages: $(($(date +%s) - t0)) s"
 finish
