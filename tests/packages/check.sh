@@ -144,6 +144,7 @@ if grep -i nym /left.list >/ours.list; then
 	fail "purge leaves files of ours: $(head -c 600 /ours.list)"
 else
 	pass "purge leaves no file of ours ($(wc -l </left.list) left by purged dependencies)"
+	echo "left by dependencies, by directory:"; cut -d/ -f1-4 /left.list | sort | uniq -c | sort -rn | head -n 8
 fi
 finish
 fi
