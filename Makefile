@@ -10,6 +10,9 @@
 #   make CC=clang O=build/clang   build with clang into its own tree
 #   make V=1              show the compiler command lines
 #   make kmod [KDIR=...]  build kmod/nym_awg.ko into build/kmod (default: the newest Debian kernel in /boot)
+#   make SYSTEMD=0        without libsystemd (no systemd-resolved DNS backend: OpenWrt, musl)
+#   make check-musl       compile every source with Debian's musl-gcc (build/musl/)
+#   DEPS=0 make ...       do not run scripts/deps.sh (cross builds: OpenWrt's SDK)
 #
 # Sources are discovered, not listed: lib/<area>/*.c make up libnym.a, each program folder's
 # *.c and <folder>/<role>/*.c make up one binary, tests/unit/test_*.c are Criterion suites, tests/fuzz/fuzz_*.c are
@@ -35,18 +38,25 @@ SAN_FLAGS :=
 endif
 
 # Install the Debian packages first unless only cleaning (DESIGN.md: every target that needs
-# them calls scripts/deps.sh). Quiet and fast when everything is present. NYM_SKIP_DEPS=1: the
-# caller has its own list (the Debian package's Build-Depends).
-ifeq ($(filter clean help,$(MAKECMDGOALS))$(NYM_SKIP_DEPS),)
+# them calls scripts/deps.sh). Quiet and fast when everything is present.
+DEPS ?= 1
+ifeq ($(DEPS)$(filter clean help,$(MAKECMDGOALS)),1)
 ifneq ($(shell scripts/deps.sh >&2 && echo ok),ok)
 $(error scripts/deps.sh failed: the build dependencies are not installed)
 endif
 endif
 
-PKGS := libsodium libcrypto liburing libmnl libnftnl yaml-0.1 jansson sqlite3 libmicrohttpd libcurl libsystemd
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
-PKG_LIBS := $(shell pkg-config --libs $(PKGS)) -lpthread -lm
-CRITERION_LIBS := $(shell pkg-config --libs criterion)
+SYSTEMD ?= 1
+PKGS := libsodium libcrypto liburing libmnl libnftnl yaml-0.1 jansson sqlite3 libmicrohttpd libcurl
+ifeq ($(SYSTEMD),1)
+PKGS += libsystemd
+else
+CPPFLAGS += -DNYM_NO_SYSTEMD
+endif
+PKG_CONFIG ?= pkg-config
+PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS))
+PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS)) -lpthread -lm
+CRITERION_LIBS := $(shell $(PKG_CONFIG) --libs criterion 2>/dev/null)
 
 VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 # A tree outside git (the package build's copy) carries its commit in the file COMMIT.
@@ -104,7 +114,7 @@ Q := @
 say := @printf '  %-7s %s\n'
 endif
 
-.PHONY: all check fuzz clean help demo deb check-packages
+.PHONY: all check fuzz clean help demo check-musl deb check-packages
 .SECONDARY:
 all: $(LIBNYM) $(PROGRAMS) $(UNIT_BIN) $(FUZZ_REPLAY_BIN)
 
@@ -176,10 +186,36 @@ $(FO)/bin/%: $(FO)/obj/tests/fuzz/%.o $(FO)/obj/tests/fuzz/harness.o $(FUZZ_LIB_
 fuzz: $(FUZZ_NAMES:%=$(FO)/bin/%)
 	FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh $(FO) $(FUZZ_NAMES)
 
+# musl (OpenWrt's C library): every source of the library and the programs compiled with
+# Debian's musl-gcc against musl's headers, the dependencies' and the kernel's made visible
+# in build/musl/include (scripts/musl_headers.sh); no libsystemd. Then every symbol they use
+# must resolve in musl's libc.a, libgcc or a dependency (scripts/musl_symbols.sh). No binary
+# is linked: that needs the dependencies built for musl (not done here: see the README of
+# packaging/openwrt).
+MUSL_CC ?= musl-gcc
+MO := build/musl
+MUSL_SRC := $(LIB_SRC) $(foreach p,$(PROGRAM_DIRS),$(sort $(wildcard $(word 2,$(subst :, ,$(p)))/*.c $(word 2,$(subst :, ,$(p)))/*/*.c)))
+MUSL_OBJ := $(MUSL_SRC:%.c=$(MO)/obj/%.o)
+MUSL_FLAGS := -std=gnu17 -O2 $(WARN) -D_GNU_SOURCE -DNYM_NO_SYSTEMD -Ilib -I. -isystem $(MO)/include \
+              -DNYM_VERSION='"$(VERSION)"' -DNYM_COMMIT='"$(COMMIT)"'
+
+$(MO)/include/.stamp: scripts/musl_headers.sh
+	$(say) HEADERS $(MO)/include
+	$(Q)scripts/musl_headers.sh $(MO)/include && touch $@
+
+$(MO)/obj/%.o: %.c $(MO)/include/.stamp
+	@mkdir -p $(@D)
+	$(say) MUSLCC $<
+	$(Q)$(MUSL_CC) $(MUSL_FLAGS) -MMD -MP -c -o $@ $<
+
+check-musl: $(MUSL_OBJ)
+	$(Q)scripts/musl_symbols.sh $(MUSL_OBJ)
+	@echo "check-musl: $(words $(MUSL_OBJ)) sources compile with $(MUSL_CC) ($$($(MUSL_CC) -dumpversion 2>/dev/null), musl $$(dpkg-query -W -f='$${Version}' musl-dev 2>/dev/null))"
+
 clean:
 	rm -rf build
 
--include $(shell find $(O)/obj $(FO)/obj -name '*.d' 2>/dev/null)
+-include $(shell find $(O)/obj $(FO)/obj $(MO)/obj -name '*.d' 2>/dev/null)
 
 # nym_awg.ko (kmod/) for the VM's Debian kernel or KDIR. Kbuild writes next to its sources,
 # so it builds in $(O)/kmod over symbolic links to them and the tree under git stays clean.

@@ -3,7 +3,7 @@
 # namespaces that it creates and removes, for the demo, the end-to-end tests and by hand.
 #
 #   scripts/sandbox.sh up [--prefix P] [--dir DIR] [--mixnodes N] [--ticket-bytes B]
-#                         [--wireguard] [--wg-ticket-bytes B]
+#                         [--wireguard] [--wg-ticket-bytes B] [--wg-backend B] [--lan]
 #                                                   build it, print `export` lines (eval them)
 #   scripts/sandbox.sh exec [SEL] NAME CMD...       run CMD on one host
 #   scripts/sandbox.sh voucher [SEL] N              print N voucher codes (one ticketbook each)
@@ -12,7 +12,8 @@
 #
 # SEL is --prefix P or --dir DIR; without it, $SANDBOX_DIR, else the only sandbox up. Hosts:
 # auth, mix1..mix3 (--mixnodes N: mix1..mixN, 3 to 9, the authority spreads them over the
-# three layers), entry, exit, client on 198.51.100.0/24 and 2001:db8:100::/64; internet on
+# three layers; 0: none, a dVPN-only sandbox whose topology has empty layers), entry, exit,
+# client on 198.51.100.0/24 and 2001:db8:100::/64; internet on
 # 203.0.113.0/24 and 2001:db8:113::/64 behind the exit gateway (uplink up0); router, the
 # client's provider, joins both segments and is the client's default route, so traffic that
 # bypasses a tunnel reaches the internet host and shows. The internet host serves DNS for
@@ -33,7 +34,12 @@
 # kernel has WireGuard); each gateway runs in a mount namespace of its own (ip netns exec makes
 # one) with a private tmpfs on /run/wireguard, so the two wireguard-go sockets (both nymwg.sock)
 # do not collide. --wg-ticket-bytes B sets what one wg-entry / wg-exit ticket buys
-# (wireguard.bandwidth_per_ticket). The nodes run
+# (wireguard.bandwidth_per_ticket); --wg-backend auto|kernel|userspace sets both gateways'
+# wireguard.backend (default auto; kernel needs a kernel with WireGuard, as in tests/vm/).
+# --lan puts a LAN behind the client, which becomes a home router (nym-vpnd's router mode):
+# host lan, eth0 $LAN_NET4.10/24 and $LAN_NET6:10/64, on a veth to the client's lan0
+# ($LAN_NET4.1, $LAN_NET6:1; its default routes and its resolver). The client does not
+# forward until nym-vpnd's router mode turns forwarding on. The nodes run
 # without busy polling (mixnet.busy_poll 0: they share the cores); SANDBOX_BUSY_POLL=200us in
 # the environment of `up` sets another budget.
 set -eu
@@ -55,6 +61,9 @@ NET4=198.51.100
 NET6=2001:db8:100:
 INET4=203.0.113
 INET6=2001:db8:113:
+# The LAN behind the client with --lan.
+LAN_NET4=192.168.77
+LAN_NET6=fd77::
 # NymVPN's default DNS servers (dns.default_servers of nym-vpnd), served by the internet host.
 RESOLVERS="1.1.1.1 1.0.0.1 2606:4700:4700::1111 2606:4700:4700::1001"
 
@@ -129,6 +138,8 @@ cmd_up() {
 	ticket_bytes=""
 	wireguard=""
 	wg_ticket_bytes=""
+	wg_backend=""
+	lan=""
 	while [ $# -gt 0 ]; do
 		case "$1" in
 		--prefix) [ $# -ge 2 ] || usage; prefix=$2; shift 2 ;;
@@ -136,13 +147,16 @@ cmd_up() {
 		--mixnodes) [ $# -ge 2 ] || usage; MIXNODES=$2; shift 2 ;;
 		--ticket-bytes) [ $# -ge 2 ] || usage; ticket_bytes=$2; shift 2 ;;
 		--wireguard) wireguard=1; shift ;;
+		--lan) lan=1; shift ;;
 		--wg-ticket-bytes) [ $# -ge 2 ] || usage; wg_ticket_bytes=$2; wireguard=1; shift 2 ;;
+		--wg-backend) [ $# -ge 2 ] || usage; wg_backend=$2; wireguard=1; shift 2 ;;
 		*) usage ;;
 		esac
 	done
-	case "$MIXNODES" in [3-9]) ;; *) die "--mixnodes takes 3 to 9, got '$MIXNODES'" ;; esac
+	case "$MIXNODES" in 0 | [3-9]) ;; *) die "--mixnodes takes 0 (a dVPN-only sandbox) or 3 to 9, got '$MIXNODES'" ;; esac
 	case "$ticket_bytes" in *[!0-9]*) die "--ticket-bytes takes a number of bytes, got '$ticket_bytes'" ;; esac
 	case "$wg_ticket_bytes" in *[!0-9]*) die "--wg-ticket-bytes takes a number of bytes, got '$wg_ticket_bytes'" ;; esac
+	case "$wg_backend" in "" | auto | kernel | userspace) ;; *) die "--wg-backend takes auto, kernel or userspace, got '$wg_backend'" ;; esac
 	HOSTS=$(hosts_for "$MIXNODES")
 	NODES="$(echo "$HOSTS" | awk '$1 ~ /^mix/ { printf "%s ", $1 }')entry exit"
 	case "$prefix" in
@@ -183,6 +197,27 @@ cmd_up() {
 	ip -n "${NS_P}exit" -6 route add default via "$INET6:10"
 	ip -n "${NS_P}internet" route add default via "$INET4.254"
 	ip -n "${NS_P}internet" -6 route add default via "$INET6:254"
+	# The authority first: its issuer keys take a while, made while the rest comes up (the
+	# operator's admissions below reach it through its registry database as it runs).
+	mkdir -p "$NS_DIR/logs"
+	GENESIS=$(($(date +%s) - 1))
+	"$NODE" init --id auth --mode authority --public-ip "$NET4.2" --data-dir "$NS_DIR/auth" >/dev/null
+	node_short_epochs "$NS_DIR/auth" 15
+	netns_bg auth "$NS_DIR/logs/auth.log" "$NODE" run --data-dir "$NS_DIR/auth"
+	if [ -n "$lan" ]; then
+		netns_add lan
+		netns_veth client lan0 lan eth0
+		ip -n "${NS_P}client" addr add "$LAN_NET4.1/24" dev lan0
+		ip -n "${NS_P}client" -6 addr add "${LAN_NET6}1/64" dev lan0 nodad
+		ip -n "${NS_P}lan" addr add "$LAN_NET4.10/24" dev eth0
+		ip -n "${NS_P}lan" -6 addr add "${LAN_NET6}10/64" dev eth0 nodad
+		ip -n "${NS_P}lan" route add default via "$LAN_NET4.1"
+		ip -n "${NS_P}lan" -6 route add default via "${LAN_NET6}1"
+		netns_exec client sysctl -qw net.ipv4.ip_forward=0 net.ipv6.conf.all.forwarding=0
+		mkdir -p "$(resolv_dir lan)"
+		printf 'nameserver %s\n' "$LAN_NET4.1" >"$(resolv_dir lan)/resolv.conf"
+		say "LAN behind the client: lan $LAN_NET4.10 / ${LAN_NET6}10, the client's lan0 $LAN_NET4.1 / ${LAN_NET6}1"
+	fi
 	listen=""
 	for r in $RESOLVERS; do
 		case "$r" in
@@ -198,7 +233,9 @@ cmd_up() {
 		mkdir -p "$(resolv_dir "$host")"
 		printf 'nameserver %s\nnameserver %s\n' "$INET4.10" "$INET6:10" >"$(resolv_dir "$host")/resolv.conf"
 	done
-	say "hosts up: auth $NET4.2, mixnodes .11 to .1$MIXNODES, entry .21, exit .22 (uplink $INET4.1), client .30"
+	mixes="mixnodes .11 to .1$MIXNODES"
+	[ "$MIXNODES" -gt 0 ] || mixes="no mixnodes"
+	say "hosts up: auth $NET4.2, $mixes, entry .21, exit .22 (uplink $INET4.1), client .30"
 	say "          (default route via its provider, router .1 / $INET4.254), internet $INET4.10; v6 alike"
 
 	mkdir -p "$NS_DIR/www" "$NS_DIR/dns" "$NS_DIR/logs"
@@ -224,9 +261,6 @@ cmd_up() {
 	done
 	say "internet host: DNS (.test) on :53 (also as $RESOLVERS), HTTP on :80, iperf3 on :5201"
 
-	GENESIS=$(($(date +%s) - 1))
-	"$NODE" init --id auth --mode authority --public-ip "$NET4.2" --data-dir "$NS_DIR/auth" >/dev/null
-	node_short_epochs "$NS_DIR/auth" 15
 	i=1
 	while [ $i -le "$MIXNODES" ]; do
 		"$NODE" init --id "mix$i" --mode mixnode --public-ip "$NET4.1$i" --location DE --data-dir "$NS_DIR/mix$i" >/dev/null
@@ -272,12 +306,15 @@ cmd_up() {
 			[ -z "$wg_ticket_bytes" ] ||
 				sed -i "/^wireguard:/,/^[a-z]/ s/^  bandwidth_per_ticket: .*/  bandwidth_per_ticket: $wg_ticket_bytes/" \
 					"$NS_DIR/$n/config/config.yaml"
+			[ -z "$wg_backend" ] ||
+				sed -i "/^wireguard:/,/^[a-z]/ s/^  backend: .*/  backend: \"$wg_backend\"/" "$NS_DIR/$n/config/config.yaml"
 		done
 		# The mount point of the gateways' private tmpfs (wireguard-go makes it anyway).
 		mkdir -p /run/wireguard
 	fi
-	netns_bg auth "$NS_DIR/logs/auth.log" "$NODE" run --data-dir "$NS_DIR/auth"
-	netns_wait_port client "$NET4.2:8080" 20
+	# The authority started first, above: it makes its issuer keys before it listens (six
+	# 2048-bit RSA keys: seconds here, 10 to 20 s or more in an emulated VM).
+	netns_wait_port client "$NET4.2:8080" 60
 	for n in $NODES; do
 		case "$wireguard:$n" in
 		1:entry | 1:exit)
@@ -353,6 +390,12 @@ export VPND_CONFIG=$NS_DIR/vpnd/nym-vpnd.yaml
 export VPND_SOCKET=$NS_DIR/vpnd/nym-vpnd.sock
 export VPND_DATA=$NS_DIR/vpnd/data
 export CLIENT_IF=eth0
+export SANDBOX_LAN=${lan:-0}
+export LAN_IF=lan0
+export LAN_ROUTER_IP=$LAN_NET4.1
+export LAN_ROUTER_IP6=${LAN_NET6}1
+export LAN_HOST_IP=$LAN_NET4.10
+export LAN_HOST_IP6=${LAN_NET6}10
 EOF
 	cat "$NS_DIR/sandbox.env"
 	trap - EXIT INT TERM

@@ -56,9 +56,19 @@ struct vpnd_fw {
 	char outer[16];	 /* two-hop: the entry device carrying the tunnel; "" otherwise */
 	bool allow_lan, allow_ipv6;
 	bool active; /* installed by us in this process */
+	/* Router mode (router.lan_interfaces; fixed for the daemon's life) and the tunnel's DNS
+	 * servers the LAN's DNS goes to (set with the tunnel, cleared by vpnd_fw_block). */
+	char router_lan[CONF_LIST_MAX][16];
+	size_t n_router_lan;
+	struct nft_killswitch_net router_dns[4];
+	size_t n_router_dns;
 };
 
 void vpnd_fw_init(struct vpnd_fw *fw, uint32_t fwmark);
+/* Router mode: the LAN interfaces (before anything is applied). */
+void vpnd_fw_set_router(struct vpnd_fw *fw, const struct conf_list *lan_interfaces);
+/* The tunnel's DNS servers for the LAN (IP address texts); applied with the next change. */
+void vpnd_fw_set_router_dns(struct vpnd_fw *fw, const char *const *servers, size_t n);
 /* Resolves the authorities' host:port (TCP) into fw->authority. 0 or -errno. */
 int vpnd_fw_set_authorities(struct vpnd_fw *fw, const char *const *urls, size_t n);
 /* Each changes the policy and applies it (when `apply`) atomically. 0 or -errno with err. */

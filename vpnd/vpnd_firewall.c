@@ -24,6 +24,31 @@ void vpnd_fw_init(struct vpnd_fw *fw, uint32_t fwmark)
 	fw->allow_ipv6 = true;
 }
 
+void vpnd_fw_set_router(struct vpnd_fw *fw, const struct conf_list *lan_interfaces)
+{
+	fw->n_router_lan = 0;
+	for (size_t i = 0; i < lan_interfaces->count && i < CONF_LIST_MAX; i++)
+		snprintf(fw->router_lan[fw->n_router_lan++], sizeof(fw->router_lan[0]), "%.15s", lan_interfaces->item[i]);
+}
+
+void vpnd_fw_set_router_dns(struct vpnd_fw *fw, const char *const *servers, size_t n)
+{
+	pthread_mutex_lock(&fw->mu);
+	fw->n_router_dns = 0;
+	for (size_t i = 0; i < n && fw->n_router_dns < sizeof(fw->router_dns) / sizeof(fw->router_dns[0]); i++) {
+		struct nft_killswitch_net *d = &fw->router_dns[fw->n_router_dns];
+		memset(d, 0, sizeof(*d));
+		if (inet_pton(AF_INET, servers[i], d->addr) == 1)
+			d->family = AF_INET, d->prefix = 32;
+		else if (inet_pton(AF_INET6, servers[i], d->addr) == 1)
+			d->family = AF_INET6, d->prefix = 128;
+		else
+			continue;
+		fw->n_router_dns++;
+	}
+	pthread_mutex_unlock(&fw->mu);
+}
+
 static int endpoint_from(const struct sockaddr *sa, uint8_t proto, struct nft_killswitch_endpoint *e)
 {
 	memset(e, 0, sizeof(*e));
@@ -155,6 +180,9 @@ static int apply_locked(struct vpnd_fw *fw, char *err, size_t errlen)
 			}
 		}
 	}
+	const char *router_lan[CONF_LIST_MAX];
+	for (size_t i = 0; i < fw->n_router_lan; i++)
+		router_lan[i] = fw->router_lan[i];
 	struct nft_killswitch_policy p = {
 		.table = VPND_TABLE,
 		.tunnel = fw->tunnel[0] ? fw->tunnel : NULL,
@@ -166,6 +194,10 @@ static int apply_locked(struct vpnd_fw *fw, char *err, size_t errlen)
 		.lan = lan,
 		.n_lan = nl,
 		.allow_ipv6 = fw->allow_ipv6,
+		.router_lan = router_lan,
+		.n_router_lan = fw->n_router_lan,
+		.router_dns = fw->router_dns,
+		.n_router_dns = fw->tunnel[0] ? fw->n_router_dns : 0,
 	};
 	struct nft_batch_error be;
 	memset(&be, 0, sizeof(be));
@@ -185,6 +217,7 @@ int vpnd_fw_block(struct vpnd_fw *fw, bool allow_lan, bool allow_ipv6, char *err
 	fw->n_entry = 0;
 	fw->tunnel[0] = '\0';
 	fw->outer[0] = '\0';
+	fw->n_router_dns = 0;
 	fw->allow_lan = allow_lan;
 	fw->allow_ipv6 = allow_ipv6;
 	int rc = apply_locked(fw, err, errlen);

@@ -277,7 +277,8 @@ static void check_route(struct vpnd *d)
 
 struct options {
 	const char *config, *data_dir, *socket, *log_level, *write_config;
-	struct cli_list authorities, keys;
+	struct cli_list authorities, keys, lan;
+	bool check_config;
 };
 
 static int setup_paths(struct vpnd *d)
@@ -330,6 +331,16 @@ static int load_config(struct vpnd *d, const struct options *o)
 			snprintf(d->cfg.network.authority_keys.item[d->cfg.network.authority_keys.count++], CONF_STR_MAX,
 				 "%s", o->keys.items[i]);
 	}
+	if (o->lan.count) {
+		d->cfg.router.lan_interfaces.count = 0;
+		for (size_t i = 0; i < o->lan.count && i < CONF_LIST_MAX; i++)
+			snprintf(d->cfg.router.lan_interfaces.item[d->cfg.router.lan_interfaces.count++], CONF_STR_MAX, "%s",
+				 o->lan.items[i]);
+		if (o->lan.count > CONF_LIST_MAX) {
+			fprintf(stderr, "nym-vpnd: --lan: at most %d interfaces\n", CONF_LIST_MAX);
+			return -EINVAL;
+		}
+	}
 	const char *key = "";
 	rc = vpn_config_validate(&d->cfg, err, &key);
 	if (rc) {
@@ -348,6 +359,32 @@ static int load_config(struct vpnd *d, const struct options *o)
 	if (dns_config_parse_backend(d->cfg.dns.backend, &d->dns_backend) != 0)
 		d->dns_backend = DNS_CONFIG_AUTO;
 	return 0;
+}
+
+/* start.*: the configuration's mode and gateways over the saved settings, and connect. */
+static void apply_start(struct vpnd *d)
+{
+	const struct vpn_config *c = &d->cfg;
+	struct vpn_settings s = d->settings;
+	struct vpn_point p;
+	if (c->start.mode[0])
+		s.tunnel.two_hop = strcmp(c->start.mode, "two-hop") == 0;
+	if (vpn_config_point(c->start.entry_gateway, &p) == 0)
+		s.entry = p;
+	if (vpn_config_point(c->start.exit_gateway, &p) == 0)
+		s.exit = p;
+	char *a = vpn_settings_to_json(&d->settings), *b = vpn_settings_to_json(&s);
+	if (a && b && strcmp(a, b) != 0) {
+		d->settings = s;
+		log_info("settings from the configuration's start section: mode %s", s.tunnel.two_hop ? "two-hop" : "mixnet");
+		vpnd_save_settings(d);
+	}
+	free(a);
+	free(b);
+	if (c->start.connect) {
+		log_info("start.connect: connecting");
+		target_write(d, true);
+	}
 }
 
 /* Restart safety: what a previous process left behind is taken over or removed. */
@@ -447,7 +484,9 @@ int main(int argc, char **argv)
 		{ "authority", CLI_LIST, &o.authorities, false, "URL   directory authority; replaces network.authorities" },
 		{ "authority-key", CLI_LIST, &o.keys, false, "B58   authority key; replaces network.authority_keys" },
 		{ "log-level", CLI_STRING, &o.log_level, false, "L     error, warn, info or debug (logging.level)" },
+		{ "lan", CLI_LIST, &o.lan, false, "IF    router mode: forward this LAN interface through the tunnel; replaces router.lan_interfaces" },
 		{ "write-config", CLI_STRING, &o.write_config, false, "FILE  write the configuration in effect, every key documented, and exit" },
+		{ "check-config", CLI_FLAG, &o.check_config, false, "      load and check the configuration (and options), say what is wrong, and exit" },
 		{ 0 },
 	};
 	if (argc > 1 && strcmp(argv[1], "--version") == 0) {
@@ -466,6 +505,11 @@ int main(int argc, char **argv)
 	vpn_state_init(&d.st);
 	if (load_config(&d, &o) != 0)
 		return EXIT_FAIL;
+	if (o.check_config) {
+		printf("%s: %s%s\n", d.config_path, d.config_found ? "valid" : "absent: the defaults are valid",
+		       d.cfg.router.lan_interfaces.count ? " (router mode)" : "");
+		return EXIT_OK;
+	}
 	if (o.write_config) {
 		rc = conf_write(o.write_config, vpn_config_schema, &d.cfg, 0644);
 		if (rc) {
@@ -483,9 +527,18 @@ int main(int argc, char **argv)
 	rc = vpn_settings_load(d.settings_path, &d.settings, err, sizeof(err));
 	if (rc && rc != -ENOENT)
 		log_error("%s: %s: using the default settings (the file is replaced at the next change)", d.settings_path, err);
+	apply_start(&d);
 	sigset_t stop;
 	nym_signals_take(&stop, true); /* before any thread */
 	vpnd_fw_init(&d.fw, (uint32_t)d.cfg.tunnel.fwmark);
+	vpnd_fw_set_router(&d.fw, &d.cfg.router.lan_interfaces);
+	if (d.cfg.router.lan_interfaces.count) {
+		char list[CONF_LIST_MAX * 18] = "";
+		for (size_t i = 0; i < d.cfg.router.lan_interfaces.count; i++)
+			snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s", i ? ", " : "",
+				 d.cfg.router.lan_interfaces.item[i]);
+		log_info("router mode: %s forwarded through the tunnel while it is up, never outside it", list);
+	}
 	if (d.n_authorities && vpnd_fw_set_authorities(&d.fw, d.authority_urls, d.n_authorities) != 0)
 		log_warn("not every authority could be resolved: the kill switch lets through those that were");
 	if (geteuid() == 0)

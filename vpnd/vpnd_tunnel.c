@@ -37,6 +37,10 @@
 #define IPR_TIMEOUT_MS 60000
 #define SRC_VALID_MARK "net/ipv4/conf/all/src_valid_mark"
 #define SRC_VALID_MARK_SAVE "src_valid_mark.orig"
+#define IP_FORWARD "net/ipv4/ip_forward"
+#define IP_FORWARD_SAVE "ip_forward.orig"
+#define IP6_FORWARD "net/ipv6/conf/all/forwarding"
+#define IP6_FORWARD_SAVE "ipv6_forwarding.orig"
 
 struct vpnd_tunnel {
 	struct vpnd_tunnel_params p;
@@ -56,7 +60,7 @@ struct vpnd_tunnel {
 	char fw_err[256];
 	struct vpn_state_connection conn;
 	struct client_keys keys;
-	bool routing, dns, mark_saved;
+	bool routing, dns, mark_saved, forwarding;
 	struct vpnd_wg *wg; /* two-hop */
 };
 
@@ -222,29 +226,60 @@ static void set_engine(struct clientio_config *cfg, const struct vpn_tunnel_sett
 	}
 }
 
-static void save_src_valid_mark(struct vpnd_tunnel *t)
+/* A sysctl this process changes: its value before is saved in <state>/FILE (kept if one is
+ * there already: a previous run's original survives a crash) and restored, file removed, by
+ * sysctl_restore, at teardown or at the next start. */
+static void sysctl_save_set(const char *state_dir, const char *key, const char *file, const char *value)
 {
 	char path[PATH_MAX + 32], cur[32];
-	snprintf(path, sizeof(path), "%s/%s", t->p.state_dir, SRC_VALID_MARK_SAVE);
-	if (access(path, F_OK) != 0 && net_sysctl_read(SRC_VALID_MARK, cur, sizeof(cur)) == 0)
+	snprintf(path, sizeof(path), "%s/%s", state_dir, file);
+	if (access(path, F_OK) != 0 && net_sysctl_read(key, cur, sizeof(cur)) == 0)
 		nym_file_write_atomic(path, cur, strlen(cur), 0600);
-	t->mark_saved = true;
-	net_sysctl_write_int(SRC_VALID_MARK, 1);
+	int rc = net_sysctl_write(key, value);
+	if (rc)
+		log_warn("tunnel: cannot set %s to %s: %s", key, value, strerror(-rc));
 }
 
-static void restore_src_valid_mark(const char *state_dir)
+static void sysctl_restore(const char *state_dir, const char *key, const char *file)
 {
 	char path[PATH_MAX + 32];
 	uint8_t *data = NULL;
 	size_t len = 0;
-	snprintf(path, sizeof(path), "%s/%s", state_dir, SRC_VALID_MARK_SAVE);
+	snprintf(path, sizeof(path), "%s/%s", state_dir, file);
 	if (nym_file_read(path, 32, &data, &len) != 0)
 		return;
 	while (len && (data[len - 1] == '\n' || data[len - 1] == ' '))
 		data[--len] = '\0';
-	if (net_sysctl_write(SRC_VALID_MARK, (const char *)data) == 0)
+	if (net_sysctl_write(key, (const char *)data) == 0)
 		unlink(path);
 	free(data);
+}
+
+static void save_src_valid_mark(struct vpnd_tunnel *t)
+{
+	sysctl_save_set(t->p.state_dir, SRC_VALID_MARK, SRC_VALID_MARK_SAVE, "1");
+	t->mark_saved = true;
+}
+
+static void restore_src_valid_mark(const char *state_dir)
+{
+	sysctl_restore(state_dir, SRC_VALID_MARK, SRC_VALID_MARK_SAVE);
+}
+
+/* Router mode: forwarding on while the tunnel is up (the kill switch's forward chain lets
+ * the LAN reach nothing but the tunnel), the previous values restored after. */
+static void forwarding_on(struct vpnd_tunnel *t, bool v6)
+{
+	sysctl_save_set(t->p.state_dir, IP_FORWARD, IP_FORWARD_SAVE, "1");
+	if (v6)
+		sysctl_save_set(t->p.state_dir, IP6_FORWARD, IP6_FORWARD_SAVE, "1");
+	t->forwarding = true;
+}
+
+static void forwarding_restore(const char *state_dir)
+{
+	sysctl_restore(state_dir, IP_FORWARD, IP_FORWARD_SAVE);
+	sysctl_restore(state_dir, IP6_FORWARD, IP6_FORWARD_SAVE);
 }
 
 static int finish(struct vpnd_tunnel *t, bool v6, const char *outer);
@@ -301,11 +336,6 @@ static int finish(struct vpnd_tunnel *t, bool v6, const char *outer)
 	int rc;
 	save_src_valid_mark(t);
 	char err[256];
-	rc = vpnd_fw_set_tunnels(t->p.fw, t->ifname, outer, err, sizeof(err));
-	if (rc) {
-		failed(t, VPN_REASON_FIREWALL, true, "%s", err);
-		return rc;
-	}
 	const char *defaults[CONF_LIST_MAX], *servers[VPN_SETTINGS_DNS_MAX + CONF_LIST_MAX], *use[VPN_STATE_DNS_MAX];
 	for (size_t i = 0; i < cfg->dns.default_servers.count; i++)
 		defaults[i] = cfg->dns.default_servers.item[i];
@@ -322,6 +352,14 @@ static int finish(struct vpnd_tunnel *t, bool v6, const char *outer)
 		       "no DNS server usable without IPv6 in the tunnel: add an IPv4 one with `nym-vpnc dns set` or turn IPv6 on");
 		return -EINVAL;
 	}
+	vpnd_fw_set_router_dns(t->p.fw, use, nu);
+	rc = vpnd_fw_set_tunnels(t->p.fw, t->ifname, outer, err, sizeof(err));
+	if (rc) {
+		failed(t, VPN_REASON_FIREWALL, true, "%s", err);
+		return rc;
+	}
+	if (cfg->router.lan_interfaces.count)
+		forwarding_on(t, v6);
 	enum dns_config_backend used;
 	t->dns = true;
 	rc = dns_config_apply(t->p.dns_backend, t->ifname, use, nu, t->p.dns_dir, cfg->dns.resolv_conf, &used, err,
@@ -335,8 +373,8 @@ static int finish(struct vpnd_tunnel *t, bool v6, const char *outer)
 		snprintf(t->conn.dns[i], sizeof(t->conn.dns[i]), "%s", use[i]);
 	snprintf(t->conn.tun, sizeof(t->conn.tun), "%s", t->ifname);
 	t->conn.since = (int64_t)time(NULL);
-	log_info("tunnel: up on %s: %s %s, DNS through %s (%s)", t->ifname, t->conn.ipv4, t->conn.ipv6, nu ? use[0] : "-",
-		 dns_config_backend_name(used));
+	log_info("tunnel: up on %s: %s %s, DNS through %s (%s)%s", t->ifname, t->conn.ipv4, t->conn.ipv6, nu ? use[0] : "-",
+		 dns_config_backend_name(used), t->forwarding ? "; router mode: the LAN forwarded through it" : "");
 	return 0;
 }
 
@@ -391,6 +429,8 @@ static void teardown(struct vpnd_tunnel *t)
 	}
 	if (t->mark_saved)
 		restore_src_valid_mark(t->p.state_dir);
+	if (t->forwarding)
+		forwarding_restore(t->p.state_dir);
 	if (t->io)
 		clientio_stop(t->io);
 	t->io = NULL;
@@ -663,4 +703,5 @@ void vpnd_tunnel_cleanup_leftovers(const struct vpn_config *cfg, const char *sta
 	if (rc)
 		log_warn("cannot remove routing rules a previous run may have left: %s", strerror(-rc));
 	restore_src_valid_mark(state_dir);
+	forwarding_restore(state_dir);
 }

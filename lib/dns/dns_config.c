@@ -14,7 +14,9 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#ifndef NYM_NO_SYSTEMD
 #include <systemd/sd-bus.h>
+#endif
 #include <unistd.h>
 
 #include "util/file.h"
@@ -112,6 +114,7 @@ int dns_config_which(const char *name, const char *path_env, char *out, size_t c
 	return -ENOENT;
 }
 
+#ifndef NYM_NO_SYSTEMD
 static bool resolved_answers(void)
 {
 	sd_bus *bus = NULL;
@@ -124,6 +127,14 @@ static bool resolved_answers(void)
 	sd_bus_flush_close_unref(bus);
 	return r >= 0;
 }
+
+#else
+/* Built without libsystemd (NYM_NO_SYSTEMD: OpenWrt, musl): no systemd-resolved backend. */
+static bool resolved_answers(void)
+{
+	return false;
+}
+#endif
 
 static enum dns_config_backend detect(const char *resolv_path)
 {
@@ -444,6 +455,7 @@ static int resolvconf_revert(const char *ifname, char *err, size_t errlen)
 	return run_resolvconf(args, NULL, err, errlen);
 }
 
+#ifndef NYM_NO_SYSTEMD
 /* ---- systemd-resolved ---- */
 
 static int bus_open(sd_bus **bus, char *err, size_t errlen)
@@ -539,6 +551,24 @@ static int resolved_revert(const char *ifname, char *err, size_t errlen)
 	sd_bus_flush_close_unref(bus);
 	return r;
 }
+
+#else
+static int resolved_apply(const char *ifname, const struct server *sv, size_t n, char *err, size_t errlen)
+{
+	(void)ifname;
+	(void)sv;
+	(void)n;
+	say(err, errlen, "this nym-vpnd was built without systemd-resolved support (NYM_NO_SYSTEMD): use another dns.backend");
+	return -ENOTSUP;
+}
+
+static int resolved_revert(const char *ifname, char *err, size_t errlen)
+{
+	(void)ifname;
+	say(err, errlen, "this nym-vpnd was built without systemd-resolved support (NYM_NO_SYSTEMD)");
+	return -ENOTSUP;
+}
+#endif
 
 /* ---- public ---- */
 

@@ -99,6 +99,7 @@ static struct nftnl_chain *encode_chain(const struct nft_ruleset *rs, const stru
 		uint32_t hooknum = c->hook == NFT_HOOK_INPUT	   ? NF_INET_LOCAL_IN
 				   : c->hook == NFT_HOOK_FORWARD ? NF_INET_FORWARD
 				   : c->hook == NFT_HOOK_OUTPUT	 ? NF_INET_LOCAL_OUT
+				   : c->hook == NFT_HOOK_PREROUTING ? NF_INET_PRE_ROUTING
 								 : NF_INET_POST_ROUTING;
 		nftnl_chain_set_u32(ch, NFTNL_CHAIN_HOOKNUM, hooknum);
 		nftnl_chain_set_s32(ch, NFTNL_CHAIN_PRIO, c->priority);
@@ -563,6 +564,25 @@ static void encode_stmt(struct rule_enc *re, const struct nft_stmt *s)
 	case NFT_S_MASQUERADE:
 		add(re, expr(re, "masq"));
 		break;
+	case NFT_S_DNAT: {
+		/* As nft 1.0: [ immediate reg 1 ADDR ] [ nat dnat ip|ip6 addr_min reg 1 ] */
+		if (re->nfproto != (s->arg == NFT_V6 ? NFPROTO_IPV6 : NFPROTO_IPV4) && !re->err)
+			re->err = -EINVAL; /* the family must be matched first */
+		struct nftnl_expr *i = expr(re, "immediate");
+		if (!i)
+			break;
+		nftnl_expr_set_u32(i, NFTNL_EXPR_IMM_DREG, NFT_REG_1);
+		nftnl_expr_set(i, NFTNL_EXPR_IMM_DATA, s->addr, s->arg == NFT_V6 ? 16 : 4);
+		add(re, i);
+		struct nftnl_expr *n = expr(re, "nat");
+		if (!n)
+			break;
+		nftnl_expr_set_u32(n, NFTNL_EXPR_NAT_TYPE, NFT_NAT_DNAT);
+		nftnl_expr_set_u32(n, NFTNL_EXPR_NAT_FAMILY, s->arg == NFT_V6 ? NFPROTO_IPV6 : NFPROTO_IPV4);
+		nftnl_expr_set_u32(n, NFTNL_EXPR_NAT_REG_ADDR_MIN, NFT_REG_1);
+		add(re, n);
+		break;
+	}
 	case NFT_S_FLOW_ADD: {
 		if (!re->rs->flowtable || strcmp(re->rs->flowtable->name, s->name) != 0) {
 			if (!re->err)

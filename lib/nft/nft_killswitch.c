@@ -140,6 +140,50 @@ static int endpoint_rule(struct nft_ruleset *rs, const struct nft_killswitch_pol
 	return 0;
 }
 
+/* Router mode's rules in the filter chains: the LAN interfaces may talk to this host. */
+static void router_rule(struct nft_ruleset *rs, const struct nft_killswitch_policy *p, const char *chain,
+			enum nft_stmt_kind kind)
+{
+	if (!p->n_router_lan)
+		return;
+	struct nft_rule *r = nft_add_rule(rs, chain, "router mode: the LAN interfaces");
+	nft_rule_stmt(rs, r, kind, 0, "router_lan");
+	rule_accept(rs, r);
+}
+
+/* Router mode's NAT: masquerade to the tunnel, LAN DNS to the tunnel's resolvers. */
+static void router_nat(struct nft_ruleset *rs, const struct nft_killswitch_policy *p)
+{
+	if (!p->n_router_lan || !p->tunnel)
+		return;
+	nft_add_base_chain(rs, "postrouting", NFT_HOOK_POSTROUTING, true, 100, false,
+			   "router mode: the LAN behind the tunnel's address");
+	struct nft_rule *r = nft_add_rule(rs, "postrouting", "LAN through the tunnel");
+	nft_rule_stmt(rs, r, NFT_M_IIFNAME_SET, 0, "router_lan");
+	nft_rule_stmt(rs, r, NFT_M_OIFNAME, 0, p->tunnel);
+	nft_rule_stmt(rs, r, NFT_S_MASQUERADE, 0, NULL);
+	nft_add_base_chain(rs, "prerouting", NFT_HOOK_PREROUTING, true, -100, false,
+			   "router mode: the LAN's DNS to the tunnel's resolvers");
+	static const enum nft_family fams[] = { NFT_V4, NFT_V6 };
+	for (size_t f = 0; f < 2; f++) {
+		if (fams[f] == NFT_V6 && !p->allow_ipv6)
+			continue;
+		const struct nft_killswitch_net *dns = NULL;
+		for (size_t i = 0; i < p->n_router_dns && !dns; i++)
+			if (p->router_dns[i].family == (fams[f] == NFT_V6 ? AF_INET6 : AF_INET))
+				dns = &p->router_dns[i];
+		if (!dns)
+			continue;
+		for (int t = 0; t < 2; t++) {
+			r = nft_add_rule(rs, "prerouting", t ? "LAN DNS (TCP) through the tunnel" : "LAN DNS (UDP) through the tunnel");
+			nft_rule_stmt(rs, r, NFT_M_IIFNAME_SET, 0, "router_lan");
+			nft_rule_stmt(rs, r, NFT_M_NFPROTO, fams[f], NULL);
+			nft_rule_dport(rs, r, t ? IPPROTO_TCP : IPPROTO_UDP, 53);
+			nft_rule_dnat(rs, r, fams[f], dns->addr);
+		}
+	}
+}
+
 int nft_killswitch_build(const struct nft_killswitch_policy *p, struct nft_ruleset *rs)
 {
 	nft_ruleset_init(rs, p->table ? p->table : "");
@@ -149,13 +193,26 @@ int nft_killswitch_build(const struct nft_killswitch_policy *p, struct nft_rules
 		return rs->error = -EINVAL;
 	if (p->tunnel && (!p->tunnel[0] || strlen(p->tunnel) >= NFT_IFNAME_LEN))
 		return rs->error = -EINVAL;
-	if ((p->n_endpoints && !p->endpoints) || (p->n_lan && !p->lan))
+	if ((p->n_endpoints && !p->endpoints) || (p->n_lan && !p->lan) || (p->n_router_lan && !p->router_lan) ||
+	    (p->n_router_dns && !p->router_dns))
 		return rs->error = -EINVAL;
+	for (size_t i = 0; i < p->n_router_lan; i++)
+		if (!p->router_lan[i] || !p->router_lan[i][0] || strlen(p->router_lan[i]) >= NFT_IFNAME_LEN ||
+		    (p->tunnel && strcmp(p->router_lan[i], p->tunnel) == 0))
+			return rs->error = -EINVAL;
+	for (size_t i = 0; i < p->n_router_dns; i++)
+		if (p->router_dns[i].family != AF_INET && p->router_dns[i].family != AF_INET6)
+			return rs->error = -EINVAL;
 	snprintf(rs->comment, sizeof(rs->comment), "NymVPN kill switch: nothing leaves but the tunnel");
 
 	struct nft_set *ndp = nft_add_set(rs, "ndp", NFT_KEY_ICMPV6_TYPE, false, false);
 	for (size_t i = 0; i < sizeof(ndp_types); i++)
 		nft_set_add(rs, ndp, &ndp_types[i], NULL, NFT_VERDICT_NONE, NULL);
+	if (p->n_router_lan) {
+		struct nft_set *ifs = nft_add_set(rs, "router_lan", NFT_KEY_IFNAME, false, false);
+		for (size_t i = 0; i < p->n_router_lan; i++)
+			nft_set_add_ifname(rs, ifs, p->router_lan[i]);
+	}
 	if (p->allow_lan) {
 		struct nft_set *v4 = nft_add_set(rs, "lan_v4", NFT_KEY_IPV4, true, false);
 		struct nft_set *v6 = p->allow_ipv6 ? nft_add_set(rs, "lan_v6", NFT_KEY_IPV6, true, false) : NULL;
@@ -192,6 +249,7 @@ int nft_killswitch_build(const struct nft_killswitch_policy *p, struct nft_rules
 	}
 	dhcp_rules(rs, "output", true);
 	lan_rules(rs, p, "output", NFT_M_DADDR_SET);
+	router_rule(rs, p, "output", NFT_M_OIFNAME_SET);
 
 	/* input */
 	nft_add_base_chain(rs, "input", NFT_HOOK_INPUT, false, 0, true, "what may reach this host");
@@ -204,11 +262,13 @@ int nft_killswitch_build(const struct nft_killswitch_policy *p, struct nft_rules
 	tunnel_rule(rs, p, "input", NFT_M_IIFNAME);
 	dhcp_rules(rs, "input", false);
 	lan_rules(rs, p, "input", NFT_M_SADDR_SET);
+	router_rule(rs, p, "input", NFT_M_IIFNAME_SET);
 
 	/* forward */
 	nft_add_base_chain(rs, "forward", NFT_HOOK_FORWARD, false, 0, true, "only to and from the tunnel");
 	tunnel_rule(rs, p, "forward", NFT_M_IIFNAME);
 	tunnel_rule(rs, p, "forward", NFT_M_OIFNAME);
+	router_nat(rs, p);
 	return rs->error;
 }
 

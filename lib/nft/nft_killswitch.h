@@ -14,7 +14,18 @@
  *   udp sport 68 udp dport 67 accept; udp sport 546 udp dport 547 accept; icmpv6 type @ndp accept
  *   ip daddr @lan_v4 accept; ip6 daddr @lan_v6 accept   (allow_lan; v6 only with allow_ipv6)
  * Input: ct state established,related accept, lo, the tunnel, DHCP replies, NDP, LAN sources.
- * Forward: only to / from the tunnel. */
+ * Forward: only to / from the tunnel.
+ *
+ * Router mode (n_router_lan > 0; the LAN interfaces in set @router_lan):
+ *   output / input: oifname|iifname @router_lan accept (the router serves its LAN: DHCP, DNS,
+ *   its own pages); the forward chain stays "only to and from the tunnel", so a LAN host's
+ *   packets reach nothing but the tunnel, and nothing at all while there is none (connecting,
+ *   or after the daemon died: the table stays);
+ *   chain postrouting (nat, srcnat): iifname @router_lan oifname TUNNEL masquerade;
+ *   chain prerouting (nat, dstnat): iifname @router_lan udp|tcp dport 53 dnat to the tunnel's
+ *   DNS server of the packet's family (router_dns; no rule for a family without one), so the
+ *   LAN's DNS, whatever server it asks, is answered through the tunnel.
+ * The NAT rules exist only while `tunnel` is set. */
 #ifndef NYM_NFT_NFT_KILLSWITCH_H
 #define NYM_NFT_NFT_KILLSWITCH_H
 
@@ -52,6 +63,12 @@ struct nft_killswitch_policy {
 	const struct nft_killswitch_net *lan;
 	size_t n_lan;	 /* extra LAN nets (on-link prefixes) besides RFC1918/ULA/link-local */
 	bool allow_ipv6; /* false: all IPv6 dropped except NDP / DHCPv6, tunnel included */
+	/* Router mode: the LAN interfaces forwarded through the tunnel, and the DNS servers
+	 * (family + addr; the first of each family is used) LAN DNS is sent to. */
+	const char *const *router_lan;
+	size_t n_router_lan;
+	const struct nft_killswitch_net *router_dns;
+	size_t n_router_dns;
 };
 
 /* Builds the table into rs (initialised here; free it with nft_ruleset_free even on error).

@@ -248,6 +248,13 @@ void nft_rule_daddr(struct nft_ruleset *rs, struct nft_rule *r, enum nft_family 
 	memcpy(s->addr, addr, family == NFT_V6 ? 16 : 4);
 }
 
+void nft_rule_dnat(struct nft_ruleset *rs, struct nft_rule *r, enum nft_family family, const void *addr)
+{
+	nft_rule_daddr(rs, r, family, addr);
+	if (r->n_stmts)
+		r->stmts[r->n_stmts - 1].kind = NFT_S_DNAT;
+}
+
 void nft_rule_ports(struct nft_ruleset *rs, struct nft_rule *r, uint8_t l4proto, uint16_t sport, uint16_t dport)
 {
 	struct nft_stmt *s = next_stmt(rs, r);
@@ -422,6 +429,12 @@ static void format_stmt(const struct nft_stmt *s, struct sbuf *b)
 	case NFT_S_MASQUERADE:
 		sb_printf(b, "masquerade");
 		break;
+	case NFT_S_DNAT: {
+		char a[INET6_ADDRSTRLEN];
+		inet_ntop(s->arg == NFT_V6 ? AF_INET6 : AF_INET, s->addr, a, sizeof(a));
+		sb_printf(b, "dnat %s to %s", ip, a);
+		break;
+	}
 	case NFT_S_FLOW_ADD:
 		sb_printf(b, "flow add @%s", s->name);
 		break;
@@ -602,6 +615,8 @@ static const char *hook_name(enum nft_hook h)
 		return "postrouting";
 	case NFT_HOOK_OUTPUT:
 		return "output";
+	case NFT_HOOK_PREROUTING:
+		return "prerouting";
 	case NFT_HOOK_NONE:
 		break;
 	}
@@ -705,6 +720,8 @@ int nft_ruleset_print(const struct nft_ruleset *rs, FILE *out)
 				snprintf(prio, sizeof(prio), "filter");
 			else if (c->nat && c->priority == 100)
 				snprintf(prio, sizeof(prio), "srcnat");
+			else if (c->nat && c->priority == -100)
+				snprintf(prio, sizeof(prio), "dstnat");
 			else
 				snprintf(prio, sizeof(prio), "%d", c->priority);
 			fprintf(out, "\t\ttype %s hook %s priority %s; policy %s;\n", c->nat ? "nat" : "filter",

@@ -64,13 +64,14 @@ enum nft_hook {
 	NFT_HOOK_FORWARD,
 	NFT_HOOK_POSTROUTING,
 	NFT_HOOK_OUTPUT,
+	NFT_HOOK_PREROUTING,
 };
 
 struct nft_chain {
 	char name[NFT_NAME_LEN];
 	enum nft_hook hook;
 	bool nat;	  /* type nat (else filter) */
-	int32_t priority; /* 0 = filter, 100 = srcnat */
+	int32_t priority; /* 0 = filter, 100 = srcnat, -100 = dstnat */
 	bool policy_drop;
 	char comment[NFT_COMMENT_LEN];
 };
@@ -99,6 +100,7 @@ enum nft_stmt_kind {
 	NFT_S_COUNTER,
 	NFT_S_LIMIT_OVER, /* update @set { ip saddr limit rate over R/U burst B packets } (arg = family) */
 	NFT_S_MASQUERADE,
+	NFT_S_DNAT,	/* dnat ip to A / dnat ip6 to A (arg = family, addr; an nfproto match first) */
 	NFT_S_FLOW_ADD, /* flow add @flowtable */
 	/* verdicts, always last */
 	NFT_V_ACCEPT,
@@ -116,7 +118,7 @@ struct nft_stmt {
 	uint32_t arg;
 	uint16_t port;
 	uint16_t sport;
-	uint8_t addr[16];	 /* NFT_M_DADDR, network byte order */
+	uint8_t addr[16];	 /* NFT_M_DADDR, NFT_S_DNAT: network byte order */
 	char name[NFT_NAME_LEN]; /* set, chain or interface */
 	uint32_t rate, unit_s, burst;
 };
@@ -191,6 +193,8 @@ void nft_rule_dport(struct nft_ruleset *rs, struct nft_rule *r, uint8_t l4proto,
 /* meta mark M; ip|ip6 daddr A (4 or 16 bytes by family); tcp|udp sport S dport D. */
 void nft_rule_mark(struct nft_ruleset *rs, struct nft_rule *r, uint32_t mark);
 void nft_rule_daddr(struct nft_ruleset *rs, struct nft_rule *r, enum nft_family family, const void *addr);
+/* dnat ip|ip6 to A (the rule must match that family first: nft_rule_stmt NFT_M_NFPROTO). */
+void nft_rule_dnat(struct nft_ruleset *rs, struct nft_rule *r, enum nft_family family, const void *addr);
 void nft_rule_ports(struct nft_ruleset *rs, struct nft_rule *r, uint8_t l4proto, uint16_t sport, uint16_t dport);
 void nft_rule_limit(struct nft_ruleset *rs, struct nft_rule *r, enum nft_family family,
 		    const char *set, uint32_t rate, uint32_t unit_s, uint32_t burst);

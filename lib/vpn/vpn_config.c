@@ -1,6 +1,7 @@
 #include "vpn/vpn_config.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -28,6 +29,11 @@ const struct conf_key vpn_config_schema[] = {
 	{ "dns.backend", CONF_STRING, F(dns.backend), "auto", "how DNS is configured: auto (systemd-resolved, else resolvconf, else static-file), systemd-resolved, resolvconf or static-file", 0, 0 },
 	{ "dns.resolv_conf", CONF_STRING, F(dns.resolv_conf), "/etc/resolv.conf", "file the static-file backend rewrites in place (and restores)", 0, 0 },
 	{ "wireguard.backend", CONF_STRING, F(wireguard.backend), "auto", "two-hop mode's WireGuard devices: auto (the kernel's when it has WireGuard, else wireguard-go), kernel or userspace", 0, 0 },
+	{ "start.mode", CONF_STRING, F(start.mode), "", "applied over the saved settings at every start (empty: keep them): mixnet or two-hop", 0, 0 },
+	{ "start.entry_gateway", CONF_STRING, F(start.entry_gateway), "", "applied at every start (empty: keep the saved one): random, a gateway identity (base58) or a two-letter country code", 0, 0 },
+	{ "start.exit_gateway", CONF_STRING, F(start.exit_gateway), "", "the same for the exit gateway", 0, 0 },
+	{ "start.connect", CONF_BOOL, F(start.connect), "false", "connect at every start, as `nym-vpnc connect` (a router's tunnel comes up at boot)", 0, 0 },
+	{ "router.lan_interfaces", CONF_LIST, F(router.lan_interfaces), NULL, "router mode: LAN interfaces (br-lan) whose hosts go through the tunnel, masqueraded, their DNS sent to the tunnel's resolvers; nothing of theirs reaches the WAN while the tunnel is down; empty = off; --lan replaces them", 0, 0 },
 	{ "logging.level", CONF_STRING, F(logging.level), "info", "error, warn, info or debug; --log-level overrides", 0, 0 },
 	{ 0 },
 };
@@ -51,6 +57,29 @@ int vpn_config_url_ok(const char *text)
 		if ((unsigned char)text[i] <= ' ' || (unsigned char)text[i] >= 0x7f)
 			return 0;
 	return 1;
+}
+
+int vpn_config_point(const char *text, struct vpn_point *p)
+{
+	memset(p, 0, sizeof(*p));
+	size_t n = strlen(text);
+	if (n == 0)
+		return 1;
+	if (strcmp(text, "random") == 0) {
+		p->kind = VPN_POINT_RANDOM;
+		return 0;
+	}
+	if (n == 2 && isalpha((unsigned char)text[0]) && isalpha((unsigned char)text[1])) {
+		p->kind = VPN_POINT_COUNTRY;
+		p->country[0] = (char)toupper((unsigned char)text[0]);
+		p->country[1] = (char)toupper((unsigned char)text[1]);
+		return 0;
+	}
+	if (nym_base58_decode_exact(p->id, 32, text) == 0) {
+		p->kind = VPN_POINT_ID;
+		return 0;
+	}
+	return -EINVAL;
 }
 
 int vpn_config_socket_mode(const struct vpn_config *c, mode_t *mode)
@@ -162,6 +191,36 @@ int vpn_config_validate(const void *config, char msg[CONF_ERROR_MAX], const char
 		*key = "dns.resolv_conf";
 		snprintf(msg, CONF_ERROR_MAX, "expected an absolute path, got \"%.60s\"", c->dns.resolv_conf);
 		return -EINVAL;
+	}
+	if (c->start.mode[0] && strcmp(c->start.mode, "mixnet") && strcmp(c->start.mode, "two-hop")) {
+		*key = "start.mode";
+		snprintf(msg, CONF_ERROR_MAX, "expected mixnet, two-hop or nothing, got \"%.40s\"", c->start.mode);
+		return -EINVAL;
+	}
+	struct vpn_point pt;
+	if (vpn_config_point(c->start.entry_gateway, &pt) < 0 || vpn_config_point(c->start.exit_gateway, &pt) < 0) {
+		bool entry = vpn_config_point(c->start.entry_gateway, &pt) < 0;
+		*key = entry ? "start.entry_gateway" : "start.exit_gateway";
+		snprintf(msg, CONF_ERROR_MAX, "expected random, a base58 gateway identity or a two-letter country code, got \"%.60s\"",
+			 entry ? c->start.entry_gateway : c->start.exit_gateway);
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < c->router.lan_interfaces.count; i++) {
+		const char *ifn = c->router.lan_interfaces.item[i];
+		size_t l = strlen(ifn);
+		bool bad = l == 0 || l > 15 || strcmp(ifn, c->tunnel.device) == 0 || strcmp(ifn, "lo") == 0 ||
+			   strcmp(ifn, ".") == 0 || strcmp(ifn, "..") == 0;
+		for (size_t k = 0; k < l; k++)
+			bad |= ifn[k] == '/' || ifn[k] == ':' || (unsigned char)ifn[k] <= ' ' || (unsigned char)ifn[k] >= 0x7f;
+		for (size_t j = 0; j < i; j++)
+			bad |= strcmp(ifn, c->router.lan_interfaces.item[j]) == 0;
+		if (bad) {
+			*key = "router.lan_interfaces";
+			snprintf(msg, CONF_ERROR_MAX,
+				 "expected distinct interface names of 1 to 15 characters other than lo and the tunnel, got \"%.40s\"",
+				 ifn);
+			return -EINVAL;
+		}
 	}
 	if (nym_log_parse_level(c->logging.level, &level) != 0) {
 		*key = "logging.level";

@@ -7,6 +7,7 @@
 #include <sys/types.h>
 
 #include "conf/conf.h"
+#include "vpn/vpn_settings.h"
 
 #define VPN_CONFIG_DEFAULT_PATH "/etc/nym/nym-vpnd.yaml"
 
@@ -37,6 +38,18 @@ struct vpn_config {
 		char backend[CONF_STR_MAX]; /* two-hop mode's devices: auto | kernel | userspace */
 	} wireguard;
 	struct {
+		/* Applied over the saved settings at every start ("" = keep the saved value), for
+		 * appliances whose own configuration is the source of truth (OpenWrt's UCI). */
+		char mode[CONF_STR_MAX];	  /* "" | mixnet | two-hop */
+		char entry_gateway[CONF_STR_MAX]; /* "" | random | base58 identity | country code */
+		char exit_gateway[CONF_STR_MAX];
+		bool connect; /* connect at start, as `nym-vpnc connect` */
+	} start;
+	struct {
+		/* Router mode: interfaces whose hosts are forwarded through the tunnel; empty = off. */
+		struct conf_list lan_interfaces;
+	} router;
+	struct {
 		char level[CONF_STR_MAX];
 	} logging;
 };
@@ -57,6 +70,10 @@ int vpn_config_validate(const void *config, char msg[CONF_ERROR_MAX], const char
 
 /* daemon.socket_mode as a mode (validated: 0..0777). */
 int vpn_config_socket_mode(const struct vpn_config *c, mode_t *mode);
+
+/* start.entry_gateway / start.exit_gateway text as a point: 0, 1 for "" (keep the saved
+ * one), -EINVAL. */
+int vpn_config_point(const char *text, struct vpn_point *p);
 
 /* Whether text is an http:// or https:// URL without spaces or controls. */
 int vpn_config_url_ok(const char *text);

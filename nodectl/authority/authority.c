@@ -1,8 +1,7 @@
 /* The authority's main thread: setup, issuer key rotation and the epoch work (vote, gather
  * votes, build and sign, gather signatures or adopt). See authority.h. */
 #include "nodectl/authority/authority.h"
-
-#include <systemd/sd-daemon.h>
+#include "nodectl/node/node_notify.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -522,7 +521,7 @@ int authority_run(const char *context, const struct node_config *cfg, const char
 		 " of %llds",
 		 who, cfg->http.bind_address, a.nauth, a.threshold, nym_epoch_at(&a.clock, nym_clock_unix_now()),
 		 (long long)a.clock.duration_s);
-	sd_notify(0, "READY=1");
+	node_notify("READY=1");
 	for (;;) {
 		struct timespec tick = { 0, TICK_MS * 1000000L };
 		int sig = sigtimedwait(&sigs, NULL, &tick);

@@ -3,7 +3,6 @@
  * one after a grace period, saves the replay filters, and reloads on SIGHUP. */
 #include "nodectl/mixnode/mixnode.h"
 
-#include <systemd/sd-daemon.h>
 #include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -23,6 +22,7 @@
 #include "nodectl/node/node_http.h"
 #include "nodectl/node/node_keys.h"
 #include "nodectl/node/node_metrics.h"
+#include "nodectl/node/node_notify.h"
 #include "util/clock.h"
 #include "util/log.h"
 #include "util/retire.h"
@@ -392,7 +392,7 @@ int mixnode_run(const char *context, const struct node_config *cfg, const char *
 		 n.cfg.mixnet.bind_address, (unsigned long long)workers, n.cfg.http.bind_address);
 
 	/* Type=notify units start what follows (nym-ntm apply over the devices made above). */
-	sd_notify(0, "READY=1");
+	node_notify("READY=1");
 	n.next_save_ns = nym_clock_now_ns() + n.cfg.mixnet.replay_save_interval_ns;
 	for (;;) {
 		/* Wake at least every second, and right when the accepted keys change. */

@@ -7,11 +7,8 @@ API and Prometheus metrics, running nym-node, base58. Import it with
 import json
 import os
 import socket
-import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 
 NODE = os.environ.get("NODE") or os.path.join(os.environ.get("NYM_BUILD", "build"), "bin", "nym-node")
 B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
@@ -61,6 +58,11 @@ def port_open(host, port, timeout=0.5):
 
 def http_get(url, timeout=5):
     """(status, body bytes, headers); HTTP errors are answers too."""
+    # Imported here: urllib.request is a third of the start-up time, and wait-port (the
+    # sandbox's, many times per test, in emulated VMs too) never needs it.
+    import urllib.error
+    import urllib.request
+
     try:
         with urllib.request.urlopen(url, timeout=timeout) as r:
             return r.status, r.read(), dict(r.headers)
@@ -83,6 +85,8 @@ def prom(base, name):
 
 def run_node(*args, stdin=None, timeout=60):
     """Runs nym-node: (exit status, its JSON output or None, stderr)."""
+    import subprocess
+
     p = subprocess.run([NODE, *args], input=stdin, capture_output=True, text=True, timeout=timeout)
     out = json.loads(p.stdout) if p.stdout.strip().startswith("{") else None
     return p.returncode, out, p.stderr

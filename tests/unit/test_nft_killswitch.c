@@ -394,3 +394,135 @@ Test(nft_killswitch, kernel_blocks_and_allows)
 	cr_assert_eq(send_udp("203.0.113.9", 9999, 0), 0, "open again");
 	close(tun);
 }
+
+/* ---- router mode ---- */
+
+static const char *const router_ifs[] = { "br-lan", "lan2" };
+static struct nft_killswitch_net router_dns[2];
+
+static struct nft_killswitch_policy router_policy(void)
+{
+	struct nft_killswitch_policy p = policy();
+	p.allow_lan = false;
+	memset(router_dns, 0, sizeof(router_dns));
+	router_dns[0].family = AF_INET6;
+	inet_pton(AF_INET6, "2606:4700:4700::1111", router_dns[0].addr);
+	router_dns[1].family = AF_INET;
+	inet_pton(AF_INET, "1.1.1.1", router_dns[1].addr);
+	p.router_lan = router_ifs;
+	p.n_router_lan = 2;
+	p.router_dns = router_dns;
+	p.n_router_dns = 2;
+	return p;
+}
+
+Test(nft_killswitch, router_mode)
+{
+	struct nft_killswitch_policy p = router_policy();
+	struct nft_ruleset rs;
+	cr_assert_eq(nft_killswitch_build(&p, &rs), 0);
+	char *all = print(&rs);
+	cr_assert(strstr(all, "\tset router_lan {\n\t\ttype ifname\n"), "%s", all);
+	char *out = chain_text(all, "output"), *in = chain_text(all, "input"), *fwd = chain_text(all, "forward");
+	char *post = chain_text(all, "postrouting"), *pre = chain_text(all, "prerouting");
+	cr_assert(strstr(out, "oifname @router_lan accept"), "%s", out);
+	cr_assert(strstr(in, "iifname @router_lan accept"), "%s", in);
+	cr_assert_null(strstr(fwd, "router_lan"), "forwarding only to and from the tunnel: %s", fwd);
+	cr_assert(strstr(fwd, "oifname \"nym0\" accept"), "%s", fwd);
+	cr_assert(strstr(post, "type nat hook postrouting priority srcnat; policy accept;"), "%s", post);
+	cr_assert(strstr(post, "iifname @router_lan oifname \"nym0\" masquerade"), "%s", post);
+	cr_assert(strstr(pre, "type nat hook prerouting priority dstnat; policy accept;"), "%s", pre);
+	cr_assert(strstr(pre, "iifname @router_lan meta nfproto ipv4 udp dport 53 dnat ip to 1.1.1.1"), "%s", pre);
+	cr_assert(strstr(pre, "iifname @router_lan meta nfproto ipv4 tcp dport 53 dnat ip to 1.1.1.1"), "%s", pre);
+	cr_assert(strstr(pre, "iifname @router_lan meta nfproto ipv6 udp dport 53 dnat ip6 to 2606:4700:4700::1111"), "%s",
+		  pre);
+	free(out);
+	free(in);
+	free(fwd);
+	free(post);
+	free(pre);
+	free(all);
+	nft_ruleset_free(&rs);
+
+	/* IPv6 off: no IPv6 DNAT, and forwarding IPv4 only. */
+	p.allow_ipv6 = false;
+	cr_assert_eq(nft_killswitch_build(&p, &rs), 0);
+	all = print(&rs);
+	cr_assert_null(strstr(all, "dnat ip6"), "%s", all);
+	cr_assert(strstr(all, "dnat ip to 1.1.1.1"), "%s", all);
+	fwd = chain_text(all, "forward");
+	cr_assert(strstr(fwd, "oifname \"nym0\" meta nfproto ipv4 accept"), "%s", fwd);
+	free(fwd);
+	free(all);
+	nft_ruleset_free(&rs);
+
+	/* No tunnel yet: no NAT at all, forward drops everything. */
+	p = router_policy();
+	p.tunnel = NULL;
+	cr_assert_eq(nft_killswitch_build(&p, &rs), 0);
+	all = print(&rs);
+	cr_assert_null(strstr(all, "postrouting"), "%s", all);
+	cr_assert_null(strstr(all, "prerouting"), "%s", all);
+	fwd = chain_text(all, "forward");
+	cr_assert_null(strstr(fwd, "accept\n"), "nothing forwarded without the tunnel: %s", fwd);
+	free(fwd);
+	free(all);
+	nft_ruleset_free(&rs);
+
+	/* Bad: the tunnel as a LAN interface, an empty or long name, a bad DNS family. */
+	static const char *const bad1[] = { "nym0" }, *const bad2[] = { "" }, *const bad3[] = { "a-name-that-is-too-long" };
+	const char *const *bads[] = { bad1, bad2, bad3 };
+	for (size_t i = 0; i < 3; i++) {
+		p = router_policy();
+		p.router_lan = bads[i];
+		p.n_router_lan = 1;
+		cr_assert_eq(nft_killswitch_build(&p, &rs), -EINVAL, "case %zu", i);
+		nft_ruleset_free(&rs);
+	}
+	p = router_policy();
+	router_dns[0].family = 99;
+	cr_assert_eq(nft_killswitch_build(&p, &rs), -EINVAL);
+	nft_ruleset_free(&rs);
+}
+
+/* Our router-mode table, as the kernel holds it, is what nft makes of the same text. */
+Test(nft_killswitch, kernel_router_mode_matches_nft)
+{
+	if (!test_privnet_enter() || access("/dev/net/tun", R_OK | W_OK) != 0)
+		cr_skip_test("needs root (a network namespace and /dev/net/tun)");
+	int tun = setup_net();
+	struct nft_killswitch_policy p = router_policy();
+	struct nft_batch_error err;
+	cr_assert_eq(nft_killswitch_apply(&p, &err), 0, "%s", err.what);
+	static char ours[16384], theirs[16384];
+	list_table(ours, sizeof(ours));
+	cr_assert(strstr(ours, "dnat ip to 1.1.1.1"), "%s", ours);
+	cr_assert(strstr(ours, "dnat ip6 to 2606:4700:4700::1111"), "%s", ours);
+	cr_assert(strstr(ours, "masquerade"), "%s", ours);
+	struct nft_canon c_ours, c_theirs;
+	canon_of_installed(&c_ours);
+	struct nft_ruleset rs;
+	cr_assert_eq(nft_killswitch_build(&p, &rs), 0);
+	char dir[256], path[300];
+	test_tmpdir(dir, sizeof(dir));
+	test_path(path, sizeof(path), dir, "router.nft");
+	FILE *f = fopen(path, "w");
+	cr_assert_not_null(f);
+	cr_assert_eq(nft_ruleset_print(&rs, f), 0);
+	fclose(f);
+	nft_ruleset_free(&rs);
+	cr_assert_eq(nft_killswitch_remove("nym-vpn", &err), 0);
+	char cmd[400];
+	snprintf(cmd, sizeof(cmd), "nft -f %s", path);
+	test_privnet_sh(cmd);
+	test_tmpdir_remove(dir);
+	list_table(theirs, sizeof(theirs));
+	cr_assert_str_eq(ours, theirs);
+	canon_of_installed(&c_theirs);
+	size_t diff = nft_canon_diff(&c_ours, &c_theirs, stderr, 20);
+	cr_assert_eq(diff, 0, "our encoding differs from nft's in %zu lines", diff);
+	nft_canon_free(&c_ours);
+	nft_canon_free(&c_theirs);
+	cr_assert_eq(nft_killswitch_remove("nym-vpn", &err), 0);
+	close(tun);
+}

@@ -141,3 +141,60 @@ Test(vpn_config, written_default_reads_back)
 	cr_assert_eq(vpn_config_load(path, &d, err), 0, "%s", err);
 	cr_assert_eq(memcmp(&c, &d, sizeof(c)), 0);
 }
+
+Test(vpn_config, router_lan_interfaces)
+{
+	struct vpn_config c;
+	char err[CONF_ERROR_MAX];
+	vpn_config_defaults(&c);
+	cr_assert_eq(c.router.lan_interfaces.count, 0, "router mode off by default");
+	write_text("router:\n  lan_interfaces: [br-lan, \"wlan0\"]\n");
+	cr_assert_eq(vpn_config_load(path, &c, err), 0, "%s", err);
+	cr_assert_eq(c.router.lan_interfaces.count, 2);
+	cr_assert_str_eq(c.router.lan_interfaces.item[0], "br-lan");
+	cr_assert_str_eq(c.router.lan_interfaces.item[1], "wlan0");
+	static const char *const bad[] = {
+		"router:\n  lan_interfaces: [nym0]\n",
+		"router:\n  lan_interfaces: [lo]\n",
+		"router:\n  lan_interfaces: [br-lan, br-lan]\n",
+		"router:\n  lan_interfaces: [\"a-name-that-is-too-long\"]\n",
+		"router:\n  lan_interfaces: [\"br lan\"]\n",
+		"router:\n  lan_interfaces: [\"\"]\n",
+		"tunnel:\n  device: tun7\nrouter:\n  lan_interfaces: [tun7]\n",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		write_text(bad[i]);
+		cr_assert_eq(vpn_config_load(path, &c, err), -EINVAL, "%s", bad[i]);
+		cr_assert(strstr(err, "router.lan_interfaces"), "%s", err);
+	}
+}
+
+Test(vpn_config, start_section)
+{
+	struct vpn_config c;
+	char err[CONF_ERROR_MAX];
+	struct vpn_point p;
+	write_text("start:\n  mode: two-hop\n  entry_gateway: de\n  exit_gateway: random\n  connect: true\n");
+	cr_assert_eq(vpn_config_load(path, &c, err), 0, "%s", err);
+	cr_assert_str_eq(c.start.mode, "two-hop");
+	cr_assert(c.start.connect);
+	cr_assert_eq(vpn_config_point(c.start.entry_gateway, &p), 0);
+	cr_assert_eq(p.kind, VPN_POINT_COUNTRY);
+	cr_assert_str_eq(p.country, "DE");
+	cr_assert_eq(vpn_config_point(c.start.exit_gateway, &p), 0);
+	cr_assert_eq(p.kind, VPN_POINT_RANDOM);
+	cr_assert_eq(vpn_config_point("", &p), 1, "empty: keep the saved one");
+	cr_assert_eq(vpn_config_point("9qQjuT1Q67N7payy1AqzVDDEuewvu4TEiK13wBQ19kDo", &p), 0);
+	cr_assert_eq(p.kind, VPN_POINT_ID);
+	static const char *const bad[] = {
+		"start:\n  mode: wireguard\n",
+		"start:\n  entry_gateway: DEU\n",
+		"start:\n  exit_gateway: \"not base58 0OIl\"\n",
+		"start:\n  connect: maybe\n",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		write_text(bad[i]);
+		cr_assert_neq(vpn_config_load(path, &c, err), 0, "%s", bad[i]);
+		cr_assert(strstr(err, "start."), "%s", err);
+	}
+}

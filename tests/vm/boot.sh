@@ -7,7 +7,7 @@
 # The guest's root file system is this host's root, shared read-only over 9p under a tmpfs
 # overlay, so the guest runs the very binaries, libraries and module tree installed here,
 # sees every file (a checkout in /tmp too) and may write anywhere, while the host stays
-# untouched; /run starts empty. A small busybox
+# untouched; /run and /etc/netns start empty. A small busybox
 # initramfs loads the virtio and 9p modules, switches to the shared root and runs COMMAND
 # from the current directory; modprobe works as on an installed system. COMMAND's output
 # arrives on this terminal over the serial console and its exit status becomes ours.
@@ -91,6 +91,9 @@ mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=524288,cache=loose hostroo
 	mount -t overlay -o lowerdir=/lower,upperdir=/rw/upper,workdir=/rw/work overlay /newroot ||
 	{ echo "vm: cannot mount the host root"; poweroff -f; }
 mount -t tmpfs tmpfs /newroot/run
+# /etc/netns too starts empty: the host's (other sandboxes' resolver files) comes and goes
+# under the 9p cache, and a directory removed there cannot be copied up here.
+mkdir -p /newroot/etc/netns && mount -t tmpfs -o mode=755 tmpfs /newroot/etc/netns
 mkdir -p /newroot/run/job
 cp /bin/busybox /newroot/run/busybox
 mount -t 9p -o trans=virtio,version=9p2000.L,msize=524288 job /newroot/run/job
