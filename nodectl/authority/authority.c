@@ -1,7 +1,6 @@
 /* The authority's main thread: setup, issuer key rotation and the epoch work (vote, gather
  * votes, build and sign, gather signatures or adopt). See authority.h. */
 #include "nodectl/authority/authority.h"
-#include "nodectl/node/node_notify.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -16,6 +15,7 @@
 #include "directory/address_limit.h"
 #include "http/http_client.h"
 #include "mixnode/key_rotation.h"
+#include "nodectl/node/node_notify.h"
 #include "store/db.h"
 #include "topology/canonical.h"
 #include "topology/vote.h"

@@ -28,10 +28,19 @@ refuses "init names a missing user at run" "no such user" sh -c "
 	'$NODE' init --id pdx --mode mixnode --public-ip 198.51.100.41 --data-dir '$T/x' --user no-such-user-pd >/dev/null &&
 	'$NODE' run --data-dir '$T/x'"
 
+# A manager's notification socket (systemd's Type=notify): READY=1 once the node serves.
+"$PY" -c 'import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); s.bind(sys.argv[1]); s.settimeout(20)
+open(sys.argv[2], "wb").write(s.recv(256))' "$T/notify.sock" "$T/notify.got" &
+NOTIFY_PID=$!
+for i in $(seq 1 50); do [ -S "$T/notify.sock" ] && break; sleep 0.1; done
+chmod 777 "$T/notify.sock"
 check "init --user writes the key" sh -c "'$NODE' init --id pd1 --mode mixnode --public-ip 198.51.100.41 --data-dir '$T/mix' --user $U >/dev/null && grep -q '^user: \"$U\"' '$T/mix/config/config.yaml'"
-netns_bg node "$T/mix.log" "$NODE" run --data-dir "$T/mix" --workers 1
+NOTIFY_SOCKET="$T/notify.sock" netns_bg node "$T/mix.log" "$NODE" run --data-dir "$T/mix" --workers 1
 PID=$NS_LAST_PID
 wait_port 198.51.100.41:8080
+wait "$NOTIFY_PID" || true
+check "it tells the service manager READY=1" test "$(cat "$T/notify.got" 2>/dev/null)" = READY=1
 check "the mixnode runs as $U" test "$(status_of $PID Uid)" = "$UID_N"
 check "its groups are only $U's" test "$(status_of $PID Groups)" = "$(id -g $U)"
 check "the mixnode keeps CAP_NET_BIND_SERVICE only" test "$(status_of $PID CapEff)" = 0000000000000400
