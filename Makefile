@@ -196,7 +196,7 @@ MUSL_CC ?= musl-gcc
 MO := build/musl
 MUSL_SRC := $(LIB_SRC) $(foreach p,$(PROGRAM_DIRS),$(sort $(wildcard $(word 2,$(subst :, ,$(p)))/*.c $(word 2,$(subst :, ,$(p)))/*/*.c)))
 MUSL_OBJ := $(MUSL_SRC:%.c=$(MO)/obj/%.o)
-MUSL_FLAGS := -std=gnu17 -O2 $(WARN) -D_GNU_SOURCE -DNYM_NO_SYSTEMD -Ilib -I. -isystem $(MO)/include \
+MUSL_FLAGS := -std=gnu17 -O2 $(WARN) -D_GNU_SOURCE -DNYM_NO_SYSTEMD -Ilib -Ikmod/uapi -I. -isystem $(MO)/include \
               -DNYM_VERSION='"$(VERSION)"' -DNYM_COMMIT='"$(COMMIT)"'
 
 $(MO)/include/.stamp: scripts/musl_headers.sh

@@ -20,6 +20,12 @@
 #include "util/hex.h"
 #include "util/log.h"
 
+/* The Makefile sets it for this file (SOURCE_DATE_EPOCH or the build's time); other builds
+ * of the same source (check-musl) need not. */
+#ifndef NYM_BUILD_TIMESTAMP
+#define NYM_BUILD_TIMESTAMP "unknown"
+#endif
+
 static json_t *b58(const uint8_t *key)
 {
 	char text[64];
