@@ -64,6 +64,23 @@ if [ -n "$PID" ]; then
 else
 	fail "the gateway did not come up from nym-node@t1.service"
 fi
+# nym-vpnd.service, enabled by the package, started at boot too.
+VPID=
+for i in $(seq 1 20); do
+	for p in $(pgrep -x nym-vpnd); do
+		[ "$(stat -L -c %i "/proc/$p/ns/net" 2>/dev/null)" = "$NETNS_INO" ] && VPID=$p
+	done
+	[ -n "$VPID" ] && [ -S "/proc/$VPID/root/run/nym-vpnd.sock" ] && break
+	sleep 0.5
+done
+if [ -n "$VPID" ]; then
+	VPN_GID=$(awk -F: '$1 == "nym-vpn" { print $3 }' "$R/etc/group")
+	check "nym-vpnd's socket belongs to the group nym-vpn, mode 660" \
+		test "$(stat -c %g:%a "/proc/$VPID/root/run/nym-vpnd.sock")" = "$VPN_GID:660"
+	check "nym-vpnc talks to it (info)" nsenter -t "$VPID" -a nym-vpnc info
+else
+	fail "nym-vpnd.service did not start at boot"
+fi
 journalctl -D "$R/var/log/journal" --no-pager -u nym-node@t1 -u nym-ntm | tail -n 30
 kill -TERM "$NSPAWN" 2>/dev/null || true
 for i in $(seq 1 100); do kill -0 "$NSPAWN" 2>/dev/null || break; sleep 0.1; done
