@@ -5,12 +5,14 @@
 #   make check            build and run every test (unit, fuzz regression, integration)
 #   make SANITIZE=1 check the same under AddressSanitizer + UndefinedBehaviorSanitizer (build/san/)
 #   make fuzz             run every fuzz target for FUZZ_SECONDS (default 60) with libFuzzer
+#   make deb              the Debian packages (nym-node, nym-vpn, nym-awg-dkms) into build/deb/
+#   make check-packages   lintian, unit checks, install/upgrade/purge in a throwaway root
 #   make CC=clang O=build/clang   build with clang into its own tree
 #   make V=1              show the compiler command lines
+#   make kmod [KDIR=...]  build kmod/nym_awg.ko into build/kmod (default: the newest Debian kernel in /boot)
 #   make SYSTEMD=0        without libsystemd (no systemd-resolved DNS backend: OpenWrt, musl)
 #   make check-musl       compile every source with Debian's musl-gcc (build/musl/)
 #   DEPS=0 make ...       do not run scripts/deps.sh (cross builds: OpenWrt's SDK)
-#   make kmod [KDIR=...]  build kmod/nym_awg.ko into build/kmod (default: the newest Debian kernel in /boot)
 #
 # Sources are discovered, not listed: lib/<area>/*.c make up libnym.a, each program folder's
 # *.c and <folder>/<role>/*.c make up one binary, tests/unit/test_*.c are Criterion suites, tests/fuzz/fuzz_*.c are
@@ -57,11 +59,16 @@ PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS)) -lpthread -lm
 CRITERION_LIBS := $(shell $(PKG_CONFIG) --libs criterion 2>/dev/null)
 
 VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
-COMMIT := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+# A tree outside git (the package build's copy) carries its commit in the file COMMIT.
+COMMIT := $(shell cat COMMIT 2>/dev/null || git rev-parse --short HEAD 2>/dev/null || echo unknown)
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes -Wformat=2 \
         -Wno-format-nonliteral
 CPPFLAGS += -D_GNU_SOURCE -Ilib -Ikmod/uapi -MMD -MP -DNYM_VERSION='"$(VERSION)"' -DNYM_COMMIT='"$(COMMIT)"'
+# The Debian package builds with NODE_DEFAULT_USER=nym: `nym-node init` then writes `user: nym`.
+ifneq ($(NODE_DEFAULT_USER),)
+CPPFLAGS += -DNYM_NODE_DEFAULT_USER='"$(NODE_DEFAULT_USER)"'
+endif
 CFLAGS ?= -O2 -g
 CFLAGS += -std=gnu17 $(WARN) -fstack-protector-strong -fno-strict-aliasing $(SAN_FLAGS) $(PKG_CFLAGS)
 LDFLAGS += $(SAN_FLAGS)
@@ -107,17 +114,22 @@ Q := @
 say := @printf '  %-7s %s\n'
 endif
 
-.PHONY: all check fuzz clean help demo check-musl
+.PHONY: all check fuzz clean help demo check-musl deb check-packages
 .SECONDARY:
 all: $(LIBNYM) $(PROGRAMS) $(UNIT_BIN) $(FUZZ_REPLAY_BIN)
 
 help:
-	@sed -n '1,13p' Makefile
+	@sed -n '1,15p' Makefile
 
 $(O)/obj/%.o: %.c
 	@mkdir -p $(@D)
 	$(say) CC $<
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+# The build time the node API reports: SOURCE_DATE_EPOCH when set (package builds are
+# reproducible), else now.
+BUILD_TIMESTAMP := $(shell date -u -d "@$${SOURCE_DATE_EPOCH:-$$(date +%s)}" +%Y-%m-%dT%H:%M:%SZ)
+$(O)/obj/nodectl/node/node_http.o: CPPFLAGS += -DNYM_BUILD_TIMESTAMP='"$(BUILD_TIMESTAMP)"'
 
 # Library code must declare what it exports.
 $(LIB_OBJ): CFLAGS += -Wmissing-prototypes
@@ -146,6 +158,14 @@ check: all
 
 demo: all
 	NYM_BUILD=$(O) scripts/demo.sh
+
+# Debian packages of the tree as it is (packaging/debian/) into build/deb/.
+deb:
+	scripts/deb.sh
+
+# lintian, unit verification, install/upgrade/remove/purge in a throwaway root.
+check-packages: deb
+	tests/packages/check.sh
 
 # libFuzzer: its own tree, built with clang, sanitizers on.
 FO := build/fuzz

@@ -40,7 +40,7 @@ static int make_parents(const char *context, const char *dir)
 
 int cmd_init(const char *context, int argc, char **argv)
 {
-	const char *id = NULL, *mode = NULL, *hostname = "", *location = "", *data_dir = NULL;
+	const char *id = NULL, *mode = NULL, *hostname = "", *location = "", *data_dir = NULL, *user = NULL;
 	struct cli_list ips = { 0 };
 	uint64_t mixnet_port = 1789, http_port = 8080;
 	struct cli_option opts[] = {
@@ -52,6 +52,7 @@ int cmd_init(const char *context, int argc, char **argv)
 		{ "mixnet-port", CLI_U64, &mixnet_port, false, "PORT  Sphinx packets from other nodes (1789)" },
 		{ "http-port", CLI_U64, &http_port, false, "PORT  HTTP API (8080)" },
 		{ "data-dir", CLI_STRING, &data_dir, false, "DIR   node directory (default ~/.nym/nym-nodes/ID)" },
+		{ "user", CLI_STRING, &user, false, "NAME  user run switches to when started as root (config key user; default \"" NYM_NODE_DEFAULT_USER "\")" },
 		{ 0 },
 	};
 	int rc = cli_parse(context, argc, argv, opts, NULL, 0, NULL);
@@ -71,6 +72,8 @@ int cmd_init(const char *context, int argc, char **argv)
 	}
 	snprintf(cfg.id, sizeof(cfg.id), "%s", id);
 	snprintf(cfg.mode, sizeof(cfg.mode), "%s", mode);
+	if (user)
+		snprintf(cfg.user, sizeof(cfg.user), "%s", user);
 	snprintf(cfg.host.hostname, sizeof(cfg.host.hostname), "%s", hostname);
 	snprintf(cfg.host.location, sizeof(cfg.host.location), "%s", location);
 	for (size_t i = 0; i < ips.count; i++)

@@ -8,6 +8,7 @@
 #include "nodectl/gateway/gateway.h"
 #include "nodectl/mixnode/mixnode.h"
 #include "nodectl/node/node_config.h"
+#include "nodectl/node/node_privs.h"
 #include "util/cli.h"
 #include "util/log.h"
 
@@ -46,6 +47,9 @@ int cmd_run(const char *context, int argc, char **argv)
 	nym_log_set_level(level);
 	enum node_mode role;
 	node_mode_parse(cfg.mode, &role);
+	/* Before any thread or socket: every thread then starts with the reduced set. */
+	if (node_privs_drop(context, cfg.user, role, dir))
+		return EXIT_FAIL;
 	switch (role) {
 	case NODE_MODE_AUTHORITY:
 		return authority_run(context, &cfg, dir);

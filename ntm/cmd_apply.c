@@ -39,6 +39,11 @@ static int installed_state(struct ntm_saved *s, bool *exists)
 
 static int set_forwarding(const char *context, const char *key, int value)
 {
+	/* Already so: no write (a sandboxed unit's /proc/sys is read-only; nym-node@.service's
+	 * refresh after start must not fail on it). */
+	int cur;
+	if (net_sysctl_read_int(key, &cur) == 0 && cur == value)
+		return 0;
 	int rc = net_sysctl_write_int(key, value);
 	if (rc)
 		fprintf(stderr, "%s: cannot set %s to %d: %s\n", context, key, value, strerror(-rc));

@@ -15,6 +15,7 @@
 #include "directory/address_limit.h"
 #include "http/http_client.h"
 #include "mixnode/key_rotation.h"
+#include "nodectl/node/node_notify.h"
 #include "store/db.h"
 #include "topology/canonical.h"
 #include "topology/vote.h"
@@ -520,6 +521,7 @@ int authority_run(const char *context, const struct node_config *cfg, const char
 		 " of %llds",
 		 who, cfg->http.bind_address, a.nauth, a.threshold, nym_epoch_at(&a.clock, nym_clock_unix_now()),
 		 (long long)a.clock.duration_s);
+	node_notify("READY=1");
 	for (;;) {
 		struct timespec tick = { 0, TICK_MS * 1000000L };
 		int sig = sigtimedwait(&sigs, NULL, &tick);

@@ -22,6 +22,7 @@
 #include "nodectl/node/node_http.h"
 #include "nodectl/node/node_keys.h"
 #include "nodectl/node/node_metrics.h"
+#include "nodectl/node/node_notify.h"
 #include "util/clock.h"
 #include "util/log.h"
 #include "util/retire.h"
@@ -390,6 +391,8 @@ int mixnode_run(const char *context, const struct node_config *cfg, const char *
 	log_info("%s node %s running: mixnet %s (%llu workers), http %s", n.cfg.mode, n.cfg.id,
 		 n.cfg.mixnet.bind_address, (unsigned long long)workers, n.cfg.http.bind_address);
 
+	/* Type=notify units start what follows (nym-ntm apply over the devices made above). */
+	node_notify("READY=1");
 	n.next_save_ns = nym_clock_now_ns() + n.cfg.mixnet.replay_save_interval_ns;
 	for (;;) {
 		/* Wake at least every second, and right when the accepted keys change. */

@@ -19,6 +19,7 @@
 const struct conf_key node_config_schema[] = {
 	{ "id", CONF_STRING, F(id), "default-nym-node", "node identifier (its directory name)", 0, 0 },
 	{ "mode", CONF_STRING, F(mode), "mixnode", "mixnode, entry-gateway, exit-gateway or authority", 0, 0 },
+	{ "user", CONF_STRING, F(user), NYM_NODE_DEFAULT_USER, "started as root, run continues as this user after handing it the node directory, keeping only the capabilities the mode needs (CAP_NET_BIND_SERVICE; CAP_NET_ADMIN on gateways); empty: stay root (ours)", 0, 0 },
 	{ "host.public_ips", CONF_LIST, F(host.public_ips), NULL, "addresses other nodes and clients reach this node on", 0, 0 },
 	{ "host.hostname", CONF_STRING, F(host.hostname), "", "DNS name, if any", 0, 0 },
 	{ "host.location", CONF_STRING, F(host.location), "", "two-letter country code (ISO 3166-1 alpha-2)", 0, 0 },

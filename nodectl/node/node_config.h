@@ -13,9 +13,16 @@
 #define NODE_DIR_MAX 2048
 #define NODE_PATH_MAX 4096
 
+/* The `user` key's default: empty (stay who started the node) unless the build sets it
+ * (the Debian package: make NODE_DEFAULT_USER=nym). */
+#ifndef NYM_NODE_DEFAULT_USER
+#define NYM_NODE_DEFAULT_USER ""
+#endif
+
 struct node_config {
 	char id[CONF_STR_MAX];
 	char mode[CONF_STR_MAX];
+	char user[CONF_STR_MAX];
 	struct {
 		struct conf_list public_ips;
 		char hostname[CONF_STR_MAX];

@@ -20,6 +20,12 @@
 #include "util/hex.h"
 #include "util/log.h"
 
+/* The Makefile sets it for this file (SOURCE_DATE_EPOCH or the build's time); other builds
+ * of the same source (check-musl) need not. */
+#ifndef NYM_BUILD_TIMESTAMP
+#define NYM_BUILD_TIMESTAMP "unknown"
+#endif
+
 static json_t *b58(const uint8_t *key)
 {
 	char text[64];
@@ -102,7 +108,7 @@ static enum MHD_Result reply_error(struct MHD_Connection *conn, unsigned status,
 static json_t *build_information(void)
 {
 	return json_pack("{s:s, s:s, s:s, s:s, s:s}", "binary_name", "nym-node", "build_version", NYM_VERSION,
-			 "commit_sha", NYM_COMMIT, "build_timestamp", __DATE__ " " __TIME__, "c_compiler", __VERSION__);
+			 "commit_sha", NYM_COMMIT, "build_timestamp", NYM_BUILD_TIMESTAMP, "c_compiler", __VERSION__);
 }
 
 /* The announced addresses and keys, signed by the identity key over the compact JSON of
