@@ -219,6 +219,7 @@ clean:
 
 # nym_awg.ko (kmod/) for the VM's Debian kernel or KDIR. Kbuild writes next to its sources,
 # so it builds in $(O)/kmod over symbolic links to them and the tree under git stays clean.
+# Our O= (the build tree) means Kbuild's output tree too, so the sub-make gets an empty one.
 KVER_DEFAULT := $(shell ls /boot/vmlinuz-*-amd64 2>/dev/null | sed 's,.*/vmlinuz-,,' | sort -V | tail -n 1)
 KDIR ?= /lib/modules/$(KVER_DEFAULT)/build
 KMOD_SRC := $(wildcard kmod/*.c kmod/uapi/*.h) kmod/Kbuild
@@ -229,4 +230,4 @@ $(O)/kmod/nym_awg.ko: $(KMOD_SRC)
 	@mkdir -p $(O)/kmod
 	$(Q)for f in $(KMOD_SRC:kmod/%=%); do mkdir -p $(O)/kmod/$$(dirname $$f); ln -sf $(abspath kmod)/$$f $(O)/kmod/$$f; done
 	$(say) KBUILD $@
-	$(Q)$(MAKE) -C $(KDIR) M=$(abspath $(O)/kmod) W=1 $(if $(C),C=$(C)) modules $(if $(filter 1,$(V)),,>/dev/null)
+	$(Q)$(MAKE) -C $(KDIR) O= M=$(abspath $(O)/kmod) W=1 $(if $(C),C=$(C)) modules $(if $(filter 1,$(V)),,>/dev/null)
