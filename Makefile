@@ -12,6 +12,7 @@
 #   make kmod [KDIR=...]  build kmod/nym_awg.ko into build/kmod (default: the newest Debian kernel in /boot)
 #   make SYSTEMD=0        without libsystemd (no systemd-resolved DNS backend: OpenWrt, musl)
 #   make check-musl       compile every source with Debian's musl-gcc (build/musl/)
+#   make check-musl-static  nym-vpnd, nym-vpnc static with musl, deps from Debian's sources; run them
 #   DEPS=0 make ...       do not run scripts/deps.sh (cross builds: OpenWrt's SDK)
 #
 # Sources are discovered, not listed: lib/<area>/*.c make up libnym.a, each program folder's
@@ -119,7 +120,7 @@ endif
 all: $(LIBNYM) $(PROGRAMS) $(UNIT_BIN) $(FUZZ_REPLAY_BIN)
 
 help:
-	@sed -n '1,15p' Makefile
+	@sed -n '1,16p' Makefile
 
 $(O)/obj/%.o: %.c
 	@mkdir -p $(@D)
@@ -212,10 +213,47 @@ check-musl: $(MUSL_OBJ)
 	$(Q)scripts/musl_symbols.sh $(MUSL_OBJ)
 	@echo "check-musl: $(words $(MUSL_OBJ)) sources compile with $(MUSL_CC) ($$($(MUSL_CC) -dumpversion 2>/dev/null), musl $$(dpkg-query -W -f='$${Version}' musl-dev 2>/dev/null))"
 
+# Static musl binaries (issue 16): nym-vpnd and nym-vpnc linked with -static against musl and
+# their dependencies built with musl-gcc from Debian's source packages
+# (scripts/musl_static_deps.sh into $(MSO)/prefix), then run (scripts/musl_static.sh).
+# sqlite3.h and microhttpd.h are seen (build/musl-static/hdr) only so that every module of the
+# library compiles; the programs pull none of the objects that need them.
+MSO := build/musl-static
+MS_SRC := $(LIB_SRC) $(nym-vpnd_SRC) $(nym-vpnc_SRC)
+MS_OBJ := $(MS_SRC:%.c=$(MSO)/obj/%.o)
+MS_FLAGS := -std=gnu17 -O2 $(WARN) -D_GNU_SOURCE -DNYM_NO_SYSTEMD -Ilib -Ikmod/uapi -I. \
+            -isystem $(MSO)/prefix/include -isystem $(MSO)/kinc -isystem $(MSO)/hdr \
+            -ffunction-sections -fdata-sections -DNYM_VERSION='"$(VERSION)"' -DNYM_COMMIT='"$(COMMIT)"'
+MS_LIBS_vpnc := -lsodium -ljansson
+MS_LIBS_vpnd := -lcurl -lssl -lcrypto -lnftnl -lmnl -luring -lyaml -ljansson -lsodium -lpthread -lm
+.PHONY: check-musl-static
+check-musl-static:
+	scripts/musl_static.sh $(MSO)
+
+$(MSO)/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(say) MUSLCC $<
+	$(Q)$(MUSL_CC) $(MS_FLAGS) -MMD -MP -c -o $@ $<
+
+$(MSO)/lib/libnym.a: $(LIB_SRC:%.c=$(MSO)/obj/%.o)
+	@mkdir -p $(@D)
+	$(say) AR $@
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+
+$(MSO)/bin/nym-vpnc: $(nym-vpnc_SRC:%.c=$(MSO)/obj/%.o) $(MSO)/lib/libnym.a
+	@mkdir -p $(@D)
+	$(say) MUSLLD $@
+	$(Q)$(MUSL_CC) -static -Wl,--gc-sections -o $@ $^ -L$(MSO)/prefix/lib $(MS_LIBS_vpnc)
+
+$(MSO)/bin/nym-vpnd: $(nym-vpnd_SRC:%.c=$(MSO)/obj/%.o) $(MSO)/lib/libnym.a
+	@mkdir -p $(@D)
+	$(say) MUSLLD $@
+	$(Q)$(MUSL_CC) -static -Wl,--gc-sections -o $@ $^ -L$(MSO)/prefix/lib $(MS_LIBS_vpnd)
+
 clean:
 	rm -rf build
 
--include $(shell find $(O)/obj $(FO)/obj $(MO)/obj -name '*.d' 2>/dev/null)
+-include $(shell find $(O)/obj $(FO)/obj $(MO)/obj $(MSO)/obj -name '*.d' 2>/dev/null)
 
 # nym_awg.ko (kmod/) for the VM's Debian kernel or KDIR. Kbuild writes next to its sources,
 # so it builds in $(O)/kmod over symbolic links to them and the tree under git stays clean.

@@ -7,7 +7,7 @@ PKGS="build-essential pkg-config clang llvm libclang-rt-14-dev
 libsodium-dev libssl-dev liburing-dev libmnl-dev libnftnl-dev libyaml-dev libjansson-dev
 libsqlite3-dev sqlite3 libmicrohttpd-dev libcurl4-openssl-dev libcriterion-dev libsystemd-dev dbus-daemon
 wireguard-tools wireguard-go nftables iproute2 iperf3 dnsmasq-base tcpdump qemu-system-x86 linux-image-amd64 linux-headers-amd64 sparse
-busybox-static python3 python3-cryptography curl iputils-ping musl-tools
+busybox-static python3 python3-cryptography curl iputils-ping musl-tools autoconf automake libtool file
 debhelper dh-dkms dkms lintian debootstrap pandoc fakeroot systemd-container"
 
 missing=""
