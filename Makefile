@@ -190,9 +190,8 @@ fuzz: $(FUZZ_NAMES:%=$(FO)/bin/%)
 # musl (OpenWrt's C library): every source of the library and the programs compiled with
 # Debian's musl-gcc against musl's headers, the dependencies' and the kernel's made visible
 # in build/musl/include (scripts/musl_headers.sh); no libsystemd. Then every symbol they use
-# must resolve in musl's libc.a, libgcc or a dependency (scripts/musl_symbols.sh). No binary
-# is linked: that needs the dependencies built for musl (not done here: see the README of
-# packaging/openwrt).
+# must resolve in musl's libc.a, libgcc or a dependency (scripts/musl_symbols.sh). Binaries
+# linked against musl: check-musl-static below.
 MUSL_CC ?= musl-gcc
 MO := build/musl
 MUSL_SRC := $(LIB_SRC) $(foreach p,$(PROGRAM_DIRS),$(sort $(wildcard $(word 2,$(subst :, ,$(p)))/*.c $(word 2,$(subst :, ,$(p)))/*/*.c)))
@@ -216,8 +215,9 @@ check-musl: $(MUSL_OBJ)
 # Static musl binaries (issue 16): nym-vpnd and nym-vpnc linked with -static against musl and
 # their dependencies built with musl-gcc from Debian's source packages
 # (scripts/musl_static_deps.sh into $(MSO)/prefix), then run (scripts/musl_static.sh).
-# sqlite3.h and microhttpd.h are seen (build/musl-static/hdr) only so that every module of the
-# library compiles; the programs pull none of the objects that need them.
+# Debian's sqlite3.h and microhttpd.h (and libmnl's and libnftnl's when the archive did not
+# serve their sources) are seen, after the prefix, in $(MSO)/hdr only so that every module of
+# the library compiles; a program linked pulls none of the objects that need them.
 MSO := build/musl-static
 MS_SRC := $(LIB_SRC) $(nym-vpnd_SRC) $(nym-vpnc_SRC)
 MS_OBJ := $(MS_SRC:%.c=$(MSO)/obj/%.o)

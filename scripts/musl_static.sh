@@ -15,10 +15,11 @@ scripts/musl_static_deps.sh "$OUT"
 P="$OUT/prefix"
 T1=$(date +%s)
 
-# sqlite3.h and microhttpd.h for the library's modules that include them (see the Makefile).
-MA=$(gcc -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)
+# Debian's sqlite3.h and microhttpd.h, and the headers of a library whose sources were not
+# served, only for the library's modules that include them to compile (see the Makefile).
 rm -rf "$OUT/hdr" && mkdir -p "$OUT/hdr"
 for h in sqlite3.h sqlite3ext.h microhttpd.h; do ln -s "/usr/include/$h" "$OUT/hdr/$h"; done
+for m in $(cat "$P/missing"); do ln -s "/usr/include/$m" "$OUT/hdr/$m"; done
 
 # needs PROGRAM: the source packages of PROGRAM's libraries that the archive did not serve.
 needs() {

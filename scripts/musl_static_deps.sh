@@ -123,8 +123,7 @@ b_jansson() {
 }
 b_libyaml() {
 	cd "$1" && autoreconf -fi && ./configure $AC && make -j"$JOBS" -C src && make -C src install &&
-		make install-pkgconfigDATA 2>/dev/null || true
-	[ -f "$P/lib/libyaml.a" ]
+		make install-pkgconfigDATA && install -m 644 include/yaml.h "$P/include/yaml.h"
 }
 b_liburing() {
 	cd "$1" && ./configure --prefix="$P" --cc=musl-gcc && make -j"$JOBS" -C src liburing.a &&
@@ -144,9 +143,13 @@ b_openssl() {
 		no-srp no-gost no-ui-console -isystem "$K" &&
 		make -j"$JOBS" build_libs && make install_dev
 }
-# curl: HTTP and HTTPS only (lib/http/http_client.c), OpenSSL, nothing optional.
+# curl: HTTP and HTTPS only (lib/http/http_client.c), OpenSSL, nothing optional. Debian's last
+# two patches make its GnuTLS and NSS flavours (libcurl-gnutls, libcurl-nss): taken back off,
+# as its debian/rules does for the OpenSSL one.
 b_curl() {
-	cd "$1" && autoreconf -fi && ./configure $AC --with-openssl="$P" \
+	cd "$1" && for f in 99_nss.patch 90_gnutls.patch; do
+		[ ! -f "debian/patches/$f" ] || patch -R -s -p1 <"debian/patches/$f" || return 1
+	done && autoreconf -fi && ./configure $AC --with-openssl="$P" \
 		--with-ca-bundle=/etc/ssl/certs/ca-certificates.crt --with-ca-path=/etc/ssl/certs \
 		--disable-ftp --disable-file --disable-ldap --disable-ldaps --disable-rtsp --disable-dict \
 		--disable-telnet --disable-tftp --disable-pop3 --disable-imap --disable-smb --disable-smtp \
