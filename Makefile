@@ -230,7 +230,7 @@ MS_LIBS_vpnd := -lcurl -lssl -lcrypto -lnftnl -lmnl -luring -lyaml -ljansson -ls
 check-musl-static:
 	scripts/musl_static.sh $(MSO)
 
-$(MSO)/obj/%.o: %.c
+$(MSO)/obj/%.o: %.c $(MSO)/prefix.stamp
 	@mkdir -p $(@D)
 	$(say) MUSLCC $<
 	$(Q)$(MUSL_CC) $(MS_FLAGS) -MMD -MP -c -o $@ $<

@@ -99,7 +99,7 @@ if case $BINS in *nym-vpnd*) true ;; *) false ;; esac; then
 	# routes or the firewall stays there), with an authority nobody answers on (loopback): it
 	# stays disconnected and answers its control socket.
 	mkdir -p "$T/data"
-	unshare --net "$VPND" --config packaging/nym-vpnd.yaml --socket "$T/vpnd.sock" --data-dir "$T/data" \
+	unshare --net sh -c 'ip link set lo up 2>/dev/null; exec "$@"' vpnd "$VPND" --config packaging/nym-vpnd.yaml --socket "$T/vpnd.sock" --data-dir "$T/data" \
 		--authority http://127.0.0.1:9/ --log-level info >"$T/vpnd.log" 2>&1 &
 	VPND_PID=$!
 	i=0
@@ -108,7 +108,7 @@ if case $BINS in *nym-vpnd*) true ;; *) false ;; esac; then
 		i=$((i + 1))
 	done
 	if [ -x "$VPNC" ] && "$VPNC" --socket "$T/vpnd.sock" info >"$T/info" 2>&1; then
-		ok "nym-vpnc info from the static nym-vpnd: $(grep -i version "$T/info" | head -n 1)"
+		ok "nym-vpnc info from the static nym-vpnd: $(head -n 1 "$T/info"), RSS $(awk '/^VmRSS/ { print $2, $3 }' "/proc/$VPND_PID/status")"
 	else
 		bad "nym-vpnc info from the static nym-vpnd: $(cat "$T/info" 2>/dev/null) $(tail -n 5 "$T/vpnd.log")"
 	fi

@@ -66,8 +66,16 @@ KEY=$( { cat "$SELF"; for d in $DSCS; do cat "$OUT/src/$d"; done; echo "$MISSING
 	for l in $LOCAL; do (cd "$MUSL_STATIC_SRC/$l" && find . -type f ! -path './.git/*' | sort | xargs cat); done
 	} | sha256sum | cut -c1-16)
 P="$OUT/deps-$KEY"
+# use: OUT/prefix points at P; OUT/prefix.stamp is touched when it changes (the objects
+# compiled against the prefix depend on it).
+use() {
+	if [ "$(readlink "$OUT/prefix" 2>/dev/null)" != "deps-$KEY" ]; then
+		ln -sfn "deps-$KEY" "$OUT/prefix"
+		touch "$OUT/prefix.stamp"
+	fi
+}
 if [ -f "$P/.done" ]; then
-	ln -sfn "deps-$KEY" "$OUT/prefix"
+	use
 	echo "musl_static_deps: $P (cached): $(tr '\n' ' ' <"$P/sources")"
 	exit 0
 fi
@@ -170,7 +178,7 @@ done
 printf '%s\n' $MISSING >"$P/missing"
 { echo "$DSCS" | tr ' ' '\n'; for l in $LOCAL; do echo "$l(local)"; done; } | sed '/^$/d' >"$P/sources"
 touch "$P/.done"
-ln -sfn "deps-$KEY" "$OUT/prefix"
+use
 rm -rf "$OUT/build"
 echo "musl_static_deps: $P built in $(( $(date +%s) - T0 )) s: $(tr '\n' ' ' <"$P/sources")"
 [ -z "$MISSING" ] || echo "musl_static_deps: not served by the archive:$MISSING" >&2
