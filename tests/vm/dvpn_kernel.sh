@@ -15,15 +15,15 @@
 #   NYM_TEST_RUNS      the client backends to run, in order (default "kernel userspace")
 #   NYM_TEST_GW_BACKEND the gateways' backend (default kernel; userspace runs the script on a
 #                      machine without WireGuard, to try it out)
-#   NYM_TEST_AMNEZIA   off (default) | base | random: the hook for AmneziaWG (issue 13's AWG
-#                      work, contract K4). Anything but off is handed to
+#   NYM_TEST_AMNEZIA   off (default here; the wrapper's default is random) | base | random:
+#                      AmneziaWG on the entry hop. Anything but off is handed to
 #                      `nym-vpnc tunnel set --amnezia VALUE` before the runs, and the runs
-#                      then expect `status --json` to show it (connection.wireguard.amnezia);
-#                      a build without that option fails the test with a clear message.
-#                      The gateways' side (wireguard.amnezia, contract K3) is set with
-#                      NYM_TEST_GW_AMNEZIA (default: unset, the gateways' default): the
-#                      entry gateway's value (sandbox --wg-amnezia), with nym_awg.ko loaded
-#                      from $NYM_BUILD/kmod first (the wrapper runs `make kmod`).
+#                      then expect `status --json` to show it (connection.wireguard.amnezia)
+#                      and, with random on both sides, the entry's nym_awg.ko to have
+#                      decoded and encoded the hop's datagrams.
+#   NYM_TEST_GW_AMNEZIA the entry gateway's wireguard.amnezia (sandbox --wg-amnezia; default:
+#                      unset, the gateways' default, off), with nym_awg.ko loaded from
+#                      $NYM_BUILD/kmod first (the wrapper runs `make kmod`).
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 . tests/lib/assert.sh
@@ -123,7 +123,7 @@ check "gateway set --entry-id --exit-id" vpnc gateway set --entry-id "$ENTRY_ID"
 check "tunnel set --two-hop on" vpnc tunnel set --two-hop on
 if [ "$AMNEZIA" != off ]; then
 	vpnc tunnel set --amnezia "$AMNEZIA" >"$WORK/amnezia.out" 2>&1 ||
-		die "tunnel set --amnezia $AMNEZIA failed (does this nym-vpnc have it? contract K4): $(cat "$WORK/amnezia.out")"
+		die "tunnel set --amnezia $AMNEZIA failed: $(cat "$WORK/amnezia.out")"
 	pass "tunnel set --amnezia $AMNEZIA"
 fi
 echo "# daemon configured ($(elapsed))"
