@@ -106,7 +106,7 @@ static int describe(struct node_directory *d, int64_t now, char **body, size_t *
 			desc.roles |= NYM_ROLE_WIREGUARD;
 			desc.wireguard_port = (uint16_t)c->wireguard.announced_port;
 			memcpy(desc.wireguard_key, d->wg.public_key, 32);
-			/* Announced only as the module applies it now (K3): what nym_awg.ko holds for
+			/* Announced only as the module applies it now (PROTOCOLS §7.2): what nym_awg.ko holds for
 			 * the device, a RESPONDER set. */
 			struct awg_params ap;
 			int awg_mode;

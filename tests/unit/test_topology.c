@@ -529,7 +529,7 @@ Test(topology, body_signatures)
 		cr_assert_eq(nym_body_sig_parse(bad[i], strlen(bad[i]), &back), -EINVAL);
 }
 
-/* A gateway with the wireguard role announcing AmneziaWG parameters (K3). */
+/* A gateway with the wireguard role announcing AmneziaWG parameters (PROTOCOLS §7.2). */
 static void awg_gateway(unsigned n, int64_t published, const struct awg_params *p, struct nym_descriptor_signed *sd)
 {
 	struct nym_ed25519_keypair kp;

@@ -169,7 +169,7 @@ check "the tunnel still carries ping after the random datagrams" ping_ok c -c 3 
 [ "$(counter g wgg endpoints)" -le 2 ] && pass "random datagrams taught the gateway no endpoint" ||
 	fail "endpoints after random datagrams: $(counter g wgg endpoints)"
 
-# The gateway's own wiring (K3): an entry gateway with wireguard.amnezia random creates nymwg,
+# The gateway's own wiring (wireguard.amnezia): an entry gateway with wireguard.amnezia random creates nymwg,
 # puts it under the module as RESPONDER with the set it drew and kept in DATA_DIR/amnezia, and
 # announces exactly that set in its descriptor (caught by a stand-in authority).
 netns_add n

@@ -86,7 +86,7 @@ EOT
 # emulated CPU and nothing here uses them).
 GW_AMNEZIA=${NYM_TEST_GW_AMNEZIA:-}
 if [ -n "$GW_AMNEZIA" ]; then
-	# The entry gateway's side of AmneziaWG (K3): the module before the sandbox starts it.
+	# The entry gateway's side of AmneziaWG (wireguard.amnezia): the module before the sandbox starts it.
 	KO="$(pwd)/${NYM_BUILD:-build}/kmod/nym_awg.ko"
 	[ -d /sys/module/nym_awg ] || insmod "$KO" || die "NYM_TEST_GW_AMNEZIA: cannot insmod $KO (make kmod)"
 	vpnd_sandbox --mixnodes 0 --wireguard --wg-backend "$GW_BACKEND" --wg-amnezia "$GW_AMNEZIA"
