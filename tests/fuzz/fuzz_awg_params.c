@@ -6,6 +6,13 @@
 #include "awg/awg.h"
 #include "fuzz.h"
 
+/* Field by field: the struct has padding after s2, which memcmp would read. */
+static int same_fields(const struct awg_params *a, const struct awg_params *b)
+{
+	return a->jc == b->jc && a->jmin == b->jmin && a->jmax == b->jmax && a->s1 == b->s1 && a->s2 == b->s2 &&
+	       a->h1 == b->h1 && a->h2 == b->h2 && a->h3 == b->h3 && a->h4 == b->h4;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char *text = malloc(size + 1);
@@ -27,7 +34,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	char out[AWG_PARAMS_TEXT_MAX];
 	if (awg_params_format(&p, out, sizeof(out)) != 0 || awg_params_parse(out, &q, NULL) != 0 ||
-	    memcmp(&p, &q, sizeof(p)) != 0 || !awg_params_equal(&p, &q))
+	    !same_fields(&p, &q) || !awg_params_equal(&p, &q))
 		abort();
 	if (p.jc) {
 		size_t n = awg_junk_size(&p, NULL);
