@@ -46,9 +46,9 @@ expect "tunnel get: two_hop true" true sh -c "'$S' exec --dir '$SANDBOX_DIR' cli
 
 vpn_snapshot "$WORK/before.snap"
 vpn_capture_start client
-bg_on entry "$WORK/entry.pcap.log" tcpdump -i nymwg -s 256 -U -n -Z root -w "$WORK/entry.pcap"
+bg_on entry "$WORK/entry.pcap.log" tcpdump -i nymwg -s 256 -U --immediate-mode -n -Z root -w "$WORK/entry.pcap"
 ENTRY_CAP=$BG_PID
-bg_on exit "$WORK/exit.pcap.log" tcpdump -i nymwg -s 256 -U -n -Z root -w "$WORK/exit.pcap"
+bg_on exit "$WORK/exit.pcap.log" tcpdump -i nymwg -s 256 -U --immediate-mode -n -Z root -w "$WORK/exit.pcap"
 EXIT_CAP=$BG_PID
 sleep 1
 

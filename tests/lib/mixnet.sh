@@ -96,7 +96,7 @@ bg_on() {
 }
 
 capture_start() {
-	bg_on "$1" "$3.log" tcpdump -i "$2" -s 0 -U -n -Z root -w "$3"
+	bg_on "$1" "$3.log" tcpdump -i "$2" -s 0 -U --immediate-mode -n -Z root -w "$3"
 	CAPTURE_PIDS="$CAPTURE_PIDS $BG_PID"
 	i=0
 	until grep -q "listening on" "$3.log" 2>/dev/null; do
