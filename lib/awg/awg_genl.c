@@ -14,36 +14,6 @@
 
 extern char **environ;
 
-
-
-static int awg_genl_family_cb(const struct nlmsghdr *nlh, void *data)
-{
-	const struct nlattr *a;
-	mnl_attr_for_each(a, nlh, sizeof(struct genlmsghdr)) {
-		if (mnl_attr_get_type(a) == CTRL_ATTR_FAMILY_ID && mnl_attr_validate(a, MNL_TYPE_U16) == 0)
-			*(uint16_t *)data = mnl_attr_get_u16(a);
-	}
-	return MNL_CB_OK;
-}
-
-static int awg_genl_family(uint16_t *id)
-{
-	uint8_t buf[128] __attribute__((aligned(8)));
-	struct nlmsghdr *nlh = nl_sock_put_request(buf, GENL_ID_CTRL, 0);
-	struct genlmsghdr *g = mnl_nlmsg_put_extra_header(nlh, sizeof(*g));
-	g->cmd = CTRL_CMD_GETFAMILY;
-	g->version = 1;
-	mnl_attr_put_strz(nlh, CTRL_ATTR_FAMILY_NAME, NYM_AWG_GENL_NAME);
-	uint16_t got = 0;
-	int rc = nl_sock_ack_on(NETLINK_GENERIC, nlh, awg_genl_family_cb, &got);
-	if (rc)
-		return rc == -ENOENT || rc == -EINVAL ? -ENOENT : rc;
-	if (!got)
-		return -ENOENT;
-	*id = got;
-	return 0;
-}
-
 static struct nlmsghdr *awg_genl_request(void *buf, uint16_t family, uint8_t cmd)
 {
 	struct nlmsghdr *nlh = nl_sock_put_request(buf, family, 0);
@@ -87,7 +57,7 @@ int awg_genl_set_why(const char *ifname, uint16_t port, int mode, const struct a
 		why[0] = 0;
 	if (awg_genl_ifname(ifname) || !p)
 		return -EINVAL;
-	int rc = awg_genl_family(&family);
+	int rc = nl_sock_genl_family(NYM_AWG_GENL_NAME, &family);
 	if (rc)
 		return rc;
 	uint8_t buf[AWG_GENL_MSG_SIZE] __attribute__((aligned(8)));
@@ -108,7 +78,7 @@ int awg_genl_del(const char *ifname)
 	uint16_t family;
 	if (awg_genl_ifname(ifname))
 		return -EINVAL;
-	int rc = awg_genl_family(&family);
+	int rc = nl_sock_genl_family(NYM_AWG_GENL_NAME, &family);
 	if (rc)
 		return rc;
 	uint8_t buf[128] __attribute__((aligned(8)));
@@ -215,7 +185,7 @@ int awg_genl_get(const char *ifname, struct awg_params *p, int *mode, struct awg
 	uint16_t family;
 	if (awg_genl_ifname(ifname))
 		return -EINVAL;
-	int rc = awg_genl_family(&family);
+	int rc = nl_sock_genl_family(NYM_AWG_GENL_NAME, &family);
 	if (rc)
 		return rc;
 	uint8_t buf[128] __attribute__((aligned(8)));
@@ -238,7 +208,7 @@ int awg_genl_get(const char *ifname, struct awg_params *p, int *mode, struct awg
 int awg_genl_available(void)
 {
 	uint16_t family;
-	if (awg_genl_family(&family) == 0)
+	if (nl_sock_genl_family(NYM_AWG_GENL_NAME, &family) == 0)
 		return 1;
 	char *argv[] = { "modprobe", "-q", "nym_awg", NULL };
 	pid_t pid;
@@ -247,7 +217,7 @@ int awg_genl_available(void)
 		return 0;
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
-	return awg_genl_family(&family) == 0;
+	return nl_sock_genl_family(NYM_AWG_GENL_NAME, &family) == 0;
 }
 
 const char *awg_genl_mode_name(int mode)

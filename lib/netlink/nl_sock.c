@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <linux/genetlink.h>
 #include <linux/netlink.h>
 
 /* Each conversation has a socket of its own, so the number only has to differ from the
@@ -147,4 +148,35 @@ int nl_sock_ack_why(int bus, struct nlmsghdr *nlh, char *why, size_t cap)
 		why[0] = 0;
 	struct nl_sock_why w = { why, cap };
 	return nl_sock_talk_why(bus, nlh, false, NULL, NULL, why && cap ? &w : NULL);
+}
+
+/* The CTRL_CMD_GETFAMILY answer: its CTRL_ATTR_FAMILY_ID, when it has a well-formed one. */
+static int nl_sock_genl_family_cb(const struct nlmsghdr *nlh, void *data)
+{
+	const struct nlattr *a;
+	mnl_attr_for_each(a, nlh, sizeof(struct genlmsghdr)) {
+		if (mnl_attr_get_type(a) == CTRL_ATTR_FAMILY_ID && mnl_attr_validate(a, MNL_TYPE_U16) == 0)
+			*(uint16_t *)data = mnl_attr_get_u16(a);
+	}
+	return MNL_CB_OK;
+}
+
+int nl_sock_genl_family(const char *name, uint16_t *id)
+{
+	if (!name || !*name || strlen(name) >= GENL_NAMSIZ)
+		return -EINVAL;
+	uint8_t buf[128] __attribute__((aligned(8)));
+	struct nlmsghdr *nlh = nl_sock_put_request(buf, GENL_ID_CTRL, 0);
+	struct genlmsghdr *g = mnl_nlmsg_put_extra_header(nlh, sizeof(*g));
+	g->cmd = CTRL_CMD_GETFAMILY;
+	g->version = 1;
+	mnl_attr_put_strz(nlh, CTRL_ATTR_FAMILY_NAME, name);
+	uint16_t got = 0;
+	int rc = nl_sock_ack_on(NETLINK_GENERIC, nlh, nl_sock_genl_family_cb, &got);
+	if (rc)
+		return rc == -EINVAL ? -ENOENT : rc;
+	if (!got)
+		return -ENOENT;
+	*id = got;
+	return 0;
 }

@@ -33,4 +33,10 @@ int nl_sock_dump_on(int bus, struct nlmsghdr *nlh, mnl_cb_t cb, void *data);
  * e.g. the rule a generic-netlink family's policy or handler names. */
 int nl_sock_ack_why(int bus, struct nlmsghdr *nlh, char *why, size_t cap);
 
+/* A generic-netlink family's id by name (CTRL_CMD_GETFAMILY on NETLINK_GENERIC; asking also
+ * loads the module where the kernel has one for that name). Returns 0, -ENOENT (no such
+ * family; the kernel's -EINVAL counts as one too), -EINVAL (name empty or longer than a
+ * family's) or another -errno. */
+int nl_sock_genl_family(const char *name, uint16_t *id);
+
 #endif

@@ -1,5 +1,6 @@
 #include "wg/wg_device.h"
 
+#include "netlink/nl_sock.h"
 #include "util/log.h"
 #include "wg/wg_genl.h"
 
@@ -53,7 +54,7 @@ static _Atomic uint16_t wg_device_family;
 static int wg_device_resolve(void)
 {
 	uint16_t id;
-	int rc = wg_genl_family(&id);
+	int rc = nl_sock_genl_family(WG_GENL_NAME, &id); /* -ENOENT: no WireGuard in this kernel */
 	if (rc == 0) {
 		wg_device_family = id;
 		wg_device_kernel = 1;

@@ -385,35 +385,6 @@ int wg_genl_parse_device(const struct nlmsghdr *nlh, struct wg_status *st)
 
 /* --- conversations ------------------------------------------------------------------------ */
 
-static int wg_genl_family_cb(const struct nlmsghdr *nlh, void *data)
-{
-	struct wg_genl_attrs t = { .max = CTRL_ATTR_FAMILY_NAME };
-	if (mnl_attr_parse(nlh, sizeof(struct genlmsghdr), wg_genl_attr_cb, &t) < 0)
-		return MNL_CB_ERROR;
-	const struct nlattr *id = t.tb[CTRL_ATTR_FAMILY_ID];
-	if (id && wg_genl_len(id, 2))
-		*(uint16_t *)data = mnl_attr_get_u16(id);
-	return MNL_CB_OK;
-}
-
-int wg_genl_family(uint16_t *id)
-{
-	uint8_t buf[128] __attribute__((aligned(8)));
-	struct nlmsghdr *nlh = nl_sock_put_request(buf, GENL_ID_CTRL, 0);
-	struct genlmsghdr *g = mnl_nlmsg_put_extra_header(nlh, sizeof(*g));
-	g->cmd = CTRL_CMD_GETFAMILY;
-	g->version = 1;
-	mnl_attr_put_strz(nlh, CTRL_ATTR_FAMILY_NAME, WG_GENL_NAME);
-	uint16_t got = 0;
-	int rc = nl_sock_ack_on(NETLINK_GENERIC, nlh, wg_genl_family_cb, &got);
-	if (rc)
-		return rc;
-	if (!got)
-		return -ENOENT;
-	*id = got;
-	return 0;
-}
-
 #define WG_GENL_MSG_SIZE 8192
 
 int wg_genl_set(uint16_t family, const char *ifname, const struct wg_conf *c)

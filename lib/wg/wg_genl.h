@@ -49,10 +49,6 @@ int wg_genl_build_get(void *buf, size_t size, uint16_t family, const char *ifnam
  * -EBADMSG (bad lengths or nesting) or -ENOMEM. */
 int wg_genl_parse_device(const struct nlmsghdr *nlh, struct wg_status *st);
 
-/* The family's id (CTRL_CMD_GETFAMILY; asking also loads the module where it is one).
- * Returns 0, -ENOENT (no such family: no WireGuard in this kernel) or another -errno. */
-int wg_genl_family(uint16_t *id);
-
 /* The whole configuration, in as many messages as it takes. */
 int wg_genl_set(uint16_t family, const char *ifname, const struct wg_conf *c);
 /* The device's status (st emptied first; empty again on error; -ENODEV: no such device). */
