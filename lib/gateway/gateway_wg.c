@@ -259,12 +259,14 @@ int gateway_wg_open(struct gateway_wg **out, const struct gateway_wg_config *cfg
 	return 0;
 }
 
-static int save_dirty(struct gateway_wg *g, int64_t now)
+/* Saves every registered peer with unsaved changes and commits the transaction the caller
+ * began (began == 0; otherwise each save stands alone); a failure is db_failed's, what naming
+ * the pass in its log. */
+static int save_dirty(struct gateway_wg *g, int began, int64_t now, const char *what)
 {
-	int rc = 0, began;
+	int rc = 0;
 	if (!g->db)
 		return 0;
-	began = gateway_clients_begin(g->db);
 	for (size_t b = 0; b < BUCKETS && rc == 0; b++)
 		for (struct entry *e = g->buckets[b]; e && rc == 0; e = e->next)
 			if (e->registered && e->dirty)
@@ -275,7 +277,7 @@ static int save_dirty(struct gateway_wg *g, int64_t now)
 			rc = c;
 	}
 	if (rc)
-		db_failed(g, rc, "saving balances");
+		db_failed(g, rc, what);
 	return rc;
 }
 
@@ -283,8 +285,8 @@ void gateway_wg_close(struct gateway_wg *g)
 {
 	if (!g)
 		return;
-	if (g->by_index)
-		save_dirty(g, 0);
+	if (g->by_index && g->db)
+		save_dirty(g, gateway_clients_begin(g->db), 0, "saving balances");
 	for (size_t b = 0; b < BUCKETS; b++) {
 		struct entry *e = g->buckets[b];
 		while (e) {
@@ -663,21 +665,8 @@ int gateway_wg_meter(struct gateway_wg *g, const struct gateway_wg_reading *r, s
 			remove_peer(g, e, GATEWAY_WG_REMOVED_NO_BANDWIDTH, now);
 		}
 	}
-	int rc = 0;
-	if (g->db) {
-		for (size_t b = 0; b < BUCKETS && rc == 0; b++)
-			for (struct entry *e = g->buckets[b]; e && rc == 0; e = e->next)
-				if (e->registered && e->dirty)
-					rc = save_peer(g, e, now);
-		if (began == 0) {
-			int c = gateway_clients_commit(g->db);
-			if (rc == 0)
-				rc = c;
-		}
-		if (rc)
-			db_failed(g, rc, "saving the metering");
-	}
-	return rc;
+	/* The removals above are in the same transaction. */
+	return save_dirty(g, began, now, "saving the metering");
 }
 
 int gateway_wg_tick(struct gateway_wg *g, int64_t now)
