@@ -284,10 +284,27 @@ static void forwarding_restore(const char *state_dir)
 
 static int finish(struct vpnd_tunnel *t, bool v6, const char *outer);
 
+/* The tunnel's policy routing through t->ifname (IPv6 too when v6); t->routing is set even on
+ * a failure, so that teardown removes what was made. Returns 0, else posted FAILED. */
+static int routing_up(struct vpnd_tunnel *t, bool v6)
+{
+	const struct vpn_config *cfg = t->p.cfg;
+	struct nl_policy_routing r = { .ifname = t->ifname,
+				       .table = (uint32_t)cfg->tunnel.table,
+				       .fwmark = (uint32_t)cfg->tunnel.fwmark,
+				       .ipv4 = true,
+				       .ipv6 = v6 };
+	int rc = nl_policy_up(&r);
+	t->routing = true;
+	if (rc)
+		failed(t, VPN_REASON_ROUTING, true, "cannot set up the tunnel's routing (table %u, fwmark 0x%x): %s", r.table,
+		       r.fwmark, strerror(-rc));
+	return rc;
+}
+
 /* Returns 0 when configured, else posted FAILED. */
 static int configure(struct vpnd_tunnel *t, const struct ipr_addr_pair *ips)
 {
-	const struct vpn_config *cfg = t->p.cfg;
 	const struct vpn_settings *s = &t->p.settings;
 	char key[128];
 	progress(t, VPN_CTL_STEP_CONFIGURING_TUNNEL);
@@ -312,18 +329,9 @@ static int configure(struct vpnd_tunnel *t, const struct ipr_addr_pair *ips)
 			inet_ntop(AF_INET6, ips->v6, t->conn.ipv6, sizeof(t->conn.ipv6));
 		}
 	}
-	struct nl_policy_routing r = { .ifname = t->ifname,
-				       .table = (uint32_t)cfg->tunnel.table,
-				       .fwmark = (uint32_t)cfg->tunnel.fwmark,
-				       .ipv4 = true,
-				       .ipv6 = v6 };
-	rc = nl_policy_up(&r);
-	t->routing = true;
-	if (rc) {
-		failed(t, VPN_REASON_ROUTING, true, "cannot set up the tunnel's routing (table %u, fwmark 0x%x): %s", r.table,
-		       r.fwmark, strerror(-rc));
+	rc = routing_up(t, v6);
+	if (rc)
 		return rc;
-	}
 	return finish(t, v6, NULL);
 }
 
@@ -466,7 +474,6 @@ static bool wg_stopping(void *ctx)
  * mixnet mode's, with the exit device as the tunnel. */
 static void run_two_hop(struct vpnd_tunnel *t)
 {
-	const struct vpn_config *cfg = t->p.cfg;
 	struct vpnd_wg_hooks h = { .ctx = t, .progress = wg_progress, .failed = wg_failed, .stopping = wg_stopping };
 	bool v6 = false;
 	struct vpn_state_connection conn;
@@ -481,18 +488,8 @@ static void run_two_hop(struct vpnd_tunnel *t)
 	if (rc || stopping(t))
 		return;
 	snprintf(t->ifname, sizeof(t->ifname), "%s", conn.tun);
-	struct nl_policy_routing r = { .ifname = t->ifname,
-				       .table = (uint32_t)cfg->tunnel.table,
-				       .fwmark = (uint32_t)cfg->tunnel.fwmark,
-				       .ipv4 = true,
-				       .ipv6 = v6 };
-	rc = nl_policy_up(&r);
-	t->routing = true;
-	if (rc) {
-		failed(t, VPN_REASON_ROUTING, true, "cannot set up the tunnel's routing (table %u, fwmark 0x%x): %s", r.table,
-		       r.fwmark, strerror(-rc));
+	if (routing_up(t, v6) != 0)
 		return;
-	}
 	if (finish(t, v6, vpnd_wg_outer_ifname()) != 0)
 		return;
 	struct vpnd_tev up = { .kind = VPND_TEV_UP };
