@@ -1,8 +1,9 @@
-/* One rtnetlink conversation over libmnl, shared by nl_link, nl_route and nl_policy: a socket
- * of its own (opened, bound, closed again), one request, and either the kernel's
- * acknowledgement or a whole dump. The request's NLM_F_REQUEST and NLM_F_ACK / NLM_F_DUMP
- * flags and its sequence number are set here. Returns 0 or -errno (the kernel's error from
- * the acknowledgement, e.g. -EEXIST, -ENOENT, -ESRCH; -EIO when libmnl fails without one). */
+/* One netlink conversation over libmnl (rtnetlink for nl_link, nl_route and nl_policy,
+ * generic netlink for wg_genl and awg_genl): a socket of its own (opened, bound, closed
+ * again), one request, and either the kernel's acknowledgement or a whole dump. The
+ * request's NLM_F_REQUEST and NLM_F_ACK / NLM_F_DUMP flags and its sequence number are set
+ * here. Returns 0 or -errno (the kernel's error from the acknowledgement, e.g. -EEXIST,
+ * -ENOENT, -ESRCH; -EIO when libmnl fails without one). */
 #ifndef NYM_NETLINK_NL_SOCK_H
 #define NYM_NETLINK_NL_SOCK_H
 
