@@ -14,10 +14,12 @@
 #include "mix/mix_surb_ack.h"
 #include "sphinx/sphinx_packet.h"
 
-/* Every packet this engine makes is regular: 2048 bytes of plaintext, SURB-ACK | key | body. */
+/* Every packet this engine makes is regular: 2048 bytes of plaintext, SURB-ACK | key | body,
+ * or zero first hop | key | body without a SURB-ACK (mix_envelope.h). */
 #define PLAIN (MIX_REGULAR_PACKET_LEN - MIX_SPHINX_PACKET_OVERHEAD)
-#define BODY_LEN (PLAIN - MIX_ENVELOPE_BODY_OFF) /* 1611: one fragment */
-#define ITEM_LEN (PLAIN - MIX_SURB_ACK_LEN)	 /* 1643: what the gateway hands on */
+#define BODY_LEN (PLAIN - MIX_ENVELOPE_BODY_OFF)		   /* 1611: one fragment */
+#define UNACKED_BODY_LEN (PLAIN - MIX_ENVELOPE_UNACKED_BODY_OFF) /* 1997: one without an ack */
+#define ITEM_LEN (PLAIN - MIX_SURB_ACK_HOP_LEN)			   /* 2029: what the gateway hands on */
 #define ENTRY_LEN (LINK_SEND_ENTRY_OVERHEAD + MIX_REGULAR_PACKET_LEN)
 #define VERSION SPHINX_VERSION_259
 #define HOPS CLIENT_ROUTE_HOPS
@@ -46,7 +48,8 @@ struct frag {
 	size_t index; /* in msg->frags */
 	struct mix_fragment_id id;
 	bool in_queue, dead, sent;
-	uint8_t data[BODY_LEN]; /* the serialised fragment, zero padded */
+	bool unacked; /* no SURB-ACK: never in the map, freed once sent */
+	uint8_t data[UNACKED_BODY_LEN]; /* the serialised fragment, zero padded (BODY_LEN when acked) */
 };
 
 struct in_msg {
@@ -280,11 +283,12 @@ void client_engine_free(struct client_engine *e)
 {
 	if (!e)
 		return;
-	/* Dead fragments live only in the queue; live ones are all in the map. */
+	/* Dead and unacknowledged fragments live only in the queue; live acked ones are all in the
+	 * map. */
 	for (struct frag *f = e->qhead, *next; f; f = next) {
 		next = f->next;
 		f->in_queue = false;
-		if (f->dead)
+		if (f->dead || f->unacked)
 			free_frag(f);
 	}
 	if (e->map) {
@@ -391,13 +395,14 @@ struct pending {
 static void build_batch(struct client_engine *e, struct pending *pend, size_t np, uint8_t *entries)
 {
 	static const uint8_t zero_identifier[SPHINX_IDENTIFIER_LEN];
-	const struct sphinx_hop *ack_routes[CLIENT_ENGINE_BATCH];
+	const struct sphinx_hop *ack_routes[CLIENT_ENGINE_BATCH] = { 0 };
 	struct mix_surb_ack acks[CLIENT_ENGINE_BATCH];
 	const struct mix_surb_ack *ackp[CLIENT_ENGINE_BATCH];
-	struct mix_fragment_id ids[CLIENT_ENGINE_BATCH];
+	struct mix_fragment_id ids[CLIENT_ENGINE_BATCH] = { 0 };
 	uint8_t *msgs[CLIENT_ENGINE_BATCH], *packets[CLIENT_ENGINE_BATCH];
 	const uint8_t *keys[CLIENT_ENGINE_BATCH], *bodies[CLIENT_ENGINE_BATCH], *cmsgs[CLIENT_ENGINE_BATCH];
 	size_t index[CLIENT_ENGINE_BATCH], lens[CLIENT_ENGINE_BATCH], msg_lens[CLIENT_ENGINE_BATCH];
+	size_t body_lens[CLIENT_ENGINE_BATCH];
 	struct sphinx_packet_params params[CLIENT_ENGINE_BATCH];
 	int rc[CLIENT_ENGINE_BATCH];
 	size_t m = 0;
@@ -409,30 +414,36 @@ static void build_batch(struct client_engine *e, struct pending *pend, size_t np
 		p->body = real ? p->f->data : e->cover_body;
 		p->rc = route_to(e, real ? gateway_of(e, p->to->gateway) : e->own_gateway, e->cfg.average_packet_delay_ns,
 				 &p->r);
-		if (!p->rc)
+		if (!p->rc && !(real && p->f->unacked))
 			p->rc = route_to(e, e->own_gateway, e->cfg.average_ack_delay_ns, &p->ar);
-		if (p->rc)
+		if (p->rc || (real && p->f->unacked))
 			continue;
 		ack_routes[m] = p->ar.hops;
 		ids[m] = real ? p->f->id : MIX_FRAGMENT_ID_COVER;
 		index[m++] = i;
 	}
 	mix_surb_ack_create_batch(acks, ack_routes, HOPS, e->self.identity, e->ack_key, ids, VERSION, rng_of(e), rc, m);
-	size_t k = 0;
 	for (size_t j = 0; j < m; j++) {
-		struct pending *p = &pend[index[j]];
-		if ((p->rc = rc[j]) != 0)
+		pend[index[j]].rc = rc[j];
+		pend[index[j]].ack = acks[j];
+	}
+	/* Every packet still standing, with its SURB-ACK or (unacknowledged) without. */
+	size_t k = 0;
+	for (size_t i = 0; i < np; i++) {
+		struct pending *p = &pend[i];
+		if (p->rc)
 			continue;
-		p->ack = acks[j];
-		uint8_t *packet = entries + index[j] * ENTRY_LEN + LINK_SEND_ENTRY_OVERHEAD;
+		bool unacked = p->ev == CLIENT_POISSON_REAL && p->f->unacked;
+		uint8_t *packet = entries + i * ENTRY_LEN + LINK_SEND_ENTRY_OVERHEAD;
 		packets[k] = packet;
 		msgs[k] = packet + SPHINX_HEADER_LEN + (SPHINX_PAYLOAD_OVERHEAD - 1);
-		ackp[k] = &p->ack;
+		ackp[k] = unacked ? NULL : &p->ack;
+		body_lens[k] = unacked ? UNACKED_BODY_LEN : BODY_LEN;
 		keys[k] = p->to->encryption_key;
 		bodies[k] = p->body;
-		index[k++] = index[j];
+		index[k++] = i;
 	}
-	mix_envelope_seal_batch(msgs, PLAIN, ackp, keys, bodies, BODY_LEN, rng_of(e), rc, k);
+	mix_envelope_seal_batch(msgs, PLAIN, ackp, keys, bodies, body_lens, rng_of(e), rc, k);
 	m = 0;
 	for (size_t j = 0; j < k; j++) {
 		struct pending *p = &pend[index[j]];
@@ -467,7 +478,14 @@ static size_t flush(struct client_engine *e, struct pending *pend, size_t np, ui
 	size_t w = 0;
 	for (size_t i = 0; i < np; i++) {
 		struct pending *p = &pend[i];
-		if (p->ev == CLIENT_POISSON_REAL) {
+		if (p->ev == CLIENT_POISSON_REAL && p->f->unacked) {
+			/* Sent (or lost when it could not be built): nothing tracks it. */
+			free_frag(p->f);
+			if (p->rc)
+				continue;
+			e->stats.real_sent++;
+			e->stats.unacked_sent++;
+		} else if (p->ev == CLIENT_POISSON_REAL) {
 			struct frag *f = p->f;
 			bool resend = f->sent;
 			uint64_t expected = p->rc ? 0 : mix_delays(&p->r) + p->ack.expected_delay_ns;
@@ -539,10 +557,10 @@ static void expire_acks(struct client_engine *e, uint64_t now_ns)
 
 /* ---- the interface ---- */
 
-int client_engine_send(struct client_engine *e, const struct mix_recipient *to, enum mix_message_type type,
-		       const uint8_t *msg, size_t len, uint64_t now_ns)
+static int send_message(struct client_engine *e, const struct mix_recipient *to, enum mix_message_type type,
+			const uint8_t *msg, size_t len, bool unacked)
 {
-	(void)now_ns;
+	const size_t per = unacked ? UNACKED_BODY_LEN : BODY_LEN;
 	if (type != MIX_MESSAGE_PLAIN && type != MIX_MESSAGE_REPLIABLE && type != MIX_MESSAGE_REPLY)
 		return -EINVAL;
 	if (!e->doc)
@@ -550,11 +568,12 @@ int client_engine_send(struct client_engine *e, const struct mix_recipient *to, 
 	if (!gateway_of(e, to->gateway))
 		return -EHOSTUNREACH;
 	size_t padded_len, nfrags;
-	if (len > SIZE_MAX / 2 || mix_fragment_message_layout(len + 1, BODY_LEN, &padded_len, &nfrags))
+	if (len > SIZE_MAX / 2 || mix_fragment_message_layout(len + 1, per, &padded_len, &nfrags))
 		return -EMSGSIZE;
-	if (nfrags > e->cfg.max_queued_packets || nfrags > e->cfg.ack.max_tracked)
+	size_t tracked = unacked ? 0 : nfrags;
+	if (nfrags > e->cfg.max_queued_packets || tracked > e->cfg.ack.max_tracked)
 		return -EMSGSIZE;
-	if (e->queued + nfrags > e->cfg.max_queued_packets || e->live_frags + nfrags > e->cfg.ack.max_tracked)
+	if (e->queued + nfrags > e->cfg.max_queued_packets || e->live_frags + tracked > e->cfg.ack.max_tracked)
 		return -ENOBUFS;
 	uint8_t *padded = malloc(padded_len);
 	struct out_msg *m = calloc(1, sizeof(*m) + nfrags * sizeof(m->frags[0]));
@@ -562,14 +581,14 @@ int client_engine_send(struct client_engine *e, const struct mix_recipient *to, 
 	if (!padded || !m)
 		goto out;
 	size_t written;
-	rc = mix_fragment_message_pad(type, msg, len, BODY_LEN, padded, padded_len, &written);
+	rc = mix_fragment_message_pad(type, msg, len, per, padded, padded_len, &written);
 	if (rc)
 		goto out;
 	m->to = *to;
 	m->nfrags = nfrags;
 	for (int attempt = 0;; attempt++) {
 		struct mix_fragmenter fr;
-		rc = mix_fragmenter_init(&fr, padded, written, BODY_LEN, rng_of(e));
+		rc = mix_fragmenter_init(&fr, padded, written, per, rng_of(e));
 		if (rc)
 			goto out;
 		size_t i;
@@ -581,11 +600,12 @@ int client_engine_send(struct client_engine *e, const struct mix_recipient *to, 
 			}
 			size_t flen;
 			memset(f->data, 0, sizeof(f->data));
-			rc = mix_fragmenter_next(&fr, f->data, sizeof(f->data), &flen, &f->id);
+			rc = mix_fragmenter_next(&fr, f->data, per, &flen, &f->id);
 			if (rc)
 				goto out;
 			f->msg = m;
 			f->index = i;
+			f->unacked = unacked;
 			/* Set ids are random: one may repeat one in flight (2^-31 a set). */
 			if (map_find(e, &f->id))
 				break;
@@ -603,7 +623,8 @@ int client_engine_send(struct client_engine *e, const struct mix_recipient *to, 
 		}
 	}
 	for (size_t i = 0; i < nfrags; i++) {
-		map_insert(e, m->frags[i]);
+		if (!unacked)
+			map_insert(e, m->frags[i]);
 		enqueue(e, m->frags[i]);
 	}
 	m->live = nfrags;
@@ -620,6 +641,20 @@ out:
 		free(padded);
 	}
 	return rc;
+}
+
+int client_engine_send(struct client_engine *e, const struct mix_recipient *to, enum mix_message_type type,
+		       const uint8_t *msg, size_t len, uint64_t now_ns)
+{
+	(void)now_ns;
+	return send_message(e, to, type, msg, len, false);
+}
+
+int client_engine_send_unacked(struct client_engine *e, const struct mix_recipient *to, enum mix_message_type type,
+			       const uint8_t *msg, size_t len, uint64_t now_ns)
+{
+	(void)now_ns;
+	return send_message(e, to, type, msg, len, true);
 }
 
 int client_engine_make_reply_surbs(struct client_engine *e, size_t n, uint8_t *out, size_t cap,
@@ -729,16 +764,18 @@ static int receive_message(struct client_engine *e, const uint8_t *item, size_t 
 		return garbage(e);
 	uint8_t buf[ITEM_LEN];
 	uint8_t key[MIX_REPLY_KEY_LEN];
-	uint8_t *body;
-	size_t body_len;
+	uint8_t *body, *keyed;
+	size_t body_len, keyed_len;
 	memcpy(buf, item, len);
-	if (client_surbs_take(e->surbs, buf, now_ns, key) == 0) {
-		int rc = mix_reply_open(buf, len, key, &body, &body_len);
+	if (mix_envelope_item_split(buf, len, &keyed, &keyed_len))
+		return garbage(e);
+	if (client_surbs_take(e->surbs, keyed, now_ns, key) == 0) {
+		int rc = mix_reply_open(keyed, keyed_len, key, &body, &body_len);
 		nym_memzero(key, sizeof(key));
 		if (rc)
 			return garbage(e);
 		e->stats.replies_received++;
-	} else if (mix_envelope_open(buf, len, e->cfg.encryption->secret, &body, &body_len)) {
+	} else if (mix_envelope_open(keyed, keyed_len, e->cfg.encryption->secret, &body, &body_len)) {
 		return garbage(e);
 	}
 	if (mix_cover_is_loop(body, body_len)) {

@@ -88,6 +88,15 @@ void client_engine_address(const struct client_engine *e, struct mix_recipient *
 int client_engine_send(struct client_engine *e, const struct mix_recipient *to, enum mix_message_type type,
 		       const uint8_t *msg, size_t len, uint64_t now_ns);
 
+/* The same without acknowledgements (docs/PROTOCOLS.md §2.9, our deviation): the packets get
+ * no SURB-ACK, so no ack route, no deadline and no re-send; they use the unacknowledged
+ * layout (1997 bytes a fragment: 1990 data bytes unlinked) and still leave through the mixed
+ * stream in place of cover. For what a loss costs little (SURB top-ups; the recipient must be
+ * a gateway of ours: a Nym gateway takes the zero first hop for a broken SURB-ACK). Returns
+ * what client_engine_send does; max_tracked does not limit them. */
+int client_engine_send_unacked(struct client_engine *e, const struct mix_recipient *to, enum mix_message_type type,
+			       const uint8_t *msg, size_t len, uint64_t now_ns);
+
 /* Makes n reply SURBs back to this client in the IP packet router's layout (docs/PROTOCOLS.md
  * §9.1: reply key (16) | SURB, all of one length) into out, and keeps their keys for
  * reply_key_lifetime_ns. *surb_len gets the length of each. Returns 0, -ENOSPC,
@@ -105,8 +114,8 @@ uint64_t client_engine_next_due(const struct client_engine *e, uint64_t now_ns);
 /* Bytes of one SEND entry the engine writes: link_send_entry_len(MIX_PACKET_SIZE_REGULAR),
  * rotation (1) | first hop (19) | regular Sphinx packet (2413). */
 #define CLIENT_ENGINE_ENTRY_LEN (1 + MIX_NODE_ADDR_MAX_UNPADDED_LEN + MIX_REGULAR_PACKET_LEN)
-/* Bytes of a regular RECEIVE item: the 2048-byte plaintext without its SURB-ACK (1643). */
-#define CLIENT_ENGINE_ITEM_LEN (2048 - MIX_NODE_ADDR_MAX_UNPADDED_LEN - MIX_ACK_PACKET_LEN)
+/* Bytes of a regular RECEIVE item: the 2048-byte plaintext after its first hop (2029). */
+#define CLIENT_ENGINE_ITEM_LEN (2048 - MIX_NODE_ADDR_MAX_UNPADDED_LEN)
 
 /* Writes up to max SEND entries that are due at now_ns into entries (each
  * CLIENT_ENGINE_ENTRY_LEN = link_send_entry_len(MIX_PACKET_SIZE_REGULAR) bytes,
@@ -118,8 +127,8 @@ uint64_t client_engine_next_due(const struct client_engine *e, uint64_t now_ns);
 size_t client_engine_poll(struct client_engine *e, uint64_t now_ns, uint8_t *entries, size_t max);
 
 /* One RECEIVE item of the given class from the gateway: an ack (MIX_PACKET_SIZE_ACK, 21
- * bytes) or a message (MIX_PACKET_SIZE_REGULAR, 1643 bytes) that is a reply when its first
- * 32 bytes are the digest of a reply key held (the key is used up), an envelope otherwise.
+ * bytes) or a message (MIX_PACKET_SIZE_REGULAR, 2029 bytes; either layout,
+ * mix_envelope_item_split) that is a reply when its 32 bytes of key material are the digest of a reply key held (the key is used up), an envelope otherwise.
  * Returns 0 (taken: an ack, a fragment, cover), -EINVAL (counted as garbage), or
  * -ENOBUFS / -ENOMEM from reassembly (a fragment that does not fit its caps: dropped). */
 int client_engine_receive(struct client_engine *e, enum mix_packet_size size, const uint8_t *item, size_t len,
@@ -130,13 +139,13 @@ int client_engine_receive(struct client_engine *e, enum mix_packet_size size, co
 int client_engine_next_message(struct client_engine *e, enum mix_message_type *type, uint8_t **body,
 			       size_t *len);
 
-/* real_sent counts every real packet, retransmitted the re-sends among them; acks_received
+/* real_sent counts every real packet (unacked_sent those without a SURB-ACK), retransmitted the re-sends among them; acks_received
  * every ack recognised under the ack key (cover_acks_received those of cover packets,
  * acks_unmatched duplicates and unknown ones); cover_received loop cover that came back;
  * replies_received packets opened with a reply key; messages_malformed reassembled messages
  * whose padding or type is wrong; garbage_received items refused with -EINVAL. */
 struct client_engine_stats {
-	uint64_t real_sent, cover_sent, loop_cover_sent, retransmitted;
+	uint64_t real_sent, unacked_sent, cover_sent, loop_cover_sent, retransmitted;
 	uint64_t acks_received, acks_unmatched, fragments_failed, messages_failed;
 	uint64_t fragments_received, messages_received, replies_received, garbage_received;
 	uint64_t cover_acks_received, cover_received, messages_malformed;

@@ -32,6 +32,7 @@ struct client_ipr {
 	struct ipr_bundle_builder bundle;
 	uint64_t flush_at; /* UINT64_MAX: no partial bundle waiting */
 	size_t surbs_owed; /* asked for by SURB_REQUEST, not sent yet */
+	size_t surb_len;   /* of the SURBs make_surbs made last (0: none yet) */
 	uint64_t surb_retry_at; /* after a failed top-up (the engine's queue was full) */
 	uint64_t last_reply_ns; /* the last response received, or the last starvation top-up */
 	unsigned starve_shift;	/* top-ups since the last response: the wait doubles */
@@ -54,14 +55,26 @@ void client_ipr_config_default(struct client_ipr_config *cfg)
 	cfg->bundle_limit = 0;
 }
 
-/* Data bytes of one unlinked fragment of a regular packet, less the NymMessage's type byte
- * and padding marker. */
-static size_t message_room(void)
+/* Data bytes of one unlinked fragment of a regular packet (with a SURB-ACK or, unacked,
+ * without), less the NymMessage's type byte and padding marker. */
+static size_t message_room_of(bool unacked)
 {
 	size_t per_packet = 0;
-	if (mix_fragment_plaintext_per_packet(MIX_PACKET_SIZE_REGULAR, &per_packet))
+	if ((unacked ? mix_fragment_plaintext_per_packet_unacked : mix_fragment_plaintext_per_packet)(
+		    MIX_PACKET_SIZE_REGULAR, &per_packet))
 		return 0;
 	return mix_fragment_unlinked_capacity(per_packet) - 2;
+}
+
+static size_t message_room(void)
+{
+	return message_room_of(false);
+}
+
+size_t client_ipr_surbs_per_unacked_request(size_t surb_len)
+{
+	size_t room = message_room_of(true), around = ipr_request_overhead(1, surb_len) - surb_len;
+	return surb_len && room > around ? (room - around) / surb_len : 0;
 }
 
 size_t client_ipr_bundle_limit(void)
@@ -70,11 +83,11 @@ size_t client_ipr_bundle_limit(void)
 }
 
 /* Reply packets a reply message of len bytes took: one SURB each (the message's layout as
- * the IPR pads it, §2.4: type byte, body, padding marker). */
+ * the IPR pads it, §2.4: type byte, body, padding marker; its replies carry no SURB-ACK). */
 static size_t reply_packets(size_t len)
 {
 	size_t per_packet = 0, padded, frags;
-	if (mix_fragment_plaintext_per_packet(MIX_PACKET_SIZE_REGULAR, &per_packet) ||
+	if (mix_fragment_plaintext_per_packet_unacked(MIX_PACKET_SIZE_REGULAR, &per_packet) ||
 	    mix_fragment_message_layout(1 + len, per_packet, &padded, &frags) || !frags)
 		return 1;
 	return frags;
@@ -144,9 +157,11 @@ void client_ipr_get_stats(const struct client_ipr *c, struct client_ipr_stats *o
 	*out = c->stats;
 }
 
-/* Encodes and sends a request, with n_surbs fresh reply SURBs when n_surbs > 0. The SURBs'
- * reply keys are secret: the buffer is wiped after the send. */
-static int send_request(struct client_ipr *c, struct ipr_request *req, size_t n_surbs, uint64_t now_ns)
+/* Encodes and sends a request, with n_surbs fresh reply SURBs when n_surbs > 0, without a
+ * SURB-ACK when unacked (and the owner can). The SURBs' reply keys are secret: the buffer is
+ * wiped after the send. */
+static int send_request_as(struct client_ipr *c, struct ipr_request *req, size_t n_surbs, bool unacked,
+			   uint64_t now_ns)
 {
 	uint8_t *surbs = NULL;
 	size_t surb_len = 0, surbs_cap = n_surbs * SURB_MAX_LEN;
@@ -165,6 +180,7 @@ static int send_request(struct client_ipr *c, struct ipr_request *req, size_t n_
 		req->surb_count = n_surbs;
 		req->surbs = surbs;
 		req->surb_len = surb_len;
+		c->surb_len = surb_len;
 	}
 	size_t len = 0, written = 0;
 	rc = ipr_request_encoded_len(req, &len);
@@ -176,8 +192,13 @@ static int send_request(struct client_ipr *c, struct ipr_request *req, size_t n_
 		goto out;
 	}
 	rc = ipr_request_encode(req, buf, len, &written);
-	if (rc == 0)
+	if (rc == 0 && unacked && c->hooks.send_unacked) {
+		rc = c->hooks.send_unacked(c->hooks.ctx, buf, written, now_ns);
+		if (rc == 0)
+			c->stats.unacked_requests++;
+	} else if (rc == 0) {
 		rc = c->hooks.send(c->hooks.ctx, buf, written, now_ns);
+	}
 	nym_memzero(buf, len);
 	free(buf);
 out:
@@ -194,6 +215,11 @@ out:
 		c->stats.send_failures++;
 	}
 	return rc;
+}
+
+static int send_request(struct client_ipr *c, struct ipr_request *req, size_t n_surbs, uint64_t now_ns)
+{
+	return send_request_as(c, req, n_surbs, false, now_ns);
 }
 
 int client_ipr_connect(struct client_ipr *c, uint64_t now_ns, uint64_t now_ms)
@@ -293,16 +319,23 @@ static void copy_text(char *out, size_t cap, const struct ipr_bytes *t)
 	out[n] = 0;
 }
 
-/* Sends up to `want` SURBs in SURBS requests. Returns how many went. */
+/* Sends up to `want` SURBs in SURBS requests. Returns how many went. Unless acked_surb_topups,
+ * each request is one unacknowledged packet: as many SURBs as one fits (4 of 460 bytes), so
+ * a loss costs only those (the estimate and the IPR's SURB_REQUEST recover them). */
 static size_t send_surbs(struct client_ipr *c, size_t want, uint64_t now_ns)
 {
 	size_t sent = 0;
+	size_t fit = client_ipr_surbs_per_unacked_request(c->surb_len ? c->surb_len : SURB_MAX_LEN);
+	bool unacked = !c->cfg.acked_surb_topups && c->hooks.send_unacked && fit > 0;
+	size_t cap = c->cfg.max_surbs_per_request;
+	if (unacked && fit < cap)
+		cap = fit;
 	while (sent < want) {
 		size_t n = want - sent;
-		if (n > c->cfg.max_surbs_per_request)
-			n = c->cfg.max_surbs_per_request;
+		if (n > cap)
+			n = cap;
 		struct ipr_request req = { .kind = IPR_REQ_SURBS };
-		if (send_request(c, &req, n, now_ns))
+		if (send_request_as(c, &req, n, unacked, now_ns))
 			break;
 		sent += n;
 	}

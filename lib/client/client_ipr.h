@@ -38,6 +38,9 @@ struct client_ipr_hooks {
 	int (*make_surbs)(void *ctx, size_t n, uint8_t *out, size_t cap, size_t *surb_len, uint64_t now_ns);
 	/* One IP packet from the IPR, for the TUN device. */
 	void (*deliver)(void *ctx, const uint8_t *packet, size_t len);
+	/* Sends a request without a SURB-ACK (client_engine_send_unacked), for SURB top-ups;
+	 * NULL: they go through send, acknowledged. */
+	int (*send_unacked)(void *ctx, const uint8_t *msg, size_t len, uint64_t now_ns);
 };
 
 #define CLIENT_IPR_IPR_TIMEOUT_DEFAULT UINT64_MAX
@@ -48,6 +51,10 @@ struct client_ipr_config {
 	size_t surb_low_water;	  /* top the estimated stock up below this (default 150) */
 	size_t surb_batch;	  /* SURBs per top-up (default 100) */
 	size_t max_surbs_per_request; /* cap on one SURBS request (default 250, <= 500) */
+	/* SURB top-ups (SURBS requests: low water, SURB_REQUEST answers, starvation) go as
+	 * unacknowledged single-packet requests of client_ipr_surbs_per_unacked_request SURBs (4)
+	 * through send_unacked; true: acknowledged requests of max_surbs_per_request, as Nym. */
+	bool acked_surb_topups;
 	uint64_t buffer_timeout_ns;   /* a partial bundle leaves after this (default 5 ms) */
 	/* Asked of the IPR in CONNECT (0: send each bundle at once); CLIENT_IPR_IPR_TIMEOUT_DEFAULT:
 	 * none asked, the IPR's own applies. */
@@ -67,6 +74,10 @@ void client_ipr_config_default(struct client_ipr_config *cfg);
  * data (1604) less the NymMessage type and padding marker (2) less the request header (21). */
 size_t client_ipr_bundle_limit(void);
 
+/* SURBs of surb_len bytes that one unacknowledged SURBS request carries in one regular packet:
+ * (1990 data bytes - 2 - the 23-byte request header) / surb_len, 4 for 460-byte SURBs. */
+size_t client_ipr_surbs_per_unacked_request(size_t surb_len);
+
 enum client_ipr_state {
 	CLIENT_IPR_IDLE = 0,
 	CLIENT_IPR_CONNECTING = 1,
@@ -79,6 +90,7 @@ struct client_ipr_stats {
 	uint64_t packets_sent, bundles_sent, packets_dropped;
 	uint64_t packets_received, responses_received, malformed_responses;
 	uint64_t surbs_sent, surb_requests, pongs, infos, starvations;
+	uint64_t unacked_requests; /* requests (SURB top-ups) sent without a SURB-ACK */
 	int64_t surb_stock; /* estimate of what the IPR holds */
 };
 

@@ -1113,6 +1113,12 @@ static int ipr_send(void *ctx, const uint8_t *msg, size_t len, uint64_t now_ns)
 	return client_engine_send(io->engine, &io->ipr_addr, MIX_MESSAGE_REPLIABLE, msg, len, now_ns);
 }
 
+static int ipr_send_unacked(void *ctx, const uint8_t *msg, size_t len, uint64_t now_ns)
+{
+	struct clientio *io = ctx;
+	return client_engine_send_unacked(io->engine, &io->ipr_addr, MIX_MESSAGE_REPLIABLE, msg, len, now_ns);
+}
+
 static int ipr_make_surbs(void *ctx, size_t n, uint8_t *out, size_t cap, size_t *surb_len, uint64_t now_ns)
 {
 	struct clientio *io = ctx;
@@ -1280,7 +1286,7 @@ int clientio_start(const struct clientio_config *cfg, struct clientio **out, cha
 	io->stats.epoch = doc->epoch;
 	if (cfg->ipr) {
 		struct client_ipr_hooks h = { .ctx = io, .send = ipr_send, .make_surbs = ipr_make_surbs,
-					      .deliver = ipr_deliver };
+					      .deliver = ipr_deliver, .send_unacked = ipr_send_unacked };
 		rc = client_ipr_new(&cfg->ipr_config, &h, NULL, &io->ipr);
 		if (rc) {
 			snprintf(err, errlen, "bad IP packet router settings");

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mix/mix_surb_ack.h"
 #include "store/db.h"
 #include "util/log.h"
 
@@ -210,8 +211,15 @@ int gateway_clients_inbox_next(struct gateway_clients *c, const uint8_t id[GATEW
 	out->size = (enum mix_packet_size)sqlite3_column_int(s, 1);
 	out->received = sqlite3_column_int64(s, 3);
 	rc = 0;
+	size_t plain = mix_packet_size_plaintext_len(out->size);
 	if (len <= 0 || (size_t)len > sizeof(out->item)) {
 		rc = -EBADMSG;
+	} else if (out->size != MIX_PACKET_SIZE_ACK && plain > MIX_SURB_ACK_LEN && (size_t)len == plain - MIX_SURB_ACK_LEN) {
+		/* Stored before items kept the ack bytes' place (plaintext - 405): today's layout
+		 * with those bytes zero, the acknowledged one (docs/PROTOCOLS.md §8.6). */
+		out->len = plain - MIX_SURB_ACK_HOP_LEN;
+		memset(out->item, 0, out->len - (size_t)len);
+		memcpy(out->item + (out->len - (size_t)len), sqlite3_column_blob(s, 2), (size_t)len);
 	} else {
 		out->len = (size_t)len;
 		memcpy(out->item, sqlite3_column_blob(s, 2), out->len);

@@ -3,7 +3,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "mix/mix_reply.h"
+#include "mix/mix_envelope.h"
 #include "mix/mix_surb_ack.h"
 
 void gateway_final_init(struct gateway_final *f, const struct gateway_final_hooks *hooks, const uint8_t *ipr_identity)
@@ -58,20 +58,31 @@ int gateway_final_handle(struct gateway_final *f, enum mix_packet_size size, con
 		f->counters.malformed++;
 		return -EINVAL;
 	}
-	if (mix_surb_ack_slot_empty(msg)) {
+	const uint8_t *item = msg + MIX_SURB_ACK_HOP_LEN;
+	size_t item_len = msg_len - MIX_SURB_ACK_HOP_LEN;
+	if (mix_surb_ack_absent(msg)) {
 		f->counters.acks_skipped++;
-	} else {
-		struct net_addr hop;
-		const uint8_t *packet;
-		if (mix_surb_ack_split(msg, &hop.ss, &hop.len, &packet) != 0) {
-			f->counters.malformed++;
-			return -EINVAL;
-		}
-		if (f->hooks.inject(f->hooks.ctx, &hop, key_rotation, MIX_PACKET_SIZE_ACK, packet, MIX_ACK_PACKET_LEN) == 0)
-			f->counters.acks_sent++;
-		else
-			f->counters.acks_failed++;
+		route(f, size, destination, item, item_len);
+		return 0;
 	}
-	route(f, size, destination, msg + MIX_SURB_ACK_LEN, msg_len - MIX_SURB_ACK_LEN);
+	struct net_addr hop;
+	const uint8_t *packet;
+	if (mix_surb_ack_split(msg, &hop.ss, &hop.len, &packet) != 0) {
+		f->counters.malformed++;
+		return -EINVAL;
+	}
+	if (f->hooks.inject(f->hooks.ctx, &hop, key_rotation, MIX_PACKET_SIZE_ACK, packet, MIX_ACK_PACKET_LEN) == 0)
+		f->counters.acks_sent++;
+	else
+		f->counters.acks_failed++;
+	/* The recipient gets no copy of the ack packet: its bytes go zero in the item (which is
+	 * also how the recipient tells this layout from the unacknowledged one). */
+	if (item_len > sizeof(f->scratch)) {
+		f->counters.malformed++;
+		return -EINVAL;
+	}
+	memset(f->scratch, 0, MIX_ENVELOPE_ITEM_ACK_LEN);
+	memcpy(f->scratch + MIX_ENVELOPE_ITEM_ACK_LEN, item + MIX_ENVELOPE_ITEM_ACK_LEN, item_len - MIX_ENVELOPE_ITEM_ACK_LEN);
+	route(f, size, destination, f->scratch, item_len);
 	return 0;
 }

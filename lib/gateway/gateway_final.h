@@ -1,6 +1,7 @@
 /* What a gateway does with a final-hop packet (docs/PROTOCOLS.md §8.6): the SURB-ACK in front of
- * the message goes back into the mixnet at once (an all-zero slot, a reply's "no ack", is
- * skipped), and the rest, a RECEIVE item, goes by destination to the gateway's own IP packet
+ * the message goes back into the mixnet at once (a zero first hop, the unacknowledged layout,
+ * has none), and the plaintext after the first hop, its ack-packet bytes zeroed when they
+ * held one, is the RECEIVE item (2029 bytes for regular); it goes by destination to the gateway's own IP packet
  * router, to the connected client, or to the client's inbox. Acknowledgements (ack class, the
  * final hop of a SURB-ACK) carry no SURB-ACK of their own and are delivered whole. No sockets:
  * the owner supplies the four ways out. */
@@ -35,7 +36,7 @@ struct gateway_final_counters {
 	uint64_t malformed;	   /* not the class's plaintext length, or a SURB-ACK that does not decode */
 	uint64_t acks_sent;	   /* SURB-ACKs injected */
 	uint64_t acks_failed;	   /* ... that inject refused */
-	uint64_t acks_skipped;	   /* zero slots (replies without an ack) */
+	uint64_t acks_skipped;	   /* zero first hops (unacknowledged packets) */
 	uint64_t to_ipr;
 	uint64_t to_client;
 	uint64_t to_inbox;
@@ -47,6 +48,7 @@ struct gateway_final {
 	bool ipr;	       /* whether ipr_identity routes to_ipr */
 	uint8_t ipr_identity[32];
 	struct gateway_final_counters counters;
+	uint8_t scratch[MIX_PACKET_MAX_LEN]; /* an item whose ack bytes are zeroed */
 };
 
 /* ipr_identity NULL: no IP packet router here. */

@@ -118,9 +118,11 @@ int gateway_ipr_engine_new(const struct gateway_ipr_engine_config *cfg, const ui
 	e->plaintext_len = mix_packet_size_plaintext_len(cfg->packet_size);
 	e->packet_len = mix_packet_size_len(cfg->packet_size);
 	int rc = -EINVAL;
-	if (mix_packet_size_is_outfox(cfg->packet_size) || mix_fragment_plaintext_per_packet(cfg->packet_size, &e->per_packet))
+	/* Replies carry no SURB-ACK: the unacknowledged layout (§2.11), 1997 bytes a packet. */
+	if (mix_packet_size_is_outfox(cfg->packet_size) ||
+	    mix_fragment_plaintext_per_packet_unacked(cfg->packet_size, &e->per_packet))
 		goto fail;
-	if (mix_reply_body_len(e->plaintext_len) != e->per_packet)
+	if (mix_reply_unacked_body_len(e->plaintext_len) != e->per_packet)
 		goto fail;
 	/* A response of bundle_max_fragments unlinked fragments, each full: their data bytes less
 	 * the type byte, the padding marker and the response header (§2.4, §2.5). */
@@ -774,15 +776,16 @@ void gateway_ipr_engine_item(struct gateway_ipr_engine *e, enum mix_packet_size 
 	if (!e->next_expire_ns)
 		e->next_expire_ns = now_ns + REASSEMBLY_EXPIRE_NS;
 	size_t plain = mix_packet_size_plaintext_len(size);
-	if (size != e->cfg.packet_size || plain < MIX_SURB_ACK_LEN || len != plain - MIX_SURB_ACK_LEN ||
+	if (size != e->cfg.packet_size || plain < MIX_SURB_ACK_LEN || len != plain - MIX_SURB_ACK_HOP_LEN ||
 	    len > e->item_cap) {
 		e->st.items_malformed++;
 		return;
 	}
 	memcpy(e->item, item, len);
-	uint8_t *body;
-	size_t body_len;
-	if (mix_envelope_open(e->item, len, e->secret, &body, &body_len)) {
+	uint8_t *body, *keyed;
+	size_t body_len, keyed_len;
+	if (mix_envelope_item_split(e->item, len, &keyed, &keyed_len) ||
+	    mix_envelope_open(keyed, keyed_len, e->secret, &body, &body_len)) {
 		e->st.items_malformed++;
 		return;
 	}

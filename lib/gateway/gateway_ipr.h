@@ -113,7 +113,7 @@ int gateway_ipr_engine_new(const struct gateway_ipr_engine_config *cfg, const ui
 			   const struct nym_rng *rng, struct gateway_ipr_engine **out);
 void gateway_ipr_engine_free(struct gateway_ipr_engine *e);
 
-/* A final-hop plaintext (ephemeral key | body: 1643 bytes for regular) of class size. */
+/* A RECEIVE item (2029 bytes for regular: mix_envelope_item_split's two layouts) of class size. */
 void gateway_ipr_engine_item(struct gateway_ipr_engine *e, enum mix_packet_size size, const uint8_t *item,
 			     size_t len, uint64_t now_ns);
 

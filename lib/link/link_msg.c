@@ -49,8 +49,9 @@ size_t link_receive_item_len(enum mix_packet_size size)
 		return 0;
 	if (size == MIX_PACKET_SIZE_ACK)
 		return mix_packet_size_plaintext_len(size);
-	/* The gateway keeps the SURB-ACK in front of every other message and sends it on. */
-	return mix_packet_size_plaintext_len(size) - MIX_SURB_ACK_LEN;
+	/* The plaintext after the SURB-ACK's first hop; the gateway zeroes the ack packet's bytes
+	 * after sending it on (docs/PROTOCOLS.md §8.6). */
+	return mix_packet_size_plaintext_len(size) - MIX_SURB_ACK_HOP_LEN;
 }
 
 size_t link_packets_per_frame(enum link_msg_type type, enum mix_packet_size size)

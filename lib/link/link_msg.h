@@ -43,8 +43,9 @@
 
 /* A SEND entry: key rotation (1) | first hop (19: unpadded node routing address, zero
  * padded) | Sphinx packet. A RECEIVE item is what the gateway hands the client at the
- * final hop: a packet's plaintext without the SURB-ACK the gateway took from it (1643 bytes
- * for regular), or an acknowledgement's plaintext whole (21 bytes). */
+ * final hop: a packet's plaintext after its first 19 bytes (the SURB-ACK's first hop), with
+ * the 386 ack-packet bytes zeroed when the gateway sent them on (2029 bytes for regular,
+ * docs/PROTOCOLS.md §8.6), or an acknowledgement's plaintext whole (21 bytes). */
 #define LINK_SEND_ENTRY_OVERHEAD (1 + MIX_NODE_ADDR_MAX_UNPADDED_LEN)
 #define LINK_SEND_MIN_LEN (1 + LINK_SEND_ENTRY_OVERHEAD + MIX_ACK_PACKET_LEN)
 #define LINK_RECEIVE_MIN_LEN (1 + MIX_ACK_IV_LEN + MIX_FRAG_ID_LEN)
@@ -155,8 +156,8 @@ int link_send_entry_write(uint8_t *out, enum mix_packet_size size, uint8_t key_r
 int link_send_entry_write_prefix(uint8_t *out, uint8_t key_rotation, const struct sockaddr *first_hop,
 				 socklen_t first_hop_len);
 
-/* Packets of a class that fit in one frame: 26 regular SEND entries, 39 regular RECEIVE
- * items, one extended32 of either. */
+/* Packets of a class that fit in one frame: 26 regular SEND entries, 32 regular RECEIVE
+ * items. */
 size_t link_packets_per_frame(enum link_msg_type type, enum mix_packet_size size);
 
 /* The highest version in both ranges. Returns 0, -EINVAL (an empty or zero range) or

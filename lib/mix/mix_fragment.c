@@ -78,6 +78,16 @@ int mix_fragment_plaintext_per_packet(enum mix_packet_size size, size_t *out)
 	return 0;
 }
 
+int mix_fragment_plaintext_per_packet_unacked(enum mix_packet_size size, size_t *out)
+{
+	size_t plain = mix_packet_size_plaintext_len(size);
+	size_t overhead = MIX_NODE_ADDR_MAX_UNPADDED_LEN + MIX_FRAGMENT_VARIANT_OVERHEAD;
+	if (mix_packet_size_is_outfox(size) || plain < MIX_FRAGMENT_ACK_OVERHEAD + overhead + MIX_FRAGMENT_MIN_PER_PACKET)
+		return -EINVAL;
+	*out = plain - overhead;
+	return 0;
+}
+
 size_t mix_fragment_unlinked_capacity(size_t per_packet)
 {
 	return per_packet > MIX_FRAGMENT_UNLINKED_HEADER_LEN

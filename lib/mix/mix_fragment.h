@@ -67,6 +67,10 @@ struct mix_fragment_id {
  * subtracted (1611 for regular). Returns 0, or -EINVAL for a class too small to carry one
  * (the ack classes). */
 int mix_fragment_plaintext_per_packet(enum mix_packet_size size, size_t *out);
+/* The same for a packet without a SURB-ACK (the unacknowledged layout, docs/PROTOCOLS.md
+ * §2.5): only the 19-byte zero first hop and the variant key subtracted (1997 for regular).
+ * Returns 0, or -EINVAL (ack and Outfox classes: Outfox has no unacknowledged layout). */
+int mix_fragment_plaintext_per_packet_unacked(enum mix_packet_size size, size_t *out);
 
 /* Data bytes of an unlinked / linked fragment for a given plaintext per packet. */
 size_t mix_fragment_unlinked_capacity(size_t per_packet);

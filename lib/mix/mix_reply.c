@@ -19,17 +19,24 @@ size_t mix_reply_body_len(size_t plaintext_len)
 	return plaintext_len > MIX_REPLY_BODY_OFF ? plaintext_len - MIX_REPLY_BODY_OFF : 0;
 }
 
+size_t mix_reply_unacked_body_len(size_t plaintext_len)
+{
+	return plaintext_len > MIX_REPLY_UNACKED_BODY_OFF ? plaintext_len - MIX_REPLY_UNACKED_BODY_OFF : 0;
+}
+
 int mix_reply_seal(uint8_t *out, size_t plaintext_len, const struct mix_surb_ack *ack,
 		   const uint8_t key[MIX_REPLY_KEY_LEN], const uint8_t *body, size_t body_len)
 {
-	if (body_len == 0 || body_len != mix_reply_body_len(plaintext_len))
+	size_t want = ack ? mix_reply_body_len(plaintext_len) : mix_reply_unacked_body_len(plaintext_len);
+	size_t off = ack ? MIX_REPLY_DIGEST_OFF : MIX_REPLY_UNACKED_DIGEST_OFF;
+	if (body_len == 0 || body_len != want)
 		return -EINVAL;
 	if (ack)
 		memcpy(out, ack->bytes, MIX_SURB_ACK_LEN);
 	else
-		memset(out, 0, MIX_SURB_ACK_LEN);
-	mix_reply_key_digest(key, out + MIX_REPLY_DIGEST_OFF);
-	nym_aes_ctr_xor_ctr64(key, zero_iv, body, out + MIX_REPLY_BODY_OFF, body_len);
+		memset(out, 0, MIX_SURB_ACK_HOP_LEN);
+	mix_reply_key_digest(key, out + off);
+	nym_aes_ctr_xor_ctr64(key, zero_iv, body, out + off + MIX_REPLY_DIGEST_LEN, body_len);
 	return 0;
 }
 
@@ -56,12 +63,4 @@ int mix_reply_open(uint8_t *forwarded, size_t len, const uint8_t key[MIX_REPLY_K
 	*body = forwarded + MIX_REPLY_DIGEST_LEN;
 	*body_len = len - MIX_REPLY_DIGEST_LEN;
 	return 0;
-}
-
-bool mix_surb_ack_slot_empty(const uint8_t slot[MIX_SURB_ACK_LEN])
-{
-	uint8_t acc = 0;
-	for (size_t i = 0; i < MIX_SURB_ACK_LEN; i++)
-		acc |= slot[i];
-	return acc == 0;
 }

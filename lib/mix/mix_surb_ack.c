@@ -100,3 +100,11 @@ int mix_surb_ack_recognise(const uint8_t *plaintext, size_t len, const uint8_t a
 	nym_aes_ctr_xor_ctr64(ack_key, plaintext, plaintext + MIX_ACK_IV_LEN, frag, MIX_FRAG_ID_LEN);
 	return mix_fragment_id_decode(frag, id) ? -EINVAL : 0;
 }
+
+bool mix_surb_ack_absent(const uint8_t *plaintext)
+{
+	uint8_t acc = 0;
+	for (size_t i = 0; i < MIX_SURB_ACK_HOP_LEN; i++)
+		acc |= plaintext[i];
+	return acc == 0;
+}

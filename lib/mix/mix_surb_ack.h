@@ -10,6 +10,7 @@
 #ifndef NYM_MIX_MIX_SURB_ACK_H
 #define NYM_MIX_MIX_SURB_ACK_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -23,6 +24,8 @@
 #define MIX_ACK_KEY_LEN 16
 #define MIX_ACK_PLAINTEXT_LEN (MIX_ACK_IV_LEN + MIX_FRAG_ID_LEN)
 #define MIX_SURB_ACK_LEN (MIX_NODE_ADDR_MAX_UNPADDED_LEN + MIX_ACK_PACKET_LEN) /* 405 */
+/* The first hop's bytes in front of every non-ack plaintext (19). */
+#define MIX_SURB_ACK_HOP_LEN MIX_NODE_ADDR_MAX_UNPADDED_LEN
 
 struct mix_surb_ack {
 	uint8_t bytes[MIX_SURB_ACK_LEN];
@@ -46,6 +49,10 @@ void mix_surb_ack_create_batch(struct mix_surb_ack *acks, const struct sphinx_ho
  * Returns 0 or -EINVAL (the first hop does not decode). */
 int mix_surb_ack_split(const uint8_t ack[MIX_SURB_ACK_LEN], struct sockaddr_storage *first_hop,
 		       socklen_t *first_hop_len, const uint8_t **packet);
+
+/* Whether a non-ack plaintext (at least MIX_SURB_ACK_HOP_LEN bytes) has no SURB-ACK: its
+ * first hop is all zero, the unacknowledged layout (docs/PROTOCOLS.md §2.8; our deviation). */
+bool mix_surb_ack_absent(const uint8_t *plaintext);
 
 /* The sender's side: the fragment an ack names, from the ack packet's recovered plaintext.
  * Returns 0, or -EINVAL (wrong length, or garbage under this key). */

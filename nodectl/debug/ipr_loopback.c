@@ -66,11 +66,15 @@ static int loop_inject(void *ctx, const struct net_addr *hop, uint8_t key_rotati
 	if (sphinx_packet_process(pkt, len, l->gw.secret, &p) || p.kind != SPHINX_HOP_FINAL ||
 	    sphinx_packet_message(pkt, len, &msg, &msg_len) || msg_len != PLAIN)
 		return -EINVAL;
-	uint8_t fwd[PLAIN];
-	size_t flen = msg_len - MIX_SURB_ACK_LEN;
-	memcpy(fwd, msg + MIX_SURB_ACK_LEN, flen);
+	/* What the client's gateway would hand on (§8.6): the IPR's replies carry no SURB-ACK. */
+	if (!mix_surb_ack_absent(msg))
+		return -EINVAL;
+	uint8_t item[PLAIN], *fwd;
+	size_t flen;
+	memcpy(item, msg + MIX_SURB_ACK_HOP_LEN, msg_len - MIX_SURB_ACK_HOP_LEN);
 	const uint8_t *digest;
-	if (mix_reply_digest(fwd, flen, &digest))
+	if (mix_envelope_item_split(item, msg_len - MIX_SURB_ACK_HOP_LEN, &fwd, &flen) ||
+	    mix_reply_digest(fwd, flen, &digest))
 		return -EINVAL;
 	pthread_mutex_lock(&l->lock);
 	l->reply_packets++;
@@ -195,7 +199,9 @@ static int send_request(struct ipr_loopback *l, struct gateway_ipr *ipr, struct 
 	while ((rc = mix_fragmenter_next(&f, frag, sizeof(frag), &w, &id)) == 0) {
 		if ((rc = mix_envelope_seal(plain, sizeof(plain), &no_ack, l->router_key, frag, PER_PACKET, NULL)))
 			goto out;
-		gateway_ipr_deliver(ipr, MIX_PACKET_SIZE_REGULAR, plain + MIX_SURB_ACK_LEN, PLAIN - MIX_SURB_ACK_LEN);
+		/* A zero slot: the gateway hands on everything after the first hop (§8.6). */
+		gateway_ipr_deliver(ipr, MIX_PACKET_SIZE_REGULAR, plain + MIX_SURB_ACK_HOP_LEN,
+				    PLAIN - MIX_SURB_ACK_HOP_LEN);
 	}
 	rc = rc == -ENODATA ? 0 : rc;
 out:

@@ -35,7 +35,7 @@ int gateway_ipr_start(const struct node_config *cfg, const char *node_dir, const
 		      const struct gateway_ipr_hooks *hooks, struct gateway_ipr **out);
 
 /* Thread-safe, copies: the plaintext of a final-hop packet addressed to the IPR after its
- * SURB-ACK was taken off (1643 bytes for regular). Dropped and counted when the queue is full. */
+ * first hop was taken off (2029 bytes for regular, §8.6). Dropped and counted when the queue is full. */
 void gateway_ipr_deliver(struct gateway_ipr *ipr, enum mix_packet_size size, const uint8_t *item, size_t len);
 
 /* The engine's counters plus the deliveries dropped at the queue. Thread-safe. */

@@ -4,10 +4,13 @@
  *
  *   0x00 class(1) len(2 BE) bytes   a raw RECEIVE item of that class (any length)
  *   0x01 len(2 BE) bytes            a body (cut or zero padded to 1611 bytes) sealed in an
- *                                   envelope to the engine's key, so that fragments, cover
+ *                                   envelope to the engine's key (the acknowledged layout
+ *                                   with a zero slot), so that fragments, cover
  *                                   and reassembly are reached without breaking X25519
- *   0x02 len(2 BE) bytes            the same body sealed as a reply under the key of a reply
- *                                   SURB the engine has just made (the digest path)
+ *   0x02 len(2 BE) bytes            a body (cut or zero padded to 1997) sealed as a reply
+ *                                   without a SURB-ACK (the unacknowledged layout, as the IPR
+ *                                   sends) under the key of a reply SURB the engine has just
+ *                                   made (the digest path)
  *   0x03 ms(1)                      advance the clock, poll (both streams are off) and
  *                                   drain the received messages
  *
@@ -27,7 +30,8 @@
 #include "mix/mix_reply.h"
 
 #define BODY 1611
-#define ITEM (2048 - MIX_SURB_ACK_LEN)
+#define UBODY 1997
+#define ITEM (2048 - MIX_SURB_ACK_HOP_LEN)
 #define ENTRY_LEN (LINK_SEND_ENTRY_OVERHEAD + MIX_REGULAR_PACKET_LEN)
 
 static struct nym_epoch_doc doc;
@@ -101,14 +105,15 @@ static void drain(void)
 
 static void sealed(int reply, const uint8_t *data, size_t len)
 {
-	uint8_t body[BODY] = { 0 }, plain[2048];
-	memcpy(body, data, len < BODY ? len : BODY);
+	uint8_t body[UBODY] = { 0 }, plain[2048];
+	size_t blen = reply ? UBODY : BODY;
+	memcpy(body, data, len < blen ? len : blen);
 	if (reply) {
 		uint8_t surb[460];
 		size_t surb_len;
 		if (client_engine_make_reply_surbs(engine, 1, surb, sizeof(surb), &surb_len, now_ns))
 			abort();
-		if (mix_reply_seal(plain, sizeof(plain), NULL, surb, body, BODY))
+		if (mix_reply_seal(plain, sizeof(plain), NULL, surb, body, UBODY))
 			abort();
 	} else {
 		struct mix_surb_ack ack = { 0 };
@@ -117,7 +122,8 @@ static void sealed(int reply, const uint8_t *data, size_t len)
 	}
 	struct client_engine_stats before, after;
 	client_engine_get_stats(engine, &before);
-	client_engine_receive(engine, MIX_PACKET_SIZE_REGULAR, plain + MIX_SURB_ACK_LEN, ITEM, now_ns);
+	/* The gateway's item (§8.6): everything after the (zero) first hop. */
+	client_engine_receive(engine, MIX_PACKET_SIZE_REGULAR, plain + MIX_SURB_ACK_HOP_LEN, ITEM, now_ns);
 	client_engine_get_stats(engine, &after);
 	if (reply && after.replies_received != before.replies_received + 1)
 		abort();

@@ -23,7 +23,7 @@ static int f_inject(void *ctx, const struct net_addr *next_hop, uint8_t key_rota
 static void f_ipr(void *ctx, enum mix_packet_size size, const uint8_t *item, size_t len)
 {
 	(void)ctx, (void)item;
-	if (len != mix_packet_size_plaintext_len(size) - MIX_SURB_ACK_LEN)
+	if (len != mix_packet_size_plaintext_len(size) - MIX_SURB_ACK_HOP_LEN)
 		abort();
 	routed++;
 }

@@ -1,7 +1,7 @@
 /* The exit gateway's IP packet router engine under hostile input. The input is a list of
  * records `op u8 | len u16 BE | len bytes`:
  *
- *   op 0  a raw final-hop item (the bytes, cut or zero-padded to 1643)
+ *   op 0  a raw final-hop item (the bytes, cut or zero-padded to 2029)
  *   op 1  a request: the bytes are an IPR request body; the fuzzer wraps it as a Repliable
  *         NymMessage, fragments it and seals each fragment to the IPR, as a client would
  *   op 2  a fragment body (cut or zero-padded to 1611), sealed to the IPR
@@ -21,7 +21,7 @@
 #include "mix/mix_envelope.h"
 #include "mix/mix_fragment.h"
 
-#define ITEM_LEN 1643
+#define ITEM_LEN 2029
 #define BODY_LEN 1611
 #define MAX_CLIENTS 4
 
@@ -69,7 +69,7 @@ static void seal_and_deliver(struct gateway_ipr_engine *e, const uint8_t body[BO
 	uint8_t plain[2048];
 	if (mix_envelope_seal(plain, sizeof(plain), &no_ack, ipr_pub, body, BODY_LEN, rng))
 		abort();
-	gateway_ipr_engine_item(e, MIX_PACKET_SIZE_REGULAR, plain + MIX_SURB_ACK_LEN, ITEM_LEN, now);
+	gateway_ipr_engine_item(e, MIX_PACKET_SIZE_REGULAR, plain + MIX_SURB_ACK_HOP_LEN, ITEM_LEN, now);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -217,7 +217,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size)
 		send_plain(data, size, cut);
 	/* A delivery now must be refused or go out well formed. */
-	static uint8_t item[1643];
+	static uint8_t item[2029];
 	int rc = gateway_link_deliver(&link, MIX_PACKET_SIZE_REGULAR, item, sizeof(item));
 	if (rc != 0 && rc != -ENOTCONN && rc != -EDQUOT && rc != -ENOBUFS)
 		abort();

@@ -1,5 +1,5 @@
 /* The client-side parsers of the packet layer: recipient addresses (text), SURB-ACK first
- * hops, acknowledgement plaintexts and envelope bodies. */
+ * hops, acknowledgement plaintexts, RECEIVE items' layouts and envelope bodies. */
 #include <string.h>
 
 #include "fuzz.h"
@@ -33,10 +33,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static const uint8_t secret[32] = { 3 };
 	if (size <= sizeof(buf)) {
 		memcpy(buf, data, size);
-		uint8_t *body;
-		size_t body_len;
+		uint8_t *body, *keyed;
+		size_t body_len, keyed_len;
 		if (mix_envelope_open(buf, size, secret, &body, &body_len) == 0)
 			mix_cover_is_loop(body, body_len);
+		memcpy(buf, data, size);
+		if (mix_envelope_item_split(buf, size, &keyed, &keyed_len) == 0) {
+			if (keyed < buf || keyed_len + (size_t)(keyed - buf) != size)
+				__builtin_trap();
+			if (mix_envelope_open(keyed, keyed_len, secret, &body, &body_len) == 0)
+				mix_cover_is_loop(body, body_len);
+		}
 	}
 	return 0;
 }

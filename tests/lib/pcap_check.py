@@ -32,7 +32,7 @@ reassembled by sequence number and cut into those records, and the rule is about
   (PROTOCOLS.md 8; both the client and the gateway seal frame by frame), so the plaintext
   length is 4 + the frame's body. A record that can carry mixnet data must be a SEND of whole
   entries (5 + 2433 n regular, 5 + 406 n ack: class byte, then n x (20 + packet)), a
-  RECEIVE of whole items (5 + 1643 n regular, 5 + 21 n ack), or a ticket (4 + 329, 457 or
+  RECEIVE of whole items (5 + 2029 n regular, 5 + 21 n ack), or a ticket (4 + 329, 457 or
   585). Everything else is a control frame of at most 206 bytes (HELLO 6, VERSION 5, AUTH
   108, AUTH_OK/BANDWIDTH/LOW_BALANCE 12, ERROR 6..206, CLOSE 4), which carries no packet.
   The direction decides which of SEND (to the gateway) and RECEIVE (from it) is allowed.
@@ -55,7 +55,7 @@ REGULAR_FRAME = 4 + 2413
 ACK_FRAME = 4 + 386
 # Client link (PROTOCOLS.md 8.3): entry and item sizes per class used here.
 SEND_ENTRY = {"regular": 20 + 2413, "ack": 20 + 386}
-RECEIVE_ITEM = {"regular": 1643, "ack": 21}  # plaintext less its SURB-ACK; a whole ack
+RECEIVE_ITEM = {"regular": 2029, "ack": 21}  # plaintext after the first hop (8.6); a whole ack
 CONTROL_MAX = 4 + 202
 TICKETS = {4 + 329, 4 + 457, 4 + 585}
 LINK_MAX_BODY = 65535
@@ -468,7 +468,7 @@ def selftest():
     c, g, m = "198.51.100.30", "198.51.100.21", "198.51.100.11"
     up = noise(0, 48) + noise(0, 64) + noise(6) + noise(108) + noise(333) + b"".join(
         noise(5 + 2433 * n) for n in (1, 3, 26, 2))
-    down = noise(0, 48) + noise(5) + noise(12) + noise(12) + b"".join(noise(5 + 1643 * n) for n in (1, 39, 4)) + \
+    down = noise(0, 48) + noise(5) + noise(12) + noise(12) + b"".join(noise(5 + 2029 * n) for n in (1, 32, 4)) + \
         noise(5 + 21 * 3)
     # A node link already open when the capture began: it starts in the middle of a record.
     node = b"".join(noise(REGULAR_FRAME * a + ACK_FRAME * b) for a, b in ((1, 0), (3, 2), (0, 5), (27, 0)))

@@ -104,25 +104,39 @@ uint8_t *iprfix_make_surbs(size_t n)
 	return out;
 }
 
-void iprfix_send_raw(const uint8_t *msg, size_t len, enum mix_message_type type, uint64_t now)
+/* As the client's mixnet client sends: with a (here zero) SURB-ACK slot and 1611-byte
+ * fragments, or unacknowledged, 1997-byte fragments after a zero first hop (§2.9). */
+static void send_raw(const uint8_t *msg, size_t len, enum mix_message_type type, uint64_t now, bool unacked)
 {
-	size_t per = 1611, padded_len, frags;
+	size_t per = unacked ? 1997 : 1611, padded_len, frags;
 	cr_assert_eq(mix_fragment_message_layout(1 + len, per, &padded_len, &frags), 0);
 	uint8_t *padded = malloc(padded_len);
 	cr_assert_eq(mix_fragment_message_pad(type, msg, len, per, padded, padded_len, &padded_len), 0);
 	struct mix_fragmenter f;
 	cr_assert_eq(mix_fragmenter_init(&f, padded, padded_len, per, NULL), 0);
-	uint8_t frag[1611], plain[2048];
+	uint8_t frag[1997], plain[2048];
 	size_t w;
 	struct mix_fragment_id id;
-	while (mix_fragmenter_next(&f, frag, sizeof(frag), &w, &id) == 0) {
+	while (mix_fragmenter_next(&f, frag, per, &w, &id) == 0) {
 		cr_assert_eq(w, per);
 		static const struct mix_surb_ack no_ack;
-		cr_assert_eq(mix_envelope_seal(plain, sizeof(plain), &no_ack, ipf.ipr_pub, frag, per, NULL), 0);
-		gateway_ipr_engine_item(ipf.eng, MIX_PACKET_SIZE_REGULAR, plain + MIX_SURB_ACK_LEN,
-					sizeof(plain) - MIX_SURB_ACK_LEN, now);
+		cr_assert_eq(mix_envelope_seal(plain, sizeof(plain), unacked ? NULL : &no_ack, ipf.ipr_pub, frag, per, NULL),
+			     0);
+		gateway_ipr_engine_item(ipf.eng, MIX_PACKET_SIZE_REGULAR, plain + MIX_SURB_ACK_HOP_LEN,
+					sizeof(plain) - MIX_SURB_ACK_HOP_LEN, now);
 	}
 	free(padded);
+}
+
+void iprfix_send_raw(const uint8_t *msg, size_t len, enum mix_message_type type, uint64_t now)
+{
+	send_raw(msg, len, type, now, false);
+}
+
+void iprfix_send_raw_unacked(const uint8_t *msg, size_t len, enum mix_message_type type, uint64_t now)
+{
+	ipf.unacked_sent++;
+	send_raw(msg, len, type, now, true);
 }
 
 int iprfix_take_reply(uint8_t **data, size_t *len)
@@ -143,10 +157,13 @@ int iprfix_take_reply(uint8_t **data, size_t *len)
 	const uint8_t *m;
 	size_t mlen;
 	cr_assert_eq(sphinx_packet_message(pkt, MIX_REGULAR_PACKET_LEN, &m, &mlen), 0);
-	cr_assert(mix_surb_ack_slot_empty(m), "IPR replies carry no SURB-ACK");
-	uint8_t fwd[2048];
-	size_t flen = mlen - MIX_SURB_ACK_LEN;
-	memcpy(fwd, m + MIX_SURB_ACK_LEN, flen);
+	cr_assert(mix_surb_ack_absent(m), "IPR replies carry no SURB-ACK");
+	uint8_t item[2048], *fwd;
+	size_t flen;
+	memcpy(item, m + MIX_SURB_ACK_HOP_LEN, mlen - MIX_SURB_ACK_HOP_LEN);
+	cr_assert_eq(mix_envelope_item_split(item, mlen - MIX_SURB_ACK_HOP_LEN, &fwd, &flen), 0);
+	cr_assert_eq(flen, mlen - MIX_SURB_ACK_HOP_LEN, "the unacknowledged layout");
+	cr_assert_eq(flen - 32, 1997);
 	const uint8_t *digest;
 	cr_assert_eq(mix_reply_digest(fwd, flen, &digest), 0);
 	size_t k;

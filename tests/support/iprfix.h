@@ -45,6 +45,7 @@ struct iprfix {
 	uint8_t tag[IPR_SENDER_TAG_LEN];
 
 	struct gateway_ipr_engine *eng;
+	size_t unacked_sent; /* messages sent with iprfix_send_raw_unacked */
 };
 
 extern struct iprfix ipf;
@@ -65,6 +66,8 @@ uint8_t *iprfix_make_surbs(size_t n);
  * each fragment sealed to the IPR with no SURB-ACK and handed to the engine as a final-hop
  * item at `now`. */
 void iprfix_send_raw(const uint8_t *msg, size_t len, enum mix_message_type type, uint64_t now);
+/* The same in the unacknowledged layout (a zero first hop, 1997-byte fragments). */
+void iprfix_send_raw_unacked(const uint8_t *msg, size_t len, enum mix_message_type type, uint64_t now);
 
 /* Takes the next reply packet the engine injected (ipf.inj_seen < ipf.n_inj), checks it
  * leaves towards mix1, walks it through the route to the client, checks it has no SURB-ACK

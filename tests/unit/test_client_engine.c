@@ -26,7 +26,7 @@
 #define MS 1000000ull
 #define SEC 1000000000ull
 #define ENTRY_LEN (LINK_SEND_ENTRY_OVERHEAD + MIX_REGULAR_PACKET_LEN)
-#define ITEM_LEN (2048 - MIX_SURB_ACK_LEN)
+#define ITEM_LEN (2048 - MIX_SURB_ACK_HOP_LEN)
 #define MAX_ENTRIES 512
 
 enum { GW_A = 0, GW_B = 1 };
@@ -172,7 +172,7 @@ static void final_hop(struct node *gw, const struct sphinx_processed *out, const
 	memcpy(d->destination, out->address, 32);
 	cr_assert_eq(sphinx_packet_message(packet, len, &msg, &mlen), 0);
 	cr_assert_eq(mlen, 2048);
-	d->has_ack = !mix_surb_ack_slot_empty(msg);
+	d->has_ack = !mix_surb_ack_absent(msg);
 	if (d->has_ack) {
 		struct sockaddr_storage ss;
 		socklen_t sl;
@@ -181,7 +181,10 @@ static void final_hop(struct node *gw, const struct sphinx_processed *out, const
 		cr_assert_eq(mix_node_addr_encode((struct sockaddr *)&ss, sl, d->ack_first), 0);
 		memcpy(d->ack_packet, ack, MIX_ACK_PACKET_LEN);
 	}
-	memcpy(d->item, msg + MIX_SURB_ACK_LEN, ITEM_LEN);
+	/* §8.6: the plaintext after the first hop, the ack packet's bytes zeroed. */
+	memcpy(d->item, msg + MIX_SURB_ACK_HOP_LEN, ITEM_LEN);
+	if (d->has_ack)
+		memset(d->item, 0, MIX_ACK_PACKET_LEN);
 }
 
 /* One SEND entry through the mixnet. */
@@ -421,8 +424,8 @@ Test(client_engine, a_failed_fragment_abandons_the_rest_of_its_message)
 }
 
 /* A service answers through one of the client's reply SURBs, as the IP packet router does. */
-static void service_reply(const uint8_t *surb_bytes, size_t surb_len, const uint8_t *body, size_t len,
-			  struct delivered *d)
+static void service_reply_layout(const uint8_t *surb_bytes, size_t surb_len, const uint8_t *body, size_t len,
+				 struct delivered *d, bool old_zero_slot)
 {
 	uint8_t key[MIX_REPLY_KEY_LEN];
 	struct sphinx_surb surb;
@@ -430,22 +433,32 @@ static void service_reply(const uint8_t *surb_bytes, size_t surb_len, const uint
 	cr_assert_eq(sphinx_surb_decode(&surb, surb_bytes + MIX_REPLY_KEY_LEN, surb_len - MIX_REPLY_KEY_LEN), 0);
 	cr_assert_eq(surb.hops, 4);
 	cr_assert_eq(surb.version, SPHINX_VERSION_259);
-	static uint8_t padded[4096], frag[1611], plain[2048], packet[MIX_REGULAR_PACKET_LEN];
+	/* Today's replies: the unacknowledged layout (1997 bytes a fragment); before it, the
+	 * whole 405-byte slot zero and 1611 bytes, which must still decode. */
+	static const struct mix_surb_ack zero_slot;
+	size_t per = old_zero_slot ? 1611 : 1997;
+	static uint8_t padded[4096], frag[1997], plain[2048], packet[MIX_REGULAR_PACKET_LEN];
 	size_t written, flen;
-	cr_assert_eq(mix_fragment_message_pad(MIX_MESSAGE_REPLY, body, len, 1611, padded, sizeof(padded), &written),
+	cr_assert_eq(mix_fragment_message_pad(MIX_MESSAGE_REPLY, body, len, per, padded, sizeof(padded), &written),
 		     0);
 	struct mix_fragmenter fr;
 	struct mix_fragment_id id;
-	cr_assert_eq(mix_fragmenter_init(&fr, padded, written, 1611, NULL), 0);
+	cr_assert_eq(mix_fragmenter_init(&fr, padded, written, per, NULL), 0);
 	cr_assert_eq(mix_fragmenter_total(&fr), 1);
 	memset(frag, 0, sizeof(frag));
-	cr_assert_eq(mix_fragmenter_next(&fr, frag, sizeof(frag), &flen, &id), 0);
-	cr_assert_eq(mix_reply_seal(plain, sizeof(plain), NULL, key, frag, sizeof(frag)), 0);
+	cr_assert_eq(mix_fragmenter_next(&fr, frag, per, &flen, &id), 0);
+	cr_assert_eq(mix_reply_seal(plain, sizeof(plain), old_zero_slot ? &zero_slot : NULL, key, frag, per), 0);
 	cr_assert_eq(sphinx_surb_use(&surb, packet, sizeof(packet), plain, sizeof(plain)), 0);
 	struct sphinx_processed out;
 	struct node *gw = walk(surb.first_hop, packet, sizeof(packet), &out);
 	final_hop(gw, &out, packet, sizeof(packet), d);
 	cr_assert_not(d->has_ack, "a zero slot: no ack");
+}
+
+static void service_reply(const uint8_t *surb_bytes, size_t surb_len, const uint8_t *body, size_t len,
+			  struct delivered *d)
+{
+	service_reply_layout(surb_bytes, surb_len, body, len, d, false);
 }
 
 Test(client_engine, replies_through_reply_surbs_and_each_key_is_used_once)
@@ -470,17 +483,25 @@ Test(client_engine, replies_through_reply_surbs_and_each_key_is_used_once)
 	service_reply(surbs + 2 * surb_len, surb_len, (const uint8_t *)pong, strlen(pong), &d);
 	deliver_to(&a, &d, 10 * SEC);
 	expect_message(&a, MIX_MESSAGE_REPLY, (const uint8_t *)pong, strlen(pong));
+	/* A reply of before the unacknowledged layout (the whole 405-byte slot zero, 1611 bytes)
+	 * still opens: its item is the acknowledged layout's. */
+	const char *old = "an old-style reply";
+	service_reply_layout(surbs + 5 * surb_len, surb_len, (const uint8_t *)old, strlen(old), &d, true);
+	for (size_t i = 0; i < 386; i++)
+		cr_assert_eq(d.item[i], 0);
+	deliver_to(&a, &d, 10 * SEC);
+	expect_message(&a, MIX_MESSAGE_REPLY, (const uint8_t *)old, strlen(old));
 	struct client_engine_stats s = stats_of(&a);
-	cr_assert_eq(s.replies_received, 2);
-	cr_assert_eq(s.reply_keys, SURBS - 2);
+	cr_assert_eq(s.replies_received, 3);
+	cr_assert_eq(s.reply_keys, SURBS - 3);
 	/* The same reply again: the key is gone, so the item is taken for an envelope and opens
 	 * to noise (garbage, or in about 0.3 % of cases a stray fragment that never completes). */
 	int rc = client_engine_receive(a.e, MIX_PACKET_SIZE_REGULAR, d.item, ITEM_LEN, 11 * SEC);
 	cr_assert(rc == -EINVAL || rc == 0);
 	s = stats_of(&a);
-	cr_assert_eq(s.replies_received, 2);
-	cr_assert_eq(s.messages_received, 2);
-	cr_assert_eq(s.garbage_received + s.fragments_received, 3);
+	cr_assert_eq(s.replies_received, 3);
+	cr_assert_eq(s.messages_received, 3);
+	cr_assert_eq(s.garbage_received + s.fragments_received, 4);
 	client_fini(&a);
 }
 
@@ -774,7 +795,11 @@ Test(client_engine, a_service_at_another_gateway_addressed_by_its_identity)
 		cr_assert_arr_eq(d.destination, gw_id.public_key, 32);
 		uint8_t *body;
 		size_t body_len;
-		cr_assert_eq(mix_envelope_open(d.item, ITEM_LEN, secret, &body, &body_len), 0);
+		uint8_t *keyed;
+		size_t keyed_len;
+		cr_assert_eq(mix_envelope_item_split(d.item, ITEM_LEN, &keyed, &keyed_len), 0);
+		cr_assert_eq(keyed_len, ITEM_LEN - 386, "the acknowledged layout");
+		cr_assert_eq(mix_envelope_open(keyed, keyed_len, secret, &body, &body_len), 0);
 		cr_assert_eq(mix_reassembly_add_bytes(r, body, body_len, 0, &done), 0);
 		cr_assert_eq(return_ack(&a, &d, 0), 0);
 	}
@@ -827,6 +852,72 @@ Test(client_engine, lifted_rate_drains_the_queue_in_one_poll)
 	cr_assert_eq(client_engine_poll(a.e, 3, entries, MAX_ENTRIES), 1, "one cover per poll time");
 	cr_assert_eq(client_engine_poll(a.e, 3, entries, MAX_ENTRIES), 0);
 	cr_assert_eq(stats_of(&a).cover_sent, 1);
+	client_fini(&a);
+	client_fini(&b);
+}
+
+/* An unacknowledged message: no SURB-ACK (no ack packet at the gateway), 1990-byte
+ * fragments in the unacknowledged layout, nothing tracked or re-sent; it shares a batch with
+ * acknowledged packets, and the recipient opens both layouts. */
+Test(client_engine, unacknowledged_messages_take_no_ack_and_are_never_resent)
+{
+	struct client_engine_config cfg;
+	quiet_config(&cfg);
+	static struct client a, b;
+	client_init(&a, GW_A, &cfg);
+	client_init(&b, GW_B, &cfg);
+	static uint8_t msg[5000], other[3000];
+	nym_random(msg, sizeof(msg));
+	nym_random(other, sizeof(other));
+	uint64_t now = 1000 * SEC;
+	/* 5001 bytes in 1990-byte fragments: 3 (4 with a SURB-ACK each). */
+	cr_assert_eq(client_engine_send_unacked(a.e, &b.addr, MIX_MESSAGE_PLAIN, msg, sizeof(msg), now), 0);
+	cr_assert_eq(stats_of(&a).queued, 3);
+	cr_assert_eq(client_engine_send(a.e, &b.addr, MIX_MESSAGE_PLAIN, other, sizeof(other), now), 0);
+	cr_assert_eq(stats_of(&a).queued, 3 + 2);
+	size_t n = client_engine_poll(a.e, now, entries, MAX_ENTRIES);
+	cr_assert_eq(n, 5, "one mixed batch");
+	struct client_engine_stats s = stats_of(&a);
+	cr_assert_eq(s.real_sent, 5);
+	cr_assert_eq(s.unacked_sent, 3);
+	cr_assert_eq(s.in_flight, 2, "only the acknowledged fragments are tracked");
+	static struct delivered d[5];
+	int acked = 0;
+	for (int i = 4; i >= 0; i--) {
+		deliver_entry(entries + (size_t)i * ENTRY_LEN, &d[i]);
+		if (d[i].has_ack) {
+			acked++;
+			cr_assert_eq(return_ack(&a, &d[i], now + 20 * MS), 0);
+		}
+		deliver_to(&b, &d[i], now + 10 * MS);
+	}
+	cr_assert_eq(acked, 2, "no ack packet for the unacknowledged ones");
+	cr_assert_eq(stats_of(&b).fragments_received, 5);
+	cr_assert_eq(stats_of(&b).messages_received, 2);
+	enum mix_message_type t;
+	uint8_t *got;
+	size_t got_len;
+	int seen = 0;
+	while (client_engine_next_message(b.e, &t, &got, &got_len) == 0) {
+		cr_assert(got_len == sizeof(msg) ? memcmp(got, msg, got_len) == 0 : memcmp(got, other, got_len) == 0);
+		seen++;
+		free(got);
+	}
+	cr_assert_eq(seen, 2);
+	s = stats_of(&a);
+	cr_assert_eq(s.in_flight, 0);
+	cr_assert_eq(client_engine_next_due(a.e, now), UINT64_MAX, "nothing left to do");
+	/* Long after every deadline: nothing is re-sent, and a lost unacknowledged packet is
+	 * simply lost. */
+	cr_assert_eq(client_engine_send_unacked(a.e, &b.addr, MIX_MESSAGE_PLAIN, msg, 10, now), 0);
+	cr_assert_eq(client_engine_poll(a.e, now, entries, MAX_ENTRIES), 1);
+	cr_assert_eq(client_engine_poll(a.e, now + 60 * SEC, entries, MAX_ENTRIES), 0);
+	s = stats_of(&a);
+	cr_assert_eq(s.retransmitted, 0);
+	cr_assert_eq(s.real_sent, 6);
+	cr_assert_eq(s.unacked_sent, 4);
+	/* Queued unacknowledged fragments are freed with the engine (ASan checks). */
+	cr_assert_eq(client_engine_send_unacked(a.e, &b.addr, MIX_MESSAGE_PLAIN, msg, sizeof(msg), now), 0);
 	client_fini(&a);
 	client_fini(&b);
 }

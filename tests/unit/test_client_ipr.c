@@ -25,6 +25,7 @@ struct rec {
 	size_t delivered_len[8];
 	size_t n_delivered;
 	size_t surbs_made;
+	bool unacked[MAX_SENT]; /* sent through send_unacked */
 };
 
 static int rec_send(void *ctx, const uint8_t *msg, size_t len, uint64_t now_ns)
@@ -38,6 +39,15 @@ static int rec_send(void *ctx, const uint8_t *msg, size_t len, uint64_t now_ns)
 	memcpy(r->msgs[r->n], msg, len);
 	r->lens[r->n++] = len;
 	return 0;
+}
+
+static int rec_send_unacked(void *ctx, const uint8_t *msg, size_t len, uint64_t now_ns)
+{
+	struct rec *r = ctx;
+	int rc = rec_send(ctx, msg, len, now_ns);
+	if (rc == 0)
+		r->unacked[r->n - 1] = true;
+	return rc;
 }
 
 static int rec_surbs(void *ctx, size_t n, uint8_t *out, size_t cap, size_t *surb_len, uint64_t now_ns)
@@ -70,6 +80,15 @@ static void rec_free(struct rec *r)
 static struct client_ipr *make(struct rec *r, struct client_ipr_config *cfg)
 {
 	struct client_ipr_hooks h = { .ctx = r, .send = rec_send, .make_surbs = rec_surbs, .deliver = rec_deliver };
+	struct client_ipr *c = NULL;
+	cr_assert_eq(client_ipr_new(cfg, &h, NULL, &c), 0);
+	return c;
+}
+
+static struct client_ipr *make_unacked(struct rec *r, struct client_ipr_config *cfg)
+{
+	struct client_ipr_hooks h = { .ctx = r, .send = rec_send, .make_surbs = rec_surbs, .deliver = rec_deliver,
+				      .send_unacked = rec_send_unacked };
 	struct client_ipr *c = NULL;
 	cr_assert_eq(client_ipr_new(cfg, &h, NULL, &c), 0);
 	return c;
@@ -446,7 +465,8 @@ Test(client_ipr, keepalive_ping)
 }
 
 /* A reply message takes one SURB per fragment of its layout (type byte, body, padding
- * marker; 1604 data bytes per unlinked fragment): 12830 bytes fill eight, 12831 take nine. */
+ * marker; the IPR's replies are unacknowledged, 1990 data bytes per unlinked fragment):
+ * 15918 bytes fill eight, 15919 take nine. */
 Test(client_ipr, stock_estimate_counts_the_fragments_of_a_reply)
 {
 	struct rec r = { 0 };
@@ -457,14 +477,79 @@ Test(client_ipr, stock_estimate_counts_the_fragments_of_a_reply)
 	struct client_ipr_stats st;
 	client_ipr_get_stats(c, &st);
 	int64_t before = st.surb_stock;
-	static uint8_t body[12831];
+	static uint8_t body[15919];
 	memset(body, 0, sizeof(body));
-	client_ipr_on_message(c, body, 12830, 2 * MS, 1000); /* malformed: still counted */
+	client_ipr_on_message(c, body, 15918, 2 * MS, 1000); /* malformed: still counted */
 	client_ipr_get_stats(c, &st);
 	cr_assert_eq(st.surb_stock, before - 8);
-	client_ipr_on_message(c, body, 12831, 2 * MS, 1000);
+	client_ipr_on_message(c, body, 15919, 2 * MS, 1000);
 	client_ipr_get_stats(c, &st);
 	cr_assert_eq(st.surb_stock, before - 8 - 9);
+	client_ipr_free(c);
+	rec_free(&r);
+}
+
+/* SURB top-ups go as unacknowledged requests that each fit one packet: 4 SURBs of 460 bytes
+ * (1990 data bytes - 2 - 23 = 1965 = 4 x 460 + 125). CONNECT and DATA stay acknowledged. */
+Test(client_ipr, surb_top_ups_go_unacknowledged_four_a_packet)
+{
+	cr_assert_eq(client_ipr_surbs_per_unacked_request(460), 4);
+	cr_assert_eq(client_ipr_surbs_per_unacked_request(1965), 1);
+	cr_assert_eq(client_ipr_surbs_per_unacked_request(1966), 0);
+	cr_assert_eq(client_ipr_surbs_per_unacked_request(0), 0);
+	struct rec r = { 0 };
+	struct client_ipr_config cfg;
+	client_ipr_config_default(&cfg);
+	cfg.keepalive_ns = 0;
+	struct client_ipr *c = make_unacked(&r, &cfg);
+	cr_assert_eq(client_ipr_connect(c, 0, 5000), 0);
+	cr_assert_eq(r.n, 1);
+	cr_assert_not(r.unacked[0], "CONNECT (200 SURBs) is acknowledged");
+	struct ipr_request q;
+	decode_sent(&r, 0, &q);
+	struct ipr_response resp = { .kind = IPR_RESP_CONNECT, .request_id = q.request_id, .reply = IPR_CONNECT_SUCCESS };
+	cr_assert_eq(ipr_addr_from_index(0x0102, &resp.ips), 0);
+	cr_assert_eq(respond(c, &resp, 1 * MS), 0);
+	/* The IPR asks for 100: 25 single-packet requests of 4. */
+	struct ipr_response ask = { .kind = IPR_RESP_SURB_REQUEST, .amount = 100 };
+	cr_assert_eq(respond(c, &ask, 2 * MS), 0);
+	cr_assert_eq(r.n, 1 + 25);
+	size_t per = 0;
+	cr_assert_eq(mix_fragment_plaintext_per_packet_unacked(MIX_PACKET_SIZE_REGULAR, &per), 0);
+	cr_assert_eq(per, 1997);
+	for (size_t i = 1; i < r.n; i++) {
+		cr_assert(r.unacked[i]);
+		decode_sent(&r, i, &q);
+		cr_assert_eq(q.kind, IPR_REQ_SURBS);
+		cr_assert_eq(q.surb_count, 4);
+		size_t padded, frags;
+		cr_assert_eq(mix_fragment_message_layout(1 + r.lens[i], per, &padded, &frags), 0);
+		cr_assert_eq(frags, 1, "one packet");
+	}
+	struct client_ipr_stats st;
+	client_ipr_get_stats(c, &st);
+	cr_assert_eq(st.unacked_requests, 25);
+	cr_assert_eq(st.surbs_sent, 300);
+	/* DATA stays acknowledged. */
+	uint8_t pkt[100] = { 0x45 };
+	cr_assert_eq(client_ipr_send_packet(c, pkt, sizeof(pkt), 3 * MS), 0);
+	client_ipr_flush(c, 3 * MS);
+	cr_assert_eq(r.n, 27);
+	cr_assert_not(r.unacked[26]);
+	/* acked_surb_topups: the old requests of max_surbs_per_request. */
+	client_ipr_free(c);
+	rec_free(&r);
+	cfg.acked_surb_topups = true;
+	c = make_unacked(&r, &cfg);
+	cr_assert_eq(client_ipr_connect(c, 0, 5000), 0);
+	decode_sent(&r, 0, &q);
+	resp.request_id = q.request_id;
+	cr_assert_eq(respond(c, &resp, 1 * MS), 0);
+	cr_assert_eq(respond(c, &ask, 2 * MS), 0);
+	cr_assert_eq(r.n, 2);
+	cr_assert_not(r.unacked[1]);
+	decode_sent(&r, 1, &q);
+	cr_assert_eq(q.surb_count, 100);
 	client_ipr_free(c);
 	rec_free(&r);
 }

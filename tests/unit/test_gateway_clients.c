@@ -62,7 +62,7 @@ Test(gateway_clients, inbox_order_cap_delete)
 {
 	struct gateway_clients *c;
 	struct gateway_inbox_item it;
-	uint8_t item[1643];
+	uint8_t item[2029];
 	cr_assert_eq(gateway_clients_open(&c, path, 3, 86400), 0);
 	for (int i = 0; i < 4; i++) {
 		memset(item, i, sizeof(item));
@@ -81,7 +81,7 @@ Test(gateway_clients, inbox_order_cap_delete)
 	int64_t after = 0;
 	for (int i = 0; i < 3; i++) {
 		cr_assert_eq(gateway_clients_inbox_next(c, A, after, &it), 0);
-		cr_assert_eq(it.len, 1643);
+		cr_assert_eq(it.len, 2029);
 		cr_assert_eq(it.size, MIX_PACKET_SIZE_REGULAR);
 		cr_assert_eq(it.item[0], i);
 		cr_assert_eq(it.received, 1000 + i);
@@ -98,6 +98,30 @@ Test(gateway_clients, inbox_order_cap_delete)
 	cr_assert_eq(gateway_clients_inbox_next(c, B, 0, &it), 0);
 	cr_assert_eq(it.len, 21);
 	cr_assert_eq(it.item[0], 9);
+	gateway_clients_close(c);
+}
+
+/* An inbox written before items kept the ack bytes' place (plaintext - 405 = 1643 bytes for
+ * regular) is read back in today's layout: 386 zero bytes in front (the acknowledged one). */
+Test(gateway_clients, inbox_converts_old_length_items)
+{
+	struct gateway_clients *c;
+	struct gateway_inbox_item it;
+	uint8_t old[1643], now[2029];
+	memset(old, 0x5a, sizeof(old));
+	old[0] = 0x11;
+	memset(now, 0x6b, sizeof(now));
+	cr_assert_eq(gateway_clients_open(&c, path, 10, 86400), 0);
+	cr_assert_eq(gateway_clients_inbox_put(c, A, MIX_PACKET_SIZE_REGULAR, old, sizeof(old), 1000), 0);
+	cr_assert_eq(gateway_clients_inbox_put(c, A, MIX_PACKET_SIZE_REGULAR, now, sizeof(now), 1001), 0);
+	cr_assert_eq(gateway_clients_inbox_next(c, A, 0, &it), 0);
+	cr_assert_eq(it.len, 2029);
+	for (size_t i = 0; i < 386; i++)
+		cr_assert_eq(it.item[i], 0);
+	cr_assert_arr_eq(it.item + 386, old, sizeof(old));
+	cr_assert_eq(gateway_clients_inbox_next(c, A, it.id, &it), 0);
+	cr_assert_eq(it.len, 2029);
+	cr_assert_arr_eq(it.item, now, sizeof(now));
 	gateway_clients_close(c);
 }
 
@@ -125,6 +149,7 @@ struct routed {
 	uint8_t rotation;
 	size_t last_len;
 	uint8_t last_first;
+	uint8_t last[2048];
 	enum mix_packet_size inj_size;
 };
 
@@ -148,6 +173,7 @@ static void r_ipr(void *ctx, enum mix_packet_size size, const uint8_t *item, siz
 	r->ipr++;
 	r->last_len = len;
 	r->last_first = item[0];
+	memcpy(r->last, item, len < sizeof(r->last) ? len : sizeof(r->last));
 }
 
 static int r_client(void *ctx, const uint8_t id[32], enum mix_packet_size size, const uint8_t *item, size_t len)
@@ -160,6 +186,7 @@ static int r_client(void *ctx, const uint8_t id[32], enum mix_packet_size size, 
 	r->client++;
 	r->last_len = len;
 	r->last_first = item[0];
+	memcpy(r->last, item, len < sizeof(r->last) ? len : sizeof(r->last));
 	return 0;
 }
 
@@ -171,6 +198,7 @@ static int r_inbox(void *ctx, const uint8_t id[32], enum mix_packet_size size, c
 	r->inbox++;
 	r->last_len = len;
 	r->last_first = item[0];
+	memcpy(r->last, item, len < sizeof(r->last) ? len : sizeof(r->last));
 	return 0;
 }
 
@@ -203,20 +231,34 @@ Test(gateway_clients, final_routing)
 	cr_assert_eq(r.inj_size, MIX_PACKET_SIZE_ACK);
 	cr_assert_eq(ntohs(((struct sockaddr_in *)&r.hop.ss)->sin_port), 1789);
 	cr_assert_eq(r.inbox, 1);
-	cr_assert_eq(r.last_len, 1643);
-	cr_assert_eq(r.last_first, 0x77);
+	/* the item: the plaintext after the first hop, the ack packet's bytes zeroed */
+	cr_assert_eq(r.last_len, 2029);
+	for (size_t i = 0; i < MIX_ACK_PACKET_LEN; i++)
+		cr_assert_eq(r.last[i], 0, "ack byte %zu zeroed", i);
+	cr_assert_eq(r.last[MIX_ACK_PACKET_LEN], 0x77);
+	cr_assert_eq(msg[MIX_NODE_ADDR_MAX_UNPADDED_LEN], 0xaa, "the packet itself is not modified");
 	/* connected: to the client */
 	r.client_connected = true;
 	cr_assert_eq(gateway_final_handle(&f, MIX_PACKET_SIZE_REGULAR, A, 1, msg, sizeof(msg)), 0);
 	cr_assert_eq(r.client, 1);
 	cr_assert_eq(r.injected, 2);
-	/* a reply without ack, to the IPR */
+	/* an old-style reply (the whole 405-byte slot zero), to the IPR: the same item */
 	build_msg(msg, sizeof(msg), false);
 	cr_assert_eq(gateway_final_handle(&f, MIX_PACKET_SIZE_REGULAR, ipr_id, 1, msg, sizeof(msg)), 0);
 	cr_assert_eq(r.ipr, 1);
 	cr_assert_eq(r.injected, 2);
 	cr_assert_eq(f.counters.acks_skipped, 1);
-	cr_assert_eq(r.last_len, 1643);
+	cr_assert_eq(r.last_len, 2029);
+	cr_assert_eq(r.last[MIX_ACK_PACKET_LEN], 0x77);
+	/* the unacknowledged layout: a zero first hop, everything after it handed on as it is */
+	for (size_t i = MIX_NODE_ADDR_MAX_UNPADDED_LEN; i < sizeof(msg); i++)
+		msg[i] = (uint8_t)(i + 1);
+	cr_assert_eq(gateway_final_handle(&f, MIX_PACKET_SIZE_REGULAR, ipr_id, 1, msg, sizeof(msg)), 0);
+	cr_assert_eq(r.ipr, 2);
+	cr_assert_eq(r.injected, 2);
+	cr_assert_eq(f.counters.acks_skipped, 2);
+	cr_assert_eq(r.last_len, 2029);
+	cr_assert_arr_eq(r.last, msg + MIX_NODE_ADDR_MAX_UNPADDED_LEN, 2029);
 	/* an ack, whole */
 	uint8_t ack[21] = { 0x55 };
 	cr_assert_eq(gateway_final_handle(&f, MIX_PACKET_SIZE_ACK, A, 1, ack, sizeof(ack)), 0);
@@ -230,7 +272,7 @@ Test(gateway_clients, final_routing)
 	memset(msg, 0xff, MIX_NODE_ADDR_MAX_UNPADDED_LEN);
 	cr_assert_eq(gateway_final_handle(&f, MIX_PACKET_SIZE_REGULAR, A, 1, msg, sizeof(msg)), -EINVAL);
 	cr_assert_eq(f.counters.malformed, 3);
-	cr_assert_eq(f.counters.received, 7);
+	cr_assert_eq(f.counters.received, 8);
 }
 
 Test(gateway_clients, final_without_ipr)

@@ -213,21 +213,21 @@ Test(gateway_ipr, replies_from_the_tun_come_back_bundled)
 	}
 	forget_responses();
 
-	/* A full bundle leaves at once: eight reply packets (8 x 1604 - 4 = 12828 bytes) hold
-	 * eighteen 700-byte packets with their prefixes, not nineteen. */
-	for (int i = 0; i < 19; i++) {
+	/* A full bundle leaves at once: eight unacknowledged reply packets (8 x 1990 - 4 = 15916
+	 * bytes) hold twenty-two 700-byte packets with their prefixes, not twenty-three. */
+	for (int i = 0; i < 23; i++) {
 		uint8_t big[800];
 		size_t n = iprfix_make_v4(big, from, dst, 17, 5000, 700 - 28);
 		cr_assert_eq(n, 700);
 		gateway_ipr_engine_tun(ipf.eng, big, n, 20 * MS);
 	}
-	cr_assert_eq(ipf.n_inj, 1 + 8, "18 x 702 + 4 bytes: 8 reply packets, not %zu", ipf.n_inj - 1);
+	cr_assert_eq(ipf.n_inj, 1 + 8, "22 x 702 + 4 bytes: 8 reply packets, not %zu", ipf.n_inj - 1);
 	gateway_ipr_engine_tick(ipf.eng, 30 * MS);
 	cr_assert_eq(ipf.n_inj, 1 + 9);
 	receive();
 	const uint8_t *all[32];
 	size_t al[32];
-	cr_assert_eq(data_packets(all, al, 32), 19);
+	cr_assert_eq(data_packets(all, al, 32), 23);
 	forget_responses();
 
 	/* A packet for nobody is dropped. */
@@ -377,7 +377,7 @@ Test(gateway_ipr, unknown_client_and_malformed_input_are_counted)
 	iprfix_send_raw(msg, 33, MIX_MESSAGE_PLAIN, 1 * MS);
 	msg[0] = 0x08;
 	iprfix_send_raw(msg, 33, MIX_MESSAGE_REPLIABLE, 1 * MS);
-	uint8_t junk[1643];
+	uint8_t junk[2029];
 	memset(junk, 0xab, sizeof(junk));
 	gateway_ipr_engine_item(ipf.eng, MIX_PACKET_SIZE_REGULAR, junk, sizeof(junk), 1 * MS);
 	gateway_ipr_engine_item(ipf.eng, MIX_PACKET_SIZE_REGULAR, junk, 100, 1 * MS);
@@ -520,13 +520,13 @@ Test(gateway_ipr, oversized_packet_spans_several_reply_packets)
 	uint8_t from[4] = { 192, 0, 2, 10 };
 	char dst[32];
 	snprintf(dst, sizeof(dst), "%u.%u.%u.%u", ips.v4[0], ips.v4[1], ips.v4[2], ips.v4[3]);
-	/* Over a bundle's limit (12828 bytes): a DATA response of its own, at once. */
+	/* Over a bundle's limit (15916 bytes): a DATA response of its own, at once. */
 	static uint8_t pkt[20000];
 	size_t n = iprfix_make_v4(pkt, from, dst, 17, 5000, 20000 - 28);
 	for (size_t i = 28; i < n; i++)
 		pkt[i] = (uint8_t)i;
 	gateway_ipr_engine_tun(ipf.eng, pkt, n, 1 * MS);
-	cr_assert_eq(ipf.n_inj, 13, "20006 bytes in 1604-byte fragments, not %zu", ipf.n_inj);
+	cr_assert_eq(ipf.n_inj, 11, "20006 bytes in 1990-byte fragments, not %zu", ipf.n_inj);
 	receive();
 	const uint8_t *got[2];
 	size_t gl[2];
@@ -702,7 +702,7 @@ Test(gateway_ipr, zero_timeout_packs_a_read_batch_into_full_reply_packets)
 {
 	struct ipr_addr_pair ips = connect_zero_timeout(64);
 	/* Nine 1420-byte packets (nymtun0's MTU) in one read: one at a time they took nine reply
-	 * packets; in one bundle (9 x 1422 + 4 bytes) they fill eight. */
+	 * packets; in one bundle (9 x 1422 + 4 = 12802 bytes) they fill seven of 1990 bytes. */
 	for (int i = 0; i < 9; i++) {
 		uint8_t pkt[1420];
 		size_t n = tun_packet(pkt, &ips, sizeof(pkt), i);
@@ -710,7 +710,7 @@ Test(gateway_ipr, zero_timeout_packs_a_read_batch_into_full_reply_packets)
 		cr_assert_eq(ipf.n_inj, 0, "held while the batch lasts");
 	}
 	gateway_ipr_engine_tun_drained(ipf.eng, 1 * MS);
-	cr_assert_eq(ipf.n_inj, 8);
+	cr_assert_eq(ipf.n_inj, 7);
 	receive();
 	cr_assert_eq(data_responses(), 1);
 	assert_in_order(9);
@@ -718,7 +718,7 @@ Test(gateway_ipr, zero_timeout_packs_a_read_batch_into_full_reply_packets)
 	gateway_ipr_engine_get_stats(ipf.eng, &st);
 	cr_assert_eq(st.data_bundles, 1);
 	cr_assert_eq(st.tun_packets, 9);
-	cr_assert_eq(gateway_ipr_engine_client_surbs(ipf.eng, ipf.tag), 63 - 8);
+	cr_assert_eq(gateway_ipr_engine_client_surbs(ipf.eng, ipf.tag), 63 - 7);
 	forget_responses();
 }
 
@@ -763,11 +763,11 @@ Test(gateway_ipr, a_long_batch_fills_bundles_to_the_cap_in_order)
 	assert_in_order(60);
 	struct gateway_ipr_stats st;
 	gateway_ipr_engine_get_stats(ipf.eng, &st);
-	/* 40 x 1422 + 20 x 54 = 57960 bytes: 37 fragments' worth; one partial fragment at most
-	 * per bundle on top (five bundles at most: 8 x 1604 - 4 = 12828 bytes each). */
+	/* 40 x 1422 + 20 x 54 = 57960 bytes: 30 fragments' worth; one partial fragment at most
+	 * per bundle on top (five bundles at most: 8 x 1990 - 4 = 15916 bytes each). */
 	cr_assert_eq(bytes, 57960);
 	cr_assert_leq(st.data_bundles, 5);
-	cr_assert_leq(st.reply_packets, 37 + st.data_bundles);
+	cr_assert_leq(st.reply_packets, 30 + st.data_bundles);
 	cr_assert_lt(st.reply_packets, 60);
 	forget_responses();
 }
@@ -801,7 +801,7 @@ Test(gateway_ipr, a_packed_bundle_waits_for_surbs_and_asks_for_them)
 		gateway_ipr_engine_tun(ipf.eng, pkt, tun_packet(pkt, &ips, 1420, i), 1100 * MS);
 	}
 	gateway_ipr_engine_tun_drained(ipf.eng, 1100 * MS);
-	/* The bundle needs eight SURBs: SURB_REQUEST goes with one of the four, the bundle waits. */
+	/* The bundle needs seven SURBs: SURB_REQUEST goes with one of the four, the bundle waits. */
 	cr_assert_eq(ipf.n_inj, 1);
 	receive();
 	cr_assert_eq(n_resp, 1);
@@ -809,11 +809,11 @@ Test(gateway_ipr, a_packed_bundle_waits_for_surbs_and_asks_for_them)
 	forget_responses();
 	cr_assert_eq(gateway_ipr_engine_client_surbs(ipf.eng, ipf.tag), 3);
 	send_with_surbs(IPR_REQ_SURBS, 40, 1200 * MS); /* enough not to ask again */
-	cr_assert_eq(ipf.n_inj, 1 + 8);
+	cr_assert_eq(ipf.n_inj, 1 + 7);
 	receive();
 	cr_assert_eq(data_responses(), 1);
 	assert_in_order(9);
-	cr_assert_eq(gateway_ipr_engine_client_surbs(ipf.eng, ipf.tag), 3 + 40 - 8);
+	cr_assert_eq(gateway_ipr_engine_client_surbs(ipf.eng, ipf.tag), 3 + 40 - 7);
 	struct gateway_ipr_stats st;
 	gateway_ipr_engine_get_stats(ipf.eng, &st);
 	cr_assert_eq(st.responses_dropped, 0);

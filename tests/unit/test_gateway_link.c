@@ -292,7 +292,7 @@ Test(gateway_link, full_session)
 	cr_assert_eq(S->link.balance, 10000000 - 3 * MIX_REGULAR_PACKET_LEN);
 	cr_assert(S->link.balance_dirty);
 	/* A delivery is metered too. */
-	uint8_t item[1643] = { 7 };
+	uint8_t item[2029] = { 7 };
 	cr_assert_eq(gateway_link_deliver(&S->link, MIX_PACKET_SIZE_REGULAR, item, sizeof(item)), 0);
 	pump_to_client();
 	cr_assert_eq(last()->type, LINK_MSG_RECEIVE);
@@ -465,7 +465,7 @@ Test(gateway_link, low_balance_exhaustion_topup)
 	cr_assert_eq(S->fake.forwarded, fwd, "nothing forwarded at 0");
 	cr_assert_eq(S->ngot, got, "the error only once");
 	cr_assert_geq(S->counters.send_no_bandwidth, 5);
-	uint8_t item[1643] = { 0 };
+	uint8_t item[2029] = { 0 };
 	cr_assert_eq(gateway_link_deliver(&S->link, MIX_PACKET_SIZE_REGULAR, item, sizeof(item)), -EDQUOT);
 	cr_assert(!gateway_link_closing(&S->link));
 	/* top-up */
@@ -589,7 +589,7 @@ Test(gateway_link, output_backpressure)
 {
 	S->fake.stored_balance = 1ull << 40;
 	open_session();
-	uint8_t item[1643] = { 0 };
+	uint8_t item[2029] = { 0 };
 	int rc = 0;
 	size_t n = 0;
 	while ((rc = gateway_link_deliver(&S->link, MIX_PACKET_SIZE_REGULAR, item, sizeof(item))) == 0)

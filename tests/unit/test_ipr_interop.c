@@ -42,6 +42,14 @@ static int c_send(void *ctx, const uint8_t *msg, size_t len, uint64_t now)
 	return 0;
 }
 
+static int c_send_unacked(void *ctx, const uint8_t *msg, size_t len, uint64_t now)
+{
+	(void)ctx;
+	cr_assert_leq(len + 2, 1990, "a SURB top-up fits one unacknowledged packet");
+	iprfix_send_raw_unacked(msg, len, MIX_MESSAGE_REPLIABLE, now);
+	return 0;
+}
+
 static int c_surbs(void *ctx, size_t n, uint8_t *out, size_t cap, size_t *surb_len, uint64_t now)
 {
 	(void)ctx, (void)now;
@@ -87,7 +95,7 @@ Test(ipr_interop, client_ipr_against_the_router)
 {
 	struct client_ipr_config cfg;
 	client_ipr_config_default(&cfg);
-	struct client_ipr_hooks h = { NULL, c_send, c_surbs, c_deliver };
+	struct client_ipr_hooks h = { NULL, c_send, c_surbs, c_deliver, c_send_unacked };
 	cr_assert_eq(client_ipr_new(&cfg, &h, NULL, &cli), 0);
 	cr_assert_eq(client_ipr_connect(cli, clock_ns, 1), 0);
 	pump();
@@ -127,6 +135,8 @@ Test(ipr_interop, client_ipr_against_the_router)
 	cr_assert_eq(st.surbs_dropped, 0);
 	cr_assert_eq(cs.malformed_responses, 0);
 	cr_assert_eq(n_got, 2000);
+	cr_assert_gt(ipf.unacked_sent, 0, "the SURB top-ups went unacknowledged");
+	cr_assert_eq(cs.unacked_requests, ipf.unacked_sent);
 	for (size_t i = 0; i < n_got; i++)
 		cr_assert_eq(got[i][40] | got[i][41] << 8, (int)i, "in order");
 	for (size_t i = 0; i < n_got; i++)
@@ -141,7 +151,7 @@ Test(ipr_interop, mtu_1500_both_ways)
 {
 	struct client_ipr_config cfg;
 	client_ipr_config_default(&cfg);
-	struct client_ipr_hooks h = { NULL, c_send, c_surbs, c_deliver };
+	struct client_ipr_hooks h = { NULL, c_send, c_surbs, c_deliver, NULL };
 	cr_assert_eq(client_ipr_new(&cfg, &h, NULL, &cli), 0);
 	cr_assert_eq(client_ipr_connect(cli, clock_ns, 1), 0);
 	pump();
@@ -213,7 +223,7 @@ Test(ipr_interop, zero_timeout_packed_download)
 	struct client_ipr_config cfg;
 	client_ipr_config_default(&cfg);
 	cfg.ipr_buffer_timeout_ms = 0;
-	struct client_ipr_hooks h = { NULL, c_send, c_surbs, c_deliver };
+	struct client_ipr_hooks h = { NULL, c_send, c_surbs, c_deliver, NULL };
 	cr_assert_eq(client_ipr_new(&cfg, &h, NULL, &cli), 0);
 	cr_assert_eq(client_ipr_connect(cli, clock_ns, 1), 0);
 	pump();

@@ -444,10 +444,10 @@ Test(link, send_built_in_place)
 Test(link, receive_bytes)
 {
 	cr_assert_eq(link_receive_item_len(MIX_PACKET_SIZE_ACK), 21);
-	cr_assert_eq(link_receive_item_len(MIX_PACKET_SIZE_REGULAR), 2048 - 405);
-	cr_assert_eq(link_receive_item_len(MIX_PACKET_SIZE_EXTENDED8), 8192 - 405);
+	cr_assert_eq(link_receive_item_len(MIX_PACKET_SIZE_REGULAR), 2048 - 19); /* §8.6 */
+	cr_assert_eq(link_receive_item_len(MIX_PACKET_SIZE_EXTENDED8), 8192 - 19);
 	cr_assert_eq(link_receive_item_len(MIX_PACKET_SIZE_OUTFOX_ACK), 0);
-	cr_assert_eq(link_packets_per_frame(LINK_MSG_RECEIVE, MIX_PACKET_SIZE_REGULAR), 39);
+	cr_assert_eq(link_packets_per_frame(LINK_MSG_RECEIVE, MIX_PACKET_SIZE_REGULAR), 32);
 	cr_assert_eq(link_packets_per_frame(LINK_MSG_ERROR, MIX_PACKET_SIZE_REGULAR), 0);
 	uint8_t acks[42];
 	for (int i = 0; i < 42; i++)

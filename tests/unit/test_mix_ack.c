@@ -217,12 +217,14 @@ Test(mix_ack, reply_through_surb)
 
 	enum { PLAIN = 2048 };
 	uint8_t body[PLAIN], message[PLAIN];
-	size_t body_len = mix_reply_body_len(PLAIN);
-	cr_assert_eq(body_len, 1611);
+	cr_assert_eq(mix_reply_body_len(PLAIN), 1611);
+	size_t body_len = mix_reply_unacked_body_len(PLAIN);
+	cr_assert_eq(body_len, 1997, "no SURB-ACK: its 386 bytes carry body");
 	for (size_t i = 0; i < body_len; i++)
 		body[i] = (uint8_t)(i * 7);
 	cr_assert_eq(mix_reply_seal(message, PLAIN, NULL, key, body, body_len), 0);
-	cr_assert(mix_surb_ack_slot_empty(message));
+	cr_assert(mix_surb_ack_absent(message));
+	cr_assert_eq(mix_reply_seal(message, PLAIN, NULL, key, body, 1611), -EINVAL);
 	cr_assert_eq(mix_reply_seal(message, PLAIN, NULL, key, body, body_len - 1), -EINVAL);
 
 	uint8_t packet[MIX_REGULAR_PACKET_LEN];
@@ -231,11 +233,15 @@ Test(mix_ack, reply_through_surb)
 	size_t msg_len;
 	walk(packet, sizeof(packet), GW_SENDER, creator, &msg, &msg_len);
 	cr_assert_eq(msg_len, PLAIN);
-	cr_assert(mix_surb_ack_slot_empty(msg));
+	cr_assert(mix_surb_ack_absent(msg));
 
-	uint8_t forwarded[PLAIN];
-	size_t fwd_len = msg_len - MIX_SURB_ACK_LEN;
-	memcpy(forwarded, msg + MIX_SURB_ACK_LEN, fwd_len);
+	/* The gateway's item: everything after the first hop; the split finds the digest at 0. */
+	uint8_t item[PLAIN], *forwarded;
+	size_t fwd_len;
+	memcpy(item, msg + MIX_SURB_ACK_HOP_LEN, msg_len - MIX_SURB_ACK_HOP_LEN);
+	cr_assert_eq(mix_envelope_item_split(item, msg_len - MIX_SURB_ACK_HOP_LEN, &forwarded, &fwd_len), 0);
+	cr_assert_eq(forwarded, item);
+	cr_assert_eq(fwd_len, 2029);
 	const uint8_t *digest;
 	uint8_t expect[MIX_REPLY_DIGEST_LEN];
 	mix_reply_key_digest(key, expect);

@@ -83,46 +83,56 @@ Test(mix_batch, surb_acks_come_back_recognised)
 
 Test(mix_batch, envelopes_equal_single_ones)
 {
-	enum { PLAIN = 2048, BODY = 1611 };
-	static uint8_t outs[N][PLAIN], single[PLAIN], bodies[N][BODY];
+	/* A mixed batch: even envelopes with a SURB-ACK (1611-byte bodies), odd ones without
+	 * (the unacknowledged layout, 1997). */
+	enum { PLAIN = 2048, BODY = 1611, UBODY = 1997 };
+	static uint8_t outs[N][PLAIN], single[PLAIN], bodies[N][UBODY];
 	static struct mix_surb_ack acks[N];
 	static struct nym_x25519_keypair rcpt[N];
 	uint8_t *op[N];
 	const struct mix_surb_ack *ap[N];
 	const uint8_t *kp[N], *bp[N];
+	size_t bl[N];
 	int rc[N];
 	for (int k = 0; k < N; k++) {
 		nym_x25519_generate(&rcpt[k]);
 		nym_random(acks[k].bytes, sizeof(acks[k].bytes));
-		nym_random(bodies[k], BODY);
+		nym_random(bodies[k], UBODY);
 		op[k] = outs[k];
-		ap[k] = &acks[k];
+		ap[k] = k % 2 ? NULL : &acks[k];
+		bl[k] = k % 2 ? UBODY : BODY;
 		kp[k] = rcpt[k].public_key;
 		bp[k] = bodies[k];
 	}
 	static struct nym_seeded_rng s1, s2;
 	static const uint8_t seed[32] = { 0xba, 0x7c };
 	struct nym_rng r1 = nym_seeded_rng_init(&s1, seed), r2 = nym_seeded_rng_init(&s2, seed);
-	mix_envelope_seal_batch(op, PLAIN, ap, kp, bp, BODY, &r1, rc, N);
+	mix_envelope_seal_batch(op, PLAIN, ap, kp, bp, bl, &r1, rc, N);
 	for (int k = 0; k < N; k++) {
 		cr_assert_eq(rc[k], 0);
-		cr_assert_eq(mix_envelope_seal(single, PLAIN, &acks[k], kp[k], bodies[k], BODY, &r2), 0);
+		cr_assert_eq(mix_envelope_seal(single, PLAIN, ap[k], kp[k], bodies[k], bl[k], &r2), 0);
 		cr_assert_eq(memcmp(single, outs[k], PLAIN), 0, "envelope %d", k);
-		uint8_t *body;
-		size_t len;
-		cr_assert_eq(mix_envelope_open(outs[k] + MIX_SURB_ACK_LEN, PLAIN - MIX_SURB_ACK_LEN, rcpt[k].secret, &body,
-					       &len),
-			     0);
-		cr_assert_eq(len, BODY);
-		cr_assert_eq(memcmp(body, bodies[k], BODY), 0);
+		cr_assert_eq(mix_surb_ack_absent(outs[k]), k % 2 == 1);
+		/* The gateway's item (§8.6), then the receiver's split. */
+		uint8_t item[PLAIN - MIX_SURB_ACK_HOP_LEN], *keyed, *body;
+		size_t keyed_len, len;
+		memcpy(item, outs[k] + MIX_SURB_ACK_HOP_LEN, sizeof(item));
+		if (k % 2 == 0)
+			memset(item, 0, MIX_ENVELOPE_ITEM_ACK_LEN);
+		cr_assert_eq(mix_envelope_item_split(item, sizeof(item), &keyed, &keyed_len), 0);
+		cr_assert_eq(mix_envelope_open(keyed, keyed_len, rcpt[k].secret, &body, &len), 0);
+		cr_assert_eq(len, bl[k]);
+		cr_assert_eq(memcmp(body, bodies[k], bl[k]), 0);
 	}
-	/* A small-order recipient key fails its envelope only; a wrong body length fails all. */
+	/* A small-order recipient key fails its envelope only; a wrong body length fails its own. */
 	static const uint8_t zero[32];
 	kp[4] = zero;
-	mix_envelope_seal_batch(op, PLAIN, ap, kp, bp, BODY, NULL, rc, N);
+	mix_envelope_seal_batch(op, PLAIN, ap, kp, bp, bl, NULL, rc, N);
 	for (int k = 0; k < N; k++)
 		cr_assert_eq(rc[k], k == 4 ? -EINVAL : 0);
-	mix_envelope_seal_batch(op, PLAIN, ap, kp, bp, BODY - 1, NULL, rc, N);
+	for (int k = 0; k < N; k++)
+		bl[k] = k % 2 ? BODY : UBODY; /* each the other layout's */
+	mix_envelope_seal_batch(op, PLAIN, ap, kp, bp, bl, NULL, rc, N);
 	for (int k = 0; k < N; k++)
 		cr_assert_eq(rc[k], -EINVAL);
 }
