@@ -92,6 +92,7 @@ static json_t *result_json(const struct probe_result *r)
 	json_object_set_new(st, "tickets_spent", json_integer((json_int_t)s->tickets_spent));
 	json_object_set_new(st, "link_failures", json_integer((json_int_t)s->link_failures));
 	json_object_set_new(st, "real_sent", json_integer((json_int_t)s->engine.real_sent));
+	json_object_set_new(st, "unacked_sent", json_integer((json_int_t)s->engine.unacked_sent));
 	json_object_set_new(st, "cover_sent", json_integer((json_int_t)s->engine.cover_sent));
 	json_object_set_new(st, "loop_cover_sent", json_integer((json_int_t)s->engine.loop_cover_sent));
 	json_object_set_new(st, "retransmitted", json_integer((json_int_t)s->engine.retransmitted));
@@ -101,6 +102,7 @@ static json_t *result_json(const struct probe_result *r)
 	json_object_set_new(st, "garbage_received", json_integer((json_int_t)s->engine.garbage_received));
 	json_object_set_new(st, "surbs_sent", json_integer((json_int_t)s->ipr.surbs_sent));
 	json_object_set_new(st, "surb_requests", json_integer((json_int_t)s->ipr.surb_requests));
+	json_object_set_new(st, "unacked_requests", json_integer((json_int_t)s->ipr.unacked_requests));
 	json_object_set_new(st, "surb_starvations", json_integer((json_int_t)s->ipr.starvations));
 	json_object_set_new(st, "ipr_packets_sent", json_integer((json_int_t)s->ipr.packets_sent));
 	json_object_set_new(st, "ipr_packets_received", json_integer((json_int_t)s->ipr.packets_received));

@@ -2,8 +2,8 @@
  * sockets, threads or clock: nodectl/gateway/gateway_ipr.c runs it on the TUN device.
  *
  * In:
- *   gateway_ipr_engine_item  a final-hop packet for the IPR, after its SURB-ACK was taken off
- *                            (ephemeral key | body): opened with the IPR's X25519 secret, the
+ *   gateway_ipr_engine_item  a final-hop packet for the IPR as a RECEIVE item (either layout,
+ *                            mix_envelope_item_split): opened with the IPR's X25519 secret, the
  *                            fragment reassembled, the NymMessage (Repliable) unpadded and the
  *                            request decoded and served;
  *   gateway_ipr_engine_tun   an IP packet read from the TUN device, for the client whose
@@ -13,7 +13,8 @@
  *   gateway_ipr_engine_tick  time: bundle timeouts, idle clients.
  * Out (hooks): IP packets for the TUN device (client packets that passed the anti-spoofing
  * and exit-policy checks) and reply Sphinx packets, one per fragment of each response, each
- * built with one of the client's reply SURBs and sent to the SURB's first hop.
+ * built with one of the client's reply SURBs, without a SURB-ACK (the unacknowledged layout:
+ * 1990 data bytes a packet), and sent to the SURB's first hop.
  *
  * Per client (keyed by its sender tag): its address pair, a stock of reply SURBs (bounded,
  * used oldest first, SURB_REQUEST when it falls under the low-water mark), the current DATA
@@ -54,7 +55,7 @@ struct gateway_ipr_engine_config {
 	uint64_t surb_max_age_ns;
 	size_t max_pending_responses;	 /* per client, waiting for SURBs (default 64) */
 	/* A DATA bundle of several packets fills at most this many reply packets (1..32,
-	 * default 8: nine 1420-byte packets in eight full reply packets). */
+	 * default 8: nine 1420-byte packets in seven full reply packets). */
 	size_t bundle_max_fragments;
 	size_t reassembly_max_sets;	 /* 0: the reassembly default */
 	size_t reassembly_max_bytes;	 /* 0: 16 MiB */

@@ -15,7 +15,9 @@
  * The plaintext space per packet is the packet's plaintext size minus the SURB-ACK that
  * rides in front of every fragment (first-hop address, 19 bytes, + an ack packet, 386) and
  * the 32-byte key material of the message variant: 2048 - 405 - 32 = 1611 for a regular
- * packet, so 1604 data bytes per unlinked fragment and 1601 per linked one. */
+ * packet, so 1604 data bytes per unlinked fragment and 1601 per linked one. A packet
+ * without a SURB-ACK (the unacknowledged layout, mix_envelope.h) spends only its zero
+ * 19-byte first hop: 1997, so 1990 and 1987. */
 #ifndef NYM_MIX_MIX_FRAGMENT_H
 #define NYM_MIX_MIX_FRAGMENT_H
 

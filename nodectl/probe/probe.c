@@ -20,7 +20,7 @@
 /* The TUN's MTU: one IP packet fits a bundle of one Sphinx packet each way. */
 #define PROBE_TUN_MTU 1500
 /* Reply SURBs (460 bytes) in one SURBS request that fits one Sphinx packet (1581 bytes). */
-#define PROBE_POISSON_SURB_BATCH 3
+#define PROBE_POISSON_SURB_BATCH 4 /* one unacknowledged SURBS request (client_ipr_surbs_per_unacked_request) */
 
 void probe_options_default(struct probe_options *o)
 {
@@ -143,8 +143,8 @@ static void engine_settings(const struct probe_options *o, struct clientio_confi
 	bool lifted = o->poisson_ms == 0 || o->no_cover;
 	cfg->ipr_flush_when_idle = lifted;
 	/* Under the Poisson rate every queued packet waits its slot (20 ms mean): a top-up of 100
-	 * SURBs (about 30 packets) would queue 0.6 s ahead of the next IP packet. Top-ups of one
-	 * packet's worth (3 SURBs) keep the stock as full with no such wait. */
+	 * SURBs (25 packets) would queue 0.5 s ahead of the next IP packet. Top-ups of one
+	 * packet's worth (4 SURBs) keep the stock as full with no such wait. */
 	if (!lifted)
 		cfg->ipr_config.surb_batch = PROBE_POISSON_SURB_BATCH;
 	if (o->ipr_buffer_ms != UINT64_MAX)
