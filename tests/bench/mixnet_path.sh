@@ -89,6 +89,13 @@ say "no delays, Poisson rate lifted: $PINGS pings, then $MIB MiB"
 mixnet_probe "$WORK/nodelay.json" --per-hop-delay-ms 0 --poisson-ms 0 --ping "$INTERNET_IP" $count_opt \
 	--http-url "http://$INTERNET_IP/$BIG" --timeout 300 ||
 	say "no-delay probe: exit $?: $(tail -n 3 "$WORK/nodelay.json.err")"
+# The packet counts behind the goodput (before the default runs add theirs), on stderr.
+for h in entry exit; do
+	for m in nym_node_ipr_reply_packets nym_node_mixnet_ingress_final_hop_packets_received \
+		nym_node_mixnet_ingress_forward_hop_packets_received; do
+		say "after the no-delay run: $h $m $(metric $h $m)"
+	done
+done
 say "Nym's defaults: $PINGS pings, then $MIB_DEFAULT MiB"
 # shellcheck disable=SC2086
 mixnet_probe "$WORK/default.json" --ping "$INTERNET_IP" $count_opt --http-url "http://$INTERNET_IP/$SMALL" --timeout 600 ||
@@ -168,6 +175,7 @@ out["ceiling_mbps_unbatched"] = rnd(cores * 1e6 / cost1 * 2048 * 8 / 1e6 if cost
 out["sphinx_us"] = {k: rnd(sphinx.get(k)) for k in ("create_us", "process_forward_us", "process_forward_batched_us", "process_final_us")}
 # Lost echoes are left out of the RTTs: if the slow ones are lost, the mean is biased low.
 out["pings"] = {"nodelay": {"sent": sent(nodelay), "answered": len(r0)}, "default": {"sent": sent1, "answered": len(r1)}}
+out["probe_stats_nodelay"] = nodelay.get("stats")
 out["bytes"] = {"nodelay": (nodelay.get("http") or {}).get("bytes"), "default": (default.get("http") or {}).get("bytes")}
 t = {}
 if out["goodput_mbps_nodelay"] is not None and out["ceiling_mbps"]:
