@@ -157,41 +157,22 @@ void client_ipr_get_stats(const struct client_ipr *c, struct client_ipr_stats *o
 	*out = c->stats;
 }
 
-/* Encodes and sends a request, with n_surbs fresh reply SURBs when n_surbs > 0, without a
- * SURB-ACK when unacked (and the owner can). The SURBs' reply keys are secret: the buffer is
- * wiped after the send. */
-static int send_request_as(struct client_ipr *c, struct ipr_request *req, size_t n_surbs, bool unacked,
-			   uint64_t now_ns)
+/* Encodes and sends a request carrying n_surbs SURBs of surb_len bytes (none when 0), without
+ * a SURB-ACK when unacked (and the owner can). */
+static int send_request_with(struct client_ipr *c, struct ipr_request *req, const uint8_t *surbs, size_t n_surbs,
+			     size_t surb_len, bool unacked, uint64_t now_ns)
 {
-	uint8_t *surbs = NULL;
-	size_t surb_len = 0, surbs_cap = n_surbs * SURB_MAX_LEN;
-	int rc;
 	memcpy(req->sender_tag, c->tag, IPR_SENDER_TAG_LEN);
-	req->surb_count = 0;
-	req->surbs = NULL;
-	req->surb_len = 0;
-	if (n_surbs) {
-		surbs = malloc(surbs_cap);
-		if (!surbs)
-			return -ENOMEM;
-		rc = c->hooks.make_surbs(c->hooks.ctx, n_surbs, surbs, surbs_cap, &surb_len, now_ns);
-		if (rc)
-			goto out;
-		req->surb_count = n_surbs;
-		req->surbs = surbs;
-		req->surb_len = surb_len;
-		c->surb_len = surb_len;
-	}
+	req->surb_count = n_surbs;
+	req->surbs = n_surbs ? surbs : NULL;
+	req->surb_len = n_surbs ? surb_len : 0;
 	size_t len = 0, written = 0;
-	rc = ipr_request_encoded_len(req, &len);
-	if (rc)
-		goto out;
-	uint8_t *buf = malloc(len);
-	if (!buf) {
+	int rc = ipr_request_encoded_len(req, &len);
+	uint8_t *buf = rc ? NULL : malloc(len);
+	if (!rc && !buf)
 		rc = -ENOMEM;
-		goto out;
-	}
-	rc = ipr_request_encode(req, buf, len, &written);
+	if (!rc)
+		rc = ipr_request_encode(req, buf, len, &written);
 	if (rc == 0 && unacked && c->hooks.send_unacked) {
 		rc = c->hooks.send_unacked(c->hooks.ctx, buf, written, now_ns);
 		if (rc == 0)
@@ -199,12 +180,9 @@ static int send_request_as(struct client_ipr *c, struct ipr_request *req, size_t
 	} else if (rc == 0) {
 		rc = c->hooks.send(c->hooks.ctx, buf, written, now_ns);
 	}
-	nym_memzero(buf, len);
-	free(buf);
-out:
-	if (surbs) {
-		nym_memzero(surbs, surbs_cap);
-		free(surbs);
+	if (buf) {
+		nym_memzero(buf, len);
+		free(buf);
 	}
 	if (rc == 0) {
 		c->stats.requests_sent++;
@@ -217,9 +195,44 @@ out:
 	return rc;
 }
 
+/* Makes n fresh reply SURBs in one go (their curve operations share the eight-lane ladder)
+ * into a malloc'd buffer (*surbs, *cap bytes). Their reply keys are secret: the caller wipes
+ * and frees the buffer. */
+static int make_surbs(struct client_ipr *c, size_t n, uint8_t **surbs, size_t *cap, uint64_t now_ns)
+{
+	size_t surb_len = 0;
+	*cap = n * SURB_MAX_LEN;
+	*surbs = malloc(*cap);
+	if (!*surbs) {
+		c->stats.send_failures++;
+		return -ENOMEM;
+	}
+	int rc = c->hooks.make_surbs(c->hooks.ctx, n, *surbs, *cap, &surb_len, now_ns);
+	if (rc)
+		c->stats.send_failures++;
+	else
+		c->surb_len = surb_len;
+	return rc;
+}
+
+static void drop_surbs(uint8_t *surbs, size_t cap)
+{
+	if (surbs) {
+		nym_memzero(surbs, cap);
+		free(surbs);
+	}
+}
+
+/* send_request_with n_surbs fresh SURBs, acknowledged. */
 static int send_request(struct client_ipr *c, struct ipr_request *req, size_t n_surbs, uint64_t now_ns)
 {
-	return send_request_as(c, req, n_surbs, false, now_ns);
+	uint8_t *surbs = NULL;
+	size_t cap = 0;
+	int rc = n_surbs ? make_surbs(c, n_surbs, &surbs, &cap, now_ns) : 0;
+	if (rc == 0)
+		rc = send_request_with(c, req, surbs, n_surbs, c->surb_len, false, now_ns);
+	drop_surbs(surbs, cap);
+	return rc;
 }
 
 int client_ipr_connect(struct client_ipr *c, uint64_t now_ns, uint64_t now_ms)
@@ -330,15 +343,22 @@ static size_t send_surbs(struct client_ipr *c, size_t want, uint64_t now_ns)
 	size_t cap = c->cfg.max_surbs_per_request;
 	if (unacked && fit < cap)
 		cap = fit;
+	/* All of them made together, then cut into requests: top-ups of 4 made one request at a
+	 * time would leave half the ladder's lanes idle. */
+	uint8_t *surbs = NULL;
+	size_t surbs_cap = 0;
+	if (!want || make_surbs(c, want, &surbs, &surbs_cap, now_ns))
+		return 0;
 	while (sent < want) {
 		size_t n = want - sent;
 		if (n > cap)
 			n = cap;
 		struct ipr_request req = { .kind = IPR_REQ_SURBS };
-		if (send_request_as(c, &req, n, unacked, now_ns))
+		if (send_request_with(c, &req, surbs + sent * c->surb_len, n, c->surb_len, unacked, now_ns))
 			break;
 		sent += n;
 	}
+	drop_surbs(surbs, surbs_cap);
 	return sent;
 }
 

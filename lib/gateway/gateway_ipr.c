@@ -51,6 +51,7 @@ struct client {
 	uint64_t surb_asked_ns;
 	uint8_t *bundle_buf; /* response header | bundle, built in place */
 	struct ipr_bundle_builder bundle;
+	bool bundle_bulk; /* holds a packet of more than half a reply packet's data */
 	uint64_t bundle_due;
 	struct pending *queue; /* ring of cfg.max_pending_responses */
 	size_t q_head, q_count;
@@ -84,6 +85,7 @@ void gateway_ipr_engine_config_default(struct gateway_ipr_engine_config *cfg)
 	cfg->surb_request_amount = 64;
 	cfg->client_idle_ns = 60000ull * NS_PER_MS;
 	cfg->buffer_timeout_ns = 5 * NS_PER_MS;
+	cfg->fill_wait_ns = 1 * NS_PER_MS;
 	cfg->max_buffer_timeout_ns = 1000 * NS_PER_MS;
 	cfg->surb_request_retry_ns = 1000 * NS_PER_MS;
 	cfg->max_pending_responses = 64;
@@ -487,6 +489,7 @@ static void client_flush(struct gateway_ipr_engine *e, struct client *c, uint64_
 	else
 		e->st.responses_dropped++;
 	ipr_bundle_reset(&c->bundle);
+	c->bundle_bulk = false;
 	c->bundle_due = 0;
 }
 
@@ -521,17 +524,33 @@ static void client_queue_packet(struct gateway_ipr_engine *e, struct client *c, 
 		client_flush(e, c, now_ns);
 	if (ipr_bundle_add(&c->bundle, pkt, len))
 		return;
+	if (len > mix_fragment_unlinked_capacity(e->per_packet) / 2)
+		c->bundle_bulk = true;
 	if (c->bundle.count == 1)
-		c->bundle_due = now_ns + c->buffer_timeout_ns;
+		c->bundle_due = now_ns + (c->buffer_timeout_ns ? c->buffer_timeout_ns : e->cfg.fill_wait_ns);
 	if (!ipr_bundle_fits(&c->bundle, 1))
 		client_flush(e, c, now_ns);
 }
 
+/* Whether the bundle's last reply packet would leave at most a quarter empty. */
+static bool bundle_filled(const struct gateway_ipr_engine *e, const struct client *c)
+{
+	size_t msg_len = 1 + ipr_response_overhead() + c->bundle.len, padded, n;
+	if (mix_fragment_message_layout(msg_len, e->per_packet, &padded, &n))
+		return true;
+	return padded - msg_len <= mix_fragment_unlinked_capacity(e->per_packet) / 4;
+}
+
+/* A read batch is over. Interactive packets leave at once; a bulk transfer's bundle whose
+ * last reply packet is still mostly empty waits (fill_wait, or the tick at bundle_due) for the
+ * next batch, which a sender in full flow brings within a fraction of a millisecond: reply
+ * packets, and the client's SURBs for them, are spent on data rather than padding. */
 void gateway_ipr_engine_tun_drained(struct gateway_ipr_engine *e, uint64_t now_ns)
 {
 	for (size_t i = 0; i < e->cfg.max_clients; i++) {
 		struct client *c = &e->clients[i];
-		if (c->used && c->bundle.count && c->buffer_timeout_ns == 0)
+		if (c->used && c->bundle.count && c->buffer_timeout_ns == 0 &&
+		    (!c->bundle_bulk || now_ns >= c->bundle_due || bundle_filled(e, c)))
 			client_flush(e, c, now_ns);
 	}
 }

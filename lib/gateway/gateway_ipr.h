@@ -44,6 +44,11 @@ struct gateway_ipr_engine_config {
 	uint16_t surb_request_amount;	 /* asked for at a time (default 64, 1..500) */
 	uint64_t client_idle_ns;	 /* release after this long without a request (60 s) */
 	uint64_t buffer_timeout_ns;	 /* bundle timeout when CONNECT gives none (5 ms) */
+	/* With a zero buffer timeout a bundle leaves when the TUN is drained, except a bundle
+	 * holding a bulk packet (more than half a reply packet's data) whose last reply packet
+	 * would leave over a quarter empty: it waits up to this long after its first packet for
+	 * the next read to fill it (1 ms; 0: never waits). */
+	uint64_t fill_wait_ns;
 	uint64_t max_buffer_timeout_ns;	 /* a client's own timeout is clamped to this (1 s) */
 	uint64_t surb_request_retry_ns;	 /* ask again if no SURB came for this long (1 s) */
 	/* SURBs whose mixnodes' Sphinx keys are gone are dropped unused, since a reply through

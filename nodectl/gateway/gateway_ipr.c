@@ -248,6 +248,7 @@ int gateway_ipr_start(const struct node_config *cfg, const char *node_dir, const
 	ec.surb_request_amount = (uint16_t)c->surb_request_amount;
 	ec.client_idle_ns = c->client_idle_timeout_ns;
 	ec.buffer_timeout_ns = c->buffer_timeout_ns;
+	ec.fill_wait_ns = c->fill_wait_ns;
 	ec.max_pending_responses = c->max_pending_responses;
 	ec.surb_max_age_ns = c->surb_max_age_ns;
 	surb_schedule(cfg, &ec);

@@ -108,6 +108,7 @@ struct node_config {
 			char policy_file[CONF_STR_MAX];
 			uint64_t client_idle_timeout_ns;
 			uint64_t buffer_timeout_ns;
+			uint64_t fill_wait_ns;
 			uint64_t max_clients;
 			uint64_t max_surbs_per_client;
 			uint64_t surb_low_water;

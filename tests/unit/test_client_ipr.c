@@ -24,7 +24,7 @@ struct rec {
 	uint8_t delivered[8][2048];
 	size_t delivered_len[8];
 	size_t n_delivered;
-	size_t surbs_made;
+	size_t surbs_made, make_calls;
 	bool unacked[MAX_SENT]; /* sent through send_unacked */
 };
 
@@ -58,6 +58,7 @@ static int rec_surbs(void *ctx, size_t n, uint8_t *out, size_t cap, size_t *surb
 	for (size_t i = 0; i < n; i++)
 		memset(out + i * SURB_LEN, (int)(r->surbs_made + i + 1), SURB_LEN);
 	r->surbs_made += n;
+	r->make_calls++;
 	*surb_len = SURB_LEN;
 	return 0;
 }
@@ -514,6 +515,8 @@ Test(client_ipr, surb_top_ups_go_unacknowledged_four_a_packet)
 	struct ipr_response ask = { .kind = IPR_RESP_SURB_REQUEST, .amount = 100 };
 	cr_assert_eq(respond(c, &ask, 2 * MS), 0);
 	cr_assert_eq(r.n, 1 + 25);
+	/* Made in one go (CONNECT's and then these), so their curve operations fill the lanes. */
+	cr_assert_eq(r.make_calls, 2);
 	size_t per = 0;
 	cr_assert_eq(mix_fragment_plaintext_per_packet_unacked(MIX_PACKET_SIZE_REGULAR, &per), 0);
 	cr_assert_eq(per, 1997);
@@ -522,6 +525,8 @@ Test(client_ipr, surb_top_ups_go_unacknowledged_four_a_packet)
 		decode_sent(&r, i, &q);
 		cr_assert_eq(q.kind, IPR_REQ_SURBS);
 		cr_assert_eq(q.surb_count, 4);
+		cr_assert_eq(q.surbs[0], (uint8_t)(200 + 4 * (i - 1) + 1), "request %zu: the next four, in order", i);
+		cr_assert_eq(q.surbs[3 * SURB_LEN], (uint8_t)(200 + 4 * (i - 1) + 4));
 		size_t padded, frags;
 		cr_assert_eq(mix_fragment_message_layout(1 + r.lens[i], per, &padded, &frags), 0);
 		cr_assert_eq(frags, 1, "one packet");

@@ -701,45 +701,88 @@ static void assert_in_order(size_t n)
 Test(gateway_ipr, zero_timeout_packs_a_read_batch_into_full_reply_packets)
 {
 	struct ipr_addr_pair ips = connect_zero_timeout(64);
-	/* Nine 1420-byte packets (nymtun0's MTU) in one read: one at a time they took nine reply
-	 * packets; in one bundle (9 x 1422 + 4 = 12802 bytes) they fill seven of 1990 bytes. */
-	for (int i = 0; i < 9; i++) {
+	/* Eleven 1420-byte packets (nymtun0's MTU) in one read: one at a time they took eleven
+	 * reply packets; in one bundle (11 x 1422 + 3 = 15645 bytes) they fill eight of 1990
+	 * bytes, the last of them all but 275 bytes, so it leaves when the TUN is drained. */
+	for (int i = 0; i < 11; i++) {
 		uint8_t pkt[1420];
 		size_t n = tun_packet(pkt, &ips, sizeof(pkt), i);
 		gateway_ipr_engine_tun(ipf.eng, pkt, n, 1 * MS);
 		cr_assert_eq(ipf.n_inj, 0, "held while the batch lasts");
 	}
 	gateway_ipr_engine_tun_drained(ipf.eng, 1 * MS);
-	cr_assert_eq(ipf.n_inj, 7);
+	cr_assert_eq(ipf.n_inj, 8);
 	receive();
 	cr_assert_eq(data_responses(), 1);
-	assert_in_order(9);
+	assert_in_order(11);
 	struct gateway_ipr_stats st;
 	gateway_ipr_engine_get_stats(ipf.eng, &st);
 	cr_assert_eq(st.data_bundles, 1);
-	cr_assert_eq(st.tun_packets, 9);
-	cr_assert_eq(gateway_ipr_engine_client_surbs(ipf.eng, ipf.tag), 63 - 7);
+	cr_assert_eq(st.tun_packets, 11);
+	cr_assert_eq(gateway_ipr_engine_client_surbs(ipf.eng, ipf.tag), 63 - 8);
 	forget_responses();
 }
 
-Test(gateway_ipr, zero_timeout_lone_packet_leaves_at_once)
+Test(gateway_ipr, zero_timeout_lone_packets)
 {
 	struct ipr_addr_pair ips = connect_zero_timeout(16);
 	uint8_t pkt[1420];
+	/* An interactive packet leaves as soon as the TUN is drained. */
 	size_t n = tun_packet(pkt, &ips, 100, 0);
 	gateway_ipr_engine_tun(ipf.eng, pkt, n, 1 * MS);
 	gateway_ipr_engine_tun_drained(ipf.eng, 1 * MS);
 	cr_assert_eq(ipf.n_inj, 1);
-	/* A driver that ticks instead: the bundle is due at once. */
+	/* A bulk packet alone would leave its reply packet 565 bytes empty: it waits fill_wait
+	 * (1 ms) for more, and a driver's tick sends it then. */
 	n = tun_packet(pkt, &ips, 1420, 1);
 	gateway_ipr_engine_tun(ipf.eng, pkt, n, 2 * MS);
+	gateway_ipr_engine_tun_drained(ipf.eng, 2 * MS);
 	cr_assert_eq(ipf.n_inj, 1);
-	cr_assert_leq(gateway_ipr_engine_next_due(ipf.eng), 2 * MS);
-	gateway_ipr_engine_tick(ipf.eng, 2 * MS);
+	cr_assert_eq(gateway_ipr_engine_next_due(ipf.eng), 3 * MS);
+	gateway_ipr_engine_tick(ipf.eng, 3 * MS - 1);
+	cr_assert_eq(ipf.n_inj, 1);
+	gateway_ipr_engine_tick(ipf.eng, 3 * MS);
 	cr_assert_eq(ipf.n_inj, 2);
 	receive();
 	cr_assert_eq(data_responses(), 2);
 	assert_in_order(2);
+	forget_responses();
+}
+
+Test(gateway_ipr, zero_timeout_bulk_tail_waits_for_the_next_read)
+{
+	struct ipr_addr_pair ips = connect_zero_timeout(16);
+	uint8_t pkt[1420];
+	/* One bulk packet in a read, three in the next: sent at each drain they took 1 + 3 reply
+	 * packets; held, the four (4 x 1422 + 3 = 5691 bytes) fill three, the last 279 bytes
+	 * short, and leave at the second drain. */
+	gateway_ipr_engine_tun(ipf.eng, pkt, tun_packet(pkt, &ips, 1420, 0), 1 * MS);
+	gateway_ipr_engine_tun_drained(ipf.eng, 1 * MS);
+	cr_assert_eq(ipf.n_inj, 0);
+	for (int i = 1; i < 4; i++)
+		gateway_ipr_engine_tun(ipf.eng, pkt, tun_packet(pkt, &ips, 1420, i), 1 * MS + 300000);
+	gateway_ipr_engine_tun_drained(ipf.eng, 1 * MS + 300000);
+	cr_assert_eq(ipf.n_inj, 3);
+	receive();
+	cr_assert_eq(data_responses(), 1);
+	assert_in_order(4);
+	forget_responses();
+}
+
+Test(gateway_ipr, zero_timeout_without_fill_wait_sends_every_read_batch)
+{
+	iprfix_fini();
+	struct gateway_ipr_engine_config cfg;
+	gateway_ipr_engine_config_default(&cfg);
+	cfg.fill_wait_ns = 0;
+	iprfix_init(&cfg);
+	struct ipr_addr_pair ips = connect_zero_timeout(16);
+	uint8_t pkt[1420];
+	gateway_ipr_engine_tun(ipf.eng, pkt, tun_packet(pkt, &ips, 1420, 0), 1 * MS);
+	gateway_ipr_engine_tun_drained(ipf.eng, 1 * MS);
+	cr_assert_eq(ipf.n_inj, 1);
+	receive();
+	assert_in_order(1);
 	forget_responses();
 }
 
@@ -757,7 +800,9 @@ Test(gateway_ipr, a_long_batch_fills_bundles_to_the_cap_in_order)
 	}
 	size_t before = ipf.n_inj;
 	cr_assert_gt(before, 0, "full bundles left during the batch");
+	/* The last bundle leaves when drained, or after fill_wait if its tail is mostly empty. */
 	gateway_ipr_engine_tun_drained(ipf.eng, 1 * MS);
+	gateway_ipr_engine_tick(ipf.eng, 2 * MS);
 	cr_assert_gt(ipf.n_inj, before);
 	receive();
 	assert_in_order(60);
@@ -795,13 +840,13 @@ Test(gateway_ipr, a_packed_bundle_waits_for_surbs_and_asks_for_them)
 	/* Six SURBs: CONNECT's answer and a SURB_REQUEST take two. */
 	struct ipr_addr_pair ips = connect_zero_timeout(6);
 	cr_assert_eq(gateway_ipr_engine_client_surbs(ipf.eng, ipf.tag), 4);
-	/* Past the 1 s before asking again, nine packets in one read. */
-	for (int i = 0; i < 9; i++) {
+	/* Past the 1 s before asking again, eleven packets in one read (eight full reply packets). */
+	for (int i = 0; i < 11; i++) {
 		uint8_t pkt[1420];
 		gateway_ipr_engine_tun(ipf.eng, pkt, tun_packet(pkt, &ips, 1420, i), 1100 * MS);
 	}
 	gateway_ipr_engine_tun_drained(ipf.eng, 1100 * MS);
-	/* The bundle needs seven SURBs: SURB_REQUEST goes with one of the four, the bundle waits. */
+	/* The bundle needs eight SURBs: SURB_REQUEST goes with one of the four, the bundle waits. */
 	cr_assert_eq(ipf.n_inj, 1);
 	receive();
 	cr_assert_eq(n_resp, 1);
@@ -809,11 +854,11 @@ Test(gateway_ipr, a_packed_bundle_waits_for_surbs_and_asks_for_them)
 	forget_responses();
 	cr_assert_eq(gateway_ipr_engine_client_surbs(ipf.eng, ipf.tag), 3);
 	send_with_surbs(IPR_REQ_SURBS, 40, 1200 * MS); /* enough not to ask again */
-	cr_assert_eq(ipf.n_inj, 1 + 7);
+	cr_assert_eq(ipf.n_inj, 1 + 8);
 	receive();
 	cr_assert_eq(data_responses(), 1);
-	assert_in_order(9);
-	cr_assert_eq(gateway_ipr_engine_client_surbs(ipf.eng, ipf.tag), 3 + 40 - 7);
+	assert_in_order(11);
+	cr_assert_eq(gateway_ipr_engine_client_surbs(ipf.eng, ipf.tag), 3 + 40 - 8);
 	struct gateway_ipr_stats st;
 	gateway_ipr_engine_get_stats(ipf.eng, &st);
 	cr_assert_eq(st.responses_dropped, 0);
