@@ -104,6 +104,7 @@ static json_t *result_json(const struct probe_result *r)
 	json_object_set_new(st, "surb_requests", json_integer((json_int_t)s->ipr.surb_requests));
 	json_object_set_new(st, "unacked_requests", json_integer((json_int_t)s->ipr.unacked_requests));
 	json_object_set_new(st, "surb_starvations", json_integer((json_int_t)s->ipr.starvations));
+	json_object_set_new(st, "key_rotations", json_integer((json_int_t)s->ipr.keys_rotations));
 	json_object_set_new(st, "ipr_packets_sent", json_integer((json_int_t)s->ipr.packets_sent));
 	json_object_set_new(st, "ipr_packets_received", json_integer((json_int_t)s->ipr.packets_received));
 	json_object_set_new(st, "frames_received", json_integer((json_int_t)s->frames_received));

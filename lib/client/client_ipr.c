@@ -444,6 +444,13 @@ int client_ipr_on_message(struct client_ipr *c, const uint8_t *body, size_t len,
 	return 0;
 }
 
+void client_ipr_keys_rotated(struct client_ipr *c)
+{
+	c->stats.keys_rotations++;
+	if (c->stats.surb_stock > 0)
+		c->stats.surb_stock = 0;
+}
+
 /* Nothing came back for a while: the IPR may have no SURB left to answer with, not even to
  * ask for more (lost replies make the estimate too high, and a download stalls silently).
  * The wait doubles with every top-up that brings nothing, up to 32 times. */

@@ -91,6 +91,7 @@ struct client_ipr_stats {
 	uint64_t packets_received, responses_received, malformed_responses;
 	uint64_t surbs_sent, surb_requests, pongs, infos, starvations;
 	uint64_t unacked_requests; /* requests (SURB top-ups) sent without a SURB-ACK */
+	uint64_t keys_rotations;   /* client_ipr_keys_rotated calls */
 	int64_t surb_stock; /* estimate of what the IPR holds */
 };
 
@@ -121,6 +122,14 @@ int client_ipr_send_packet(struct client_ipr *c, const uint8_t *packet, size_t l
  * its TUN calls it when it wants no added latency: the buffer timeout is then only for
  * packets that trickle in). */
 void client_ipr_flush(struct client_ipr *c, uint64_t now_ns);
+
+/* New packets and SURBs are now built with the mixnodes' keys of a new rotation. The SURBs
+ * the IPR holds were built with the previous keys and die with them, one overlap later (the
+ * IPR drops them unused, §9.7): counting them would leave it without SURBs at that moment, so
+ * that no reply, not even its request for more, could come back until the starvation timer
+ * fired, and TCP inside would back off for seconds. The estimate restarts at zero and the
+ * next poll tops the stock up with SURBs of the new keys. */
+void client_ipr_keys_rotated(struct client_ipr *c);
 
 /* A Reply message's body from the engine. Returns 0 or the decoder's error (counted). */
 int client_ipr_on_message(struct client_ipr *c, const uint8_t *body, size_t len, uint64_t now_ns,

@@ -80,6 +80,7 @@ struct clientio {
 	struct mix_recipient ipr_addr;
 	struct client_engine *engine;
 	struct client_ipr *ipr;
+	uint32_t key_rotation; /* of the topology the engine uses (doc_key_rotation) */
 	bool ipr_started;
 	struct uring_loop loop;
 	struct conn *conn;
@@ -270,6 +271,18 @@ static void *fetch_main(void *arg)
 	return NULL;
 }
 
+/* The rotation of the Sphinx keys new packets use: the newest current key of the document's
+ * mixnodes (all rotate on one schedule; 0 for a document without mixnodes). */
+static uint32_t doc_key_rotation(const struct nym_epoch_doc *doc)
+{
+	uint32_t r = 0;
+	for (size_t l = 0; l < NYM_LAYERS; l++)
+		for (size_t i = 0; i < doc->layer_count[l]; i++)
+			if (doc->layers[l][i].d.sphinx[0].rotation > r)
+				r = doc->layers[l][i].d.sphinx[0].rotation;
+	return r;
+}
+
 /* Hands a document the fetcher left to the engine (the loop's thread). */
 static void install_topology(struct clientio *io)
 {
@@ -295,6 +308,10 @@ static void install_topology(struct clientio *io)
 	nym_dir_client_topology_free(&io->topo[io->topo_cur]);
 	io->topo_cur = next;
 	io->stats.epoch = io->topo[next].doc.epoch;
+	uint32_t rotation = doc_key_rotation(&io->topo[next].doc);
+	if (rotation != io->key_rotation && io->ipr)
+		client_ipr_keys_rotated(io->ipr);
+	io->key_rotation = rotation;
 	nym_log(NYM_LOG_INFO, "client: topology of epoch %" PRIu64, io->topo[next].doc.epoch);
 }
 
@@ -1284,6 +1301,7 @@ int clientio_start(const struct clientio_config *cfg, struct clientio **out, cha
 		goto fail_quiet;
 	}
 	io->stats.epoch = doc->epoch;
+	io->key_rotation = doc_key_rotation(doc);
 	if (cfg->ipr) {
 		struct client_ipr_hooks h = { .ctx = io, .send = ipr_send, .make_surbs = ipr_make_surbs,
 					      .deliver = ipr_deliver, .send_unacked = ipr_send_unacked };

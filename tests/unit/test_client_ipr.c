@@ -490,6 +490,37 @@ Test(client_ipr, stock_estimate_counts_the_fragments_of_a_reply)
 	rec_free(&r);
 }
 
+Test(client_ipr, a_key_rotation_tops_the_stock_up_with_new_surbs)
+{
+	struct rec r = { 0 };
+	struct client_ipr_config cfg;
+	client_ipr_config_default(&cfg);
+	struct ipr_request q;
+	struct client_ipr *c = connected(&r, &cfg, &q);
+	/* CONNECT's 200 SURBs, less the answer's: above the low water (150), nothing to send. */
+	client_ipr_poll(c, 2 * MS, 1000);
+	cr_assert_eq(r.n, 1);
+	struct client_ipr_stats st;
+	client_ipr_get_stats(c, &st);
+	cr_assert_eq(st.surb_stock, 199);
+	/* The keys rotate: the IPR's 199 die with the old keys, so the next poll sends a batch. */
+	client_ipr_keys_rotated(c);
+	client_ipr_get_stats(c, &st);
+	cr_assert_eq(st.surb_stock, 0);
+	cr_assert_eq(st.keys_rotations, 1);
+	client_ipr_poll(c, 3 * MS, 1000);
+	cr_assert_gt(r.n, 1);
+	client_ipr_get_stats(c, &st);
+	cr_assert_eq(st.surbs_sent, 200 + cfg.surb_batch);
+	cr_assert_eq(st.surb_stock, (int64_t)cfg.surb_batch);
+	for (size_t i = 1; i < r.n; i++) {
+		decode_sent(&r, i, &q);
+		cr_assert_eq(q.kind, IPR_REQ_SURBS);
+	}
+	client_ipr_free(c);
+	rec_free(&r);
+}
+
 /* SURB top-ups go as unacknowledged requests that each fit one packet: 4 SURBs of 460 bytes
  * (1990 data bytes - 2 - 23 = 1965 = 4 x 460 + 125). CONNECT and DATA stay acknowledged. */
 Test(client_ipr, surb_top_ups_go_unacknowledged_four_a_packet)
