@@ -26,6 +26,11 @@ uint32_t key_rotation_secondary_at(const struct key_rotation_schedule *s, int64_
 	return key_rotation_in_overlap(s, now) ? id - 1 : id + 1;
 }
 
+uint32_t key_rotation_announced_from(const struct key_rotation_schedule *s, int64_t now)
+{
+	return key_rotation_id_at(s, now + (int64_t)s->epoch_s);
+}
+
 int64_t key_rotation_next_change(const struct key_rotation_schedule *s, int64_t now)
 {
 	uint32_t id = key_rotation_id_at(s, now);

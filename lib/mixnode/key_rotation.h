@@ -29,6 +29,12 @@ bool key_rotation_in_overlap(const struct key_rotation_schedule *s, int64_t now)
 /* The rotation whose key is secondary at `now`: the previous one in the overlap, else the
  * next one (rotation 1 has no predecessor, so the next one throughout). */
 uint32_t key_rotation_secondary_at(const struct key_rotation_schedule *s, int64_t now);
+/* The oldest rotation whose key a node announces in its description at `now`: the rotation
+ * of the epoch ahead. The authorities build epoch E's document during E - 1, and clients
+ * take the first key a description lists, so in the last epoch of a rotation a node
+ * announces only the next rotation's key: primary during E, whereas its current key is only
+ * the previous one then and gone at E + 1, while clients still hold E's document. */
+uint32_t key_rotation_announced_from(const struct key_rotation_schedule *s, int64_t now);
 /* The next time the accepted key set changes (rotation start or overlap end), after now. */
 int64_t key_rotation_next_change(const struct key_rotation_schedule *s, int64_t now);
 

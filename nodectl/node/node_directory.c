@@ -72,6 +72,12 @@ static int port_of(const char *bind)
 	return net_addr_parse(&a, bind, -1) ? 0 : net_addr_port((const struct sockaddr *)&a.ss);
 }
 
+static struct key_rotation_schedule schedule_of(const struct node_directory *d)
+{
+	return (struct key_rotation_schedule){ d->clock.genesis, (uint64_t)d->clock.duration_s,
+					       (uint32_t)d->cfg->sphinx.epochs_per_rotation };
+}
+
 /* The description of this node now, signed. */
 static int describe(struct node_directory *d, int64_t now, char **body, size_t *len)
 {
@@ -81,10 +87,20 @@ static int describe(struct node_directory *d, int64_t now, char **body, size_t *
 	node_mode_parse(c->mode, &mode);
 	memcpy(desc.identity, d->identity.public_key, 32);
 	memcpy(desc.noise_key, d->noise_public, 32);
+	struct key_rotation_schedule sched = schedule_of(d);
+	uint32_t oldest = key_rotation_announced_from(&sched, now);
 	pthread_mutex_lock(&d->http->lock);
-	for (size_t i = 0; i < d->http->sphinx_count && i < NYM_DESCRIPTOR_SPHINX_MAX; i++) {
-		desc.sphinx[i].rotation = d->http->sphinx_rotation[i];
-		memcpy(desc.sphinx[i].key, d->http->sphinx_public[i], 32);
+	/* Every live key if none is as new (a node whose next key is not made yet). */
+	bool any = false;
+	for (size_t i = 0; i < d->http->sphinx_count; i++)
+		any |= d->http->sphinx_rotation[i] >= oldest;
+	if (!any)
+		oldest = 0;
+	for (size_t i = 0; i < d->http->sphinx_count && desc.sphinx_count < NYM_DESCRIPTOR_SPHINX_MAX; i++) {
+		if (d->http->sphinx_rotation[i] < oldest)
+			continue;
+		desc.sphinx[desc.sphinx_count].rotation = d->http->sphinx_rotation[i];
+		memcpy(desc.sphinx[desc.sphinx_count].key, d->http->sphinx_public[i], 32);
 		desc.sphinx_count++;
 	}
 	pthread_mutex_unlock(&d->http->lock);
@@ -184,8 +200,7 @@ static void fetch_topology(struct node_directory *d, int64_t now)
 		return;
 	}
 	if (t.doc.epoch > d->topology_epoch) {
-		struct key_rotation_schedule sched = { d->clock.genesis, (uint64_t)d->clock.duration_s,
-						   (uint32_t)d->cfg->sphinx.epochs_per_rotation };
+		struct key_rotation_schedule sched = schedule_of(d);
 		struct mixnode_peers *table;
 		if (mixnode_peers_from_document(&t.doc, key_rotation_id_at(&sched, now), &table) == 0) {
 			publish(d, table, now);

@@ -148,6 +148,14 @@ Test(mixnode, rotation_schedule_and_key_selection)
 	cr_assert_not(key_rotation_in_overlap(&s, 1005), "rotation 1 has no predecessor");
 	cr_assert(key_rotation_in_overlap(&s, 1035));
 	cr_assert_not(key_rotation_in_overlap(&s, 1040));
+	/* Descriptions announce the keys of the epoch ahead: rotation 2 starts at 1030, so from
+	 * 1020 (the last epoch of rotation 1) only its key; during the overlap (1030..1039)
+	 * rotation 2's and the next. */
+	cr_assert_eq(key_rotation_announced_from(&s, 1000), 1);
+	cr_assert_eq(key_rotation_announced_from(&s, 1019), 1);
+	cr_assert_eq(key_rotation_announced_from(&s, 1020), 2);
+	cr_assert_eq(key_rotation_announced_from(&s, 1035), 2);
+	cr_assert_eq(key_rotation_announced_from(&s, 1050), 3);
 
 	struct mixnode_keyring kr = { .count = 2, .primary = 1 };
 	kr.keys[0].rotation_id = 5;
