@@ -67,7 +67,7 @@ int gateway_final_handle(struct gateway_final *f, enum mix_packet_size size, con
 	}
 	struct net_addr hop;
 	const uint8_t *packet;
-	if (mix_surb_ack_split(msg, &hop.ss, &hop.len, &packet) != 0) {
+	if (item_len > sizeof(f->scratch) || mix_surb_ack_split(msg, &hop.ss, &hop.len, &packet) != 0) {
 		f->counters.malformed++;
 		return -EINVAL;
 	}
@@ -77,10 +77,6 @@ int gateway_final_handle(struct gateway_final *f, enum mix_packet_size size, con
 		f->counters.acks_failed++;
 	/* The recipient gets no copy of the ack packet: its bytes go zero in the item (which is
 	 * also how the recipient tells this layout from the unacknowledged one). */
-	if (item_len > sizeof(f->scratch)) {
-		f->counters.malformed++;
-		return -EINVAL;
-	}
 	memset(f->scratch, 0, MIX_ENVELOPE_ITEM_ACK_LEN);
 	memcpy(f->scratch + MIX_ENVELOPE_ITEM_ACK_LEN, item + MIX_ENVELOPE_ITEM_ACK_LEN, item_len - MIX_ENVELOPE_ITEM_ACK_LEN);
 	route(f, size, destination, f->scratch, item_len);
